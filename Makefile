@@ -1,0 +1,100 @@
+# capf-appliance: plain make, no generator.
+#
+#   make                 build everything into build/
+#   make check           install missing Debian packages, build, run every test
+#   make check SANITIZE=1  the same under ASan+UBSan (build/asan/), plus a short fuzz run
+#   make bench           benchmarks; they print their figures
+#   make fuzz            libFuzzer targets (clang) into build/fuzz/
+#   make demo            run the appliance on its defaults and enroll a simulated phone
+#   make install PREFIX=/usr/local DESTDIR=
+#   make clean
+#
+# Each top-level folder contributes a module.mk fragment; this file holds only
+# the shared flags, the generic compile rule and the top-level targets.
+
+SANITIZE ?= 0
+PREFIX   ?= /usr/local
+DESTDIR  ?=
+CC       ?= cc
+
+ifeq ($(SANITIZE),1)
+BUILD    ?= build/asan
+SANFLAGS := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined
+OPT      := -O1
+else
+BUILD    ?= build
+SANFLAGS :=
+OPT      := -O2
+endif
+
+PKG_CFLAGS := $(shell pkg-config --cflags libcrypto libssl libconfig sqlite3 libseccomp cmocka 2>/dev/null) \
+              -I/usr/include/p11-kit-1
+CPPFLAGS := -I. -D_GNU_SOURCE -D_FORTIFY_SOURCE=2 $(PKG_CFLAGS) -MMD -MP
+CFLAGS   := -std=c11 $(OPT) -g -Wall -Wextra -Werror -Wformat=2 -Wshadow -Wstrict-prototypes \
+            -Wno-unused-parameter -fstack-protector-strong -fPIC -fvisibility=hidden $(SANFLAGS)
+LDFLAGS  := -pie -Wl,-z,relro,-z,now -Wl,--as-needed $(SANFLAGS)
+SOFLAGS  := -shared -Wl,-z,relro,-z,now -Wl,-z,defs $(SANFLAGS)
+
+LIBCRYPTO := -lcrypto
+LIBSSL    := -lssl -lcrypto
+LIBCONFIG := -lconfig
+LIBSQLITE := -lsqlite3
+LIBSECCOMP:= -lseccomp
+LIBCMOCKA := -lcmocka
+LIBDL     := -ldl
+LIBPTHREAD:= -pthread
+
+# objs(SRCS): object files for a list of sources
+objs = $(patsubst %.c,$(BUILD)/obj/%.o,$(1))
+
+# Filled by the module fragments.
+PROGRAMS    :=	# build/bin/...
+LIBRARIES   :=	# build/lib/...
+UNIT_TESTS  :=	# cmocka binaries, no token needed
+INTEG_TESTS :=	# binaries needing a SoftHSM token / sockets / SQLite files
+SHELL_TESTS :=	# tests/*.sh scripts, run after all binaries are built
+BENCHES     :=	# benchmark commands
+FUZZERS     :=	# libFuzzer target names (tests/fuzz/NAME.c)
+
+.PHONY: all check bench fuzz demo install clean deps tests
+all:
+
+include pkcs11/module.mk
+include providers/module.mk
+include policy/module.mk
+include appliance/module.mk
+include tests/module.mk
+
+all: $(LIBRARIES) $(PROGRAMS)
+tests: all $(UNIT_TESTS) $(INTEG_TESTS)
+
+deps:
+	@scripts/install-deps
+
+$(BUILD)/obj/%.o: %.c
+	@mkdir -p $(dir $@)
+	$(CC) $(CPPFLAGS) $(CFLAGS) -c -o $@ $<
+
+check: deps
+	@$(MAKE) --no-print-directory tests
+	@BUILD=$(BUILD) SANITIZE=$(SANITIZE) tests/run-tests $(UNIT_TESTS) $(INTEG_TESTS) $(SHELL_TESTS)
+ifeq ($(SANITIZE),1)
+	@$(MAKE) --no-print-directory fuzz-smoke
+endif
+
+bench: deps all $(BENCH_BINS)
+	@BUILD=$(BUILD) tests/run-bench $(BENCHES)
+
+demo: deps all
+	@BUILD=$(BUILD) scripts/demo
+
+install: all
+	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/lib/capf-appliance $(DESTDIR)$(PREFIX)/share/capf-appliance
+	install -m 0755 $(PROGRAMS) $(DESTDIR)$(PREFIX)/bin/
+	install -m 0644 $(BUILD)/lib/capfhsm.so $(DESTDIR)$(PREFIX)/lib/capf-appliance/
+	for f in $(INSTALL_SHARE); do install -m 0644 $$f $(DESTDIR)$(PREFIX)/share/capf-appliance/; done
+
+clean:
+	rm -rf build
+
+-include $(shell find $(BUILD)/obj -name '*.d' 2>/dev/null)

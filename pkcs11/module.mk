@@ -1,0 +1,1 @@
+# pkcs11/: build fragment included by the top-level Makefile (see its header for the variables).
