@@ -1,0 +1,7 @@
+# appliance/common: logging and careful file I/O shared by the programs.
+COMMON_SRCS := appliance/common/log.c appliance/common/file.c
+LIBCOMMON   := $(BUILD)/lib/libcapfcommon.a
+LIBRARIES   += $(LIBCOMMON)
+$(LIBCOMMON): $(call objs,$(COMMON_SRCS))
+	@mkdir -p $(dir $@)
+	$(AR) rcs $@ $^
