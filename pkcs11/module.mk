@@ -1,1 +1,11 @@
 # pkcs11/: build fragment included by the top-level Makefile (see its header for the variables).
+# libcapfp11.a: the token layer (Cryptoki over dlopen, pkcs11: URIs, PIN files,
+# session pool, fault recovery). Public headers: pkcs11/p11.h, p11_uri.h, p11_pin.h.
+# Link users with: $(LIBP11) $(LIBCRYPTO) $(LIBDL) $(LIBPTHREAD)
+P11_SRCS := $(sort $(wildcard pkcs11/*.c))
+LIBP11   := $(BUILD)/lib/libcapfp11.a
+LIBRARIES += $(LIBP11)
+$(LIBP11): $(call objs,$(P11_SRCS))
+	@mkdir -p $(dir $@)
+	rm -f $@
+	$(AR) rcs $@ $^
