@@ -98,3 +98,14 @@ const char *capf_status_cisco(const struct capf_device *d, char *buf, size_t len
 	}
 	return buf;
 }
+
+const char *capf_keyparam_str(const struct capf_keyparam *k, char *buf, size_t len)
+{
+	if (k->type == CAPF_KEY_EC)
+		snprintf(buf, len, "EC %s", capf_curve_name(k->curve));
+	else if (k->type == CAPF_KEY_RSA)
+		snprintf(buf, len, "RSA %u", k->rsa_bits);
+	else
+		snprintf(buf, len, "unknown key type");
+	return buf;
+}

@@ -6,6 +6,7 @@
 #ifndef CAPF_POLICY_DEVICE_H
 #define CAPF_POLICY_DEVICE_H
 
+#include <stddef.h>
 #include <stdint.h>
 #include <time.h>
 
@@ -60,6 +61,18 @@ enum capf_fail_cause {
 	CAPF_FAIL_CA_REJECTED,
 };
 
+enum capf_key_type {                /* CAPF KEY_TYPE element values */
+	CAPF_KEY_RSA = 0,
+	CAPF_KEY_EC = 1,
+};
+
+/* One key the phone may be asked to generate (one KEY_GENERATE_REQUEST). */
+struct capf_keyparam {
+	enum capf_key_type type;
+	unsigned rsa_bits;          /* CAPF_KEY_RSA: modulus bits */
+	enum capf_curve curve;      /* CAPF_KEY_EC */
+};
+
 /* A device as the administrator configured it, plus its operation state. */
 struct capf_device {
 	char name[CAPF_DEVICE_NAME_MAX + 1];
@@ -86,6 +99,9 @@ int capf_key_order_parse(const char *s);
 const char *capf_curve_name(enum capf_curve c);              /* "P-256","P-384","P-521" */
 int capf_curve_parse(const char *s);                         /* also "prime256v1","secp384r1",... */
 int capf_curve_nid(enum capf_curve c);                       /* OpenSSL NID */
+
+/* "RSA 2048", "EC P-256" into buf. */
+const char *capf_keyparam_str(const struct capf_keyparam *k, char *buf, size_t len);
 
 /* Cisco's wording, for reports and status displays. */
 const char *capf_operation_cisco(enum capf_operation op);    /* "Install/Upgrade", ... */
