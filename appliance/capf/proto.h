@@ -10,12 +10,14 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "policy/device.h"      /* enum capf_key_type (CAPF_KEY_RSA/EC), enum capf_curve */
+
 #define CAPF_PROTOCOL_ID        0x55
 #define CAPF_HEADER_LEN         8       /* id 1, command 1, session id 4, body length 2 */
 #define CAPF_ELEM_HEADER_LEN    3       /* tag 1, length 2 */
 #define CAPF_BODY_MAX           65535   /* by format (2-byte body length) */
 #define CAPF_BODY_CAP_DEFAULT   16384   /* the front end's default cap */
-#define CAPF_NAME_MAX           64      /* DEVICE_NAME bytes without the NUL (= CAPF_DEVICE_NAME_MAX) */
+#define CAPF_NAME_MAX           CAPF_DEVICE_NAME_MAX    /* DEVICE_NAME bytes without the NUL (64) */
 #define CAPF_PASSWORD_MAX       64      /* PASSWORD bytes without the NUL (policy checks 4-10 digits) */
 #define CAPF_TEXT_MAX           1024    /* REASON_INFO */
 #define CAPF_PORT_DEFAULT       3804
@@ -47,7 +49,7 @@ enum capf_command {
 };
 
 enum capf_tag {
-	CAPF_TAG_REASON = 1,            /* u8, enum capf_reason */
+	CAPF_TAG_REASON = 1,            /* u8, CAPF_REASON_* */
 	CAPF_TAG_REASON_INFO = 2,       /* text */
 	CAPF_TAG_CERTIFICATE_TYPE = 3,  /* u8, enum capf_cert_type */
 	CAPF_TAG_CERTIFICATE = 4,       /* wrapped certificate, see evidence.h */
@@ -62,17 +64,16 @@ enum capf_tag {
 	CAPF_TAG_DEVICE_NAME = 13,      /* NUL-terminated string */
 	CAPF_TAG_SUDI_DATA = 16,        /* see evidence.h */
 	CAPF_TAG_KEY_TYPE = 17,         /* u8, enum capf_key_type (absent: RSA) */
-	CAPF_TAG_CURVE = 18,            /* u8, enum capf_wire_curve */
+	CAPF_TAG_CURVE = 18,            /* u8, enum capf_curve */
 	CAPF_TAG_DIGEST_TYPE = 19,
 	CAPF_TAG_SHA2_SIGNED_DATA = 20, /* hash id 1 | len 2 | signature */
 };
 
-enum capf_reason {
-	CAPF_REASON_NO_ACTION = 0,
-	CAPF_REASON_SUCCESS = 1,        /* also "update certificate" */
-	CAPF_REASON_INVALID = 7,        /* invalid element; decline; no certificate (fetch) */
-	CAPF_REASON_UNKNOWN_DEVICE = 9,
-};
+/* REASON values; the same (identical) definitions as policy/decide.h. */
+#define CAPF_REASON_NO_ACTION       0
+#define CAPF_REASON_SUCCESS         1
+#define CAPF_REASON_INVALID         7
+#define CAPF_REASON_UNKNOWN_DEVICE  9
 
 enum capf_hash_id {
 	CAPF_HASH_SHA1 = 1,
@@ -80,16 +81,8 @@ enum capf_hash_id {
 	CAPF_HASH_SHA512 = 3,
 };
 
-enum capf_key_type {
-	CAPF_KEY_RSA = 0,
-	CAPF_KEY_EC = 1,
-};
-
-enum capf_wire_curve {                  /* same values as enum capf_curve (policy/device.h) */
-	CAPF_WIRE_P256 = 0,
-	CAPF_WIRE_P384 = 1,
-	CAPF_WIRE_P521 = 2,
-};
+/* KEY_TYPE values: enum capf_key_type (policy/device.h), CAPF_KEY_RSA 0, CAPF_KEY_EC 1.
+ * CURVE values: enum capf_curve (policy/device.h), CAPF_CURVE_P256 0, _P384 1, _P521 2. */
 
 enum capf_cert_type {
 	CAPF_CERT_LSC = 1,
@@ -129,7 +122,7 @@ int capf_tag_known(unsigned tag);
 const char *capf_reason_name(unsigned reason);     /* "NO_ACTION","SUCCESS","INVALID","UNKNOWN_DEVICE" */
 const char *capf_hash_name(unsigned hash_id);      /* "SHA-1","SHA-256","SHA-512" */
 const char *capf_key_type_name(unsigned kt);       /* "RSA","EC" */
-const char *capf_wire_curve_name(unsigned c);      /* "P-256","P-384","P-521" */
+const char *capf_wire_curve_name(unsigned c);      /* "P-256","P-384","P-521" or "UNKNOWN" */
 const char *capf_auth_type_name(unsigned a);       /* "NONE","PASSWORD",... */
 /* "truncated", "bad protocol id", ... */
 const char *capf_err_name(int rc);
