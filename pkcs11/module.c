@@ -1,0 +1,220 @@
+/* pkcs11/module.c: loading Cryptoki modules (refcounted per path), logging and
+ * call tracing for the whole layer (see p11.h). */
+#include <dlfcn.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <syslog.h>
+
+#include "pkcs11/p11_int.h"
+
+static pthread_mutex_t log_mu = PTHREAD_MUTEX_INITIALIZER;
+static p11_log_fn *log_fn;
+static void *log_arg;
+static atomic_int trace_on;
+static atomic_int finalize_on = 1;
+
+static pthread_mutex_t mods_mu = PTHREAD_MUTEX_INITIALIZER;
+static struct p11_module *mods;
+
+void p11_set_log_fn(p11_log_fn *fn, void *arg)
+{
+	pthread_mutex_lock(&log_mu);
+	log_fn = fn;
+	log_arg = arg;
+	pthread_mutex_unlock(&log_mu);
+}
+
+void p11_set_trace(int on)
+{
+	atomic_store(&trace_on, on != 0);
+}
+
+void p11_set_finalize(int on)
+{
+	atomic_store(&finalize_on, on != 0);
+}
+
+void p11_log(int level, const char *fmt, ...)
+{
+	char msg[1024];
+	p11_log_fn *fn;
+	void *arg;
+	va_list ap;
+
+	pthread_mutex_lock(&log_mu);
+	fn = log_fn;
+	arg = log_arg;
+	pthread_mutex_unlock(&log_mu);
+	if (fn == NULL)
+		return;
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	fn(arg, level, msg);
+}
+
+CK_RV p11_traced(const char *fn, CK_RV rv)
+{
+	if (atomic_load(&trace_on))
+		p11_log(LOG_DEBUG, "pkcs11 call %s -> %s", fn, p11_rv_name(rv));
+	return rv;
+}
+
+int p11_err(int rc, char *err, size_t errlen, const char *fmt, ...)
+{
+	va_list ap;
+
+	if (errlen > 0) {
+		va_start(ap, fmt);
+		vsnprintf(err, errlen, fmt, ap);
+		va_end(ap);
+	}
+	return rc;
+}
+
+int p11_err_rv(int rc, char *err, size_t errlen, const struct p11_token *t, const char *fn, CK_RV rv)
+{
+	char m[256];
+
+	p11_rv_msg(m, sizeof(m), fn, rv);
+	if (t != NULL)
+		return p11_err(rc, err, errlen, "token %s: %s", t->label, m);
+	return p11_err(rc, err, errlen, "%s", m);
+}
+
+void p11_trim(char *dst, size_t dstlen, const unsigned char *src, size_t srclen)
+{
+	size_t n = srclen;
+
+	while (n > 0 && (src[n - 1] == ' ' || src[n - 1] == '\0'))
+		n--;
+	if (n >= dstlen)
+		n = dstlen - 1;
+	memcpy(dst, src, n);
+	dst[n] = '\0';
+}
+
+const char *p11_module_choose(const char *override, const struct p11_uri *uri)
+{
+	const char *env;
+
+	if (override != NULL && override[0] != '\0')
+		return override;
+	if (uri != NULL && uri->module_path != NULL)
+		return uri->module_path;
+	env = secure_getenv(P11_MODULE_ENV);
+	if (env != NULL && env[0] != '\0')
+		return env;
+	return P11_DEFAULT_MODULE;
+}
+
+int p11_module_load(const char *path, struct p11_module **out, char *err, size_t errlen)
+{
+	CK_C_INITIALIZE_ARGS args;
+	CK_C_GetFunctionList getfl;
+	struct p11_module *m;
+	CK_RV rv;
+	int rc = P11_ERR;
+
+	*out = NULL;
+	if (path == NULL || path[0] != '/')
+		return p11_err(P11_ERR, err, errlen, "PKCS#11 module %s: must be an absolute path",
+			       path ? path : "(none)");
+	if (strlen(path) > 4096)
+		return p11_err(P11_ERR, err, errlen, "PKCS#11 module: path too long");
+	pthread_mutex_lock(&mods_mu);
+	for (m = mods; m != NULL; m = m->next)
+		if (strcmp(m->path, path) == 0) {
+			m->refs++;
+			*out = m;
+			pthread_mutex_unlock(&mods_mu);
+			return P11_OK;
+		}
+	if ((m = calloc(1, sizeof(*m))) == NULL || (m->path = strdup(path)) == NULL) {
+		p11_err(P11_ERR, err, errlen, "PKCS#11 module %s: out of memory", path);
+		goto fail;
+	}
+	m->dl = dlopen(path, RTLD_NOW | RTLD_LOCAL);
+	if (m->dl == NULL) {
+		p11_err(P11_ERR, err, errlen, "PKCS#11 module %s: cannot load: %s", path, dlerror());
+		goto fail;
+	}
+	getfl = (CK_C_GetFunctionList)dlsym(m->dl, "C_GetFunctionList");
+	if (getfl == NULL) {
+		p11_err(P11_ERR, err, errlen, "PKCS#11 module %s: no C_GetFunctionList: not a PKCS#11 module",
+			path);
+		goto fail;
+	}
+	rv = p11_traced("C_GetFunctionList", getfl(&m->f));
+	if (rv != CKR_OK || m->f == NULL) {
+		p11_err_rv(P11_ERR, err, errlen, NULL, "C_GetFunctionList", rv);
+		goto fail;
+	}
+	memset(&args, 0, sizeof(args));
+	args.flags = CKF_OS_LOCKING_OK;
+	rv = P11_CALL(m->f, C_Initialize, &args);
+	if (rv == CKR_CRYPTOKI_ALREADY_INITIALIZED) {
+		m->ours = 0;	/* someone else in this process owns it: never finalize */
+	} else if (rv == CKR_OK) {
+		m->ours = 1;
+	} else {
+		char msg[256];
+
+		p11_err(P11_ERR, err, errlen, "PKCS#11 module %s: %s", path,
+			p11_rv_msg(msg, sizeof(msg), "C_Initialize", rv));
+		goto fail;
+	}
+	m->refs = 1;
+	m->next = mods;
+	mods = m;
+	*out = m;
+	rc = P11_OK;
+	pthread_mutex_unlock(&mods_mu);
+	return rc;
+fail:
+	/* A module that failed to load is not dlclose()d either: it may have run
+	 * constructors that registered exit handlers. */
+	if (m != NULL)
+		free(m->path);
+	free(m);
+	pthread_mutex_unlock(&mods_mu);
+	return rc;
+}
+
+void p11_module_unref(struct p11_module *m)
+{
+	struct p11_module **pp;
+
+	if (m == NULL)
+		return;
+	pthread_mutex_lock(&mods_mu);
+	if (--m->refs > 0) {
+		pthread_mutex_unlock(&mods_mu);
+		return;
+	}
+	for (pp = &mods; *pp != NULL; pp = &(*pp)->next)
+		if (*pp == m) {
+			*pp = m->next;
+			break;
+		}
+	/* Never dlclose(): SoftHSM keeps singletons and exit handlers in the
+	 * library. C_Finalize only when we initialised it and the application
+	 * did not turn it off (see p11.h). */
+	if (m->ours && atomic_load(&finalize_on))
+		(void)P11_CALL(m->f, C_Finalize, NULL);
+	pthread_mutex_unlock(&mods_mu);
+	free(m->path);
+	free(m);
+}
+
+CK_FUNCTION_LIST *p11_module_functions(const struct p11_module *m)
+{
+	return m->f;
+}
+
+const char *p11_module_path(const struct p11_module *m)
+{
+	return m->path;
+}

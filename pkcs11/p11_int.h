@@ -1,0 +1,116 @@
+/*
+ * pkcs11/p11_int.h: what the files of pkcs11/ share and nobody else may use:
+ * the structures behind p11.h's handles, the traced call macro, the session
+ * pool and the retry-once runner.
+ */
+#ifndef CAPF_P11_INT_H
+#define CAPF_P11_INT_H
+
+#include <pthread.h>
+#include <stdatomic.h>
+#include <syslog.h>
+#include <time.h>
+
+#include "pkcs11/p11.h"
+
+#define NELEM(a) (sizeof(a) / sizeof((a)[0]))
+#define P11_ATTR_MAX	65536	/* largest attribute value we read */
+
+struct p11_module {
+	struct p11_module *next;
+	char *path;
+	void *dl;
+	CK_FUNCTION_LIST *f;
+	unsigned refs;
+	int ours;		/* we called C_Initialize (so we may C_Finalize) */
+};
+
+struct p11_sess {
+	CK_SESSION_HANDLE h;
+	int open;
+	int busy;
+	unsigned long gen;	/* token generation it was opened in */
+};
+
+struct p11_token {
+	pthread_mutex_t mu;
+	pthread_cond_t cv;
+	atomic_uint refs;
+	struct p11_module *mod;
+	CK_FUNCTION_LIST *f;
+	CK_SLOT_ID slot;
+	char label[33];
+	char serial[17];
+	char *pin_file;		/* NULL: never log in */
+	int rw;
+	unsigned npool;
+	struct p11_sess *pool;
+	unsigned long gen;	/* bumped by each recovery: sessions and handles of older ones are stale */
+	int down;
+	char down_msg[256];
+	int pin_failed;
+	char pin_msg[512];
+	struct timespec last_recover;
+	int recovered_before;
+	unsigned recover_ms;
+	unsigned long recoveries;
+};
+
+struct p11_object {
+	atomic_uint refs;
+	struct p11_token *t;
+	CK_OBJECT_CLASS cls;
+	CK_KEY_TYPE kt;
+	CK_OBJECT_HANDLE h;	/* valid in generation gen (under t->mu) */
+	unsigned long gen;
+	unsigned char id[P11_URI_MAX_VALUE];
+	size_t idlen;
+	char label[P11_URI_MAX_VALUE + 1];
+	unsigned bits;
+	int nid;
+};
+
+/* Message helper: always returns rc. */
+int p11_err(int rc, char *err, size_t errlen, const char *fmt, ...)
+	__attribute__((format(printf, 4, 5)));
+/* "FN: CKR_X (text)" with an optional "token T: " prefix. */
+int p11_err_rv(int rc, char *err, size_t errlen, const struct p11_token *t, const char *fn, CK_RV rv);
+void p11_log(int level, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+/* Every Cryptoki call goes through this: P11_CALL(f, C_Sign, h, ...). */
+CK_RV p11_traced(const char *fn, CK_RV rv);
+#define P11_CALL(f, fn, ...) p11_traced(#fn, (f)->fn(__VA_ARGS__))
+
+/* Copies a blank-padded Cryptoki string into a C string (trailing blanks removed). */
+void p11_trim(char *dst, size_t dstlen, const unsigned char *src, size_t srclen);
+
+/*
+ * The runner: takes a pooled session (re-opening it if it is stale), calls
+ * op, gives the session back; when op's CK_RV is a token fault, recovers
+ * (rate-limited) and calls op once more (if retry). *fn names the failing call.
+ * Returns P11_OK, or P11_ERR/P11_EDOWN/P11_EPIN with err filled.
+ */
+typedef CK_RV p11_op_fn(struct p11_token *t, CK_SESSION_HANDLE h, void *arg, const char **fn);
+int p11_run(struct p11_token *t, p11_op_fn *op, void *arg, int retry, char *err, size_t errlen);
+
+/* The object's handle for this generation, re-found by class and CKA_ID
+ * (or label) when a recovery happened since it was found. */
+CK_RV p11_object_handle(struct p11_object *o, CK_SESSION_HANDLE h, CK_OBJECT_HANDLE *out);
+
+/* Reads one attribute (two-call) into a fresh OPENSSL_malloc buffer. */
+CK_RV p11_get_attr(CK_FUNCTION_LIST *f, CK_SESSION_HANDLE h, CK_OBJECT_HANDLE oh,
+		   CK_ATTRIBUTE_TYPE type, unsigned char **val, size_t *len);
+
+/* Finds up to max handles for a template. */
+CK_RV p11_find_handles(CK_FUNCTION_LIST *f, CK_SESSION_HANDLE h, CK_ATTRIBUTE *tmpl,
+		       CK_ULONG ntmpl, CK_OBJECT_HANDLE *out, size_t max, size_t *n);
+
+/* Builds a p11_object from a handle (reads class, key type, id, label, size). */
+CK_RV p11_object_load(struct p11_token *t, CK_SESSION_HANDLE h, CK_OBJECT_HANDLE oh,
+		      struct p11_object **out);
+
+/* Curve of a DER OID (CKA_EC_PARAMS): NID or NID_undef; bits for a curve NID. */
+int p11_ec_params_nid(const unsigned char *der, size_t len);
+unsigned p11_ec_nid_bits(int nid);
+
+#endif
