@@ -1,0 +1,167 @@
+/*
+ * appliance/signerd/signerd.h: capf-signerd's internals shared between its
+ * core (socket serving, hardening, the FRONT role's enrollment verbs) and the
+ * ADMIN role's verbs (appliance/signerd/admin*.c). Nothing outside
+ * appliance/signerd/ includes this.
+ *
+ * Threads: a bounded pool of workers serves connections; every function here
+ * is thread-safe unless it says otherwise. The active CAPF CA (certificate,
+ * chain, token key) is a refcounted generation: a request takes a reference
+ * with signerd_ca_get(), uses it, drops it with signerd_ca_put(); an admin
+ * regenerate/import builds a new generation and swaps it in with
+ * signerd_ca_replace() while front requests keep using the one they hold.
+ *
+ * Errors: 0 / -1 (or NULL) with a message for people in err, like the libraries.
+ * Stable: this header only grows.
+ */
+#ifndef CAPF_SIGNERD_SIGNERD_H
+#define CAPF_SIGNERD_SIGNERD_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+#include <openssl/evp.h>
+#include <openssl/x509.h>
+
+#include "policy/config.h"
+#include "policy/chain.h"
+#include "appliance/store/store.h"
+#include "appliance/ipc/ipc.h"
+
+struct p11_token;
+struct signerd_sessions;        /* front enrollment sessions (front.c) */
+
+#define SIGNERD_FP_HEX_LEN 64   /* SHA-256, hex */
+
+/* One generation of the CAPF CA: immutable once published, refcounted. */
+struct signerd_ca {
+	struct capf_ca *ca;             /* certificate + chain (policy/chain.h) */
+	EVP_PKEY *key;                  /* the token key, opened in sd->libctx via capfhsm */
+	char fp[SIGNERD_FP_HEX_LEN + 1];/* SHA-256 of the certificate DER, lower-case hex */
+	char key_uri[CAPF_CONF_STR_MAX];/* pkcs11: URI of the key, without pin-source */
+	unsigned refs;                  /* private: use signerd_ca_get/put */
+};
+
+/* Who is on the other end of a connection (SO_PEERCRED at accept). */
+struct signerd_peer {
+	uid_t uid;
+	gid_t gid;
+	pid_t pid;
+	enum capf_role role;            /* the socket it came in on (policy/config.h) */
+	uint64_t conn_id;               /* unique per accepted connection in this process */
+};
+
+/* Counters for the STATS verb (read with signerd_stats_get). */
+struct signerd_stats {
+	uint64_t connections, peers_refused, requests, protocol_errors;
+	uint64_t begins, refusals, issued, retry_later, sign_failures;
+	uint64_t sessions_active;
+};
+
+/* The daemon. Set up by main before the workers start; read-only afterwards
+ * except through the functions below. */
+struct signerd {
+	struct capf_conf conf;          /* capf.conf as loaded at start-up */
+	const char *conf_path;
+	struct capf_store *store;
+	OSSL_LIB_CTX *libctx;           /* own context with "capfhsm" + "default" */
+	/* private to the core: */
+	void *core;
+};
+
+/* ---- the admin role: implemented in appliance/signerd/admin*.c ------- */
+
+/*
+ * Answers one ADMIN-role request (already decoded and checked against the
+ * schema and the role by the core; verbs are the CAPF_IPC_* admin verbs;
+ * PING is answered by the core). resp is zero-initialised: call
+ * capf_ipc_build_response(resp, req, status) once, then the fields. The core
+ * finishes, sends and frees it; when finishing fails it answers ERROR.
+ * Return 0 to send resp, -1 to close the connection without an answer (log
+ * why first). When no admin*.c is built, the core answers every admin verb
+ * with ERROR "admin verbs not built". State of its own (bulk tables...)
+ * is set up lazily (pthread_once).
+ */
+int signerd_admin_dispatch(struct signerd *sd, const struct signerd_peer *peer,
+			   const struct capf_ipc_msg *req, struct capf_ipc_builder *resp);
+
+/* ---- the CAPF CA ------------------------------------------------------ */
+
+/* The active generation with a reference taken (never NULL once running). */
+struct signerd_ca *signerd_ca_get(struct signerd *sd);
+void signerd_ca_put(struct signerd_ca *ca);
+
+/*
+ * Opens a private key through capfhsm in sd->libctx: uri is a pkcs11: URI;
+ * ";pin-source=file:<token.pin_source>" is appended when it has none (at most
+ * CAPF_CONF_STR_MAX bytes in all). P11-down style failures are reported as
+ * *retry = 1 (retry may be NULL).
+ */
+EVP_PKEY *signerd_key_open(struct signerd *sd, const char *uri, int *retry,
+			   char *err, size_t errlen);
+
+/*
+ * A new generation from ca (ownership taken, also on failure) and key
+ * (ownership taken, also on failure; NULL: open key_uri with
+ * signerd_key_open). Checks the key matches the certificate (EVP_PKEY_eq).
+ * Returns NULL with a message.
+ */
+struct signerd_ca *signerd_ca_new(struct signerd *sd, struct capf_ca *ca, EVP_PKEY *key,
+				  const char *key_uri, char *err, size_t errlen);
+
+/* Publishes nca as the active generation (the reference passed in goes to the
+ * daemon); the old one is freed when its last user puts it. The caller records
+ * the change in the store (capf_store_cert_add/set_role) first. */
+void signerd_ca_replace(struct signerd *sd, struct signerd_ca *nca);
+
+/*
+ * Signs the to-be-signed certificate tbs with the generation's key (X509_sign
+ * through the provider, digest md: capf_lsc_digest() for LSCs) and verifies the
+ * signature with the CA certificate's public key before returning 0. On -1,
+ * *retry (may be NULL) is 1 when the token is down or busy (answer RETRY_LATER).
+ * Used by ISSUE and by the admin TLS issuance; never on caller-supplied bytes.
+ */
+int signerd_ca_sign(struct signerd *sd, const struct signerd_ca *ca, X509 *tbs,
+		    const EVP_MD *md, int *retry, char *err, size_t errlen);
+
+/* SHA-256 of a certificate's DER as lower-case hex into fp (65 bytes). */
+int signerd_cert_fp(X509 *cert, char fp[SIGNERD_FP_HEX_LEN + 1]);
+
+/* ---- the token (keygen for regenerate) -------------------------------- */
+
+/*
+ * The rw, logged-in token of token.ca_key_uri (opened on first use with the
+ * PIN from token.pin_source, then kept; borrowed, valid until shutdown). NULL
+ * with a message (*retry = 1 when it is down; retry may be NULL).
+ */
+struct p11_token *signerd_token(struct signerd *sd, int *retry, char *err, size_t errlen);
+
+/* ---- audit and logging ------------------------------------------------ */
+
+/* The store actor for a peer ("front"/"admin" and its uid). */
+struct capf_store_actor signerd_actor(const struct signerd_peer *peer);
+
+/* "uid:998 gid:998 pid:1234" into buf (issuance rows, logs). Returns buf. */
+const char *signerd_peer_str(const struct signerd_peer *peer, char *buf, size_t len);
+
+/*
+ * A stand-alone audit row (capf_store_audit_append) for peer; detail is
+ * printf-formatted (never a PIN or an authentication string). Failure to
+ * append is logged (event=audit_failed) and returned as -1.
+ */
+int signerd_audit(struct signerd *sd, const struct signerd_peer *peer, const char *action,
+		  const char *subject, const char *fmt, ...)
+	__attribute__((format(printf, 5, 6)));
+
+/* ---- responses and counters ------------------------------------------- */
+
+/* Builds a response with status (REFUSED: cause; RETRY_LATER: the configured
+ * front.retry_delay; ERROR: text) in resp. 0 or -1. text may be NULL except
+ * for ERROR. */
+int signerd_reply(struct signerd *sd, struct capf_ipc_builder *resp,
+		  const struct capf_ipc_msg *req, enum capf_ipc_status status,
+		  enum capf_fail_cause cause, const char *text);
+
+void signerd_stats_get(struct signerd *sd, struct signerd_stats *out);
+
+#endif
