@@ -1,5 +1,5 @@
 # appliance/common: logging and careful file I/O shared by the programs.
-COMMON_SRCS := appliance/common/log.c appliance/common/file.c
+COMMON_SRCS := appliance/common/log.c appliance/common/file.c appliance/common/hsm.c
 LIBCOMMON   := $(BUILD)/lib/libcapfcommon.a
 LIBRARIES   += $(LIBCOMMON)
 $(LIBCOMMON): $(call objs,$(COMMON_SRCS))
