@@ -6,7 +6,7 @@
  * lint of the unsigned certificate passed, and lints the signed one again.
  *
  * The profile (CAPF-PROTOCOL.md, "The certificate phones expect"):
- *   version 3; serial: lsc.serial_bits CSPRNG bits (RAND_priv_bytes), positive, drawn
+ *   version 3; serial: lsc.serial_bits CSPRNG bits (RAND_bytes), positive, drawn
  *   again while below 2^(serial_bits - 32) (so zero never occurs and the lint can tell
  *   a short serial), at most 20 octets;
  *   subject: the copied CAPF CA attributes (lsc.copy_subject), in the CA's order, then

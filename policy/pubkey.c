@@ -1,0 +1,201 @@
+/* policy/pubkey.c: strict decoding and checking of a phone's public key (see pubkey.h). */
+#include <stdio.h>
+#include <string.h>
+#include <openssl/bn.h>
+#include <openssl/core_names.h>
+#include <openssl/crypto.h>
+#include <openssl/evp.h>
+#include <openssl/x509.h>
+
+#include "policy/pubkey.h"
+
+static int curve_of_group(const char *g)
+{
+	if (strcmp(g, "prime256v1") == 0 || strcmp(g, "P-256") == 0)
+		return CAPF_CURVE_P256;
+	if (strcmp(g, "secp384r1") == 0 || strcmp(g, "P-384") == 0)
+		return CAPF_CURVE_P384;
+	if (strcmp(g, "secp521r1") == 0 || strcmp(g, "P-521") == 0)
+		return CAPF_CURVE_P521;
+	return -1;
+}
+
+int capf_pubkey_param(EVP_PKEY *pk, struct capf_keyparam *out)
+{
+	char group[64];
+	size_t glen = 0;
+	int c;
+
+	memset(out, 0, sizeof(*out));
+	switch (EVP_PKEY_get_base_id(pk)) {
+	case EVP_PKEY_RSA:
+		out->type = CAPF_KEY_RSA;
+		out->rsa_bits = (unsigned)EVP_PKEY_get_bits(pk);
+		return 0;
+	case EVP_PKEY_EC:
+		if (EVP_PKEY_get_utf8_string_param(pk, OSSL_PKEY_PARAM_GROUP_NAME, group, sizeof(group), &glen) != 1)
+			return -1;
+		if ((c = curve_of_group(group)) < 0)
+			return -1;
+		out->type = CAPF_KEY_EC;
+		out->curve = (enum capf_curve)c;
+		return 0;
+	default:
+		return -1;
+	}
+}
+
+static int check_rsa(const struct capf_conf *c, EVP_PKEY *pk, const struct capf_keyparam *want,
+		     char *err, size_t errlen)
+{
+	BIGNUM *n = NULL, *e = NULL;
+	int bits, ret = -1;
+
+	if (EVP_PKEY_get_bn_param(pk, OSSL_PKEY_PARAM_RSA_N, &n) != 1 ||
+	    EVP_PKEY_get_bn_param(pk, OSSL_PKEY_PARAM_RSA_E, &e) != 1) {
+		snprintf(err, errlen, "RSA key without modulus or exponent");
+		goto out;
+	}
+	bits = BN_num_bits(n);
+	if (want != NULL && (want->type != CAPF_KEY_RSA || (unsigned)bits != want->rsa_bits)) {
+		char kbuf[32];
+		snprintf(err, errlen, "the phone sent an RSA %d-bit key, but was asked for %s", bits,
+			 capf_keyparam_str(want, kbuf, sizeof(kbuf)));
+		goto out;
+	}
+	if (!capf_conf_rsa_allowed(c, (unsigned)bits)) {
+		snprintf(err, errlen, "RSA %d-bit keys are not allowed by the policy (keys.rsa_bits)", bits);
+		goto out;
+	}
+	if (!BN_is_odd(n)) {
+		snprintf(err, errlen, "RSA modulus is even");
+		goto out;
+	}
+	for (BN_ULONG p = 3; p < 1000; p += 2) {
+		BN_ULONG q;
+		for (q = 3; q * q <= p; q += 2)
+			if (p % q == 0)
+				break;
+		if (q * q <= p)
+			continue;       /* p is not prime */
+		if (BN_mod_word(n, p) == 0) {
+			snprintf(err, errlen, "RSA modulus has the small factor %lu", (unsigned long)p);
+			goto out;
+		}
+	}
+	if (!BN_is_odd(e) || BN_cmp(e, BN_value_one()) <= 0 || BN_get_word(e) == 3 ||
+	    BN_num_bits(e) > 256 || BN_cmp(e, n) >= 0) {
+		snprintf(err, errlen, "RSA public exponent is not allowed (must be odd, 3 < e < 2^256; 65537 is usual)");
+		goto out;
+	}
+	ret = 0;
+out:
+	BN_free(n);
+	BN_free(e);
+	return ret;
+}
+
+static int check_ec(const struct capf_conf *c, EVP_PKEY *pk, const struct capf_keyparam *want,
+		    char *err, size_t errlen)
+{
+	char group[64] = "", enc[32] = "", form[32] = "";
+	size_t l;
+	EVP_PKEY_CTX *ctx;
+	int curve, ok;
+
+	if (EVP_PKEY_get_utf8_string_param(pk, OSSL_PKEY_PARAM_EC_ENCODING, enc, sizeof(enc), &l) == 1 &&
+	    strcmp(enc, OSSL_PKEY_EC_ENCODING_GROUP) != 0) {
+		snprintf(err, errlen, "EC key with explicit curve parameters (only named curves are accepted)");
+		return -1;
+	}
+	if (EVP_PKEY_get_utf8_string_param(pk, OSSL_PKEY_PARAM_GROUP_NAME, group, sizeof(group), &l) != 1 ||
+	    (curve = curve_of_group(group)) < 0) {
+		snprintf(err, errlen, "EC key on an unsupported curve (allowed: P-256, P-384, P-521)");
+		return -1;
+	}
+	if (want != NULL && (want->type != CAPF_KEY_EC || (enum capf_curve)curve != want->curve)) {
+		char kbuf[32];
+		snprintf(err, errlen, "the phone sent an EC %s key, but was asked for %s",
+			 capf_curve_name((enum capf_curve)curve), capf_keyparam_str(want, kbuf, sizeof(kbuf)));
+		return -1;
+	}
+	if (!capf_conf_curve_allowed(c, (enum capf_curve)curve)) {
+		snprintf(err, errlen, "EC curve %s is not allowed by the policy (keys.ec_curves)",
+			 capf_curve_name((enum capf_curve)curve));
+		return -1;
+	}
+	if (EVP_PKEY_get_utf8_string_param(pk, OSSL_PKEY_PARAM_EC_POINT_CONVERSION_FORMAT, form, sizeof(form),
+					   &l) == 1 && strcmp(form, OSSL_PKEY_EC_POINT_CONVERSION_FORMAT_UNCOMPRESSED) != 0) {
+		snprintf(err, errlen, "EC point is not in uncompressed form");
+		return -1;
+	}
+	if ((ctx = EVP_PKEY_CTX_new_from_pkey(NULL, pk, NULL)) == NULL) {
+		snprintf(err, errlen, "out of memory");
+		return -1;
+	}
+	ok = EVP_PKEY_public_check(ctx);
+	EVP_PKEY_CTX_free(ctx);
+	if (ok != 1) {
+		snprintf(err, errlen, "EC point is not a valid point of %s", capf_curve_name((enum capf_curve)curve));
+		return -1;
+	}
+	return 0;
+}
+
+int capf_pubkey_check(const struct capf_conf *c, EVP_PKEY *pk, const struct capf_keyparam *want,
+		      char *err, size_t errlen)
+{
+	switch (EVP_PKEY_get_base_id(pk)) {
+	case EVP_PKEY_RSA:
+		return check_rsa(c, pk, want, err, errlen);
+	case EVP_PKEY_EC:
+		return check_ec(c, pk, want, err, errlen);
+	default:
+		snprintf(err, errlen, "public key type is not allowed (only rsaEncryption and id-ecPublicKey)");
+		return -1;
+	}
+}
+
+EVP_PKEY *capf_pubkey_decode(const struct capf_conf *c, const unsigned char *der, size_t len,
+			     const struct capf_keyparam *want, char *err, size_t errlen)
+{
+	const unsigned char *p = der;
+	unsigned char *re = NULL;
+	EVP_PKEY *pk;
+	int relen;
+
+	if (der == NULL || len == 0) {
+		snprintf(err, errlen, "public key is empty");
+		return NULL;
+	}
+	if (len > CAPF_PUBKEY_DER_MAX) {
+		snprintf(err, errlen, "public key is %zu bytes (at most %d)", len, CAPF_PUBKEY_DER_MAX);
+		return NULL;
+	}
+	if ((pk = d2i_PUBKEY(NULL, &p, (long)len)) == NULL) {
+		snprintf(err, errlen, "public key is not a DER SubjectPublicKeyInfo");
+		return NULL;
+	}
+	if ((size_t)(p - der) != len) {
+		snprintf(err, errlen, "public key has %zu trailing bytes", len - (size_t)(p - der));
+		goto fail;
+	}
+	if (EVP_PKEY_get_base_id(pk) != EVP_PKEY_RSA && EVP_PKEY_get_base_id(pk) != EVP_PKEY_EC) {
+		snprintf(err, errlen, "public key type is not allowed (only rsaEncryption and id-ecPublicKey)");
+		goto fail;
+	}
+	relen = i2d_PUBKEY(pk, &re);
+	if (relen <= 0 || (size_t)relen != len || memcmp(re, der, len) != 0) {
+		snprintf(err, errlen, "public key is not in canonical DER (it re-encodes differently)");
+		goto fail;
+	}
+	OPENSSL_free(re);
+	re = NULL;
+	if (capf_pubkey_check(c, pk, want, err, errlen) < 0)
+		goto fail;
+	return pk;
+fail:
+	OPENSSL_free(re);
+	EVP_PKEY_free(pk);
+	return NULL;
+}
