@@ -9,3 +9,10 @@ $(LIBP11): $(call objs,$(P11_SRCS))
 	@mkdir -p $(dir $@)
 	rm -f $@
 	$(AR) rcs $@ $^
+
+# Tests: units (no token) and integration (real SoftHSM tokens in temp dirs).
+P11_UNITS := test_p11_uri test_p11_pin test_p11_misc
+UNIT_TESTS += $(addprefix $(BUILD)/tests/,$(P11_UNITS))
+$(BUILD)/tests/test_p11_%: $(BUILD)/obj/tests/unit/test_p11_%.o $(LIBP11)
+	@mkdir -p $(dir $@)
+	$(CC) $(LDFLAGS) -o $@ $^ $(LIBCMOCKA) $(LIBCRYPTO) $(LIBDL) $(LIBPTHREAD)
