@@ -12,3 +12,13 @@ $(LIBSTORE): $(call objs,$(STORE_SRCS))
 
 # Users link: $(LIBSTORE) $(LIBPOLICY) $(LIBSQLITE) $(LIBCRYPTO) $(LIBPTHREAD)
 STORE_LINK := $(LIBSQLITE) $(LIBCRYPTO) $(LIBPTHREAD)
+
+# Tests: authhash needs no database (unit); the store uses real SQLite files.
+UNIT_TESTS  += $(BUILD)/tests/test_authhash
+INTEG_TESTS += $(BUILD)/tests/test_store
+$(BUILD)/tests/test_authhash: $(call objs,tests/unit/test_authhash.c) $(LIBSTORE)
+	@mkdir -p $(dir $@)
+	$(CC) $(LDFLAGS) -o $@ $^ $(LIBCMOCKA) $(LIBCRYPTO)
+$(BUILD)/tests/test_store: $(call objs,tests/integ/test_store.c) $(LIBSTORE) $(LIBPOLICY)
+	@mkdir -p $(dir $@)
+	$(CC) $(LDFLAGS) -o $@ $^ $(LIBCMOCKA) $(STORE_LINK)

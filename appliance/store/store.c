@@ -387,13 +387,25 @@ int store_write(struct capf_store *st, store_write_fn fn, void *arg, char *err, 
 	else
 		st->head = &r;
 	st->tail = &r;
+	st->inflight++;
 	pthread_cond_signal(&st->cv_work);
 	while (!r.done)
 		pthread_cond_wait(&st->cv_done, &st->mu);
+	st->inflight--;
 	pthread_mutex_unlock(&st->mu);
 	if (r.rc < 0)
 		store_err(err, errlen, "%s", r.msg[0] != '\0' ? r.msg : "store: write failed");
 	return r.rc;
+}
+
+size_t store_inflight(struct capf_store *st)
+{
+	size_t n;
+
+	pthread_mutex_lock(&st->mu);
+	n = st->inflight;
+	pthread_mutex_unlock(&st->mu);
+	return n;
 }
 
 /* ---- open / close ----------------------------------------------------- */

@@ -46,12 +46,17 @@ struct capf_store {
 	struct store_reader *readers;   /* idle */
 	unsigned nidle;
 
+	size_t inflight;                /* submitted, not yet answered (under mu) */
+
 	/* statistics */
 	atomic_uint_fast64_t writes, commits, syncs;
 };
 
 /* Queues a write and waits for its durable result. */
 int store_write(struct capf_store *st, store_write_fn fn, void *arg, char *err, size_t errlen);
+
+/* Write requests submitted and not yet answered (for white-box tests). */
+size_t store_inflight(struct capf_store *st);
 
 /* Reader pool: a connection for the calling thread alone until put back. */
 sqlite3 *store_reader_get(struct capf_store *st, char *err, size_t errlen);
