@@ -1,0 +1,258 @@
+/* appliance/ceremony/conf.c: see conf.h. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <libconfig.h>
+
+#include "appliance/ceremony/conf.h"
+#include "appliance/common/file.h"
+
+#define CER_FILE_MAX (64 * 1024)
+
+struct known {
+	const char *name;
+	int type;                   /* CONFIG_TYPE_* */
+	bool required;
+};
+
+static const struct known top_keys[] = {
+	{ "name", CONFIG_TYPE_STRING, true }, { "operators", CONFIG_TYPE_ARRAY, true },
+	{ "transcript", CONFIG_TYPE_STRING, true }, { "token", CONFIG_TYPE_GROUP, true },
+	{ "key", CONFIG_TYPE_GROUP, true }, { "certificate", CONFIG_TYPE_GROUP, false },
+	{ "csr", CONFIG_TYPE_GROUP, false }, { NULL, 0, false },
+};
+static const struct known token_keys[] = {
+	{ "module", CONFIG_TYPE_STRING, false }, { "label", CONFIG_TYPE_STRING, true },
+	{ "pin_file", CONFIG_TYPE_STRING, true }, { "init", CONFIG_TYPE_BOOL, false },
+	{ "softhsm_dir", CONFIG_TYPE_STRING, false }, { "so_pin_file", CONFIG_TYPE_STRING, false },
+	{ NULL, 0, false },
+};
+static const struct known key_keys[] = {
+	{ "label", CONFIG_TYPE_STRING, true }, { "type", CONFIG_TYPE_STRING, true },
+	{ "public_key", CONFIG_TYPE_STRING, true }, { NULL, 0, false },
+};
+static const struct known cert_keys[] = {
+	{ "subject", CONFIG_TYPE_STRING, true }, { "days", CONFIG_TYPE_INT, false },
+	{ "digest", CONFIG_TYPE_STRING, false }, { "out", CONFIG_TYPE_STRING, true },
+	{ NULL, 0, false },
+};
+static const char *const key_types[] = { "rsa:2048", "rsa:3072", "rsa:4096", "ec:P-256", "ec:P-384", "ec:P-521", NULL };
+static const char *const digests[] = { "sha256", "sha384", "sha512", NULL };
+
+static const char *type_name(int t)
+{
+	switch (t) {
+	case CONFIG_TYPE_STRING: return "a string";
+	case CONFIG_TYPE_INT: return "an integer";
+	case CONFIG_TYPE_BOOL: return "true or false";
+	case CONFIG_TYPE_GROUP: return "a group { ... }";
+	case CONFIG_TYPE_ARRAY: return "an array [ ... ]";
+	default: return "another type";
+	}
+}
+
+/* Checks a group's members against a table: unknown, wrong type, missing. */
+static void check_group(const config_setting_t *g, const char *path, const struct known *k,
+			const char *file, struct capf_errlist *errs)
+{
+	int n = config_setting_length(g);
+
+	for (int i = 0; i < n; i++) {
+		config_setting_t *s = config_setting_get_elem(g, (unsigned)i);
+		const char *nm = config_setting_name(s);
+		const struct known *e;
+
+		for (e = k; e->name != NULL && strcmp(e->name, nm) != 0; e++)
+			;
+		if (e->name == NULL) {
+			capf_errlist_add(errs, "%s:%d: %s%s: unknown setting", file,
+					 config_setting_source_line(s), path, nm);
+			continue;
+		}
+		if (config_setting_type(s) != e->type)
+			capf_errlist_add(errs, "%s:%d: %s%s: must be %s", file, config_setting_source_line(s),
+					 path, nm, type_name(e->type));
+	}
+	for (const struct known *e = k; e->name != NULL; e++)
+		if (e->required && config_setting_get_member(g, e->name) == NULL)
+			capf_errlist_add(errs, "%s:%d: %s%s: required setting missing", file,
+					 config_setting_source_line(g), path, e->name);
+}
+
+static int line_of(const config_setting_t *g, const char *name)
+{
+	const config_setting_t *s = config_setting_get_member(g, name);
+
+	return s != NULL ? config_setting_source_line(s) : config_setting_source_line(g);
+}
+
+static void get_str(const config_setting_t *g, const char *name, char *dst, size_t len,
+		    const char *file, const char *path, struct capf_errlist *errs)
+{
+	const char *v = NULL;
+
+	if (config_setting_lookup_string(g, name, &v) != CONFIG_TRUE)
+		return;
+	if (*v == '\0')
+		capf_errlist_add(errs, "%s:%d: %s%s: must not be empty", file, line_of(g, name), path, name);
+	else if (snprintf(dst, len, "%s", v) >= (int)len)
+		capf_errlist_add(errs, "%s:%d: %s%s: longer than %zu bytes", file, line_of(g, name), path, name,
+				 len - 1);
+}
+
+static void get_path(const config_setting_t *g, const char *name, char *dst, size_t len, const char *base,
+		     const char *file, const char *path, struct capf_errlist *errs)
+{
+	char v[PATH_MAX] = "";
+
+	get_str(g, name, v, sizeof(v), file, path, errs);
+	if (v[0] == '\0')
+		return;
+	if (snprintf(dst, len, "%s%s%s", v[0] == '/' ? "" : base, v[0] == '/' ? "" : "/", v) >= (int)len)
+		capf_errlist_add(errs, "%s:%d: %s%s: path too long", file, line_of(g, name), path, name);
+}
+
+static bool in_list(const char *v, const char *const *l)
+{
+	for (; *l != NULL; l++)
+		if (strcmp(v, *l) == 0)
+			return true;
+	return false;
+}
+
+int cer_conf_load(struct cer_conf *c, const char *path, const char *base, struct capf_errlist *errs)
+{
+	config_t cfg;
+	config_setting_t *root, *g, *cert, *csr, *ops;
+	size_t before = capf_errlist_total(errs);
+	unsigned char *text = NULL;
+	size_t len = 0;
+	char err[PATH_MAX + 128];
+	int ival, lineno = 0;
+
+	memset(c, 0, sizeof(*c));
+	snprintf(c->file, sizeof(c->file), "%s", path);
+	snprintf(c->token.module, sizeof(c->token.module), "/usr/lib/softhsm/libsofthsm2.so");
+	c->cert.days = 3650;
+	snprintf(c->cert.digest, sizeof(c->cert.digest), "sha256");
+
+	/* Read it ourselves: size capped, and @include refused (one reviewed file). */
+	if (capf_file_read(path, CER_FILE_MAX, &text, &len, err, sizeof(err)) < 0) {
+		capf_errlist_add(errs, "%s", err);
+		return -1;
+	}
+	for (const char *l = (const char *)text; l != NULL; l = strchr(l, '\n') ? strchr(l, '\n') + 1 : NULL) {
+		lineno++;
+		while (*l == ' ' || *l == '\t')
+			l++;
+		if (strncmp(l, "@include", 8) == 0)
+			capf_errlist_add(errs, "%s:%d: @include is not allowed: a ceremony is one reviewed file", path,
+					 lineno);
+	}
+	if (strlen((const char *)text) != len)
+		capf_errlist_add(errs, "%s: contains a NUL byte", path);
+	if (capf_errlist_total(errs) != before) {
+		free(text);
+		return -1;
+	}
+	config_init(&cfg);
+	config_set_options(&cfg, 0);
+	if (config_read_string(&cfg, (const char *)text) != CONFIG_TRUE) {
+		capf_errlist_add(errs, "%s:%d: %s", path, config_error_line(&cfg), config_error_text(&cfg));
+		config_destroy(&cfg);
+		free(text);
+		return -1;
+	}
+	free(text);
+	root = config_root_setting(&cfg);
+	if ((g = config_setting_get_member(root, "ceremony")) == NULL || config_setting_length(root) != 1
+	    || !config_setting_is_group(g)) {
+		capf_errlist_add(errs, "%s: must hold exactly one group, ceremony = { ... };", path);
+		config_destroy(&cfg);
+		return -1;
+	}
+	check_group(g, "ceremony.", top_keys, path, errs);
+	get_str(g, "name", c->name, sizeof(c->name), path, "ceremony.", errs);
+	get_path(g, "transcript", c->transcript, sizeof(c->transcript), base, path, "ceremony.", errs);
+	if ((ops = config_setting_get_member(g, "operators")) != NULL && config_setting_is_array(ops)) {
+		int n = config_setting_length(ops);
+
+		if (n < 1 || n > CER_OPERATORS_MAX)
+			capf_errlist_add(errs, "%s:%d: ceremony.operators: name 1 to %d people", path,
+					 config_setting_source_line(ops), CER_OPERATORS_MAX);
+		for (int i = 0; i < n && i < CER_OPERATORS_MAX; i++) {
+			const char *v = config_setting_get_string_elem(ops, i);
+
+			if (v == NULL || *v == '\0' || strlen(v) >= CER_STR_MAX)
+				capf_errlist_add(errs, "%s:%d: ceremony.operators[%d]: a non-empty name", path,
+						 config_setting_source_line(ops), i);
+			else
+				snprintf(c->operators[c->n_operators++], CER_STR_MAX, "%s", v);
+		}
+	}
+	if ((g = config_setting_get_member(config_setting_get_member(root, "ceremony"), "token")) != NULL
+	    && config_setting_is_group(g)) {
+		int b = 0;
+
+		check_group(g, "ceremony.token.", token_keys, path, errs);
+		get_str(g, "module", c->token.module, sizeof(c->token.module), path, "ceremony.token.", errs);
+		get_str(g, "label", c->token.label, sizeof(c->token.label), path, "ceremony.token.", errs);
+		get_path(g, "pin_file", c->token.pin_file, sizeof(c->token.pin_file), base, path, "ceremony.token.", errs);
+		if (config_setting_lookup_bool(g, "init", &b) == CONFIG_TRUE)
+			c->token.init = b;
+		get_path(g, "softhsm_dir", c->token.softhsm_dir, sizeof(c->token.softhsm_dir), base, path,
+			 "ceremony.token.", errs);
+		get_path(g, "so_pin_file", c->token.so_pin_file, sizeof(c->token.so_pin_file), base, path,
+			 "ceremony.token.", errs);
+		if (c->token.init && (c->token.softhsm_dir[0] == '\0' || c->token.so_pin_file[0] == '\0'))
+			capf_errlist_add(errs, "%s:%d: ceremony.token.init: needs softhsm_dir and so_pin_file "
+					 "(initialising is for development SoftHSM tokens only)", path, line_of(g, "init"));
+		if (!c->token.init && c->token.softhsm_dir[0] != '\0')
+			capf_errlist_add(errs, "%s:%d: ceremony.token.softhsm_dir: only with init = true", path,
+					 line_of(g, "softhsm_dir"));
+	}
+	if ((g = config_setting_get_member(config_setting_get_member(root, "ceremony"), "key")) != NULL
+	    && config_setting_is_group(g)) {
+		check_group(g, "ceremony.key.", key_keys, path, errs);
+		get_str(g, "label", c->key.label, sizeof(c->key.label), path, "ceremony.key.", errs);
+		get_str(g, "type", c->key.type, sizeof(c->key.type), path, "ceremony.key.", errs);
+		if (c->key.type[0] != '\0' && !in_list(c->key.type, key_types))
+			capf_errlist_add(errs, "%s:%d: ceremony.key.type: \"%s\" not allowed (rsa:2048 rsa:3072 "
+					 "rsa:4096 ec:P-256 ec:P-384 ec:P-521)", path, line_of(g, "type"), c->key.type);
+		get_path(g, "public_key", c->key.public_key, sizeof(c->key.public_key), base, path,
+			 "ceremony.key.", errs);
+	}
+	g = config_setting_get_member(root, "ceremony");
+	cert = config_setting_get_member(g, "certificate");
+	csr = config_setting_get_member(g, "csr");
+	if ((cert == NULL) == (csr == NULL)) {
+		capf_errlist_add(errs, "%s:%d: ceremony: name exactly one of certificate = { ... } (a self-signed "
+				 "CAPF CA) or csr = { ... } (for a third-party CA)", path, config_setting_source_line(g));
+	} else {
+		const char *pfx = cert != NULL ? "ceremony.certificate." : "ceremony.csr.";
+
+		g = cert != NULL ? cert : csr;
+		c->output = cert != NULL ? CER_OUT_CERT : CER_OUT_CSR;
+		if (config_setting_is_group(g)) {
+			check_group(g, pfx, cert_keys, path, errs);
+			get_str(g, "subject", c->cert.subject, sizeof(c->cert.subject), path, pfx, errs);
+			get_path(g, "out", c->cert.out, sizeof(c->cert.out), base, path, pfx, errs);
+			get_str(g, "digest", c->cert.digest, sizeof(c->cert.digest), path, pfx, errs);
+			if (!in_list(c->cert.digest, digests))
+				capf_errlist_add(errs, "%s:%d: %sdigest: \"%s\" not allowed (sha256 sha384 sha512)",
+						 path, line_of(g, "digest"), pfx, c->cert.digest);
+			if (config_setting_lookup_int(g, "days", &ival) == CONFIG_TRUE) {
+				if (csr != NULL)
+					capf_errlist_add(errs, "%s:%d: %sdays: the third-party CA sets the validity",
+							 path, line_of(g, "days"), pfx);
+				else if (ival < 1 || ival > 30 * 366)
+					capf_errlist_add(errs, "%s:%d: %sdays: %d out of range (1..%d)", path,
+							 line_of(g, "days"), pfx, ival, 30 * 366);
+				else
+					c->cert.days = (unsigned)ival;
+			}
+		}
+	}
+	config_destroy(&cfg);
+	return capf_errlist_total(errs) == before ? 0 : -1;
+}

@@ -1,0 +1,10 @@
+# appliance/ceremony: capf-ceremony, the config-driven key ceremony (scripts/ceremony runs it).
+CEREMONY_SRCS := appliance/ceremony/ceremony.c appliance/ceremony/conf.c appliance/ceremony/transcript.c
+PROGRAMS      += $(BUILD)/bin/capf-ceremony
+SHELL_TESTS   += tests/integ/ceremony.sh
+INSTALL_SHARE += scripts/ceremony.example.conf
+
+$(BUILD)/bin/capf-ceremony: $(call objs,$(CEREMONY_SRCS)) $(BUILD)/lib/libcapfcommon.a \
+		$(BUILD)/lib/libcapfpolicy.a $(BUILD)/lib/libcapfp11.a
+	@mkdir -p $(dir $@)
+	$(CC) $(LDFLAGS) -o $@ $^ $(LIBCONFIG) $(LIBCRYPTO) $(LIBDL) $(LIBPTHREAD)

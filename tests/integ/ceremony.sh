@@ -1,0 +1,81 @@
+#!/usr/bin/env bash
+# The key ceremony: the example config runs on a fresh SoftHSM token, every output
+# verifies against the token key, and a second run refuses to overwrite anything.
+. tests/lib.sh
+D=$T_TMP/run
+mkdir -p "$D"
+EX=scripts/ceremony.example.conf
+CER=(scripts/ceremony --provider-path "$LIB" --dir "$D")
+
+check "the example config validates" "${CER[@]}" --check "$EX"
+check "the ceremony runs" "${CER[@]}" "$EX"
+cp "$T_TMP/last.out" "$T_TMP/run1.out"
+export SOFTHSM2_CONF=$D/signer/softhsm/softhsm2.conf
+URI="pkcs11:token=capf;object=capf-ca;pin-source=file:$D/signer/token.pin"
+
+for f in signer/token.pin signer/token.sopin; do
+  check "$f is 0600" test "$(stat -c %a "$D/$f")" = 600
+done
+check_nogrep "no PIN in the transcript" "$(cat "$D/signer/token.pin")" "$D/ceremony/transcript.txt"
+check_nogrep "no PIN on stdout" "$(cat "$D/signer/token.pin")" "$T_TMP/run1.out"
+
+ossl x509 -in "$D/ceremony/capf-ca.pem" -noout -text >"$T_TMP/cert.txt" 2>&1
+check_grep "basicConstraints critical" 'X509v3 Basic Constraints: critical' "$T_TMP/cert.txt"
+check_grep "CA:TRUE, pathlen:0" 'CA:TRUE, pathlen:0' "$T_TMP/cert.txt"
+check_grep "keyUsage critical" 'X509v3 Key Usage: critical' "$T_TMP/cert.txt"
+check_grep "digitalSignature, keyCertSign" 'Digital Signature, Certificate Sign' "$T_TMP/cert.txt"
+check_grep "subject from the config" 'Subject: C = US, O = Example Corp, OU = Voice, CN = CAPF-development' "$T_TMP/cert.txt"
+check_grep "sha256 signature" 'Signature Algorithm: sha256WithRSAEncryption' "$T_TMP/cert.txt"
+check "the certificate verifies as its own root" ossl verify -x509_strict -CAfile "$D/ceremony/capf-ca.pem" "$D/ceremony/capf-ca.pem"
+check "the certificate carries the public key written" \
+  cmp <(ossl x509 -in "$D/ceremony/capf-ca.pem" -noout -pubkey) "$D/ceremony/capf-ca.pub.pem"
+
+# The transcript: operators, steps, and the SHA-256 of each artifact as it is on disk.
+T=$D/ceremony/transcript.txt
+check_grep "transcript names the operators" 'operator: Witness: B. Auditor' "$T"
+check_grep "transcript records the key generation" 'step: generated rsa:2048 key "capf-ca"' "$T"
+check_grep "transcript says the key is not extractable" 'CKA_EXTRACTABLE=false' "$T"
+check_grep "transcript completed" '^result: completed' "$T"
+for f in ceremony/capf-ca.pem ceremony/capf-ca.pub.pem; do
+  sum=$(sha256sum "$D/$f" | cut -d' ' -f1)
+  check_grep "transcript has the SHA-256 of $f" "^  $sum  " "$T"
+done
+
+# The key is in the token, private, and cannot be read out.
+check "capf-token lists the key" "$BIN/capf-token" list --uri "pkcs11:token=capf;pin-source=file:$D/signer/token.pin" --json
+check_grep "the private key is sensitive and not extractable" '"sensitive": *true.*"extractable": *false|"extractable": *false.*"sensitive": *true' "$T_TMP/last.out"
+
+# A second run changes nothing.
+before=$(find "$D" -type f -exec sha256sum {} + | sort)
+check_fails "a second run refuses" "${CER[@]}" "$EX"
+check_grep "it says which file exists" 'already exists; a ceremony never overwrites' "$T_TMP/last.out"
+after=$(find "$D" -type f -exec sha256sum {} + | sort)
+check "nothing changed on disk" test "$before" = "$after"
+
+# Only the transcript in the way: the token still refuses the existing key label.
+rm "$D/ceremony/transcript.txt" "$D/ceremony/capf-ca.pem" "$D/ceremony/capf-ca.pub.pem"
+sed -e 's/init = true;/init = false;/' -e '/softhsm_dir/d' -e '/so_pin_file/d' "$EX" >"$T_TMP/again.conf"
+check_fails "an existing key label is refused" "${CER[@]}" "$T_TMP/again.conf"
+check_grep "the label is named" 'capf-ca' "$T_TMP/last.out"
+check_grep "the failure is in the transcript" '^result: FAILED' "$D/ceremony/transcript.txt"
+
+# A CSR for a third-party CA, with an EC key on the same token.
+sed -e 's/init = true;/init = false;/' -e '/softhsm_dir/d' -e '/so_pin_file/d' \
+    -e 's/label = "capf-ca";/label = "capf-ca-2";/' -e 's/type = "rsa:2048"/type = "ec:P-384"/' \
+    -e 's|ceremony/|csr/|g' -e 's/^  certificate = {/  csr = {/' -e '/days = 3650;/d' "$EX" >"$T_TMP/csr.conf"
+check "a CSR ceremony runs" "${CER[@]}" "$T_TMP/csr.conf"
+check "the CSR verifies" ossl req -in "$D/csr/capf-ca.pem" -noout -verify
+ossl req -in "$D/csr/capf-ca.pem" -noout -text >"$T_TMP/csr.txt" 2>&1
+check_grep "the CSR asks for CA:TRUE, pathlen:0" 'CA:TRUE, pathlen:0' "$T_TMP/csr.txt"
+check_grep "the CSR asks for keyCertSign" 'Digital Signature, Certificate Sign' "$T_TMP/csr.txt"
+
+# Strict configuration errors name file, line and setting.
+printf 'ceremony = {\n  name = "x";\n  operators = ["a"];\n  transcript = "t";\n  bogus = 1;\n  token = { label = "t"; pin_file = "p"; };\n  key = { label = "k"; type = "rsa:1024"; public_key = "k.pem"; };\n  certificate = { subject = "/CN=x"; out = "c.pem"; days = 0; };\n};\n' >"$T_TMP/bad.conf"
+check_fails "a bad config is refused" "${CER[@]}" --check "$T_TMP/bad.conf"
+check_grep "unknown setting named with its line" 'bad.conf:5: ceremony.bogus: unknown setting' "$T_TMP/last.out"
+check_grep "bad key type named with its line" 'bad.conf:7: ceremony.key.type: "rsa:1024" not allowed' "$T_TMP/last.out"
+check_grep "out-of-range days named" 'bad.conf:8: ceremony.certificate.days: 0 out of range' "$T_TMP/last.out"
+printf '@include "/etc/passwd"\nceremony = {};\n' >"$T_TMP/inc.conf"
+check_fails "@include is refused" "${CER[@]}" --check "$T_TMP/inc.conf"
+check_grep "@include message" '@include is not allowed' "$T_TMP/last.out"
+finish
