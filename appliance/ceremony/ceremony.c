@@ -443,14 +443,16 @@ static int ceremony(struct run *r, const char *provider_dir)
 	}
 	rc = 0;
 out:
+	/* Keys and certificates first: pub and pubfile may hold cached exports into
+	 * the capfhsm key manager (EVP_PKEY_eq), which must go before its library context. */
 	EVP_PKEY_free(key);
-	capf_hsm_close(hsm);
+	EVP_PKEY_free(pub);
+	EVP_PKEY_free(pubfile);
 	X509_free(cert);
 	X509_free(certfile);
 	X509_REQ_free(req);
 	X509_NAME_free(subject);
-	EVP_PKEY_free(pub);
-	EVP_PKEY_free(pubfile);
+	capf_hsm_close(hsm);
 	p11_object_free(priv);
 	p11_token_close(tok);
 	p11_uri_clear(&uri);

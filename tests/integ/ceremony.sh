@@ -11,7 +11,6 @@ check "the example config validates" "${CER[@]}" --check "$EX"
 check "the ceremony runs" "${CER[@]}" "$EX"
 cp "$T_TMP/last.out" "$T_TMP/run1.out"
 export SOFTHSM2_CONF=$D/signer/softhsm/softhsm2.conf
-URI="pkcs11:token=capf;object=capf-ca;pin-source=file:$D/signer/token.pin"
 
 for f in signer/token.pin signer/token.sopin; do
   check "$f is 0600" test "$(stat -c %a "$D/$f")" = 600
@@ -42,7 +41,7 @@ for f in ceremony/capf-ca.pem ceremony/capf-ca.pub.pem; do
 done
 
 # The key is in the token, private, and cannot be read out.
-check "capf-token lists the key" "$BIN/capf-token" list --uri "pkcs11:token=capf;pin-source=file:$D/signer/token.pin" --json
+check "capf-token lists the key" "$BIN/capf-token" list --uri "pkcs11:token=capf?pin-source=file:$D/signer/token.pin" --json
 check_grep "the private key is sensitive and not extractable" '"sensitive": *true.*"extractable": *false|"extractable": *false.*"sensitive": *true' "$T_TMP/last.out"
 
 # A second run changes nothing.
