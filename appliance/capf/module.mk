@@ -14,3 +14,8 @@ UNIT_TESTS += $(BUILD)/tests/test_capf_codec
 $(BUILD)/tests/test_capf_codec: $(call objs,tests/unit/test_capf_codec.c) $(LIBCODEC)
 	@mkdir -p $(dir $@)
 	$(CC) $(LDFLAGS) -o $@ $^ $(LIBCMOCKA)
+
+UNIT_TESTS += $(BUILD)/tests/test_ipc_codec
+$(BUILD)/tests/test_ipc_codec: $(call objs,tests/unit/test_ipc_codec.c) $(LIBCODEC)
+	@mkdir -p $(dir $@)
+	$(CC) $(LDFLAGS) -o $@ $^ $(LIBCMOCKA)

@@ -211,8 +211,9 @@ struct capf_ipc_msg {
 
 /*
  * Decodes a request that arrived on a socket of the given roles (mask of enum
- * capf_ipc_role). buf must stay valid while m is used. Returns 0 or a
- * negative enum capf_ipc_err (then close the connection).
+ * capf_ipc_role). buf must stay valid while m is used; m is overwritten (free
+ * an earlier decode first) and holds nothing to free after an error. Returns 0
+ * or a negative enum capf_ipc_err (then close the connection).
  */
 int capf_ipc_decode_request(struct capf_ipc_msg *m, const uint8_t *buf, size_t len,
 			    unsigned roles, char *err, size_t errlen);
