@@ -1,0 +1,86 @@
+/*
+ * providers/capfhsm.h: what the parts of the capfhsm provider share. Not for
+ * use outside providers/ (the provider's only export is OSSL_provider_init).
+ *
+ * A key object (struct capf_key) is what our KEYMGMT hands OpenSSL as keydata.
+ * It is either
+ *   - a token key: a pkcs11/ object (private or public key) plus its public
+ *     half as an EVP_PKEY of the default provider (params, export, verify), or
+ *   - a software key: an EVP_PKEY of another provider that OpenSSL asked us to
+ *     import or generate (peer keys, ephemeral ECDHE keys when capfhsm is
+ *     loaded first); those are passed through, never stored on the token.
+ * The private half of a token key never leaves the token: export refuses it.
+ *
+ * Errors: pkcs11/ returns P11_* with a message; only the dispatch functions
+ * turn them into OpenSSL's 1/0 and raise them with capf_raise().
+ */
+#ifndef CAPF_PROVIDERS_CAPFHSM_H
+#define CAPF_PROVIDERS_CAPFHSM_H
+
+#include <stddef.h>
+#include <stdatomic.h>
+#include <openssl/core.h>
+#include <openssl/err.h>
+
+#include "pkcs11/p11.h"
+
+#define CAPF_PROV_NAME		"capfhsm"
+/* Properties of our algorithms, and the query that keeps our own internal
+ * fetches (hashing, software keys, verification) away from ourselves. */
+#define CAPF_PROPS		"provider=capfhsm"
+#define CAPF_INTERNAL_PROPQ	"provider!=capfhsm"
+#define CAPF_CFG_MODULE		"pkcs11-module-path"
+#define CAPF_ERRLEN		256
+
+struct capf_prov {
+	const OSSL_CORE_HANDLE *handle;
+	OSSL_LIB_CTX *libctx;		/* child of the core's: hashing, software keys */
+	char *module_path;		/* chosen PKCS#11 module */
+	char *module_source;		/* where it came from (for messages) */
+	struct capf_tokcache *tokens;
+};
+
+enum capf_keytype { CAPF_KEY_RSA = 1, CAPF_KEY_EC };
+
+#define CAPF_KEY_MAGIC	0x63617066u	/* "capf": sanity check on store references */
+
+struct capf_key {
+	unsigned magic;
+	atomic_int refs;
+	struct capf_prov *prov;
+	enum capf_keytype type;
+	struct p11_object *obj;		/* token key, or NULL for a software key */
+	int token_private;		/* obj is a CKO_PRIVATE_KEY */
+	EVP_PKEY *pkey;			/* token key: public half; software: the key */
+	int has;			/* OSSL_KEYMGMT_SELECT_* bits the key holds */
+	unsigned bits;
+};
+
+/* ---- errors: "capfhsm: <what happened>" as error data on ERR_LIB_PROV ---- */
+#define capf_raise(reason, ...) \
+	ERR_raise_data(ERR_LIB_PROV, (reason), "capfhsm: " __VA_ARGS__)
+
+/* ---- provider.c ---- */
+/* The token for uri (shared by every key of it, logged in once). */
+int capf_token_get(struct capf_prov *prov, const struct p11_uri *uri, struct p11_token **tok,
+		   char *err, size_t errlen);
+
+/* ---- key.c ---- */
+struct capf_key *capf_key_new(struct capf_prov *prov, enum capf_keytype type);
+/* A key object for a token key or public key object; takes its own reference on obj. */
+struct capf_key *capf_key_from_object(struct capf_prov *prov, struct p11_object *obj,
+				      char *err, size_t errlen);
+struct capf_key *capf_key_ref(struct capf_key *k);
+void capf_key_free(struct capf_key *k);
+/* Recomputes k->has and k->bits after k->pkey changed (software keys). */
+void capf_key_refresh(struct capf_key *k);
+const char *capf_keytype_name(enum capf_keytype t);	/* "RSA", "EC" */
+
+/* ---- dispatch tables ---- */
+extern const OSSL_DISPATCH capf_rsa_keymgmt[];
+extern const OSSL_DISPATCH capf_ec_keymgmt[];
+extern const OSSL_DISPATCH capf_rsa_signature[];
+extern const OSSL_DISPATCH capf_ecdsa_signature[];
+extern const OSSL_DISPATCH capf_store[];
+
+#endif
