@@ -1,0 +1,103 @@
+/*
+ * appliance/frontd/frontd.h: what the parts of capf-frontd share (not for use
+ * outside appliance/frontd/).
+ *
+ *   main.c     options, configuration, privileges, hardening, the epoll loop
+ *   tls.c      the server SSL_CTX (key from a file or a pkcs11: URI via capfhsm)
+ *   session.c  one phone: non-blocking TLS and the CAPF state machine
+ *   signer.c   the bounded pool of SOCK_SEQPACKET connections to front.sock
+ *
+ * Everything runs in one thread. Every descriptor registered with epoll carries
+ * a struct front_ev as its first member; the loop dispatches on its kind.
+ */
+#ifndef CAPF_FRONTD_FRONTD_H
+#define CAPF_FRONTD_FRONTD_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <time.h>
+
+#include <openssl/ssl.h>
+
+#include "appliance/ipc/ipc.h"
+#include "policy/config.h"
+
+enum front_ev_kind { EV_LISTEN = 1, EV_SESSION, EV_SIGNER };
+
+struct front_ev {
+	enum front_ev_kind kind;
+	int fd;
+};
+
+/* ---- main.c: the loop ---- */
+struct front {
+	const struct capf_conf *conf;
+	int epfd;
+	SSL_CTX *ssl;
+	struct signer_pool *signer;
+	unsigned nsessions;             /* open phone connections */
+	unsigned max_sessions;
+	unsigned long long accepted, refused_full;
+	int stopping;
+};
+
+int front_ev_add(struct front *f, struct front_ev *ev, uint32_t events);
+int front_ev_mod(struct front *f, struct front_ev *ev, uint32_t events);
+void front_ev_del(struct front *f, struct front_ev *ev);
+/* Monotonic milliseconds. */
+uint64_t front_now_ms(void);
+
+/* ---- tls.c ---- */
+/* The server context: certificate and key from conf->tls, versions from
+ * tls.min_version (1.2 by default), ECDHE suites only, no client certificate.
+ * provider_dir: where capfhsm.so lives (only used for a pkcs11: key). */
+SSL_CTX *front_tls_ctx(const struct capf_conf *conf, const char *provider_dir,
+		       char *err, size_t errlen);
+void front_tls_free(void);
+
+/* ---- session.c ---- */
+struct session;
+/* Takes an accepted, non-blocking socket; closes it on failure. */
+void session_new(struct front *f, int fd, const char *peer);
+/* Socket readiness (EPOLLIN/OUT/ERR/HUP bits). */
+void session_event(struct session *s, uint32_t events);
+/* Called once a second: timeouts. */
+void session_tick(struct front *f, uint64_t now);
+/* Frees the sessions closed during the last epoll batch. */
+void session_reap(void);
+/* Closes every session (shutdown). */
+void session_close_all(struct front *f);
+
+/* ---- signer.c ---- */
+/*
+ * A request handed to the pool. The pool owns it from signer_submit on and
+ * frees it after calling done (or when cancelled before being sent).
+ * done(arg, resp): resp is the decoded response (status in resp->status), or
+ * NULL when the signer could not be reached, timed out, or answered something
+ * that does not decode (the caller tells the phone to retry later).
+ */
+struct signer_req;
+typedef void (*signer_done_fn)(void *arg, struct signer_req *r, const struct capf_ipc_msg *resp);
+
+struct signer_pool *signer_pool_new(struct front *f, const char *sock_path, unsigned nconn,
+				    unsigned queue_max, unsigned timeout_ms);
+void signer_pool_free(struct signer_pool *p);
+/* The message built by b (its request id is assigned here). Returns the request
+ * (the caller keeps it to cancel), or NULL when the pool is saturated or the
+ * signer is down (nothing was queued; the builder is not consumed either way). */
+struct signer_req *signer_submit(struct signer_pool *p, struct capf_ipc_builder *b,
+				 uint16_t verb, signer_done_fn done, void *arg);
+/* The caller lost interest: done will not be called. When the request was
+ * already sent and carries a signer session, abort_token (non-zero) is
+ * ABORTed with cause once its answer is in (or the token of a BEGIN answer). */
+void signer_cancel(struct signer_pool *p, struct signer_req *r, uint64_t abort_token,
+		   uint8_t cause);
+/* Fire and forget (ABORT, RESULT after the phone is gone). Returns 0 or -1. */
+int signer_send_orphan(struct signer_pool *p, struct capf_ipc_builder *b, uint16_t verb);
+void signer_event(struct signer_pool *p, struct front_ev *ev, uint32_t events);
+/* Reconnects with backoff, request timeouts. */
+void signer_tick(struct signer_pool *p, uint64_t now);
+/* For logs. */
+void signer_stats(const struct signer_pool *p, unsigned *up, unsigned *busy, unsigned *queued);
+
+#endif

@@ -1,0 +1,505 @@
+/*
+ * appliance/frontd/main.c: capf-frontd, the network-facing CAPF server.
+ *
+ * Terminates TLS for the phones on the CAPF port, speaks CAPF, and forwards each
+ * step to capf-signerd over front.sock. It holds no CAPF signing key and keeps no
+ * state that matters after a crash. One thread, one epoll loop: the listening
+ * socket, every phone connection and the signer connections.
+ *
+ * Start-up order: close inherited descriptors, harden (no new privileges, not
+ * dumpable, no core, umask 077), read capf.conf, make the TLS context (reads
+ * the key), bind the port, and only then drop to --user when started as root.
+ */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <getopt.h>
+#include <grp.h>
+#include <limits.h>
+#include <netinet/in.h>
+#include <pwd.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <sys/prctl.h>
+#include <sys/resource.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <openssl/err.h>
+
+#include "appliance/common/file.h"
+#include "appliance/common/log.h"
+#include "appliance/frontd/frontd.h"
+#include "policy/errlist.h"
+
+#define EXIT_RUNTIME    1       /* failed after start-up */
+#define EXIT_USAGE      2       /* bad command line or configuration */
+#define EXIT_STARTUP    3       /* could not start: key, certificate, port, user, signer socket path */
+
+#define TICK_MS         200
+#define ACCEPT_BATCH    64
+#define SIGNER_TIMEOUT_MS 30000
+
+static volatile sig_atomic_t got_signal;
+
+static void on_signal(int sig)
+{
+	got_signal = sig;
+}
+
+static void usage(FILE *out)
+{
+	fprintf(out,
+"usage: capf-frontd --config FILE [options]\n"
+"\n"
+"The CAPF front end: TLS on the CAPF port for the phones, every enrollment step\n"
+"forwarded to capf-signerd over SOCKETS_DIR/front.sock. Holds no CAPF CA key.\n"
+"\n"
+"  --config FILE            capf.conf (tls.*, sockets.dir, front.*); required\n"
+"  --listen ADDR:PORT       address to listen on (default 0.0.0.0:3804; [::]:3804 for IPv6)\n"
+"  --user NAME              when started as root: drop to this user after binding the\n"
+"                           port and loading the TLS key (root without --user is refused)\n"
+"  --signer-connections N   connections to the signer, one request each (default 8, 1..256)\n"
+"  --signer-queue N         requests waiting for a free connection before phones are told\n"
+"                           to retry later (default 1024)\n"
+"  --provider-dir DIR       where capfhsm.so is, for a pkcs11: tls.key (default: the\n"
+"                           lib/ beside bin/, else /usr/local/lib/capf-appliance)\n"
+"  --foreground             stay in the foreground, log to stderr (else detach, syslog)\n"
+"  --verbose                log debug events too\n"
+"  --help                   this text\n"
+"\n"
+"Exit status: 0 stopped by SIGTERM/SIGINT, 1 runtime failure, 2 usage or configuration\n"
+"error, 3 start-up failure (TLS key or certificate, port, user).\n");
+}
+
+/* ---- the loop ---- */
+
+static struct front F;
+
+uint64_t front_now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
+}
+
+int front_ev_add(struct front *f, struct front_ev *ev, uint32_t events)
+{
+	struct epoll_event e = { .events = events, .data.ptr = ev };
+
+	return epoll_ctl(f->epfd, EPOLL_CTL_ADD, ev->fd, &e);
+}
+
+int front_ev_mod(struct front *f, struct front_ev *ev, uint32_t events)
+{
+	struct epoll_event e = { .events = events, .data.ptr = ev };
+
+	return epoll_ctl(f->epfd, EPOLL_CTL_MOD, ev->fd, &e);
+}
+
+void front_ev_del(struct front *f, struct front_ev *ev)
+{
+	if (ev->fd >= 0)
+		epoll_ctl(f->epfd, EPOLL_CTL_DEL, ev->fd, NULL);
+}
+
+static struct front_ev listen_ev = { EV_LISTEN, -1 };
+static uint64_t listen_paused_until;
+static uint64_t last_full_log;
+
+static void peer_string(const struct sockaddr_storage *ss, char *buf, size_t len)
+{
+	char a[INET6_ADDRSTRLEN] = "?";
+
+	if (ss->ss_family == AF_INET) {
+		const struct sockaddr_in *s4 = (const void *)ss;
+		inet_ntop(AF_INET, &s4->sin_addr, a, sizeof(a));
+		snprintf(buf, len, "%s:%u", a, ntohs(s4->sin_port));
+	} else if (ss->ss_family == AF_INET6) {
+		const struct sockaddr_in6 *s6 = (const void *)ss;
+		inet_ntop(AF_INET6, &s6->sin6_addr, a, sizeof(a));
+		snprintf(buf, len, "[%s]:%u", a, ntohs(s6->sin6_port));
+	} else {
+		snprintf(buf, len, "unknown");
+	}
+}
+
+static void do_accept(struct front *f)
+{
+	for (int i = 0; i < ACCEPT_BATCH; i++) {
+		struct sockaddr_storage ss;
+		socklen_t sl = sizeof(ss);
+		char peer[80];
+		int fd = accept4(listen_ev.fd, (struct sockaddr *)&ss, &sl, SOCK_NONBLOCK | SOCK_CLOEXEC);
+
+		if (fd < 0) {
+			if (errno == EMFILE || errno == ENFILE || errno == ENOBUFS || errno == ENOMEM) {
+				/* out of descriptors: stop accepting for a second rather than spin */
+				capf_log(LOG_ERR, "accept_paused", "error=\"%s\" sessions=%u", strerror(errno),
+					 f->nsessions);
+				front_ev_del(f, &listen_ev);
+				listen_paused_until = front_now_ms() + 1000;
+			}
+			return;
+		}
+		f->accepted++;
+		if (f->nsessions >= f->max_sessions) {
+			uint64_t now = front_now_ms();
+
+			f->refused_full++;
+			close(fd);
+			if (now - last_full_log >= 1000) {
+				capf_log(LOG_WARNING, "connection_limit", "max_connections=%u refused=%llu",
+					 f->max_sessions, f->refused_full);
+				last_full_log = now;
+			}
+			continue;
+		}
+		peer_string(&ss, peer, sizeof(peer));
+		session_new(f, fd, peer);
+	}
+}
+
+static int run(struct front *f)
+{
+	struct epoll_event evs[128];
+	uint64_t next_tick = front_now_ms() + TICK_MS;
+
+	while (!got_signal) {
+		uint64_t now = front_now_ms();
+		int timeout = next_tick > now ? (int)(next_tick - now) : 0;
+		int n = epoll_wait(f->epfd, evs, 128, timeout);
+
+		if (n < 0) {
+			if (errno == EINTR)
+				continue;
+			capf_log(LOG_ERR, "epoll_failed", "error=\"%s\"", strerror(errno));
+			return EXIT_RUNTIME;
+		}
+		for (int i = 0; i < n; i++) {
+			struct front_ev *ev = evs[i].data.ptr;
+
+			switch (ev->kind) {
+			case EV_LISTEN:
+				do_accept(f);
+				break;
+			case EV_SESSION:
+				session_event((struct session *)(void *)ev, evs[i].events);
+				break;
+			case EV_SIGNER:
+				signer_event(f->signer, ev, evs[i].events);
+				break;
+			}
+		}
+		now = front_now_ms();
+		if (now >= next_tick) {
+			signer_tick(f->signer, now);
+			session_tick(f, now);
+			if (listen_paused_until != 0 && now >= listen_paused_until) {
+				listen_paused_until = 0;
+				front_ev_add(f, &listen_ev, EPOLLIN);
+			}
+			next_tick = now + TICK_MS;
+		}
+		session_reap();
+	}
+	capf_log(LOG_INFO, "stopping", "signal=%d sessions=%u accepted=%llu refused_full=%llu",
+		 (int)got_signal, f->nsessions, f->accepted, f->refused_full);
+	return 0;
+}
+
+/* ---- start-up ---- */
+
+static int parse_listen(const char *s, struct sockaddr_storage *ss, socklen_t *sl)
+{
+	char host[INET6_ADDRSTRLEN + 2];
+	const char *colon;
+	char *end;
+	unsigned long port;
+	size_t hl;
+
+	memset(ss, 0, sizeof(*ss));
+	if (s[0] == '[') {
+		const char *rb = strchr(s, ']');
+		if (rb == NULL || rb[1] != ':')
+			return -1;
+		hl = (size_t)(rb - s - 1);
+		if (hl >= sizeof(host))
+			return -1;
+		memcpy(host, s + 1, hl);
+		host[hl] = '\0';
+		colon = rb + 1;
+	} else {
+		colon = strrchr(s, ':');
+		if (colon == NULL)
+			return -1;
+		hl = (size_t)(colon - s);
+		if (hl >= sizeof(host))
+			return -1;
+		memcpy(host, s, hl);
+		host[hl] = '\0';
+	}
+	errno = 0;
+	port = strtoul(colon + 1, &end, 10);
+	if (errno != 0 || *end != '\0' || colon[1] == '\0' || port == 0 || port > 65535)
+		return -1;
+	if (s[0] == '[') {
+		struct sockaddr_in6 *s6 = (void *)ss;
+		s6->sin6_family = AF_INET6;
+		s6->sin6_port = htons((uint16_t)port);
+		if (inet_pton(AF_INET6, host, &s6->sin6_addr) != 1)
+			return -1;
+		*sl = sizeof(*s6);
+	} else {
+		struct sockaddr_in *s4 = (void *)ss;
+		s4->sin_family = AF_INET;
+		s4->sin_port = htons((uint16_t)port);
+		if (inet_pton(AF_INET, host, &s4->sin_addr) != 1)
+			return -1;
+		*sl = sizeof(*s4);
+	}
+	return 0;
+}
+
+static int open_listener(const char *spec)
+{
+	struct sockaddr_storage ss;
+	socklen_t sl;
+	int fd, one = 1;
+
+	if (parse_listen(spec, &ss, &sl) < 0) {
+		fprintf(stderr, "capf-frontd: --listen %s: expected IPV4:PORT or [IPV6]:PORT\n", spec);
+		return -2;
+	}
+	fd = socket(ss.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	if (fd < 0)
+		return -1;
+	setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+	if (bind(fd, (struct sockaddr *)&ss, sl) < 0 || listen(fd, 1024) < 0) {
+		fprintf(stderr, "capf-frontd: cannot listen on %s: %s\n", spec, strerror(errno));
+		close(fd);
+		return -1;
+	}
+	return fd;
+}
+
+static int drop_privileges(const char *user)
+{
+	struct passwd *pw = getpwnam(user);
+
+	if (pw == NULL) {
+		fprintf(stderr, "capf-frontd: --user %s: no such user (scripts/create-users makes capf-front)\n",
+			user);
+		return -1;
+	}
+	if (pw->pw_uid == 0) {
+		fprintf(stderr, "capf-frontd: --user %s is root; use an unprivileged user\n", user);
+		return -1;
+	}
+	if (setgroups(0, NULL) < 0 || setresgid(pw->pw_gid, pw->pw_gid, pw->pw_gid) < 0 ||
+	    setresuid(pw->pw_uid, pw->pw_uid, pw->pw_uid) < 0) {
+		fprintf(stderr, "capf-frontd: cannot become %s: %s\n", user, strerror(errno));
+		return -1;
+	}
+	if (setuid(0) == 0 || geteuid() == 0) {
+		fprintf(stderr, "capf-frontd: privileges could be regained after dropping them\n");
+		return -1;
+	}
+	/* dropping privileges resets dumpable */
+	prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
+	return 0;
+}
+
+static void harden(void)
+{
+	struct rlimit rl = { 0, 0 };
+
+	capf_closefrom(3);
+	umask(077);
+	prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0);
+	prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
+	setrlimit(RLIMIT_CORE, &rl);
+	/* as many descriptors as allowed: one per phone */
+	if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < rl.rlim_max) {
+		rl.rlim_cur = rl.rlim_max;
+		setrlimit(RLIMIT_NOFILE, &rl);
+	}
+}
+
+static void default_provider_dir(char *buf, size_t len)
+{
+	char exe[PATH_MAX];
+	ssize_t n = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
+
+	snprintf(buf, len, "/usr/local/lib/capf-appliance");
+	if (n > 0) {
+		char *slash;
+		char cand[PATH_MAX + 32];
+
+		exe[n] = '\0';
+		slash = strrchr(exe, '/');
+		if (slash != NULL) {
+			*slash = '\0';
+			snprintf(cand, sizeof(cand), "%s/../lib/capfhsm.so", exe);
+			if (access(cand, R_OK) == 0)
+				snprintf(buf, len, "%s/../lib", exe);
+		}
+	}
+}
+
+static int parse_uint(const char *s, unsigned lo, unsigned hi, unsigned *out)
+{
+	char *end;
+	unsigned long v;
+
+	errno = 0;
+	v = strtoul(s, &end, 10);
+	if (errno != 0 || *end != '\0' || s[0] == '\0' || v < lo || v > hi)
+		return -1;
+	*out = (unsigned)v;
+	return 0;
+}
+
+int main(int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "config", required_argument, NULL, 'c' },
+		{ "listen", required_argument, NULL, 'l' },
+		{ "user", required_argument, NULL, 'u' },
+		{ "signer-connections", required_argument, NULL, 'n' },
+		{ "signer-queue", required_argument, NULL, 'q' },
+		{ "provider-dir", required_argument, NULL, 'p' },
+		{ "foreground", no_argument, NULL, 'f' },
+		{ "verbose", no_argument, NULL, 'v' },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 },
+	};
+	static struct capf_conf conf;
+	const char *config = NULL, *listen_spec = "0.0.0.0:3804", *user = NULL;
+	char provider_dir[PATH_MAX + 8] = "", sock[CAPF_CONF_STR_MAX + 16], err[512];
+	unsigned nconn = 8, qmax = 1024;
+	int foreground = 0, verbose = 0, c, rc;
+	struct capf_errlist *errs;
+	struct rlimit rl;
+	struct sigaction sa;
+
+	harden();
+	while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+		switch (c) {
+		case 'c': config = optarg; break;
+		case 'l': listen_spec = optarg; break;
+		case 'u': user = optarg; break;
+		case 'p': snprintf(provider_dir, sizeof(provider_dir), "%s", optarg); break;
+		case 'f': foreground = 1; break;
+		case 'v': verbose = 1; break;
+		case 'n':
+			if (parse_uint(optarg, 1, 256, &nconn) < 0) {
+				fprintf(stderr, "capf-frontd: --signer-connections %s: expected 1..256\n", optarg);
+				return EXIT_USAGE;
+			}
+			break;
+		case 'q':
+			if (parse_uint(optarg, 1, 1000000, &qmax) < 0) {
+				fprintf(stderr, "capf-frontd: --signer-queue %s: expected 1..1000000\n", optarg);
+				return EXIT_USAGE;
+			}
+			break;
+		case 'h': usage(stdout); return 0;
+		default: usage(stderr); return EXIT_USAGE;
+		}
+	}
+	if (optind != argc || config == NULL) {
+		usage(stderr);
+		return EXIT_USAGE;
+	}
+	if (geteuid() == 0 && user == NULL) {
+		fprintf(stderr, "capf-frontd: refusing to run as root; start it as its own user "
+			"or give --user capf-front\n");
+		return EXIT_USAGE;
+	}
+	if (geteuid() != 0 && user != NULL) {
+		struct passwd *pw = getpwnam(user);
+		if (pw == NULL || pw->pw_uid != geteuid()) {
+			fprintf(stderr, "capf-frontd: --user %s needs root (it only drops privileges)\n", user);
+			return EXIT_USAGE;
+		}
+		user = NULL;
+	}
+	if (provider_dir[0] == '\0')
+		default_provider_dir(provider_dir, sizeof(provider_dir));
+
+	errs = capf_errlist_new();
+	if (capf_conf_load(&conf, config, errs) < 0) {
+		for (size_t i = 0; i < capf_errlist_count(errs); i++)
+			fprintf(stderr, "capf-frontd: %s\n", capf_errlist_get(errs, i));
+		capf_errlist_free(errs);
+		return EXIT_USAGE;
+	}
+	capf_errlist_free(errs);
+	rc = snprintf(sock, sizeof(sock), "%s/front.sock", conf.sockets.dir);
+	if (rc < 0 || (size_t)rc >= 108) {
+		fprintf(stderr, "capf-frontd: %s: sockets.dir is too long for a socket path\n", config);
+		return EXIT_USAGE;
+	}
+
+	capf_log_open("capf-frontd", foreground, verbose);
+	F.conf = &conf;
+	F.ssl = front_tls_ctx(&conf, provider_dir, err, sizeof(err));
+	if (F.ssl == NULL) {
+		fprintf(stderr, "capf-frontd: %s: %s\n", config, err);
+		return EXIT_STARTUP;
+	}
+	listen_ev.fd = open_listener(listen_spec);
+	if (listen_ev.fd < 0)
+		return listen_ev.fd == -2 ? EXIT_USAGE : EXIT_STARTUP;
+	if (user != NULL && drop_privileges(user) < 0)
+		return EXIT_STARTUP;
+
+	F.max_sessions = conf.front.max_connections;
+	if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur != RLIM_INFINITY &&
+	    rl.rlim_cur < (rlim_t)F.max_sessions + nconn + 32) {
+		F.max_sessions = rl.rlim_cur > nconn + 64 ? (unsigned)(rl.rlim_cur - nconn - 32) : 16;
+		capf_log(LOG_WARNING, "max_connections_lowered", "configured=%u effective=%u nofile=%llu",
+			 conf.front.max_connections, F.max_sessions, (unsigned long long)rl.rlim_cur);
+	}
+
+	if (!foreground && daemon(0, 0) < 0) {
+		fprintf(stderr, "capf-frontd: cannot detach: %s\n", strerror(errno));
+		return EXIT_STARTUP;
+	}
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = on_signal;
+	sigemptyset(&sa.sa_mask);
+	sigaction(SIGTERM, &sa, NULL);
+	sigaction(SIGINT, &sa, NULL);
+	sa.sa_handler = SIG_IGN;
+	sigaction(SIGPIPE, &sa, NULL);
+	sigaction(SIGHUP, &sa, NULL);
+
+	F.epfd = epoll_create1(EPOLL_CLOEXEC);
+	if (F.epfd < 0 || front_ev_add(&F, &listen_ev, EPOLLIN) < 0) {
+		capf_log(LOG_ERR, "epoll_failed", "error=\"%s\"", strerror(errno));
+		return EXIT_RUNTIME;
+	}
+	F.signer = signer_pool_new(&F, sock, nconn, qmax, SIGNER_TIMEOUT_MS);
+	if (F.signer == NULL) {
+		capf_log(LOG_ERR, "signer_pool_failed", "socket=%s", sock);
+		return EXIT_RUNTIME;
+	}
+	capf_log(LOG_INFO, "started", "listen=%s tls_min=%s signer=%s signer_connections=%u "
+		 "max_connections=%u uid=%u", listen_spec, capf_tls_version_name(conf.tls.min_version),
+		 sock, nconn, F.max_sessions, (unsigned)getuid());
+	rc = run(&F);
+	session_close_all(&F);
+	signer_pool_free(F.signer);
+	SSL_CTX_free(F.ssl);
+	front_tls_free();
+	close(listen_ev.fd);
+	close(F.epfd);
+	return rc;
+}

@@ -1,0 +1,992 @@
+/*
+ * appliance/frontd/session.c: one phone connection: the non-blocking TLS
+ * handshake, the CAPF reader, the write queue (each CAPF message goes out in
+ * exactly one SSL_write), the server side of the CAPF flows, and the steps
+ * forwarded to the signer (BEGIN, ISSUE, RESULT, ABORT).
+ *
+ * States and what moves them:
+ *   HANDSHAKE  --TLS done-->            AUTH     (AUTH_REQUEST sent)
+ *   AUTH       --AUTH_RESPONSE-->       BEGIN    (waiting for the signer)
+ *   BEGIN      --install-->             KEYGEN   (KEY_GENERATE_REQUEST sent)
+ *              --fetch/delete-->        FETCH / DELETE
+ *              --nothing/unknown/refused/retry--> CLOSING
+ *   KEYGEN     --KEY_GENERATE_RESPONSE with key-->  ISSUE (signer)
+ *              --without key-->         RESULT(keygen failed) -> KEYGEN (next) or CLOSING
+ *   ISSUE      --LSC-->                 STORE    (STORE_CERTIFICATE_REQUEST sent)
+ *   STORE/FETCH/DELETE --response-->    RESULT (signer) -> CLOSING (END_SESSION)
+ *   CLOSING: the last message is flushed, close_notify, close.
+ * A message the state does not expect, a wrong session id or a framing error
+ * ends the session with END_SESSION 7. While the phone is expected to speak the
+ * idle timeout runs (the key-generation timeout while it generates its key).
+ * A session that ends before its outcome was reported ABORTs the signer session.
+ */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <unistd.h>
+
+#include <openssl/err.h>
+#include <openssl/rand.h>
+
+#include "appliance/capf/evidence.h"
+#include "appliance/capf/reader.h"
+#include "appliance/common/log.h"
+#include "appliance/frontd/frontd.h"
+
+#define MAX_ALTS        8
+#define RX_CAP          (256 * 1024)    /* bytes a phone may send in one session */
+#define TX_CAP          (128 * 1024)    /* bytes queued for one phone */
+#define CLOSE_GRACE_MS  3000            /* to flush the last message */
+
+enum sstate {
+	S_HANDSHAKE, S_AUTH, S_BEGIN, S_KEYGEN, S_ISSUE, S_STORE, S_FETCH, S_DELETE,
+	S_RESULT, S_CLOSING,
+};
+
+static const char *const state_names[] = {
+	"handshake", "auth", "begin", "keygen", "issue", "store", "fetch", "delete",
+	"result", "closing",
+};
+
+struct outmsg {
+	struct outmsg *next;
+	size_t len;
+	uint8_t data[];
+};
+
+struct session {
+	struct front_ev ev;
+	struct front *f;
+	struct session *prev, *next;    /* all sessions (live list, then graveyard) */
+	SSL *ssl;
+	enum sstate st;
+	int dead;
+	uint32_t events;                /* epoll interest now */
+	int ssl_wants_write;
+	char peer[80];
+	char name[2 * CAPF_NAME_MAX + 8];       /* quoted for logs */
+	uint32_t sid;
+	int has_version;
+	uint8_t version;
+	struct capf_reader *rd;
+	struct outmsg *oq_head, *oq_tail;
+	size_t oq_bytes;
+	size_t rx_total;
+	uint64_t deadline, t_start;
+	/* with the signer */
+	struct signer_req *req;
+	uint64_t token;
+	int token_live;                 /* a signer session whose outcome is not reported yet */
+	uint8_t decision;
+	struct capf_keyparam alts[MAX_ALTS];
+	unsigned nalts, alt;
+	uint8_t outcome;                /* the RESULT being reported */
+	const char *end_what;           /* for the closing log line */
+	unsigned end_reason;
+};
+
+static struct session *live;            /* open sessions */
+static struct session *graveyard;       /* closed, freed after the epoll batch */
+
+static void s_unlink(struct session **head, struct session *s)
+{
+	if (s->prev != NULL)
+		s->prev->next = s->next;
+	else
+		*head = s->next;
+	if (s->next != NULL)
+		s->next->prev = s->prev;
+	s->prev = s->next = NULL;
+}
+
+static void s_push(struct session **head, struct session *s)
+{
+	s->prev = NULL;
+	s->next = *head;
+	if (*head != NULL)
+		(*head)->prev = s;
+	*head = s;
+}
+
+static uint32_t idle_ms(const struct session *s)
+{
+	return s->f->conf->front.idle_timeout * 1000u;
+}
+
+static void set_events(struct session *s)
+{
+	uint32_t ev = EPOLLIN;
+
+	if (s->oq_head != NULL || s->ssl_wants_write)
+		ev |= EPOLLOUT;
+	if (ev != s->events) {
+		front_ev_mod(s->f, &s->ev, ev);
+		s->events = ev;
+	}
+}
+
+/* Ends the signer side when the outcome was not reported. */
+static void signer_abandon(struct session *s, uint8_t cause)
+{
+	if (s->req != NULL) {
+		signer_cancel(s->f->signer, s->req, s->token_live ? s->token : 0, cause);
+		s->req = NULL;
+		s->token_live = 0;
+		return;
+	}
+	if (s->token_live) {
+		struct capf_ipc_builder b;
+
+		capf_ipc_build_request(&b, CAPF_IPC_ABORT, 1);
+		capf_ipc_put_u64(&b, CAPF_IPC_T_TOKEN, s->token);
+		capf_ipc_put_u8(&b, CAPF_IPC_T_CAUSE, cause);
+		if (signer_send_orphan(s->f->signer, &b, CAPF_IPC_ABORT) < 0)
+			capf_log(LOG_WARNING, "signer_abort_dropped", "peer=%s device=%s", s->peer, s->name);
+		capf_ipc_builder_free(&b);
+		s->token_live = 0;
+	}
+}
+
+static void destroy(struct session *s, const char *why)
+{
+	if (s->dead)
+		return;
+	if (s->st != S_CLOSING || s->end_what == NULL)
+		capf_log(s->st == S_HANDSHAKE ? LOG_DEBUG : LOG_INFO, "session_closed",
+			 "peer=%s device=%s state=%s reason=\"%s\" ms=%llu", s->peer,
+			 s->name[0] ? s->name : "-", state_names[s->st], why,
+			 (unsigned long long)(front_now_ms() - s->t_start));
+	signer_abandon(s, CAPF_FAIL_PHONE_COMMUNICATION);
+	s->dead = 1;
+	front_ev_del(s->f, &s->ev);
+	if (s->ssl != NULL) {
+		SSL_free(s->ssl);
+		s->ssl = NULL;
+	}
+	close(s->ev.fd);
+	s->ev.fd = -1;
+	while (s->oq_head != NULL) {
+		struct outmsg *m = s->oq_head;
+		s->oq_head = m->next;
+		OPENSSL_cleanse(m->data, m->len);
+		free(m);
+	}
+	capf_reader_free(s->rd);
+	s->rd = NULL;
+	s_unlink(&live, s);
+	s_push(&graveyard, s);
+	s->f->nsessions--;
+}
+
+void session_reap(void)
+{
+	while (graveyard != NULL) {
+		struct session *s = graveyard;
+
+		s_unlink(&graveyard, s);
+		free(s);
+	}
+}
+
+/* Writes queued messages, each with one SSL_write. Returns -1 when s died. */
+static int flush(struct session *s)
+{
+	while (s->oq_head != NULL) {
+		struct outmsg *m = s->oq_head;
+		int n, e;
+
+		ERR_clear_error();
+		n = SSL_write(s->ssl, m->data, (int)m->len);
+		if (n > 0) {
+			s->ssl_wants_write = 0;
+			s->oq_head = m->next;
+			if (s->oq_head == NULL)
+				s->oq_tail = NULL;
+			s->oq_bytes -= m->len;
+			free(m);
+			continue;
+		}
+		e = SSL_get_error(s->ssl, n);
+		if (e == SSL_ERROR_WANT_WRITE || e == SSL_ERROR_WANT_READ) {
+			s->ssl_wants_write = e == SSL_ERROR_WANT_WRITE;
+			return 0;
+		}
+		destroy(s, "TLS write failed");
+		return -1;
+	}
+	if (s->st == S_CLOSING) {
+		SSL_shutdown(s->ssl);   /* close_notify, best effort */
+		destroy(s, s->end_what != NULL ? s->end_what : "done");
+		return -1;
+	}
+	return 0;
+}
+
+/* Queues a built message; the builder is freed. */
+static int queue_msg(struct session *s, struct capf_builder *b)
+{
+	const uint8_t *out;
+	size_t len;
+	struct outmsg *m;
+	char err[160];
+
+	if (capf_build_finish(b, &out, &len, err, sizeof(err)) < 0) {
+		capf_log(LOG_ERR, "capf_build_failed", "peer=%s error=\"%s\"", s->peer, err);
+		capf_build_free(b);
+		return -1;
+	}
+	if (s->oq_bytes + len > TX_CAP || (m = malloc(sizeof(*m) + len)) == NULL) {
+		capf_build_free(b);
+		return -1;
+	}
+	m->next = NULL;
+	m->len = len;
+	memcpy(m->data, out, len);
+	capf_build_free(b);
+	if (s->oq_tail != NULL)
+		s->oq_tail->next = m;
+	else
+		s->oq_head = m;
+	s->oq_tail = m;
+	s->oq_bytes += len;
+	return 0;
+}
+
+/* The last message: END_SESSION {REASON} or RETRY_LATER {RETRY_DELAY}. */
+static void finish(struct session *s, uint8_t command, unsigned value, const char *what)
+{
+	struct capf_builder b;
+
+	if (s->st == S_CLOSING)
+		return;
+	capf_build_init(&b, command, s->sid, 0);
+	if (command == CAPF_CMD_RETRY_LATER)
+		capf_build_retry_delay(&b, value);
+	else
+		capf_build_u8(&b, CAPF_TAG_REASON, (uint8_t)value);
+	s->st = S_CLOSING;
+	s->end_what = what;
+	s->end_reason = value;
+	s->deadline = front_now_ms() + CLOSE_GRACE_MS;
+	capf_log(value == CAPF_REASON_SUCCESS || command == CAPF_CMD_RETRY_LATER ? LOG_INFO : LOG_NOTICE,
+		 "session_end", "peer=%s device=%s sent=%s value=%u outcome=\"%s\" ms=%llu", s->peer,
+		 s->name[0] ? s->name : "-", capf_command_name(command), value, what,
+		 (unsigned long long)(front_now_ms() - s->t_start));
+	if (queue_msg(s, &b) < 0) {
+		destroy(s, "cannot queue the last message");
+		return;
+	}
+}
+
+static void end_session(struct session *s, unsigned reason, const char *what)
+{
+	finish(s, CAPF_CMD_END_SESSION, reason, what);
+}
+
+static void retry_later(struct session *s, uint32_t delay, const char *what)
+{
+	finish(s, CAPF_CMD_RETRY_LATER, delay ? delay : s->f->conf->front.retry_delay, what);
+}
+
+/* The phone broke the protocol: END_SESSION 7, and the signer session is abandoned. */
+static void violation(struct session *s, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void violation(struct session *s, const char *fmt, ...)
+{
+	char buf[300];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(buf, sizeof(buf), fmt, ap);
+	va_end(ap);
+	capf_log(LOG_WARNING, "protocol_violation", "peer=%s device=%s state=%s error=\"%s\"", s->peer,
+		 s->name[0] ? s->name : "-", state_names[s->st], buf);
+	signer_abandon(s, CAPF_FAIL_PHONE_COMMUNICATION);
+	end_session(s, CAPF_REASON_INVALID, "protocol violation");
+}
+
+/* ---- signer steps ---- */
+
+static void on_signer(void *arg, struct signer_req *r, const struct capf_ipc_msg *resp);
+
+static int submit(struct session *s, struct capf_ipc_builder *b, uint16_t verb, enum sstate next)
+{
+	struct signer_req *r = signer_submit(s->f->signer, b, verb, on_signer, s);
+
+	capf_ipc_builder_free(b);
+	if (r == NULL) {
+		unsigned up, busy, queued;
+
+		signer_stats(s->f->signer, &up, &busy, &queued);
+		capf_log(LOG_WARNING, "signer_unavailable", "peer=%s device=%s verb=%s up=%u busy=%u queued=%u",
+			 s->peer, s->name[0] ? s->name : "-", capf_ipc_verb_name(verb), up, busy, queued);
+		if (verb != CAPF_IPC_BEGIN)
+			signer_abandon(s, CAPF_FAIL_CA_COMMUNICATION);
+		retry_later(s, 0, "signer unavailable");
+		return -1;
+	}
+	s->req = r;
+	s->st = next;
+	s->deadline = 0;                /* the pool times signer requests out */
+	return 0;
+}
+
+static void send_keygen(struct session *s)
+{
+	struct capf_builder b;
+	const struct capf_keyparam *k;
+	char kbuf[32];
+
+	/* protocol 2 (Jabber) knows RSA only: skip EC alternatives */
+	while (s->alt < s->nalts && s->alts[s->alt].type != CAPF_KEY_RSA &&
+	       (!s->has_version || s->version < 3))
+		s->alt++;
+	if (s->alt >= s->nalts) {
+		capf_log(LOG_WARNING, "no_key_alternative", "peer=%s device=%s version=%u", s->peer,
+			 s->name, s->version);
+		signer_abandon(s, CAPF_FAIL_KEYGEN_FAILED);
+		end_session(s, CAPF_REASON_INVALID, "no key type the phone can generate");
+		return;
+	}
+	k = &s->alts[s->alt];
+	capf_build_init(&b, CAPF_CMD_KEY_GENERATE_REQUEST, s->sid, 0);
+	if (s->has_version && s->version < 3) {
+		capf_build_u16(&b, CAPF_TAG_KEY_SIZE, (uint16_t)k->rsa_bits);
+	} else if (k->type == CAPF_KEY_RSA) {
+		capf_build_u8(&b, CAPF_TAG_KEY_TYPE, CAPF_KEY_RSA);
+		capf_build_u16(&b, CAPF_TAG_KEY_SIZE, (uint16_t)k->rsa_bits);
+	} else {
+		capf_build_u8(&b, CAPF_TAG_KEY_TYPE, CAPF_KEY_EC);
+		capf_build_u8(&b, CAPF_TAG_CURVE, (uint8_t)k->curve);
+	}
+	if (queue_msg(s, &b) < 0) {
+		destroy(s, "cannot queue KEY_GENERATE_REQUEST");
+		return;
+	}
+	capf_log(LOG_DEBUG, "keygen_request", "peer=%s device=%s key=\"%s\" alt=%u", s->peer, s->name,
+		 capf_keyparam_str(k, kbuf, sizeof(kbuf)), s->alt);
+	s->st = S_KEYGEN;
+	s->deadline = front_now_ms() + (uint64_t)s->f->conf->front.keygen_timeout * 1000u;
+}
+
+static int parse_alt(const struct capf_ipc_field *f, struct capf_keyparam *k)
+{
+	struct capf_ipc_msg sub;
+	char err[160];
+	uint8_t kt = 0, curve = 0;
+	uint32_t bits = 0;
+	int rc = -1;
+
+	memset(&sub, 0, sizeof(sub));
+	if (capf_ipc_decode_nested(f, &sub, err, sizeof(err)) < 0)
+		goto out;
+	if (capf_ipc_get_u8(&sub, CAPF_IPC_T_KEY_TYPE, &kt) < 0)
+		goto out;
+	memset(k, 0, sizeof(*k));
+	if (kt == CAPF_KEY_RSA) {
+		if (capf_ipc_get_u32(&sub, CAPF_IPC_T_RSA_BITS, &bits) < 0 || bits < 512 || bits > 65535)
+			goto out;
+		k->type = CAPF_KEY_RSA;
+		k->rsa_bits = bits;
+	} else {
+		if (capf_ipc_get_u8(&sub, CAPF_IPC_T_CURVE, &curve) < 0)
+			goto out;
+		k->type = CAPF_KEY_EC;
+		k->curve = (enum capf_curve)curve;
+	}
+	rc = 0;
+out:
+	capf_ipc_msg_free(&sub);
+	return rc;
+}
+
+static void send_result(struct session *s, uint8_t outcome, const uint8_t *cert, size_t cert_len)
+{
+	struct capf_ipc_builder b;
+
+	capf_ipc_build_request(&b, CAPF_IPC_RESULT, 1);
+	capf_ipc_put_u64(&b, CAPF_IPC_T_TOKEN, s->token);
+	capf_ipc_put_u8(&b, CAPF_IPC_T_OUTCOME, outcome);
+	if (outcome == CAPF_IPC_KEYGEN_FAILED)
+		capf_ipc_put_u8(&b, CAPF_IPC_T_ALT_INDEX, (uint8_t)s->alt);
+	if (cert != NULL)
+		capf_ipc_put_bytes(&b, CAPF_IPC_T_CERT, cert, cert_len);
+	s->outcome = outcome;
+	submit(s, &b, CAPF_IPC_RESULT, S_RESULT);
+}
+
+static void begin_answer(struct session *s, const struct capf_ipc_msg *m)
+{
+	const struct capf_ipc_field *f = NULL;
+
+	if (capf_ipc_get_u8(m, CAPF_IPC_T_DECISION, &s->decision) < 0 ||
+	    capf_ipc_get_u64(m, CAPF_IPC_T_TOKEN, &s->token) < 0) {
+		end_session(s, CAPF_REASON_INVALID, "signer answer without decision");
+		return;
+	}
+	capf_log(LOG_INFO, "decision", "peer=%s device=%s decision=%s", s->peer, s->name,
+		 capf_ipc_decision_name(s->decision));
+	switch (s->decision) {
+	case CAPF_IPC_DO_INSTALL:
+		s->token_live = 1;
+		s->nalts = 0;
+		while ((f = capf_ipc_find(m, CAPF_IPC_T_KEY_ALT, f)) != NULL && s->nalts < MAX_ALTS) {
+			if (parse_alt(f, &s->alts[s->nalts]) < 0) {
+				signer_abandon(s, CAPF_FAIL_CA_COMMUNICATION);
+				end_session(s, CAPF_REASON_INVALID, "bad key alternative from the signer");
+				return;
+			}
+			s->nalts++;
+		}
+		s->alt = 0;
+		send_keygen(s);
+		break;
+	case CAPF_IPC_DO_FETCH:
+	case CAPF_IPC_DO_DELETE: {
+		struct capf_builder b;
+		int fetch = s->decision == CAPF_IPC_DO_FETCH;
+
+		s->token_live = 1;
+		capf_build_init(&b, fetch ? CAPF_CMD_FETCH_CERTIFICATE_REQUEST :
+				CAPF_CMD_DELETE_CERTIFICATE_REQUEST, s->sid, 0);
+		capf_build_u8(&b, CAPF_TAG_CERTIFICATE_TYPE, CAPF_CERT_LSC);
+		if (queue_msg(s, &b) < 0) {
+			destroy(s, "cannot queue request");
+			return;
+		}
+		s->st = fetch ? S_FETCH : S_DELETE;
+		s->deadline = front_now_ms() + idle_ms(s);
+		break;
+	}
+	case CAPF_IPC_DO_NOTHING:
+		end_session(s, CAPF_REASON_NO_ACTION, "nothing scheduled");
+		break;
+	case CAPF_IPC_DO_UNKNOWN_DEVICE:
+		end_session(s, CAPF_REASON_UNKNOWN_DEVICE, "unknown device");
+		break;
+	default:
+		end_session(s, CAPF_REASON_INVALID, "unknown decision");
+		break;
+	}
+}
+
+static void issue_answer(struct session *s, const struct capf_ipc_msg *m)
+{
+	struct capf_builder b;
+	const uint8_t *der;
+	size_t der_len;
+
+	if (capf_ipc_get_bytes(m, CAPF_IPC_T_CERT, &der, &der_len) < 0 || der_len == 0) {
+		signer_abandon(s, CAPF_FAIL_CA_COMMUNICATION);
+		end_session(s, CAPF_REASON_INVALID, "signer answer without certificate");
+		return;
+	}
+	capf_build_init(&b, CAPF_CMD_STORE_CERTIFICATE_REQUEST, s->sid, 0);
+	capf_build_u8(&b, CAPF_TAG_CERTIFICATE_TYPE, CAPF_CERT_LSC);
+	capf_build_cert(&b, CAPF_CERT_LSC, der, der_len);
+	if (queue_msg(s, &b) < 0) {
+		destroy(s, "cannot queue STORE_CERTIFICATE_REQUEST");
+		return;
+	}
+	capf_log(LOG_DEBUG, "lsc_sent", "peer=%s device=%s bytes=%zu", s->peer, s->name, der_len);
+	s->st = S_STORE;
+	s->deadline = front_now_ms() + idle_ms(s);
+}
+
+static void result_answer(struct session *s, const struct capf_ipc_msg *m)
+{
+	const char *what = capf_ipc_outcome_name(s->outcome);
+
+	switch (s->outcome) {
+	case CAPF_IPC_STORED:
+		end_session(s, CAPF_REASON_SUCCESS, "certificate installed");
+		return;
+	case CAPF_IPC_FETCHED:
+		end_session(s, CAPF_REASON_SUCCESS, "certificate fetched");
+		return;
+	case CAPF_IPC_DELETED:
+		end_session(s, CAPF_REASON_SUCCESS, "certificate deleted");
+		return;
+	case CAPF_IPC_KEYGEN_FAILED: {
+		uint8_t next;
+		const struct capf_ipc_field *f = capf_ipc_find(m, CAPF_IPC_T_KEY_ALT, NULL);
+
+		if (capf_ipc_get_u8(m, CAPF_IPC_T_ALT_INDEX, &next) == 0) {
+			if (f != NULL && next < MAX_ALTS && parse_alt(f, &s->alts[next]) == 0 &&
+			    next >= s->nalts)
+				s->nalts = next + 1u;
+			if (next < s->nalts && next != s->alt) {
+				s->token_live = 1;
+				s->alt = next;
+				send_keygen(s);
+				return;
+			}
+		}
+		end_session(s, CAPF_REASON_INVALID, "key generation failed");
+		return;
+	}
+	default:
+		end_session(s, CAPF_REASON_INVALID, what);
+		return;
+	}
+}
+
+static void on_signer(void *arg, struct signer_req *r, const struct capf_ipc_msg *resp)
+{
+	struct session *s = arg;
+	enum sstate st = s->st;
+	uint32_t delay = 0;
+	char text[256] = "";
+
+	(void)r;
+	s->req = NULL;
+	if (s->dead)
+		return;
+	if (resp == NULL) {
+		if (st != S_BEGIN)
+			signer_abandon(s, CAPF_FAIL_CA_COMMUNICATION);
+		retry_later(s, 0, "signer unreachable or timed out");
+		goto out;
+	}
+	if (resp->status != CAPF_IPC_OK) {
+		uint8_t cause = 0;
+
+		capf_ipc_get_u8(resp, CAPF_IPC_T_CAUSE, &cause);
+		capf_ipc_get_u32(resp, CAPF_IPC_T_RETRY_DELAY, &delay);
+		capf_ipc_get_str(resp, CAPF_IPC_T_TEXT, text, sizeof(text));
+		capf_log(LOG_NOTICE, "signer_refused", "peer=%s device=%s step=%s status=%s cause=%u text=\"%s\"",
+			 s->peer, s->name, state_names[st], capf_ipc_status_name(resp->status), cause, text);
+		/* the signer closed its session when it refused */
+		s->token_live = 0;
+		if (resp->status == CAPF_IPC_RETRY_LATER)
+			retry_later(s, delay, "signer asked to retry later");
+		else
+			end_session(s, CAPF_REASON_INVALID, resp->status == CAPF_IPC_REFUSED ?
+				    "refused by the signer" : "signer error");
+		goto out;
+	}
+	switch (st) {
+	case S_BEGIN:
+		begin_answer(s, resp);
+		break;
+	case S_ISSUE:
+		issue_answer(s, resp);
+		break;
+	case S_RESULT:
+		if (s->outcome != CAPF_IPC_KEYGEN_FAILED)
+			s->token_live = 0;
+		else
+			s->token_live = 0;      /* re-armed by result_answer when a next alternative follows */
+		result_answer(s, resp);
+		break;
+	default:
+		end_session(s, CAPF_REASON_INVALID, "unexpected signer answer");
+		break;
+	}
+out:
+	if (!s->dead && flush(s) == 0)
+		set_events(s);
+}
+
+/* ---- phone messages ---- */
+
+static void on_auth_response(struct session *s, const struct capf_msg *m)
+{
+	struct capf_auth_response a;
+	struct capf_ipc_builder b;
+	char err[200];
+	int rc;
+
+	memset(&a, 0, sizeof(a));
+	rc = capf_auth_response_parse(m, &a, err, sizeof(err));
+	if (rc < 0) {
+		violation(s, "bad AUTH_RESPONSE: %s", err);
+		return;
+	}
+	capf_log_quote(s->name, sizeof(s->name), a.device_name);
+	s->has_version = a.has_version;
+	s->version = a.version;
+	capf_log(LOG_INFO, "auth_response", "peer=%s device=%s version=%u password=%s cert=%s "
+		 "signed=%s sha2=%s sudi=%s unknown_tags=%u", s->peer, s->name,
+		 a.has_version ? a.version : 0, !a.has_password ? "absent" :
+		 a.password_len == 0 ? "empty" : "set", a.has_cert ? (a.cert.type == CAPF_CERT_MIC ?
+		 "MIC" : "LSC") : "none", a.signed_data ? "yes" : "no", a.has_sha2 ? "yes" : "no",
+		 a.has_sudi ? "yes" : "no", a.unknown_tags);
+
+	capf_ipc_build_request(&b, CAPF_IPC_BEGIN, 1);
+	capf_ipc_put_str(&b, CAPF_IPC_T_DEVICE_NAME, a.device_name);
+	capf_ipc_put_u32(&b, CAPF_IPC_T_CAPF_SESSION, s->sid);
+	capf_ipc_put_str(&b, CAPF_IPC_T_PEER, s->peer);
+	if (a.has_version)
+		capf_ipc_put_u8(&b, CAPF_IPC_T_CLIENT_VERSION, a.version);
+	if (a.has_password)
+		capf_ipc_put_bytes(&b, CAPF_IPC_T_PASSWORD, a.password, a.password_len);
+	if (a.has_cert) {
+		capf_ipc_put_bytes(&b, CAPF_IPC_T_CERT, a.cert.der, a.cert.der_len);
+		capf_ipc_put_u8(&b, CAPF_IPC_T_CERT_TYPE, a.cert.type);
+	}
+	if (a.signed_data != NULL)
+		capf_ipc_put_bytes(&b, CAPF_IPC_T_SIGNED_DATA, a.signed_data, a.signed_data_len);
+	if (a.has_sha2) {
+		capf_ipc_put_u8(&b, CAPF_IPC_T_SHA2_HASH, a.sha2.hash_id);
+		capf_ipc_put_bytes(&b, CAPF_IPC_T_SHA2_SIG, a.sha2.sig, a.sha2.sig_len);
+	}
+	if (a.has_sudi)
+		capf_ipc_put_bytes(&b, CAPF_IPC_T_SUDI_DATA, a.sudi_raw, a.sudi_raw_len);
+	if (b.error) {
+		char msg[sizeof(b.errmsg)];
+
+		snprintf(msg, sizeof(msg), "%s", b.errmsg);
+		capf_ipc_builder_free(&b);
+		violation(s, "AUTH_RESPONSE does not fit the signer request: %s", msg);
+		return;
+	}
+	submit(s, &b, CAPF_IPC_BEGIN, S_BEGIN);
+}
+
+static void on_keygen_response(struct session *s, const struct capf_msg *m)
+{
+	struct capf_ipc_builder b;
+	const uint8_t *pk = NULL;
+	size_t pklen = 0;
+	char err[200];
+	int rc = capf_msg_bytes(m, CAPF_TAG_PUBLIC_KEY, &pk, &pklen, err, sizeof(err));
+
+	if (rc < 0) {
+		violation(s, "bad KEY_GENERATE_RESPONSE: %s", err);
+		return;
+	}
+	if (rc == 0 || pklen == 0) {
+		capf_log(LOG_NOTICE, "keygen_failed", "peer=%s device=%s alt=%u", s->peer, s->name, s->alt);
+		send_result(s, CAPF_IPC_KEYGEN_FAILED, NULL, 0);
+		return;
+	}
+	if (pklen > 4096) {
+		violation(s, "PUBLIC_KEY of %zu bytes (at most 4096)", pklen);
+		return;
+	}
+	capf_ipc_build_request(&b, CAPF_IPC_ISSUE, 1);
+	capf_ipc_put_u64(&b, CAPF_IPC_T_TOKEN, s->token);
+	capf_ipc_put_bytes(&b, CAPF_IPC_T_PUBLIC_KEY, pk, pklen);
+	capf_ipc_put_u8(&b, CAPF_IPC_T_ALT_INDEX, (uint8_t)s->alt);
+	submit(s, &b, CAPF_IPC_ISSUE, S_ISSUE);
+}
+
+static int reason_of(const struct capf_msg *m, uint8_t *reason)
+{
+	char err[160];
+	int rc = capf_msg_u8(m, CAPF_TAG_REASON, reason, err, sizeof(err));
+
+	if (rc == 0)
+		*reason = CAPF_REASON_INVALID;
+	return rc < 0 ? -1 : 0;
+}
+
+static void on_message(struct session *s, const struct capf_msg *m)
+{
+	uint8_t reason;
+
+	if (m->session_id != s->sid) {
+		violation(s, "wrong session id %08x, expected %08x", (unsigned)m->session_id,
+			  (unsigned)s->sid);
+		return;
+	}
+	switch (s->st) {
+	case S_AUTH:
+		if (m->command == CAPF_CMD_AUTH_RESPONSE) {
+			on_auth_response(s, m);
+			return;
+		}
+		break;
+	case S_KEYGEN:
+		if (m->command == CAPF_CMD_REQUEST_IN_PROGRESS)
+			return;         /* the key-generation timeout keeps running */
+		if (m->command == CAPF_CMD_KEY_GENERATE_RESPONSE) {
+			on_keygen_response(s, m);
+			return;
+		}
+		break;
+	case S_STORE:
+		if (m->command == CAPF_CMD_STORE_CERTIFICATE_RESPONSE) {
+			if (reason_of(m, &reason) < 0) {
+				violation(s, "bad REASON in %s", "STORE_CERTIFICATE_RESPONSE");
+				return;
+			}
+			send_result(s, reason == CAPF_REASON_SUCCESS ? CAPF_IPC_STORED : CAPF_IPC_STORE_FAILED,
+				    NULL, 0);
+			return;
+		}
+		break;
+	case S_FETCH:
+		if (m->command == CAPF_CMD_FETCH_CERTIFICATE_RESPONSE) {
+			struct capf_elem e;
+			struct capf_wrapped_cert wc;
+			char err[160];
+
+			if (reason_of(m, &reason) < 0) {
+				violation(s, "bad REASON in %s", "FETCH_CERTIFICATE_RESPONSE");
+				return;
+			}
+			if (reason == CAPF_REASON_SUCCESS && capf_msg_find(m, CAPF_TAG_CERTIFICATE, &e) == 1) {
+				if (capf_cert_unwrap(e.val, e.len, &wc, err, sizeof(err)) < 0) {
+					violation(s, "bad CERTIFICATE: %s", err);
+					return;
+				}
+				send_result(s, CAPF_IPC_FETCHED, wc.der, wc.der_len);
+			} else {
+				send_result(s, CAPF_IPC_FETCH_NONE, NULL, 0);
+			}
+			return;
+		}
+		break;
+	case S_DELETE:
+		if (m->command == CAPF_CMD_DELETE_CERTIFICATE_RESPONSE) {
+			if (reason_of(m, &reason) < 0) {
+				violation(s, "bad REASON in %s", "DELETE_CERTIFICATE_RESPONSE");
+				return;
+			}
+			send_result(s, reason == CAPF_REASON_SUCCESS ? CAPF_IPC_DELETED : CAPF_IPC_DELETE_FAILED,
+				    NULL, 0);
+			return;
+		}
+		break;
+	case S_CLOSING:
+		return;                 /* whatever comes after our last message */
+	default:
+		break;
+	}
+	violation(s, "unexpected %s", capf_command_name(m->command));
+}
+
+static void on_readable(struct session *s)
+{
+	uint8_t buf[16384];
+
+	for (;;) {
+		int n, e;
+		const uint8_t *p;
+		size_t left;
+
+		ERR_clear_error();
+		n = SSL_read(s->ssl, buf, sizeof(buf));
+		if (n <= 0) {
+			e = SSL_get_error(s->ssl, n);
+			if (e == SSL_ERROR_WANT_READ)
+				return;
+			if (e == SSL_ERROR_WANT_WRITE) {
+				s->ssl_wants_write = 1;
+				return;
+			}
+			if (s->st == S_CLOSING)
+				destroy(s, s->end_what);
+			else
+				destroy(s, e == SSL_ERROR_ZERO_RETURN ? "phone closed" :
+					capf_reader_pending(s->rd) ? "phone gone mid-message" : "phone gone");
+			return;
+		}
+		s->rx_total += (size_t)n;
+		if (s->rx_total > RX_CAP) {
+			OPENSSL_cleanse(buf, (size_t)n);
+			if (s->st == S_CLOSING)
+				destroy(s, "flooding after the last message");
+			else
+				violation(s, "more than %d bytes in one session", RX_CAP);
+			return;
+		}
+		if (s->st == S_CLOSING) {
+			OPENSSL_cleanse(buf, (size_t)n);
+			continue;       /* drain, ignore */
+		}
+		p = buf;
+		left = (size_t)n;
+		while (left > 0 && s->st != S_CLOSING && !s->dead) {
+			struct capf_msg m;
+			char err[200];
+			size_t used = 0;
+			int rc = capf_reader_feed(s->rd, p, left, &used, &m, err, sizeof(err));
+
+			if (rc < 0) {
+				violation(s, "framing: %s", err);
+				break;
+			}
+			p += used;
+			left -= used;
+			if (rc == 1)
+				on_message(s, &m);
+			if (rc == 0 && used == 0)
+				break;
+		}
+		OPENSSL_cleanse(buf, (size_t)n);
+		if (s->dead)
+			return;
+		if (s->st != S_CLOSING && s->deadline != 0 && s->st != S_KEYGEN)
+			s->deadline = front_now_ms() + idle_ms(s);
+	}
+}
+
+static void send_auth_request(struct session *s)
+{
+	struct capf_builder b;
+
+	capf_build_init(&b, CAPF_CMD_AUTH_REQUEST, s->sid, 0);
+	capf_build_u8(&b, CAPF_TAG_VERSION, 3);
+	capf_build_u8(&b, CAPF_TAG_AUTH_TYPE, CAPF_AUTHTYPE_PASSWORD);
+	if (queue_msg(s, &b) < 0) {
+		destroy(s, "cannot queue AUTH_REQUEST");
+		return;
+	}
+	s->st = S_AUTH;
+	s->deadline = front_now_ms() + idle_ms(s);
+}
+
+static void handshake(struct session *s)
+{
+	int n, e;
+
+	ERR_clear_error();
+	n = SSL_do_handshake(s->ssl);
+	if (n == 1) {
+		capf_log(LOG_DEBUG, "tls_established", "peer=%s version=%s cipher=%s sid=%08x", s->peer,
+			 SSL_get_version(s->ssl), SSL_get_cipher_name(s->ssl), (unsigned)s->sid);
+		s->ssl_wants_write = 0;
+		send_auth_request(s);
+		return;
+	}
+	e = SSL_get_error(s->ssl, n);
+	if (e == SSL_ERROR_WANT_READ) {
+		s->ssl_wants_write = 0;
+		return;
+	}
+	if (e == SSL_ERROR_WANT_WRITE) {
+		s->ssl_wants_write = 1;
+		return;
+	}
+	{
+		char buf[200];
+		unsigned long l = ERR_peek_last_error();
+
+		ERR_error_string_n(l, buf, sizeof(buf));
+		capf_log(LOG_NOTICE, "tls_failed", "peer=%s error=\"%s\"", s->peer,
+			 l ? buf : e == SSL_ERROR_SYSCALL ? "connection closed" : "handshake failed");
+	}
+	destroy(s, "TLS handshake failed");
+}
+
+void session_event(struct session *s, uint32_t events)
+{
+	if (s->dead)
+		return;                 /* closed earlier in this batch */
+	if (s->st == S_HANDSHAKE) {
+		handshake(s);
+		if (s->dead || s->st == S_HANDSHAKE) {
+			if (!s->dead)
+				set_events(s);
+			return;
+		}
+	}
+	if (flush(s) < 0)
+		return;
+	if (events & (EPOLLIN | EPOLLHUP | EPOLLERR) || s->ssl_wants_write) {
+		on_readable(s);
+		if (s->dead)
+			return;
+		if (flush(s) < 0)
+			return;
+	}
+	set_events(s);
+}
+
+void session_new(struct front *f, int fd, const char *peer)
+{
+	struct session *s = calloc(1, sizeof(*s));
+
+	if (s == NULL) {
+		close(fd);
+		return;
+	}
+	s->ev.kind = EV_SESSION;
+	s->ev.fd = fd;
+	s->f = f;
+	s->t_start = front_now_ms();
+	snprintf(s->peer, sizeof(s->peer), "%s", peer);
+	s->rd = capf_reader_new(CAPF_BODY_CAP_DEFAULT);
+	s->ssl = SSL_new(f->ssl);
+	if (s->rd == NULL || s->ssl == NULL || SSL_set_fd(s->ssl, fd) != 1 ||
+	    RAND_bytes((unsigned char *)&s->sid, sizeof(s->sid)) != 1) {
+		capf_reader_free(s->rd);
+		SSL_free(s->ssl);
+		close(fd);
+		free(s);
+		return;
+	}
+	SSL_set_accept_state(s->ssl);
+	s->st = S_HANDSHAKE;
+	s->deadline = s->t_start + (uint64_t)f->conf->front.handshake_timeout * 1000u;
+	s->events = EPOLLIN;
+	if (front_ev_add(f, &s->ev, EPOLLIN) < 0) {
+		capf_reader_free(s->rd);
+		SSL_free(s->ssl);
+		close(fd);
+		free(s);
+		return;
+	}
+	s_push(&live, s);
+	f->nsessions++;
+	capf_log(LOG_DEBUG, "connected", "peer=%s sessions=%u", s->peer, f->nsessions);
+}
+
+void session_tick(struct front *f, uint64_t now)
+{
+	struct session *s, *next;
+
+	(void)f;
+	for (s = live; s != NULL; s = next) {
+		next = s->next;
+		if (s->deadline == 0 || s->deadline > now)
+			continue;
+		switch (s->st) {
+		case S_HANDSHAKE:
+			destroy(s, "handshake timeout");
+			break;
+		case S_CLOSING:
+			destroy(s, "could not deliver the last message in time");
+			break;
+		case S_KEYGEN:
+			capf_log(LOG_NOTICE, "keygen_timeout", "peer=%s device=%s", s->peer, s->name);
+			if (s->token_live) {
+				struct capf_ipc_builder b;
+
+				capf_ipc_build_request(&b, CAPF_IPC_RESULT, 1);
+				capf_ipc_put_u64(&b, CAPF_IPC_T_TOKEN, s->token);
+				capf_ipc_put_u8(&b, CAPF_IPC_T_OUTCOME, CAPF_IPC_KEYGEN_TIMEOUT);
+				capf_ipc_put_u8(&b, CAPF_IPC_T_ALT_INDEX, (uint8_t)s->alt);
+				if (signer_send_orphan(f->signer, &b, CAPF_IPC_RESULT) == 0)
+					s->token_live = 0;
+				capf_ipc_builder_free(&b);
+			}
+			end_session(s, CAPF_REASON_INVALID, "key generation timeout");
+			if (!s->dead && flush(s) == 0)
+				set_events(s);
+			break;
+		default:
+			capf_log(LOG_NOTICE, "idle_timeout", "peer=%s device=%s state=%s", s->peer,
+				 s->name[0] ? s->name : "-", state_names[s->st]);
+			signer_abandon(s, CAPF_FAIL_PHONE_COMMUNICATION);
+			end_session(s, CAPF_REASON_INVALID, "idle timeout");
+			if (!s->dead && flush(s) == 0)
+				set_events(s);
+			break;
+		}
+	}
+}
+
+void session_close_all(struct front *f)
+{
+	(void)f;
+	while (live != NULL)
+		destroy(live, "shutting down");
+	session_reap();
+}

@@ -1,0 +1,171 @@
+/*
+ * appliance/frontd/tls.c: the server SSL_CTX of capf-frontd.
+ *
+ * The CAPF TLS identity (not the CAPF CA: the front end never holds a key that
+ * can mint certificates) comes from tls.certificate (PEM, with its chain) and
+ * tls.key: a PEM file (owned by the front end's user, not readable by others)
+ * or a pkcs11: URI. For a URI the capfhsm provider is loaded into a library
+ * context of our own (never the default one: SoftHSM uses that), the SSL_CTX
+ * is made on it, and the key is opened with OSSL_STORE_open_ex.
+ *
+ * Versions: TLS 1.2 and 1.3 by default; tls.min_version "1.0"/"1.1" enables the
+ * old versions for old phones and lowers the security level to 0 (OpenSSL 3
+ * refuses the MD5/SHA-1 handshake signatures of TLS < 1.2 at level 1 and above).
+ * Key exchange: ECDHE only (no static RSA: a token key must never decrypt),
+ * named groups X25519, P-256, P-384, P-521. No client certificate is requested.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include <openssl/err.h>
+#include <openssl/pem.h>
+#include <openssl/provider.h>
+#include <openssl/ssl.h>
+#include <openssl/store.h>
+
+#include "appliance/frontd/frontd.h"
+
+static OSSL_LIB_CTX *tls_libctx;
+static OSSL_PROVIDER *prov_default, *prov_hsm;
+
+static void ossl_err(char *err, size_t errlen, const char *what)
+{
+	char buf[256];
+	unsigned long l = ERR_peek_last_error();
+
+	ERR_error_string_n(l, buf, sizeof(buf));
+	snprintf(err, errlen, "%s: %s", what, l ? buf : "unknown OpenSSL error");
+	ERR_clear_error();
+}
+
+static EVP_PKEY *key_from_file(const char *path, char *err, size_t errlen)
+{
+	struct stat st;
+	EVP_PKEY *k;
+	BIO *bio;
+
+	bio = BIO_new_file(path, "r");
+	if (bio == NULL) {
+		snprintf(err, errlen, "tls.key %s: %s", path, strerror(errno));
+		return NULL;
+	}
+	if (fstat(BIO_get_fd(bio, NULL), &st) == 0 && (st.st_mode & 077) != 0) {
+		snprintf(err, errlen, "tls.key %s: mode %04o is readable by others "
+			 "(chmod 0600 and chown it to the front end's user)", path,
+			 (unsigned)(st.st_mode & 07777));
+		BIO_free(bio);
+		return NULL;
+	}
+	k = PEM_read_bio_PrivateKey_ex(bio, NULL, NULL, NULL, NULL, NULL);
+	BIO_free(bio);
+	if (k == NULL)
+		ossl_err(err, errlen, "tls.key: not a PEM private key");
+	return k;
+}
+
+static EVP_PKEY *key_from_token(const char *uri, char *err, size_t errlen)
+{
+	OSSL_STORE_CTX *st;
+	EVP_PKEY *k = NULL;
+
+	st = OSSL_STORE_open_ex(uri, tls_libctx, NULL, NULL, NULL, NULL, NULL, NULL);
+	if (st == NULL) {
+		ossl_err(err, errlen, "tls.key: cannot open the pkcs11: URI");
+		return NULL;
+	}
+	while (k == NULL && !OSSL_STORE_eof(st)) {
+		OSSL_STORE_INFO *info = OSSL_STORE_load(st);
+
+		if (info == NULL)
+			break;
+		if (OSSL_STORE_INFO_get_type(info) == OSSL_STORE_INFO_PKEY)
+			k = OSSL_STORE_INFO_get1_PKEY(info);
+		OSSL_STORE_INFO_free(info);
+	}
+	OSSL_STORE_close(st);
+	if (k == NULL)
+		ossl_err(err, errlen, "tls.key: no private key at that pkcs11: URI");
+	return k;
+}
+
+SSL_CTX *front_tls_ctx(const struct capf_conf *conf, const char *provider_dir,
+		       char *err, size_t errlen)
+{
+	SSL_CTX *ctx = NULL;
+	EVP_PKEY *key = NULL;
+	int token = strncmp(conf->tls.key, "pkcs11:", 7) == 0;
+
+	if (token) {
+		tls_libctx = OSSL_LIB_CTX_new();
+		if (tls_libctx == NULL) {
+			ossl_err(err, errlen, "OSSL_LIB_CTX_new");
+			return NULL;
+		}
+		if (provider_dir != NULL && provider_dir[0] != '\0')
+			OSSL_PROVIDER_set_default_search_path(tls_libctx, provider_dir);
+		prov_default = OSSL_PROVIDER_load(tls_libctx, "default");
+		prov_hsm = OSSL_PROVIDER_load(tls_libctx, "capfhsm");
+		if (prov_default == NULL || prov_hsm == NULL) {
+			ossl_err(err, errlen, "cannot load the capfhsm provider (see --provider-dir)");
+			goto fail;
+		}
+	}
+	ctx = SSL_CTX_new_ex(tls_libctx, NULL, TLS_server_method());
+	if (ctx == NULL) {
+		ossl_err(err, errlen, "SSL_CTX_new_ex");
+		goto fail;
+	}
+	if (SSL_CTX_use_certificate_chain_file(ctx, conf->tls.certificate) != 1) {
+		ossl_err(err, errlen, "tls.certificate: cannot read the PEM certificate (chain)");
+		goto fail;
+	}
+	key = token ? key_from_token(conf->tls.key, err, errlen) : key_from_file(conf->tls.key, err, errlen);
+	if (key == NULL)
+		goto fail;
+	if (SSL_CTX_use_PrivateKey(ctx, key) != 1 || SSL_CTX_check_private_key(ctx) != 1) {
+		ossl_err(err, errlen, "tls.key does not match tls.certificate");
+		goto fail;
+	}
+	EVP_PKEY_free(key);
+	key = NULL;
+
+	if (conf->tls.min_version < TLS1_2_VERSION)
+		SSL_CTX_set_security_level(ctx, 0);
+	if (SSL_CTX_set_min_proto_version(ctx, conf->tls.min_version) != 1 ||
+	    SSL_CTX_set_max_proto_version(ctx, TLS1_3_VERSION) != 1) {
+		ossl_err(err, errlen, "tls.min_version");
+		goto fail;
+	}
+	/* ECDHE only, AEAD first; the CBC suites remain for TLS 1.0/1.1 phones */
+	if (SSL_CTX_set_cipher_list(ctx, "ECDHE+AESGCM:ECDHE+CHACHA20:ECDHE+AES:!aNULL:!eNULL") != 1 ||
+	    SSL_CTX_set1_groups_list(ctx, "X25519:P-256:P-384:P-521") != 1) {
+		ossl_err(err, errlen, "cipher or group list");
+		goto fail;
+	}
+	SSL_CTX_set_options(ctx, SSL_OP_NO_RENEGOTIATION | SSL_OP_CIPHER_SERVER_PREFERENCE |
+			    SSL_OP_NO_COMPRESSION | SSL_OP_NO_TICKET);
+	SSL_CTX_set_num_tickets(ctx, 0);        /* one operation per connection */
+	SSL_CTX_set_session_cache_mode(ctx, SSL_SESS_CACHE_OFF);
+	SSL_CTX_set_verify(ctx, SSL_VERIFY_NONE, NULL);
+	/* thousands of idle phones: give buffers back between records */
+	SSL_CTX_set_mode(ctx, SSL_MODE_RELEASE_BUFFERS);
+	return ctx;
+fail:
+	EVP_PKEY_free(key);
+	SSL_CTX_free(ctx);
+	front_tls_free();
+	return NULL;
+}
+
+void front_tls_free(void)
+{
+	if (prov_hsm != NULL)
+		OSSL_PROVIDER_unload(prov_hsm);
+	if (prov_default != NULL)
+		OSSL_PROVIDER_unload(prov_default);
+	prov_hsm = prov_default = NULL;
+	OSSL_LIB_CTX_free(tls_libctx);
+	tls_libctx = NULL;
+}
