@@ -16,3 +16,13 @@ UNIT_TESTS += $(addprefix $(BUILD)/tests/,$(P11_UNITS))
 $(BUILD)/tests/test_p11_%: $(BUILD)/obj/tests/unit/test_p11_%.o $(LIBP11)
 	@mkdir -p $(dir $@)
 	$(CC) $(LDFLAGS) -o $@ $^ $(LIBCMOCKA) $(LIBCRYPTO) $(LIBDL) $(LIBPTHREAD)
+
+# Integration: a real SoftHSM token, loaded through a C_Login-counting pass-through.
+P11_SPY := $(BUILD)/tests/libp11spy.so
+INTEG_TESTS += $(BUILD)/tests/test_p11_token
+$(P11_SPY): $(BUILD)/obj/tests/integ/p11spy.o
+	@mkdir -p $(dir $@)
+	$(CC) $(SOFLAGS) -o $@ $^ $(LIBDL) $(LIBPTHREAD)
+$(BUILD)/tests/test_p11_token: $(BUILD)/obj/tests/integ/test_p11_token.o $(LIBP11) | $(P11_SPY)
+	@mkdir -p $(dir $@)
+	$(CC) $(LDFLAGS) -o $@ $^ $(LIBCMOCKA) $(LIBCRYPTO) $(LIBDL) $(LIBPTHREAD)
