@@ -68,15 +68,60 @@ int store_exec(sqlite3 *db, const char *sql, char *err, size_t errlen)
 	return 0;
 }
 
+/* Set on the writer thread only. */
+static _Thread_local struct store_stmt_cache *tl_cache;
+
 int store_prepare(sqlite3 *db, const char *sql, sqlite3_stmt **stmt, char *err, size_t errlen)
 {
-	int rc = sqlite3_prepare_v2(db, sql, -1, stmt, NULL);
+	struct store_stmt_cache *c = tl_cache;
+	unsigned i;
+	int rc;
 
+	if (c != NULL && c->db == db) {
+		for (i = 0; i < c->n; i++) {
+			if (c->e[i].sql == sql && !c->e[i].in_use &&
+			    strcmp(sqlite3_sql(c->e[i].stmt), sql) == 0) {
+				c->e[i].in_use = 1;
+				*stmt = c->e[i].stmt;
+				return 0;
+			}
+		}
+		if (c->n < STORE_STMT_CACHE) {
+			rc = sqlite3_prepare_v3(db, sql, -1, SQLITE_PREPARE_PERSISTENT, stmt, NULL);
+			if (rc != SQLITE_OK) {
+				*stmt = NULL;
+				return store_sqlerr(db, rc, "cannot prepare a statement", err, errlen);
+			}
+			c->e[c->n].sql = sql;
+			c->e[c->n].stmt = *stmt;
+			c->e[c->n].in_use = 1;
+			c->n++;
+			return 0;
+		}
+	}
+	rc = sqlite3_prepare_v2(db, sql, -1, stmt, NULL);
 	if (rc != SQLITE_OK) {
 		*stmt = NULL;
 		return store_sqlerr(db, rc, "cannot prepare a statement", err, errlen);
 	}
 	return 0;
+}
+
+void store_finalize(sqlite3_stmt *stmt)
+{
+	struct store_stmt_cache *c = tl_cache;
+
+	if (stmt == NULL)
+		return;
+	for (unsigned i = 0; c != NULL && i < c->n; i++) {
+		if (c->e[i].stmt == stmt) {
+			sqlite3_reset(stmt);
+			sqlite3_clear_bindings(stmt);
+			c->e[i].in_use = 0;
+			return;
+		}
+	}
+	sqlite3_finalize(stmt);
 }
 
 void store_col_text(sqlite3_stmt *s, int col, char *buf, size_t len)
@@ -179,10 +224,10 @@ static int set_pragmas(sqlite3 *db, int writer, char *err, size_t errlen)
 	if (mode == NULL || strcmp(mode, "wal") != 0) {
 		store_err(err, errlen, "store: cannot switch to WAL journaling (got %s): "
 			  "is the file system local?", mode != NULL ? mode : sqlite3_errmsg(db));
-		sqlite3_finalize(s);
+		store_finalize(s);
 		return CAPF_STORE_ERROR;
 	}
-	sqlite3_finalize(s);
+	store_finalize(s);
 	return store_exec(db, "PRAGMA synchronous = FULL", err, errlen);
 }
 
@@ -333,6 +378,8 @@ static void *writer_main(void *arg)
 	struct store_wreq *batch[MAX_BATCH];
 	size_t n, max = (st->flags & CAPF_STORE_OPEN_NO_GROUP_COMMIT) ? 1 : MAX_BATCH;
 
+	st->wcache.db = st->wdb;
+	tl_cache = &st->wcache;
 	pthread_mutex_lock(&st->mu);
 	for (;;) {
 		while (st->head == NULL && !st->stopping)
@@ -358,6 +405,10 @@ static void *writer_main(void *arg)
 		pthread_cond_broadcast(&st->cv_done);
 	}
 	pthread_mutex_unlock(&st->mu);
+	for (unsigned i = 0; i < st->wcache.n; i++)
+		sqlite3_finalize(st->wcache.e[i].stmt);
+	st->wcache.n = 0;
+	tl_cache = NULL;
 	return NULL;
 }
 
@@ -432,7 +483,22 @@ static int check_place(const char *path, int readonly, char *err, size_t errlen)
 			  (unsigned)geteuid(), (unsigned)sb.st_uid, (unsigned)(sb.st_mode & 07777));
 		goto out;
 	}
-	fd = open(path, (readonly ? O_RDONLY : O_RDWR | O_CREAT) | O_NOFOLLOW | O_CLOEXEC, 0600);
+	fd = readonly ? -1 : open(path, O_RDWR | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
+	if (fd >= 0) {
+		/* A new file: make its name durable before anything is in it. */
+		int dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+		if (dfd < 0 || fsync(dfd) < 0) {
+			store_err(err, errlen, "store: fsync of directory %s: %s", dir,
+				  strerror(errno));
+			if (dfd >= 0)
+				close(dfd);
+			close(fd);
+			goto out;
+		}
+		close(dfd);
+	} else if (readonly || errno == EEXIST) {
+		fd = open(path, (readonly ? O_RDONLY : O_RDWR) | O_NOFOLLOW | O_CLOEXEC);
+	}
 	if (fd < 0) {
 		store_err(err, errlen, "store: %s: %s", path, strerror(errno));
 		goto out;

@@ -98,16 +98,16 @@ static int read_head(sqlite3 *db, int64_t *id, unsigned char hash[HASH_LEN], cha
 		return rc;
 	rc = sqlite3_step(s);
 	if (rc == SQLITE_DONE) {
-		sqlite3_finalize(s);
+		store_finalize(s);
 		return 0;
 	}
 	if (rc != SQLITE_ROW) {
 		rc = store_sqlerr(db, rc, "reading the audit head", err, errlen);
-		sqlite3_finalize(s);
+		store_finalize(s);
 		return rc;
 	}
 	store_col_text(s, 0, buf, sizeof(buf));
-	sqlite3_finalize(s);
+	store_finalize(s);
 	if (sscanf(buf, "%lld %64s", &v, hx) != 2 || v < 1 || unhex(hx, hash, HASH_LEN) < 0) {
 		store_err(err, errlen, "store: the audit head record in meta is malformed");
 		return CAPF_STORE_ERROR;
@@ -175,7 +175,7 @@ int store_audit_add(sqlite3 *db, const struct capf_store_actor *who, const char 
 	sqlite3_bind_blob(s, 8, prev, HASH_LEN, SQLITE_STATIC);
 	sqlite3_bind_blob(s, 9, h, HASH_LEN, SQLITE_STATIC);
 	rc = sqlite3_step(s);
-	sqlite3_finalize(s);
+	store_finalize(s);
 	if (rc != SQLITE_DONE)
 		return store_sqlerr(db, sqlite3_extended_errcode(db), "appending to the audit trail",
 				    err, errlen);
@@ -186,7 +186,7 @@ int store_audit_add(sqlite3 *db, const struct capf_store_actor *who, const char 
 		return rc;
 	sqlite3_bind_text(s, 1, head, -1, SQLITE_STATIC);
 	rc = sqlite3_step(s);
-	sqlite3_finalize(s);
+	store_finalize(s);
 	if (rc != SQLITE_DONE)
 		return store_sqlerr(db, sqlite3_extended_errcode(db), "recording the audit head",
 				    err, errlen);
@@ -248,7 +248,7 @@ int capf_store_audit_list(struct capf_store *st, int64_t after_id, capf_store_au
 		}
 	}
 	rc = rc == SQLITE_DONE ? 0 : store_sqlerr(db, rc, "listing the audit trail", err, errlen);
-	sqlite3_finalize(s);
+	store_finalize(s);
 out:
 	store_reader_put(st, db);
 	return rc;
@@ -348,7 +348,7 @@ int capf_store_audit_verify(struct capf_store *st, int64_t *bad_id, uint64_t *ro
 	if (rows != NULL)
 		*rows = n;
 out:
-	sqlite3_finalize(s);
+	store_finalize(s);
 	store_reader_put(st, db);
 	return rc;
 }

@@ -91,7 +91,7 @@ static int demote_active(sqlite3 *db, const char *fp, const struct capf_store_ac
 		store_col_text(s, 0, old, sizeof(old));
 		rc = sqlite3_step(s);
 	}
-	sqlite3_finalize(s);
+	store_finalize(s);
 	if (rc != SQLITE_DONE)
 		return store_sqlerr(db, sqlite3_extended_errcode(db), "demoting the active CAPF "
 				    "certificate", err, errlen);
@@ -128,7 +128,7 @@ static int do_add(struct capf_store *st, sqlite3 *db, void *arg, char *err, size
 	sqlite3_bind_int64(s, 5, a->c->created != 0 ? (int64_t)a->c->created : (int64_t)time(NULL));
 	sqlite3_bind_int64(s, 6, (int64_t)a->c->not_after);
 	rc = sqlite3_step(s);
-	sqlite3_finalize(s);
+	store_finalize(s);
 	if (rc != SQLITE_DONE) {
 		rc = store_sqlerr(db, sqlite3_extended_errcode(db), "adding a CAPF certificate",
 				  err, errlen);
@@ -195,7 +195,7 @@ static int do_role(struct capf_store *st, sqlite3 *db, void *arg, char *err, siz
 		return rc;
 	sqlite3_bind_text(s, 1, a->fp, -1, SQLITE_STATIC);
 	rc = sqlite3_step(s);
-	sqlite3_finalize(s);
+	store_finalize(s);
 	if (rc == SQLITE_DONE) {
 		store_err(err, errlen, "store: no CAPF certificate %s", a->fp);
 		return CAPF_STORE_NOTFOUND;
@@ -210,7 +210,7 @@ static int do_role(struct capf_store *st, sqlite3 *db, void *arg, char *err, siz
 	sqlite3_bind_text(s, 1, role_names[a->role], -1, SQLITE_STATIC);
 	sqlite3_bind_text(s, 2, a->fp, -1, SQLITE_STATIC);
 	rc = sqlite3_step(s);
-	sqlite3_finalize(s);
+	store_finalize(s);
 	if (rc != SQLITE_DONE)
 		return store_sqlerr(db, sqlite3_extended_errcode(db), "changing a CAPF "
 				    "certificate's role", err, errlen);
@@ -269,7 +269,7 @@ static int get_cert(struct capf_store *st, const char *sql, const char *key,
 	} else {
 		rc = store_sqlerr(db, rc, "reading a CAPF certificate", err, errlen);
 	}
-	sqlite3_finalize(s);
+	store_finalize(s);
 out:
 	store_reader_put(st, db);
 	return rc;
@@ -329,7 +329,7 @@ int capf_store_cert_list(struct capf_store *st, capf_store_cert_cb cb, void *arg
 	else
 		rc = rc == SQLITE_DONE ? 0 : store_sqlerr(db, rc, "listing CAPF certificates",
 							  err, errlen);
-	sqlite3_finalize(s);
+	store_finalize(s);
 out:
 	store_reader_put(st, db);
 	return rc;
@@ -367,7 +367,7 @@ static int do_meta(struct capf_store *st, sqlite3 *db, void *arg, char *err, siz
 	sqlite3_bind_text(s, 1, a->key, -1, SQLITE_STATIC);
 	sqlite3_bind_text(s, 2, a->value, -1, SQLITE_STATIC);
 	rc = sqlite3_step(s);
-	sqlite3_finalize(s);
+	store_finalize(s);
 	if (rc != SQLITE_DONE)
 		return store_sqlerr(db, sqlite3_extended_errcode(db), "setting a meta value",
 				    err, errlen);
@@ -424,7 +424,7 @@ int capf_store_meta_get(struct capf_store *st, const char *key, char *value, siz
 	} else {
 		rc = store_sqlerr(db, rc, "reading a meta value", err, errlen);
 	}
-	sqlite3_finalize(s);
+	store_finalize(s);
 out:
 	store_reader_put(st, db);
 	return rc;

@@ -92,7 +92,7 @@ static int device_exists(sqlite3 *db, const char *name, char *err, size_t errlen
 		return rc;
 	sqlite3_bind_text(s, 1, name, -1, SQLITE_STATIC);
 	rc = sqlite3_step(s);
-	sqlite3_finalize(s);
+	store_finalize(s);
 	if (rc == SQLITE_ROW)
 		return 1;
 	if (rc == SQLITE_DONE)
@@ -165,7 +165,7 @@ static int put_one(sqlite3 *db, const struct capf_store_device *r, unsigned flag
 	sqlite3_bind_int64(s, 18, (int64_t)d->last_seen);
 	sqlite3_bind_int64(s, 19, now);
 	rc = sqlite3_step(s);
-	sqlite3_finalize(s);
+	store_finalize(s);
 	if (rc != SQLITE_DONE) {
 		char what[128];
 		snprintf(what, sizeof(what), "device %s", d->name);
@@ -194,7 +194,7 @@ static int delete_one(sqlite3 *db, const char *name, const struct capf_store_act
 		return rc;
 	sqlite3_bind_text(s, 1, name, -1, SQLITE_STATIC);
 	rc = sqlite3_step(s);
-	sqlite3_finalize(s);
+	store_finalize(s);
 	if (rc != SQLITE_DONE)
 		return store_sqlerr(db, sqlite3_extended_errcode(db), "deleting a device", err, errlen);
 	if (sqlite3_changes(db) == 0) {
@@ -329,18 +329,18 @@ static int do_attempt(struct capf_store *st, sqlite3 *db, void *arg, char *err, 
 	sqlite3_bind_text(s, 1, a->name, -1, SQLITE_STATIC);
 	rc = sqlite3_step(s);
 	if (rc == SQLITE_DONE) {
-		sqlite3_finalize(s);
+		store_finalize(s);
 		store_err(err, errlen, "store: device %s does not exist", a->name);
 		return CAPF_STORE_NOTFOUND;
 	}
 	if (rc != SQLITE_ROW) {
 		rc = store_sqlerr(db, rc, "counting a failed attempt", err, errlen);
-		sqlite3_finalize(s);
+		store_finalize(s);
 		return rc;
 	}
 	count = (unsigned)sqlite3_column_int64(s, 0);
 	rc = sqlite3_step(s);
-	sqlite3_finalize(s);
+	store_finalize(s);
 	if (rc != SQLITE_DONE)
 		return store_sqlerr(db, rc, "counting a failed attempt", err, errlen);
 	snprintf(detail, sizeof(detail), "failed_attempts=%u", count);
@@ -380,7 +380,7 @@ static int update_named(sqlite3 *db, const char *sql, struct name_args *a, const
 	sqlite3_bind_int(s, 3, (int)a->status_op);
 	sqlite3_bind_int(s, 4, (int)a->cause);
 	rc = sqlite3_step(s);
-	sqlite3_finalize(s);
+	store_finalize(s);
 	if (rc != SQLITE_DONE)
 		return store_sqlerr(db, sqlite3_extended_errcode(db), action, err, errlen);
 	if (sqlite3_changes(db) == 0) {
@@ -473,7 +473,7 @@ int capf_store_device_get(struct capf_store *st, const char *name,
 	} else {
 		rc = store_sqlerr(db, rc, "reading a device", err, errlen);
 	}
-	sqlite3_finalize(s);
+	store_finalize(s);
 out:
 	store_reader_put(st, db);
 	return rc;
@@ -518,7 +518,7 @@ int capf_store_device_list(struct capf_store *st, const struct capf_store_device
 		}
 	}
 	rc = rc == SQLITE_DONE ? 0 : store_sqlerr(db, rc, "listing devices", err, errlen);
-	sqlite3_finalize(s);
+	store_finalize(s);
 out:
 	store_reader_put(st, db);
 	return rc;

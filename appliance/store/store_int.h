@@ -26,6 +26,19 @@ struct store_reader {
 
 struct store_vfs;                       /* store_vfs.c: counts fsyncs */
 
+/* The writer's prepared statements, kept across requests (keyed by the SQL
+ * text's address, checked against the text). */
+#define STORE_STMT_CACHE 48
+struct store_stmt_cache {
+	sqlite3 *db;
+	struct {
+		const char *sql;
+		sqlite3_stmt *stmt;
+		int in_use;
+	} e[STORE_STMT_CACHE];
+	unsigned n;
+};
+
 struct capf_store {
 	char *path;
 	unsigned flags;
@@ -34,6 +47,7 @@ struct capf_store {
 
 	/* writer */
 	sqlite3 *wdb;
+	struct store_stmt_cache wcache; /* used by the writer thread only */
 	pthread_t writer;
 	int writer_started;
 	pthread_mutex_t mu;
@@ -84,7 +98,10 @@ void store_err(char *err, size_t errlen, const char *fmt, ...)
 /* Maps a SQLite error on db to a CAPF_STORE_E* value and a message prefixed by what. */
 int store_sqlerr(sqlite3 *db, int rc, const char *what, char *err, size_t errlen);
 int store_exec(sqlite3 *db, const char *sql, char *err, size_t errlen);
+/* On the writer thread, statements on the writer connection come from its
+ * cache; store_finalize puts them back (reset) or finalizes the others. */
 int store_prepare(sqlite3 *db, const char *sql, sqlite3_stmt **stmt, char *err, size_t errlen);
+void store_finalize(sqlite3_stmt *stmt);
 /* Copies column text into buf (truncated to len-1, NUL-terminated). */
 void store_col_text(sqlite3_stmt *s, int col, char *buf, size_t len);
 /* Name checks shared by the write and read paths. */

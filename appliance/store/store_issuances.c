@@ -88,7 +88,7 @@ static int do_record(struct capf_store *st, sqlite3 *db, void *arg, char *err, s
 	sqlite3_bind_text(s, 2, is->issuer_fp, -1, SQLITE_STATIC);
 	if ((rc = sqlite3_step(s)) != SQLITE_ROW) {
 		rc = store_sqlerr(db, rc, "recording an issuance", err, errlen);
-		sqlite3_finalize(s);
+		store_finalize(s);
 		return rc;
 	}
 	if (sqlite3_column_int(s, 0) == 0 || sqlite3_column_int(s, 1) == 0) {
@@ -99,17 +99,17 @@ static int do_record(struct capf_store *st, sqlite3 *db, void *arg, char *err, s
 			store_err(err, errlen, "store: LSC %s: issuing CAPF certificate %s is not "
 				  "in the store (add it with capf_store_cert_add first)",
 				  is->serial, is->issuer_fp);
-		sqlite3_finalize(s);
+		store_finalize(s);
 		return CAPF_STORE_NOTFOUND;
 	}
-	sqlite3_finalize(s);
+	store_finalize(s);
 
 	if ((rc = store_prepare(db, "SELECT 1 FROM issuances WHERE serial = ?", &s, err,
 				errlen)) < 0)
 		return rc;
 	sqlite3_bind_text(s, 1, is->serial, -1, SQLITE_STATIC);
 	rc = sqlite3_step(s);
-	sqlite3_finalize(s);
+	store_finalize(s);
 	if (rc == SQLITE_ROW) {
 		store_err(err, errlen, "store: LSC serial %s is already recorded (serials are "
 			  "never reused: check the serial generator)", is->serial);
@@ -121,7 +121,7 @@ static int do_record(struct capf_store *st, sqlite3 *db, void *arg, char *err, s
 		return rc;
 	sqlite3_bind_text(s, 1, is->device, -1, SQLITE_STATIC);
 	rc = sqlite3_step(s);
-	sqlite3_finalize(s);
+	store_finalize(s);
 	if (rc != SQLITE_DONE)
 		return store_sqlerr(db, sqlite3_extended_errcode(db), "superseding older LSCs",
 				    err, errlen);
@@ -139,7 +139,7 @@ static int do_record(struct capf_store *st, sqlite3 *db, void *arg, char *err, s
 	sqlite3_bind_int64(s, 8, is->issued_at != 0 ? (int64_t)is->issued_at : (int64_t)time(NULL));
 	sqlite3_bind_text(s, 9, is->peer, -1, SQLITE_STATIC);
 	rc = sqlite3_step(s);
-	sqlite3_finalize(s);
+	store_finalize(s);
 	if (rc != SQLITE_DONE) {
 		char what[96];
 		snprintf(what, sizeof(what), "LSC serial %s", is->serial);
@@ -206,10 +206,31 @@ struct state_args {
 static int do_state(struct capf_store *st, sqlite3 *db, void *arg, char *err, size_t errlen)
 {
 	struct state_args *a = arg;
-	char device[CAPF_DEVICE_NAME_MAX + 1], detail[128];
+	char device[CAPF_DEVICE_NAME_MAX + 1], detail[128], cur[16] = "";
 	sqlite3_stmt *s;
 	int rc;
 
+	/* Only a current LSC (issued or delivered) changes state: superseded
+	 * and deleted are final. */
+	if ((rc = store_prepare(db, "SELECT state FROM issuances WHERE serial = ?", &s, err,
+				errlen)) < 0)
+		return rc;
+	sqlite3_bind_text(s, 1, a->serial, -1, SQLITE_STATIC);
+	rc = sqlite3_step(s);
+	if (rc == SQLITE_ROW)
+		store_col_text(s, 0, cur, sizeof(cur));
+	store_finalize(s);
+	if (rc == SQLITE_DONE) {
+		store_err(err, errlen, "store: no LSC with serial %s", a->serial);
+		return CAPF_STORE_NOTFOUND;
+	}
+	if (rc != SQLITE_ROW)
+		return store_sqlerr(db, rc, "reading an LSC's state", err, errlen);
+	if (strcmp(cur, "issued") != 0 && strcmp(cur, "delivered") != 0) {
+		store_err(err, errlen, "store: LSC %s is %s, which is final: it cannot become %s",
+			  a->serial, cur, state_names[a->state]);
+		return CAPF_STORE_ERROR;
+	}
 	if ((rc = store_prepare(db, "UPDATE issuances SET state = ?2 WHERE serial = ?1 "
 				"RETURNING device", &s, err, errlen)) < 0)
 		return rc;
@@ -219,12 +240,8 @@ static int do_state(struct capf_store *st, sqlite3 *db, void *arg, char *err, si
 	if (rc == SQLITE_ROW) {
 		store_col_text(s, 0, device, sizeof(device));
 		rc = sqlite3_step(s);
-	} else if (rc == SQLITE_DONE) {
-		sqlite3_finalize(s);
-		store_err(err, errlen, "store: no LSC with serial %s", a->serial);
-		return CAPF_STORE_NOTFOUND;
 	}
-	sqlite3_finalize(s);
+	store_finalize(s);
 	if (rc != SQLITE_DONE)
 		return store_sqlerr(db, sqlite3_extended_errcode(db), "changing an LSC's state",
 				    err, errlen);
@@ -282,7 +299,7 @@ static int get_one(struct capf_store *st, const char *sql, const char *key,
 	} else {
 		rc = store_sqlerr(db, rc, "reading an LSC", err, errlen);
 	}
-	sqlite3_finalize(s);
+	store_finalize(s);
 out:
 	store_reader_put(st, db);
 	return rc;
@@ -401,7 +418,7 @@ int capf_store_report(struct capf_store *st, const struct capf_store_report_filt
 		}
 	}
 	rc = rc == SQLITE_DONE ? 0 : store_sqlerr(db, rc, "building the report", err, errlen);
-	sqlite3_finalize(s);
+	store_finalize(s);
 out:
 	store_reader_put(st, db);
 	return rc;
@@ -436,7 +453,7 @@ int capf_store_count_valid_lsc(struct capf_store *st, const char *issuer_fp, tim
 	} else {
 		rc = store_sqlerr(db, rc, "counting valid LSCs", err, errlen);
 	}
-	sqlite3_finalize(s);
+	store_finalize(s);
 out:
 	store_reader_put(st, db);
 	return rc;

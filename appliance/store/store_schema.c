@@ -102,11 +102,11 @@ static int pragma_int(sqlite3 *db, const char *sql, int *out, char *err, size_t 
 	rc = sqlite3_step(s);
 	if (rc != SQLITE_ROW) {
 		rc = store_sqlerr(db, rc, sql, err, errlen);
-		sqlite3_finalize(s);
+		store_finalize(s);
 		return rc;
 	}
 	*out = sqlite3_column_int(s, 0);
-	sqlite3_finalize(s);
+	store_finalize(s);
 	return 0;
 }
 

@@ -676,6 +676,10 @@ static void test_issuance_supersede(void **state)
 							       err, sizeof(err)), 0);
 	assert_string_equal(is.serial, "0A1B2C3D4E5F6072");
 	capf_store_issuance_clear(&is);
+	/* Superseded is final. */
+	assert_int_equal(capf_store_issuance_set_state(f->st, "0A1B2C3D4E5F6071",
+		CAPF_ISS_DELIVERED, &front, err, sizeof(err)), CAPF_STORE_ERROR);
+	assert_non_null(strstr(err, "superseded"));
 	/* A Delete operation. */
 	assert_int_equal(capf_store_issuance_set_state(f->st, "0A1B2C3D4E5F6072",
 		CAPF_ISS_DELETED, &front, err, sizeof(err)), 0);
@@ -683,6 +687,8 @@ static void test_issuance_supersede(void **state)
 							       err, sizeof(err)), 0);
 	assert_int_equal(is.state, CAPF_ISS_DELETED);
 	capf_store_issuance_clear(&is);
+	assert_int_equal(capf_store_issuance_set_state(f->st, "0A1B2C3D4E5F6072",
+		CAPF_ISS_DELIVERED, &front, err, sizeof(err)), CAPF_STORE_ERROR);
 	assert_int_equal(capf_store_issuance_latest_for_device(f->st, "SEPNOLSC", &is, err,
 							       sizeof(err)), CAPF_STORE_NOTFOUND);
 }
