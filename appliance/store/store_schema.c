@@ -119,8 +119,10 @@ int store_migrate(sqlite3 *db, const char *path, int readonly, char *err, size_t
 	    (rc = pragma_int(db, "PRAGMA application_id", &appid, err, errlen)) < 0 ||
 	    (rc = pragma_int(db, "SELECT count(*) FROM sqlite_schema", &ntables, err, errlen)) < 0)
 		return rc;
+	/* Version 0 with our application id: a store whose first migration
+	 * never committed (a crash, an older failure): migrate it. */
 	if ((version > 0 && appid != CAPF_APPLICATION_ID) ||
-	    (version == 0 && (appid != 0 || ntables != 0))) {
+	    (version == 0 && appid != CAPF_APPLICATION_ID && (appid != 0 || ntables != 0))) {
 		store_err(err, errlen, "store: %s is an SQLite database but not a CAPF store "
 			  "(application_id %#x, schema version %d): point the store at its own file",
 			  path, (unsigned)appid, version);
@@ -148,8 +150,13 @@ int store_migrate(sqlite3 *db, const char *path, int readonly, char *err, size_t
 			store_exec(db, "COMMIT", NULL, 0);
 			break;
 		}
-		if ((rc = store_exec(db, migrations[version], err, errlen)) < 0)
+		if ((rc = store_exec(db, migrations[version], err, errlen)) < 0) {
+			char why[256];
+			snprintf(why, sizeof(why), "%s", err != NULL ? err : "");
+			store_err(err, errlen, "store: %s: migration to schema version %d failed "
+				  "and was rolled back (%s)", path, version + 1, why);
 			goto fail;
+		}
 		snprintf(sql, sizeof(sql), "PRAGMA application_id = %d; PRAGMA user_version = %d",
 			 CAPF_APPLICATION_ID, version + 1);
 		if ((rc = store_exec(db, sql, err, errlen)) < 0)

@@ -314,6 +314,31 @@ static void test_refuse_newer_schema(void **state)
 	assert_int_equal(raw_int(f->path, "PRAGMA user_version"), 7);
 }
 
+/* A migration that fails leaves nothing behind: not its tables, not the version. */
+static void test_failed_migration_rolls_back(void **state)
+{
+	struct fx *f = *state;
+	char err[512] = "";
+	sqlite3 *db = raw_open(f->path);
+
+	raw_exec(db, "PRAGMA application_id = 1128353862; CREATE TABLE issuances(x)");
+	sqlite3_close(db);
+	chmod(f->path, 0600);
+	assert_null(capf_store_open(f->path, 0, err, sizeof(err)));
+	assert_non_null(strstr(err, "migration to schema version 1 failed"));
+	assert_non_null(strstr(err, "issuances"));
+	assert_int_equal(raw_int(f->path, "PRAGMA user_version"), 0);
+	assert_int_equal(raw_int(f->path, "SELECT count(*) FROM sqlite_schema WHERE name IN "
+				 "('meta', 'devices', 'capf_certs')"), 0);
+	/* Once the obstacle is gone the same file migrates. */
+	db = raw_open(f->path);
+	raw_exec(db, "DROP TABLE issuances");
+	sqlite3_close(db);
+	f->st = capf_store_open(f->path, 0, err, sizeof(err));
+	assert_non_null(f->st);
+	assert_int_equal(raw_int(f->path, "PRAGMA user_version"), CAPF_STORE_SCHEMA_VERSION);
+}
+
 static void test_refuse_foreign_db(void **state)
 {
 	struct fx *f = *state;
@@ -1349,6 +1374,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_reopen_keeps_data, setup_dir, teardown),
 		cmocka_unit_test_setup_teardown(test_refuse_newer_schema, setup_dir, teardown),
 		cmocka_unit_test_setup_teardown(test_refuse_foreign_db, setup_dir, teardown),
+		cmocka_unit_test_setup_teardown(test_failed_migration_rolls_back, setup_dir, teardown),
 		cmocka_unit_test_setup_teardown(test_refuse_unsafe_place, setup_dir, teardown),
 		cmocka_unit_test_setup_teardown(test_no_active_cert, setup_dir, teardown),
 		cmocka_unit_test_setup_teardown(test_device_crud, setup_store, teardown),
