@@ -9,3 +9,11 @@ LIBRARIES    += $(CAPFHSM)
 $(CAPFHSM): $(call objs,$(CAPFHSM_SRCS)) $(BUILD)/lib/libcapfp11.a
 	@mkdir -p $(dir $@)
 	$(CC) $(SOFLAGS) -o $@ $(call objs,$(CAPFHSM_SRCS)) $(BUILD)/lib/libcapfp11.a $(LIBCRYPTO) $(LIBPTHREAD) $(LIBDL)
+
+# Tests: an integration binary on a real SoftHSM token (C, through OSSL_STORE),
+# a unit test of the DER pieces, and shell tests with the stock openssl CLI.
+PTEST_LIB := $(BUILD)/obj/tests/provider/ptoken.o
+INTEG_TESTS += $(BUILD)/tests/test_provider_sign
+$(BUILD)/tests/test_provider_sign: $(BUILD)/obj/tests/provider/test_provider_sign.o $(PTEST_LIB) $(BUILD)/lib/libcapfp11.a | $(CAPFHSM)
+	@mkdir -p $(dir $@)
+	$(CC) $(LDFLAGS) -o $@ $^ $(LIBCMOCKA) $(LIBCRYPTO) $(LIBDL) $(LIBPTHREAD)
