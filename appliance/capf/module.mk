@@ -19,3 +19,7 @@ UNIT_TESTS += $(BUILD)/tests/test_ipc_codec
 $(BUILD)/tests/test_ipc_codec: $(call objs,tests/unit/test_ipc_codec.c) $(LIBCODEC)
 	@mkdir -p $(dir $@)
 	$(CC) $(LDFLAGS) -o $@ $^ $(LIBCMOCKA)
+
+FUZZERS += fuzz_capf_codec fuzz_ipc_codec
+FUZZ_SRCS_fuzz_capf_codec := $(wildcard appliance/capf/*.c)
+FUZZ_SRCS_fuzz_ipc_codec := $(wildcard appliance/ipc/*.c)
