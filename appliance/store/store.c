@@ -528,6 +528,11 @@ struct capf_store *capf_store_open(const char *path, unsigned flags, char *err, 
 		store_err(err, errlen, "store: no database path (or longer than 4000 bytes)");
 		return NULL;
 	}
+	if (path[0] == ':') {
+		store_err(err, errlen, "store: %s: the store must be a file (names starting "
+			  "with ':' are special to SQLite)", path);
+		return NULL;
+	}
 	if (!sqlite3_threadsafe()) {
 		store_err(err, errlen, "store: this SQLite was built without thread support");
 		return NULL;

@@ -288,7 +288,8 @@ int capf_store_audit_verify(struct capf_store *st, int64_t *bad_id, uint64_t *ro
 /* ---- meta: small named values (text) ---------------------------------- */
 
 #define CAPF_STORE_META_MAX 1024
-/* Keys starting with "capf." are the store's own and refused here. */
+/* Keys starting with "capf." are the store's own and refused here. Values are
+ * copied into the audit trail: never a secret. */
 int capf_store_meta_set(struct capf_store *st, const char *key, const char *value,
 			const struct capf_store_actor *who, char *err, size_t errlen);
 int capf_store_meta_get(struct capf_store *st, const char *key, char *value, size_t len,

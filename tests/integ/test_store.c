@@ -373,6 +373,9 @@ static void test_refuse_unsafe_place(void **state)
 	assert_int_equal(chmod(f->path, 0600), 0);
 	f->st = capf_store_open(f->path, 0, err, sizeof(err));
 	assert_non_null(f->st);
+	/* Not a file at all. */
+	assert_null(capf_store_open(":memory:", 0, err, sizeof(err)));
+	assert_null(capf_store_open("", 0, err, sizeof(err)));
 	/* A symbolic link in place of the database. */
 	capf_store_close(f->st);
 	f->st = NULL;
