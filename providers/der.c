@@ -198,13 +198,19 @@ size_t capf_sig_algid(enum capf_sig_scheme scheme, int md_nid, int mgf1_nid, int
 			snprintf(err, errlen, "PSS salt length %d unresolved", saltlen);
 			return 0;
 		}
-		/* [0] hashAlgorithm: SEQUENCE { OID } (parameters absent, as OpenSSL writes SHA-2) */
-		put_tlv(&t, 0x30, md->oid, md->oidlen);
+		/* [0] hashAlgorithm: SEQUENCE { OID, NULL } (NULL parameters, as OpenSSL writes them) */
+		put(&u, md->oid, md->oidlen);
+		put(&u, der_null, sizeof(der_null));
+		put_tlv(&t, 0x30, u.p, u.len);
 		put_tlv(&params, 0xa0, t.p, t.len);
-		/* [1] maskGenAlgorithm: SEQUENCE { id-mgf1, SEQUENCE { OID } } */
-		put_tlv(&u, 0x30, mgf->oid, mgf->oidlen);
+		/* [1] maskGenAlgorithm: SEQUENCE { id-mgf1, SEQUENCE { OID, NULL } } */
+		u.len = 0;
+		put(&u, mgf->oid, mgf->oidlen);
+		put(&u, der_null, sizeof(der_null));
+		t.len = 0;
+		put_tlv(&t, 0x30, u.p, u.len);
 		put(&v, oid_mgf1, sizeof(oid_mgf1));
-		put(&v, u.p, u.len);
+		put(&v, t.p, t.len);
 		t.len = 0;
 		put_tlv(&t, 0x30, v.p, v.len);
 		put_tlv(&params, 0xa1, t.p, t.len);

@@ -17,3 +17,8 @@ INTEG_TESTS += $(BUILD)/tests/test_provider_sign
 $(BUILD)/tests/test_provider_sign: $(BUILD)/obj/tests/provider/test_provider_sign.o $(PTEST_LIB) $(BUILD)/lib/libcapfp11.a | $(CAPFHSM)
 	@mkdir -p $(dir $@)
 	$(CC) $(LDFLAGS) -o $@ $^ $(LIBCMOCKA) $(LIBCRYPTO) $(LIBDL) $(LIBPTHREAD)
+
+UNIT_TESTS += $(BUILD)/tests/test_provider_der
+$(BUILD)/tests/test_provider_der: $(BUILD)/obj/tests/provider/test_provider_der.o $(BUILD)/obj/providers/der.o
+	@mkdir -p $(dir $@)
+	$(CC) $(LDFLAGS) -o $@ $^ $(LIBCMOCKA) $(LIBCRYPTO)
