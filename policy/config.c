@@ -636,14 +636,91 @@ static void cross_check(struct walk *w)
 
 /* ---- entry points ---- */
 
-static const char *find_ci(const char *hay, size_t len, const char *needle)
+/*
+ * libconfig 1.5 reads an integer literal without the L suffix into an int and wraps
+ * silently (4294967297 becomes 1). Before parsing, find such literals (outside
+ * strings and comments) and refuse them; with the L suffix they are read as 64-bit.
+ * Also finds @include directives (a line starting with @include) and strings left
+ * open at the end of the text.
+ */
+static int prescan(const char *t, size_t len, const char *file, struct capf_errlist *errs)
 {
-	size_t n = strlen(needle);
+	int line = 1, bad = 0, bol = 1;
+	size_t i = 0;
 
-	for (size_t i = 0; i + n <= len; i++)
-		if (strncasecmp(hay + i, needle, n) == 0)
-			return hay + i;
-	return NULL;
+	while (i < len) {
+		char ch = t[i];
+
+		if (ch == '\n') {
+			line++;
+			bol = 1;
+			i++;
+			continue;
+		}
+		if (ch == ' ' || ch == '\t' || ch == '\r') {
+			i++;
+			continue;
+		}
+		if (bol && ch == '@' && len - i >= 8 && strncasecmp(t + i, "@include", 8) == 0) {
+			capf_errlist_add(errs, "%s:%d: @include is not allowed (keep the whole configuration in "
+					 "one file)", file, line);
+			bad++;
+		}
+		bol = 0;
+		if (ch == '#' || (ch == '/' && i + 1 < len && t[i + 1] == '/')) {
+			while (i < len && t[i] != '\n')
+				i++;
+		} else if (ch == '/' && i + 1 < len && t[i + 1] == '*') {
+			for (i += 2; i < len && !(t[i] == '*' && i + 1 < len && t[i + 1] == '/'); i++)
+				line += t[i] == '\n';
+			i += 2;
+		} else if (ch == '"') {
+			int sline = line;
+			for (i++; i < len && t[i] != '"'; i++) {
+				if (t[i] == '\\')
+					i++;
+				else if (t[i] == '\n')
+					line++;
+			}
+			if (i >= len) {
+				/* (libconfig 1.5 also leaks its buffer on this one) */
+				capf_errlist_add(errs, "%s:%d: syntax error: unterminated string", file, sline);
+				return -1;
+			}
+			i++;
+		} else if (isalpha((unsigned char)ch) || ch == '*' || ch == '_') {
+			while (i < len && (isalnum((unsigned char)t[i]) || strchr("-_*", t[i]) != NULL))
+				i++;
+		} else if (isdigit((unsigned char)ch)) {
+			unsigned long long v = 0;
+			int hex = ch == '0' && i + 1 < len && (t[i + 1] == 'x' || t[i + 1] == 'X');
+			int big = 0;
+			size_t start = i;
+
+			if (hex)
+				i += 2;
+			for (; i < len && (hex ? isxdigit((unsigned char)t[i]) : isdigit((unsigned char)t[i])); i++) {
+				unsigned d = (unsigned)(isdigit((unsigned char)t[i]) ? t[i] - '0' :
+							tolower((unsigned char)t[i]) - 'a' + 10);
+				if (v > 0xffffffffULL)
+					big = 1;
+				else
+					v = v * (hex ? 16 : 10) + d;
+			}
+			if ((big || v > 0x7fffffffULL) && !(i < len && (t[i] == 'L' || t[i] == 'l')) &&
+			    !(i < len && (t[i] == '.' || t[i] == 'e' || t[i] == 'E'))) {
+				capf_errlist_add(errs, "%s:%d: the integer %.*s is too large for a plain integer "
+						 "(write it with an L suffix; it is out of range anyway for every setting "
+						 "but ids)", file, line, (int)(i - start > 30 ? 30 : i - start), t + start);
+				bad++;
+			}
+			/* the rest of the token (L suffix, fraction, exponent) */
+			while (i < len && (isalnum((unsigned char)t[i]) || t[i] == '.'))
+				i++;
+		} else
+			i++;
+	}
+	return bad ? -1 : 0;
 }
 
 int capf_conf_parse(struct capf_conf *c, const char *text, size_t len, const char *name,
@@ -652,7 +729,6 @@ int capf_conf_parse(struct capf_conf *c, const char *text, size_t len, const cha
 	struct walk w = { .c = c, .file = name != NULL ? name : "(string)", .errs = errs };
 	config_t cfg;
 	char *copy;
-	const char *inc;
 
 	capf_conf_defaults(c);
 	if (len > CAPF_CONF_FILE_MAX) {
@@ -663,14 +739,8 @@ int capf_conf_parse(struct capf_conf *c, const char *text, size_t len, const cha
 		capf_errlist_add(errs, "%s: contains a NUL byte (not a text file?)", w.file);
 		return -1;
 	}
-	if ((inc = find_ci(text, len, "@include")) != NULL) {
-		int line = 1;
-		for (const char *p = text; p < inc; p++)
-			line += *p == '\n';
-		capf_errlist_add(errs, "%s:%d: @include is not allowed (keep the whole configuration in one file)",
-				 w.file, line);
+	if (prescan(text, len, w.file, errs) < 0)
 		return -1;
-	}
 	if ((copy = malloc(len + 1)) == NULL) {
 		capf_errlist_add(errs, "%s: out of memory", w.file);
 		return -1;
