@@ -1,0 +1,372 @@
+/*
+ * appliance/signerd/authcheck.c: the signer's own verification of a phone's
+ * authentication evidence (a compromised front end must not obtain a
+ * certificate for a device that did not prove itself):
+ *   By Null String            nothing to check;
+ *   By Authentication String  scrypt hash from the store, constant-time compare;
+ *   By Existing Certificate   the certificate chains to the CAPF CA (active or
+ *                             previous: an LSC) or to a manufacturing CA
+ *                             (mic.ca_dir: a MIC), in the device's precedence;
+ *                             it names the device; SIGNED_DATA and
+ *                             SHA2_SIGNED_DATA prove possession of its key over
+ *                             DEVICE_NAME | 0x00 | certificate DER (possession.c);
+ *   SUDI_DATA (when sent)     the SUDI certificate chains to a manufacturing CA and
+ *                             its signatures cover this CAPF session id: a SUDI
+ *                             signature made for another session is a replay.
+ */
+#include <stdio.h>
+#include <string.h>
+#include <strings.h>
+#include <openssl/crypto.h>
+#include <openssl/err.h>
+#include <openssl/x509.h>
+#include <openssl/x509v3.h>
+
+#include "appliance/capf/evidence.h"
+#include "appliance/capf/proto.h"
+#include "appliance/common/log.h"
+#include "appliance/signerd/possession.h"
+#include "appliance/signerd/signerd_int.h"
+#include "policy/decide.h"
+
+#define AUTH_DATA_MAX (CAPF_DEVICE_NAME_MAX + 1 + 16384)
+
+/* Verifies leaf against trust (anchors; partial chains allowed: a CAPF CA may
+ * be an intermediate of a third-party CA). 0 or -1 with the reason. */
+static int chain_ok(X509_STORE *trust, X509 *leaf, char *why, size_t whylen)
+{
+	X509_STORE_CTX *ctx = X509_STORE_CTX_new();
+	int ok;
+
+	if (ctx == NULL || !X509_STORE_CTX_init(ctx, trust, leaf, NULL)) {
+		X509_STORE_CTX_free(ctx);
+		snprintf(why, whylen, "out of memory");
+		return -1;
+	}
+	X509_STORE_CTX_set_flags(ctx, X509_V_FLAG_PARTIAL_CHAIN);
+	ok = X509_verify_cert(ctx) == 1;
+	if (!ok)
+		snprintf(why, whylen, "%s", X509_verify_cert_error_string(X509_STORE_CTX_get_error(ctx)));
+	X509_STORE_CTX_free(ctx);
+	ERR_clear_error();
+	return ok ? 0 : -1;
+}
+
+struct lsc_trust_walk {
+	X509_STORE *st;
+	unsigned n;
+};
+
+static int add_capf_cert(const struct capf_store_cert *c, void *arg)
+{
+	struct lsc_trust_walk *w = arg;
+	const unsigned char *p = c->der;
+	X509 *x;
+
+	if (c->role != CAPF_CERT_ACTIVE && c->role != CAPF_CERT_PREVIOUS)
+		return 0;
+	if ((x = d2i_X509(NULL, &p, (long)c->der_len)) == NULL)
+		return 0;
+	if (X509_STORE_add_cert(w->st, x) == 1)
+		w->n++;
+	X509_free(x);
+	ERR_clear_error();
+	return 0;
+}
+
+/* The CAPF CA certificates an LSC may chain to: the running generation and
+ * every active/previous one in the store. */
+static X509_STORE *lsc_trust(struct signerd *sd, char *why, size_t whylen)
+{
+	struct lsc_trust_walk w = { X509_STORE_new(), 0 };
+	struct signerd_ca *g;
+	char err[256];
+
+	if (w.st == NULL) {
+		snprintf(why, whylen, "out of memory");
+		return NULL;
+	}
+	if ((g = signerd_ca_get(sd)) != NULL) {
+		if (X509_STORE_add_cert(w.st, capf_ca_cert(g->ca)) == 1)
+			w.n++;
+		signerd_ca_put(g);
+	}
+	ERR_clear_error();
+	if (capf_store_cert_list(sd->store, add_capf_cert, &w, err, sizeof(err)) != 0) {
+		snprintf(why, whylen, "reading the CAPF certificates: %s", err);
+		X509_STORE_free(w.st);
+		return NULL;
+	}
+	return w.st;
+}
+
+/* Does cert name the device? CN equal, or a SAN URI/DNS equal; for a MIC the
+ * CN may also end in "-<name>" (Cisco's "CP-8865-SEP0123456789AB"). */
+static int names_device(X509 *cert, const char *name, int mic)
+{
+	X509_NAME *subj = X509_get_subject_name(cert);
+	GENERAL_NAMES *sans;
+	size_t nl = strlen(name);
+	int idx = -1, found = 0;
+
+	while (!found && (idx = X509_NAME_get_index_by_NID(subj, NID_commonName, idx)) >= 0) {
+		ASN1_STRING *s = X509_NAME_ENTRY_get_data(X509_NAME_get_entry(subj, idx));
+		const unsigned char *d = ASN1_STRING_get0_data(s);
+		size_t l = (size_t)ASN1_STRING_length(s);
+
+		if (memchr(d, 0, l) != NULL)
+			continue;
+		if (l == nl && memcmp(d, name, nl) == 0)
+			found = 1;
+		else if (mic && l > nl + 1 && d[l - nl - 1] == '-' && memcmp(d + l - nl, name, nl) == 0)
+			found = 1;
+	}
+	sans = X509_get_ext_d2i(cert, NID_subject_alt_name, NULL, NULL);
+	for (int i = 0; !found && sans != NULL && i < sk_GENERAL_NAME_num(sans); i++) {
+		GENERAL_NAME *gn = sk_GENERAL_NAME_value(sans, i);
+		ASN1_STRING *s = NULL;
+
+		if (gn->type == GEN_URI)
+			s = gn->d.uniformResourceIdentifier;
+		else if (gn->type == GEN_DNS)
+			s = gn->d.dNSName;
+		if (s != NULL && (size_t)ASN1_STRING_length(s) == nl &&
+		    memcmp(ASN1_STRING_get0_data(s), name, nl) == 0)
+			found = 1;
+	}
+	GENERAL_NAMES_free(sans);
+	ERR_clear_error();
+	return found;
+}
+
+/* The proofs over data with cert's key: every signature sent must verify;
+ * at least one must be sent. */
+static int proofs_ok(EVP_PKEY *pk, const unsigned char *data, size_t len,
+		     const struct signerd_evidence *ev, char *why, size_t whylen)
+{
+	char e[256];
+
+	if (ev->signed_data == NULL && ev->sha2_sig == NULL) {
+		snprintf(why, whylen, "no SIGNED_DATA nor SHA2_SIGNED_DATA with the certificate");
+		return -1;
+	}
+	if (ev->signed_data != NULL &&
+	    signerd_pop_verify(pk, EVP_sha1(), data, len, ev->signed_data, ev->signed_len,
+			       e, sizeof(e)) != 0) {
+		snprintf(why, whylen, "SIGNED_DATA: %.200s", e);
+		return -1;
+	}
+	if (ev->sha2_sig != NULL) {
+		const EVP_MD *md = signerd_pop_md((unsigned)ev->sha2_hash);
+
+		if (md == NULL || ev->sha2_hash == 1) {
+			snprintf(why, whylen, "SHA2_SIGNED_DATA: hash id %d not accepted (2 or 3)",
+				 ev->sha2_hash);
+			return -1;
+		}
+		if (signerd_pop_verify(pk, md, data, len, ev->sha2_sig, ev->sha2_len, e, sizeof(e)) != 0) {
+			snprintf(why, whylen, "SHA2_SIGNED_DATA: %.200s", e);
+			return -1;
+		}
+	}
+	return 0;
+}
+
+static int check_cert(struct signerd *sd, const char *name, enum capf_auth_mode mode,
+		      const struct signerd_evidence *ev, enum capf_fail_cause *cause,
+		      char *why, size_t whylen)
+{
+	struct signerd_core *c = signerd_core(sd);
+	const unsigned char *p = ev->cert;
+	unsigned char data[AUTH_DATA_MAX];
+	X509_STORE *lsc = NULL;
+	X509 *cert = NULL;
+	char e_lsc[256] = "not tried", e_mic[256] = "no manufacturing CAs (mic.ca_dir)";
+	const char *kind = NULL;
+	size_t nl = strlen(name), len;
+	int rc = -1;
+
+	*cause = capf_auth_fail_cause(mode);
+	if (ev->cert_type == CAPF_CERT_LSC)
+		*cause = CAPF_FAIL_INVALID_LSC;
+	else if (ev->cert_type == CAPF_CERT_MIC)
+		*cause = CAPF_FAIL_INVALID_MIC;
+	if (ev->cert == NULL) {
+		snprintf(why, whylen, "%s: By Existing Certificate, but no CERTIFICATE was sent", name);
+		return -1;
+	}
+	if ((cert = d2i_X509(NULL, &p, (long)ev->cert_len)) == NULL || p != ev->cert + ev->cert_len) {
+		snprintf(why, whylen, "%s: CERTIFICATE is not one DER certificate", name);
+		goto out;
+	}
+	if ((lsc = lsc_trust(sd, why, whylen)) == NULL) {
+		*cause = CAPF_FAIL_CA_COMMUNICATION;
+		rc = -2;
+		goto out;
+	}
+	/* Which kind it is: the trust anchor it chains to, in the device's precedence. */
+	for (int pass = 0; pass < 2 && kind == NULL; pass++) {
+		int try_lsc = (mode == CAPF_AUTH_MIC_FIRST) ? pass == 1 : pass == 0;
+
+		if (try_lsc) {
+			if (chain_ok(lsc, cert, e_lsc, sizeof(e_lsc)) == 0)
+				kind = "LSC";
+		} else if (c->mic_store != NULL) {
+			if (chain_ok(c->mic_store, cert, e_mic, sizeof(e_mic)) == 0)
+				kind = "MIC";
+		}
+	}
+	if (kind == NULL) {
+		snprintf(why, whylen, "%s: the certificate chains neither to a CAPF CA (%s) nor to a "
+			 "manufacturing CA (%s)", name, e_lsc, e_mic);
+		goto out;
+	}
+	*cause = kind[0] == 'L' ? CAPF_FAIL_INVALID_LSC : CAPF_FAIL_INVALID_MIC;
+	if (!names_device(cert, name, kind[0] == 'M')) {
+		snprintf(why, whylen, "%s: the %s does not name the device (subject CN / SAN)", name, kind);
+		goto out;
+	}
+	len = nl + 1 + ev->cert_len;
+	if (len > sizeof(data)) {
+		snprintf(why, whylen, "%s: certificate too large", name);
+		goto out;
+	}
+	memcpy(data, name, nl);
+	data[nl] = 0x00;
+	memcpy(data + nl + 1, ev->cert, ev->cert_len);
+	if (proofs_ok(X509_get0_pubkey(cert), data, len, ev, e_lsc, sizeof(e_lsc)) != 0) {
+		snprintf(why, whylen, "%s: %s proof of possession: %s", name, kind, e_lsc);
+		goto out;
+	}
+	snprintf(why, whylen, "%s: %s verified", name, kind);
+	rc = 0;
+out:
+	X509_STORE_free(lsc);
+	X509_free(cert);
+	ERR_clear_error();
+	return rc;
+}
+
+static int check_sudi(struct signerd *sd, const char *name, const struct signerd_evidence *ev,
+		      char *why, size_t whylen)
+{
+	struct signerd_core *c = signerd_core(sd);
+	static const unsigned char ids[] = { CAPF_HASH_SHA1, CAPF_HASH_SHA256, CAPF_HASH_SHA512 };
+	unsigned char data[4 + 16384];
+	struct capf_sudi s;
+	const unsigned char *p;
+	X509 *cert = NULL;
+	char e[256];
+	int n, rc = -1;
+
+	if (capf_sudi_parse(ev->sudi, ev->sudi_len, &s, e, sizeof(e)) != 0) {
+		snprintf(why, whylen, "%s: SUDI_DATA: %s", name, e);
+		return -1;
+	}
+	p = s.cert;
+	if ((cert = d2i_X509(NULL, &p, (long)s.cert_len)) == NULL || p != s.cert + s.cert_len) {
+		snprintf(why, whylen, "%s: SUDI_DATA: the certificate is not one DER certificate", name);
+		goto out;
+	}
+	if (c->mic_store == NULL) {
+		snprintf(why, whylen, "%s: SUDI_DATA sent but no manufacturing CAs are configured "
+			 "(mic.ca_dir) to check it against", name);
+		goto out;
+	}
+	if (chain_ok(c->mic_store, cert, e, sizeof(e)) != 0) {
+		snprintf(why, whylen, "%s: SUDI certificate: %s", name, e);
+		goto out;
+	}
+	if ((n = capf_sudi_signed_data(ev->capf_session, s.cert, s.cert_len, data, sizeof(data))) < 0) {
+		snprintf(why, whylen, "%s: SUDI certificate too large", name);
+		goto out;
+	}
+	for (size_t i = 0; i < sizeof(ids); i++) {
+		if (s.sig[ids[i]] == NULL)
+			continue;
+		if (signerd_pop_verify(X509_get0_pubkey(cert), signerd_pop_md(ids[i]), data, (size_t)n,
+				       s.sig[ids[i]], s.sig_len[ids[i]], e, sizeof(e)) != 0) {
+			snprintf(why, whylen, "%s: SUDI signature (hash id %u) does not cover CAPF session "
+				 "%u (replayed from another session?): %s", name, ids[i], ev->capf_session, e);
+			goto out;
+		}
+	}
+	rc = 0;
+out:
+	X509_free(cert);
+	ERR_clear_error();
+	return rc;
+}
+
+static int check_string(const struct capf_store_device *dev, const struct signerd_evidence *ev,
+			char *why, size_t whylen)
+{
+	char pw[CAPF_AUTHHASH_SECRET_MAX + 1], e[256];
+	int v;
+
+	if (!ev->has_password || ev->password_len == 0) {
+		snprintf(why, whylen, "%s: no authentication string was sent", dev->dev.name);
+		return -1;
+	}
+	if (!dev->has_auth) {
+		snprintf(why, whylen, "%s: no authentication string is set for the device", dev->dev.name);
+		return -1;
+	}
+	if (ev->password_len > CAPF_AUTHHASH_SECRET_MAX) {
+		snprintf(why, whylen, "%s: authentication string too long", dev->dev.name);
+		return -1;
+	}
+	memcpy(pw, ev->password, ev->password_len);
+	pw[ev->password_len] = '\0';
+	v = capf_authhash_verify(&dev->auth, pw, ev->password_len, e, sizeof(e));
+	OPENSSL_cleanse(pw, sizeof(pw));
+	if (v == 1)
+		return 0;
+	if (v < 0)
+		snprintf(why, whylen, "%s: stored authentication hash unusable: %s", dev->dev.name, e);
+	else
+		snprintf(why, whylen, "%s: wrong authentication string", dev->dev.name);
+	return -1;
+}
+
+int signerd_auth_check(struct signerd *sd, const struct capf_store_device *dev,
+		       enum capf_auth_mode mode, const struct signerd_evidence *ev,
+		       enum capf_fail_cause *cause, char *why, size_t whylen)
+{
+	const char *name = dev->dev.name;
+	int rc = 0;
+
+	*cause = CAPF_FAIL_NONE;
+	switch (mode) {
+	case CAPF_AUTH_NULL:
+		snprintf(why, whylen, "%s: By Null String", name);
+		break;
+	case CAPF_AUTH_STRING:
+		if (check_string(dev, ev, why, whylen) != 0) {
+			*cause = CAPF_FAIL_INVALID_AUTH_STRING;
+			return -1;
+		}
+		snprintf(why, whylen, "%s: authentication string verified", name);
+		break;
+	case CAPF_AUTH_LSC_FIRST:
+	case CAPF_AUTH_MIC_FIRST:
+		if ((rc = check_cert(sd, name, mode, ev, cause, why, whylen)) != 0)
+			return rc;
+		break;
+	default:
+		*cause = CAPF_FAIL_INVALID_CREDENTIALS;
+		snprintf(why, whylen, "%s: unknown authentication mode", name);
+		return -1;
+	}
+	if (ev->sudi != NULL) {
+		char w2[512];
+
+		if (check_sudi(sd, name, ev, w2, sizeof(w2)) != 0) {
+			*cause = mode == CAPF_AUTH_LSC_FIRST || mode == CAPF_AUTH_MIC_FIRST ?
+				 CAPF_FAIL_INVALID_MIC : CAPF_FAIL_INVALID_CREDENTIALS;
+			snprintf(why, whylen, "%s", w2);
+			return -1;
+		}
+	}
+	return 0;
+}

@@ -1,0 +1,28 @@
+/*
+ * appliance/signerd/dispatch.c: which code answers a decoded request. The
+ * codec already refused verbs the socket's role may not use. Built with
+ * -DSIGNERD_HAVE_ADMIN=1 when appliance/signerd/admin*.c exist (module.mk).
+ */
+#include "appliance/signerd/signerd_int.h"
+
+#ifndef SIGNERD_HAVE_ADMIN
+#define SIGNERD_HAVE_ADMIN 0
+#endif
+
+int signerd_dispatch(struct signerd *sd, const struct signerd_peer *peer,
+		     const struct capf_ipc_msg *req, struct capf_ipc_builder *resp)
+{
+	if (req->verb == CAPF_IPC_PING) {
+		if (signerd_reply(sd, resp, req, CAPF_IPC_OK, 0, NULL) != 0)
+			return -1;
+		capf_ipc_put_str(resp, CAPF_IPC_T_TEXT, "capf-signerd");
+		return 0;
+	}
+	if (peer->role == CAPF_ROLE_FRONT)
+		return signerd_front_dispatch(sd, peer, req, resp);
+#if SIGNERD_HAVE_ADMIN
+	return signerd_admin_dispatch(sd, peer, req, resp);
+#else
+	return signerd_reply(sd, resp, req, CAPF_IPC_ERROR, 0, "admin verbs not built");
+#endif
+}

@@ -1,0 +1,760 @@
+/*
+ * appliance/signerd/front.c: the FRONT role's verbs, one enrollment session at
+ * a time per token:
+ *   BEGIN   look the device up, capf_decide, verify the evidence ourselves,
+ *           open a session (random u64 token bound to the device and to the
+ *           front peer's uid and pid, with an expiry);
+ *   ISSUE   decode the phone's key (the alternative asked for), build, lint,
+ *           sign, verify, lint again, record the issuance durably, then answer
+ *           the certificate;
+ *   RESULT  what the phone answered: status, fall-back to the next key;
+ *   ABORT   the front gives up on a session.
+ * There is no verb that signs bytes the caller supplies.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <openssl/bn.h>
+#include <openssl/crypto.h>
+#include <openssl/evp.h>
+#include <openssl/rand.h>
+#include <openssl/x509.h>
+
+#include "appliance/common/log.h"
+#include "appliance/signerd/signerd_int.h"
+#include "policy/decide.h"
+#include "policy/errlist.h"
+#include "policy/lsc.h"
+#include "policy/pubkey.h"
+
+#define SESS_BUCKETS 1024
+#define SESS_MARGIN 60          /* seconds beyond front.keygen_timeout + idle_timeout */
+
+struct fsess {
+	uint64_t token;
+	char device[CAPF_DEVICE_NAME_MAX + 1];
+	uid_t uid;
+	pid_t pid;
+	time_t expires;
+	int busy;                       /* a request of this session is being served */
+	enum capf_operation op;
+	struct capf_decision d;         /* install: the alternatives left, in key order */
+	unsigned char alt_idx[CAPF_KEYALT_MAX]; /* BEGIN's index of d.keys[i] */
+	int issued;
+	char serial[CAPF_STORE_SERIAL_HEX_MAX + 1];
+	char peer_addr[129];
+	struct fsess *next;
+};
+
+struct signerd_sessions {
+	pthread_mutex_t lock;
+	struct fsess *b[SESS_BUCKETS];
+	unsigned n, max;
+};
+
+static unsigned bucket(uint64_t t)
+{
+	return (unsigned)((t ^ (t >> 29)) % SESS_BUCKETS);
+}
+
+int signerd_front_init(struct signerd *sd, char *err, size_t errlen)
+{
+	struct signerd_sessions *s = calloc(1, sizeof(*s));
+
+	if (s == NULL) {
+		snprintf(err, errlen, "out of memory");
+		return -1;
+	}
+	pthread_mutex_init(&s->lock, NULL);
+	s->max = sd->conf.front.max_connections;
+	if (s->max < 64)
+		s->max = 64;
+	if (s->max > 200000)
+		s->max = 200000;
+	signerd_core(sd)->sessions = s;
+	return 0;
+}
+
+void signerd_front_fini(struct signerd *sd)
+{
+	struct signerd_sessions *s = signerd_core(sd)->sessions;
+
+	if (s == NULL)
+		return;
+	for (unsigned i = 0; i < SESS_BUCKETS; i++) {
+		struct fsess *e = s->b[i], *n;
+
+		for (; e != NULL; e = n) {
+			n = e->next;
+			OPENSSL_clear_free(e, sizeof(*e));
+		}
+	}
+	pthread_mutex_destroy(&s->lock);
+	free(s);
+	signerd_core(sd)->sessions = NULL;
+}
+
+unsigned signerd_front_active(struct signerd *sd)
+{
+	struct signerd_sessions *s = signerd_core(sd)->sessions;
+	unsigned n;
+
+	if (s == NULL)
+		return 0;
+	pthread_mutex_lock(&s->lock);
+	n = s->n;
+	pthread_mutex_unlock(&s->lock);
+	return n;
+}
+
+static time_t sess_expiry(struct signerd *sd)
+{
+	return time(NULL) + (time_t)sd->conf.front.keygen_timeout + (time_t)sd->conf.front.idle_timeout +
+	       SESS_MARGIN;
+}
+
+/* Inserts a copy of *in with a fresh token; 0 or -1 when the table is full. */
+static int sess_add(struct signerd *sd, struct fsess *in)
+{
+	struct signerd_sessions *s = signerd_core(sd)->sessions;
+	struct fsess *e;
+	uint64_t t;
+
+	if ((e = malloc(sizeof(*e))) == NULL)
+		return -1;
+	*e = *in;
+	pthread_mutex_lock(&s->lock);
+	if (s->n >= s->max) {
+		pthread_mutex_unlock(&s->lock);
+		OPENSSL_clear_free(e, sizeof(*e));
+		return -1;
+	}
+	for (;;) {
+		struct fsess *x;
+
+		if (RAND_bytes((unsigned char *)&t, sizeof(t)) != 1) {
+			pthread_mutex_unlock(&s->lock);
+			OPENSSL_clear_free(e, sizeof(*e));
+			return -1;
+		}
+		if (t == 0)
+			continue;
+		for (x = s->b[bucket(t)]; x != NULL && x->token != t; x = x->next)
+			;
+		if (x == NULL)
+			break;
+	}
+	e->token = t;
+	e->busy = 0;
+	e->next = s->b[bucket(t)];
+	s->b[bucket(t)] = e;
+	s->n++;
+	pthread_mutex_unlock(&s->lock);
+	in->token = t;
+	return 0;
+}
+
+/* Checks a session out for one request: copied into *out and marked busy.
+ * 0, -1 unknown/expired/other peer, -2 busy. */
+static int sess_take(struct signerd *sd, uint64_t token, const struct signerd_peer *peer,
+		     struct fsess *out)
+{
+	struct signerd_sessions *s = signerd_core(sd)->sessions;
+	struct fsess *e;
+	int rc = -1;
+
+	pthread_mutex_lock(&s->lock);
+	for (e = s->b[bucket(token)]; e != NULL && e->token != token; e = e->next)
+		;
+	if (e != NULL && e->uid == peer->uid && e->pid == peer->pid && e->expires >= time(NULL)) {
+		if (e->busy) {
+			rc = -2;
+		} else {
+			e->busy = 1;
+			*out = *e;
+			rc = 0;
+		}
+	}
+	pthread_mutex_unlock(&s->lock);
+	return rc;
+}
+
+/* Returns a checked-out session: updated from *in (keep != 0) or removed. */
+static void sess_give_back(struct signerd *sd, struct fsess *in, int keep)
+{
+	struct signerd_sessions *s = signerd_core(sd)->sessions;
+	struct fsess **pp, *e;
+
+	pthread_mutex_lock(&s->lock);
+	for (pp = &s->b[bucket(in->token)]; *pp != NULL && (*pp)->token != in->token; pp = &(*pp)->next)
+		;
+	if ((e = *pp) != NULL) {
+		if (keep) {
+			struct fsess *next = e->next;
+
+			*e = *in;
+			e->next = next;
+			e->busy = 0;
+			e->expires = sess_expiry(sd);
+		} else {
+			*pp = e->next;
+			s->n--;
+			OPENSSL_clear_free(e, sizeof(*e));
+		}
+	}
+	pthread_mutex_unlock(&s->lock);
+}
+
+static void set_status(struct signerd *sd, const struct signerd_peer *peer, const char *name,
+		       enum capf_status st, enum capf_operation op, enum capf_fail_cause cause,
+		       unsigned flags)
+{
+	struct capf_store_actor who = signerd_actor(peer);
+	char err[256], q[300];
+
+	if (capf_store_device_set_status(sd->store, name, st, op, cause, flags, &who, err, sizeof(err)) != 0)
+		capf_log(LOG_ERR, "store_failed", "device=%s what=set_status error=%s", name,
+			 capf_log_quote(q, sizeof(q), err));
+}
+
+/* Sessions the front never finished: Phone Communication Failure. */
+void signerd_front_sweep(struct signerd *sd, time_t now)
+{
+	struct signerd_sessions *s = signerd_core(sd)->sessions;
+	struct fsess *gone = NULL;
+
+	if (s == NULL)
+		return;
+	pthread_mutex_lock(&s->lock);
+	for (unsigned i = 0; i < SESS_BUCKETS; i++) {
+		struct fsess **pp = &s->b[i];
+
+		while (*pp != NULL) {
+			struct fsess *e = *pp;
+
+			if (e->expires < now && !e->busy) {
+				*pp = e->next;
+				s->n--;
+				e->next = gone;
+				gone = e;
+			} else {
+				pp = &e->next;
+			}
+		}
+	}
+	pthread_mutex_unlock(&s->lock);
+	while (gone != NULL) {
+		struct fsess *e = gone;
+
+		gone = e->next;
+		capf_log(LOG_WARNING, "session_expired", "device=%s op=%s issued=%d", e->device,
+			 capf_operation_name(e->op), e->issued);
+		set_status(sd, NULL, e->device, CAPF_ST_FAILED, e->op, CAPF_FAIL_PHONE_COMMUNICATION, 0);
+		OPENSSL_clear_free(e, sizeof(*e));
+	}
+}
+
+static enum capf_ipc_decision ipc_decision(enum capf_action a)
+{
+	switch (a) {
+	case CAPF_ACT_INSTALL:
+		return CAPF_IPC_DO_INSTALL;
+	case CAPF_ACT_FETCH:
+		return CAPF_IPC_DO_FETCH;
+	case CAPF_ACT_DELETE:
+		return CAPF_IPC_DO_DELETE;
+	case CAPF_ACT_UNKNOWN:
+		return CAPF_IPC_DO_UNKNOWN_DEVICE;
+	default:
+		return CAPF_IPC_DO_NOTHING;
+	}
+}
+
+static void put_alt(struct capf_ipc_builder *b, const struct capf_keyparam *k)
+{
+	capf_ipc_nest_begin(b, CAPF_IPC_T_KEY_ALT);
+	capf_ipc_put_u8(b, CAPF_IPC_T_KEY_TYPE, (uint8_t)k->type);
+	if (k->type == CAPF_KEY_RSA)
+		capf_ipc_put_u32(b, CAPF_IPC_T_RSA_BITS, k->rsa_bits);
+	else
+		capf_ipc_put_u8(b, CAPF_IPC_T_CURVE, (uint8_t)k->curve);
+	capf_ipc_nest_end(b);
+}
+
+static int refuse(struct signerd *sd, const struct signerd_peer *peer, const struct capf_ipc_msg *req,
+		  struct capf_ipc_builder *resp, const char *device, enum capf_operation op,
+		  enum capf_fail_cause cause, int record, const char *why)
+{
+	char q[600];
+
+	SIGNERD_STAT_INC(sd, refusals);
+	capf_log(LOG_NOTICE, "refused", "verb=%s device=%s op=%s cause=%s recorded=%d why=%s",
+		 capf_ipc_verb_name(req->verb), device, capf_operation_name(op), capf_fail_cause_cisco(cause),
+		 record, capf_log_quote(q, sizeof(q), why));
+	if (record)
+		set_status(sd, peer, device, CAPF_ST_FAILED, op, cause, 0);
+	return signerd_reply(sd, resp, req, CAPF_IPC_REFUSED, cause, why);
+}
+
+static void evidence_from(const struct capf_ipc_msg *req, struct signerd_evidence *ev)
+{
+	const struct capf_ipc_field *f;
+	uint8_t u8;
+
+	memset(ev, 0, sizeof(*ev));
+	ev->cert_type = -1;
+	ev->sha2_hash = -1;
+	capf_ipc_get_u32(req, CAPF_IPC_T_CAPF_SESSION, &ev->capf_session);
+	if ((f = capf_ipc_find(req, CAPF_IPC_T_PASSWORD, NULL)) != NULL) {
+		ev->has_password = 1;
+		ev->password = f->val;
+		ev->password_len = f->len;
+	}
+	capf_ipc_get_bytes(req, CAPF_IPC_T_CERT, &ev->cert, &ev->cert_len);
+	if (capf_ipc_get_u8(req, CAPF_IPC_T_CERT_TYPE, &u8) == 0)
+		ev->cert_type = u8;
+	capf_ipc_get_bytes(req, CAPF_IPC_T_SIGNED_DATA, &ev->signed_data, &ev->signed_len);
+	if (capf_ipc_get_u8(req, CAPF_IPC_T_SHA2_HASH, &u8) == 0)
+		ev->sha2_hash = u8;
+	capf_ipc_get_bytes(req, CAPF_IPC_T_SHA2_SIG, &ev->sha2_sig, &ev->sha2_len);
+	if (ev->sha2_sig != NULL && ev->sha2_hash < 0)
+		ev->sha2_hash = 3;
+	capf_ipc_get_bytes(req, CAPF_IPC_T_SUDI_DATA, &ev->sudi, &ev->sudi_len);
+}
+
+static int do_begin(struct signerd *sd, const struct signerd_peer *peer, const struct capf_ipc_msg *req,
+		    struct capf_ipc_builder *resp)
+{
+	struct capf_store_device dev;
+	struct capf_store_actor who = signerd_actor(peer);
+	struct capf_request cr;
+	struct capf_decision d;
+	struct signerd_evidence ev;
+	struct fsess s;
+	enum capf_fail_cause cause;
+	char name[CAPF_DEVICE_NAME_MAX + 1], qname[200], addr[129] = "", err[512], why[600];
+	uint8_t ver = 0;
+	int rc, have;
+
+	SIGNERD_STAT_INC(sd, begins);
+	if (capf_ipc_get_str(req, CAPF_IPC_T_DEVICE_NAME, name, sizeof(name)) != 0)
+		return signerd_reply(sd, resp, req, CAPF_IPC_ERROR, 0, "BEGIN without DEVICE_NAME");
+	capf_ipc_get_str(req, CAPF_IPC_T_PEER, addr, sizeof(addr));
+	capf_ipc_get_u8(req, CAPF_IPC_T_CLIENT_VERSION, &ver);
+	capf_log_quote(qname, sizeof(qname), name);
+
+	memset(&dev, 0, sizeof(dev));
+	rc = capf_store_device_get(sd->store, name, &dev, err, sizeof(err));
+	if (rc != CAPF_STORE_OK && rc != CAPF_STORE_NOTFOUND) {
+		capf_log(LOG_ERR, "store_failed", "device=%s what=device_get error=%s", qname,
+			 capf_log_quote(why, sizeof(why), err));
+		return signerd_reply(sd, resp, req, rc == CAPF_STORE_BUSY ? CAPF_IPC_RETRY_LATER : CAPF_IPC_ERROR,
+				     0, "the signer's store is unavailable");
+	}
+	have = rc == CAPF_STORE_OK;
+	memset(&cr, 0, sizeof(cr));
+	cr.device_name = name;
+	cr.version = ver;
+	cr.sent_password = capf_ipc_find(req, CAPF_IPC_T_PASSWORD, NULL) != NULL;
+	cr.now = time(NULL);
+	capf_decide(&sd->conf, have ? &dev.dev : NULL, &cr, &d);
+	capf_log(LOG_INFO, "begin", "device=%s peer_addr=%s version=%u decision=%s auth=%s front_pid=%ld",
+		 qname, capf_log_quote(why, sizeof(why), addr), ver, capf_action_name(d.action),
+		 have ? capf_auth_mode_name(dev.dev.auth) : "-", (long)peer->pid);
+
+	switch (d.action) {
+	case CAPF_ACT_REFUSE:
+		rc = refuse(sd, peer, req, resp, name, d.status_op, d.cause, have && d.record, d.why);
+		goto out;
+	case CAPF_ACT_NOTHING:
+	case CAPF_ACT_UNKNOWN:
+		rc = signerd_reply(sd, resp, req, CAPF_IPC_OK, 0, NULL);
+		capf_ipc_put_u8(resp, CAPF_IPC_T_DECISION, (uint8_t)ipc_decision(d.action));
+		capf_ipc_put_u64(resp, CAPF_IPC_T_TOKEN, 0);
+		goto out;
+	default:
+		break;
+	}
+
+	/* INSTALL / FETCH / DELETE: the evidence first. */
+	evidence_from(req, &ev);
+	rc = signerd_auth_check(sd, &dev, d.auth, &ev, &cause, why, sizeof(why));
+	if (rc != 0) {
+		if (rc == -2) {
+			rc = signerd_reply(sd, resp, req, CAPF_IPC_ERROR, 0, why);
+			goto out;
+		}
+		if (d.auth == CAPF_AUTH_STRING && cause == CAPF_FAIL_INVALID_AUTH_STRING) {
+			unsigned n = 0;
+
+			if (capf_store_device_record_attempt(sd->store, name, &who, &n, err, sizeof(err)) != 0)
+				capf_log(LOG_ERR, "store_failed", "device=%s what=record_attempt", qname);
+			capf_log(LOG_NOTICE, "auth_failed", "device=%s attempts=%u max=%u%s", qname, n,
+				 sd->conf.auth.max_failed_attempts,
+				 n >= sd->conf.auth.max_failed_attempts ? " locked_out=1" : "");
+		}
+		rc = refuse(sd, peer, req, resp, name, dev.dev.op, cause, 1, why);
+		goto out;
+	}
+
+	memset(&s, 0, sizeof(s));
+	snprintf(s.device, sizeof(s.device), "%s", name);
+	snprintf(s.peer_addr, sizeof(s.peer_addr), "%s", addr);
+	s.uid = peer->uid;
+	s.pid = peer->pid;
+	s.expires = sess_expiry(sd);
+	s.op = dev.dev.op;
+	s.d = d;
+	for (size_t i = 0; i < d.n_keys && i < CAPF_KEYALT_MAX; i++)
+		s.alt_idx[i] = (unsigned char)i;
+	if (sess_add(sd, &s) != 0) {
+		capf_log(LOG_WARNING, "sessions_full", "device=%s", qname);
+		rc = signerd_reply(sd, resp, req, CAPF_IPC_RETRY_LATER, 0, "too many enrollment sessions");
+		goto out;
+	}
+	signerd_audit(sd, peer, "enroll_begin", name, "op=%s auth=%s evidence=ok peer_addr=%s",
+		      capf_operation_name(s.op), capf_auth_mode_name(d.auth), addr);
+	rc = signerd_reply(sd, resp, req, CAPF_IPC_OK, 0, NULL);
+	capf_ipc_put_u8(resp, CAPF_IPC_T_DECISION, (uint8_t)ipc_decision(d.action));
+	capf_ipc_put_u64(resp, CAPF_IPC_T_TOKEN, s.token);
+	if (d.action == CAPF_ACT_INSTALL)
+		for (size_t i = 0; i < d.n_keys; i++)
+			put_alt(resp, &d.keys[i]);
+out:
+	OPENSSL_cleanse(&dev.auth, sizeof(dev.auth));
+	return rc;
+}
+
+static time_t asn1_to_time(const ASN1_TIME *t)
+{
+	struct tm tm;
+
+	if (t == NULL || !ASN1_TIME_to_tm(t, &tm))
+		return 0;
+	return timegm(&tm);
+}
+
+static int serial_hex(X509 *x, char *out, size_t len)
+{
+	BIGNUM *bn = ASN1_INTEGER_to_BN(X509_get0_serialNumber(x), NULL);
+	char *h;
+	int rc = -1;
+
+	if (bn != NULL && (h = BN_bn2hex(bn)) != NULL) {
+		if (strlen(h) < len) {
+			snprintf(out, len, "%s", h);
+			rc = 0;
+		}
+		OPENSSL_free(h);
+	}
+	BN_free(bn);
+	return rc;
+}
+
+static int spki_sha256(X509 *x, char out[CAPF_STORE_FP_HEX_LEN + 1])
+{
+	unsigned char *der = NULL, md[32];
+	int n = i2d_X509_PUBKEY(X509_get_X509_PUBKEY(x), &der);
+	unsigned mdlen = 0;
+
+	if (n <= 0)
+		return -1;
+	if (!EVP_Digest(der, (size_t)n, md, &mdlen, EVP_sha256(), NULL) || mdlen != 32) {
+		OPENSSL_free(der);
+		return -1;
+	}
+	OPENSSL_free(der);
+	for (unsigned i = 0; i < 32; i++)
+		snprintf(out + 2 * i, 3, "%02x", md[i]);
+	return 0;
+}
+
+/* The token has a session; stage = what it must be. */
+static int take_or_refuse(struct signerd *sd, const struct signerd_peer *peer,
+			  const struct capf_ipc_msg *req, struct capf_ipc_builder *resp,
+			  struct fsess *s, int *answered)
+{
+	uint64_t token = 0;
+	int r;
+
+	*answered = 0;
+	capf_ipc_get_u64(req, CAPF_IPC_T_TOKEN, &token);
+	r = sess_take(sd, token, peer, s);
+	if (r == 0)
+		return 0;
+	*answered = 1;
+	capf_log(LOG_NOTICE, "session_unknown", "verb=%s busy=%d front_pid=%ld",
+		 capf_ipc_verb_name(req->verb), r == -2, (long)peer->pid);
+	return signerd_reply(sd, resp, req, CAPF_IPC_ERROR, 0,
+			     r == -2 ? "the session is busy with another request" :
+			     "no such session (unknown, expired or opened by another peer)");
+}
+
+static int do_issue(struct signerd *sd, const struct signerd_peer *peer, const struct capf_ipc_msg *req,
+		    struct capf_ipc_builder *resp)
+{
+	struct capf_store_actor who = signerd_actor(peer);
+	struct capf_store_issuance is;
+	struct capf_lsc_input in;
+	struct capf_errlist *errs = NULL;
+	struct signerd_ca *g = NULL;
+	struct fsess s;
+	const uint8_t *kder;
+	const EVP_MD *md = NULL;
+	EVP_PKEY *pk = NULL;
+	X509 *x = NULL;
+	unsigned char *der = NULL;
+	size_t klen;
+	uint8_t idx = 0;
+	char err[1024], pstr[64], q[1100];
+	int rc, answered, keep = 1, derlen, retry = 0;
+	size_t i;
+
+	if ((rc = take_or_refuse(sd, peer, req, resp, &s, &answered)) != 0 || answered)
+		return rc;
+	if (s.op != CAPF_OP_INSTALL || s.d.action != CAPF_ACT_INSTALL) {
+		rc = signerd_reply(sd, resp, req, CAPF_IPC_ERROR, 0, "ISSUE in a session that is not an install");
+		goto out;
+	}
+	if (s.issued) {
+		rc = signerd_reply(sd, resp, req, CAPF_IPC_ERROR, 0, "a certificate was already issued in this session");
+		goto out;
+	}
+	capf_ipc_get_u8(req, CAPF_IPC_T_ALT_INDEX, &idx);
+	for (i = 0; i < s.d.n_keys && s.alt_idx[i] != idx; i++)
+		;
+	if (i == s.d.n_keys) {
+		rc = signerd_reply(sd, resp, req, CAPF_IPC_ERROR, 0, "ALT_INDEX names no alternative left in this session");
+		goto out;
+	}
+	capf_ipc_get_bytes(req, CAPF_IPC_T_PUBLIC_KEY, &kder, &klen);
+	if ((pk = capf_pubkey_decode(&sd->conf, kder, klen, &s.d.keys[i], err, sizeof(err))) == NULL) {
+		keep = 0;
+		rc = refuse(sd, peer, req, resp, s.device, CAPF_OP_INSTALL, CAPF_FAIL_KEYGEN_FAILED, 1, err);
+		goto out;
+	}
+	g = signerd_ca_get(sd);
+	memset(&in, 0, sizeof(in));
+	in.device_name = s.device;
+	in.pubkey = pk;
+	in.now = time(NULL);
+	if ((x = capf_lsc_build(&sd->conf, g->ca, &in, &md, err, sizeof(err))) == NULL) {
+		keep = 0;
+		rc = refuse(sd, peer, req, resp, s.device, CAPF_OP_INSTALL, CAPF_FAIL_CA_REJECTED, 1, err);
+		goto out;
+	}
+	if ((errs = capf_errlist_new()) == NULL) {
+		rc = signerd_reply(sd, resp, req, CAPF_IPC_ERROR, 0, "out of memory");
+		goto out;
+	}
+	if (capf_lsc_lint(&sd->conf, g->ca, &in, x, errs) != 0) {
+		capf_errlist_join(errs, "; ", err, sizeof(err));
+		capf_log(LOG_ERR, "lint_failed", "device=%s stage=unsigned findings=%s", s.device,
+			 capf_log_quote(q, sizeof(q), err));
+		keep = 0;
+		rc = refuse(sd, peer, req, resp, s.device, CAPF_OP_INSTALL, CAPF_FAIL_CA_REJECTED, 1, err);
+		goto out;
+	}
+	if (signerd_ca_sign(sd, g, x, md, &retry, err, sizeof(err)) != 0) {
+		capf_log(LOG_ERR, "sign_failed", "device=%s retry=%d error=%s", s.device, retry,
+			 capf_log_quote(q, sizeof(q), err));
+		rc = retry ? signerd_reply(sd, resp, req, CAPF_IPC_RETRY_LATER, 0, "the token is unavailable")
+			   : signerd_reply(sd, resp, req, CAPF_IPC_ERROR, 0, "signing failed");
+		goto out;
+	}
+	capf_errlist_clear(errs);
+	if (capf_lsc_lint(&sd->conf, g->ca, &in, x, errs) != 0) {
+		capf_errlist_join(errs, "; ", err, sizeof(err));
+		capf_log(LOG_ERR, "lint_failed", "device=%s stage=signed findings=%s", s.device,
+			 capf_log_quote(q, sizeof(q), err));
+		keep = 0;
+		rc = refuse(sd, peer, req, resp, s.device, CAPF_OP_INSTALL, CAPF_FAIL_CA_REJECTED, 1, err);
+		goto out;
+	}
+	if ((derlen = i2d_X509(x, &der)) <= 0 || (size_t)derlen > CAPF_STORE_DER_MAX) {
+		rc = signerd_reply(sd, resp, req, CAPF_IPC_ERROR, 0, "cannot encode the certificate");
+		goto out;
+	}
+	memset(&is, 0, sizeof(is));
+	if (serial_hex(x, is.serial, sizeof(is.serial)) != 0 || spki_sha256(x, is.spki_sha256) != 0) {
+		rc = signerd_reply(sd, resp, req, CAPF_IPC_ERROR, 0, "cannot read back the certificate");
+		goto out;
+	}
+	snprintf(is.device, sizeof(is.device), "%s", s.device);
+	snprintf(is.issuer_fp, sizeof(is.issuer_fp), "%s", g->fp);
+	is.not_before = asn1_to_time(X509_get0_notBefore(x));
+	is.not_after = asn1_to_time(X509_get0_notAfter(x));
+	snprintf(is.peer, sizeof(is.peer), "%s phone:%.64s", signerd_peer_str(peer, pstr, sizeof(pstr)),
+		 s.peer_addr);
+	is.der = der;
+	is.der_len = (size_t)derlen;
+	/* Durable before the certificate leaves the daemon. */
+	if (capf_store_issuance_record(sd->store, &is, &who, err, sizeof(err)) != 0) {
+		capf_log(LOG_ERR, "store_failed", "device=%s what=issuance_record serial=%s error=%s",
+			 s.device, is.serial, capf_log_quote(q, sizeof(q), err));
+		rc = signerd_reply(sd, resp, req, CAPF_IPC_ERROR, 0, "the issuance could not be recorded");
+		goto out;
+	}
+	s.issued = 1;
+	snprintf(s.serial, sizeof(s.serial), "%s", is.serial);
+	SIGNERD_STAT_INC(sd, issued);
+	capf_log(LOG_NOTICE, "issued", "device=%s serial=%s issuer=%s alt=%u not_after=%lld peer=%s",
+		 s.device, is.serial, g->fp, idx, (long long)is.not_after, capf_log_quote(q, sizeof(q), is.peer));
+	rc = signerd_reply(sd, resp, req, CAPF_IPC_OK, 0, NULL);
+	capf_ipc_put_bytes(resp, CAPF_IPC_T_CERT, der, (size_t)derlen);
+out:
+	sess_give_back(sd, &s, keep);
+	OPENSSL_free(der);
+	X509_free(x);
+	EVP_PKEY_free(pk);
+	capf_errlist_free(errs);
+	signerd_ca_put(g);
+	return rc;
+}
+
+static int do_result(struct signerd *sd, const struct signerd_peer *peer, const struct capf_ipc_msg *req,
+		     struct capf_ipc_builder *resp)
+{
+	struct capf_store_actor who = signerd_actor(peer);
+	struct capf_store_issuance last;
+	struct fsess s;
+	uint8_t outcome = 0, idx = 0;
+	char err[512], q[600];
+	int rc, answered, keep = 0;
+
+	if ((rc = take_or_refuse(sd, peer, req, resp, &s, &answered)) != 0 || answered)
+		return rc;
+	capf_ipc_get_u8(req, CAPF_IPC_T_OUTCOME, &outcome);
+	capf_log(LOG_INFO, "result", "device=%s op=%s outcome=%s", s.device, capf_operation_name(s.op),
+		 capf_ipc_outcome_name(outcome));
+	switch (outcome) {
+	case CAPF_IPC_STORED:
+		if (!s.issued) {
+			keep = 1;
+			rc = signerd_reply(sd, resp, req, CAPF_IPC_ERROR, 0, "stored, but nothing was issued");
+			break;
+		}
+		if (capf_store_issuance_set_state(sd->store, s.serial, CAPF_ISS_DELIVERED, &who, err, sizeof(err)) != 0)
+			capf_log(LOG_ERR, "store_failed", "device=%s what=delivered serial=%s error=%s", s.device,
+				 s.serial, capf_log_quote(q, sizeof(q), err));
+		set_status(sd, peer, s.device, CAPF_ST_UPGRADE_SUCCESS, CAPF_OP_INSTALL, CAPF_FAIL_NONE,
+			   CAPF_STORE_STATUS_CLEAR_OP);
+		capf_log(LOG_NOTICE, "delivered", "device=%s serial=%s", s.device, s.serial);
+		rc = signerd_reply(sd, resp, req, CAPF_IPC_OK, 0, NULL);
+		break;
+	case CAPF_IPC_KEYGEN_FAILED:
+	case CAPF_IPC_KEYGEN_TIMEOUT: {
+		struct capf_decision next;
+
+		capf_ipc_get_u8(req, CAPF_IPC_T_ALT_INDEX, &idx);
+		if (s.d.action != CAPF_ACT_INSTALL || s.issued || s.d.n_keys == 0 ||
+		    (outcome == CAPF_IPC_KEYGEN_FAILED && s.alt_idx[0] != idx)) {
+			keep = 1;
+			rc = signerd_reply(sd, resp, req, CAPF_IPC_ERROR, 0,
+					   "key generation result for an alternative that is not the current one");
+			break;
+		}
+		capf_decide_fallback(&s.d, outcome == CAPF_IPC_KEYGEN_TIMEOUT, &next);
+		if (next.action == CAPF_ACT_INSTALL && next.n_keys > 0) {
+			memmove(s.alt_idx, s.alt_idx + 1, sizeof(s.alt_idx) - 1);
+			s.d = next;
+			keep = 1;
+			capf_log(LOG_INFO, "keygen_fallback", "device=%s next_alt=%u", s.device, s.alt_idx[0]);
+			rc = signerd_reply(sd, resp, req, CAPF_IPC_OK, 0, NULL);
+			put_alt(resp, &next.keys[0]);
+			capf_ipc_put_u8(resp, CAPF_IPC_T_ALT_INDEX, s.alt_idx[0]);
+		} else {
+			rc = refuse(sd, peer, req, resp, s.device, CAPF_OP_INSTALL,
+				    next.cause != CAPF_FAIL_NONE ? next.cause :
+				    outcome == CAPF_IPC_KEYGEN_TIMEOUT ? CAPF_FAIL_KEYGEN_TIMEOUT :
+				    CAPF_FAIL_KEYGEN_FAILED, 1, next.why[0] ? next.why : "no key alternative left");
+		}
+		break;
+	}
+	case CAPF_IPC_FETCHED: {
+		const uint8_t *der = NULL, *p;
+		size_t len = 0;
+		X509 *x = NULL;
+		char fp[SIGNERD_FP_HEX_LEN + 1] = "-", serial[CAPF_STORE_SERIAL_HEX_MAX + 1] = "-";
+
+		capf_ipc_get_bytes(req, CAPF_IPC_T_CERT, &der, &len);
+		p = der;
+		if (der != NULL && (x = d2i_X509(NULL, &p, (long)len)) != NULL) {
+			signerd_cert_fp(x, fp);
+			if (serial_hex(x, serial, sizeof(serial)) != 0)
+				snprintf(serial, sizeof(serial), "-");
+			X509_free(x);
+		}
+		capf_log(LOG_NOTICE, "fetched", "device=%s serial=%s fp=%s", s.device, serial, fp);
+		signerd_audit(sd, peer, "fetched", s.device, "serial=%s fp=%s", serial, fp);
+		set_status(sd, peer, s.device, CAPF_ST_TROUBLESHOOT_SUCCESS, CAPF_OP_FETCH, CAPF_FAIL_NONE,
+			   CAPF_STORE_STATUS_CLEAR_OP);
+		rc = signerd_reply(sd, resp, req, CAPF_IPC_OK, 0, NULL);
+		break;
+	}
+	case CAPF_IPC_DELETED:
+		memset(&last, 0, sizeof(last));
+		if (capf_store_issuance_latest_for_device(sd->store, s.device, &last, err, sizeof(err)) == 0 &&
+		    (last.state == CAPF_ISS_ISSUED || last.state == CAPF_ISS_DELIVERED) &&
+		    capf_store_issuance_set_state(sd->store, last.serial, CAPF_ISS_DELETED, &who, err, sizeof(err)) != 0)
+			capf_log(LOG_ERR, "store_failed", "device=%s what=deleted serial=%s", s.device, last.serial);
+		capf_store_issuance_clear(&last);
+		set_status(sd, peer, s.device, CAPF_ST_DELETE_SUCCESS, CAPF_OP_DELETE, CAPF_FAIL_NONE,
+			   CAPF_STORE_STATUS_CLEAR_OP);
+		rc = signerd_reply(sd, resp, req, CAPF_IPC_OK, 0, NULL);
+		break;
+	case CAPF_IPC_FETCH_NONE:
+		/* The phone holds no LSC to fetch. */
+		set_status(sd, peer, s.device, CAPF_ST_FAILED, s.op, CAPF_FAIL_INVALID_LSC, 0);
+		rc = signerd_reply(sd, resp, req, CAPF_IPC_OK, 0, NULL);
+		break;
+	case CAPF_IPC_STORE_FAILED:
+	case CAPF_IPC_DELETE_FAILED:
+	case CAPF_IPC_COMM_FAILURE:
+	default:
+		set_status(sd, peer, s.device, CAPF_ST_FAILED, s.op, CAPF_FAIL_PHONE_COMMUNICATION, 0);
+		rc = signerd_reply(sd, resp, req, CAPF_IPC_OK, 0, NULL);
+		break;
+	}
+	sess_give_back(sd, &s, keep);
+	return rc;
+}
+
+static int do_abort(struct signerd *sd, const struct signerd_peer *peer, const struct capf_ipc_msg *req,
+		    struct capf_ipc_builder *resp)
+{
+	struct fsess s;
+	uint8_t cause = CAPF_FAIL_PHONE_COMMUNICATION;
+	uint64_t token = 0;
+
+	capf_ipc_get_u64(req, CAPF_IPC_T_TOKEN, &token);
+	capf_ipc_get_u8(req, CAPF_IPC_T_CAUSE, &cause);
+	if (sess_take(sd, token, peer, &s) == 0) {
+		if (cause == CAPF_FAIL_NONE)
+			cause = CAPF_FAIL_PHONE_COMMUNICATION;
+		capf_log(LOG_NOTICE, "aborted", "device=%s op=%s cause=%s issued=%d", s.device,
+			 capf_operation_name(s.op), capf_fail_cause_cisco(cause), s.issued);
+		set_status(sd, peer, s.device, CAPF_ST_FAILED, s.op, cause, 0);
+		sess_give_back(sd, &s, 0);
+	}
+	return signerd_reply(sd, resp, req, CAPF_IPC_OK, 0, NULL);
+}
+
+int signerd_front_dispatch(struct signerd *sd, const struct signerd_peer *peer,
+			   const struct capf_ipc_msg *req, struct capf_ipc_builder *resp)
+{
+	switch (req->verb) {
+	case CAPF_IPC_BEGIN:
+		return do_begin(sd, peer, req, resp);
+	case CAPF_IPC_ISSUE:
+		return do_issue(sd, peer, req, resp);
+	case CAPF_IPC_RESULT:
+		return do_result(sd, peer, req, resp);
+	case CAPF_IPC_ABORT:
+		return do_abort(sd, peer, req, resp);
+	default:
+		return -1;
+	}
+}

@@ -1,0 +1,296 @@
+/*
+ * appliance/signerd/main.c: capf-signerd, the only process that can use the
+ * CAPF CA key. Options, start-up order and hardening:
+ *
+ *   as started (root or the service user):
+ *     capture SOFTHSM2_CONF/CAPFHSM_MODULE, clearenv, re-set them; close
+ *     inherited descriptors; umask 077; RLIMIT_CORE 0; not dumpable;
+ *     load capf.conf; create sockets.dir and front.sock/admin.sock;
+ *   then, when root, drop for good to --user (setgroups/setresgid/setresuid,
+ *   checked irreversible), so that the store and the token files are used by
+ *   the user that owns them (the store and the PIN file refuse other owners);
+ *   then open the capfhsm library context and the CAPF CA key, check the key
+ *   matches the certificate, open the store, load the manufacturing CAs,
+ *   PR_SET_NO_NEW_PRIVS, start the workers, install the seccomp allow-list,
+ *   and serve until SIGTERM/SIGINT.
+ */
+#include <errno.h>
+#include <getopt.h>
+#include <grp.h>
+#include <pwd.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <openssl/crypto.h>
+
+#include "appliance/common/file.h"
+#include "appliance/common/log.h"
+#include "appliance/signerd/signerd_int.h"
+#include "policy/errlist.h"
+
+#define EX_OK_          0
+#define EX_CONFIG       1       /* configuration invalid (also --check-config) */
+#define EX_USAGE_       2       /* bad command line */
+#define EX_STARTUP      3       /* start-up failed: CA, key, token, store, sockets, hardening */
+#define EX_ROOT         4       /* started as root without --user */
+
+#define DEFAULT_CONFIG "/etc/capf/capf.conf"
+
+static void usage(FILE *f)
+{
+	fprintf(f,
+"usage: capf-signerd [options]\n"
+"       capf-signerd --check-config FILE\n"
+"\n"
+"The CAPF signing daemon: holds the CAPF CA key (through the capfhsm provider),\n"
+"answers capf-frontd on front.sock and capfctl on admin.sock (sockets.dir).\n"
+"\n"
+"  --config FILE        configuration (default " DEFAULT_CONFIG ")\n"
+"  --check-config FILE  check FILE, print \"FILE: OK\" or every error, exit 0 or 1\n"
+"  --user NAME          when started as root: set up as root, then become NAME\n"
+"                       (required as root: the daemon refuses to keep running as root)\n"
+"  --socket-group NAME  group of sockets.dir and front.sock (default: \"capf\" when it\n"
+"                       exists, else the daemon user's primary group); the front end's\n"
+"                       user must be in it. admin.sock is 0600 unless sockets.admin_gids\n"
+"                       names a group (then 0660 with that group)\n"
+"  --pidfile FILE       write the process id to FILE (before dropping privileges)\n"
+"  --provider-dir DIR   where capfhsm.so is (default: <bindir>/../lib, then\n"
+"                       <bindir>/../lib/capf-appliance)\n"
+"  --foreground         log to stderr instead of syslog\n"
+"  --verbose            also log debug events\n"
+"  --no-seccomp         DEBUGGING ONLY: do not install the system-call allow-list\n"
+"  --help               this text\n"
+"\n"
+"Exit status: 0 stopped cleanly (SIGTERM/SIGINT) or configuration OK; 1 configuration\n"
+"invalid; 2 usage error; 3 start-up failed (CA, key, token, store, sockets, hardening);\n"
+"4 started as root without --user.\n"
+"Environment: only SOFTHSM2_CONF and CAPFHSM_MODULE are kept; everything else is cleared.\n");
+}
+
+static int check_config(const char *path)
+{
+	struct capf_errlist *errs = capf_errlist_new();
+	int rc;
+
+	if (errs == NULL) {
+		fprintf(stderr, "capf-signerd: out of memory\n");
+		return EX_STARTUP;
+	}
+	rc = capf_conf_check(path, errs);
+	if (rc == 0) {
+		printf("%s: OK\n", path);
+	} else {
+		for (size_t i = 0; i < capf_errlist_count(errs); i++)
+			fprintf(stderr, "%s\n", capf_errlist_get(errs, i));
+		if (capf_errlist_count(errs) == 0)
+			fprintf(stderr, "%s: invalid\n", path);
+	}
+	capf_errlist_free(errs);
+	return rc == 0 ? EX_OK_ : EX_CONFIG;
+}
+
+static int write_pidfile(const char *path, char *err, size_t errlen)
+{
+	char buf[32];
+	int n = snprintf(buf, sizeof(buf), "%ld\n", (long)getpid());
+
+	return capf_file_replace(path, 0644, buf, (size_t)n, err, errlen);
+}
+
+int main(int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "config", required_argument, NULL, 'c' },
+		{ "check-config", required_argument, NULL, 'C' },
+		{ "user", required_argument, NULL, 'u' },
+		{ "socket-group", required_argument, NULL, 'g' },
+		{ "pidfile", required_argument, NULL, 'p' },
+		{ "provider-dir", required_argument, NULL, 'P' },
+		{ "foreground", no_argument, NULL, 'f' },
+		{ "verbose", no_argument, NULL, 'v' },
+		{ "no-seccomp", no_argument, NULL, 'S' },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 },
+	};
+	const char *config = DEFAULT_CONFIG, *user = NULL, *sgroup = NULL, *pidfile = NULL;
+	const char *provdir = NULL;
+	int foreground = 0, verbose = 0, seccomp = 1, o, rc = EX_STARTUP;
+	struct signerd_env_keep keep;
+	struct signerd_core core;
+	struct signerd sd;
+	struct signerd_serve_opts so;
+	struct signerd_server *srv = NULL;
+	struct capf_errlist *errs = NULL;
+	uid_t run_uid = (uid_t)-1;
+	gid_t run_gid = (gid_t)-1;
+	char err[1024];
+
+	while ((o = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+		switch (o) {
+		case 'c': config = optarg; break;
+		case 'C': return check_config(optarg);
+		case 'u': user = optarg; break;
+		case 'g': sgroup = optarg; break;
+		case 'p': pidfile = optarg; break;
+		case 'P': provdir = optarg; break;
+		case 'f': foreground = 1; break;
+		case 'v': verbose = 1; break;
+		case 'S': seccomp = 0; break;
+		case 'h': usage(stdout); return EX_OK_;
+		default: usage(stderr); return EX_USAGE_;
+		}
+	}
+	if (optind != argc) {
+		fprintf(stderr, "capf-signerd: unexpected argument '%s'\n", argv[optind]);
+		usage(stderr);
+		return EX_USAGE_;
+	}
+	if (geteuid() == 0 && user == NULL) {
+		fprintf(stderr, "capf-signerd: refusing to run as root: start it as its own user "
+			"or pass --user NAME (e.g. --user capf-signer) to drop to it after set-up\n");
+		return EX_ROOT;
+	}
+	if (user != NULL && geteuid() != 0) {
+		fprintf(stderr, "capf-signerd: --user needs to be started as root\n");
+		return EX_USAGE_;
+	}
+
+	/* ---- as started ---- */
+	signerd_env_capture(&keep);
+	err[0] = '\0';
+	if (signerd_env_scrub(&keep, err, sizeof(err)) != 0) {
+		fprintf(stderr, "capf-signerd: %s\n", err);
+		return EX_STARTUP;
+	}
+	capf_closefrom(3);
+	if (signerd_harden_early(err, sizeof(err)) != 0) {
+		fprintf(stderr, "capf-signerd: %s\n", err);
+		return EX_STARTUP;
+	}
+	capf_log_open("capf-signerd", foreground, verbose);
+
+	memset(&sd, 0, sizeof(sd));
+	memset(&core, 0, sizeof(core));
+	pthread_mutex_init(&core.ca_lock, NULL);
+	pthread_mutex_init(&core.token_lock, NULL);
+	sd.core = &core;
+	sd.conf_path = config;
+	if ((errs = capf_errlist_new()) == NULL)
+		return EX_STARTUP;
+	if (capf_conf_load(&sd.conf, config, errs) != 0) {
+		for (size_t i = 0; i < capf_errlist_count(errs); i++) {
+			char q[600];
+
+			fprintf(stderr, "%s\n", capf_errlist_get(errs, i));
+			if (!foreground)
+				capf_log(LOG_ERR, "config_invalid", "error=%s",
+					 capf_log_quote(q, sizeof(q), capf_errlist_get(errs, i)));
+		}
+		capf_errlist_free(errs);
+		return EX_CONFIG;
+	}
+	capf_errlist_free(errs);
+
+	memset(&so, 0, sizeof(so));
+	so.sock_uid = (uid_t)-1;
+	so.front_gid = so.admin_gid = (gid_t)-1;
+	if (user != NULL) {
+		struct passwd *pw = getpwnam(user);
+
+		if (pw == NULL) {
+			fprintf(stderr, "capf-signerd: --user %s: no such user (scripts/create-users creates "
+				"capf-signer)\n", user);
+			return EX_USAGE_;
+		}
+		if (pw->pw_uid == 0) {
+			fprintf(stderr, "capf-signerd: --user %s is root: name an unprivileged user\n", user);
+			return EX_USAGE_;
+		}
+		run_uid = pw->pw_uid;
+		run_gid = pw->pw_gid;
+		so.sock_uid = run_uid;
+		so.front_gid = run_gid;
+	}
+	{
+		struct group *gr = getgrnam(sgroup != NULL ? sgroup : "capf");
+
+		if (gr != NULL)
+			so.front_gid = gr->gr_gid;
+		else if (sgroup != NULL) {
+			fprintf(stderr, "capf-signerd: --socket-group %s: no such group\n", sgroup);
+			return EX_USAGE_;
+		}
+	}
+	if (sd.conf.sockets.admin_gids.n > 0)
+		so.admin_gid = (gid_t)sd.conf.sockets.admin_gids.ids[0];
+	if ((srv = signerd_server_new(&sd, &so, err, sizeof(err))) == NULL) {
+		capf_log(LOG_ERR, "startup_failed", "stage=sockets error=%s", err);
+		fprintf(stderr, "capf-signerd: %s\n", err);
+		return EX_STARTUP;
+	}
+	if (pidfile != NULL && write_pidfile(pidfile, err, sizeof(err)) != 0) {
+		fprintf(stderr, "capf-signerd: --pidfile: %s\n", err);
+		goto out;
+	}
+	if (user != NULL && signerd_drop_privileges(run_uid, run_gid, err, sizeof(err)) != 0) {
+		capf_log(LOG_ERR, "startup_failed", "stage=drop_privileges error=%s", err);
+		fprintf(stderr, "capf-signerd: %s\n", err);
+		goto out;
+	}
+
+	/* ---- as the service user ---- */
+	if (signerd_crypto_init(&sd, provdir, err, sizeof(err)) != 0) {
+		capf_log(LOG_ERR, "startup_failed", "stage=provider error=%s", err);
+		fprintf(stderr, "capf-signerd: %s\n", err);
+		goto out;
+	}
+	if ((sd.store = capf_store_open(sd.conf.store.path, 0, err, sizeof(err))) == NULL) {
+		capf_log(LOG_ERR, "startup_failed", "stage=store error=%s", err);
+		fprintf(stderr, "capf-signerd: store %s: %s\n", sd.conf.store.path, err);
+		goto out;
+	}
+	if (signerd_ca_startup(&sd, err, sizeof(err)) != 0) {
+		capf_log(LOG_ERR, "startup_failed", "stage=ca error=%s", err);
+		fprintf(stderr, "capf-signerd: CAPF CA: %s\n", err);
+		goto out;
+	}
+	if (signerd_mic_load(&sd, err, sizeof(err)) != 0 || signerd_front_init(&sd, err, sizeof(err)) != 0) {
+		capf_log(LOG_ERR, "startup_failed", "stage=init error=%s", err);
+		fprintf(stderr, "capf-signerd: %s\n", err);
+		goto out;
+	}
+	if (signerd_no_new_privs(err, sizeof(err)) != 0 ||
+	    signerd_server_start(srv, err, sizeof(err)) != 0) {
+		capf_log(LOG_ERR, "startup_failed", "stage=serve error=%s", err);
+		fprintf(stderr, "capf-signerd: %s\n", err);
+		goto out;
+	}
+	if (seccomp) {
+		if (signerd_seccomp_install(err, sizeof(err)) != 0) {
+			capf_log(LOG_ERR, "startup_failed", "stage=seccomp error=%s", err);
+			fprintf(stderr, "capf-signerd: %s\n", err);
+			goto out;
+		}
+	} else {
+		capf_log(LOG_WARNING, "seccomp_disabled", "reason=--no-seccomp");
+	}
+	{
+		struct signerd_ca *g = signerd_ca_get(&sd);
+
+		capf_log(LOG_NOTICE, "started", "uid=%u gid=%u workers=%u ca=%s sockets=%s seccomp=%d",
+			 (unsigned)getuid(), (unsigned)getgid(), sd.conf.signer.workers, g->fp,
+			 sd.conf.sockets.dir, seccomp);
+		signerd_ca_put(g);
+	}
+	rc = signerd_server_run(srv) == 0 ? EX_OK_ : EX_STARTUP;
+	capf_log(LOG_NOTICE, "stopped", "status=%d", rc);
+out:
+	signerd_server_free(srv);
+	signerd_front_fini(&sd);
+	capf_store_close(sd.store);
+	signerd_crypto_fini(&sd);
+	if (pidfile != NULL)
+		unlink(pidfile);
+	return rc;
+}
