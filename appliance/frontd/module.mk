@@ -7,3 +7,4 @@ $(FRONTD): $(call objs,$(FRONTD_SRCS)) $(BUILD)/lib/libcapfcodec.a $(BUILD)/lib/
            $(BUILD)/lib/libcapfcommon.a
 	@mkdir -p $(dir $@)
 	$(CC) $(LDFLAGS) -o $@ $^ $(LIBSSL) $(LIBCONFIG)
+SHELL_TESTS += tests/e2e/frontd_standalone.sh

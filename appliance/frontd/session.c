@@ -623,7 +623,7 @@ static void on_auth_response(struct session *s, const struct capf_msg *m)
 	if (a.has_version)
 		capf_ipc_put_u8(&b, CAPF_IPC_T_CLIENT_VERSION, a.version);
 	if (a.has_password)
-		capf_ipc_put_bytes(&b, CAPF_IPC_T_PASSWORD, a.password, a.password_len);
+		capf_ipc_put_str(&b, CAPF_IPC_T_PASSWORD, a.password);
 	if (a.has_cert) {
 		capf_ipc_put_bytes(&b, CAPF_IPC_T_CERT, a.cert.der, a.cert.der_len);
 		capf_ipc_put_u8(&b, CAPF_IPC_T_CERT_TYPE, a.cert.type);

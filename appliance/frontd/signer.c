@@ -265,9 +265,10 @@ struct signer_pool *signer_pool_new(struct front *f, const char *sock_path, unsi
 		p->c[i].ev.fd = -1;
 		p->c[i].pool = p;
 		p->c[i].idx = i;
-		if (conn_up(&p->c[i]) < 0 && i == 0)
-			break;          /* the signer is not there yet: the tick retries */
 	}
+	for (unsigned i = 0; i < nconn; i++)
+		if (conn_up(&p->c[i]) < 0)
+			break;          /* the signer is not there yet: the tick retries */
 	return p;
 }
 

@@ -15,9 +15,11 @@
  * named groups X25519, P-256, P-384, P-521. No client certificate is requested.
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include <openssl/err.h>
 #include <openssl/pem.h>
@@ -45,17 +47,32 @@ static EVP_PKEY *key_from_file(const char *path, char *err, size_t errlen)
 	struct stat st;
 	EVP_PKEY *k;
 	BIO *bio;
+	FILE *fp;
+	int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
 
-	bio = BIO_new_file(path, "r");
-	if (bio == NULL) {
+	if (fd < 0) {
 		snprintf(err, errlen, "tls.key %s: %s", path, strerror(errno));
 		return NULL;
 	}
-	if (fstat(BIO_get_fd(bio, NULL), &st) == 0 && (st.st_mode & 077) != 0) {
+	if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode) || st.st_size > 65536) {
+		snprintf(err, errlen, "tls.key %s: not a regular file of at most 64 KiB", path);
+		close(fd);
+		return NULL;
+	}
+	if ((st.st_mode & 077) != 0) {
 		snprintf(err, errlen, "tls.key %s: mode %04o is readable by others "
 			 "(chmod 0600 and chown it to the front end's user)", path,
 			 (unsigned)(st.st_mode & 07777));
-		BIO_free(bio);
+		close(fd);
+		return NULL;
+	}
+	fp = fdopen(fd, "r");
+	if (fp == NULL || (bio = BIO_new_fp(fp, BIO_CLOSE)) == NULL) {
+		snprintf(err, errlen, "tls.key %s: out of memory", path);
+		if (fp != NULL)
+			fclose(fp);
+		else
+			close(fd);
 		return NULL;
 	}
 	k = PEM_read_bio_PrivateKey_ex(bio, NULL, NULL, NULL, NULL, NULL);

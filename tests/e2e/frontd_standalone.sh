@@ -1,0 +1,121 @@
+#!/usr/bin/env bash
+# capf-frontd alone (no signer behind it): command line and privileges, the TLS
+# identity checks, TLS versions and suites, RETRY_LATER while the signer is
+# unreachable, and hostile clients (framing errors, silence, garbage, 300 idle
+# clients) that must each get END_SESSION 7 or a closed connection while the
+# server keeps answering everyone else.
+. tests/lib.sh
+
+FRONTD=$BIN/capf-frontd
+H=tests/e2e/capf_hostile.py
+D=$T_TMP
+mkdir -p "$D/run"
+chmod 0755 "$D/run"
+
+# a throwaway TLS identity (the real one comes from the CAPF CA: see appliance_*.sh)
+ossl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout "$D/key.pem" \
+  -out "$D/cert.pem" -subj /CN=capf-tls-test -days 2 >/dev/null 2>&1
+chmod 0600 "$D/key.pem"
+RUN_AS=()
+if [ "$(id -u)" = 0 ]; then
+  RUN_AS=(--user nobody)
+  chown nobody "$D/key.pem"
+fi
+conf() {
+  cat >"$D/capf.conf" <<EOF
+tls = { certificate = "$D/cert.pem"; key = "$D/key.pem"; $1 };
+sockets = { dir = "$D/run"; };
+front = { handshake_timeout = 2; idle_timeout = 3; max_connections = ${2:-1000}; };
+EOF
+}
+conf ""
+
+check "--help exits 0" "$FRONTD" --help
+check_fails "no --config is a usage error" "$FRONTD" --foreground
+"$FRONTD" --config "$D/capf.conf" --listen nowhere --foreground "${RUN_AS[@]}" 2>"$D/err"
+check "a bad --listen exits 2" test $? = 2
+if [ "$(id -u)" = 0 ]; then
+  "$FRONTD" --config "$D/capf.conf" --listen 127.0.0.1:1 --foreground 2>"$D/err"
+  check "root without --user exits 2" test $? = 2
+  check_grep "and says why" "refusing to run as root" "$D/err"
+fi
+chmod 0644 "$D/key.pem"
+"$FRONTD" --config "$D/capf.conf" --listen "127.0.0.1:$(free_port)" --foreground "${RUN_AS[@]}" 2>"$D/err"
+check "a key file readable by others is refused (exit 3)" test $? = 3
+check_grep "and the message says what to do" "chmod 0600" "$D/err"
+chmod 0600 "$D/key.pem"
+echo 'front = { idle_timeout = "x"; };' >"$D/bad.conf"
+"$FRONTD" --config "$D/bad.conf" --foreground "${RUN_AS[@]}" 2>"$D/err"
+check "a bad capf.conf exits 2" test $? = 2
+check_grep "naming file and setting" "bad.conf:1: front.idle_timeout" "$D/err"
+
+start() {
+  PORT=$(free_port)
+  : >"$D/frontd.log"
+  "$FRONTD" --config "$D/capf.conf" --listen "127.0.0.1:$PORT" --foreground "${RUN_AS[@]}" "$@" \
+    >"$D/frontd.log" 2>&1 &
+  FPID=$!
+  T_PIDS+=("$FPID")
+  for _ in $(seq 200); do grep -q event=started "$D/frontd.log" && break; kill -0 "$FPID" || break; sleep 0.05; done
+  check_grep "capf-frontd started" "event=started" "$D/frontd.log"
+}
+stop() { kill "$FPID"; wait "$FPID"; }
+
+start
+if [ "$(id -u)" = 0 ]; then
+  check "it dropped to the --user" test "$(stat -c %U /proc/"$FPID")" = nobody
+fi
+check "not dumpable, no core" grep -q '^Max core file size *0' /proc/"$FPID"/limits
+
+# TLS: 1.2 and 1.3, ECDHE only, no client certificate asked, 1.1 refused by default
+for v in tls1_2 tls1_3; do
+  echo Q | ossl s_client -connect "127.0.0.1:$PORT" -"$v" >"$D/s_client.out" 2>&1
+  check_grep "$v handshake" "Cipher is (ECDHE|TLS_)" "$D/s_client.out"
+done
+check_nogrep "no client certificate requested" "Acceptable client certificate CA names" "$D/s_client.out"
+check_fails "TLS 1.1 refused by default" bash -c "echo Q | openssl s_client -connect 127.0.0.1:$PORT -tls1_1 -cipher 'DEFAULT:@SECLEVEL=0' 2>&1 | grep -q 'Cipher is ECDHE'"
+check_fails "static RSA suites refused" bash -c "echo Q | openssl s_client -connect 127.0.0.1:$PORT -tls1_2 -cipher AES128-GCM-SHA256 2>&1 | grep -q 'Cipher is AES'"
+
+# the signer is not running: phones are told to retry later
+check "signer unreachable: RETRY_LATER {RETRY_DELAY 60}" python3 "$H" 127.0.0.1 "$PORT" split --expect RETRY_LATER:60
+check "unknown element tags are skipped" python3 "$H" 127.0.0.1 "$PORT" unknown-tag --expect RETRY_LATER
+check_grep "logged as signer_unavailable" "event=signer_unavailable" "$D/frontd.log"
+
+for c in half-header length-overrun short-body wrong-protocol-id wrong-session-id unknown-command \
+         garbage huge-body plain-garbage; do
+  check "hostile: $c" timeout 30 python3 "$H" 127.0.0.1 "$PORT" "$c"
+done
+
+# 300 silent clients; meanwhile others are still served at once
+python3 "$H" 127.0.0.1 "$PORT" idle --count 300 >"$D/idle.out" 2>&1 &
+IPID=$!
+for _ in $(seq 400); do grep -q '^ready' "$D/idle.out" && break; kill -0 $IPID 2>/dev/null || break; sleep 0.05; done
+check_grep "300 silent clients connected" "^ready" "$D/idle.out"
+check "served while 300 clients hang" python3 "$H" 127.0.0.1 "$PORT" split --expect RETRY_LATER
+check "served byte by byte while they hang" python3 "$H" 127.0.0.1 "$PORT" wrong-session-id
+wait $IPID
+check "every silent client was closed by the server" test $? = 0
+check "capf-frontd survived all of it" kill -0 "$FPID"
+check_nogrep "the PASSWORD never reaches the log" "password=[^aes ]|PASSWORD=" "$D/frontd.log"
+stop
+
+# max_connections: beyond it, connections are closed at once; the server goes on
+conf "" 5
+start
+python3 "$H" 127.0.0.1 "$PORT" idle --count 10 >"$D/idle2.out" 2>&1 &
+IPID=$!
+wait $IPID
+check "beyond max_connections: closed, never hanging" test $? = 0
+check_grep "connection limit logged" "event=connection_limit" "$D/frontd.log"
+check "served again once the silent ones are gone" python3 "$H" 127.0.0.1 "$PORT" split --expect RETRY_LATER
+stop
+
+# tls.min_version = "1.0": old phones' versions accepted (security level 0)
+conf 'min_version = "1.0";'
+start
+echo Q | openssl s_client -connect "127.0.0.1:$PORT" -tls1 -cipher 'DEFAULT:@SECLEVEL=0' >"$D/s_client.out" 2>&1
+check_grep "TLS 1.0 when tls.min_version asks for it" "Protocol *: TLSv1$|TLSv1, Cipher" "$D/s_client.out"
+stop
+check_grep "clean stop on SIGTERM" "event=stopping" "$D/frontd.log"
+
+finish
