@@ -8,3 +8,9 @@ $(FRONTD): $(call objs,$(FRONTD_SRCS)) $(BUILD)/lib/libcapfcodec.a $(BUILD)/lib/
 	@mkdir -p $(dir $@)
 	$(CC) $(LDFLAGS) -o $@ $^ $(LIBSSL) $(LIBCONFIG)
 SHELL_TESTS += tests/e2e/frontd_standalone.sh
+
+# The raw signing rate of a token key (the ceiling for the end-to-end benchmark).
+BENCH_BINS  += $(BUILD)/tests/bench_tokensign
+$(BUILD)/tests/bench_tokensign: $(call objs,tests/bench/bench_tokensign.c)
+	@mkdir -p $(dir $@)
+	$(CC) $(LDFLAGS) -o $@ $^ $(LIBCRYPTO) $(LIBPTHREAD)
