@@ -22,3 +22,5 @@ UNIT_TESTS += $(BUILD)/tests/test_provider_der
 $(BUILD)/tests/test_provider_der: $(BUILD)/obj/tests/provider/test_provider_der.o $(BUILD)/obj/providers/der.o
 	@mkdir -p $(dir $@)
 	$(CC) $(LDFLAGS) -o $@ $^ $(LIBCMOCKA) $(LIBCRYPTO)
+
+SHELL_TESTS += tests/provider/test_provider_openssl.sh tests/provider/test_provider_tls.sh

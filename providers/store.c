@@ -24,6 +24,7 @@ struct storectx {
 	struct p11_uri uri;
 	int expect;			/* OSSL_STORE_INFO_* or 0 */
 	int searched, failed;
+	size_t delivered;
 	struct p11_object **objs;
 	size_t n, next;
 };
@@ -41,6 +42,17 @@ static int wanted(const struct storectx *s, CK_OBJECT_CLASS cls)
 	case OSSL_STORE_INFO_PUBKEY: return cls == CKO_PUBLIC_KEY;
 	case OSSL_STORE_INFO_CERT: return cls == CKO_CERTIFICATE;
 	default: return 0;
+	}
+}
+
+static const char *expect_name(int expect)
+{
+	switch (expect) {
+	case OSSL_STORE_INFO_PKEY: return "private key";
+	case OSSL_STORE_INFO_PUBKEY: return "public key";
+	case OSSL_STORE_INFO_CERT: return "certificate";
+	case 0: return "key or certificate";
+	default: return "object of the expected type";
 	}
 }
 
@@ -188,8 +200,18 @@ static int store_load(void *loaderctx, OSSL_CALLBACK *object_cb, void *object_cb
 	if (s->failed)
 		return 0;
 	skip_unwanted(s);
-	if (s->next >= s->n)
+	if (s->next >= s->n) {
+		if (s->delivered == 0) {
+			char buf[P11_URI_MAX + 1] = "";
+
+			s->failed = 1;
+			(void)p11_uri_format(&s->uri, 0, buf, sizeof(buf));
+			capf_raise(ERR_R_UNSUPPORTED, "no %s on the token matches %s", expect_name(s->expect), buf);
+			return 0;
+		}
 		return 1;
+	}
+	s->delivered++;
 	o = s->objs[s->next++];
 	skip_unwanted(s);
 	if (p11_object_class(o) == CKO_CERTIFICATE)

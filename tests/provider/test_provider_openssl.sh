@@ -1,0 +1,95 @@
+#!/usr/bin/env bash
+# The capfhsm provider from the stock openssl CLI: self-signed certificates,
+# CSRs and raw signatures with token keys (RSA PKCS#1 / PSS, ECDSA), the public
+# half on its way out, the private half refused, wrong PINs and modules.
+source tests/lib.sh
+D=$T_TMP/tok
+make_token "$D" T >"$T_TMP/init.log" 2>&1 || { not_ok "make_token"; finish; }
+PROV=(-provider-path "$LIB" -provider capfhsm -provider default)
+with_env() { ( export "$1"; shift; "$@" ); }
+uri() { printf 'pkcs11:token=T;object=%s?pin-source=file:%s' "$1" "${2:-$D/T.pin}"; }
+
+for spec in rsa:2048 ec:P-256 ec:P-384; do
+  k=${spec/:/-}
+  check "keygen $k" "$BIN/capf-token" keygen --uri "$(uri "$k")" --type "$spec" --pubout "$T_TMP/$k.pub.pem"
+done
+
+# Self-signed certificates, verified by the default provider alone.
+for k in rsa-2048 ec-P-256 ec-P-384; do
+  check "req -x509 $k" ossl req -new -x509 "${PROV[@]}" -key "$(uri "$k")" -subj "/CN=$k" -days 2 -out "$T_TMP/$k.crt"
+  check "verify $k" ossl verify -CAfile "$T_TMP/$k.crt" "$T_TMP/$k.crt"
+  ossl x509 -in "$T_TMP/$k.crt" -pubkey -noout >"$T_TMP/$k.crtpub.pem"
+  check "$k: certificate carries the token's public key" cmp "$T_TMP/$k.pub.pem" "$T_TMP/$k.crtpub.pem"
+  ossl x509 -in "$T_TMP/$k.crt" -noout -text >"$T_TMP/$k.txt"
+done
+check_grep "RSA certificate: sha256WithRSAEncryption" 'Signature Algorithm: sha256WithRSAEncryption' "$T_TMP/rsa-2048.txt"
+check_grep "EC certificate: ecdsa-with-SHA256" 'Signature Algorithm: ecdsa-with-SHA256' "$T_TMP/ec-P-256.txt"
+
+# RSA-PSS certificate with SHA-384 and the salt as long as the digest; P-384 with SHA-384.
+check "req -x509 RSA-PSS" ossl req -new -x509 "${PROV[@]}" -key "$(uri rsa-2048)" -sha384 \
+  -sigopt rsa_padding_mode:pss -sigopt rsa_pss_saltlen:digest -subj /CN=pss -out "$T_TMP/pss.crt"
+check "verify RSA-PSS" ossl verify -CAfile "$T_TMP/pss.crt" "$T_TMP/pss.crt"
+ossl x509 -in "$T_TMP/pss.crt" -noout -text >"$T_TMP/pss.txt"
+check_grep "PSS parameters in the certificate" 'Salt Length: 0x30' "$T_TMP/pss.txt"
+check "req -x509 P-384 SHA-384" ossl req -new -x509 "${PROV[@]}" -key "$(uri ec-P-384)" -sha384 -subj /CN=e -out "$T_TMP/e384.crt"
+check "verify P-384" ossl verify -CAfile "$T_TMP/e384.crt" "$T_TMP/e384.crt"
+
+# A CSR signed by the token verifies.
+check "req -new CSR" ossl req -new "${PROV[@]}" -key "$(uri ec-P-256)" -subj /CN=csr -out "$T_TMP/csr.pem"
+check "CSR signature verifies" ossl req -in "$T_TMP/csr.pem" -noout -verify
+
+# Raw signatures with dgst and pkeyutl, verified with the exported public key.
+printf 'capf appliance\n' >"$T_TMP/data"
+for k in rsa-2048 ec-P-256; do
+  check "dgst -sign $k" ossl dgst "${PROV[@]}" -sha512 -sign "$(uri "$k")" -out "$T_TMP/$k.sig" "$T_TMP/data"
+  check "dgst -verify $k" ossl dgst -sha512 -verify "$T_TMP/$k.pub.pem" -signature "$T_TMP/$k.sig" "$T_TMP/data"
+  printf 'tampered\n' >"$T_TMP/data2"
+  check_fails "dgst -verify $k, other data" ossl dgst -sha512 -verify "$T_TMP/$k.pub.pem" -signature "$T_TMP/$k.sig" "$T_TMP/data2"
+done
+check "pkeyutl PSS sign" ossl pkeyutl "${PROV[@]}" -sign -inkey "$(uri rsa-2048)" -rawin -digest sha256 \
+  -pkeyopt rsa_padding_mode:pss -in "$T_TMP/data" -out "$T_TMP/pss.sig"
+check "pkeyutl PSS verify (default provider)" ossl pkeyutl -verify -pubin -inkey "$T_TMP/rsa-2048.pub.pem" -rawin -digest sha256 \
+  -pkeyopt rsa_padding_mode:pss -in "$T_TMP/data" -sigfile "$T_TMP/pss.sig"
+
+# The public half comes out; the private half does not.
+check "pkey -pubout" ossl pkey "${PROV[@]}" -in "$(uri rsa-2048)" -pubout -out "$T_TMP/out.pub"
+check "pkey -pubout equals capf-token's" cmp "$T_TMP/out.pub" "$T_TMP/rsa-2048.pub.pem"
+check_fails "pkey (private PEM) refused" ossl pkey "${PROV[@]}" -in "$(uri rsa-2048)" -out "$T_TMP/priv.pem"
+check_grep "says the private half never leaves the token" 'never leaves the token' "$T_TMP/last.out"
+check_fails "SHA-1 signature refused" ossl req -new -x509 "${PROV[@]}" -key "$(uri rsa-2048)" -sha1 -subj /CN=x -out "$T_TMP/sha1.crt"
+check_grep "says why SHA-1 is refused" 'capfhsm: .*SHA-256' "$T_TMP/last.out"
+
+# Wrong PIN: a message, no key.
+secret_file "$T_TMP/wrong.pin" 999999
+check_fails "wrong PIN refused" ossl pkey "${PROV[@]}" -in "$(uri rsa-2048 "$T_TMP/wrong.pin")" -pubout
+check_grep "wrong PIN: capfhsm message" 'capfhsm: .*(PIN|CKR_PIN)' "$T_TMP/last.out"
+cp "$T_TMP/last.out" "$T_TMP/wrongpin.out"
+check_fails "missing key refused" ossl pkey "${PROV[@]}" -in "$(uri nosuchkey)" -pubout
+check_grep "missing key: says so" "capfhsm: no private key on the token matches .*object=nosuchkey" "$T_TMP/last.out"
+
+# The module: from openssl.cnf (pkcs11-module-path), else $CAPFHSM_MODULE, else SoftHSM's default path.
+cat >"$T_TMP/bad.cnf" <<CNF
+openssl_conf = init
+[init]
+providers = provs
+[provs]
+capfhsm = capfhsm_sect
+default = default_sect
+[capfhsm_sect]
+module = $LIB/capfhsm.so
+pkcs11-module-path = /nonexistent/libpkcs11.so
+activate = 1
+[default_sect]
+activate = 1
+CNF
+sed "s|/nonexistent/libpkcs11.so|$SOFTHSM_MODULE|" "$T_TMP/bad.cnf" >"$T_TMP/good.cnf"
+check_fails "module from openssl.cnf (missing) used" with_env OPENSSL_CONF="$T_TMP/bad.cnf" \
+  with_env CAPFHSM_MODULE="$SOFTHSM_MODULE" ossl pkey -in "$(uri rsa-2048)" -pubout
+check_grep "names the configured module" '/nonexistent/libpkcs11.so' "$T_TMP/last.out"
+check "module from openssl.cnf (SoftHSM)" with_env OPENSSL_CONF="$T_TMP/good.cnf" \
+  with_env CAPFHSM_MODULE=/nonexistent/other.so ossl pkey -in "$(uri rsa-2048)" -pubout
+check_fails "module from \$CAPFHSM_MODULE used" with_env CAPFHSM_MODULE=/nonexistent/env.so ossl pkey "${PROV[@]}" -in "$(uri rsa-2048)" -pubout
+check_grep "names the module from the environment" '/nonexistent/env.so' "$T_TMP/last.out"
+check_fails "module-path in the URI refused" ossl pkey "${PROV[@]}" -in "$(uri rsa-2048)&module-path=/tmp/evil.so" -pubout
+check_grep "says where the module comes from" 'pkcs11-module-path' "$T_TMP/last.out"
+finish
