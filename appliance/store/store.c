@@ -378,7 +378,6 @@ static void *writer_main(void *arg)
 	struct store_wreq *batch[MAX_BATCH];
 	size_t n, max = (st->flags & CAPF_STORE_OPEN_NO_GROUP_COMMIT) ? 1 : MAX_BATCH;
 
-	st->wcache.db = st->wdb;
 	tl_cache = &st->wcache;
 	pthread_mutex_lock(&st->mu);
 	for (;;) {
@@ -405,9 +404,6 @@ static void *writer_main(void *arg)
 		pthread_cond_broadcast(&st->cv_done);
 	}
 	pthread_mutex_unlock(&st->mu);
-	for (unsigned i = 0; i < st->wcache.n; i++)
-		sqlite3_finalize(st->wcache.e[i].stmt);
-	st->wcache.n = 0;
 	tl_cache = NULL;
 	return NULL;
 }
@@ -427,6 +423,17 @@ int store_write(struct capf_store *st, store_write_fn fn, void *arg, char *err, 
 	memset(&r, 0, sizeof(r));
 	r.fn = fn;
 	r.arg = arg;
+	if (st->flags & CAPF_STORE_OPEN_NO_GROUP_COMMIT) {
+		/* The baseline: each caller runs its own transaction on the
+		 * shared connection, one at a time. */
+		pthread_mutex_lock(&st->naive_mu);
+		tl_cache = &st->wcache;
+		run_batch(st, (struct store_wreq *[]){ &r }, 1);
+		tl_cache = NULL;
+		atomic_fetch_add(&st->writes, 1);
+		pthread_mutex_unlock(&st->naive_mu);
+		goto done;
+	}
 	pthread_mutex_lock(&st->mu);
 	if (st->stopping) {
 		pthread_mutex_unlock(&st->mu);
@@ -444,6 +451,7 @@ int store_write(struct capf_store *st, store_write_fn fn, void *arg, char *err, 
 		pthread_cond_wait(&st->cv_done, &st->mu);
 	st->inflight--;
 	pthread_mutex_unlock(&st->mu);
+done:
 	if (r.rc < 0)
 		store_err(err, errlen, "%s", r.msg[0] != '\0' ? r.msg : "store: write failed");
 	return r.rc;
@@ -547,6 +555,7 @@ struct capf_store *capf_store_open(const char *path, unsigned flags, char *err, 
 	st->flags = flags;
 	pthread_mutex_init(&st->mu, NULL);
 	pthread_mutex_init(&st->rmu, NULL);
+	pthread_mutex_init(&st->naive_mu, NULL);
 	pthread_cond_init(&st->cv_work, NULL);
 	pthread_cond_init(&st->cv_done, NULL);
 	if ((st->vfs = store_vfs_new(&st->syncs, err, errlen)) == NULL)
@@ -566,6 +575,7 @@ struct capf_store *capf_store_open(const char *path, unsigned flags, char *err, 
 		return st;
 	}
 	st->wdb = db;
+	st->wcache.db = db;
 	if (pthread_create(&st->writer, NULL, writer_main, st) != 0) {
 		store_err(err, errlen, "store: cannot start the writer thread");
 		goto fail;
@@ -590,6 +600,9 @@ void capf_store_close(struct capf_store *st)
 		pthread_mutex_unlock(&st->mu);
 		pthread_join(st->writer, NULL);
 	}
+	for (unsigned i = 0; i < st->wcache.n; i++)
+		sqlite3_finalize(st->wcache.e[i].stmt);
+	st->wcache.n = 0;
 	while ((r = st->readers) != NULL) {
 		st->readers = r->next;
 		sqlite3_close(r->db);
@@ -602,6 +615,7 @@ void capf_store_close(struct capf_store *st)
 	pthread_cond_destroy(&st->cv_done);
 	pthread_mutex_destroy(&st->mu);
 	pthread_mutex_destroy(&st->rmu);
+	pthread_mutex_destroy(&st->naive_mu);
 	free(st->path);
 	free(st);
 }

@@ -47,7 +47,8 @@ struct capf_store {
 
 	/* writer */
 	sqlite3 *wdb;
-	struct store_stmt_cache wcache; /* used by the writer thread only */
+	struct store_stmt_cache wcache; /* writer thread (or naive_mu holder) only */
+	pthread_mutex_t naive_mu;       /* CAPF_STORE_OPEN_NO_GROUP_COMMIT */
 	pthread_t writer;
 	int writer_started;
 	pthread_mutex_t mu;

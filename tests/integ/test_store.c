@@ -1369,6 +1369,44 @@ static void test_group_commit_batches(void **state)
 	assert_int_equal(capf_store_audit_verify(f->st, NULL, NULL, err, sizeof(err)), 0);
 }
 
+/* The baseline mode used by the benchmark: one transaction per write, same results. */
+static void test_naive_mode(void **state)
+{
+	struct fx *f = *state;
+	struct worker w[4];
+	pthread_t th[4];
+	pthread_barrier_t start;
+	struct capf_store_stats before, after;
+	char err[512] = "";
+
+	capf_store_close(f->st);
+	f->st = capf_store_open(f->path, CAPF_STORE_OPEN_NO_GROUP_COMMIT, err, sizeof(err));
+	assert_non_null(f->st);
+	put_devices(f, 4, 8);
+	capf_store_get_stats(f->st, &before);
+	pthread_barrier_init(&start, NULL, 4);
+	for (int t = 0; t < 4; t++) {
+		w[t] = (struct worker){ .f = f, .idx = t, .count = 8, .start = &start };
+		assert_int_equal(pthread_create(&th[t], NULL, worker_main, &w[t]), 0);
+	}
+	for (int t = 0; t < 4; t++)
+		pthread_join(th[t], NULL);
+	pthread_barrier_destroy(&start);
+	capf_store_get_stats(f->st, &after);
+	for (int t = 0; t < 4; t++)
+		for (int i = 0; i < 8; i++)
+			if (w[t].rc[i] != 0)
+				fail_msg("thread %d record %d: %s", t, i, w[t].err[i]);
+	assert_int_equal(after.writes - before.writes, 32);
+	assert_int_equal(after.commits - before.commits, 32);
+	assert_true(after.syncs - before.syncs >= 32);
+	/* A failing write rolls back alone here too. */
+	assert_int_equal(record(f->st, "100000", "SEP000000000001", f->fp_b, time(NULL) + DAY, err,
+				sizeof(err)), CAPF_STORE_EXISTS);
+	assert_int_equal(raw_int(f->path, "SELECT count(*) FROM issuances"), 32);
+	assert_int_equal(capf_store_audit_verify(f->st, NULL, NULL, err, sizeof(err)), 0);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -1399,6 +1437,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_sigkill_after_commit, setup_store, teardown),
 		cmocka_unit_test_setup_teardown(test_group_commit_16_threads, setup_store, teardown),
 		cmocka_unit_test_setup_teardown(test_group_commit_batches, setup_store, teardown),
+		cmocka_unit_test_setup_teardown(test_naive_mode, setup_store, teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
