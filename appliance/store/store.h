@@ -180,7 +180,9 @@ void capf_store_issuance_clear(struct capf_store_issuance *is);
  * a duplicate serial gives CAPF_STORE_EXISTS. */
 int capf_store_issuance_record(struct capf_store *st, const struct capf_store_issuance *is,
 			       const struct capf_store_actor *who, char *err, size_t errlen);
-/* DELIVERED or DELETED (or SUPERSEDED) for one serial. */
+/* DELIVERED or DELETED (or SUPERSEDED) for one serial. Only a current LSC
+ * (issued or delivered) changes state: superseded and deleted are final
+ * (CAPF_STORE_ERROR). */
 int capf_store_issuance_set_state(struct capf_store *st, const char *serial,
 				  enum capf_store_issuance_state state,
 				  const struct capf_store_actor *who, char *err, size_t errlen);
