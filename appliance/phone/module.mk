@@ -1,0 +1,13 @@
+# appliance/phone: capf-phone, a CAPF client behaving like a phone or Jabber (tests, benchmarks, operators).
+PHONE_LIB_SRCS := appliance/phone/crypto.c appliance/phone/session.c appliance/phone/pattern.c \
+                  appliance/phone/tls.c
+PROGRAMS += $(BUILD)/bin/capf-phone
+$(BUILD)/bin/capf-phone: $(call objs,appliance/phone/main.c $(PHONE_LIB_SRCS)) \
+		$(BUILD)/lib/libcapfcodec.a $(BUILD)/lib/libcapfcommon.a
+	@mkdir -p $(dir $@)
+	$(CC) $(LDFLAGS) -o $@ $^ $(LIBSSL) $(LIBPTHREAD)
+
+UNIT_TESTS += $(BUILD)/tests/test_phone
+$(BUILD)/tests/test_phone: $(call objs,tests/unit/test_phone.c $(PHONE_LIB_SRCS)) $(BUILD)/lib/libcapfcodec.a
+	@mkdir -p $(dir $@)
+	$(CC) $(LDFLAGS) -o $@ $^ $(LIBCMOCKA) $(LIBSSL) $(LIBPTHREAD)

@@ -1,0 +1,12 @@
+/* appliance/phone/phone_int.h: internal to capf-phone. */
+#ifndef CAPF_PHONE_INT_H
+#define CAPF_PHONE_INT_H
+
+#include <openssl/evp.h>
+
+/* A fresh key: RSA of rsa_bits, or EC on a CAPF curve id. NULL with err. */
+EVP_PKEY *phone_keygen(int key_type, unsigned rsa_bits, int curve, char *err, size_t errlen);
+/* "rsa:2048" / "ec:P-256" -> parameters; 0 or -1. */
+int phone_key_spec(const char *spec, int *key_type, unsigned *rsa_bits, int *curve);
+
+#endif
