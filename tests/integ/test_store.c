@@ -373,6 +373,13 @@ static void test_refuse_unsafe_place(void **state)
 	assert_int_equal(chmod(f->path, 0600), 0);
 	f->st = capf_store_open(f->path, 0, err, sizeof(err));
 	assert_non_null(f->st);
+	/* A directory owned by someone else (root can arrange that). */
+	if (geteuid() == 0) {
+		assert_int_equal(chown(f->dir, 12345, 12345), 0);
+		assert_null(capf_store_open(f->path, 0, err, sizeof(err)));
+		assert_non_null(strstr(err, "must be owned by uid 0"));
+		assert_int_equal(chown(f->dir, 0, 0), 0);
+	}
 	/* Not a file at all. */
 	assert_null(capf_store_open(":memory:", 0, err, sizeof(err)));
 	assert_null(capf_store_open("", 0, err, sizeof(err)));
@@ -1111,6 +1118,51 @@ static void test_audit_refuses_oversize(void **state)
 	assert_int_equal(capf_store_audit_verify(f->st, NULL, NULL, err, sizeof(err)), 0);
 }
 
+static int file_contains(const char *path, const char *needle)
+{
+	FILE *fp = fopen(path, "rb");
+	size_t n, k = strlen(needle), cap = 1 << 20, len = 0;
+	char *buf;
+	int found;
+
+	if (fp == NULL)
+		return 0;
+	buf = malloc(cap);
+	assert_non_null(buf);
+	while ((n = fread(buf + len, 1, cap - len, fp)) > 0) {
+		len += n;
+		if (len == cap) {
+			cap *= 2;
+			buf = realloc(buf, cap);
+			assert_non_null(buf);
+		}
+	}
+	fclose(fp);
+	found = memmem(buf, len, needle, k) != NULL;
+	free(buf);
+	return found;
+}
+
+/* The authentication string is nowhere in the files: database, WAL. */
+static void test_no_plaintext_on_disk(void **state)
+{
+	struct fx *f = *state;
+	char wal[160], err[256] = "";
+	struct capf_store_device d;
+
+	make_history(f);        /* its string is 424242 */
+	assert_int_equal(capf_store_device_get(f->st, "SEP001122334455", &d, err, sizeof(err)), 0);
+	assert_int_equal(capf_authhash_verify(&d.auth, "424242", 6, err, sizeof(err)), 1);
+	snprintf(wal, sizeof(wal), "%s-wal", f->path);
+	assert_true(file_contains(wal, "SEP001122334455"));    /* the check can see text */
+	assert_false(file_contains(wal, "424242"));
+	assert_false(file_contains(f->path, "424242"));
+	capf_store_close(f->st);        /* checkpoint into the main file */
+	f->st = NULL;
+	assert_false(file_contains(f->path, "424242"));
+	assert_true(file_contains(f->path, "SEP001122334455"));
+}
+
 /* ---- meta ------------------------------------------------------------- */
 
 static void test_meta(void **state)
@@ -1434,6 +1486,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_audit_chain_delete_last, setup_store, teardown),
 		cmocka_unit_test_setup_teardown(test_audit_refuses_oversize, setup_store, teardown),
 		cmocka_unit_test_setup_teardown(test_meta, setup_store, teardown),
+		cmocka_unit_test_setup_teardown(test_no_plaintext_on_disk, setup_store, teardown),
 		cmocka_unit_test_setup_teardown(test_sigkill_after_commit, setup_store, teardown),
 		cmocka_unit_test_setup_teardown(test_group_commit_16_threads, setup_store, teardown),
 		cmocka_unit_test_setup_teardown(test_group_commit_batches, setup_store, teardown),
