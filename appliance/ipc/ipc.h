@@ -130,6 +130,8 @@ enum capf_ipc_tag {
 	CAPF_IPC_T_STAT_NAME = 94,      /* str <= 64 */
 	CAPF_IPC_T_STAT_VALUE = 95,     /* u64 */
 	CAPF_IPC_T_LSC_COUNT = 96,      /* u32: LSCs still valid under a CAPF certificate */
+	CAPF_IPC_T_KEY_URI = 97,        /* str <= 1024: pkcs11: URI of a CAPF CA key (no PIN) */
+	CAPF_IPC_T_SAN_IP = 98,         /* str <= 45, repeatable: IPv4/IPv6 address, text */
 	/* append new tags here (and a row in ipc_schema.c) */
 };
 

@@ -77,6 +77,8 @@ static const struct ipc_tagdef tags[] = {
 	{ CAPF_IPC_T_STAT_NAME, FT_STR, 0, 64, "STAT_NAME" },
 	{ CAPF_IPC_T_STAT_VALUE, FT_U64, 0, 0, "STAT_VALUE" },
 	{ CAPF_IPC_T_LSC_COUNT, FT_U32, 0, 0, "LSC_COUNT" },
+	{ CAPF_IPC_T_KEY_URI, FT_STR, 0, 1024, "KEY_URI" },
+	{ CAPF_IPC_T_SAN_IP, FT_STR, 0, 45, "SAN_IP" },
 };
 
 #define R(t)    { CAPF_IPC_T_##t, RF_REQUIRED }
@@ -123,7 +125,7 @@ static const struct ipc_rule csr_req[] = { O(KEY_TYPE), O(RSA_BITS), O(CURVE), O
 static const struct ipc_rule csr_rsp[] = { R(CSR), END };
 static const struct ipc_rule import_req[] = { R(CONFIRM), R(CERT), M(CHAIN_CERT), END };
 static const struct ipc_rule tls_req[] = {
-	O(PUBLIC_KEY), O(CSR), O(SUBJECT), M(SAN_DNS), O(VALIDITY_DAYS), END };
+	O(PUBLIC_KEY), O(CSR), O(SUBJECT), M(SAN_DNS), O(VALIDITY_DAYS), O(CONFIRM), M(SAN_IP), END };
 static const struct ipc_rule tls_rsp[] = { R(CERT), M(CHAIN_CERT), END };
 static const struct ipc_rule trust_req[] = { R(TARGET), END };
 static const struct ipc_rule audit_rsp[] = { O(COUNT), O(AUDIT_ROW), END };
@@ -138,7 +140,7 @@ static const struct ipc_rule device_rec[] = {
 static const struct ipc_rule item_error[] = { R(DEVICE_NAME), R(TEXT), END };
 static const struct ipc_rule capf_cert_rec[] = {
 	R(CERT_ROLE), O(CERT), O(SUBJECT), O(FINGERPRINT), O(NOT_BEFORE), O(NOT_AFTER),
-	O(LSC_COUNT), O(KEY_TYPE), O(RSA_BITS), O(CURVE), END };
+	O(LSC_COUNT), O(KEY_TYPE), O(RSA_BITS), O(CURVE), O(KEY_URI), M(CHAIN_CERT), END };
 static const struct ipc_rule stat_rec[] = { R(STAT_NAME), R(STAT_VALUE), END };
 
 #define F CAPF_IPC_ROLE_FRONT
