@@ -26,3 +26,7 @@ $(P11_SPY): $(BUILD)/obj/tests/integ/p11spy.o
 $(BUILD)/tests/test_p11_token: $(BUILD)/obj/tests/integ/test_p11_token.o $(LIBP11) | $(P11_SPY)
 	@mkdir -p $(dir $@)
 	$(CC) $(LDFLAGS) -o $@ $^ $(LIBCMOCKA) $(LIBCRYPTO) $(LIBDL) $(LIBPTHREAD)
+
+# Fuzzing: the URI parser (pure).
+FUZZERS += p11_uri
+FUZZ_SRCS_p11_uri := pkcs11/uri.c

@@ -432,8 +432,10 @@ int p11_uri_format(const struct p11_uri *u, int with_query, char *buf, size_t le
 			put(&o, first ? "?" : "&", 1);
 			put(&o, a->name, strlen(a->name));
 			put(&o, "=", 1);
+			/* "file:" + "//x" would read as a host: use the empty-host form. */
 			if (a->kind == K_PINSRC)
-				put(&o, "file:", 5);
+				put(&o, strncmp(v, "//", 2) == 0 ? "file://" : "file:",
+				    strncmp(v, "//", 2) == 0 ? 7 : 5);
 			put_enc(&o, (const unsigned char *)v, strlen(v), 0);
 			first = 0;
 		}
