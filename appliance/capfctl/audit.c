@@ -1,0 +1,112 @@
+/*
+ * appliance/capfctl/audit.c: `capfctl audit verify` and `capfctl ping`.
+ */
+#include <getopt.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "appliance/capfctl/capfctl.h"
+
+static const char usage_audit[] =
+"usage: capfctl audit verify [--json]\n"
+"\n"
+"Walks the audit trail's hash chain in the store (every admin change, every\n"
+"issuance, each row chained to the previous by SHA-256). Exit 0 when intact;\n"
+"exit 1 naming the first row whose hash or link is wrong (edited, deleted or\n"
+"inserted rows).\n"
+"Common: --socket PATH, --help.\n";
+
+static const char usage_ping[] =
+"usage: capfctl ping\n"
+"\n"
+"Checks that capf-signerd answers on the admin socket and lets you in.\n";
+
+static int
+simple_opts(struct ctl *c, int argc, char **argv, const char *cmd, const char *usage, int *json)
+{
+	enum { O_JSON = CTL_OPT_FIRST_LOCAL };
+	static const struct option opts[] = {
+		CTL_COMMON_LONGOPTS,
+		{ "json", no_argument, NULL, O_JSON },
+		{ NULL, 0, NULL, 0 },
+	};
+	int opt;
+
+	while ((opt = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+		if (ctl_common_opt(c, opt, optarg))
+			continue;
+		if (opt == CTL_OPT_HELP) {
+			ctl_usage(usage);
+			return -1;
+		}
+		if (opt == O_JSON && json)
+			*json = 1;
+		else
+			return ctl_usage_error(cmd, "unknown option");
+	}
+	if (optind != argc)
+		return ctl_usage_error(cmd, "unexpected argument \"%s\"", argv[optind]);
+	return CTL_OK;
+}
+
+int
+cmd_audit(struct ctl *c, int argc, char **argv)
+{
+	struct capf_ipc_builder b;
+	struct ctl_reply r;
+	char text[1100] = "";
+	uint32_t count = 0;
+	uint64_t bad;
+	int json = 0, rc;
+
+	if (argc < 2 || strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0) {
+		ctl_usage(usage_audit);
+		return argc < 2 ? CTL_USAGE : CTL_OK;
+	}
+	if (strcmp(argv[1], "verify") != 0)
+		return ctl_usage_error("audit", "unknown subcommand \"%s\"", argv[1]);
+	rc = simple_opts(c, argc - 1, argv + 1, "audit verify", usage_audit, &json);
+	if (rc != CTL_OK)
+		return rc < 0 ? CTL_OK : rc;
+	ctl_begin(c, &b, CAPF_IPC_AUDIT_VERIFY);
+	if ((rc = ctl_call(c, &b, "audit verify", &r)) != CTL_OK)
+		return rc;
+	capf_ipc_get_u32(&r.msg, CAPF_IPC_T_COUNT, &count);
+	capf_ipc_get_str(&r.msg, CAPF_IPC_T_TEXT, text, sizeof(text));
+	if (capf_ipc_get_u64(&r.msg, CAPF_IPC_T_AUDIT_ROW, &bad) == 0) {
+		if (json)
+			printf("{\"intact\": false, \"first_bad_row\": %" PRIu64 ", \"rows\": %u}\n",
+			       bad, count);
+		fprintf(stderr, "audit verify: the audit chain is BROKEN at row %" PRIu64 "%s%s\n",
+			bad, text[0] ? ": " : "", text);
+		rc = CTL_FAILED;
+	} else {
+		if (json)
+			printf("{\"intact\": true, \"rows\": %u}\n", count);
+		else
+			printf("audit verify: the audit chain is intact (%u row%s)\n", count,
+			       count == 1 ? "" : "s");
+	}
+	ctl_reply_free(&r);
+	return rc;
+}
+
+int
+cmd_ping(struct ctl *c, int argc, char **argv)
+{
+	struct capf_ipc_builder b;
+	struct ctl_reply r;
+	char text[1100] = "";
+	int rc = simple_opts(c, argc, argv, "ping", usage_ping, NULL);
+
+	if (rc != CTL_OK)
+		return rc < 0 ? CTL_OK : rc;
+	ctl_begin(c, &b, CAPF_IPC_PING);
+	if ((rc = ctl_call(c, &b, "ping", &r)) != CTL_OK)
+		return rc;
+	capf_ipc_get_str(&r.msg, CAPF_IPC_T_TEXT, text, sizeof(text));
+	printf("capf-signerd at %s answers%s%s\n", c->socket_path, text[0] ? ": " : "", text);
+	ctl_reply_free(&r);
+	return CTL_OK;
+}

@@ -1,0 +1,175 @@
+/*
+ * appliance/capfctl/device_fields.c: a DEVICE record from the daemon, printed
+ * for people (Cisco's wording) and as JSON (stable snake_case keys).
+ */
+#include <stdio.h>
+#include <string.h>
+#include <time.h>
+
+#include "appliance/capfctl/capfctl.h"
+#include "policy/device.h"
+
+int
+ctl_device_decode(const struct capf_ipc_field *f, struct ctl_device *d)
+{
+	struct capf_ipc_msg sub;
+	char err[160];
+	uint8_t v8;
+	uint32_t v32;
+	int64_t v64;
+
+	memset(d, 0, sizeof(*d));
+	d->op = d->auth = d->key_order = d->curve = d->status = d->status_op = d->cause = -1;
+	d->rsa_bits = -1;
+	d->failed_attempts = -1;
+	if (capf_ipc_decode_nested(f, &sub, err, sizeof(err)) != 0) {
+		fprintf(stderr, "capfctl: malformed device record: %s\n", err);
+		return -1;
+	}
+	capf_ipc_get_str(&sub, CAPF_IPC_T_DEVICE_NAME, d->name, sizeof(d->name));
+	if (capf_ipc_get_u8(&sub, CAPF_IPC_T_OPERATION, &v8) == 0) d->op = v8;
+	if (capf_ipc_get_u8(&sub, CAPF_IPC_T_AUTH_MODE, &v8) == 0) d->auth = v8;
+	if (capf_ipc_get_u8(&sub, CAPF_IPC_T_KEY_ORDER, &v8) == 0) d->key_order = v8;
+	if (capf_ipc_get_u8(&sub, CAPF_IPC_T_CURVE, &v8) == 0) d->curve = v8;
+	if (capf_ipc_get_u8(&sub, CAPF_IPC_T_DEV_STATUS, &v8) == 0) d->status = v8;
+	if (capf_ipc_get_u8(&sub, CAPF_IPC_T_STATUS_OP, &v8) == 0) d->status_op = v8;
+	if (capf_ipc_get_u8(&sub, CAPF_IPC_T_CAUSE, &v8) == 0) d->cause = v8;
+	if (capf_ipc_get_u32(&sub, CAPF_IPC_T_RSA_BITS, &v32) == 0) d->rsa_bits = v32;
+	if (capf_ipc_get_u32(&sub, CAPF_IPC_T_FAILED_ATTEMPTS, &v32) == 0) d->failed_attempts = v32;
+	if (capf_ipc_get_i64(&sub, CAPF_IPC_T_DEADLINE, &v64) == 0) d->deadline = v64;
+	if (capf_ipc_get_i64(&sub, CAPF_IPC_T_LAST_SEEN, &v64) == 0) d->last_seen = v64;
+	if (capf_ipc_get_i64(&sub, CAPF_IPC_T_LSC_NOT_AFTER, &v64) == 0) d->lsc_not_after = v64;
+	capf_ipc_get_str(&sub, CAPF_IPC_T_LSC_SERIAL, d->serial, sizeof(d->serial));
+	capf_ipc_get_str(&sub, CAPF_IPC_T_LSC_ISSUER, d->issuer, sizeof(d->issuer));
+	capf_ipc_msg_free(&sub);
+	return 0;
+}
+
+const char *
+ctl_device_status(const struct ctl_device *d, char *buf, size_t len)
+{
+	struct capf_device dev;
+
+	memset(&dev, 0, sizeof(dev));
+	dev.status = d->status < 0 ? CAPF_ST_NONE : (enum capf_status)d->status;
+	dev.status_op = d->status_op < 0 ? CAPF_OP_NONE : (enum capf_operation)d->status_op;
+	dev.cause = d->cause < 0 ? CAPF_FAIL_NONE : (enum capf_fail_cause)d->cause;
+	dev.op = d->op < 0 ? CAPF_OP_NONE : (enum capf_operation)d->op;
+	return capf_status_cisco(&dev, buf, len);
+}
+
+static const char *
+keyparams(const struct ctl_device *d, char *buf, size_t len)
+{
+	char bits[24] = "default";
+
+	if (d->rsa_bits > 0)
+		snprintf(bits, sizeof(bits), "%ld", d->rsa_bits);
+	snprintf(buf, len, "RSA %s bits, EC %s", bits,
+		 d->curve >= 0 ? capf_curve_name(d->curve) : "default");
+	return buf;
+}
+
+static long
+days_left(int64_t not_after)
+{
+	double s = difftime((time_t)not_after, time(NULL));
+
+	return s < 0 ? -(long)((-s + 86399) / 86400) : (long)(s / 86400);
+}
+
+void
+ctl_device_print(FILE *f, const struct ctl_device *d)
+{
+	char t[64], st[160], kp[64];
+
+	fprintf(f, "Device Name:                 %s\n", d->name);
+	if (d->op >= 0)
+		fprintf(f, "Certificate Operation:       %s\n", capf_operation_cisco(d->op));
+	if (d->auth >= 0)
+		fprintf(f, "Authentication Mode:         %s\n", capf_auth_mode_cisco(d->auth));
+	if (d->key_order >= 0)
+		fprintf(f, "Key Order:                   %s (%s)\n", capf_key_order_cisco(d->key_order),
+			keyparams(d, kp, sizeof(kp)));
+	if (d->op > 0)
+		fprintf(f, "Operation Completes By:      %s\n",
+			ctl_fmt_time((time_t)d->deadline, t, sizeof(t)));
+	fprintf(f, "Certificate Operation Status: %s\n", ctl_device_status(d, st, sizeof(st)));
+	if (d->failed_attempts >= 0)
+		fprintf(f, "Failed Attempts:             %ld\n", d->failed_attempts);
+	fprintf(f, "Last Seen:                   %s\n",
+		d->last_seen ? ctl_fmt_time((time_t)d->last_seen, t, sizeof(t)) : "never");
+	if (d->serial[0]) {
+		fprintf(f, "LSC Serial:                  %s\n", d->serial);
+		fprintf(f, "LSC Issuer:                  %s\n", d->issuer[0] ? d->issuer : "-");
+		fprintf(f, "LSC Not After:               %s (%ld days left)\n",
+			ctl_fmt_time((time_t)d->lsc_not_after, t, sizeof(t)),
+			days_left(d->lsc_not_after));
+	} else {
+		fprintf(f, "LSC:                         none\n");
+	}
+}
+
+static void
+jkey(FILE *f, int *first, const char *k)
+{
+	fprintf(f, "%s\"%s\": ", *first ? "" : ", ", k);
+	*first = 0;
+}
+
+static void
+jstr(FILE *f, int *first, const char *k, const char *v)
+{
+	jkey(f, first, k);
+	if (v == NULL)
+		fputs("null", f);
+	else
+		ctl_json_str(f, v);
+}
+
+static void
+jtime(FILE *f, int *first, const char *k, int64_t v)
+{
+	char t[64];
+
+	if (v == 0) {
+		jstr(f, first, k, NULL);
+		return;
+	}
+	jstr(f, first, k, ctl_fmt_time((time_t)v, t, sizeof(t)));
+}
+
+void
+ctl_device_json(FILE *f, const struct ctl_device *d)
+{
+	char st[160];
+	int first = 1;
+
+	fputc('{', f);
+	jstr(f, &first, "name", d->name);
+	jstr(f, &first, "operation", d->op >= 0 ? capf_operation_name(d->op) : NULL);
+	jstr(f, &first, "operation_cisco", d->op >= 0 ? capf_operation_cisco(d->op) : NULL);
+	jstr(f, &first, "auth_mode", d->auth >= 0 ? capf_auth_mode_name(d->auth) : NULL);
+	jstr(f, &first, "key_order", d->key_order >= 0 ? capf_key_order_name(d->key_order) : NULL);
+	jkey(f, &first, "rsa_bits");
+	fprintf(f, "%ld", d->rsa_bits > 0 ? d->rsa_bits : 0);
+	jstr(f, &first, "curve", d->curve >= 0 ? capf_curve_name(d->curve) : NULL);
+	jtime(f, &first, "deadline", d->op > 0 ? d->deadline : 0);
+	jkey(f, &first, "deadline_unix");
+	fprintf(f, "%lld", (long long)(d->op > 0 ? d->deadline : 0));
+	jstr(f, &first, "status", ctl_device_status(d, st, sizeof(st)));
+	jkey(f, &first, "failed_attempts");
+	fprintf(f, "%ld", d->failed_attempts > 0 ? d->failed_attempts : 0);
+	jtime(f, &first, "last_seen", d->last_seen);
+	jkey(f, &first, "has_lsc");
+	fputs(d->serial[0] ? "true" : "false", f);
+	jstr(f, &first, "lsc_serial", d->serial[0] ? d->serial : NULL);
+	jstr(f, &first, "lsc_issuer", d->serial[0] && d->issuer[0] ? d->issuer : NULL);
+	jtime(f, &first, "lsc_not_after", d->serial[0] ? d->lsc_not_after : 0);
+	jkey(f, &first, "lsc_days_left");
+	if (d->serial[0])
+		fprintf(f, "%ld", days_left(d->lsc_not_after));
+	else
+		fputs("null", f);
+	fputc('}', f);
+}
