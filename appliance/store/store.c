@@ -12,6 +12,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <libgen.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -526,6 +527,23 @@ out:
 	return rc;
 }
 
+/* The writer takes no asynchronous signals (the daemon's threads handle
+ * those); faults and seccomp traps still reach it. */
+static int start_writer(struct capf_store *st)
+{
+	static const int sync_sigs[] = { SIGSYS, SIGSEGV, SIGBUS, SIGFPE, SIGILL, SIGABRT, SIGTRAP };
+	sigset_t all, old;
+	int rc;
+
+	sigfillset(&all);
+	for (size_t i = 0; i < NELEM(sync_sigs); i++)
+		sigdelset(&all, sync_sigs[i]);
+	pthread_sigmask(SIG_SETMASK, &all, &old);
+	rc = pthread_create(&st->writer, NULL, writer_main, st);
+	pthread_sigmask(SIG_SETMASK, &old, NULL);
+	return rc;
+}
+
 struct capf_store *capf_store_open(const char *path, unsigned flags, char *err, size_t errlen)
 {
 	struct capf_store *st;
@@ -576,7 +594,7 @@ struct capf_store *capf_store_open(const char *path, unsigned flags, char *err, 
 	}
 	st->wdb = db;
 	st->wcache.db = db;
-	if (pthread_create(&st->writer, NULL, writer_main, st) != 0) {
+	if (start_writer(st) != 0) {
 		store_err(err, errlen, "store: cannot start the writer thread");
 		goto fail;
 	}
