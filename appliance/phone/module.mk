@@ -11,3 +11,6 @@ UNIT_TESTS += $(BUILD)/tests/test_phone
 $(BUILD)/tests/test_phone: $(call objs,tests/unit/test_phone.c $(PHONE_LIB_SRCS)) $(BUILD)/lib/libcapfcodec.a
 	@mkdir -p $(dir $@)
 	$(CC) $(LDFLAGS) -o $@ $^ $(LIBCMOCKA) $(LIBSSL) $(LIBPTHREAD)
+
+# capf-phone against a real capf-frontd (no signer: RETRY_LATER), TLS pinning, usage, load mode
+SHELL_TESTS += tests/e2e/phone_frontd.sh
