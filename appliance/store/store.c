@@ -229,7 +229,10 @@ static int set_pragmas(sqlite3 *db, int writer, char *err, size_t errlen)
 		return CAPF_STORE_ERROR;
 	}
 	store_finalize(s);
-	return store_exec(db, "PRAGMA synchronous = FULL", err, errlen);
+	/* FULL: the WAL is fsynced at every commit. The WAL is truncated back
+	 * to 64 MiB after checkpoints. */
+	return store_exec(db, "PRAGMA synchronous = FULL; "
+			  "PRAGMA journal_size_limit = 67108864", err, errlen);
 }
 
 sqlite3 *store_connect(struct capf_store *st, int writer, char *err, size_t errlen)
