@@ -64,7 +64,9 @@ struct capf_store_actor {
  * whose schema is newer than CAPF_STORE_SCHEMA_VERSION, or that is not a CAPF
  * store. Returns NULL with a message in err. */
 struct capf_store *capf_store_open(const char *path, unsigned flags, char *err, size_t errlen);
-/* Waits for queued writes, stops the writer, closes every connection. NULL ok. */
+/* Waits for queued writes, stops the writer, closes every connection. NULL ok.
+ * Call it once no other thread uses the store any more. Not fork-safe: a child
+ * process opens its own store. */
 void capf_store_close(struct capf_store *st);
 
 struct capf_store_stats {
