@@ -46,7 +46,7 @@ static uint64_t get64(const uint8_t *p)
 
 static int rule_index(const struct ipc_rule *rules, uint16_t tag)
 {
-	for (int i = 0; rules != NULL && rules[i].tag != 0 && i < RULES_MAX; i++)
+	for (int i = 0; rules != NULL && i < RULES_MAX && rules[i].tag != 0; i++)
 		if (rules[i].tag == tag)
 			return i;
 	return -1;
@@ -193,7 +193,7 @@ static int walk_fields(const uint8_t *p, size_t len, const struct ipc_rule *rule
 		if (w->status != CAPF_IPC_OK)
 			return 0;
 	}
-	for (i = 0; rules != NULL && rules[i].tag != 0; i++)
+	for (i = 0; rules != NULL && i < RULES_MAX && rules[i].tag != 0; i++)
 		if ((rules[i].flags & RF_REQUIRED) && count[i] == 0)
 			return fail(CAPF_IPC_E_MISSING, w->err, w->errlen, "IPC %s: required field %s is missing",
 				    w->where, capf_ipc_tag_name(rules[i].tag));

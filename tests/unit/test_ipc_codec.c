@@ -636,6 +636,16 @@ static void test_names(void **state)
 	assert_string_equal(capf_ipc_trust_target_name(CAPF_IPC_TRUST_8021X), "8021x");
 	assert_string_equal(capf_ipc_err_name(CAPF_IPC_E_NOT_ALLOWED), "field not allowed");
 	assert_string_equal(capf_ipc_err_name(-100), "unknown error");
+	/* every rule list fits the codec's counters (RULES_MAX 32) */
+	for (size_t i = 0; i < sizeof(all_verbs) / sizeof(all_verbs[0]); i++) {
+		const struct ipc_verbdef *vd = ipc_verbdef(all_verbs[i]);
+		size_t n = 0, m = 0;
+		while (vd->req[n].tag)
+			n++;
+		while (vd->rsp[m].tag)
+			m++;
+		assert_true(n < 32 && m < 32);
+	}
 	/* every tag of the enum is in the table, once */
 	for (unsigned t = 1; t < 200; t++) {
 		const struct ipc_tagdef *d = ipc_tagdef((uint16_t)t);
