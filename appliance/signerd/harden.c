@@ -17,6 +17,8 @@
 #include <unistd.h>
 #include <seccomp.h>
 
+extern char **environ;
+
 #include "appliance/signerd/signerd_int.h"
 
 static char *dup_env(const char *name)
@@ -37,6 +39,10 @@ int signerd_env_scrub(struct signerd_env_keep *k, char *err, size_t errlen)
 {
 	int rc = 0;
 
+	/* clearenv() only drops the pointers: /proc/PID/environ shows the
+	 * original block, so wipe the strings themselves first. */
+	for (char **e = environ; e != NULL && *e != NULL; e++)
+		explicit_bzero(*e, strlen(*e));
 	if (clearenv() != 0) {
 		snprintf(err, errlen, "clearenv failed");
 		rc = -1;

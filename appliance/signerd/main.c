@@ -18,6 +18,7 @@
 #include <getopt.h>
 #include <grp.h>
 #include <pwd.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -157,6 +158,18 @@ int main(int argc, char **argv)
 	}
 
 	/* ---- as started ---- */
+	/* SIGTERM/SIGINT/SIGHUP/SIGPIPE blocked in every thread (the store's
+	 * writer too): they are read from a signalfd by the dispatcher. */
+	{
+		sigset_t set;
+
+		sigemptyset(&set);
+		sigaddset(&set, SIGTERM);
+		sigaddset(&set, SIGINT);
+		sigaddset(&set, SIGHUP);
+		sigaddset(&set, SIGPIPE);
+		pthread_sigmask(SIG_BLOCK, &set, NULL);
+	}
 	signerd_env_capture(&keep);
 	err[0] = '\0';
 	if (signerd_env_scrub(&keep, err, sizeof(err)) != 0) {

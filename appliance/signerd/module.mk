@@ -30,3 +30,12 @@ UNIT_TESTS  += $(BUILD)/tests/test_signerd_pop
 $(BUILD)/tests/test_signerd_pop: $(call objs,tests/unit/test_signerd_pop.c appliance/signerd/possession.c)
 	@mkdir -p $(dir $@)
 	$(CC) $(LDFLAGS) -o $@ $^ $(LIBCMOCKA) $(LIBCRYPTO)
+
+# The integration tests' client (front verbs through the IPC codec, store access).
+SIGNERD_CLIENT := $(BUILD)/tests/signerd-client
+$(SIGNERD_CLIENT): $(call objs,tests/integ/signerd_client.c) $(BUILD)/lib/libcapfstore.a \
+		   $(BUILD)/lib/libcapfpolicy.a $(BUILD)/lib/libcapfcodec.a $(BUILD)/lib/libcapfcommon.a
+	@mkdir -p $(dir $@)
+	$(CC) $(LDFLAGS) -o $@ $^ $(LIBCONFIG) $(LIBSQLITE) $(LIBCRYPTO) $(LIBPTHREAD)
+tests: $(SIGNERD_CLIENT)
+SHELL_TESTS += tests/integ/signerd.sh

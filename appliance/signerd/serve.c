@@ -305,7 +305,7 @@ static int serve_one(struct signerd_server *srv, struct conn *c, unsigned char *
 		rc = signerd_reply(sd, &resp, &req, CAPF_IPC_RETRY_LATER, 0, "the signer is saturated");
 	else
 		rc = signerd_dispatch(sd, &c->peer, &req, &resp);
-	if (rc != 0 && resp.buf == NULL) {
+	if (rc != 0) {
 		capf_log(LOG_WARNING, "request_dropped", "uid=%u pid=%ld role=%s verb=%s",
 			 (unsigned)c->peer.uid, (long)c->peer.pid, role_names[c->peer.role],
 			 capf_ipc_verb_name(req.verb));

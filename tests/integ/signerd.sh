@@ -1,0 +1,291 @@
+#!/usr/bin/env bash
+# capf-signerd on a real SoftHSM token, real sockets and a real SQLite file, with
+# its seccomp allow-list on: --check-config, the root refusal, installs (RSA 2048,
+# P-256), every refusal of the evidence checks, the peer check, the front role's
+# limits, durability across SIGKILL, and the hardening as seen from outside.
+. tests/lib.sh
+D=$T_TMP
+SD=$BIN/capf-signerd
+CL=$PWD/$BUILD/tests/signerd-client
+IS_ROOT=0; [ "$(id -u)" = 0 ] && IS_ROOT=1
+
+# ---- the token, the CAPF CA, the manufacturing CA ------------------------
+mkdir -p "$D/tok" "$D/state" "$D/mic" "$D/pki"
+make_token "$D/tok" capf >"$D/init.log" 2>&1 || { not_ok "make_token"; cat "$D/init.log"; finish; }
+PIN=$D/tok/capf.pin
+KEYURI="pkcs11:token=capf;object=capf-ca;type=private"
+"$BIN/capf-token" keygen --uri "pkcs11:token=capf;object=capf-ca?pin-source=file:$PIN" --type rsa:2048 \
+  >"$D/keygen.log" 2>&1 || { not_ok "keygen"; cat "$D/keygen.log"; finish; }
+cat >"$D/ca.cnf" <<'CNF'
+[req]
+distinguished_name = dn
+prompt = no
+x509_extensions = ext
+[dn]
+O = Example Corp
+OU = Voice
+CN = CAPF-test
+[ext]
+basicConstraints = critical, CA:TRUE, pathlen:0
+keyUsage = critical, digitalSignature, keyCertSign
+subjectKeyIdentifier = hash
+CNF
+ossl req -x509 -new -provider-path "$LIB" -provider capfhsm -provider default -config "$D/ca.cnf" \
+  -key "$KEYURI?pin-source=file:$PIN" -days 3650 -sha256 -out "$D/ca.pem" >"$D/req.log" 2>&1 \
+  || { not_ok "CAPF CA certificate"; cat "$D/req.log"; finish; }
+
+# Manufacturing CA (MIC and SUDI issuer), a MIC and a SUDI certificate; an
+# untrusted CA with an "LSC" of its own.
+mkca() { # NAME SUBJ
+  ossl req -x509 -new -newkey rsa:2048 -nodes -keyout "$D/pki/$1.key" -subj "$2" -days 365 \
+    -addext "basicConstraints=critical,CA:TRUE" -addext "keyUsage=critical,keyCertSign,cRLSign" \
+    -out "$D/pki/$1.pem" >/dev/null 2>&1
+}
+mkleaf() { # NAME CA SUBJ KEYALG
+  ossl req -new -newkey "$4" -nodes -keyout "$D/pki/$1.key" -subj "$3" -out "$D/pki/$1.csr" >/dev/null 2>&1 &&
+  ossl x509 -req -in "$D/pki/$1.csr" -CA "$D/pki/$2.pem" -CAkey "$D/pki/$2.key" -CAcreateserial -days 365 \
+    -extfile <(printf 'basicConstraints=critical,CA:FALSE\nkeyUsage=critical,digitalSignature,keyEncipherment\n') \
+    -out "$D/pki/$1.pem" >/dev/null 2>&1
+}
+mkca mfg "/O=Test Manufacturing/CN=Test MIC CA"
+mkca evil "/O=Example Corp/OU=Voice/CN=CAPF-test"
+mkleaf mic mfg "/O=Test Manufacturing/CN=CP-8865-SEP00000000AA01" rsa:2048
+mkleaf mic-ec mfg "/O=Test Manufacturing/CN=SEP00000000AA02" ec:<(ossl ecparam -name prime256v1)
+mkleaf sudi mfg "/O=Test Manufacturing/CN=SUDI PID:CP-8865 SN:FCH0000XYZ" rsa:2048
+mkleaf forged evil "/CN=SEP00000000AA03" rsa:2048
+cp "$D/pki/mfg.pem" "$D/mic/mfg.pem"
+
+# ---- users and the configuration ------------------------------------------
+RUN_AS=()
+USER_OPT=()
+if [ $IS_ROOT = 1 ]; then
+  getent passwd capf-signer >/dev/null || scripts/create-users >/dev/null
+  SIGNER_UID=$(id -u capf-signer)
+  chown -R capf-signer: "$D/tok" "$D/state" "$D/mic"
+  USER_OPT=(--user capf-signer)
+  RUN_AS=(setpriv --reuid capf-signer --regid capf-signer --clear-groups)
+else
+  SIGNER_UID=$(id -u)
+fi
+cat >"$D/capf.conf" <<CONF
+token: { module = "$SOFTHSM_MODULE"; ca_key_uri = "$KEYURI"; pin_source = "$PIN"; };
+ca: { certificate = "$D/ca.pem"; };
+sockets: { dir = "$D/run"; front_uids = [$(id -u), $SIGNER_UID]; admin_uids = [$(id -u)]; };
+store: { path = "$D/state/capf.db"; };
+keys: { rsa_bits = [2048, 3072]; ec_curves = ["P-256", "P-384"]; };
+auth: { max_failed_attempts = 3; };
+mic: { ca_dir = "$D/mic"; };
+front: { keygen_timeout = 60; retry_delay = 17; };
+signer: { workers = 2; sessions = 4; };
+CONF
+FRONT=$D/run/front.sock
+ADMIN=$D/run/admin.sock
+DB=$D/state/capf.db
+store() { "${RUN_AS[@]}" "$CL" "$@"; }
+enroll() { "$CL" enroll "$FRONT" "$@"; }
+
+# ---- --check-config, --help, root -----------------------------------------
+check "--check-config accepts the test config" "$SD" --check-config "$D/capf.conf"
+check_grep "--check-config says OK" "capf.conf: OK" "$T_TMP/last.out"
+printf 'lsc: { validity_days = 4000; digest = "md5"; };\nbogus = 1;\n' >"$D/bad.conf"
+check_fails "--check-config refuses a bad config" "$SD" --check-config "$D/bad.conf"
+check_grep "every error: validity_days" "validity_days" "$T_TMP/last.out"
+check_grep "every error: digest" "digest" "$T_TMP/last.out"
+check_grep "every error: unknown setting" "bogus" "$T_TMP/last.out"
+"$SD" --check-config "$D/bad.conf" >/dev/null 2>&1; check "--check-config exits 1 on errors" test $? = 1
+check "--help documents the exit codes" "$SD" --help
+check_grep "--help: exit status" "Exit status" "$T_TMP/last.out"
+if [ $IS_ROOT = 1 ]; then
+  "$SD" --config "$D/capf.conf" --foreground >"$D/root.out" 2>&1; rc=$?
+  check "refuses to run as root without --user (exit 4)" test $rc = 4
+  check_grep "says why" "refusing to run as root" "$D/root.out"
+fi
+
+# ---- start ------------------------------------------------------------------
+PIDS=()
+start() { # LOG
+  exec 7>"$D/leaked-fd"
+  env CAPF_TEST_SECRET=hunter2 "$SD" --config "$D/capf.conf" --foreground "${USER_OPT[@]}" >>"$1" 2>&1 &
+  SPID=$!
+  exec 7>&-
+  T_PIDS+=("$SPID")
+  for _ in $(seq 1 200); do
+    [ -S "$FRONT" ] && grep -q "event=started" "$1" && return 0
+    kill -0 "$SPID" 2>/dev/null || return 1
+    sleep 0.05
+  done
+  return 1
+}
+stop() {
+  kill -TERM "$SPID"; wait "$SPID"
+}
+LOG=$D/signerd.log
+check "the daemon starts (seccomp on)" start "$LOG"
+check_grep "started line" "event=started .*seccomp=1" "$LOG"
+check "ping on front.sock" "$CL" ping "$FRONT"
+
+# ---- hardening, from outside ----------------------------------------------
+ST=/proc/$SPID/status
+check_grep "NoNewPrivs: 1" '^NoNewPrivs:[[:space:]]+1' "$ST"
+check_grep "Seccomp: 2" '^Seccomp:[[:space:]]+2' "$ST"
+check_grep "umask 077" '^Umask:[[:space:]]+0077' "$ST"
+check_grep "core size 0" '^Max core file size +0 +0 ' "/proc/$SPID/limits"
+tr '\0' '\n' <"/proc/$SPID/environ" | grep -v '^$' >"$D/environ.txt"
+check_nogrep "environment scrubbed (no CAPF_TEST_SECRET)" "CAPF_TEST_SECRET|hunter2|PATH=|HOME=" "$D/environ.txt"
+check_nogrep "no PIN in /proc/PID/environ" "$(cat "$PIN")" "$D/environ.txt"
+tr '\0' ' ' <"/proc/$SPID/cmdline" >"$D/cmdline.txt"
+check_nogrep "no PIN in /proc/PID/cmdline" "$(cat "$PIN")" "$D/cmdline.txt"
+check_nogrep "no PIN in the log" "$(cat "$PIN")" "$LOG"
+ls -l "/proc/$SPID/fd/" >"$D/fds.txt" 2>&1
+check_nogrep "inherited descriptor closed" "leaked-fd" "$D/fds.txt"
+if [ $IS_ROOT = 1 ]; then
+  check_grep "runs as capf-signer" "^Uid:[[:space:]]+$SIGNER_UID[[:space:]]+$SIGNER_UID[[:space:]]+$SIGNER_UID" "$ST"
+  check_grep "no supplementary groups but its own" "^Groups:[[:space:]]+$(id -g capf-signer)[[:space:]]*$" "$ST"
+  # Not dumpable: /proc/PID files belong to root, and its own uid cannot read its memory or environment.
+  check "not dumpable: /proc/PID/environ owned by root" test "$(stat -c %u "/proc/$SPID/environ")" = 0
+  check_fails "not dumpable: its own uid cannot read /proc/PID/environ" "${RUN_AS[@]}" cat "/proc/$SPID/environ"
+  check_fails "not dumpable: its own uid cannot read /proc/PID/mem" "${RUN_AS[@]}" dd if="/proc/$SPID/mem" bs=1 count=1 skip=4096
+  check "sockets.dir is 0750" test "$(stat -c %a "$D/run")" = 750
+  check "front.sock is 0660, group capf" test "$(stat -c '%a %G' "$FRONT")" = "660 capf"
+  check "admin.sock is 0600" test "$(stat -c %a "$ADMIN")" = 600
+fi
+
+# ---- installs ---------------------------------------------------------------
+store device-add "$DB" SEP00000000A001 install null --key-order rsa --rsa-bits 2048 >/dev/null
+store device-add "$DB" SEP00000000A002 install null --key-order ec --curve P-256 >/dev/null
+enroll SEP00000000A001 --out "$D/lsc1.pem" --key-out "$D/lsc1.key" >"$D/e1.out" 2>&1
+check_grep "RSA 2048 install: decision" "decision=install" "$D/e1.out"
+check_grep "RSA 2048 install: asked for RSA 2048" "key=rsa:2048" "$D/e1.out"
+check_grep "RSA 2048 install: issued" "issued serial=" "$D/e1.out"
+check_grep "RSA 2048 install: result" "result=ok" "$D/e1.out"
+check "RSA LSC verifies against the CAPF CA" ossl verify -x509_strict -CAfile "$D/ca.pem" "$D/lsc1.pem"
+check "RSA LSC lint clean" "$CL" lint "$D/capf.conf" "$D/ca.pem" "$D/lsc1.pem" SEP00000000A001
+store issuances "$DB" SEP00000000A001 >"$D/i1.out"
+check_grep "store has the RSA issuance, delivered" "state=delivered" "$D/i1.out"
+check "the stored serial is the issued one" grep -q "serial=$(sed -n 's/issued serial=//p' "$D/e1.out")" "$D/i1.out"
+store device-show "$DB" SEP00000000A001 >"$D/d1.out"
+check_grep "status Upgrade Success" "status_text=Upgrade Success" "$D/d1.out"
+check_grep "operation cleared" "op=none" "$D/d1.out"
+
+enroll SEP00000000A002 --out "$D/lsc2.pem" >"$D/e2.out" 2>&1
+check_grep "P-256 install: asked for EC P-256" "key=ec:P-256" "$D/e2.out"
+check_grep "P-256 install: result" "result=ok" "$D/e2.out"
+check "P-256 LSC verifies against the CAPF CA" ossl verify -x509_strict -CAfile "$D/ca.pem" "$D/lsc2.pem"
+check "P-256 LSC lint clean" "$CL" lint "$D/capf.conf" "$D/ca.pem" "$D/lsc2.pem" SEP00000000A002
+store device-show "$DB" SEP00000000A002 >"$D/d2.out"
+check_grep "P-256: Upgrade Success" "status_text=Upgrade Success" "$D/d2.out"
+
+# nothing pending / unknown device
+enroll SEP00000000A001 >"$D/e3.out" 2>&1
+check_grep "no pending operation -> nothing" "decision=nothing" "$D/e3.out"
+enroll SEP0000000FFFFF >"$D/e4.out" 2>&1
+check_grep "unknown device -> unknown" "decision=unknown" "$D/e4.out"
+
+# EC preferred, the phone fails EC: falls back to RSA
+store device-add "$DB" SEP00000000A004 install null --key-order ec-rsa --curve P-256 >/dev/null
+enroll SEP00000000A004 --keygen-fail-first >"$D/e5.out" 2>&1
+check_grep "keygen failed -> next alternative" "fallback=1" "$D/e5.out"
+check_grep "fallback install issued" "result=ok" "$D/e5.out"
+
+# deadline passed
+store device-add "$DB" SEP00000000A005 install null --deadline-offset -7200 >/dev/null
+enroll SEP00000000A005 >"$D/e6.out" 2>&1
+check_grep "deadline passed -> refused" "refused cause=8" "$D/e6.out"
+store device-show "$DB" SEP00000000A005 >"$D/d6.out"
+check_grep "Late/Timedout recorded" "status_text=Upgrade Failed: User Initiated Request Late/Timedout" "$D/d6.out"
+
+# ---- authentication string ------------------------------------------------
+secret_file "$D/auth.good" 123456
+secret_file "$D/auth.bad" 654321
+[ $IS_ROOT = 1 ] && chown capf-signer: "$D/auth.good"
+store device-add "$DB" SEP00000000A006 install string --auth-string-file "$D/auth.good" >/dev/null
+enroll SEP00000000A006 --password-file "$D/auth.bad" >"$D/e7.out" 2>&1
+check_grep "wrong authentication string -> refused" "refused cause=2" "$D/e7.out"
+store device-show "$DB" SEP00000000A006 >"$D/d7.out"
+check_grep "attempt counted" "attempts=1" "$D/d7.out"
+check_grep "Invalid Authentication String recorded" "Invalid Authentication String" "$D/d7.out"
+check_nogrep "the authentication string is not logged" "654321|123456" "$LOG"
+enroll SEP00000000A006 --password-file "$D/auth.bad" >/dev/null 2>&1
+enroll SEP00000000A006 --password-file "$D/auth.bad" >/dev/null 2>&1
+enroll SEP00000000A006 --password-file "$D/auth.good" >"$D/e8.out" 2>&1
+check_grep "locked out after 3: even the right string is refused" "refused" "$D/e8.out"
+store device-show "$DB" SEP00000000A006 >"$D/d8.out"
+check_grep "3 attempts counted" "attempts=3" "$D/d8.out"
+store device-add "$DB" SEP00000000A007 install string --auth-string-file "$D/auth.good" >/dev/null
+enroll SEP00000000A007 --password-file "$D/auth.good" >"$D/e9.out" 2>&1
+check_grep "right authentication string -> issued" "result=ok" "$D/e9.out"
+
+# ---- existing certificate: LSC ---------------------------------------------
+store device-add "$DB" SEP00000000A001 install lsc-first >/dev/null
+enroll SEP00000000A001 --cert "$D/lsc1.pem" --cert-key "$D/lsc1.key" --cert-type lsc >"$D/e10.out" 2>&1
+check_grep "LSC auth with our own LSC -> issued" "result=ok" "$D/e10.out"
+store issuances "$DB" SEP00000000A001 >"$D/i10.out"
+check "the renewal has a new serial" test "$(sed -n 's/serial=//p' "$D/i10.out")" != "$(sed -n 's/serial=//p' "$D/i1.out")"
+
+store device-add "$DB" SEP00000000AA03 install lsc-first >/dev/null
+enroll SEP00000000AA03 --cert "$D/pki/forged.pem" --cert-key "$D/pki/forged.key" --cert-type lsc >"$D/e11.out" 2>&1
+check_grep "LSC from an untrusted issuer -> refused (Invalid LSC)" "refused cause=1" "$D/e11.out"
+store device-show "$DB" SEP00000000AA03 >"$D/d11.out"
+check_grep "Invalid LSC recorded" "Upgrade Failed: Invalid LSC" "$D/d11.out"
+
+store device-add "$DB" SEP00000000A001 install lsc-first >/dev/null
+enroll SEP00000000A001 --cert "$D/lsc1.pem" --cert-key "$D/lsc1.key" --bad-sig flip >"$D/e12.out" 2>&1
+check_grep "signature with a flipped byte -> refused" "refused cause=1" "$D/e12.out"
+enroll SEP00000000A001 --cert "$D/lsc1.pem" --cert-key "$D/lsc1.key" --bad-sig padding >"$D/e13.out" 2>&1
+check_grep "right trailing hash, wrong padding (DigestInfo) -> refused" "refused cause=1" "$D/e13.out"
+check_grep "the log says why" "event=refused .*PKCS#1" "$LOG"
+store device-add "$DB" SEP00000000A002 install lsc-first >/dev/null
+enroll SEP00000000A002 --cert "$D/lsc1.pem" --cert-key "$D/lsc1.key" >"$D/e14.out" 2>&1
+check_grep "another device's LSC -> refused" "refused cause=1" "$D/e14.out"
+
+# ---- existing certificate: MIC, and SUDI -------------------------------------
+store device-add "$DB" SEP00000000AA01 install mic-first >/dev/null
+enroll SEP00000000AA01 --cert "$D/pki/mic.pem" --cert-key "$D/pki/mic.key" --cert-type mic >"$D/e15.out" 2>&1
+check_grep "MIC auth with the test manufacturing CA -> issued" "result=ok" "$D/e15.out"
+store device-add "$DB" SEP00000000AA02 install mic-first >/dev/null
+enroll SEP00000000AA02 --cert "$D/pki/mic-ec.pem" --cert-key "$D/pki/mic-ec.key" --cert-type mic >"$D/e16.out" 2>&1
+check_grep "MIC auth with an EC key (ECDSA proofs) -> issued" "result=ok" "$D/e16.out"
+
+store device-add "$DB" SEP00000000A008 install null >/dev/null
+enroll SEP00000000A008 --session 0x01020304 --sudi-cert "$D/pki/sudi.pem" --sudi-key "$D/pki/sudi.key" >"$D/e17.out" 2>&1
+check_grep "SUDI bound to this session -> issued" "result=ok" "$D/e17.out"
+store device-add "$DB" SEP00000000A009 install null >/dev/null
+enroll SEP00000000A009 --session 0x01020304 --sudi-session 0x01020305 \
+  --sudi-cert "$D/pki/sudi.pem" --sudi-key "$D/pki/sudi.key" >"$D/e18.out" 2>&1
+check_grep "SUDI signed for another session (replay) -> refused" "refused cause=" "$D/e18.out"
+check_grep "the log calls it a replay" "event=refused .*replayed" "$LOG"
+
+# ---- the peer check and the front role's limits ------------------------------
+check "admin verbs on front.sock: connection closed" bash -c "'$CL' raw '$FRONT' 0102 | grep -q closed=1"
+check_grep "logged as a protocol error" "event=protocol_error .*role=front" "$LOG"
+check "front verbs on admin.sock: connection closed" bash -c "'$CL' raw '$ADMIN' 0010 | grep -q closed=1"
+if [ $IS_ROOT = 1 ]; then
+  chmod o+x "$D/run"; chmod o+rw "$FRONT"
+  check "a uid not allowed on front.sock: connection closed" \
+    bash -c "setpriv --reuid nobody --regid nogroup --clear-groups '$CL' ping '$FRONT' | grep -q closed=1"
+  check_grep "peer_refused logged with uid and role" "event=peer_refused uid=65534 gid=[0-9]+ pid=[0-9]+ role=front" "$LOG"
+  chmod o-x "$D/run"
+fi
+
+# ---- an issuance is durable before the certificate leaves --------------------
+store device-add "$DB" SEP00000000A00A install null >/dev/null
+"$CL" enroll "$FRONT" SEP00000000A00A --no-result >"$D/e19.out" 2>&1 &
+CPID=$!
+for _ in $(seq 1 200); do grep -q holding=1 "$D/e19.out" && break; sleep 0.05; done
+kill -KILL "$SPID"; wait "$SPID" 2>/dev/null
+kill "$CPID" 2>/dev/null; wait "$CPID" 2>/dev/null
+SERIAL=$(sed -n 's/issued serial=//p' "$D/e19.out")
+check "ISSUE returned a certificate before SIGKILL" test -n "$SERIAL"
+check "restarts after SIGKILL" start "$D/signerd2.log"
+store issuances "$DB" SEP00000000A00A >"$D/i19.out"
+check_grep "the issuance is in the store after SIGKILL" "serial=$SERIAL" "$D/i19.out"
+check_grep "recorded as issued (not delivered)" "state=issued" "$D/i19.out"
+
+# ---- SIGTERM: clean exit ------------------------------------------------------
+kill -TERM "$SPID"; wait "$SPID"; rc=$?
+check "SIGTERM: exit 0" test $rc = 0
+check_grep "stopped line" "event=stopped" "$D/signerd2.log"
+check_nogrep "no seccomp violation in the logs" "seccomp_violation" "$LOG"
+check_nogrep "no seccomp violation after restart" "seccomp_violation" "$D/signerd2.log"
+check "sockets removed on exit" test ! -e "$FRONT"
+finish
