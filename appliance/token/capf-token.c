@@ -40,6 +40,7 @@ static const char usage_main[] =
 	"The module is --module PATH, else the URI's module-path, else $CAPFHSM_MODULE,\n"
 	"else " P11_DEFAULT_MODULE ".\n"
 	"PINs come only from files owned by you with mode 0600 (pin-source=file:/path in URIs).\n"
+	"CAPF_TOKEN_VERBOSE=1 in the environment traces every PKCS#11 call to stderr.\n"
 	"Exit status: 0 success, 1 error, 2 usage error.\n";
 
 static const char usage_init[] =
