@@ -59,7 +59,11 @@ start() {
   for _ in $(seq 200); do grep -q event=started "$D/frontd.log" && break; kill -0 "$FPID" || break; sleep 0.05; done
   check_grep "capf-frontd started" "event=started" "$D/frontd.log"
 }
-stop() { kill "$FPID"; wait "$FPID"; }
+stop() {
+  kill "$FPID"
+  wait "$FPID"
+  check "exit status 0 after SIGTERM (no leak under ASan)" test $? = 0
+}
 
 start
 if [ "$(id -u)" = 0 ]; then
@@ -81,9 +85,16 @@ check "signer unreachable: RETRY_LATER {RETRY_DELAY 60}" python3 "$H" 127.0.0.1 
 check "unknown element tags are skipped" python3 "$H" 127.0.0.1 "$PORT" unknown-tag --expect RETRY_LATER
 check_grep "logged as signer_unavailable" "event=signer_unavailable" "$D/frontd.log"
 
-for c in half-header length-overrun short-body wrong-protocol-id wrong-session-id unknown-command \
-         garbage huge-body plain-garbage; do
-  check "hostile: $c" timeout 30 python3 "$H" 127.0.0.1 "$PORT" "$c"
+# all at once (two of them wait for the idle timeout)
+CASES="half-header length-overrun short-body wrong-protocol-id wrong-session-id unknown-command garbage huge-body plain-garbage"
+declare -A HPID
+for c in $CASES; do
+  timeout 30 python3 "$H" 127.0.0.1 "$PORT" "$c" >"$D/hostile-$c.out" 2>&1 &
+  HPID[$c]=$!
+done
+for c in $CASES; do
+  wait "${HPID[$c]}"
+  check "hostile: $c: END_SESSION 7 or closed ($(cat "$D/hostile-$c.out"))" test $? = 0
 done
 
 # 300 silent clients; meanwhile others are still served at once
