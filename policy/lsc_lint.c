@@ -235,8 +235,9 @@ static void lint_extensions(X509 *ca, X509 *y, const char *name, struct capf_err
 			if (want[k].nid == nid)
 				break;
 		if (k == 6) {
-			OBJ_obj2txt(oid, sizeof(oid), X509_EXTENSION_get_object(ex), 0);
-			ERR("extensions: unexpected extension %s", oid);
+			OBJ_obj2txt(oid, sizeof(oid), X509_EXTENSION_get_object(ex), 1);
+			ERR("extensions: unexpected extension %s%s%s%s", oid, nid != NID_undef ? " (" : "",
+			    nid != NID_undef ? OBJ_nid2ln(nid) : "", nid != NID_undef ? ")" : "");
 			continue;
 		}
 		if (seen[k]++)
