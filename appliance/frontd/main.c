@@ -301,7 +301,8 @@ static int drop_privileges(const char *user)
 		fprintf(stderr, "capf-frontd: --user %s is root; use an unprivileged user\n", user);
 		return -1;
 	}
-	if (setgroups(0, NULL) < 0 || setresgid(pw->pw_gid, pw->pw_gid, pw->pw_gid) < 0 ||
+	/* its own groups only: "capf" gives access to sockets.dir and front.sock */
+	if (initgroups(pw->pw_name, pw->pw_gid) < 0 || setresgid(pw->pw_gid, pw->pw_gid, pw->pw_gid) < 0 ||
 	    setresuid(pw->pw_uid, pw->pw_uid, pw->pw_uid) < 0) {
 		fprintf(stderr, "capf-frontd: cannot become %s: %s\n", user, strerror(errno));
 		return -1;
