@@ -19,9 +19,22 @@ static int is_jabber_char(int ch)
 	       ch == '.' || ch == '_' || ch == '-';
 }
 
+/* The name as it may appear in a message: printable ASCII, anything else as '?'
+ * (the name comes from the network; messages end up in logs). */
+static const char *shown(const char *name, char *buf, size_t len)
+{
+	size_t i;
+
+	for (i = 0; name[i] != '\0' && i + 1 < len; i++)
+		buf[i] = name[i] > 0x20 && name[i] < 0x7f ? name[i] : '?';
+	buf[i] = '\0';
+	return buf;
+}
+
 int capf_name_check(const struct capf_conf *c, const char *name, enum capf_device_kind *kind,
 		    char *err, size_t errlen)
 {
+	char sb[CAPF_DEVICE_NAME_MAX + 1];
 	size_t len;
 
 	if (name == NULL || name[0] == '\0') {
@@ -35,18 +48,19 @@ int capf_name_check(const struct capf_conf *c, const char *name, enum capf_devic
 	}
 	if (strncmp(name, "SEP", 3) == 0) {
 		if (!c->devices.sep) {
-			snprintf(err, errlen, "device name %.64s: SEP devices are disabled (devices.sep = false)", name);
+			snprintf(err, errlen, "device name %s: SEP devices are disabled (devices.sep = false)",
+				 shown(name, sb, sizeof(sb)));
 			return -1;
 		}
 		if (len != 15) {
-			snprintf(err, errlen, "device name %.64s: a phone's name is SEP followed by exactly 12 "
-				 "hexadecimal digits (its MAC address), e.g. SEP58971ECC97C1", name);
+			snprintf(err, errlen, "device name %s: a phone's name is SEP followed by exactly 12 "
+				 "hexadecimal digits (its MAC address), e.g. SEP58971ECC97C1", shown(name, sb, sizeof(sb)));
 			return -1;
 		}
 		for (size_t i = 3; i < 15; i++) {
 			if (!is_uhex((unsigned char)name[i])) {
-				snprintf(err, errlen, "device name %.64s: character %zu is not an uppercase "
-					 "hexadecimal digit (0-9, A-F)", name, i + 1);
+				snprintf(err, errlen, "device name %s: character %zu is not an uppercase "
+					 "hexadecimal digit (0-9, A-F)", shown(name, sb, sizeof(sb)), i + 1);
 				return -1;
 			}
 		}
@@ -58,13 +72,13 @@ int capf_name_check(const struct capf_conf *c, const char *name, enum capf_devic
 		if (strncmp(name, jabber_prefixes[p], 3) != 0)
 			continue;
 		if (!c->devices.jabber) {
-			snprintf(err, errlen, "device name %.64s: Jabber devices are disabled (devices.jabber = false)",
-				 name);
+			snprintf(err, errlen, "device name %s: Jabber devices are disabled (devices.jabber = false)",
+				 shown(name, sb, sizeof(sb)));
 			return -1;
 		}
 		if (len < 4 || len > c->devices.max_name_length) {
-			snprintf(err, errlen, "device name %.64s: a Jabber name is %s followed by 1 to %u characters "
-				 "(devices.max_name_length = %u)", name, jabber_prefixes[p],
+			snprintf(err, errlen, "device name %s: a Jabber name is %s followed by 1 to %u characters "
+				 "(devices.max_name_length = %u)", shown(name, sb, sizeof(sb)), jabber_prefixes[p],
 				 c->devices.max_name_length > 3 ? c->devices.max_name_length - 3 : 0,
 				 c->devices.max_name_length);
 			return -1;

@@ -30,6 +30,7 @@ static const struct name_case names[] = {
 	{ "SEP58971ECC97C12", 1, 1, 64, 0, 0, "exactly 12" },
 	{ "SEP58971ECC97G1", 1, 1, 15, 0, 0, "character 14 is not an uppercase hexadecimal" },
 	{ "SEP58971ECC97C1", 0, 1, 15, 0, 0, "SEP devices are disabled" },
+	{ "SEP\n11223344556", 1, 1, 15, 0, 0, "device name SEP?11223344556: character 4" },     /* no raw control bytes in messages */
 	{ "sep58971ECC97C1", 1, 1, 15, 0, 0, "must start with" },
 	{ "CSFJSMITH", 1, 1, 15, 1, CAPF_DEVKIND_JABBER, NULL },
 	{ "BOTjsmith", 1, 1, 15, 1, CAPF_DEVKIND_JABBER, NULL },
