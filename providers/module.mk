@@ -24,3 +24,10 @@ $(BUILD)/tests/test_provider_der: $(BUILD)/obj/tests/provider/test_provider_der.
 	$(CC) $(LDFLAGS) -o $@ $^ $(LIBCMOCKA) $(LIBCRYPTO)
 
 SHELL_TESTS += tests/provider/test_provider_openssl.sh tests/provider/test_provider_tls.sh
+
+# make bench: signatures/s through capfhsm vs OpenSSL in memory (RSA-2048, P-256; 1 thread and one per core).
+BENCH_BINS += $(BUILD)/tests/bench_provider
+BENCHES    += $(BUILD)/tests/bench_provider
+$(BUILD)/tests/bench_provider: $(BUILD)/obj/tests/provider/bench_provider.o $(PTEST_LIB) $(BUILD)/lib/libcapfp11.a | $(CAPFHSM)
+	@mkdir -p $(dir $@)
+	$(CC) $(LDFLAGS) -o $@ $^ $(LIBCRYPTO) $(LIBDL) $(LIBPTHREAD)

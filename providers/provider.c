@@ -4,6 +4,7 @@
  * tables (registered statically, before any key is loaded: TLS contexts are
  * made first), and the per-provider cache of open tokens.
  */
+#include <dlfcn.h>
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdlib.h>
@@ -48,7 +49,18 @@ static pthread_once_t exit_once = PTHREAD_ONCE_INIT;
 static struct capf_tokcache *parked;
 
 static void mark_exiting(void) { atomic_store(&exiting, 1); }
-static void register_exit(void) { atexit(mark_exiting); }
+
+/* Also pins capfhsm.so in memory (RTLD_NODELETE): what teardown leaves for the
+ * exit must stay mapped and reachable, and the module it talks to is never
+ * unloaded either. */
+static void register_exit(void)
+{
+	Dl_info info;
+
+	atexit(mark_exiting);
+	if (dladdr((void *)register_exit, &info) != 0 && info.dli_fname != NULL)
+		(void)dlopen(info.dli_fname, RTLD_LAZY | RTLD_NOLOAD | RTLD_NODELETE);
+}
 
 static char *token_key(const char *module, const struct p11_uri *uri, char *err, size_t errlen)
 {

@@ -51,6 +51,25 @@ check "pkeyutl PSS sign" ossl pkeyutl "${PROV[@]}" -sign -inkey "$(uri rsa-2048)
 check "pkeyutl PSS verify (default provider)" ossl pkeyutl -verify -pubin -inkey "$T_TMP/rsa-2048.pub.pem" -rawin -digest sha256 \
   -pkeyopt rsa_padding_mode:pss -in "$T_TMP/data" -sigfile "$T_TMP/pss.sig"
 
+# Objects on the token as OSSL_STORE sees them. capf-token cannot import a
+# certificate, so pkcs11-tool writes one as a public object (no login, no PIN).
+ossl x509 -in "$T_TMP/ec-P-256.crt" -outform DER -out "$T_TMP/ec.der"
+check "write a certificate to the token" pkcs11-tool --module "$SOFTHSM_MODULE" --token-label T \
+  --write-object "$T_TMP/ec.der" --type cert --label ec-P-256
+check "x509 -in pkcs11: certificate" ossl x509 "${PROV[@]}" -in "pkcs11:token=T;object=ec-P-256;type=cert" -outform DER -out "$T_TMP/tok.der"
+check "it is the certificate written" cmp "$T_TMP/ec.der" "$T_TMP/tok.der"
+check "storeutl -certs" ossl storeutl "${PROV[@]}" -certs "pkcs11:token=T?pin-source=file:$D/T.pin"
+check_grep "storeutl -certs: one certificate" 'Total found: 1' "$T_TMP/last.out"
+check_nogrep "storeutl -certs: no keys" '^[0-9]+: (Pkey|Public key)' "$T_TMP/last.out"
+check "storeutl -keys" ossl storeutl "${PROV[@]}" -keys "pkcs11:token=T?pin-source=file:$D/T.pin"
+check_grep "storeutl -keys: the three private keys" 'Total found: 3' "$T_TMP/last.out"
+check "storeutl without login" ossl storeutl "${PROV[@]}" "pkcs11:token=T;object=ec-P-256"
+check_grep "without login: public key and certificate" '0: Public key' "$T_TMP/last.out"
+check_nogrep "without login: no private key" 'Pkey' "$T_TMP/last.out"
+check "storeutl with login: private key first" ossl storeutl "${PROV[@]}" "$(uri ec-P-256)"
+check_grep "with login: private key, public key, certificate" 'Total found: 3' "$T_TMP/last.out"
+check_grep "with login: 0 is the private key" '^0: Pkey' "$T_TMP/last.out"
+
 # The public half comes out; the private half does not.
 check "pkey -pubout" ossl pkey "${PROV[@]}" -in "$(uri rsa-2048)" -pubout -out "$T_TMP/out.pub"
 check "pkey -pubout equals capf-token's" cmp "$T_TMP/out.pub" "$T_TMP/rsa-2048.pub.pem"
