@@ -95,6 +95,42 @@ static void test_example_file(void **state)
 	capf_errlist_free(e);
 }
 
+/* The example documents every setting with its default: uncommenting every
+ * "# name = value;" line gives a file that parses to exactly the defaults. */
+static void test_example_documents_defaults(void **state)
+{
+	FILE *fp = fopen("policy/capf.conf.example", "r");
+	char line[512], *out = calloc(1, 64 * 1024);
+	size_t off = 0;
+	int settings = 0;
+	struct capf_conf d;
+	struct capf_errlist *e = capf_errlist_new();
+
+	assert_non_null(fp);
+	while (fgets(line, sizeof(line), fp) != NULL) {
+		char *p = line + strspn(line, " \t");
+		size_t n = 0;
+		if (p[0] == '#' && p[1] == ' ') {
+			n = strspn(p + 2, "abcdefghijklmnopqrstuvwxyz_");
+			if (n > 0 && strncmp(p + 2 + n, " = ", 3) == 0) {
+				memmove(p, p + 2, strlen(p + 2) + 1);
+				settings++;
+			}
+		}
+		off += (size_t)snprintf(out + off, 64 * 1024 - off, "%s", line);
+	}
+	fclose(fp);
+	assert_int_equal(settings, 44);         /* every setting of the table in config.c */
+	if (capf_conf_parse(&conf, out, off, "example-uncommented", e) != 0)
+		dump(e);
+	assert_int_equal(capf_errlist_count(e), 0);
+	capf_conf_defaults(&d);
+	snprintf(d.source, sizeof(d.source), "example-uncommented");
+	assert_memory_equal(&conf, &d, sizeof(d));
+	free(out);
+	capf_errlist_free(e);
+}
+
 static const char full_text[] =
 	"token = { module = \"/usr/lib/x/p11.so\"; ca_key_uri = \"pkcs11:token=t;object=k\";\n"
 	"  pin_source = \"file:/etc/capf/pin\"; };\n"
@@ -410,6 +446,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_defaults),
 		cmocka_unit_test(test_example_file),
+		cmocka_unit_test(test_example_documents_defaults),
 		cmocka_unit_test(test_full_file),
 		cmocka_unit_test(test_bad),
 		cmocka_unit_test(test_good),
