@@ -20,6 +20,16 @@
  *   subjectKeyIdentifier = SHA-1 of the subjectPublicKey BIT STRING (RFC 5280 4.2.1.2 (1)),
  *   authorityKeyIdentifier keyid = the CA's subjectKeyIdentifier,
  *   subjectAltName URI = device name.
+ *
+ * The daemon's sequence (policy calls in brackets):
+ *   key = [capf_pubkey_decode](conf, PUBLIC_KEY, &decision.keys[i])
+ *   x   = [capf_lsc_build](conf, ca, &in, &md)            -- unsigned, algorithms preset
+ *   [capf_lsc_lint](conf, ca, &in, x, errs) == 0          -- else refuse, log every finding
+ *   X509_sign(x, token_key, md)                           -- the only token use
+ *   [capf_lsc_lint](conf, ca, &in, x, errs) == 0          -- again, now with the signature
+ *   [capf_ca_verify](ca, x, now)                          -- up to the (third-party) root
+ *   record the issuance, then send it.
+ * All functions are reentrant (no global state); X509 objects are not shared.
  */
 #ifndef CAPF_POLICY_LSC_H
 #define CAPF_POLICY_LSC_H
