@@ -270,40 +270,48 @@ int phone_key_spec(const char *spec, int *key_type, unsigned *rsa_bits, int *cur
 int phone_keypool_fill(struct phone_keypool *p, const char *spec, unsigned n, char *err, size_t errlen)
 {
 	struct pool_kind *k = NULL;
-	int kt, curve;
-	unsigned bits;
+	EVP_PKEY **fresh;
+	int kt, curve, rc = -1;
+	unsigned bits, made = 0;
 
 	if (phone_key_spec(spec, &kt, &bits, &curve) != 0) {
 		snprintf(err, errlen, "key kind \"%s\": expected rsa:BITS (512..8192) or ec:P-256|P-384|P-521", spec);
 		return -1;
 	}
+	/* generate outside the lock (several threads fill one pool), then append */
+	if ((fresh = calloc(n ? n : 1, sizeof(*fresh))) == NULL) {
+		snprintf(err, errlen, "out of memory");
+		return -1;
+	}
+	for (; made < n; made++)
+		if ((fresh[made] = phone_keygen(kt, bits, curve, err, errlen)) == NULL)
+			goto out;
+	pthread_mutex_lock(&p->lock);
 	for (size_t i = 0; i < p->nkinds; i++)
 		if (p->kinds[i].key_type == kt && p->kinds[i].rsa_bits == bits && p->kinds[i].curve == curve)
 			k = &p->kinds[i];
-	if (k == NULL) {
-		if (p->nkinds == sizeof(p->kinds) / sizeof(p->kinds[0])) {
-			snprintf(err, errlen, "too many key kinds");
-			return -1;
-		}
+	if (k == NULL && p->nkinds < sizeof(p->kinds) / sizeof(p->kinds[0])) {
 		k = &p->kinds[p->nkinds++];
 		k->key_type = kt;
 		k->rsa_bits = bits;
 		k->curve = curve;
 	}
-	EVP_PKEY **nk = realloc(k->keys, (k->n + n) * sizeof(*nk));
-	if (nk == NULL) {
-		snprintf(err, errlen, "out of memory");
-		return -1;
+	EVP_PKEY **nk = k != NULL ? realloc(k->keys, (k->n + n + 1) * sizeof(*nk)) : NULL;
+	if (nk != NULL) {
+		k->keys = nk;
+		memcpy(k->keys + k->n, fresh, n * sizeof(*fresh));
+		k->n += n;
+		made = 0;       /* owned by the pool now */
+		rc = 0;
+	} else {
+		snprintf(err, errlen, k == NULL ? "too many key kinds" : "out of memory");
 	}
-	k->keys = nk;
-	for (unsigned i = 0; i < n; i++) {
-		EVP_PKEY *key = phone_keygen(kt, bits, curve, err, errlen);
-
-		if (key == NULL)
-			return -1;
-		k->keys[k->n++] = key;
-	}
-	return 0;
+	pthread_mutex_unlock(&p->lock);
+out:
+	for (unsigned i = 0; i < made; i++)
+		EVP_PKEY_free(fresh[i]);
+	free(fresh);
+	return rc;
 }
 
 EVP_PKEY *phone_keypool_take(struct phone_keypool *p, int key_type, unsigned rsa_bits, int curve)

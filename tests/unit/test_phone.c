@@ -1,5 +1,6 @@
 /* tests/unit/test_phone.c: capf-phone's pieces: name patterns, proof-of-possession
  * signatures, AUTH_RESPONSE, and the session state machine against a scripted server. */
+#include <pthread.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -576,6 +577,45 @@ static void test_protocol_errors(void **state)
 	phone_session_free(&s);
 }
 
+struct fill_arg {
+	struct phone_keypool *p;
+	int rc;
+};
+
+static void *fill_thread(void *arg)
+{
+	struct fill_arg *a = arg;
+	char e[200];
+
+	a->rc = phone_keypool_fill(a->p, "ec:P-256", 25, e, sizeof(e));
+	return NULL;
+}
+
+/* Several threads fill one pool at once (the load mode does): every key is there once. */
+static void test_keypool_threads(void **state)
+{
+	struct phone_keypool *p = phone_keypool_new();
+	struct fill_arg a[4];
+	pthread_t t[4];
+	EVP_PKEY *k;
+	unsigned n = 0;
+
+	for (int i = 0; i < 4; i++) {
+		a[i].p = p;
+		assert_int_equal(pthread_create(&t[i], NULL, fill_thread, &a[i]), 0);
+	}
+	for (int i = 0; i < 4; i++) {
+		pthread_join(t[i], NULL);
+		assert_int_equal(a[i].rc, 0);
+	}
+	while ((k = phone_keypool_take(p, CAPF_KEY_EC, 0, CAPF_CURVE_P256)) != NULL) {
+		EVP_PKEY_free(k);
+		n++;
+	}
+	assert_int_equal(n, 100);
+	phone_keypool_free(p);
+}
+
 static void test_keypool(void **state)
 {
 	struct phone_keypool *p = phone_keypool_new();
@@ -627,6 +667,7 @@ int main(void)
 		cmocka_unit_test(test_endings),
 		cmocka_unit_test(test_protocol_errors),
 		cmocka_unit_test(test_keypool),
+		cmocka_unit_test(test_keypool_threads),
 	};
 
 	return cmocka_run_group_tests(tests, setup, teardown);
