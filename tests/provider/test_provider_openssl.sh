@@ -34,6 +34,11 @@ check_grep "PSS parameters in the certificate" 'Salt Length: 0x30' "$T_TMP/pss.t
 check "req -x509 P-384 SHA-384" ossl req -new -x509 "${PROV[@]}" -key "$(uri ec-P-384)" -sha384 -subj /CN=e -out "$T_TMP/e384.crt"
 check "verify P-384" ossl verify -CAfile "$T_TMP/e384.crt" "$T_TMP/e384.crt"
 
+# pin-source written as a path attribute (the issue's form) works too.
+check "req -x509 with ;pin-source= in the path" ossl req -new -x509 "${PROV[@]}" \
+  -key "pkcs11:token=T;object=ec-P-256;pin-source=file:$D/T.pin" -subj /CN=path -out "$T_TMP/path.crt"
+check "verify it" ossl verify -CAfile "$T_TMP/path.crt" "$T_TMP/path.crt"
+
 # A CSR signed by the token verifies.
 check "req -new CSR" ossl req -new "${PROV[@]}" -key "$(uri ec-P-256)" -subj /CN=csr -out "$T_TMP/csr.pem"
 check "CSR signature verifies" ossl req -in "$T_TMP/csr.pem" -noout -verify
@@ -83,6 +88,8 @@ secret_file "$T_TMP/wrong.pin" 999999
 check_fails "wrong PIN refused" ossl pkey "${PROV[@]}" -in "$(uri rsa-2048 "$T_TMP/wrong.pin")" -pubout
 check_grep "wrong PIN: capfhsm message" 'capfhsm: .*(PIN|CKR_PIN)' "$T_TMP/last.out"
 cp "$T_TMP/last.out" "$T_TMP/wrongpin.out"
+check_fails "no pin-source: no private key" ossl pkey "${PROV[@]}" -in "pkcs11:token=T;object=rsa-2048" -pubout
+check_grep "no pin-source: says why" 'not logged in' "$T_TMP/last.out"
 check_fails "missing key refused" ossl pkey "${PROV[@]}" -in "$(uri nosuchkey)" -pubout
 check_grep "missing key: says so" "capfhsm: no private key on the token matches .*object=nosuchkey" "$T_TMP/last.out"
 
