@@ -14,3 +14,5 @@ $(BUILD)/tests/test_phone: $(call objs,tests/unit/test_phone.c $(PHONE_LIB_SRCS)
 
 # capf-phone against a real capf-frontd (no signer: RETRY_LATER), TLS pinning, usage, load mode
 SHELL_TESTS += tests/e2e/phone_frontd.sh
+# capf-phone against the whole appliance (scripts/appliance-local): install, fetch, delete, fall-back, load
+SHELL_TESTS += tests/e2e/phone_appliance.sh
