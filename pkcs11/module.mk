@@ -30,3 +30,10 @@ $(BUILD)/tests/test_p11_token: $(BUILD)/obj/tests/integ/test_p11_token.o $(LIBP1
 # Fuzzing: the URI parser (pure).
 FUZZERS += p11_uri
 FUZZ_SRCS_p11_uri := pkcs11/uri.c
+
+# Benchmark: raw p11_sign throughput over the session pool, 1..8 threads.
+BENCH_BINS += $(BUILD)/tests/bench_p11_sign
+BENCHES    += $(BUILD)/tests/bench_p11_sign
+$(BUILD)/tests/bench_p11_sign: $(BUILD)/obj/tests/bench/bench_p11_sign.o $(LIBP11)
+	@mkdir -p $(dir $@)
+	$(CC) $(LDFLAGS) -o $@ $^ $(LIBCRYPTO) $(LIBDL) $(LIBPTHREAD)
