@@ -26,6 +26,11 @@
  * when it runs during process exit (after OpenSSL's atexit cleanup), so code
  * that releases its references from atexit/OPENSSL_cleanup paths (the
  * provider's teardown) must turn it off.
+ *
+ * Processes that fork: open tokens in the process that uses them, after the
+ * fork (a child may not use its parent's Cryptoki sessions).
+ * The log callback may be called with the layer's locks held: it must not
+ * call back into this layer.
  */
 #ifndef CAPF_P11_H
 #define CAPF_P11_H

@@ -9,7 +9,8 @@
  * slot-description slot-manufacturer library-manufacturer library-description
  * library-version. Query attributes: pin-source (file:/abs/path or /abs/path),
  * module-path, module-name. pin-value is refused: PINs come from files, never
- * from a URI (URIs end up on command lines and in logs).
+ * from a URI (URIs end up on command lines and in logs). module-name is
+ * accepted and kept, but modules are found by module-path only.
  * Values are percent-decoded; bad escapes, NUL bytes, duplicates, unknown path
  * attributes, empty values, values over P11_URI_MAX_VALUE bytes and URIs over
  * P11_URI_MAX bytes are refused with a message naming the attribute.

@@ -303,8 +303,10 @@ static int recover(struct p11_token *t, unsigned long gen, const char *fn, CK_RV
 	} else if (t->gen != gen && !t->down) {
 		rc = P11_OK;	/* another thread recovered since our session was opened */
 	} else if (rv == CKR_USER_NOT_LOGGED_IN && t->pin_file == NULL) {
-		rc = p11_err_rv(P11_ERR, err, errlen, t, fn, rv);
-		snprintf(err + strlen(err), errlen - strlen(err), "; the URI has no pin-source");
+		char m[256];
+
+		rc = p11_err(P11_ERR, err, errlen, "token %s: %s; the URI has no pin-source", t->label,
+			     p11_rv_msg(m, sizeof(m), fn, rv));
 	} else if (!may_recover(t)) {
 		t->down = 1;
 		p11_rv_msg(t->down_msg, sizeof(t->down_msg), fn, rv);
