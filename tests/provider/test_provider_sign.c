@@ -16,6 +16,7 @@
 #include <openssl/err.h>
 #include <openssl/evp.h>
 #include <openssl/pem.h>
+#include <openssl/provider.h>
 #include <openssl/rsa.h>
 #include <openssl/store.h>
 #include <openssl/x509.h>
@@ -290,6 +291,7 @@ static void test_key_params(void **state)
 		size_t len;
 
 		assert_true(EVP_PKEY_is_a(keys[k], is_rsa(k) ? "RSA" : "EC"));
+		assert_string_equal(OSSL_PROVIDER_get0_name(EVP_PKEY_get0_provider(keys[k])), "capfhsm");
 		assert_int_equal(EVP_PKEY_get_bits(keys[k]), bits[k]);
 		assert_int_equal(EVP_PKEY_get_bits(keys[k]), EVP_PKEY_get_bits(pubs[k]));
 		assert_int_equal(EVP_PKEY_get_security_bits(keys[k]), EVP_PKEY_get_security_bits(pubs[k]));
@@ -440,11 +442,71 @@ static void test_default_first(void **state)
 		if (key == NULL)
 			dump_errors();
 		assert_non_null(key);
+		assert_string_equal(OSSL_PROVIDER_get0_name(EVP_PKEY_get0_provider(key)), "capfhsm");
 		assert_true(sign(c2, key, "SHA256", 0, 0, (const unsigned char *)"m", 1, sig, &siglen));
 		assert_true(verify(defctx, pubs[k], "SHA256", 0, 0, (const unsigned char *)"m", 1, sig, siglen));
 		EVP_PKEY_free(key);
 	}
 	ptoken_libctx_free(c2);
+}
+
+/* Keys OpenSSL makes in a context where capfhsm's key managers come first
+ * (ephemeral ECDHE keys, imported peer keys) are software keys passed
+ * through to the default provider: they generate, sign, derive and export. */
+static void test_software_keys(void **state)
+{
+	EVP_PKEY *a = EVP_PKEY_Q_keygen(ctx, NULL, "EC", "P-256");
+	EVP_PKEY *b = EVP_PKEY_Q_keygen(ctx, NULL, "EC", "P-256");
+	EVP_PKEY *r = EVP_PKEY_Q_keygen(ctx, NULL, "RSA", (size_t)2048);
+	EVP_PKEY_CTX *dc;
+	unsigned char s1[128], s2[128], sig[512];
+	size_t l1 = sizeof(s1), l2 = sizeof(s2), siglen = sizeof(sig);
+	OSSL_PARAM *params = NULL;
+	EVP_PKEY_CTX *fc;
+	EVP_PKEY *copy = NULL;
+
+	assert_non_null(a);
+	assert_non_null(b);
+	assert_non_null(r);
+	/* made by capfhsm's key managers (loaded first), in software */
+	assert_string_equal(OSSL_PROVIDER_get0_name(EVP_PKEY_get0_provider(a)), "capfhsm");
+	assert_string_equal(OSSL_PROVIDER_get0_name(EVP_PKEY_get0_provider(r)), "capfhsm");
+	/* ECDH both ways */
+	dc = EVP_PKEY_CTX_new_from_pkey(ctx, a, NULL);
+	assert_int_equal(EVP_PKEY_derive_init(dc), 1);
+	assert_int_equal(EVP_PKEY_derive_set_peer(dc, b), 1);
+	assert_int_equal(EVP_PKEY_derive(dc, s1, &l1), 1);
+	EVP_PKEY_CTX_free(dc);
+	dc = EVP_PKEY_CTX_new_from_pkey(ctx, b, NULL);
+	assert_int_equal(EVP_PKEY_derive_init(dc), 1);
+	assert_int_equal(EVP_PKEY_derive_set_peer(dc, a), 1);
+	assert_int_equal(EVP_PKEY_derive(dc, s2, &l2), 1);
+	EVP_PKEY_CTX_free(dc);
+	assert_int_equal(l1, l2);
+	assert_memory_equal(s1, s2, l1);
+	/* sign with software keys through the same context */
+	assert_true(sign(ctx, r, "SHA256", RSA_PKCS1_PSS_PADDING, RSA_PSS_SALTLEN_DIGEST,
+			 (const unsigned char *)"s", 1, sig, &siglen));
+	assert_true(verify(ctx, r, "SHA256", RSA_PKCS1_PSS_PADDING, RSA_PSS_SALTLEN_AUTO,
+			   (const unsigned char *)"s", 1, sig, siglen));
+	siglen = sizeof(sig);
+	assert_true(sign(ctx, a, "SHA384", 0, 0, (const unsigned char *)"s", 1, sig, &siglen));
+	assert_true(verify(ctx, a, "SHA384", 0, 0, (const unsigned char *)"s", 1, sig, siglen));
+	/* a software key exports whole and comes back whole */
+	assert_int_equal(EVP_PKEY_todata(a, EVP_PKEY_KEYPAIR, &params), 1);
+	assert_non_null(OSSL_PARAM_locate(params, OSSL_PKEY_PARAM_PRIV_KEY));
+	fc = EVP_PKEY_CTX_new_from_name(ctx, "EC", NULL);
+	assert_int_equal(EVP_PKEY_fromdata_init(fc), 1);
+	assert_int_equal(EVP_PKEY_fromdata(fc, &copy, EVP_PKEY_KEYPAIR, params), 1);
+	assert_int_equal(EVP_PKEY_eq(copy, a), 1);
+	assert_int_equal(EVP_PKEY_eq(copy, b), 0);
+	EVP_PKEY_CTX_free(fc);
+	OSSL_PARAM_free(params);
+	EVP_PKEY_free(copy);
+	EVP_PKEY_free(a);
+	EVP_PKEY_free(b);
+	EVP_PKEY_free(r);
+	ERR_clear_error();
 }
 
 #define NTHREADS 8
@@ -500,6 +562,7 @@ int main(void)
 		cmocka_unit_test(test_dupctx),
 		cmocka_unit_test(test_refusals),
 		cmocka_unit_test(test_default_first),
+		cmocka_unit_test(test_software_keys),
 		cmocka_unit_test(test_threads),
 	};
 	return cmocka_run_group_tests(tests, group_setup, group_teardown);
