@@ -22,10 +22,17 @@ time_t capf_deadline_default(const struct capf_conf *c, time_t now)
 int capf_deadline_check(const struct capf_conf *c, time_t deadline, time_t now, time_t *rounded,
 			char *err, size_t errlen)
 {
-	time_t t = round_up_hour(deadline);
 	time_t lead = (time_t)c->deadline.min_lead_hours * 3600;
 	time_t max = (time_t)c->deadline.max_days * 86400;
+	time_t t;
 
+	/* far-off values are refused before any arithmetic on them */
+	if (deadline > now + max) {
+		snprintf(err, errlen, "the deadline (Operation Completes By) must be at most %u days in the "
+			 "future (deadline.max_days)", c->deadline.max_days);
+		return -1;
+	}
+	t = round_up_hour(deadline);
 	if (deadline <= 0 || t < now + lead) {
 		snprintf(err, errlen, "the deadline (Operation Completes By) must be at least %u hour%s in the "
 			 "future (deadline.min_lead_hours)", c->deadline.min_lead_hours,

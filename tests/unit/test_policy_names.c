@@ -186,6 +186,8 @@ static void test_deadline(void **state)
 	assert_int_equal(capf_deadline_check(&conf, NOW + 364 * 86400, NOW, &r, err, sizeof(err)), 0);
 	assert_int_equal(capf_deadline_check(&conf, NOW + 366 * 86400, NOW, &r, err, sizeof(err)), -1);
 	assert_non_null(strstr(err, "at most 365 days"));
+	assert_int_equal(capf_deadline_check(&conf, (time_t)INT64_MAX, NOW, &r, err, sizeof(err)), -1);
+	assert_int_equal(capf_deadline_check(&conf, (time_t)INT64_MIN, NOW, &r, err, sizeof(err)), -1);
 	conf.deadline.min_lead_hours = 24;
 	assert_int_equal(capf_deadline_check(&conf, NOW + 23 * 3600, NOW, &r, err, sizeof(err)), -1);
 	assert_non_null(strstr(err, "at least 24 hours"));
