@@ -14,3 +14,4 @@ BENCH_BINS  += $(BUILD)/tests/bench_tokensign
 $(BUILD)/tests/bench_tokensign: $(call objs,tests/bench/bench_tokensign.c)
 	@mkdir -p $(dir $@)
 	$(CC) $(LDFLAGS) -o $@ $^ $(LIBCRYPTO) $(LIBPTHREAD)
+SHELL_TESTS += tests/e2e/appliance_enroll.sh
