@@ -8,3 +8,6 @@ $(CAPFCTL): $(call objs,$(CAPFCTL_SRCS)) $(BUILD)/lib/libcapfcodec.a \
 	    $(BUILD)/lib/libcapfcommon.a $(BUILD)/lib/libcapfpolicy.a
 	@mkdir -p $(dir $@)
 	$(CC) $(LDFLAGS) -o $@ $^ $(LIBCONFIG) $(LIBCRYPTO)
+
+# capfctl and the ADMIN verbs against the real daemon, token and store.
+SHELL_TESTS += tests/integ/capfctl.sh

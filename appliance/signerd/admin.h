@@ -103,6 +103,11 @@ X509_NAME *admin_parse_subject(const char *s, char *err, size_t errlen);
 /* 0 when the request has CONFIRM = 1; else answers REFUSED (audited), -1. */
 int admin_need_confirm(struct admin_req *a, const char *what);
 
+/* admin_file.c: a new file (exclusive) or an atomic replacement, fsynced;
+ * no fchmod (not in the seccomp allow-list). 0 or -1 with a message. */
+int admin_file_put(const char *path, const void *data, size_t len, int exclusive,
+		   char *err, size_t errlen);
+
 /* admin_tls.c */
 int admin_tls_issue(struct admin_req *a);
 

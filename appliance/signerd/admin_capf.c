@@ -338,7 +338,7 @@ admin_ca_files_write(struct signerd *sd, X509 *cert, STACK_OF(X509) *chain,
 		ERR_clear_error();
 		if (ox && signerd_cert_fp(ox, fp) == 0) {
 			snprintf(keep, sizeof(keep), "%s.previous-%.8s", path, fp);
-			if (capf_file_create(keep, 0644, old, oldlen, e, sizeof(e)) != 0 &&
+			if (admin_file_put(keep, old, oldlen, 1, e, sizeof(e)) != 0 &&
 			    access(keep, F_OK) != 0) {
 				snprintf(err, errlen, "cannot keep the outgoing CA certificate: %s", e);
 				X509_free(ox);
@@ -353,7 +353,7 @@ admin_ca_files_write(struct signerd *sd, X509 *cert, STACK_OF(X509) *chain,
 		snprintf(err, errlen, "cannot encode the certificate");
 		goto out;
 	}
-	if (capf_file_replace(path, 0644, pem, len, e, sizeof(e)) != 0) {
+	if (admin_file_put(path, pem, len, 0, e, sizeof(e)) != 0) {
 		snprintf(err, errlen, "%s", e);
 		goto out;
 	}
@@ -365,7 +365,7 @@ admin_ca_files_write(struct signerd *sd, X509 *cert, STACK_OF(X509) *chain,
 		else
 			snprintf(chainpath, sizeof(chainpath), "%s.chain", path);
 		if (pem_of(NULL, chain, &pem, &len) != 0 ||
-		    capf_file_replace(chainpath, 0644, pem, len, e, sizeof(e)) != 0) {
+		    admin_file_put(chainpath, pem, len, 0, e, sizeof(e)) != 0) {
 			snprintf(err, errlen, "%s: %s", chainpath, e);
 			goto out;
 		}

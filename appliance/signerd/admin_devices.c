@@ -217,8 +217,11 @@ put_device_by_name(struct admin_req *a, const char *name)
 	int rc;
 
 	memset(&d, 0, sizeof(d));
-	if ((rc = capf_store_device_get(a->sd->store, name, &d, err, sizeof(err))) != 0)
+	if ((rc = capf_store_device_get(a->sd->store, name, &d, err, sizeof(err))) != 0) {
+		if (rc == CAPF_STORE_NOTFOUND)
+			return admin_refuse(a, "%s: no such device", name);
 		return admin_store_fail(a, rc, err);
+	}
 	memset(&is, 0, sizeof(is));
 	rc = capf_store_issuance_latest_for_device(a->sd->store, name, &is, err, sizeof(err));
 	if (admin_ok(a) != 0) {
