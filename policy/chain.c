@@ -115,8 +115,9 @@ static void check_ca_profile(X509 *cert, time_t now, struct findings *f, time_t 
 		add(f, "the CAPF CA certificate expired %lld days ago; renew it", (long long)((now - *na) / 86400));
 }
 
+/* check_ss: also verify the root's self-signature (at load; not again per LSC) */
 static X509_STORE_CTX *verify_ctx(X509 *anchor, STACK_OF(X509) *untrusted, X509 *target, time_t now,
-				  X509_STORE **store)
+				  int check_ss, X509_STORE **store)
 {
 	X509_STORE_CTX *ctx = NULL;
 	X509_VERIFY_PARAM *vp;
@@ -129,7 +130,7 @@ static X509_STORE_CTX *verify_ctx(X509 *anchor, STACK_OF(X509) *untrusted, X509 
 	}
 	vp = X509_STORE_CTX_get0_param(ctx);
 	X509_VERIFY_PARAM_set_time(vp, now);
-	X509_VERIFY_PARAM_set_flags(vp, X509_V_FLAG_X509_STRICT | X509_V_FLAG_CHECK_SS_SIGNATURE);
+	X509_VERIFY_PARAM_set_flags(vp, X509_V_FLAG_X509_STRICT | (check_ss ? X509_V_FLAG_CHECK_SS_SIGNATURE : 0));
 	return ctx;
 }
 
@@ -186,7 +187,7 @@ int capf_ca_from_x509(X509 *cert, STACK_OF(X509) *chain, time_t now, struct capf
 		}
 	}
 	if (root != NULL) {
-		if ((ctx = verify_ctx(root, untrusted, cert, now, &store)) == NULL)
+		if ((ctx = verify_ctx(root, untrusted, cert, now, 1, &store)) == NULL)
 			goto oom;
 		if (X509_verify_cert(ctx) != 1) {
 			int e = X509_STORE_CTX_get_error(ctx);
@@ -383,7 +384,7 @@ int capf_ca_verify(const struct capf_ca *ca, X509 *leaf, time_t now, char *err, 
 			snprintf(err, errlen, "out of memory");
 			goto out;
 		}
-	if ((ctx = verify_ctx(ca->root, untrusted, leaf, now, &store)) == NULL) {
+	if ((ctx = verify_ctx(ca->root, untrusted, leaf, now, 0, &store)) == NULL) {
 		snprintf(err, errlen, "out of memory");
 		goto out;
 	}

@@ -21,3 +21,10 @@ FUZZ_SRCS_fuzz_policy_config := $(POLICY_FUZZ_BASE)
 FUZZ_LIBS_fuzz_policy_config := -lconfig -lcrypto
 FUZZ_SRCS_fuzz_pubkey := policy/pubkey.c $(POLICY_FUZZ_BASE)
 FUZZ_LIBS_fuzz_pubkey := -lcrypto -lconfig
+
+# Benchmark: the policy's cost per issuance (prints figures).
+BENCH_BINS += $(BUILD)/tests/bench_policy
+BENCHES    += $(BUILD)/tests/bench_policy
+$(BUILD)/tests/bench_policy: $(BUILD)/obj/tests/bench/bench_policy.o $(BUILD)/obj/tests/unit/policy_pki.o $(LIBPOLICY)
+	@mkdir -p $(dir $@)
+	$(CC) $(LDFLAGS) -o $@ $^ $(LIBCONFIG) $(LIBCRYPTO)
