@@ -17,7 +17,7 @@
 
 #include "providers/capfhsm.h"
 
-#define STORE_MAX_OBJECTS	64
+#define STORE_MAX_OBJECTS	1024	/* objects one URI may name (a whole token listing) */
 
 struct storectx {
 	struct capf_prov *prov;
