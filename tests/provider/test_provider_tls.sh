@@ -41,25 +41,24 @@ handshake() {
 # key, protocol, client groups (P-256 alone forces an ECDHE key made through capfhsm's EC key manager)
 for combo in "rsa-2048 tls1_2 P-256" "rsa-2048 tls1_3 X25519:P-256" "rsa-2048 tls1_3 P-256" \
              "ec-P-256 tls1_2 X25519:P-256" "ec-P-256 tls1_2 P-256" "ec-P-256 tls1_3 P-256"; do
-      read -r k v g <<<"$combo"
-      what="$k $v $g"
-      check "handshake $what" handshake "$k" "$v" "$g"
-      cp "$T_TMP/last.out" "$T_TMP/hs.out"
-      check_grep "$what: client verified the server" 'Verify return code: 0 \(ok\)' "$T_TMP/client.out"
-      if [ $v = tls1_2 ]; then
-        check_grep "$what: TLS 1.2 with an ECDHE suite" 'New, TLSv1\.2, Cipher is ECDHE-' "$T_TMP/client.out"
-      else
-        check_grep "$what: TLS 1.3" 'New, TLSv1\.3, Cipher is TLS_' "$T_TMP/client.out"
-      fi
-      if [ $k = rsa-2048 ] && [ $v = tls1_3 ]; then
-        check_grep "$what: RSA-PSS signature" 'Peer signature type: RSA-PSS' "$T_TMP/client.out"
-      fi
-      if [ $k = ec-P-256 ]; then
-        check_grep "$what: ECDSA signature" 'Peer signature type: ECDSA' "$T_TMP/client.out"
-      fi
-      if [ $g = P-256 ]; then
-        check_grep "$what: P-256 key exchange" 'Server Temp Key: ECDH, (P-256|prime256v1)' "$T_TMP/client.out"
-      fi
+  read -r k v g <<<"$combo"
+  what="$k $v $g"
+  check "handshake $what" handshake "$k" "$v" "$g"
+  check_grep "$what: client verified the server" 'Verify return code: 0 \(ok\)' "$T_TMP/client.out"
+  if [ $v = tls1_2 ]; then
+    check_grep "$what: TLS 1.2 with an ECDHE suite" 'New, TLSv1\.2, Cipher is ECDHE-' "$T_TMP/client.out"
+  else
+    check_grep "$what: TLS 1.3" 'New, TLSv1\.3, Cipher is TLS_' "$T_TMP/client.out"
+  fi
+  if [ $k = rsa-2048 ] && [ $v = tls1_3 ]; then
+    check_grep "$what: RSA-PSS signature" 'Peer signature type: RSA-PSS' "$T_TMP/client.out"
+  fi
+  if [ $k = ec-P-256 ]; then
+    check_grep "$what: ECDSA signature" 'Peer signature type: ECDSA' "$T_TMP/client.out"
+  fi
+  if [ $g = P-256 ]; then
+    check_grep "$what: P-256 key exchange" 'Server Temp Key: ECDH, (P-256|prime256v1)' "$T_TMP/client.out"
+  fi
 done
 
 # A certificate that does not belong to the key: the server refuses to start.
