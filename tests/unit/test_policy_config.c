@@ -300,6 +300,14 @@ static void test_bad(void **state)
 		capf_errlist_clear(e);
 		conf.lsc.validity_days = 7;     /* must come back as the default */
 		int r = capf_conf_parse(&conf, b->text, strlen(b->text), "bad.conf", e);
+		/* every message names the file and the line */
+		for (size_t k = 0; k < capf_errlist_count(e); k++) {
+			const char *m = capf_errlist_get(e, k);
+			if (strncmp(m, "bad.conf:", 9) != 0 || m[9] < '1' || m[9] > '9') {
+				fprintf(stderr, "case %zu: message without file:line: %s\n", i, m);
+				failures++;
+			}
+		}
 		if (r != -1 || !has(e, b->want) || conf.lsc.validity_days != 1825) {
 			fprintf(stderr, "case %zu: %s\n  want: %s (r=%d)\n", i, b->text, b->want, r);
 			dump(e);
