@@ -16,3 +16,5 @@ $(BUILD)/tests/test_phone: $(call objs,tests/unit/test_phone.c $(PHONE_LIB_SRCS)
 SHELL_TESTS += tests/e2e/phone_frontd.sh
 # capf-phone against the whole appliance (scripts/appliance-local): install, fetch, delete, fall-back, load
 SHELL_TESTS += tests/e2e/phone_appliance.sh
+# enrollments/s of the whole appliance, driven by capf-phone --load (prints figures only)
+BENCHES += tests/bench/bench_phone_load.sh
