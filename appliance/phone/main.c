@@ -45,6 +45,7 @@ static const char usage_text[] =
 "  --out-cert FILE          write the stored LSC (PEM)\n"
 "  --out-key FILE           write its private key (PEM, mode 0600)\n"
 "  --timeout SEC            per read/write and connect (default 30)\n"
+"  --tls-max 1.2|1.3        highest TLS version offered (1.2: as older phones do)\n"
 "  --json                   print a JSON summary line\n"
 "  --quiet                  no human-readable lines\n"
 "load mode:\n"
@@ -60,7 +61,7 @@ static const char usage_text[] =
 struct opts {
 	const char *host, *port, *capf_cert, *name, *auth_file, *cert, *key, *sudi_cert, *sudi_key;
 	const char *out_cert, *out_key, *pattern, *keys;
-	int protocol, timeout, json, quiet, reuse;
+	int protocol, timeout, json, quiet, reuse, tls_max;
 	unsigned long load, first, pool_size;
 	unsigned concurrency;
 	struct phone_config cfg;
@@ -155,7 +156,7 @@ static void parse_args(int argc, char **argv, struct opts *o)
 {
 	enum { O_HOST = 256, O_PORT, O_CAPF, O_NAME, O_PROTO, O_AUTH, O_AUTHFILE, O_CERT, O_KEY,
 	       O_SUDIC, O_SUDIK, O_INPROG, O_FAILKG, O_OUTC, O_OUTK, O_TIMEOUT, O_JSON, O_QUIET,
-	       O_LOAD, O_CONC, O_PATTERN, O_FIRST, O_KEYS, O_POOL, O_REUSE, O_HELP };
+	       O_LOAD, O_CONC, O_PATTERN, O_FIRST, O_KEYS, O_POOL, O_REUSE, O_TLSMAX, O_HELP };
 	static const struct option lo[] = {
 		{ "host", required_argument, NULL, O_HOST }, { "port", required_argument, NULL, O_PORT },
 		{ "capf-cert", required_argument, NULL, O_CAPF }, { "name", required_argument, NULL, O_NAME },
@@ -172,6 +173,7 @@ static void parse_args(int argc, char **argv, struct opts *o)
 		{ "name-pattern", required_argument, NULL, O_PATTERN },
 		{ "first", required_argument, NULL, O_FIRST }, { "keys", required_argument, NULL, O_KEYS },
 		{ "pool-size", required_argument, NULL, O_POOL }, { "reuse-keys", no_argument, NULL, O_REUSE },
+		{ "tls-max", required_argument, NULL, O_TLSMAX },
 		{ "help", no_argument, NULL, O_HELP }, { NULL, 0, NULL, 0 },
 	};
 	int c;
@@ -230,6 +232,14 @@ static void parse_args(int argc, char **argv, struct opts *o)
 		case O_KEYS: o->keys = optarg; break;
 		case O_POOL: o->pool_size = num(optarg, "--pool-size", 1, 10000000); break;
 		case O_REUSE: o->reuse = 1; break;
+		case O_TLSMAX:
+			if (strcmp(optarg, "1.2") == 0)
+				o->tls_max = TLS1_2_VERSION;
+			else if (strcmp(optarg, "1.3") == 0)
+				o->tls_max = TLS1_3_VERSION;
+			else
+				die_usage("--tls-max must be 1.2 or 1.3, not ", optarg);
+			break;
 		case O_HELP:
 		case 'h':
 			fputs(usage_text, stdout);
@@ -602,6 +612,8 @@ int main(int argc, char **argv)
 		fprintf(stderr, "capf-phone: --capf-cert %s\n", err);
 		return PHONE_EXIT_USAGE;
 	}
+	if (o.tls_max != 0)
+		SSL_CTX_set_max_proto_version(ctx, o.tls_max);
 	rc = o.load > 0 ? run_load(&o, ctx) : run_one(&o, ctx);
 	SSL_CTX_free(ctx);
 	if (auth != NULL) {

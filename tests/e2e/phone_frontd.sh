@@ -66,6 +66,8 @@ for pin in cert.pem ca.pem; do
   check_grep "and the delay is printed" "retry in [0-9]+ s" "$D/out"
   check_grep "JSON summary" '^\{"device":"SEP001122334455","result":"retry-later","exit":13' "$D/out"
 done
+"${P[@]}" --capf-cert "$D/cert.pem" --name SEP001122334455 --tls-max 1.2 >"$D/out" 2>&1
+check "over TLS 1.2, as older phones: exit 13" test $? = 13
 "${P[@]}" --capf-cert "$D/other.pem" --name SEP001122334455 >"$D/out" 2>&1
 check "a server certificate that is not the pinned one: exit 1" test $? = 1
 check_grep "and it says so" "does not match --capf-cert" "$D/out"
