@@ -119,6 +119,13 @@ ctl_call_raw(struct ctl *c, struct capf_ipc_builder *b, const char *what,
 	}
 	n = send(c->fd, out, outlen, MSG_NOSIGNAL);
 	capf_ipc_builder_free(b);               /* wipes: it may hold an authentication string */
+	if (n < 0 && (errno == EPIPE || errno == ECONNRESET)) {
+		/* connected, then dropped at once: the daemon's peer check */
+		fprintf(stderr, "%s: capf-signerd closed the connection without an answer (is your "
+			"user allowed to use the admin socket?)\n", what);
+		ctl_close(c);
+		return CTL_FAILED;
+	}
 	if (n < 0 || (size_t)n != outlen) {
 		fprintf(stderr, "%s: send to %s: %s\n", what, c->socket_path,
 			n < 0 ? strerror(errno) : "short write");

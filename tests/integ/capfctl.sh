@@ -11,6 +11,7 @@ SD=$BIN/capf-signerd
 CTL=$BIN/capfctl
 CL=$PWD/$BUILD/tests/signerd-client
 IS_ROOT=0; [ "$(id -u)" = 0 ] && IS_ROOT=1
+PY=python3; [ -x /usr/bin/python3 ] && PY=/usr/bin/python3     # (pyenv shims are slow)
 
 # ---- token, CAPF CA (self-signed with the token key through capfhsm) --------
 mkdir -p "$D/tok" "$D/state" "$D/ca" "$D/pki" "$D/out"
@@ -98,7 +99,7 @@ check "ping" c ping
 check "device add" c device add SEP001122334455 --op install --auth null --key-order ec-rsa --curve P-256
 check_grep "device add shows Cisco wording" "Install/Upgrade" "$T_TMP/last.out"
 check "device show --json" jout "$D/show.json" c device show SEP001122334455 --json
-check "device show JSON parses with the settings" python3 -c '
+check "device show JSON parses with the settings" $PY -c '
 import json,sys; d=json.load(open(sys.argv[1]))
 assert d["name"]=="SEP001122334455" and d["operation"]=="install" and d["auth_mode"]=="null", d
 assert d["key_order"]=="ec-rsa" and d["curve"]=="P-256" and d["status"]=="Operation Pending", d
@@ -128,11 +129,11 @@ check_grep "  ... naming the deadline" "Operation Completes By" "$T_TMP/last.out
 check "a bad deadline format is a usage error" rc 2 c device set CSFJSMITH --deadline "tomorrow"
 FAR=$(date -u -d '+3 days' '+%Y-%m-%d %H:00')
 check "a deadline 3 days ahead is accepted" jout "$D/far.json" c device set CSFJSMITH --op fetch --deadline "$FAR" --json
-check "  ... and kept" python3 -c 'import json,sys; d=json.load(open(sys.argv[1])); assert d["deadline"]==sys.argv[2]+" UTC" and d["operation"]=="fetch", d' "$D/far.json" "$FAR"
+check "  ... and kept" $PY -c 'import json,sys; d=json.load(open(sys.argv[1])); assert d["deadline"]==sys.argv[2]+" UTC" and d["operation"]=="fetch", d' "$D/far.json" "$FAR"
 check "a key the policy forbids is refused" rc 1 c device set CSFJSMITH --rsa-bits 1024
 check "device reset-lockout" c device reset-lockout CSFJSMITH
 check "device list --json" jout "$D/list.json" c device list --json
-check "  ... three devices" python3 -c 'import json,sys; l=json.load(open(sys.argv[1])); assert sorted(d["name"] for d in l)==["CSFJSMITH","SEP001122334455","SEP0011223344AA"], l' "$D/list.json"
+check "  ... three devices" $PY -c 'import json,sys; l=json.load(open(sys.argv[1])); assert sorted(d["name"] for d in l)==["CSFJSMITH","SEP001122334455","SEP0011223344AA"], l' "$D/list.json"
 check "device list --pattern" c device list --pattern 'SEP*'
 check_nogrep "  ... only SEP names" "CSFJSMITH" "$T_TMP/last.out"
 check "device remove" c device remove CSFJSMITH
@@ -163,24 +164,25 @@ printf 'name,operation\nSEP00AA00000001,instal\n' >"$D/badop.csv"
 check "bulk: a bad value is refused" rc 1 c bulk --csv "$D/badop.csv"
 check_grep "  ... with file:line:column" "badop.csv:2: column 2: operation" "$T_TMP/last.out"
 { echo "name,operation,auth,key_order,rsa_bits,curve,deadline"
-  for i in $(seq 10 49); do echo "SEP00BB000000$i,install,string,ec-rsa,2048,P-256,$FAR"; done
+  for i in $(seq 10 19); do echo "SEP00BB000000$i,install,string,ec-rsa,2048,P-256,$FAR"; done
+  for i in $(seq 20 49); do echo "SEP00BB000000$i,install,null,ec-rsa,2048,P-256,$FAR"; done
   echo "\"SEP00BB00000050\",fetch,null,,,,"; } >"$D/good.csv"
 check "bulk: a good CSV is applied, unique strings" c bulk --csv "$D/good.csv" --unique-auth-strings "$D/strings.csv" --progress
 check_grep "  ... 41 devices changed" "41 devices changed" "$T_TMP/last.out"
 check_grep "  ... progress on stderr" "devices checked" "$T_TMP/last.out"
 check "  ... strings file is 0600" test "$(stat -c %a "$D/strings.csv")" = 600
-check "  ... 40 rows, distinct strings of digits" python3 -c '
+check "  ... 10 rows, distinct strings of digits" $PY -c '
 import sys; rows=[l.strip().split(",") for l in open(sys.argv[1])]
-assert len(rows)==40, len(rows); s=[r[1] for r in rows]
-assert len(set(s))==40 and all(x.isdigit() and 4<=len(x)<=10 for x in s), s' "$D/strings.csv"
+assert len(rows)==10, len(rows); s=[r[1] for r in rows]
+assert len(set(s))==10 and all(x.isdigit() and 4<=len(x)<=10 for x in s), s' "$D/strings.csv"
 check "  ... the strings file is never overwritten" rc 1 c bulk --csv "$D/good.csv" --unique-auth-strings "$D/strings.csv"
-check "  ... devices exist with their settings" jout "$D/b33.json" c device show SEP00BB00000033 --json
-check "  ... (string, ec-rsa)" python3 -c 'import json,sys; d=json.load(open(sys.argv[1])); assert d["auth_mode"]=="string" and d["key_order"]=="ec-rsa", d' "$D/b33.json"
+check "  ... devices exist with their settings" jout "$D/b33.json" c device show SEP00BB00000013 --json
+check "  ... (string, ec-rsa)" $PY -c 'import json,sys; d=json.load(open(sys.argv[1])); assert d["auth_mode"]=="string" and d["key_order"]=="ec-rsa", d' "$D/b33.json"
 check "bulk --pattern applies to matching devices" c bulk --pattern 'SEP00BB000000[1-2]*' --op fetch --auth null
 check_grep "  ... 20 devices" "20 devices changed" "$T_TMP/last.out"
 c device show SEP00BB00000015 --json >"$D/p15.json"; c device show SEP00BB00000035 --json >"$D/p35.json"
-check "  ... matching one changed" python3 -c 'import json,sys; d=json.load(open(sys.argv[1])); assert d["operation"]=="fetch" and d["auth_mode"]=="null", d' "$D/p15.json"
-check "  ... other one not" python3 -c 'import json,sys; d=json.load(open(sys.argv[1])); assert d["operation"]=="install", d' "$D/p35.json"
+check "  ... matching one changed" $PY -c 'import json,sys; d=json.load(open(sys.argv[1])); assert d["operation"]=="fetch" and d["auth_mode"]=="null", d' "$D/p15.json"
+check "  ... other one not" $PY -c 'import json,sys; d=json.load(open(sys.argv[1])); assert d["operation"]=="install", d' "$D/p35.json"
 check "bulk --pattern refused as a whole (close deadline)" rc 1 c bulk --pattern 'SEP00BB0000004*' --op install --deadline "$NEAR"
 check_grep "  ... lists every device" "SEP00BB00000049" "$T_TMP/last.out"
 
@@ -194,7 +196,7 @@ check_grep "  ... csv header" "^name,lsc_state,lsc_serial,lsc_issuer,lsc_not_aft
 check_grep "  ... Cisco status wording" "Upgrade Success" "$D/report.csv"
 check "report --format json" jout "$D/report.json" c report --format json
 SERIAL=$(openssl x509 -in "$D/lsc1.pem" -noout -serial | cut -d= -f2)
-check "  ... parses; fields of the enrolled device" python3 -c '
+check "  ... parses; fields of the enrolled device" $PY -c '
 import json,sys; l=json.load(open(sys.argv[1])); d=[x for x in l if x["name"]=="SEP00CC00000001"][0]
 assert d["has_lsc"] and d["lsc_serial"].upper()==sys.argv[2].upper(), d
 assert d["lsc_issuer"].lower()==sys.argv[3].replace(":","").lower(), d
@@ -202,11 +204,11 @@ assert d["lsc_days_left"]>300 and d["status"]=="Upgrade Success" and d["operatio
 assert all("status" in x and "deadline" in x and "operation" in x for x in l)
 assert not any(x["name"]=="capf-tls" for x in l)' "$D/report.json" "$SERIAL" "$ORIG_FP"
 check "report --issuer FP" jout "$D/r-issuer.json" c report --issuer "$ORIG_FP" --format json
-check "  ... only LSCs of that CA" python3 -c 'import json,sys; l=json.load(open(sys.argv[1])); assert [x["name"] for x in l]==["SEP00CC00000001"], l' "$D/r-issuer.json"
+check "  ... only LSCs of that CA" $PY -c 'import json,sys; l=json.load(open(sys.argv[1])); assert [x["name"] for x in l]==["SEP00CC00000001"], l' "$D/r-issuer.json"
 check "report --expiring-within 30" jout "$D/r-exp.json" c report --expiring-within 30 --format json
-check "  ... none expiring" python3 -c 'import json,sys; assert json.load(open(sys.argv[1]))==[]' "$D/r-exp.json"
+check "  ... none expiring" $PY -c 'import json,sys; assert json.load(open(sys.argv[1]))==[]' "$D/r-exp.json"
 check "report --status pending" jout "$D/r-pend.json" c report --status pending --format json
-check "  ... only pending" python3 -c 'import json,sys; l=json.load(open(sys.argv[1])); assert l and all(x["status"]=="Operation Pending" for x in l), l' "$D/r-pend.json"
+check "  ... only pending" $PY -c 'import json,sys; l=json.load(open(sys.argv[1])); assert l and all(x["status"]=="Operation Pending" for x in l), l' "$D/r-pend.json"
 
 # ---- capf show ------------------------------------------------------------------------
 check "capf show" c capf show
@@ -220,7 +222,7 @@ check_grep "  ... days left" "days left" "$D/show1.txt"
 check "capf show --warn-days 4000 warns" c capf show --warn-days 4000
 check_grep "  ... WARNING line" "WARNING: this certificate expires in" "$T_TMP/last.out"
 check "capf show --json" jout "$D/show1.json" c capf show --json
-check "  ... parses" python3 -c 'import json,sys; d=json.load(open(sys.argv[1])); assert d["ca"]["valid_lscs"]==1 and d["ca"]["sha256"]==sys.argv[2] and d["tls"] is None, d' "$D/show1.json" "$ORIG_FP"
+check "  ... parses" $PY -c 'import json,sys; d=json.load(open(sys.argv[1])); assert d["ca"]["valid_lscs"]==1 and d["ca"]["sha256"]==sys.argv[2] and d["tls"] is None, d' "$D/show1.json" "$ORIG_FP"
 
 # ---- tls issue --------------------------------------------------------------------------
 ossl genpkey -algorithm EC -pkeyopt ec_paramgen_curve:P-256 -out "$D/tls.key" 2>/dev/null
@@ -297,7 +299,7 @@ check "  ... still nothing changed" cmp "$D/show-before-import.json" "$D/show-no
 check "import of the third-party signed certificate" c capf import "$P/capf-tp.pem" --chain "$P/chain.pem" --yes
 TP_FP=$(openssl x509 -in "$P/capf-tp.pem" -noout -fingerprint -sha256 | cut -d= -f2)
 check "capf show: the imported CA is active with its chain, the old one previous" jout "$D/show-tp.json" c capf show --json
-check "  ... (json)" python3 -c '
+check "  ... (json)" $PY -c '
 import json,sys; d=json.load(open(sys.argv[1]))
 assert d["ca"]["sha256"]==sys.argv[2] and d["ca"]["chain"]==["CN=TP Issuing CA,O=Third Party","CN=TP Root,O=Third Party"], d["ca"]
 assert [p["sha256"] for p in d["previous"]]==[sys.argv[3]] and d["previous"][0]["valid_lscs"]==1, d["previous"]' "$D/show-tp.json" "$TP_FP" "$ORIG_FP"
@@ -339,14 +341,14 @@ while i < len(r):
 print("status=%s text=%s" % (st, text.decode()))
 sys.exit(0 if st == 1 else 1)
 PY
-check "the daemon refuses REGENERATE with CONFIRM=0" python3 "$D/raw.py" "$ADMIN" 0131
+check "the daemon refuses REGENERATE with CONFIRM=0" $PY "$D/raw.py" "$ADMIN" 0131
 check_grep "  ... saying nothing changed" "status=1 .*Nothing was changed" "$T_TMP/last.out"
 c capf show --json >"$D/show-now.json"
 check "  ... nothing changed" cmp "$D/show-before-regen.json" "$D/show-now.json"
 check "regenerate --yes --key-type ec:P-256 --days 1000" c capf regenerate --yes --key-type ec:P-256 --days 1000
 check_grep "  ... new CA shown" "New CAPF CA certificate" "$T_TMP/last.out"
 check "capf show after regenerate" jout "$D/show-regen.json" c capf show --json
-check "  ... new EC key, same subject, self-signed; both older CAs previous" python3 -c '
+check "  ... new EC key, same subject, self-signed; both older CAs previous" $PY -c '
 import json,sys; d=json.load(open(sys.argv[1])); ca=d["ca"]
 assert ca["key"]=="EC prime256v1" and ca["subject"]=="CN=CAPF-test,OU=Voice,O=Example Corp", ca
 assert ca["issuer"]==ca["subject"] and "object=capf-ca-" in ca["key_uri"] and 990 < ca["days_left"] <= 1000, ca
@@ -363,7 +365,7 @@ check "  ... verifies with the new CA" ossl verify -CAfile "$D/ca/ca.pem" "$D/ls
 check "trust export --for capf-trust after regenerate" jout "$D/capf-trust3.pem" c trust export --for capf-trust
 check "  ... new CA and both previous CAs still holding LSCs" test "$(grep -c '^# Previous CAPF CA' "$D/capf-trust3.pem")" = 2
 check "report after regenerate: both older issuers still reported" jout "$D/r-regen.json" c report --format json
-check "  ... three LSC issuers" python3 -c 'import json,sys; l=json.load(open(sys.argv[1])); assert len({x["lsc_issuer"] for x in l if x["has_lsc"]})==3, l' "$D/r-regen.json"
+check "  ... three LSC issuers" $PY -c 'import json,sys; l=json.load(open(sys.argv[1])); assert len({x["lsc_issuer"] for x in l if x["has_lsc"]})==3, l' "$D/r-regen.json"
 
 # ---- audit ---------------------------------------------------------------------------------------------
 check "every admin change is audited with uid and role admin" sqlite3 "$DB" "SELECT count(*) FROM audit WHERE role='admin' AND uid=$(id -u)"
