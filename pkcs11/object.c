@@ -217,11 +217,8 @@ CK_RV p11_object_handle(struct p11_object *o, CK_SESSION_HANDLE h, CK_OBJECT_HAN
 	rv = p11_find_handles(t->f, h, tmpl, n, found, 2, &nf);
 	if (rv != CKR_OK)
 		return rv;
-	if (nf != 1) {
-		p11_log(LOG_ERR, "token %s: object '%s' %s after re-initialisation", t->label, o->label,
-			nf == 0 ? "is gone" : "is no longer unique");
-		return CKR_OBJECT_HANDLE_INVALID;
-	}
+	if (nf != 1)
+		return P11_RV_GONE;
 	pthread_mutex_lock(&t->mu);
 	o->h = found[0];
 	o->gen = gen;

@@ -93,8 +93,13 @@ void p11_trim(char *dst, size_t dstlen, const unsigned char *src, size_t srclen)
 typedef CK_RV p11_op_fn(struct p11_token *t, CK_SESSION_HANDLE h, void *arg, const char **fn);
 int p11_run(struct p11_token *t, p11_op_fn *op, void *arg, int retry, char *err, size_t errlen);
 
+/* Not a Cryptoki value: "the object is no longer on the token" (found
+ * again after a recovery: missing or ambiguous). A bad request, not a fault. */
+#define P11_RV_GONE	(CKR_VENDOR_DEFINED | 0x0CAF0001UL)
+
 /* The object's handle for this generation, re-found by class and CKA_ID
- * (or label) when a recovery happened since it was found. */
+ * (or label) when a recovery happened since it was found; P11_RV_GONE when
+ * it cannot be found again. */
 CK_RV p11_object_handle(struct p11_object *o, CK_SESSION_HANDLE h, CK_OBJECT_HANDLE *out);
 
 /* Reads one attribute (two-call) into a fresh OPENSSL_malloc buffer. */

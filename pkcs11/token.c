@@ -335,6 +335,9 @@ int p11_run(struct p11_token *t, p11_op_fn *op, void *arg, int retry, char *err,
 		sess_put(t, s);
 		if (rv == CKR_OK)
 			return P11_OK;
+		if (rv == P11_RV_GONE)
+			return p11_err(P11_ERR, err, errlen, "token %s: the object is no longer on the "
+				       "token (or no longer unique); open it again", t->label);
 		if (!p11_rv_is_fault(rv))
 			return p11_err_rv(P11_ERR, err, errlen, t, fn, rv);
 		if (!retry || attempt > 0) {

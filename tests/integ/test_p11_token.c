@@ -868,6 +868,54 @@ static void test_recovery_parallel(void **state)
 	p11_token_close(t);
 }
 
+/* A key deleted behind the layer's back: a bad request for that key, the
+ * token is not "down" and the other keys keep working. */
+static void test_deleted_key(void **state)
+{
+	struct p11_token_opts opts = { .rw = 1, .recover_ms = 600000 };
+	struct p11_token *t = open_token(pin_file, &opts);
+	struct p11_keyspec spec = { CKK_EC, 256, NID_X9_62_prime256v1 };
+	CK_FUNCTION_LIST *f = p11_module_functions(p11_token_module(t));
+	struct p11_object *doomed, *other;
+	CK_OBJECT_CLASS cls = CKO_PRIVATE_KEY;
+	CK_SESSION_HANDLE h;
+	CK_OBJECT_HANDLE oh;
+	CK_ULONG n;
+	EVP_PKEY *pub, *opub;
+	char err[512];
+	int rc;
+
+	assert_int_equal(p11_keygen(t, &spec, "k-doomed", NULL, 0, &doomed, err, sizeof(err)), P11_OK);
+	other = find_key(t, "k-p384", CKO_PRIVATE_KEY);
+	assert_int_equal(p11_object_public_key(doomed, NULL, NULL, &pub, err, sizeof(err)), P11_OK);
+	assert_int_equal(p11_object_public_key(other, NULL, NULL, &opub, err, sizeof(err)), P11_OK);
+	assert_int_equal(sign_verify(doomed, pub, CKM_ECDSA, "m", err, sizeof(err), NULL), 1);
+	{
+		CK_ATTRIBUTE tmpl[] = { { CKA_CLASS, &cls, sizeof(cls) }, { CKA_LABEL, "k-doomed", 8 } };
+
+		assert_int_equal(f->C_OpenSession(p11_token_slot(t), CKF_SERIAL_SESSION | CKF_RW_SESSION,
+						  NULL, NULL, &h), CKR_OK);
+		assert_int_equal(f->C_FindObjectsInit(h, tmpl, 2), CKR_OK);
+		assert_int_equal(f->C_FindObjects(h, &oh, 1, &n), CKR_OK);
+		assert_int_equal(f->C_FindObjectsFinal(h), CKR_OK);
+		assert_int_equal(n, 1);
+		assert_int_equal(f->C_DestroyObject(h, oh), CKR_OK);
+		f->C_CloseSession(h);
+	}
+	for (int i = 0; i < 3; i++) {
+		assert_int_equal(sign_verify(doomed, pub, CKM_ECDSA, "m", err, sizeof(err), &rc), 0);
+		if (rc != P11_ERR || strstr(err, "no longer on the token") == NULL)
+			fail_msg("attempt %d: rc %d: %s", i, rc, err);
+	}
+	assert_false(p11_token_is_down(t));
+	assert_int_equal(sign_verify(other, opub, CKM_ECDSA, "m", err, sizeof(err), NULL), 1);
+	EVP_PKEY_free(pub);
+	EVP_PKEY_free(opub);
+	p11_object_free(doomed);
+	p11_object_free(other);
+	p11_token_close(t);
+}
+
 /* ---- PINs --------------------------------------------------------------- */
 
 static void test_pin_file_mode(void **state)
@@ -1000,6 +1048,7 @@ int main(void)
 		cmocka_unit_test(test_pubkey_from_cert),
 		cmocka_unit_test(test_recovery),
 		cmocka_unit_test(test_recovery_parallel),
+		cmocka_unit_test(test_deleted_key),
 		cmocka_unit_test(test_pin_file_mode),
 		cmocka_unit_test(test_wrong_pin),
 		cmocka_unit_test(test_wrong_pin_at_recovery),
