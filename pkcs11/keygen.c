@@ -57,8 +57,35 @@ struct gen_arg {
 	unsigned char id[P11_URI_MAX_VALUE];
 	size_t idlen;
 	int exists;
+	int tried;		/* C_GenerateKeyPair was called: never again */
+	CK_RV gen_rv;
 	struct p11_object *priv;
 };
+
+/* After a fault that followed C_GenerateKeyPair: the new key, found by label and id. */
+static CK_RV gen_again(struct p11_token *t, CK_SESSION_HANDLE h, struct gen_arg *a, const char **fn)
+{
+	CK_OBJECT_CLASS cls = CKO_PRIVATE_KEY;
+	CK_ATTRIBUTE tmpl[] = {
+		{ CKA_CLASS, &cls, sizeof(cls) },
+		{ CKA_LABEL, (void *)a->label, strlen(a->label) },
+		{ CKA_ID, a->id, a->idlen },
+	};
+	CK_OBJECT_HANDLE found[2];
+	size_t nf;
+	CK_RV rv;
+
+	*fn = "C_GenerateKeyPair";
+	if (a->gen_rv != CKR_OK)
+		return a->gen_rv;
+	*fn = "C_FindObjects";
+	if ((rv = p11_find_handles(t->f, h, tmpl, 3, found, 2, &nf)) != CKR_OK)
+		return rv;
+	if (nf != 1)
+		return P11_RV_GONE;
+	*fn = "C_GetAttributeValue";
+	return p11_object_load(t, h, found[0], &a->priv);
+}
 
 static CK_RV gen_op(struct p11_token *t, CK_SESSION_HANDLE h, void *arg, const char **fn)
 {
@@ -75,6 +102,9 @@ static CK_RV gen_op(struct p11_token *t, CK_SESSION_HANDLE h, void *arg, const c
 	size_t nf;
 	CK_RV rv;
 
+	/* Retried after a recovery: the key pair may exist already. */
+	if (a->tried)
+		return gen_again(t, h, a, fn);
 	/* Refuse a label any object has (private ones are visible: we are logged in). */
 	*fn = "C_FindObjects";
 	if ((rv = p11_find_handles(t->f, h, &lt, 1, &found, 1, &nf)) != CKR_OK)
@@ -113,7 +143,9 @@ static CK_RV gen_op(struct p11_token *t, CK_SESSION_HANDLE h, void *arg, const c
 		pubt[np++] = (CK_ATTRIBUTE){ CKA_EC_PARAMS, ecparams, (CK_ULONG)n };
 	}
 	*fn = "C_GenerateKeyPair";
+	a->tried = 1;
 	rv = P11_CALL(t->f, C_GenerateKeyPair, h, &mech, pubt, np, privt, nv, &pub, &priv);
+	a->gen_rv = rv;
 	if (rv != CKR_OK)
 		return rv;
 	*fn = "C_GetAttributeValue";
@@ -152,8 +184,9 @@ int p11_keygen(struct p11_token *t, const struct p11_keyspec *spec, const char *
 			return p11_err(P11_ERR, err, errlen, "RAND_bytes failed");
 		a.idlen = 16;
 	}
-	/* Not retried: a key pair may exist even when the answer got lost. */
-	if ((rc = p11_run(t, gen_op, &a, 0, err, errlen)) != P11_OK)
+	/* A fault before C_GenerateKeyPair is retried like any other; after it,
+	 * never generated twice (see gen_op). */
+	if ((rc = p11_run(t, gen_op, &a, 1, err, errlen)) != P11_OK)
 		return rc;
 	if (a.exists)
 		return p11_err(P11_ERR, err, errlen, "token %s: an object labelled '%s' already exists; "

@@ -176,6 +176,8 @@ static const struct {
 	{ "ec:P-521", "k-p521", 521, NID_secp521r1 },
 };
 
+static void kill_sessions(struct p11_token *t);
+
 /* ---- key generation and lookup ----------------------------------------- */
 
 static void test_keygen_and_lookup(void **state)
@@ -284,6 +286,22 @@ static void test_keygen_refuses(void **state)
 	spec = (struct p11_keyspec){ CKK_EC, 256, NID_X9_62_prime256v1 };
 	assert_int_equal(p11_keygen(t, &spec, "", NULL, 0, NULL, err, sizeof(err)), P11_ERR);
 	assert_int_equal(p11_keygen(t, &spec, "a\nb", NULL, 0, NULL, err, sizeof(err)), P11_ERR);
+	/* Sessions gone: keygen recovers first and generates once. */
+	{
+		struct p11_object *k;
+
+		kill_sessions(t);
+		if (p11_keygen(t, &spec, "k-after-fault", NULL, 0, &k, err, sizeof(err)) != P11_OK)
+			fail_msg("keygen after fault: %s", err);
+		assert_string_equal(p11_object_label(k), "k-after-fault");
+		assert_int_equal(p11_token_recoveries(t), 1);
+		p11_object_free(k);
+		assert_int_equal(p11_uri_parse("pkcs11:object=k-after-fault", &u, err, sizeof(err)), 0);
+		assert_int_equal(p11_find(t, &u, 10, &all, &n, err, sizeof(err)), P11_OK);
+		assert_int_equal(n, 2);
+		p11_objects_free(all, n);
+		p11_uri_clear(&u);
+	}
 	/* A given id is used. */
 	{
 		struct p11_object *k;
