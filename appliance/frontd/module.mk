@@ -15,3 +15,4 @@ $(BUILD)/tests/bench_tokensign: $(call objs,tests/bench/bench_tokensign.c)
 	@mkdir -p $(dir $@)
 	$(CC) $(LDFLAGS) -o $@ $^ $(LIBCRYPTO) $(LIBPTHREAD)
 SHELL_TESTS += tests/e2e/appliance_enroll.sh
+SHELL_TESTS += tests/e2e/appliance_ops.sh

@@ -21,6 +21,8 @@
  * A session that ends before its outcome was reported ABORTs the signer session.
  */
 #include <arpa/inet.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -902,11 +904,14 @@ void session_event(struct session *s, uint32_t events)
 void session_new(struct front *f, int fd, const char *peer)
 {
 	struct session *s = calloc(1, sizeof(*s));
+	int one = 1;
 
 	if (s == NULL) {
 		close(fd);
 		return;
 	}
+	/* request/response, each message one write: no Nagle delay */
+	setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
 	s->ev.kind = EV_SESSION;
 	s->ev.fd = fd;
 	s->f = f;

@@ -6,6 +6,8 @@
 #   check_status NAME STATUS   the device's status in `capfctl report --format json`
 #   mk_pki / mk_mic NAME       a manufacturing CA and a MIC for NAME signed by it
 APP=$T_TMP/app
+# the system python3 when there is one (a pyenv shim costs a second per start)
+PY=$(command -v /usr/bin/python3 || command -v python3)
 LOCAL=$PWD/scripts/appliance-local
 
 app_down() { "$LOCAL" down "$APP" >/dev/null 2>&1 || true; }
@@ -42,7 +44,7 @@ phone_rc() {
 }
 
 status_of() {
-  "${CTL[@]}" report --format json 2>/dev/null | python3 -c '
+  "${CTL[@]}" report --format json 2>/dev/null | "$PY" -c '
 import json, sys
 for d in json.load(sys.stdin):
     if d["name"] == sys.argv[1]:

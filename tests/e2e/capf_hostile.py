@@ -38,7 +38,17 @@ CMD = {1: "AUTH_REQUEST", 2: "AUTH_RESPONSE", 3: "KEY_GENERATE_REQUEST", 9: "STO
 LIMIT = float(os.environ.get("CAPF_HOSTILE_TIMEOUT", "20"))
 
 
+_CTX = None
+
+
 def tls_ctx():
+    global _CTX
+    if _CTX is None:
+        _CTX = make_ctx()
+    return _CTX
+
+
+def make_ctx():
     ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
     ctx.check_hostname = False
     ca = os.environ.get("CAPF_CA_CERT")
@@ -51,6 +61,7 @@ def tls_ctx():
 
 def connect(host, port):
     s = socket.create_connection((host, port), timeout=LIMIT)
+    s.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)   # one TLS record per byte, really
     return tls_ctx().wrap_socket(s)
 
 

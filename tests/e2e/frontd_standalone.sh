@@ -7,6 +7,7 @@
 . tests/lib.sh
 
 FRONTD=$BIN/capf-frontd
+PY=$(command -v /usr/bin/python3 || command -v python3)
 H=tests/e2e/capf_hostile.py
 D=$T_TMP
 mkdir -p "$D/run"
@@ -81,15 +82,15 @@ check_fails "TLS 1.1 refused by default" bash -c "echo Q | openssl s_client -con
 check_fails "static RSA suites refused" bash -c "echo Q | openssl s_client -connect 127.0.0.1:$PORT -tls1_2 -cipher AES128-GCM-SHA256 2>&1 | grep -q 'Cipher is AES'"
 
 # the signer is not running: phones are told to retry later
-check "signer unreachable: RETRY_LATER {RETRY_DELAY 60}" python3 "$H" 127.0.0.1 "$PORT" split --expect RETRY_LATER:60
-check "unknown element tags are skipped" python3 "$H" 127.0.0.1 "$PORT" unknown-tag --expect RETRY_LATER
+check "signer unreachable: RETRY_LATER {RETRY_DELAY 60}" "$PY" "$H" 127.0.0.1 "$PORT" split --expect RETRY_LATER:60
+check "unknown element tags are skipped" "$PY" "$H" 127.0.0.1 "$PORT" unknown-tag --expect RETRY_LATER
 check_grep "logged as signer_unavailable" "event=signer_unavailable" "$D/frontd.log"
 
 # all at once (two of them wait for the idle timeout)
 CASES="half-header length-overrun short-body wrong-protocol-id wrong-session-id unknown-command garbage huge-body plain-garbage"
 declare -A HPID
 for c in $CASES; do
-  timeout 30 python3 "$H" 127.0.0.1 "$PORT" "$c" >"$D/hostile-$c.out" 2>&1 &
+  timeout 30 "$PY" "$H" 127.0.0.1 "$PORT" "$c" >"$D/hostile-$c.out" 2>&1 &
   HPID[$c]=$!
 done
 for c in $CASES; do
@@ -98,12 +99,12 @@ for c in $CASES; do
 done
 
 # 300 silent clients; meanwhile others are still served at once
-python3 "$H" 127.0.0.1 "$PORT" idle --count 300 >"$D/idle.out" 2>&1 &
+"$PY" "$H" 127.0.0.1 "$PORT" idle --count 300 >"$D/idle.out" 2>&1 &
 IPID=$!
 for _ in $(seq 400); do grep -q '^ready' "$D/idle.out" && break; kill -0 $IPID 2>/dev/null || break; sleep 0.05; done
 check_grep "300 silent clients connected" "^ready" "$D/idle.out"
-check "served while 300 clients hang" python3 "$H" 127.0.0.1 "$PORT" split --expect RETRY_LATER
-check "served byte by byte while they hang" python3 "$H" 127.0.0.1 "$PORT" wrong-session-id
+check "served while 300 clients hang" "$PY" "$H" 127.0.0.1 "$PORT" split --expect RETRY_LATER
+check "served byte by byte while they hang" "$PY" "$H" 127.0.0.1 "$PORT" wrong-session-id
 wait $IPID
 check "every silent client was closed by the server" test $? = 0
 check "capf-frontd survived all of it" kill -0 "$FPID"
@@ -113,12 +114,12 @@ stop
 # max_connections: beyond it, connections are closed at once; the server goes on
 conf "" 5
 start
-python3 "$H" 127.0.0.1 "$PORT" idle --count 10 >"$D/idle2.out" 2>&1 &
+"$PY" "$H" 127.0.0.1 "$PORT" idle --count 10 >"$D/idle2.out" 2>&1 &
 IPID=$!
 wait $IPID
 check "beyond max_connections: closed, never hanging" test $? = 0
 check_grep "connection limit logged" "event=connection_limit" "$D/frontd.log"
-check "served again once the silent ones are gone" python3 "$H" 127.0.0.1 "$PORT" split --expect RETRY_LATER
+check "served again once the silent ones are gone" "$PY" "$H" 127.0.0.1 "$PORT" split --expect RETRY_LATER
 stop
 
 # tls.min_version = "1.0": old phones' versions accepted (security level 0)

@@ -1,0 +1,141 @@
+#!/usr/bin/env bash
+# The whole appliance: the other flows and the refusals. Troubleshoot (fetch) and
+# Delete, Jabber (protocol 2, CSF name, RSA only), deadline passed, unknown device,
+# nothing scheduled; the signer going away and coming back (RETRY_LATER, reconnect),
+# a phone vanishing mid-operation (ABORT), hostile clients and 300 silent ones while
+# a real enrollment succeeds.
+. tests/lib.sh
+. tests/e2e/appliance_lib.sh
+
+export CAPF_IDLE_TIMEOUT=4 CAPF_HANDSHAKE_TIMEOUT=3 CAPF_KEYGEN_TIMEOUT=10
+check "appliance-local up" app_up
+check "status: both running" "$LOCAL" status "$APP"
+O=$T_TMP/out
+mkdir -p "$O"
+add() { "${CTL[@]}" device add "$@" >"$T_TMP/ctl.out" 2>&1 || { cat "$T_TMP/ctl.out"; return 1; }; }
+H=tests/e2e/capf_hostile.py
+
+# ---- an LSC to fetch and delete
+check "schedule install" add SEP0000000E0001 --op install --auth null --key-order ec --curve P-256
+phone_rc 0 "install" --name SEP0000000E0001 --out-cert "$O/e1.pem" --out-key "$O/e1.key"
+check "schedule Troubleshoot (fetch)" "${CTL[@]}" device set SEP0000000E0001 --op fetch
+phone_rc 0 "fetch: the phone returns its LSC" --name SEP0000000E0001 --cert "$O/e1.pem" --key "$O/e1.key"
+check_status SEP0000000E0001 "Troubleshoot Success"
+check "schedule Delete" "${CTL[@]}" device set SEP0000000E0001 --op delete
+phone_rc 0 "delete" --name SEP0000000E0001 --cert "$O/e1.pem" --key "$O/e1.key"
+check_status SEP0000000E0001 "Delete Success"
+phone_rc 10 "nothing scheduled: END_SESSION 0" --name SEP0000000E0001
+check "a device with no operation" add SEP0000000E0002
+phone_rc 10 "No Pending Operation: END_SESSION 0" --name SEP0000000E0002
+phone_rc 11 "unknown device: END_SESSION 9" --name SEP0000000EFFFF
+
+# ---- Jabber: protocol 2, no PASSWORD, KEY_GENERATE_REQUEST with KEY_SIZE only
+check "schedule a Jabber client (EC preferred: it must get RSA)" add CSFJSMITH --op install --auth null \
+  --key-order ec-rsa
+phone_rc 0 "Jabber (protocol 2) enrolls" --name CSFJSMITH --protocol 2 --out-cert "$O/jabber.pem" \
+  --out-key "$O/jabber.key"
+check "Jabber LSC verifies against the CAPF CA" ossl verify -CAfile "$CAPF_CA_CERT" "$O/jabber.pem"
+check "Jabber LSC is RSA" bash -c "openssl x509 -in '$O/jabber.pem' -noout -text | grep -q 'rsaEncryption'"
+check_status CSFJSMITH "Upgrade Success"
+
+# ---- deadline passed ("Operation Completes By" in the past: edited in the store while stopped)
+check "schedule with a deadline" add SEP0000000E0003 --op install --auth null
+app_down
+DB=$APP/signer/db/capf.db
+RUN_AS=()
+[ "$(id -u)" = 0 ] && RUN_AS=(setpriv --reuid capf-signer --regid capf-signer --clear-groups)
+check "move the deadline into the past" "${RUN_AS[@]}" sqlite3 "$DB" \
+  "UPDATE devices SET deadline = strftime('%s','now') - 7200 WHERE name = 'SEP0000000E0003';"
+check "appliance-local up (restart)" app_up
+phone_rc 12 "late: END_SESSION 7" --name SEP0000000E0003
+check_status SEP0000000E0003 "Upgrade Failed: User Initiated Request Late/Timedout"
+
+# ---- hostile clients against the full stack
+check "split byte by byte: still answered (unknown device: END_SESSION 9)" \
+  "$PY" "$H" "$CAPF_HOST" "$CAPF_PORT" split --name SEP0000000EEEEE --expect END_SESSION:9
+check "unknown element tags skipped (No Pending Operation: END_SESSION 0)" \
+  "$PY" "$H" "$CAPF_HOST" "$CAPF_PORT" unknown-tag --name SEP0000000E0002 --expect END_SESSION:0
+CASES="half-header length-overrun short-body wrong-protocol-id wrong-session-id unknown-command garbage huge-body plain-garbage"
+declare -A HPID
+for c in $CASES; do
+  timeout 30 "$PY" "$H" "$CAPF_HOST" "$CAPF_PORT" "$c" >"$O/hostile-$c.out" 2>&1 &
+  HPID[$c]=$!
+done
+for c in $CASES; do
+  wait "${HPID[$c]}"
+  check "hostile: $c ($(cat "$O/hostile-$c.out"))" test $? = 0
+done
+
+# ---- 300 silent clients; a real enrollment succeeds while they hang
+check "schedule install" add SEP0000000E0004 --op install --auth null --key-order rsa
+"$PY" "$H" "$CAPF_HOST" "$CAPF_PORT" idle --count 300 >"$O/idle.out" 2>&1 &
+IPID=$!
+for _ in $(seq 400); do grep -q '^ready' "$O/idle.out" && break; kill -0 $IPID 2>/dev/null || break; sleep 0.05; done
+check_grep "300 silent clients connected" "^ready" "$O/idle.out"
+phone_rc 0 "a real enrollment while they hang" --name SEP0000000E0004 --out-cert "$O/e4.pem" --out-key "$O/e4.key"
+check "its LSC verifies" ossl verify -CAfile "$CAPF_CA_CERT" "$O/e4.pem"
+wait $IPID
+check "every silent client got END_SESSION 7 or was closed ($(cat "$O/idle.out" | tail -1))" test $? = 0
+
+# ---- a phone that vanishes while it generates its key: ABORT to the signer
+check "schedule install" add SEP0000000E0005 --op install --auth null --key-order rsa
+"$PY" - "$CAPF_HOST" "$CAPF_PORT" <<'PY'
+import sys, importlib.util
+spec = importlib.util.spec_from_file_location("h", "tests/e2e/capf_hostile.py")
+h = importlib.util.module_from_spec(spec); spec.loader.exec_module(h)
+s, sid = h.start(sys.argv[1], int(sys.argv[2]))
+s.sendall(h.auth_response(sid, "SEP0000000E0005"))
+m = h.read_msg(s)
+assert m and m[0] == 3, m           # KEY_GENERATE_REQUEST
+s.close()                            # gone
+PY
+check "the phone vanished after KEY_GENERATE_REQUEST" test $? = 0
+for _ in $(seq 100); do grep -q 'event=abort.*SEP0000000E0005\|SEP0000000E0005.*abort' "$APP/logs/signerd.log" && break; sleep 0.05; done
+check_grep "the signer was told (ABORT)" "abort.*SEP0000000E0005|SEP0000000E0005.*abort" "$APP/logs/signerd.log"
+check_status SEP0000000E0005 "Upgrade Failed: Phone Communication Failure"
+
+# ---- a phone that never answers KEY_GENERATE_REQUEST: key generation timeout (10 s here)
+check "reschedule" "${CTL[@]}" device set SEP0000000E0005 --op install
+"$PY" - "$CAPF_HOST" "$CAPF_PORT" <<'PY'
+import sys, importlib.util
+spec = importlib.util.spec_from_file_location("h", "tests/e2e/capf_hostile.py")
+h = importlib.util.module_from_spec(spec); spec.loader.exec_module(h)
+s, sid = h.start(sys.argv[1], int(sys.argv[2]))
+s.sendall(h.auth_response(sid, "SEP0000000E0005"))
+m = h.read_msg(s)
+assert m and m[0] == 3, m
+s.sendall(h.message(17, sid, b""))   # REQUEST_IN_PROGRESS, then silence
+m = h.read_msg(s)
+assert m and m[0] == 15 and m[2][1] == b"\x07", m
+assert h.read_msg(s) is None
+PY
+check "keygen timeout: END_SESSION 7 then close" test $? = 0
+check_status SEP0000000E0005 "Upgrade Failed: Key Generation Timeout"
+
+# ---- the signer goes away: RETRY_LATER; it comes back: served again (reconnect)
+check "schedule install" add SEP0000000E0006 --op install --auth null --key-order ec --curve P-256
+SPID=$CAPF_SIGNERD_PID
+n0=$(grep -c 'event=stopped' "$APP/logs/signerd.log")
+kill "$SPID"
+for _ in $(seq 200); do [ "$(grep -c 'event=stopped' "$APP/logs/signerd.log")" -gt "$n0" ] && break; sleep 0.05; done
+phone_rc 13 "signer down: RETRY_LATER" --name SEP0000000E0006
+check_grep "front end logged it" "event=signer_(unavailable|disconnected)" "$APP/logs/frontd.log"
+check "appliance-local up starts the signer again" app_up
+check "capf-frontd was not restarted" test "$(cat "$APP/pids/frontd.pid")" = "$CAPF_FRONTD_PID"
+ok_after=0
+for _ in $(seq 40); do
+  if phone --name SEP0000000E0006 --out-cert "$O/e6.pem" --out-key "$O/e6.key" >"$T_TMP/phone.out" 2>&1; then
+    ok_after=1; break
+  fi
+  sleep 0.25
+done
+check "the front end reconnected to the signer: enrollment succeeds" test $ok_after = 1
+check_status SEP0000000E0006 "Upgrade Success"
+
+check "capf-frontd survived everything" kill -0 "$CAPF_FRONTD_PID"
+check_nogrep "no crash or sanitizer report in the logs" "AddressSanitizer|runtime error|Segmentation" "$APP/logs/frontd.log"
+"$LOCAL" down "$APP"
+"$LOCAL" status "$APP" >"$T_TMP/status.out"
+check "status after down: exit 3" test $? = 3
+check_grep "status says stopped" "capf-frontd: stopped" "$T_TMP/status.out"
+finish
