@@ -35,22 +35,22 @@ ossl req -x509 -new -provider-path "$LIB" -provider capfhsm -provider default -c
   || { not_ok "CAPF CA certificate"; cat "$D/req.log"; finish; }
 
 # Manufacturing CA (MIC and SUDI issuer), a MIC and a SUDI certificate; an
-# untrusted CA with an "LSC" of its own.
+# untrusted CA with an "LSC" of its own. (Stock openssl: no provider of ours needed.)
 mkca() { # NAME SUBJ
-  ossl req -x509 -new -newkey rsa:2048 -nodes -keyout "$D/pki/$1.key" -subj "$2" -days 365 \
+  openssl req -x509 -new -newkey rsa:2048 -nodes -keyout "$D/pki/$1.key" -subj "$2" -days 365 \
     -addext "basicConstraints=critical,CA:TRUE" -addext "keyUsage=critical,keyCertSign,cRLSign" \
     -out "$D/pki/$1.pem" >/dev/null 2>&1
 }
 mkleaf() { # NAME CA SUBJ KEYALG
-  ossl req -new -newkey "$4" -nodes -keyout "$D/pki/$1.key" -subj "$3" -out "$D/pki/$1.csr" >/dev/null 2>&1 &&
-  ossl x509 -req -in "$D/pki/$1.csr" -CA "$D/pki/$2.pem" -CAkey "$D/pki/$2.key" -CAcreateserial -days 365 \
+  openssl req -new -newkey "$4" -nodes -keyout "$D/pki/$1.key" -subj "$3" -out "$D/pki/$1.csr" >/dev/null 2>&1 &&
+  openssl x509 -req -in "$D/pki/$1.csr" -CA "$D/pki/$2.pem" -CAkey "$D/pki/$2.key" -CAcreateserial -days 365 \
     -extfile <(printf 'basicConstraints=critical,CA:FALSE\nkeyUsage=critical,digitalSignature,keyEncipherment\n') \
     -out "$D/pki/$1.pem" >/dev/null 2>&1
 }
 mkca mfg "/O=Test Manufacturing/CN=Test MIC CA"
 mkca evil "/O=Example Corp/OU=Voice/CN=CAPF-test"
 mkleaf mic mfg "/O=Test Manufacturing/CN=CP-8865-SEP00000000AA01" rsa:2048
-mkleaf mic-ec mfg "/O=Test Manufacturing/CN=SEP00000000AA02" ec:<(ossl ecparam -name prime256v1)
+mkleaf mic-ec mfg "/O=Test Manufacturing/CN=SEP00000000AA02" ec:<(openssl ecparam -name prime256v1)
 mkleaf sudi mfg "/O=Test Manufacturing/CN=SUDI PID:CP-8865 SN:FCH0000XYZ" rsa:2048
 mkleaf forged evil "/CN=SEP00000000AA03" rsa:2048
 cp "$D/pki/mfg.pem" "$D/mic/mfg.pem"
@@ -105,7 +105,8 @@ fi
 PIDS=()
 start() { # LOG
   exec 7>"$D/leaked-fd"
-  env CAPF_TEST_SECRET=hunter2 "$SD" --config "$D/capf.conf" --foreground "${USER_OPT[@]}" >>"$1" 2>&1 &
+  env CAPF_TEST_SECRET=hunter2 "$SD" --config "$D/capf.conf" --foreground --pidfile "$D/signerd.pid" \
+    "${USER_OPT[@]}" >>"$1" 2>&1 &
   SPID=$!
   exec 7>&-
   T_PIDS+=("$SPID")
@@ -123,6 +124,7 @@ LOG=$D/signerd.log
 check "the daemon starts (seccomp on)" start "$LOG"
 check_grep "started line" "event=started .*seccomp=1" "$LOG"
 check "ping on front.sock" "$CL" ping "$FRONT"
+check "--pidfile holds the daemon's pid" test "$(cat "$D/signerd.pid")" = "$SPID"
 
 # ---- hardening, from outside ----------------------------------------------
 ST=/proc/$SPID/status
@@ -158,7 +160,7 @@ check_grep "RSA 2048 install: decision" "decision=install" "$D/e1.out"
 check_grep "RSA 2048 install: asked for RSA 2048" "key=rsa:2048" "$D/e1.out"
 check_grep "RSA 2048 install: issued" "issued serial=" "$D/e1.out"
 check_grep "RSA 2048 install: result" "result=ok" "$D/e1.out"
-check "RSA LSC verifies against the CAPF CA" ossl verify -x509_strict -CAfile "$D/ca.pem" "$D/lsc1.pem"
+check "RSA LSC verifies against the CAPF CA" openssl verify -x509_strict -CAfile "$D/ca.pem" "$D/lsc1.pem"
 check "RSA LSC lint clean" "$CL" lint "$D/capf.conf" "$D/ca.pem" "$D/lsc1.pem" SEP00000000A001
 store issuances "$DB" SEP00000000A001 >"$D/i1.out"
 check_grep "store has the RSA issuance, delivered" "state=delivered" "$D/i1.out"
@@ -170,7 +172,7 @@ check_grep "operation cleared" "op=none" "$D/d1.out"
 enroll SEP00000000A002 --out "$D/lsc2.pem" >"$D/e2.out" 2>&1
 check_grep "P-256 install: asked for EC P-256" "key=ec:P-256" "$D/e2.out"
 check_grep "P-256 install: result" "result=ok" "$D/e2.out"
-check "P-256 LSC verifies against the CAPF CA" ossl verify -x509_strict -CAfile "$D/ca.pem" "$D/lsc2.pem"
+check "P-256 LSC verifies against the CAPF CA" openssl verify -x509_strict -CAfile "$D/ca.pem" "$D/lsc2.pem"
 check "P-256 LSC lint clean" "$CL" lint "$D/capf.conf" "$D/ca.pem" "$D/lsc2.pem" SEP00000000A002
 store device-show "$DB" SEP00000000A002 >"$D/d2.out"
 check_grep "P-256: Upgrade Success" "status_text=Upgrade Success" "$D/d2.out"
@@ -254,6 +256,21 @@ enroll SEP00000000A009 --session 0x01020304 --sudi-session 0x01020305 \
   --sudi-cert "$D/pki/sudi.pem" --sudi-key "$D/pki/sudi.key" >"$D/e18.out" 2>&1
 check_grep "SUDI signed for another session (replay) -> refused" "refused cause=" "$D/e18.out"
 check_grep "the log calls it a replay" "event=refused .*replayed" "$LOG"
+
+# ---- load with the seccomp filter on: parallel sessions on many connections ----
+N=24
+for i in $(seq 1 $N); do
+  n=$(printf 'SEP0000000B%04d' "$i")
+  if [ $((i % 6)) = 0 ]; then store device-add "$DB" "$n" install null --key-order rsa >/dev/null
+  else store device-add "$DB" "$n" install null --key-order ec --curve P-256 >/dev/null; fi
+done
+for i in $(seq 1 $N); do
+  enroll "$(printf 'SEP0000000B%04d' "$i")" >"$D/load.$i.out" 2>&1 &
+done
+wait_clients() { local p; for p in $(jobs -p); do [ "$p" = "$SPID" ] || wait "$p"; done; }
+wait_clients
+check "$N parallel enrollments all issued" test "$(cat "$D"/load.*.out | grep -c result=ok)" = $N
+check "the daemon survived the load" kill -0 "$SPID"
 
 # ---- the peer check and the front role's limits ------------------------------
 check "admin verbs on front.sock: connection closed" bash -c "'$CL' raw '$FRONT' 0102 | grep -q closed=1"
