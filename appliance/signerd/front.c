@@ -522,11 +522,12 @@ static int do_issue(struct signerd *sd, const struct signerd_peer *peer, const s
 		rc = signerd_reply(sd, resp, req, CAPF_IPC_ERROR, 0, "a certificate was already issued in this session");
 		goto out;
 	}
+	/* Only the alternative the phone was asked for (the first one left). */
 	capf_ipc_get_u8(req, CAPF_IPC_T_ALT_INDEX, &idx);
-	for (i = 0; i < s.d.n_keys && s.alt_idx[i] != idx; i++)
-		;
-	if (i == s.d.n_keys) {
-		rc = signerd_reply(sd, resp, req, CAPF_IPC_ERROR, 0, "ALT_INDEX names no alternative left in this session");
+	i = 0;
+	if (s.d.n_keys == 0 || s.alt_idx[0] != idx) {
+		rc = signerd_reply(sd, resp, req, CAPF_IPC_ERROR, 0,
+				   "ALT_INDEX is not the key alternative the phone was asked for");
 		goto out;
 	}
 	capf_ipc_get_bytes(req, CAPF_IPC_T_PUBLIC_KEY, &kder, &klen);
