@@ -257,6 +257,27 @@ enroll SEP00000000A009 --session 0x01020304 --sudi-session 0x01020305 \
 check_grep "SUDI signed for another session (replay) -> refused" "refused cause=" "$D/e18.out"
 check_grep "the log calls it a replay" "event=refused .*replayed" "$LOG"
 
+# ---- fetch (Troubleshoot), delete, abort -------------------------------------
+store device-add "$DB" SEP00000000A002 fetch null >/dev/null
+enroll SEP00000000A002 --outcome fetched --fetch-cert "$D/lsc2.pem" >"$D/e20.out" 2>&1
+check_grep "fetch: decision" "decision=fetch" "$D/e20.out"
+check_grep "fetch: result" "result=ok" "$D/e20.out"
+store device-show "$DB" SEP00000000A002 >"$D/d20.out"
+check_grep "Troubleshoot Success recorded" "status_text=Troubleshoot Success" "$D/d20.out"
+check_grep "the fetched LSC is logged by serial" "event=fetched device=SEP00000000A002 serial=$(openssl x509 -in "$D/lsc2.pem" -noout -serial | cut -d= -f2)" "$LOG"
+store device-add "$DB" SEP00000000A002 delete null >/dev/null
+enroll SEP00000000A002 --outcome deleted >"$D/e21.out" 2>&1
+check_grep "delete: decision" "decision=delete" "$D/e21.out"
+store device-show "$DB" SEP00000000A002 >"$D/d21.out"
+check_grep "Delete Success recorded" "status_text=Delete Success" "$D/d21.out"
+store issuances "$DB" SEP00000000A002 >"$D/i21.out"
+check_grep "the device's LSC is marked deleted" "state=deleted" "$D/i21.out"
+store device-add "$DB" SEP00000000A00B install null >/dev/null
+enroll SEP00000000A00B --abort >"$D/e22.out" 2>&1
+check_grep "abort answered" "aborted=1" "$D/e22.out"
+store device-show "$DB" SEP00000000A00B >"$D/d22.out"
+check_grep "abort records Phone Communication Failure" "Upgrade Failed: Phone Communication Failure" "$D/d22.out"
+
 # ---- load with the seccomp filter on: parallel sessions on many connections ----
 N=24
 for i in $(seq 1 $N); do

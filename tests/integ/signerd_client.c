@@ -13,7 +13,8 @@
  *       --sudi-cert PEM --sudi-key PEM --sudi-session N (default: --session)
  *       --keygen-fail-first  (RESULT keygen failed for the first alternative)
  *       --out LSC.pem --key-out KEY.pem  --no-result (stop after ISSUE)
- *       --outcome fetched|deleted|... (for fetch/delete decisions)
+ *       --outcome fetched|deleted|... (for fetch/delete decisions) --fetch-cert PEM
+ *       --abort (ABORT right after an install decision)
  *     prints decision=..., token=..., refused cause=N, issued serial=..., result=ok
  *   signerd-client device-add DB NAME OP AUTH [--auth-string-file F] [--key-order K]
  *       [--rsa-bits N] [--curve C] [--deadline-offset SECS]
@@ -221,8 +222,8 @@ struct enroll_opts {
 	unsigned version, session, sudi_session;
 	int has_session, has_sudi_session;
 	const char *password_file, *key, *cert, *cert_key, *cert_type, *bad_sig;
-	const char *sudi_cert, *sudi_key, *out, *key_out, *outcome;
-	int no_password, keygen_fail_first, no_result;
+	const char *sudi_cert, *sudi_key, *out, *key_out, *outcome, *fetch_cert;
+	int no_password, keygen_fail_first, no_result, abort_after_begin;
 };
 
 static void put_evidence(struct capf_ipc_builder *b, const char *name, const struct enroll_opts *o)
@@ -392,6 +393,15 @@ static int cmd_enroll(const char *sock, const char *name, const struct enroll_op
 		capf_ipc_build_request(&b, CAPF_IPC_RESULT, id);
 		capf_ipc_put_u64(&b, CAPF_IPC_T_TOKEN, token);
 		capf_ipc_put_u8(&b, CAPF_IPC_T_OUTCOME, (uint8_t)oc);
+		if (oc == CAPF_IPC_FETCHED && o->fetch_cert != NULL) {
+			X509 *x = read_cert(o->fetch_cert);
+			unsigned char *fder = NULL;
+			int fl = i2d_X509(x, &fder);
+
+			capf_ipc_put_bytes(&b, CAPF_IPC_T_CERT, fder, (size_t)fl);
+			OPENSSL_free(fder);
+			X509_free(x);
+		}
 		if (roundtrip(fd, &b, CAPF_IPC_RESULT, id, buf, &m) != 0)
 			return printf("closed=1\n"), 1;
 		if (m.status == CAPF_IPC_OK)
@@ -402,6 +412,17 @@ static int cmd_enroll(const char *sock, const char *name, const struct enroll_op
 	}
 	if (decision != CAPF_IPC_DO_INSTALL)
 		return 0;
+	if (o->abort_after_begin) {
+		capf_ipc_msg_free(&m);
+		id = next_id++;
+		capf_ipc_build_request(&b, CAPF_IPC_ABORT, id);
+		capf_ipc_put_u64(&b, CAPF_IPC_T_TOKEN, token);
+		capf_ipc_put_u8(&b, CAPF_IPC_T_CAUSE, CAPF_FAIL_PHONE_COMMUNICATION);
+		if (roundtrip(fd, &b, CAPF_IPC_ABORT, id, buf, &m) != 0)
+			return printf("closed=1\n"), 1;
+		printf(m.status == CAPF_IPC_OK ? "aborted=1\n" : "aborted=0\n");
+		return 0;
+	}
 	alt = capf_ipc_find(&m, CAPF_IPC_T_KEY_ALT, NULL);
 	if (alt == NULL)
 		die("install without KEY_ALT");
@@ -669,6 +690,7 @@ int main(int argc, char **argv)
 		OPT("--out", out)
 		OPT("--key-out", key_out)
 		OPT("--outcome", outcome)
+		OPT("--fetch-cert", fetch_cert)
 #undef OPT
 		if (strcmp(a, "--version") == 0 && v != NULL) { o.version = (unsigned)atoi(v); i++; continue; }
 		if (strcmp(a, "--session") == 0 && v != NULL) { o.session = (unsigned)strtoul(v, NULL, 0); i++; continue; }
@@ -681,6 +703,7 @@ int main(int argc, char **argv)
 		if (strcmp(a, "--no-password") == 0) { o.no_password = 1; continue; }
 		if (strcmp(a, "--keygen-fail-first") == 0) { o.keygen_fail_first = 1; continue; }
 		if (strcmp(a, "--no-result") == 0) { o.no_result = 1; continue; }
+		if (strcmp(a, "--abort") == 0) { o.abort_after_begin = 1; continue; }
 		die("unknown option %s", a);
 	}
 	return cmd_enroll(argv[2], argv[3], &o);
