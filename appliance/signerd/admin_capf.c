@@ -584,7 +584,7 @@ admin_capf_regenerate(struct admin_req *a)
 	/* the self-signed certificate */
 	if ((x = X509_new()) == NULL || X509_set_version(x, 2) != 1 || admin_x509_serial(x) != 0 ||
 	    X509_set_subject_name(x, name) != 1 || X509_set_issuer_name(x, name) != 1 ||
-	    X509_gmtime_adj(X509_getm_notBefore(x), 0) == NULL ||
+	    ASN1_TIME_set(X509_getm_notBefore(x), now) == NULL ||
 	    X509_time_adj_ex(X509_getm_notAfter(x), (int)days, 0, &now) == NULL ||
 	    X509_set_pubkey(x, pub) != 1 ||
 	    admin_x509_ext(x, x, NULL, NID_basic_constraints, "critical,CA:TRUE,pathlen:0") != 0 ||
@@ -604,7 +604,7 @@ admin_capf_regenerate(struct admin_req *a)
 		rc = admin_error(a, "the new CAPF CA certificate does not verify: %s", err);
 		goto out;
 	}
-	if (capf_ca_from_x509(x, NULL, now, &ca, err, sizeof(err)) != 0) {
+	if (capf_ca_from_x509(x, NULL, time(NULL), &ca, err, sizeof(err)) != 0) {
 		rc = admin_error(a, "the new CAPF CA certificate fails the policy: %s", err);
 		goto out;
 	}

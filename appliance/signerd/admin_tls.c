@@ -266,7 +266,7 @@ admin_tls_issue(struct admin_req *a)
 	if ((x = X509_new()) == NULL || X509_set_version(x, 2) != 1 || admin_x509_serial(x) != 0 ||
 	    X509_set_subject_name(x, name) != 1 ||
 	    X509_set_issuer_name(x, X509_get_subject_name(cacert)) != 1 ||
-	    X509_gmtime_adj(X509_getm_notBefore(x), 0) == NULL ||
+	    ASN1_TIME_set(X509_getm_notBefore(x), now) == NULL ||
 	    ASN1_TIME_set(X509_getm_notAfter(x), na) == NULL ||
 	    X509_set_pubkey(x, pub) != 1 ||
 	    admin_x509_ext(x, cacert, NULL, NID_basic_constraints, "critical,CA:FALSE") != 0 ||
@@ -284,7 +284,7 @@ admin_tls_issue(struct admin_req *a)
 		rc = retry ? admin_retry(a, err) : admin_error(a, "%s", err);
 		goto out;
 	}
-	if (capf_ca_verify(g->ca, x, now, err, sizeof(err)) != 0) {
+	if (capf_ca_verify(g->ca, x, time(NULL), err, sizeof(err)) != 0) {
 		rc = admin_error(a, "the TLS certificate does not verify up to the root: %s", err);
 		goto out;
 	}
