@@ -319,6 +319,17 @@ store issuances "$DB" SEP00000000A00A >"$D/i19.out"
 check_grep "the issuance is in the store after SIGKILL" "serial=$SERIAL" "$D/i19.out"
 check_grep "recorded as issued (not delivered)" "state=issued" "$D/i19.out"
 
+# ---- the token goes away: RETRY_LATER with front.retry_delay ----------------
+# (SoftHSM does not come back from a vanished token directory without a
+# restart, so this runs last.)
+store device-add "$DB" SEP00000000A00C install null --key-order ec >/dev/null
+mv "$D/tok/tokens" "$D/tok/tokens.gone"
+enroll SEP00000000A00C >"$D/e23.out" 2>&1
+mv "$D/tok/tokens.gone" "$D/tok/tokens"
+check_grep "token down -> RETRY_LATER with front.retry_delay" "retry_later delay=17" "$D/e23.out"
+check_grep "logged as a retryable signing failure" "event=sign_failed device=SEP00000000A00C retry=1" "$D/signerd2.log"
+check "still answering while the token is down" "$CL" ping "$FRONT"
+
 # ---- SIGTERM: clean exit ------------------------------------------------------
 kill -TERM "$SPID"; wait "$SPID"; rc=$?
 check "SIGTERM: exit 0" test $rc = 0
