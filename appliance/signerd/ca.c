@@ -38,6 +38,9 @@ static void ossl_err(char *buf, size_t len)
 	while ((e = ERR_get_error_all(NULL, NULL, NULL, &data, &flags)) != 0) {
 		char one[256];
 
+		/* the system openssl.cnf's engines: noise, not the cause */
+		if (ERR_GET_LIB(e) == ERR_LIB_DSO || ERR_GET_LIB(e) == ERR_LIB_ENGINE)
+			continue;
 		ERR_error_string_n(e, one, sizeof(one));
 		if (o < len)
 			o += (size_t)snprintf(buf + o, len - o, "%s%s%s%s", o ? "; " : "", one,
@@ -432,6 +435,10 @@ int signerd_ca_startup(struct signerd *sd, char *err, size_t errlen)
 	snprintf(key_uri, sizeof(key_uri), "%s", sd->conf.token.ca_key_uri);
 	memset(&sc, 0, sizeof(sc));
 	rc = capf_store_cert_active(sd->store, &sc, err, errlen);
+	if (rc != CAPF_STORE_OK && rc != CAPF_STORE_NOTFOUND) {
+		capf_ca_free(ca);
+		return -1;
+	}
 	if (rc == CAPF_STORE_OK && strcasecmp(sc.fp, fp) != 0) {
 		/* The store knows better (regenerate/import since the config was written). */
 		capf_ca_free(ca);
@@ -442,37 +449,36 @@ int signerd_ca_startup(struct signerd *sd, char *err, size_t errlen)
 		if (sc.key_uri[0] != '\0')
 			snprintf(key_uri, sizeof(key_uri), "%s", sc.key_uri);
 		capf_log(LOG_NOTICE, "ca_from_store", "fp=%s config_fp=%s key_uri=%s", sc.fp, fp, key_uri);
-	} else if (rc == CAPF_STORE_NOTFOUND) {
+	}
+	capf_store_cert_clear(&sc);
+	/* The key must match before anything is recorded. */
+	if ((g = signerd_ca_new(sd, ca, NULL, key_uri, err, errlen)) == NULL)
+		return -1;
+	if (rc == CAPF_STORE_NOTFOUND) {
 		unsigned char *der = NULL;
-		int len = i2d_X509(capf_ca_cert(ca), &der);
+		int len = i2d_X509(capf_ca_cert(g->ca), &der);
 		struct capf_store_cert add;
 
 		memset(&add, 0, sizeof(add));
 		if (len <= 0) {
 			snprintf(err, errlen, "cannot encode the CAPF CA certificate");
-			capf_ca_free(ca);
+			signerd_ca_put(g);
 			return -1;
 		}
-		snprintf(add.fp, sizeof(add.fp), "%s", fp);
+		snprintf(add.fp, sizeof(add.fp), "%s", g->fp);
 		add.role = CAPF_CERT_ACTIVE;
 		add.der = der;
 		add.der_len = (size_t)len;
 		snprintf(add.key_uri, sizeof(add.key_uri), "%s", key_uri);
-		add.not_after = capf_ca_not_after(ca);
+		add.not_after = capf_ca_not_after(g->ca);
 		rc = capf_store_cert_add(sd->store, &add, &who, err, errlen);
 		OPENSSL_free(der);
 		if (rc != CAPF_STORE_OK) {
-			capf_ca_free(ca);
+			signerd_ca_put(g);
 			return -1;
 		}
-		capf_log(LOG_NOTICE, "ca_recorded", "fp=%s", fp);
-	} else if (rc != CAPF_STORE_OK) {
-		capf_ca_free(ca);
-		return -1;
+		capf_log(LOG_NOTICE, "ca_recorded", "fp=%s", g->fp);
 	}
-	capf_store_cert_clear(&sc);
-	if ((g = signerd_ca_new(sd, ca, NULL, key_uri, err, errlen)) == NULL)
-		return -1;
 	signerd_ca_replace(sd, g);
 	return 0;
 }

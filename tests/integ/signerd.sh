@@ -34,6 +34,10 @@ ossl req -x509 -new -provider-path "$LIB" -provider capfhsm -provider default -c
   -key "$KEYURI?pin-source=file:$PIN" -days 3650 -sha256 -out "$D/ca.pem" >"$D/req.log" 2>&1 \
   || { not_ok "CAPF CA certificate"; cat "$D/req.log"; finish; }
 
+# Another key on the token, not the CAPF CA's.
+"$BIN/capf-token" keygen --uri "pkcs11:token=capf;object=other?pin-source=file:$PIN" --type ec:P-256 \
+  >"$D/keygen2.log" 2>&1 || { not_ok "keygen other"; cat "$D/keygen2.log"; }
+
 # Manufacturing CA (MIC and SUDI issuer), a MIC and a SUDI certificate; an
 # untrusted CA with an "LSC" of its own. (Stock openssl: no provider of ours needed.)
 mkca() { # NAME SUBJ
@@ -100,6 +104,12 @@ if [ $IS_ROOT = 1 ]; then
   check "refuses to run as root without --user (exit 4)" test $rc = 4
   check_grep "says why" "refusing to run as root" "$D/root.out"
 fi
+
+# ---- a token key that is not the CAPF CA's ----------------------------------
+sed 's/object=capf-ca;type=private/object=other;type=private/' "$D/capf.conf" >"$D/wrongkey.conf"
+"$SD" --config "$D/wrongkey.conf" --foreground "${USER_OPT[@]}" >"$D/wrongkey.out" 2>&1; rc=$?
+check "a key that does not match the CA certificate: exit 3" test $rc = 3
+check_grep "says the key does not match" "does not match the CAPF CA certificate" "$D/wrongkey.out"
 
 # ---- start ------------------------------------------------------------------
 PIDS=()
@@ -296,6 +306,11 @@ check "the daemon survived the load" kill -0 "$SPID"
 # ---- the peer check and the front role's limits ------------------------------
 check "admin verbs on front.sock: connection closed" bash -c "'$CL' raw '$FRONT' 0102 | grep -q closed=1"
 check_grep "logged as a protocol error" "event=protocol_error .*role=front" "$LOG"
+check "PING answered (the connection works)" bash -c "'$CL' raw '$FRONT' 0001 | grep -q closed=0"
+check "an unknown verb: connection closed" bash -c "'$CL' raw '$FRONT' 7777 | grep -q closed=1"
+check "a malformed message: connection closed" bash -c "'$CL' raw '$FRONT' 0010 11 | grep -q closed=1"
+check "a message over 64 KiB: connection closed" bash -c "'$CL' raw '$FRONT' 0010 70000 | grep -q closed=1"
+check_grep "the over-long message is logged" "event=protocol_error .*error=too_big len=70000" "$LOG"
 check "front verbs on admin.sock: connection closed" bash -c "'$CL' raw '$ADMIN' 0010 | grep -q closed=1"
 if [ $IS_ROOT = 1 ]; then
   chmod o+x "$D/run"; chmod o+rw "$FRONT"

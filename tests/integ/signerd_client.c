@@ -3,8 +3,9 @@
  * (a phone-less path through the front verbs) and reads/writes its store.
  *
  *   signerd-client ping SOCK
- *   signerd-client raw SOCK VERBHEX            send a bare request; prints closed=1 when
- *                                              the daemon closed the connection
+ *   signerd-client raw SOCK VERBHEX [LEN]      send a request header (padded with junk to
+ *                                              LEN bytes); prints closed=1 when the daemon
+ *                                              closed the connection
  *   signerd-client enroll SOCK NAME [opts]     BEGIN, ISSUE, RESULT like capf-frontd would
  *       --version N  --session N  --password-file F  --no-password
  *       --key rsa:BITS|ec:P-256 (the phone's new key; default: what BEGIN asks)
@@ -196,24 +197,36 @@ static int cmd_ping(const char *sock)
 	return 0;
 }
 
-static int cmd_raw(const char *sock, const char *verbhex)
+/* A request header for verbhex followed by pad-8 filler bytes (pad 0: just
+ * the header): closed=1 when the daemon closed the connection. */
+static int cmd_raw(const char *sock, const char *verbhex, size_t total)
 {
-	struct capf_ipc_builder b;
-	uint8_t hdr[8] = { 1, 0, 0, 0, 0, 0, 0, 9 };
-	uint8_t buf[256];
 	unsigned verb = (unsigned)strtoul(verbhex, NULL, 16);
 	int fd = sock_connect(sock);
+	uint8_t *msg, buf[256];
 	ssize_t n;
 
-	(void)b;
-	hdr[2] = (uint8_t)(verb >> 8);
-	hdr[3] = (uint8_t)verb;
-	if (send(fd, hdr, sizeof(hdr), MSG_NOSIGNAL) != (ssize_t)sizeof(hdr)) {
-		printf("closed=1\n");
+	if (total < 8)
+		total = 8;
+	if ((msg = calloc(1, total)) == NULL)
+		die("out of memory");
+	msg[0] = 1;
+	msg[2] = (uint8_t)(verb >> 8);
+	msg[3] = (uint8_t)verb;
+	msg[7] = 9;
+	for (size_t i = 8; i < total; i++)
+		msg[i] = 0xA5;
+	if (send(fd, msg, total, MSG_NOSIGNAL) != (ssize_t)total) {
+		printf("closed=1 send_failed=1\n");
+		free(msg);
 		return 0;
 	}
+	free(msg);
 	n = recv(fd, buf, sizeof(buf), 0);
-	printf(n <= 0 ? "closed=1\n" : "closed=0 len=%zd\n", n);
+	if (n <= 0)
+		printf("closed=1\n");
+	else
+		printf("closed=0 len=%zd\n", n);
 	close(fd);
 	return 0;
 }
@@ -660,8 +673,8 @@ int main(int argc, char **argv)
 		die("usage: see the comment at the top of %s", __FILE__);
 	if (strcmp(argv[1], "ping") == 0)
 		return cmd_ping(argv[2]);
-	if (strcmp(argv[1], "raw") == 0 && argc == 4)
-		return cmd_raw(argv[2], argv[3]);
+	if (strcmp(argv[1], "raw") == 0 && (argc == 4 || argc == 5))
+		return cmd_raw(argv[2], argv[3], argc == 5 ? (size_t)strtoul(argv[4], NULL, 10) : 8);
 	if (strcmp(argv[1], "device-add") == 0)
 		return cmd_device_add(argc - 2, argv + 2);
 	if (strcmp(argv[1], "device-show") == 0 && argc == 4)
