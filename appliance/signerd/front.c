@@ -287,12 +287,13 @@ static int refuse(struct signerd *sd, const struct signerd_peer *peer, const str
 		  struct capf_ipc_builder *resp, const char *device, enum capf_operation op,
 		  enum capf_fail_cause cause, int record, const char *why)
 {
-	char q[600];
+	char q[600], qc[96], qd[200];
 
 	SIGNERD_STAT_INC(sd, refusals);
 	capf_log(LOG_NOTICE, "refused", "verb=%s device=%s op=%s cause=%s recorded=%d why=%s",
-		 capf_ipc_verb_name(req->verb), device, capf_operation_name(op), capf_fail_cause_cisco(cause),
-		 record, capf_log_quote(q, sizeof(q), why));
+		 capf_ipc_verb_name(req->verb), capf_log_quote(qd, sizeof(qd), device), capf_operation_name(op),
+		 capf_log_quote(qc, sizeof(qc), capf_fail_cause_cisco(cause)), record,
+		 capf_log_quote(q, sizeof(q), why));
 	if (record)
 		set_status(sd, peer, device, CAPF_ST_FAILED, op, cause, 0);
 	return signerd_reply(sd, resp, req, CAPF_IPC_REFUSED, cause, why);
@@ -735,8 +736,11 @@ static int do_abort(struct signerd *sd, const struct signerd_peer *peer, const s
 	if (sess_take(sd, token, peer, &s) == 0) {
 		if (cause == CAPF_FAIL_NONE)
 			cause = CAPF_FAIL_PHONE_COMMUNICATION;
+		char qc[96];
+
 		capf_log(LOG_NOTICE, "aborted", "device=%s op=%s cause=%s issued=%d", s.device,
-			 capf_operation_name(s.op), capf_fail_cause_cisco(cause), s.issued);
+			 capf_operation_name(s.op), capf_log_quote(qc, sizeof(qc), capf_fail_cause_cisco(cause)),
+			 s.issued);
 		set_status(sd, peer, s.device, CAPF_ST_FAILED, s.op, cause, 0);
 		sess_give_back(sd, &s, 0);
 	}
