@@ -42,11 +42,13 @@ ORIG_FP=$(openssl x509 -in "$D/ca-original.pem" -noout -fingerprint -sha256 | cu
 
 # ---- users, configuration, start ----------------------------------------------
 USER_OPT=()
+RUN_AS=()
 if [ $IS_ROOT = 1 ]; then
   getent passwd capf-signer >/dev/null || scripts/create-users >/dev/null
   SIGNER_UID=$(id -u capf-signer)
   chown -R capf-signer: "$D/tok" "$D/state" "$D/ca"
   USER_OPT=(--user capf-signer)
+  RUN_AS=(setpriv --reuid capf-signer --regid capf-signer --clear-groups)
 else
   SIGNER_UID=$(id -u)
 fi
@@ -365,7 +367,9 @@ import json,sys; d=json.load(open(sys.argv[1])); ca=d["ca"]
 assert ca["key"]=="EC prime256v1" and ca["subject"]=="CN=CAPF-test,OU=Voice,O=Example Corp", ca
 assert ca["issuer"]==ca["subject"] and "object=capf-ca-" in ca["key_uri"] and 990 < ca["days_left"] <= 1000, ca
 assert sorted(p["sha256"] for p in d["previous"])==sorted([sys.argv[2], sys.argv[3]]), d["previous"]' "$D/show-regen.json" "$TP_FP" "$ORIG_FP"
-check "  ... the new key is in the token (capf-token/pkcs11-tool)" sh -c "SOFTHSM2_CONF=$SOFTHSM2_CONF pkcs11-tool --module $SOFTHSM_MODULE --token-label capf --login --pin \$(cat $PIN) -O 2>/dev/null | grep -q 'label: *capf-ca-2'"
+check "  ... the new key is in the token" jout "$D/objects.txt" "${RUN_AS[@]}" "$BIN/capf-token" list --uri "pkcs11:token=capf?pin-source=file:$PIN"
+check_grep "  ... labelled capf-ca-YYYYMMDDhhmmss" "capf-ca-20[0-9]{12}" "$D/objects.txt"
+check_grep "  ... private key: sensitive, not extractable" "^private +ec +P-256 +yes +no +[0-9a-f]+ capf-ca-20[0-9]{12}$" "$D/objects.txt"
 ossl x509 -in "$D/ca/ca.pem" -noout -text >"$D/regen.txt"
 check_grep "  ... ca.certificate: CA:TRUE, pathlen:0 (critical)" "CA:TRUE, pathlen:0" "$D/regen.txt"
 check_grep "  ... keyUsage" "Digital Signature, Certificate Sign" "$D/regen.txt"
