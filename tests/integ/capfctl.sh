@@ -357,6 +357,7 @@ sys.exit(0 if st == 1 else 1)
 PY
 check "the daemon refuses REGENERATE with CONFIRM=0" $PY "$D/raw.py" "$ADMIN" 0131
 check_grep "  ... saying nothing changed" "status=1 .*Nothing was changed" "$T_TMP/last.out"
+check "the daemon refuses TLS_ISSUE with CONFIRM=0" $PY "$D/raw.py" "$ADMIN" 0134
 c capf show --json >"$D/show-now.json"
 check "  ... nothing changed" cmp "$D/show-before-regen.json" "$D/show-now.json"
 check "regenerate --yes --key-type ec:P-256 --days 1000" c capf regenerate --yes --key-type ec:P-256 --days 1000
