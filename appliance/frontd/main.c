@@ -63,7 +63,7 @@ static void usage(FILE *out)
 "  --listen ADDR:PORT       address to listen on (default 0.0.0.0:3804; [::]:3804 for IPv6)\n"
 "  --user NAME              when started as root: drop to this user after binding the\n"
 "                           port and loading the TLS key (root without --user is refused)\n"
-"  --signer-connections N   connections to the signer, one request each (default 8, 1..256)\n"
+"  --signer-connections N   connections to the signer, one request each (default 32, 1..256)\n"
 "  --signer-queue N         requests waiting for a free connection before phones are told\n"
 "                           to retry later (default 1024)\n"
 "  --provider-dir DIR       where capfhsm.so is, for a pkcs11: tls.key (default: the\n"
@@ -383,7 +383,7 @@ int main(int argc, char **argv)
 	static struct capf_conf conf;
 	const char *config = NULL, *listen_spec = "0.0.0.0:3804", *user = NULL;
 	char provider_dir[PATH_MAX + 8] = "", sock[CAPF_CONF_STR_MAX + 16], err[512];
-	unsigned nconn = 8, qmax = 1024;
+	unsigned nconn = 32, qmax = 1024;
 	int foreground = 0, verbose = 0, c, rc;
 	struct capf_errlist *errs;
 	struct rlimit rl;
