@@ -133,6 +133,8 @@ FAR=$(date -u -d '+3 days' '+%Y-%m-%d %H:00')
 check "a deadline 3 days ahead is accepted" jout "$D/far.json" c device set CSFJSMITH --op fetch --deadline "$FAR" --json
 check "  ... and kept" $PY -c 'import json,sys; d=json.load(open(sys.argv[1])); assert d["deadline"]==sys.argv[2]+" UTC" and d["operation"]=="fetch", d' "$D/far.json" "$FAR"
 check "a key the policy forbids is refused" rc 1 c device set CSFJSMITH --rsa-bits 1024
+check "EC Only for a Jabber client is refused" rc 1 c device set CSFJSMITH --key-order ec
+check_grep "  ... it cannot generate EC keys" "Jabber client" "$T_TMP/last.out"
 check "device reset-lockout" c device reset-lockout CSFJSMITH
 check "device list --json" jout "$D/list.json" c device list --json
 check "  ... three devices" $PY -c 'import json,sys; l=json.load(open(sys.argv[1])); assert sorted(d["name"] for d in l)==["CSFJSMITH","SEP001122334455","SEP0011223344AA"], l' "$D/list.json"
@@ -149,12 +151,14 @@ SEP00AA00000001,install,null,rsa,$FAR
 SEP00AA00000002,install,string,ec,$FAR
 SEP12,install,null,rsa,$FAR
 SEP00AA00000004,install,null,rsa,$NEAR
+CSFJANE,install,null,ec,$FAR
 CSV
 c device list >"$D/before.txt" 2>&1
 check "bulk: a CSV with bad lines is refused" rc 1 c bulk --csv "$D/bad.csv" --unique-auth-strings "$D/bad-strings.csv"
 cp "$T_TMP/last.out" "$D/bulk-bad.out"
 check_grep "  ... names file:line of the bad name" "bad.csv:4: SEP12" "$D/bulk-bad.out"
 check_grep "  ... names file:line of the close deadline" "bad.csv:5: SEP00AA00000004.*Operation Completes By" "$D/bulk-bad.out"
+check_grep "  ... names file:line of a key order the device cannot do" "bad.csv:6: CSFJANE.*Jabber" "$D/bulk-bad.out"
 check_grep "  ... says nothing changed" "nothing was changed" "$D/bulk-bad.out"
 c device list >"$D/after.txt" 2>&1
 check "  ... nothing changed" cmp "$D/before.txt" "$D/after.txt"
