@@ -322,7 +322,8 @@ import json,sys; d=json.load(open(sys.argv[1]))
 assert d["ca"]["sha256"]==sys.argv[2] and d["ca"]["chain"]==["CN=TP Issuing CA,O=Third Party","CN=TP Root,O=Third Party"], d["ca"]
 assert [p["sha256"] for p in d["previous"]]==[sys.argv[3]] and d["previous"][0]["valid_lscs"]==1, d["previous"]' "$D/show-tp.json" "$TP_FP" "$ORIG_FP"
 check "  ... ca.certificate rewritten" sh -c "openssl x509 -in '$D/ca/ca.pem' -noout -fingerprint -sha256 | grep -q '$TP_FP'"
-check "  ... the old file kept as .previous-<fp8>" sh -c "ls '$D/ca/' | grep -q '^ca.pem.previous-'"
+check "  ... the old file kept as .previous-<fp8>" sh -c "ls '$D/ca/' | grep -q '^ca.pem.previous-$(echo "$ORIG_FP" | tr -d : | cut -c1-8 | tr A-F a-f)\$'"
+check "  ... the chain next to it (ca.chain is not configured)" test "$(grep -c 'BEGIN CERTIFICATE' "$D/ca/ca.pem.chain")" = 2
 check "LSC trust bundle for CallManager-trust" c trust export --for callmanager-trust --out "$D/out/cm2.pem"
 openssl crl2pkcs7 -nocrl -certfile "$D/out/cm2.pem" | openssl pkcs7 -print_certs -noout >"$D/cm2.txt"
 check_grep "  ... the imported CAPF CA" "subject=O = Example Corp, OU = Voice, CN = CAPF-test" "$D/cm2.txt"
