@@ -1,0 +1,376 @@
+/*
+ * appliance/capfctl/certinfo.c: CAPF_CERT records decoded, printed for people
+ * and as JSON; the phone-reset warning.
+ */
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include <openssl/bio.h>
+#include <openssl/err.h>
+#include <openssl/evp.h>
+#include <openssl/pem.h>
+#include <openssl/x509.h>
+#include <openssl/x509v3.h>
+
+#include "appliance/capfctl/capfctl.h"
+#include "appliance/capfctl/certinfo.h"
+#include "appliance/common/file.h"
+#include "policy/device.h"
+
+/* ---- a CAPF_CERT record ----------------------------------------------- */
+
+
+void
+ctl_cert_clear(struct ctl_cert *c)
+{
+	int i;
+
+	X509_free(c->x);
+	for (i = 0; i < c->nchain; i++)
+		X509_free(c->chain[i]);
+	memset(c, 0, sizeof(*c));
+}
+
+X509 *
+ctl_der_to_x509(const uint8_t *p, size_t n)
+{
+	const unsigned char *q = p;
+	X509 *x = d2i_X509(NULL, &q, (long)n);
+
+	if (x != NULL && q != p + n) {
+		X509_free(x);
+		return NULL;
+	}
+	return x;
+}
+
+int
+ctl_cert_decode(const struct capf_ipc_field *f, struct ctl_cert *c)
+{
+	const struct capf_ipc_field *cf = NULL;
+	struct capf_ipc_msg sub;
+	char err[160];
+	const uint8_t *p;
+	size_t n;
+	uint8_t role;
+	uint32_t cnt;
+
+	memset(c, 0, sizeof(*c));
+	if (capf_ipc_decode_nested(f, &sub, err, sizeof(err)) != 0) {
+		fprintf(stderr, "capfctl: malformed certificate record: %s\n", err);
+		return -1;
+	}
+	capf_ipc_get_u8(&sub, CAPF_IPC_T_CERT_ROLE, &role);
+	c->role = role;
+	if (capf_ipc_get_u32(&sub, CAPF_IPC_T_LSC_COUNT, &cnt) == 0) {
+		c->lsc_count = cnt;
+		c->has_lsc_count = 1;
+	}
+	capf_ipc_get_str(&sub, CAPF_IPC_T_KEY_URI, c->key_uri, sizeof(c->key_uri));
+	if (capf_ipc_get_bytes(&sub, CAPF_IPC_T_CERT, &p, &n) == 0 &&
+	    (c->x = ctl_der_to_x509(p, n)) == NULL) {
+		fprintf(stderr, "capfctl: the daemon sent a certificate that does not parse\n");
+		capf_ipc_msg_free(&sub);
+		return -1;
+	}
+	while ((cf = capf_ipc_find(&sub, CAPF_IPC_T_CHAIN_CERT, cf)) != NULL && c->nchain < CHAIN_MAX) {
+		X509 *x = ctl_der_to_x509(cf->val, cf->len);
+
+		if (x == NULL) {
+			capf_ipc_msg_free(&sub);
+			ctl_cert_clear(c);
+			return -1;
+		}
+		c->chain[c->nchain++] = x;
+	}
+	capf_ipc_msg_free(&sub);
+	return 0;
+}
+
+
+void
+ctl_certs_clear(struct certs *cs)
+{
+	int i;
+
+	for (i = 0; i < cs->n; i++)
+		ctl_cert_clear(&cs->c[i]);
+	cs->n = 0;
+}
+
+int
+ctl_certs_from_reply(const struct ctl_reply *r, struct certs *cs)
+{
+	const struct capf_ipc_field *f = NULL;
+
+	cs->n = 0;
+	while ((f = capf_ipc_find(&r->msg, CAPF_IPC_T_CAPF_CERT, f)) != NULL) {
+		if (cs->n >= (int)(sizeof(cs->c) / sizeof(cs->c[0])))
+			break;
+		if (ctl_cert_decode(f, &cs->c[cs->n]) != 0) {
+			ctl_certs_clear(cs);
+			return -1;
+		}
+		cs->n++;
+	}
+	return 0;
+}
+
+const struct ctl_cert *
+ctl_certs_find(const struct certs *cs, int role)
+{
+	int i;
+
+	for (i = 0; i < cs->n; i++)
+		if (cs->c[i].role == role && cs->c[i].x)
+			return &cs->c[i];
+	return NULL;
+}
+
+/* CAPF_SHOW into cs. */
+int
+ctl_fetch_certs(struct ctl *c, const char *what, struct certs *cs)
+{
+	struct capf_ipc_builder b;
+	struct ctl_reply r;
+	int rc;
+
+	ctl_begin(c, &b, CAPF_IPC_CAPF_SHOW);
+	if ((rc = ctl_call(c, &b, what, &r)) != CTL_OK)
+		return rc;
+	rc = ctl_certs_from_reply(&r, cs) == 0 ? CTL_OK : CTL_FAILED;
+	ctl_reply_free(&r);
+	return rc;
+}
+
+/* ---- certificate details ------------------------------------------------ */
+
+const char *
+ctl_x_subject(X509 *x, char *buf, size_t len)
+{
+	BIO *b = BIO_new(BIO_s_mem());
+	int n;
+
+	buf[0] = '\0';
+	if (b == NULL)
+		return buf;
+	X509_NAME_print_ex(b, X509_get_subject_name(x), 0, XN_FLAG_RFC2253 & ~ASN1_STRFLGS_ESC_MSB);
+	n = BIO_read(b, buf, (int)len - 1);
+	buf[n > 0 ? n : 0] = '\0';
+	BIO_free(b);
+	return buf;
+}
+
+const char *
+ctl_x_issuer(X509 *x, char *buf, size_t len)
+{
+	BIO *b = BIO_new(BIO_s_mem());
+	int n;
+
+	buf[0] = '\0';
+	if (b == NULL)
+		return buf;
+	X509_NAME_print_ex(b, X509_get_issuer_name(x), 0, XN_FLAG_RFC2253 & ~ASN1_STRFLGS_ESC_MSB);
+	n = BIO_read(b, buf, (int)len - 1);
+	buf[n > 0 ? n : 0] = '\0';
+	BIO_free(b);
+	return buf;
+}
+
+const char *
+ctl_x_serial(X509 *x, char *buf, size_t len)
+{
+	BIGNUM *bn = ASN1_INTEGER_to_BN(X509_get0_serialNumber(x), NULL);
+	char *h = bn ? BN_bn2hex(bn) : NULL;
+
+	snprintf(buf, len, "%s", h ? h : "?");
+	OPENSSL_free(h);
+	BN_free(bn);
+	return buf;
+}
+
+time_t
+ctl_asn1_time(const ASN1_TIME *t)
+{
+	struct tm tm;
+
+	if (ASN1_TIME_to_tm(t, &tm) != 1)
+		return 0;
+	return timegm(&tm);
+}
+
+const char *
+ctl_x_fp(X509 *x, const EVP_MD *md, char *buf, size_t len)
+{
+	unsigned char d[EVP_MAX_MD_SIZE];
+	unsigned n = 0;
+
+	if (X509_digest(x, md, d, &n) != 1)
+		n = 0;
+	return ctl_hex(d, n, buf, len, ':');
+}
+
+const char *
+ctl_x_keydesc(X509 *x, char *buf, size_t len)
+{
+	EVP_PKEY *k = X509_get0_pubkey(x);
+	char group[64] = "";
+	size_t gl;
+
+	if (k == NULL) {
+		snprintf(buf, len, "?");
+	} else if (EVP_PKEY_is_a(k, "RSA")) {
+		snprintf(buf, len, "RSA %d", EVP_PKEY_get_bits(k));
+	} else if (EVP_PKEY_get_utf8_string_param(k, "group", group, sizeof(group), &gl) == 1) {
+		snprintf(buf, len, "EC %s", group);
+	} else {
+		snprintf(buf, len, "%s %d", EVP_PKEY_get0_type_name(k), EVP_PKEY_get_bits(k));
+	}
+	return buf;
+}
+
+long
+ctl_days_to(time_t t)
+{
+	double s = difftime(t, time(NULL));
+
+	return s < 0 ? -(long)((-s + 86399) / 86400) : (long)(s / 86400);
+}
+
+const char *
+ctl_role_title(int role)
+{
+	switch (role) {
+	case CAPF_IPC_CERT_ACTIVE: return "CAPF CA certificate (active: signs LSCs)";
+	case CAPF_IPC_CERT_PREVIOUS: return "Previous CAPF CA (still trusted for LSC authentication)";
+	case CAPF_IPC_CERT_RETIRED: return "Retired CAPF CA";
+	case CAPF_IPC_CERT_TLS: return "CAPF TLS certificate (port 3804; the ITL's CAPF record)";
+	case CAPF_IPC_CERT_PENDING: return "Pending CAPF CA (CSR exported)";
+	}
+	return "Certificate";
+}
+
+void
+ctl_cert_print(FILE *f, const struct ctl_cert *c, long warn_days)
+{
+	char s[1100], t1[64], t2[64], buf[200];
+	time_t nb = ctl_asn1_time(X509_get0_notBefore(c->x));
+	time_t na = ctl_asn1_time(X509_get0_notAfter(c->x));
+	long days = ctl_days_to(na);
+	int i;
+
+	fprintf(f, "%s\n", ctl_role_title(c->role));
+	fprintf(f, "  Subject:       %s\n", ctl_x_subject(c->x, s, sizeof(s)));
+	fprintf(f, "  Issuer:        %s\n", ctl_x_issuer(c->x, s, sizeof(s)));
+	fprintf(f, "  Serial:        %s\n", ctl_x_serial(c->x, s, sizeof(s)));
+	fprintf(f, "  Key:           %s\n", ctl_x_keydesc(c->x, buf, sizeof(buf)));
+	fprintf(f, "  Valid:         %s to %s (%ld days left)\n", ctl_fmt_time(nb, t1, sizeof(t1)),
+		ctl_fmt_time(na, t2, sizeof(t2)), days);
+	fprintf(f, "  SHA-1:         %s\n", ctl_x_fp(c->x, EVP_sha1(), s, sizeof(s)));
+	fprintf(f, "  SHA-256:       %s\n", ctl_x_fp(c->x, EVP_sha256(), s, sizeof(s)));
+	if (c->key_uri[0])
+		fprintf(f, "  Key URI:       %s\n", c->key_uri);
+	if (c->has_lsc_count && c->role != CAPF_IPC_CERT_TLS)
+		fprintf(f, "  Valid LSCs:    %u\n", c->lsc_count);
+	if (c->nchain == 0 && c->role != CAPF_IPC_CERT_TLS &&
+	    X509_check_issued(c->x, c->x) == X509_V_OK)
+		fprintf(f, "  Chain:         self-signed\n");
+	for (i = 0; i < c->nchain; i++)
+		fprintf(f, "  Chain[%d]:      %s\n", i + 1, ctl_x_subject(c->chain[i], s, sizeof(s)));
+	if (days < 0)
+		fprintf(f, "  WARNING: this certificate EXPIRED %ld days ago\n", -days);
+	else if (days < warn_days && c->role != CAPF_IPC_CERT_RETIRED)
+		fprintf(f, "  WARNING: this certificate expires in %ld days (under %ld)\n", days,
+			warn_days);
+}
+
+void
+ctl_cert_json(FILE *f, const struct ctl_cert *c, long warn_days)
+{
+	static const char *const roles[] = { "active", "previous", "retired", "tls", "pending" };
+	char s[1100];
+	time_t nb = ctl_asn1_time(X509_get0_notBefore(c->x));
+	time_t na = ctl_asn1_time(X509_get0_notAfter(c->x));
+	long days = ctl_days_to(na);
+	int i;
+
+	fputs("{\"role\": ", f);
+	ctl_json_str(f, c->role >= 0 && c->role <= 4 ? roles[c->role] : "?");
+	fputs(", \"subject\": ", f);
+	ctl_json_str(f, ctl_x_subject(c->x, s, sizeof(s)));
+	fputs(", \"issuer\": ", f);
+	ctl_json_str(f, ctl_x_issuer(c->x, s, sizeof(s)));
+	fputs(", \"serial\": ", f);
+	ctl_json_str(f, ctl_x_serial(c->x, s, sizeof(s)));
+	fputs(", \"key\": ", f);
+	ctl_json_str(f, ctl_x_keydesc(c->x, s, sizeof(s)));
+	fprintf(f, ", \"not_before\": %lld, \"not_after\": %lld, \"days_left\": %ld",
+		(long long)nb, (long long)na, days);
+	fprintf(f, ", \"warning\": %s", days < warn_days ? "true" : "false");
+	fputs(", \"sha1\": ", f);
+	ctl_json_str(f, ctl_x_fp(c->x, EVP_sha1(), s, sizeof(s)));
+	fputs(", \"sha256\": ", f);
+	ctl_json_str(f, ctl_x_fp(c->x, EVP_sha256(), s, sizeof(s)));
+	fputs(", \"key_uri\": ", f);
+	if (c->key_uri[0])
+		ctl_json_str(f, c->key_uri);
+	else
+		fputs("null", f);
+	if (c->has_lsc_count)
+		fprintf(f, ", \"valid_lscs\": %u", c->lsc_count);
+	fputs(", \"chain\": [", f);
+	for (i = 0; i < c->nchain; i++) {
+		fputs(i ? ", " : "", f);
+		ctl_json_str(f, ctl_x_subject(c->chain[i], s, sizeof(s)));
+	}
+	fputs("]}", f);
+}
+
+/* ---- the phone-reset warning ------------------------------------------------ */
+
+/* Prints the warning for a change of the CA (ca_change) and/or the TLS certificate. */
+int
+ctl_reset_warning(struct ctl *c, const char *what, int ca_change)
+{
+	struct certs cs;
+	const struct ctl_cert *a, *t;
+	char s[1100];
+	int rc;
+
+	if ((rc = ctl_fetch_certs(c, what, &cs)) != CTL_OK)
+		return rc;
+	a = ctl_certs_find(&cs, CAPF_IPC_CERT_ACTIVE);
+	t = ctl_certs_find(&cs, CAPF_IPC_CERT_TLS);
+	fprintf(stderr,
+		"WARNING: %s\n"
+		"  Every phone resets when the ITL changes: the ITL's CAPF record carries the CAPF\n"
+		"  TLS certificate%s, so regenerate the ITL (TFTP) and expect every registered\n"
+		"  phone to reset.\n", what,
+		ca_change ? ", which the new CAPF CA must issue again (`capfctl tls issue`)" : "");
+	if (ca_change) {
+		fprintf(stderr, "  Outgoing CAPF CA: %s\n",
+			a ? ctl_x_subject(a->x, s, sizeof(s)) : "(none)");
+		if (a)
+			fprintf(stderr, "    SHA-256 %s\n", ctl_x_fp(a->x, EVP_sha256(), s, sizeof(s)));
+		fprintf(stderr,
+			"  %u device%s hold%s a valid LSC from the outgoing CAPF CA. Keep its certificate\n"
+			"  in CallManager-trust, CAPF-trust, the 802.1X (RADIUS) servers and the ASA until\n"
+			"  those phones have re-enrolled (`capfctl report --issuer FINGERPRINT`), and add\n"
+			"  the new one there (`capfctl trust export --for callmanager-trust` ...).\n",
+			a && a->has_lsc_count ? a->lsc_count : 0,
+			a && a->lsc_count == 1 ? "" : "s", a && a->lsc_count == 1 ? "s" : "");
+	} else {
+		fprintf(stderr, "  Current CAPF TLS certificate: %s\n",
+			t ? ctl_x_fp(t->x, EVP_sha1(), s, sizeof(s)) : "(none recorded)");
+		fprintf(stderr,
+			"  The CAPF CA does not change: CallManager-trust, CAPF-trust, 802.1X servers and\n"
+			"  the ASA keep their certificates; %u device%s keep%s valid LSCs.\n",
+			a && a->has_lsc_count ? a->lsc_count : 0,
+			a && a->lsc_count == 1 ? "" : "s", a && a->lsc_count == 1 ? "s" : "");
+	}
+	ctl_certs_clear(&cs);
+	return CTL_OK;
+}
