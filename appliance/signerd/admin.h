@@ -78,10 +78,16 @@ int admin_bulk_abort(struct admin_req *a);
 
 /* admin_capf.c */
 int admin_capf_show(struct admin_req *a);
-int admin_capf_regenerate(struct admin_req *a);
 int admin_capf_csr(struct admin_req *a);
-int admin_capf_import(struct admin_req *a);
 int admin_trust_export(struct admin_req *a);
+/* A whole DER certificate (nothing after it), or NULL. */
+X509 *admin_der_x509(const uint8_t *p, size_t n);
+
+/* admin_ca.c */
+int admin_capf_regenerate(struct admin_req *a);
+int admin_capf_import(struct admin_req *a);
+
+/* admin_audit.c */
 int admin_audit_verify(struct admin_req *a);
 int admin_stats(struct admin_req *a);
 /* Writes cert as the new ca.certificate (atomically; the old file kept as

@@ -1,0 +1,414 @@
+/*
+ * appliance/signerd/admin_ca.c: changing the CAPF CA through the admin socket:
+ * CAPF_REGENERATE (a new key inside the token and a new self-signed
+ * certificate) and CAPF_IMPORT (a third-party signed certificate for the token
+ * key). Both refuse without CONFIRM = 1 (capfctl asks the operator after the
+ * phone-reset warning; this check does not trust it). The store is the record
+ * of which CA is active (capf_certs, key URI included); ca.certificate is
+ * rewritten for operators and restarts, the old one kept as .previous-<fp8>.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <openssl/crypto.h>
+#include <openssl/err.h>
+#include <openssl/evp.h>
+#include <openssl/pem.h>
+#include <openssl/x509.h>
+#include <openssl/x509v3.h>
+
+#include "appliance/common/file.h"
+#include "appliance/common/log.h"
+#include "appliance/signerd/admin.h"
+#include "pkcs11/p11.h"
+#include "policy/chain.h"
+
+#define CA_DAYS_DEFAULT 3650
+#define CA_DAYS_MAX     9125
+
+/* ---- files --------------------------------------------------------------- */
+
+static int
+pem_of(X509 *x, STACK_OF(X509) *chain, char **out, size_t *len)
+{
+	BIO *b = BIO_new(BIO_s_mem());
+	char *p;
+	long n;
+	int i, ok = b != NULL;
+
+	if (ok && x)
+		ok = PEM_write_bio_X509(b, x) == 1;
+	for (i = 0; ok && chain && i < sk_X509_num(chain); i++)
+		ok = PEM_write_bio_X509(b, sk_X509_value(chain, i)) == 1;
+	if (!ok) {
+		BIO_free(b);
+		return -1;
+	}
+	n = BIO_get_mem_data(b, &p);
+	*out = malloc((size_t)n + 1);
+	if (*out == NULL) {
+		BIO_free(b);
+		return -1;
+	}
+	memcpy(*out, p, (size_t)n);
+	(*out)[n] = '\0';
+	*len = (size_t)n;
+	BIO_free(b);
+	return 0;
+}
+
+int
+admin_ca_files_write(struct signerd *sd, X509 *cert, STACK_OF(X509) *chain,
+		     char *err, size_t errlen)
+{
+	const char *path = sd->conf.ca.certificate;
+	unsigned char *old = NULL;
+	size_t oldlen = 0, len;
+	char *pem = NULL, e[512], keep[CAPF_CONF_STR_MAX + 32], chainpath[CAPF_CONF_STR_MAX + 8];
+	int rc = -1;
+
+	if (path[0] == '\0')
+		return 0;
+	/* keep the outgoing certificate next to it: <path>.previous-<fp8> */
+	if (capf_file_read(path, CAPF_CA_PEM_MAX, &old, &oldlen, e, sizeof(e)) == 0) {
+		BIO *b = BIO_new_mem_buf(old, (int)oldlen);
+		X509 *ox = b ? PEM_read_bio_X509(b, NULL, NULL, NULL) : NULL;
+		char fp[SIGNERD_FP_HEX_LEN + 1];
+
+		ERR_clear_error();
+		if (ox && signerd_cert_fp(ox, fp) == 0) {
+			snprintf(keep, sizeof(keep), "%s.previous-%.8s", path, fp);
+			if (admin_file_put(keep, old, oldlen, 1, e, sizeof(e)) != 0 &&
+			    access(keep, F_OK) != 0) {
+				snprintf(err, errlen, "cannot keep the outgoing CA certificate: %s", e);
+				X509_free(ox);
+				BIO_free(b);
+				goto out;
+			}
+		}
+		X509_free(ox);
+		BIO_free(b);
+	}
+	if (pem_of(cert, NULL, &pem, &len) != 0) {
+		snprintf(err, errlen, "cannot encode the certificate");
+		goto out;
+	}
+	if (admin_file_put(path, pem, len, 0, e, sizeof(e)) != 0) {
+		snprintf(err, errlen, "%s", e);
+		goto out;
+	}
+	free(pem);
+	pem = NULL;
+	if (chain && sk_X509_num(chain) > 0) {
+		if (sd->conf.ca.chain[0])
+			snprintf(chainpath, sizeof(chainpath), "%s", sd->conf.ca.chain);
+		else
+			snprintf(chainpath, sizeof(chainpath), "%s.chain", path);
+		if (pem_of(NULL, chain, &pem, &len) != 0 ||
+		    admin_file_put(chainpath, pem, len, 0, e, sizeof(e)) != 0) {
+			snprintf(err, errlen, "%s: %s", chainpath, e);
+			goto out;
+		}
+	}
+	rc = 0;
+out:
+	free(pem);
+	free(old);
+	return rc;
+}
+
+/* ---- publishing a new CA --------------------------------------------------- */
+
+/* Records nca (certificate x) as active in the store, writes the files,
+ * swaps it in, audits; answers with the new CAPF_CERT. Takes nca. */
+static int
+publish(struct admin_req *a, struct signerd_ca *nca, const char *action, const char *old_fp,
+	long old_lscs)
+{
+	X509 *x = capf_ca_cert(nca->ca);
+	STACK_OF(X509) *chain;
+	char key_uri[CAPF_CONF_STR_MAX];
+	struct capf_store_cert sc;
+	unsigned char *der = NULL;
+	char err[768], ferr[768] = "";
+	int n, rc;
+
+	memset(&sc, 0, sizeof(sc));
+	if ((n = i2d_X509(x, &der)) <= 0) {
+		signerd_ca_put(nca);
+		return admin_error(a, "cannot encode the new CAPF CA certificate");
+	}
+	snprintf(sc.fp, sizeof(sc.fp), "%s", nca->fp);
+	sc.role = CAPF_CERT_ACTIVE;
+	sc.der = der;
+	sc.der_len = (size_t)n;
+	snprintf(sc.key_uri, sizeof(sc.key_uri), "%s", nca->key_uri);
+	sc.not_after = capf_ca_not_after(nca->ca);
+	rc = capf_store_cert_add(a->sd->store, &sc, &a->who, err, sizeof(err));
+	if (rc == CAPF_STORE_EXISTS)
+		rc = capf_store_cert_set_role(a->sd->store, nca->fp, CAPF_CERT_ACTIVE, &a->who,
+					      err, sizeof(err));
+	OPENSSL_free(der);
+	if (rc != 0) {
+		signerd_ca_put(nca);
+		return admin_store_fail(a, rc, err);
+	}
+	if (admin_ca_files_write(a->sd, x, capf_ca_chain(nca->ca), ferr, sizeof(ferr)) != 0)
+		capf_log(LOG_WARNING, "ca_file_not_written", "path=%s why=\"%s\"",
+			 a->sd->conf.ca.certificate, ferr);
+	signerd_audit(a->sd, a->peer, action, nca->fp,
+		      "key_uri=%s previous=%s previous_valid_lscs=%ld", nca->key_uri,
+		      old_fp ? old_fp : "none", old_lscs);
+	/* what the answer needs, before the daemon takes nca */
+	snprintf(key_uri, sizeof(key_uri), "%s", nca->key_uri);
+	X509_up_ref(x);
+	chain = X509_chain_up_ref(capf_ca_chain(nca->ca));
+	signerd_ca_replace(a->sd, nca);
+	if (admin_ok(a) == 0) {
+		admin_put_cert(a, CAPF_IPC_CERT_ACTIVE, x, 0, key_uri, chain);
+		if (ferr[0]) {
+			char t[2048];
+
+			snprintf(t, sizeof(t), "the CA is active (recorded in the store) but %s could not "
+				 "be rewritten: %s", a->sd->conf.ca.certificate, ferr);
+			t[1023] = '\0';
+			capf_ipc_put_str(a->resp, CAPF_IPC_T_TEXT, t);
+		}
+	}
+	X509_free(x);
+	sk_X509_pop_free(chain, X509_free);
+	return 0;
+}
+
+/* ---- CAPF_REGENERATE --------------------------------------------------------- */
+
+int
+admin_capf_regenerate(struct admin_req *a)
+{
+	struct signerd *sd = a->sd;
+	struct signerd_ca *g = NULL, *nca;
+	struct p11_keyspec spec;
+	struct p11_object *priv = NULL;
+	struct p11_token *tok;
+	struct capf_ca *ca = NULL;
+	X509_NAME *name = NULL;
+	EVP_PKEY *key = NULL, *pub = NULL;
+	X509 *x = NULL;
+	char err[768], label[64], uri[CAPF_CONF_STR_MAX], subj[1025], old_fp[SIGNERD_FP_HEX_LEN + 1];
+	uint8_t kt;
+	uint32_t bits = 0, days = CA_DAYS_DEFAULT;
+	uint8_t curve;
+	time_t now = time(NULL);
+	struct tm tm;
+	long old_lscs;
+	int retry = 0, rc = 0;
+
+	if (admin_need_confirm(a, "Regenerating the CAPF CA") != 0)
+		return 0;
+	if ((g = signerd_ca_get(sd)) == NULL)
+		return admin_error(a, "no active CAPF CA");
+	snprintf(old_fp, sizeof(old_fp), "%s", g->fp);
+	old_lscs = admin_valid_lscs(sd, g->fp);
+	memset(&spec, 0, sizeof(spec));
+	if (capf_ipc_get_u8(a->req, CAPF_IPC_T_KEY_TYPE, &kt) == 0) {
+		if (kt == CAPF_KEY_RSA) {
+			spec.type = CKK_RSA;
+			if (capf_ipc_get_u32(a->req, CAPF_IPC_T_RSA_BITS, &bits) != 0)
+				bits = 2048;
+			spec.bits = bits;
+			if (bits != 2048 && bits != 3072 && bits != 4096) {
+				rc = admin_refuse(a, "RSA %u: the CAPF CA key is RSA 2048, 3072 or 4096", bits);
+				goto out;
+			}
+		} else {
+			spec.type = CKK_EC;
+			if (capf_ipc_get_u8(a->req, CAPF_IPC_T_CURVE, &curve) != 0)
+				curve = CAPF_CURVE_P256;
+			spec.curve_nid = capf_curve_nid(curve);
+		}
+	} else {
+		/* the same kind of key as now */
+		EVP_PKEY *cur = X509_get0_pubkey(capf_ca_cert(g->ca));
+		char group[64];
+		size_t gl;
+
+		if (cur && EVP_PKEY_is_a(cur, "RSA")) {
+			spec.type = CKK_RSA;
+			spec.bits = (unsigned)EVP_PKEY_get_bits(cur);
+		} else if (cur && EVP_PKEY_get_utf8_string_param(cur, "group", group, sizeof(group),
+								  &gl) == 1) {
+			spec.type = CKK_EC;
+			spec.curve_nid = OBJ_sn2nid(group);
+			if (spec.curve_nid == NID_undef)
+				spec.curve_nid = OBJ_txt2nid(group);
+		} else {
+			spec.type = CKK_RSA;
+			spec.bits = 2048;
+		}
+	}
+	if (capf_ipc_get_u32(a->req, CAPF_IPC_T_VALIDITY_DAYS, &days) == 0 &&
+	    (days < 1 || days > CA_DAYS_MAX)) {
+		rc = admin_refuse(a, "validity: 1..%u days", CA_DAYS_MAX);
+		goto out;
+	}
+	if (capf_ipc_get_str(a->req, CAPF_IPC_T_SUBJECT, subj, sizeof(subj)) == 0) {
+		if ((name = admin_parse_subject(subj, err, sizeof(err))) == NULL) {
+			rc = admin_refuse(a, "%s", err);
+			goto out;
+		}
+	} else if ((name = X509_NAME_dup(X509_get_subject_name(capf_ca_cert(g->ca)))) == NULL) {
+		rc = admin_error(a, "out of memory");
+		goto out;
+	}
+
+	/* the key, inside the token */
+	if ((tok = signerd_token(sd, &retry, err, sizeof(err))) == NULL) {
+		rc = retry ? admin_retry(a, err) : admin_error(a, "token: %s", err);
+		goto out;
+	}
+	gmtime_r(&now, &tm);
+	strftime(label, sizeof(label), "capf-ca-%Y%m%d%H%M%S", &tm);
+	if (p11_keygen(tok, &spec, label, NULL, 0, &priv, err, sizeof(err)) != P11_OK) {
+		rc = admin_error(a, "generating the new CAPF CA key %s in the token: %s", label, err);
+		goto out;
+	}
+	if (p11_object_uri(priv, uri, sizeof(uri)) != 0 ||
+	    p11_object_public_key(priv, NULL, NULL, &pub, err, sizeof(err)) != P11_OK) {
+		rc = admin_error(a, "the new key %s: %s", label, err);
+		goto out;
+	}
+	if ((key = signerd_key_open(sd, uri, &retry, err, sizeof(err))) == NULL) {
+		rc = admin_error(a, "opening the new key: %s", err);
+		goto out;
+	}
+
+	/* the self-signed certificate */
+	if ((x = X509_new()) == NULL || X509_set_version(x, 2) != 1 || admin_x509_serial(x) != 0 ||
+	    X509_set_subject_name(x, name) != 1 || X509_set_issuer_name(x, name) != 1 ||
+	    ASN1_TIME_set(X509_getm_notBefore(x), now) == NULL ||
+	    X509_time_adj_ex(X509_getm_notAfter(x), (int)days, 0, &now) == NULL ||
+	    X509_set_pubkey(x, pub) != 1 ||
+	    admin_x509_ext(x, x, NULL, NID_basic_constraints, "critical,CA:TRUE,pathlen:0") != 0 ||
+	    admin_x509_ext(x, x, NULL, NID_key_usage, "critical,digitalSignature,keyCertSign") != 0 ||
+	    admin_x509_ext(x, x, NULL, NID_subject_key_identifier, "hash") != 0 ||
+	    admin_x509_ext(x, x, NULL, NID_authority_key_identifier, "keyid:always") != 0) {
+		admin_ossl_err(err, sizeof(err));
+		rc = admin_error(a, "building the CAPF CA certificate: %s", err);
+		goto out;
+	}
+	if (admin_sign_x509(sd, x, key, err, sizeof(err)) != 0) {
+		rc = admin_error(a, "%s", err);
+		goto out;
+	}
+	if (X509_verify(x, pub) != 1) {
+		admin_ossl_err(err, sizeof(err));
+		rc = admin_error(a, "the new CAPF CA certificate does not verify: %s", err);
+		goto out;
+	}
+	if (capf_ca_from_x509(x, NULL, time(NULL), &ca, err, sizeof(err)) != 0) {
+		rc = admin_error(a, "the new CAPF CA certificate fails the policy: %s", err);
+		goto out;
+	}
+	nca = signerd_ca_new(sd, ca, key, uri, err, sizeof(err));
+	ca = NULL;
+	key = NULL;
+	if (nca == NULL) {
+		rc = admin_error(a, "%s", err);
+		goto out;
+	}
+	capf_log(LOG_NOTICE, "ca_regenerated", "fp=%s key_uri=%s previous=%s uid=%u", nca->fp, uri,
+		 old_fp, (unsigned)a->peer->uid);
+	rc = publish(a, nca, "capf.regenerate", old_fp, old_lscs);
+out:
+	if (priv)
+		p11_object_free(priv);
+	capf_ca_free(ca);
+	EVP_PKEY_free(key);
+	EVP_PKEY_free(pub);
+	X509_free(x);
+	X509_NAME_free(name);
+	signerd_ca_put(g);
+	return rc;
+}
+
+/* ---- CAPF_IMPORT -------------------------------------------------------------- */
+
+int
+admin_capf_import(struct admin_req *a)
+{
+	const struct capf_ipc_field *f = NULL;
+	struct signerd_ca *g = NULL, *nca;
+	STACK_OF(X509) *chain = NULL;
+	struct capf_ca *ca = NULL;
+	const uint8_t *p;
+	size_t n;
+	X509 *x = NULL;
+	char err[1024], fp[SIGNERD_FP_HEX_LEN + 1], old_fp[SIGNERD_FP_HEX_LEN + 1];
+	long old_lscs;
+	int rc;
+
+	if (admin_need_confirm(a, "Importing a CAPF CA certificate") != 0)
+		return 0;
+	if (capf_ipc_get_bytes(a->req, CAPF_IPC_T_CERT, &p, &n) != 0 || (x = admin_der_x509(p, n)) == NULL)
+		return admin_refuse(a, "the certificate does not parse (DER X.509 expected)");
+	if ((chain = sk_X509_new_null()) == NULL) {
+		X509_free(x);
+		return admin_error(a, "out of memory");
+	}
+	while ((f = capf_ipc_find(a->req, CAPF_IPC_T_CHAIN_CERT, f)) != NULL) {
+		X509 *cx = admin_der_x509(f->val, f->len);
+
+		if (cx == NULL || sk_X509_push(chain, cx) <= 0) {
+			X509_free(cx);
+			rc = admin_refuse(a, "a chain certificate does not parse");
+			goto out;
+		}
+	}
+	if ((g = signerd_ca_get(a->sd)) == NULL) {
+		rc = admin_error(a, "no active CAPF CA");
+		goto out;
+	}
+	if (signerd_cert_fp(x, fp) == 0 && strcasecmp(fp, g->fp) == 0) {
+		rc = admin_refuse(a, "this certificate is the active CAPF CA already");
+		goto out;
+	}
+	/* the key first: the clearest refusal for a certificate of another key */
+	if (EVP_PKEY_eq(X509_get0_pubkey(x), X509_get0_pubkey(capf_ca_cert(g->ca))) != 1) {
+		ERR_clear_error();
+		signerd_audit(a->sd, a->peer, "refused", "capf.import", "fp=%s: not the token key", fp);
+		rc = admin_refuse(a, "refused: the certificate's public key is not the CAPF CA key in "
+				  "the token (%s); import the certificate issued for the CSR from "
+				  "`capfctl capf csr`", g->key_uri);
+		goto out;
+	}
+	if (capf_ca_from_x509(x, chain, time(NULL), &ca, err, sizeof(err)) != 0) {
+		signerd_audit(a->sd, a->peer, "refused", "capf.import", "fp=%s: %s", fp, err);
+		rc = admin_refuse(a, "refused: %s", err);
+		goto out;
+	}
+	if (!EVP_PKEY_up_ref(g->key)) {
+		rc = admin_error(a, "out of memory");
+		goto out;
+	}
+	nca = signerd_ca_new(a->sd, ca, g->key, g->key_uri, err, sizeof(err));
+	ca = NULL;
+	if (nca == NULL) {
+		rc = admin_refuse(a, "refused: %s", err);
+		goto out;
+	}
+	snprintf(old_fp, sizeof(old_fp), "%s", g->fp);
+	old_lscs = admin_valid_lscs(a->sd, g->fp);
+	capf_log(LOG_NOTICE, "ca_imported", "fp=%s key_uri=%s previous=%s chain=%d uid=%u", nca->fp,
+		 nca->key_uri, old_fp, sk_X509_num(chain), (unsigned)a->peer->uid);
+	rc = publish(a, nca, "capf.import", old_fp, old_lscs);
+out:
+	capf_ca_free(ca);
+	sk_X509_pop_free(chain, X509_free);
+	X509_free(x);
+	signerd_ca_put(g);
+	return rc;
+}
