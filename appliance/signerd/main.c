@@ -51,8 +51,8 @@ static void usage(FILE *f)
 "  --check-config FILE  check FILE, print \"FILE: OK\" or every error, exit 0 or 1\n"
 "  --user NAME          when started as root: set up as root, then become NAME\n"
 "                       (required as root: the daemon refuses to keep running as root)\n"
-"  --socket-group NAME  group of sockets.dir and front.sock (default: \"capf\" when it\n"
-"                       exists, else the daemon user's primary group); the front end's\n"
+"  --socket-group NAME  group of sockets.dir and front.sock (default when started as\n"
+"                       root: \"capf\" if it exists, else --user's primary group); the front end's\n"
 "                       user must be in it. admin.sock is 0600 unless sockets.admin_gids\n"
 "                       names a group (then 0660 with that group)\n"
 "  --pidfile FILE       write the process id to FILE (before dropping privileges)\n"
@@ -225,7 +225,9 @@ int main(int argc, char **argv)
 		so.sock_uid = run_uid;
 		so.front_gid = run_gid;
 	}
-	{
+	/* Without root, the default "capf" group applies only when asked for
+	 * (a non-member cannot chown to it). */
+	if (sgroup != NULL || geteuid() == 0) {
 		struct group *gr = getgrnam(sgroup != NULL ? sgroup : "capf");
 
 		if (gr != NULL)
