@@ -52,7 +52,6 @@ struct sconn {
 	uint64_t retry_at;
 	unsigned backoff;
 	uint32_t next_id;
-	int warned;
 };
 
 struct signer_pool {
@@ -64,6 +63,7 @@ struct signer_pool {
 	unsigned qlen, qmax;
 	unsigned timeout_ms;
 	uint8_t *rbuf;
+	int warned;                     /* "unreachable" logged for this outage */
 };
 
 static void req_free(struct signer_req *r)
@@ -159,10 +159,10 @@ static int conn_up(struct sconn *c)
 		c->backoff = c->backoff == 0 ? BACKOFF_MIN_MS :
 			     c->backoff * 2 > BACKOFF_MAX_MS ? BACKOFF_MAX_MS : c->backoff * 2;
 		c->retry_at = front_now_ms() + c->backoff;
-		if (!c->warned)
-			capf_log(LOG_WARNING, "signer_unreachable", "conn=%u socket=%s error=\"%s\" retry_ms=%u",
-				 c->idx, p->path, strerror(e), c->backoff);
-		c->warned = 1;
+		if (!p->warned && pool_up(p) == 0)
+			capf_log(LOG_WARNING, "signer_unreachable", "socket=%s error=\"%s\" retry_ms=%u",
+				 p->path, strerror(e), c->backoff);
+		p->warned |= pool_up(p) == 0;
 		return -1;
 	}
 	c->ev.fd = fd;
@@ -172,7 +172,9 @@ static int conn_up(struct sconn *c)
 		return -1;
 	}
 	c->backoff = 0;
-	c->warned = 0;
+	if (p->warned)
+		capf_log(LOG_NOTICE, "signer_reachable", "socket=%s", p->path);
+	p->warned = 0;
 	capf_log(LOG_DEBUG, "signer_connected", "conn=%u socket=%s", c->idx, p->path);
 	return 0;
 }

@@ -130,4 +130,31 @@ check_grep "TLS 1.0 when tls.min_version asks for it" "Protocol *: TLSv1$|TLSv1,
 stop
 check_grep "clean stop on SIGTERM" "event=stopping" "$D/frontd.log"
 
+# the TLS key on a token (pkcs11: URI, capfhsm in its own library context); the key is
+# loaded before the drop to --user, the token files stay readable by that user
+make_token "$D/tok" fronttls >/dev/null
+check "a P-256 TLS key in the token" "$BIN/capf-token" keygen \
+  --uri "pkcs11:token=fronttls;object=tls?pin-source=file:$D/tok/fronttls.pin" --type ec:P-256
+KURI="pkcs11:token=fronttls;object=tls;type=private?pin-source=file:$D/tok/fronttls.pin"
+check "its certificate, signed through capfhsm" ossl req -new -x509 -provider-path "$LIB" -provider capfhsm \
+  -provider default -key "$KURI" -subj /CN=capf-tls-token -days 2 -out "$D/tokcert.pem"
+[ "$(id -u)" = 0 ] && chown -R nobody "$D/tok/tokens"
+cat >"$D/capf.conf" <<EOF
+tls = { certificate = "$D/tokcert.pem"; key = "$KURI"; };
+sockets = { dir = "$D/run"; };
+EOF
+start
+echo Q | ossl s_client -connect "127.0.0.1:$PORT" -tls1_3 >"$D/s_client.out" 2>&1
+check_grep "TLS 1.3 with the token key" "Cipher is TLS_" "$D/s_client.out"
+check_grep "presenting the token key's certificate" "subject=CN ?= ?capf-tls-token" "$D/s_client.out"
+echo Q | ossl s_client -connect "127.0.0.1:$PORT" -tls1_2 >"$D/s_client.out" 2>&1
+check_grep "TLS 1.2 (ECDHE-ECDSA) with the token key" "Cipher is ECDHE-ECDSA" "$D/s_client.out"
+check "and CAPF is spoken" "$PY" "$H" 127.0.0.1 "$PORT" split --expect RETRY_LATER
+check "one signer_unreachable line per outage" test "$(grep -c event=signer_unreachable "$D/frontd.log")" = 1
+stop
+echo 'tls = { certificate = "/nonexistent.pem"; key = "/nonexistent.key"; };' >"$D/capf.conf"
+"$FRONTD" --config "$D/capf.conf" --listen "127.0.0.1:$(free_port)" --foreground "${RUN_AS[@]}" 2>"$D/err"
+check "a missing certificate: exit 3" test $? = 3
+check_grep "naming the setting" "tls.certificate" "$D/err"
+
 finish
