@@ -1,5 +1,5 @@
 /*
- * appliance/capfctl/audit.c: `capfctl audit verify` and `capfctl ping`.
+ * appliance/capfctl/audit.c: `capfctl audit verify`, `capfctl stats` and `capfctl ping`.
  */
 #include <getopt.h>
 #include <inttypes.h>
@@ -16,6 +16,13 @@ static const char usage_audit[] =
 "exit 1 naming the first row whose hash or link is wrong (edited, deleted or\n"
 "inserted rows).\n"
 "Common: --socket PATH, --help.\n";
+
+static const char usage_stats[] =
+"usage: capfctl stats [--json]\n"
+"\n"
+"capf-signerd's counters since it started: connections, refused peers, requests,\n"
+"protocol errors, enrollments begun, refusals, LSCs issued, RETRY_LATER answers,\n"
+"signing failures, active sessions.\n";
 
 static const char usage_ping[] =
 "usage: capfctl ping\n"
@@ -107,6 +114,46 @@ cmd_ping(struct ctl *c, int argc, char **argv)
 		return rc;
 	capf_ipc_get_str(&r.msg, CAPF_IPC_T_TEXT, text, sizeof(text));
 	printf("capf-signerd at %s answers%s%s\n", c->socket_path, text[0] ? ": " : "", text);
+	ctl_reply_free(&r);
+	return CTL_OK;
+}
+
+int
+cmd_stats(struct ctl *c, int argc, char **argv)
+{
+	struct capf_ipc_builder b;
+	struct ctl_reply r;
+	const struct capf_ipc_field *f = NULL;
+	int json = 0, rc = simple_opts(c, argc, argv, "stats", usage_stats, &json), n = 0;
+
+	if (rc != CTL_OK)
+		return rc < 0 ? CTL_OK : rc;
+	ctl_begin(c, &b, CAPF_IPC_STATS);
+	if ((rc = ctl_call(c, &b, "stats", &r)) != CTL_OK)
+		return rc;
+	if (json)
+		fputc('{', stdout);
+	while ((f = capf_ipc_find(&r.msg, CAPF_IPC_T_STAT, f)) != NULL) {
+		struct capf_ipc_msg sub;
+		char name[65] = "?", err[160];
+		uint64_t v = 0;
+
+		if (capf_ipc_decode_nested(f, &sub, err, sizeof(err)) != 0)
+			continue;
+		capf_ipc_get_str(&sub, CAPF_IPC_T_STAT_NAME, name, sizeof(name));
+		capf_ipc_get_u64(&sub, CAPF_IPC_T_STAT_VALUE, &v);
+		capf_ipc_msg_free(&sub);
+		if (json) {
+			fputs(n ? ", " : "", stdout);
+			ctl_json_str(stdout, name);
+			printf(": %" PRIu64, v);
+		} else {
+			printf("%-20s %" PRIu64 "\n", name, v);
+		}
+		n++;
+	}
+	if (json)
+		fputs("}\n", stdout);
 	ctl_reply_free(&r);
 	return CTL_OK;
 }

@@ -26,6 +26,7 @@ static const char usage_main[] =
 "  tls issue                                       (re)issue the front end's TLS certificate\n"
 "  trust export --for TARGET                       which certificate goes where\n"
 "  audit verify                                    check the audit hash chain\n"
+"  stats [--json]                                  the daemon's counters\n"
 "  ping                                            is the daemon there?\n"
 "Run `capfctl COMMAND --help` for the options of a command.\n"
 "\n"
@@ -98,6 +99,7 @@ static const struct {
 	{ "trust", cmd_trust },
 	{ "audit", cmd_audit },
 	{ "ping", cmd_ping },
+	{ "stats", cmd_stats },
 	{ "help", cmd_help },
 };
 

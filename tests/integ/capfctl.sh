@@ -92,7 +92,7 @@ check "capfctl --help" "$CTL" --help
 check_grep "--help documents exit code 4" "^  4  a change of the CAPF CA" "$T_TMP/last.out"
 check_grep "--help documents exit code 3" "^  3  cannot reach" "$T_TMP/last.out"
 for cmd in "device" "device add" "device list" "bulk" "report" "capf" "capf show" "capf regenerate" \
-           "capf csr" "capf import" "tls" "tls issue" "trust" "trust export" "audit" "audit verify"; do
+           "capf csr" "capf import" "tls" "tls issue" "trust" "trust export" "audit" "audit verify" "stats" "ping"; do
   # shellcheck disable=SC2086
   check "capfctl $cmd --help" "$CTL" $cmd --help
 done
@@ -103,6 +103,8 @@ check "usage error exits 2" rc 2 "$CTL" device frobnicate
 check "unknown option exits 2" rc 2 c device add SEP001122334455 --bogus
 check "no daemon: exit 3" rc 3 "$CTL" --socket "$D/nope.sock" ping
 check "ping" c ping
+check "stats --json" jout "$D/stats.json" c stats --json
+check "  ... counters" $PY -c 'import json,sys; d=json.load(open(sys.argv[1])); assert d["connections"]>=1 and "issued" in d, d' "$D/stats.json"
 
 # ---- devices ------------------------------------------------------------------------
 check "device add" c device add SEP001122334455 --op install --auth null --key-order ec-rsa --curve P-256
