@@ -146,6 +146,23 @@ static int sess_add(struct signerd *sd, struct fsess *in)
 		if (x == NULL)
 			break;
 	}
+	/* One session per device: a new BEGIN (the phone came back) replaces an
+	 * idle earlier one. */
+	for (unsigned i = 0; i < SESS_BUCKETS; i++) {
+		struct fsess **pp = &s->b[i];
+
+		while (*pp != NULL) {
+			struct fsess *x = *pp;
+
+			if (!x->busy && strcmp(x->device, e->device) == 0) {
+				*pp = x->next;
+				s->n--;
+				OPENSSL_clear_free(x, sizeof(*x));
+				continue;
+			}
+			pp = &x->next;
+		}
+	}
 	e->token = t;
 	e->busy = 0;
 	e->next = s->b[bucket(t)];

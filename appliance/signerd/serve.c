@@ -52,6 +52,8 @@ struct signerd_server {
 	unsigned nconns, maxconns;
 	int stopping;
 	unsigned char *dbuf;            /* the dispatcher's receive buffer (RETRY_LATER) */
+	time_t sat_logged;              /* saturation: last log line, and answers since */
+	unsigned long sat_count;
 };
 
 static const char *const role_names[NROLES] = { "front", "admin" };
@@ -434,8 +436,15 @@ static void enqueue(struct signerd_server *srv, struct conn *c)
 	pthread_mutex_lock(&srv->lock);
 	if (srv->qlen >= srv->qmax) {
 		pthread_mutex_unlock(&srv->lock);
-		/* Saturated: answer RETRY_LATER here, without queueing. */
-		capf_log(LOG_WARNING, "saturated", "queued=%u pid=%ld", srv->qmax, (long)c->peer.pid);
+		/* Saturated: answer RETRY_LATER here, without queueing; one log
+		 * line per second at most. */
+		srv->sat_count++;
+		if (time(NULL) != srv->sat_logged) {
+			srv->sat_logged = time(NULL);
+			capf_log(LOG_WARNING, "saturated", "queued=%u answered_retry_later=%lu", srv->qmax,
+				 srv->sat_count);
+			srv->sat_count = 0;
+		}
 		if (serve_one(srv, c, srv->dbuf, 1) != 0 || conn_rearm(srv, c) != 0)
 			conn_close(srv, c);
 		return;

@@ -303,6 +303,16 @@ wait_clients
 check "$N parallel enrollments all issued" test "$(cat "$D"/load.*.out | grep -c result=ok)" = $N
 check "the daemon survived the load" kill -0 "$SPID"
 
+# Saturation: 400 connections send BEGIN at once to 2 workers (queue bound 128):
+# every one is answered, the overflow with RETRY_LATER and front.retry_delay.
+store device-add "$DB" SEP00000000A00D install null >/dev/null
+"$CL" burst "$FRONT" SEP00000000A00D 400 >"$D/burst.out" 2>&1
+check "saturated: every request answered" grep -qx "closed=0" "$D/burst.out"
+check "saturated: nothing but OK and RETRY_LATER" grep -qx "other=0" "$D/burst.out"
+check "saturated: the overflow gets RETRY_LATER" grep -qE "^retry_later=[1-9]" "$D/burst.out"
+check_grep "saturation logged" "event=saturated" "$LOG"
+check "the daemon survived the burst" kill -0 "$SPID"
+
 # ---- the peer check and the front role's limits ------------------------------
 check "admin verbs on front.sock: connection closed" bash -c "'$CL' raw '$FRONT' 0102 | grep -q closed=1"
 check_grep "logged as a protocol error" "event=protocol_error .*role=front" "$LOG"

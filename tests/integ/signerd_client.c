@@ -6,6 +6,8 @@
  *   signerd-client raw SOCK VERBHEX [LEN]      send a request header (padded with junk to
  *                                              LEN bytes); prints closed=1 when the daemon
  *                                              closed the connection
+ *   signerd-client burst SOCK NAME N           N connections send BEGIN at once; counts
+ *                                              ok=, retry_later=, other=, closed=
  *   signerd-client enroll SOCK NAME [opts]     BEGIN, ISSUE, RESULT like capf-frontd would
  *       --version N  --session N  --password-file F  --no-password
  *       --key rsa:BITS|ec:P-256 (the phone's new key; default: what BEGIN asks)
@@ -228,6 +230,63 @@ static int cmd_raw(const char *sock, const char *verbhex, size_t total)
 	else
 		printf("closed=0 len=%zd\n", n);
 	close(fd);
+	return 0;
+}
+
+/* N connections each send BEGIN for name at once, then every answer is read:
+ * prints ok=, retry_later=, other=, closed= counts. */
+static int cmd_burst(const char *sock, const char *name, unsigned n)
+{
+	unsigned ok = 0, retry = 0, other = 0, closed = 0;
+	uint8_t *buf = malloc(CAPF_IPC_MSG_MAX);
+	int *fds = calloc(n, sizeof(int));
+
+	if (buf == NULL || fds == NULL)
+		die("out of memory");
+	for (unsigned i = 0; i < n; i++)
+		fds[i] = sock_connect(sock);
+	for (unsigned i = 0; i < n; i++) {
+		struct capf_ipc_builder b;
+		const uint8_t *out;
+		size_t outlen;
+		char err[256];
+
+		capf_ipc_build_request(&b, CAPF_IPC_BEGIN, i + 1);
+		capf_ipc_put_str(&b, CAPF_IPC_T_DEVICE_NAME, name);
+		capf_ipc_put_u8(&b, CAPF_IPC_T_CLIENT_VERSION, 3);
+		capf_ipc_put_u32(&b, CAPF_IPC_T_CAPF_SESSION, i + 1);
+		capf_ipc_put_str(&b, CAPF_IPC_T_PEER, "192.0.2.10:51000");
+		capf_ipc_put_str(&b, CAPF_IPC_T_PASSWORD, "");
+		if (capf_ipc_build_finish(&b, &out, &outlen, err, sizeof(err)) != 0)
+			die("build: %s", err);
+		if (send(fds[i], out, outlen, MSG_NOSIGNAL) != (ssize_t)outlen)
+			closed++;
+		capf_ipc_builder_free(&b);
+	}
+	for (unsigned i = 0; i < n; i++) {
+		struct capf_ipc_msg m;
+		char err[256];
+		ssize_t got = recv(fds[i], buf, CAPF_IPC_MSG_MAX, 0);
+
+		if (got <= 0) {
+			closed++;
+		} else if (capf_ipc_decode_response(&m, buf, (size_t)got, CAPF_IPC_BEGIN, i + 1, err,
+						    sizeof(err)) != 0) {
+			other++;
+		} else {
+			if (m.status == CAPF_IPC_OK)
+				ok++;
+			else if (m.status == CAPF_IPC_RETRY_LATER)
+				retry++;
+			else
+				other++;
+			capf_ipc_msg_free(&m);
+		}
+		close(fds[i]);
+	}
+	printf("ok=%u\nretry_later=%u\nother=%u\nclosed=%u\n", ok, retry, other, closed);
+	free(fds);
+	free(buf);
 	return 0;
 }
 
@@ -675,6 +734,8 @@ int main(int argc, char **argv)
 		return cmd_ping(argv[2]);
 	if (strcmp(argv[1], "raw") == 0 && (argc == 4 || argc == 5))
 		return cmd_raw(argv[2], argv[3], argc == 5 ? (size_t)strtoul(argv[4], NULL, 10) : 8);
+	if (strcmp(argv[1], "burst") == 0 && argc == 5)
+		return cmd_burst(argv[2], argv[3], (unsigned)strtoul(argv[4], NULL, 10));
 	if (strcmp(argv[1], "device-add") == 0)
 		return cmd_device_add(argc - 2, argv + 2);
 	if (strcmp(argv[1], "device-show") == 0 && argc == 4)
