@@ -132,9 +132,14 @@ admin_devreq_apply(struct signerd *sd, const struct admin_devreq *r,
 			if (d->status == CAPF_ST_PENDING)
 				d->status = CAPF_ST_NONE;
 		} else {
+			/* the same operation again keeps its deadline while that is
+			 * still acceptable; otherwise the policy's default */
+			time_t kept;
+
 			if (!r->has_deadline)
-				d->deadline = prev == d->op && prev_deadline > now ? prev_deadline :
-					capf_deadline_default(c, now);
+				d->deadline = prev == d->op && prev_deadline > now &&
+					capf_deadline_check(c, prev_deadline, now, &kept, e, sizeof(e)) == 0 ?
+					kept : capf_deadline_default(c, now);
 			d->status = CAPF_ST_PENDING;
 			d->status_op = d->op;
 			d->cause = CAPF_FAIL_NONE;
@@ -179,9 +184,18 @@ admin_devreq_apply(struct signerd *sd, const struct admin_devreq *r,
 	}
 	if (keep_auth)
 		*put_flags |= CAPF_STORE_PUT_KEEP_AUTH;
-	if (capf_device_settings_check(c, d, now, e, sizeof(e)) != 0) {
-		snprintf(err, errlen, "%s: %s", r->name, e);
-		return -1;
+	{
+		/* A deadline this request did not touch (an operation already
+		 * scheduled) is not judged again: changing, say, the key order of
+		 * a device whose deadline is near must not be refused for it. */
+		struct capf_device chk = *d;
+
+		if (existing && r->op < 0 && !r->has_deadline)
+			chk.op = CAPF_OP_NONE;
+		if (capf_device_settings_check(c, &chk, now, e, sizeof(e)) != 0) {
+			snprintf(err, errlen, "%s: %s", r->name, e);
+			return -1;
+		}
 	}
 	return 0;
 }

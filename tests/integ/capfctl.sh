@@ -144,9 +144,15 @@ check "  ... and kept" $PY -c 'import json,sys; d=json.load(open(sys.argv[1])); 
 check "a key the policy forbids is refused" rc 1 c device set CSFJSMITH --rsa-bits 1024
 check "EC Only for a Jabber client is refused" rc 1 c device set CSFJSMITH --key-order ec
 check_grep "  ... it cannot generate EC keys" "Jabber client" "$T_TMP/last.out"
+# an operation whose deadline is now less than an hour away (written to the store directly)
+check "a device whose deadline is 30 minutes away (store)" "${RUN_AS[@]}" "$CL" device-add "$DB" SEP00EE00000001 install null --deadline-offset 1800
+check "  ... other settings can still change" jout "$D/ee1.json" c device set SEP00EE00000001 --key-order rsa --json
+check "  ... the deadline was left alone" $PY -c 'import json,sys,time; d=json.load(open(sys.argv[1])); assert d["key_order"]=="rsa" and d["deadline_unix"] < time.time()+3600, d' "$D/ee1.json"
+check "  ... scheduling it again gives it an acceptable deadline" jout "$D/ee2.json" c device set SEP00EE00000001 --op install --json
+check "  ... (on the hour, at least an hour ahead)" $PY -c 'import json,sys,time; t=json.load(open(sys.argv[1]))["deadline_unix"]; assert t % 3600 == 0 and t-time.time() >= 3600, t' "$D/ee2.json"
 check "device reset-lockout" c device reset-lockout CSFJSMITH
 check "device list --json" jout "$D/list.json" c device list --json
-check "  ... three devices" $PY -c 'import json,sys; l=json.load(open(sys.argv[1])); assert sorted(d["name"] for d in l)==["CSFJSMITH","SEP001122334455","SEP0011223344AA"], l' "$D/list.json"
+check "  ... four devices" $PY -c 'import json,sys; l=json.load(open(sys.argv[1])); assert sorted(d["name"] for d in l)==["CSFJSMITH","SEP001122334455","SEP0011223344AA","SEP00EE00000001"], l' "$D/list.json"
 check "device list --pattern" c device list --pattern 'SEP*'
 check_nogrep "  ... only SEP names" "CSFJSMITH" "$T_TMP/last.out"
 check "device remove" c device remove CSFJSMITH
