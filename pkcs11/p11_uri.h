@@ -4,11 +4,17 @@
  * line or read from a config file cannot surprise us.
  *
  *   pkcs11:token=CAPF;object=capf-ca;type=private?pin-source=file:/etc/capf/pin
+ *   pkcs11:token=CAPF;object=capf-ca;type=private;pin-source=file:/etc/capf/pin
  *
  * Path attributes: token manufacturer model serial object id type slot-id
  * slot-description slot-manufacturer library-manufacturer library-description
  * library-version. Query attributes: pin-source (file:/abs/path or /abs/path),
- * module-path, module-name. pin-value is refused: PINs come from files, never
+ * module-path, module-name. RFC 7512 puts the query attributes after '?', but
+ * many tools (and the issue this appliance was built for) write them as path
+ * attributes: both forms are accepted and parse to the same struct; the same
+ * attribute in both the path and the query is refused, and path attributes
+ * are refused in the query. p11_uri_format writes the RFC 7512 form.
+ * pin-value is refused wherever it appears: PINs come from files, never
  * from a URI (URIs end up on command lines and in logs). module-name is
  * accepted and kept, but modules are found by module-path only.
  * Values are percent-decoded; bad escapes, NUL bytes, duplicates, unknown path

@@ -18,7 +18,7 @@ enum kind { K_STR, K_ID, K_TYPE, K_SLOTID, K_PINSRC, K_MODPATH, K_REFUSED };
 
 struct attr {
 	const char *name;
-	int query;		/* 1: after '?' */
+	int query;		/* 1: in the query (after '?') or in the path; 0: path only */
 	enum kind kind;
 	size_t off;		/* offset of the char * field (K_STR, K_MODPATH) */
 };
@@ -46,7 +46,8 @@ static const struct attr attrs[] = {
 #undef F
 
 static const char path_names[] = "token, manufacturer, model, serial, object, id, type, slot-id, "
-	"slot-description, slot-manufacturer, library-manufacturer, library-description, library-version";
+	"slot-description, slot-manufacturer, library-manufacturer, library-description, library-version, "
+	"pin-source, module-path, module-name";
 static const char query_names[] = "pin-source, module-path, module-name";
 
 static const char *const type_names[] = {
@@ -204,7 +205,12 @@ static int seen_bit(const struct attr *a)
 	return (int)(a - attrs);
 }
 
-static int parse_part(struct p11_uri *u, const char *s, size_t n, int query, unsigned *seen,
+/* Which attributes appeared, and where (a query attribute may be in either part, once). */
+struct seen {
+	unsigned path, query;
+};
+
+static int parse_part(struct p11_uri *u, const char *s, size_t n, int query, struct seen *seen,
 		      char *err, size_t errlen)
 {
 	const char sep = query ? '&' : ';';
@@ -218,6 +224,7 @@ static int parse_part(struct p11_uri *u, const char *s, size_t n, int query, uns
 		const char *eq;
 		const struct attr *a = NULL;
 		size_t nlen, vlen = 0;
+		unsigned bit;
 		char name[32];
 
 		if (q == NULL)
@@ -241,19 +248,28 @@ static int parse_part(struct p11_uri *u, const char *s, size_t n, int query, uns
 			}
 		if (a != NULL && a->kind == K_REFUSED)
 			return set_attr(u, a, (const unsigned char *)"", 0, err, errlen);
-		if (a == NULL || a->query != query) {
+		/* Query attributes are also accepted in the path (as many tools
+		 * write them); path attributes never in the query. */
+		if (a == NULL || (query && !a->query)) {
 			if (a != NULL)
-				return fail(err, errlen, "pkcs11 URI: attribute '%s' belongs in the %s "
-					    "(%s)", name, a->query ? "query, after '?'" : "path, before '?'",
-					    a->query ? "pkcs11:...?pin-source=file:/path" : "pkcs11:token=T;object=K");
+				return fail(err, errlen, "pkcs11 URI: attribute '%s' belongs in the path, "
+					    "before '?' (pkcs11:token=T;object=K)", name);
 			return fail(err, errlen, "pkcs11 URI: unknown %s attribute '%s' (allowed: %s)",
 				    query ? "query" : "path", name, query ? query_names : path_names);
 		}
 		if (eq == NULL)
 			return fail(err, errlen, "pkcs11 URI: attribute '%s' has no '=value'", name);
-		if (*seen & (1u << seen_bit(a)))
+		bit = 1u << seen_bit(a);
+		if ((seen->path | seen->query) & bit) {
+			if ((query ? seen->path : seen->query) & bit)
+				return fail(err, errlen, "pkcs11 URI: attribute '%s' is given both in the "
+					    "path and in the query; give it once", name);
 			return fail(err, errlen, "pkcs11 URI: attribute '%s' appears twice", name);
-		*seen |= 1u << seen_bit(a);
+		}
+		if (query)
+			seen->query |= bit;
+		else
+			seen->path |= bit;
 		if (eq + 1 == q)
 			return fail(err, errlen, "pkcs11 URI: attribute '%s' has an empty value", name);
 		if (decode(name, eq + 1, (size_t)(q - eq - 1), a->kind == K_ID, val, &vlen, err,
@@ -274,7 +290,7 @@ int p11_uri_parse(const char *s, struct p11_uri *u, char *err, size_t errlen)
 {
 	size_t n;
 	const char *path, *qm;
-	unsigned seen = 0;
+	struct seen seen = { 0, 0 };
 
 	memset(u, 0, sizeof(*u));
 	if (s == NULL)

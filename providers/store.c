@@ -62,64 +62,19 @@ static void skip_unwanted(struct storectx *s)
 		s->next++;
 }
 
-/*
- * RFC 7512 puts pin-source in the query ("pkcs11:token=T;object=K?pin-source=file:/p"),
- * but it is commonly written as a path attribute ("...;object=K;pin-source=file:/p", as
- * libp11 accepts and our own documentation examples show). Move one such path attribute
- * into the query; everything else is left to the strict parser. NULL: out of memory.
- */
-static char *normalize_uri(const char *uri)
-{
-	size_t len = strlen(uri), pathlen, a, b;
-	const char *q = strchr(uri, '?');
-	char *out;
-
-	if (len > P11_URI_MAX)
-		return OPENSSL_strdup(uri);	/* the parser refuses it with a message */
-	pathlen = q != NULL ? (size_t)(q - uri) : len;
-	for (a = 7; a < pathlen; a = b + 1) {
-		for (b = a; b < pathlen && uri[b] != ';'; b++)
-			;
-		if (b - a > 11 && strncmp(uri + a, "pin-source=", 11) == 0)
-			break;
-	}
-	if (a >= pathlen)
-		return OPENSSL_strdup(uri);
-	if ((out = OPENSSL_malloc(len + 2)) == NULL)
-		return NULL;
-	/* path without the attribute (and one ';'), then ?pin-source=...[&rest of the query] */
-	{
-		size_t cut_from = a > 7 ? a - 1 : a, cut_to = a > 7 ? b : (b < pathlen ? b + 1 : b);
-		int n = snprintf(out, len + 2, "%.*s%.*s?%.*s%s%s", (int)cut_from, uri,
-				 (int)(pathlen - cut_to), uri + cut_to, (int)(b - a), uri + a,
-				 q != NULL ? "&" : "", q != NULL ? q + 1 : "");
-		if (n < 0 || (size_t)n > len + 1) {
-			OPENSSL_free(out);
-			return OPENSSL_strdup(uri);
-		}
-	}
-	return out;
-}
-
 static void *store_open(void *provctx, const char *uri)
 {
 	struct capf_prov *prov = provctx;
 	struct storectx *s;
-	char err[CAPF_ERRLEN], *norm;
-	int rc;
+	char err[CAPF_ERRLEN];
 
 	if (uri == NULL || strncasecmp(uri, "pkcs11:", 7) != 0)
 		return NULL;
 	if ((s = OPENSSL_zalloc(sizeof(*s))) == NULL)
 		return NULL;
 	s->prov = prov;
-	if ((norm = normalize_uri(uri)) == NULL) {
-		OPENSSL_free(s);
-		return NULL;
-	}
-	rc = p11_uri_parse(norm, &s->uri, err, sizeof(err));
-	OPENSSL_free(norm);
-	if (rc != 0) {
+	/* pin-source may be in the query or in the path: the parser takes both. */
+	if (p11_uri_parse(uri, &s->uri, err, sizeof(err)) != 0) {
 		capf_raise(ERR_R_PASSED_INVALID_ARGUMENT, "%s", err);
 		OPENSSL_free(s);
 		return NULL;

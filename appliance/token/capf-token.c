@@ -345,7 +345,7 @@ static int cmd_keygen(int argc, char **argv)
 		goto out;
 	}
 	if (c.uri.pin_source == NULL) {
-		usage_err(usage_keygen, "the URI needs ?pin-source=file:/path (key generation logs in)", NULL);
+		usage_err(usage_keygen, "the URI needs pin-source=file:/path (key generation logs in)", NULL);
 		goto out;
 	}
 	if (c.uri.type != P11_TYPE_ANY && c.uri.type != P11_TYPE_PRIVATE) {
@@ -579,7 +579,7 @@ static int cmd_pubkey(int argc, char **argv)
 			}
 	if (pick == NULL) {
 		fail(c.uri.pin_source ? "no key or certificate matches the URI" :
-		     "no key or certificate matches the URI (private keys need ?pin-source=file:/path)");
+		     "no key or certificate matches the URI (private keys need pin-source=file:/path)");
 		goto out;
 	}
 	if (p11_object_public_key(pick, NULL, NULL, &pk, err, sizeof(err)) != P11_OK ||

@@ -85,6 +85,28 @@ check_nogrep "no private objects without login" "^private" "$T_TMP/last.out"
 check "list filtered by type=private and object" "$B" list --uri "$U;object=key-rsa-2048;type=private$UP"
 check "filtered list has one row" test "$(grep -c key-rsa-2048 "$T_TMP/last.out")" -eq 1
 
+# pin-source written in the path (";pin-source=", as many tools write it) works like the query form
+PP=";pin-source=file:$PIN"
+check "keygen with pin-source in the path" "$B" keygen --uri "$U;object=path-form$PP" --type ec:P-256 --pubout "$D/path-form.pem"
+check_grep "path-form keygen prints the URI without pin-source" "^uri: pkcs11:token=CAPFT;.*object=path-form;id=.*type=private$" "$T_TMP/last.out"
+check "list with pin-source in the path" "$B" list --uri "$U$PP"
+cp "$T_TMP/last.out" "$D/list-path"
+check "list with pin-source in the query" "$B" list --uri "$U$UP"
+cp "$T_TMP/last.out" "$D/list-query"
+check "path and query forms list the same objects" cmp "$D/list-path" "$D/list-query"
+check_grep "path form lists the private key it made" "^private +ec +P-256 .*path-form$" "$D/list-path"
+check "pubkey of the private key, pin-source first in the path" "$B" pubkey --uri "pkcs11:pin-source=file:$PIN;token=CAPFT;object=path-form;type=private"
+cp "$T_TMP/last.out" "$D/path-form.out"
+check "its public half equals --pubout" cmp "$D/path-form.out" "$D/path-form.pem"
+"$B" list --uri "$U$PP$UP" >"$D/out" 2>&1; check "pin-source in both path and query: exit 2" test $? -eq 2
+check_grep "the duplicate is named" "'pin-source' is given both in the path and in the query" "$D/out"
+"$B" list --uri "$U;pin-value=1234" >"$D/out" 2>&1; check "pin-value in the path: exit 2" test $? -eq 2
+check_grep "path pin-value refusal says to use a file" "pin-value' is refused.*pin-source=file" "$D/out"
+"$B" list --uri "$U;pin-source=file:$D/wrong-path.pin" >"$D/out" 2>&1; check "missing path-form PIN file: exit 1" test $? -eq 1
+check_grep "missing path-form PIN file is named" "wrong-path.pin" "$D/out"
+"$B" info --uri "$U;module-path=/nonexistent3.so" >"$D/out" 2>&1; check "module-path in the path is used: exit 1" test $? -eq 1
+check_grep "path-form module is named" "/nonexistent3.so" "$D/out"
+
 # pubkey
 check "pubkey of a public key without login" "$B" pubkey --uri "$U;object=key-ec-P-521"
 cp "$T_TMP/last.out" "$D/p521.out"

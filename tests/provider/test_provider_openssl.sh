@@ -38,6 +38,17 @@ check "verify P-384" ossl verify -CAfile "$T_TMP/e384.crt" "$T_TMP/e384.crt"
 check "req -x509 with ;pin-source= in the path" ossl req -new -x509 "${PROV[@]}" \
   -key "pkcs11:token=T;object=ec-P-256;pin-source=file:$D/T.pin" -subj /CN=path -out "$T_TMP/path.crt"
 check "verify it" ossl verify -CAfile "$T_TMP/path.crt" "$T_TMP/path.crt"
+check "pkey -pubout, pin-source first in the path" ossl pkey "${PROV[@]}" \
+  -in "pkcs11:pin-source=file:$D/T.pin;token=T;object=rsa-2048;type=private" -pubout -out "$T_TMP/path.pub"
+check "path form: the token key's public half" cmp "$T_TMP/path.pub" "$T_TMP/rsa-2048.pub.pem"
+check "dgst -sign with ;pin-source= in the path" ossl dgst "${PROV[@]}" -sha256 \
+  -sign "pkcs11:token=T;object=ec-P-256;pin-source=file:$D/T.pin" -out "$T_TMP/path.sig" "$T_TMP/path.crt"
+check "path form signature verifies" ossl dgst -sha256 -verify "$T_TMP/ec-P-256.pub.pem" -signature "$T_TMP/path.sig" "$T_TMP/path.crt"
+check_fails "pin-source in both path and query refused" ossl pkey "${PROV[@]}" \
+  -in "pkcs11:token=T;object=rsa-2048;pin-source=file:$D/T.pin?pin-source=file:$D/T.pin" -pubout
+check_grep "says it is given twice" "capfhsm: .*'pin-source' is given both in the path and in the query" "$T_TMP/last.out"
+check_fails "pin-value in the path refused" ossl pkey "${PROV[@]}" -in "pkcs11:token=T;object=rsa-2048;pin-value=1234" -pubout
+check_grep "says pin-value is refused" "capfhsm: .*'pin-value' is refused" "$T_TMP/last.out"
 
 # A CSR signed by the token verifies.
 check "req -new CSR" ossl req -new "${PROV[@]}" -key "$(uri ec-P-256)" -subj /CN=csr -out "$T_TMP/csr.pem"
@@ -118,4 +129,6 @@ check_fails "module from \$CAPFHSM_MODULE used" with_env CAPFHSM_MODULE=/nonexis
 check_grep "names the module from the environment" '/nonexistent/env.so' "$T_TMP/last.out"
 check_fails "module-path in the URI refused" ossl pkey "${PROV[@]}" -in "$(uri rsa-2048)&module-path=/tmp/evil.so" -pubout
 check_grep "says where the module comes from" 'pkcs11-module-path' "$T_TMP/last.out"
+check_fails "module-path in the URI's path refused" ossl pkey "${PROV[@]}" -in "pkcs11:token=T;object=rsa-2048;module-path=/tmp/evil.so;pin-source=file:$D/T.pin" -pubout
+check_grep "path form: says where the module comes from" 'pkcs11-module-path' "$T_TMP/last.out"
 finish

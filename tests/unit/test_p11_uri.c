@@ -65,6 +65,12 @@ static const struct {
 	{ "pkcs11:token=T?pin-source=file:///abs/pin", "T", NULL, "/abs/pin", P11_TYPE_ANY },
 	{ "pkcs11:token=T?pin-source=file:%2Fp%20q", "T", NULL, "/p q", P11_TYPE_ANY },
 	{ "pkcs11:?pin-source=/x", NULL, NULL, "/x", P11_TYPE_ANY },
+	/* pin-source as a path attribute (how many tools write it) */
+	{ "pkcs11:pin-source=/x", NULL, NULL, "/x", P11_TYPE_ANY },
+	{ "pkcs11:token=T;object=K;pin-source=file:/path/pin", "T", "K", "/path/pin", P11_TYPE_ANY },
+	{ "pkcs11:pin-source=file:/p;token=T;type=cert", "T", NULL, "/p", P11_TYPE_CERT },
+	{ "pkcs11:token=T;pin-source=file:///abs/pin?module-path=/m.so", "T", NULL, "/abs/pin", P11_TYPE_ANY },
+	{ "pkcs11:token=T;module-path=/m.so?pin-source=/p", "T", NULL, "/p", P11_TYPE_ANY },
 };
 
 static void test_good(void **state)
@@ -142,7 +148,23 @@ static const struct {
 	{ "pkcs11:token=A?pin-source=env:PIN", "attribute 'pin-source': only file:" },
 	{ "pkcs11:token=A?module-path=libsofthsm2.so", "attribute 'module-path': 'libsofthsm2.so' is not an absolute path" },
 	{ "pkcs11:token=A?token=B", "attribute 'token' belongs in the path" },
-	{ "pkcs11:pin-source=/x", "attribute 'pin-source' belongs in the query" },
+	{ "pkcs11:token=A?object=k", "attribute 'object' belongs in the path" },
+	/* the same query attribute in the path and in the query, or twice in the path */
+	{ "pkcs11:token=A;pin-source=/a?pin-source=/b", "attribute 'pin-source' is given both in the path and in the query" },
+	{ "pkcs11:token=A;pin-source=/a?pin-source=/a", "attribute 'pin-source' is given both in the path and in the query" },
+	{ "pkcs11:module-path=/m.so?pin-source=/p&module-path=/m.so", "attribute 'module-path' is given both in the path and in the query" },
+	{ "pkcs11:module-name=m?module-name=m", "attribute 'module-name' is given both in the path and in the query" },
+	{ "pkcs11:pin-source=/a;token=A;pin-source=/b", "attribute 'pin-source' appears twice" },
+	/* the path form is checked like the query form */
+	{ "pkcs11:token=A;pin-source=", "attribute 'pin-source' has an empty value" },
+	{ "pkcs11:token=A;pin-source", "attribute 'pin-source' has no '=value'" },
+	{ "pkcs11:token=A;pin-source=relative/pin", "attribute 'pin-source': 'relative/pin' is not an absolute path" },
+	{ "pkcs11:token=A;pin-source=file://host/pin", "attribute 'pin-source': a file URI with a host" },
+	{ "pkcs11:token=A;pin-source=env:PIN", "attribute 'pin-source': only file:" },
+	{ "pkcs11:token=A;pin-source=/a%00b", "attribute 'pin-source': NUL byte" },
+	{ "pkcs11:token=A;module-path=libsofthsm2.so", "attribute 'module-path': 'libsofthsm2.so' is not an absolute path" },
+	{ "pkcs11:token=A;pin-source=/p?pin-value=1234", "'pin-value' is refused" },
+	{ "pkcs11:pin-value=1234;pin-source=/p", "'pin-value' is refused" },
 	{ "pkcs11:token=A#frag", "fragment" },
 };
 
@@ -231,6 +253,56 @@ static void test_format_roundtrip(void **state)
 	}
 }
 
+/* pin-source, module-path and module-name in the path parse to exactly what the
+ * RFC 7512 query form gives. */
+static const struct {
+	const char *path_form, *query_form;
+} same[] = {
+	{ "pkcs11:token=T;object=K;pin-source=file:/path/pin",
+	  "pkcs11:token=T;object=K?pin-source=file:/path/pin" },
+	{ "pkcs11:pin-source=/p;token=T", "pkcs11:token=T?pin-source=/p" },
+	{ "pkcs11:token=T;pin-source=file:%2Fa%20b;module-path=/m.so;module-name=softhsm2;id=%01",
+	  "pkcs11:token=T;id=%01?module-name=softhsm2&module-path=/m.so&pin-source=file:/a%20b" },
+	{ "pkcs11:token=T;pin-source=/p?module-path=/m.so",
+	  "pkcs11:token=T?module-path=/m.so&pin-source=/p" },
+};
+
+static void test_path_form(void **state)
+{
+	for (size_t i = 0; i < NELEM(same); i++) {
+		struct p11_uri a, b;
+		char err[256] = "", fa[1024], fb[1024];
+
+		if (p11_uri_parse(same[i].path_form, &a, err, sizeof(err)) != 0)
+			fail_msg("%s: refused: %s", same[i].path_form, err);
+		if (p11_uri_parse(same[i].query_form, &b, err, sizeof(err)) != 0)
+			fail_msg("%s: refused: %s", same[i].query_form, err);
+		assert_non_null(a.pin_source);
+		assert_string_equal(a.pin_source, b.pin_source);
+		if (b.module_path)
+			assert_string_equal(a.module_path, b.module_path);
+		else
+			assert_null(a.module_path);
+		if (b.module_name)
+			assert_string_equal(a.module_name, b.module_name);
+		else
+			assert_null(a.module_name);
+		assert_string_equal(a.token, b.token);
+		assert_int_equal(a.has_id, b.has_id);
+		assert_int_equal(a.idlen, b.idlen);
+		/* Every field: both write the same URI, in the RFC 7512 form. */
+		assert_int_equal(p11_uri_format(&a, 1, fa, sizeof(fa)), 0);
+		assert_int_equal(p11_uri_format(&b, 1, fb, sizeof(fb)), 0);
+		assert_string_equal(fa, fb);
+		assert_non_null(strstr(fa, "?pin-source=file:"));
+		assert_int_equal(p11_uri_format(&a, 0, fa, sizeof(fa)), 0);
+		assert_null(strstr(fa, "pin-source"));
+		assert_null(strstr(fa, "module-"));
+		p11_uri_clear(&a);
+		p11_uri_clear(&b);
+	}
+}
+
 static void test_copy(void **state)
 {
 	struct p11_uri a, b;
@@ -257,6 +329,7 @@ int main(void)
 		cmocka_unit_test(test_bad),
 		cmocka_unit_test(test_lengths),
 		cmocka_unit_test(test_format_roundtrip),
+		cmocka_unit_test(test_path_form),
 		cmocka_unit_test(test_copy),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
