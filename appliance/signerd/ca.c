@@ -21,6 +21,7 @@
 #include <openssl/store.h>
 #include <openssl/x509.h>
 
+#include "appliance/common/file.h"
 #include "appliance/common/log.h"
 #include "appliance/signerd/signerd_int.h"
 #include "pkcs11/p11.h"
@@ -382,38 +383,178 @@ struct p11_token *signerd_token(struct signerd *sd, int *retry, char *err, size_
 	return t;
 }
 
-/* A certificate stored as the active CAPF CA that differs from ca.certificate
- * (an admin regenerated or imported one): it wins; the chain file is used
- * when the certificate needs it. */
+/* The chain file of the active CAPF CA: ca.chain when configured, else
+ * <ca.certificate>.chain (where an import writes it) when it exists; "" none. */
+static void chain_path_of(struct signerd *sd, char *out, size_t len)
+{
+	struct stat st;
+
+	out[0] = '\0';
+	if (sd->conf.ca.chain[0] != '\0') {
+		snprintf(out, len, "%s", sd->conf.ca.chain);
+		return;
+	}
+	if (snprintf(out, len, "%s.chain", sd->conf.ca.certificate) >= (int)len ||
+	    stat(out, &st) != 0 || !S_ISREG(st.st_mode))
+		out[0] = '\0';
+}
+
+/* The PEM certificates of path (at most CAPF_CA_CHAIN_MAX). NULL with a message. */
+static STACK_OF(X509) *read_chain(const char *path, char *err, size_t errlen)
+{
+	STACK_OF(X509) *chain = NULL;
+	unsigned char *pem = NULL;
+	size_t len = 0;
+	BIO *b = NULL;
+	X509 *x;
+
+	if (capf_file_read(path, CAPF_CA_PEM_MAX, &pem, &len, err, errlen) != 0)
+		return NULL;
+	if ((b = BIO_new_mem_buf(pem, (int)len)) == NULL || (chain = sk_X509_new_null()) == NULL) {
+		snprintf(err, errlen, "out of memory");
+		goto fail;
+	}
+	while ((x = PEM_read_bio_X509(b, NULL, NULL, NULL)) != NULL) {
+		if (sk_X509_num(chain) >= CAPF_CA_CHAIN_MAX || sk_X509_push(chain, x) <= 0) {
+			X509_free(x);
+			snprintf(err, errlen, "%s: more than %d certificates", path, CAPF_CA_CHAIN_MAX);
+			goto fail;
+		}
+	}
+	ERR_clear_error();
+	if (sk_X509_num(chain) == 0) {
+		snprintf(err, errlen, "%s: no PEM certificate in it", path);
+		goto fail;
+	}
+	BIO_free(b);
+	free(pem);
+	return chain;
+fail:
+	sk_X509_pop_free(chain, X509_free);
+	BIO_free(b);
+	free(pem);
+	return NULL;
+}
+
+/* The store's active CAPF CA (regenerated or imported since the config was
+ * written, or recorded at the first start): its certificate, with the chain
+ * file when it is not self-signed. */
 static struct capf_ca *ca_from_store(struct signerd *sd, const struct capf_store_cert *sc,
 				     char *err, size_t errlen)
 {
 	const unsigned char *p = sc->der;
 	X509 *x = d2i_X509(NULL, &p, (long)sc->der_len);
+	STACK_OF(X509) *chain = NULL;
 	struct capf_ca *ca = NULL;
-	char e1[512];
+	char e1[512], e2[512], cpath[PATH_MAX];
 
-	if (x == NULL) {
+	if (x == NULL || p != sc->der + sc->der_len) {
+		ERR_clear_error();
+		X509_free(x);
 		snprintf(err, errlen, "the store's active CAPF CA %s is not a certificate", sc->fp);
 		return NULL;
 	}
-	if (capf_ca_from_x509(x, NULL, time(NULL), &ca, e1, sizeof(e1)) != 0) {
-		struct capf_ca *withchain = NULL;
-
-		if (sd->conf.ca.chain[0] != '\0' &&
-		    capf_ca_load(sd->conf.ca.certificate, sd->conf.ca.chain, time(NULL), &withchain,
-				 err, errlen) == 0) {
-			STACK_OF(X509) *chain = capf_ca_chain(withchain);
-
-			if (capf_ca_from_x509(x, chain, time(NULL), &ca, err, errlen) != 0)
-				ca = NULL;
-			capf_ca_free(withchain);
-		} else {
-			snprintf(err, errlen, "the store's active CAPF CA %s: %s", sc->fp, e1);
-		}
+	if (capf_ca_from_x509(x, NULL, time(NULL), &ca, e1, sizeof(e1)) == 0)
+		goto out;
+	ca = NULL;
+	chain_path_of(sd, cpath, sizeof(cpath));
+	if (cpath[0] == '\0') {
+		snprintf(err, errlen, "the store's active CAPF CA %s: %s (no chain file: neither ca.chain "
+			 "nor %s.chain exists; a third-party signed CA needs its chain there)", sc->fp, e1,
+			 sd->conf.ca.certificate);
+		goto out;
 	}
+	if ((chain = read_chain(cpath, e2, sizeof(e2))) == NULL) {
+		snprintf(err, errlen, "the store's active CAPF CA %s needs its chain: %s", sc->fp, e2);
+		goto out;
+	}
+	if (capf_ca_from_x509(x, chain, time(NULL), &ca, e2, sizeof(e2)) != 0) {
+		ca = NULL;
+		snprintf(err, errlen, "the store's active CAPF CA %s with the chain %s: %s", sc->fp, cpath, e2);
+	}
+out:
+	sk_X509_pop_free(chain, X509_free);
 	X509_free(x);
 	return ca;
+}
+
+/* SHA-256 of the first certificate in ca.certificate (no policy checks: it
+ * may be an earlier CA). */
+static int config_cert_fp(struct signerd *sd, char fp[SIGNERD_FP_HEX_LEN + 1], char *err, size_t errlen)
+{
+	const char *path = sd->conf.ca.certificate;
+	unsigned char *pem = NULL;
+	size_t len = 0;
+	BIO *b;
+	X509 *x = NULL;
+	int rc = -1;
+
+	if (capf_file_read(path, CAPF_CA_PEM_MAX, &pem, &len, err, errlen) != 0)
+		return -1;
+	if ((b = BIO_new_mem_buf(pem, (int)len)) != NULL)
+		x = PEM_read_bio_X509(b, NULL, NULL, NULL);
+	ERR_clear_error();
+	if (x == NULL)
+		snprintf(err, errlen, "ca.certificate %s: no PEM certificate in it", path);
+	else if (signerd_cert_fp(x, fp) != 0)
+		snprintf(err, errlen, "ca.certificate %s: cannot fingerprint it", path);
+	else
+		rc = 0;
+	X509_free(x);
+	BIO_free(b);
+	free(pem);
+	return rc;
+}
+
+/*
+ * The store has an active CAPF CA: it is the one to use (its key URI and
+ * certificate; a regenerate or import changed them since capf.conf was
+ * written). ca.certificate must be that certificate, or one the store knows
+ * as an earlier CA (a rewrite that did not happen, an older copy): anything
+ * else is not a rotation and is refused.
+ */
+static int startup_from_store(struct signerd *sd, const struct capf_store_cert *sc,
+			      struct capf_ca **ca, char *key_uri, size_t key_uri_len,
+			      char *err, size_t errlen)
+{
+	const char *path = sd->conf.ca.certificate;
+	struct capf_store_cert known;
+	char fp[SIGNERD_FP_HEX_LEN + 1], e[1400];
+	int rc;
+
+	if (config_cert_fp(sd, fp, e, sizeof(e)) != 0) {
+		snprintf(err, errlen, "%s; the store %s records the active CAPF CA %s: restore ca.certificate "
+			 "(`capfctl trust export --for capf-trust` prints it, or a %s.previous-* copy)",
+			 e, sd->conf.store.path, sc->fp, path);
+		return -1;
+	}
+	if (strcasecmp(fp, sc->fp) != 0) {
+		memset(&known, 0, sizeof(known));
+		rc = capf_store_cert_get(sd->store, fp, &known, e, sizeof(e));
+		if (rc == CAPF_STORE_NOTFOUND) {
+			snprintf(err, errlen, "ca.certificate %s (SHA-256 %s) is not the active CAPF CA of the "
+				 "store %s (SHA-256 %s) nor one it replaced: the CA changes only through "
+				 "`capfctl capf regenerate` or `capfctl capf import`. Put the active certificate "
+				 "back in %s (`capfctl trust export`, or the copy the daemon wrote), or import "
+				 "this one with capfctl; a new CA with a new key needs a new store.path",
+				 path, fp, sd->conf.store.path, sc->fp, path);
+			return -1;
+		}
+		if (rc != CAPF_STORE_OK) {
+			snprintf(err, errlen, "%s", e);
+			return -1;
+		}
+		capf_log(LOG_WARNING, "ca_file_stale", "path=%s file_fp=%s file_role=%s active_fp=%s",
+			 path, fp, capf_store_cert_role_name(known.role), sc->fp);
+		capf_store_cert_clear(&known);
+	}
+	if ((*ca = ca_from_store(sd, sc, err, errlen)) == NULL)
+		return -1;
+	snprintf(key_uri, key_uri_len, "%s", sc->key_uri[0] != '\0' ? sc->key_uri : sd->conf.token.ca_key_uri);
+	if (strcmp(key_uri, sd->conf.token.ca_key_uri) != 0)
+		capf_log(LOG_NOTICE, "ca_from_store", "fp=%s key_uri=%s config_key_uri=%s", sc->fp, key_uri,
+			 sd->conf.token.ca_key_uri);
+	return 0;
 }
 
 int signerd_ca_startup(struct signerd *sd, char *err, size_t errlen)
@@ -422,39 +563,35 @@ int signerd_ca_startup(struct signerd *sd, char *err, size_t errlen)
 	struct capf_store_cert sc;
 	struct signerd_ca *g;
 	struct capf_store_actor who = { getuid(), "signer" };
-	char fp[SIGNERD_FP_HEX_LEN + 1], key_uri[CAPF_CONF_STR_MAX];
+	char key_uri[CAPF_CONF_STR_MAX], e[1024];
 	int rc;
 
-	if (capf_ca_load(sd->conf.ca.certificate, sd->conf.ca.chain, time(NULL), &ca, err, errlen) != 0)
-		return -1;
-	if (signerd_cert_fp(capf_ca_cert(ca), fp) != 0) {
-		snprintf(err, errlen, "cannot fingerprint %s", sd->conf.ca.certificate);
-		capf_ca_free(ca);
-		return -1;
-	}
-	snprintf(key_uri, sizeof(key_uri), "%s", sd->conf.token.ca_key_uri);
 	memset(&sc, 0, sizeof(sc));
 	rc = capf_store_cert_active(sd->store, &sc, err, errlen);
-	if (rc != CAPF_STORE_OK && rc != CAPF_STORE_NOTFOUND) {
-		capf_ca_free(ca);
+	if (rc != CAPF_STORE_OK && rc != CAPF_STORE_NOTFOUND)
 		return -1;
-	}
-	if (rc == CAPF_STORE_OK && strcasecmp(sc.fp, fp) != 0) {
-		/* The store knows better (regenerate/import since the config was written). */
-		capf_ca_free(ca);
-		if ((ca = ca_from_store(sd, &sc, err, errlen)) == NULL) {
-			capf_store_cert_clear(&sc);
+	if (rc == CAPF_STORE_OK) {
+		int r = startup_from_store(sd, &sc, &ca, key_uri, sizeof(key_uri), err, errlen);
+
+		capf_store_cert_clear(&sc);
+		if (r != 0)
+			return -1;
+		/* The key must match the certificate the store recorded with it. */
+		if ((g = signerd_ca_new(sd, ca, NULL, key_uri, e, sizeof(e))) == NULL) {
+			snprintf(err, errlen, "the store's active CAPF CA (%s): %s", sd->conf.store.path, e);
 			return -1;
 		}
-		if (sc.key_uri[0] != '\0')
-			snprintf(key_uri, sizeof(key_uri), "%s", sc.key_uri);
-		capf_log(LOG_NOTICE, "ca_from_store", "fp=%s config_fp=%s key_uri=%s", sc.fp, fp, key_uri);
+		signerd_ca_replace(sd, g);
+		return 0;
 	}
-	capf_store_cert_clear(&sc);
+	/* A fresh store: the CA of the configuration, recorded as active. */
+	if (capf_ca_load(sd->conf.ca.certificate, sd->conf.ca.chain, time(NULL), &ca, err, errlen) != 0)
+		return -1;
+	snprintf(key_uri, sizeof(key_uri), "%s", sd->conf.token.ca_key_uri);
 	/* The key must match before anything is recorded. */
 	if ((g = signerd_ca_new(sd, ca, NULL, key_uri, err, errlen)) == NULL)
 		return -1;
-	if (rc == CAPF_STORE_NOTFOUND) {
+	{
 		unsigned char *der = NULL;
 		int len = i2d_X509(capf_ca_cert(g->ca), &der);
 		struct capf_store_cert add;
@@ -477,8 +614,8 @@ int signerd_ca_startup(struct signerd *sd, char *err, size_t errlen)
 			signerd_ca_put(g);
 			return -1;
 		}
-		capf_log(LOG_NOTICE, "ca_recorded", "fp=%s", g->fp);
 	}
+	capf_log(LOG_NOTICE, "ca_recorded", "fp=%s", g->fp);
 	signerd_ca_replace(sd, g);
 	return 0;
 }

@@ -64,14 +64,23 @@ ADMIN=$D/run/admin.sock
 FRONT=$D/run/front.sock
 DB=$D/state/capf.db
 LOG=$D/signerd.log
-"$SD" --config "$D/capf.conf" --foreground "${USER_OPT[@]}" >>"$LOG" 2>&1 &
-SPID=$!
-T_PIDS+=("$SPID")
-for _ in $(seq 1 200); do
-  [ -S "$ADMIN" ] && grep -q "event=started" "$LOG" && break
-  kill -0 "$SPID" 2>/dev/null || break
-  sleep 0.05
-done
+# start_signerd: starts the daemon, waits for a new event=started (1: it exited or never started)
+start_signerd() {
+  local before
+  before=$(grep -c "event=started" "$LOG" 2>/dev/null)
+  "$SD" --config "$D/capf.conf" --foreground "${USER_OPT[@]}" >>"$LOG" 2>&1 &
+  SPID=$!
+  T_PIDS+=("$SPID")
+  for _ in $(seq 1 400); do
+    [ -S "$ADMIN" ] && [ "$(grep -c "event=started" "$LOG")" -gt "${before:-0}" ] && return 0
+    kill -0 "$SPID" 2>/dev/null || return 1
+    sleep 0.05
+  done
+  return 1
+}
+# stop_signerd: SIGTERM, waits; 0 when it exited 0
+stop_signerd() { kill -TERM "$SPID" 2>/dev/null; wait "$SPID"; }
+start_signerd
 check "capf-signerd is up" test -S "$ADMIN"
 [ -S "$ADMIN" ] || { tail -20 "$LOG"; finish; }
 c() { "$CTL" --socket "$ADMIN" "$@"; }
@@ -217,7 +226,7 @@ check "  ... 450 rows" $PY -c 'import json,sys; assert len(json.load(open(sys.ar
 
 # ---- an LSC (front verbs, as capf-frontd would), then the report -------------------
 check "device for enrollment" c device add SEP00CC00000001 --op install --auth null --key-order rsa
-check "enroll SEP00CC00000001 (front.sock)" "$CL" enroll "$FRONT" SEP00CC00000001 --out "$D/lsc1.pem"
+check "enroll SEP00CC00000001 (front.sock)" "$CL" enroll "$FRONT" SEP00CC00000001 --out "$D/lsc1.pem" --key-out "$D/lsc1.key"
 check "report (table)" c report
 check_grep "  ... the LSC serial and valid state" "SEP00CC00000001 +valid" "$T_TMP/last.out"
 check "report --format csv" jout "$D/report.csv" c report --format csv
@@ -347,14 +356,36 @@ check_grep "  ... the root" "subject=O = Third Party, CN = TP Root" "$D/cm2.txt"
 check "  ... 4 certificates (new CA, chain of 2, previous CA holding an LSC)" test "$(grep -c 'BEGIN CERTIFICATE' "$D/out/cm2.pem")" = 4
 check_grep "  ... the previous CA says why it stays" "keep until the 1 phone holding LSCs from it re-enrolls" "$D/out/cm2.pem"
 check "an LSC issued under the imported CA verifies with the bundle" c device add SEP00CC00000002 --op install --auth null --key-order rsa
-check "  ... enroll" "$CL" enroll "$FRONT" SEP00CC00000002 --out "$D/lsc2.pem"
+check "  ... enroll" "$CL" enroll "$FRONT" SEP00CC00000002 --out "$D/lsc2.pem" --key-out "$D/lsc2.key"
 check "  ... openssl verify with the exported bundle" ossl verify -CAfile "$P/root.pem" -untrusted "$D/out/cm2.pem" "$D/lsc2.pem"
+
+# ---- restart after the import: the store's CA (chain from <ca.certificate>.chain) --------------
+check "restart after import: the daemon stops cleanly" stop_signerd
+check "  ... and starts again (the imported CA, its chain from ca.pem.chain)" start_signerd
+[ -S "$ADMIN" ] || { tail -20 "$LOG"; finish; }
+check "  ... capf show: the imported CA active with its chain, the original previous" jout "$D/show-tp2.json" c capf show --json
+check "  ... (json)" $PY -c '
+import json,sys; d=json.load(open(sys.argv[1]))
+assert d["ca"]["sha256"]==sys.argv[2] and d["ca"]["chain"]==["CN=TP Issuing CA,O=Third Party","CN=TP Root,O=Third Party"], d["ca"]
+assert [p["sha256"] for p in d["previous"]]==[sys.argv[3]], d["previous"]' "$D/show-tp2.json" "$TP_FP" "$ORIG_FP"
+check "  ... a new enrollment gets an LSC from the imported CA" c device add SEP00CC00000005 --op install --auth null --key-order rsa
+check "  ... enroll" "$CL" enroll "$FRONT" SEP00CC00000005 --out "$D/lsc5.pem"
+check "  ... verifies with the third-party chain" ossl verify -CAfile "$P/root.pem" -untrusted "$P/chain.pem" -untrusted "$P/capf-tp.pem" "$D/lsc5.pem"
+check "  ... issued by the imported CA" sh -c "openssl x509 -in '$D/lsc5.pem' -noout -issuer | grep -q CAPF-test && openssl verify -partial_chain -CAfile '$P/capf-tp.pem' '$D/lsc5.pem'"
+check "  ... an LSC of the original CA still authenticates (lsc-first)" c device set SEP00CC00000001 --op install --auth lsc-first
+check "  ... BEGIN with it is accepted" "$CL" enroll "$FRONT" SEP00CC00000001 --cert "$D/lsc1.pem" --cert-key "$D/lsc1.key" --cert-type lsc --abort
+check_grep "  ... decision install" "decision=install" "$T_TMP/last.out"
+# control: the same device with a certificate from a CA the daemon does not trust for LSCs
+ossl req -new -newkey rsa:2048 -nodes -keyout "$D/stranger.key" -subj "/CN=SEP00CC00000001" -out "$D/stranger.csr" >/dev/null 2>&1
+ossl x509 -req -in "$D/stranger.csr" -CA "$P/int.pem" -CAkey "$P/int.key" -CAcreateserial -days 30 -out "$D/stranger.pem" >/dev/null 2>&1
+"$CL" enroll "$FRONT" SEP00CC00000001 --cert "$D/stranger.pem" --cert-key "$D/stranger.key" --cert-type lsc --abort >"$D/stranger.out" 2>&1
+check_grep "  ... (control) an LSC of a CA that is not a CAPF CA is refused" "^refused cause=" "$D/stranger.out"
 
 # ---- regenerate -------------------------------------------------------------------------------------
 c capf show --json >"$D/show-before-regen.json"
 check "regenerate without --yes: exit 4" rc 4 c capf regenerate
 check_grep "  ... warning" "Every phone resets when the ITL changes" "$T_TMP/last.out"
-check_grep "  ... N phones" "1 device holds a valid LSC from the outgoing CAPF CA" "$T_TMP/last.out"
+check_grep "  ... N phones (SEP00CC00000002 and ...05)" "2 devices hold a valid LSC from the outgoing CAPF CA" "$T_TMP/last.out"
 check_grep "  ... confirmation hint" "Not confirmed: nothing was changed" "$T_TMP/last.out"
 c capf show --json >"$D/show-now.json"
 check "  ... nothing changed" same_certs "$D/show-before-regen.json" "$D/show-now.json"
@@ -403,6 +434,45 @@ check "trust export --for capf-trust after regenerate" jout "$D/capf-trust3.pem"
 check "  ... new CA and both previous CAs still holding LSCs" test "$(grep -c '^# Previous CAPF CA' "$D/capf-trust3.pem")" = 2
 check "report after regenerate: both older issuers still reported" jout "$D/r-regen.json" c report --format json
 check "  ... three LSC issuers" $PY -c 'import json,sys; l=json.load(open(sys.argv[1])); assert len({x["lsc_issuer"] for x in l if x["has_lsc"]})==3, [x["lsc_issuer"] for x in l if x["has_lsc"]]' "$D/r-regen.json"
+
+# ---- restart after regenerate: the store's key URI and certificate, not capf.conf's ----------------
+REGEN_FP=$($PY -c 'import json,sys; print(json.load(open(sys.argv[1]))["ca"]["sha256"])' "$D/show-regen.json")
+check "restart after regenerate: the daemon stops cleanly" stop_signerd
+check "  ... and starts again with the regenerated key (capf.conf still names the old one)" start_signerd
+[ -S "$ADMIN" ] || { tail -20 "$LOG"; finish; }
+check_grep "  ... logged: the key URI from the store" "event=ca_from_store .*key_uri=pkcs11:[^ ]*object=capf-ca-20[0-9]{12}" "$LOG"
+check "  ... capf show: the new CA active, the older ones previous" jout "$D/show-restart.json" c capf show --json
+check "  ... (json)" $PY -c '
+import json,sys; d=json.load(open(sys.argv[1]))
+assert d["ca"]["sha256"]==sys.argv[2] and d["ca"]["key"]=="EC prime256v1" and "object=capf-ca-" in d["ca"]["key_uri"], d["ca"]
+assert sorted(p["sha256"] for p in d["previous"])==sorted([sys.argv[3], sys.argv[4]]), d["previous"]' "$D/show-restart.json" "$REGEN_FP" "$TP_FP" "$ORIG_FP"
+check "  ... a new enrollment gets an LSC from the new CA" c device add SEP00CC00000006 --op install --auth null --key-order rsa
+check "  ... enroll" "$CL" enroll "$FRONT" SEP00CC00000006 --out "$D/lsc6.pem"
+check "  ... verifies with the new CA" ossl verify -CAfile "$D/ca/ca.pem" "$D/lsc6.pem"
+check "  ... not with the original one" sh -c "! openssl verify -CAfile '$D/ca-original.pem' '$D/lsc6.pem' >/dev/null 2>&1"
+check "  ... an LSC of the original CA still authenticates (lsc-first)" c device set SEP00CC00000001 --op install --auth lsc-first
+check "  ... enroll with it" "$CL" enroll "$FRONT" SEP00CC00000001 --cert "$D/lsc1.pem" --cert-key "$D/lsc1.key" --cert-type lsc --out "$D/lsc1b.pem"
+check_grep "  ... issued" "^issued serial=" "$T_TMP/last.out"
+check "  ... the new LSC is from the new CA" ossl verify -CAfile "$D/ca/ca.pem" "$D/lsc1b.pem"
+check "  ... an LSC of the imported CA authenticates too" c device set SEP00CC00000002 --op install --auth lsc-first
+check "  ... enroll with it" "$CL" enroll "$FRONT" SEP00CC00000002 --cert "$D/lsc2.pem" --cert-key "$D/lsc2.key" --cert-type lsc --out "$D/lsc2b.pem"
+check "  ... the new LSC is from the new CA" ossl verify -CAfile "$D/ca/ca.pem" "$D/lsc2b.pem"
+
+# ---- ca.certificate and the store disagree ---------------------------------------------------------------
+cp -p "$D/ca/ca.pem" "$D/ca-active.pem"
+check "a stale ca.certificate (an earlier CA the store knows): stop" stop_signerd
+cp "$D/ca-original.pem" "$D/ca/ca.pem"
+check "  ... starts with the store's active CA" start_signerd
+check_grep "  ... warns that the file is stale" "event=ca_file_stale .*file_role=previous" "$LOG"
+check "  ... capf show: still the regenerated CA" sh -c "$CTL --socket $ADMIN capf show --json | grep -q '$REGEN_FP'"
+check "a ca.certificate the store never knew: stop" stop_signerd
+cp "$P/capf-otherkey.pem" "$D/ca/ca.pem"
+check "  ... start-up is refused (exit 3)" rc 3 timeout 30 "$SD" --config "$D/capf.conf" --foreground "${USER_OPT[@]}"
+check_grep "  ... naming the file and the store's CA" "ca.certificate $D/ca/ca.pem \(SHA-256 [0-9a-f]{64}\) is not the active CAPF CA of the store" "$T_TMP/last.out"
+check_grep "  ... saying what to do" "capfctl capf regenerate.*capfctl capf import" "$T_TMP/last.out"
+cp -p "$D/ca-active.pem" "$D/ca/ca.pem"
+check "  ... with the file put back it starts" start_signerd
+[ -S "$ADMIN" ] || { tail -20 "$LOG"; finish; }
 
 # ---- audit ---------------------------------------------------------------------------------------------
 check "every admin change is audited with uid and role admin" sqlite3 "$DB" "SELECT count(*) FROM audit WHERE role='admin' AND uid=$(id -u)"
