@@ -4,6 +4,7 @@
 #include <fcntl.h>
 #include <libgen.h>
 #include <limits.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -130,9 +131,12 @@ int capf_file_create(const char *path, mode_t mode, const void *data, size_t len
 int capf_file_replace(const char *path, mode_t mode, const void *data, size_t len,
 		      char *err, size_t errlen)
 {
+	static atomic_uint seq;
 	char tmp[PATH_MAX];
 
-	if (snprintf(tmp, sizeof(tmp), "%s.tmp.%ld", path, (long)getpid()) >= (int)sizeof(tmp)) {
+	/* one temporary per call: threads of one process may replace files at once */
+	if (snprintf(tmp, sizeof(tmp), "%s.tmp.%ld.%u", path, (long)getpid(),
+		     atomic_fetch_add(&seq, 1)) >= (int)sizeof(tmp)) {
 		snprintf(err, errlen, "%s: path too long", path);
 		return -1;
 	}

@@ -20,7 +20,8 @@ int capf_file_read(const char *path, size_t max, unsigned char **out, size_t *le
 int capf_file_create(const char *path, mode_t mode, const void *data, size_t len,
 		     char *err, size_t errlen);
 
-/* Writes data to path atomically (temporary + rename), fsyncs file and directory. */
+/* Writes data to path atomically (a temporary of its own + rename), fsyncs file and
+ * directory; thread-safe. */
 int capf_file_replace(const char *path, mode_t mode, const void *data, size_t len,
 		      char *err, size_t errlen);
 

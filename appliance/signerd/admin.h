@@ -90,7 +90,7 @@ int admin_capf_import(struct admin_req *a);
 /* admin_audit.c */
 int admin_audit_verify(struct admin_req *a);
 int admin_stats(struct admin_req *a);
-/* Writes cert as the new ca.certificate (atomically; the old file kept as
+/* Writes cert as the new ca.certificate (atomically, 0644; the old file kept as
  * <path>.previous-<fp8>) and chain (PEM) as ca.chain when one is configured,
  * else <ca.certificate>.chain. Returns 0, or -1 with a message. */
 int admin_ca_files_write(struct signerd *sd, X509 *cert, STACK_OF(X509) *chain,
@@ -108,11 +108,6 @@ long admin_valid_lscs(struct signerd *sd, const char *fp);
 X509_NAME *admin_parse_subject(const char *s, char *err, size_t errlen);
 /* 0 when the request has CONFIRM = 1; else answers REFUSED (audited), -1. */
 int admin_need_confirm(struct admin_req *a, const char *what);
-
-/* admin_file.c: a new file (exclusive) or an atomic replacement, fsynced;
- * no fchmod (not in the seccomp allow-list). 0 or -1 with a message. */
-int admin_file_put(const char *path, const void *data, size_t len, int exclusive,
-		   char *err, size_t errlen);
 
 /* admin_tls.c */
 int admin_tls_issue(struct admin_req *a);

@@ -5,7 +5,8 @@
  * key). Both refuse without CONFIRM = 1 (capfctl asks the operator after the
  * phone-reset warning; this check does not trust it). The store is the record
  * of which CA is active (capf_certs, key URI included); ca.certificate is
- * rewritten for operators and restarts, the old one kept as .previous-<fp8>.
+ * rewritten for operators and restarts, the old one kept as .previous-<fp8>
+ * (certificates are public: 0644, so that operators and the front end read them).
  */
 #include <errno.h>
 #include <stdio.h>
@@ -82,7 +83,7 @@ admin_ca_files_write(struct signerd *sd, X509 *cert, STACK_OF(X509) *chain,
 		ERR_clear_error();
 		if (ox && signerd_cert_fp(ox, fp) == 0) {
 			snprintf(keep, sizeof(keep), "%s.previous-%.8s", path, fp);
-			if (admin_file_put(keep, old, oldlen, 1, e, sizeof(e)) != 0 &&
+			if (capf_file_create(keep, 0644, old, oldlen, e, sizeof(e)) != 0 &&
 			    access(keep, F_OK) != 0) {
 				snprintf(err, errlen, "cannot keep the outgoing CA certificate: %s", e);
 				X509_free(ox);
@@ -97,7 +98,7 @@ admin_ca_files_write(struct signerd *sd, X509 *cert, STACK_OF(X509) *chain,
 		snprintf(err, errlen, "cannot encode the certificate");
 		goto out;
 	}
-	if (admin_file_put(path, pem, len, 0, e, sizeof(e)) != 0) {
+	if (capf_file_replace(path, 0644, pem, len, e, sizeof(e)) != 0) {
 		snprintf(err, errlen, "%s", e);
 		goto out;
 	}
@@ -109,7 +110,7 @@ admin_ca_files_write(struct signerd *sd, X509 *cert, STACK_OF(X509) *chain,
 		else
 			snprintf(chainpath, sizeof(chainpath), "%s.chain", path);
 		if (pem_of(NULL, chain, &pem, &len) != 0 ||
-		    admin_file_put(chainpath, pem, len, 0, e, sizeof(e)) != 0) {
+		    capf_file_replace(chainpath, 0644, pem, len, e, sizeof(e)) != 0) {
 			snprintf(err, errlen, "%s: %s", chainpath, e);
 			goto out;
 		}

@@ -148,6 +148,7 @@ static const char *const allowed[] = {
 	"openat", "open", "close", "fstat", "newfstatat", "stat", "lstat", "statx", "lseek",
 	"access", "faccessat", "faccessat2", "readlink", "readlinkat", "getcwd",
 	"fsync", "fdatasync", "rename", "renameat", "renameat2", "unlink", "unlinkat",
+	"fchmod",                       /* common/file.c: a created file gets its mode exactly */
 	"mkdir", "mkdirat", "getdents64", "ftruncate", "fallocate",
 	"mmap", "munmap", "mprotect", "mremap", "brk", "madvise",
 	"futex", "set_robust_list", "rseq", "sched_yield", "sched_getaffinity",

@@ -358,6 +358,8 @@ check_grep "  ... the previous CA says why it stays" "keep until the 1 phone hol
 check "an LSC issued under the imported CA verifies with the bundle" c device add SEP00CC00000002 --op install --auth null --key-order rsa
 check "  ... enroll" "$CL" enroll "$FRONT" SEP00CC00000002 --out "$D/lsc2.pem" --key-out "$D/lsc2.key"
 check "  ... openssl verify with the exported bundle" ossl verify -CAfile "$P/root.pem" -untrusted "$D/out/cm2.pem" "$D/lsc2.pem"
+check "  ... files are 0644 (public): ca.certificate, its chain, the previous copy" test \
+  "$(stat -c %a "$D/ca/ca.pem" "$D/ca/ca.pem.chain" "$D"/ca/ca.pem.previous-* | sort -u)" = 644
 
 # ---- restart after the import: the store's CA (chain from <ca.certificate>.chain) --------------
 check "restart after import: the daemon stops cleanly" stop_signerd
