@@ -14,6 +14,8 @@ static p11_log_fn *log_fn;
 static void *log_arg;
 static atomic_int trace_on;
 static atomic_int finalize_on = 1;
+static atomic_int exiting;
+static int exit_registered;	/* under mods_mu */
 
 static pthread_mutex_t mods_mu = PTHREAD_MUTEX_INITIALIZER;
 static struct p11_module *mods;
@@ -34,6 +36,44 @@ void p11_set_trace(int on)
 void p11_set_finalize(int on)
 {
 	atomic_store(&finalize_on, on != 0);
+}
+
+void p11_set_exiting(void)
+{
+	atomic_store(&exiting, 1);
+}
+
+int p11_exiting(void)
+{
+	return atomic_load_explicit(&exiting, memory_order_acquire);
+}
+
+static void mark_exiting(void)
+{
+	atomic_store(&exiting, 1);
+}
+
+/*
+ * Exit handlers run in the reverse order of their registration. Registered
+ * after a module was loaded and initialised, ours runs before the module's
+ * own (C++ static destructors, registered when it was loaded) and before
+ * OpenSSL's OPENSSL_cleanup (registered when OpenSSL was first used, at the
+ * latest in the module's C_Initialize). Whatever is released after it (the
+ * provider's teardown from OPENSSL_cleanup, an application's earlier exit
+ * handler) then never calls into a module that is already torn down.
+ * Once per process, and again for each module library that was not loaded
+ * before (its exit handlers are newer than ours). Called with mods_mu held.
+ */
+static void register_exit(int newly_loaded)
+{
+	if (exit_registered && !newly_loaded)
+		return;
+	if (atexit(mark_exiting) != 0) {
+		p11_log(LOG_WARNING, "pkcs11: cannot register an exit handler: call p11_set_exiting() "
+			"before exit");
+		return;
+	}
+	exit_registered = 1;
 }
 
 void p11_log(int level, const char *fmt, ...)
@@ -115,10 +155,14 @@ int p11_module_load(const char *path, struct p11_module **out, char *err, size_t
 	CK_C_INITIALIZE_ARGS args;
 	CK_C_GetFunctionList getfl;
 	struct p11_module *m;
+	void *pre;
 	CK_RV rv;
-	int rc = P11_ERR;
+	int rc = P11_ERR, newly_loaded;
 
 	*out = NULL;
+	if (p11_exiting())
+		return p11_err(P11_EDOWN, err, errlen, "PKCS#11 module %s: the process is exiting: "
+			       "modules are not called any more", path ? path : "(none)");
 	if (path == NULL || path[0] != '/')
 		return p11_err(P11_ERR, err, errlen, "PKCS#11 module %s: must be an absolute path",
 			       path ? path : "(none)");
@@ -136,7 +180,13 @@ int p11_module_load(const char *path, struct p11_module **out, char *err, size_t
 		p11_err(P11_ERR, err, errlen, "PKCS#11 module %s: out of memory", path);
 		goto fail;
 	}
+	/* Whether the library is new to the process (then its exit handlers
+	 * are newer than ours: see register_exit). */
+	pre = dlopen(path, RTLD_NOW | RTLD_LOCAL | RTLD_NOLOAD);
+	newly_loaded = pre == NULL;
 	m->dl = dlopen(path, RTLD_NOW | RTLD_LOCAL);
+	if (pre != NULL)
+		dlclose(pre);	/* only the extra reference: m->dl keeps it loaded */
 	if (m->dl == NULL) {
 		p11_err(P11_ERR, err, errlen, "PKCS#11 module %s: cannot load: %s", path, dlerror());
 		goto fail;
@@ -166,6 +216,7 @@ int p11_module_load(const char *path, struct p11_module **out, char *err, size_t
 			p11_rv_msg(msg, sizeof(msg), "C_Initialize", rv));
 		goto fail;
 	}
+	register_exit(newly_loaded);
 	m->refs = 1;
 	m->next = mods;
 	mods = m;
@@ -200,9 +251,9 @@ void p11_module_unref(struct p11_module *m)
 			break;
 		}
 	/* Never dlclose(): SoftHSM keeps singletons and exit handlers in the
-	 * library. C_Finalize only when we initialised it and the application
-	 * did not turn it off (see p11.h). */
-	if (m->ours && atomic_load(&finalize_on))
+	 * library. C_Finalize only when we initialised it, the application
+	 * did not turn it off and the process is not exiting (see p11.h). */
+	if (m->ours && atomic_load(&finalize_on) && !p11_exiting())
 		(void)P11_CALL(m->f, C_Finalize, NULL);
 	pthread_mutex_unlock(&mods_mu);
 	free(m->path);

@@ -22,10 +22,27 @@
  * refcounted. C_Initialize uses CKF_OS_LOCKING_OK and accepts
  * CKR_CRYPTOKI_ALREADY_INITIALIZED (then we never C_Finalize it). The module
  * is never dlclose()d. C_Finalize is called when the last reference goes,
- * unless p11_set_finalize(0) was called: SoftHSM 2.6 can crash in C_Finalize
- * when it runs during process exit (after OpenSSL's atexit cleanup), so code
- * that releases its references from atexit/OPENSSL_cleanup paths (the
- * provider's teardown) must turn it off.
+ * unless p11_set_finalize(0) was called or the process is exiting.
+ *
+ * Process exit: at exit, SoftHSM 2.6's own exit handlers (C++ static
+ * destructors) and OpenSSL's OPENSSL_cleanup run in the reverse order of their
+ * registration; a token released after SoftHSM's handlers ran (the provider's
+ * teardown from OPENSSL_cleanup, an exit handler registered before the token
+ * was opened) used to crash in C_CloseSession. So the layer has an "exiting"
+ * state: once set, no Cryptoki function is called any more, by anything in
+ * this layer. Closing tokens and releasing objects then only frees our memory
+ * (the module's sessions die with the process), no C_Finalize, and every
+ * operation (sign, find, open, keygen, info) fails with P11_EDOWN ("the
+ * process is exiting"). It is set
+ *   - automatically: the first module load registers an exit handler (again
+ *     for each module library new to the process) after C_Initialize, so it
+ *     runs before the module's and OpenSSL's exit handlers;
+ *   - explicitly by p11_set_exiting(), for a process that is about to exit
+ *     some other way (e.g. from a signal handler's path, or when it cannot
+ *     trust the ordering above). It cannot be undone.
+ * Valgrind/LSan: nothing of ours is left at exit when tokens are closed; the
+ * module's own memory (sessions never closed) is the module's (SoftHSM's is
+ * suppressed in tests/lsan.supp).
  *
  * Processes that fork: open tokens in the process that uses them, after the
  * fork (a child may not use its parent's Cryptoki sessions).
@@ -64,6 +81,9 @@ void p11_set_log_fn(p11_log_fn *fn, void *arg);
 void p11_set_trace(int on);
 /* Whether the last module reference calls C_Finalize (default 1). */
 void p11_set_finalize(int on);
+/* The process is exiting: never call a module again (see "Process exit"
+ * above). Async-signal-safe (one atomic store); irreversible. */
+void p11_set_exiting(void);
 
 /* ---- CK_RV ------------------------------------------------------------ */
 

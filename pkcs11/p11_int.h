@@ -77,9 +77,15 @@ int p11_err(int rc, char *err, size_t errlen, const char *fmt, ...)
 int p11_err_rv(int rc, char *err, size_t errlen, const struct p11_token *t, const char *fn, CK_RV rv);
 void p11_log(int level, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
-/* Every Cryptoki call goes through this: P11_CALL(f, C_Sign, h, ...). */
+/* Whether the process is exiting (p11_set_exiting, or our exit handler ran). */
+int p11_exiting(void);
+
+/* Every Cryptoki call goes through this: P11_CALL(f, C_Sign, h, ...). Once the
+ * process is exiting the module is not called (nor the call traced): the call
+ * "fails" with CKR_CRYPTOKI_NOT_INITIALIZED. */
 CK_RV p11_traced(const char *fn, CK_RV rv);
-#define P11_CALL(f, fn, ...) p11_traced(#fn, (f)->fn(__VA_ARGS__))
+#define P11_CALL(f, fn, ...) \
+	(p11_exiting() ? (CK_RV)CKR_CRYPTOKI_NOT_INITIALIZED : p11_traced(#fn, (f)->fn(__VA_ARGS__)))
 
 /* Copies a blank-padded Cryptoki string into a C string (trailing blanks removed). */
 void p11_trim(char *dst, size_t dstlen, const unsigned char *src, size_t srclen);

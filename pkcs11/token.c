@@ -210,6 +210,12 @@ static int may_recover(const struct p11_token *t)
 	return !t->recovered_before || ms_since(&t->last_recover) >= (long)t->recover_ms;
 }
 
+static int exiting_err(struct p11_token *t, char *err, size_t errlen)
+{
+	return p11_err(P11_EDOWN, err, errlen, "token %s: the process is exiting: the PKCS#11 module "
+		       "is not called any more", t->label);
+}
+
 static int down_err(struct p11_token *t, char *err, size_t errlen)
 {
 	return p11_err(P11_EDOWN, err, errlen, "token %s is down (%s); re-initialisation is "
@@ -225,6 +231,10 @@ static int sess_get(struct p11_token *t, struct p11_sess **out, char *err, size_
 
 	pthread_mutex_lock(&t->mu);
 	for (;;) {
+		if (p11_exiting()) {
+			rc = exiting_err(t, err, errlen);
+			goto out;
+		}
 		if (t->pin_failed) {
 			rc = p11_err(P11_EPIN, err, errlen, "%s", t->pin_msg);
 			goto out;
@@ -335,6 +345,8 @@ int p11_run(struct p11_token *t, p11_op_fn *op, void *arg, int retry, char *err,
 		sess_put(t, s);
 		if (rv == CKR_OK)
 			return P11_OK;
+		if (p11_exiting())
+			return exiting_err(t, err, errlen);
 		if (rv == P11_RV_GONE)
 			return p11_err(P11_ERR, err, errlen, "token %s: the object is no longer on the "
 				       "token (or no longer unique); open it again", t->label);
@@ -384,11 +396,13 @@ static int match_library(CK_FUNCTION_LIST *f, const struct p11_uri *u)
 	return strcmp(ver, u->library_version) == 0;
 }
 
+/* Once the process is exiting only our memory is released: the sessions die
+ * with the process (P11_CALL does not call the module any more). */
 static void token_free(struct p11_token *t)
 {
 	if (t == NULL)
 		return;
-	for (unsigned i = 0; t->pool != NULL && i < t->npool; i++)
+	for (unsigned i = 0; t->pool != NULL && i < t->npool && !p11_exiting(); i++)
 		if (t->pool[i].open)
 			(void)P11_CALL(t->f, C_CloseSession, t->pool[i].h);
 	free(t->pool);
@@ -549,6 +563,8 @@ int p11_token_info(struct p11_token *t, CK_TOKEN_INFO *info, char *err, size_t e
 {
 	CK_RV rv = P11_CALL(t->f, C_GetTokenInfo, t->slot, info);
 
+	if (rv != CKR_OK && p11_exiting())
+		return exiting_err(t, err, errlen);
 	if (rv != CKR_OK)
 		return p11_err_rv(p11_rv_is_fault(rv) ? P11_EDOWN : P11_ERR, err, errlen, t,
 				  "C_GetTokenInfo", rv);

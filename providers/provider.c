@@ -4,9 +4,7 @@
  * tables (registered statically, before any key is loaded: TLS contexts are
  * made first), and the per-provider cache of open tokens.
  */
-#include <dlfcn.h>
 #include <pthread.h>
-#include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
 #include <openssl/core_dispatch.h>
@@ -34,33 +32,7 @@ struct tokentry {
 struct capf_tokcache {
 	pthread_mutex_t lock;
 	struct tokentry *head;
-	struct capf_tokcache *parked_next;
 };
-
-/*
- * At exit, OPENSSL_cleanup tears the provider down after the module's own
- * destructors ran (SoftHSM 2.6 then crashes in C_CloseSession/C_Finalize).
- * An atexit handler registered after the first token open runs before those
- * destructors and marks the process as exiting; teardown then leaves the
- * tokens alone (parked where leak checkers see them as reachable).
- */
-static atomic_int exiting;
-static pthread_once_t exit_once = PTHREAD_ONCE_INIT;
-static struct capf_tokcache *parked;
-
-static void mark_exiting(void) { atomic_store(&exiting, 1); }
-
-/* Also pins capfhsm.so in memory (RTLD_NODELETE): what teardown leaves for the
- * exit must stay mapped and reachable, and the module it talks to is never
- * unloaded either. */
-static void register_exit(void)
-{
-	Dl_info info;
-
-	atexit(mark_exiting);
-	if (dladdr((void *)register_exit, &info) != 0 && info.dli_fname != NULL)
-		(void)dlopen(info.dli_fname, RTLD_LAZY | RTLD_NOLOAD | RTLD_NODELETE);
-}
 
 static char *token_key(const char *module, const struct p11_uri *uri, char *err, size_t errlen)
 {
@@ -114,7 +86,6 @@ int capf_token_get(struct capf_prov *prov, const struct p11_uri *uri, struct p11
 		return P11_OK;
 	}
 	rc = p11_token_open(uri, &opts, tok, err, errlen);
-	pthread_once(&exit_once, register_exit);
 	if (rc == P11_OK || rc == P11_EPIN) {
 		if ((e = OPENSSL_zalloc(sizeof(*e))) == NULL) {
 			if (*tok != NULL)
@@ -143,11 +114,8 @@ static void tokcache_free(struct capf_tokcache *c)
 
 	if (c == NULL)
 		return;
-	if (atomic_load(&exiting) && c->head != NULL) {
-		c->parked_next = parked;
-		parked = c;
-		return;
-	}
+	/* At exit (teardown from OPENSSL_cleanup) the token layer knows that the
+	 * process is exiting: closing only frees memory, no Cryptoki call. */
 	for (e = c->head; e != NULL; e = n) {
 		n = e->next;
 		if (e->tok != NULL)
@@ -280,8 +248,6 @@ static void prov_teardown(void *provctx)
 
 	if (prov == NULL)
 		return;
-	/* Teardown runs from OPENSSL_cleanup at exit, where SoftHSM 2.6 may crash in C_Finalize. */
-	p11_set_finalize(0);
 	tokcache_free(prov->tokens);
 	OSSL_LIB_CTX_free(prov->libctx);
 	OPENSSL_free(prov->module_path);
@@ -343,6 +309,11 @@ int OSSL_provider_init(const OSSL_CORE_HANDLE *handle, const OSSL_DISPATCH *in,
 
 	if ((prov = OPENSSL_zalloc(sizeof(*prov))) == NULL)
 		return 0;
+	/* The provider is a guest in the application's process: the module it
+	 * loads may also be used by the application (or by another copy of the
+	 * token layer), which C_Finalize would pull from under it. Our copy of
+	 * the layer never finalizes; exit is handled by the layer (p11.h). */
+	p11_set_finalize(0);
 	prov->handle = handle;
 	if ((prov->tokens = OPENSSL_zalloc(sizeof(*prov->tokens))) == NULL)
 		goto fail;

@@ -16,6 +16,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <syslog.h>
 #include <time.h>
 #include <unistd.h>
@@ -1054,8 +1055,150 @@ static void test_wrong_pin_at_recovery(void **state)
 	p11_uri_clear(&u);
 }
 
-int main(void)
+/* ---- process exit ------------------------------------------------------- */
+/*
+ * A fresh process (this binary run again with "exit-child MODE"): it registers
+ * its own exit handler first, as OpenSSL's OPENSSL_cleanup is registered before
+ * any module is loaded, then opens the token and signs. At exit its handler
+ * closes the token after SoftHSM's own exit handlers ran: the layer must not
+ * call into the module any more (every Cryptoki call is traced to stdout).
+ */
+static struct p11_token *exit_tok;
+static struct p11_object *exit_key;
+
+static void exit_log(void *arg, int level, const char *msg)
 {
+	printf("<%d>%s\n", level, msg);
+	fflush(stdout);
+}
+
+static void exit_close(void)
+{
+	printf("handler: closing\n");
+	fflush(stdout);
+	p11_object_free(exit_key);
+	p11_token_close(exit_tok);
+	printf("handler: closed\n");
+	fflush(stdout);
+}
+
+static int exit_child(const char *mode, const char *module, const char *pin)
+{
+	struct p11_token_opts o = { .module_path = module };
+	struct p11_token *other = NULL;
+	struct p11_uri u, k;
+	unsigned char hash[32] = { 1 }, sig[256];
+	size_t siglen = sizeof(sig);
+	char s[512], err[512];
+	int rc;
+
+	atexit(exit_close);
+	p11_set_log_fn(exit_log, NULL);
+	snprintf(s, sizeof(s), "pkcs11:token=" LABEL ";pin-source=file:%s", pin);
+	if (p11_uri_parse(s, &u, err, sizeof(err)) != 0 ||
+	    p11_uri_parse("pkcs11:object=k-p256", &k, err, sizeof(err)) != 0 ||
+	    p11_token_open(&u, &o, &exit_tok, err, sizeof(err)) != P11_OK ||
+	    p11_token_open(&u, &o, &other, err, sizeof(err)) != P11_OK ||
+	    p11_find_one(exit_tok, &k, CKO_PRIVATE_KEY, &exit_key, err, sizeof(err)) != P11_OK ||
+	    p11_sign(exit_key, CKM_ECDSA, NULL, 0, hash, sizeof(hash), sig, &siglen, err,
+		     sizeof(err)) != P11_OK) {
+		printf("setup failed: %s\n", err);
+		return 3;
+	}
+	p11_uri_clear(&u);
+	p11_uri_clear(&k);
+	p11_set_trace(1);
+	/* Before exit, closing a token does close its sessions. */
+	p11_token_close(other);
+	printf("main: other closed\n");
+	if (strcmp(mode, "explicit") == 0) {
+		/* p11_set_exiting(): from now on nothing reaches the module. */
+		p11_set_exiting();
+		siglen = sizeof(sig);
+		rc = p11_sign(exit_key, CKM_ECDSA, NULL, 0, hash, sizeof(hash), sig, &siglen, err,
+			      sizeof(err));
+		printf("main: sign after p11_set_exiting: rc %d: %s\n", rc, err);
+		if (p11_token_open(&u, &o, &other, err, sizeof(err)) == P11_OK)
+			return 4;
+		printf("main: open after p11_set_exiting: %s\n", err);
+	}
+	printf("main: exit\n");
+	fflush(stdout);
+	exit(0);
+}
+
+/* Runs the exit child; its output in out; returns its wait status. */
+static int run_exit_child(const char *mode, char *out, size_t outlen)
+{
+	char exe[PATH_MAX];
+	int fds[2], status;
+	size_t n = 0;
+	ssize_t r;
+	pid_t pid;
+
+	r = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
+	assert_true(r > 0);
+	exe[r] = '\0';
+	assert_int_equal(pipe(fds), 0);
+	pid = fork();
+	assert_true(pid >= 0);
+	if (pid == 0) {
+		dup2(fds[1], 1);
+		dup2(fds[1], 2);
+		close(fds[0]);
+		close(fds[1]);
+		execl(exe, exe, "exit-child", mode, spy_path, pin_file, (char *)NULL);
+		_exit(127);
+	}
+	close(fds[1]);
+	while (n + 1 < outlen && (r = read(fds[0], out + n, outlen - 1 - n)) > 0)
+		n += (size_t)r;
+	out[n] = '\0';
+	close(fds[0]);
+	assert_int_equal(waitpid(pid, &status, 0), pid);
+	return status;
+}
+
+static void test_exit_teardown(void **state)
+{
+	static char out[65536];
+	const char *handler;
+	int status;
+
+	status = run_exit_child("implicit", out, sizeof(out));
+	if (!WIFEXITED(status) || WEXITSTATUS(status) != 0)
+		fail_msg("child: status 0x%x:\n%s", status, out);
+	/* Closing a token before exit: its session is closed. */
+	assert_non_null(strstr(out, "pkcs11 call C_CloseSession -> CKR_OK\nmain: other closed\n"));
+	/* At exit: the token is freed without a single Cryptoki call. */
+	assert_non_null(handler = strstr(out, "handler: closing\nhandler: closed\n"));
+	if (strstr(strstr(out, "main: exit\n"), "pkcs11 call") != NULL)
+		fail_msg("a Cryptoki call at exit:\n%s", out);
+}
+
+static void test_set_exiting(void **state)
+{
+	static char out[65536];
+	const char *after;
+	int status;
+
+	status = run_exit_child("explicit", out, sizeof(out));
+	if (!WIFEXITED(status) || WEXITSTATUS(status) != 0)
+		fail_msg("child: status 0x%x:\n%s", status, out);
+	assert_non_null(strstr(out, "main: sign after p11_set_exiting: rc -2: "));
+	assert_non_null(strstr(out, "process is exiting"));
+	assert_non_null(strstr(out, "main: open after p11_set_exiting: "));
+	assert_non_null(strstr(out, "handler: closing\nhandler: closed\n"));
+	after = strstr(out, "main: other closed\n");
+	assert_non_null(after);
+	if (strstr(after, "pkcs11 call") != NULL)
+		fail_msg("a Cryptoki call after p11_set_exiting:\n%s", out);
+}
+
+int main(int argc, char **argv)
+{
+	if (argc == 5 && strcmp(argv[1], "exit-child") == 0)
+		return exit_child(argv[2], argv[3], argv[4]);
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_keygen_and_lookup),
 		cmocka_unit_test(test_keygen_refuses),
@@ -1070,6 +1213,8 @@ int main(void)
 		cmocka_unit_test(test_pin_file_mode),
 		cmocka_unit_test(test_wrong_pin),
 		cmocka_unit_test(test_wrong_pin_at_recovery),
+		cmocka_unit_test(test_exit_teardown),
+		cmocka_unit_test(test_set_exiting),
 	};
 	return cmocka_run_group_tests(tests, group_setup, group_teardown);
 }
