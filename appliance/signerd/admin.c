@@ -112,6 +112,14 @@ static const struct {
 	{ CAPF_IPC_STATS, admin_stats },
 };
 
+void
+signerd_admin_closed(struct signerd *sd, const struct signerd_peer *peer)
+{
+	(void)sd;
+	if (peer->role == CAPF_ROLE_ADMIN)
+		admin_bulk_conn_closed(peer->conn_id);
+}
+
 int
 signerd_admin_dispatch(struct signerd *sd, const struct signerd_peer *peer,
 		       const struct capf_ipc_msg *req, struct capf_ipc_builder *resp)

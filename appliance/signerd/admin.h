@@ -75,6 +75,10 @@ int admin_bulk_begin(struct admin_req *a);
 int admin_bulk_add(struct admin_req *a);
 int admin_bulk_commit(struct admin_req *a);
 int admin_bulk_abort(struct admin_req *a);
+/* Drops the bulk changes staged by connection conn_id (it closed). */
+void admin_bulk_conn_closed(uint64_t conn_id);
+/* Bulk changes staged now (open transactions). */
+unsigned admin_bulk_staged(void);
 
 /* admin_capf.c */
 int admin_capf_show(struct admin_req *a);

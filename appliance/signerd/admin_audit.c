@@ -41,14 +41,16 @@ admin_stats(struct admin_req *a)
 	const char *names[] = {
 		"connections", "peers_refused", "requests", "protocol_errors", "begins",
 		"refusals", "issued", "retry_later", "sign_failures", "sessions_active",
+		"bulk_staged",
 	};
-	uint64_t v[10];
+	uint64_t v[11];
 	size_t i;
 
 	signerd_stats_get(a->sd, &s);
 	v[0] = s.connections; v[1] = s.peers_refused; v[2] = s.requests;
 	v[3] = s.protocol_errors; v[4] = s.begins; v[5] = s.refusals; v[6] = s.issued;
 	v[7] = s.retry_later; v[8] = s.sign_failures; v[9] = s.sessions_active;
+	v[10] = admin_bulk_staged();
 	if (admin_ok(a) != 0)
 		return -1;
 	for (i = 0; i < sizeof(names) / sizeof(names[0]); i++) {

@@ -4,7 +4,8 @@
  * already hashed), each checked on arrival; COMMIT checks the whole set again
  * against the store as it is now and applies it in one store transaction
  * (capf_store_device_bulk), or refuses listing every offending device and
- * changes nothing.
+ * changes nothing. A transaction goes when its connection closes (the core's
+ * close hook); the idle expiry is a backstop.
  */
 #include <pthread.h>
 #include <stdio.h>
@@ -47,7 +48,7 @@ tx_free(struct bulk_tx *t)
 	memset(t, 0, sizeof(*t));
 }
 
-/* Drops transactions idle too long (their connection is probably gone). */
+/* Drops transactions idle too long (a backstop: closing the connection drops them). */
 static void
 expire_locked(time_t now)
 {
@@ -95,6 +96,35 @@ tx_release(struct bulk_tx *t, int drop)
 		t->used = time(NULL);
 	}
 	pthread_mutex_unlock(&bulk_lock);
+}
+
+void
+admin_bulk_conn_closed(uint64_t conn_id)
+{
+	int i;
+
+	pthread_mutex_lock(&bulk_lock);
+	for (i = 0; i < BULK_SLOTS; i++)
+		if (bulk_tx[i].token && bulk_tx[i].conn_id == conn_id && !bulk_tx[i].busy) {
+			capf_log(LOG_NOTICE, "bulk_dropped", "conn=%llu uid=%u records=%zu "
+				 "reason=connection_closed", (unsigned long long)conn_id,
+				 (unsigned)bulk_tx[i].uid, bulk_tx[i].n);
+			tx_free(&bulk_tx[i]);
+		}
+	pthread_mutex_unlock(&bulk_lock);
+}
+
+unsigned
+admin_bulk_staged(void)
+{
+	unsigned n = 0;
+	int i;
+
+	pthread_mutex_lock(&bulk_lock);
+	for (i = 0; i < BULK_SLOTS; i++)
+		n += bulk_tx[i].token != 0;
+	pthread_mutex_unlock(&bulk_lock);
+	return n;
 }
 
 int

@@ -1,6 +1,7 @@
 /*
- * appliance/signerd/dispatch.c: which code answers a decoded request. The
- * codec already refused verbs the socket's role may not use. Built with
+ * appliance/signerd/dispatch.c: which code answers a decoded request, and
+ * which is told when a connection closes. The codec already refused verbs the
+ * socket's role may not use. Built with
  * -DSIGNERD_HAVE_ADMIN=1 when appliance/signerd/admin*.c exist (module.mk).
  */
 #include "appliance/signerd/signerd_int.h"
@@ -24,5 +25,16 @@ int signerd_dispatch(struct signerd *sd, const struct signerd_peer *peer,
 	return signerd_admin_dispatch(sd, peer, req, resp);
 #else
 	return signerd_reply(sd, resp, req, CAPF_IPC_ERROR, 0, "admin verbs not built");
+#endif
+}
+
+void signerd_conn_closed(struct signerd *sd, const struct signerd_peer *peer)
+{
+#if SIGNERD_HAVE_ADMIN
+	if (peer->role == CAPF_ROLE_ADMIN)
+		signerd_admin_closed(sd, peer);
+#else
+	(void)sd;
+	(void)peer;
 #endif
 }

@@ -169,8 +169,11 @@ fail:
 
 /* ---- connections ------------------------------------------------------ */
 
+/* Only by the one thread that owns c (its request finished, or it never was queued). */
 static void conn_close(struct signerd_server *srv, struct conn *c)
 {
+	/* what the connection staged (admin bulk changes) goes with it */
+	signerd_conn_closed(srv->sd, &c->peer);
 	pthread_mutex_lock(&srv->lock);
 	if (c->prev != NULL)
 		c->prev->next = c->next;

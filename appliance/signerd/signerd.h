@@ -85,6 +85,13 @@ struct signerd {
 int signerd_admin_dispatch(struct signerd *sd, const struct signerd_peer *peer,
 			   const struct capf_ipc_msg *req, struct capf_ipc_builder *resp);
 
+/*
+ * Called once when an ADMIN-role connection closes (peer->conn_id is never
+ * seen again; no request of it is running): drops what the admin side keeps
+ * for that connection (staged bulk changes). Any thread.
+ */
+void signerd_admin_closed(struct signerd *sd, const struct signerd_peer *peer);
+
 /* ---- the CAPF CA ------------------------------------------------------ */
 
 /* The active generation with a reference taken (never NULL once running). */

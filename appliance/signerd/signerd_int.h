@@ -70,6 +70,8 @@ unsigned signerd_front_active(struct signerd *sd);
 /* Answers one decoded request (PING, front verbs, admin verbs). */
 int signerd_dispatch(struct signerd *sd, const struct signerd_peer *peer,
 		     const struct capf_ipc_msg *req, struct capf_ipc_builder *resp);
+/* A connection is closing (after its last request): per-connection state goes. */
+void signerd_conn_closed(struct signerd *sd, const struct signerd_peer *peer);
 
 /* ---- serve.c ---- */
 struct signerd_serve_opts {
