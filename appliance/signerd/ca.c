@@ -399,7 +399,8 @@ static void chain_path_of(struct signerd *sd, char *out, size_t len)
 		out[0] = '\0';
 }
 
-/* The PEM certificates of path (at most CAPF_CA_CHAIN_MAX). NULL with a message. */
+/* The PEM certificates of path (at most CAPF_CA_CHAIN_MAX). NULL with a
+ * message (naming path only when reading it failed). */
 static STACK_OF(X509) *read_chain(const char *path, char *err, size_t errlen)
 {
 	STACK_OF(X509) *chain = NULL;
@@ -417,13 +418,13 @@ static STACK_OF(X509) *read_chain(const char *path, char *err, size_t errlen)
 	while ((x = PEM_read_bio_X509(b, NULL, NULL, NULL)) != NULL) {
 		if (sk_X509_num(chain) >= CAPF_CA_CHAIN_MAX || sk_X509_push(chain, x) <= 0) {
 			X509_free(x);
-			snprintf(err, errlen, "%s: more than %d certificates", path, CAPF_CA_CHAIN_MAX);
+			snprintf(err, errlen, "more than %d certificates", CAPF_CA_CHAIN_MAX);
 			goto fail;
 		}
 	}
 	ERR_clear_error();
 	if (sk_X509_num(chain) == 0) {
-		snprintf(err, errlen, "%s: no PEM certificate in it", path);
+		snprintf(err, errlen, "no PEM certificate in it");
 		goto fail;
 	}
 	BIO_free(b);
@@ -465,7 +466,7 @@ static struct capf_ca *ca_from_store(struct signerd *sd, const struct capf_store
 		goto out;
 	}
 	if ((chain = read_chain(cpath, e2, sizeof(e2))) == NULL) {
-		snprintf(err, errlen, "the store's active CAPF CA %s needs its chain: %s", sc->fp, e2);
+		snprintf(err, errlen, "the store's active CAPF CA %s needs its chain %s: %s", sc->fp, cpath, e2);
 		goto out;
 	}
 	if (capf_ca_from_x509(x, chain, time(NULL), &ca, e2, sizeof(e2)) != 0) {
@@ -541,6 +542,7 @@ static int startup_from_store(struct signerd *sd, const struct capf_store_cert *
 			return -1;
 		}
 		if (rc != CAPF_STORE_OK) {
+			capf_store_cert_clear(&known);
 			snprintf(err, errlen, "%s", e);
 			return -1;
 		}
