@@ -262,6 +262,7 @@ int p11_token_init(const char *module_path, const char *label, const char *so_pi
 		goto out;
 	if ((rc = p11_module_load(module_path, &m, err, errlen)) != P11_OK)
 		goto out;
+	p11_module_use(m);
 	rc = P11_ERR;
 	f = m->f;
 	if ((rv = scan(f, label, &exists, &slot, &have_free, &freeslot)) != CKR_OK) {
@@ -312,6 +313,8 @@ out:
 		(void)P11_CALL(f, C_CloseSession, h);
 	OPENSSL_cleanse(sopin, sizeof(sopin));
 	OPENSSL_cleanse(pin, sizeof(pin));
+	if (m != NULL)
+		p11_module_unuse(m);
 	p11_module_unref(m);
 	return rc;
 }

@@ -217,6 +217,9 @@ int p11_module_load(const char *path, struct p11_module **out, char *err, size_t
 		goto fail;
 	}
 	register_exit(newly_loaded);
+	pthread_rwlock_init(&m->use, NULL);
+	atomic_init(&m->epoch, 1);
+	m->initialized = 1;
 	m->refs = 1;
 	m->next = mods;
 	mods = m;
@@ -253,11 +256,70 @@ void p11_module_unref(struct p11_module *m)
 	/* Never dlclose(): SoftHSM keeps singletons and exit handlers in the
 	 * library. C_Finalize only when we initialised it, the application
 	 * did not turn it off and the process is not exiting (see p11.h). */
-	if (m->ours && atomic_load(&finalize_on) && !p11_exiting())
+	if (m->ours && m->initialized && atomic_load(&finalize_on) && !p11_exiting())
 		(void)P11_CALL(m->f, C_Finalize, NULL);
 	pthread_mutex_unlock(&mods_mu);
+	pthread_rwlock_destroy(&m->use);
 	free(m->path);
 	free(m);
+}
+
+void p11_module_use(struct p11_module *m)
+{
+	pthread_rwlock_rdlock(&m->use);
+}
+
+void p11_module_unuse(struct p11_module *m)
+{
+	pthread_rwlock_unlock(&m->use);
+}
+
+int p11_module_reinit(struct p11_module *m, const char *label, const char *why, char *msg,
+		      size_t msglen)
+{
+	CK_C_INITIALIZE_ARGS args;
+	char m1[256];
+	CK_RV rv;
+	int rc = -1;
+
+	if (!m->ours)
+		return p11_err(-1, msg, msglen, "the module was initialised by someone else in this "
+			       "process: not re-initialised");
+	if (!atomic_load(&finalize_on))
+		return p11_err(-1, msg, msglen, "C_Finalize is turned off (p11_set_finalize(0)): the "
+			       "module is not re-initialised");
+	if (p11_exiting())
+		return p11_err(-1, msg, msglen, "the process is exiting");
+	if (pthread_rwlock_trywrlock(&m->use) != 0)
+		return p11_err(-1, msg, msglen, "sessions of the module are in use: not re-initialised now");
+	/* Every session of every token of the module dies here: the epoch tells
+	 * the other tokens (their handles must never be used again). */
+	atomic_fetch_add(&m->epoch, 1);
+	if (m->initialized) {
+		rv = P11_CALL(m->f, C_Finalize, NULL);
+		m->initialized = 0;
+		if (rv != CKR_OK)
+			p11_log(LOG_WARNING, "token %s: PKCS#11 module %s: %s (ignored)", label, m->path,
+				p11_rv_msg(m1, sizeof(m1), "C_Finalize", rv));
+	}
+	memset(&args, 0, sizeof(args));
+	args.flags = CKF_OS_LOCKING_OK;
+	rv = P11_CALL(m->f, C_Initialize, &args);
+	if (rv == CKR_CRYPTOKI_ALREADY_INITIALIZED)
+		m->ours = 0;	/* someone else in this process initialised it meanwhile */
+	if (rv == CKR_OK || rv == CKR_CRYPTOKI_ALREADY_INITIALIZED) {
+		m->initialized = 1;
+		p11_log(LOG_WARNING, "token %s: PKCS#11 module %s re-initialised (C_Finalize, "
+			"C_Initialize) after: %s", label, m->path, why);
+		rc = 0;
+	} else {
+		p11_rv_msg(m1, sizeof(m1), "C_Initialize", rv);
+		p11_log(LOG_ERR, "token %s: PKCS#11 module %s: re-initialisation failed: %s", label,
+			m->path, m1);
+		p11_err(-1, msg, msglen, "module re-initialisation failed: %s", m1);
+	}
+	pthread_rwlock_unlock(&m->use);
+	return rc;
 }
 
 CK_FUNCTION_LIST *p11_module_functions(const struct p11_module *m)

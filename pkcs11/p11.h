@@ -44,6 +44,43 @@
  * module's own memory (sessions never closed) is the module's (SoftHSM's is
  * suppressed in tests/lsan.supp).
  *
+ * Recovery: a token fault (p11_rv_is_fault) closes the token's sessions,
+ * opens a new one and logs in again, at most once per recover_ms (in between:
+ * P11_EDOWN without touching the token). A wrong or locked PIN is never
+ * retried. When that re-opening itself fails with CKR_GENERAL_ERROR,
+ * CKR_DEVICE_ERROR, CKR_TOKEN_NOT_PRESENT, CKR_TOKEN_NOT_RECOGNIZED,
+ * CKR_DEVICE_REMOVED, CKR_SLOT_ID_INVALID or CKR_CRYPTOKI_NOT_INITIALIZED from
+ * C_OpenSession or C_Login (never a PIN failure, never a PIN file problem),
+ * the module itself may be wedged: SoftHSM 2.6, once its token directory was
+ * gone, answers CKR_GENERAL_ERROR to every C_Login until C_Finalize +
+ * C_Initialize, even after the directory is back. Then, within the same
+ * rate-limited recovery, the module is re-initialised and the recovery tried
+ * once more, but only when
+ *   - the token was opened with opts.reinit_module (see below),
+ *   - this layer's C_Initialize is the one in effect (not
+ *     CKR_CRYPTOKI_ALREADY_INITIALIZED) and p11_set_finalize(0) was not called,
+ *   - the process is not exiting, and
+ *   - no thread is using the module (no pooled session of any token of it is
+ *     handed out, no token of it is being opened; never waited for: otherwise
+ *     the token stays down and the next recovery tries again).
+ * While the directory is still gone C_Initialize fails (CKR_GENERAL_ERROR):
+ * the module stays uninitialised, the token down, and the next recovery
+ * initialises it. Every token of the module in this copy of the layer learns
+ * of the re-initialisation (an epoch): its old sessions are forgotten, never
+ * closed nor used (their handles may name new sessions), object handles are
+ * re-found, and it logs in again on next use. Logged: "PKCS#11 module M
+ * re-initialised (C_Finalize, C_Initialize) after: ..." (LOG_WARNING), then
+ * "recovered" (LOG_NOTICE); failures at LOG_ERR.
+ * opts.reinit_module: set it only when this copy of the layer is the module's
+ * only user in the process. Another copy (the capfhsm provider loaded in the
+ * same process with the same module, which never re-initialises: it sets
+ * p11_set_finalize(0)) cannot know of the re-initialisation and could use
+ * stale session or object handles that now name other sessions or objects.
+ * Limits: when another session of the same application is still logged in to
+ * the token (another token handle of this module, logged in), SoftHSM answers
+ * C_Login with CKR_USER_ALREADY_LOGGED_IN and the vanished objects show as
+ * "no longer on the token" (P11_ERR) rather than as a wedged module.
+ *
  * Processes that fork: open tokens in the process that uses them, after the
  * fork (a child may not use its parent's Cryptoki sessions).
  * The log callback may be called with the layer's locks held: it must not
@@ -118,6 +155,7 @@ struct p11_token_opts {
 	unsigned recover_ms;		/* minimum gap between recoveries; 0: 1000 */
 	int rw;				/* read-write sessions (needed for keygen) */
 	int no_login;			/* do not log in even when the URI has pin-source */
+	int reinit_module;		/* may re-initialise a wedged module: see "Recovery" */
 };
 
 /*

@@ -23,7 +23,25 @@ struct p11_module {
 	CK_FUNCTION_LIST *f;
 	unsigned refs;
 	int ours;		/* we called C_Initialize (so we may C_Finalize) */
+	/* Held shared by every thread calling the module for a token (a pooled
+	 * session handed out, a token being opened or recovered); taken
+	 * exclusively (trywrlock, never waited for) to re-initialise it. */
+	pthread_rwlock_t use;
+	atomic_ulong epoch;	/* bumped by each re-initialisation: older sessions are gone */
+	int initialized;	/* C_Initialize in effect (changed only under use, exclusive) */
 };
+
+/* Calling the module for a token: shared hold on m->use. */
+void p11_module_use(struct p11_module *m);
+void p11_module_unuse(struct p11_module *m);
+/*
+ * C_Finalize + C_Initialize of a wedged module (see p11.h, "Recovery"). Only
+ * when this layer initialised it, finalizing is allowed, the process is not
+ * exiting and no thread is using it (trywrlock). why names the failure for
+ * the log. 0, or -1 with msg saying why not / what failed.
+ */
+int p11_module_reinit(struct p11_module *m, const char *label, const char *why, char *msg,
+		      size_t msglen);
 
 struct p11_sess {
 	CK_SESSION_HANDLE h;
@@ -54,6 +72,12 @@ struct p11_token {
 	int recovered_before;
 	unsigned recover_ms;
 	unsigned long recoveries;
+	unsigned long epoch;	/* module epoch our sessions belong to */
+	CK_RV login_rv;		/* CK_RV of the last C_Login (CKR_OK when none was made) */
+	CK_RV open_rv;		/* CK_RV of the call that failed to re-open a session in a recovery */
+	const char *open_fn;	/* and its name */
+	unsigned long reinits;	/* module re-initialisations this token made */
+	int reinit_ok;		/* opts.reinit_module */
 };
 
 struct p11_object {

@@ -77,6 +77,7 @@ static int token_login(struct p11_token *t, CK_SESSION_HANDLE h, char *err, size
 	CK_RV rv;
 	int have_key;
 
+	t->login_rv = CKR_OK;
 	if (t->pin_file == NULL)
 		return P11_OK;
 	if (t->pin_failed)
@@ -93,6 +94,7 @@ static int token_login(struct p11_token *t, CK_SESSION_HANDLE h, char *err, size
 		return P11_ERR;
 	rv = P11_CALL(t->f, C_Login, h, CKU_USER, (CK_UTF8CHAR *)pin, (CK_ULONG)pinlen);
 	OPENSSL_cleanse(pin, sizeof(pin));
+	t->login_rv = rv;
 	switch (rv) {
 	case CKR_OK:
 	case CKR_USER_ALREADY_LOGGED_IN:
@@ -138,14 +140,72 @@ static long ms_since(const struct timespec *a)
 	return (now.tv_sec - a->tv_sec) * 1000L + (now.tv_nsec - a->tv_nsec) / 1000000L;
 }
 
+/* Failures of C_OpenSession or C_Login (never a PIN failure) after which the
+ * module itself may be wedged: SoftHSM 2.6 answers CKR_GENERAL_ERROR to every
+ * C_Login once its token directory was gone, until C_Finalize/C_Initialize. */
+static int module_wedged(CK_RV rv)
+{
+	switch (rv) {
+	case CKR_GENERAL_ERROR:
+	case CKR_DEVICE_ERROR:
+	case CKR_TOKEN_NOT_PRESENT:
+	case CKR_TOKEN_NOT_RECOGNIZED:
+	case CKR_DEVICE_REMOVED:
+	case CKR_SLOT_ID_INVALID:
+	case CKR_CRYPTOKI_NOT_INITIALIZED:
+		return 1;
+	default:
+		return 0;
+	}
+}
+
+/* After a module re-initialisation: the slot of our token (same serial and
+ * label), which the module may have numbered anew. Called with t->mu and a
+ * use of the module held. */
+static CK_RV reslot(struct p11_token *t)
+{
+	CK_SLOT_ID slots[64];
+	CK_ULONG n = NELEM(slots);
+	CK_TOKEN_INFO ti;
+	char serial[17], label[33];
+	CK_RV rv;
+
+	rv = P11_CALL(t->f, C_GetTokenInfo, t->slot, &ti);
+	if (rv == CKR_OK) {
+		p11_trim(serial, sizeof(serial), ti.serialNumber, sizeof(ti.serialNumber));
+		p11_trim(label, sizeof(label), ti.label, sizeof(ti.label));
+		if (strcmp(serial, t->serial) == 0 && strcmp(label, t->label) == 0)
+			return CKR_OK;
+	} else if (rv != CKR_SLOT_ID_INVALID && rv != CKR_TOKEN_NOT_PRESENT) {
+		return rv;
+	}
+	if ((rv = P11_CALL(t->f, C_GetSlotList, CK_TRUE, slots, &n)) != CKR_OK)
+		return rv;
+	for (CK_ULONG i = 0; i < n && i < NELEM(slots); i++) {
+		if (P11_CALL(t->f, C_GetTokenInfo, slots[i], &ti) != CKR_OK)
+			continue;
+		p11_trim(serial, sizeof(serial), ti.serialNumber, sizeof(ti.serialNumber));
+		p11_trim(label, sizeof(label), ti.label, sizeof(ti.label));
+		if (strcmp(serial, t->serial) == 0 && strcmp(label, t->label) == 0) {
+			t->slot = slots[i];
+			return CKR_OK;
+		}
+	}
+	return CKR_TOKEN_NOT_PRESENT;
+}
+
 /*
  * Re-opens the token after a fault: every idle session is closed, sessions
  * in use are replaced when they come back (their generation is old), object
  * handles are re-found on next use. A new session is opened and logged in.
- * Called with t->mu held.
+ * When the module was re-initialised since our sessions were opened (another
+ * epoch), they are gone: forgotten, never closed (their handles may name
+ * someone else's sessions now). Called with t->mu and a use of the module held.
  */
 static int recover_locked(struct p11_token *t, const char *why, char *err, size_t errlen)
 {
+	unsigned long epoch = atomic_load(&t->mod->epoch);
+	const char *fn = "C_OpenSession";
 	CK_SESSION_HANDLE h;
 	CK_RV rv;
 	int rc;
@@ -153,20 +213,34 @@ static int recover_locked(struct p11_token *t, const char *why, char *err, size_
 	clock_gettime(CLOCK_MONOTONIC, &t->last_recover);
 	t->recovered_before = 1;
 	t->gen++;
+	t->open_rv = CKR_OK;
+	t->login_rv = CKR_OK;
 	p11_log(LOG_WARNING, "token %s: fault (%s); re-opening sessions and logging in again",
 		t->label, why);
 	for (unsigned i = 0; i < t->npool; i++) {
 		struct p11_sess *s = &t->pool[i];
 
 		if (s->open && !s->busy) {
-			(void)P11_CALL(t->f, C_CloseSession, s->h);
+			if (t->epoch == epoch)
+				(void)P11_CALL(t->f, C_CloseSession, s->h);
 			s->open = 0;
 		}
 	}
-	rv = open_session(t, &h);
+	rv = CKR_OK;
+	if (t->epoch != epoch) {
+		fn = "C_GetTokenInfo";
+		if ((rv = reslot(t)) == CKR_OK)
+			t->epoch = epoch;
+	}
+	if (rv == CKR_OK) {
+		fn = "C_OpenSession";
+		rv = open_session(t, &h);
+	}
 	if (rv != CKR_OK) {
 		t->down = 1;
-		p11_rv_msg(t->down_msg, sizeof(t->down_msg), "C_OpenSession", rv);
+		t->open_rv = rv;
+		t->open_fn = fn;
+		p11_rv_msg(t->down_msg, sizeof(t->down_msg), fn, rv);
 		p11_log(LOG_ERR, "token %s: re-initialisation failed: %s; token is down", t->label,
 			t->down_msg);
 		return p11_err(P11_EDOWN, err, errlen, "token %s is down (%s); retry later", t->label,
@@ -204,6 +278,39 @@ static int recover_locked(struct p11_token *t, const char *why, char *err, size_
 	return P11_OK;
 }
 
+/*
+ * A recovery, and when it failed because the module itself seems wedged (not
+ * a PIN failure, not a PIN file problem) one module re-initialisation and a
+ * second attempt. Called with t->mu held and no use of the module.
+ */
+static int recover_full(struct p11_token *t, const char *why, char *err, size_t errlen)
+{
+	char msg[256], why2[300];
+	CK_RV wedged;
+	int rc;
+
+	p11_module_use(t->mod);
+	rc = recover_locked(t, why, err, errlen);
+	p11_module_unuse(t->mod);
+	if (rc != P11_EDOWN || t->pin_failed)
+		return rc;
+	wedged = module_wedged(t->open_rv) ? t->open_rv : module_wedged(t->login_rv) ? t->login_rv : CKR_OK;
+	if (wedged == CKR_OK || !t->reinit_ok)
+		return rc;
+	p11_rv_msg(why2, sizeof(why2), t->open_rv != CKR_OK ? t->open_fn : "C_Login", wedged);
+	if (p11_module_reinit(t->mod, t->label, why2, msg, sizeof(msg)) != 0) {
+		p11_log(LOG_WARNING, "token %s: module not re-initialised: %s", t->label, msg);
+		snprintf(t->down_msg, sizeof(t->down_msg), "%.120s; %.120s", why2, msg);
+		return p11_err(P11_EDOWN, err, errlen, "token %s is down (%s); retry later", t->label,
+			       t->down_msg);
+	}
+	t->reinits++;
+	p11_module_use(t->mod);
+	rc = recover_locked(t, "PKCS#11 module re-initialised", err, errlen);
+	p11_module_unuse(t->mod);
+	return rc;
+}
+
 /* Whether a recovery may run now (rate limit). Called with t->mu held. */
 static int may_recover(const struct p11_token *t)
 {
@@ -222,7 +329,8 @@ static int down_err(struct p11_token *t, char *err, size_t errlen)
 		       "attempted at most every %u ms; retry later", t->label, t->down_msg, t->recover_ms);
 }
 
-/* Takes an idle session, (re)opening it when stale. */
+/* Takes an idle session, (re)opening it when stale. On success the caller
+ * holds a use of the module until sess_put. */
 static int sess_get(struct p11_token *t, struct p11_sess **out, char *err, size_t errlen)
 {
 	struct p11_sess *s = NULL;
@@ -247,7 +355,7 @@ static int sess_get(struct p11_token *t, struct p11_sess **out, char *err, size_
 			char why[300];
 
 			snprintf(why, sizeof(why), "still down: %s", t->down_msg);
-			if ((rc = recover_locked(t, why, err, errlen)) != P11_OK)
+			if ((rc = recover_full(t, why, err, errlen)) != P11_OK)
 				goto out;
 		}
 		for (unsigned i = 0; i < t->npool && s == NULL; i++)
@@ -257,6 +365,16 @@ static int sess_get(struct p11_token *t, struct p11_sess **out, char *err, size_
 			break;
 		pthread_cond_wait(&t->cv, &t->mu);
 	}
+	p11_module_use(t->mod);
+	if (t->epoch != atomic_load(&t->mod->epoch)) {
+		/* The module was re-initialised (for another token): our sessions
+		 * and our login are gone. Not a fault of ours: no rate limit. */
+		p11_module_unuse(t->mod);
+		if ((rc = recover_full(t, "the PKCS#11 module was re-initialised", err, errlen)) != P11_OK)
+			goto out;
+		pthread_mutex_unlock(&t->mu);
+		return sess_get(t, out, err, errlen);
+	}
 	s->busy = 1;
 	if (!s->open || s->gen != t->gen) {
 		if (s->open)
@@ -265,12 +383,13 @@ static int sess_get(struct p11_token *t, struct p11_sess **out, char *err, size_
 		rv = open_session(t, &s->h);
 		if (rv != CKR_OK) {
 			s->busy = 0;
+			p11_module_unuse(t->mod);
 			pthread_cond_signal(&t->cv);
 			if (p11_rv_is_fault(rv) && may_recover(t)) {
 				char why[256];
 
 				p11_rv_msg(why, sizeof(why), "C_OpenSession", rv);
-				if ((rc = recover_locked(t, why, err, errlen)) != P11_OK)
+				if ((rc = recover_full(t, why, err, errlen)) != P11_OK)
 					goto out;
 				pthread_mutex_unlock(&t->mu);
 				return sess_get(t, out, err, errlen);
@@ -298,6 +417,7 @@ static void sess_put(struct p11_token *t, struct p11_sess *s)
 	s->busy = 0;
 	pthread_cond_signal(&t->cv);
 	pthread_mutex_unlock(&t->mu);
+	p11_module_unuse(t->mod);
 }
 
 /* After op failed with a fault in generation gen: recover unless someone did already. */
@@ -323,7 +443,7 @@ static int recover(struct p11_token *t, unsigned long gen, const char *fn, CK_RV
 		rc = down_err(t, err, errlen);
 	} else {
 		p11_rv_msg(why, sizeof(why), fn, rv);
-		rc = recover_locked(t, why, err, errlen);
+		rc = recover_full(t, why, err, errlen);
 	}
 	pthread_mutex_unlock(&t->mu);
 	return rc;
@@ -402,9 +522,15 @@ static void token_free(struct p11_token *t)
 {
 	if (t == NULL)
 		return;
-	for (unsigned i = 0; t->pool != NULL && i < t->npool && !p11_exiting(); i++)
-		if (t->pool[i].open)
-			(void)P11_CALL(t->f, C_CloseSession, t->pool[i].h);
+	if (t->mod != NULL && t->pool != NULL && !p11_exiting()) {
+		p11_module_use(t->mod);
+		/* Sessions of an older epoch died with a re-initialisation: their
+		 * handles may be someone else's sessions now. */
+		for (unsigned i = 0; i < t->npool && t->epoch == atomic_load(&t->mod->epoch); i++)
+			if (t->pool[i].open)
+				(void)P11_CALL(t->f, C_CloseSession, t->pool[i].h);
+		p11_module_unuse(t->mod);
+	}
 	free(t->pool);
 	free(t->pin_file);
 	pthread_mutex_destroy(&t->mu);
@@ -486,13 +612,32 @@ static int find_slot(struct p11_token *t, const struct p11_uri *u, char *err, si
 	return rc;
 }
 
+/* The module calls of p11_token_open, with a use of the module held. */
+static int open_locked(struct p11_token *t, const struct p11_uri *uri, char *err, size_t errlen)
+{
+	CK_SESSION_HANDLE h;
+	CK_RV rv;
+	int rc;
+
+	if (!match_library(t->f, uri))
+		return p11_err(P11_ERR, err, errlen, "module %s does not match the URI's library-* attributes",
+			       t->mod->path);
+	if ((rc = find_slot(t, uri, err, errlen)) != P11_OK)
+		return rc;
+	rv = open_session(t, &h);
+	if (rv != CKR_OK)
+		return p11_err_rv(p11_rv_is_fault(rv) ? P11_EDOWN : P11_ERR, err, errlen, t, "C_OpenSession", rv);
+	t->pool[0].h = h;
+	t->pool[0].open = 1;
+	t->pool[0].gen = t->gen;
+	return token_login(t, h, err, errlen);
+}
+
 int p11_token_open(const struct p11_uri *uri, const struct p11_token_opts *opts,
 		   struct p11_token **out, char *err, size_t errlen)
 {
 	static const struct p11_token_opts defaults;
 	struct p11_token *t;
-	CK_SESSION_HANDLE h;
-	CK_RV rv;
 	int rc;
 
 	*out = NULL;
@@ -508,6 +653,7 @@ int p11_token_open(const struct p11_uri *uri, const struct p11_token_opts *opts,
 		t->npool = P11_MAX_POOL;
 	t->recover_ms = opts->recover_ms ? opts->recover_ms : 1000;
 	t->rw = opts->rw;
+	t->reinit_ok = opts->reinit_module != 0;
 	t->gen = 1;
 	if ((t->pool = calloc(t->npool, sizeof(*t->pool))) == NULL) {
 		rc = p11_err(P11_ERR, err, errlen, "out of memory");
@@ -520,22 +666,11 @@ int p11_token_open(const struct p11_uri *uri, const struct p11_token_opts *opts,
 	if ((rc = p11_module_load(p11_module_choose(opts->module_path, uri), &t->mod, err, errlen)) != P11_OK)
 		goto fail;
 	t->f = t->mod->f;
-	if (!match_library(t->f, uri)) {
-		rc = p11_err(P11_ERR, err, errlen, "module %s does not match the URI's library-* attributes",
-			     t->mod->path);
-		goto fail;
-	}
-	if ((rc = find_slot(t, uri, err, errlen)) != P11_OK)
-		goto fail;
-	rv = open_session(t, &h);
-	if (rv != CKR_OK) {
-		rc = p11_err_rv(p11_rv_is_fault(rv) ? P11_EDOWN : P11_ERR, err, errlen, t, "C_OpenSession", rv);
-		goto fail;
-	}
-	t->pool[0].h = h;
-	t->pool[0].open = 1;
-	t->pool[0].gen = t->gen;
-	if ((rc = token_login(t, h, err, errlen)) != P11_OK)
+	p11_module_use(t->mod);
+	t->epoch = atomic_load(&t->mod->epoch);
+	rc = open_locked(t, uri, err, errlen);
+	p11_module_unuse(t->mod);
+	if (rc != P11_OK)
 		goto fail;
 	*out = t;
 	return P11_OK;
@@ -561,8 +696,11 @@ const char *p11_token_label(const struct p11_token *t)
 
 int p11_token_info(struct p11_token *t, CK_TOKEN_INFO *info, char *err, size_t errlen)
 {
-	CK_RV rv = P11_CALL(t->f, C_GetTokenInfo, t->slot, info);
+	CK_RV rv;
 
+	p11_module_use(t->mod);
+	rv = P11_CALL(t->f, C_GetTokenInfo, t->slot, info);
+	p11_module_unuse(t->mod);
 	if (rv != CKR_OK && p11_exiting())
 		return exiting_err(t, err, errlen);
 	if (rv != CKR_OK)

@@ -1036,6 +1036,7 @@ static void test_wrong_pin_at_recovery(void **state)
 	/* The PIN file now holds a wrong PIN; the sessions die. */
 	write_file(path, "11111111\n", 0600);
 	before = spy_logins(1);
+	log_clear();
 	kill_sessions(t);
 	assert_int_equal(sign_verify(k, pub, CKM_ECDSA, "x", err, sizeof(err), &rc), 0);
 	assert_int_equal(rc, P11_EPIN);
@@ -1049,10 +1050,197 @@ static void test_wrong_pin_at_recovery(void **state)
 	}
 	assert_int_equal(spy_logins(1), before + 1);
 	assert_true(p11_token_is_down(t));
+	/* A PIN failure never re-initialises the module. */
+	if (log_has("C_Finalize") || log_has("re-initialised"))
+		fail_msg("log: %s", logbuf);
 	EVP_PKEY_free(pub);
 	p11_object_free(k);
 	p11_token_close(t);
 	p11_uri_clear(&u);
+}
+
+/*
+ * The token directory vanishes and comes back: SoftHSM 2.6 then answers
+ * CKR_GENERAL_ERROR to every C_Login until it is finalized and initialised
+ * again. The layer re-initialises the module (it initialised it, no session
+ * is in use, reinit_module) and the token recovers once the interval has
+ * passed; another token of the same module (not logged in: a logged-in one
+ * would keep the login alive), idle meanwhile, re-opens its sessions and
+ * re-finds its objects.
+ */
+static char tokdir[256], awaydir[256];
+
+/* pkcs11/p11_int.h (internal to pkcs11/): the re-initialisation guard itself. */
+void p11_module_use(struct p11_module *m);
+void p11_module_unuse(struct p11_module *m);
+int p11_module_reinit(struct p11_module *m, const char *label, const char *why, char *msg,
+		      size_t msglen);
+
+static int restore_tokdir(void **state)
+{
+	struct stat st;
+
+	if (stat(awaydir, &st) == 0)
+		return rename(awaydir, tokdir);
+	return 0;
+}
+
+/* Without reinit_module: SoftHSM stays wedged after the directory is back
+ * (what the re-initialisation cures), and the module is never finalized. */
+static void test_module_wedged(void **state)
+{
+	struct p11_token_opts opts = { .pool_size = 2, .recover_ms = 50 };
+	struct p11_token *t = open_token(pin_file, &opts);
+	struct p11_object *k = find_key(t, "k-p256", CKO_PRIVATE_KEY);
+	EVP_PKEY *pub;
+	char err[512];
+	int rc;
+
+	snprintf(tokdir, sizeof(tokdir), "%s/tokens", dir);
+	snprintf(awaydir, sizeof(awaydir), "%s/tokens.away", dir);
+	assert_int_equal(p11_object_public_key(k, NULL, NULL, &pub, err, sizeof(err)), P11_OK);
+	assert_int_equal(sign_verify(k, pub, CKM_ECDSA, "before", err, sizeof(err), NULL), 1);
+	log_clear();
+	assert_int_equal(rename(tokdir, awaydir), 0);
+	assert_int_equal(sign_verify(k, pub, CKM_ECDSA, "gone", err, sizeof(err), &rc), 0);
+	assert_int_equal(rc, P11_EDOWN);
+	assert_int_equal(rename(awaydir, tokdir), 0);
+	for (int i = 0; i < 3; i++) {
+		sleep_ms(opts.recover_ms + 20);
+		assert_int_equal(sign_verify(k, pub, CKM_ECDSA, "back", err, sizeof(err), &rc), 0);
+		assert_int_equal(rc, P11_EDOWN);
+		assert_non_null(strstr(err, "C_Login: CKR_GENERAL_ERROR"));
+	}
+	if (log_has("C_Finalize") || log_has("re-initialised") || !log_has("C_Login: CKR_GENERAL_ERROR"))
+		fail_msg("log:\n%s", logbuf);
+	EVP_PKEY_free(pub);
+	p11_object_free(k);
+	p11_token_close(t);	/* the last reference: C_Finalize, so the next test starts afresh */
+}
+
+/* Moves the token directory away, checks that signing with k is refused
+ * (P11_EDOWN) and that the module could not be initialised again meanwhile,
+ * brings it back and waits for a signature. Returns the tries it took. */
+static int vanish_and_return(struct p11_token *t, struct p11_object *k, EVP_PKEY *pub,
+			     unsigned recover_ms, struct p11_token *also_kill)
+{
+	unsigned long logins;
+	char err[512];
+	int rc, tries;
+
+	log_clear();
+	assert_int_equal(rename(tokdir, awaydir), 0);
+	if (also_kill != NULL)
+		kill_sessions(also_kill);
+	assert_int_equal(sign_verify(k, pub, CKM_ECDSA, "gone", err, sizeof(err), &rc), 0);
+	if (rc != P11_EDOWN)
+		fail_msg("rc %d: %s\nlog:\n%s", rc, err, logbuf);
+	assert_true(p11_token_is_down(t));
+	assert_null(strstr(err, "PIN"));
+	/* It tried: C_Login failed, the module was finalized, and could not be
+	 * initialised while the directory is gone. */
+	if (!log_has("C_Login: CKR_GENERAL_ERROR") ||
+	    !log_has("re-initialisation failed: C_Initialize: CKR_GENERAL_ERROR"))
+		fail_msg("log:\n%s", logbuf);
+	/* Inside the interval: refused without touching the token. */
+	logins = spy_logins(1);
+	assert_int_equal(sign_verify(k, pub, CKM_ECDSA, "gone", err, sizeof(err), &rc), 0);
+	assert_int_equal(rc, P11_EDOWN);
+	assert_non_null(strstr(err, "retry later"));
+	assert_int_equal(spy_logins(1), logins);
+	/* After the interval, still gone: still down. */
+	sleep_ms(recover_ms + 20);
+	assert_int_equal(sign_verify(k, pub, CKM_ECDSA, "gone", err, sizeof(err), &rc), 0);
+	assert_int_equal(rc, P11_EDOWN);
+
+	/* Back: a sign succeeds once the interval has passed. */
+	assert_int_equal(rename(awaydir, tokdir), 0);
+	for (tries = 0; tries < 200; tries++) {
+		if (sign_verify(k, pub, CKM_ECDSA, "back", err, sizeof(err), &rc))
+			break;
+		if (rc != P11_EDOWN)
+			fail_msg("rc %d: %s", rc, err);
+		sleep_ms(20);
+	}
+	if (tries >= 200)
+		fail_msg("never recovered: %s\nlog:\n%s", err, logbuf);
+	assert_false(p11_token_is_down(t));
+	/* Reported through the log callback. */
+	if (!log_has("<4>token " LABEL ": PKCS#11 module ") ||
+	    !log_has(" re-initialised (C_Finalize, C_Initialize) after: ") ||
+	    !log_has("<5>token " LABEL ": recovered (recovery "))
+		fail_msg("log:\n%s", logbuf);
+	assert_false(log_has("31415926"));
+	assert_int_equal(sign_verify(k, pub, CKM_ECDSA, "again", err, sizeof(err), NULL), 1);
+	return tries;
+}
+
+static void test_module_reinit(void **state)
+{
+	struct p11_token_opts opts = { .pool_size = 2, .recover_ms = 100, .reinit_module = 1 };
+	struct p11_token_opts popts = { .module_path = spy_path, .pool_size = 2, .recover_ms = 100,
+					.reinit_module = 1 };
+	struct p11_token *t = open_token(pin_file, &opts), *t2 = NULL;
+	struct p11_object *k = find_key(t, "k-p256", CKO_PRIVATE_KEY), *k2;
+	unsigned char *val = NULL;
+	unsigned long rec0;
+	EVP_PKEY *pub, *pub2;
+	struct p11_uri u;
+	char err[512];
+	size_t len;
+	CK_RV arv;
+
+	snprintf(tokdir, sizeof(tokdir), "%s/tokens", dir);
+	snprintf(awaydir, sizeof(awaydir), "%s/tokens.away", dir);
+	assert_int_equal(p11_object_public_key(k, NULL, NULL, &pub, err, sizeof(err)), P11_OK);
+	assert_int_equal(sign_verify(k, pub, CKM_ECDSA, "before", err, sizeof(err), NULL), 1);
+	rec0 = p11_token_recoveries(t);
+
+	/* One token. */
+	vanish_and_return(t, k, pub, opts.recover_ms, NULL);
+	assert_true(p11_token_recoveries(t) > rec0);
+
+	/* Two tokens of the module; the other one idle. Its open session would
+	 * keep the application logged in (C_Login: CKR_USER_ALREADY_LOGGED_IN,
+	 * see p11.h), so every session dies with the directory here. */
+	assert_int_equal(p11_uri_parse("pkcs11:token=" LABEL, &u, err, sizeof(err)), 0);
+	assert_int_equal(p11_token_open(&u, &popts, &t2, err, sizeof(err)), P11_OK);
+	p11_uri_clear(&u);
+	k2 = find_key(t2, "k-p384", CKO_PUBLIC_KEY);
+	sleep_ms(opts.recover_ms + 20);
+	vanish_and_return(t, k, pub, opts.recover_ms, t);
+	/* Its sessions died with the module: it opens new ones and re-finds its
+	 * object (its old handles are never used). */
+	if (p11_object_public_key(k2, NULL, NULL, &pub2, err, sizeof(err)) != P11_OK)
+		fail_msg("other token: %s\nlog:\n%s", err, logbuf);
+	assert_int_equal(EVP_PKEY_get_bits(pub2), 384);
+	assert_int_equal(p11_object_attr(k2, CKA_LABEL, &val, &len, &arv, err, sizeof(err)), P11_OK);
+	assert_int_equal(len, 6);
+	assert_memory_equal(val, "k-p384", 6);
+	OPENSSL_free(val);
+	assert_true(log_has("fault (the PKCS#11 module was re-initialised)"));
+	assert_false(p11_token_is_down(t2));
+	/* Never while the module is in use, nor with finalizing turned off. */
+	{
+		struct p11_module *m = p11_token_module(t);
+		char msg[256];
+
+		p11_module_use(m);
+		assert_int_equal(p11_module_reinit(m, LABEL, "test", msg, sizeof(msg)), -1);
+		assert_non_null(strstr(msg, "in use"));
+		p11_module_unuse(m);
+		p11_set_finalize(0);
+		assert_int_equal(p11_module_reinit(m, LABEL, "test", msg, sizeof(msg)), -1);
+		assert_non_null(strstr(msg, "p11_set_finalize(0)"));
+		p11_set_finalize(1);
+		assert_int_equal(sign_verify(k, pub, CKM_ECDSA, "still", err, sizeof(err), NULL), 1);
+	}
+	EVP_PKEY_free(pub);
+	EVP_PKEY_free(pub2);
+	p11_object_free(k);
+	p11_object_free(k2);
+	p11_token_close(t);
+	p11_token_close(t2);
 }
 
 /* ---- process exit ------------------------------------------------------- */
@@ -1213,6 +1401,8 @@ int main(int argc, char **argv)
 		cmocka_unit_test(test_pin_file_mode),
 		cmocka_unit_test(test_wrong_pin),
 		cmocka_unit_test(test_wrong_pin_at_recovery),
+		cmocka_unit_test_teardown(test_module_wedged, restore_tokdir),
+		cmocka_unit_test_teardown(test_module_reinit, restore_tokdir),
 		cmocka_unit_test(test_exit_teardown),
 		cmocka_unit_test(test_set_exiting),
 	};
