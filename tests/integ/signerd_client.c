@@ -407,29 +407,33 @@ static int outcome_code(const char *s)
 	return 0;
 }
 
-static int cmd_enroll(const char *sock, const char *name, const struct enroll_opts *o)
-{
+/* What one enrollment holds; freed by cmd_enroll whichever way enroll() returns. */
+struct enroll_res {
+	int fd;
+	uint8_t *buf;
+	struct capf_ipc_msg m, r;
 	struct capf_ipc_builder b;
-	struct capf_ipc_msg m;
-	uint8_t *buf = malloc(CAPF_IPC_MSG_MAX);
+	EVP_PKEY *pk;
+	unsigned char *spki;
+};
+
+static int enroll(struct enroll_res *res, const char *name, const struct enroll_opts *o)
+{
 	const struct capf_ipc_field *alt;
 	uint64_t token = 0;
 	uint8_t decision = 0, alt_index = 0;
-	int fd = sock_connect(sock);
 	uint32_t id;
-	EVP_PKEY *pk = NULL;
-	unsigned char *spki = NULL;
 	const uint8_t *der;
 	size_t derlen;
 	int spkilen;
 
 	/* BEGIN */
 	id = next_id++;
-	capf_ipc_build_request(&b, CAPF_IPC_BEGIN, id);
-	capf_ipc_put_str(&b, CAPF_IPC_T_DEVICE_NAME, name);
-	capf_ipc_put_u8(&b, CAPF_IPC_T_CLIENT_VERSION, (uint8_t)o->version);
-	capf_ipc_put_u32(&b, CAPF_IPC_T_CAPF_SESSION, o->session);
-	capf_ipc_put_str(&b, CAPF_IPC_T_PEER, "192.0.2.10:51000");
+	capf_ipc_build_request(&res->b, CAPF_IPC_BEGIN, id);
+	capf_ipc_put_str(&res->b, CAPF_IPC_T_DEVICE_NAME, name);
+	capf_ipc_put_u8(&res->b, CAPF_IPC_T_CLIENT_VERSION, (uint8_t)o->version);
+	capf_ipc_put_u32(&res->b, CAPF_IPC_T_CAPF_SESSION, o->session);
+	capf_ipc_put_str(&res->b, CAPF_IPC_T_PEER, "192.0.2.10:51000");
 	if (o->password_file != NULL) {
 		char pw[128] = "";
 		FILE *f = fopen(o->password_file, "r");
@@ -438,106 +442,104 @@ static int cmd_enroll(const char *sock, const char *name, const struct enroll_op
 			die("%s: cannot read", o->password_file);
 		fclose(f);
 		pw[strcspn(pw, "\r\n")] = '\0';
-		capf_ipc_put_str(&b, CAPF_IPC_T_PASSWORD, pw);
+		capf_ipc_put_str(&res->b, CAPF_IPC_T_PASSWORD, pw);
 		OPENSSL_cleanse(pw, sizeof(pw));
 	} else if (!o->no_password) {
-		capf_ipc_put_str(&b, CAPF_IPC_T_PASSWORD, "");
+		capf_ipc_put_str(&res->b, CAPF_IPC_T_PASSWORD, "");
 	}
-	put_evidence(&b, name, o);
-	if (roundtrip(fd, &b, CAPF_IPC_BEGIN, id, buf, &m) != 0) {
+	put_evidence(&res->b, name, o);
+	if (roundtrip(res->fd, &res->b, CAPF_IPC_BEGIN, id, res->buf, &res->m) != 0) {
 		printf("closed=1\n");
 		return 1;
 	}
-	if (m.status != CAPF_IPC_OK) {
-		print_status(&m);
+	if (res->m.status != CAPF_IPC_OK) {
+		print_status(&res->m);
 		return 0;
 	}
-	capf_ipc_get_u8(&m, CAPF_IPC_T_DECISION, &decision);
-	capf_ipc_get_u64(&m, CAPF_IPC_T_TOKEN, &token);
+	capf_ipc_get_u8(&res->m, CAPF_IPC_T_DECISION, &decision);
+	capf_ipc_get_u64(&res->m, CAPF_IPC_T_TOKEN, &token);
 	printf("decision=%s\n", capf_ipc_decision_name(decision));
 	printf("token=%s\n", token ? "set" : "none");
 	if (decision == CAPF_IPC_DO_FETCH || decision == CAPF_IPC_DO_DELETE) {
 		int oc = o->outcome ? outcome_code(o->outcome) :
 			 decision == CAPF_IPC_DO_FETCH ? CAPF_IPC_FETCH_NONE : CAPF_IPC_DELETED;
 
-		capf_ipc_msg_free(&m);
+		capf_ipc_msg_free(&res->m);
 		id = next_id++;
-		capf_ipc_build_request(&b, CAPF_IPC_RESULT, id);
-		capf_ipc_put_u64(&b, CAPF_IPC_T_TOKEN, token);
-		capf_ipc_put_u8(&b, CAPF_IPC_T_OUTCOME, (uint8_t)oc);
+		capf_ipc_build_request(&res->b, CAPF_IPC_RESULT, id);
+		capf_ipc_put_u64(&res->b, CAPF_IPC_T_TOKEN, token);
+		capf_ipc_put_u8(&res->b, CAPF_IPC_T_OUTCOME, (uint8_t)oc);
 		if (oc == CAPF_IPC_FETCHED && o->fetch_cert != NULL) {
 			X509 *x = read_cert(o->fetch_cert);
 			unsigned char *fder = NULL;
 			int fl = i2d_X509(x, &fder);
 
-			capf_ipc_put_bytes(&b, CAPF_IPC_T_CERT, fder, (size_t)fl);
+			capf_ipc_put_bytes(&res->b, CAPF_IPC_T_CERT, fder, (size_t)fl);
 			OPENSSL_free(fder);
 			X509_free(x);
 		}
-		if (roundtrip(fd, &b, CAPF_IPC_RESULT, id, buf, &m) != 0)
+		if (roundtrip(res->fd, &res->b, CAPF_IPC_RESULT, id, res->buf, &res->m) != 0)
 			return printf("closed=1\n"), 1;
-		if (m.status == CAPF_IPC_OK)
+		if (res->m.status == CAPF_IPC_OK)
 			printf("result=ok\n");
 		else
-			print_status(&m);
+			print_status(&res->m);
 		return 0;
 	}
 	if (decision != CAPF_IPC_DO_INSTALL)
 		return 0;
 	if (o->abort_after_begin) {
-		capf_ipc_msg_free(&m);
+		capf_ipc_msg_free(&res->m);
 		id = next_id++;
-		capf_ipc_build_request(&b, CAPF_IPC_ABORT, id);
-		capf_ipc_put_u64(&b, CAPF_IPC_T_TOKEN, token);
-		capf_ipc_put_u8(&b, CAPF_IPC_T_CAUSE, CAPF_FAIL_PHONE_COMMUNICATION);
-		if (roundtrip(fd, &b, CAPF_IPC_ABORT, id, buf, &m) != 0)
+		capf_ipc_build_request(&res->b, CAPF_IPC_ABORT, id);
+		capf_ipc_put_u64(&res->b, CAPF_IPC_T_TOKEN, token);
+		capf_ipc_put_u8(&res->b, CAPF_IPC_T_CAUSE, CAPF_FAIL_PHONE_COMMUNICATION);
+		if (roundtrip(res->fd, &res->b, CAPF_IPC_ABORT, id, res->buf, &res->m) != 0)
 			return printf("closed=1\n"), 1;
-		printf(m.status == CAPF_IPC_OK ? "aborted=1\n" : "aborted=0\n");
+		printf(res->m.status == CAPF_IPC_OK ? "aborted=1\n" : "aborted=0\n");
 		return 0;
 	}
-	alt = capf_ipc_find(&m, CAPF_IPC_T_KEY_ALT, NULL);
+	alt = capf_ipc_find(&res->m, CAPF_IPC_T_KEY_ALT, NULL);
 	if (alt == NULL)
 		die("install without KEY_ALT");
 	if (o->keygen_fail_first) {
-		struct capf_ipc_msg r;
-
 		id = next_id++;
-		capf_ipc_build_request(&b, CAPF_IPC_RESULT, id);
-		capf_ipc_put_u64(&b, CAPF_IPC_T_TOKEN, token);
-		capf_ipc_put_u8(&b, CAPF_IPC_T_OUTCOME, CAPF_IPC_KEYGEN_FAILED);
-		capf_ipc_put_u8(&b, CAPF_IPC_T_ALT_INDEX, 0);
-		if (roundtrip(fd, &b, CAPF_IPC_RESULT, id, buf + 32768, &r) != 0)
+		capf_ipc_build_request(&res->b, CAPF_IPC_RESULT, id);
+		capf_ipc_put_u64(&res->b, CAPF_IPC_T_TOKEN, token);
+		capf_ipc_put_u8(&res->b, CAPF_IPC_T_OUTCOME, CAPF_IPC_KEYGEN_FAILED);
+		capf_ipc_put_u8(&res->b, CAPF_IPC_T_ALT_INDEX, 0);
+		if (roundtrip(res->fd, &res->b, CAPF_IPC_RESULT, id, res->buf + 32768, &res->r) != 0)
 			return printf("closed=1\n"), 1;
-		if (r.status != CAPF_IPC_OK || capf_ipc_find(&r, CAPF_IPC_T_KEY_ALT, NULL) == NULL) {
+		if (res->r.status != CAPF_IPC_OK || capf_ipc_find(&res->r, CAPF_IPC_T_KEY_ALT, NULL) == NULL) {
 			printf("fallback=none\n");
-			print_status(&r);
+			print_status(&res->r);
 			return 0;
 		}
-		capf_ipc_get_u8(&r, CAPF_IPC_T_ALT_INDEX, &alt_index);
+		capf_ipc_get_u8(&res->r, CAPF_IPC_T_ALT_INDEX, &alt_index);
 		printf("fallback=%u\n", alt_index);
-		pk = phone_key(capf_ipc_find(&r, CAPF_IPC_T_KEY_ALT, NULL), o->key);
-		capf_ipc_msg_free(&r);
+		res->pk = phone_key(capf_ipc_find(&res->r, CAPF_IPC_T_KEY_ALT, NULL), o->key);
+		capf_ipc_msg_free(&res->r);
 	} else {
-		pk = phone_key(alt, o->key);
+		res->pk = phone_key(alt, o->key);
 	}
-	capf_ipc_msg_free(&m);
-	if (pk == NULL)
+	capf_ipc_msg_free(&res->m);
+	if (res->pk == NULL)
 		die("keygen failed");
-	spkilen = i2d_PUBKEY(pk, &spki);
+	spkilen = i2d_PUBKEY(res->pk, &res->spki);
 
 	/* ISSUE */
 	id = next_id++;
-	capf_ipc_build_request(&b, CAPF_IPC_ISSUE, id);
-	capf_ipc_put_u64(&b, CAPF_IPC_T_TOKEN, token);
-	capf_ipc_put_bytes(&b, CAPF_IPC_T_PUBLIC_KEY, spki, (size_t)spkilen);
-	capf_ipc_put_u8(&b, CAPF_IPC_T_ALT_INDEX, alt_index);
-	if (roundtrip(fd, &b, CAPF_IPC_ISSUE, id, buf, &m) != 0)
+	capf_ipc_build_request(&res->b, CAPF_IPC_ISSUE, id);
+	capf_ipc_put_u64(&res->b, CAPF_IPC_T_TOKEN, token);
+	capf_ipc_put_bytes(&res->b, CAPF_IPC_T_PUBLIC_KEY, res->spki, (size_t)spkilen);
+	capf_ipc_put_u8(&res->b, CAPF_IPC_T_ALT_INDEX, alt_index);
+	if (roundtrip(res->fd, &res->b, CAPF_IPC_ISSUE, id, res->buf, &res->m) != 0)
 		return printf("closed=1\n"), 1;
-	if (m.status != CAPF_IPC_OK) {
-		print_status(&m);
+	if (res->m.status != CAPF_IPC_OK) {
+		print_status(&res->m);
 		return 0;
 	}
-	capf_ipc_get_bytes(&m, CAPF_IPC_T_CERT, &der, &derlen);
+	capf_ipc_get_bytes(&res->m, CAPF_IPC_T_CERT, &der, &derlen);
 	{
 		const unsigned char *p = der;
 		X509 *x = d2i_X509(NULL, &p, (long)derlen);
@@ -563,12 +565,12 @@ static int cmd_enroll(const char *sock, const char *name, const struct enroll_op
 		if (o->key_out != NULL) {
 			FILE *f = fopen(o->key_out, "w");
 
-			PEM_write_PrivateKey(f, pk, NULL, NULL, 0, NULL, NULL);
+			PEM_write_PrivateKey(f, res->pk, NULL, NULL, 0, NULL, NULL);
 			fclose(f);
 		}
 		X509_free(x);
 	}
-	capf_ipc_msg_free(&m);
+	capf_ipc_msg_free(&res->m);
 	if (o->no_result) {
 		/* Hold the connection until killed (the test kills the daemon). */
 		printf("holding=1\n");
@@ -578,21 +580,36 @@ static int cmd_enroll(const char *sock, const char *name, const struct enroll_op
 	}
 	/* RESULT stored */
 	id = next_id++;
-	capf_ipc_build_request(&b, CAPF_IPC_RESULT, id);
-	capf_ipc_put_u64(&b, CAPF_IPC_T_TOKEN, token);
-	capf_ipc_put_u8(&b, CAPF_IPC_T_OUTCOME, o->outcome ? (uint8_t)outcome_code(o->outcome) : CAPF_IPC_STORED);
-	if (roundtrip(fd, &b, CAPF_IPC_RESULT, id, buf, &m) != 0)
+	capf_ipc_build_request(&res->b, CAPF_IPC_RESULT, id);
+	capf_ipc_put_u64(&res->b, CAPF_IPC_T_TOKEN, token);
+	capf_ipc_put_u8(&res->b, CAPF_IPC_T_OUTCOME, o->outcome ? (uint8_t)outcome_code(o->outcome) : CAPF_IPC_STORED);
+	if (roundtrip(res->fd, &res->b, CAPF_IPC_RESULT, id, res->buf, &res->m) != 0)
 		return printf("closed=1\n"), 1;
-	if (m.status == CAPF_IPC_OK)
+	if (res->m.status == CAPF_IPC_OK)
 		printf("result=ok\n");
 	else
-		print_status(&m);
-	capf_ipc_msg_free(&m);
-	OPENSSL_free(spki);
-	EVP_PKEY_free(pk);
-	free(buf);
-	close(fd);
+		print_status(&res->m);
 	return 0;
+}
+
+static int cmd_enroll(const char *sock, const char *name, const struct enroll_opts *o)
+{
+	struct enroll_res res;
+	int rc;
+
+	memset(&res, 0, sizeof(res));
+	if ((res.buf = malloc(CAPF_IPC_MSG_MAX)) == NULL)
+		die("out of memory");
+	res.fd = sock_connect(sock);
+	rc = enroll(&res, name, o);
+	capf_ipc_msg_free(&res.m);
+	capf_ipc_msg_free(&res.r);
+	capf_ipc_builder_free(&res.b);
+	OPENSSL_free(res.spki);
+	EVP_PKEY_free(res.pk);
+	free(res.buf);
+	close(res.fd);
+	return rc;
 }
 
 static struct capf_store *store_open(const char *db)
