@@ -76,10 +76,15 @@
  * same process with the same module, which never re-initialises: it sets
  * p11_set_finalize(0)) cannot know of the re-initialisation and could use
  * stale session or object handles that now name other sessions or objects.
- * Limits: when another session of the same application is still logged in to
- * the token (another token handle of this module, logged in), SoftHSM answers
- * C_Login with CKR_USER_ALREADY_LOGGED_IN and the vanished objects show as
- * "no longer on the token" (P11_ERR) rather than as a wedged module.
+ * C_Finalize at run time is safe with SoftHSM 2.6.1 (tests/integ/test_p11_token
+ * does it after every test and in the re-initialisation tests); the crash
+ * seen in C_Finalize/C_CloseSession is at exit only (see "Process exit").
+ * Limits: while another session of the application on the token stays open
+ * (another logged-in token handle of this module, or a pooled session of the
+ * same token in use by another thread at that moment), SoftHSM keeps the
+ * login: C_Login answers CKR_USER_ALREADY_LOGGED_IN, the vanished objects
+ * show as "no longer on the token" (P11_ERR), and no re-initialisation is
+ * triggered until those sessions are closed by a later recovery.
  *
  * Processes that fork: open tokens in the process that uses them, after the
  * fork (a child may not use its parent's Cryptoki sessions).
