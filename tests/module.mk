@@ -24,5 +24,5 @@ fuzz-smoke: fuzz
 	  $(FUZZ_DIR)/$$f -max_total_time=$(FUZZ_SECONDS) -print_final_stats=0 \
 	     build/fuzz/corpus/$$f $$seeds >build/fuzz/$$f.log 2>&1 \
 	     || { tail -40 build/fuzz/$$f.log; exit 1; }; \
-	  tail -1 build/fuzz/$$f.log; \
+	  grep -h "^Done" build/fuzz/$$f.log || tail -1 build/fuzz/$$f.log; \
 	done
