@@ -70,7 +70,6 @@ int ctl_parse_time(const char *s, time_t *out);
 const char *ctl_fmt_time(time_t t, char *buf, size_t len);   /* "2026-11-22 17:00 UTC", "-" for 0 */
 void ctl_json_str(FILE *f, const char *s);
 void ctl_csv_str(FILE *f, const char *s);
-const char *ctl_hex(const uint8_t *p, size_t n, char *buf, size_t len, char sep);
 /* Hex (colons allowed) into at most max bytes. Returns the byte count or -1. */
 int ctl_unhex(const char *s, uint8_t *out, size_t max);
 int ctl_parse_uint(const char *s, unsigned long min, unsigned long max, unsigned long *out);

@@ -18,6 +18,7 @@
 #include "appliance/capfctl/capfctl.h"
 #include "appliance/capfctl/certinfo.h"
 #include "appliance/common/file.h"
+#include "appliance/common/x509.h"
 #include "policy/device.h"
 
 /* ---- a CAPF_CERT record ----------------------------------------------- */
@@ -32,19 +33,6 @@ ctl_cert_clear(struct ctl_cert *c)
 	for (i = 0; i < c->nchain; i++)
 		X509_free(c->chain[i]);
 	memset(c, 0, sizeof(*c));
-}
-
-X509 *
-ctl_der_to_x509(const uint8_t *p, size_t n)
-{
-	const unsigned char *q = p;
-	X509 *x = d2i_X509(NULL, &q, (long)n);
-
-	if (x != NULL && q != p + n) {
-		X509_free(x);
-		return NULL;
-	}
-	return x;
 }
 
 int
@@ -71,13 +59,13 @@ ctl_cert_decode(const struct capf_ipc_field *f, struct ctl_cert *c)
 	}
 	capf_ipc_get_str(&sub, CAPF_IPC_T_KEY_URI, c->key_uri, sizeof(c->key_uri));
 	if (capf_ipc_get_bytes(&sub, CAPF_IPC_T_CERT, &p, &n) == 0 &&
-	    (c->x = ctl_der_to_x509(p, n)) == NULL) {
+	    (c->x = capf_x509_from_der(p, n)) == NULL) {
 		fprintf(stderr, "capfctl: the daemon sent a certificate that does not parse\n");
 		capf_ipc_msg_free(&sub);
 		return -1;
 	}
 	while ((cf = capf_ipc_find(&sub, CAPF_IPC_T_CHAIN_CERT, cf)) != NULL && c->nchain < CHAIN_MAX) {
-		X509 *x = ctl_der_to_x509(cf->val, cf->len);
+		X509 *x = capf_x509_from_der(cf->val, cf->len);
 
 		if (x == NULL) {
 			capf_ipc_msg_free(&sub);
@@ -148,69 +136,13 @@ ctl_fetch_certs(struct ctl *c, const char *what, struct certs *cs)
 
 /* ---- certificate details ------------------------------------------------ */
 
-const char *
-ctl_x_subject(X509 *x, char *buf, size_t len)
+/* The serial in hex, "?" when it cannot be read. */
+static const char *
+serial_text(const X509 *x, char *buf, size_t len)
 {
-	BIO *b = BIO_new(BIO_s_mem());
-	int n;
-
-	buf[0] = '\0';
-	if (b == NULL)
-		return buf;
-	X509_NAME_print_ex(b, X509_get_subject_name(x), 0, XN_FLAG_RFC2253 & ~ASN1_STRFLGS_ESC_MSB);
-	n = BIO_read(b, buf, (int)len - 1);
-	buf[n > 0 ? n : 0] = '\0';
-	BIO_free(b);
+	if (capf_x509_serial_hex(x, buf, len) < 0)
+		snprintf(buf, len, "?");
 	return buf;
-}
-
-const char *
-ctl_x_issuer(X509 *x, char *buf, size_t len)
-{
-	BIO *b = BIO_new(BIO_s_mem());
-	int n;
-
-	buf[0] = '\0';
-	if (b == NULL)
-		return buf;
-	X509_NAME_print_ex(b, X509_get_issuer_name(x), 0, XN_FLAG_RFC2253 & ~ASN1_STRFLGS_ESC_MSB);
-	n = BIO_read(b, buf, (int)len - 1);
-	buf[n > 0 ? n : 0] = '\0';
-	BIO_free(b);
-	return buf;
-}
-
-const char *
-ctl_x_serial(X509 *x, char *buf, size_t len)
-{
-	BIGNUM *bn = ASN1_INTEGER_to_BN(X509_get0_serialNumber(x), NULL);
-	char *h = bn ? BN_bn2hex(bn) : NULL;
-
-	snprintf(buf, len, "%s", h ? h : "?");
-	OPENSSL_free(h);
-	BN_free(bn);
-	return buf;
-}
-
-time_t
-ctl_asn1_time(const ASN1_TIME *t)
-{
-	struct tm tm;
-
-	if (ASN1_TIME_to_tm(t, &tm) != 1)
-		return 0;
-	return timegm(&tm);
-}
-
-const char *
-ctl_x_fp(X509 *x, const EVP_MD *md, char *buf, size_t len)
-{
-	unsigned char d[EVP_MAX_MD_SIZE];
-	unsigned n = 0;
-
-	if (X509_digest(x, md, d, &n) != 1)
-		n = 0;
-	return ctl_hex(d, n, buf, len, ':');
 }
 
 const char *
@@ -232,14 +164,6 @@ ctl_x_keydesc(X509 *x, char *buf, size_t len)
 	return buf;
 }
 
-long
-ctl_days_to(time_t t)
-{
-	double s = difftime(t, time(NULL));
-
-	return s < 0 ? -(long)((-s + 86399) / 86400) : (long)(s / 86400);
-}
-
 const char *
 ctl_role_title(int role)
 {
@@ -257,20 +181,20 @@ void
 ctl_cert_print(FILE *f, const struct ctl_cert *c, long warn_days)
 {
 	char s[1100], t1[64], t2[64], buf[200];
-	time_t nb = ctl_asn1_time(X509_get0_notBefore(c->x));
-	time_t na = ctl_asn1_time(X509_get0_notAfter(c->x));
-	long days = ctl_days_to(na);
+	time_t nb = capf_x509_not_before(c->x);
+	time_t na = capf_x509_not_after(c->x);
+	long days = capf_days_left(na, time(NULL));
 	int i;
 
 	fprintf(f, "%s\n", ctl_role_title(c->role));
-	fprintf(f, "  Subject:       %s\n", ctl_x_subject(c->x, s, sizeof(s)));
-	fprintf(f, "  Issuer:        %s\n", ctl_x_issuer(c->x, s, sizeof(s)));
-	fprintf(f, "  Serial:        %s\n", ctl_x_serial(c->x, s, sizeof(s)));
+	fprintf(f, "  Subject:       %s\n", capf_x509_subject(c->x, s, sizeof(s)));
+	fprintf(f, "  Issuer:        %s\n", capf_x509_issuer(c->x, s, sizeof(s)));
+	fprintf(f, "  Serial:        %s\n", serial_text(c->x, s, sizeof(s)));
 	fprintf(f, "  Key:           %s\n", ctl_x_keydesc(c->x, buf, sizeof(buf)));
 	fprintf(f, "  Valid:         %s to %s (%ld days left)\n", ctl_fmt_time(nb, t1, sizeof(t1)),
 		ctl_fmt_time(na, t2, sizeof(t2)), days);
-	fprintf(f, "  SHA-1:         %s\n", ctl_x_fp(c->x, EVP_sha1(), s, sizeof(s)));
-	fprintf(f, "  SHA-256:       %s\n", ctl_x_fp(c->x, EVP_sha256(), s, sizeof(s)));
+	fprintf(f, "  SHA-1:         %s\n", capf_x509_fp_hex(c->x, EVP_sha1(), ':', s, sizeof(s)));
+	fprintf(f, "  SHA-256:       %s\n", capf_x509_fp_hex(c->x, EVP_sha256(), ':', s, sizeof(s)));
 	if (c->key_uri[0])
 		fprintf(f, "  Key URI:       %s\n", c->key_uri);
 	if (c->has_lsc_count && c->role != CAPF_IPC_CERT_TLS)
@@ -279,7 +203,7 @@ ctl_cert_print(FILE *f, const struct ctl_cert *c, long warn_days)
 	    X509_check_issued(c->x, c->x) == X509_V_OK)
 		fprintf(f, "  Chain:         self-signed\n");
 	for (i = 0; i < c->nchain; i++)
-		fprintf(f, "  Chain[%d]:      %s\n", i + 1, ctl_x_subject(c->chain[i], s, sizeof(s)));
+		fprintf(f, "  Chain[%d]:      %s\n", i + 1, capf_x509_subject(c->chain[i], s, sizeof(s)));
 	if (days < 0)
 		fprintf(f, "  WARNING: this certificate EXPIRED %ld days ago\n", -days);
 	else if (days < warn_days && c->role != CAPF_IPC_CERT_RETIRED)
@@ -292,28 +216,28 @@ ctl_cert_json(FILE *f, const struct ctl_cert *c, long warn_days)
 {
 	static const char *const roles[] = { "active", "previous", "retired", "tls", "pending" };
 	char s[1100];
-	time_t nb = ctl_asn1_time(X509_get0_notBefore(c->x));
-	time_t na = ctl_asn1_time(X509_get0_notAfter(c->x));
-	long days = ctl_days_to(na);
+	time_t nb = capf_x509_not_before(c->x);
+	time_t na = capf_x509_not_after(c->x);
+	long days = capf_days_left(na, time(NULL));
 	int i;
 
 	fputs("{\"role\": ", f);
 	ctl_json_str(f, c->role >= 0 && c->role <= 4 ? roles[c->role] : "?");
 	fputs(", \"subject\": ", f);
-	ctl_json_str(f, ctl_x_subject(c->x, s, sizeof(s)));
+	ctl_json_str(f, capf_x509_subject(c->x, s, sizeof(s)));
 	fputs(", \"issuer\": ", f);
-	ctl_json_str(f, ctl_x_issuer(c->x, s, sizeof(s)));
+	ctl_json_str(f, capf_x509_issuer(c->x, s, sizeof(s)));
 	fputs(", \"serial\": ", f);
-	ctl_json_str(f, ctl_x_serial(c->x, s, sizeof(s)));
+	ctl_json_str(f, serial_text(c->x, s, sizeof(s)));
 	fputs(", \"key\": ", f);
 	ctl_json_str(f, ctl_x_keydesc(c->x, s, sizeof(s)));
 	fprintf(f, ", \"not_before\": %lld, \"not_after\": %lld, \"days_left\": %ld",
 		(long long)nb, (long long)na, days);
 	fprintf(f, ", \"warning\": %s", days < warn_days ? "true" : "false");
 	fputs(", \"sha1\": ", f);
-	ctl_json_str(f, ctl_x_fp(c->x, EVP_sha1(), s, sizeof(s)));
+	ctl_json_str(f, capf_x509_fp_hex(c->x, EVP_sha1(), ':', s, sizeof(s)));
 	fputs(", \"sha256\": ", f);
-	ctl_json_str(f, ctl_x_fp(c->x, EVP_sha256(), s, sizeof(s)));
+	ctl_json_str(f, capf_x509_fp_hex(c->x, EVP_sha256(), ':', s, sizeof(s)));
 	fputs(", \"key_uri\": ", f);
 	if (c->key_uri[0])
 		ctl_json_str(f, c->key_uri);
@@ -324,7 +248,7 @@ ctl_cert_json(FILE *f, const struct ctl_cert *c, long warn_days)
 	fputs(", \"chain\": [", f);
 	for (i = 0; i < c->nchain; i++) {
 		fputs(i ? ", " : "", f);
-		ctl_json_str(f, ctl_x_subject(c->chain[i], s, sizeof(s)));
+		ctl_json_str(f, capf_x509_subject(c->chain[i], s, sizeof(s)));
 	}
 	fputs("]}", f);
 }
@@ -352,9 +276,9 @@ ctl_reset_warning(struct ctl *c, const char *what, int ca_change)
 		ca_change ? ", which the new CAPF CA must issue again (`capfctl tls issue`)" : "");
 	if (ca_change) {
 		fprintf(stderr, "  Outgoing CAPF CA: %s\n",
-			a ? ctl_x_subject(a->x, s, sizeof(s)) : "(none)");
+			a ? capf_x509_subject(a->x, s, sizeof(s)) : "(none)");
 		if (a)
-			fprintf(stderr, "    SHA-256 %s\n", ctl_x_fp(a->x, EVP_sha256(), s, sizeof(s)));
+			fprintf(stderr, "    SHA-256 %s\n", capf_x509_fp_hex(a->x, EVP_sha256(), ':', s, sizeof(s)));
 		fprintf(stderr,
 			"  %u device%s hold%s a valid LSC from the outgoing CAPF CA. Keep its certificate\n"
 			"  in CallManager-trust, CAPF-trust, the 802.1X (RADIUS) servers and the ASA until\n"
@@ -364,7 +288,7 @@ ctl_reset_warning(struct ctl *c, const char *what, int ca_change)
 			a && a->lsc_count == 1 ? "" : "s", a && a->lsc_count == 1 ? "s" : "");
 	} else {
 		fprintf(stderr, "  Current CAPF TLS certificate: %s\n",
-			t ? ctl_x_fp(t->x, EVP_sha1(), s, sizeof(s)) : "(none recorded)");
+			t ? capf_x509_fp_hex(t->x, EVP_sha1(), ':', s, sizeof(s)) : "(none recorded)");
 		fprintf(stderr,
 			"  The CAPF CA does not change: CallManager-trust, CAPF-trust, 802.1X servers and\n"
 			"  the ASA keep their certificates; %u device%s keep%s valid LSCs.\n",

@@ -33,7 +33,6 @@ struct certs {
 };
 
 void ctl_cert_clear(struct ctl_cert *c);
-X509 *ctl_der_to_x509(const uint8_t *p, size_t n);
 int ctl_cert_decode(const struct capf_ipc_field *f, struct ctl_cert *c);
 void ctl_certs_clear(struct certs *cs);
 int ctl_certs_from_reply(const struct ctl_reply *r, struct certs *cs);
@@ -41,13 +40,7 @@ const struct ctl_cert *ctl_certs_find(const struct certs *cs, int role);
 /* CAPF_SHOW into cs: CTL_OK or an exit code (printed). */
 int ctl_fetch_certs(struct ctl *c, const char *what, struct certs *cs);
 
-const char *ctl_x_subject(X509 *x, char *buf, size_t len);     /* RFC 2253 */
-const char *ctl_x_issuer(X509 *x, char *buf, size_t len);
-const char *ctl_x_serial(X509 *x, char *buf, size_t len);      /* hex */
-time_t ctl_asn1_time(const ASN1_TIME *t);
-const char *ctl_x_fp(X509 *x, const EVP_MD *md, char *buf, size_t len);  /* AA:BB:... */
 const char *ctl_x_keydesc(X509 *x, char *buf, size_t len);     /* "RSA 2048", "EC prime256v1" */
-long ctl_days_to(time_t t);
 const char *ctl_role_title(int role);
 void ctl_cert_print(FILE *f, const struct ctl_cert *c, long warn_days);
 void ctl_cert_json(FILE *f, const struct ctl_cert *c, long warn_days);

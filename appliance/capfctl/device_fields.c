@@ -7,6 +7,7 @@
 #include <time.h>
 
 #include "appliance/capfctl/capfctl.h"
+#include "appliance/common/x509.h"
 #include "policy/device.h"
 
 int
@@ -70,14 +71,6 @@ keyparams(const struct ctl_device *d, char *buf, size_t len)
 	return buf;
 }
 
-static long
-days_left(int64_t not_after)
-{
-	double s = difftime((time_t)not_after, time(NULL));
-
-	return s < 0 ? -(long)((-s + 86399) / 86400) : (long)(s / 86400);
-}
-
 void
 ctl_device_print(FILE *f, const struct ctl_device *d)
 {
@@ -104,7 +97,7 @@ ctl_device_print(FILE *f, const struct ctl_device *d)
 		fprintf(f, "LSC Issuer:                  %s\n", d->issuer[0] ? d->issuer : "-");
 		fprintf(f, "LSC Not After:               %s (%ld days left)\n",
 			ctl_fmt_time((time_t)d->lsc_not_after, t, sizeof(t)),
-			days_left(d->lsc_not_after));
+			capf_days_left((time_t)d->lsc_not_after, time(NULL)));
 	} else {
 		fprintf(f, "LSC:                         none\n");
 	}
@@ -168,7 +161,7 @@ ctl_device_json(FILE *f, const struct ctl_device *d)
 	jtime(f, &first, "lsc_not_after", d->serial[0] ? d->lsc_not_after : 0);
 	jkey(f, &first, "lsc_days_left");
 	if (d->serial[0])
-		fprintf(f, "%ld", days_left(d->lsc_not_after));
+		fprintf(f, "%ld", capf_days_left((time_t)d->lsc_not_after, time(NULL)));
 	else
 		fputs("null", f);
 	fputc('}', f);

@@ -10,6 +10,7 @@
 
 #include "appliance/capfctl/capfctl.h"
 #include "appliance/capfctl/devopts.h"
+#include "appliance/common/x509.h"
 #include "policy/device.h"
 
 static const char usage_report[] =
@@ -61,14 +62,6 @@ report_filters(struct capf_ipc_builder *b, void *arg)
 		capf_ipc_put_bytes(b, CAPF_IPC_T_FILTER_ISSUER, a->issuer, (size_t)a->issuer_len);
 }
 
-static long
-days_left(int64_t not_after, time_t now)
-{
-	double s = difftime((time_t)not_after, now);
-
-	return s < 0 ? -(long)((-s + 86399) / 86400) : (long)(s / 86400);
-}
-
 static const char *
 lsc_state(const struct ctl_device *d, time_t now)
 {
@@ -86,7 +79,7 @@ report_one(const struct ctl_device *d, void *arg)
 
 	ctl_device_status(d, st, sizeof(st));
 	if (d->serial[0])
-		snprintf(days, sizeof(days), "%ld", days_left(d->lsc_not_after, now));
+		snprintf(days, sizeof(days), "%ld", capf_days_left((time_t)d->lsc_not_after, now));
 	ctl_fmt_time(d->serial[0] ? (time_t)d->lsc_not_after : 0, na, sizeof(na));
 	ctl_fmt_time(d->op > 0 ? (time_t)d->deadline : 0, dl, sizeof(dl));
 	switch (rs->fmt) {

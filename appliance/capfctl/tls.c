@@ -18,6 +18,7 @@
 #include "appliance/capfctl/capfctl.h"
 #include "appliance/capfctl/certinfo.h"
 #include "appliance/common/file.h"
+#include "appliance/common/x509.h"
 #include "policy/device.h"
 
 /* ---- tls issue ---------------------------------------------------------------- */
@@ -179,11 +180,11 @@ tls_issue(struct ctl *c, int argc, char **argv)
 
 		rc = CTL_FAILED;
 		if (capf_ipc_get_bytes(&r.msg, CAPF_IPC_T_CERT, &p, &n) == 0)
-			x = ctl_der_to_x509(p, n);
+			x = capf_x509_from_der(p, n);
 		if (bio && x && PEM_write_bio_X509(bio, x) == 1) {
 			rc = CTL_OK;
 			while ((f = capf_ipc_find(&r.msg, CAPF_IPC_T_CHAIN_CERT, f)) != NULL) {
-				X509 *cx = ctl_der_to_x509(f->val, f->len);
+				X509 *cx = capf_x509_from_der(f->val, f->len);
 
 				if (cx == NULL || PEM_write_bio_X509(bio, cx) != 1)
 					rc = CTL_FAILED;
@@ -199,9 +200,9 @@ tls_issue(struct ctl *c, int argc, char **argv)
 		}
 		if (rc == CTL_OK) {
 			printf("CAPF TLS certificate written to %s\n", out);
-			printf("  Subject: %s\n", ctl_x_subject(x, s, sizeof(s)));
-			printf("  SHA-1:   %s\n", ctl_x_fp(x, EVP_sha1(), s, sizeof(s)));
-			printf("  SHA-256: %s\n", ctl_x_fp(x, EVP_sha256(), s, sizeof(s)));
+			printf("  Subject: %s\n", capf_x509_subject(x, s, sizeof(s)));
+			printf("  SHA-1:   %s\n", capf_x509_fp_hex(x, EVP_sha1(), ':', s, sizeof(s)));
+			printf("  SHA-256: %s\n", capf_x509_fp_hex(x, EVP_sha256(), ':', s, sizeof(s)));
 			fprintf(stderr, "Next: install it in the front end (tls.certificate), restart "
 				"capf-frontd, and put it in the ITL's CAPF record (`capfctl trust "
 				"export --for itl`).\n");

@@ -18,6 +18,7 @@
 #include "appliance/capfctl/capfctl.h"
 #include "appliance/capfctl/certinfo.h"
 #include "appliance/common/file.h"
+#include "appliance/common/x509.h"
 #include "policy/device.h"
 
 /* ---- trust export ---------------------------------------------------------------- */
@@ -110,18 +111,18 @@ trust_export(struct ctl *c, int argc, char **argv)
 			BIO_printf(bio, "#   keep until the %u phone%s holding LSCs from it re-enroll%s\n",
 				   cc->lsc_count, cc->lsc_count == 1 ? "" : "s",
 				   cc->lsc_count == 1 ? "s" : "");
-		BIO_printf(bio, "#   Subject: %s\n", ctl_x_subject(cc->x, s, sizeof(s)));
-		BIO_printf(bio, "#   Not after: %s\n", ctl_fmt_time(ctl_asn1_time(X509_get0_notAfter(cc->x)),
+		BIO_printf(bio, "#   Subject: %s\n", capf_x509_subject(cc->x, s, sizeof(s)));
+		BIO_printf(bio, "#   Not after: %s\n", ctl_fmt_time(capf_x509_not_after(cc->x),
 								t1, sizeof(t1)));
-		BIO_printf(bio, "#   SHA-1: %s\n", ctl_x_fp(cc->x, EVP_sha1(), f1, sizeof(f1)));
-		BIO_printf(bio, "#   SHA-256: %s\n", ctl_x_fp(cc->x, EVP_sha256(), s, sizeof(s)));
+		BIO_printf(bio, "#   SHA-1: %s\n", capf_x509_fp_hex(cc->x, EVP_sha1(), ':', f1, sizeof(f1)));
+		BIO_printf(bio, "#   SHA-256: %s\n", capf_x509_fp_hex(cc->x, EVP_sha256(), ':', s, sizeof(s)));
 		PEM_write_bio_X509(bio, cc->x);
 		nout++;
 		for (j = 0; j < cc->nchain; j++) {
 			BIO_printf(bio, "# chain of the CAPF CA above (%s)\n#   Subject: %s\n",
 				   j + 1 == cc->nchain ? "root" : "intermediate",
-				   ctl_x_subject(cc->chain[j], s, sizeof(s)));
-			BIO_printf(bio, "#   SHA-256: %s\n", ctl_x_fp(cc->chain[j], EVP_sha256(), s, sizeof(s)));
+				   capf_x509_subject(cc->chain[j], s, sizeof(s)));
+			BIO_printf(bio, "#   SHA-256: %s\n", capf_x509_fp_hex(cc->chain[j], EVP_sha256(), ':', s, sizeof(s)));
 			PEM_write_bio_X509(bio, cc->chain[j]);
 			nout++;
 		}

@@ -183,24 +183,6 @@ ctl_csv_str(FILE *f, const char *s)
 	fputc('"', f);
 }
 
-const char *
-ctl_hex(const uint8_t *p, size_t n, char *buf, size_t len, char sep)
-{
-	static const char hx[] = "0123456789ABCDEF";
-	size_t i, o = 0;
-
-	if (len == 0)
-		return buf;
-	for (i = 0; i < n && o + 3 + (sep != 0) < len; i++) {
-		if (sep && i)
-			buf[o++] = sep;
-		buf[o++] = hx[p[i] >> 4];
-		buf[o++] = hx[p[i] & 15];
-	}
-	buf[o] = '\0';
-	return buf;
-}
-
 static int
 hexval(int ch)
 {

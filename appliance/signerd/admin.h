@@ -84,8 +84,6 @@ unsigned admin_bulk_staged(void);
 int admin_capf_show(struct admin_req *a);
 int admin_capf_csr(struct admin_req *a);
 int admin_trust_export(struct admin_req *a);
-/* A whole DER certificate (nothing after it), or NULL. */
-X509 *admin_der_x509(const uint8_t *p, size_t n);
 
 /* admin_ca.c */
 int admin_capf_regenerate(struct admin_req *a);
@@ -117,9 +115,6 @@ int admin_need_confirm(struct admin_req *a, const char *what);
 int admin_tls_issue(struct admin_req *a);
 
 /* admin_x509.c: certificate helpers */
-const char *admin_x509_subject(X509 *x, char *buf, size_t len);
-/* SHA-256 of the DER, raw (32 bytes). */
-int admin_x509_fp_raw(X509 *x, unsigned char out[32]);
 /* Adds an extension by OpenSSL config name/value, issuer/subject for ids. */
 int admin_x509_ext(X509 *x, X509 *issuer, X509_REQ *req, int nid, const char *value);
 /* A random positive 128-bit serial. */
@@ -128,6 +123,5 @@ int admin_x509_serial(X509 *x);
 int admin_sign_x509(struct signerd *sd, X509 *x, EVP_PKEY *key, char *err, size_t errlen);
 int admin_sign_req(struct signerd *sd, X509_REQ *r, EVP_PKEY *key, char *err, size_t errlen);
 const EVP_MD *admin_digest_for(EVP_PKEY *key);
-void admin_ossl_err(char *buf, size_t len);
 
 #endif

@@ -24,6 +24,7 @@
 
 #include "appliance/common/file.h"
 #include "appliance/common/log.h"
+#include "appliance/common/x509.h"
 #include "appliance/signerd/admin.h"
 #include "pkcs11/p11.h"
 #include "policy/chain.h"
@@ -297,7 +298,7 @@ admin_capf_regenerate(struct admin_req *a)
 	    admin_x509_ext(x, x, NULL, NID_key_usage, "critical,digitalSignature,keyCertSign") != 0 ||
 	    admin_x509_ext(x, x, NULL, NID_subject_key_identifier, "hash") != 0 ||
 	    admin_x509_ext(x, x, NULL, NID_authority_key_identifier, "keyid:always") != 0) {
-		admin_ossl_err(err, sizeof(err));
+		capf_ossl_errors(err, sizeof(err));
 		rc = admin_error(a, "building the CAPF CA certificate: %s", err);
 		goto out;
 	}
@@ -306,7 +307,7 @@ admin_capf_regenerate(struct admin_req *a)
 		goto out;
 	}
 	if (X509_verify(x, pub) != 1) {
-		admin_ossl_err(err, sizeof(err));
+		capf_ossl_errors(err, sizeof(err));
 		rc = admin_error(a, "the new CAPF CA certificate does not verify: %s", err);
 		goto out;
 	}
@@ -354,14 +355,14 @@ admin_capf_import(struct admin_req *a)
 
 	if (admin_need_confirm(a, "Importing a CAPF CA certificate") != 0)
 		return 0;
-	if (capf_ipc_get_bytes(a->req, CAPF_IPC_T_CERT, &p, &n) != 0 || (x = admin_der_x509(p, n)) == NULL)
+	if (capf_ipc_get_bytes(a->req, CAPF_IPC_T_CERT, &p, &n) != 0 || (x = capf_x509_from_der(p, n)) == NULL)
 		return admin_refuse(a, "the certificate does not parse (DER X.509 expected)");
 	if ((chain = sk_X509_new_null()) == NULL) {
 		X509_free(x);
 		return admin_error(a, "out of memory");
 	}
 	while ((f = capf_ipc_find(a->req, CAPF_IPC_T_CHAIN_CERT, f)) != NULL) {
-		X509 *cx = admin_der_x509(f->val, f->len);
+		X509 *cx = capf_x509_from_der(f->val, f->len);
 
 		if (cx == NULL || sk_X509_push(chain, cx) <= 0) {
 			X509_free(cx);

@@ -20,34 +20,12 @@
 
 #include "appliance/common/file.h"
 #include "appliance/common/log.h"
+#include "appliance/common/x509.h"
 #include "appliance/signerd/admin.h"
 #include "pkcs11/p11.h"
 #include "policy/chain.h"
 
 #define SHOW_CERTS_MAX  24
-
-static time_t
-asn1_time(const ASN1_TIME *t)
-{
-	struct tm tm;
-
-	if (t == NULL || ASN1_TIME_to_tm(t, &tm) != 1)
-		return 0;
-	return timegm(&tm);
-}
-
-X509 *
-admin_der_x509(const uint8_t *p, size_t n)
-{
-	const unsigned char *q = p;
-	X509 *x = d2i_X509(NULL, &q, (long)n);
-
-	if (x != NULL && q != p + n) {
-		X509_free(x);
-		return NULL;
-	}
-	return x;
-}
 
 static void
 put_key_params(struct capf_ipc_builder *b, EVP_PKEY *k)
@@ -74,21 +52,21 @@ admin_put_cert(struct admin_req *a, int role, X509 *x, long lsc_count, const cha
 	       STACK_OF(X509) *chain)
 {
 	struct capf_ipc_builder *b = a->resp;
-	unsigned char *der = NULL, fp[32];
+	unsigned char *der = NULL, fp[EVP_MAX_MD_SIZE];
 	char subj[1025];
 	int n, i;
 
-	if ((n = i2d_X509(x, &der)) <= 0 || admin_x509_fp_raw(x, fp) != 0) {
+	if ((n = i2d_X509(x, &der)) <= 0 || capf_x509_fp_raw(x, EVP_sha256(), fp) != 32) {
 		OPENSSL_free(der);
 		return -1;
 	}
 	capf_ipc_nest_begin(b, CAPF_IPC_T_CAPF_CERT);
 	capf_ipc_put_u8(b, CAPF_IPC_T_CERT_ROLE, (uint8_t)role);
 	capf_ipc_put_bytes(b, CAPF_IPC_T_CERT, der, (size_t)n);
-	capf_ipc_put_str(b, CAPF_IPC_T_SUBJECT, admin_x509_subject(x, subj, sizeof(subj)));
-	capf_ipc_put_bytes(b, CAPF_IPC_T_FINGERPRINT, fp, sizeof(fp));
-	capf_ipc_put_i64(b, CAPF_IPC_T_NOT_BEFORE, (int64_t)asn1_time(X509_get0_notBefore(x)));
-	capf_ipc_put_i64(b, CAPF_IPC_T_NOT_AFTER, (int64_t)asn1_time(X509_get0_notAfter(x)));
+	capf_ipc_put_str(b, CAPF_IPC_T_SUBJECT, capf_x509_subject(x, subj, sizeof(subj)));
+	capf_ipc_put_bytes(b, CAPF_IPC_T_FINGERPRINT, fp, 32);
+	capf_ipc_put_i64(b, CAPF_IPC_T_NOT_BEFORE, (int64_t)capf_x509_not_before(x));
+	capf_ipc_put_i64(b, CAPF_IPC_T_NOT_AFTER, (int64_t)capf_x509_not_after(x));
 	if (lsc_count >= 0)
 		capf_ipc_put_u32(b, CAPF_IPC_T_LSC_COUNT, (uint32_t)lsc_count);
 	put_key_params(b, X509_get0_pubkey(x));
@@ -118,7 +96,7 @@ admin_tls_current(struct signerd *sd)
 	if (capf_store_issuance_latest_for_device(sd->store, ADMIN_TLS_DEVICE, &is, err,
 						  sizeof(err)) == 0 &&
 	    (is.state == CAPF_ISS_ISSUED || is.state == CAPF_ISS_DELIVERED))
-		x = admin_der_x509(is.der, is.der_len);
+		x = capf_x509_from_der(is.der, is.der_len);
 	capf_store_issuance_clear(&is);
 	return x;
 }
@@ -168,7 +146,7 @@ collect_cb(const struct capf_store_cert *c, void *arg)
 	if (rs->n >= SHOW_CERTS_MAX)
 		return 1;
 	r = &rs->r[rs->n];
-	if ((r->x = admin_der_x509(c->der, c->der_len)) == NULL)
+	if ((r->x = capf_x509_from_der(c->der, c->der_len)) == NULL)
 		return 0;
 	snprintf(r->fp, sizeof(r->fp), "%s", c->fp);
 	snprintf(r->key_uri, sizeof(r->key_uri), "%s", c->key_uri);
@@ -361,7 +339,7 @@ admin_capf_csr(struct admin_req *a)
 	    X509_REQ_add_extensions(req, exts) != 1) {
 		X509_EXTENSION_free(e1);
 		X509_EXTENSION_free(e2);
-		admin_ossl_err(err, sizeof(err));
+		capf_ossl_errors(err, sizeof(err));
 		rc = admin_error(a, "building the CSR: %s", err);
 		goto out;
 	}
@@ -370,7 +348,7 @@ admin_capf_csr(struct admin_req *a)
 		goto out;
 	}
 	if (X509_REQ_verify(req, X509_get0_pubkey(cert)) != 1) {
-		admin_ossl_err(err, sizeof(err));
+		capf_ossl_errors(err, sizeof(err));
 		rc = admin_error(a, "the CSR does not verify: %s", err);
 		goto out;
 	}

@@ -19,6 +19,7 @@
 #include <openssl/x509v3.h>
 
 #include "appliance/common/log.h"
+#include "appliance/common/x509.h"
 #include "appliance/signerd/admin.h"
 #include "policy/chain.h"
 
@@ -128,16 +129,6 @@ spki_sha256_hex(EVP_PKEY *k, char out[CAPF_STORE_FP_HEX_LEN + 1])
 	return 0;
 }
 
-static time_t
-asn1_time(const ASN1_TIME *t)
-{
-	struct tm tm;
-
-	if (ASN1_TIME_to_tm(t, &tm) != 1)
-		return 0;
-	return timegm(&tm);
-}
-
 /* Records x (issued by g) under ADMIN_TLS_DEVICE. */
 static int
 record(struct admin_req *a, const struct signerd_ca *g, X509 *x, EVP_PKEY *pub,
@@ -146,8 +137,6 @@ record(struct admin_req *a, const struct signerd_ca *g, X509 *x, EVP_PKEY *pub,
 	struct capf_store_device dev;
 	struct capf_store_issuance is;
 	unsigned char *der = NULL;
-	BIGNUM *bn;
-	char *hex;
 	int n, rc;
 
 	/* the bookkeeping row the issuances hang on (not a phone, never listed) */
@@ -157,16 +146,11 @@ record(struct admin_req *a, const struct signerd_ca *g, X509 *x, EVP_PKEY *pub,
 	if (rc != 0 && rc != CAPF_STORE_EXISTS)
 		return rc;
 	memset(&is, 0, sizeof(is));
-	bn = ASN1_INTEGER_to_BN(X509_get0_serialNumber(x), NULL);
-	hex = bn ? BN_bn2hex(bn) : NULL;
-	BN_free(bn);
-	if (hex == NULL || strlen(hex) > CAPF_STORE_SERIAL_HEX_MAX) {
-		OPENSSL_free(hex);
+	n = capf_x509_serial_hex(x, is.serial, sizeof(is.serial));
+	if (n < 0 || n > CAPF_STORE_SERIAL_HEX_MAX) {
 		snprintf(err, errlen, "serial");
 		return CAPF_STORE_ERROR;
 	}
-	snprintf(is.serial, sizeof(is.serial), "%s", hex);
-	OPENSSL_free(hex);
 	snprintf(is.device, sizeof(is.device), "%s", ADMIN_TLS_DEVICE);
 	snprintf(is.issuer_fp, sizeof(is.issuer_fp), "%s", g->fp);
 	if (spki_sha256_hex(pub, is.spki_sha256) != 0 || (n = i2d_X509(x, &der)) <= 0) {
@@ -174,8 +158,8 @@ record(struct admin_req *a, const struct signerd_ca *g, X509 *x, EVP_PKEY *pub,
 		snprintf(err, errlen, "cannot encode the certificate");
 		return CAPF_STORE_ERROR;
 	}
-	is.not_before = asn1_time(X509_get0_notBefore(x));
-	is.not_after = asn1_time(X509_get0_notAfter(x));
+	is.not_before = capf_x509_not_before(x);
+	is.not_after = capf_x509_not_after(x);
 	signerd_peer_str(a->peer, is.peer, sizeof(is.peer));
 	is.der = der;
 	is.der_len = (size_t)n;
@@ -276,7 +260,7 @@ admin_tls_issue(struct admin_req *a)
 	    admin_x509_ext(x, cacert, NULL, NID_subject_key_identifier, "hash") != 0 ||
 	    admin_x509_ext(x, cacert, NULL, NID_authority_key_identifier, "keyid:always") != 0 ||
 	    (san[0] && admin_x509_ext(x, cacert, NULL, NID_subject_alt_name, san) != 0)) {
-		admin_ossl_err(err, sizeof(err));
+		capf_ossl_errors(err, sizeof(err));
 		rc = admin_error(a, "building the TLS certificate: %s", err);
 		goto out;
 	}
@@ -297,7 +281,7 @@ admin_tls_issue(struct admin_req *a)
 
 		signerd_cert_fp(x, fp);
 		signerd_audit(sd, a->peer, "tls.issue", fp, "subject=%s ca=%s days=%u",
-			      admin_x509_subject(x, subj, sizeof(subj)), g->fp, days);
+			      capf_x509_subject(x, subj, sizeof(subj)), g->fp, days);
 		capf_log(LOG_NOTICE, "tls_issued", "fp=%s ca=%s uid=%u", fp, g->fp,
 			 (unsigned)a->peer->uid);
 	}

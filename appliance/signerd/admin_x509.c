@@ -14,50 +14,8 @@
 #include <openssl/x509.h>
 #include <openssl/x509v3.h>
 
+#include "appliance/common/x509.h"
 #include "appliance/signerd/admin.h"
-
-void
-admin_ossl_err(char *buf, size_t len)
-{
-	unsigned long e;
-	size_t used = 0;
-
-	buf[0] = '\0';
-	while ((e = ERR_get_error()) != 0 && used + 2 < len) {
-		char one[256];
-
-		ERR_error_string_n(e, one, sizeof(one));
-		used += (size_t)snprintf(buf + used, len - used, "%s%s", used ? "; " : "", one);
-		if (used >= len)
-			break;
-	}
-	if (buf[0] == '\0')
-		snprintf(buf, len, "no OpenSSL error");
-}
-
-const char *
-admin_x509_subject(X509 *x, char *buf, size_t len)
-{
-	BIO *b = BIO_new(BIO_s_mem());
-	int n;
-
-	buf[0] = '\0';
-	if (b == NULL)
-		return buf;
-	X509_NAME_print_ex(b, X509_get_subject_name(x), 0, XN_FLAG_RFC2253 & ~ASN1_STRFLGS_ESC_MSB);
-	n = BIO_read(b, buf, (int)len - 1);
-	buf[n > 0 ? n : 0] = '\0';
-	BIO_free(b);
-	return buf;
-}
-
-int
-admin_x509_fp_raw(X509 *x, unsigned char out[32])
-{
-	unsigned n = 0;
-
-	return X509_digest(x, EVP_sha256(), out, &n) == 1 && n == 32 ? 0 : -1;
-}
 
 int
 admin_x509_ext(X509 *x, X509 *issuer, X509_REQ *req, int nid, const char *value)
@@ -115,7 +73,7 @@ sign_ctx(struct signerd *sd, EVP_PKEY *key, char *err, size_t errlen)
 	ERR_clear_error();
 	if (m == NULL || !EVP_DigestSignInit_ex(m, NULL, EVP_MD_get0_name(admin_digest_for(key)),
 						 sd->libctx, NULL, key, NULL)) {
-		admin_ossl_err(oe, sizeof(oe));
+		capf_ossl_errors(oe, sizeof(oe));
 		snprintf(err, errlen, "cannot sign with the token key: %s", oe);
 		EVP_MD_CTX_free(m);
 		return NULL;
@@ -133,7 +91,7 @@ admin_sign_x509(struct signerd *sd, X509 *x, EVP_PKEY *key, char *err, size_t er
 	if (m == NULL)
 		return -1;
 	if (X509_sign_ctx(x, m) <= 0) {
-		admin_ossl_err(oe, sizeof(oe));
+		capf_ossl_errors(oe, sizeof(oe));
 		snprintf(err, errlen, "signing the certificate with the token key failed: %s", oe);
 	} else {
 		rc = 0;
@@ -152,7 +110,7 @@ admin_sign_req(struct signerd *sd, X509_REQ *r, EVP_PKEY *key, char *err, size_t
 	if (m == NULL)
 		return -1;
 	if (X509_REQ_sign_ctx(r, m) <= 0) {
-		admin_ossl_err(oe, sizeof(oe));
+		capf_ossl_errors(oe, sizeof(oe));
 		snprintf(err, errlen, "signing the CSR with the token key failed: %s", oe);
 	} else {
 		rc = 0;
