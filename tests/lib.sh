@@ -3,6 +3,9 @@
 #   check_fails "what" cmd...      passes when cmd exits non-zero
 #   check_grep "what" REGEX FILE   passes when FILE matches REGEX (extended)
 #   make_token DIR LABEL           a throwaway SoftHSM token under DIR (PINs in 0600 files)
+#   make_capf_ca DIR CERT          token "capf" under DIR/tok, its key "capf-ca", a CAPF CA in CERT
+#   signer_user DIR...             as root: capf-signer owns DIR..., USER_OPT/RUN_AS/SIGNER_UID
+#   start_signerd LOG SOCK CONF .. capf-signerd in the background, waits until it has started
 # The closing line "NAME: N passed, N failed" is what tests/run-tests counts.
 set -u
 T_NAME=$(basename "$0" .sh)
@@ -90,3 +93,76 @@ bg() { "$@" & T_PIDS+=($!); }
 
 # free_port: an unused TCP port on 127.0.0.1.
 free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
+
+# make_capf_ca DIR CERT: the CAPF CA of the daemon tests. A token "capf" under DIR/tok
+# (make_token: user PIN in DIR/tok/capf.pin), an RSA 2048 key "capf-ca" on it, and a
+# self-signed CAPF CA certificate with that key through the capfhsm provider in CERT
+# (O=Example Corp, OU=Voice, CN=CAPF-test; CA:TRUE pathlen:0, digitalSignature and
+# keyCertSign; 3650 days, SHA-256; its request config in DIR/ca.cnf). Sets PIN (the PIN
+# file) and KEYURI (the key's URI, no PIN source). A step that fails ends the test:
+# not_ok, its log (DIR/init.log, keygen.log, req.log), finish.
+make_capf_ca() {
+  local dir=$1 cert=$2
+  make_token "$dir/tok" capf >"$dir/init.log" 2>&1 || { not_ok "make_token"; cat "$dir/init.log"; finish; }
+  PIN=$dir/tok/capf.pin
+  KEYURI="pkcs11:token=capf;object=capf-ca;type=private"
+  "$BIN/capf-token" keygen --uri "pkcs11:token=capf;object=capf-ca?pin-source=file:$PIN" --type rsa:2048 \
+    >"$dir/keygen.log" 2>&1 || { not_ok "keygen"; cat "$dir/keygen.log"; finish; }
+  cat >"$dir/ca.cnf" <<'CNF'
+[req]
+distinguished_name = dn
+prompt = no
+x509_extensions = ext
+[dn]
+O = Example Corp
+OU = Voice
+CN = CAPF-test
+[ext]
+basicConstraints = critical, CA:TRUE, pathlen:0
+keyUsage = critical, digitalSignature, keyCertSign
+subjectKeyIdentifier = hash
+CNF
+  ossl req -x509 -new -provider-path "$LIB" -provider capfhsm -provider default -config "$dir/ca.cnf" \
+    -key "$KEYURI?pin-source=file:$PIN" -days 3650 -sha256 -out "$cert" >"$dir/req.log" 2>&1 \
+    || { not_ok "CAPF CA certificate"; cat "$dir/req.log"; finish; }
+}
+
+# signer_user DIR...: who capf-signerd runs as. As root: the user capf-signer (made by
+# scripts/create-users when missing), which then owns DIR... (chown -R); USER_OPT is the
+# daemon's option for it (--user capf-signer), RUN_AS a command prefix running as it.
+# Not root: both empty, the daemon runs as us. SIGNER_UID is the daemon's uid either way.
+signer_user() {
+  USER_OPT=()
+  RUN_AS=()
+  if [ "$(id -u)" = 0 ]; then
+    getent passwd capf-signer >/dev/null || scripts/create-users >/dev/null
+    SIGNER_UID=$(id -u capf-signer)
+    chown -R capf-signer: "$@"
+    USER_OPT=(--user capf-signer)
+    RUN_AS=(setpriv --reuid capf-signer --regid capf-signer --clear-groups)
+  else
+    SIGNER_UID=$(id -u)
+  fi
+}
+
+# start_signerd LOG SOCK CONF [ARG...]: capf-signerd --config CONF --foreground ARG...
+# "${USER_OPT[@]}" in the background (stdout and stderr appended to LOG, its pid in SPID,
+# killed when the test ends). Returns 0 once SOCK exists and LOG has a new event=started
+# line; 1 when the daemon exits first or has not started within 20 s.
+start_signerd() {
+  local log=$1 sock=$2 conf=$3 before
+  shift 3
+  before=$(grep -c "event=started" "$log" 2>/dev/null)
+  "$BIN/capf-signerd" --config "$conf" --foreground "$@" "${USER_OPT[@]}" >>"$log" 2>&1 &
+  SPID=$!
+  T_PIDS+=("$SPID")
+  for _ in $(seq 1 400); do
+    [ -S "$sock" ] && [ "$(grep -c "event=started" "$log")" -gt "${before:-0}" ] && return 0
+    kill -0 "$SPID" 2>/dev/null || return 1
+    sleep 0.05
+  done
+  return 1
+}
+
+# stop_signerd: SIGTERM to the daemon start_signerd started; its exit status.
+stop_signerd() { kill -TERM "$SPID" 2>/dev/null; wait "$SPID"; }

@@ -15,43 +15,12 @@ PY=python3; [ -x /usr/bin/python3 ] && PY=/usr/bin/python3     # (pyenv shims ar
 
 # ---- token, CAPF CA (self-signed with the token key through capfhsm) --------
 mkdir -p "$D/tok" "$D/state" "$D/ca" "$D/pki" "$D/out"
-make_token "$D/tok" capf >"$D/init.log" 2>&1 || { not_ok "make_token"; cat "$D/init.log"; finish; }
-PIN=$D/tok/capf.pin
-KEYURI="pkcs11:token=capf;object=capf-ca;type=private"
-"$BIN/capf-token" keygen --uri "pkcs11:token=capf;object=capf-ca?pin-source=file:$PIN" --type rsa:2048 \
-  >"$D/keygen.log" 2>&1 || { not_ok "keygen"; cat "$D/keygen.log"; finish; }
-cat >"$D/ca.cnf" <<'CNF'
-[req]
-distinguished_name = dn
-prompt = no
-x509_extensions = ext
-[dn]
-O = Example Corp
-OU = Voice
-CN = CAPF-test
-[ext]
-basicConstraints = critical, CA:TRUE, pathlen:0
-keyUsage = critical, digitalSignature, keyCertSign
-subjectKeyIdentifier = hash
-CNF
-ossl req -x509 -new -provider-path "$LIB" -provider capfhsm -provider default -config "$D/ca.cnf" \
-  -key "$KEYURI?pin-source=file:$PIN" -days 3650 -sha256 -out "$D/ca/ca.pem" >"$D/req.log" 2>&1 \
-  || { not_ok "CAPF CA certificate"; cat "$D/req.log"; finish; }
+make_capf_ca "$D" "$D/ca/ca.pem"
 cp "$D/ca/ca.pem" "$D/ca-original.pem"
 ORIG_FP=$(openssl x509 -in "$D/ca-original.pem" -noout -fingerprint -sha256 | cut -d= -f2)
 
 # ---- users, configuration, start ----------------------------------------------
-USER_OPT=()
-RUN_AS=()
-if [ $IS_ROOT = 1 ]; then
-  getent passwd capf-signer >/dev/null || scripts/create-users >/dev/null
-  SIGNER_UID=$(id -u capf-signer)
-  chown -R capf-signer: "$D/tok" "$D/state" "$D/ca"
-  USER_OPT=(--user capf-signer)
-  RUN_AS=(setpriv --reuid capf-signer --regid capf-signer --clear-groups)
-else
-  SIGNER_UID=$(id -u)
-fi
+signer_user "$D/tok" "$D/state" "$D/ca"
 cat >"$D/capf.conf" <<CONF
 token: { module = "$SOFTHSM_MODULE"; ca_key_uri = "$KEYURI"; pin_source = "$PIN"; };
 ca: { certificate = "$D/ca/ca.pem"; };
@@ -64,23 +33,9 @@ ADMIN=$D/run/admin.sock
 FRONT=$D/run/front.sock
 DB=$D/state/capf.db
 LOG=$D/signerd.log
-# start_signerd: starts the daemon, waits for a new event=started (1: it exited or never started)
-start_signerd() {
-  local before
-  before=$(grep -c "event=started" "$LOG" 2>/dev/null)
-  "$SD" --config "$D/capf.conf" --foreground "${USER_OPT[@]}" >>"$LOG" 2>&1 &
-  SPID=$!
-  T_PIDS+=("$SPID")
-  for _ in $(seq 1 400); do
-    [ -S "$ADMIN" ] && [ "$(grep -c "event=started" "$LOG")" -gt "${before:-0}" ] && return 0
-    kill -0 "$SPID" 2>/dev/null || return 1
-    sleep 0.05
-  done
-  return 1
-}
-# stop_signerd: SIGTERM, waits; 0 when it exited 0
-stop_signerd() { kill -TERM "$SPID" 2>/dev/null; wait "$SPID"; }
-start_signerd
+# sd_start: the daemon on capf.conf, up once admin.sock answers (see start_signerd in tests/lib.sh)
+sd_start() { start_signerd "$LOG" "$ADMIN" "$D/capf.conf"; }
+sd_start
 check "capf-signerd is up" test -S "$ADMIN"
 [ -S "$ADMIN" ] || { tail -20 "$LOG"; finish; }
 c() { "$CTL" --socket "$ADMIN" "$@"; }
@@ -420,7 +375,7 @@ check "  ... files are 0644 (public): ca.certificate, its chain, the previous co
 
 # ---- restart after the import: the store's CA (chain from <ca.certificate>.chain) --------------
 check "restart after import: the daemon stops cleanly" stop_signerd
-check "  ... and starts again (the imported CA, its chain from ca.pem.chain)" start_signerd
+check "  ... and starts again (the imported CA, its chain from ca.pem.chain)" sd_start
 [ -S "$ADMIN" ] || { tail -20 "$LOG"; finish; }
 check "  ... capf show: the imported CA active with its chain, the original previous" jout "$D/show-tp2.json" c capf show --json
 check "  ... (json)" $PY -c '
@@ -498,7 +453,7 @@ check "  ... three LSC issuers" $PY -c 'import json,sys; l=json.load(open(sys.ar
 # ---- restart after regenerate: the store's key URI and certificate, not capf.conf's ----------------
 REGEN_FP=$($PY -c 'import json,sys; print(json.load(open(sys.argv[1]))["ca"]["sha256"])' "$D/show-regen.json")
 check "restart after regenerate: the daemon stops cleanly" stop_signerd
-check "  ... and starts again with the regenerated key (capf.conf still names the old one)" start_signerd
+check "  ... and starts again with the regenerated key (capf.conf still names the old one)" sd_start
 [ -S "$ADMIN" ] || { tail -20 "$LOG"; finish; }
 check_grep "  ... logged: the key URI from the store" "event=ca_from_store .*key_uri=pkcs11:[^ ]*object=capf-ca-20[0-9]{12}" "$LOG"
 check "  ... capf show: the new CA active, the older ones previous" jout "$D/show-restart.json" c capf show --json
@@ -522,7 +477,7 @@ check "  ... the new LSC is from the new CA" ossl verify -CAfile "$D/ca/ca.pem" 
 cp -p "$D/ca/ca.pem" "$D/ca-active.pem"
 check "a stale ca.certificate (an earlier CA the store knows): stop" stop_signerd
 cp "$D/ca-original.pem" "$D/ca/ca.pem"
-check "  ... starts with the store's active CA" start_signerd
+check "  ... starts with the store's active CA" sd_start
 check_grep "  ... warns that the file is stale" "event=ca_file_stale .*file_role=previous" "$LOG"
 check "  ... capf show: still the regenerated CA" sh -c "$CTL --socket $ADMIN capf show --json | grep -q '$REGEN_FP'"
 check "a ca.certificate the store never knew: stop" stop_signerd
@@ -531,7 +486,7 @@ check "  ... start-up is refused (exit 3)" rc 3 timeout 30 "$SD" --config "$D/ca
 check_grep "  ... naming the file and the store's CA" "ca.certificate $D/ca/ca.pem \(SHA-256 [0-9a-f]{64}\) is not the active CAPF CA of the store" "$T_TMP/last.out"
 check_grep "  ... saying what to do" "capfctl capf regenerate.*capfctl capf import" "$T_TMP/last.out"
 cp -p "$D/ca-active.pem" "$D/ca/ca.pem"
-check "  ... with the file put back it starts" start_signerd
+check "  ... with the file put back it starts" sd_start
 [ -S "$ADMIN" ] || { tail -20 "$LOG"; finish; }
 
 # ---- audit ---------------------------------------------------------------------------------------------

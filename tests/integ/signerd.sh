@@ -11,28 +11,7 @@ IS_ROOT=0; [ "$(id -u)" = 0 ] && IS_ROOT=1
 
 # ---- the token, the CAPF CA, the manufacturing CA ------------------------
 mkdir -p "$D/tok" "$D/state" "$D/mic" "$D/pki"
-make_token "$D/tok" capf >"$D/init.log" 2>&1 || { not_ok "make_token"; cat "$D/init.log"; finish; }
-PIN=$D/tok/capf.pin
-KEYURI="pkcs11:token=capf;object=capf-ca;type=private"
-"$BIN/capf-token" keygen --uri "pkcs11:token=capf;object=capf-ca?pin-source=file:$PIN" --type rsa:2048 \
-  >"$D/keygen.log" 2>&1 || { not_ok "keygen"; cat "$D/keygen.log"; finish; }
-cat >"$D/ca.cnf" <<'CNF'
-[req]
-distinguished_name = dn
-prompt = no
-x509_extensions = ext
-[dn]
-O = Example Corp
-OU = Voice
-CN = CAPF-test
-[ext]
-basicConstraints = critical, CA:TRUE, pathlen:0
-keyUsage = critical, digitalSignature, keyCertSign
-subjectKeyIdentifier = hash
-CNF
-ossl req -x509 -new -provider-path "$LIB" -provider capfhsm -provider default -config "$D/ca.cnf" \
-  -key "$KEYURI?pin-source=file:$PIN" -days 3650 -sha256 -out "$D/ca.pem" >"$D/req.log" 2>&1 \
-  || { not_ok "CAPF CA certificate"; cat "$D/req.log"; finish; }
+make_capf_ca "$D" "$D/ca.pem"
 
 # Another key on the token, not the CAPF CA's.
 "$BIN/capf-token" keygen --uri "pkcs11:token=capf;object=other?pin-source=file:$PIN" --type ec:P-256 \
@@ -60,17 +39,7 @@ mkleaf forged evil "/CN=SEP00000000AA03" rsa:2048
 cp "$D/pki/mfg.pem" "$D/mic/mfg.pem"
 
 # ---- users and the configuration ------------------------------------------
-RUN_AS=()
-USER_OPT=()
-if [ $IS_ROOT = 1 ]; then
-  getent passwd capf-signer >/dev/null || scripts/create-users >/dev/null
-  SIGNER_UID=$(id -u capf-signer)
-  chown -R capf-signer: "$D/tok" "$D/state" "$D/mic"
-  USER_OPT=(--user capf-signer)
-  RUN_AS=(setpriv --reuid capf-signer --regid capf-signer --clear-groups)
-else
-  SIGNER_UID=$(id -u)
-fi
+signer_user "$D/tok" "$D/state" "$D/mic"
 cat >"$D/capf.conf" <<CONF
 token: { module = "$SOFTHSM_MODULE"; ca_key_uri = "$KEYURI"; pin_source = "$PIN"; };
 ca: { certificate = "$D/ca.pem"; };
@@ -113,22 +82,12 @@ check_grep "says the key does not match" "does not match the CAPF CA certificate
 
 # ---- start ------------------------------------------------------------------
 PIDS=()
-start() { # LOG
+start() { # LOG: the daemon with a leaked fd and a secret in its environment to scrub
+  local rc
   exec 7>"$D/leaked-fd"
-  env CAPF_TEST_SECRET=hunter2 "$SD" --config "$D/capf.conf" --foreground --pidfile "$D/signerd.pid" \
-    "${USER_OPT[@]}" >>"$1" 2>&1 &
-  SPID=$!
+  CAPF_TEST_SECRET=hunter2 start_signerd "$1" "$FRONT" "$D/capf.conf" --pidfile "$D/signerd.pid"; rc=$?
   exec 7>&-
-  T_PIDS+=("$SPID")
-  for _ in $(seq 1 200); do
-    [ -S "$FRONT" ] && grep -q "event=started" "$1" && return 0
-    kill -0 "$SPID" 2>/dev/null || return 1
-    sleep 0.05
-  done
-  return 1
-}
-stop() {
-  kill -TERM "$SPID"; wait "$SPID"
+  return $rc
 }
 LOG=$D/signerd.log
 check "the daemon starts (seccomp on)" start "$LOG"
@@ -357,7 +316,7 @@ check_grep "logged as a retryable signing failure" "event=sign_failed device=SEP
 check "still answering while the token is down" "$CL" ping "$FRONT"
 
 # ---- SIGTERM: clean exit ------------------------------------------------------
-kill -TERM "$SPID"; wait "$SPID"; rc=$?
+stop_signerd; rc=$?
 check "SIGTERM: exit 0" test $rc = 0
 check_grep "stopped line" "event=stopped" "$D/signerd2.log"
 check_nogrep "no seccomp violation in the logs" "seccomp_violation" "$LOG"
