@@ -402,39 +402,35 @@ page_wants(struct page *p, const struct capf_device *d)
 	return 1;
 }
 
+/* One device of the page (with its LSC columns for a report row). */
 static int
-list_cb(const struct capf_store_device *d, void *arg)
+put_row(struct page *p, const struct capf_device *dev, const struct capf_store_report_row *r)
 {
-	struct page *p = arg;
-
-	if (!page_wants(p, &d->dev))
+	if (!page_wants(p, dev))
 		return 0;
 	capf_ipc_nest_begin(p->a->resp, CAPF_IPC_T_DEVICE);
-	put_device_fields(p->a->resp, &d->dev);
-	capf_ipc_nest_end(p->a->resp);
-	snprintf(p->last, sizeof(p->last), "%s", d->dev.name);
-	p->put++;
-	return 0;
-}
-
-static int
-report_cb(const struct capf_store_report_row *r, void *arg)
-{
-	struct page *p = arg;
-
-	if (!page_wants(p, &r->dev))
-		return 0;
-	capf_ipc_nest_begin(p->a->resp, CAPF_IPC_T_DEVICE);
-	put_device_fields(p->a->resp, &r->dev);
-	if (r->has_lsc) {
+	put_device_fields(p->a->resp, dev);
+	if (r != NULL && r->has_lsc) {
 		capf_ipc_put_str(p->a->resp, CAPF_IPC_T_LSC_SERIAL, r->serial);
 		capf_ipc_put_str(p->a->resp, CAPF_IPC_T_LSC_ISSUER, r->issuer_fp);
 		capf_ipc_put_i64(p->a->resp, CAPF_IPC_T_LSC_NOT_AFTER, (int64_t)r->not_after);
 	}
 	capf_ipc_nest_end(p->a->resp);
-	snprintf(p->last, sizeof(p->last), "%s", r->dev.name);
+	snprintf(p->last, sizeof(p->last), "%s", dev->name);
 	p->put++;
 	return 0;
+}
+
+static int
+list_cb(const struct capf_store_device *d, void *arg)
+{
+	return put_row(arg, &d->dev, NULL);
+}
+
+static int
+report_cb(const struct capf_store_report_row *r, void *arg)
+{
+	return put_row(arg, &r->dev, r);
 }
 
 static int
