@@ -461,12 +461,20 @@ page_init(struct admin_req *a, struct page *p, char *pattern, size_t plen)
 	return admin_ok(a);
 }
 
-static void
-page_finish(struct page *p)
+/* Ends the page after the store's walk returned rc: its cursor and count, or when
+ * the walk failed, the store's failure alone (nothing of the page goes out). */
+static int
+page_finish(struct page *p, int rc, const char *err)
 {
+	if (rc != 0) {
+		capf_ipc_builder_free(p->a->resp);
+		memset(p->a->resp, 0, sizeof(*p->a->resp));
+		return admin_store_fail(p->a, rc, err);
+	}
 	if (p->full && p->last[0])
 		capf_ipc_put_bytes(p->a->resp, CAPF_IPC_T_CURSOR, p->last, strlen(p->last));
 	capf_ipc_put_u32(p->a->resp, CAPF_IPC_T_COUNT, p->total);
+	return 0;
 }
 
 int
@@ -482,13 +490,7 @@ admin_device_list(struct admin_req *a)
 	if (pattern[0])
 		f.pattern = pattern;
 	rc = capf_store_device_list(a->sd->store, &f, list_cb, &p, err, sizeof(err));
-	if (rc != 0) {
-		capf_ipc_builder_free(a->resp);
-		memset(a->resp, 0, sizeof(*a->resp));
-		return admin_store_fail(a, rc, err);
-	}
-	page_finish(&p);
-	return 0;
+	return page_finish(&p, rc, err);
 }
 
 int
@@ -519,11 +521,5 @@ admin_report(struct admin_req *a)
 	if (pattern[0])
 		f.pattern = pattern;
 	rc = capf_store_report(a->sd->store, &f, report_cb, &p, err, sizeof(err));
-	if (rc != 0) {
-		capf_ipc_builder_free(a->resp);
-		memset(a->resp, 0, sizeof(*a->resp));
-		return admin_store_fail(a, rc, err);
-	}
-	page_finish(&p);
-	return 0;
+	return page_finish(&p, rc, err);
 }
