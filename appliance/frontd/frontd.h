@@ -6,6 +6,7 @@
  *   tls.c      the server SSL_CTX (key from a file or a pkcs11: URI via capfhsm)
  *   session.c  one phone: non-blocking TLS and the CAPF state machine
  *   signer.c   the bounded pool of SOCK_SEQPACKET connections to front.sock
+ *   sandbox.c  the seccomp allow-list installed after start-up
  *
  * Everything runs in one thread. Every descriptor registered with epoll carries
  * a struct front_ev as its first member; the loop dispatches on its kind.
@@ -46,6 +47,10 @@ int front_ev_mod(struct front *f, struct front_ev *ev, uint32_t events);
 void front_ev_del(struct front *f, struct front_ev *ev);
 /* Monotonic milliseconds. */
 uint64_t front_now_ms(void);
+
+/* ---- sandbox.c ---- */
+/* The seccomp allow-list for the running loop (token_key: SoftHSM in-process). */
+int front_sandbox(int token_key, char *err, size_t errlen);
 
 /* ---- tls.c ---- */
 /* The server context: certificate and key from conf->tls, versions from

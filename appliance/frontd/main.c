@@ -70,10 +70,12 @@ static void usage(FILE *out)
 "                           lib/ beside bin/, else /usr/local/lib/capf-appliance)\n"
 "  --foreground             stay in the foreground, log to stderr (else detach, syslog)\n"
 "  --verbose                log debug events too\n"
+"  --no-seccomp             do not install the system-call allow-list (debugging only)\n"
 "  --help                   this text\n"
 "\n"
 "Exit status: 0 stopped by SIGTERM/SIGINT, 1 runtime failure, 2 usage or configuration\n"
-"error, 3 start-up failure (TLS key or certificate, port, user).\n");
+"error, 3 start-up failure (TLS key or certificate, port, user, sandbox), 70 a system\n"
+"call outside the seccomp allow-list (logged as event=seccomp_violation).\n");
 }
 
 /* ---- the loop ---- */
@@ -377,6 +379,7 @@ int main(int argc, char **argv)
 		{ "provider-dir", required_argument, NULL, 'p' },
 		{ "foreground", no_argument, NULL, 'f' },
 		{ "verbose", no_argument, NULL, 'v' },
+		{ "no-seccomp", no_argument, NULL, 's' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
@@ -384,7 +387,7 @@ int main(int argc, char **argv)
 	const char *config = NULL, *listen_spec = "0.0.0.0:3804", *user = NULL;
 	char provider_dir[PATH_MAX + 8] = "", sock[CAPF_CONF_STR_MAX + 16], err[512];
 	unsigned nconn = 32, qmax = 1024;
-	int foreground = 0, verbose = 0, c, rc;
+	int foreground = 0, verbose = 0, no_seccomp = 0, c, rc;
 	struct capf_errlist *errs;
 	struct rlimit rl;
 	struct sigaction sa;
@@ -398,6 +401,7 @@ int main(int argc, char **argv)
 		case 'p': snprintf(provider_dir, sizeof(provider_dir), "%s", optarg); break;
 		case 'f': foreground = 1; break;
 		case 'v': verbose = 1; break;
+		case 's': no_seccomp = 1; break;
 		case 'n':
 			if (parse_uint(optarg, 1, 256, &nconn) < 0) {
 				fprintf(stderr, "capf-frontd: --signer-connections %s: expected 1..256\n", optarg);
@@ -492,9 +496,15 @@ int main(int argc, char **argv)
 		capf_log(LOG_ERR, "signer_pool_failed", "socket=%s", sock);
 		return EXIT_RUNTIME;
 	}
+	tzset();                        /* /etc/localtime now: no file opens in the sandbox */
+	if (!no_seccomp && front_sandbox(strncmp(conf.tls.key, "pkcs11:", 7) == 0, err, sizeof(err)) < 0) {
+		capf_log(LOG_ERR, "sandbox_failed", "error=\"%s\"", err);
+		return EXIT_STARTUP;
+	}
 	capf_log(LOG_INFO, "started", "listen=%s tls_min=%s signer=%s signer_connections=%u "
-		 "max_connections=%u uid=%u", listen_spec, capf_tls_version_name(conf.tls.min_version),
-		 sock, nconn, F.max_sessions, (unsigned)getuid());
+		 "max_connections=%u uid=%u seccomp=%d", listen_spec,
+		 capf_tls_version_name(conf.tls.min_version), sock, nconn, F.max_sessions,
+		 (unsigned)getuid(), !no_seccomp);
 	rc = run(&F);
 	session_close_all(&F);
 	signer_pool_free(F.signer);

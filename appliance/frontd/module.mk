@@ -1,12 +1,12 @@
 # appliance/frontd: capf-frontd, the network-facing CAPF server (TLS, epoll, no CA key).
 FRONTD_SRCS := appliance/frontd/main.c appliance/frontd/session.c appliance/frontd/signer.c \
-               appliance/frontd/tls.c
+               appliance/frontd/tls.c appliance/frontd/sandbox.c
 FRONTD      := $(BUILD)/bin/capf-frontd
 PROGRAMS    += $(FRONTD)
 $(FRONTD): $(call objs,$(FRONTD_SRCS)) $(BUILD)/lib/libcapfcodec.a $(BUILD)/lib/libcapfpolicy.a \
            $(BUILD)/lib/libcapfcommon.a
 	@mkdir -p $(dir $@)
-	$(CC) $(LDFLAGS) -o $@ $^ $(LIBSSL) $(LIBCONFIG)
+	$(CC) $(LDFLAGS) -o $@ $^ $(LIBSSL) $(LIBCONFIG) $(LIBSECCOMP)
 SHELL_TESTS += tests/e2e/frontd_standalone.sh
 
 # The raw signing rate of a token key (the ceiling for the end-to-end benchmark).

@@ -133,7 +133,8 @@ check "the front end reconnected to the signer: enrollment succeeds" test $ok_af
 check_status SEP0000000E0006 "Upgrade Success"
 
 check "capf-frontd survived everything" kill -0 "$CAPF_FRONTD_PID"
-check_nogrep "no crash or sanitizer report in the logs" "AddressSanitizer|runtime error|Segmentation" "$APP/logs/frontd.log"
+check_nogrep "no crash, sanitizer report or seccomp violation in the logs" \
+  "AddressSanitizer|runtime error|Segmentation|seccomp_violation" "$APP/logs/frontd.log"
 "$LOCAL" down "$APP"
 "$LOCAL" status "$APP" >"$T_TMP/status.out"
 check "status after down: exit 3" test $? = 3

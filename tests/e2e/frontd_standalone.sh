@@ -60,8 +60,14 @@ start() {
   for _ in $(seq 200); do grep -q event=started "$D/frontd.log" && break; kill -0 "$FPID" || break; sleep 0.05; done
   check_grep "capf-frontd started" "event=started" "$D/frontd.log"
 }
+exited() { [ ! -e "/proc/$1" ] || [ "$(sed 's/^.*) //' "/proc/$1/stat" | cut -d' ' -f1)" = Z ]; }
 stop() {
   kill "$FPID"
+  for _ in $(seq 300); do exited "$FPID" && break; sleep 0.1; done
+  if ! exited "$FPID"; then
+    not_ok "capf-frontd did not exit within 30 s of SIGTERM"
+    kill -KILL "$FPID"
+  fi
   wait "$FPID"
   check "exit status 0 after SIGTERM (no leak under ASan)" test $? = 0
 }
@@ -71,6 +77,8 @@ if [ "$(id -u)" = 0 ]; then
   check "it dropped to the --user" test "$(stat -c %U /proc/"$FPID")" = nobody
 fi
 check "not dumpable, no core" grep -q '^Max core file size *0' /proc/"$FPID"/limits
+check "seccomp filter on" grep -qE '^Seccomp:[[:space:]]+2' /proc/"$FPID"/status
+check "no new privileges" grep -qE '^NoNewPrivs:[[:space:]]+1' /proc/"$FPID"/status
 
 # TLS: 1.2 and 1.3, ECDHE only, no client certificate asked, 1.1 refused by default
 for v in tls1_2 tls1_3; do
@@ -108,6 +116,7 @@ check "served byte by byte while they hang" "$PY" "$H" 127.0.0.1 "$PORT" wrong-s
 wait $IPID
 check "every silent client was closed by the server" test $? = 0
 check "capf-frontd survived all of it" kill -0 "$FPID"
+check_nogrep "no seccomp violation" "seccomp_violation" "$D/frontd.log"
 check_nogrep "the PASSWORD never reaches the log" "password=[^aes ]|PASSWORD=" "$D/frontd.log"
 stop
 
