@@ -73,6 +73,10 @@ static void usage(FILE *out)
 "  --no-seccomp             do not install the system-call allow-list (debugging only)\n"
 "  --help                   this text\n"
 "\n"
+"TLS: 1.2 and 1.3 (tls.min_version \"1.0\"/\"1.1\" adds the old versions for old phones and\n"
+"lowers OpenSSL's security level to 0 for them), ECDHE suites only, no client certificate.\n"
+"capf.conf has no listen setting yet: the address comes from --listen.\n"
+"\n"
 "Exit status: 0 stopped by SIGTERM/SIGINT, 1 runtime failure, 2 usage or configuration\n"
 "error, 3 start-up failure (TLS key or certificate, port, user, sandbox), 70 a system\n"
 "call outside the seccomp allow-list (logged as event=seccomp_violation).\n");
