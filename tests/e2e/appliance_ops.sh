@@ -139,4 +139,7 @@ check_nogrep "no crash, sanitizer report or seccomp violation in the logs" \
 "$LOCAL" status "$APP" >"$T_TMP/status.out"
 check "status after down: exit 3" test $? = 3
 check_grep "status says stopped" "capf-frontd: stopped" "$T_TMP/status.out"
+check_grep "capf-frontd stopped cleanly" "event=stopping" "$APP/logs/frontd.log"
+check_nogrep "no sanitizer or leak report at exit" "LeakSanitizer|AddressSanitizer|runtime error" \
+  "$APP/logs/frontd.log"
 finish
