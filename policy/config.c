@@ -3,10 +3,12 @@
  * describes every setting (group, name, kind, range, where it goes); the parser walks
  * the libconfig tree against it, collects every error, then runs the cross checks.
  */
+#include <arpa/inet.h>
 #include <ctype.h>
 #include <stdarg.h>
 #include <errno.h>
 #include <limits.h>
+#include <netinet/in.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -29,6 +31,7 @@ enum kind {
 	K_P11URI,       /* "pkcs11:..." */
 	K_KEYREF,       /* absolute path or "pkcs11:..." */
 	K_PINSRC,       /* "/abs" or "file:/abs" */
+	K_LISTEN,       /* "IPV4:PORT" or "[IPV6]:PORT" */
 	K_UINT,         /* integer in [min, max] */
 	K_BOOL,
 	K_ENUM,         /* string parsed by parse() */
@@ -120,6 +123,7 @@ static const struct field fields[] = {
 	UINTF("deadline", "default_days", deadline.default_days, 1, 365),
 	UINTF("deadline", "max_days", deadline.max_days, 1, 3650),
 	STRF("mic", "ca_dir", K_ABSPATH_OPT, mic.ca_dir),
+	STRF("front", "listen", K_LISTEN, front.listen),
 	UINTF("front", "max_connections", front.max_connections, 1, 1000000),
 	UINTF("front", "handshake_timeout", front.handshake_timeout, 1, 300),
 	UINTF("front", "idle_timeout", front.idle_timeout, 1, 3600),
@@ -178,6 +182,7 @@ void capf_conf_defaults(struct capf_conf *c)
 	c->deadline.default_days = 10;
 	c->deadline.max_days = 365;
 	snprintf(c->mic.ca_dir, sizeof(c->mic.ca_dir), "/etc/capf/mic-ca");
+	snprintf(c->front.listen, sizeof(c->front.listen), "0.0.0.0:3804");
 	c->front.max_connections = 10000;
 	c->front.handshake_timeout = 10;
 	c->front.idle_timeout = 60;
@@ -442,6 +447,10 @@ static void parse_field(struct walk *w, const struct field *f, const config_sett
 
 	switch (f->kind) {
 	case K_STR: case K_ABSPATH: case K_ABSPATH_OPT: case K_P11URI: case K_KEYREF: case K_PINSRC:
+	case K_LISTEN: {
+		struct sockaddr_storage ss;
+		socklen_t sl;
+
 		if (get_string(w, s, path, &v) < 0)
 			return;
 		if (f->kind == K_ABSPATH && check_abs(w, s, path, v, "an absolute path") < 0)
@@ -462,8 +471,15 @@ static void parse_field(struct walk *w, const struct field *f, const config_sett
 			if (check_abs(w, s, path, v, "an absolute path or file:/absolute/path") < 0)
 				return;
 		}
+		if (f->kind == K_LISTEN && capf_listen_parse(v, &ss, &sl) < 0) {
+			err_at(w, line_of(s), path, "\"%s\" is not allowed (expected a numeric address and "
+			       "a port 1..65535: \"IPV4:PORT\" or \"[IPV6]:PORT\", e.g. \"0.0.0.0:3804\", "
+			       "\"[::]:3804\")", v);
+			return;
+		}
 		snprintf(base + f->off, CAPF_CONF_STR_MAX, "%s", v);
 		break;
+	}
 	case K_UINT:
 		if (get_uint(w, s, path, f->min, f->max, &n) == 0)
 			*(unsigned *)(void *)(base + f->off) = (unsigned)n;
@@ -833,6 +849,61 @@ int capf_conf_check(const char *path, struct capf_errlist *errs)
 	r = capf_conf_load(c, path, errs);
 	free(c);
 	return r;
+}
+
+/* ---- front.listen ---- */
+
+int capf_listen_parse(const char *spec, struct sockaddr_storage *ss, socklen_t *sl)
+{
+	char host[INET6_ADDRSTRLEN];
+	const char *colon, *p;
+	unsigned long port = 0;
+	size_t hl;
+
+	memset(ss, 0, sizeof(*ss));
+	if (spec[0] == '[') {
+		const char *rb = strchr(spec, ']');
+
+		if (rb == NULL || rb[1] != ':')
+			return -1;
+		hl = (size_t)(rb - spec - 1);
+		if (hl >= sizeof(host))
+			return -1;
+		memcpy(host, spec + 1, hl);
+		colon = rb + 1;
+	} else {
+		colon = strrchr(spec, ':');
+		if (colon == NULL)
+			return -1;
+		hl = (size_t)(colon - spec);
+		if (hl >= sizeof(host))
+			return -1;
+		memcpy(host, spec, hl);
+	}
+	host[hl] = '\0';
+	/* the port: 1 to 5 decimal digits, 1..65535 */
+	for (p = colon + 1; *p >= '0' && *p <= '9' && p - colon <= 5; p++)
+		port = port * 10 + (unsigned long)(*p - '0');
+	if (*p != '\0' || p == colon + 1 || port == 0 || port > 65535)
+		return -1;
+	if (spec[0] == '[') {
+		struct sockaddr_in6 *s6 = (struct sockaddr_in6 *)(void *)ss;
+
+		if (inet_pton(AF_INET6, host, &s6->sin6_addr) != 1)
+			return -1;
+		s6->sin6_family = AF_INET6;
+		s6->sin6_port = htons((uint16_t)port);
+		*sl = sizeof(*s6);
+	} else {
+		struct sockaddr_in *s4 = (struct sockaddr_in *)(void *)ss;
+
+		if (inet_pton(AF_INET, host, &s4->sin_addr) != 1)
+			return -1;
+		s4->sin_family = AF_INET;
+		s4->sin_port = htons((uint16_t)port);
+		*sl = sizeof(*s4);
+	}
+	return 0;
 }
 
 bool capf_conf_rsa_allowed(const struct capf_conf *c, unsigned bits)

@@ -14,6 +14,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <sys/socket.h>
 #include <sys/types.h>
 
 #include "policy/device.h"
@@ -108,6 +109,7 @@ struct capf_conf {
 		char ca_dir[CAPF_CONF_STR_MAX];         /* manufacturing CA certificates (MIC), "" none */
 	} mic;
 	struct {
+		char listen[CAPF_CONF_STR_MAX];         /* "IPV4:PORT" or "[IPV6]:PORT", numeric */
 		unsigned max_connections;
 		unsigned handshake_timeout, idle_timeout, keygen_timeout;       /* seconds */
 		unsigned retry_delay;                   /* seconds, RETRY_LATER */
@@ -132,6 +134,10 @@ int capf_conf_parse(struct capf_conf *c, const char *text, size_t len, const cha
 
 /* For `capf-signerd --check-config FILE`: 0 when valid, else -1 with every error. */
 int capf_conf_check(const char *path, struct capf_errlist *errs);
+
+/* front.listen syntax: "IPV4:PORT" or "[IPV6]:PORT", a numeric address and a port
+ * 1..65535 (digits only). Fills *ss and *sl and returns 0, or returns -1. */
+int capf_listen_parse(const char *spec, struct sockaddr_storage *ss, socklen_t *sl);
 
 /* Policy look-ups. */
 bool capf_conf_rsa_allowed(const struct capf_conf *c, unsigned bits);

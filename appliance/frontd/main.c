@@ -8,7 +8,8 @@
  *
  * Start-up order: close inherited descriptors, harden (no new privileges, not
  * dumpable, no core, umask 077), read capf.conf, make the TLS context (reads
- * the key), bind the port, and only then drop to --user when started as root.
+ * the key), bind the port (--listen, else front.listen), and only then drop to
+ * --user when started as root.
  */
 #include <arpa/inet.h>
 #include <errno.h>
@@ -60,7 +61,8 @@ static void usage(FILE *out)
 "forwarded to capf-signerd over SOCKETS_DIR/front.sock. Holds no CAPF CA key.\n"
 "\n"
 "  --config FILE            capf.conf (tls.*, sockets.dir, front.*); required\n"
-"  --listen ADDR:PORT       address to listen on (default 0.0.0.0:3804; [::]:3804 for IPv6)\n"
+"  --listen ADDR:PORT       address to listen on; overrides front.listen of capf.conf\n"
+"                           (default 0.0.0.0:3804; [::]:3804 for IPv6)\n"
 "  --user NAME              when started as root: drop to this user after binding the\n"
 "                           port and loading the TLS key (root without --user is refused)\n"
 "  --signer-connections N   connections to the signer, one request each (default 32, 1..256)\n"
@@ -75,7 +77,7 @@ static void usage(FILE *out)
 "\n"
 "TLS: 1.2 and 1.3 (tls.min_version \"1.0\"/\"1.1\" adds the old versions for old phones and\n"
 "lowers OpenSSL's security level to 0 for them), ECDHE suites only, no client certificate.\n"
-"capf.conf has no listen setting yet: the address comes from --listen.\n"
+"The address: --listen when given, else front.listen of capf.conf (default 0.0.0.0:3804).\n"
 "\n"
 "Exit status: 0 stopped by SIGTERM/SIGINT, 1 runtime failure, 2 usage or configuration\n"
 "error, 3 start-up failure (TLS key or certificate, port, user, sandbox), 70 a system\n"
@@ -221,64 +223,13 @@ static int run(struct front *f)
 
 /* ---- start-up ---- */
 
-static int parse_listen(const char *s, struct sockaddr_storage *ss, socklen_t *sl)
-{
-	char host[INET6_ADDRSTRLEN + 2];
-	const char *colon;
-	char *end;
-	unsigned long port;
-	size_t hl;
-
-	memset(ss, 0, sizeof(*ss));
-	if (s[0] == '[') {
-		const char *rb = strchr(s, ']');
-		if (rb == NULL || rb[1] != ':')
-			return -1;
-		hl = (size_t)(rb - s - 1);
-		if (hl >= sizeof(host))
-			return -1;
-		memcpy(host, s + 1, hl);
-		host[hl] = '\0';
-		colon = rb + 1;
-	} else {
-		colon = strrchr(s, ':');
-		if (colon == NULL)
-			return -1;
-		hl = (size_t)(colon - s);
-		if (hl >= sizeof(host))
-			return -1;
-		memcpy(host, s, hl);
-		host[hl] = '\0';
-	}
-	errno = 0;
-	port = strtoul(colon + 1, &end, 10);
-	if (errno != 0 || *end != '\0' || colon[1] == '\0' || port == 0 || port > 65535)
-		return -1;
-	if (s[0] == '[') {
-		struct sockaddr_in6 *s6 = (void *)ss;
-		s6->sin6_family = AF_INET6;
-		s6->sin6_port = htons((uint16_t)port);
-		if (inet_pton(AF_INET6, host, &s6->sin6_addr) != 1)
-			return -1;
-		*sl = sizeof(*s6);
-	} else {
-		struct sockaddr_in *s4 = (void *)ss;
-		s4->sin_family = AF_INET;
-		s4->sin_port = htons((uint16_t)port);
-		if (inet_pton(AF_INET, host, &s4->sin_addr) != 1)
-			return -1;
-		*sl = sizeof(*s4);
-	}
-	return 0;
-}
-
 static int open_listener(const char *spec)
 {
 	struct sockaddr_storage ss;
 	socklen_t sl;
 	int fd, one = 1;
 
-	if (parse_listen(spec, &ss, &sl) < 0) {
+	if (capf_listen_parse(spec, &ss, &sl) < 0) {
 		fprintf(stderr, "capf-frontd: --listen %s: expected IPV4:PORT or [IPV6]:PORT\n", spec);
 		return -2;
 	}
@@ -388,7 +339,7 @@ int main(int argc, char **argv)
 		{ NULL, 0, NULL, 0 },
 	};
 	static struct capf_conf conf;
-	const char *config = NULL, *listen_spec = "0.0.0.0:3804", *user = NULL;
+	const char *config = NULL, *listen_spec = NULL, *user = NULL;
 	char provider_dir[PATH_MAX + 8] = "", sock[CAPF_CONF_STR_MAX + 16], err[512];
 	unsigned nconn = 32, qmax = 1024;
 	int foreground = 0, verbose = 0, no_seccomp = 0, c, rc;
@@ -450,6 +401,8 @@ int main(int argc, char **argv)
 		return EXIT_USAGE;
 	}
 	capf_errlist_free(errs);
+	if (listen_spec == NULL)                /* --listen overrides front.listen */
+		listen_spec = conf.front.listen;
 	rc = snprintf(sock, sizeof(sock), "%s/front.sock", conf.sockets.dir);
 	if (rc < 0 || (size_t)rc >= 108) {
 		fprintf(stderr, "capf-frontd: %s: sockets.dir is too long for a socket path\n", config);

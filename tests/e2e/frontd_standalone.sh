@@ -26,7 +26,7 @@ conf() {
   cat >"$D/capf.conf" <<EOF
 tls = { certificate = "$D/cert.pem"; key = "$D/key.pem"; $1 };
 sockets = { dir = "$D/run"; };
-front = { handshake_timeout = 2; idle_timeout = 3; max_connections = ${2:-1000}; };
+front = { handshake_timeout = 2; idle_timeout = 3; max_connections = ${2:-1000}; ${3:-} };
 EOF
 }
 conf ""
@@ -49,12 +49,20 @@ echo 'front = { idle_timeout = "x"; };' >"$D/bad.conf"
 "$FRONTD" --config "$D/bad.conf" --foreground "${RUN_AS[@]}" 2>"$D/err"
 check "a bad capf.conf exits 2" test $? = 2
 check_grep "naming file and setting" "bad.conf:1: front.idle_timeout" "$D/err"
+echo 'front = { listen = "localhost:3804"; };' >"$D/bad.conf"
+"$FRONTD" --config "$D/bad.conf" --foreground "${RUN_AS[@]}" 2>"$D/err"
+check "a bad front.listen exits 2" test $? = 2
+check_grep "naming file, setting and what is allowed" \
+  'bad.conf:1: front.listen: "localhost:3804" is not allowed \(expected a numeric address and a port 1\.\.65535' "$D/err"
 
+# start [OPTIONS]: on a free port given with --listen; start_on [OPTIONS]: as given
 start() {
   PORT=$(free_port)
+  start_on --listen "127.0.0.1:$PORT" "$@"
+}
+start_on() {
   : >"$D/frontd.log"
-  "$FRONTD" --config "$D/capf.conf" --listen "127.0.0.1:$PORT" --foreground "${RUN_AS[@]}" "$@" \
-    >"$D/frontd.log" 2>&1 &
+  "$FRONTD" --config "$D/capf.conf" --foreground "${RUN_AS[@]}" "$@" >"$D/frontd.log" 2>&1 &
   FPID=$!
   T_PIDS+=("$FPID")
   for _ in $(seq 200); do grep -q event=started "$D/frontd.log" && break; kill -0 "$FPID" || break; sleep 0.05; done
@@ -138,6 +146,24 @@ echo Q | openssl s_client -connect "127.0.0.1:$PORT" -tls1 -cipher 'DEFAULT:@SEC
 check_grep "TLS 1.0 when tls.min_version asks for it" "Protocol *: TLSv1$|TLSv1, Cipher" "$D/s_client.out"
 stop
 check_grep "clean stop on SIGTERM" "event=stopping" "$D/frontd.log"
+
+# the address from front.listen of capf.conf, and --listen over it
+PORT=$(free_port)
+conf "" 1000 "listen = \"127.0.0.1:$PORT\";"
+start_on
+check_grep "without --listen: front.listen" "event=started listen=127.0.0.1:$PORT " "$D/frontd.log"
+echo Q | ossl s_client -connect "127.0.0.1:$PORT" -tls1_3 >"$D/s_client.out" 2>&1
+check_grep "TLS answered on front.listen's port" "Cipher is TLS_" "$D/s_client.out"
+stop
+CONF_PORT=$PORT
+PORT=$(free_port)
+[ "$PORT" != "$CONF_PORT" ] || PORT=$(free_port)
+check "--listen names another port than front.listen" test "$PORT" != "$CONF_PORT"
+start_on --listen "127.0.0.1:$PORT"
+check_grep "--listen overrides front.listen" "event=started listen=127.0.0.1:$PORT " "$D/frontd.log"
+echo Q | ossl s_client -connect "127.0.0.1:$PORT" -tls1_3 >"$D/s_client.out" 2>&1
+check_grep "TLS answered on --listen's port" "Cipher is TLS_" "$D/s_client.out"
+stop
 
 # the TLS key on a token (pkcs11: URI, capfhsm in its own library context); the key is
 # loaded before the drop to --user, the token files stay readable by that user

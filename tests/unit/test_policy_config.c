@@ -68,6 +68,7 @@ static void test_defaults(void **state)
 	assert_string_equal(conf.ca.chain, "");
 	assert_string_equal(conf.sockets.dir, "/run/capf");
 	assert_int_equal(conf.sockets.front_uids.n, 0);
+	assert_string_equal(conf.front.listen, "0.0.0.0:3804");
 	assert_int_equal(conf.front.max_connections, 10000);
 	assert_int_equal(conf.front.handshake_timeout, 10);
 	assert_int_equal(conf.front.idle_timeout, 60);
@@ -120,7 +121,7 @@ static void test_example_documents_defaults(void **state)
 		off += (size_t)snprintf(out + off, 64 * 1024 - off, "%s", line);
 	}
 	fclose(fp);
-	assert_int_equal(settings, 44);         /* every setting of the table in config.c */
+	assert_int_equal(settings, 45);         /* every setting of the table in config.c */
 	if (capf_conf_parse(&conf, out, off, "example-uncommented", e) != 0)
 		dump(e);
 	assert_int_equal(capf_errlist_count(e), 0);
@@ -147,7 +148,7 @@ static const char full_text[] =
 	"auth = { string_min = 6; string_max = 8; digits_only = false; max_failed_attempts = 3; };\n"
 	"deadline = { min_lead_hours = 0; default_days = 5; max_days = 30; };\n"
 	"mic = { ca_dir = \"\"; };\n"
-	"front = { max_connections = 50000; handshake_timeout = 5; idle_timeout = 30; keygen_timeout = 600;\n"
+	"front = { listen = \"[::1]:4804\"; max_connections = 50000; handshake_timeout = 5; idle_timeout = 30; keygen_timeout = 600;\n"
 	"  retry_delay = 30; };\n"
 	"signer = { workers = 4; sessions = 8; };\n";
 
@@ -187,6 +188,7 @@ static void test_full_file(void **state)
 	assert_int_equal(conf.auth.max_failed_attempts, 3);
 	assert_int_equal(conf.deadline.max_days, 30);
 	assert_string_equal(conf.mic.ca_dir, "");
+	assert_string_equal(conf.front.listen, "[::1]:4804");
 	assert_int_equal(conf.front.max_connections, 50000);
 	assert_int_equal(conf.front.keygen_timeout, 600);
 	assert_int_equal(conf.signer.sessions, 8);
@@ -198,6 +200,10 @@ static void test_full_file(void **state)
 	assert_false(capf_conf_peer_allowed(&conf, CAPF_ROLE_ADMIN, 998, 997));
 	capf_errlist_free(e);
 }
+
+/* front.listen's message after the value */
+#define LISTEN_ALLOWED " is not allowed (expected a numeric address and a port 1..65535: " \
+	"\"IPV4:PORT\" or \"[IPV6]:PORT\", e.g. \"0.0.0.0:3804\", \"[::]:3804\")"
 
 /* One line of text that must fail, and the message it must give (file:line: path: ...). */
 struct bad {
@@ -277,6 +283,26 @@ static const struct bad bad_cases[] = {
 	{ "token = { pin_source = \"file:pin\"; };", "token.pin_source: \"pin\" is not allowed (expected an absolute path or file:/absolute/path)" },
 	{ "tls = { key = \"key.pem\"; };", "tls.key: \"key.pem\" is not allowed (expected an absolute path or a pkcs11: URI)" },
 	{ "store = { path = \"/a\\nb\"; };", "store.path: contains a control character (byte 0x0a)" },
+	/* front.listen: a numeric address and a port 1..65535 */
+	{ "front = {\n listen = \"localhost:3804\"; };", "bad.conf:2: front.listen: \"localhost:3804\"" LISTEN_ALLOWED },
+	{ "front = {\n listen = \"0.0.0.0\"; };", "bad.conf:2: front.listen: \"0.0.0.0\"" LISTEN_ALLOWED },
+	{ "front = {\n listen = \"0.0.0.0:\"; };", "bad.conf:2: front.listen: \"0.0.0.0:\"" LISTEN_ALLOWED },
+	{ "front = {\n listen = \"0.0.0.0:0\"; };", "bad.conf:2: front.listen: \"0.0.0.0:0\"" LISTEN_ALLOWED },
+	{ "front = {\n listen = \"0.0.0.0:65536\"; };", "bad.conf:2: front.listen: \"0.0.0.0:65536\"" LISTEN_ALLOWED },
+	{ "front = {\n listen = \"0.0.0.0:123456\"; };", "bad.conf:2: front.listen: \"0.0.0.0:123456\"" LISTEN_ALLOWED },
+	{ "front = {\n listen = \"0.0.0.0:+80\"; };", "bad.conf:2: front.listen: \"0.0.0.0:+80\"" LISTEN_ALLOWED },
+	{ "front = {\n listen = \"0.0.0.0: 80\"; };", "bad.conf:2: front.listen: \"0.0.0.0: 80\"" LISTEN_ALLOWED },
+	{ "front = {\n listen = \"0.0.0.0:80x\"; };", "bad.conf:2: front.listen: \"0.0.0.0:80x\"" LISTEN_ALLOWED },
+	{ "front = {\n listen = \"1.2.3:80\"; };", "bad.conf:2: front.listen: \"1.2.3:80\"" LISTEN_ALLOWED },
+	{ "front = {\n listen = \"256.1.1.1:80\"; };", "bad.conf:2: front.listen: \"256.1.1.1:80\"" LISTEN_ALLOWED },
+	{ "front = {\n listen = \"::1:3804\"; };", "bad.conf:2: front.listen: \"::1:3804\"" LISTEN_ALLOWED },
+	{ "front = {\n listen = \"[::1]\"; };", "bad.conf:2: front.listen: \"[::1]\"" LISTEN_ALLOWED },
+	{ "front = {\n listen = \"[::1]3804\"; };", "bad.conf:2: front.listen: \"[::1]3804\"" LISTEN_ALLOWED },
+	{ "front = {\n listen = \"[127.0.0.1]:3804\"; };", "bad.conf:2: front.listen: \"[127.0.0.1]:3804\"" LISTEN_ALLOWED },
+	{ "front = {\n listen = \"[fe80::1%eth0]:3804\"; };", "bad.conf:2: front.listen: \"[fe80::1%eth0]:3804\"" LISTEN_ALLOWED },
+	{ "front = {\n listen = \":3804\"; };", "bad.conf:2: front.listen: \":3804\"" LISTEN_ALLOWED },
+	{ "front = {\n listen = \"\"; };", "bad.conf:2: front.listen: \"\"" LISTEN_ALLOWED },
+	{ "front = { listen = 3804; };", "bad.conf:1: front.listen: expected a string, found an integer" },
 	/* cross checks */
 	{ "auth = { string_min = 8; string_max = 6; };", "bad.conf:1: auth.string_min: 8 is greater than auth.string_max (6)" },
 	{ "keys = { rsa_bits = [3072]; };", "bad.conf:1: keys.default_rsa_bits: 2048 is not one of keys.rsa_bits" },
@@ -335,6 +361,9 @@ static const char *const good_cases[] = {
 	"auth = { string_min = 10; string_max = 10; };",
 	"deadline = { min_lead_hours = 0; };",
 	"signer = { workers = 4; sessions = 4; };",
+	"front = { listen = \"127.0.0.1:1\"; };", "front = { listen = \"0.0.0.0:65535\"; };",
+	"front = { listen = \"[::]:3804\"; };", "front = { listen = \"[::1]:443\"; };",
+	"front = { listen = \"[2001:db8::7]:03804\"; };", "front = { listen = \"10.1.2.3:3804\"; };",
 	"# a comment\n// another\n/* and */ lsc: { validity_days = 30; };",
 };
 
