@@ -1,6 +1,6 @@
-# appliance/common: logging and careful file I/O shared by the programs.
+# appliance/common: logging, careful file I/O and process hardening shared by the programs.
 COMMON_SRCS := appliance/common/log.c appliance/common/file.c appliance/common/hsm.c \
-	       appliance/common/x509.c
+	       appliance/common/x509.c appliance/common/harden.c
 LIBCOMMON   := $(BUILD)/lib/libcapfcommon.a
 LIBRARIES   += $(LIBCOMMON)
 $(LIBCOMMON): $(call objs,$(COMMON_SRCS))

@@ -14,7 +14,6 @@
 #include <arpa/inet.h>
 #include <errno.h>
 #include <getopt.h>
-#include <grp.h>
 #include <limits.h>
 #include <netinet/in.h>
 #include <pwd.h>
@@ -23,16 +22,14 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
-#include <sys/prctl.h>
 #include <sys/resource.h>
 #include <sys/socket.h>
-#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
 #include <openssl/err.h>
 
-#include "appliance/common/file.h"
+#include "appliance/common/harden.h"
 #include "appliance/common/log.h"
 #include "appliance/frontd/frontd.h"
 #include "policy/errlist.h"
@@ -248,6 +245,7 @@ static int open_listener(const char *spec)
 static int drop_privileges(const char *user)
 {
 	struct passwd *pw = getpwnam(user);
+	char err[256];
 
 	if (pw == NULL) {
 		fprintf(stderr, "capf-frontd: --user %s: no such user (scripts/create-users makes capf-front)\n",
@@ -259,34 +257,29 @@ static int drop_privileges(const char *user)
 		return -1;
 	}
 	/* its own groups only: "capf" gives access to sockets.dir and front.sock */
-	if (initgroups(pw->pw_name, pw->pw_gid) < 0 || setresgid(pw->pw_gid, pw->pw_gid, pw->pw_gid) < 0 ||
-	    setresuid(pw->pw_uid, pw->pw_uid, pw->pw_uid) < 0) {
-		fprintf(stderr, "capf-frontd: cannot become %s: %s\n", user, strerror(errno));
+	if (capf_drop_privileges(pw->pw_uid, pw->pw_gid, pw->pw_name, err, sizeof(err)) < 0) {
+		fprintf(stderr, "capf-frontd: cannot become %s: %s\n", user, err);
 		return -1;
 	}
-	if (setuid(0) == 0 || geteuid() == 0) {
-		fprintf(stderr, "capf-frontd: privileges could be regained after dropping them\n");
-		return -1;
-	}
-	/* dropping privileges resets dumpable */
-	prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
 	return 0;
 }
 
-static void harden(void)
+/* fds, umask, core, dumpable, no new privileges; then one descriptor per phone */
+static int harden(void)
 {
-	struct rlimit rl = { 0, 0 };
+	struct rlimit rl;
+	char err[256];
 
-	capf_closefrom(3);
-	umask(077);
-	prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0);
-	prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
-	setrlimit(RLIMIT_CORE, &rl);
+	if (capf_harden_process(err, sizeof(err)) < 0 || capf_no_new_privs(err, sizeof(err)) < 0) {
+		fprintf(stderr, "capf-frontd: %s\n", err);
+		return -1;
+	}
 	/* as many descriptors as allowed: one per phone */
 	if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < rl.rlim_max) {
 		rl.rlim_cur = rl.rlim_max;
 		setrlimit(RLIMIT_NOFILE, &rl);
 	}
+	return 0;
 }
 
 static void default_provider_dir(char *buf, size_t len)
@@ -347,7 +340,8 @@ int main(int argc, char **argv)
 	struct rlimit rl;
 	struct sigaction sa;
 
-	harden();
+	if (harden() < 0)
+		return EXIT_STARTUP;
 	while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
 		switch (c) {
 		case 'c': config = optarg; break;

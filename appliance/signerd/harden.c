@@ -1,24 +1,21 @@
 /*
- * appliance/signerd/harden.c: the process hardening of capf-signerd: environment
- * scrub, umask, no core dumps, not dumpable, privilege drop, no-new-privs and the
- * seccomp allow-list installed once set-up is done.
+ * appliance/signerd/harden.c: what is capf-signerd's own in its hardening: the
+ * environment scrub and the seccomp allow-list installed once set-up is done.
+ * The mechanism (umask, no core dumps, not dumpable, privilege drop,
+ * no-new-privs, the filter and its SIGSYS handler) is appliance/common/harden.c.
  */
 #include <errno.h>
-#include <grp.h>
-#include <signal.h>
+#include <sched.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/prctl.h>
-#include <sys/resource.h>
 #include <sys/socket.h>
-#include <sys/stat.h>
-#include <sched.h>
 #include <unistd.h>
 #include <seccomp.h>
 
 extern char **environ;
 
+#include "appliance/common/harden.h"
 #include "appliance/signerd/signerd_int.h"
 
 static char *dup_env(const char *name)
@@ -59,89 +56,6 @@ int signerd_env_scrub(struct signerd_env_keep *k, char *err, size_t errlen)
 	return rc;
 }
 
-int signerd_harden_early(char *err, size_t errlen)
-{
-	struct rlimit rl = { 0, 0 };
-
-	umask(077);
-	if (setrlimit(RLIMIT_CORE, &rl) != 0) {
-		snprintf(err, errlen, "setrlimit(RLIMIT_CORE, 0): %s", strerror(errno));
-		return -1;
-	}
-	if (prctl(PR_SET_DUMPABLE, 0, 0, 0, 0) != 0) {
-		snprintf(err, errlen, "prctl(PR_SET_DUMPABLE, 0): %s", strerror(errno));
-		return -1;
-	}
-	return 0;
-}
-
-int signerd_drop_privileges(uid_t uid, gid_t gid, char *err, size_t errlen)
-{
-	if (uid == 0) {
-		snprintf(err, errlen, "refusing to switch to uid 0");
-		return -1;
-	}
-	if (setgroups(1, &gid) != 0) {
-		snprintf(err, errlen, "setgroups(%u): %s", (unsigned)gid, strerror(errno));
-		return -1;
-	}
-	if (setresgid(gid, gid, gid) != 0) {
-		snprintf(err, errlen, "setresgid(%u): %s", (unsigned)gid, strerror(errno));
-		return -1;
-	}
-	if (setresuid(uid, uid, uid) != 0) {
-		snprintf(err, errlen, "setresuid(%u): %s", (unsigned)uid, strerror(errno));
-		return -1;
-	}
-	/* Verify there is no way back. */
-	if (setuid(0) == 0 || seteuid(0) == 0 || setgid(0) == 0 || setegid(0) == 0 ||
-	    getuid() != uid || geteuid() != uid || getgid() != gid || getegid() != gid) {
-		snprintf(err, errlen, "privileges could be regained after dropping to uid %u gid %u",
-			 (unsigned)uid, (unsigned)gid);
-		return -1;
-	}
-	/* Changing credentials may reset the dumpable flag. */
-	if (prctl(PR_SET_DUMPABLE, 0, 0, 0, 0) != 0) {
-		snprintf(err, errlen, "prctl(PR_SET_DUMPABLE, 0): %s", strerror(errno));
-		return -1;
-	}
-	return 0;
-}
-
-int signerd_no_new_privs(char *err, size_t errlen)
-{
-	if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0) {
-		snprintf(err, errlen, "prctl(PR_SET_NO_NEW_PRIVS): %s", strerror(errno));
-		return -1;
-	}
-	return 0;
-}
-
-/* A forbidden system call: say which one on stderr (async-signal-safe) and die. */
-static void sigsys_handler(int sig, siginfo_t *si, void *uc)
-{
-	char msg[96] = "event=seccomp_violation syscall=";
-	char num[16];
-	size_t n = strlen(msg), k = 0;
-	int nr = si->si_syscall;
-
-	(void)sig;
-	(void)uc;
-	if (nr < 0)
-		nr = 0;
-	do {
-		num[k++] = (char)('0' + nr % 10);
-		nr /= 10;
-	} while (nr > 0 && k < sizeof(num));
-	while (k > 0 && n < sizeof(msg) - 2)
-		msg[n++] = num[--k];
-	msg[n++] = '\n';
-	if (write(STDERR_FILENO, msg, n) < 0) {
-		/* nothing more to do */
-	}
-	_exit(70);
-}
-
 /* What the daemon, SoftHSM, SQLite and OpenSSL do after start-up. */
 static const char *const allowed[] = {
 	"read", "write", "readv", "writev", "pread64", "pwrite64", "preadv", "pwritev",
@@ -180,36 +94,16 @@ static const char *const allowed_sanitizer[] = {
 
 int signerd_seccomp_install(char *err, size_t errlen)
 {
-	struct sigaction sa;
 	scmp_filter_ctx ctx;
 	int rc;
 
-	memset(&sa, 0, sizeof(sa));
-	sa.sa_sigaction = sigsys_handler;
-	sa.sa_flags = SA_SIGINFO;
-	sigemptyset(&sa.sa_mask);
-	if (sigaction(SIGSYS, &sa, NULL) != 0) {
-		snprintf(err, errlen, "sigaction(SIGSYS): %s", strerror(errno));
-		return -1;
-	}
-	if ((ctx = seccomp_init(SCMP_ACT_TRAP)) == NULL) {
-		snprintf(err, errlen, "seccomp_init failed");
-		return -1;
-	}
 	/* Every thread (store writer, workers) gets the filter. */
-	rc = seccomp_attr_set(ctx, SCMP_FLTATR_CTL_TSYNC, 1);
-	if (rc == 0)
-		rc = seccomp_attr_set(ctx, SCMP_FLTATR_CTL_NNP, 1);
-	for (size_t i = 0; rc == 0 && i < sizeof(allowed) / sizeof(allowed[0]); i++) {
-		int nr = seccomp_syscall_resolve_name(allowed[i]);
-
-		if (nr == __NR_SCMP_ERROR)
-			continue;               /* not on this architecture */
-		rc = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, nr, 0);
-	}
+	if ((ctx = capf_seccomp_start(1, err, errlen)) == NULL)
+		return -1;
+	rc = capf_seccomp_allow_table(ctx, allowed);
 #if SIGNERD_SANITIZER
-	for (size_t i = 0; rc == 0 && i < sizeof(allowed_sanitizer) / sizeof(allowed_sanitizer[0]); i++)
-		rc = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, seccomp_syscall_resolve_name(allowed_sanitizer[i]), 0);
+	if (rc == 0)
+		rc = capf_seccomp_allow_table(ctx, allowed_sanitizer);
 #else
 	/* Threads only: clone with CLONE_THREAD; clone3 (flags in memory, not
 	 * filterable) answers ENOSYS so that glibc falls back to clone. */
@@ -229,12 +123,5 @@ int signerd_seccomp_install(char *err, size_t errlen)
 	if (rc == 0 && !SIGNERD_SANITIZER)
 		rc = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(kill), 1,
 				      SCMP_A0(SCMP_CMP_EQ, (scmp_datum_t)getpid()));
-	if (rc == 0)
-		rc = seccomp_load(ctx);
-	seccomp_release(ctx);
-	if (rc != 0) {
-		snprintf(err, errlen, "seccomp: %s", strerror(-rc));
-		return -1;
-	}
-	return 0;
+	return capf_seccomp_finish(ctx, rc, err, errlen);
 }

@@ -26,6 +26,7 @@
 #include <openssl/crypto.h>
 
 #include "appliance/common/file.h"
+#include "appliance/common/harden.h"
 #include "appliance/common/log.h"
 #include "appliance/signerd/signerd_int.h"
 #include "policy/errlist.h"
@@ -176,8 +177,7 @@ int main(int argc, char **argv)
 		fprintf(stderr, "capf-signerd: %s\n", err);
 		return EX_STARTUP;
 	}
-	capf_closefrom(3);
-	if (signerd_harden_early(err, sizeof(err)) != 0) {
+	if (capf_harden_process(err, sizeof(err)) != 0) {       /* fds, umask, core, dumpable */
 		fprintf(stderr, "capf-signerd: %s\n", err);
 		return EX_STARTUP;
 	}
@@ -248,7 +248,7 @@ int main(int argc, char **argv)
 		fprintf(stderr, "capf-signerd: --pidfile: %s\n", err);
 		goto out;
 	}
-	if (user != NULL && signerd_drop_privileges(run_uid, run_gid, err, sizeof(err)) != 0) {
+	if (user != NULL && capf_drop_privileges(run_uid, run_gid, NULL, err, sizeof(err)) != 0) {
 		capf_log(LOG_ERR, "startup_failed", "stage=drop_privileges error=%s", err);
 		fprintf(stderr, "capf-signerd: %s\n", err);
 		goto out;
@@ -275,7 +275,7 @@ int main(int argc, char **argv)
 		fprintf(stderr, "capf-signerd: %s\n", err);
 		goto out;
 	}
-	if (signerd_no_new_privs(err, sizeof(err)) != 0 ||
+	if (capf_no_new_privs(err, sizeof(err)) != 0 ||
 	    signerd_server_start(srv, err, sizeof(err)) != 0) {
 		capf_log(LOG_ERR, "startup_failed", "stage=serve error=%s", err);
 		fprintf(stderr, "capf-signerd: %s\n", err);

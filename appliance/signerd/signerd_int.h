@@ -42,10 +42,6 @@ struct signerd_env_keep {
 };
 void signerd_env_capture(struct signerd_env_keep *k);
 int signerd_env_scrub(struct signerd_env_keep *k, char *err, size_t errlen);
-int signerd_harden_early(char *err, size_t errlen);             /* umask, core, dumpable */
-/* Permanently becomes uid/gid (from root). */
-int signerd_drop_privileges(uid_t uid, gid_t gid, char *err, size_t errlen);
-int signerd_no_new_privs(char *err, size_t errlen);
 int signerd_seccomp_install(char *err, size_t errlen);
 
 /* ---- ca.c ---- */

@@ -1,0 +1,160 @@
+/*
+ * appliance/common/harden.c: process hardening and the seccomp mechanism shared
+ * by capf-frontd and capf-signerd (see harden.h).
+ */
+#include <errno.h>
+#include <grp.h>
+#include <signal.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/prctl.h>
+#include <sys/resource.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "appliance/common/file.h"
+#include "appliance/common/harden.h"
+
+int capf_harden_process(char *err, size_t errlen)
+{
+	struct rlimit rl = { 0, 0 };
+
+	capf_closefrom(3);
+	umask(077);
+	if (setrlimit(RLIMIT_CORE, &rl) != 0) {
+		snprintf(err, errlen, "setrlimit(RLIMIT_CORE, 0): %s", strerror(errno));
+		return -1;
+	}
+	if (prctl(PR_SET_DUMPABLE, 0, 0, 0, 0) != 0) {
+		snprintf(err, errlen, "prctl(PR_SET_DUMPABLE, 0): %s", strerror(errno));
+		return -1;
+	}
+	return 0;
+}
+
+int capf_no_new_privs(char *err, size_t errlen)
+{
+	if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0) {
+		snprintf(err, errlen, "prctl(PR_SET_NO_NEW_PRIVS): %s", strerror(errno));
+		return -1;
+	}
+	return 0;
+}
+
+int capf_drop_privileges(uid_t uid, gid_t gid, const char *groups_of, char *err, size_t errlen)
+{
+	if (uid == 0) {
+		snprintf(err, errlen, "refusing to switch to uid 0");
+		return -1;
+	}
+	if (groups_of != NULL && initgroups(groups_of, gid) != 0) {
+		snprintf(err, errlen, "initgroups(%s, %u): %s", groups_of, (unsigned)gid, strerror(errno));
+		return -1;
+	}
+	if (groups_of == NULL && setgroups(1, &gid) != 0) {
+		snprintf(err, errlen, "setgroups(%u): %s", (unsigned)gid, strerror(errno));
+		return -1;
+	}
+	if (setresgid(gid, gid, gid) != 0) {
+		snprintf(err, errlen, "setresgid(%u): %s", (unsigned)gid, strerror(errno));
+		return -1;
+	}
+	if (setresuid(uid, uid, uid) != 0) {
+		snprintf(err, errlen, "setresuid(%u): %s", (unsigned)uid, strerror(errno));
+		return -1;
+	}
+	/* Verify there is no way back. */
+	if (setuid(0) == 0 || seteuid(0) == 0 || setgid(0) == 0 || setegid(0) == 0 ||
+	    getuid() != uid || geteuid() != uid || getgid() != gid || getegid() != gid) {
+		snprintf(err, errlen, "privileges could be regained after dropping to uid %u gid %u",
+			 (unsigned)uid, (unsigned)gid);
+		return -1;
+	}
+	/* Changing credentials may reset the dumpable flag. */
+	if (prctl(PR_SET_DUMPABLE, 0, 0, 0, 0) != 0) {
+		snprintf(err, errlen, "prctl(PR_SET_DUMPABLE, 0): %s", strerror(errno));
+		return -1;
+	}
+	return 0;
+}
+
+/* A forbidden system call: say which one on stderr (async-signal-safe) and die. */
+static void sigsys_handler(int sig, siginfo_t *si, void *uc)
+{
+	char msg[96] = "event=seccomp_violation syscall=";
+	char num[16];
+	size_t n = strlen(msg), k = 0;
+	int nr = si->si_syscall;
+
+	(void)sig;
+	(void)uc;
+	if (nr < 0)
+		nr = 0;
+	do {
+		num[k++] = (char)('0' + nr % 10);
+		nr /= 10;
+	} while (nr > 0 && k < sizeof(num));
+	while (k > 0 && n < sizeof(msg) - 2)
+		msg[n++] = num[--k];
+	msg[n++] = '\n';
+	if (write(STDERR_FILENO, msg, n) < 0) {
+		/* nothing more to do */
+	}
+	_exit(CAPF_EXIT_SECCOMP);
+}
+
+scmp_filter_ctx capf_seccomp_start(int all_threads, char *err, size_t errlen)
+{
+	struct sigaction sa;
+	scmp_filter_ctx ctx;
+	int rc = 0;
+
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_sigaction = sigsys_handler;
+	sa.sa_flags = SA_SIGINFO;
+	sigemptyset(&sa.sa_mask);
+	if (sigaction(SIGSYS, &sa, NULL) != 0) {
+		snprintf(err, errlen, "sigaction(SIGSYS): %s", strerror(errno));
+		return NULL;
+	}
+	if ((ctx = seccomp_init(SCMP_ACT_TRAP)) == NULL) {
+		snprintf(err, errlen, "seccomp_init failed");
+		return NULL;
+	}
+	if (all_threads)
+		rc = seccomp_attr_set(ctx, SCMP_FLTATR_CTL_TSYNC, 1);
+	if (rc == 0)
+		rc = seccomp_attr_set(ctx, SCMP_FLTATR_CTL_NNP, 1);
+	if (rc != 0) {
+		snprintf(err, errlen, "seccomp: %s", strerror(rc < 0 ? -rc : rc));
+		seccomp_release(ctx);
+		return NULL;
+	}
+	return ctx;
+}
+
+int capf_seccomp_allow(scmp_filter_ctx ctx, const char *const *names, size_t n)
+{
+	for (size_t i = 0; i < n; i++) {
+		int nr = seccomp_syscall_resolve_name(names[i]);
+		int rc;
+
+		if (nr == __NR_SCMP_ERROR)
+			continue;       /* not on this architecture */
+		if ((rc = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, nr, 0)) != 0)
+			return rc;
+	}
+	return 0;
+}
+
+int capf_seccomp_finish(scmp_filter_ctx ctx, int rc, char *err, size_t errlen)
+{
+	if (rc == 0)
+		rc = seccomp_load(ctx);
+	seccomp_release(ctx);
+	if (rc != 0) {
+		snprintf(err, errlen, "seccomp: %s", strerror(rc < 0 ? -rc : rc));
+		return -1;
+	}
+	return 0;
+}

@@ -1,0 +1,45 @@
+/*
+ * appliance/common/harden.h: the process hardening the daemons share. The
+ * mechanism only: each daemon decides when to call what, which user it becomes
+ * and which system calls its allow-list names.
+ *
+ *   capf_harden_process   close inherited descriptors (3 and up), umask 077,
+ *                         RLIMIT_CORE 0, not dumpable
+ *   capf_no_new_privs     PR_SET_NO_NEW_PRIVS
+ *   capf_drop_privileges  for good to uid/gid (from root), checked irreversible
+ *   capf_seccomp_*        an allow-list from a table of system call names; any
+ *                         other call traps: the SIGSYS handler writes
+ *                         "event=seccomp_violation syscall=N" to stderr and the
+ *                         process exits CAPF_EXIT_SECCOMP (70)
+ *
+ * All return 0, or -1 with a message in err.
+ */
+#ifndef CAPF_COMMON_HARDEN_H
+#define CAPF_COMMON_HARDEN_H
+
+#include <stddef.h>
+#include <sys/types.h>
+#include <seccomp.h>
+
+#define CAPF_EXIT_SECCOMP 70
+
+int capf_harden_process(char *err, size_t errlen);
+int capf_no_new_privs(char *err, size_t errlen);
+
+/* Supplementary groups: those of user groups_of (initgroups) or, when it is NULL,
+ * gid alone. Refuses uid 0; resets "not dumpable" afterwards. */
+int capf_drop_privileges(uid_t uid, gid_t gid, const char *groups_of, char *err, size_t errlen);
+
+/* Installs the SIGSYS handler and starts a filter that traps what is not allowed,
+ * with no-new-privileges set, for every thread of the process when all_threads. */
+scmp_filter_ctx capf_seccomp_start(int all_threads, char *err, size_t errlen);
+/* Allows each named call without conditions (names unknown on this architecture
+ * are skipped): 0, or libseccomp's negative errno. */
+int capf_seccomp_allow(scmp_filter_ctx ctx, const char *const *names, size_t n);
+#define capf_seccomp_allow_table(ctx, table) \
+	capf_seccomp_allow((ctx), (table), sizeof(table) / sizeof((table)[0]))
+/* rc: 0, or the first failure while adding rules. Loads the filter when rc is 0,
+ * releases ctx in any case. */
+int capf_seccomp_finish(scmp_filter_ctx ctx, int rc, char *err, size_t errlen);
+
+#endif
