@@ -28,3 +28,4 @@ BENCHES    += $(BUILD)/tests/bench_policy
 $(BUILD)/tests/bench_policy: $(BUILD)/obj/tests/bench/bench_policy.o $(BUILD)/obj/tests/unit/policy_pki.o $(LIBPOLICY)
 	@mkdir -p $(dir $@)
 	$(CC) $(LDFLAGS) -o $@ $^ $(LIBCONFIG) $(LIBCRYPTO)
+INSTALL_SHARE += policy/capf.conf.example
