@@ -6,7 +6,6 @@
 #include <getopt.h>
 #include <pthread.h>
 #include <signal.h>
-#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -51,6 +50,8 @@ static const char usage_text[] =
 "load mode:\n"
 "  --load N                 N sessions; names from --name-pattern (e.g. SEP%%012X) from --first\n"
 "  --concurrency C          C sessions at a time (default 8)\n"
+"  --threads T              threads running them, each an event loop over its share of the\n"
+"                           C sessions (default: one per online CPU; at most C)\n"
 "  --first N                first number of the pattern (default 0)\n"
 "  --keys LIST              key kinds to pre-generate before the clock starts\n"
 "                           (default rsa:2048,ec:P-256; rsa:BITS, ec:P-256|P-384|P-521)\n"
@@ -63,7 +64,7 @@ struct opts {
 	const char *out_cert, *out_key, *pattern, *keys;
 	int protocol, timeout, json, quiet, reuse, tls_max;
 	unsigned long load, first, pool_size;
-	unsigned concurrency;
+	unsigned concurrency, threads;
 	struct phone_config cfg;
 };
 
@@ -156,7 +157,7 @@ static void parse_args(int argc, char **argv, struct opts *o)
 {
 	enum { O_HOST = 256, O_PORT, O_CAPF, O_NAME, O_PROTO, O_AUTH, O_AUTHFILE, O_CERT, O_KEY,
 	       O_SUDIC, O_SUDIK, O_INPROG, O_FAILKG, O_OUTC, O_OUTK, O_TIMEOUT, O_JSON, O_QUIET,
-	       O_LOAD, O_CONC, O_PATTERN, O_FIRST, O_KEYS, O_POOL, O_REUSE, O_TLSMAX, O_HELP };
+	       O_LOAD, O_CONC, O_PATTERN, O_FIRST, O_KEYS, O_POOL, O_REUSE, O_TLSMAX, O_THREADS, O_HELP };
 	static const struct option lo[] = {
 		{ "host", required_argument, NULL, O_HOST }, { "port", required_argument, NULL, O_PORT },
 		{ "capf-cert", required_argument, NULL, O_CAPF }, { "name", required_argument, NULL, O_NAME },
@@ -170,6 +171,7 @@ static void parse_args(int argc, char **argv, struct opts *o)
 		{ "timeout", required_argument, NULL, O_TIMEOUT }, { "json", no_argument, NULL, O_JSON },
 		{ "quiet", no_argument, NULL, O_QUIET }, { "load", required_argument, NULL, O_LOAD },
 		{ "concurrency", required_argument, NULL, O_CONC },
+		{ "threads", required_argument, NULL, O_THREADS },
 		{ "name-pattern", required_argument, NULL, O_PATTERN },
 		{ "first", required_argument, NULL, O_FIRST }, { "keys", required_argument, NULL, O_KEYS },
 		{ "pool-size", required_argument, NULL, O_POOL }, { "reuse-keys", no_argument, NULL, O_REUSE },
@@ -227,6 +229,7 @@ static void parse_args(int argc, char **argv, struct opts *o)
 		case O_QUIET: o->quiet = 1; break;
 		case O_LOAD: o->load = num(optarg, "--load", 1, 10000000); break;
 		case O_CONC: o->concurrency = (unsigned)num(optarg, "--concurrency", 1, 4096); break;
+		case O_THREADS: o->threads = (unsigned)num(optarg, "--threads", 1, 1024); break;
 		case O_PATTERN: o->pattern = optarg; break;
 		case O_FIRST: o->first = num(optarg, "--first", 0, 0xffffffffffUL); break;
 		case O_KEYS: o->keys = optarg; break;
@@ -272,6 +275,13 @@ static void parse_args(int argc, char **argv, struct opts *o)
 		die_usage("--out-cert/--out-key are for one session, not --load", NULL);
 	if ((o->out_key != NULL) != (o->out_cert != NULL))
 		die_usage("--out-cert and --out-key go together", NULL);
+	if (o->threads == 0) {
+		long ncpu = sysconf(_SC_NPROCESSORS_ONLN);
+
+		o->threads = ncpu > 0 && ncpu <= 1024 ? (unsigned)ncpu : 1;
+	}
+	if (o->threads > o->concurrency)
+		o->threads = o->concurrency;
 }
 
 static void json_str(FILE *f, const char *s)
@@ -395,12 +405,8 @@ static int run_one(struct opts *o, SSL_CTX *ctx)
 	return phone_result_exit(r);
 }
 
-/* Load mode */
+/* Load mode: the sessions run in loop.c, results are gathered here */
 struct load {
-	struct opts *o;
-	SSL_CTX *ctx;
-	struct phone_pattern pat;
-	atomic_ulong next;
 	double *lat_ms;                 /* per session */
 	enum phone_result *res;
 	char first_error[400];
@@ -415,38 +421,18 @@ static double now_ms(void)
 	return (double)ts.tv_sec * 1e3 + (double)ts.tv_nsec / 1e6;
 }
 
-static void *load_worker(void *arg)
+static void load_done(void *arg, unsigned long i, struct phone_session *s, double ms)
 {
 	struct load *l = arg;
-	char name[CAPF_NAME_MAX + 1];
 
-	for (;;) {
-		unsigned long i = atomic_fetch_add(&l->next, 1);
-		struct phone_config cfg;
-		struct phone_session s;
-		double t0;
-
-		if (i >= l->o->load)
-			break;
-		if (phone_pattern_format(&l->pat, l->o->first + i, name, sizeof(name)) != 0) {
-			l->res[i] = PHONE_ERROR;
-			continue;
-		}
-		cfg = l->o->cfg;
-		cfg.name = name;
-		phone_session_init(&s, &cfg);
-		t0 = now_ms();
-		l->res[i] = phone_run(l->ctx, l->o->host, l->o->port, l->o->timeout * 1000, &s);
-		l->lat_ms[i] = now_ms() - t0;
-		if (l->res[i] != PHONE_SUCCESS && s.error[0] != '\0') {
-			pthread_mutex_lock(&l->lock);
-			if (l->first_error[0] == '\0')
-				snprintf(l->first_error, sizeof(l->first_error), "%s: %s", name, s.error);
-			pthread_mutex_unlock(&l->lock);
-		}
-		phone_session_free(&s);
+	l->res[i] = s->result;
+	l->lat_ms[i] = ms;
+	if (s->result != PHONE_SUCCESS && s->error[0] != '\0') {
+		pthread_mutex_lock(&l->lock);
+		if (l->first_error[0] == '\0')
+			snprintf(l->first_error, sizeof(l->first_error), "%s: %s", s->cfg->name, s->error);
+		pthread_mutex_unlock(&l->lock);
 	}
-	return NULL;
 }
 
 static int cmp_double(const void *a, const void *b)
@@ -485,7 +471,8 @@ static void *gen_worker(void *arg)
 static int run_load(struct opts *o, SSL_CTX *ctx)
 {
 	struct load l;
-	pthread_t *th;
+	struct phone_pattern pat;
+	struct phone_load pl;
 	unsigned long counts[PHONE_ERROR + 1] = { 0 };
 	double t0, wall, *ok_lat;
 	size_t nok = 0;
@@ -493,10 +480,8 @@ static int run_load(struct opts *o, SSL_CTX *ctx)
 	char *keys = strdup(o->keys), *save = NULL;
 
 	memset(&l, 0, sizeof(l));
-	l.o = o;
-	l.ctx = ctx;
 	pthread_mutex_init(&l.lock, NULL);
-	if (keys == NULL || phone_pattern_parse(&l.pat, o->pattern, err, sizeof(err)) != 0) {
+	if (keys == NULL || phone_pattern_parse(&pat, o->pattern, err, sizeof(err)) != 0) {
 		fprintf(stderr, "capf-phone: %s\n", keys ? err : "out of memory");
 		free(keys);
 		return PHONE_EXIT_USAGE;
@@ -534,20 +519,22 @@ static int run_load(struct opts *o, SSL_CTX *ctx)
 	l.lat_ms = calloc(o->load, sizeof(double));
 	l.res = calloc(o->load, sizeof(*l.res));
 	ok_lat = calloc(o->load, sizeof(double));
-	th = calloc(o->concurrency, sizeof(*th));
-	if (!l.lat_ms || !l.res || !ok_lat || !th) {
+	if (!l.lat_ms || !l.res || !ok_lat) {
 		fprintf(stderr, "capf-phone: out of memory\n");
 		return PHONE_EXIT_ERROR;
 	}
-	atomic_init(&l.next, 0);
+	pl = (struct phone_load){
+		.ctx = ctx, .host = o->host, .port = o->port, .timeout_ms = o->timeout * 1000,
+		.count = o->load, .concurrency = o->concurrency, .threads = o->threads,
+		.cfg = &o->cfg, .pattern = &pat, .first = o->first, .done = load_done, .arg = &l,
+	};
 	t0 = now_ms();
-	for (unsigned i = 0; i < o->concurrency; i++)
-		pthread_create(&th[i], NULL, load_worker, &l);
-	for (unsigned i = 0; i < o->concurrency; i++)
-		pthread_join(th[i], NULL);
+	if (phone_load_run(&pl, err, sizeof(err)) != 0)
+		fprintf(stderr, "capf-phone: load: %s\n", err);
 	wall = (now_ms() - t0) / 1e3;
 	for (unsigned long i = 0; i < o->load; i++) {
-		counts[l.res[i] <= PHONE_ERROR ? l.res[i] : PHONE_ERROR]++;
+		/* a session that never ran (the run failed) is an error */
+		counts[l.res[i] != PHONE_RUNNING && l.res[i] <= PHONE_ERROR ? l.res[i] : PHONE_ERROR]++;
 		if (l.res[i] == PHONE_SUCCESS)
 			ok_lat[nok++] = l.lat_ms[i];
 	}
@@ -578,7 +565,6 @@ static int run_load(struct opts *o, SSL_CTX *ctx)
 	free(l.lat_ms);
 	free(l.res);
 	free(ok_lat);
-	free(th);
 	phone_keypool_free(o->cfg.pool);
 	o->cfg.pool = NULL;
 	pthread_mutex_destroy(&l.lock);

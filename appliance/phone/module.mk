@@ -1,6 +1,6 @@
 # appliance/phone: capf-phone, a CAPF client behaving like a phone or Jabber (tests, benchmarks, operators).
 PHONE_LIB_SRCS := appliance/phone/crypto.c appliance/phone/session.c appliance/phone/pattern.c \
-                  appliance/phone/tls.c
+                  appliance/phone/tls.c appliance/phone/loop.c
 PROGRAMS += $(BUILD)/bin/capf-phone
 $(BUILD)/bin/capf-phone: $(call objs,appliance/phone/main.c $(PHONE_LIB_SRCS)) \
 		$(BUILD)/lib/libcapfcodec.a $(BUILD)/lib/libcapfcommon.a

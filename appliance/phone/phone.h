@@ -5,7 +5,8 @@
  * The protocol side (phone_session_*) is a pure state machine over the CAPF
  * codec: feed it each server message, it returns the messages to send (each to
  * be written with one TLS write). Proof-of-possession signatures and key
- * generation use OpenSSL; sockets and TLS live in tls.c, the command line in main.c.
+ * generation use OpenSSL; the TLS context lives in tls.c, the event-driven driver
+ * running sessions over sockets in loop.c, the command line in main.c.
  */
 #ifndef CAPF_PHONE_PHONE_H
 #define CAPF_PHONE_PHONE_H
@@ -135,5 +136,31 @@ SSL_CTX *phone_tls_ctx(const char *capf_cert_file, char *err, size_t errlen);
  * read/write. Returns the result; s->error says what went wrong. */
 enum phone_result phone_run(SSL_CTX *ctx, const char *host, const char *port, int timeout_ms,
 			    struct phone_session *s);
+
+/*
+ * Running sessions (loop.c): count sessions, concurrency at a time, on threads
+ * threads each running an epoll loop over its share with non-blocking sockets
+ * and TLS. A session's deadline (timeout_ms from its start) covers connect,
+ * handshake and the whole exchange. host:port is resolved once per run.
+ */
+struct phone_load {
+	SSL_CTX *ctx;                   /* from phone_tls_ctx */
+	const char *host, *port;
+	int timeout_ms;
+	unsigned long count;            /* sessions to run */
+	unsigned concurrency;           /* at a time */
+	unsigned threads;               /* at most concurrency; 1 runs in the calling thread only */
+	const struct phone_config *cfg; /* every session's configuration, but for its name: */
+	const struct phone_pattern *pattern;    /* NULL: cfg->name; else session i is first + i */
+	unsigned long first;
+	/* Session i is over (s->result, s->error, s->cfg->name), ms from its connect to its
+	 * end. Called on the session's thread; s is freed after it returns (a caller keeping
+	 * s->key or s->lsc takes them and sets them to NULL). */
+	void (*done)(void *arg, unsigned long i, struct phone_session *s, double ms);
+	void *arg;
+};
+/* Runs every session to its end (each reported through done). 0, or -1 with err when
+ * the run itself failed (no epoll, no thread): some sessions may not have run. */
+int phone_load_run(const struct phone_load *l, char *err, size_t errlen);
 
 #endif
