@@ -43,7 +43,8 @@ static const char usage_text[] =
 "  --fail-keygen rsa|ec|all answer key generation requests of that kind with a failure\n"
 "  --out-cert FILE          write the stored LSC (PEM)\n"
 "  --out-key FILE           write its private key (PEM, mode 0600)\n"
-"  --timeout SEC            per read/write and connect (default 30)\n"
+"  --timeout SEC            a session's deadline: connect, TLS handshake and the whole\n"
+"                           exchange (default 30)\n"
 "  --tls-max 1.2|1.3        highest TLS version offered (1.2: as older phones do)\n"
 "  --json                   print a JSON summary line\n"
 "  --quiet                  no human-readable lines\n"
@@ -345,15 +346,34 @@ out:
 	return rc;
 }
 
+/* One session: the driver's session is moved into arg (its key and LSC with it). */
+static void one_done(void *arg, unsigned long i, struct phone_session *s, double ms)
+{
+	struct phone_session *out = arg;
+
+	*out = *s;
+	out->cfg = NULL;
+	s->key = NULL;
+	s->lsc = NULL;
+}
+
 static int run_one(struct opts *o, SSL_CTX *ctx)
 {
 	struct phone_session s;
+	struct phone_load pl;
 	enum phone_result r;
-	char kd[64] = "", serial[80] = "", subject[256] = "";
+	char kd[64] = "", serial[80] = "", subject[256] = "", err[200];
 
 	o->cfg.name = o->name;
 	phone_session_init(&s, &o->cfg);
-	r = phone_run(ctx, o->host, o->port, o->timeout * 1000, &s);
+	s.result = PHONE_ERROR;
+	pl = (struct phone_load){
+		.ctx = ctx, .host = o->host, .port = o->port, .timeout_ms = o->timeout * 1000,
+		.count = 1, .concurrency = 1, .threads = 1, .cfg = &o->cfg, .done = one_done, .arg = &s,
+	};
+	if (phone_load_run(&pl, err, sizeof(err)) != 0 && s.error[0] == '\0')
+		snprintf(s.error, sizeof(s.error), "%s", err);
+	r = s.result;
 	if (s.lsc != NULL) {
 		ASN1_INTEGER *sn = X509_get_serialNumber(s.lsc);
 		BIGNUM *bn = ASN1_INTEGER_to_BN(sn, NULL);

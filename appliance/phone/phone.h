@@ -132,11 +132,6 @@ int phone_pattern_format(const struct phone_pattern *p, unsigned long n, char *b
  * more certificates; the server's leaf must be one of them or chain to one;
  * partial chains accepted, no host name check, as phones pin the ITL's record). */
 SSL_CTX *phone_tls_ctx(const char *capf_cert_file, char *err, size_t errlen);
-/* Connects, handshakes and runs one session to its end. timeout_ms bounds each
- * read/write. Returns the result; s->error says what went wrong. */
-enum phone_result phone_run(SSL_CTX *ctx, const char *host, const char *port, int timeout_ms,
-			    struct phone_session *s);
-
 /*
  * Running sessions (loop.c): count sessions, concurrency at a time, on threads
  * threads each running an epoll loop over its share with non-blocking sockets
