@@ -215,6 +215,54 @@ out:
 	return rc;
 }
 
+/*
+ * A pooled key's SubjectPublicKeyInfo, encoded when the key is made (before the
+ * clock), kept with the key as ex_data and freed with it.
+ */
+struct spki {
+	size_t len;
+	uint8_t der[];
+};
+
+static int spki_idx = -1;
+static pthread_once_t spki_once = PTHREAD_ONCE_INIT;
+
+static void spki_free(void *parent, void *ptr, CRYPTO_EX_DATA *ad, int idx, long argl, void *argp)
+{
+	free(ptr);
+}
+
+static void spki_init(void)
+{
+	spki_idx = CRYPTO_get_ex_new_index(CRYPTO_EX_INDEX_EVP_PKEY, 0, NULL, NULL, NULL, spki_free);
+}
+
+/* Best effort: without it the session encodes the key itself. */
+static void spki_attach(EVP_PKEY *key)
+{
+	struct spki *sp;
+	unsigned char *p;
+	int n;
+
+	pthread_once(&spki_once, spki_init);
+	if (spki_idx < 0 || (n = i2d_PUBKEY(key, NULL)) <= 0 || (sp = malloc(sizeof(*sp) + (size_t)n)) == NULL)
+		return;
+	p = sp->der;
+	sp->len = (size_t)n;
+	if (i2d_PUBKEY(key, &p) != n || EVP_PKEY_set_ex_data(key, spki_idx, sp) != 1)
+		free(sp);
+}
+
+const uint8_t *phone_key_spki(EVP_PKEY *key, size_t *len)
+{
+	struct spki *sp;
+
+	if (spki_idx < 0 || (sp = EVP_PKEY_get_ex_data(key, spki_idx)) == NULL)
+		return NULL;
+	*len = sp->len;
+	return sp->der;
+}
+
 /* Key pool: a list per kind, taken under a lock. */
 struct pool_kind {
 	int key_type;
@@ -283,9 +331,11 @@ int phone_keypool_fill(struct phone_keypool *p, const char *spec, unsigned n, ch
 		snprintf(err, errlen, "out of memory");
 		return -1;
 	}
-	for (; made < n; made++)
+	for (; made < n; made++) {
 		if ((fresh[made] = phone_keygen(kt, bits, curve, err, errlen)) == NULL)
 			goto out;
+		spki_attach(fresh[made]);
+	}
 	pthread_mutex_lock(&p->lock);
 	for (size_t i = 0; i < p->nkinds; i++)
 		if (p->kinds[i].key_type == kt && p->kinds[i].rsa_bits == bits && p->kinds[i].curve == curve)

@@ -134,6 +134,8 @@ static int on_keygen(struct phone_session *s, const struct capf_msg *m)
 	struct capf_builder b;
 	char err[200];
 	unsigned char *der = NULL, *p;
+	const uint8_t *spki;
+	size_t spki_len;
 	int rc, n, fail;
 
 	s->operation = "install";
@@ -168,12 +170,19 @@ static int on_keygen(struct phone_session *s, const struct capf_msg *m)
 		s->keygen_failed++;
 		return reply_reason(s, CAPF_CMD_KEY_GENERATE_RESPONSE, CAPF_REASON_INVALID);
 	}
+	capf_build_init(&b, CAPF_CMD_KEY_GENERATE_RESPONSE, s->session_id, 0);
+	if ((spki = phone_key_spki(s->key, &spki_len)) != NULL) {
+		/* a pooled key: encoded before the clock */
+		capf_build_put(&b, CAPF_TAG_PUBLIC_KEY, spki, spki_len);
+		return emit(s, &b);
+	}
 	n = i2d_PUBKEY(s->key, NULL);
-	if (n <= 0 || (der = malloc((size_t)n)) == NULL)
+	if (n <= 0 || (der = malloc((size_t)n)) == NULL) {
+		capf_build_free(&b);
 		return perr(s, "cannot encode the public key");
+	}
 	p = der;
 	i2d_PUBKEY(s->key, &p);
-	capf_build_init(&b, CAPF_CMD_KEY_GENERATE_RESPONSE, s->session_id, 0);
 	capf_build_put(&b, CAPF_TAG_PUBLIC_KEY, der, (size_t)n);
 	free(der);
 	return emit(s, &b);

@@ -16,6 +16,7 @@
 #include "appliance/capf/evidence.h"
 #include "appliance/capf/msg.h"
 #include "appliance/phone/phone.h"
+#include "appliance/phone/phone_int.h"
 
 static char err[300];
 static EVP_PKEY *rsa_key, *ec_key, *ca_key;
@@ -641,6 +642,16 @@ static void test_keypool(void **state)
 	a = phone_keypool_take(p, CAPF_KEY_RSA, 1024, 0);
 	b = phone_keypool_take(p, CAPF_KEY_RSA, 1024, 0);
 	assert_ptr_equal(a, b);
+	/* a pooled key carries its SubjectPublicKeyInfo, encoded when the pool was filled */
+	const uint8_t *spki;
+	unsigned char *der = NULL;
+	size_t spki_len = 0;
+	int der_len = i2d_PUBKEY(a, &der);
+	assert_non_null(spki = phone_key_spki(a, &spki_len));
+	assert_int_equal(spki_len, (size_t)der_len);
+	assert_memory_equal(spki, der, spki_len);
+	OPENSSL_free(der);
+	assert_null(phone_key_spki(ec_key, &spki_len));         /* not from a pool */
 	EVP_PKEY_free(a);
 	EVP_PKEY_free(b);
 
