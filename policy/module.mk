@@ -8,7 +8,7 @@ $(LIBPOLICY): $(call objs,$(POLICY_SRCS))
 	$(AR) rcs $@ $^
 
 # Unit tests (cmocka, no token): build/tests/test_policy_NAME from tests/unit/test_policy_NAME.c
-POLICY_TESTS := config names decide pubkey chain lsc
+POLICY_TESTS := config names decide pubkey chain lsc der
 UNIT_TESTS   += $(patsubst %,$(BUILD)/tests/test_policy_%,$(POLICY_TESTS))
 $(BUILD)/tests/test_policy_%: $(BUILD)/obj/tests/unit/test_policy_%.o $(BUILD)/obj/tests/unit/policy_pki.o $(LIBPOLICY)
 	@mkdir -p $(dir $@)
@@ -19,7 +19,7 @@ POLICY_FUZZ_BASE := policy/config.c policy/errlist.c policy/device.c
 FUZZERS += fuzz_policy_config fuzz_pubkey
 FUZZ_SRCS_fuzz_policy_config := $(POLICY_FUZZ_BASE)
 FUZZ_LIBS_fuzz_policy_config := -lconfig -lcrypto
-FUZZ_SRCS_fuzz_pubkey := policy/pubkey.c $(POLICY_FUZZ_BASE)
+FUZZ_SRCS_fuzz_pubkey := policy/pubkey.c policy/der.c $(POLICY_FUZZ_BASE)
 FUZZ_LIBS_fuzz_pubkey := -lcrypto -lconfig
 
 # Benchmark: the policy's cost per issuance (prints figures).

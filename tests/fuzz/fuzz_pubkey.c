@@ -1,5 +1,7 @@
 /* tests/fuzz/fuzz_pubkey.c: the phone public-key decoder on arbitrary bytes. The first
- * byte picks what the phone was asked for (nothing, RSA 2048, EC P-256/384/521). */
+ * byte picks what the phone was asked for (nothing, RSA 2048, EC P-256/384/521).
+ * Differential: what it accepts OpenSSL re-encodes to the same bytes; what it refuses
+ * is not a canonical key OpenSSL decodes and the policy allows. */
 #include <stddef.h>
 #include <stdint.h>
 #include <stdlib.h>
@@ -51,6 +53,20 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		EVP_PKEY_free(pk);
 	} else if (err[0] == '\0') {
 		abort();
+	} else {
+		/* refused: OpenSSL's own decoder must not see a canonical key the policy allows */
+		const unsigned char *p = data + 1;
+		unsigned char *der = NULL;
+		char err2[256];
+		EVP_PKEY *o = d2i_PUBKEY(NULL, &p, (long)(size - 1));
+		int len = o != NULL && p == data + size ? i2d_PUBKEY(o, &der) : -1;
+
+		if (len == (int)(size - 1) && memcmp(der, data + 1, size - 1) == 0 &&
+		    (EVP_PKEY_get_id(o) == EVP_PKEY_RSA || EVP_PKEY_get_id(o) == EVP_PKEY_EC) &&
+		    capf_pubkey_check(&c, o, wp, err2, sizeof(err2)) == 0)
+			abort();
+		OPENSSL_free(der);
+		EVP_PKEY_free(o);
 	}
 	return 0;
 }
