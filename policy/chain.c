@@ -373,8 +373,25 @@ int capf_ca_verify(const struct capf_ca *ca, X509 *leaf, time_t now, char *err, 
 	STACK_OF(X509) *untrusted = sk_X509_new_null();
 	X509_STORE *store = NULL;
 	X509_STORE_CTX *ctx = NULL;
+	X509 *parsed = NULL;
 	int r = -1;
 
+	/* capf_lsc_build's certificates carry their key as bytes only: parse it back */
+	if (leaf != NULL && X509_get0_pubkey(leaf) == NULL) {
+		unsigned char *der = NULL;
+		const unsigned char *p;
+		int len = i2d_X509(leaf, &der);
+
+		ERR_clear_error();
+		p = der;
+		if (len <= 0 || (parsed = d2i_X509(NULL, &p, len)) == NULL || X509_get0_pubkey(parsed) == NULL) {
+			OPENSSL_free(der);
+			snprintf(err, errlen, "the certificate's public key is unreadable");
+			goto out;
+		}
+		OPENSSL_free(der);
+		leaf = parsed;
+	}
 	if (untrusted == NULL || !sk_X509_push(untrusted, ca->cert)) {
 		snprintf(err, errlen, "out of memory");
 		goto out;
@@ -399,5 +416,6 @@ out:
 	X509_STORE_CTX_free(ctx);
 	X509_STORE_free(store);
 	sk_X509_free(untrusted);
+	X509_free(parsed);
 	return r;
 }

@@ -10,6 +10,7 @@
 #include <openssl/x509.h>
 #include <openssl/x509v3.h>
 
+#include "policy/der.h"
 #include "policy/lsc.h"
 #include "policy/names.h"
 #include "policy/pubkey.h"
@@ -181,6 +182,8 @@ X509 *capf_lsc_build(const struct capf_conf *c, const struct capf_ca *ca,
 		     const struct capf_lsc_input *in, const EVP_MD **md, char *err, size_t errlen)
 {
 	X509 *cacert = capf_ca_cert(ca), *x = NULL;
+	struct capf_spki k;
+	EVP_PKEY *pk = NULL;
 	time_t ca_nb = capf_ca_not_before(ca), ca_na = capf_ca_not_after(ca);
 	time_t nb, na, now = in->now;
 	char e2[256], t1[40], t2[40];
@@ -189,18 +192,19 @@ X509 *capf_lsc_build(const struct capf_conf *c, const struct capf_ca *ca,
 		snprintf(err, errlen, "%s", e2);
 		return NULL;
 	}
-	if (in->pubkey == NULL || capf_pubkey_check(c, in->pubkey, NULL, e2, sizeof(e2)) < 0) {
-		snprintf(err, errlen, "%s: %s", in->device_name, in->pubkey == NULL ? "no public key" : e2);
-		return NULL;
+	if ((pk = capf_pubkey_decode(c, in->spki, in->spki_len, NULL, e2, sizeof(e2))) == NULL ||
+	    capf_spki_parse(in->spki, in->spki_len, &k, e2, sizeof(e2)) != 0) {
+		snprintf(err, errlen, "%s: %s", in->device_name, e2);
+		goto fail;
 	}
 	if (X509_get0_subject_key_id(cacert) == NULL) {
 		snprintf(err, errlen, "the CAPF CA certificate has no subjectKeyIdentifier");
-		return NULL;
+		goto fail;
 	}
 	if (now < ca_nb || now > ca_na) {
 		snprintf(err, errlen, "%s: the CAPF CA certificate is %s; no LSC can be issued", in->device_name,
 			 now < ca_nb ? "not yet valid" : "expired");
-		return NULL;
+		goto fail;
 	}
 	nb = now - (time_t)c->lsc.backdate_seconds;
 	if (nb < ca_nb)
@@ -214,7 +218,7 @@ X509 *capf_lsc_build(const struct capf_conf *c, const struct capf_ca *ca,
 				 "certificate expires (%s), and lsc.beyond_ca = refuse; renew the CAPF CA "
 				 "certificate, lower lsc.validity_days or set lsc.beyond_ca = truncate",
 				 in->device_name, c->lsc.validity_days, t1, t2);
-			return NULL;
+			goto fail;
 		}
 		na = ca_na;
 	}
@@ -225,20 +229,23 @@ X509 *capf_lsc_build(const struct capf_conf *c, const struct capf_ca *ca,
 	    !X509_set_issuer_name(x, X509_get_subject_name(cacert)) ||
 	    ASN1_TIME_set(X509_getm_notBefore(x), nb) == NULL ||
 	    ASN1_TIME_set(X509_getm_notAfter(x), na) == NULL ||
-	    !X509_set_pubkey(x, in->pubkey) ||
-	    !add_extensions(x, cacert, in->pubkey, in->device_name)) {
+	    !capf_spki_set(X509_get_X509_PUBKEY(x), &k) ||
+	    !add_extensions(x, cacert, pk, in->device_name)) {
 		snprintf(err, errlen, "%s: cannot build the certificate (out of memory or random generator failure)",
 			 in->device_name);
-		X509_free(x);
-		return NULL;
+		goto fail;
 	}
 	if (!preset_sigalg(x, cacert, capf_lsc_digest(c))) {
 		snprintf(err, errlen, "%s: the CAPF CA key cannot sign with %s", in->device_name,
 			 capf_digest_name(c->lsc.digest));
-		X509_free(x);
-		return NULL;
+		goto fail;
 	}
 	if (md != NULL)
 		*md = capf_lsc_digest(c);
+	EVP_PKEY_free(pk);
 	return x;
+fail:
+	X509_free(x);
+	EVP_PKEY_free(pk);
+	return NULL;
 }

@@ -1,8 +1,10 @@
 /*
  * policy/lsc_lint.c: the second, independent check of an LSC before (and after) it is
- * signed. It encodes the certificate, parses the bytes back into a fresh object and
- * compares every field with what the policy says it must be. It shares no code with
- * the builder (lsc_build.c) nor with the key decoder (pubkey.c).
+ * signed. It encodes the certificate, parses the bytes back into a fresh object
+ * (policy/der.h: without building key objects) and compares every field with what
+ * the policy says it must be. It shares no code with the builder (lsc_build.c) nor
+ * with the key decoder (pubkey.c, der.h's SubjectPublicKeyInfo parser): the key is
+ * compared byte for byte with what the phone sent and read with OpenSSL's ASN.1.
  */
 #include <stdio.h>
 #include <string.h>
@@ -15,6 +17,7 @@
 #include <openssl/x509.h>
 #include <openssl/x509v3.h>
 
+#include "policy/der.h"
 #include "policy/lsc.h"
 
 #define ERR(...) capf_errlist_add(errs, __VA_ARGS__)
@@ -164,56 +167,112 @@ static void lint_validity(const struct capf_conf *c, const struct capf_ca *ca, X
 		    "notAfter (lsc.beyond_ca = %s)", (long long)(full - na), capf_beyond_ca_name(c->lsc.beyond_ca));
 }
 
-/* The key, checked on its own terms (not through pubkey.c). */
-static void lint_key(const struct capf_conf *c, X509 *y, EVP_PKEY *expect, struct capf_errlist *errs)
+/* The key type of y's SubjectPublicKeyInfo (NID_rsaEncryption, ...), NID_undef. */
+static int key_nid(X509 *y)
 {
-	EVP_PKEY *pk = X509_get0_pubkey(y);
-	BIGNUM *n = NULL, *e = NULL;
-	char grp[64];
-	size_t l;
+	const ASN1_OBJECT *alg = NULL;
 
-	if (pk == NULL) {
-		ERR("public key: unreadable");
-		return;
+	if (!X509_PUBKEY_get0_param((ASN1_OBJECT **)&alg, NULL, NULL, NULL, X509_get_X509_PUBKEY(y)))
+		return NID_undef;
+	return OBJ_obj2nid(alg);
+}
+
+static void lint_rsa(const struct capf_conf *c, const unsigned char *kb, int kblen, struct capf_errlist *errs)
+{
+	const unsigned char *p = kb;
+	STACK_OF(ASN1_TYPE) *seq = d2i_ASN1_SEQUENCE_ANY(NULL, &p, kblen);
+	ASN1_TYPE *tn = sk_ASN1_TYPE_value(seq, 0), *te = sk_ASN1_TYPE_value(seq, 1);
+	BIGNUM *n = NULL, *e = NULL;
+
+	if (seq == NULL || p != kb + kblen || sk_ASN1_TYPE_num(seq) != 2 || tn->type != V_ASN1_INTEGER ||
+	    te->type != V_ASN1_INTEGER || (n = ASN1_INTEGER_to_BN(tn->value.integer, NULL)) == NULL ||
+	    (e = ASN1_INTEGER_to_BN(te->value.integer, NULL)) == NULL) {
+		ERR("public key: RSA parameters unreadable");
+		goto out;
 	}
-	if (expect == NULL || EVP_PKEY_eq(pk, expect) != 1)
-		ERR("public key: not the key the phone sent");
-	if (EVP_PKEY_is_a(pk, "RSA") && EVP_PKEY_get_id(pk) == EVP_PKEY_RSA) {
-		if (EVP_PKEY_get_bn_param(pk, OSSL_PKEY_PARAM_RSA_N, &n) != 1 ||
-		    EVP_PKEY_get_bn_param(pk, OSSL_PKEY_PARAM_RSA_E, &e) != 1) {
-			ERR("public key: RSA parameters unreadable");
-			goto out;
-		}
-		int bits = BN_num_bits(n), allowed = 0;
-		for (size_t i = 0; i < c->keys.n_rsa_bits; i++)
-			allowed |= c->keys.rsa_bits[i] == (unsigned)bits;
-		if (!allowed)
-			ERR("public key: RSA modulus of %d bits is not allowed (keys.rsa_bits)", bits);
-		if (!BN_is_odd(n) || bits < 512)
-			ERR("public key: RSA modulus is even or tiny");
-		/* odd and at least 3 bits long: e >= 5 */
-		if (!BN_is_odd(e) || BN_num_bits(e) > 256 || BN_num_bits(e) < 3)
-			ERR("public key: RSA exponent not allowed (odd, 3 < e < 2^256)");
-	} else if (EVP_PKEY_is_a(pk, "EC")) {
-		EVP_PKEY_CTX *ctx;
-		int nid;
-		if (EVP_PKEY_get_utf8_string_param(pk, OSSL_PKEY_PARAM_GROUP_NAME, grp, sizeof(grp), &l) != 1) {
-			ERR("public key: EC curve unreadable (explicit parameters?)");
-			goto out;
-		}
-		nid = OBJ_sn2nid(grp);
-		if (!((nid == NID_X9_62_prime256v1 && (c->keys.ec_curves & (1u << CAPF_CURVE_P256))) ||
-		      (nid == NID_secp384r1 && (c->keys.ec_curves & (1u << CAPF_CURVE_P384))) ||
-		      (nid == NID_secp521r1 && (c->keys.ec_curves & (1u << CAPF_CURVE_P521)))))
-			ERR("public key: EC curve %s is not allowed (keys.ec_curves)", grp);
-		if ((ctx = EVP_PKEY_CTX_new_from_pkey(NULL, pk, NULL)) == NULL || EVP_PKEY_public_check(ctx) != 1)
-			ERR("public key: EC point is not valid on %s", grp);
-		EVP_PKEY_CTX_free(ctx);
-	} else
-		ERR("public key: neither rsaEncryption nor id-ecPublicKey");
+	int bits = BN_num_bits(n), allowed = 0;
+	for (size_t i = 0; i < c->keys.n_rsa_bits; i++)
+		allowed |= c->keys.rsa_bits[i] == (unsigned)bits;
+	if (!allowed)
+		ERR("public key: RSA modulus of %d bits is not allowed (keys.rsa_bits)", bits);
+	if (!BN_is_odd(n) || bits < 512)
+		ERR("public key: RSA modulus is even or tiny");
+	/* odd and at least 3 bits long: e >= 5 */
+	if (!BN_is_odd(e) || BN_num_bits(e) > 256 || BN_num_bits(e) < 3)
+		ERR("public key: RSA exponent not allowed (odd, 3 < e < 2^256)");
 out:
+	sk_ASN1_TYPE_pop_free(seq, ASN1_TYPE_free);
 	BN_free(n);
 	BN_free(e);
+}
+
+static void lint_ec(const struct capf_conf *c, const X509_ALGOR *alg, const unsigned char *kb, int kblen,
+		    struct capf_errlist *errs)
+{
+	const void *pval = NULL;
+	int ptype = V_ASN1_UNDEF, nid;
+	const char *grp;
+	EVP_PKEY_CTX *ctx = NULL;
+	EVP_PKEY *pk = NULL;
+	OSSL_PARAM params[3];
+
+	X509_ALGOR_get0(NULL, &ptype, &pval, alg);
+	if (ptype != V_ASN1_OBJECT || (nid = OBJ_obj2nid(pval)) == NID_undef) {
+		ERR("public key: EC curve unreadable (explicit parameters?)");
+		return;
+	}
+	grp = OBJ_nid2sn(nid);
+	if (!((nid == NID_X9_62_prime256v1 && (c->keys.ec_curves & (1u << CAPF_CURVE_P256))) ||
+	      (nid == NID_secp384r1 && (c->keys.ec_curves & (1u << CAPF_CURVE_P384))) ||
+	      (nid == NID_secp521r1 && (c->keys.ec_curves & (1u << CAPF_CURVE_P521)))))
+		ERR("public key: EC curve %s is not allowed (keys.ec_curves)", grp);
+	params[0] = OSSL_PARAM_construct_utf8_string(OSSL_PKEY_PARAM_GROUP_NAME, (char *)grp, 0);
+	params[1] = OSSL_PARAM_construct_octet_string(OSSL_PKEY_PARAM_PUB_KEY, (void *)kb, (size_t)kblen);
+	params[2] = OSSL_PARAM_construct_end();
+	if ((ctx = EVP_PKEY_CTX_new_from_name(NULL, "EC", NULL)) == NULL || EVP_PKEY_fromdata_init(ctx) != 1 ||
+	    EVP_PKEY_fromdata(ctx, &pk, EVP_PKEY_PUBLIC_KEY, params) != 1) {
+		ERR("public key: EC point is not valid on %s", grp);
+		goto out;
+	}
+	EVP_PKEY_CTX_free(ctx);
+	if ((ctx = EVP_PKEY_CTX_new_from_pkey(NULL, pk, NULL)) == NULL || EVP_PKEY_public_check_quick(ctx) != 1)
+		ERR("public key: EC point is not valid on %s", grp);
+out:
+	EVP_PKEY_CTX_free(ctx);
+	EVP_PKEY_free(pk);
+}
+
+/*
+ * The key: the very bytes the phone sent, then checked on its own terms (not
+ * through pubkey.c): read with OpenSSL's generic ASN.1 parser, no key decoder.
+ */
+static void lint_key(const struct capf_conf *c, X509 *y, const struct capf_lsc_input *in,
+		     struct capf_errlist *errs)
+{
+	X509_PUBKEY *pub = X509_get_X509_PUBKEY(y);
+	const unsigned char *kb = NULL;
+	unsigned char *spki = NULL;
+	X509_ALGOR *alg = NULL;
+	int kblen = 0, len = i2d_X509_PUBKEY(pub, &spki);
+
+	if (len <= 0 || !X509_PUBKEY_get0_param(NULL, &kb, &kblen, &alg, pub)) {
+		ERR("public key: unreadable");
+		OPENSSL_free(spki);
+		return;
+	}
+	if (in->spki == NULL || (size_t)len != in->spki_len || memcmp(spki, in->spki, in->spki_len) != 0)
+		ERR("public key: not the key the phone sent");
+	OPENSSL_free(spki);
+	switch (key_nid(y)) {
+	case NID_rsaEncryption:
+		lint_rsa(c, kb, kblen, errs);
+		break;
+	case NID_X9_62_id_ecPublicKey:
+		lint_ec(c, alg, kb, kblen, errs);
+		break;
+	default:
+		ERR("public key: neither rsaEncryption nor id-ecPublicKey");
+	}
 }
 
 static void lint_extensions(X509 *ca, X509 *y, const char *name, struct capf_errlist *errs)
@@ -223,8 +282,7 @@ static void lint_extensions(X509 *ca, X509 *y, const char *name, struct capf_err
 		{ NID_subject_key_identifier, 0 }, { NID_authority_key_identifier, 0 }, { NID_subject_alt_name, 0 },
 	};
 	int seen[6] = { 0 };
-	int n = X509_get_ext_count(y);
-	EVP_PKEY *pk = X509_get0_pubkey(y);
+	int n = X509_get_ext_count(y), rsa = key_nid(y) == NID_rsaEncryption;
 
 	for (int i = 0; i < n; i++) {
 		X509_EXTENSION *ex = X509_get_ext(y, i);
@@ -256,7 +314,7 @@ static void lint_extensions(X509 *ca, X509 *y, const char *name, struct capf_err
 
 	ASN1_BIT_STRING *ku = X509_get_ext_d2i(y, NID_key_usage, NULL, NULL);
 	if (seen[1] == 1) {
-		int rsa = pk != NULL && EVP_PKEY_get_base_id(pk) == EVP_PKEY_RSA, bad = ku == NULL;
+		int bad = ku == NULL;
 		for (int b = 0; !bad && b < 9; b++) {
 			int want_bit = b == 0 || (b == 2 && rsa);
 			bad = ASN1_BIT_STRING_get_bit(ku, b) != want_bit;
@@ -312,7 +370,26 @@ static void lint_extensions(X509 *ca, X509 *y, const char *name, struct capf_err
 	GENERAL_NAMES_free(san);
 }
 
-static void lint_signature(const struct capf_conf *c, X509 *ca, X509 *y, struct capf_errlist *errs)
+/* X509_verify over the bytes: the TBSCertificate inside der with the CA's key. */
+static int verify_bytes(EVP_PKEY *capub, int mdnid, const unsigned char *der, size_t len,
+			const ASN1_BIT_STRING *sig)
+{
+	const uint8_t *tbs;
+	size_t tbs_len;
+	EVP_MD_CTX *m;
+	int ok;
+
+	if (capub == NULL || mdnid == NID_undef || (sig->flags & 0x7) != 0 ||
+	    capf_der_cert_tbs(der, len, &tbs, &tbs_len) != 0 || (m = EVP_MD_CTX_new()) == NULL)
+		return 0;
+	ok = EVP_DigestVerifyInit_ex(m, NULL, OBJ_nid2sn(mdnid), NULL, NULL, capub, NULL) == 1 &&
+	     EVP_DigestVerify(m, ASN1_STRING_get0_data(sig), (size_t)ASN1_STRING_length(sig), tbs, tbs_len) == 1;
+	EVP_MD_CTX_free(m);
+	return ok;
+}
+
+static void lint_signature(const struct capf_conf *c, X509 *ca, X509 *y, const unsigned char *der, size_t len,
+			   struct capf_errlist *errs)
 {
 	const ASN1_BIT_STRING *sig;
 	const X509_ALGOR *outer;
@@ -330,7 +407,7 @@ static void lint_signature(const struct capf_conf *c, X509 *ca, X509 *y, struct 
 	    pknid != want_pk)
 		ERR("signature: algorithm is not %s with the CAPF CA's key type (lsc.digest)",
 		    capf_digest_name(c->lsc.digest));
-	if (sig != NULL && ASN1_STRING_length(sig) > 0 && (capub == NULL || X509_verify(y, capub) != 1))
+	if (sig != NULL && ASN1_STRING_length(sig) > 0 && !verify_bytes(capub, mdnid, der, len, sig))
 		ERR("signature: does not verify with the CAPF CA's public key");
 }
 
@@ -339,7 +416,6 @@ static int lint(const struct capf_conf *c, const struct capf_ca *ca, const struc
 {
 	X509 *cacert = capf_ca_cert(ca), *y = NULL;
 	unsigned char *der = NULL;
-	const unsigned char *p;
 	size_t before = capf_errlist_total(errs);
 	int len, fail = 0;
 
@@ -352,8 +428,7 @@ static int lint(const struct capf_conf *c, const struct capf_ca *ca, const struc
 		ERR("lint: the certificate cannot be encoded");
 		return -1;
 	}
-	p = der;
-	if ((y = d2i_X509(NULL, &p, len)) == NULL || p != der + len) {
+	if ((y = capf_der_x509(der, (size_t)len)) == NULL) {
 		ERR("lint: the encoding does not parse back");
 		fail = 1;
 		goto out;
@@ -361,12 +436,12 @@ static int lint(const struct capf_conf *c, const struct capf_ca *ca, const struc
 	if (X509_get_version(y) != X509_VERSION_3)
 		ERR("version: not 3");
 	lint_serial(c, y, errs);
-	lint_signature(c, cacert, y, errs);
+	lint_signature(c, cacert, y, der, (size_t)len, errs);
 	if (!der_equal_names(X509_get_issuer_name(y), X509_get_subject_name(cacert)))
 		ERR("issuer: not the CAPF CA certificate's subject");
 	lint_subject(c, cacert, y, in->device_name, errs);
 	lint_validity(c, ca, y, in->now, errs);
-	lint_key(c, y, in->pubkey, errs);
+	lint_key(c, y, in, errs);
 	lint_extensions(cacert, y, in->device_name, errs);
 	if (X509_get0_subject_key_id(cacert) == NULL)
 		ERR("issuer: the CAPF CA certificate has no subjectKeyIdentifier");

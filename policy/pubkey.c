@@ -7,6 +7,7 @@
 #include <openssl/evp.h>
 #include <openssl/x509.h>
 
+#include "policy/der.h"
 #include "policy/pubkey.h"
 
 static int curve_of_group(const char *g)
@@ -133,7 +134,7 @@ static int check_ec(const struct capf_conf *c, EVP_PKEY *pk, const struct capf_k
 		snprintf(err, errlen, "out of memory");
 		return -1;
 	}
-	ok = EVP_PKEY_public_check(ctx);
+	ok = EVP_PKEY_public_check_quick(ctx);
 	EVP_PKEY_CTX_free(ctx);
 	if (ok != 1) {
 		snprintf(err, errlen, "EC point is not a valid point of %s", capf_curve_name((enum capf_curve)curve));
@@ -159,10 +160,8 @@ int capf_pubkey_check(const struct capf_conf *c, EVP_PKEY *pk, const struct capf
 EVP_PKEY *capf_pubkey_decode(const struct capf_conf *c, const unsigned char *der, size_t len,
 			     const struct capf_keyparam *want, char *err, size_t errlen)
 {
-	const unsigned char *p = der;
-	unsigned char *re = NULL;
+	struct capf_spki k;
 	EVP_PKEY *pk;
-	int relen;
 
 	if (der == NULL || len == 0) {
 		snprintf(err, errlen, "public key is empty");
@@ -172,30 +171,19 @@ EVP_PKEY *capf_pubkey_decode(const struct capf_conf *c, const unsigned char *der
 		snprintf(err, errlen, "public key is %zu bytes (at most %d)", len, CAPF_PUBKEY_DER_MAX);
 		return NULL;
 	}
-	if ((pk = d2i_PUBKEY(NULL, &p, (long)len)) == NULL) {
-		snprintf(err, errlen, "public key is not a DER SubjectPublicKeyInfo");
+	/* exact DER by construction: the parser accepts one encoding only */
+	if (capf_spki_parse(der, len, &k, err, errlen) != 0)
+		return NULL;
+	if ((pk = capf_spki_pkey(&k)) == NULL) {
+		if (k.type == CAPF_KEY_EC)
+			snprintf(err, errlen, "EC point is not a valid point of %s", capf_curve_name(k.curve));
+		else
+			snprintf(err, errlen, "RSA key cannot be loaded (out of memory?)");
 		return NULL;
 	}
-	if ((size_t)(p - der) != len) {
-		snprintf(err, errlen, "public key has %zu trailing bytes", len - (size_t)(p - der));
-		goto fail;
+	if (capf_pubkey_check(c, pk, want, err, errlen) < 0) {
+		EVP_PKEY_free(pk);
+		return NULL;
 	}
-	if (EVP_PKEY_get_base_id(pk) != EVP_PKEY_RSA && EVP_PKEY_get_base_id(pk) != EVP_PKEY_EC) {
-		snprintf(err, errlen, "public key type is not allowed (only rsaEncryption and id-ecPublicKey)");
-		goto fail;
-	}
-	relen = i2d_PUBKEY(pk, &re);
-	if (relen <= 0 || (size_t)relen != len || memcmp(re, der, len) != 0) {
-		snprintf(err, errlen, "public key is not in canonical DER (it re-encodes differently)");
-		goto fail;
-	}
-	OPENSSL_free(re);
-	re = NULL;
-	if (capf_pubkey_check(c, pk, want, err, errlen) < 0)
-		goto fail;
 	return pk;
-fail:
-	OPENSSL_free(re);
-	EVP_PKEY_free(pk);
-	return NULL;
 }

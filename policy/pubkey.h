@@ -1,11 +1,12 @@
 /*
  * policy/pubkey.h: the public key a phone sends in PUBLIC_KEY (DER
- * SubjectPublicKeyInfo), decoded strictly: exact DER (re-encoding gives the same
- * bytes), nothing trailing, rsaEncryption or id-ecPublicKey on a named curve only,
+ * SubjectPublicKeyInfo), decoded strictly (policy/der.h): exact DER (one encoding
+ * only), nothing trailing, rsaEncryption or id-ecPublicKey on a named curve only,
  * size or curve allowed by the policy and equal to what the phone was asked for.
  * RSA: modulus odd, of an allowed size, no factor below 1000; exponent odd,
  * 3 < e < 2^256. EC: uncompressed point on the curve, not infinity
- * (EVP_PKEY_public_check). Pure; fuzzed (tests/fuzz/fuzz_pubkey.c).
+ * (EVP_PKEY_public_check_quick: on the curve, not infinity;
+ * enough for the prime-order curves allowed). Pure; fuzzed (tests/fuzz/fuzz_pubkey.c).
  */
 #ifndef CAPF_POLICY_PUBKEY_H
 #define CAPF_POLICY_PUBKEY_H

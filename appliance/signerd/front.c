@@ -557,7 +557,8 @@ static int do_issue(struct signerd *sd, const struct signerd_peer *peer, const s
 	g = signerd_ca_get(sd);
 	memset(&in, 0, sizeof(in));
 	in.device_name = s.device;
-	in.pubkey = pk;
+	in.spki = kder;
+	in.spki_len = klen;
 	in.now = time(NULL);
 	if ((x = capf_lsc_build(&sd->conf, g->ca, &in, &md, err, sizeof(err))) == NULL) {
 		keep = 0;

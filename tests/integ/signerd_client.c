@@ -716,6 +716,7 @@ static int cmd_lint(const char *conf, const char *capem, const char *lscpem, con
 	struct capf_errlist *errs = capf_errlist_new();
 	struct capf_ca *ca = NULL;
 	struct capf_lsc_input in;
+	unsigned char *spki = NULL;
 	char err[1024];
 	X509 *x = read_cert(lscpem);
 	int rc;
@@ -726,9 +727,17 @@ static int cmd_lint(const char *conf, const char *capem, const char *lscpem, con
 		die("ca: %s", err);
 	memset(&in, 0, sizeof(in));
 	in.device_name = name;
-	in.pubkey = X509_get0_pubkey(x);
 	in.now = time(NULL);
+	{
+		int n = i2d_X509_PUBKEY(X509_get_X509_PUBKEY(x), &spki);
+
+		if (n <= 0)
+			die("%s: no public key", lscpem);
+		in.spki = spki;
+		in.spki_len = (size_t)n;
+	}
 	rc = capf_lsc_lint(&c, ca, &in, x, errs);
+	OPENSSL_free(spki);
 	if (rc != 0) {
 		printf("lint=failed %s\n", capf_errlist_join(errs, "; ", err, sizeof(err)));
 		return 1;

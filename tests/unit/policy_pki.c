@@ -13,11 +13,46 @@
 #include "tests/unit/policy_pki.h"
 
 static struct { char spec[32]; EVP_PKEY *k; } cache[32];
+static struct { EVP_PKEY *k; unsigned char *der; size_t len; } spkis[64];
 
 static void free_cache(void)
 {
 	for (size_t i = 0; i < sizeof(cache) / sizeof(cache[0]); i++)
 		EVP_PKEY_free(cache[i].k);
+	for (size_t i = 0; i < sizeof(spkis) / sizeof(spkis[0]); i++) {
+		EVP_PKEY_free(spkis[i].k);
+		OPENSSL_free(spkis[i].der);
+	}
+}
+
+const unsigned char *pki_spki(EVP_PKEY *k, size_t *len)
+{
+	size_t i;
+	int n;
+
+	for (i = 0; i < sizeof(spkis) / sizeof(spkis[0]) && spkis[i].k != NULL; i++)
+		if (spkis[i].k == k) {
+			*len = spkis[i].len;
+			return spkis[i].der;
+		}
+	/* the key is held (up_ref) while its encoding is cached: no address is reused */
+	if (i == sizeof(spkis) / sizeof(spkis[0]) || (n = i2d_PUBKEY(k, &spkis[i].der)) <= 0 ||
+	    !EVP_PKEY_up_ref(k)) {
+		fprintf(stderr, "pki_spki failed\n");
+		abort();
+	}
+	spkis[i].k = k;
+	spkis[i].len = (size_t)n;
+	*len = spkis[i].len;
+	return spkis[i].der;
+}
+
+struct capf_lsc_input pki_input(const char *name, EVP_PKEY *k, time_t now)
+{
+	struct capf_lsc_input in = { .device_name = name, .now = now };
+
+	in.spki = pki_spki(k, &in.spki_len);
+	return in;
 }
 
 EVP_PKEY *pki_key(const char *spec)

@@ -11,6 +11,7 @@
 #include <openssl/x509.h>
 
 #include "policy/config.h"
+#include "policy/lsc.h"
 
 /* "RSA:2048", "EC:P-256", "ED25519", "RSA-PSS:2048": a new key (cached per spec;
  * "EC:P-256#2" is another P-256 key). */
@@ -18,6 +19,11 @@ EVP_PKEY *pki_key(const char *spec);
 /* An RSA public key with the modulus n of a real key of bits and the exponent e
  * (0: 2^256 + 1); add > 0: n + add; add < 0: n made odd and divisible by -add. */
 EVP_PKEY *pki_rsa_pub(unsigned bits, unsigned long e, int add);
+
+/* k's DER SubjectPublicKeyInfo (i2d_PUBKEY), cached until exit; *len its length. */
+const unsigned char *pki_spki(EVP_PKEY *k, size_t *len);
+/* An LSC request for name with k's SubjectPublicKeyInfo. */
+struct capf_lsc_input pki_input(const char *name, EVP_PKEY *k, time_t now);
 
 struct pki_cert {
 	const char *subject;            /* "/C=US/O=Example/CN=CAPF" */

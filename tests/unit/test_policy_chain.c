@@ -38,7 +38,7 @@ static struct capf_ca *load(X509 *cert, X509 *const *chain, int n, time_t now, c
 /* Issue an LSC with the policy, sign it with the CAPF CA key, check it end to end. */
 static void issue_and_verify(struct capf_ca *ca, EVP_PKEY *ca_key, X509 *root, const char *phone_spec)
 {
-	struct capf_lsc_input in = { .device_name = "SEP001122334455", .pubkey = pki_key(phone_spec), .now = NOW };
+	struct capf_lsc_input in = pki_input("SEP001122334455", pki_key(phone_spec), NOW);
 	struct capf_errlist *e = capf_errlist_new();
 	const EVP_MD *md = NULL;
 	char err[512];
@@ -57,8 +57,13 @@ static void issue_and_verify(struct capf_ca *ca, EVP_PKEY *ca_key, X509 *root, c
 		fprintf(stderr, "verify: %s\n", err);
 	assert_int_equal(capf_ca_verify(ca, lsc, NOW, err, sizeof(err)), 0);
 
-	/* and independently, with OpenSSL alone: the root as the only trust anchor */
+	/* and independently, with OpenSSL alone, on the bytes a phone receives: the root as
+	 * the only trust anchor */
 	{
+		unsigned char *der = NULL;
+		int len = i2d_X509(lsc, &der);
+		const unsigned char *p = der;
+		X509 *wire = d2i_X509(NULL, &p, len);
 		X509_STORE *st = X509_STORE_new();
 		X509_STORE_CTX *ctx = X509_STORE_CTX_new();
 		STACK_OF(X509) *untrusted = sk_X509_new_null();
@@ -69,7 +74,8 @@ static void issue_and_verify(struct capf_ca *ca, EVP_PKEY *ca_key, X509 *root, c
 			if (sk_X509_value(chain, i) != root)
 				sk_X509_push(untrusted, sk_X509_value(chain, i));
 		X509_STORE_add_cert(st, root);
-		X509_STORE_CTX_init(ctx, st, lsc, untrusted);
+		assert_non_null(wire);
+		X509_STORE_CTX_init(ctx, st, wire, untrusted);
 		X509_VERIFY_PARAM_set_time(X509_STORE_CTX_get0_param(ctx), NOW);
 		X509_STORE_CTX_set_purpose(ctx, X509_PURPOSE_SSL_CLIENT);
 		int ok = X509_verify_cert(ctx);
@@ -82,6 +88,8 @@ static void issue_and_verify(struct capf_ca *ca, EVP_PKEY *ca_key, X509 *root, c
 		X509_STORE_CTX_free(ctx);
 		X509_STORE_free(st);
 		sk_X509_free(untrusted);
+		X509_free(wire);
+		OPENSSL_free(der);
 	}
 	/* later than the CA allows: refused */
 	assert_int_equal(capf_ca_verify(ca, lsc, capf_ca_not_after(ca) + 86400, err, sizeof(err)), -1);
@@ -315,7 +323,7 @@ static void test_bad_chains(void **state)
 	{       /* an LSC of one hierarchy does not verify under the other */
 		struct capf_ca *ca = load(w.capf, (X509 *[]){ w.inter, w.root }, 2, NOW, err, sizeof(err));
 		struct capf_ca *oca = load(other.capf, (X509 *[]){ other.inter, other.root }, 2, NOW, err, sizeof(err));
-		struct capf_lsc_input in = { .device_name = "SEP001122334455", .pubkey = pki_key("EC:P-256"), .now = NOW };
+		struct capf_lsc_input in = pki_input("SEP001122334455", pki_key("EC:P-256"), NOW);
 		const EVP_MD *md;
 		X509 *lsc;
 

@@ -60,7 +60,7 @@ static time_t t_of(const ASN1_TIME *a)
 
 static X509 *build(struct capf_ca *c, const char *spec, time_t now, const EVP_MD **md)
 {
-	struct capf_lsc_input in = { .device_name = DEV, .pubkey = pki_key(spec), .now = now };
+	struct capf_lsc_input in = pki_input(DEV, pki_key(spec), now);
 	char err[512];
 	X509 *x = capf_lsc_build(&conf, c, &in, md, err, sizeof(err));
 
@@ -103,8 +103,21 @@ static void check_fields(const char *spec, int rsa)
 	/* validity */
 	assert_int_equal(t_of(X509_get0_notBefore(x)), NOW - 300);
 	assert_int_equal(t_of(X509_get0_notAfter(x)), NOW - 300 + 1825L * 86400);
-	/* the key */
-	assert_int_equal(EVP_PKEY_eq(X509_get0_pubkey(x), pki_key(spec)), 1);
+	/* the key: the phone's SubjectPublicKeyInfo, byte for byte, and the same key once parsed */
+	{
+		unsigned char *got = NULL, *der = NULL;
+		int glen = i2d_X509_PUBKEY(X509_get_X509_PUBKEY(x), &got), dlen = i2d_X509(x, &der);
+		size_t wlen;
+		const unsigned char *want = pki_spki(pki_key(spec), &wlen), *p = der;
+		X509 *y = d2i_X509(NULL, &p, dlen);
+
+		assert_true(glen > 0 && (size_t)glen == wlen && memcmp(got, want, wlen) == 0);
+		assert_non_null(y);
+		assert_int_equal(EVP_PKEY_eq(X509_get0_pubkey(y), pki_key(spec)), 1);
+		X509_free(y);
+		OPENSSL_free(der);
+		OPENSSL_free(got);
+	}
 	/* extensions: exactly these, in this order */
 	{
 		static const int nids[] = { NID_basic_constraints, NID_key_usage, NID_ext_key_usage,
@@ -216,7 +229,7 @@ static void test_options(void **state)
 	assert_string_equal(buf, "/O=Example Corp/CN=" DEV);
 	assert_int_equal(t_of(X509_get0_notBefore(x)), NOW);
 	assert_int_equal(t_of(X509_get0_notAfter(x)), NOW + 30 * 86400);
-	assert_int_equal(capf_lsc_lint(&conf, ca, &(struct capf_lsc_input){ DEV, pki_key("EC:P-256"), NOW }, x, NULL), 0);
+	assert_int_equal(capf_lsc_lint(&conf, ca, (struct capf_lsc_input[]){ pki_input(DEV, pki_key("EC:P-256"), NOW) }, x, NULL), 0);
 	X509_free(x);
 	conf.lsc.copy_subject = 0;
 	x = build(ca, "EC:P-256", NOW, &md);
@@ -226,7 +239,7 @@ static void test_options(void **state)
 	/* Jabber names too */
 	{
 		char err[256];
-		struct capf_lsc_input in = { "CSFjsmith.2", pki_key("RSA:2048"), NOW };
+		struct capf_lsc_input in = pki_input("CSFjsmith.2", pki_key("RSA:2048"), NOW);
 		x = capf_lsc_build(&conf, ca, &in, &md, err, sizeof(err));
 		assert_non_null(x);
 		assert_int_equal(capf_lsc_lint(&conf, ca, &in, x, NULL), 0);
@@ -236,11 +249,12 @@ static void test_options(void **state)
 		assert_null(capf_lsc_build(&conf, ca, &in, &md, err, sizeof(err)));
 		assert_non_null(strstr(err, "uppercase hexadecimal"));
 		in.device_name = DEV;
-		in.pubkey = pki_key("RSA:1024");
+		in.spki = pki_spki(pki_key("RSA:1024"), &in.spki_len);
 		assert_null(capf_lsc_build(&conf, ca, &in, &md, err, sizeof(err)));
 		assert_non_null(strstr(err, "RSA 1024-bit keys are not allowed"));
-		in.pubkey = NULL;
+		in.spki = NULL;
 		assert_null(capf_lsc_build(&conf, ca, &in, &md, err, sizeof(err)));
+		assert_non_null(strstr(err, "public key is empty"));
 	}
 }
 
@@ -266,7 +280,7 @@ static void test_serials(void **state)
 			for (int j = 0; j < i; j++)
 				assert_int_not_equal(BN_cmp(prev[j], bn), 0);
 			prev[i] = bn;
-			assert_int_equal(capf_lsc_lint(&conf, ca, &(struct capf_lsc_input){ DEV, pki_key("EC:P-256"), NOW },
+			assert_int_equal(capf_lsc_lint(&conf, ca, (struct capf_lsc_input[]){ pki_input(DEV, pki_key("EC:P-256"), NOW) },
 						       x, NULL), 0);
 			X509_free(x);
 		}
@@ -285,7 +299,7 @@ static void test_ca_bounds(void **state)
 	const EVP_MD *md;
 	char err[512];
 	X509 *x;
-	struct capf_lsc_input in = { DEV, pki_key("EC:P-256"), NOW };
+	struct capf_lsc_input in = pki_input(DEV, pki_key("EC:P-256"), NOW);
 
 	pki_world_make(&w, NOW, "EC:P-256", 100);      /* CA valid NOW - 1 day .. NOW + 100 days */
 	STACK_OF(X509) *chain = sk_X509_new_null();
@@ -422,7 +436,7 @@ static EVP_PKEY *swapped;
 static void swap_key(X509 *x, struct capf_lsc_input *in, EVP_PKEY *k)
 {
 	X509_set_pubkey(x, k);
-	in->pubkey = k;
+	in->spki = pki_spki(k, &in->spki_len);
 }
 static void t_weak_rsa(X509 *x, struct capf_lsc_input *in) { swap_key(x, in, pki_key("RSA:1024")); }
 static void t_rsa_e3(X509 *x, struct capf_lsc_input *in) { swap_key(x, in, swapped = pki_rsa_pub(2048, 3, 0)); }
@@ -605,7 +619,7 @@ static void test_lint_clean(void **state)
 
 	capf_conf_defaults(&conf);
 	for (size_t i = 0; i < 5; i++) {
-		struct capf_lsc_input in = { DEV, pki_key(specs[i]), NOW };
+		struct capf_lsc_input in = pki_input(DEV, pki_key(specs[i]), NOW);
 		const EVP_MD *md;
 		X509 *x = build(ca, specs[i], NOW, &md);
 		if (capf_lsc_lint(&conf, ca, &in, x, e) != 0)
@@ -626,7 +640,7 @@ static void test_lint_tampering(void **state)
 
 	for (size_t i = 0; i < sizeof(tampers) / sizeof(tampers[0]); i++) {
 		const struct tamper *t = &tampers[i];
-		struct capf_lsc_input in = { DEV, pki_key(t->spec), NOW };
+		struct capf_lsc_input in = pki_input(DEV, pki_key(t->spec), NOW);
 		const EVP_MD *md;
 		X509 *x;
 		int r;
@@ -655,7 +669,7 @@ static void test_lint_tampering(void **state)
 static void test_lint_all_findings(void **state)
 {
 	struct capf_errlist *e = capf_errlist_new();
-	struct capf_lsc_input in = { DEV, pki_key("EC:P-256"), NOW };
+	struct capf_lsc_input in = pki_input(DEV, pki_key("EC:P-256"), NOW);
 	const EVP_MD *md;
 	X509 *x;
 
