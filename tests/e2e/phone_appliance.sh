@@ -5,7 +5,8 @@
 #   nothing pending -> exit 10; unknown device -> exit 11
 #   re-enrollment authenticated by that LSC, EC generation failing -> RSA fall-back
 #   fetch (Troubleshoot), delete; authentication string wrong (refused) then right;
-#   a Jabber client (protocol 2, RSA only); a small load run, all successful.
+#   a Jabber client (protocol 2, RSA only); small load runs (default threads, one
+#   event loop, three), all successful.
 . tests/lib.sh
 
 D=$T_TMP/app
@@ -75,4 +76,15 @@ check "24 devices scheduled in bulk" ctl bulk --csv "$W/load.csv"
 check "load: 24 enrollments, exit 0" test $? = 0
 check_grep "load: figures printed" "enrollments/s [0-9.]+ +latency ms p50" "$W/load.out"
 check_grep "load: 24 successes" '"success":24,.*"failures":0' "$W/load.out"
+
+# one event loop for all (--threads 1), then three loops sharing 5 sessions unevenly
+for t in "1 6 $((0xB10000))" "3 5 $((0xB20000))"; do
+  set -- $t
+  { echo "name,operation,auth,key_order"; for i in $(seq 0 23); do printf 'SEP%012X,install,null,ec\n' $(($3 + i)); done; } >"$W/load.csv"
+  check "24 more devices scheduled" ctl bulk --csv "$W/load.csv"
+  timeout 120 "${PH[@]}" --load 24 --concurrency "$2" --threads "$1" --name-pattern 'SEP%012X' --first "$3" \
+    --keys ec:P-256 --json >"$W/load.out" 2>&1
+  check "load, --threads $1 --concurrency $2: exit 0" test $? = 0
+  check_grep "load, --threads $1 --concurrency $2: 24 successes" '"success":24,.*"failures":0' "$W/load.out"
+done
 finish

@@ -3,7 +3,11 @@
 # CAPF certificate (the leaf itself, or the CA that issued it; anything else refused),
 # AUTH_RESPONSE in every authentication mode accepted by the front end, which answers
 # RETRY_LATER (signer unreachable); exit codes, --json, the 0600 rule for the
-# authentication string file, usage errors, and the load mode's figures.
+# authentication string file, usage errors, and the load mode's figures; its event
+# loops (--threads 1, more threads than sessions at a time, uneven shares), and
+# failures counted without a hang: nothing listening, a front end closing every
+# connection (a second capf-frontd at max_connections 1), a stopped front end
+# (--timeout expiring in the handshake, in load mode and for one session).
 . tests/lib.sh
 
 PHONE=$BIN/capf-phone
@@ -98,5 +102,68 @@ check_grep "load mode: rate and latency line" "enrollments/s [0-9.]+ +latency ms
 check_grep "load mode: all 24 sessions told to retry" "retry-later 24" "$D/load.out"
 check_grep "load mode: JSON" '"sessions":24,"concurrency":4,.*"retry_later":24' "$D/load.out"
 check_grep "keys generated before the clock" "generated in" "$D/load.err"
+
+# the event loops: one thread for all, more threads than sessions at a time (one each)
+L=("${P[@]}" --capf-cert "$D/cert.pem" --name-pattern 'SEP%012X' --keys ec:P-256 --pool-size 2 --reuse-keys)
+for t in "1 6" "8 3" "3 5"; do
+  set -- $t
+  timeout 60 "${L[@]}" --load 24 --concurrency "$2" --threads "$1" --json >"$D/load.out" 2>"$D/load.err"
+  check "load, $1 thread(s) for $2 sessions at a time: exit 1 (all told to retry)" test $? = 1
+  check_grep "load, --threads $1 --concurrency $2: all 24 sessions told to retry" \
+    '"sessions":24,"concurrency":'"$2"',.*"retry_later":24,"error":0' "$D/load.out"
+done
+"${L[@]}" --load 2 --threads 0 >"$D/out" 2>&1
+check "--threads 0: exit 2" test $? = 2
+check_grep "--help documents --threads" "--threads T" <("$PHONE" --help)
+
+# nothing listening: every session fails at connect, counted, first failure named
+DEAD=$(free_port)
+timeout 60 "$PHONE" --host 127.0.0.1 --port "$DEAD" --capf-cert "$D/cert.pem" --load 20 --concurrency 4 \
+  --name-pattern 'SEP%012X' --keys ec:P-256 --pool-size 1 --reuse-keys >"$D/dead.out" 2>&1
+check "load against a closed port: exit 1, no hang" test $? = 1
+check_grep "load against a closed port: 20 errors" "success 0 .* error 20" "$D/dead.out"
+check_grep "and the first failure says why" "first failure: SEP[0-9A-F]{12}: connect 127.0.0.1:$DEAD: Connection refused" "$D/dead.out"
+
+# a front end that closes every connection at once: a second capf-frontd limited to one
+# connection, held by an idle TCP client (its handshake deadline is far away)
+mkdir -p "$D/run2"
+chmod 0755 "$D/run2"
+cat >"$D/full.conf" <<CONF
+tls = { certificate = "$D/cert.pem"; key = "$D/key.pem"; };
+sockets = { dir = "$D/run2"; };
+front = { handshake_timeout = 60; idle_timeout = 60; max_connections = 1; };
+CONF
+PORT2=$(free_port)
+"$FRONTD" --config "$D/full.conf" --listen "127.0.0.1:$PORT2" --foreground "${RUN_AS[@]}" >"$D/full.log" 2>&1 &
+F2=$!
+T_PIDS+=("$F2")
+for _ in $(seq 200); do grep -q event=started "$D/full.log" && break; kill -0 "$F2" || break; sleep 0.05; done
+check_grep "a second capf-frontd (max_connections 1) started" "event=started" "$D/full.log"
+exec 3<>"/dev/tcp/127.0.0.1/$PORT2"
+timeout 60 "$PHONE" --host 127.0.0.1 --port "$PORT2" --capf-cert "$D/cert.pem" --load 16 --concurrency 4 \
+  --threads 2 --name-pattern 'SEP%012X' --keys ec:P-256 --pool-size 1 --reuse-keys --json >"$D/full.out" 2>&1
+check "load against a server closing every connection: exit 1, no hang" test $? = 1
+check_grep "all 16 sessions are errors" '"sessions":16,.*"success":0,.*"retry_later":0,"error":16' "$D/full.out"
+check_grep "the first failure is the TLS handshake" '"first_error":"SEP[0-9A-F]{12}: TLS handshake: ' "$D/full.out"
+check_grep "the front end refused them (connection limit)" "event=connection_limit" "$D/full.log"
+exec 3<&-
+
+# a stalled front end (stopped): connections wait in its backlog, the handshake never
+# comes; each session ends at its --timeout, the run ends, the counts are right
+kill -STOP "$FPID"
+timeout 60 "$PHONE" --host 127.0.0.1 --port "$PORT" --capf-cert "$D/cert.pem" --timeout 1 --load 8 \
+  --concurrency 4 --name-pattern 'SEP%012X' --keys ec:P-256 --pool-size 1 --reuse-keys >"$D/stall.out" 2>&1
+rc=$?
+timeout 30 "$PHONE" --host 127.0.0.1 --port "$PORT" --capf-cert "$D/cert.pem" --timeout 1 \
+  --name SEP001122334455 >"$D/stall1.out" 2>&1
+rc1=$?
+kill -CONT "$FPID"
+check "load against a stalled server: exit 1 once every session timed out (no hang)" test "$rc" = 1
+check_grep "8 errors, nothing else" "success 0  nothing 0  unknown 0  refused 0  retry-later 0  error 8" "$D/stall.out"
+check_grep "the first failure is the timeout" "first failure: SEP[0-9A-F]{12}: TLS handshake: timeout .*--timeout 1 s" "$D/stall.out"
+check "one session against a stalled server: exit 1 at its --timeout" test "$rc1" = 1
+check_grep "and it says timeout" "timeout waiting for the server" "$D/stall1.out"
+"${L[@]}" --load 4 --concurrency 2 >"$D/load.out" 2>&1
+check_grep "the front end serves again once resumed" "retry-later 4" "$D/load.out"
 check "capf-frontd survived" kill -0 "$FPID"
 finish
