@@ -432,7 +432,8 @@ static int do_begin(struct signerd *sd, const struct signerd_peer *peer, const s
 		rc = signerd_reply(sd, resp, req, CAPF_IPC_RETRY_LATER, 0, "too many enrollment sessions");
 		goto out;
 	}
-	signerd_audit(sd, peer, "enroll_begin", name, "op=%s auth=%s evidence=ok peer_addr=%s",
+	/* durable with the session's next write (the issuance, or its status) */
+	signerd_audit_deferred(sd, peer, "enroll_begin", name, "op=%s auth=%s evidence=ok peer_addr=%s",
 		      capf_operation_name(s.op), capf_auth_mode_name(d.auth), addr);
 	rc = signerd_reply(sd, resp, req, CAPF_IPC_OK, 0, NULL);
 	capf_ipc_put_u8(resp, CAPF_IPC_T_DECISION, (uint8_t)ipc_decision(d.action));
@@ -656,7 +657,9 @@ static int do_result(struct signerd *sd, const struct signerd_peer *peer, const 
 			rc = signerd_reply(sd, resp, req, CAPF_IPC_ERROR, 0, "stored, but nothing was issued");
 			break;
 		}
-		if (capf_store_issuance_set_state(sd->store, s.serial, CAPF_ISS_DELIVERED, &who, err, sizeof(err)) != 0)
+		/* deferred: durable with the status write below, which is waited for */
+		if (capf_store_issuance_set_state_deferred(sd->store, s.serial, CAPF_ISS_DELIVERED, &who, err,
+							   sizeof(err)) != 0)
 			capf_log(LOG_ERR, "store_failed", "device=%s what=delivered serial=%s error=%s", s.device,
 				 s.serial, capf_log_quote(q, sizeof(q), err));
 		set_status(sd, peer, s.device, CAPF_ST_UPGRADE_SUCCESS, CAPF_OP_INSTALL, CAPF_FAIL_NONE,

@@ -265,6 +265,7 @@ int main(int argc, char **argv)
 		fprintf(stderr, "capf-signerd: store %s: %s\n", sd.conf.store.path, err);
 		goto out;
 	}
+	capf_store_on_deferred_error(sd.store, signerd_store_deferred_error, NULL);
 	if (signerd_ca_startup(&sd, err, sizeof(err)) != 0) {
 		capf_log(LOG_ERR, "startup_failed", "stage=ca error=%s", err);
 		fprintf(stderr, "capf-signerd: CAPF CA: %s\n", err);

@@ -159,6 +159,14 @@ const char *signerd_peer_str(const struct signerd_peer *peer, char *buf, size_t 
 int signerd_audit(struct signerd *sd, const struct signerd_peer *peer, const char *action,
 		  const char *subject, const char *fmt, ...)
 	__attribute__((format(printf, 5, 6)));
+/* The same without waiting for the row to be durable: it commits, in order, with
+ * the next store write that is waited for (capf_store_audit_append_deferred).
+ * Only a failure to queue is returned; a failed write is logged by
+ * signerd_store_deferred_error (capf_store_on_deferred_error). */
+int signerd_audit_deferred(struct signerd *sd, const struct signerd_peer *peer, const char *action,
+			   const char *subject, const char *fmt, ...)
+	__attribute__((format(printf, 5, 6)));
+void signerd_store_deferred_error(const char *msg, void *ctx);
 
 /* ---- responses and counters ------------------------------------------- */
 

@@ -23,18 +23,19 @@ const char *signerd_peer_str(const struct signerd_peer *peer, char *buf, size_t 
 	return buf;
 }
 
-int signerd_audit(struct signerd *sd, const struct signerd_peer *peer, const char *action,
-		  const char *subject, const char *fmt, ...)
+static int audit_v(struct signerd *sd, const struct signerd_peer *peer, int deferred, const char *action,
+		   const char *subject, const char *fmt, va_list ap)
 {
 	struct capf_store_actor who = signerd_actor(peer);
 	char detail[1024], err[256];
-	va_list ap;
+	int rc;
 
-	va_start(ap, fmt);
 	vsnprintf(detail, sizeof(detail), fmt, ap);
-	va_end(ap);
-	if (capf_store_audit_append(sd->store, &who, action, subject != NULL ? subject : "", detail,
-				    err, sizeof(err)) != 0) {
+	if (subject == NULL)
+		subject = "";
+	rc = deferred ? capf_store_audit_append_deferred(sd->store, &who, action, subject, detail, err, sizeof(err))
+		      : capf_store_audit_append(sd->store, &who, action, subject, detail, err, sizeof(err));
+	if (rc != 0) {
 		char q[300];
 
 		capf_log(LOG_ERR, "audit_failed", "action=%s error=%s", action,
@@ -42,6 +43,39 @@ int signerd_audit(struct signerd *sd, const struct signerd_peer *peer, const cha
 		return -1;
 	}
 	return 0;
+}
+
+int signerd_audit(struct signerd *sd, const struct signerd_peer *peer, const char *action,
+		  const char *subject, const char *fmt, ...)
+{
+	va_list ap;
+	int rc;
+
+	va_start(ap, fmt);
+	rc = audit_v(sd, peer, 0, action, subject, fmt, ap);
+	va_end(ap);
+	return rc;
+}
+
+int signerd_audit_deferred(struct signerd *sd, const struct signerd_peer *peer, const char *action,
+			   const char *subject, const char *fmt, ...)
+{
+	va_list ap;
+	int rc;
+
+	va_start(ap, fmt);
+	rc = audit_v(sd, peer, 1, action, subject, fmt, ap);
+	va_end(ap);
+	return rc;
+}
+
+/* The store's writer thread: a deferred write (audit row, LSC state) failed. */
+void signerd_store_deferred_error(const char *msg, void *ctx)
+{
+	char q[600];
+
+	(void)ctx;
+	capf_log(LOG_ERR, "store_failed", "what=deferred_write error=%s", capf_log_quote(q, sizeof(q), msg));
 }
 
 int signerd_reply(struct signerd *sd, struct capf_ipc_builder *resp, const struct capf_ipc_msg *req,

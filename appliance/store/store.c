@@ -7,7 +7,9 @@
  * queued request, opens one transaction, runs each inside its own SAVEPOINT
  * (a failure rolls back that request alone), commits once, and wakes each
  * caller with its own result. With synchronous=FULL in WAL mode that commit
- * is one fsync of the WAL for the whole batch.
+ * is one fsync of the WAL for the whole batch. A deferred write is queued the
+ * same way but nobody waits for it: it commits, in order, with the batch it
+ * lands in, so any later write that is waited for is durable after it.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -28,8 +30,10 @@
 struct store_wreq {
 	store_write_fn fn;
 	void *arg;
+	void (*free_arg)(void *);       /* deferred: nobody waits; the writer frees */
 	int rc;
 	int done;
+	pthread_cond_t cv;              /* the waiter's own: no herd of wake-ups */
 	char msg[512];
 	struct store_wreq *next;
 };
@@ -400,16 +404,51 @@ static void *writer_main(void *arg)
 		for (size_t i = 0; i < n; i++)
 			batch[i]->rc = 0;
 		run_batch(st, batch, n);
+		for (size_t i = 0; i < n; i++) {
+			struct store_wreq *r = batch[i];
+
+			if (r->free_arg == NULL)
+				continue;
+			if (r->rc < 0 && st->deferred_err != NULL)
+				st->deferred_err(r->msg[0] != '\0' ? r->msg : "store: write failed",
+						 st->deferred_err_ctx);
+			r->free_arg(r->arg);
+			free(r);
+			batch[i] = NULL;
+		}
 
 		pthread_mutex_lock(&st->mu);
-		for (size_t i = 0; i < n; i++)
-			batch[i]->done = 1;
+		for (size_t i = 0; i < n; i++) {
+			if (batch[i] != NULL) {
+				batch[i]->done = 1;
+				pthread_cond_signal(&batch[i]->cv);
+			}
+			st->inflight--;
+		}
 		atomic_fetch_add(&st->writes, n);
-		pthread_cond_broadcast(&st->cv_done);
 	}
 	pthread_mutex_unlock(&st->mu);
 	tl_cache = NULL;
 	return NULL;
+}
+
+/* Appends r to the writer's queue; -1 when the store is closing. */
+static int enqueue(struct capf_store *st, struct store_wreq *r)
+{
+	pthread_mutex_lock(&st->mu);
+	if (st->stopping) {
+		pthread_mutex_unlock(&st->mu);
+		return -1;
+	}
+	if (st->tail != NULL)
+		st->tail->next = r;
+	else
+		st->head = r;
+	st->tail = r;
+	st->inflight++;
+	pthread_cond_signal(&st->cv_work);
+	pthread_mutex_unlock(&st->mu);
+	return 0;
 }
 
 int store_write(struct capf_store *st, store_write_fn fn, void *arg, char *err, size_t errlen)
@@ -427,6 +466,7 @@ int store_write(struct capf_store *st, store_write_fn fn, void *arg, char *err, 
 	memset(&r, 0, sizeof(r));
 	r.fn = fn;
 	r.arg = arg;
+	pthread_cond_init(&r.cv, NULL);
 	if (st->flags & CAPF_STORE_OPEN_NO_GROUP_COMMIT) {
 		/* The baseline: each caller runs its own transaction on the
 		 * shared connection, one at a time. */
@@ -438,27 +478,57 @@ int store_write(struct capf_store *st, store_write_fn fn, void *arg, char *err, 
 		pthread_mutex_unlock(&st->naive_mu);
 		goto done;
 	}
-	pthread_mutex_lock(&st->mu);
-	if (st->stopping) {
-		pthread_mutex_unlock(&st->mu);
+	if (enqueue(st, &r) != 0) {
+		pthread_cond_destroy(&r.cv);
 		store_err(err, errlen, "store: closing");
 		return CAPF_STORE_ERROR;
 	}
-	if (st->tail != NULL)
-		st->tail->next = &r;
-	else
-		st->head = &r;
-	st->tail = &r;
-	st->inflight++;
-	pthread_cond_signal(&st->cv_work);
+	pthread_mutex_lock(&st->mu);
 	while (!r.done)
-		pthread_cond_wait(&st->cv_done, &st->mu);
-	st->inflight--;
+		pthread_cond_wait(&r.cv, &st->mu);
 	pthread_mutex_unlock(&st->mu);
 done:
+	pthread_cond_destroy(&r.cv);
 	if (r.rc < 0)
 		store_err(err, errlen, "%s", r.msg[0] != '\0' ? r.msg : "store: write failed");
 	return r.rc;
+}
+
+int store_write_deferred(struct capf_store *st, store_write_fn fn, void *arg, void (*free_arg)(void *),
+			 char *err, size_t errlen)
+{
+	struct store_wreq *r;
+
+	if (st == NULL || !st->writer_started || (st->flags & CAPF_STORE_OPEN_NO_GROUP_COMMIT)) {
+		/* no writer thread to hand it to: write it now */
+		int rc = store_write(st, fn, arg, err, errlen);
+
+		free_arg(arg);
+		return rc;
+	}
+	if ((r = calloc(1, sizeof(*r))) == NULL) {
+		free_arg(arg);
+		store_err(err, errlen, "store: out of memory");
+		return CAPF_STORE_ERROR;
+	}
+	r->fn = fn;
+	r->arg = arg;
+	r->free_arg = free_arg;
+	if (enqueue(st, r) != 0) {
+		free_arg(arg);
+		free(r);
+		store_err(err, errlen, "store: closing");
+		return CAPF_STORE_ERROR;
+	}
+	return 0;
+}
+
+void capf_store_on_deferred_error(struct capf_store *st, void (*cb)(const char *msg, void *ctx), void *ctx)
+{
+	pthread_mutex_lock(&st->mu);
+	st->deferred_err = cb;
+	st->deferred_err_ctx = ctx;
+	pthread_mutex_unlock(&st->mu);
 }
 
 size_t store_inflight(struct capf_store *st)
@@ -578,7 +648,6 @@ struct capf_store *capf_store_open(const char *path, unsigned flags, char *err, 
 	pthread_mutex_init(&st->rmu, NULL);
 	pthread_mutex_init(&st->naive_mu, NULL);
 	pthread_cond_init(&st->cv_work, NULL);
-	pthread_cond_init(&st->cv_done, NULL);
 	if ((st->vfs = store_vfs_new(&st->syncs, err, errlen)) == NULL)
 		goto fail;
 	st->vfs_name = store_vfs_name(st->vfs);
@@ -633,7 +702,6 @@ void capf_store_close(struct capf_store *st)
 		sqlite3_close(st->wdb);
 	store_vfs_free(st->vfs);
 	pthread_cond_destroy(&st->cv_work);
-	pthread_cond_destroy(&st->cv_done);
 	pthread_mutex_destroy(&st->mu);
 	pthread_mutex_destroy(&st->rmu);
 	pthread_mutex_destroy(&st->naive_mu);

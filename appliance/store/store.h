@@ -76,6 +76,10 @@ struct capf_store_stats {
 };
 void capf_store_get_stats(struct capf_store *st, struct capf_store_stats *out);
 
+/* Where a deferred write's failure is reported (called on the writer thread, with
+ * the message); without it such failures are counted in writes only. */
+void capf_store_on_deferred_error(struct capf_store *st, void (*cb)(const char *msg, void *ctx), void *ctx);
+
 /* ---- devices ---------------------------------------------------------- */
 
 struct capf_store_device {
@@ -188,6 +192,11 @@ int capf_store_issuance_record(struct capf_store *st, const struct capf_store_is
 int capf_store_issuance_set_state(struct capf_store *st, const char *serial,
 				  enum capf_store_issuance_state state,
 				  const struct capf_store_actor *who, char *err, size_t errlen);
+/* The same without waiting: it commits, in order, with the writes queued after it,
+ * so the next write that is waited for is durable after it (deferred writes). */
+int capf_store_issuance_set_state_deferred(struct capf_store *st, const char *serial,
+					   enum capf_store_issuance_state state,
+					   const struct capf_store_actor *who, char *err, size_t errlen);
 int capf_store_issuance_get(struct capf_store *st, const char *serial,
 			    struct capf_store_issuance *out, char *err, size_t errlen);
 /* The most recently issued LSC of the device, whatever its state. */
@@ -270,6 +279,10 @@ int capf_store_cert_list(struct capf_store *st, capf_store_cert_cb cb, void *arg
 int capf_store_audit_append(struct capf_store *st, const struct capf_store_actor *who,
 			    const char *action, const char *subject, const char *detail,
 			    char *err, size_t errlen);
+/* Deferred (see capf_store_issuance_set_state_deferred); copies its arguments. */
+int capf_store_audit_append_deferred(struct capf_store *st, const struct capf_store_actor *who,
+				     const char *action, const char *subject, const char *detail,
+				     char *err, size_t errlen);
 
 struct capf_store_audit_row {
 	int64_t id;

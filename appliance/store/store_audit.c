@@ -220,6 +220,50 @@ int capf_store_audit_append(struct capf_store *st, const struct capf_store_actor
 	return store_write(st, do_append, &a, err, errlen);
 }
 
+/* A deferred append owns copies of everything it points to. */
+struct deferred_append {
+	struct append_args a;
+	struct capf_store_actor who;
+	char text[];                    /* role, action, subject, detail, each NUL-terminated */
+};
+
+int capf_store_audit_append_deferred(struct capf_store *st, const struct capf_store_actor *who,
+				     const char *action, const char *subject, const char *detail,
+				     char *err, size_t errlen)
+{
+	const char *src[4];
+	size_t len[4], total = 0;
+	struct deferred_append *d;
+	char *p;
+
+	if (who == NULL) {
+		store_err(err, errlen, "store: audit row without an actor");
+		return CAPF_STORE_ERROR;
+	}
+	src[0] = who->role != NULL ? who->role : "";
+	src[1] = action != NULL ? action : "";
+	src[2] = subject != NULL ? subject : "";
+	src[3] = detail != NULL ? detail : "";
+	for (int i = 0; i < 4; i++)
+		total += (len[i] = strlen(src[i]) + 1);
+	if ((d = malloc(sizeof(*d) + total)) == NULL) {
+		store_err(err, errlen, "store: out of memory");
+		return CAPF_STORE_ERROR;
+	}
+	p = d->text;
+	for (int i = 0; i < 4; i++) {
+		memcpy(p, src[i], len[i]);
+		p += len[i];
+	}
+	d->who.uid = who->uid;
+	d->who.role = who->role != NULL ? d->text : NULL;
+	d->a.who = &d->who;
+	d->a.action = action != NULL ? d->text + len[0] : NULL;
+	d->a.subject = subject != NULL ? d->text + len[0] + len[1] : NULL;
+	d->a.detail = detail != NULL ? d->text + len[0] + len[1] + len[2] : NULL;
+	return store_write_deferred(st, do_append, d, free, err, errlen);
+}
+
 int capf_store_audit_list(struct capf_store *st, int64_t after_id, capf_store_audit_cb cb,
 			  void *arg, char *err, size_t errlen)
 {

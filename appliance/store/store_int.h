@@ -52,7 +52,9 @@ struct capf_store {
 	pthread_t writer;
 	int writer_started;
 	pthread_mutex_t mu;
-	pthread_cond_t cv_work, cv_done;
+	pthread_cond_t cv_work;
+	void (*deferred_err)(const char *msg, void *ctx);
+	void *deferred_err_ctx;
 	struct store_wreq *head, *tail;
 	int stopping;
 
@@ -69,6 +71,11 @@ struct capf_store {
 
 /* Queues a write and waits for its durable result. */
 int store_write(struct capf_store *st, store_write_fn fn, void *arg, char *err, size_t errlen);
+/* Queues a write and returns: it commits in order with the next batch; failures go
+ * to capf_store_on_deferred_error's callback. The writer calls free_arg(arg) after
+ * running it (so does this on any failure to queue). */
+int store_write_deferred(struct capf_store *st, store_write_fn fn, void *arg, void (*free_arg)(void *),
+			 char *err, size_t errlen);
 
 /* Write requests submitted and not yet answered (for white-box tests). */
 size_t store_inflight(struct capf_store *st);

@@ -249,15 +249,13 @@ static int do_state(struct capf_store *st, sqlite3 *db, void *arg, char *err, si
 	return store_audit_add(db, a->who, "lsc.state", device, detail, err, errlen);
 }
 
-int capf_store_issuance_set_state(struct capf_store *st, const char *serial,
-				  enum capf_store_issuance_state state,
-				  const struct capf_store_actor *who, char *err, size_t errlen)
+static int state_args_set(struct state_args *a, const char *serial, enum capf_store_issuance_state state,
+			  const struct capf_store_actor *who, char *err, size_t errlen)
 {
-	struct state_args a;
 	int rc;
 
-	memset(&a, 0, sizeof(a));
-	if ((rc = store_norm_hex("LSC serial", serial, a.serial, CAPF_STORE_SERIAL_HEX_MAX, 0, 1,
+	memset(a, 0, sizeof(*a));
+	if ((rc = store_norm_hex("LSC serial", serial, a->serial, CAPF_STORE_SERIAL_HEX_MAX, 0, 1,
 				 err, errlen)) < 0)
 		return rc;
 	if (state != CAPF_ISS_DELIVERED && state != CAPF_ISS_DELETED &&
@@ -266,9 +264,53 @@ int capf_store_issuance_set_state(struct capf_store *st, const char *serial,
 			  "superseded");
 		return CAPF_STORE_ERROR;
 	}
-	a.state = state;
-	a.who = who;
+	a->state = state;
+	a->who = who;
+	return 0;
+}
+
+int capf_store_issuance_set_state(struct capf_store *st, const char *serial,
+				  enum capf_store_issuance_state state,
+				  const struct capf_store_actor *who, char *err, size_t errlen)
+{
+	struct state_args a;
+	int rc;
+
+	if ((rc = state_args_set(&a, serial, state, who, err, errlen)) < 0)
+		return rc;
 	return store_write(st, do_state, &a, err, errlen);
+}
+
+/* A deferred state change owns a copy of its actor. */
+struct deferred_state {
+	struct state_args a;
+	struct capf_store_actor who;
+	char role[32];
+};
+
+int capf_store_issuance_set_state_deferred(struct capf_store *st, const char *serial,
+					   enum capf_store_issuance_state state,
+					   const struct capf_store_actor *who, char *err, size_t errlen)
+{
+	struct deferred_state *d = calloc(1, sizeof(*d));
+	int rc;
+
+	if (d == NULL) {
+		store_err(err, errlen, "store: out of memory");
+		return CAPF_STORE_ERROR;
+	}
+	if (who == NULL || (rc = state_args_set(&d->a, serial, state, &d->who, err, errlen)) < 0) {
+		if (who == NULL)
+			store_err(err, errlen, "store: a state change without an actor");
+		free(d);
+		return who == NULL ? CAPF_STORE_ERROR : rc;
+	}
+	d->who.uid = who->uid;
+	if (who->role != NULL) {
+		snprintf(d->role, sizeof(d->role), "%s", who->role);
+		d->who.role = d->role;
+	}
+	return store_write_deferred(st, do_state, d, free, err, errlen);
 }
 
 /* ---- reads ------------------------------------------------------------ */

@@ -1042,6 +1042,75 @@ static void test_audit_chain_edit(void **state)
 	assert_int_equal(rows, 3);
 }
 
+/* Deferred writes: queued without waiting, committed in order with the next waited-for
+ * write, failures reported to the callback, drained by close. */
+struct deferred_seen {
+	int n;
+	char last[512];
+};
+
+static void on_deferred(const char *msg, void *ctx)
+{
+	struct deferred_seen *d = ctx;
+
+	d->n++;
+	snprintf(d->last, sizeof(d->last), "%s", msg);
+}
+
+static void test_deferred_writes(void **state)
+{
+	struct fx *f = *state;
+	struct deferred_seen bad = { 0 };
+	struct audit_seen seen = { 0 };
+	struct capf_store_issuance is;
+	char err[512] = "", detail[32];
+	int64_t badrow;
+	uint64_t rows;
+
+	capf_store_on_deferred_error(f->st, on_deferred, &bad);
+	put_dev(f->st, "SEP001122334455", CAPF_OP_INSTALL, CAPF_AUTH_NULL, CAPF_ST_PENDING);
+	assert_int_equal(record(f->st, "0A01", "SEP001122334455", f->fp_b, time(NULL) + DAY, err,
+				sizeof(err)), 0);
+	/* 50 deferred rows (their strings gone from the stack at once), then one waited-for write */
+	for (int i = 0; i < 50; i++) {
+		snprintf(detail, sizeof(detail), "n=%d", i);
+		assert_int_equal(capf_store_audit_append_deferred(f->st, &front, "enroll_begin",
+								  "SEP001122334455", detail, err, sizeof(err)), 0);
+		memset(detail, 'x', sizeof(detail) - 1);
+	}
+	assert_int_equal(capf_store_issuance_set_state_deferred(f->st, "0A01", CAPF_ISS_DELIVERED, &front, err,
+								 sizeof(err)), 0);
+	/* a deferred write that fails: the callback hears of it, the others are unharmed */
+	assert_int_equal(capf_store_issuance_set_state_deferred(f->st, "0BAD", CAPF_ISS_DELIVERED, &front, err,
+								 sizeof(err)), 0);
+	/* refused before queueing: the caller hears of it */
+	assert_int_equal(capf_store_issuance_set_state_deferred(f->st, "0G", CAPF_ISS_DELIVERED, &front, err,
+								 sizeof(err)), CAPF_STORE_ERROR);
+	assert_int_equal(capf_store_audit_append(f->st, &admin, "after", "x", "", err, sizeof(err)), 0);
+	/* everything queued before the waited-for write is visible now, in order */
+	assert_int_equal(capf_store_issuance_get(f->st, "0A01", &is, err, sizeof(err)), 0);
+	assert_int_equal(is.state, CAPF_ISS_DELIVERED);
+	capf_store_issuance_clear(&is);
+	assert_int_equal(capf_store_audit_list(f->st, 0, collect_audit, &seen, err, sizeof(err)), 0);
+	assert_non_null(strstr(seen.actions, "lsc.issue;enroll_begin;"));
+	assert_non_null(strstr(seen.actions, "enroll_begin;lsc.state;after;"));
+	assert_int_equal(bad.n, 1);
+	assert_non_null(strstr(bad.last, "no LSC with serial 0BAD"));
+	assert_int_equal(capf_store_audit_verify(f->st, &badrow, &rows, err, sizeof(err)), 0);
+	/* close drains what is queued: the rows are there after a reopen */
+	for (int i = 0; i < 20; i++)
+		assert_int_equal(capf_store_audit_append_deferred(f->st, &front, "late", "SEP001122334455", "",
+								  err, sizeof(err)), 0);
+	capf_store_close(f->st);
+	f->st = capf_store_open(f->path, 0, err, sizeof(err));
+	assert_non_null(f->st);
+	memset(&seen, 0, sizeof(seen));
+	assert_int_equal(capf_store_audit_list(f->st, 0, collect_audit, &seen, err, sizeof(err)), 0);
+	assert_non_null(strstr(seen.actions, "after;late;late;"));
+	assert_int_equal(capf_store_audit_verify(f->st, &badrow, &rows, err, sizeof(err)), 0);
+	assert_int_equal(badrow, 0);
+}
+
 static void test_audit_chain_rehash_detected(void **state)
 {
 	struct fx *f = *state;
@@ -1491,6 +1560,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_group_commit_16_threads, setup_store, teardown),
 		cmocka_unit_test_setup_teardown(test_group_commit_batches, setup_store, teardown),
 		cmocka_unit_test_setup_teardown(test_naive_mode, setup_store, teardown),
+		cmocka_unit_test_setup_teardown(test_deferred_writes, setup_store, teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
