@@ -46,10 +46,48 @@ int capf_pubkey_param(EVP_PKEY *pk, struct capf_keyparam *out)
 	}
 }
 
+/*
+ * The smallest odd prime below 1000 that divides n, or 0. The primes are taken in
+ * groups whose product fits a 32-bit word: one BN_mod_word per group (18 in all,
+ * not 167), then each prime against that small remainder.
+ */
+static BN_ULONG small_factor(const BIGNUM *n)
+{
+	BN_ULONG primes[168], group = 1, r;
+	size_t np = 0, first = 0;
+
+	for (BN_ULONG p = 3; p < 1000; p += 2) {
+		BN_ULONG q;
+
+		for (q = 3; q * q <= p; q += 2)
+			if (p % q == 0)
+				break;
+		if (q * q > p)
+			primes[np++] = p;
+	}
+	for (size_t i = 0; i <= np; i++) {
+		if (i < np && group * primes[i] <= 0xffffffffUL) {
+			group *= primes[i];
+			continue;
+		}
+		if ((r = BN_mod_word(n, group)) == (BN_ULONG)-1)
+			return 0;
+		for (size_t j = first; j < i; j++)
+			if (r % primes[j] == 0)
+				return primes[j];
+		if (i < np) {
+			group = primes[i];
+			first = i;
+		}
+	}
+	return 0;
+}
+
 static int check_rsa(const struct capf_conf *c, EVP_PKEY *pk, const struct capf_keyparam *want,
 		     char *err, size_t errlen)
 {
 	BIGNUM *n = NULL, *e = NULL;
+	BN_ULONG p;
 	int bits, ret = -1;
 
 	if (EVP_PKEY_get_bn_param(pk, OSSL_PKEY_PARAM_RSA_N, &n) != 1 ||
@@ -72,17 +110,9 @@ static int check_rsa(const struct capf_conf *c, EVP_PKEY *pk, const struct capf_
 		snprintf(err, errlen, "RSA modulus is even");
 		goto out;
 	}
-	for (BN_ULONG p = 3; p < 1000; p += 2) {
-		BN_ULONG q;
-		for (q = 3; q * q <= p; q += 2)
-			if (p % q == 0)
-				break;
-		if (q * q <= p)
-			continue;       /* p is not prime */
-		if (BN_mod_word(n, p) == 0) {
-			snprintf(err, errlen, "RSA modulus has the small factor %lu", (unsigned long)p);
-			goto out;
-		}
+	if ((p = small_factor(n)) != 0) {
+		snprintf(err, errlen, "RSA modulus has the small factor %lu", (unsigned long)p);
+		goto out;
 	}
 	if (!BN_is_odd(e) || BN_cmp(e, BN_value_one()) <= 0 || BN_get_word(e) == 3 ||
 	    BN_num_bits(e) > 256 || BN_cmp(e, n) >= 0) {

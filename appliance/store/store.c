@@ -112,6 +112,21 @@ int store_prepare(sqlite3 *db, const char *sql, sqlite3_stmt **stmt, char *err, 
 	return 0;
 }
 
+/* One statement through the writer's statement cache (parsed once per connection). */
+static int exec_cached(sqlite3 *db, const char *sql, char *err, size_t errlen)
+{
+	sqlite3_stmt *s;
+	int rc;
+
+	if ((rc = store_prepare(db, sql, &s, err, errlen)) < 0)
+		return rc;
+	rc = sqlite3_step(s);
+	store_finalize(s);
+	if (rc != SQLITE_DONE)
+		return store_sqlerr(db, sqlite3_extended_errcode(db), "SQL failed", err, errlen);
+	return 0;
+}
+
 void store_finalize(sqlite3_stmt *stmt)
 {
 	struct store_stmt_cache *c = tl_cache;
@@ -317,7 +332,7 @@ static void run_batch(struct capf_store *st, struct store_wreq **reqs, size_t n)
 	int rc;
 
 	while (first < n) {
-		if ((rc = store_exec(db, "BEGIN IMMEDIATE", msg, sizeof(msg))) < 0) {
+		if ((rc = exec_cached(db, "BEGIN IMMEDIATE", msg, sizeof(msg))) < 0) {
 			for (i = first; i < n; i++)
 				fail_req(reqs[i], rc, msg);
 			return;
@@ -325,7 +340,7 @@ static void run_batch(struct capf_store *st, struct store_wreq **reqs, size_t n)
 		for (i = first; i < n; i++) {
 			struct store_wreq *r = reqs[i];
 
-			if ((rc = store_exec(db, "SAVEPOINT w", msg, sizeof(msg))) < 0) {
+			if ((rc = exec_cached(db, "SAVEPOINT w", msg, sizeof(msg))) < 0) {
 				fail_req(r, rc, msg);
 				i++;
 				break;
@@ -348,9 +363,10 @@ static void run_batch(struct capf_store *st, struct store_wreq **reqs, size_t n)
 				goto next;
 			}
 			if (r->rc < 0)
-				rc = store_exec(db, "ROLLBACK TO w; RELEASE w", msg, sizeof(msg));
+				rc = exec_cached(db, "ROLLBACK TO w", msg, sizeof(msg)) < 0 ? -1 :
+				     exec_cached(db, "RELEASE w", msg, sizeof(msg));
 			else
-				rc = store_exec(db, "RELEASE w", msg, sizeof(msg));
+				rc = exec_cached(db, "RELEASE w", msg, sizeof(msg));
 			if (rc < 0) {
 				if (r->rc == 0)
 					fail_req(r, rc, msg);
@@ -367,7 +383,7 @@ static void run_batch(struct capf_store *st, struct store_wreq **reqs, size_t n)
 					fail_req(reqs[j], CAPF_STORE_ERROR, msg);
 			return;
 		}
-		if ((rc = store_exec(db, "COMMIT", msg, sizeof(msg))) < 0) {
+		if ((rc = exec_cached(db, "COMMIT", msg, sizeof(msg))) < 0) {
 			store_exec(db, "ROLLBACK", NULL, 0);
 			for (size_t j = first; j < i; j++)
 				if (reqs[j]->rc == 0)
