@@ -49,7 +49,7 @@ static const char usage_text[] =
 "  --json                   print a JSON summary line\n"
 "  --quiet                  no human-readable lines\n"
 "load mode:\n"
-"  --load N                 N sessions; names from --name-pattern (e.g. SEP%%012X) from --first\n"
+"  --load N                 N sessions; names from --name-pattern (e.g. SEP%012X) from --first\n"
 "  --concurrency C          C sessions at a time (default 8)\n"
 "  --threads T              threads running them, each an event loop over its share of the\n"
 "                           C sessions (default: one per online CPU; at most C)\n"
@@ -57,6 +57,8 @@ static const char usage_text[] =
 "  --keys LIST              key kinds to pre-generate before the clock starts\n"
 "                           (default rsa:2048,ec:P-256; rsa:BITS, ec:P-256|P-384|P-521)\n"
 "  --pool-size K            keys per kind (default N); --reuse-keys: K keys used round robin\n"
+"                           (a session finding no key left generates one on its thread,\n"
+"                           holding up the other sessions of that thread meanwhile)\n"
 "exit codes: 0 success, 10 nothing to do, 11 unknown device, 12 refused, 13 retry later,\n"
 "            1 error (TLS, protocol, timeout), 2 usage\n";
 
