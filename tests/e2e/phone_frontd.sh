@@ -102,6 +102,7 @@ check_grep "load mode: rate and latency line" "enrollments/s [0-9.]+ +latency ms
 check_grep "load mode: all 24 sessions told to retry" "retry-later 24" "$D/load.out"
 check_grep "load mode: JSON" '"sessions":24,"concurrency":4,.*"retry_later":24' "$D/load.out"
 check_grep "keys generated before the clock" "generated in" "$D/load.err"
+check_grep "its own CPU during the sessions" "CPU during the sessions: [0-9.]+ s user, [0-9.]+ s system, [0-9.]+ ms per session" "$D/load.err"
 
 # the event loops: one thread for all, more threads than sessions at a time (one each)
 L=("${P[@]}" --capf-cert "$D/cert.pem" --name-pattern 'SEP%012X' --keys ec:P-256 --pool-size 2 --reuse-keys)
