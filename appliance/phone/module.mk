@@ -3,14 +3,15 @@ PHONE_LIB_SRCS := appliance/phone/crypto.c appliance/phone/session.c appliance/p
                   appliance/phone/tls.c appliance/phone/loop.c
 PROGRAMS += $(BUILD)/bin/capf-phone
 $(BUILD)/bin/capf-phone: $(call objs,appliance/phone/main.c $(PHONE_LIB_SRCS)) \
-		$(BUILD)/lib/libcapfcodec.a $(BUILD)/lib/libcapfcommon.a
+		$(BUILD)/lib/libcapfcodec.a $(BUILD)/lib/libcapfcommon.a $(BUILD)/lib/libcapfpolicy.a
 	@mkdir -p $(dir $@)
-	$(CC) $(LDFLAGS) -o $@ $^ $(LIBSSL) $(LIBPTHREAD)
+	$(CC) $(LDFLAGS) -o $@ $^ $(LIBSSL) $(LIBCONFIG) $(LIBPTHREAD)
 
 UNIT_TESTS += $(BUILD)/tests/test_phone
-$(BUILD)/tests/test_phone: $(call objs,tests/unit/test_phone.c $(PHONE_LIB_SRCS)) $(BUILD)/lib/libcapfcodec.a
+$(BUILD)/tests/test_phone: $(call objs,tests/unit/test_phone.c $(PHONE_LIB_SRCS)) $(BUILD)/lib/libcapfcodec.a \
+		$(BUILD)/lib/libcapfpolicy.a
 	@mkdir -p $(dir $@)
-	$(CC) $(LDFLAGS) -o $@ $^ $(LIBCMOCKA) $(LIBSSL) $(LIBPTHREAD)
+	$(CC) $(LDFLAGS) -o $@ $^ $(LIBCMOCKA) $(LIBSSL) $(LIBCONFIG) $(LIBPTHREAD)
 
 # capf-phone against a real capf-frontd (no signer: RETRY_LATER), TLS pinning, usage, load mode
 SHELL_TESTS += tests/e2e/phone_frontd.sh

@@ -12,6 +12,7 @@
 #include "appliance/capf/evidence.h"
 #include "appliance/phone/phone.h"
 #include "appliance/phone/phone_int.h"
+#include "policy/der.h"
 
 void phone_session_init(struct phone_session *s, const struct phone_config *cfg)
 {
@@ -188,11 +189,29 @@ static int on_keygen(struct phone_session *s, const struct capf_msg *m)
 	return emit(s, &b);
 }
 
+/* x's SubjectPublicKeyInfo is key's, byte for byte. */
+static int same_key(X509 *x, EVP_PKEY *key)
+{
+	unsigned char *got = NULL, *own = NULL;
+	const uint8_t *cached;
+	size_t len;
+	int glen = i2d_X509_PUBKEY(X509_get_X509_PUBKEY(x), &got), olen, same;
+
+	if ((cached = phone_key_spki(key, &len)) == NULL) {
+		olen = i2d_PUBKEY(key, &own);
+		cached = own;
+		len = olen > 0 ? (size_t)olen : 0;
+	}
+	same = glen > 0 && cached != NULL && (size_t)glen == len && memcmp(got, cached, len) == 0;
+	OPENSSL_free(got);
+	OPENSSL_free(own);
+	return same;
+}
+
 static int on_store(struct phone_session *s, const struct capf_msg *m)
 {
 	struct capf_elem e;
 	struct capf_wrapped_cert wc;
-	const unsigned char *p;
 	X509 *x;
 	char err[200];
 
@@ -200,14 +219,13 @@ static int on_store(struct phone_session *s, const struct capf_msg *m)
 		return perr(s, "STORE_CERTIFICATE_REQUEST without exactly one CERTIFICATE");
 	if (capf_cert_unwrap(e.val, e.len, &wc, err, sizeof(err)) != 0)
 		return perr(s, "STORE_CERTIFICATE_REQUEST: %s", err);
-	p = wc.der;
-	x = d2i_X509(NULL, &p, (long)wc.der_len);
-	if (x == NULL || p != wc.der + wc.der_len) {
-		X509_free(x);
+	/* parsed without building its key (policy/der.h): the key is compared as the
+	 * SubjectPublicKeyInfo bytes this phone sent */
+	if ((x = capf_der_x509(wc.der, wc.der_len)) == NULL) {
 		snprintf(s->error, sizeof(s->error), "the stored certificate is not X.509 DER");
 		return reply_reason(s, CAPF_CMD_STORE_CERTIFICATE_RESPONSE, CAPF_REASON_INVALID);
 	}
-	if (s->key == NULL || X509_check_private_key(x, s->key) != 1) {
+	if (s->key == NULL || !same_key(x, s->key)) {
 		X509_free(x);
 		snprintf(s->error, sizeof(s->error), "the stored certificate is not for the key generated");
 		return reply_reason(s, CAPF_CMD_STORE_CERTIFICATE_RESPONSE, CAPF_REASON_INVALID);
