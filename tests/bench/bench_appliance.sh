@@ -50,6 +50,8 @@ rate=$(sed -n 's/.*enrollments\/s \([0-9.]*\).*/\1/p' "$T_TMP/load.out")
 p50=$(sed -n 's/.*p50 \([0-9.]*\).*/\1/p' "$T_TMP/load.out")
 p99=$(sed -n 's/.*p99 \([0-9.]*\).*/\1/p' "$T_TMP/load.out")
 okn=$(sed -n 's/.*success \([0-9]*\).*/\1/p' "$T_TMP/load.out")
+# capf-phone's own CPU per session (it shares the cores with the appliance)
+pcpu=$(sed -n 's/.*CPU during the sessions.* \([0-9.]*\) ms per session.*/\1/p' "$T_TMP/load.err")
 secs=$(sed -n 's/.*concurrency [0-9]*, \([0-9.]*\) s.*/\1/p' "$T_TMP/load.out")
 
 KEYURI="pkcs11:token=$CAPF_TOKEN_LABEL;object=capf-ca;type=private?pin-source=file:$D/signer/token.pin"
@@ -60,12 +62,16 @@ SOFTHSM2_CONF=$CAPF_SOFTHSM2_CONF "${AS_SIGNER[@]}" "$PWD/$BUILD/tests/bench_tok
 raw=$(sed -n 's/.*signs_per_second=\([0-9.]*\).*/\1/p' "$T_TMP/sign.out")
 
 awk -v r="$rate" -v s="$raw" -v p50="$p50" -v p99="$p99" -v ok="$okn" -v n="$N" -v secs="$secs" \
-    -v f=$((f1 - f0)) -v g=$((s1 - s0)) -v st="$ST" 'BEGIN {
+    -v f=$((f1 - f0)) -v g=$((s1 - s0)) -v st="$ST" -v pc="${pcpu:-0}" 'BEGIN {
   printf "LSCs per second:        %.1f (%d of %d enrolled)\n", r, ok, n
   printf "latency p50 / p99:      %.1f ms / %.1f ms\n", p50, p99
   printf "raw token signing rate: %.1f signatures/s (RSA-2048 PKCS#1, same key, %d threads)\n", s, st
   printf "ratio LSC/s : signs/s:  %.2f (target >= 0.50)\n", r / s
-  if (ok > 0 && secs > 0)
-    printf "CPU per enrollment:     capf-frontd %.2f ms, capf-signerd %.2f ms\n", f * 10 / ok, g * 10 / ok
+  if (ok > 0 && secs > 0) {
+    fm = f * 10 / ok; sm = g * 10 / ok; sign = st * 1000 / s
+    printf "CPU per enrollment:     capf-frontd %.2f ms, capf-signerd %.2f ms, capf-phone (simulator) %.2f ms\n", fm, sm, pc
+    # all of it runs on the same cores: LSC/s : signs/s cannot exceed this share
+    printf "one token signature:    %.2f ms of CPU (%d threads / signs/s); share of all CPU per enrollment %.2f\n", sign, st, sign / (fm + sm + pc)
+  }
 }'
 [ "$rc" = 0 ] && [ "$okn" = "$N" ] || { echo "bench: failed enrollments (capf-phone exit $rc)"; tail -5 "$T_TMP/load.err"; exit 1; }
