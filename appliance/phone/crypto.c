@@ -29,10 +29,10 @@ static const char *curve_group(int curve)
 	}
 }
 
-static void ossl_err(char *err, size_t errlen, const char *what)
+void phone_ossl_err(char *err, size_t errlen, const char *what)
 {
 	unsigned long e = ERR_get_error();
-	char buf[160];
+	char buf[200];
 
 	ERR_error_string_n(e, buf, sizeof(buf));
 	snprintf(err, errlen, "%s: %s", what, e ? buf : "failed");
@@ -58,21 +58,21 @@ int phone_sign(EVP_PKEY *key, int hash_id, const uint8_t *data, size_t len,
 		return -1;
 	}
 	if (!EVP_Digest(data, len, dg, &dlen, EVP_get_digestbyname(mdname), NULL)) {
-		ossl_err(err, errlen, "digest");
+		phone_ossl_err(err, errlen, "digest");
 		return -1;
 	}
 	if ((ctx = EVP_PKEY_CTX_new(key, NULL)) == NULL || EVP_PKEY_sign_init(ctx) <= 0) {
-		ossl_err(err, errlen, "sign init");
+		phone_ossl_err(err, errlen, "sign init");
 		goto out;
 	}
 	/* No signature digest is set: RSA pads the bare digest (type 1), ECDSA signs it as is. */
 	if (EVP_PKEY_is_a(key, "RSA") && EVP_PKEY_CTX_set_rsa_padding(ctx, RSA_PKCS1_PADDING) <= 0) {
-		ossl_err(err, errlen, "RSA padding");
+		phone_ossl_err(err, errlen, "RSA padding");
 		goto out;
 	}
 	if (EVP_PKEY_sign(ctx, NULL, &n, dg, dlen) <= 0 || (*sig = malloc(n)) == NULL ||
 	    EVP_PKEY_sign(ctx, *sig, &n, dg, dlen) <= 0) {
-		ossl_err(err, errlen, "sign");
+		phone_ossl_err(err, errlen, "sign");
 		free(*sig);
 		*sig = NULL;
 		goto out;
@@ -107,7 +107,7 @@ EVP_PKEY *phone_keygen(int key_type, unsigned rsa_bits, int curve, char *err, si
 		return NULL;
 	}
 	if (k == NULL)
-		ossl_err(err, errlen, "key generation");
+		phone_ossl_err(err, errlen, "key generation");
 	return k;
 }
 

@@ -30,6 +30,7 @@
 
 #include "appliance/capf/reader.h"
 #include "appliance/phone/phone.h"
+#include "appliance/phone/phone_int.h"
 
 enum conn_state {
 	C_IDLE = 0,                     /* no session in this slot */
@@ -79,16 +80,6 @@ static double now_ms(void)
 
 	clock_gettime(CLOCK_MONOTONIC, &ts);
 	return (double)ts.tv_sec * 1e3 + (double)ts.tv_nsec / 1e6;
-}
-
-static void ossl_err(char *err, size_t errlen, const char *what)
-{
-	unsigned long e = ERR_get_error();
-	char buf[200];
-
-	ERR_error_string_n(e, buf, sizeof(buf));
-	snprintf(err, errlen, "%s: %s", what, e ? buf : "failed");
-	ERR_clear_error();
 }
 
 static void fail(struct conn *c, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
@@ -154,7 +145,7 @@ static void session_io(struct worker *w, struct conn *c)
 				watch(w, c, e == SSL_ERROR_WANT_WRITE ? EPOLLOUT : EPOLLIN);
 				return;
 			}
-			ossl_err(err, sizeof(err), "TLS write");
+			phone_ossl_err(err, sizeof(err), "TLS write");
 			fail(c, "%s", err);
 			return;
 		}
@@ -188,7 +179,7 @@ static void session_io(struct worker *w, struct conn *c)
 			else if (e == SSL_ERROR_SYSCALL && errno != 0)
 				fail(c, "TLS read: %s", strerror(errno));
 			else {
-				ossl_err(err, sizeof(err), "TLS read");
+				phone_ossl_err(err, sizeof(err), "TLS read");
 				fail(c, "%s", err);
 			}
 			return;
@@ -239,7 +230,7 @@ static void handshake(struct worker *w, struct conn *c)
 		snprintf(err, sizeof(err), "TLS handshake: %s",
 			 errno != 0 ? strerror(errno) : "the server closed the connection");
 	else
-		ossl_err(err, sizeof(err), "TLS handshake");
+		phone_ossl_err(err, sizeof(err), "TLS handshake");
 	fail(c, "%s", err);
 }
 
@@ -249,7 +240,7 @@ static void tls_start(struct worker *w, struct conn *c)
 
 	c->s.error[0] = '\0';                   /* an earlier address's failure */
 	if ((c->ssl = SSL_new(w->r->l->ctx)) == NULL || SSL_set_fd(c->ssl, c->fd) != 1) {
-		ossl_err(err, sizeof(err), "TLS");
+		phone_ossl_err(err, sizeof(err), "TLS");
 		fail(c, "%s", err);
 		return;
 	}

@@ -15,4 +15,7 @@ int phone_key_spec(const char *spec, int *key_type, unsigned *rsa_bits, int *cur
  * while the key is); NULL for other keys: encode them. */
 const uint8_t *phone_key_spki(EVP_PKEY *key, size_t *len);
 
+/* "what: <OpenSSL's first queued error>" (or "failed") into err; clears the queue. */
+void phone_ossl_err(char *err, size_t errlen, const char *what);
+
 #endif

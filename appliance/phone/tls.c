@@ -9,27 +9,18 @@
 #include <openssl/x509_vfy.h>
 
 #include "appliance/phone/phone.h"
-
-static void ossl_err(char *err, size_t errlen, const char *what)
-{
-	unsigned long e = ERR_get_error();
-	char buf[200];
-
-	ERR_error_string_n(e, buf, sizeof(buf));
-	snprintf(err, errlen, "%s: %s", what, e ? buf : "failed");
-	ERR_clear_error();
-}
+#include "appliance/phone/phone_int.h"
 
 SSL_CTX *phone_tls_ctx(const char *capf_cert_file, char *err, size_t errlen)
 {
 	SSL_CTX *ctx = SSL_CTX_new(TLS_client_method());
 
 	if (ctx == NULL) {
-		ossl_err(err, errlen, "TLS context");
+		phone_ossl_err(err, errlen, "TLS context");
 		return NULL;
 	}
 	if (SSL_CTX_load_verify_locations(ctx, capf_cert_file, NULL) != 1) {
-		ossl_err(err, errlen, capf_cert_file);
+		phone_ossl_err(err, errlen, capf_cert_file);
 		SSL_CTX_free(ctx);
 		return NULL;
 	}
