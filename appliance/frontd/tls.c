@@ -168,6 +168,9 @@ SSL_CTX *front_tls_ctx(const struct capf_conf *conf, const char *provider_dir,
 	SSL_CTX_set_verify(ctx, SSL_VERIFY_NONE, NULL);
 	/* thousands of idle phones: give buffers back between records */
 	SSL_CTX_set_mode(ctx, SSL_MODE_RELEASE_BUFFERS);
+	/* whole records per read(), not header then body; safe because every read
+	 * path drains SSL_read until WANT_READ (session.c on_readable) */
+	SSL_CTX_set_read_ahead(ctx, 1);
 	return ctx;
 fail:
 	EVP_PKEY_free(key);
