@@ -13,6 +13,8 @@
  * refuses the MD5/SHA-1 handshake signatures of TLS < 1.2 at level 1 and above).
  * Key exchange: ECDHE only (no static RSA: a token key must never decrypt),
  * named groups X25519, P-256, P-384, P-521. No client certificate is requested.
+ * The chain sent is the file's minus its self-signed certificates (RFC 8446 4.4.2: a
+ * root is the client's own trust anchor; sending it costs every phone a parse).
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -28,6 +30,28 @@
 #include <openssl/store.h>
 
 #include "appliance/frontd/frontd.h"
+
+/* The chain without its self-signed certificates, and no chain built behind our back. */
+static int drop_roots(SSL_CTX *ctx)
+{
+	STACK_OF(X509) *chain = NULL, *keep;
+	int ok;
+
+	if (SSL_CTX_get0_chain_certs(ctx, &chain) != 1 || (keep = sk_X509_new_null()) == NULL)
+		return -1;
+	for (int i = 0; i < sk_X509_num(chain); i++) {
+		X509 *x = sk_X509_value(chain, i);
+
+		if (X509_self_signed(x, 0) != 1 && !sk_X509_push(keep, x)) {
+			sk_X509_free(keep);
+			return -1;
+		}
+	}
+	ok = SSL_CTX_set1_chain(ctx, keep) == 1;        /* takes its own references */
+	sk_X509_free(keep);
+	SSL_CTX_set_mode(ctx, SSL_MODE_NO_AUTO_CHAIN);
+	return ok ? 0 : -1;
+}
 
 static OSSL_LIB_CTX *tls_libctx;
 static OSSL_PROVIDER *prov_default, *prov_hsm;
@@ -136,6 +160,10 @@ SSL_CTX *front_tls_ctx(const struct capf_conf *conf, const char *provider_dir,
 	}
 	if (SSL_CTX_use_certificate_chain_file(ctx, conf->tls.certificate) != 1) {
 		ossl_err(err, errlen, "tls.certificate: cannot read the PEM certificate (chain)");
+		goto fail;
+	}
+	if (drop_roots(ctx) != 0) {
+		ossl_err(err, errlen, "tls.certificate: the chain");
 		goto fail;
 	}
 	key = token ? key_from_token(conf->tls.key, err, errlen) : key_from_file(conf->tls.key, err, errlen);

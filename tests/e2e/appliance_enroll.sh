@@ -18,6 +18,12 @@ O=$T_TMP/out
 # the TLS certificate phones check is issued by the CAPF CA; the LSC issuer is the CA
 check "CAPF_CERT chains to CAPF_CA_CERT" ossl verify -CAfile "$CAPF_CA_CERT" "$CAPF_CERT"
 check "both in the trust bundle" test "$(grep -c 'BEGIN CERTIFICATE' "$CAPF_TRUST_BUNDLE")" -ge 2
+# capf-frontd sends its certificate without the self-signed CAPF CA (the client's trust
+# anchor), and a client that trusts only the CA still verifies it
+echo Q | ossl s_client -connect "$CAPF_HOST:$CAPF_PORT" -showcerts -CAfile "$CAPF_CA_CERT" -verify_return_error \
+  >"$T_TMP/s_client.out" 2>&1
+check "TLS: one certificate sent" test "$(grep -c 'BEGIN CERTIFICATE' "$T_TMP/s_client.out")" = 1
+check_grep "TLS: it verifies with the CAPF CA alone" "Verify return code: 0 \(ok\)" "$T_TMP/s_client.out"
 
 # ---- By Null String, every key type
 add() { "${CTL[@]}" device add "$@" >"$T_TMP/ctl.out" 2>&1 || { cat "$T_TMP/ctl.out"; return 1; }; }
