@@ -84,6 +84,8 @@ static int hexval(int c)
 	return -1;
 }
 
+#define PINSRC_PATH_MAX (P11_URI_MAX_VALUE - 7)     /* room for "file://" */
+
 /* Percent-decodes s[0..n) into out (P11_URI_MAX_VALUE + 1 bytes); *outlen the length. */
 static int decode(const char *name, const char *s, size_t n, int allow_nul, unsigned char *out,
 		  size_t *outlen, char *err, size_t errlen)
@@ -185,6 +187,10 @@ static int set_attr(struct p11_uri *u, const struct attr *a, const unsigned char
 		if (s[0] != '/')
 			return fail(err, errlen, "pkcs11 URI: attribute 'pin-source': '%.60s' is not an absolute "
 				    "path; use file:/absolute/path", s);
+		/* written back as "file:" or "file://" + path: that must fit a value too */
+		if (strlen(s) > PINSRC_PATH_MAX)
+			return fail(err, errlen, "pkcs11 URI: attribute 'pin-source': the path is longer than %d "
+				    "bytes", PINSRC_PATH_MAX);
 		break;
 	case K_MODPATH:
 		if (s[0] != '/')

@@ -251,6 +251,29 @@ static void test_format_roundtrip(void **state)
 		p11_uri_clear(&a);
 		p11_uri_clear(&b);
 	}
+	/* found by the fuzzer: a bare pin-source path written back as "file://" + path must
+	 * still fit a value (255 bytes), so the longest path accepted is 248 bytes */
+	{
+		char uri[400], out[1024], err[256];
+		struct p11_uri a;
+
+		for (int len = 247; len <= 250; len++) {
+			int n = snprintf(uri, sizeof(uri), "pkcs11:?pin-source=//");
+
+			memset(uri + n, 'p', (size_t)len - 2);
+			uri[n + len - 2] = '\0';
+			if (len <= 248) {
+				assert_int_equal(p11_uri_parse(uri, &a, err, sizeof(err)), 0);
+				assert_int_equal(p11_uri_format(&a, 1, out, sizeof(out)), 0);
+				p11_uri_clear(&a);
+				assert_int_equal(p11_uri_parse(out, &a, err, sizeof(err)), 0);
+				p11_uri_clear(&a);
+			} else {
+				assert_int_equal(p11_uri_parse(uri, &a, err, sizeof(err)), -1);
+				assert_non_null(strstr(err, "longer than 248 bytes"));
+			}
+		}
+	}
 }
 
 /* pin-source, module-path and module-name in the path parse to exactly what the
