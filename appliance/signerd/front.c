@@ -434,7 +434,7 @@ static int do_begin(struct signerd *sd, const struct signerd_peer *peer, const s
 	}
 	/* durable with the session's next write (the issuance, or its status) */
 	signerd_audit_deferred(sd, peer, "enroll_begin", name, "op=%s auth=%s evidence=ok peer_addr=%s",
-		      capf_operation_name(s.op), capf_auth_mode_name(d.auth), addr);
+			       capf_operation_name(s.op), capf_auth_mode_name(d.auth), addr);
 	rc = signerd_reply(sd, resp, req, CAPF_IPC_OK, 0, NULL);
 	capf_ipc_put_u8(resp, CAPF_IPC_T_DECISION, (uint8_t)ipc_decision(d.action));
 	capf_ipc_put_u64(resp, CAPF_IPC_T_TOKEN, s.token);
