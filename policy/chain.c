@@ -19,6 +19,7 @@ struct capf_ca {
 	X509 *root;             /* borrowed from chain, or cert */
 	bool self_signed;
 	time_t not_before, not_after;
+	time_t chain_not_after;         /* the earliest notAfter of cert and everything above it */
 };
 
 /* findings joined with "; " */
@@ -216,6 +217,15 @@ int capf_ca_from_x509(X509 *cert, STACK_OF(X509) *chain, time_t now, struct capf
 	ca->root = ca->self_signed ? ca->cert : sk_X509_value(ca->chain, sk_X509_num(ca->chain) - 1);
 	ca->not_before = nb;
 	ca->not_after = na;
+	ca->chain_not_after = na;
+	for (int i = 0; i < sk_X509_num(ca->chain); i++) {
+		struct tm tm;
+		time_t t;
+
+		if (ASN1_TIME_to_tm(X509_get0_notAfter(sk_X509_value(ca->chain, i)), &tm) == 1 &&
+		    (t = timegm(&tm)) < ca->chain_not_after)
+			ca->chain_not_after = t;
+	}
 	*out = ca;
 	X509_STORE_CTX_free(ctx);
 	X509_STORE_free(store);
@@ -360,6 +370,7 @@ X509 *capf_ca_root(const struct capf_ca *ca) { return ca->root; }
 bool capf_ca_self_signed(const struct capf_ca *ca) { return ca->self_signed; }
 time_t capf_ca_not_before(const struct capf_ca *ca) { return ca->not_before; }
 time_t capf_ca_not_after(const struct capf_ca *ca) { return ca->not_after; }
+time_t capf_ca_chain_not_after(const struct capf_ca *ca) { return ca->chain_not_after; }
 
 long capf_ca_days_left(const struct capf_ca *ca, time_t now)
 {

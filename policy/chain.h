@@ -42,6 +42,9 @@ X509 *capf_ca_root(const struct capf_ca *ca);              /* the trust anchor (
 bool capf_ca_self_signed(const struct capf_ca *ca);
 time_t capf_ca_not_before(const struct capf_ca *ca);
 time_t capf_ca_not_after(const struct capf_ca *ca);
+/* The earliest notAfter of the CAPF CA and the certificates above it (its own when
+ * self-signed): nothing it signs verifies after that, so no LSC may outlive it. */
+time_t capf_ca_chain_not_after(const struct capf_ca *ca);
 /* Whole days until notAfter (negative once expired). */
 long capf_ca_days_left(const struct capf_ca *ca, time_t now);
 

@@ -13,7 +13,8 @@
  *   CN = device name; issuer: the CAPF CA certificate's subject;
  *   notBefore = max(now - lsc.backdate_seconds, CA notBefore);
  *   notAfter = notBefore + lsc.validity_days, or the CA's notAfter when that is earlier
- *   (lsc.beyond_ca = truncate; refuse: no certificate);
+ *   (lsc.beyond_ca = truncate; refuse: no certificate), where the CA's notAfter is the
+ *   earliest of its chain's (capf_ca_chain_not_after);
  *   extensions, in this order and no other: basicConstraints CA:FALSE (critical),
  *   keyUsage (critical) digitalSignature + keyEncipherment (RSA) or digitalSignature (EC),
  *   extendedKeyUsage serverAuth, clientAuth, ipsecEndSystem (not critical),

@@ -184,8 +184,11 @@ X509 *capf_lsc_build(const struct capf_conf *c, const struct capf_ca *ca,
 	X509 *cacert = capf_ca_cert(ca), *x = NULL;
 	struct capf_spki k;
 	EVP_PKEY *pk = NULL;
-	time_t ca_nb = capf_ca_not_before(ca), ca_na = capf_ca_not_after(ca);
+	/* the chain's end, not only the CA's: an LSC is no use once its issuer's issuer expired */
+	time_t ca_nb = capf_ca_not_before(ca), ca_na = capf_ca_chain_not_after(ca);
 	time_t nb, na, now = in->now;
+	const char *what = ca_na < capf_ca_not_after(ca) ? "a certificate above the CAPF CA (its chain)" :
+			   "the CAPF CA certificate";
 	char e2[256], t1[40], t2[40];
 
 	if (capf_name_check(c, in->device_name, NULL, e2, sizeof(e2)) < 0) {
@@ -202,8 +205,8 @@ X509 *capf_lsc_build(const struct capf_conf *c, const struct capf_ca *ca,
 		goto fail;
 	}
 	if (now < ca_nb || now > ca_na) {
-		snprintf(err, errlen, "%s: the CAPF CA certificate is %s; no LSC can be issued", in->device_name,
-			 now < ca_nb ? "not yet valid" : "expired");
+		snprintf(err, errlen, "%s: %s is %s; no LSC can be issued", in->device_name,
+			 now < ca_nb ? "the CAPF CA certificate" : what, now < ca_nb ? "not yet valid" : "expired");
 		goto fail;
 	}
 	nb = now - (time_t)c->lsc.backdate_seconds;
@@ -214,10 +217,10 @@ X509 *capf_lsc_build(const struct capf_conf *c, const struct capf_ca *ca,
 		if (c->lsc.beyond_ca == CAPF_BEYOND_CA_REFUSE) {
 			fmt_time(na, t1, sizeof(t1));
 			fmt_time(ca_na, t2, sizeof(t2));
-			snprintf(err, errlen, "%s: refused: an LSC valid %u days would end %s, after the CAPF CA "
-				 "certificate expires (%s), and lsc.beyond_ca = refuse; renew the CAPF CA "
+			snprintf(err, errlen, "%s: refused: an LSC valid %u days would end %s, after %s "
+				 "expires (%s), and lsc.beyond_ca = refuse; renew the CAPF CA "
 				 "certificate, lower lsc.validity_days or set lsc.beyond_ca = truncate",
-				 in->device_name, c->lsc.validity_days, t1, t2);
+				 in->device_name, c->lsc.validity_days, t1, what, t2);
 			goto fail;
 		}
 		na = ca_na;

@@ -147,6 +147,17 @@ static void lint_validity(const struct capf_conf *c, const struct capf_ca *ca, X
 		ERR("validity: unreadable");
 		return;
 	}
+	/* the end of the chain counts: read from the certificates above the CA here */
+	for (int i = 0; i < sk_X509_num(capf_ca_chain(ca)); i++) {
+		time_t t;
+
+		if (time_of(X509_get0_notAfter(sk_X509_value(capf_ca_chain(ca), i)), &t) < 0) {
+			ERR("validity: unreadable");
+			return;
+		}
+		if (t < ca_na)
+			ca_na = t;
+	}
 	lint_time_type(X509_get0_notBefore(y), nb, "notBefore", errs);
 	lint_time_type(X509_get0_notAfter(y), na, "notAfter", errs);
 	want_nb = now - (time_t)c->lsc.backdate_seconds > ca_nb ? now - (time_t)c->lsc.backdate_seconds : ca_nb;
@@ -156,7 +167,7 @@ static void lint_validity(const struct capf_conf *c, const struct capf_ca *ca, X
 	if (nb < ca_nb)
 		ERR("validity: notBefore precedes the CAPF CA's notBefore");
 	if (na > ca_na)
-		ERR("validity: notAfter is after the CAPF CA's notAfter");
+		ERR("validity: notAfter is after the CAPF CA's notAfter (or its chain's)");
 	if (na <= now || na <= nb)
 		ERR("validity: notAfter is not in the future");
 	full = nb + (time_t)c->lsc.validity_days * 86400;
@@ -164,7 +175,8 @@ static void lint_validity(const struct capf_conf *c, const struct capf_ca *ca, X
 		ERR("validity: longer than lsc.validity_days = %u", c->lsc.validity_days);
 	else if (na < full && !(c->lsc.beyond_ca == CAPF_BEYOND_CA_TRUNCATE && na == ca_na))
 		ERR("validity: notAfter is %lld s before notBefore + lsc.validity_days, and not the CAPF CA's "
-		    "notAfter (lsc.beyond_ca = %s)", (long long)(full - na), capf_beyond_ca_name(c->lsc.beyond_ca));
+		    "(or its chain's) notAfter (lsc.beyond_ca = %s)", (long long)(full - na),
+		    capf_beyond_ca_name(c->lsc.beyond_ca));
 }
 
 /* The key type of y's SubjectPublicKeyInfo (NID_rsaEncryption, ...), NID_undef. */

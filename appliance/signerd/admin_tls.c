@@ -245,8 +245,8 @@ admin_tls_issue(struct admin_req *a)
 	}
 	cacert = capf_ca_cert(g->ca);
 	na = now + (time_t)days * 86400;
-	if (na > capf_ca_not_after(g->ca))
-		na = capf_ca_not_after(g->ca);         /* never beyond the issuer */
+	if (na > capf_ca_chain_not_after(g->ca))
+		na = capf_ca_chain_not_after(g->ca);   /* never beyond the issuer and its chain */
 	if ((x = X509_new()) == NULL || X509_set_version(x, 2) != 1 || admin_x509_serial(x) != 0 ||
 	    X509_set_subject_name(x, name) != 1 ||
 	    X509_set_issuer_name(x, X509_get_subject_name(cacert)) != 1 ||

@@ -207,6 +207,12 @@ void pki_world_make(struct pki_world *w, time_t now, const char *capf_key_spec, 
 void pki_world_make_tagged(struct pki_world *w, time_t now, const char *capf_key_spec, long capf_days,
 			   const char *tag)
 {
+	pki_world_make_ex(w, now, capf_key_spec, capf_days, tag, 5000);
+}
+
+void pki_world_make_ex(struct pki_world *w, time_t now, const char *capf_key_spec, long capf_days,
+		       const char *tag, long inter_days)
+{
 	char k1[32], k2[32];
 
 	snprintf(k1, sizeof(k1), "EC:P-384%s", tag);
@@ -221,7 +227,7 @@ void pki_world_make_tagged(struct pki_world *w, time_t now, const char *capf_key
 	struct pki_cert i = {
 		.subject = "/C=US/O=Third Party Trust/CN=Third Party Issuing CA",
 		.issuer = w->root, .issuer_key = w->root_key, .key = pki_key(k2),
-		.not_before = now - 86400 * 20, .not_after = now + 86400L * 5000,
+		.not_before = now - 86400 * 20, .not_after = now + 86400L * inter_days,
 		.bc = "critical,CA:TRUE,pathlen:1", .ku = "critical,keyCertSign,cRLSign",
 	};
 	w->inter_key = i.key;

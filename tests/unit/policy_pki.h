@@ -54,6 +54,9 @@ void pki_world_make(struct pki_world *w, time_t now, const char *capf_key_spec, 
 /* The same with other root and intermediate keys: tag "#2" (same names). */
 void pki_world_make_tagged(struct pki_world *w, time_t now, const char *capf_key_spec, long capf_days,
 			   const char *tag);
+/* The same with the intermediate valid until now + inter_days (5000 above). */
+void pki_world_make_ex(struct pki_world *w, time_t now, const char *capf_key_spec, long capf_days,
+		       const char *tag, long inter_days);
 void pki_world_free(struct pki_world *w);
 #define PKI_CAPF_SUBJECT "/C=US/ST=California/L=San Jose/O=Example Corp/OU=Voice/CN=CAPF-ca1"
 

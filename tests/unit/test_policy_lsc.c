@@ -611,6 +611,59 @@ static int has(const struct capf_errlist *l, const char *want)
 	return 0;
 }
 
+/* A third-party intermediate that ends before the CAPF CA: no LSC outlives the chain. */
+static void test_chain_bounds(void **state)
+{
+	struct pki_world w;
+	struct capf_ca *ca2;
+	const EVP_MD *md;
+	char err[512];
+	X509 *x;
+	struct capf_lsc_input in = pki_input(DEV, pki_key("RSA:2048"), NOW);
+	STACK_OF(X509) *chain = sk_X509_new_null();
+
+	pki_world_make_ex(&w, NOW, "EC:P-256", 3650, "", 100);     /* intermediate ends NOW + 100 days */
+	sk_X509_push(chain, w.inter);
+	sk_X509_push(chain, w.root);
+	assert_int_equal(capf_ca_from_x509(w.capf, chain, NOW, &ca2, err, sizeof(err)), 0);
+	sk_X509_free(chain);
+	assert_int_equal(capf_ca_not_after(ca2), NOW + 3650L * 86400);
+	assert_int_equal(capf_ca_chain_not_after(ca2), NOW + 100L * 86400);
+
+	/* truncate: the LSC ends with the intermediate, and the lint agrees */
+	capf_conf_defaults(&conf);
+	x = capf_lsc_build(&conf, ca2, &in, &md, err, sizeof(err));
+	assert_non_null(x);
+	assert_int_equal(t_of(X509_get0_notAfter(x)), NOW + 100L * 86400);
+	assert_int_equal(capf_lsc_lint(&conf, ca2, &in, x, NULL), 0);
+	assert_true(X509_sign(x, w.capf_key, md) > 0);
+	assert_int_equal(capf_lsc_lint(&conf, ca2, &in, x, NULL), 0);
+	assert_int_equal(capf_ca_verify(ca2, x, NOW, err, sizeof(err)), 0);
+	/* an LSC that outlives the intermediate (as a CA-only bound would make it) is a finding */
+	ASN1_TIME_set(X509_getm_notAfter(x), NOW + 1825L * 86400 - 300);
+	{
+		struct capf_errlist *e = capf_errlist_new();
+		char buf[2048];
+
+		assert_int_equal(capf_lsc_lint(&conf, ca2, &in, x, e), -1);
+		assert_non_null(strstr(capf_errlist_join(e, "; ", buf, sizeof(buf)),
+				       "notAfter is after the CAPF CA's notAfter (or its chain's)"));
+		capf_errlist_free(e);
+	}
+	X509_free(x);
+	/* refuse: no LSC, and the message says it is the chain */
+	conf.lsc.beyond_ca = CAPF_BEYOND_CA_REFUSE;
+	assert_null(capf_lsc_build(&conf, ca2, &in, &md, err, sizeof(err)));
+	assert_non_null(strstr(err, "after a certificate above the CAPF CA (its chain) expires"));
+	/* once the intermediate has expired, nothing is issued even though the CA is valid */
+	capf_conf_defaults(&conf);
+	in.now = NOW + 101L * 86400;
+	assert_null(capf_lsc_build(&conf, ca2, &in, &md, err, sizeof(err)));
+	assert_non_null(strstr(err, "a certificate above the CAPF CA (its chain) is expired"));
+	capf_ca_free(ca2);
+	pki_world_free(&w);
+}
+
 static void test_lint_clean(void **state)
 {
 	static const char *const specs[] = { "RSA:2048", "RSA:3072", "EC:P-256", "EC:P-384", "EC:P-521" };
@@ -699,6 +752,7 @@ int main(void)
 		cmocka_unit_test(test_options),
 		cmocka_unit_test(test_serials),
 		cmocka_unit_test(test_ca_bounds),
+		cmocka_unit_test(test_chain_bounds),
 		cmocka_unit_test(test_lint_clean),
 		cmocka_unit_test(test_lint_tampering),
 		cmocka_unit_test(test_lint_all_findings),
