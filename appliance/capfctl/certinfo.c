@@ -177,6 +177,17 @@ ctl_role_title(int role)
 	return "Certificate";
 }
 
+/* The earliest notAfter of the certificate and its chain: what it signs ends by then. */
+static time_t chain_not_after(const struct ctl_cert *c)
+{
+	time_t na = capf_x509_not_after(c->x);
+
+	for (int i = 0; i < c->nchain; i++)
+		if (capf_x509_not_after(c->chain[i]) < na)
+			na = capf_x509_not_after(c->chain[i]);
+	return na;
+}
+
 void
 ctl_cert_print(FILE *f, const struct ctl_cert *c, long warn_days)
 {
@@ -204,6 +215,16 @@ ctl_cert_print(FILE *f, const struct ctl_cert *c, long warn_days)
 		fprintf(f, "  Chain:         self-signed\n");
 	for (i = 0; i < c->nchain; i++)
 		fprintf(f, "  Chain[%d]:      %s\n", i + 1, capf_x509_subject(c->chain[i], s, sizeof(s)));
+	if (chain_not_after(c) < na) {
+		long cdays = capf_days_left(chain_not_after(c), time(NULL));
+
+		fprintf(f, "  Chain ends:    %s (%ld days left), before this certificate: nothing it signs "
+			"is valid after that\n", ctl_fmt_time(chain_not_after(c), t1, sizeof(t1)), cdays);
+		if (cdays < 0)
+			fprintf(f, "  WARNING: a certificate of its chain EXPIRED %ld days ago\n", -cdays);
+		else if (cdays < warn_days && c->role != CAPF_IPC_CERT_RETIRED)
+			fprintf(f, "  WARNING: its chain ends in %ld days (under %ld)\n", cdays, warn_days);
+	}
 	if (days < 0)
 		fprintf(f, "  WARNING: this certificate EXPIRED %ld days ago\n", -days);
 	else if (days < warn_days && c->role != CAPF_IPC_CERT_RETIRED)
@@ -233,7 +254,10 @@ ctl_cert_json(FILE *f, const struct ctl_cert *c, long warn_days)
 	ctl_json_str(f, ctl_x_keydesc(c->x, s, sizeof(s)));
 	fprintf(f, ", \"not_before\": %lld, \"not_after\": %lld, \"days_left\": %ld",
 		(long long)nb, (long long)na, days);
-	fprintf(f, ", \"warning\": %s", days < warn_days ? "true" : "false");
+	fprintf(f, ", \"chain_not_after\": %lld, \"chain_days_left\": %ld", (long long)chain_not_after(c),
+		capf_days_left(chain_not_after(c), time(NULL)));
+	fprintf(f, ", \"warning\": %s",
+		days < warn_days || capf_days_left(chain_not_after(c), time(NULL)) < warn_days ? "true" : "false");
 	fputs(", \"sha1\": ", f);
 	ctl_json_str(f, capf_x509_fp_hex(c->x, EVP_sha1(), ':', s, sizeof(s)));
 	fputs(", \"sha256\": ", f);

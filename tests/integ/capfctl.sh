@@ -324,7 +324,8 @@ ossl req -x509 -new -newkey rsa:2048 -nodes -keyout "$P/root.key" -subj "/O=Thir
   -out "$P/root.pem" >/dev/null 2>&1
 ossl req -new -newkey rsa:2048 -nodes -keyout "$P/int.key" -subj "/O=Third Party/CN=TP Issuing CA" -out "$P/int.csr" >/dev/null 2>&1
 printf 'basicConstraints=critical,CA:TRUE,pathlen:1\nkeyUsage=critical,keyCertSign,cRLSign\nsubjectKeyIdentifier=hash\nauthorityKeyIdentifier=keyid\n' >"$P/int.ext"
-ossl x509 -req -in "$P/int.csr" -CA "$P/root.pem" -CAkey "$P/root.key" -CAcreateserial -days 3000 \
+# the intermediate ends before the CAPF CA it signs (1500 < 2000 days): LSCs end with it
+ossl x509 -req -in "$P/int.csr" -CA "$P/root.pem" -CAkey "$P/root.key" -CAcreateserial -days 1500 \
   -extfile "$P/int.ext" -out "$P/int.pem" >/dev/null 2>&1
 cat "$P/int.pem" "$P/root.pem" >"$P/chain.pem"
 signca() { # CSR EXTFILE OUT
@@ -357,6 +358,11 @@ check "  ... (json)" $PY -c '
 import json,sys; d=json.load(open(sys.argv[1]))
 assert d["ca"]["sha256"]==sys.argv[2] and d["ca"]["chain"]==["CN=TP Issuing CA,O=Third Party","CN=TP Root,O=Third Party"], d["ca"]
 assert [p["sha256"] for p in d["previous"]]==[sys.argv[3]] and d["previous"][0]["valid_lscs"]==1, d["previous"]' "$D/show-tp.json" "$TP_FP" "$ORIG_FP"
+check "  ... the chain ends before the CA, and capf show says so" $PY -c '
+import json,sys; d=json.load(open(sys.argv[1]))["ca"]
+assert 1498 <= d["chain_days_left"] <= 1500 and d["days_left"] >= 1998 and d["chain_not_after"] < d["not_after"], d' "$D/show-tp.json"
+c capf show >"$D/show-tp.txt"
+check_grep "  ... (text)" "Chain ends: .*\(1[45][0-9][0-9] days left\), before this certificate" "$D/show-tp.txt"
 check "  ... ca.certificate rewritten" sh -c "openssl x509 -in '$D/ca/ca.pem' -noout -fingerprint -sha256 | grep -q '$TP_FP'"
 check "  ... the old file kept as .previous-<fp8>" sh -c "ls '$D/ca/' | grep -q '^ca.pem.previous-$(echo "$ORIG_FP" | tr -d : | cut -c1-8 | tr A-F a-f)\$'"
 check "  ... the chain next to it (ca.chain is not configured)" test "$(grep -c 'BEGIN CERTIFICATE' "$D/ca/ca.pem.chain")" = 2
@@ -370,6 +376,8 @@ check_grep "  ... the previous CA says why it stays" "keep until the 1 phone hol
 check "an LSC issued under the imported CA verifies with the bundle" c device add SEP00CC00000002 --op install --auth null --key-order rsa
 check "  ... enroll" "$CL" enroll "$FRONT" SEP00CC00000002 --out "$D/lsc2.pem" --key-out "$D/lsc2.key"
 check "  ... openssl verify with the exported bundle" ossl verify -CAfile "$P/root.pem" -untrusted "$D/out/cm2.pem" "$D/lsc2.pem"
+check "  ... it ends with the intermediate, not 5 years on" test "$(ossl x509 -in "$D/lsc2.pem" -noout -enddate)" = \
+  "$(ossl x509 -in "$P/int.pem" -noout -enddate)"
 check "  ... files are 0644 (public): ca.certificate, its chain, the previous copy" test \
   "$(stat -c %a "$D/ca/ca.pem" "$D/ca/ca.pem.chain" "$D"/ca/ca.pem.previous-* | sort -u)" = 644
 
