@@ -292,6 +292,21 @@ static void test_serials(void **state)
 }
 
 /* The CA's end: truncate or refuse; the CA's start; an expired CA. */
+/* The CAPF CA of a third-party world, with its chain, loaded at NOW. */
+static struct capf_ca *world_ca(struct pki_world *w)
+{
+	STACK_OF(X509) *chain = sk_X509_new_null();
+	struct capf_ca *c = NULL;
+	char err[512];
+
+	sk_X509_push(chain, w->inter);
+	sk_X509_push(chain, w->root);
+	if (capf_ca_from_x509(w->capf, chain, NOW, &c, err, sizeof(err)) != 0)
+		fail_msg("capf_ca_from_x509: %s", err);
+	sk_X509_free(chain);
+	return c;
+}
+
 static void test_ca_bounds(void **state)
 {
 	struct pki_world w;
@@ -302,11 +317,7 @@ static void test_ca_bounds(void **state)
 	struct capf_lsc_input in = pki_input(DEV, pki_key("EC:P-256"), NOW);
 
 	pki_world_make(&w, NOW, "EC:P-256", 100);      /* CA valid NOW - 1 day .. NOW + 100 days */
-	STACK_OF(X509) *chain = sk_X509_new_null();
-	sk_X509_push(chain, w.inter);
-	sk_X509_push(chain, w.root);
-	assert_int_equal(capf_ca_from_x509(w.capf, chain, NOW, &short_ca, err, sizeof(err)), 0);
-	sk_X509_free(chain);
+	short_ca = world_ca(&w);
 
 	capf_conf_defaults(&conf);
 	x = capf_lsc_build(&conf, short_ca, &in, &md, err, sizeof(err));
@@ -620,13 +631,9 @@ static void test_chain_bounds(void **state)
 	char err[512];
 	X509 *x;
 	struct capf_lsc_input in = pki_input(DEV, pki_key("RSA:2048"), NOW);
-	STACK_OF(X509) *chain = sk_X509_new_null();
 
 	pki_world_make_ex(&w, NOW, "EC:P-256", 3650, "", 100);     /* intermediate ends NOW + 100 days */
-	sk_X509_push(chain, w.inter);
-	sk_X509_push(chain, w.root);
-	assert_int_equal(capf_ca_from_x509(w.capf, chain, NOW, &ca2, err, sizeof(err)), 0);
-	sk_X509_free(chain);
+	ca2 = world_ca(&w);
 	assert_int_equal(capf_ca_not_after(ca2), NOW + 3650L * 86400);
 	assert_int_equal(capf_ca_chain_not_after(ca2), NOW + 100L * 86400);
 
