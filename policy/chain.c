@@ -219,11 +219,10 @@ int capf_ca_from_x509(X509 *cert, STACK_OF(X509) *chain, time_t now, struct capf
 	ca->not_after = na;
 	ca->chain_not_after = na;
 	for (int i = 0; i < sk_X509_num(ca->chain); i++) {
-		struct tm tm;
 		time_t t;
 
-		if (ASN1_TIME_to_tm(X509_get0_notAfter(sk_X509_value(ca->chain, i)), &tm) == 1 &&
-		    (t = timegm(&tm)) < ca->chain_not_after)
+		if (asn1_to_time(X509_get0_notAfter(sk_X509_value(ca->chain, i)), &t) == 0 &&
+		    t < ca->chain_not_after)
 			ca->chain_not_after = t;
 	}
 	*out = ca;

@@ -193,8 +193,8 @@ ctl_cert_print(FILE *f, const struct ctl_cert *c, long warn_days)
 {
 	char s[1100], t1[64], t2[64], buf[200];
 	time_t nb = capf_x509_not_before(c->x);
-	time_t na = capf_x509_not_after(c->x);
-	long days = capf_days_left(na, time(NULL));
+	time_t na = capf_x509_not_after(c->x), cna = chain_not_after(c);
+	long days = capf_days_left(na, time(NULL)), cdays = capf_days_left(cna, time(NULL));
 	int i;
 
 	fprintf(f, "%s\n", ctl_role_title(c->role));
@@ -215,11 +215,9 @@ ctl_cert_print(FILE *f, const struct ctl_cert *c, long warn_days)
 		fprintf(f, "  Chain:         self-signed\n");
 	for (i = 0; i < c->nchain; i++)
 		fprintf(f, "  Chain[%d]:      %s\n", i + 1, capf_x509_subject(c->chain[i], s, sizeof(s)));
-	if (chain_not_after(c) < na) {
-		long cdays = capf_days_left(chain_not_after(c), time(NULL));
-
+	if (cna < na) {
 		fprintf(f, "  Chain ends:    %s (%ld days left), before this certificate: nothing it signs "
-			"is valid after that\n", ctl_fmt_time(chain_not_after(c), t1, sizeof(t1)), cdays);
+			"is valid after that\n", ctl_fmt_time(cna, t1, sizeof(t1)), cdays);
 		if (cdays < 0)
 			fprintf(f, "  WARNING: a certificate of its chain EXPIRED %ld days ago\n", -cdays);
 		else if (cdays < warn_days && c->role != CAPF_IPC_CERT_RETIRED)
@@ -238,8 +236,8 @@ ctl_cert_json(FILE *f, const struct ctl_cert *c, long warn_days)
 	static const char *const roles[] = { "active", "previous", "retired", "tls", "pending" };
 	char s[1100];
 	time_t nb = capf_x509_not_before(c->x);
-	time_t na = capf_x509_not_after(c->x);
-	long days = capf_days_left(na, time(NULL));
+	time_t na = capf_x509_not_after(c->x), cna = chain_not_after(c);
+	long days = capf_days_left(na, time(NULL)), cdays = capf_days_left(cna, time(NULL));
 	int i;
 
 	fputs("{\"role\": ", f);
@@ -254,10 +252,8 @@ ctl_cert_json(FILE *f, const struct ctl_cert *c, long warn_days)
 	ctl_json_str(f, ctl_x_keydesc(c->x, s, sizeof(s)));
 	fprintf(f, ", \"not_before\": %lld, \"not_after\": %lld, \"days_left\": %ld",
 		(long long)nb, (long long)na, days);
-	fprintf(f, ", \"chain_not_after\": %lld, \"chain_days_left\": %ld", (long long)chain_not_after(c),
-		capf_days_left(chain_not_after(c), time(NULL)));
-	fprintf(f, ", \"warning\": %s",
-		days < warn_days || capf_days_left(chain_not_after(c), time(NULL)) < warn_days ? "true" : "false");
+	fprintf(f, ", \"chain_not_after\": %lld, \"chain_days_left\": %ld", (long long)cna, cdays);
+	fprintf(f, ", \"warning\": %s", days < warn_days || cdays < warn_days ? "true" : "false");
 	fputs(", \"sha1\": ", f);
 	ctl_json_str(f, capf_x509_fp_hex(c->x, EVP_sha1(), ':', s, sizeof(s)));
 	fputs(", \"sha256\": ", f);
