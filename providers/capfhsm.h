@@ -30,6 +30,14 @@
 #define CAPF_PROPS		"provider=capfhsm"
 #define CAPF_INTERNAL_PROPQ	"provider!=capfhsm"
 #define CAPF_CFG_MODULE		"pkcs11-module-path"
+/* "1": this provider's token layer may re-initialise a wedged module
+ * (C_Finalize + C_Initialize, see pkcs11/p11.h "Recovery"). Only for a
+ * program in which the provider is the module's only user. */
+#define CAPF_CFG_REINIT		"capfhsm-reinit-module"
+/* Minimum gap between two recoveries of a token, in ms (default 1000). */
+#define CAPF_CFG_RECOVER_MS	"capfhsm-recover-ms"
+/* Sessions per token (default P11_DEFAULT_POOL). */
+#define CAPF_CFG_POOL		"capfhsm-sessions"
 #define CAPF_ERRLEN		256
 
 struct capf_prov {
@@ -37,6 +45,8 @@ struct capf_prov {
 	OSSL_LIB_CTX *libctx;		/* child of the core's: hashing, software keys */
 	char *module_path;		/* chosen PKCS#11 module */
 	char *module_source;		/* where it came from (for messages) */
+	int reinit_module;		/* CAPF_CFG_REINIT */
+	unsigned recover_ms, pool_size;	/* CAPF_CFG_RECOVER_MS, CAPF_CFG_POOL; 0: default */
 	struct capf_tokcache *tokens;
 };
 

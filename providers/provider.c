@@ -62,7 +62,10 @@ int capf_token_get(struct capf_prov *prov, const struct p11_uri *uri, struct p11
 		   char *err, size_t errlen)
 {
 	struct capf_tokcache *c = prov->tokens;
-	struct p11_token_opts opts = { .module_path = prov->module_path };
+	struct p11_token_opts opts = { .module_path = prov->module_path,
+				       .reinit_module = prov->reinit_module,
+				       .recover_ms = prov->recover_ms,
+				       .pool_size = prov->pool_size };
 	struct tokentry *e;
 	char *key;
 	int rc;
@@ -264,12 +267,34 @@ static const OSSL_DISPATCH prov_dispatch[] = {
 	{ 0, NULL }
 };
 
-/* pkcs11-module-path from the provider's openssl.cnf section, else $CAPFHSM_MODULE,
- * else the SoftHSM default. */
-static int choose_module(struct capf_prov *prov, const OSSL_DISPATCH *in)
+/* An unsigned provider parameter ("" or absent: 0). */
+static int conf_uint(const char *name, const char *v, unsigned max, unsigned *out)
+{
+	char *end;
+	unsigned long n;
+
+	*out = 0;
+	if (v == NULL || *v == '\0')
+		return 1;
+	n = strtoul(v, &end, 10);
+	if (*end != '\0' || n > max) {
+		capf_raise(ERR_R_PASSED_INVALID_ARGUMENT, "%s = \"%s\": expected 0..%u", name, v, max);
+		return 0;
+	}
+	*out = (unsigned)n;
+	return 1;
+}
+
+/*
+ * The provider's configuration: what the application handed the library
+ * context (its openssl.cnf section, or the configuration appliance/common/hsm.c
+ * loads from capf.conf). The module: pkcs11-module-path, else $CAPFHSM_MODULE,
+ * else the SoftHSM default.
+ */
+static int read_config(struct capf_prov *prov, const OSSL_DISPATCH *in)
 {
 	OSSL_FUNC_core_get_params_fn *get_params = NULL;
-	const char *cfg = NULL, *path, *src;
+	const char *cfg = NULL, *reinit = NULL, *recover = NULL, *pool = NULL, *path, *src;
 
 	for (; in->function_id != 0; in++)
 		if (in->function_id == OSSL_FUNC_CORE_GET_PARAMS)
@@ -277,14 +302,17 @@ static int choose_module(struct capf_prov *prov, const OSSL_DISPATCH *in)
 	if (get_params != NULL) {
 		OSSL_PARAM p[] = {
 			OSSL_PARAM_utf8_ptr(CAPF_CFG_MODULE, (char **)&cfg, 0),
+			OSSL_PARAM_utf8_ptr(CAPF_CFG_REINIT, (char **)&reinit, 0),
+			OSSL_PARAM_utf8_ptr(CAPF_CFG_RECOVER_MS, (char **)&recover, 0),
+			OSSL_PARAM_utf8_ptr(CAPF_CFG_POOL, (char **)&pool, 0),
 			OSSL_PARAM_END
 		};
 		if (!get_params(prov->handle, p))
-			cfg = NULL;
+			cfg = reinit = recover = pool = NULL;
 	}
 	if (cfg != NULL && *cfg != '\0') {
 		path = cfg;
-		src = "openssl.cnf " CAPF_CFG_MODULE;
+		src = "the provider configuration's " CAPF_CFG_MODULE;
 	} else if ((path = secure_getenv(P11_MODULE_ENV)) != NULL && *path != '\0') {
 		src = "$" P11_MODULE_ENV;
 	} else {
@@ -296,9 +324,26 @@ static int choose_module(struct capf_prov *prov, const OSSL_DISPATCH *in)
 			   "PKCS#11 module \"%s\" (from %s) is not an absolute path", path, src);
 		return 0;
 	}
+	prov->reinit_module = reinit != NULL && (strcmp(reinit, "1") == 0 || strcmp(reinit, "yes") == 0);
+	if (!conf_uint(CAPF_CFG_RECOVER_MS, recover, 600000, &prov->recover_ms)
+	    || !conf_uint(CAPF_CFG_POOL, pool, P11_MAX_POOL, &prov->pool_size))
+		return 0;
 	prov->module_path = OPENSSL_strdup(path);
 	prov->module_source = OPENSSL_strdup(src);
 	return prov->module_path != NULL && prov->module_source != NULL;
+}
+
+/*
+ * The one export besides OSSL_provider_init: the application's log for the
+ * token layer's events (recovery, module re-initialisation, refused PIN),
+ * found with dlsym by appliance/common/hsm.c. fn NULL: discard (the default).
+ * Process-wide, like the layer's state.
+ */
+__attribute__((visibility("default")))
+void capfhsm_set_log_fn(p11_log_fn *fn, void *arg);
+void capfhsm_set_log_fn(p11_log_fn *fn, void *arg)
+{
+	p11_set_log_fn(fn, arg);
 }
 
 __attribute__((visibility("default")))
@@ -309,17 +354,19 @@ int OSSL_provider_init(const OSSL_CORE_HANDLE *handle, const OSSL_DISPATCH *in,
 
 	if ((prov = OPENSSL_zalloc(sizeof(*prov))) == NULL)
 		return 0;
-	/* The provider is a guest in the application's process: the module it
-	 * loads may also be used by the application (or by another copy of the
-	 * token layer), which C_Finalize would pull from under it. Our copy of
-	 * the layer never finalizes; exit is handled by the layer (p11.h). */
-	p11_set_finalize(0);
 	prov->handle = handle;
 	if ((prov->tokens = OPENSSL_zalloc(sizeof(*prov->tokens))) == NULL)
 		goto fail;
 	pthread_mutex_init(&prov->tokens->lock, NULL);
-	if (!choose_module(prov, in))
+	if (!read_config(prov, in))
 		goto fail;
+	/* The provider is a guest in the application's process: the module it
+	 * loads may also be used by the application (or by another copy of the
+	 * token layer), which C_Finalize would pull from under it. Our copy of
+	 * the layer never finalizes, unless the application said that the
+	 * provider is the module's only user (CAPF_CFG_REINIT); exit is handled
+	 * by the layer (p11.h). */
+	p11_set_finalize(prov->reinit_module);
 	/* Hashing and software keys happen in a child of the core's library
 	 * context: we never load ourselves into (or rely on) the default one. */
 	if ((prov->libctx = OSSL_LIB_CTX_new_child(handle, in)) == NULL) {

@@ -83,8 +83,9 @@ static void *store_open(void *provctx, const char *uri)
 	if (s->uri.module_name != NULL
 	    || (s->uri.module_path != NULL && strcmp(s->uri.module_path, prov->module_path) != 0)) {
 		capf_raise(ERR_R_PASSED_INVALID_ARGUMENT,
-			   "the URI names a PKCS#11 module; capfhsm uses %s (from %s): set "
-			   CAPF_CFG_MODULE " in openssl.cnf or $" P11_MODULE_ENV " instead",
+			   "the URI names a PKCS#11 module other than the one capfhsm uses, %s "
+			   "(from %s): set " CAPF_CFG_MODULE " in openssl.cnf, capf.conf's "
+			   "token.module or $" P11_MODULE_ENV " instead",
 			   prov->module_path, prov->module_source);
 		p11_uri_clear(&s->uri);
 		OPENSSL_free(s);

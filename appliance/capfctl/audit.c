@@ -22,12 +22,17 @@ static const char usage_stats[] =
 "\n"
 "capf-signerd's counters since it started: connections, refused peers, requests,\n"
 "protocol errors, enrollments begun, refusals, LSCs issued, RETRY_LATER answers,\n"
-"signing failures, active sessions.\n";
+"signing failures, active sessions; and the CAPF CA token's state: token_up (1/0),\n"
+"token_down_ms (this outage so far), token_outages, token_recoveries,\n"
+"token_begin_retry_later (BEGINs answered RETRY_LATER because it was down),\n"
+"token_last_outage_ms.\n";
 
 static const char usage_ping[] =
 "usage: capfctl ping\n"
 "\n"
-"Checks that capf-signerd answers on the admin socket and lets you in.\n";
+"Checks that capf-signerd answers on the admin socket and lets you in, and shows\n"
+"the state of the token holding the CAPF CA key (exit 1 while it is down: phones\n"
+"are told to retry later until the signer has re-opened it).\n";
 
 static int
 simple_opts(struct ctl *c, int argc, char **argv, const char *cmd, const char *usage, int *json)
@@ -104,7 +109,8 @@ cmd_ping(struct ctl *c, int argc, char **argv)
 {
 	struct capf_ipc_builder b;
 	struct ctl_reply r;
-	char text[1100] = "";
+	char text[1100] = "", tstate[600] = "";
+	uint8_t up = 1;
 	int rc = simple_opts(c, argc, argv, "ping", usage_ping, NULL);
 
 	if (rc != CTL_OK)
@@ -114,8 +120,12 @@ cmd_ping(struct ctl *c, int argc, char **argv)
 		return rc;
 	capf_ipc_get_str(&r.msg, CAPF_IPC_T_TEXT, text, sizeof(text));
 	printf("capf-signerd at %s answers%s%s\n", c->socket_path, text[0] ? ": " : "", text);
+	if (capf_ipc_get_str(&r.msg, CAPF_IPC_T_TOKEN_STATE, tstate, sizeof(tstate)) == 0)
+		printf("%s\n", tstate);
+	if (capf_ipc_get_u8(&r.msg, CAPF_IPC_T_TOKEN_UP, &up) == 0 && !up)
+		rc = CTL_FAILED;
 	ctl_reply_free(&r);
-	return CTL_OK;
+	return rc;
 }
 
 int

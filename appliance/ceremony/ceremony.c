@@ -342,7 +342,8 @@ static int ceremony(struct run *r, const char *provider_dir)
 		goto out;
 
 	/* From here on the key is used the way the appliance uses it: through capfhsm. */
-	if (capf_hsm_open(provider_dir, &hsm, r->err, sizeof(r->err)) < 0
+	if (capf_hsm_open(&(struct capf_hsm_opts){ .provider_dir = provider_dir, .module = r->c.token.module },
+			  &hsm, r->err, sizeof(r->err)) < 0
 	    || capf_hsm_load_key(hsm, ubuf, &key, r->err, sizeof(r->err)) < 0) {
 		fail(r, "opening the key through the capfhsm provider");
 		goto out;

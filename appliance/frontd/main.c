@@ -65,8 +65,9 @@ static void usage(FILE *out)
 "  --signer-connections N   connections to the signer, one request each (default 32, 1..256)\n"
 "  --signer-queue N         requests waiting for a free connection before phones are told\n"
 "                           to retry later (default 1024)\n"
-"  --provider-dir DIR       where capfhsm.so is, for a pkcs11: tls.key (default: the\n"
-"                           lib/ beside bin/, else /usr/local/lib/capf-appliance)\n"
+"  --provider-dir DIR       where capfhsm.so is, for a pkcs11: tls.key (default: ../lib\n"
+"                           beside bin/, else ../lib/capf-appliance); its PKCS#11 module\n"
+"                           is capf.conf's token.module\n"
 "  --foreground             stay in the foreground, log to stderr (else detach, syslog)\n"
 "  --verbose                log debug events too\n"
 "  --no-seccomp             do not install the system-call allow-list (debugging only)\n"
@@ -282,27 +283,6 @@ static int harden(void)
 	return 0;
 }
 
-static void default_provider_dir(char *buf, size_t len)
-{
-	char exe[PATH_MAX];
-	ssize_t n = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
-
-	snprintf(buf, len, "/usr/local/lib/capf-appliance");
-	if (n > 0) {
-		char *slash;
-		char cand[PATH_MAX + 32];
-
-		exe[n] = '\0';
-		slash = strrchr(exe, '/');
-		if (slash != NULL) {
-			*slash = '\0';
-			snprintf(cand, sizeof(cand), "%s/../lib/capfhsm.so", exe);
-			if (access(cand, R_OK) == 0)
-				snprintf(buf, len, "%s/../lib", exe);
-		}
-	}
-}
-
 static int parse_uint(const char *s, unsigned lo, unsigned hi, unsigned *out)
 {
 	char *end;
@@ -384,8 +364,6 @@ int main(int argc, char **argv)
 		}
 		user = NULL;
 	}
-	if (provider_dir[0] == '\0')
-		default_provider_dir(provider_dir, sizeof(provider_dir));
 
 	errs = capf_errlist_new();
 	if (capf_conf_load(&conf, config, errs) < 0) {

@@ -4,9 +4,9 @@ FRONTD_SRCS := appliance/frontd/main.c appliance/frontd/session.c appliance/fron
 FRONTD      := $(BUILD)/bin/capf-frontd
 PROGRAMS    += $(FRONTD)
 $(FRONTD): $(call objs,$(FRONTD_SRCS)) $(BUILD)/lib/libcapfcodec.a $(BUILD)/lib/libcapfpolicy.a \
-           $(BUILD)/lib/libcapfcommon.a
+           $(BUILD)/lib/libcapfcommon.a $(BUILD)/lib/libcapfp11.a
 	@mkdir -p $(dir $@)
-	$(CC) $(LDFLAGS) -o $@ $^ $(LIBSSL) $(LIBCONFIG) $(LIBSECCOMP)
+	$(CC) $(LDFLAGS) -o $@ $^ $(LIBSSL) $(LIBCONFIG) $(LIBSECCOMP) $(LIBDL) $(LIBPTHREAD)
 SHELL_TESTS += tests/e2e/frontd_standalone.sh
 
 # The raw signing rate of a token key (the ceiling for the end-to-end benchmark).

@@ -5,8 +5,9 @@
  * can mint certificates) comes from tls.certificate (PEM, with its chain) and
  * tls.key: a PEM file (owned by the front end's user, not readable by others)
  * or a pkcs11: URI. For a URI the capfhsm provider is loaded into a library
- * context of our own (never the default one: SoftHSM uses that), the SSL_CTX
- * is made on it, and the key is opened with OSSL_STORE_open_ex.
+ * context of our own by appliance/common/hsm.c (never the default one: SoftHSM
+ * uses that; the module is capf.conf's token.module), the SSL_CTX is made on it,
+ * and the key is opened there.
  *
  * Versions: TLS 1.2 and 1.3 by default; tls.min_version "1.0"/"1.1" enables the
  * old versions for old phones and lowers the security level to 0 (OpenSSL 3
@@ -29,6 +30,8 @@
 #include <openssl/ssl.h>
 #include <openssl/store.h>
 
+#include "appliance/common/hsm.h"
+#include "appliance/common/log.h"
 #include "appliance/frontd/frontd.h"
 
 /* The chain without its self-signed certificates, and no chain built behind our back. */
@@ -54,7 +57,7 @@ static int drop_roots(SSL_CTX *ctx)
 }
 
 static OSSL_LIB_CTX *tls_libctx;
-static OSSL_PROVIDER *prov_default, *prov_hsm;
+static struct capf_hsm *tls_hsm;
 
 static void ossl_err(char *err, size_t errlen, const char *what)
 {
@@ -106,31 +109,6 @@ static EVP_PKEY *key_from_file(const char *path, char *err, size_t errlen)
 	return k;
 }
 
-static EVP_PKEY *key_from_token(const char *uri, char *err, size_t errlen)
-{
-	OSSL_STORE_CTX *st;
-	EVP_PKEY *k = NULL;
-
-	st = OSSL_STORE_open_ex(uri, tls_libctx, NULL, NULL, NULL, NULL, NULL, NULL);
-	if (st == NULL) {
-		ossl_err(err, errlen, "tls.key: cannot open the pkcs11: URI");
-		return NULL;
-	}
-	while (k == NULL && !OSSL_STORE_eof(st)) {
-		OSSL_STORE_INFO *info = OSSL_STORE_load(st);
-
-		if (info == NULL)
-			break;
-		if (OSSL_STORE_INFO_get_type(info) == OSSL_STORE_INFO_PKEY)
-			k = OSSL_STORE_INFO_get1_PKEY(info);
-		OSSL_STORE_INFO_free(info);
-	}
-	OSSL_STORE_close(st);
-	if (k == NULL)
-		ossl_err(err, errlen, "tls.key: no private key at that pkcs11: URI");
-	return k;
-}
-
 SSL_CTX *front_tls_ctx(const struct capf_conf *conf, const char *provider_dir,
 		       char *err, size_t errlen)
 {
@@ -139,19 +117,16 @@ SSL_CTX *front_tls_ctx(const struct capf_conf *conf, const char *provider_dir,
 	int token = strncmp(conf->tls.key, "pkcs11:", 7) == 0;
 
 	if (token) {
-		tls_libctx = OSSL_LIB_CTX_new();
-		if (tls_libctx == NULL) {
-			ossl_err(err, errlen, "OSSL_LIB_CTX_new");
-			return NULL;
-		}
-		if (provider_dir != NULL && provider_dir[0] != '\0')
-			OSSL_PROVIDER_set_default_search_path(tls_libctx, provider_dir);
-		prov_default = OSSL_PROVIDER_load(tls_libctx, "default");
-		prov_hsm = OSSL_PROVIDER_load(tls_libctx, "capfhsm");
-		if (prov_default == NULL || prov_hsm == NULL) {
-			ossl_err(err, errlen, "cannot load the capfhsm provider (see --provider-dir)");
+		/* The front end is the module's only user in its process. */
+		struct capf_hsm_opts ho = { .provider_dir = provider_dir, .module = conf->token.module,
+					    .reinit_module = 1, .log = capf_hsm_log };
+		char e[512];
+
+		if (capf_hsm_open(&ho, &tls_hsm, e, sizeof(e)) != 0) {
+			snprintf(err, errlen, "tls.key: %s (see --provider-dir)", e);
 			goto fail;
 		}
+		tls_libctx = capf_hsm_libctx(tls_hsm);
 	}
 	ctx = SSL_CTX_new_ex(tls_libctx, NULL, TLS_server_method());
 	if (ctx == NULL) {
@@ -166,9 +141,19 @@ SSL_CTX *front_tls_ctx(const struct capf_conf *conf, const char *provider_dir,
 		ossl_err(err, errlen, "tls.certificate: the chain");
 		goto fail;
 	}
-	key = token ? key_from_token(conf->tls.key, err, errlen) : key_from_file(conf->tls.key, err, errlen);
-	if (key == NULL)
+	if (token) {
+		char full[2048], e[512];
+
+		if (capf_hsm_key_uri(tls_hsm, conf->tls.key, NULL, full, sizeof(full), e,
+				     sizeof(e)) != 0 || capf_hsm_load_key(tls_hsm, full, &key, e, sizeof(e)) != 0) {
+			OPENSSL_cleanse(full, sizeof(full));
+			snprintf(err, errlen, "tls.key %s: %s", conf->tls.key, e);
+			goto fail;
+		}
+		OPENSSL_cleanse(full, sizeof(full));
+	} else if ((key = key_from_file(conf->tls.key, err, errlen)) == NULL) {
 		goto fail;
+	}
 	if (SSL_CTX_use_PrivateKey(ctx, key) != 1 || SSL_CTX_check_private_key(ctx) != 1) {
 		ossl_err(err, errlen, "tls.key does not match tls.certificate");
 		goto fail;
@@ -209,11 +194,7 @@ fail:
 
 void front_tls_free(void)
 {
-	if (prov_hsm != NULL)
-		OSSL_PROVIDER_unload(prov_hsm);
-	if (prov_default != NULL)
-		OSSL_PROVIDER_unload(prov_default);
-	prov_hsm = prov_default = NULL;
-	OSSL_LIB_CTX_free(tls_libctx);
+	capf_hsm_close(tls_hsm);
+	tls_hsm = NULL;
 	tls_libctx = NULL;
 }

@@ -132,6 +132,8 @@ enum capf_ipc_tag {
 	CAPF_IPC_T_LSC_COUNT = 96,      /* u32: LSCs still valid under a CAPF certificate */
 	CAPF_IPC_T_KEY_URI = 97,        /* str <= 1024: pkcs11: URI of a CAPF CA key (no PIN) */
 	CAPF_IPC_T_SAN_IP = 98,         /* str <= 45, repeatable: IPv4/IPv6 address, text */
+	CAPF_IPC_T_TOKEN_STATE = 100,   /* str <= 512: PING's answer: "token up (...)" / "token DOWN ..." */
+	CAPF_IPC_T_TOKEN_UP = 101,      /* u8: PING's answer: 1 the CAPF CA token is usable, 0 down */
 	/* append new tags here (and a row in ipc_schema.c) */
 };
 

@@ -79,6 +79,8 @@ static const struct ipc_tagdef tags[] = {
 	{ CAPF_IPC_T_LSC_COUNT, FT_U32, 0, 0, "LSC_COUNT" },
 	{ CAPF_IPC_T_KEY_URI, FT_STR, 0, 1024, "KEY_URI" },
 	{ CAPF_IPC_T_SAN_IP, FT_STR, 0, 45, "SAN_IP" },
+	{ CAPF_IPC_T_TOKEN_STATE, FT_STR, 0, 512, "TOKEN_STATE" },
+	{ CAPF_IPC_T_TOKEN_UP, FT_U8, 0, 1, "TOKEN_UP" },
 };
 
 #define R(t)    { CAPF_IPC_T_##t, RF_REQUIRED }
@@ -130,6 +132,7 @@ static const struct ipc_rule tls_rsp[] = { R(CERT), M(CHAIN_CERT), END };
 static const struct ipc_rule trust_req[] = { R(TARGET), END };
 static const struct ipc_rule audit_rsp[] = { O(COUNT), O(AUDIT_ROW), END };
 static const struct ipc_rule stats_rsp[] = { M(STAT), END };
+static const struct ipc_rule ping_rsp[] = { O(TOKEN_UP), O(TOKEN_STATE), END };
 
 /* nested */
 static const struct ipc_rule key_alt[] = { R(KEY_TYPE), O(RSA_BITS), O(CURVE), END };
@@ -148,7 +151,7 @@ static const struct ipc_rule stat_rec[] = { R(STAT_NAME), R(STAT_VALUE), END };
 #define V(v) CAPF_IPC_##v, #v
 
 static const struct ipc_verbdef verbs[] = {
-	{ V(PING), F | A, none, none },
+	{ V(PING), F | A, none, ping_rsp },
 	{ V(BEGIN), F, begin_req, begin_rsp },
 	{ V(ISSUE), F, issue_req, issue_rsp },
 	{ V(RESULT), F, result_req, result_rsp },

@@ -41,9 +41,11 @@ admin_stats(struct admin_req *a)
 	const char *names[] = {
 		"connections", "peers_refused", "requests", "protocol_errors", "begins",
 		"refusals", "issued", "retry_later", "sign_failures", "sessions_active",
-		"bulk_staged",
+		"bulk_staged", "token_up", "token_down_ms", "token_outages", "token_recoveries",
+		"token_begin_retry_later", "token_last_outage_ms",
 	};
-	uint64_t v[11];
+	struct signerd_token_state ts;
+	uint64_t v[17];
 	size_t i;
 
 	signerd_stats_get(a->sd, &s);
@@ -51,6 +53,9 @@ admin_stats(struct admin_req *a)
 	v[3] = s.protocol_errors; v[4] = s.begins; v[5] = s.refusals; v[6] = s.issued;
 	v[7] = s.retry_later; v[8] = s.sign_failures; v[9] = s.sessions_active;
 	v[10] = admin_bulk_staged();
+	signerd_token_state_get(a->sd, &ts);
+	v[11] = !ts.down; v[12] = ts.down_ms; v[13] = ts.outages; v[14] = ts.recoveries;
+	v[15] = ts.begin_retry_later; v[16] = ts.last_outage_ms;
 	if (admin_ok(a) != 0)
 		return -1;
 	for (i = 0; i < sizeof(names) / sizeof(names[0]); i++) {

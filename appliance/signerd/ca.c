@@ -1,7 +1,7 @@
 /*
  * appliance/signerd/ca.c: the CAPF CA as capf-signerd holds it: its own
- * OSSL_LIB_CTX with the capfhsm and default providers (never the global
- * context: SoftHSM uses that one), the token key opened through OSSL_STORE,
+ * OSSL_LIB_CTX with the default and capfhsm providers (appliance/common/hsm.c;
+ * never the global context: SoftHSM uses that one), the token key opened there,
  * refcounted generations swapped at run time, signing with verification, the
  * rw token for key generation, and the manufacturing CAs for MIC/SUDI checks.
  */
@@ -22,6 +22,7 @@
 #include <openssl/x509.h>
 
 #include "appliance/common/file.h"
+#include "appliance/common/hsm.h"
 #include "appliance/common/log.h"
 #include "appliance/signerd/signerd_int.h"
 #include "pkcs11/p11.h"
@@ -52,74 +53,21 @@ static void ossl_err(char *buf, size_t len)
 		snprintf(buf, len, "no OpenSSL error recorded");
 }
 
-static int file_exists(const char *dir, const char *name)
-{
-	char p[PATH_MAX];
-	struct stat st;
-
-	if (snprintf(p, sizeof(p), "%s/%s", dir, name) >= (int)sizeof(p))
-		return 0;
-	return stat(p, &st) == 0 && S_ISREG(st.st_mode);
-}
-
-/* --provider-dir, else <exe dir>/../lib, else <exe dir>/../lib/capf-appliance. */
-static int find_provider_dir(const char *given, char *out, size_t len, char *err, size_t errlen)
-{
-	char exe[PATH_MAX], cand[PATH_MAX];
-	ssize_t n;
-	char *dir;
-
-	if (given != NULL && *given != '\0') {
-		if (!file_exists(given, "capfhsm.so")) {
-			snprintf(err, errlen, "--provider-dir %s: no capfhsm.so there", given);
-			return -1;
-		}
-		snprintf(out, len, "%s", given);
-		return 0;
-	}
-	if ((n = readlink("/proc/self/exe", exe, sizeof(exe) - 1)) < 0) {
-		snprintf(err, errlen, "readlink /proc/self/exe: %s", strerror(errno));
-		return -1;
-	}
-	exe[n] = '\0';
-	dir = dirname(exe);
-	snprintf(cand, sizeof(cand), "%s/../lib", dir);
-	if (file_exists(cand, "capfhsm.so")) {
-		snprintf(out, len, "%s", cand);
-		return 0;
-	}
-	snprintf(cand, sizeof(cand), "%s/../lib/capf-appliance", dir);
-	if (file_exists(cand, "capfhsm.so")) {
-		snprintf(out, len, "%s", cand);
-		return 0;
-	}
-	snprintf(err, errlen, "capfhsm.so not found in %s/../lib nor %s/../lib/capf-appliance "
-		 "(install it there or pass --provider-dir DIR)", dir, dir);
-	return -1;
-}
-
 int signerd_crypto_init(struct signerd *sd, const char *provider_dir, char *err, size_t errlen)
 {
 	struct signerd_core *c = signerd_core(sd);
-	char oe[512];
+	/* The provider is the module's only user that keeps sessions (the rw token
+	 * of signerd_token() is another copy of the layer: see signerd_token). */
+	struct capf_hsm_opts o = {
+		.provider_dir = provider_dir, .module = sd->conf.token.module, .reinit_module = 1,
+		.recover_ms = SIGNERD_TOKEN_RECOVER_MS, .sessions = sd->conf.signer.sessions > 64 ? 64 : sd->conf.signer.sessions,
+		.log = capf_hsm_log,
+	};
 
-	if (find_provider_dir(provider_dir, c->provider_dir, sizeof(c->provider_dir), err, errlen) != 0)
+	if (capf_hsm_open(&o, &c->hsm, err, errlen) != 0)
 		return -1;
-	if ((sd->libctx = OSSL_LIB_CTX_new()) == NULL) {
-		snprintf(err, errlen, "OSSL_LIB_CTX_new failed");
-		return -1;
-	}
-	if (!OSSL_PROVIDER_set_default_search_path(sd->libctx, c->provider_dir) ||
-	    (c->prov_capfhsm = OSSL_PROVIDER_load(sd->libctx, "capfhsm")) == NULL) {
-		ossl_err(oe, sizeof(oe));
-		snprintf(err, errlen, "loading provider capfhsm from %s: %s", c->provider_dir, oe);
-		return -1;
-	}
-	if ((c->prov_default = OSSL_PROVIDER_load(sd->libctx, "default")) == NULL) {
-		ossl_err(oe, sizeof(oe));
-		snprintf(err, errlen, "loading provider default: %s", oe);
-		return -1;
-	}
+	snprintf(c->provider_dir, sizeof(c->provider_dir), "%s", capf_hsm_provider_dir(c->hsm));
+	sd->libctx = capf_hsm_libctx(c->hsm);
 	return 0;
 }
 
@@ -128,65 +76,28 @@ int signerd_crypto_init(struct signerd *sd, const char *provider_dir, char *err,
 static int key_uri_full(struct signerd *sd, const char *uri, char *out, size_t len,
 			char *err, size_t errlen)
 {
-	struct p11_uri u;
-	int rc = -1;
-
-	if (p11_uri_parse(uri, &u, err, errlen) != 0)
-		return -1;
-	if (u.pin_source == NULL && sd->conf.token.pin_source[0] != '\0' &&
-	    (u.pin_source = strdup(sd->conf.token.pin_source)) == NULL)
-		goto out;
-	if (u.module_path == NULL && u.module_name == NULL && sd->conf.token.module[0] != '\0' &&
-	    (u.module_path = strdup(sd->conf.token.module)) == NULL)
-		goto out;
-	if (p11_uri_format(&u, 1, out, len) != 0) {
-		snprintf(err, errlen, "pkcs11 URI too long");
-		goto out;
-	}
-	rc = 0;
-out:
-	if (rc != 0 && err[0] == '\0')
-		snprintf(err, errlen, "out of memory");
-	p11_uri_clear(&u);
-	return rc;
+	return capf_hsm_key_uri(signerd_core(sd)->hsm, uri, sd->conf.token.pin_source, out, len, err, errlen);
 }
 
 EVP_PKEY *signerd_key_open(struct signerd *sd, const char *uri, int *retry, char *err, size_t errlen)
 {
-	char full[P11_URI_MAX + 1], oe[768];
-	OSSL_STORE_CTX *sc;
+	char full[P11_URI_MAX + 1], e[768];
 	EVP_PKEY *pk = NULL;
+	int rc;
 
 	if (retry != NULL)
 		*retry = 0;
 	err[0] = '\0';
 	if (key_uri_full(sd, uri, full, sizeof(full), err, errlen) != 0)
 		return NULL;
-	ERR_clear_error();
-	sc = OSSL_STORE_open_ex(full, sd->libctx, NULL, NULL, NULL, NULL, NULL, NULL);
+	rc = capf_hsm_load_key(signerd_core(sd)->hsm, full, &pk, e, sizeof(e));
 	OPENSSL_cleanse(full, sizeof(full));
-	if (sc == NULL) {
-		ossl_err(oe, sizeof(oe));
-		snprintf(err, errlen, "opening %s: %s", uri, oe);
+	if (rc != 0) {
+		snprintf(err, errlen, "%s: %s", uri, e);
 		if (retry != NULL)
-			*retry = 1;
+			*retry = rc == CAPF_HSM_EDOWN;
 		return NULL;
 	}
-	OSSL_STORE_expect(sc, OSSL_STORE_INFO_PKEY);
-	while (pk == NULL && !OSSL_STORE_eof(sc)) {
-		OSSL_STORE_INFO *info = OSSL_STORE_load(sc);
-
-		if (info == NULL)
-			break;
-		if (OSSL_STORE_INFO_get_type(info) == OSSL_STORE_INFO_PKEY)
-			pk = OSSL_STORE_INFO_get1_PKEY(info);
-		OSSL_STORE_INFO_free(info);
-	}
-	if (pk == NULL) {
-		ossl_err(oe, sizeof(oe));
-		snprintf(err, errlen, "%s: no private key found (%s)", uri, oe);
-	}
-	OSSL_STORE_close(sc);
 	return pk;
 }
 
@@ -326,6 +237,7 @@ int signerd_ca_sign(struct signerd *sd, const struct signerd_ca *g, X509 *tbs,
 		 * here is the token's (down, busy, re-initialising). */
 		if (retry != NULL)
 			*retry = 1;
+		signerd_token_failed(sd, oe);
 		SIGNERD_STAT_INC(sd, sign_failures);
 		goto out;
 	}
@@ -684,11 +596,7 @@ void signerd_crypto_fini(struct signerd *sd)
 	if (c->token != NULL)
 		p11_token_close(c->token);
 	c->token = NULL;
-	if (c->prov_capfhsm != NULL)
-		OSSL_PROVIDER_unload(c->prov_capfhsm);
-	if (c->prov_default != NULL)
-		OSSL_PROVIDER_unload(c->prov_default);
-	c->prov_capfhsm = c->prov_default = NULL;
-	OSSL_LIB_CTX_free(sd->libctx);
+	capf_hsm_close(c->hsm);
+	c->hsm = NULL;
 	sd->libctx = NULL;
 }

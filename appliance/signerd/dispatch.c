@@ -14,9 +14,15 @@ int signerd_dispatch(struct signerd *sd, const struct signerd_peer *peer,
 		     const struct capf_ipc_msg *req, struct capf_ipc_builder *resp)
 {
 	if (req->verb == CAPF_IPC_PING) {
+		struct signerd_token_state ts;
+		char t[512];
+
 		if (signerd_reply(sd, resp, req, CAPF_IPC_OK, 0, NULL) != 0)
 			return -1;
 		capf_ipc_put_str(resp, CAPF_IPC_T_TEXT, "capf-signerd");
+		signerd_token_state_get(sd, &ts);
+		capf_ipc_put_u8(resp, CAPF_IPC_T_TOKEN_UP, ts.down ? 0 : 1);
+		capf_ipc_put_str(resp, CAPF_IPC_T_TOKEN_STATE, signerd_token_state_text(sd, t, sizeof(t)));
 		return 0;
 	}
 	if (peer->role == CAPF_ROLE_FRONT)

@@ -381,6 +381,11 @@ static int do_begin(struct signerd *sd, const struct signerd_peer *peer, const s
 	capf_log(LOG_INFO, "begin", "device=%s peer_addr=%s version=%u decision=%s auth=%s front_pid=%ld",
 		 qname, capf_log_quote(why, sizeof(why), addr), ver, capf_action_name(d.action),
 		 have ? capf_auth_mode_name(dev.dev.auth) : "-", (long)peer->pid);
+	/* Token down (tokstate.c): the phone comes back later, before it generates a key. */
+	if (d.action == CAPF_ACT_INSTALL && !signerd_token_usable(sd)) {
+		rc = signerd_reply(sd, resp, req, CAPF_IPC_RETRY_LATER, 0, "the token is unavailable");
+		goto out;
+	}
 
 	switch (d.action) {
 	case CAPF_ACT_REFUSE:

@@ -271,7 +271,8 @@ int main(int argc, char **argv)
 		fprintf(stderr, "capf-signerd: CAPF CA: %s\n", err);
 		goto out;
 	}
-	if (signerd_mic_load(&sd, err, sizeof(err)) != 0 || signerd_front_init(&sd, err, sizeof(err)) != 0) {
+	if (signerd_mic_load(&sd, err, sizeof(err)) != 0 || signerd_front_init(&sd, err, sizeof(err)) != 0
+	    || signerd_token_watch_start(&sd, err, sizeof(err)) != 0) {
 		capf_log(LOG_ERR, "startup_failed", "stage=init error=%s", err);
 		fprintf(stderr, "capf-signerd: %s\n", err);
 		goto out;
@@ -303,6 +304,7 @@ int main(int argc, char **argv)
 	capf_log(LOG_NOTICE, "stopped", "status=%d", rc);
 out:
 	signerd_server_free(srv);
+	signerd_token_watch_stop(&sd);
 	signerd_front_fini(&sd);
 	capf_store_close(sd.store);
 	signerd_crypto_fini(&sd);

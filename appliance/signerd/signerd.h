@@ -20,6 +20,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <sys/types.h>
+#include <time.h>
 #include <openssl/evp.h>
 #include <openssl/x509.h>
 
@@ -178,5 +179,18 @@ int signerd_reply(struct signerd *sd, struct capf_ipc_builder *resp,
 		  enum capf_fail_cause cause, const char *text);
 
 void signerd_stats_get(struct signerd *sd, struct signerd_stats *out);
+
+/* The token holding the CAPF CA key (tokstate.c): down after a signature failed
+ * for want of it, up again once a probe signs. */
+struct signerd_token_state {
+	int down;
+	uint64_t down_ms;		/* this outage so far (down) */
+	time_t since;			/* when it went down (down) */
+	char why[300];			/* what failed (down) */
+	uint64_t outages, recoveries, begin_retry_later, last_outage_ms;
+};
+void signerd_token_state_get(struct signerd *sd, struct signerd_token_state *out);
+/* "token up (...)" or "token DOWN for N ms: why; ..." into buf. Returns buf. */
+const char *signerd_token_state_text(struct signerd *sd, char *buf, size_t len);
 
 #endif

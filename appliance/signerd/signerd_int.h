@@ -8,6 +8,8 @@
 
 #include <pthread.h>
 #include <stdatomic.h>
+#include <stdint.h>
+#include <time.h>
 #include <openssl/x509_vfy.h>
 
 #include "appliance/signerd/signerd.h"
@@ -17,7 +19,7 @@ struct signerd_core {
 	struct signerd_ca *active;
 	pthread_mutex_t token_lock;
 	struct p11_token *token;        /* opened by signerd_token() */
-	OSSL_PROVIDER *prov_capfhsm, *prov_default;
+	struct capf_hsm *hsm;           /* the library context with capfhsm (common/hsm.h) */
 	char provider_dir[4200];
 	X509_STORE *mic_store;          /* manufacturing CAs (mic.ca_dir), NULL: none */
 	unsigned mic_count;
@@ -33,6 +35,9 @@ static inline struct signerd_core *signerd_core(struct signerd *sd)
 {
 	return sd->core;
 }
+
+/* Minimum gap between two recoveries of the token (provider, rate limit). */
+#define SIGNERD_TOKEN_RECOVER_MS 1000
 
 #define SIGNERD_STAT_INC(sd, f) atomic_fetch_add(&signerd_core(sd)->st.f, 1)
 
@@ -52,6 +57,15 @@ void signerd_crypto_fini(struct signerd *sd);
 int signerd_ca_startup(struct signerd *sd, char *err, size_t errlen);
 /* Manufacturing CAs from mic.ca_dir. */
 int signerd_mic_load(struct signerd *sd, char *err, size_t errlen);
+
+/* ---- tokstate.c: the token's state, recovery after an outage ---- */
+/* A signature failed because the token is unavailable: mark it down (logged once). */
+void signerd_token_failed(struct signerd *sd, const char *why);
+/* 1 when the token is up; 0 (and counted) when a BEGIN must answer RETRY_LATER. */
+int signerd_token_usable(struct signerd *sd);
+/* The thread that probes a down token (after the CA is loaded) and its end. */
+int signerd_token_watch_start(struct signerd *sd, char *err, size_t errlen);
+void signerd_token_watch_stop(struct signerd *sd);
 
 /* ---- front.c ---- */
 int signerd_front_init(struct signerd *sd, char *err, size_t errlen);
