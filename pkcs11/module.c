@@ -150,6 +150,28 @@ const char *p11_module_choose(const char *override, const struct p11_uri *uri)
 	return P11_DEFAULT_MODULE;
 }
 
+/* What to check when a module's C_Initialize fails (for people). */
+static const char *init_hint(CK_RV rv)
+{
+	switch (rv) {
+	case CKR_HOST_MEMORY:
+		return "the module ran out of memory";
+	case CKR_CANT_LOCK:
+		return "the module cannot use the operating system's locking";
+	case CKR_ARGUMENTS_BAD:
+		return "the module refused the initialisation arguments (CKF_OS_LOCKING_OK)";
+	case CKR_DEVICE_ERROR:
+	case CKR_DEVICE_REMOVED:
+	case CKR_TOKEN_NOT_PRESENT:
+		return "check that the HSM (or the module's server) is running and reachable";
+	default:
+		return "check the module's own configuration (e.g. SOFTHSM2_CONF and its token "
+		       "directory, a vendor client configuration), the environment variables it needs "
+		       "(capf.conf token.env), and that its HSM or server is reachable (token.network "
+		       "for a module that uses IP)";
+	}
+}
+
 int p11_module_load(const char *path, struct p11_module **out, char *err, size_t errlen)
 {
 	CK_C_INITIALIZE_ARGS args;
@@ -212,8 +234,9 @@ int p11_module_load(const char *path, struct p11_module **out, char *err, size_t
 	} else {
 		char msg[256];
 
-		p11_err(P11_ERR, err, errlen, "PKCS#11 module %s: %s", path,
-			p11_rv_msg(msg, sizeof(msg), "C_Initialize", rv));
+		p11_err(P11_ERR, err, errlen, "PKCS#11 module %s: %s; %s", path,
+			p11_rv_msg(msg, sizeof(msg), "C_Initialize", rv), init_hint(rv));
+		p11_log(LOG_ERR, "%s", err);
 		goto fail;
 	}
 	register_exit(newly_loaded);

@@ -184,6 +184,9 @@ int p11_token_info(struct p11_token *t, CK_TOKEN_INFO *info, char *err, size_t e
 int p11_token_is_down(struct p11_token *t);
 /* Number of successful fault recoveries so far. */
 unsigned long p11_token_recoveries(struct p11_token *t);
+/* Sessions discarded so far: a session whose operation failed (any CK_RV but
+ * CKR_OK) is never returned to the pool; a fresh one replaces it. */
+unsigned long p11_token_discarded(struct p11_token *t);
 
 /*
  * Initialises a token (capf-token init): C_InitToken on the first slot whose

@@ -77,6 +77,7 @@ struct p11_token {
 	CK_RV open_rv;		/* CK_RV of the call that failed to re-open a session in a recovery */
 	const char *open_fn;	/* and its name */
 	unsigned long reinits;	/* module re-initialisations this token made */
+	unsigned long discarded;	/* sessions discarded after a failed operation */
 	int reinit_ok;		/* opts.reinit_module */
 };
 

@@ -420,6 +420,34 @@ static void sess_put(struct p11_token *t, struct p11_sess *s)
 	p11_module_unuse(t->mod);
 }
 
+/*
+ * Gives back a session whose operation failed half-way: it is never handed
+ * out again as it is (an operation may still be active on it, or the module
+ * may have left it in a state nobody can see). A fresh session replaces it,
+ * opened before the old one is closed so that the token keeps its login
+ * (closing the last session logs the application out); when none can be
+ * opened the slot is left closed and sess_get opens one on next use.
+ */
+static void sess_discard(struct p11_token *t, struct p11_sess *s)
+{
+	CK_SESSION_HANDLE h2;
+	CK_RV rv;
+
+	pthread_mutex_lock(&t->mu);
+	if (s->open && s->gen == t->gen && t->epoch == atomic_load(&t->mod->epoch)) {
+		rv = open_session(t, &h2);
+		(void)P11_CALL(t->f, C_CloseSession, s->h);
+		s->open = rv == CKR_OK;
+		if (rv == CKR_OK)
+			s->h = h2;
+		t->discarded++;
+	}
+	s->busy = 0;
+	pthread_cond_signal(&t->cv);
+	pthread_mutex_unlock(&t->mu);
+	p11_module_unuse(t->mod);
+}
+
 /* After op failed with a fault in generation gen: recover unless someone did already. */
 static int recover(struct p11_token *t, unsigned long gen, const char *fn, CK_RV rv, char *err,
 		   size_t errlen)
@@ -462,7 +490,10 @@ int p11_run(struct p11_token *t, p11_op_fn *op, void *arg, int retry, char *err,
 			return rc;
 		gen = s->gen;
 		rv = op(t, s->h, arg, &fn);
-		sess_put(t, s);
+		if (rv == CKR_OK)
+			sess_put(t, s);
+		else
+			sess_discard(t, s);
 		if (rv == CKR_OK)
 			return P11_OK;
 		if (p11_exiting())
@@ -717,6 +748,16 @@ int p11_token_is_down(struct p11_token *t)
 	down = t->down || t->pin_failed;
 	pthread_mutex_unlock(&t->mu);
 	return down;
+}
+
+unsigned long p11_token_discarded(struct p11_token *t)
+{
+	unsigned long n;
+
+	pthread_mutex_lock(&t->mu);
+	n = t->discarded;
+	pthread_mutex_unlock(&t->mu);
+	return n;
 }
 
 unsigned long p11_token_recoveries(struct p11_token *t)

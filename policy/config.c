@@ -39,6 +39,7 @@ enum kind {
 	K_RSA,          /* list of RSA sizes */
 	K_CURVES,       /* list of curve names */
 	K_SUBJ,         /* list of subject attribute names */
+	K_ENV,          /* list of "NAME" or "NAME=VALUE" */
 };
 
 struct field {
@@ -89,6 +90,8 @@ static const struct field fields[] = {
 	STRF("token", "module", K_ABSPATH, token.module),
 	STRF("token", "ca_key_uri", K_P11URI, token.ca_key_uri),
 	STRF("token", "pin_source", K_PINSRC, token.pin_source),
+	LISTF("token", "env", K_ENV, token),
+	BOOLF("token", "network", token.network),
 	STRF("ca", "certificate", K_ABSPATH, ca.certificate),
 	STRF("ca", "chain", K_ABSPATH_OPT, ca.chain),
 	STRF("tls", "certificate", K_ABSPATH, tls.certificate),
@@ -340,6 +343,76 @@ static void parse_ids(struct walk *w, const config_setting_t *s, const char *pat
 		*out = l;
 }
 
+/* Names the scrub must never take from the configuration: the dynamic
+ * loader's, and the ones that change where programs and libraries are found. */
+static int env_name_refused(const char *name, size_t len)
+{
+	static const char *const refused[] = { "PATH", "IFS", "HOME", "SHELL", "TMPDIR", "GCONV_PATH",
+					       "LOCALDOMAIN", "HOSTALIASES", "RESOLV_HOST_CONF",
+					       "OPENSSL_CONF", "OPENSSL_MODULES", "OPENSSL_ENGINES" };
+
+	if (len >= 3 && strncmp(name, "LD_", 3) == 0)
+		return 1;
+	for (size_t i = 0; i < NELEM(refused); i++)
+		if (strlen(refused[i]) == len && strncmp(name, refused[i], len) == 0)
+			return 1;
+	return 0;
+}
+
+static void parse_env(struct walk *w, const config_setting_t *s, const char *path, struct capf_conf *c)
+{
+	char epath[200];
+	int n = check_list(w, s, path, "\"NAME\" or \"NAME=VALUE\" strings");
+	size_t k = 0;
+	int bad = 0;
+
+	if (n < 0)
+		return;
+	if (n > CAPF_CONF_ENV_MAX) {
+		err_at(w, line_of(s), path, "%d entries (at most %d)", n, CAPF_CONF_ENV_MAX);
+		return;
+	}
+	for (int i = 0; i < n; i++) {
+		const config_setting_t *e = config_setting_get_elem(s, (unsigned)i);
+		const char *v, *eq;
+		size_t nl;
+
+		snprintf(epath, sizeof(epath), "%s[%d]", path, i);
+		if (e == NULL || get_string(w, e, epath, &v) < 0) {
+			bad = 1;
+			continue;
+		}
+		eq = strchr(v, '=');
+		nl = eq != NULL ? (size_t)(eq - v) : strlen(v);
+		if (nl == 0 || strspn(v, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_") != nl
+		    || (v[0] >= '0' && v[0] <= '9')) {
+			err_at(w, line_of(e), epath, "\"%s\": expected \"NAME\" or \"NAME=VALUE\" (a name of "
+			       "letters, digits and _, not starting with a digit)", v);
+			bad = 1;
+			continue;
+		}
+		if (env_name_refused(v, nl)) {
+			err_at(w, line_of(e), epath, "\"%.*s\" is not allowed (the loader's and the shell's "
+			       "variables are never kept); name only what the PKCS#11 module needs", (int)nl, v);
+			bad = 1;
+			continue;
+		}
+		if (strlen(v) >= CAPF_CONF_ENV_LEN) {
+			err_at(w, line_of(e), epath, "longer than %d bytes", CAPF_CONF_ENV_LEN - 1);
+			bad = 1;
+			continue;
+		}
+		for (size_t j = 0; j < k; j++)
+			if (strncmp(c->token.env[j], v, nl) == 0 && (c->token.env[j][nl] == '\0' ||
+								    c->token.env[j][nl] == '=')) {
+				err_at(w, line_of(e), epath, "%.*s is listed twice", (int)nl, v);
+				bad = 1;
+			}
+		snprintf(c->token.env[k++], CAPF_CONF_ENV_LEN, "%s", v);
+	}
+	c->token.n_env = bad ? 0 : k;
+}
+
 static void parse_rsa(struct walk *w, const config_setting_t *s, const char *path, int *line_dup)
 {
 	char epath[200];
@@ -510,6 +583,9 @@ static void parse_field(struct walk *w, const struct field *f, const config_sett
 		break;
 	case K_CURVES: case K_SUBJ:
 		parse_names(w, s, path, f->kind, (unsigned *)(void *)(base + f->off));
+		break;
+	case K_ENV:
+		parse_env(w, s, path, w->c);
 		break;
 	}
 }

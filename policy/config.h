@@ -22,6 +22,8 @@
 
 #define CAPF_CONF_STR_MAX   1024        /* bytes of a string setting, with the NUL */
 #define CAPF_CONF_IDS_MAX     32        /* entries of a uid/gid list */
+#define CAPF_CONF_ENV_MAX     16        /* token.env entries */
+#define CAPF_CONF_ENV_LEN    512        /* bytes of one token.env entry, with the NUL */
 #define CAPF_CONF_RSA_MAX     16        /* entries of keys.rsa_bits */
 #define CAPF_CONF_FILE_MAX  (256 * 1024)
 
@@ -56,6 +58,11 @@ struct capf_conf {
 		char module[CAPF_CONF_STR_MAX];         /* PKCS#11 module path */
 		char ca_key_uri[CAPF_CONF_STR_MAX];     /* "pkcs11:..." of the CAPF CA private key */
 		char pin_source[CAPF_CONF_STR_MAX];     /* absolute path of the PIN file ("file:" stripped) */
+		/* Environment variables the module needs, kept through the daemon's
+		 * scrub: "NAME" (its value at start-up) or "NAME=VALUE" (set). */
+		char env[CAPF_CONF_ENV_MAX][CAPF_CONF_ENV_LEN];
+		size_t n_env;
+		bool network;                           /* the module reaches its HSM over IP */
 	} token;
 	struct {
 		char certificate[CAPF_CONF_STR_MAX];    /* CAPF CA certificate (PEM) */

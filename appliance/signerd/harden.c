@@ -27,8 +27,55 @@ static char *dup_env(const char *name)
 
 void signerd_env_capture(struct signerd_env_keep *k)
 {
+	size_t n = 0;
+
 	k->softhsm2_conf = dup_env("SOFTHSM2_CONF");
 	k->capfhsm_module = dup_env("CAPFHSM_MODULE");
+	/* A copy of everything until capf.conf says which names token.env keeps. */
+	for (char **e = environ; e != NULL && *e != NULL; e++)
+		n++;
+	k->all = calloc(n + 1, sizeof(*k->all));
+	for (size_t i = 0; k->all != NULL && i < n; i++)
+		k->all[i] = strdup(environ[i]);
+	k->nall = k->all != NULL ? n : 0;
+}
+
+static void free_all(struct signerd_env_keep *k)
+{
+	for (size_t i = 0; i < k->nall; i++)
+		if (k->all[i] != NULL) {
+			explicit_bzero(k->all[i], strlen(k->all[i]));
+			free(k->all[i]);
+		}
+	free(k->all);
+	k->all = NULL;
+	k->nall = 0;
+}
+
+int signerd_env_apply(struct signerd_env_keep *k, const struct capf_conf *c, char *err, size_t errlen)
+{
+	int rc = 0;
+
+	for (size_t i = 0; rc == 0 && i < c->token.n_env; i++) {
+		const char *ent = c->token.env[i], *eq = strchr(ent, '=');
+		size_t nl = eq != NULL ? (size_t)(eq - ent) : strlen(ent);
+		char name[CAPF_CONF_ENV_LEN];
+
+		snprintf(name, sizeof(name), "%.*s", (int)nl, ent);
+		if (eq != NULL) {
+			rc = setenv(name, eq + 1, 1);
+			continue;
+		}
+		for (size_t j = 0; j < k->nall; j++)
+			if (k->all[j] != NULL && strncmp(k->all[j], name, nl) == 0 && k->all[j][nl] == '=') {
+				rc = setenv(name, k->all[j] + nl + 1, 1);
+				break;
+			}
+	}
+	if (rc != 0)
+		snprintf(err, errlen, "token.env: setenv: %s", strerror(errno));
+	free_all(k);
+	return rc;
 }
 
 /* Only the variables the token needs survive: SOFTHSM2_CONF, CAPFHSM_MODULE. */
@@ -92,7 +139,7 @@ static const char *const allowed_sanitizer[] = {
 #define SIGNERD_SANITIZER 0
 #endif
 
-int signerd_seccomp_install(char *err, size_t errlen)
+int signerd_seccomp_install(int network, char *err, size_t errlen)
 {
 	scmp_filter_ctx ctx;
 	int rc;
@@ -119,6 +166,18 @@ int signerd_seccomp_install(char *err, size_t errlen)
 				      SCMP_A0(SCMP_CMP_EQ, AF_UNIX));
 	if (rc == 0)
 		rc = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(connect), 0);
+	/* token.network: a module that reaches its HSM over IP (re)connects at
+	 * any time (after an outage too): IPv4/IPv6 sockets, binding a local
+	 * port, name resolution's datagrams. Without it, AF_UNIX only (above). */
+	if (rc == 0 && network)
+		rc = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(socket), 1, SCMP_A0(SCMP_CMP_EQ, AF_INET));
+	if (rc == 0 && network)
+		rc = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(socket), 1, SCMP_A0(SCMP_CMP_EQ, AF_INET6));
+	if (rc == 0 && network) {
+		static const char *const net[] = { "bind", "getpeername", "socketpair", "select",
+						   "pselect6", "epoll_create1", "eventfd2", "pipe2" };
+		rc = capf_seccomp_allow_table(ctx, net);
+	}
 	/* Signal delivery to ourselves (abort paths) only. */
 	if (rc == 0 && !SIGNERD_SANITIZER)
 		rc = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(kill), 1,

@@ -204,6 +204,21 @@ int main(int argc, char **argv)
 		return EX_CONFIG;
 	}
 	capf_errlist_free(errs);
+	if (signerd_env_apply(&keep, &sd.conf, err, sizeof(err)) != 0) {
+		fprintf(stderr, "capf-signerd: %s\n", err);
+		return EX_STARTUP;
+	}
+	if (sd.conf.token.n_env > 0 || sd.conf.token.network) {
+		char names[CAPF_CONF_ENV_MAX * 64] = "";
+		size_t off = 0;
+
+		/* names only: values are not secrets, but not the log's business either */
+		for (size_t i = 0; i < sd.conf.token.n_env && off < sizeof(names); i++)
+			off += (size_t)snprintf(names + off, sizeof(names) - off, "%s%.*s", i ? "," : "",
+					      (int)strcspn(sd.conf.token.env[i], "="), sd.conf.token.env[i]);
+		capf_log(LOG_INFO, "token_environment", "kept=%s network=%d", names[0] ? names : "-",
+			 sd.conf.token.network);
+	}
 
 	memset(&so, 0, sizeof(so));
 	so.sock_uid = (uid_t)-1;
@@ -284,7 +299,7 @@ int main(int argc, char **argv)
 		goto out;
 	}
 	if (seccomp) {
-		if (signerd_seccomp_install(err, sizeof(err)) != 0) {
+		if (signerd_seccomp_install(sd.conf.token.network, err, sizeof(err)) != 0) {
 			capf_log(LOG_ERR, "startup_failed", "stage=seccomp error=%s", err);
 			fprintf(stderr, "capf-signerd: %s\n", err);
 			goto out;

@@ -44,10 +44,16 @@ static inline struct signerd_core *signerd_core(struct signerd *sd)
 /* ---- harden.c ---- */
 struct signerd_env_keep {
 	char *softhsm2_conf, *capfhsm_module;
+	char **all;			/* the whole start-up environment until signerd_env_apply */
+	size_t nall;
 };
 void signerd_env_capture(struct signerd_env_keep *k);
 int signerd_env_scrub(struct signerd_env_keep *k, char *err, size_t errlen);
-int signerd_seccomp_install(char *err, size_t errlen);
+/* After capf.conf is read: token.env's variables ("NAME" from the start-up
+ * environment, "NAME=VALUE" as written); then forgets the copy. */
+int signerd_env_apply(struct signerd_env_keep *k, const struct capf_conf *c, char *err, size_t errlen);
+/* network: token.network (the module reaches its HSM over IP: AF_INET/AF_INET6 sockets). */
+int signerd_seccomp_install(int network, char *err, size_t errlen);
 
 /* ---- ca.c ---- */
 /* Own library context with capfhsm + default; provider_dir: NULL to search. */

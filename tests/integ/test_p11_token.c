@@ -935,6 +935,38 @@ static void test_deleted_key(void **state)
 	p11_token_close(t);
 }
 
+/* A session whose operation failed half-way (C_SignInit accepted, C_Sign
+ * refused the input) is discarded, not pooled: with a pool of one session the
+ * next signature runs on a fresh session, still logged in. */
+static void test_failed_session_discarded(void **state)
+{
+	struct p11_token_opts opts = { .pool_size = 1, .recover_ms = 600000 };
+	struct p11_token *t = open_token(pin_file, &opts);
+	struct p11_object *k = find_key(t, "k-rsa2048", CKO_PRIVATE_KEY), *pubo;
+	CK_RSA_PKCS_PSS_PARAMS pss = { CKM_SHA256, CKG_MGF1_SHA256, 32 };
+	unsigned char in[20] = { 1 }, sig[512];
+	size_t siglen = sizeof(sig);
+	EVP_PKEY *pub;
+	char err[512];
+
+	pubo = find_key(t, "k-rsa2048", CKO_PUBLIC_KEY);
+	assert_int_equal(p11_object_public_key(pubo, NULL, NULL, &pub, err, sizeof(err)), P11_OK);
+	assert_int_equal(p11_token_discarded(t), 0);
+	/* 20 bytes are not a SHA-256 hash: the token refuses the operation */
+	assert_int_equal(p11_sign(k, CKM_RSA_PKCS_PSS, &pss, sizeof(pss), in, sizeof(in), sig, &siglen,
+				  err, sizeof(err)), P11_ERR);
+	assert_int_equal(p11_token_discarded(t), 1);
+	assert_false(p11_token_is_down(t));
+	for (int i = 0; i < 3; i++)
+		if (!sign_verify(k, pub, CKM_RSA_PKCS_PSS, "after", err, sizeof(err), NULL))
+			fail_msg("signature %d after the discarded session: %s", i, err);
+	assert_int_equal(p11_token_discarded(t), 1);
+	EVP_PKEY_free(pub);
+	p11_object_free(k);
+	p11_object_free(pubo);
+	p11_token_close(t);
+}
+
 /* ---- PINs --------------------------------------------------------------- */
 
 static void test_pin_file_mode(void **state)
@@ -1398,6 +1430,7 @@ int main(int argc, char **argv)
 		cmocka_unit_test(test_recovery),
 		cmocka_unit_test(test_recovery_parallel),
 		cmocka_unit_test(test_deleted_key),
+		cmocka_unit_test(test_failed_session_discarded),
 		cmocka_unit_test(test_pin_file_mode),
 		cmocka_unit_test(test_wrong_pin),
 		cmocka_unit_test(test_wrong_pin_at_recovery),

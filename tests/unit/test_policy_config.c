@@ -121,7 +121,7 @@ static void test_example_documents_defaults(void **state)
 		off += (size_t)snprintf(out + off, 64 * 1024 - off, "%s", line);
 	}
 	fclose(fp);
-	assert_int_equal(settings, 45);         /* every setting of the table in config.c */
+	assert_int_equal(settings, 47);         /* every setting of the table in config.c */
 	if (capf_conf_parse(&conf, out, off, "example-uncommented", e) != 0)
 		dump(e);
 	assert_int_equal(capf_errlist_count(e), 0);
@@ -151,6 +151,26 @@ static const char full_text[] =
 	"front = { listen = \"[::1]:4804\"; max_connections = 50000; handshake_timeout = 5; idle_timeout = 30; keygen_timeout = 600;\n"
 	"  retry_delay = 30; };\n"
 	"signer = { workers = 4; sessions = 8; };\n";
+
+/* token.env and token.network as the daemon reads them. */
+static void test_token_env(void **state)
+{
+	static const char text[] = "token = { env = [\"P11_KIT_SERVER_ADDRESS=unix:path=/run/p/s\", "
+				   "\"VENDOR_CONF\"]; network = true; };";
+	struct capf_errlist *e = capf_errlist_new();
+
+	if (capf_conf_parse(&conf, text, strlen(text), "env.conf", e) != 0)
+		dump(e);
+	assert_int_equal(capf_errlist_count(e), 0);
+	assert_int_equal(conf.token.n_env, 2);
+	assert_string_equal(conf.token.env[0], "P11_KIT_SERVER_ADDRESS=unix:path=/run/p/s");
+	assert_string_equal(conf.token.env[1], "VENDOR_CONF");
+	assert_true(conf.token.network);
+	capf_conf_defaults(&conf);
+	assert_int_equal(conf.token.n_env, 0);
+	assert_false(conf.token.network);
+	capf_errlist_free(e);
+}
 
 static void test_full_file(void **state)
 {
@@ -212,6 +232,16 @@ struct bad {
 };
 
 static const struct bad bad_cases[] = {
+	/* token.env, token.network */
+	{ "token = { env = [\"LD_PRELOAD=/x.so\"]; };", "token.env[0]: \"LD_PRELOAD\" is not allowed" },
+	{ "token = { env = [\"A\", \"PATH\"]; };", "token.env[1]: \"PATH\" is not allowed" },
+	{ "token = { env = [\"1A=b\"]; };", "token.env[0]: \"1A=b\": expected \"NAME\" or \"NAME=VALUE\"" },
+	{ "token = { env = [\"=b\"]; };", "token.env[0]: \"=b\": expected" },
+	{ "token = { env = [\"A-B\"]; };", "token.env[0]: \"A-B\": expected" },
+	{ "token = { env = [\"A=1\", \"A\"]; };", "token.env[1]: A is listed twice" },
+	{ "token = { env = [1]; };", "token.env[0]" },
+	{ "token = { env = \"A\"; };", "token.env: expected an array" },
+	{ "token = { network = 1; };", "token.network: expected true or false" },
 	/* syntax */
 	{ "lsc = { validity_days = ; };", "bad.conf:1: syntax error" },
 	{ "\n\nlsc = { validity_days = 5 6; };", "bad.conf:3: syntax error" },
@@ -357,6 +387,8 @@ static const char *const good_cases[] = {
 	"sockets = { front_uids = [0L, 4294967294L]; admin_uids = [2147483647]; };",
 	"store = { path = \"/var/12345678901234\"; }; # 99999999999999 @include\n",
 	"token = { pin_source = \"/etc/pin\"; };", "tls = { key = \"/etc/k.pem\"; };",
+	"token = { env = []; network = true; };",
+	"token = { env = [\"P11_KIT_SERVER_ADDRESS=unix:path=/run/p11/s\", \"VENDOR_CONF\", \"x_y=\"]; };",
 	"devices = { sep = false; };", "devices = { jabber = false; };",
 	"auth = { string_min = 10; string_max = 10; };",
 	"deadline = { min_lead_hours = 0; };",
@@ -485,6 +517,7 @@ int main(void)
 		cmocka_unit_test(test_example_file),
 		cmocka_unit_test(test_example_documents_defaults),
 		cmocka_unit_test(test_full_file),
+		cmocka_unit_test(test_token_env),
 		cmocka_unit_test(test_bad),
 		cmocka_unit_test(test_good),
 		cmocka_unit_test(test_all_errors),
