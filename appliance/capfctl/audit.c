@@ -24,7 +24,7 @@ static const char usage_stats[] =
 "protocol errors, enrollments begun, refusals, LSCs issued, RETRY_LATER answers,\n"
 "signing failures, active sessions; and the CAPF CA token's state: token_up (1/0),\n"
 "token_down_ms (this outage so far), token_outages, token_recoveries,\n"
-"token_begin_retry_later (BEGINs answered RETRY_LATER because it was down),\n"
+"token_retry_later (BEGINs answered RETRY_LATER because it was down),\n"
 "token_last_outage_ms.\n";
 
 static const char usage_ping[] =

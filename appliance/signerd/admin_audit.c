@@ -42,7 +42,7 @@ admin_stats(struct admin_req *a)
 		"connections", "peers_refused", "requests", "protocol_errors", "begins",
 		"refusals", "issued", "retry_later", "sign_failures", "sessions_active",
 		"bulk_staged", "token_up", "token_down_ms", "token_outages", "token_recoveries",
-		"token_begin_retry_later", "token_last_outage_ms",
+		"token_retry_later", "token_last_outage_ms",
 	};
 	struct signerd_token_state ts;
 	uint64_t v[17];

@@ -39,3 +39,9 @@ $(SIGNERD_CLIENT): $(call objs,tests/integ/signerd_client.c) $(BUILD)/lib/libcap
 	$(CC) $(LDFLAGS) -o $@ $^ $(LIBCONFIG) $(LIBSQLITE) $(LIBCRYPTO) $(LIBPTHREAD)
 tests: $(SIGNERD_CLIENT)
 SHELL_TESTS += tests/integ/signerd.sh
+
+# The CAPF CA's token gone under load and back (p11-kit server killed; SoftHSM's
+# token directory moved away): RETRY_LATER at BEGIN, recovery without a restart,
+# nothing lost. The benchmark keeps it down 10 s and prints the recovery figures.
+SHELL_TESTS += tests/e2e/token_outage.sh
+BENCHES     += tests/bench/bench_token_outage.sh

@@ -12,6 +12,11 @@
 export CAPF_IDLE_TIMEOUT=10 CAPF_KEYGEN_TIMEOUT=60
 mk_pki
 check "appliance-local up" app_up
+if [ "${CAPF_E2E_HSM:-softhsm}" = p11-kit ]; then
+  check_grep "token.module is p11-kit's client module" 'module = ".*p11-kit-client.so"' "$APP/capf.conf"
+  check_grep "token.env names the server" 'P11_KIT_SERVER_ADDRESS=unix:path=' "$APP/capf.conf"
+  check "the p11-kit server runs" kill -0 "$CAPF_P11KIT_PID"
+fi
 mkdir -p "$T_TMP/out"
 O=$T_TMP/out
 

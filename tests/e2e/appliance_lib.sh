@@ -1,5 +1,6 @@
 # Helpers for the end-to-end tests of the whole appliance (source after tests/lib.sh).
 #   app_up [ARGS]      scripts/appliance-local up $T_TMP/app on a free port; sets its variables
+#                      (CAPF_E2E_HSM=p11-kit: the token through p11-kit's server and client module)
 #   app_down           stops both daemons (also done at exit)
 #   phone ARGS...      capf-phone against the instance (pinned to CAPF_CERT)
 #   phone_rc RC WHAT ARGS...   runs capf-phone and checks its exit code
@@ -16,7 +17,8 @@ trap app_cleanup EXIT
 
 app_up() {
   [ -n "${APP_PORT:-}" ] || APP_PORT=$(free_port)
-  if ! BUILD=$BUILD "$LOCAL" up "$APP" --port "$APP_PORT" "$@" >"$T_TMP/up.env" 2>"$T_TMP/up.err"; then
+  if ! BUILD=$BUILD "$LOCAL" up "$APP" --port "$APP_PORT" ${CAPF_E2E_HSM:+--hsm "$CAPF_E2E_HSM"} "$@" \
+       >"$T_TMP/up.env" 2>"$T_TMP/up.err"; then
     cat "$T_TMP/up.err" >&2
     for f in "$APP"/logs/*.log; do echo "== $f" >&2; tail -n 15 "$f" >&2; done
     return 1
