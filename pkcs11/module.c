@@ -271,6 +271,14 @@ void p11_module_unref(struct p11_module *m)
 		pthread_mutex_unlock(&mods_mu);
 		return;
 	}
+	/* We initialised it and may not finalize it now: it stays initialised,
+	 * and so stays ours. Kept (unreferenced) for the next load, which would
+	 * otherwise see CKR_CRYPTOKI_ALREADY_INITIALIZED and take it for someone
+	 * else's (never re-initialising it). */
+	if (m->ours && m->initialized && !atomic_load(&finalize_on) && !p11_exiting()) {
+		pthread_mutex_unlock(&mods_mu);
+		return;
+	}
 	for (pp = &mods; *pp != NULL; pp = &(*pp)->next)
 		if (*pp == m) {
 			*pp = m->next;

@@ -131,4 +131,19 @@ check_fails "module-path in the URI refused" ossl pkey "${PROV[@]}" -in "$(uri r
 check_grep "says where the module comes from" 'pkcs11-module-path' "$T_TMP/last.out"
 check_fails "module-path in the URI's path refused" ossl pkey "${PROV[@]}" -in "pkcs11:token=T;object=rsa-2048;module-path=/tmp/evil.so;pin-source=file:$D/T.pin" -pubout
 check_grep "path form: says where the module comes from" 'pkcs11-module-path' "$T_TMP/last.out"
+# a URI naming the very module the provider is configured with is accepted
+check "module-path equal to the configured module accepted" with_env OPENSSL_CONF="$T_TMP/good.cnf" \
+  ossl pkey -in "$(uri rsa-2048)&module-path=$SOFTHSM_MODULE" -pubout
+check "module-path equal to \$CAPFHSM_MODULE accepted" with_env CAPFHSM_MODULE="$SOFTHSM_MODULE" \
+  ossl pkey "${PROV[@]}" -in "$(uri rsa-2048)&module-path=$SOFTHSM_MODULE" -pubout
+# the provider's other parameters (what appliance/common/hsm.c hands it from capf.conf)
+sed "s|^activate = 1\$|capfhsm-reinit-module = 1\ncapfhsm-recover-ms = 500\ncapfhsm-sessions = 2\nactivate = 1|" \
+  "$T_TMP/good.cnf" >"$T_TMP/params.cnf"
+check "reinit, recover gap and sessions accepted" with_env OPENSSL_CONF="$T_TMP/params.cnf" \
+  ossl pkey -in "$(uri rsa-2048)" -pubout
+sed "s|^capfhsm-sessions = 2|capfhsm-sessions = 65|" "$T_TMP/params.cnf" >"$T_TMP/badparams.cnf"
+# (the CLI does not print a provider's configuration errors: the provider is just not there)
+check_fails "capfhsm-sessions out of range: the provider refuses to start" \
+  with_env OPENSSL_CONF="$T_TMP/badparams.cnf" ossl pkey -in "$(uri rsa-2048)" -pubout
+check_grep "so nothing can open pkcs11: URIs" 'unregistered scheme.*scheme=pkcs11' "$T_TMP/last.out"
 finish
