@@ -44,6 +44,10 @@
  * module's own memory (sessions never closed) is the module's (SoftHSM's is
  * suppressed in tests/lsan.supp).
  *
+ * Failed operations: a pooled session whose operation failed (any CK_RV but
+ * CKR_OK) is never handed out again; a fresh session replaces it, opened
+ * before the old one is closed so that the login stays.
+ *
  * Recovery: a token fault (p11_rv_is_fault) closes the token's sessions,
  * opens a new one and logs in again, at most once per recover_ms (in between:
  * P11_EDOWN without touching the token). A wrong or locked PIN is never
@@ -73,9 +77,11 @@
  * "recovered" (LOG_NOTICE); failures at LOG_ERR.
  * opts.reinit_module: set it only when this copy of the layer is the module's
  * only user in the process. Another copy (the capfhsm provider loaded in the
- * same process with the same module, which never re-initialises: it sets
- * p11_set_finalize(0)) cannot know of the re-initialisation and could use
- * stale session or object handles that now name other sessions or objects.
+ * same process with the same module, which re-initialises only when its
+ * configuration says capfhsm-reinit-module = 1, else sets p11_set_finalize(0))
+ * cannot know of the re-initialisation and could use stale session or object
+ * handles that now name other sessions or objects. The programs let the
+ * provider do it (appliance/common/hsm.c): its copy holds their token sessions.
  * C_Finalize at run time is safe with SoftHSM 2.6.1 (tests/integ/test_p11_token
  * does it after every test and in the re-initialisation tests); the crash
  * seen in C_Finalize/C_CloseSession is at exit only (see "Process exit").

@@ -20,15 +20,14 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
 #include <openssl/err.h>
 #include <openssl/pem.h>
-#include <openssl/provider.h>
 #include <openssl/ssl.h>
-#include <openssl/store.h>
 
 #include "appliance/common/hsm.h"
 #include "appliance/common/log.h"
@@ -122,6 +121,20 @@ SSL_CTX *front_tls_ctx(const struct capf_conf *conf, const char *provider_dir,
 					    .reinit_module = 1, .log = capf_hsm_log };
 		char e[512];
 
+		/* token.env's "NAME=VALUE" entries: what the module needs to find its
+		 * HSM ("NAME" entries are taken from the environment as it is) */
+		for (size_t i = 0; i < conf->token.n_env; i++) {
+			const char *ent = conf->token.env[i], *eq = strchr(ent, '=');
+			char name[CAPF_CONF_ENV_LEN];
+
+			if (eq == NULL)
+				continue;
+			snprintf(name, sizeof(name), "%.*s", (int)(eq - ent), ent);
+			if (setenv(name, eq + 1, 1) != 0) {
+				snprintf(err, errlen, "token.env: setenv %s: %s", name, strerror(errno));
+				goto fail;
+			}
+		}
 		if (capf_hsm_open(&ho, &tls_hsm, e, sizeof(e)) != 0) {
 			snprintf(err, errlen, "tls.key: %s (see --provider-dir)", e);
 			goto fail;

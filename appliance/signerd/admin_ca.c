@@ -195,7 +195,7 @@ admin_capf_regenerate(struct admin_req *a)
 	struct signerd_ca *g = NULL, *nca;
 	struct p11_keyspec spec;
 	struct p11_object *priv = NULL;
-	struct p11_token *tok;
+	struct p11_token *tok = NULL;
 	struct capf_ca *ca = NULL;
 	X509_NAME *name = NULL;
 	EVP_PKEY *key = NULL, *pub = NULL;
@@ -328,6 +328,7 @@ admin_capf_regenerate(struct admin_req *a)
 out:
 	if (priv)
 		p11_object_free(priv);
+	p11_token_close(tok);
 	capf_ca_free(ca);
 	EVP_PKEY_free(key);
 	EVP_PKEY_free(pub);

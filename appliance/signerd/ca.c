@@ -7,7 +7,6 @@
  */
 #include <dirent.h>
 #include <errno.h>
-#include <libgen.h>
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -17,8 +16,6 @@
 #include <openssl/err.h>
 #include <openssl/evp.h>
 #include <openssl/pem.h>
-#include <openssl/provider.h>
-#include <openssl/store.h>
 #include <openssl/x509.h>
 
 #include "appliance/common/file.h"
@@ -257,25 +254,18 @@ out:
 
 struct p11_token *signerd_token(struct signerd *sd, int *retry, char *err, size_t errlen)
 {
-	struct signerd_core *c = signerd_core(sd);
 	struct p11_token_opts opts = { 0 };
-	struct p11_token *t;
+	struct p11_token *t = NULL;
 	struct p11_uri u;
 	char full[P11_URI_MAX + 1];
 	int rc;
 
 	if (retry != NULL)
 		*retry = 0;
-	pthread_mutex_lock(&c->token_lock);
-	if ((t = c->token) != NULL) {
-		pthread_mutex_unlock(&c->token_lock);
-		return t;
-	}
 	err[0] = '\0';
 	if (key_uri_full(sd, sd->conf.token.ca_key_uri, full, sizeof(full), err, errlen) != 0 ||
 	    p11_uri_parse(full, &u, err, errlen) != 0) {
 		OPENSSL_cleanse(full, sizeof(full));
-		pthread_mutex_unlock(&c->token_lock);
 		return NULL;
 	}
 	OPENSSL_cleanse(full, sizeof(full));
@@ -288,10 +278,7 @@ struct p11_token *signerd_token(struct signerd *sd, int *retry, char *err, size_
 		if (retry != NULL)
 			*retry = rc == P11_EDOWN;
 		t = NULL;
-	} else {
-		c->token = t;
 	}
-	pthread_mutex_unlock(&c->token_lock);
 	return t;
 }
 
@@ -593,9 +580,6 @@ void signerd_crypto_fini(struct signerd *sd)
 	pthread_mutex_unlock(&c->ca_lock);
 	X509_STORE_free(c->mic_store);
 	c->mic_store = NULL;
-	if (c->token != NULL)
-		p11_token_close(c->token);
-	c->token = NULL;
 	capf_hsm_close(c->hsm);
 	c->hsm = NULL;
 	sd->libctx = NULL;

@@ -186,7 +186,6 @@ int main(int argc, char **argv)
 	memset(&sd, 0, sizeof(sd));
 	memset(&core, 0, sizeof(core));
 	pthread_mutex_init(&core.ca_lock, NULL);
-	pthread_mutex_init(&core.token_lock, NULL);
 	sd.core = &core;
 	sd.conf_path = config;
 	if ((errs = capf_errlist_new()) == NULL)

@@ -138,9 +138,12 @@ int signerd_cert_fp(X509 *cert, char fp[SIGNERD_FP_HEX_LEN + 1]);
 /* ---- the token (keygen for regenerate) -------------------------------- */
 
 /*
- * The rw, logged-in token of token.ca_key_uri (opened on first use with the
- * PIN from token.pin_source, then kept; borrowed, valid until shutdown). NULL
- * with a message (*retry = 1 when it is down; retry may be NULL).
+ * The rw, logged-in token of token.ca_key_uri (with the PIN from
+ * token.pin_source), opened for the caller, who closes it with
+ * p11_token_close when done. Not kept: this is a second copy of the token
+ * layer beside the provider's, which may re-initialise the module after an
+ * outage (ca.c); sessions kept here across that would be stale. NULL with a
+ * message (*retry = 1 when it is down; retry may be NULL).
  */
 struct p11_token *signerd_token(struct signerd *sd, int *retry, char *err, size_t errlen);
 

@@ -17,8 +17,6 @@
 struct signerd_core {
 	pthread_mutex_t ca_lock;
 	struct signerd_ca *active;
-	pthread_mutex_t token_lock;
-	struct p11_token *token;        /* opened by signerd_token() */
 	struct capf_hsm *hsm;           /* the library context with capfhsm (common/hsm.h) */
 	char provider_dir[4200];
 	X509_STORE *mic_store;          /* manufacturing CAs (mic.ca_dir), NULL: none */
