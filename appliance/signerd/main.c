@@ -28,6 +28,7 @@
 #include "appliance/common/file.h"
 #include "appliance/common/harden.h"
 #include "appliance/common/log.h"
+#include "appliance/common/sdnotify.h"
 #include "appliance/signerd/signerd_int.h"
 #include "policy/errlist.h"
 
@@ -67,7 +68,10 @@ static void usage(FILE *f)
 "Exit status: 0 stopped cleanly (SIGTERM/SIGINT) or configuration OK; 1 configuration\n"
 "invalid; 2 usage error; 3 start-up failed (CA, key, token, store, sockets, hardening);\n"
 "4 started as root without --user.\n"
-"Environment: only SOFTHSM2_CONF and CAPFHSM_MODULE are kept; everything else is cleared.\n");
+"Environment: only SOFTHSM2_CONF and CAPFHSM_MODULE are kept; everything else is cleared.\n"
+"Under systemd (Type=notify, NOTIFY_SOCKET) readiness is reported once the sockets listen;\n"
+"with --foreground and stderr on the journal (JOURNAL_STREAM) lines carry \"<N>\" priorities\n"
+"instead of timestamps.\n");
 }
 
 static int check_config(const char *path)
@@ -128,6 +132,7 @@ int main(int argc, char **argv)
 	gid_t run_gid = (gid_t)-1;
 	char err[1024];
 
+	capf_sd_capture();      /* NOTIFY_SOCKET, JOURNAL_STREAM: before the scrub */
 	while ((o = getopt_long(argc, argv, "", opts, NULL)) != -1) {
 		switch (o) {
 		case 'c': config = optarg; break;
@@ -282,6 +287,9 @@ int main(int argc, char **argv)
 		fprintf(stderr, "capf-signerd: %s\n", err);
 		goto out;
 	}
+	/* Sockets listening, workers running: ready (systemd Type=notify). */
+	if (capf_sd_notify("READY=1", err, sizeof(err)) < 0)
+		capf_log(LOG_WARNING, "notify_failed", "error=%s", err);
 	if (seccomp) {
 		if (signerd_seccomp_install(err, sizeof(err)) != 0) {
 			capf_log(LOG_ERR, "startup_failed", "stage=seccomp error=%s", err);
@@ -300,6 +308,7 @@ int main(int argc, char **argv)
 		signerd_ca_put(g);
 	}
 	rc = signerd_server_run(srv) == 0 ? EX_OK_ : EX_STARTUP;
+	(void)capf_sd_notify("STOPPING=1", err, sizeof(err));
 	capf_log(LOG_NOTICE, "stopped", "status=%d", rc);
 out:
 	signerd_server_free(srv);
