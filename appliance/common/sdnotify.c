@@ -24,7 +24,14 @@ void capf_sd_capture(void)
 	notify_path[0] = '\0';
 	if (ns != NULL && (ns[0] == '/' || ns[0] == '@') && ns[1] != '\0' && strlen(ns) < sizeof(notify_path))
 		memcpy(notify_path, ns, strlen(ns) + 1);
-	unsetenv("NOTIFY_SOCKET");
+	if (ns != NULL) {
+		/* unsetenv() drops the pointer only: /proc/PID/environ would
+		 * still show the original string, so wipe it too. */
+		char *entry = (char *)ns - strlen("NOTIFY_SOCKET=");
+
+		unsetenv("NOTIFY_SOCKET");
+		explicit_bzero(entry, strlen(entry));
+	}
 	journal_stderr = js != NULL && sscanf(js, "%llu:%llu", &dev, &ino) == 2 &&
 			 fstat(STDERR_FILENO, &st) == 0 &&
 			 (unsigned long long)st.st_dev == dev && (unsigned long long)st.st_ino == ino;

@@ -56,15 +56,17 @@ static void test_no_socket_is_noop(void **state)
 
 static void test_path_socket(void **state)
 {
-	char path[64], err[128] = "";
+	char path[64], err[128] = "", *entry;
 	int fd;
 
 	snprintf(path, sizeof(path), "/tmp/test_sdnotify.%ld.sock", (long)getpid());
 	unlink(path);
 	fd = bound(path);
 	setenv("NOTIFY_SOCKET", path, 1);
+	entry = getenv("NOTIFY_SOCKET") - strlen("NOTIFY_SOCKET=");
 	capf_sd_capture();
 	assert_null(getenv("NOTIFY_SOCKET"));   /* children never inherit it */
+	assert_int_equal(entry[0], '\0');        /* nor does /proc/PID/environ show it */
 	assert_int_equal(capf_sd_notify("READY=1", err, sizeof(err)), 1);
 	expect_datagram(fd, "READY=1");
 	assert_int_equal(capf_sd_notify("STOPPING=1", err, sizeof(err)), 1);
