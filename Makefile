@@ -7,6 +7,7 @@
 #   make fuzz            libFuzzer targets (clang) into build/fuzz/
 #   make demo            run the appliance on its defaults and enroll a simulated phone
 #   make install PREFIX=/usr/local DESTDIR=
+#   make deb             the Debian packages into build/deb/ (scripts/make-deb; docs/INSTALL.md)
 #   make clean
 #
 # Each top-level folder contributes a module.mk fragment; this file holds only

@@ -17,6 +17,6 @@ $(CAPF_CONF_MAN): dist/man/capf.conf.5.in dist/man/conf2man.awk policy/capf.conf
 	sed -e '/^@SETTINGS@$$/{r $@.settings' -e 'd;}' dist/man/capf.conf.5.in >$@
 	rm -f $@.settings
 
-# Tests: the completion (bash, capfctl's own help texts); the package (as root:
+# Tests: the build flags (make -n); the completion (bash, capfctl's own help texts); the package (as root:
 # build, lintian, install, run the units' ExecStart lines, enroll, purge).
-SHELL_TESTS += tests/integ/completion.sh tests/integ/package.sh
+SHELL_TESTS += tests/integ/buildflags.sh tests/integ/completion.sh tests/integ/package.sh
