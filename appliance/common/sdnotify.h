@@ -4,7 +4,8 @@
  *   capf_sd_capture();            first statement of main(), before any
  *                                 environment scrub or descriptor closing
  *   ... set-up, sockets listening ...
- *   capf_sd_notify("READY=1");    before the seccomp filter is installed
+ *   capf_sd_notify("READY=1");    once set up (a seccomp filter must allow
+ *                                 socket(AF_UNIX, ...) and sendto)
  *
  * capf_sd_capture() notes NOTIFY_SOCKET (and removes it from the environment,
  * so that no child inherits it) and whether stderr is the journal's stream

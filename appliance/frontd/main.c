@@ -453,13 +453,14 @@ int main(int argc, char **argv)
 		return EXIT_RUNTIME;
 	}
 	tzset();                        /* /etc/localtime now: no file opens in the sandbox */
-	/* Listening, signer pool set up: ready (systemd Type=notify). */
-	if (capf_sd_notify("READY=1", err, sizeof(err)) < 0)
-		capf_log(LOG_WARNING, "notify_failed", "error=\"%s\"", err);
 	if (!no_seccomp && front_sandbox(strncmp(conf.tls.key, "pkcs11:", 7) == 0, err, sizeof(err)) < 0) {
 		capf_log(LOG_ERR, "sandbox_failed", "error=\"%s\"", err);
 		return EXIT_STARTUP;
 	}
+	/* Listening, signer pool set up, filter in place: ready (systemd
+	 * Type=notify; the filter allows socket(AF_UNIX) and sendto). */
+	if (capf_sd_notify("READY=1", err, sizeof(err)) < 0)
+		capf_log(LOG_WARNING, "notify_failed", "error=\"%s\"", err);
 	capf_log(LOG_INFO, "started", "listen=%s tls_min=%s signer=%s signer_connections=%u "
 		 "max_connections=%u uid=%u seccomp=%d", listen_spec,
 		 capf_tls_version_name(conf.tls.min_version), sock, nconn, F.max_sessions,

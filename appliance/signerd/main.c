@@ -287,9 +287,6 @@ int main(int argc, char **argv)
 		fprintf(stderr, "capf-signerd: %s\n", err);
 		goto out;
 	}
-	/* Sockets listening, workers running: ready (systemd Type=notify). */
-	if (capf_sd_notify("READY=1", err, sizeof(err)) < 0)
-		capf_log(LOG_WARNING, "notify_failed", "error=%s", err);
 	if (seccomp) {
 		if (signerd_seccomp_install(err, sizeof(err)) != 0) {
 			capf_log(LOG_ERR, "startup_failed", "stage=seccomp error=%s", err);
@@ -299,6 +296,10 @@ int main(int argc, char **argv)
 	} else {
 		capf_log(LOG_WARNING, "seccomp_disabled", "reason=--no-seccomp");
 	}
+	/* Sockets listening, workers running, filter in place: ready (systemd
+	 * Type=notify; the filter allows socket(AF_UNIX) and sendto). */
+	if (capf_sd_notify("READY=1", err, sizeof(err)) < 0)
+		capf_log(LOG_WARNING, "notify_failed", "error=%s", err);
 	{
 		struct signerd_ca *g = signerd_ca_get(&sd);
 
