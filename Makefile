@@ -7,6 +7,7 @@
 #   make fuzz            libFuzzer targets (clang) into build/fuzz/
 #   make demo            run the appliance on its defaults and enroll a simulated phone
 #   make install PREFIX=/usr/local DESTDIR=
+#   make deb             the Debian packages into build/deb/ (scripts/make-deb; docs/INSTALL.md)
 #   make clean
 #
 # Each top-level folder contributes a module.mk fragment; this file holds only
@@ -29,11 +30,19 @@ endif
 
 PKG_CFLAGS := $(shell pkg-config --cflags libcrypto libssl libconfig sqlite3 libseccomp cmocka 2>/dev/null) \
               -I/usr/include/p11-kit-1
-CPPFLAGS := -I. -D_GNU_SOURCE -D_FORTIFY_SOURCE=2 $(PKG_CFLAGS) -MMD -MP
-CFLAGS   := -std=c11 $(OPT) -g -Wall -Wextra -Werror -Wformat=2 -Wshadow -Wstrict-prototypes \
-            -Wno-unused-parameter -fstack-protector-strong -fPIC -fvisibility=hidden $(SANFLAGS)
-LDFLAGS  := -pie -Wl,-z,relro,-z,now -Wl,--as-needed $(SANFLAGS)
-SOFLAGS  := -shared -Wl,-z,relro,-z,now -Wl,-z,defs $(SANFLAGS)
+# The project's own flags (hardening, -Werror) come first; CPPFLAGS, CFLAGS and
+# LDFLAGS given in the environment or on the command line (dpkg-buildflags) are
+# appended to them, never in their place: `override` keeps a command-line
+# value from replacing the whole variable.
+CAPF_CPPFLAGS := -I. -D_GNU_SOURCE -D_FORTIFY_SOURCE=2 $(PKG_CFLAGS) -MMD -MP
+CAPF_CFLAGS   := -std=c11 $(OPT) -g -Wall -Wextra -Werror -Wformat=2 -Wshadow -Wstrict-prototypes \
+                 -Wno-unused-parameter -fstack-protector-strong -fPIC -fvisibility=hidden $(SANFLAGS)
+CAPF_LDFLAGS  := -pie -Wl,-z,relro,-z,now -Wl,--as-needed $(SANFLAGS)
+USER_LDFLAGS  := $(LDFLAGS)
+override CPPFLAGS := $(CAPF_CPPFLAGS) $(CPPFLAGS)
+override CFLAGS   := $(CAPF_CFLAGS) $(CFLAGS)
+override LDFLAGS  := $(CAPF_LDFLAGS) $(USER_LDFLAGS)
+SOFLAGS  := -shared -Wl,-z,relro,-z,now -Wl,-z,defs $(SANFLAGS) $(USER_LDFLAGS)
 
 LIBCRYPTO := -lcrypto
 LIBSSL    := -lssl -lcrypto
@@ -56,7 +65,7 @@ SHELL_TESTS :=	# tests/*.sh scripts, run after all binaries are built
 BENCHES     :=	# benchmark commands
 FUZZERS     :=	# libFuzzer target names (tests/fuzz/NAME.c)
 
-.PHONY: all check bench fuzz demo install clean deps tests
+.PHONY: all check bench fuzz demo install clean deps tests deb
 all:
 
 include pkcs11/module.mk
@@ -64,6 +73,7 @@ include providers/module.mk
 include policy/module.mk
 include appliance/module.mk
 include tests/module.mk
+include dist/module.mk
 
 all: $(LIBRARIES) $(PROGRAMS)
 tests: all $(UNIT_TESTS) $(INTEG_TESTS)

@@ -6,6 +6,7 @@
 #include <unistd.h>
 
 #include "appliance/common/log.h"
+#include "appliance/common/sdnotify.h"
 
 static int log_stderr;
 static int log_verbose;
@@ -41,6 +42,12 @@ void capf_log(int prio, const char *event, const char *fmt, ...)
 		struct timespec now;
 		struct tm tm;
 
+		/* The journal stamps and tags every line itself and reads the
+		 * priority from a "<N>" prefix (sd-daemon(3)). */
+		if (capf_sd_stderr_is_journal()) {
+			fprintf(stderr, "<%d>level=%s %s\n", prio & 7, lv[prio & 7], msg);
+			return;
+		}
 		clock_gettime(CLOCK_REALTIME, &now);
 		gmtime_r(&now.tv_sec, &tm);
 		strftime(ts, sizeof(ts), "%Y-%m-%dT%H:%M:%S", &tm);

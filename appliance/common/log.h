@@ -5,6 +5,10 @@
  *
  *   capf_log(LOG_INFO, "issued", "device=%s serial=%s peer=%s", q, serial, peer);
  *   -> "event=issued device=SEP001122334455 serial=5A... peer=uid:998"
+ *
+ * On stderr each line starts with a UTC timestamp, the ident and the pid; when
+ * stderr is the journal (capf_sd_capture() in sdnotify.h saw JOURNAL_STREAM)
+ * it starts with "<N>" (the priority) instead, the journal adding the rest.
  */
 #ifndef CAPF_COMMON_LOG_H
 #define CAPF_COMMON_LOG_H

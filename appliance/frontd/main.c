@@ -31,6 +31,7 @@
 
 #include "appliance/common/harden.h"
 #include "appliance/common/log.h"
+#include "appliance/common/sdnotify.h"
 #include "appliance/frontd/frontd.h"
 #include "policy/errlist.h"
 
@@ -79,7 +80,10 @@ static void usage(FILE *out)
 "\n"
 "Exit status: 0 stopped by SIGTERM/SIGINT, 1 runtime failure, 2 usage or configuration\n"
 "error, 3 start-up failure (TLS key or certificate, port, user, sandbox), 70 a system\n"
-"call outside the seccomp allow-list (logged as event=seccomp_violation).\n");
+"call outside the seccomp allow-list (logged as event=seccomp_violation).\n"
+"Under systemd run it with --foreground (Type=notify): readiness is reported through\n"
+"NOTIFY_SOCKET once the port listens; stderr on the journal (JOURNAL_STREAM) gets \"<N>\"\n"
+"priorities instead of timestamps.\n");
 }
 
 /* ---- the loop ---- */
@@ -320,6 +324,7 @@ int main(int argc, char **argv)
 	struct rlimit rl;
 	struct sigaction sa;
 
+	capf_sd_capture();      /* NOTIFY_SOCKET, JOURNAL_STREAM: before anything else */
 	if (harden() < 0)
 		return EXIT_STARTUP;
 	while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
@@ -430,11 +435,16 @@ int main(int argc, char **argv)
 		capf_log(LOG_ERR, "sandbox_failed", "error=\"%s\"", err);
 		return EXIT_STARTUP;
 	}
+	/* Listening, signer pool set up, filter in place: ready (systemd
+	 * Type=notify; the filter allows socket(AF_UNIX) and sendto). */
+	if (capf_sd_notify("READY=1", err, sizeof(err)) < 0)
+		capf_log(LOG_WARNING, "notify_failed", "error=\"%s\"", err);
 	capf_log(LOG_INFO, "started", "listen=%s tls_min=%s signer=%s signer_connections=%u "
 		 "max_connections=%u uid=%u seccomp=%d", listen_spec,
 		 capf_tls_version_name(conf.tls.min_version), sock, nconn, F.max_sessions,
 		 (unsigned)getuid(), !no_seccomp);
 	rc = run(&F);
+	(void)capf_sd_notify("STOPPING=1", err, sizeof(err));
 	session_close_all(&F);
 	signer_pool_free(F.signer);
 	SSL_CTX_free(F.ssl);

@@ -28,6 +28,7 @@
 #include "appliance/common/file.h"
 #include "appliance/common/harden.h"
 #include "appliance/common/log.h"
+#include "appliance/common/sdnotify.h"
 #include "appliance/signerd/signerd_int.h"
 #include "policy/errlist.h"
 
@@ -67,7 +68,10 @@ static void usage(FILE *f)
 "Exit status: 0 stopped cleanly (SIGTERM/SIGINT) or configuration OK; 1 configuration\n"
 "invalid; 2 usage error; 3 start-up failed (CA, key, token, store, sockets, hardening);\n"
 "4 started as root without --user.\n"
-"Environment: only SOFTHSM2_CONF and CAPFHSM_MODULE are kept; everything else is cleared.\n");
+"Environment: only SOFTHSM2_CONF and CAPFHSM_MODULE are kept; everything else is cleared.\n"
+"Under systemd (Type=notify, NOTIFY_SOCKET) readiness is reported once the sockets listen;\n"
+"with --foreground and stderr on the journal (JOURNAL_STREAM) lines carry \"<N>\" priorities\n"
+"instead of timestamps.\n");
 }
 
 static int check_config(const char *path)
@@ -128,6 +132,7 @@ int main(int argc, char **argv)
 	gid_t run_gid = (gid_t)-1;
 	char err[1024];
 
+	capf_sd_capture();      /* NOTIFY_SOCKET, JOURNAL_STREAM: before the scrub */
 	while ((o = getopt_long(argc, argv, "", opts, NULL)) != -1) {
 		switch (o) {
 		case 'c': config = optarg; break;
@@ -306,6 +311,10 @@ int main(int argc, char **argv)
 	} else {
 		capf_log(LOG_WARNING, "seccomp_disabled", "reason=--no-seccomp");
 	}
+	/* Sockets listening, workers running, filter in place: ready (systemd
+	 * Type=notify; the filter allows socket(AF_UNIX) and sendto). */
+	if (capf_sd_notify("READY=1", err, sizeof(err)) < 0)
+		capf_log(LOG_WARNING, "notify_failed", "error=%s", err);
 	{
 		struct signerd_ca *g = signerd_ca_get(&sd);
 
@@ -315,6 +324,7 @@ int main(int argc, char **argv)
 		signerd_ca_put(g);
 	}
 	rc = signerd_server_run(srv) == 0 ? EX_OK_ : EX_STARTUP;
+	(void)capf_sd_notify("STOPPING=1", err, sizeof(err));
 	capf_log(LOG_NOTICE, "stopped", "status=%d", rc);
 out:
 	signerd_server_free(srv);

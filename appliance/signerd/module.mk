@@ -12,7 +12,7 @@ PROGRAMS     += $(SIGNERD)
 
 # dispatch.o is rebuilt when admin sources appear or go (the stamp's name changes).
 SIGNERD_STAMP := $(BUILD)/obj/appliance/signerd/.admin-$(SIGNERD_HAVE_ADMIN)
-$(BUILD)/obj/appliance/signerd/dispatch.o: CPPFLAGS += -DSIGNERD_HAVE_ADMIN=$(SIGNERD_HAVE_ADMIN)
+$(BUILD)/obj/appliance/signerd/dispatch.o: override CPPFLAGS += -DSIGNERD_HAVE_ADMIN=$(SIGNERD_HAVE_ADMIN)
 $(BUILD)/obj/appliance/signerd/dispatch.o: $(SIGNERD_STAMP)
 $(SIGNERD_STAMP):
 	@mkdir -p $(dir $@)
