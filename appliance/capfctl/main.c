@@ -29,6 +29,7 @@ static const char usage_main[] =
 "  audit verify                                    check the audit hash chain\n"
 "  stats [--json]                                  the daemon's counters\n"
 "  ping                                            is the daemon there?\n"
+"  backup --out FILE                               a checked copy of the store (0600)\n"
 "Run `capfctl COMMAND --help` for the options of a command;\n"
 "`capfctl --version` prints the version.\n"
 "\n"
@@ -103,6 +104,7 @@ static const struct {
 	{ "ping", cmd_ping },
 	{ "stats", cmd_stats },
 	{ "help", cmd_help },
+	{ "backup", cmd_backup },
 };
 
 int
