@@ -4,6 +4,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <libgen.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -183,6 +184,57 @@ int capf_store_backup(struct capf_store *st, const char *dest, struct capf_store
 	if (copy_snapshot(st, dest, err, errlen) < 0 || sync_file_and_dir(dest, err, errlen) < 0 ||
 	    capf_store_check_copy(dest, info, err, errlen) < 0) {
 		unlink(dest);
+		return CAPF_STORE_ERROR;
+	}
+	return 0;
+}
+
+int store_backup_pre_migration(sqlite3 *db, const char *path, int from, int to, char *saved,
+			       size_t savedlen, char *err, size_t errlen)
+{
+	sqlite3 *dst = NULL;
+	sqlite3_backup *b;
+	char ans[256], e2[512];
+	int fd = -1, rc, n;
+
+	for (n = 1; n < 1000 && fd < 0; n++) {
+		if (snprintf(saved, savedlen, "%s.pre-v%d.%d.bak", path, to, n) >= (int)savedlen) {
+			store_err(err, errlen, "store: %s: path too long for its pre-migration copy", path);
+			return CAPF_STORE_ERROR;
+		}
+		fd = open(saved, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
+		if (fd < 0 && errno != EEXIST)
+			break;
+	}
+	if (fd < 0) {
+		store_err(err, errlen, "store: %s: cannot create the copy taken before migrating from "
+			  "schema version %d to %d (%s): nothing was migrated", saved, from, to,
+			  strerror(errno));
+		return CAPF_STORE_ERROR;
+	}
+	close(fd);
+	rc = sqlite3_open_v2(saved, &dst, SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOFOLLOW, NULL);
+	if (rc == SQLITE_OK && (b = sqlite3_backup_init(dst, "main", db, "main")) != NULL) {
+		rc = sqlite3_backup_step(b, -1);
+		sqlite3_backup_finish(b);
+		rc = rc == SQLITE_DONE ? SQLITE_OK : rc;
+	} else if (rc == SQLITE_OK) {
+		rc = sqlite3_errcode(dst);
+	}
+	if (rc != SQLITE_OK)
+		store_sqlerr(dst, rc, "backup", e2, sizeof(e2));
+	else if (query_text(dst, "PRAGMA journal_mode = DELETE", ans, sizeof(ans), e2, sizeof(e2)) < 0 ||
+		 query_text(dst, "PRAGMA integrity_check", ans, sizeof(ans), e2, sizeof(e2)) < 0)
+		rc = SQLITE_ERROR;
+	else if (strcmp(ans, "ok") != 0)
+		rc = SQLITE_CORRUPT, snprintf(e2, sizeof(e2), "integrity_check: %s", ans);
+	sqlite3_close(dst);
+	if (rc == SQLITE_OK && sync_file_and_dir(saved, e2, sizeof(e2)) < 0)
+		rc = SQLITE_IOERR;
+	if (rc != SQLITE_OK) {
+		unlink(saved);
+		store_err(err, errlen, "store: %s: the copy taken before migrating from schema version "
+			  "%d to %d failed (%s): nothing was migrated", path, from, to, e2);
 		return CAPF_STORE_ERROR;
 	}
 	return 0;
