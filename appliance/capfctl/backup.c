@@ -22,6 +22,7 @@
 #include <openssl/evp.h>
 
 #include "appliance/capfctl/capfctl.h"
+#include "appliance/common/file.h"
 
 static const char usage_backup[] =
 "usage: capfctl backup --out FILE [--json]\n"
@@ -60,22 +61,6 @@ sha256_file(int fd, unsigned char out[32])
 	ok = ok && n == 0 && EVP_DigestFinal_ex(md, out, NULL) == 1;
 	EVP_MD_CTX_free(md);
 	return ok ? 0 : -1;
-}
-
-static int
-write_all(int fd, const uint8_t *p, size_t len)
-{
-	while (len > 0) {
-		ssize_t n = write(fd, p, len);
-
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n <= 0)
-			return -1;
-		p += n;
-		len -= (size_t)n;
-	}
-	return 0;
 }
 
 /* Streams the snapshot into fd; its size, SHA-256 and audit row count in the out args. */
@@ -119,7 +104,7 @@ fetch(struct ctl *c, int fd, uint64_t *size, unsigned char sha[32], uint32_t *ro
 		    len > *size - off) {
 			fprintf(stderr, "capfctl backup: bad piece at offset %" PRIu64 "\n", off);
 			rc = CTL_FAILED;
-		} else if (write_all(fd, p, len) != 0) {
+		} else if (capf_file_write_all(fd, p, len) != 0) {
 			fprintf(stderr, "capfctl backup: write: %s\n", strerror(errno));
 			rc = CTL_FAILED;
 		} else {
