@@ -104,4 +104,8 @@ check "appliance-local up on the restored copy" app_up
 check "  ... the audit chain is intact" ctl audit verify
 check "  ... the devices are back" test "$(ctl device list --json | "$PY" -c 'import json,sys; print(sum(1 for d in json.load(sys.stdin) if d["name"].startswith("SEP000000BA")))')" = $N
 check "  ... a backup of the restored store works" ctl backup --out "$B/restored.db"
+app_down
+check_grep "capf-signerd stopped cleanly" "event=stopped status=0" "$APP/logs/signerd.log"
+check_nogrep "no sanitizer or leak report in capf-signerd's log" "LeakSanitizer|AddressSanitizer|runtime error" \
+  "$APP/logs/signerd.log"
 finish
