@@ -17,6 +17,8 @@ SANITIZE ?= 0
 PREFIX   ?= /usr/local
 DESTDIR  ?=
 CC       ?= cc
+# one version for every program and the package (appliance/common/version.c)
+CAPF_VERSION := $(shell cat VERSION)
 
 ifeq ($(SANITIZE),1)
 BUILD    ?= build/asan

@@ -2,15 +2,20 @@
 #   check "what" cmd...            passes when cmd exits 0
 #   check_fails "what" cmd...      passes when cmd exits non-zero
 #   check_grep "what" REGEX FILE   passes when FILE matches REGEX (extended)
+#   skip "what" / skips N "what"   a check (N checks) that cannot run here (e.g. needs root): counted
 #   make_token DIR LABEL           a throwaway SoftHSM token under DIR (PINs in 0600 files)
 #   make_capf_ca DIR CERT          token "capf" under DIR/tok, its key "capf-ca", a CAPF CA in CERT
 #   signer_user DIR...             as root: capf-signer owns DIR..., USER_OPT/RUN_AS/SIGNER_UID
 #   start_signerd LOG SOCK CONF .. capf-signerd in the background, waits until it has started
-# The closing line "NAME: N passed, N failed" is what tests/run-tests counts.
+# The closing line "NAME: N passed, N failed, N skipped" is what tests/run-tests counts.
+# As root, when the build tree is out of the service users' reach (a clone under /root),
+# BIN and LIB are a staging copy they can read (scripts/stage-build; tests/run-tests makes
+# one for the whole run and passes it in CAPF_STAGE).
 set -u
 T_NAME=$(basename "$0" .sh)
 T_PASS=0
 T_FAIL=0
+T_SKIP=0
 T_PIDS=()
 BUILD=${BUILD:-build}
 BIN=$PWD/$BUILD/bin
@@ -18,6 +23,15 @@ LIB=$PWD/$BUILD/lib
 SOFTHSM_MODULE=${SOFTHSM_MODULE:-/usr/lib/softhsm/libsofthsm2.so}
 T_TMP=$(mktemp -d "${TMPDIR:-/tmp}/capf-$T_NAME.XXXXXX")
 chmod 0755 "$T_TMP"
+if [ -z "${CAPF_STAGE:-}" ] && [ "$(id -u)" = 0 ] \
+   && ! scripts/stage-build --can-reach nobody "$LIB/capfhsm.so" >/dev/null 2>&1; then
+  CAPF_STAGE=$T_TMP/stage
+  scripts/stage-build "$PWD/$BUILD" "$CAPF_STAGE" || { echo "$T_NAME: cannot stage $BUILD" >&2; exit 1; }
+fi
+if [ -n "${CAPF_STAGE:-}" ]; then
+  BIN=$CAPF_STAGE/bin
+  LIB=$CAPF_STAGE/lib
+fi
 
 t_cleanup() {
   local p
@@ -29,6 +43,8 @@ trap t_cleanup EXIT
 
 ok()     { T_PASS=$((T_PASS + 1)); echo "ok - $*"; }
 not_ok() { T_FAIL=$((T_FAIL + 1)); echo "not ok - $*"; }
+skip()   { T_SKIP=$((T_SKIP + 1)); echo "skip - $*"; }
+skips()  { T_SKIP=$((T_SKIP + $1)); shift; echo "skip - $* (not run here)"; }   # skips N "what"
 
 check() {
   local what=$1; shift
@@ -47,7 +63,7 @@ check_nogrep() {
   if grep -qE -- "$re" "$file"; then not_ok "$what (/$re/ found in $file)"; grep -nE -- "$re" "$file" | head -5; else ok "$what"; fi
 }
 finish() {
-  echo "$T_NAME: $T_PASS passed, $T_FAIL failed"
+  echo "$T_NAME: $T_PASS passed, $T_FAIL failed, $T_SKIP skipped"
   [ "$T_FAIL" -eq 0 ]
   exit $?
 }

@@ -26,3 +26,4 @@ fuzz-smoke: fuzz
 	     || { tail -40 build/fuzz/$$f.log; exit 1; }; \
 	  grep -h "^Done" build/fuzz/$$f.log || tail -1 build/fuzz/$$f.log; \
 	done
+SHELL_TESTS += tests/e2e/readme.sh

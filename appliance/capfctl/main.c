@@ -11,6 +11,7 @@
 #include <string.h>
 
 #include "appliance/capfctl/capfctl.h"
+#include "appliance/common/version.h"
 
 static const char usage_main[] =
 "usage: capfctl [--socket PATH] [--config FILE] COMMAND [ARGS] [--help]\n"
@@ -28,7 +29,9 @@ static const char usage_main[] =
 "  audit verify                                    check the audit hash chain\n"
 "  stats [--json]                                  the daemon's counters\n"
 "  ping                                            is the daemon there?\n"
-"Run `capfctl COMMAND --help` for the options of a command.\n"
+"  backup --out FILE                               a checked copy of the store (0600)\n"
+"Run `capfctl COMMAND --help` for the options of a command;\n"
+"`capfctl --version` prints the version.\n"
 "\n"
 "Options:\n"
 "  --socket PATH   the admin socket (default " CTL_DEFAULT_SOCKET ")\n"
@@ -101,6 +104,7 @@ static const struct {
 	{ "ping", cmd_ping },
 	{ "stats", cmd_stats },
 	{ "help", cmd_help },
+	{ "backup", cmd_backup },
 };
 
 int
@@ -118,6 +122,8 @@ main(int argc, char **argv)
 	size_t i;
 	int opt, rc;
 
+	if (capf_version_option(argc, argv, "capfctl"))
+		return CTL_OK;
 	opterr = 1;
 	while ((opt = getopt_long(argc, argv, "+h", opts, NULL)) != -1) {
 		if (ctl_common_opt(&c, opt, optarg))

@@ -11,3 +11,4 @@ $(CAPFCTL): $(call objs,$(CAPFCTL_SRCS)) $(BUILD)/lib/libcapfcodec.a \
 
 # capfctl and the ADMIN verbs against the real daemon, token and store.
 SHELL_TESTS += tests/integ/capfctl.sh
+SHELL_TESTS += tests/e2e/backup.sh

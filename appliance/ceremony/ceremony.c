@@ -29,6 +29,7 @@
 #include "appliance/ceremony/transcript.h"
 #include "appliance/common/file.h"
 #include "appliance/common/hsm.h"
+#include "appliance/common/version.h"
 #include "pkcs11/p11.h"
 #include "policy/cacert.h"
 #include "policy/chain.h"
@@ -58,6 +59,7 @@ static const char usage[] =
 	"  --check              validate CONFIG, print the plan, change nothing\n"
 	"  --provider-path DIR  folder holding capfhsm.so (default: next to this program)\n"
 	"  -h, --help           this text\n"
+	"  --version            print the version and exit\n"
 	"\n"
 	"Exit status: 0 done, 1 a step failed (see the transcript), 2 usage or CONFIG errors.\n";
 
@@ -494,6 +496,8 @@ int main(int argc, char **argv)
 	struct passwd *pw;
 	int check = 0, o, rc;
 
+	if (capf_version_option(argc, argv, "capf-ceremony"))
+		return 0;
 	while ((o = getopt_long(argc, argv, "h", lopts, NULL)) != -1) {
 		switch (o) {
 		case 'd': dir = optarg; break;

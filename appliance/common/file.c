@@ -78,6 +78,11 @@ static int write_all(int fd, const void *data, size_t len)
 	return 0;
 }
 
+int capf_file_write_all(int fd, const void *data, size_t len)
+{
+	return write_all(fd, data, len);
+}
+
 static int fsync_dir_of(const char *path)
 {
 	char copy[PATH_MAX];

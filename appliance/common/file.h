@@ -25,6 +25,8 @@ int capf_file_create(const char *path, mode_t mode, const void *data, size_t len
 int capf_file_replace(const char *path, mode_t mode, const void *data, size_t len,
 		      char *err, size_t errlen);
 
+/* Writes all of data to fd (retries short writes and EINTR); 0, or -1 with errno set. */
+int capf_file_write_all(int fd, const void *data, size_t len);
 /* Closes every descriptor >= lowfd. */
 void capf_closefrom(int lowfd);
 

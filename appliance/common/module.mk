@@ -1,6 +1,7 @@
 # appliance/common: logging, careful file I/O and process hardening shared by the programs.
 COMMON_SRCS := appliance/common/log.c appliance/common/file.c appliance/common/hsm.c \
-	       appliance/common/x509.c appliance/common/harden.c appliance/common/sdnotify.c
+	       appliance/common/x509.c appliance/common/harden.c appliance/common/sdnotify.c \
+	       appliance/common/version.c
 LIBCOMMON   := $(BUILD)/lib/libcapfcommon.a
 LIBRARIES   += $(LIBCOMMON)
 $(LIBCOMMON): $(call objs,$(COMMON_SRCS))
@@ -19,3 +20,9 @@ UNIT_TESTS  += $(BUILD)/tests/test_sdnotify
 $(BUILD)/tests/test_sdnotify: $(call objs,tests/unit/test_sdnotify.c) $(LIBCOMMON)
 	@mkdir -p $(dir $@)
 	$(CC) $(LDFLAGS) -o $@ $^ $(LIBCMOCKA)
+# the version string: the top-level VERSION file, compiled into version.o only (its own
+# rule, so that CPPFLAGS given on the command line do not drop the define)
+$(BUILD)/obj/appliance/common/version.o: appliance/common/version.c VERSION
+	@mkdir -p $(dir $@)
+	$(CC) $(CPPFLAGS) -DCAPF_VERSION='"$(CAPF_VERSION)"' $(CFLAGS) -c -o $@ $<
+SHELL_TESTS += tests/integ/version.sh

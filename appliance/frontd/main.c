@@ -32,6 +32,7 @@
 #include "appliance/common/harden.h"
 #include "appliance/common/log.h"
 #include "appliance/common/sdnotify.h"
+#include "appliance/common/version.h"
 #include "appliance/frontd/frontd.h"
 #include "policy/errlist.h"
 
@@ -73,6 +74,7 @@ static void usage(FILE *out)
 "  --verbose                log debug events too\n"
 "  --no-seccomp             do not install the system-call allow-list (debugging only)\n"
 "  --help                   this text\n"
+"  --version                print the version and exit\n"
 "\n"
 "TLS: 1.2 and 1.3 (tls.min_version \"1.0\"/\"1.1\" adds the old versions for old phones and\n"
 "lowers OpenSSL's security level to 0 for them), ECDHE suites only, no client certificate.\n"
@@ -325,6 +327,8 @@ int main(int argc, char **argv)
 	struct sigaction sa;
 
 	capf_sd_capture();      /* NOTIFY_SOCKET, JOURNAL_STREAM: before anything else */
+	if (capf_version_option(argc, argv, "capf-frontd"))
+		return 0;
 	if (harden() < 0)
 		return EXIT_STARTUP;
 	while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {

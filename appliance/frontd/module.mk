@@ -16,5 +16,6 @@ $(BUILD)/tests/bench_tokensign: $(call objs,tests/bench/bench_tokensign.c)
 	$(CC) $(LDFLAGS) -o $@ $^ $(LIBCRYPTO) $(LIBPTHREAD)
 SHELL_TESTS += tests/e2e/appliance_enroll.sh tests/e2e/appliance_enroll_p11kit.sh
 SHELL_TESTS += tests/e2e/appliance_ops.sh
+SHELL_TESTS += tests/e2e/appliance_local.sh
 # The whole appliance: LSCs/s and latency vs the raw signing rate of the token key.
 BENCHES     += tests/bench/bench_appliance.sh

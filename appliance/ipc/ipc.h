@@ -56,6 +56,9 @@ enum capf_ipc_verb {
 	CAPF_IPC_TRUST_EXPORT = 0x0135,
 	CAPF_IPC_AUDIT_VERIFY = 0x0140,
 	CAPF_IPC_STATS = 0x0141,
+	CAPF_IPC_BACKUP_BEGIN = 0x0170, /* a checked snapshot of the store, held for this connection */
+	CAPF_IPC_BACKUP_READ = 0x0171,  /* its bytes, from an offset */
+	CAPF_IPC_BACKUP_END = 0x0172,   /* drops it */
 	/* append new verbs here (and a row in ipc_schema.c) */
 };
 
@@ -134,6 +137,11 @@ enum capf_ipc_tag {
 	CAPF_IPC_T_SAN_IP = 98,         /* str <= 45, repeatable: IPv4/IPv6 address, text */
 	CAPF_IPC_T_TOKEN_STATE = 100,   /* str <= 512: PING's answer: "token up (...)" / "token DOWN ..." */
 	CAPF_IPC_T_TOKEN_UP = 101,      /* u8: PING's answer: 1 the CAPF CA token is usable, 0 down */
+	CAPF_IPC_T_BACKUP = 140,        /* u64: a backup snapshot's handle (BACKUP_BEGIN) */
+	CAPF_IPC_T_OFFSET = 141,        /* u64: byte offset into the snapshot */
+	CAPF_IPC_T_DATA = 142,          /* bytes <= 49152: a piece of the snapshot */
+	CAPF_IPC_T_SIZE = 143,          /* u64: the snapshot's size in bytes */
+	CAPF_IPC_T_SHA256 = 144,        /* bytes <= 32: SHA-256 of the whole snapshot */
 	/* append new tags here (and a row in ipc_schema.c) */
 };
 

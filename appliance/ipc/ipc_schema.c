@@ -81,6 +81,11 @@ static const struct ipc_tagdef tags[] = {
 	{ CAPF_IPC_T_SAN_IP, FT_STR, 0, 45, "SAN_IP" },
 	{ CAPF_IPC_T_TOKEN_STATE, FT_STR, 0, 512, "TOKEN_STATE" },
 	{ CAPF_IPC_T_TOKEN_UP, FT_U8, 0, 1, "TOKEN_UP" },
+	{ CAPF_IPC_T_BACKUP, FT_U64, 0, 0, "BACKUP" },
+	{ CAPF_IPC_T_OFFSET, FT_U64, 0, 0, "OFFSET" },
+	{ CAPF_IPC_T_DATA, FT_BYTES, 0, 49152, "DATA" },
+	{ CAPF_IPC_T_SIZE, FT_U64, 0, 0, "SIZE" },
+	{ CAPF_IPC_T_SHA256, FT_BYTES, 0, 32, "SHA256" },
 };
 
 #define R(t)    { CAPF_IPC_T_##t, RF_REQUIRED }
@@ -133,6 +138,10 @@ static const struct ipc_rule trust_req[] = { R(TARGET), END };
 static const struct ipc_rule audit_rsp[] = { O(COUNT), O(AUDIT_ROW), END };
 static const struct ipc_rule stats_rsp[] = { M(STAT), END };
 static const struct ipc_rule ping_rsp[] = { O(TOKEN_UP), O(TOKEN_STATE), END };
+static const struct ipc_rule backup_begin_rsp[] = { R(BACKUP), R(SIZE), R(SHA256), O(COUNT), END };
+static const struct ipc_rule backup_read_req[] = { R(BACKUP), R(OFFSET), END };
+static const struct ipc_rule backup_read_rsp[] = { R(DATA), END };
+static const struct ipc_rule backup_end_req[] = { R(BACKUP), END };
 
 /* nested */
 static const struct ipc_rule key_alt[] = { R(KEY_TYPE), O(RSA_BITS), O(CURVE), END };
@@ -175,6 +184,9 @@ static const struct ipc_verbdef verbs[] = {
 	{ V(TRUST_EXPORT), A, trust_req, capf_certs_rsp },
 	{ V(AUDIT_VERIFY), A, none, audit_rsp },
 	{ V(STATS), A, none, stats_rsp },
+	{ V(BACKUP_BEGIN), A, none, backup_begin_rsp },
+	{ V(BACKUP_READ), A, backup_read_req, backup_read_rsp },
+	{ V(BACKUP_END), A, backup_end_req, none },
 };
 
 static const struct {

@@ -20,6 +20,7 @@
 #include <openssl/x509.h>
 
 #include "appliance/common/file.h"
+#include "appliance/common/version.h"
 #include "appliance/phone/phone.h"
 #include "appliance/phone/phone_int.h"
 
@@ -61,6 +62,7 @@ static const char usage_text[] =
 "  --pool-size K            keys per kind (default N); --reuse-keys: K keys used round robin\n"
 "                           (a session finding no key left generates one on its thread,\n"
 "                           holding up the other sessions of that thread meanwhile)\n"
+"  --version                print the version and exit\n"
 "exit codes: 0 success, 10 nothing to do, 11 unknown device, 12 refused, 13 retry later,\n"
 "            1 error (TLS, protocol, timeout), 2 usage\n";
 
@@ -618,6 +620,8 @@ int main(int argc, char **argv)
 	char *auth = NULL;
 	int rc;
 
+	if (capf_version_option(argc, argv, "capf-phone"))
+		return 0;
 	signal(SIGPIPE, SIG_IGN);
 	parse_args(argc, argv, &o);
 	o.cfg.protocol = o.protocol;

@@ -110,14 +110,19 @@ static const struct {
 	{ CAPF_IPC_TRUST_EXPORT, admin_trust_export },
 	{ CAPF_IPC_AUDIT_VERIFY, admin_audit_verify },
 	{ CAPF_IPC_STATS, admin_stats },
+	{ CAPF_IPC_BACKUP_BEGIN, admin_backup_begin },
+	{ CAPF_IPC_BACKUP_READ, admin_backup_read },
+	{ CAPF_IPC_BACKUP_END, admin_backup_end },
 };
 
 void
 signerd_admin_closed(struct signerd *sd, const struct signerd_peer *peer)
 {
 	(void)sd;
-	if (peer->role == CAPF_ROLE_ADMIN)
+	if (peer->role == CAPF_ROLE_ADMIN) {
 		admin_bulk_conn_closed(peer->conn_id);
+		admin_backup_conn_closed(peer->conn_id);
+	}
 }
 
 int

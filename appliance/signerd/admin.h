@@ -77,6 +77,12 @@ int admin_bulk_commit(struct admin_req *a);
 int admin_bulk_abort(struct admin_req *a);
 /* Drops the bulk changes staged by connection conn_id (it closed). */
 void admin_bulk_conn_closed(uint64_t conn_id);
+
+/* admin_backup.c: BACKUP_BEGIN/READ/END; a connection's snapshot goes when it closes. */
+int admin_backup_begin(struct admin_req *a);
+int admin_backup_read(struct admin_req *a);
+int admin_backup_end(struct admin_req *a);
+void admin_backup_conn_closed(uint64_t conn_id);
 /* Bulk changes staged now (open transactions). */
 unsigned admin_bulk_staged(void);
 

@@ -29,6 +29,7 @@
 #include "appliance/common/harden.h"
 #include "appliance/common/log.h"
 #include "appliance/common/sdnotify.h"
+#include "appliance/common/version.h"
 #include "appliance/signerd/signerd_int.h"
 #include "policy/errlist.h"
 
@@ -64,6 +65,7 @@ static void usage(FILE *f)
 "  --verbose            also log debug events\n"
 "  --no-seccomp         DEBUGGING ONLY: do not install the system-call allow-list\n"
 "  --help               this text\n"
+"  --version            print the version and exit\n"
 "\n"
 "Exit status: 0 stopped cleanly (SIGTERM/SIGINT) or configuration OK; 1 configuration\n"
 "invalid; 2 usage error; 3 start-up failed (CA, key, token, store, sockets, hardening);\n"
@@ -133,6 +135,8 @@ int main(int argc, char **argv)
 	char err[1024];
 
 	capf_sd_capture();      /* NOTIFY_SOCKET, JOURNAL_STREAM: before the scrub */
+	if (capf_version_option(argc, argv, "capf-signerd"))
+		return 0;
 	while ((o = getopt_long(argc, argv, "", opts, NULL)) != -1) {
 		switch (o) {
 		case 'c': config = optarg; break;

@@ -89,6 +89,12 @@ sqlite3 *store_connect(struct capf_store *st, int writer, char *err, size_t errl
 
 /* Migrations (store_schema.c): brings db to CAPF_STORE_SCHEMA_VERSION. */
 int store_migrate(sqlite3 *db, const char *path, int readonly, char *err, size_t errlen);
+/* Before migrating a store of schema version `from` (store_backup.c): a checked copy of db
+ * (SQLite's backup API, PRAGMA integrity_check) in a new 0600 file
+ * "<path>.pre-v<to>.<n>.bak" (n: the first free number), whose name is written to saved.
+ * 0, or CAPF_STORE_ERROR (then nothing may be migrated). */
+int store_backup_pre_migration(sqlite3 *db, const char *path, int from, int to, char *saved,
+			       size_t savedlen, char *err, size_t errlen);
 
 /* VFS (store_vfs.c). */
 struct store_vfs *store_vfs_new(atomic_uint_fast64_t *syncs, char *err, size_t errlen);

@@ -140,6 +140,14 @@ int store_migrate(sqlite3 *db, const char *path, int readonly, char *err, size_t
 			  "read-write once to migrate it", path, version, CAPF_STORE_SCHEMA_VERSION);
 		return CAPF_STORE_ERROR;
 	}
+	/* An upgrade: a checked copy of the store as it was, before anything changes. */
+	if (version > 0 && version < CAPF_STORE_SCHEMA_VERSION) {
+		char saved[4200];
+
+		if ((rc = store_backup_pre_migration(db, path, version, CAPF_STORE_SCHEMA_VERSION,
+						     saved, sizeof(saved), err, errlen)) < 0)
+			return rc;
+	}
 	while (version < CAPF_STORE_SCHEMA_VERSION) {
 		if ((rc = store_exec(db, "BEGIN IMMEDIATE", err, errlen)) < 0)
 			return rc;

@@ -19,6 +19,7 @@
 #include <openssl/x509.h>
 
 #include "appliance/common/file.h"
+#include "appliance/common/version.h"
 #include "pkcs11/p11.h"
 
 #define EXIT_USAGE 2
@@ -41,6 +42,7 @@ static const char usage_main[] =
 	"else " P11_DEFAULT_MODULE ".\n"
 	"PINs come only from files owned by you with mode 0600 (pin-source=file:/path in URIs).\n"
 	"CAPF_TOKEN_VERBOSE=1 in the environment traces every PKCS#11 call to stderr.\n"
+	"capf-token --version prints the version.\n"
 	"Exit status: 0 success, 1 error, 2 usage error.\n";
 
 static const char usage_init[] =
@@ -723,6 +725,8 @@ int main(int argc, char **argv)
 	verbose = v != NULL && strcmp(v, "1") == 0;
 	p11_set_log_fn(log_cb, NULL);
 	p11_set_trace(verbose);
+	if (capf_version_option(argc, argv, "capf-token"))
+		return 0;
 	if (argc < 2)
 		return usage_err(usage_main, "a command is required", NULL);
 	if (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0 || strcmp(argv[1], "help") == 0) {

@@ -39,6 +39,8 @@ if [ "$(id -u)" = 0 ]; then
   "$FRONTD" --config "$D/capf.conf" --listen 127.0.0.1:1 --foreground 2>"$D/err"
   check "root without --user exits 2" test $? = 2
   check_grep "and says why" "refusing to run as root" "$D/err"
+else
+  skips 2 "root without --user exits 2 (needs root)"
 fi
 chmod 0644 "$D/key.pem"
 "$FRONTD" --config "$D/capf.conf" --listen "127.0.0.1:$(free_port)" --foreground "${RUN_AS[@]}" 2>"$D/err"
@@ -83,6 +85,8 @@ stop() {
 start
 if [ "$(id -u)" = 0 ]; then
   check "it dropped to the --user" test "$(stat -c %U /proc/"$FPID")" = nobody
+else
+  skips 1 "it dropped to the --user (needs root)"
 fi
 check "not dumpable, no core" grep -q '^Max core file size *0' /proc/"$FPID"/limits
 check "seccomp filter on" grep -qE '^Seccomp:[[:space:]]+2' /proc/"$FPID"/status

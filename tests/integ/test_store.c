@@ -24,6 +24,7 @@
 #include <sqlite3.h>
 
 #include "appliance/store/store.h"
+#include "appliance/store/store_backup.h"
 #include "appliance/store/store_int.h"     /* white box: store_inflight() */
 
 #define DAY 86400
@@ -1528,6 +1529,130 @@ static void test_naive_mode(void **state)
 	assert_int_equal(capf_store_audit_verify(f->st, NULL, NULL, err, sizeof(err)), 0);
 }
 
+/* ---- backup (store_backup.h) ------------------------------------------------- */
+
+struct bk_writer {
+	struct capf_store *st;
+	int n;
+};
+
+static void *bk_write(void *arg)
+{
+	struct bk_writer *w = arg;
+
+	for (int i = 0; i < w->n; i++) {
+		char name[32];
+		snprintf(name, sizeof(name), "SEP00000B%06d", i);
+		put_dev(w->st, name, CAPF_OP_INSTALL, CAPF_AUTH_NULL, CAPF_ST_PENDING);
+	}
+	return NULL;
+}
+
+static void test_backup_online_checked(void **state)
+{
+	struct fx *f = *state;
+	struct capf_store_backup_info info, again;
+	struct bk_writer w = { f->st, 300 };
+	char copy[600], copy2[600], err[1024] = "";
+	struct stat sb;
+	pthread_t t;
+
+	snprintf(copy, sizeof(copy), "%s/copy.db", f->dir);
+	snprintf(copy2, sizeof(copy2), "%s/copy2.db", f->dir);
+	put_dev(f->st, "SEP001122334455", CAPF_OP_INSTALL, CAPF_AUTH_NULL, CAPF_ST_PENDING);
+	/* taken while another thread keeps writing: one moment's snapshot, checked */
+	assert_int_equal(pthread_create(&t, NULL, bk_write, &w), 0);
+	if (capf_store_backup(f->st, copy, &info, err, sizeof(err)) != 0)
+		fail_msg("backup: %s", err);
+	pthread_join(t, NULL);
+	assert_int_equal(stat(copy, &sb), 0);
+	assert_int_equal(sb.st_mode & 0777, 0600);
+	assert_int_equal((uint64_t)sb.st_size, info.bytes);
+	assert_true(info.devices >= 1 && info.devices <= 301);
+	assert_true(info.audit_rows >= info.devices);
+	assert_int_equal(raw_int(copy, "SELECT count(*) FROM devices"), (long long)info.devices);
+	/* the copy's audit rows are a prefix of the live ones: same hashes */
+	assert_int_equal(raw_int(copy, "SELECT count(*) FROM audit"), (long long)info.audit_rows);
+	/* checked again on its own, read-only */
+	assert_int_equal(capf_store_check_copy(copy, &again, err, sizeof(err)), 0);
+	assert_int_equal(again.audit_rows, info.audit_rows);
+	/* a later backup has everything */
+	assert_int_equal(capf_store_backup(f->st, copy2, &again, err, sizeof(err)), 0);
+	assert_int_equal(again.devices, 301);
+	/* an existing file is never replaced */
+	assert_int_equal(capf_store_backup(f->st, copy, &again, err, sizeof(err)), CAPF_STORE_ERROR);
+	assert_non_null(strstr(err, "File exists"));
+	assert_int_equal(raw_int(copy, "SELECT count(*) FROM devices"), (long long)info.devices);
+	/* nor written in a folder others may write to */
+	assert_int_equal(chmod(f->dir, 0777), 0);
+	snprintf(copy2, sizeof(copy2), "%s/copy3.db", f->dir);
+	assert_int_equal(capf_store_backup(f->st, copy2, &again, err, sizeof(err)), CAPF_STORE_ERROR);
+	assert_int_equal(access(copy2, F_OK), -1);
+	assert_int_equal(chmod(f->dir, 0700), 0);
+}
+
+static void test_backup_refuses_broken_chain(void **state)
+{
+	struct fx *f = *state;
+	struct capf_store_backup_info info;
+	char copy[600], err[1024] = "";
+	sqlite3 *db;
+
+	snprintf(copy, sizeof(copy), "%s/copy.db", f->dir);
+	put_dev(f->st, "SEP001122334455", CAPF_OP_INSTALL, CAPF_AUTH_NULL, CAPF_ST_PENDING);
+	put_dev(f->st, "SEP001122334466", CAPF_OP_INSTALL, CAPF_AUTH_NULL, CAPF_ST_PENDING);
+	db = raw_open(f->path);
+	raw_exec(db, "DROP TRIGGER audit_no_update; UPDATE audit SET detail = 'edited' WHERE id = 2");
+	sqlite3_close(db);
+	assert_int_equal(capf_store_backup(f->st, copy, &info, err, sizeof(err)), CAPF_STORE_ERROR);
+	assert_non_null(strstr(err, "audit chain"));
+	assert_non_null(strstr(err, "row 2"));
+	assert_int_equal(access(copy, F_OK), -1);           /* nothing left */
+	/* the same check on the live store finds the edit too */
+	assert_int_equal(capf_store_check_copy(f->path, &info, err, sizeof(err)), CAPF_STORE_ERROR);
+	assert_non_null(strstr(err, "row 2"));
+	/* a copy that is not a database at all */
+	{
+		int fd = open(copy, O_WRONLY | O_CREAT | O_EXCL, 0600);
+		assert_true(fd >= 0);
+		assert_int_equal(write(fd, "not a database, 32 bytes long...", 32), 32);
+		close(fd);
+	}
+	assert_int_equal(capf_store_check_copy(copy, &info, err, sizeof(err)), CAPF_STORE_ERROR);
+}
+
+static void test_pre_migration_copy(void **state)
+{
+	struct fx *f = *state;
+	char saved[4200], saved2[4200], want[700], err[1024] = "";
+	struct stat sb;
+	sqlite3 *db;
+
+	put_dev(f->st, "SEP001122334455", CAPF_OP_INSTALL, CAPF_AUTH_NULL, CAPF_ST_PENDING);
+	db = raw_open(f->path);
+	if (store_backup_pre_migration(db, f->path, 1, 2, saved, sizeof(saved), err, sizeof(err)) != 0)
+		fail_msg("pre-migration copy: %s", err);
+	snprintf(want, sizeof(want), "%s.pre-v2.1.bak", f->path);
+	assert_string_equal(saved, want);
+	assert_int_equal(stat(saved, &sb), 0);
+	assert_int_equal(sb.st_mode & 0777, 0600);
+	assert_int_equal(raw_int(saved, "SELECT count(*) FROM devices"), 1);
+	/* a second upgrade attempt keeps the first copy and makes another */
+	assert_int_equal(store_backup_pre_migration(db, f->path, 1, 2, saved2, sizeof(saved2), err,
+						    sizeof(err)), 0);
+	assert_string_not_equal(saved, saved2);
+	assert_int_equal(raw_int(saved, "SELECT count(*) FROM devices"), 1);
+	sqlite3_close(db);
+	/* where no copy can be written, the migration must not go ahead */
+	assert_int_equal(chmod(f->dir, 0500), 0);
+	db = raw_open(f->path);
+	if (geteuid() != 0)
+		assert_int_equal(store_backup_pre_migration(db, f->path, 1, 2, saved2, sizeof(saved2),
+							    err, sizeof(err)), CAPF_STORE_ERROR);
+	sqlite3_close(db);
+	assert_int_equal(chmod(f->dir, 0700), 0);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -1561,6 +1686,9 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_group_commit_batches, setup_store, teardown),
 		cmocka_unit_test_setup_teardown(test_naive_mode, setup_store, teardown),
 		cmocka_unit_test_setup_teardown(test_deferred_writes, setup_store, teardown),
+		cmocka_unit_test_setup_teardown(test_backup_online_checked, setup_store, teardown),
+		cmocka_unit_test_setup_teardown(test_backup_refuses_broken_chain, setup_store, teardown),
+		cmocka_unit_test_setup_teardown(test_pre_migration_copy, setup_store, teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
