@@ -4,7 +4,7 @@
 CAPFCTL_SRCS := $(wildcard appliance/capfctl/*.c)
 CAPFCTL      := $(BUILD)/bin/capfctl
 PROGRAMS     += $(CAPFCTL)
-$(CAPFCTL): $(call objs,$(CAPFCTL_SRCS)) $(BUILD)/lib/libcapfcodec.a \
+$(CAPFCTL): $(call objs,$(CAPFCTL_SRCS) appliance/ceremony/transcript.c) $(BUILD)/lib/libcapfcodec.a \
 	    $(BUILD)/lib/libcapfcommon.a $(BUILD)/lib/libcapfpolicy.a
 	@mkdir -p $(dir $@)
 	$(CC) $(LDFLAGS) -o $@ $^ $(LIBCONFIG) $(LIBCRYPTO)

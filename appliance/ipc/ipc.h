@@ -56,6 +56,7 @@ enum capf_ipc_verb {
 	CAPF_IPC_TRUST_EXPORT = 0x0135,
 	CAPF_IPC_AUDIT_VERIFY = 0x0140,
 	CAPF_IPC_STATS = 0x0141,
+	CAPF_IPC_CAPF_ADOPT = 0x0160,   /* a ceremony's key + its certificate become the CAPF CA */
 	/* append new verbs here (and a row in ipc_schema.c) */
 };
 
@@ -132,6 +133,7 @@ enum capf_ipc_tag {
 	CAPF_IPC_T_LSC_COUNT = 96,      /* u32: LSCs still valid under a CAPF certificate */
 	CAPF_IPC_T_KEY_URI = 97,        /* str <= 1024: pkcs11: URI of a CAPF CA key (no PIN) */
 	CAPF_IPC_T_SAN_IP = 98,         /* str <= 45, repeatable: IPv4/IPv6 address, text */
+	CAPF_IPC_T_EXPORT_ERROR = 120,  /* str <= 1024: the change is made, an export file was not written */
 	/* append new tags here (and a row in ipc_schema.c) */
 };
 

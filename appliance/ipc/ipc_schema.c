@@ -79,6 +79,7 @@ static const struct ipc_tagdef tags[] = {
 	{ CAPF_IPC_T_LSC_COUNT, FT_U32, 0, 0, "LSC_COUNT" },
 	{ CAPF_IPC_T_KEY_URI, FT_STR, 0, 1024, "KEY_URI" },
 	{ CAPF_IPC_T_SAN_IP, FT_STR, 0, 45, "SAN_IP" },
+	{ CAPF_IPC_T_EXPORT_ERROR, FT_STR, 0, 1024, "EXPORT_ERROR" },
 };
 
 #define R(t)    { CAPF_IPC_T_##t, RF_REQUIRED }
@@ -118,7 +119,7 @@ static const struct ipc_rule report_req[] = {
 	O(FILTER_NAME), M(FILTER_STATUS), M(FILTER_OPERATION), O(FILTER_EXPIRING), O(FILTER_ISSUER),
 	O(CURSOR), O(LIMIT), END };
 static const struct ipc_rule capf_certs_rsp[] = { M(CAPF_CERT), END };
-static const struct ipc_rule capf_cert_rsp[] = { O(CAPF_CERT), END };
+static const struct ipc_rule capf_cert_rsp[] = { O(CAPF_CERT), O(EXPORT_ERROR), END };
 static const struct ipc_rule regen_req[] = {
 	R(CONFIRM), O(KEY_TYPE), O(RSA_BITS), O(CURVE), O(SUBJECT), O(VALIDITY_DAYS), END };
 static const struct ipc_rule csr_req[] = { O(KEY_TYPE), O(RSA_BITS), O(CURVE), O(SUBJECT), END };
@@ -130,6 +131,7 @@ static const struct ipc_rule tls_rsp[] = { R(CERT), M(CHAIN_CERT), END };
 static const struct ipc_rule trust_req[] = { R(TARGET), END };
 static const struct ipc_rule audit_rsp[] = { O(COUNT), O(AUDIT_ROW), END };
 static const struct ipc_rule stats_rsp[] = { M(STAT), END };
+static const struct ipc_rule adopt_req[] = { R(CONFIRM), R(KEY_URI), R(CERT), M(CHAIN_CERT), END };
 
 /* nested */
 static const struct ipc_rule key_alt[] = { R(KEY_TYPE), O(RSA_BITS), O(CURVE), END };
@@ -172,6 +174,7 @@ static const struct ipc_verbdef verbs[] = {
 	{ V(TRUST_EXPORT), A, trust_req, capf_certs_rsp },
 	{ V(AUDIT_VERIFY), A, none, audit_rsp },
 	{ V(STATS), A, none, stats_rsp },
+	{ V(CAPF_ADOPT), A, adopt_req, capf_cert_rsp },
 };
 
 static const struct {
