@@ -11,3 +11,5 @@ $(CAPFCTL): $(call objs,$(CAPFCTL_SRCS) appliance/ceremony/transcript.c) $(BUILD
 
 # capfctl and the ADMIN verbs against the real daemon, token and store.
 SHELL_TESTS += tests/integ/capfctl.sh
+# third-party import -> restart -> enroll; ceremony rotation adopted; exports as errors
+SHELL_TESTS += tests/integ/capf_rotation.sh

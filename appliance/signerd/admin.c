@@ -110,6 +110,7 @@ static const struct {
 	{ CAPF_IPC_TRUST_EXPORT, admin_trust_export },
 	{ CAPF_IPC_AUDIT_VERIFY, admin_audit_verify },
 	{ CAPF_IPC_STATS, admin_stats },
+	{ CAPF_IPC_CAPF_ADOPT, admin_capf_adopt },
 };
 
 void
