@@ -7,6 +7,7 @@ SIGNERD_SRCS := appliance/signerd/main.c appliance/signerd/harden.c appliance/si
 		appliance/signerd/serve.c appliance/signerd/dispatch.c appliance/signerd/front.c \
 		appliance/signerd/authcheck.c appliance/signerd/possession.c appliance/signerd/util.c \
 		$(SIGNERD_ADMIN_SRCS)
+SIGNERD_SRCS += appliance/signerd/checkfiles.c
 SIGNERD      := $(BUILD)/bin/capf-signerd
 PROGRAMS     += $(SIGNERD)
 

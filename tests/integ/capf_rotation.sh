@@ -12,7 +12,9 @@
 #     --yes), enroll against the new CA, old LSCs still accepted (previous CAs are
 #     trusted for LSC authentication); a second ceremony's self-signed key adopted
 #     too; a restart keeps the adopted key; refusals change nothing;
-#   - `capfctl capf regenerate --transcript` in the ceremony's transcript form.
+#   - `capfctl capf regenerate --transcript` in the ceremony's transcript form;
+#   - `capf-signerd --check-config`: module, PIN file, certificate, store folder, as
+#     the user the daemon runs as, each problem named with its setting and file.
 . tests/lib.sh
 D=$T_TMP
 CTL=$BIN/capfctl
@@ -53,6 +55,34 @@ lsc_auth() {
     "$CL" enroll "$FRONT" "$1" --cert "$D/$1.pem" --cert-key "$D/$1.key" --cert-type lsc --abort >"$D/auth.out" 2>&1 &&
     grep -q "^decision=install" "$D/auth.out"
 }
+# ---- --check-config: the files and folders, as the user the daemon runs as -----------------------
+SD=$BIN/capf-signerd
+check "--check-config: the test configuration is usable by the signer's user" "$SD" --check-config "$D/capf.conf" "${USER_OPT[@]}"
+check_grep "  ... OK" "capf.conf: OK" "$T_TMP/last.out"
+check_grep "  ... and notes that the exports cannot be written there" "note: ca.certificate's folder $D/ca is not writable" "$T_TMP/last.out"
+mkdir -p "$D/cc"
+(umask 077; cp "$PIN" "$D/cc/unreadable.pin"); chmod 0000 "$D/cc/unreadable.pin"
+(umask 022; cp "$PIN" "$D/cc/open.pin"); chmod 0644 "$D/cc/open.pin"
+[ "$(id -u)" = 0 ] && chown capf-signer: "$D/cc/open.pin"
+mkdir -p "$D/cc/ro"; chmod 0555 "$D/cc/ro"
+sed -e "s|module = \"$SOFTHSM_MODULE\"|module = \"$D/cc/vendor-p11.so\"|" -e "s|pin_source = \"$PIN\"|pin_source = \"$D/cc/unreadable.pin\"|" \
+    -e "s|certificate = \"$D/ca/ca.pem\"|certificate = \"$D/cc/missing.pem\"|" -e "s|path = \"$D/state/capf.db\"|path = \"$D/cc/ro/capf.db\"|" \
+    "$D/capf.conf" >"$D/cc/bad.conf"
+"$SD" --check-config "$D/cc/bad.conf" "${USER_OPT[@]}" >"$D/cc/bad.out" 2>&1
+check "--check-config with unusable files: exit 1" test $? = 1
+check_grep "  ... the module, by setting and file" "token.module: $D/cc/vendor-p11.so: does not exist" "$D/cc/bad.out"
+if [ "$(id -u)" = 0 ] || [ ! -r "$D/cc/unreadable.pin" ]; then
+  check_grep "  ... the PIN file the signer cannot read" "token.pin_source: $D/cc/unreadable.pin: cannot be read \(Permission denied\)" "$D/cc/bad.out"
+fi
+check_grep "  ... the certificate" "ca.certificate: $D/cc/missing.pem: does not exist" "$D/cc/bad.out"
+if [ "$(id -u)" = 0 ] || [ ! -w "$D/cc/ro" ]; then
+  check_grep "  ... the store's folder" "store.path \(its folder\): $D/cc/ro: is not writable" "$D/cc/bad.out"
+fi
+check_grep "  ... as whom" "checked as $(id -un "$SIGNER_UID") \(uid $SIGNER_UID\)" "$D/cc/bad.out"
+sed -e "s|pin_source = \"$PIN\"|pin_source = \"$D/cc/open.pin\"|" "$D/capf.conf" >"$D/cc/open.conf"
+check_fails "--check-config: a PIN file others may read is refused" "$SD" --check-config "$D/cc/open.conf" "${USER_OPT[@]}"
+check_grep "  ... says chmod 0600" "token.pin_source: $D/cc/open.pin: holds a PIN but is mode 0644" "$T_TMP/last.out"
+
 sd_start
 check "capf-signerd is up" test -S "$ADMIN"
 [ -S "$ADMIN" ] || { tail -20 "$LOG"; finish; }
