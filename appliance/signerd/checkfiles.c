@@ -126,10 +126,16 @@ static void check_all(struct chk *k, const struct capf_conf *c)
 	struct stat st;
 
 	readable_file(k, module, c->token.module[0] ? "token.module" : "token.module (default)");
+	/* the PIN reader's own rules (pkcs11/pin.c): owned by the daemon's user, 0600 */
 	if (c->token.pin_source[0] != '\0' && readable_file(k, c->token.pin_source, "token.pin_source") == 0 &&
-	    stat(c->token.pin_source, &st) == 0 && (st.st_mode & 077) != 0)
-		problem(k, c->token.pin_source, "token.pin_source", "holds a PIN but is mode %04o (group or "
-			"others may read it: chmod 0600)", (unsigned)(st.st_mode & 07777));
+	    stat(c->token.pin_source, &st) == 0) {
+		if (st.st_uid != geteuid())
+			problem(k, c->token.pin_source, "token.pin_source", "is owned by uid %u, not by the "
+				"daemon's user (the PIN reader refuses it: chown it)", (unsigned)st.st_uid);
+		if ((st.st_mode & 077) != 0)
+			problem(k, c->token.pin_source, "token.pin_source", "holds a PIN but is mode %04o "
+				"(group or others may read it: chmod 0600)", (unsigned)(st.st_mode & 07777));
+	}
 	pem_cert(k, c->ca.certificate, "ca.certificate");
 	if (c->ca.chain[0] != '\0')
 		pem_cert(k, c->ca.chain, "ca.chain");

@@ -82,6 +82,12 @@ check_grep "  ... as whom" "checked as $(id -un "$SIGNER_UID") \(uid $SIGNER_UID
 sed -e "s|pin_source = \"$PIN\"|pin_source = \"$D/cc/open.pin\"|" "$D/capf.conf" >"$D/cc/open.conf"
 check_fails "--check-config: a PIN file others may read is refused" "$SD" --check-config "$D/cc/open.conf" "${USER_OPT[@]}"
 check_grep "  ... says chmod 0600" "token.pin_source: $D/cc/open.pin: holds a PIN but is mode 0644" "$T_TMP/last.out"
+if [ "$(id -u)" = 0 ]; then
+  (umask 077; cp "$PIN" "$D/cc/root.pin")       # root's, 0600: the signer's PIN reader refuses it
+  sed -e "s|pin_source = \"$PIN\"|pin_source = \"$D/cc/root.pin\"|" "$D/capf.conf" >"$D/cc/owner.conf"
+  check_fails "--check-config: a PIN file of another owner is refused" "$SD" --check-config "$D/cc/owner.conf" "${USER_OPT[@]}"
+  check_grep "  ... says whose it is" "token.pin_source: $D/cc/root.pin: (cannot be read|is owned by uid 0)" "$T_TMP/last.out"
+fi
 
 sd_start
 check "capf-signerd is up" test -S "$ADMIN"
