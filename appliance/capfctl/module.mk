@@ -13,3 +13,5 @@ $(CAPFCTL): $(call objs,$(CAPFCTL_SRCS) appliance/ceremony/transcript.c) $(BUILD
 SHELL_TESTS += tests/integ/capfctl.sh
 # third-party import -> restart -> enroll; ceremony rotation adopted; exports as errors
 SHELL_TESTS += tests/integ/capf_rotation.sh
+# the same through scripts/appliance-local, both daemons and capf-phone over TLS
+SHELL_TESTS += tests/e2e/appliance_rotation.sh
