@@ -132,24 +132,21 @@ out:
 
 /* ---- publishing a new CA --------------------------------------------------- */
 
-/* Records nca (certificate x) as active in the store, writes the files,
- * swaps it in, audits; answers with the new CAPF_CERT. Takes nca. */
+/* Records nca as the active CA in the store, with its chain and key URI (a
+ * restart needs no file). 0, or a store code (CAPF_STORE_ERROR when encoding
+ * failed) with err. Does not take nca. */
 static int
-publish(struct admin_req *a, struct signerd_ca *nca, const char *action, const char *old_fp,
-	long old_lscs)
+record_ca(struct admin_req *a, struct signerd_ca *nca, char *err, size_t errlen)
 {
 	X509 *x = capf_ca_cert(nca->ca);
-	STACK_OF(X509) *chain;
-	char key_uri[CAPF_CONF_STR_MAX];
 	struct capf_store_cert sc;
 	unsigned char *der = NULL;
-	char err[768], ferr[768] = "";
 	int n, rc;
 
 	memset(&sc, 0, sizeof(sc));
 	if ((n = i2d_X509(x, &der)) <= 0) {
-		signerd_ca_put(nca);
-		return admin_error(a, "cannot encode the new CAPF CA certificate");
+		snprintf(err, errlen, "cannot encode the new CAPF CA certificate");
+		return CAPF_STORE_ERROR;
 	}
 	snprintf(sc.fp, sizeof(sc.fp), "%s", nca->fp);
 	sc.role = CAPF_CERT_ACTIVE;
@@ -157,24 +154,33 @@ publish(struct admin_req *a, struct signerd_ca *nca, const char *action, const c
 	sc.der_len = (size_t)n;
 	snprintf(sc.key_uri, sizeof(sc.key_uri), "%s", nca->key_uri);
 	sc.not_after = capf_ca_not_after(nca->ca);
-	/* the chain is recorded with the certificate: a restart needs no file */
 	if (signerd_chain_der(capf_ca_chain(nca->ca), &sc.chain, &sc.chain_len) != 0) {
 		OPENSSL_free(der);
-		signerd_ca_put(nca);
-		return admin_error(a, "cannot encode the new CAPF CA chain");
+		snprintf(err, errlen, "cannot encode the new CAPF CA chain");
+		return CAPF_STORE_ERROR;
 	}
-	rc = capf_store_cert_add(a->sd->store, &sc, &a->who, err, sizeof(err));
+	rc = capf_store_cert_add(a->sd->store, &sc, &a->who, err, errlen);
 	if (rc == CAPF_STORE_EXISTS &&
 	    (rc = capf_store_cert_set_chain(a->sd->store, nca->fp, sc.chain, sc.chain_len, &a->who,
-					    err, sizeof(err))) == 0)
+					    err, errlen)) == 0)
 		rc = capf_store_cert_set_role(a->sd->store, nca->fp, CAPF_CERT_ACTIVE, &a->who,
-					      err, sizeof(err));
+					      err, errlen);
 	OPENSSL_free(der);
 	free(sc.chain);
-	if (rc != 0) {
-		signerd_ca_put(nca);
-		return admin_store_fail(a, rc, err);
-	}
+	return rc;
+}
+
+/* nca is recorded (record_ca): writes the export files, swaps it in, audits;
+ * answers with the new CAPF_CERT (and EXPORT_ERROR). Takes nca. */
+static int
+publish_recorded(struct admin_req *a, struct signerd_ca *nca, const char *action, const char *old_fp,
+		 long old_lscs)
+{
+	X509 *x = capf_ca_cert(nca->ca);
+	STACK_OF(X509) *chain;
+	char key_uri[CAPF_CONF_STR_MAX];
+	char ferr[768] = "";
+
 	/* The files are exports: the store is the record. A failure to write
 	 * one is an error the operator sees (EXPORT_ERROR), not only a log line. */
 	if (admin_ca_files_write(a->sd, x, capf_ca_chain(nca->ca), ferr, sizeof(ferr)) != 0)
@@ -205,6 +211,21 @@ publish(struct admin_req *a, struct signerd_ca *nca, const char *action, const c
 	X509_free(x);
 	sk_X509_pop_free(chain, X509_free);
 	return 0;
+}
+
+/* record_ca then publish_recorded. Takes nca. */
+static int
+publish(struct admin_req *a, struct signerd_ca *nca, const char *action, const char *old_fp,
+	long old_lscs)
+{
+	char err[768];
+	int rc;
+
+	if ((rc = record_ca(a, nca, err, sizeof(err))) != 0) {
+		signerd_ca_put(nca);
+		return admin_store_fail(a, rc, err);
+	}
+	return publish_recorded(a, nca, action, old_fp, old_lscs);
 }
 
 /* ---- CAPF_REGENERATE --------------------------------------------------------- */
@@ -344,9 +365,15 @@ admin_capf_regenerate(struct admin_req *a)
 		snprintf(msg, sizeof(msg), "%s", err);
 		goto undo;
 	}
+	/* the store last: failing there, the new key still goes */
+	if (record_ca(a, nca, err, sizeof(err)) != 0) {
+		signerd_ca_put(nca);
+		snprintf(msg, sizeof(msg), "recording the new CAPF CA in the store: %s", err);
+		goto undo;
+	}
 	capf_log(LOG_NOTICE, "ca_regenerated", "fp=%s key_uri=%s previous=%s uid=%u", nca->fp, uri,
 		 old_fp, (unsigned)a->peer->uid);
-	rc = publish(a, nca, "capf.regenerate", old_fp, old_lscs);
+	rc = publish_recorded(a, nca, "capf.regenerate", old_fp, old_lscs);
 	goto out;
 undo:
 	/* a step after the key generation failed: the new key goes, or is named */
