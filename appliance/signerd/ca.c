@@ -541,6 +541,7 @@ static struct capf_ca *ca_from_store(struct signerd *sd, const struct capf_store
 		unsigned char *der = NULL;
 		size_t dlen = 0;
 
+		snprintf(e2, sizeof(e2), "out of memory");
 		if (signerd_chain_der(chain, &der, &dlen) == 0 &&
 		    capf_store_cert_set_chain(sd->store, sc->fp, der, dlen, &who, e2, sizeof(e2)) == 0)
 			capf_log(LOG_NOTICE, "ca_chain_recorded", "fp=%s from=%s certificates=%d", sc->fp,

@@ -55,6 +55,11 @@ lsc_auth() {
     "$CL" enroll "$FRONT" "$1" --cert "$D/$1.pem" --cert-key "$D/$1.key" --cert-type lsc --abort >"$D/auth.out" 2>&1 &&
     grep -q "^decision=install" "$D/auth.out"
 }
+check "capfctl capf adopt --help" "$CTL" capf adopt --help
+check_grep "  ... documents adopt" "adopt --key-uri URI --cert CERT" "$T_TMP/last.out"
+check_grep "  ... and the export error" "exits 1" "$T_TMP/last.out"
+check "capfctl capf adopt without --key-uri: usage error" rc 2 "$CTL" --socket /nonexistent capf adopt --cert "$D/ca/ca.pem"
+
 # ---- --check-config: the files and folders, as the user the daemon runs as -----------------------
 SD=$BIN/capf-signerd
 check "--check-config: the test configuration is usable by the signer's user" "$SD" --check-config "$D/capf.conf" "${USER_OPT[@]}"
