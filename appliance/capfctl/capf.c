@@ -499,6 +499,56 @@ put_x509(struct capf_ipc_builder *b, uint16_t tag, X509 *x)
 	return 0;
 }
 
+/* A change of the CAPF CA that sends a certificate with its chain (import,
+ * adopt; key_uri for adopt): reads the files, prints the phone-reset warning
+ * with the LSC counts, asks, sends, prints the answer and any export error. */
+struct ca_change {
+	uint16_t verb;
+	const char *what;       /* "capf import" */
+	const char *warning;    /* "importing a CAPF CA certificate replaces ..." */
+	const char *question;
+	const char *done;       /* the answer's title */
+};
+
+static int
+send_ca_change(struct ctl *c, const struct ca_change *w, const char *key_uri, const char *cert_path,
+	       const char *chain_path, int yes)
+{
+	struct capf_ipc_builder b;
+	struct ctl_reply r;
+	X509 *cert[1], *chain[CHAIN_MAX];
+	int nchain = 0, i, rc;
+
+	if (read_certs(cert_path, cert, 1) != 1)
+		return CTL_FAILED;
+	if (chain_path && (nchain = read_certs(chain_path, chain, CHAIN_MAX)) < 0) {
+		X509_free(cert[0]);
+		return CTL_FAILED;
+	}
+	rc = ctl_reset_warning(c, w->warning, 1);
+	if (rc == CTL_OK && !ctl_confirm(yes, w->question))
+		rc = CTL_NOCONFIRM;
+	if (rc == CTL_OK) {
+		ctl_begin(c, &b, w->verb);
+		capf_ipc_put_u8(&b, CAPF_IPC_T_CONFIRM, 1);
+		if (key_uri)
+			capf_ipc_put_str(&b, CAPF_IPC_T_KEY_URI, key_uri);
+		put_x509(&b, CAPF_IPC_T_CERT, cert[0]);
+		for (i = 0; i < nchain; i++)
+			put_x509(&b, CAPF_IPC_T_CHAIN_CERT, chain[i]);
+		rc = ctl_call(c, &b, w->what, &r);
+		if (rc == CTL_OK) {
+			print_cert_reply(&r, w->done);
+			rc = export_error(&r, w->what);
+			ctl_reply_free(&r);
+		}
+	}
+	X509_free(cert[0]);
+	for (i = 0; i < nchain; i++)
+		X509_free(chain[i]);
+	return rc;
+}
+
 static int
 capf_import(struct ctl *c, int argc, char **argv)
 {
@@ -509,11 +559,14 @@ capf_import(struct ctl *c, int argc, char **argv)
 		{ "yes", no_argument, NULL, O_YES },
 		{ NULL, 0, NULL, 0 },
 	};
-	struct capf_ipc_builder b;
-	struct ctl_reply r;
-	X509 *cert[1], *chain[CHAIN_MAX];
+	static const struct ca_change w = {
+		CAPF_IPC_CAPF_IMPORT, "capf import",
+		"importing a CAPF CA certificate replaces the certificate that signs LSCs.",
+		"Import this CAPF CA certificate?",
+		"Imported CAPF CA certificate (active; the old one is now previous):",
+	};
 	const char *chain_path = NULL;
-	int opt, yes = 0, nchain = 0, i, rc;
+	int opt, yes = 0;
 
 	while ((opt = getopt_long(argc, argv, "", opts, NULL)) != -1) {
 		if (ctl_common_opt(c, opt, optarg))
@@ -531,34 +584,7 @@ capf_import(struct ctl *c, int argc, char **argv)
 	}
 	if (optind + 1 != argc)
 		return ctl_usage_error("capf import", "one CERT file is needed");
-	if (read_certs(argv[optind], cert, 1) != 1)
-		return CTL_FAILED;
-	if (chain_path && (nchain = read_certs(chain_path, chain, CHAIN_MAX)) < 0) {
-		X509_free(cert[0]);
-		return CTL_FAILED;
-	}
-	rc = ctl_reset_warning(c, "importing a CAPF CA certificate replaces the certificate that "
-			   "signs LSCs.", 1);
-	if (rc == CTL_OK && !ctl_confirm(yes, "Import this CAPF CA certificate?"))
-		rc = CTL_NOCONFIRM;
-	if (rc == CTL_OK) {
-		ctl_begin(c, &b, CAPF_IPC_CAPF_IMPORT);
-		capf_ipc_put_u8(&b, CAPF_IPC_T_CONFIRM, 1);
-		put_x509(&b, CAPF_IPC_T_CERT, cert[0]);
-		for (i = 0; i < nchain; i++)
-			put_x509(&b, CAPF_IPC_T_CHAIN_CERT, chain[i]);
-		rc = ctl_call(c, &b, "capf import", &r);
-		if (rc == CTL_OK) {
-			print_cert_reply(&r, "Imported CAPF CA certificate (active; the old one is "
-					 "now previous):");
-			rc = export_error(&r, "capf import");
-			ctl_reply_free(&r);
-		}
-	}
-	X509_free(cert[0]);
-	for (i = 0; i < nchain; i++)
-		X509_free(chain[i]);
-	return rc;
+	return send_ca_change(c, &w, NULL, argv[optind], chain_path, yes);
 }
 
 /* ---- adopt ---------------------------------------------------------------- */
@@ -575,11 +601,15 @@ capf_adopt(struct ctl *c, int argc, char **argv)
 		{ "yes", no_argument, NULL, O_YES },
 		{ NULL, 0, NULL, 0 },
 	};
-	struct capf_ipc_builder b;
-	struct ctl_reply r;
-	X509 *cert[1], *chain[CHAIN_MAX];
+	static const struct ca_change w = {
+		CAPF_IPC_CAPF_ADOPT, "capf adopt",
+		"adopting a new CAPF CA key and certificate replaces the certificate that signs LSCs.",
+		"Adopt this key and certificate as the CAPF CA?",
+		"Adopted CAPF CA (active; the old one is now previous, still trusted for LSC "
+		"authentication):",
+	};
 	const char *uri = NULL, *cert_path = NULL, *chain_path = NULL;
-	int opt, yes = 0, nchain = 0, i, rc;
+	int opt, yes = 0, rc;
 
 	while ((opt = getopt_long(argc, argv, "", opts, NULL)) != -1) {
 		if (ctl_common_opt(c, opt, optarg))
@@ -606,36 +636,10 @@ capf_adopt(struct ctl *c, int argc, char **argv)
 				       "with token.pin_source)");
 	if (cert_path == NULL)
 		return ctl_usage_error("capf adopt", "--cert FILE (the key's certificate) is needed");
-	if (read_certs(cert_path, cert, 1) != 1)
-		return CTL_FAILED;
-	if (chain_path && (nchain = read_certs(chain_path, chain, CHAIN_MAX)) < 0) {
-		X509_free(cert[0]);
-		return CTL_FAILED;
-	}
-	rc = ctl_reset_warning(c, "adopting a new CAPF CA key and certificate replaces the "
-			       "certificate that signs LSCs.", 1);
-	if (rc == CTL_OK && !ctl_confirm(yes, "Adopt this key and certificate as the CAPF CA?"))
-		rc = CTL_NOCONFIRM;
-	if (rc == CTL_OK) {
-		ctl_begin(c, &b, CAPF_IPC_CAPF_ADOPT);
-		capf_ipc_put_u8(&b, CAPF_IPC_T_CONFIRM, 1);
-		capf_ipc_put_str(&b, CAPF_IPC_T_KEY_URI, uri);
-		put_x509(&b, CAPF_IPC_T_CERT, cert[0]);
-		for (i = 0; i < nchain; i++)
-			put_x509(&b, CAPF_IPC_T_CHAIN_CERT, chain[i]);
-		rc = ctl_call(c, &b, "capf adopt", &r);
-		if (rc == CTL_OK) {
-			print_cert_reply(&r, "Adopted CAPF CA (active; the old one is now previous, still "
-					 "trusted for LSC authentication):");
-			rc = export_error(&r, "capf adopt");
-			ctl_reply_free(&r);
-			fprintf(stderr, "Next: issue the TLS certificate again (`capfctl tls issue`), update "
-				"the ITL, and add the new CA to the trust stores (`capfctl trust export`).\n");
-		}
-	}
-	X509_free(cert[0]);
-	for (i = 0; i < nchain; i++)
-		X509_free(chain[i]);
+	rc = send_ca_change(c, &w, uri, cert_path, chain_path, yes);
+	if (rc == CTL_OK || rc == CTL_FAILED)
+		fprintf(stderr, "Next: issue the TLS certificate again (`capfctl tls issue`), update "
+			"the ITL, and add the new CA to the trust stores (`capfctl trust export`).\n");
 	return rc;
 }
 

@@ -400,15 +400,63 @@ out:
 
 /* ---- CAPF_IMPORT -------------------------------------------------------------- */
 
+/* The CERT and CHAIN_CERT* of an import or adoption, and the active CA (which
+ * CERT must not be). 0 with *x, *chain, *g, fp filled (the caller frees them),
+ * or 1 with the refusal answered and *rc its return value (nothing to free). */
+static int
+req_ca_cert(struct admin_req *a, X509 **x, STACK_OF(X509) **chain, struct signerd_ca **g,
+	    char fp[SIGNERD_FP_HEX_LEN + 1], int *rc)
+{
+	const struct capf_ipc_field *f = NULL;
+	const uint8_t *p;
+	size_t n;
+
+	*x = NULL;
+	*chain = NULL;
+	*g = NULL;
+	fp[0] = '\0';
+	if (capf_ipc_get_bytes(a->req, CAPF_IPC_T_CERT, &p, &n) != 0 || (*x = capf_x509_from_der(p, n)) == NULL) {
+		*rc = admin_refuse(a, "the certificate does not parse (DER X.509 expected)");
+		return 1;
+	}
+	if ((*chain = sk_X509_new_null()) == NULL) {
+		*rc = admin_error(a, "out of memory");
+		goto fail;
+	}
+	while ((f = capf_ipc_find(a->req, CAPF_IPC_T_CHAIN_CERT, f)) != NULL) {
+		X509 *cx = capf_x509_from_der(f->val, f->len);
+
+		if (cx == NULL || sk_X509_push(*chain, cx) <= 0) {
+			X509_free(cx);
+			*rc = admin_refuse(a, "a chain certificate does not parse");
+			goto fail;
+		}
+	}
+	if ((*g = signerd_ca_get(a->sd)) == NULL) {
+		*rc = admin_error(a, "no active CAPF CA");
+		goto fail;
+	}
+	if (signerd_cert_fp(*x, fp) == 0 && strcasecmp(fp, (*g)->fp) == 0) {
+		*rc = admin_refuse(a, "this certificate is the active CAPF CA already");
+		goto fail;
+	}
+	return 0;
+fail:
+	signerd_ca_put(*g);
+	sk_X509_pop_free(*chain, X509_free);
+	X509_free(*x);
+	*g = NULL;
+	*chain = NULL;
+	*x = NULL;
+	return 1;
+}
+
 int
 admin_capf_import(struct admin_req *a)
 {
-	const struct capf_ipc_field *f = NULL;
 	struct signerd_ca *g = NULL, *nca;
 	STACK_OF(X509) *chain = NULL;
 	struct capf_ca *ca = NULL;
-	const uint8_t *p;
-	size_t n;
 	X509 *x = NULL;
 	char err[1024], fp[SIGNERD_FP_HEX_LEN + 1], old_fp[SIGNERD_FP_HEX_LEN + 1];
 	long old_lscs;
@@ -416,29 +464,8 @@ admin_capf_import(struct admin_req *a)
 
 	if (admin_need_confirm(a, "Importing a CAPF CA certificate") != 0)
 		return 0;
-	if (capf_ipc_get_bytes(a->req, CAPF_IPC_T_CERT, &p, &n) != 0 || (x = capf_x509_from_der(p, n)) == NULL)
-		return admin_refuse(a, "the certificate does not parse (DER X.509 expected)");
-	if ((chain = sk_X509_new_null()) == NULL) {
-		X509_free(x);
-		return admin_error(a, "out of memory");
-	}
-	while ((f = capf_ipc_find(a->req, CAPF_IPC_T_CHAIN_CERT, f)) != NULL) {
-		X509 *cx = capf_x509_from_der(f->val, f->len);
-
-		if (cx == NULL || sk_X509_push(chain, cx) <= 0) {
-			X509_free(cx);
-			rc = admin_refuse(a, "a chain certificate does not parse");
-			goto out;
-		}
-	}
-	if ((g = signerd_ca_get(a->sd)) == NULL) {
-		rc = admin_error(a, "no active CAPF CA");
-		goto out;
-	}
-	if (signerd_cert_fp(x, fp) == 0 && strcasecmp(fp, g->fp) == 0) {
-		rc = admin_refuse(a, "this certificate is the active CAPF CA already");
-		goto out;
-	}
+	if (req_ca_cert(a, &x, &chain, &g, fp, &rc) != 0)
+		return rc;
 	/* the key first: the clearest refusal for a certificate of another key */
 	if (EVP_PKEY_eq(X509_get0_pubkey(x), X509_get0_pubkey(capf_ca_cert(g->ca))) != 1) {
 		ERR_clear_error();
@@ -488,13 +515,10 @@ out:
 int
 admin_capf_adopt(struct admin_req *a)
 {
-	const struct capf_ipc_field *f = NULL;
 	struct signerd_ca *g = NULL, *nca;
 	STACK_OF(X509) *chain = NULL;
 	struct capf_ca *ca = NULL;
 	EVP_PKEY *key = NULL;
-	const uint8_t *p;
-	size_t n;
 	X509 *x = NULL;
 	char err[1024], uri[CAPF_CONF_STR_MAX], fp[SIGNERD_FP_HEX_LEN + 1] = "",
 		old_fp[SIGNERD_FP_HEX_LEN + 1];
@@ -508,29 +532,8 @@ admin_capf_adopt(struct admin_req *a)
 		return admin_refuse(a, "KEY_URI: a pkcs11: URI of the new CAPF CA key is needed");
 	if (strstr(uri, "pin-value") != NULL)
 		return admin_refuse(a, "KEY_URI: no pin-value in the URI (the daemon uses token.pin_source)");
-	if (capf_ipc_get_bytes(a->req, CAPF_IPC_T_CERT, &p, &n) != 0 || (x = capf_x509_from_der(p, n)) == NULL)
-		return admin_refuse(a, "the certificate does not parse (DER X.509 expected)");
-	if ((chain = sk_X509_new_null()) == NULL) {
-		X509_free(x);
-		return admin_error(a, "out of memory");
-	}
-	while ((f = capf_ipc_find(a->req, CAPF_IPC_T_CHAIN_CERT, f)) != NULL) {
-		X509 *cx = capf_x509_from_der(f->val, f->len);
-
-		if (cx == NULL || sk_X509_push(chain, cx) <= 0) {
-			X509_free(cx);
-			rc = admin_refuse(a, "a chain certificate does not parse");
-			goto out;
-		}
-	}
-	if ((g = signerd_ca_get(a->sd)) == NULL) {
-		rc = admin_error(a, "no active CAPF CA");
-		goto out;
-	}
-	if (signerd_cert_fp(x, fp) == 0 && strcasecmp(fp, g->fp) == 0) {
-		rc = admin_refuse(a, "this certificate is the active CAPF CA already");
-		goto out;
-	}
+	if (req_ca_cert(a, &x, &chain, &g, fp, &rc) != 0)
+		return rc;
 	if (capf_ca_from_x509(x, chain, time(NULL), &ca, err, sizeof(err)) != 0) {
 		signerd_audit(a->sd, a->peer, "refused", "capf.adopt", "fp=%s: %s", fp, err);
 		rc = admin_refuse(a, "refused: %s", err);
