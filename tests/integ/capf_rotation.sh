@@ -173,6 +173,15 @@ prev={p["sha256"]: p for p in d["previous"]}
 assert sys.argv[2] in prev and prev[sys.argv[2]]["valid_lscs"]==1 and sys.argv[3] in prev, prev' "$D/show-adopt.json" "$TP_FP" "$ORIG_FP"
 check "  ... exported this time (the folder is writable)" test "$(fp_of "$D/ca/ca.pem")" = "$NEW_FP"
 check "  ... with its chain" test "$(grep -c 'BEGIN CERTIFICATE' "$D/ca/ca.pem.chain")" = 2
+check "  ... the previous third-party CA keeps its chain (from the store)" $PY -c '
+import json,sys; d=json.load(open(sys.argv[1]))
+p=[x for x in d["previous"] if x["sha256"]==sys.argv[2]][0]
+assert p["chain"]==["CN=TP Issuing CA,O=Third Party","CN=TP Root,O=Third Party"], p' "$D/show-adopt.json" "$TP_FP"
+check "trust export for CallManager-trust" c trust export --for callmanager-trust --out "$D/out/cm.pem"
+check "  ... new CA, its intermediate and root once, the two previous CAs: 5 certificates" \
+  test "$(grep -c 'BEGIN CERTIFICATE' "$D/out/cm.pem")" = 5
+check "  ... LSCs of the previous third-party CA verify with the bundle" \
+  ossl verify -CAfile "$P/root.pem" -untrusted "$D/out/cm.pem" "$D/SEP00DD00000002.pem"
 check "a phone enrolls against the adopted CA" enroll SEP00DD00000003
 check "  ... root + intermediate + adopted CA" \
   ossl verify -x509_strict -CAfile "$P/root.pem" -untrusted "$P/int.pem" -untrusted "$P/capf-2027.pem" "$D/SEP00DD00000003.pem"
