@@ -29,6 +29,7 @@
 #include "appliance/common/x509.h"
 #include "appliance/signerd/admin.h"
 #include "pkcs11/p11.h"
+#include "pkcs11/p11_uri.h"
 #include "policy/chain.h"
 
 #define CA_DAYS_DEFAULT 3650
@@ -530,8 +531,19 @@ admin_capf_adopt(struct admin_req *a)
 	if (capf_ipc_get_str(a->req, CAPF_IPC_T_KEY_URI, uri, sizeof(uri)) != 0 ||
 	    strncmp(uri, "pkcs11:", 7) != 0)
 		return admin_refuse(a, "KEY_URI: a pkcs11: URI of the new CAPF CA key is needed");
-	if (strstr(uri, "pin-value") != NULL)
-		return admin_refuse(a, "KEY_URI: no pin-value in the URI (the daemon uses token.pin_source)");
+	/* the token, the key: yes; a module to load or a PIN file to read: only capf.conf's */
+	{
+		struct p11_uri u;
+		int foreign;
+
+		if (p11_uri_parse(uri, &u, err, sizeof(err)) != 0)
+			return admin_refuse(a, "KEY_URI: %s", err);
+		foreign = u.pin_source != NULL || u.module_path != NULL || u.module_name != NULL;
+		p11_uri_clear(&u);
+		if (foreign || strstr(uri, "pin-value") != NULL)
+			return admin_refuse(a, "KEY_URI: no PIN, pin-source or module in the URI (the daemon "
+					    "uses token.module and token.pin_source)");
+	}
 	if (req_ca_cert(a, &x, &chain, &g, fp, &rc) != 0)
 		return rc;
 	if (capf_ca_from_x509(x, chain, time(NULL), &ca, err, sizeof(err)) != 0) {
