@@ -658,6 +658,15 @@ int main(int argc, char **argv)
 		return EXIT_FAILED;
 	}
 	if (check) {
+		struct capf_hsm *hsm = NULL;
+
+		/* the provider the key will be used through: loadable? */
+		if (capf_hsm_open(provider_dir, &hsm, r->err, sizeof(r->err)) < 0) {
+			fprintf(stderr, "capf-ceremony: loading the capfhsm provider: %s\n", r->err);
+			free(r);
+			return EXIT_FAILED;
+		}
+		capf_hsm_close(hsm);
 		print_plan(&r->c);
 		printf("%s: OK\n", r->c.file);
 		free(r);

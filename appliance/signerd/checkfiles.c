@@ -28,6 +28,7 @@
 struct chk {
 	const char *conf;       /* capf.conf, for messages */
 	const char *who;        /* "capf-signer (uid 998)" */
+	int root_setup;         /* started as root: sockets.dir is made and bound as root */
 	int bad;
 };
 
@@ -150,10 +151,16 @@ static void check_all(struct chk *k, const struct capf_conf *c)
 			"trusted (MIC/SUDI evidence is refused)\n", k->conf, c->mic.ca_dir);
 	else if (c->mic.ca_dir[0] != '\0')
 		usable_dir(k, c->mic.ca_dir, "mic.ca_dir", 0);
-	/* sockets.dir: made by the daemon when missing; an existing one is used as it is */
-	if (stat(c->sockets.dir, &st) == 0)
-		usable_dir(k, c->sockets.dir, "sockets.dir", 1);
-	else {
+	/* sockets.dir: made by the daemon when missing (as root when started as root,
+	 * then handed to its user); an existing one is used as it is */
+	if (stat(c->sockets.dir, &st) == 0) {
+		if (!S_ISDIR(st.st_mode))
+			problem(k, c->sockets.dir, "sockets.dir", "is not a folder");
+		else if (st.st_mode & S_IWOTH)
+			problem(k, c->sockets.dir, "sockets.dir", "is writable by others (chmod 0750 it)");
+		else if (!k->root_setup)
+			usable_dir(k, c->sockets.dir, "sockets.dir", 1);
+	} else {
 		parent_of(c->sockets.dir, dir, sizeof(dir));
 		if (stat(dir, &st) != 0 || !S_ISDIR(st.st_mode))
 			problem(k, c->sockets.dir, "sockets.dir", "cannot be made: its folder %s does not "
@@ -187,7 +194,7 @@ int signerd_check_files(const struct capf_conf *c, const char *conf_path, const 
 	struct passwd *pw;
 	char who[160];
 	pid_t pid;
-	int status;
+	int status, root_setup = geteuid() == 0;
 
 	if (user == NULL && geteuid() == 0)
 		user = "capf-signer";
@@ -205,7 +212,7 @@ int signerd_check_files(const struct capf_conf *c, const char *conf_path, const 
 		return 1;
 	}
 	if (pid == 0) {
-		struct chk k = { conf_path, who, 0 };
+		struct chk k = { conf_path, who, root_setup, 0 };
 
 		if (become(pw) != 0)
 			_exit(1);

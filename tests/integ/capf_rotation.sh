@@ -87,6 +87,13 @@ check_grep "  ... as whom" "checked as $(id -un "$SIGNER_UID") \(uid $SIGNER_UID
 sed -e "s|pin_source = \"$PIN\"|pin_source = \"$D/cc/open.pin\"|" "$D/capf.conf" >"$D/cc/open.conf"
 check_fails "--check-config: a PIN file others may read is refused" "$SD" --check-config "$D/cc/open.conf" "${USER_OPT[@]}"
 check_grep "  ... says chmod 0600" "token.pin_source: $D/cc/open.pin: holds a PIN but is mode 0644" "$T_TMP/last.out"
+mkdir -p "$D/cc/sock"; chmod 0777 "$D/cc/sock"
+sed -e "s|dir = \"$D/run\"|dir = \"$D/cc/sock\"|" "$D/capf.conf" >"$D/cc/sock.conf"
+check_fails "--check-config: a sockets.dir others may write is refused" "$SD" --check-config "$D/cc/sock.conf" "${USER_OPT[@]}"
+check_grep "  ... named" "sockets.dir: $D/cc/sock: is (writable by others|not writable)" "$T_TMP/last.out"
+chmod 0750 "$D/cc/sock"
+[ "$(id -u)" = 0 ] && check "  ... a root-owned 0750 one is fine when started as root (it binds as root)" \
+  "$SD" --check-config "$D/cc/sock.conf" "${USER_OPT[@]}"
 if [ "$(id -u)" = 0 ]; then
   (umask 077; cp "$PIN" "$D/cc/root.pin")       # root's, 0600: the signer's PIN reader refuses it
   sed -e "s|pin_source = \"$PIN\"|pin_source = \"$D/cc/root.pin\"|" "$D/capf.conf" >"$D/cc/owner.conf"
