@@ -302,4 +302,16 @@ int p11_keygen(struct p11_token *t, const struct p11_keyspec *spec, const char *
 	       const unsigned char *id, size_t idlen, struct p11_object **priv,
 	       char *err, size_t errlen);
 
+/* Whether any object of the token has CKA_LABEL label (checked before a key
+ * generation, so that nothing is generated when the label is taken). */
+int p11_label_in_use(struct p11_token *t, const char *label, int *in_use, char *err, size_t errlen);
+
+/*
+ * Destroys a key pair p11_keygen made: the private key priv and the public key
+ * with its CKA_ID (a generation whose later steps failed). P11_OK, or the
+ * token's refusal in err (e.g. CKR_ACTION_PROHIBITED: the caller then names
+ * the key as left behind).
+ */
+int p11_keypair_destroy(struct p11_object *priv, char *err, size_t errlen);
+
 #endif

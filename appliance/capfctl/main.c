@@ -23,7 +23,7 @@ static const char usage_main[] =
 "  bulk --csv FILE | --pattern GLOB ...            schedule many devices, all or nothing\n"
 "  report [--expiring-within DAYS] [--issuer FP] [--status S] [--format F]\n"
 "                                                  LSC status and expiry of every device\n"
-"  capf show|regenerate|csr|import                 the CAPF CA certificate\n"
+"  capf show|regenerate|csr|import|adopt           the CAPF CA certificate\n"
 "  tls issue                                       (re)issue the front end's TLS certificate\n"
 "  trust export --for TARGET                       which certificate goes where\n"
 "  audit verify                                    check the audit hash chain\n"

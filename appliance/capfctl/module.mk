@@ -4,7 +4,7 @@
 CAPFCTL_SRCS := $(wildcard appliance/capfctl/*.c)
 CAPFCTL      := $(BUILD)/bin/capfctl
 PROGRAMS     += $(CAPFCTL)
-$(CAPFCTL): $(call objs,$(CAPFCTL_SRCS)) $(BUILD)/lib/libcapfcodec.a \
+$(CAPFCTL): $(call objs,$(CAPFCTL_SRCS) appliance/ceremony/transcript.c) $(BUILD)/lib/libcapfcodec.a \
 	    $(BUILD)/lib/libcapfcommon.a $(BUILD)/lib/libcapfpolicy.a
 	@mkdir -p $(dir $@)
 	$(CC) $(LDFLAGS) -o $@ $^ $(LIBCONFIG) $(LIBCRYPTO)
@@ -12,3 +12,7 @@ $(CAPFCTL): $(call objs,$(CAPFCTL_SRCS)) $(BUILD)/lib/libcapfcodec.a \
 # capfctl and the ADMIN verbs against the real daemon, token and store.
 SHELL_TESTS += tests/integ/capfctl.sh
 SHELL_TESTS += tests/e2e/backup.sh
+# third-party import -> restart -> enroll; ceremony rotation adopted; exports as errors
+SHELL_TESTS += tests/integ/capf_rotation.sh
+# the same through scripts/appliance-local, both daemons and capf-phone over TLS
+SHELL_TESTS += tests/e2e/appliance_rotation.sh

@@ -37,6 +37,23 @@ static const char usage_trust[] =
 "--out FILE: a new file (never overwritten); default stdout.\n"
 "Common: --socket PATH, --help.\n";
 
+/* Whether x is a certificate of cs written before cs->c[upto]'s chain: one of the
+ * CA certificates up to upto, or in the chain of one before it. */
+static int
+written_before(const struct certs *cs, int upto, X509 *x)
+{
+	int k, j;
+
+	for (k = 0; k <= upto; k++) {
+		if (cs->c[k].x != NULL && X509_cmp(cs->c[k].x, x) == 0)
+			return 1;
+		for (j = 0; k < upto && cs->c[k].x != NULL && j < cs->c[k].nchain; j++)
+			if (X509_cmp(cs->c[k].chain[j], x) == 0)
+				return 1;
+	}
+	return 0;
+}
+
 static int
 trust_export(struct ctl *c, int argc, char **argv)
 {
@@ -119,6 +136,8 @@ trust_export(struct ctl *c, int argc, char **argv)
 		PEM_write_bio_X509(bio, cc->x);
 		nout++;
 		for (j = 0; j < cc->nchain; j++) {
+			if (written_before(&cs, i, cc->chain[j]))
+				continue;       /* an intermediate or root shared with a CA above */
 			BIO_printf(bio, "# chain of the CAPF CA above (%s)\n#   Subject: %s\n",
 				   j + 1 == cc->nchain ? "root" : "intermediate",
 				   capf_x509_subject(cc->chain[j], s, sizeof(s)));

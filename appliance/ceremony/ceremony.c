@@ -5,7 +5,11 @@
  * never extractable), writes its public key and a self-signed CAPF CA
  * certificate or a CSR for a third-party CA, verifies every output against the
  * token key, and writes a transcript: who, when, each step, SHA-256 of each
- * artifact.
+ * artifact. Every check that can fail early (outputs, folders, PIN file,
+ * module, key type, subject, digest, the provider, the label in the token)
+ * passes before anything is generated; when a later step fails the new key
+ * pair is destroyed, or, when the token refuses, named in the transcript and
+ * the error as left behind.
  */
 #include <errno.h>
 #include <getopt.h>
@@ -41,6 +45,10 @@ static const char usage[] =
 	"usage: capf-ceremony [--dir DIR] [--check] [--provider-path DIR] CONFIG\n"
 	"\n"
 	"Runs the key ceremony CONFIG describes (see scripts/ceremony.example.conf):\n"
+	"  0. check everything that can fail before generating anything: no output\n"
+	"     file exists, their folders can be written, the PIN file and the module\n"
+	"     are readable, key type, subject and digest are valid, the capfhsm\n"
+	"     provider loads, and (in the token) the key label is free;\n"
 	"  1. (development only, token.init = true) initialise a SoftHSM token in\n"
 	"     token.softhsm_dir, with random user and SO PINs written to 0600 files;\n"
 	"  2. generate key.type inside the token under key.label (sensitive, never\n"
@@ -53,7 +61,11 @@ static const char usage[] =
 	"  6. record every step with its time and the SHA-256 of each artifact in\n"
 	"     the transcript.\n"
 	"No output file and no key label is ever overwritten: a second run refuses\n"
-	"before it changes anything.\n"
+	"before it changes anything. When a step after the key generation fails, the\n"
+	"new key pair is destroyed (or, when the token refuses, named as left behind\n"
+	"in the transcript and the error). For a rotation in a production token set\n"
+	"token.init = false (no SO PIN is used); scripts/ceremony.rotate.example.conf\n"
+	"shows one, adopted afterwards with `capfctl capf adopt`.\n"
 	"\n"
 	"  --dir DIR            base for relative paths in CONFIG (default: CONFIG's folder)\n"
 	"  --check              validate CONFIG, print the plan, change nothing\n"
@@ -74,6 +86,43 @@ static int fail(struct run *r, const char *what)
 	fprintf(stderr, "capf-ceremony: %s: %s\n", what, r->err);
 	if (r->t != NULL)
 		transcript_step(r->t, "FAILED: %s: %s", what, r->err);
+	return -1;
+}
+
+/* The folder path will be created in: the nearest existing ancestor must be a
+ * folder this user may write (mkdirs_for makes the rest). */
+static int dir_writable(const char *path, char *err, size_t errlen)
+{
+	char d[PATH_MAX];
+	struct stat st;
+	char *slash;
+
+	snprintf(d, sizeof(d), "%s", path);
+	while ((slash = strrchr(d, '/')) != NULL) {
+		if (slash == d)
+			slash[1] = '\0';
+		else
+			*slash = '\0';
+		if (stat(d, &st) == 0) {
+			if (!S_ISDIR(st.st_mode)) {
+				snprintf(err, errlen, "%s is not a folder", d);
+				return -1;
+			}
+			if (access(d, W_OK | X_OK) != 0) {
+				snprintf(err, errlen, "the folder %s is not writable by uid %u: %s", d,
+					 (unsigned)geteuid(), strerror(errno));
+				return -1;
+			}
+			return 0;
+		}
+		if (errno != ENOENT) {
+			snprintf(err, errlen, "%s: %s", d, strerror(errno));
+			return -1;
+		}
+		if (slash == d)
+			break;
+	}
+	snprintf(err, errlen, "no existing folder above it");
 	return -1;
 }
 
@@ -116,6 +165,38 @@ static int preflight(struct run *r)
 		if (stat(r->c.token.pin_file, &st) != 0) {
 			fprintf(stderr, "capf-ceremony: %s: %s (token.pin_file must exist unless token.init)\n",
 				r->c.token.pin_file, strerror(errno));
+			bad = 1;
+		} else if (access(r->c.token.pin_file, R_OK) != 0) {
+			fprintf(stderr, "capf-ceremony: %s (token.pin_file): not readable by uid %u: %s\n",
+				r->c.token.pin_file, (unsigned)geteuid(), strerror(errno));
+			bad = 1;
+		}
+	}
+	if (access(r->c.token.module, R_OK) != 0) {
+		fprintf(stderr, "capf-ceremony: %s (token.module): %s\n", r->c.token.module, strerror(errno));
+		bad = 1;
+	}
+	/* every output's folder: exists and is writable, or can be made */
+	for (int i = 0; i < n; i++)
+		if (dir_writable(outs[i], r->err, sizeof(r->err)) != 0) {
+			fprintf(stderr, "capf-ceremony: %s: %s\n", outs[i], r->err);
+			bad = 1;
+		}
+	{
+		struct p11_keyspec spec;
+		X509_NAME *subj;
+
+		if (p11_keyspec_parse(r->c.key.type, &spec, r->err, sizeof(r->err)) != P11_OK) {
+			fprintf(stderr, "capf-ceremony: key.type: %s\n", r->err);
+			bad = 1;
+		}
+		if ((subj = capf_subject_parse(r->c.cert.subject, r->err, sizeof(r->err))) == NULL) {
+			fprintf(stderr, "capf-ceremony: subject %s: %s\n", r->c.cert.subject, r->err);
+			bad = 1;
+		}
+		X509_NAME_free(subj);
+		if (EVP_get_digestbyname(r->c.cert.digest) == NULL) {
+			fprintf(stderr, "capf-ceremony: digest %s: unknown\n", r->c.cert.digest);
 			bad = 1;
 		}
 	}
@@ -274,6 +355,29 @@ static void ossl_err(struct run *r, const char *what)
 		 e ? (ERR_reason_error_string(e) ? ERR_reason_error_string(e) : "OpenSSL error") : "");
 }
 
+/* A step after the key generation failed: the key pair goes, or is named. */
+static void undo_keygen(struct run *r, struct p11_object *priv)
+{
+	char e[512];
+
+	if (p11_keypair_destroy(priv, e, sizeof(e)) == P11_OK) {
+		transcript_step(r->t, "step: the new key pair \"%s\" was destroyed: nothing is left in the token",
+				r->c.key.label);
+		fprintf(stderr, "capf-ceremony: the new key pair \"%s\" was destroyed; nothing is left in "
+			"the token\n", r->c.key.label);
+		/* its public key and certificate (this run made them: preflight) describe nothing now */
+		if (unlink(r->c.key.public_key) == 0)
+			transcript_step(r->t, "step: removed %s (the destroyed key's)", r->c.key.public_key);
+		if (unlink(r->c.cert.out) == 0)
+			transcript_step(r->t, "step: removed %s (the destroyed key's)", r->c.cert.out);
+		return;
+	}
+	transcript_step(r->t, "LEFT IN THE TOKEN: the token refused to destroy the new key pair \"%s\" "
+			"(%s); it is unused: remove it by hand", r->c.key.label, e);
+	fprintf(stderr, "capf-ceremony: the token refused to destroy the new key pair \"%s\" (%s): it is "
+		"left in token \"%s\", unused; remove it by hand\n", r->c.key.label, e, r->c.token.label);
+}
+
 static int ceremony(struct run *r, const char *provider_dir)
 {
 	struct p11_uri uri;
@@ -294,12 +398,22 @@ static int ceremony(struct run *r, const char *provider_dir)
 	const EVP_MD *md = EVP_get_digestbyname(r->c.cert.digest);
 
 	memset(&uri, 0, sizeof(uri));
-	if (r->c.token.init && init_softhsm(r) < 0)
-		goto out;
 	if (p11_keyspec_parse(r->c.key.type, &spec, r->err, sizeof(r->err)) != P11_OK) {
 		fail(r, "key type");
 		goto out;
 	}
+	if ((subject = capf_subject_parse(r->c.cert.subject, r->err, sizeof(r->err))) == NULL) {
+		fail(r, "subject");
+		goto out;
+	}
+	/* the provider the key will be used through loads, before anything is made */
+	if (capf_hsm_open(&(struct capf_hsm_opts){ .provider_dir = provider_dir, .module = r->c.token.module },
+			  &hsm, r->err, sizeof(r->err)) < 0) {
+		fail(r, "loading the capfhsm provider");
+		goto out;
+	}
+	if (r->c.token.init && init_softhsm(r) < 0)
+		goto out;
 	if (key_uri(r, 1, ubuf, sizeof(ubuf)) < 0 || key_uri(r, 0, shown, sizeof(shown)) < 0
 	    || p11_uri_parse(ubuf, &uri, r->err, sizeof(r->err)) != P11_OK) {
 		fail(r, "key URI");
@@ -310,6 +424,23 @@ static int ceremony(struct run *r, const char *provider_dir)
 		goto out;
 	}
 	transcript_step(r->t, "step: logged in to token \"%s\" (PIN from %s)", r->c.token.label, r->c.token.pin_file);
+	{
+		int in_use = 1;
+
+		if (p11_label_in_use(tok, r->c.key.label, &in_use, r->err, sizeof(r->err)) != P11_OK) {
+			fail(r, "looking for the key label in the token");
+			goto out;
+		}
+		if (in_use) {
+			snprintf(r->err, sizeof(r->err), "token %s: an object labelled '%s' already exists; "
+				 "choose another key.label (keys are never overwritten)", r->c.token.label,
+				 r->c.key.label);
+			fail(r, "key label");
+			goto out;
+		}
+		transcript_step(r->t, "checked: the label \"%s\" is free in the token; every early check "
+				"passed", r->c.key.label);
+	}
 	if (p11_keygen(tok, &spec, r->c.key.label, NULL, 0, &priv, r->err, sizeof(r->err)) != P11_OK) {
 		fail(r, "key generation");
 		goto out;
@@ -344,9 +475,7 @@ static int ceremony(struct run *r, const char *provider_dir)
 		goto out;
 
 	/* From here on the key is used the way the appliance uses it: through capfhsm. */
-	if (capf_hsm_open(&(struct capf_hsm_opts){ .provider_dir = provider_dir, .module = r->c.token.module },
-			  &hsm, r->err, sizeof(r->err)) < 0
-	    || capf_hsm_load_key(hsm, ubuf, &key, r->err, sizeof(r->err)) < 0) {
+	if (capf_hsm_load_key(hsm, ubuf, &key, r->err, sizeof(r->err)) < 0) {
 		fail(r, "opening the key through the capfhsm provider");
 		goto out;
 	}
@@ -357,10 +486,6 @@ static int ceremony(struct run *r, const char *provider_dir)
 	}
 	transcript_step(r->t, "verified: the key opened through capfhsm (%s) is the generated key",
 			capf_hsm_provider_dir(hsm));
-	if ((subject = capf_subject_parse(r->c.cert.subject, r->err, sizeof(r->err))) == NULL) {
-		fail(r, "subject");
-		goto out;
-	}
 	if (r->c.output == CER_OUT_CERT) {
 		struct capf_ca *ca = NULL;
 
@@ -444,8 +569,11 @@ static int ceremony(struct run *r, const char *provider_dir)
 		}
 		transcript_step(r->t, "verified: %s is signed by the token key", r->c.cert.out);
 	}
+	transcript_step(r->t, "key URI for capf.conf or `capfctl capf adopt --key-uri`: %s", shown);
 	rc = 0;
 out:
+	if (rc != 0 && priv != NULL)
+		undo_keygen(r, priv);
 	/* Keys and certificates first: pub and pubfile may hold cached exports into
 	 * the capfhsm key manager (EVP_PKEY_eq), which must go before its library context. */
 	EVP_PKEY_free(key);
@@ -535,6 +663,16 @@ int main(int argc, char **argv)
 		return EXIT_FAILED;
 	}
 	if (check) {
+		struct capf_hsm *hsm = NULL;
+
+		/* the provider the key will be used through: loadable? */
+		if (capf_hsm_open(&(struct capf_hsm_opts){ .provider_dir = provider_dir, .module = r->c.token.module },
+			  &hsm, r->err, sizeof(r->err)) < 0) {
+			fprintf(stderr, "capf-ceremony: loading the capfhsm provider: %s\n", r->err);
+			free(r);
+			return EXIT_FAILED;
+		}
+		capf_hsm_close(hsm);
 		print_plan(&r->c);
 		printf("%s: OK\n", r->c.file);
 		free(r);

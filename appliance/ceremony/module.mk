@@ -2,7 +2,7 @@
 CEREMONY_SRCS := appliance/ceremony/ceremony.c appliance/ceremony/conf.c appliance/ceremony/transcript.c
 PROGRAMS      += $(BUILD)/bin/capf-ceremony
 SHELL_TESTS   += tests/integ/ceremony.sh
-INSTALL_SHARE += scripts/ceremony.example.conf
+INSTALL_SHARE += scripts/ceremony.example.conf scripts/ceremony.rotate.example.conf
 
 $(BUILD)/bin/capf-ceremony: $(call objs,$(CEREMONY_SRCS)) $(BUILD)/lib/libcapfcommon.a \
 		$(BUILD)/lib/libcapfpolicy.a $(BUILD)/lib/libcapfp11.a

@@ -59,6 +59,7 @@ enum capf_ipc_verb {
 	CAPF_IPC_BACKUP_BEGIN = 0x0170, /* a checked snapshot of the store, held for this connection */
 	CAPF_IPC_BACKUP_READ = 0x0171,  /* its bytes, from an offset */
 	CAPF_IPC_BACKUP_END = 0x0172,   /* drops it */
+	CAPF_IPC_CAPF_ADOPT = 0x0160,   /* a ceremony's key + its certificate become the CAPF CA */
 	/* append new verbs here (and a row in ipc_schema.c) */
 };
 
@@ -142,6 +143,7 @@ enum capf_ipc_tag {
 	CAPF_IPC_T_DATA = 142,          /* bytes <= 49152: a piece of the snapshot */
 	CAPF_IPC_T_SIZE = 143,          /* u64: the snapshot's size in bytes */
 	CAPF_IPC_T_SHA256 = 144,        /* bytes <= 32: SHA-256 of the whole snapshot */
+	CAPF_IPC_T_EXPORT_ERROR = 120,  /* str <= 1024: the change is made, an export file was not written */
 	/* append new tags here (and a row in ipc_schema.c) */
 };
 

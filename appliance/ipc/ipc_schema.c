@@ -86,6 +86,7 @@ static const struct ipc_tagdef tags[] = {
 	{ CAPF_IPC_T_DATA, FT_BYTES, 0, 49152, "DATA" },
 	{ CAPF_IPC_T_SIZE, FT_U64, 0, 0, "SIZE" },
 	{ CAPF_IPC_T_SHA256, FT_BYTES, 0, 32, "SHA256" },
+	{ CAPF_IPC_T_EXPORT_ERROR, FT_STR, 0, 1024, "EXPORT_ERROR" },
 };
 
 #define R(t)    { CAPF_IPC_T_##t, RF_REQUIRED }
@@ -125,7 +126,7 @@ static const struct ipc_rule report_req[] = {
 	O(FILTER_NAME), M(FILTER_STATUS), M(FILTER_OPERATION), O(FILTER_EXPIRING), O(FILTER_ISSUER),
 	O(CURSOR), O(LIMIT), END };
 static const struct ipc_rule capf_certs_rsp[] = { M(CAPF_CERT), END };
-static const struct ipc_rule capf_cert_rsp[] = { O(CAPF_CERT), END };
+static const struct ipc_rule capf_cert_rsp[] = { O(CAPF_CERT), O(EXPORT_ERROR), END };
 static const struct ipc_rule regen_req[] = {
 	R(CONFIRM), O(KEY_TYPE), O(RSA_BITS), O(CURVE), O(SUBJECT), O(VALIDITY_DAYS), END };
 static const struct ipc_rule csr_req[] = { O(KEY_TYPE), O(RSA_BITS), O(CURVE), O(SUBJECT), END };
@@ -142,6 +143,7 @@ static const struct ipc_rule backup_begin_rsp[] = { R(BACKUP), R(SIZE), R(SHA256
 static const struct ipc_rule backup_read_req[] = { R(BACKUP), R(OFFSET), END };
 static const struct ipc_rule backup_read_rsp[] = { R(DATA), END };
 static const struct ipc_rule backup_end_req[] = { R(BACKUP), END };
+static const struct ipc_rule adopt_req[] = { R(CONFIRM), R(KEY_URI), R(CERT), M(CHAIN_CERT), END };
 
 /* nested */
 static const struct ipc_rule key_alt[] = { R(KEY_TYPE), O(RSA_BITS), O(CURVE), END };
@@ -187,6 +189,7 @@ static const struct ipc_verbdef verbs[] = {
 	{ V(BACKUP_BEGIN), A, none, backup_begin_rsp },
 	{ V(BACKUP_READ), A, backup_read_req, backup_read_rsp },
 	{ V(BACKUP_END), A, backup_end_req, none },
+	{ V(CAPF_ADOPT), A, adopt_req, capf_cert_rsp },
 };
 
 static const struct {

@@ -113,6 +113,7 @@ static const struct {
 	{ CAPF_IPC_BACKUP_BEGIN, admin_backup_begin },
 	{ CAPF_IPC_BACKUP_READ, admin_backup_read },
 	{ CAPF_IPC_BACKUP_END, admin_backup_end },
+	{ CAPF_IPC_CAPF_ADOPT, admin_capf_adopt },
 };
 
 void

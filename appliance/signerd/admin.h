@@ -94,6 +94,7 @@ int admin_trust_export(struct admin_req *a);
 /* admin_ca.c */
 int admin_capf_regenerate(struct admin_req *a);
 int admin_capf_import(struct admin_req *a);
+int admin_capf_adopt(struct admin_req *a);
 
 /* admin_audit.c */
 int admin_audit_verify(struct admin_req *a);

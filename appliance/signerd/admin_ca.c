@@ -2,10 +2,12 @@
  * appliance/signerd/admin_ca.c: changing the CAPF CA through the admin socket:
  * CAPF_REGENERATE (a new key inside the token and a new self-signed
  * certificate) and CAPF_IMPORT (a third-party signed certificate for the token
- * key). Both refuse without CONFIRM = 1 (capfctl asks the operator after the
+ * key), and CAPF_ADOPT (a key a ceremony made in the token, with its
+ * certificate). All refuse without CONFIRM = 1 (capfctl asks the operator after the
  * phone-reset warning; this check does not trust it). The store is the record
- * of which CA is active (capf_certs, key URI included); ca.certificate is
- * rewritten for operators and restarts, the old one kept as .previous-<fp8>
+ * of which CA is active (capf_certs, key URI and chain included); ca.certificate
+ * and its chain are exports for operators (a restart does not read them; a
+ * failure to write them is answered as EXPORT_ERROR), the old one kept as .previous-<fp8>
  * (certificates are public: 0644, so that operators and the front end read them).
  */
 #include <errno.h>
@@ -27,6 +29,7 @@
 #include "appliance/common/x509.h"
 #include "appliance/signerd/admin.h"
 #include "pkcs11/p11.h"
+#include "pkcs11/p11_uri.h"
 #include "policy/chain.h"
 
 #define CA_DAYS_DEFAULT 3650
@@ -105,16 +108,21 @@ admin_ca_files_write(struct signerd *sd, X509 *cert, STACK_OF(X509) *chain,
 	}
 	free(pem);
 	pem = NULL;
+	if (sd->conf.ca.chain[0])
+		snprintf(chainpath, sizeof(chainpath), "%s", sd->conf.ca.chain);
+	else
+		snprintf(chainpath, sizeof(chainpath), "%s.chain", path);
 	if (chain && sk_X509_num(chain) > 0) {
-		if (sd->conf.ca.chain[0])
-			snprintf(chainpath, sizeof(chainpath), "%s", sd->conf.ca.chain);
-		else
-			snprintf(chainpath, sizeof(chainpath), "%s.chain", path);
 		if (pem_of(NULL, chain, &pem, &len) != 0 ||
 		    capf_file_replace(chainpath, 0644, pem, len, e, sizeof(e)) != 0) {
 			snprintf(err, errlen, "%s: %s", chainpath, e);
 			goto out;
 		}
+	} else if (!sd->conf.ca.chain[0] && unlink(chainpath) != 0 && errno != ENOENT) {
+		/* a self-signed CA has no chain: the export of the one before goes */
+		snprintf(err, errlen, "%s (the chain of the CA before): cannot remove it: %s", chainpath,
+			 strerror(errno));
+		goto out;
 	}
 	rc = 0;
 out:
@@ -125,24 +133,21 @@ out:
 
 /* ---- publishing a new CA --------------------------------------------------- */
 
-/* Records nca (certificate x) as active in the store, writes the files,
- * swaps it in, audits; answers with the new CAPF_CERT. Takes nca. */
+/* Records nca as the active CA in the store, with its chain and key URI (a
+ * restart needs no file). 0, or a store code (CAPF_STORE_ERROR when encoding
+ * failed) with err. Does not take nca. */
 static int
-publish(struct admin_req *a, struct signerd_ca *nca, const char *action, const char *old_fp,
-	long old_lscs)
+record_ca(struct admin_req *a, struct signerd_ca *nca, char *err, size_t errlen)
 {
 	X509 *x = capf_ca_cert(nca->ca);
-	STACK_OF(X509) *chain;
-	char key_uri[CAPF_CONF_STR_MAX];
 	struct capf_store_cert sc;
 	unsigned char *der = NULL;
-	char err[768], ferr[768] = "";
 	int n, rc;
 
 	memset(&sc, 0, sizeof(sc));
 	if ((n = i2d_X509(x, &der)) <= 0) {
-		signerd_ca_put(nca);
-		return admin_error(a, "cannot encode the new CAPF CA certificate");
+		snprintf(err, errlen, "cannot encode the new CAPF CA certificate");
+		return CAPF_STORE_ERROR;
 	}
 	snprintf(sc.fp, sizeof(sc.fp), "%s", nca->fp);
 	sc.role = CAPF_CERT_ACTIVE;
@@ -150,18 +155,38 @@ publish(struct admin_req *a, struct signerd_ca *nca, const char *action, const c
 	sc.der_len = (size_t)n;
 	snprintf(sc.key_uri, sizeof(sc.key_uri), "%s", nca->key_uri);
 	sc.not_after = capf_ca_not_after(nca->ca);
-	rc = capf_store_cert_add(a->sd->store, &sc, &a->who, err, sizeof(err));
-	if (rc == CAPF_STORE_EXISTS)
-		rc = capf_store_cert_set_role(a->sd->store, nca->fp, CAPF_CERT_ACTIVE, &a->who,
-					      err, sizeof(err));
-	OPENSSL_free(der);
-	if (rc != 0) {
-		signerd_ca_put(nca);
-		return admin_store_fail(a, rc, err);
+	if (signerd_chain_der(capf_ca_chain(nca->ca), &sc.chain, &sc.chain_len) != 0) {
+		OPENSSL_free(der);
+		snprintf(err, errlen, "cannot encode the new CAPF CA chain");
+		return CAPF_STORE_ERROR;
 	}
+	rc = capf_store_cert_add(a->sd->store, &sc, &a->who, err, errlen);
+	if (rc == CAPF_STORE_EXISTS &&
+	    (rc = capf_store_cert_set_chain(a->sd->store, nca->fp, sc.chain, sc.chain_len, &a->who,
+					    err, errlen)) == 0)
+		rc = capf_store_cert_set_role(a->sd->store, nca->fp, CAPF_CERT_ACTIVE, &a->who,
+					      err, errlen);
+	OPENSSL_free(der);
+	free(sc.chain);
+	return rc;
+}
+
+/* nca is recorded (record_ca): writes the export files, swaps it in, audits;
+ * answers with the new CAPF_CERT (and EXPORT_ERROR). Takes nca. */
+static int
+publish_recorded(struct admin_req *a, struct signerd_ca *nca, const char *action, const char *old_fp,
+		 long old_lscs)
+{
+	X509 *x = capf_ca_cert(nca->ca);
+	STACK_OF(X509) *chain;
+	char key_uri[CAPF_CONF_STR_MAX];
+	char ferr[768] = "";
+
+	/* The files are exports: the store is the record. A failure to write
+	 * one is an error the operator sees (EXPORT_ERROR), not only a log line. */
 	if (admin_ca_files_write(a->sd, x, capf_ca_chain(nca->ca), ferr, sizeof(ferr)) != 0)
-		capf_log(LOG_WARNING, "ca_file_not_written", "path=%s why=\"%s\"",
-			 a->sd->conf.ca.certificate, ferr);
+		capf_log(LOG_ERR, "ca_export_failed", "path=%s uid=%u why=\"%s\"",
+			 a->sd->conf.ca.certificate, (unsigned)geteuid(), ferr);
 	signerd_audit(a->sd, a->peer, action, nca->fp,
 		      "key_uri=%s previous=%s previous_valid_lscs=%ld", nca->key_uri,
 		      old_fp ? old_fp : "none", old_lscs);
@@ -175,15 +200,33 @@ publish(struct admin_req *a, struct signerd_ca *nca, const char *action, const c
 		if (ferr[0]) {
 			char t[2048];
 
-			snprintf(t, sizeof(t), "the CA is active (recorded in the store) but %s could not "
-				 "be rewritten: %s", a->sd->conf.ca.certificate, ferr);
+			snprintf(t, sizeof(t), "the CA is active (recorded in the store, with its chain) but "
+				 "its export %s was not written by capf-signerd (uid %u): %s; a restart "
+				 "does not need it; export it with `capfctl trust export` or make the "
+				 "folder writable by the signer's user", a->sd->conf.ca.certificate,
+				 (unsigned)geteuid(), ferr);
 			t[1023] = '\0';
-			capf_ipc_put_str(a->resp, CAPF_IPC_T_TEXT, t);
+			capf_ipc_put_str(a->resp, CAPF_IPC_T_EXPORT_ERROR, t);
 		}
 	}
 	X509_free(x);
 	sk_X509_pop_free(chain, X509_free);
 	return 0;
+}
+
+/* record_ca then publish_recorded. Takes nca. */
+static int
+publish(struct admin_req *a, struct signerd_ca *nca, const char *action, const char *old_fp,
+	long old_lscs)
+{
+	char err[768];
+	int rc;
+
+	if ((rc = record_ca(a, nca, err, sizeof(err))) != 0) {
+		signerd_ca_put(nca);
+		return admin_store_fail(a, rc, err);
+	}
+	return publish_recorded(a, nca, action, old_fp, old_lscs);
 }
 
 /* ---- CAPF_REGENERATE --------------------------------------------------------- */
@@ -200,7 +243,8 @@ admin_capf_regenerate(struct admin_req *a)
 	X509_NAME *name = NULL;
 	EVP_PKEY *key = NULL, *pub = NULL;
 	X509 *x = NULL;
-	char err[768], label[64], uri[CAPF_CONF_STR_MAX], subj[1025], old_fp[SIGNERD_FP_HEX_LEN + 1];
+	char err[768], msg[1024], label[64], uri[CAPF_CONF_STR_MAX] = "", subj[1025],
+		old_fp[SIGNERD_FP_HEX_LEN + 1];
 	uint8_t kt;
 	uint32_t bits = 0, days = CA_DAYS_DEFAULT;
 	uint8_t curve;
@@ -280,12 +324,12 @@ admin_capf_regenerate(struct admin_req *a)
 	}
 	if (p11_object_uri(priv, uri, sizeof(uri)) != 0 ||
 	    p11_object_public_key(priv, NULL, NULL, &pub, err, sizeof(err)) != P11_OK) {
-		rc = admin_error(a, "the new key %s: %s", label, err);
-		goto out;
+		snprintf(msg, sizeof(msg), "the new key %s: %s", label, err);
+		goto undo;
 	}
 	if ((key = signerd_key_open(sd, uri, &retry, err, sizeof(err))) == NULL) {
-		rc = admin_error(a, "opening the new key: %s", err);
-		goto out;
+		snprintf(msg, sizeof(msg), "opening the new key: %s", err);
+		goto undo;
 	}
 
 	/* the self-signed certificate */
@@ -299,32 +343,50 @@ admin_capf_regenerate(struct admin_req *a)
 	    admin_x509_ext(x, x, NULL, NID_subject_key_identifier, "hash") != 0 ||
 	    admin_x509_ext(x, x, NULL, NID_authority_key_identifier, "keyid:always") != 0) {
 		capf_ossl_errors(err, sizeof(err));
-		rc = admin_error(a, "building the CAPF CA certificate: %s", err);
-		goto out;
+		snprintf(msg, sizeof(msg), "building the CAPF CA certificate: %s", err);
+		goto undo;
 	}
 	if (admin_sign_x509(sd, x, key, err, sizeof(err)) != 0) {
-		rc = admin_error(a, "%s", err);
-		goto out;
+		snprintf(msg, sizeof(msg), "%s", err);
+		goto undo;
 	}
 	if (X509_verify(x, pub) != 1) {
 		capf_ossl_errors(err, sizeof(err));
-		rc = admin_error(a, "the new CAPF CA certificate does not verify: %s", err);
-		goto out;
+		snprintf(msg, sizeof(msg), "the new CAPF CA certificate does not verify: %s", err);
+		goto undo;
 	}
 	if (capf_ca_from_x509(x, NULL, time(NULL), &ca, err, sizeof(err)) != 0) {
-		rc = admin_error(a, "the new CAPF CA certificate fails the policy: %s", err);
-		goto out;
+		snprintf(msg, sizeof(msg), "the new CAPF CA certificate fails the policy: %s", err);
+		goto undo;
 	}
 	nca = signerd_ca_new(sd, ca, key, uri, err, sizeof(err));
 	ca = NULL;
 	key = NULL;
 	if (nca == NULL) {
-		rc = admin_error(a, "%s", err);
-		goto out;
+		snprintf(msg, sizeof(msg), "%s", err);
+		goto undo;
+	}
+	/* the store last: failing there, the new key still goes */
+	if (record_ca(a, nca, err, sizeof(err)) != 0) {
+		signerd_ca_put(nca);
+		snprintf(msg, sizeof(msg), "recording the new CAPF CA in the store: %s", err);
+		goto undo;
 	}
 	capf_log(LOG_NOTICE, "ca_regenerated", "fp=%s key_uri=%s previous=%s uid=%u", nca->fp, uri,
 		 old_fp, (unsigned)a->peer->uid);
-	rc = publish(a, nca, "capf.regenerate", old_fp, old_lscs);
+	rc = publish_recorded(a, nca, "capf.regenerate", old_fp, old_lscs);
+	goto out;
+undo:
+	/* a step after the key generation failed: the new key goes, or is named */
+	if (p11_keypair_destroy(priv, err, sizeof(err)) == P11_OK) {
+		capf_log(LOG_WARNING, "ca_regenerate_failed", "label=%s key=destroyed why=\"%s\"", label, msg);
+		rc = admin_error(a, "%s (the new key %s was destroyed; nothing changed)", msg, label);
+	} else {
+		capf_log(LOG_ERR, "ca_regenerate_failed", "label=%s key=left_in_token uri=%s why=\"%s\" "
+			 "destroy=\"%s\"", label, uri, msg, err);
+		rc = admin_error(a, "%s; the token refused to destroy the new key %s (%s): it is left "
+				 "in the token unused, remove it by hand", msg, uri[0] ? uri : label, err);
+	}
 out:
 	if (priv)
 		p11_object_free(priv);
@@ -340,15 +402,63 @@ out:
 
 /* ---- CAPF_IMPORT -------------------------------------------------------------- */
 
+/* The CERT and CHAIN_CERT* of an import or adoption, and the active CA (which
+ * CERT must not be). 0 with *x, *chain, *g, fp filled (the caller frees them),
+ * or 1 with the refusal answered and *rc its return value (nothing to free). */
+static int
+req_ca_cert(struct admin_req *a, X509 **x, STACK_OF(X509) **chain, struct signerd_ca **g,
+	    char fp[SIGNERD_FP_HEX_LEN + 1], int *rc)
+{
+	const struct capf_ipc_field *f = NULL;
+	const uint8_t *p;
+	size_t n;
+
+	*x = NULL;
+	*chain = NULL;
+	*g = NULL;
+	fp[0] = '\0';
+	if (capf_ipc_get_bytes(a->req, CAPF_IPC_T_CERT, &p, &n) != 0 || (*x = capf_x509_from_der(p, n)) == NULL) {
+		*rc = admin_refuse(a, "the certificate does not parse (DER X.509 expected)");
+		return 1;
+	}
+	if ((*chain = sk_X509_new_null()) == NULL) {
+		*rc = admin_error(a, "out of memory");
+		goto fail;
+	}
+	while ((f = capf_ipc_find(a->req, CAPF_IPC_T_CHAIN_CERT, f)) != NULL) {
+		X509 *cx = capf_x509_from_der(f->val, f->len);
+
+		if (cx == NULL || sk_X509_push(*chain, cx) <= 0) {
+			X509_free(cx);
+			*rc = admin_refuse(a, "a chain certificate does not parse");
+			goto fail;
+		}
+	}
+	if ((*g = signerd_ca_get(a->sd)) == NULL) {
+		*rc = admin_error(a, "no active CAPF CA");
+		goto fail;
+	}
+	if (signerd_cert_fp(*x, fp) == 0 && strcasecmp(fp, (*g)->fp) == 0) {
+		*rc = admin_refuse(a, "this certificate is the active CAPF CA already");
+		goto fail;
+	}
+	return 0;
+fail:
+	signerd_ca_put(*g);
+	sk_X509_pop_free(*chain, X509_free);
+	X509_free(*x);
+	*g = NULL;
+	*chain = NULL;
+	*x = NULL;
+	return 1;
+}
+
 int
 admin_capf_import(struct admin_req *a)
 {
-	const struct capf_ipc_field *f = NULL;
 	struct signerd_ca *g = NULL, *nca;
 	STACK_OF(X509) *chain = NULL;
 	struct capf_ca *ca = NULL;
-	const uint8_t *p;
-	size_t n;
 	X509 *x = NULL;
 	char err[1024], fp[SIGNERD_FP_HEX_LEN + 1], old_fp[SIGNERD_FP_HEX_LEN + 1];
 	long old_lscs;
@@ -356,29 +466,8 @@ admin_capf_import(struct admin_req *a)
 
 	if (admin_need_confirm(a, "Importing a CAPF CA certificate") != 0)
 		return 0;
-	if (capf_ipc_get_bytes(a->req, CAPF_IPC_T_CERT, &p, &n) != 0 || (x = capf_x509_from_der(p, n)) == NULL)
-		return admin_refuse(a, "the certificate does not parse (DER X.509 expected)");
-	if ((chain = sk_X509_new_null()) == NULL) {
-		X509_free(x);
-		return admin_error(a, "out of memory");
-	}
-	while ((f = capf_ipc_find(a->req, CAPF_IPC_T_CHAIN_CERT, f)) != NULL) {
-		X509 *cx = capf_x509_from_der(f->val, f->len);
-
-		if (cx == NULL || sk_X509_push(chain, cx) <= 0) {
-			X509_free(cx);
-			rc = admin_refuse(a, "a chain certificate does not parse");
-			goto out;
-		}
-	}
-	if ((g = signerd_ca_get(a->sd)) == NULL) {
-		rc = admin_error(a, "no active CAPF CA");
-		goto out;
-	}
-	if (signerd_cert_fp(x, fp) == 0 && strcasecmp(fp, g->fp) == 0) {
-		rc = admin_refuse(a, "this certificate is the active CAPF CA already");
-		goto out;
-	}
+	if (req_ca_cert(a, &x, &chain, &g, fp, &rc) != 0)
+		return rc;
 	/* the key first: the clearest refusal for a certificate of another key */
 	if (EVP_PKEY_eq(X509_get0_pubkey(x), X509_get0_pubkey(capf_ca_cert(g->ca))) != 1) {
 		ERR_clear_error();
@@ -410,6 +499,93 @@ admin_capf_import(struct admin_req *a)
 	rc = publish(a, nca, "capf.import", old_fp, old_lscs);
 out:
 	capf_ca_free(ca);
+	sk_X509_pop_free(chain, X509_free);
+	X509_free(x);
+	signerd_ca_put(g);
+	return rc;
+}
+
+/* ---- CAPF_ADOPT --------------------------------------------------------------- */
+
+/*
+ * A key made outside the daemon (a ceremony in the production token) with its
+ * certificate (self-signed, or a third party's for the ceremony's CSR, with
+ * the chain): KEY_URI names the key, CERT its certificate. The key must open
+ * through capfhsm and match the certificate; the certificate must pass the
+ * CAPF CA checks with its chain. It becomes active, the old CA previous.
+ */
+int
+admin_capf_adopt(struct admin_req *a)
+{
+	struct signerd_ca *g = NULL, *nca;
+	STACK_OF(X509) *chain = NULL;
+	struct capf_ca *ca = NULL;
+	EVP_PKEY *key = NULL;
+	X509 *x = NULL;
+	char err[1024], uri[CAPF_CONF_STR_MAX], fp[SIGNERD_FP_HEX_LEN + 1] = "",
+		old_fp[SIGNERD_FP_HEX_LEN + 1];
+	long old_lscs;
+	int retry = 0, rc;
+
+	if (admin_need_confirm(a, "Adopting a CAPF CA key and certificate") != 0)
+		return 0;
+	if (capf_ipc_get_str(a->req, CAPF_IPC_T_KEY_URI, uri, sizeof(uri)) != 0 ||
+	    strncmp(uri, "pkcs11:", 7) != 0)
+		return admin_refuse(a, "KEY_URI: a pkcs11: URI of the new CAPF CA key is needed");
+	/* the token, the key: yes; a module to load or a PIN file to read: only capf.conf's */
+	{
+		struct p11_uri u;
+		int foreign;
+
+		if (p11_uri_parse(uri, &u, err, sizeof(err)) != 0)
+			return admin_refuse(a, "KEY_URI: %s", err);
+		foreign = u.pin_source != NULL || u.module_path != NULL || u.module_name != NULL;
+		p11_uri_clear(&u);
+		if (foreign || strstr(uri, "pin-value") != NULL)
+			return admin_refuse(a, "KEY_URI: no PIN, pin-source or module in the URI (the daemon "
+					    "uses token.module and token.pin_source)");
+	}
+	if (req_ca_cert(a, &x, &chain, &g, fp, &rc) != 0)
+		return rc;
+	if (capf_ca_from_x509(x, chain, time(NULL), &ca, err, sizeof(err)) != 0) {
+		signerd_audit(a->sd, a->peer, "refused", "capf.adopt", "fp=%s: %s", fp, err);
+		rc = admin_refuse(a, "refused: %s", err);
+		goto out;
+	}
+	if ((key = signerd_key_open(a->sd, uri, &retry, err, sizeof(err))) == NULL) {
+		signerd_audit(a->sd, a->peer, "refused", "capf.adopt", "fp=%s key_uri=%s: %s", fp, uri, err);
+		rc = retry ? admin_retry(a, err) : admin_refuse(a, "refused: the key %s: %s", uri, err);
+		goto out;
+	}
+	nca = signerd_ca_new(a->sd, ca, key, uri, err, sizeof(err));
+	ca = NULL;
+	key = NULL;
+	if (nca == NULL) {
+		signerd_audit(a->sd, a->peer, "refused", "capf.adopt", "fp=%s key_uri=%s: %s", fp, uri, err);
+		rc = admin_refuse(a, "refused: %s", err);
+		goto out;
+	}
+	/* a fresh signature through the token, verified with the certificate */
+	{
+		X509 *probe = X509_dup(capf_ca_cert(nca->ca));
+
+		if (probe == NULL || signerd_ca_sign(a->sd, nca, probe, EVP_sha256(), &retry, err,
+						     sizeof(err)) != 0) {
+			X509_free(probe);
+			signerd_ca_put(nca);
+			rc = admin_error(a, "the key %s does not sign: %s", uri, err);
+			goto out;
+		}
+		X509_free(probe);
+	}
+	snprintf(old_fp, sizeof(old_fp), "%s", g->fp);
+	old_lscs = admin_valid_lscs(a->sd, g->fp);
+	capf_log(LOG_NOTICE, "ca_adopted", "fp=%s key_uri=%s previous=%s chain=%d uid=%u", nca->fp,
+		 nca->key_uri, old_fp, sk_X509_num(chain), (unsigned)a->peer->uid);
+	rc = publish(a, nca, "capf.adopt", old_fp, old_lscs);
+out:
+	capf_ca_free(ca);
+	EVP_PKEY_free(key);
 	sk_X509_pop_free(chain, X509_free);
 	X509_free(x);
 	signerd_ca_put(g);

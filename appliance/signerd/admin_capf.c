@@ -130,6 +130,7 @@ struct certrow {
 	char fp[CAPF_STORE_FP_HEX_LEN + 1];
 	enum capf_store_cert_role role;
 	X509 *x;
+	STACK_OF(X509) *chain;  /* recorded with it (empty: self-signed) */
 	char key_uri[CAPF_STORE_KEY_URI_MAX + 1];
 };
 struct certrows {
@@ -148,6 +149,10 @@ collect_cb(const struct capf_store_cert *c, void *arg)
 	r = &rs->r[rs->n];
 	if ((r->x = capf_x509_from_der(c->der, c->der_len)) == NULL)
 		return 0;
+	if ((r->chain = signerd_chain_parse(c->chain, c->chain_len)) == NULL) {
+		X509_free(r->x);
+		return 0;
+	}
 	snprintf(r->fp, sizeof(r->fp), "%s", c->fp);
 	snprintf(r->key_uri, sizeof(r->key_uri), "%s", c->key_uri);
 	r->role = c->role;
@@ -160,12 +165,14 @@ rows_clear(struct certrows *rs)
 {
 	int i;
 
-	for (i = 0; i < rs->n; i++)
+	for (i = 0; i < rs->n; i++) {
 		X509_free(rs->r[i].x);
+		sk_X509_pop_free(rs->r[i].chain, X509_free);
+	}
 	rs->n = 0;
 }
 
-/* Puts the CA certificates of the store: the active one (with its chain),
+/* Puts the CA certificates of the store, each with its chain: the active one,
  * previous ones (only those still holding valid LSCs when lsc_only), retired
  * ones when retired. */
 static int
@@ -184,7 +191,7 @@ put_store_certs(struct admin_req *a, int lsc_only, int retired)
 	for (i = 0; i < rs.n && rc == 0; i++) {
 		struct certrow *r = &rs.r[i];
 		long cnt = admin_valid_lscs(a->sd, r->fp);
-		STACK_OF(X509) *chain = NULL;
+		STACK_OF(X509) *chain = sk_X509_num(r->chain) > 0 ? r->chain : NULL;
 		int role;
 
 		if (r->role == CAPF_CERT_ACTIVE) {

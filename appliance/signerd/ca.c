@@ -110,6 +110,54 @@ int signerd_cert_fp(X509 *cert, char fp[SIGNERD_FP_HEX_LEN + 1])
 	return 0;
 }
 
+int signerd_chain_der(STACK_OF(X509) *chain, unsigned char **der, size_t *len)
+{
+	unsigned char *buf = NULL, *p;
+	size_t total = 0;
+	int i, n;
+
+	*der = NULL;
+	*len = 0;
+	for (i = 0; chain != NULL && i < sk_X509_num(chain); i++) {
+		if ((n = i2d_X509(sk_X509_value(chain, i), NULL)) <= 0)
+			return -1;
+		total += (size_t)n;
+	}
+	if (total == 0)
+		return 0;
+	if ((buf = malloc(total)) == NULL)
+		return -1;
+	p = buf;
+	for (i = 0; i < sk_X509_num(chain); i++)
+		if (i2d_X509(sk_X509_value(chain, i), &p) <= 0) {
+			free(buf);
+			return -1;
+		}
+	*der = buf;
+	*len = total;
+	return 0;
+}
+
+STACK_OF(X509) *signerd_chain_parse(const unsigned char *der, size_t len)
+{
+	STACK_OF(X509) *chain = sk_X509_new_null();
+	const unsigned char *p = der, *end = der + len;
+
+	if (chain == NULL)
+		return NULL;
+	while (der != NULL && p < end) {
+		X509 *x = d2i_X509(NULL, &p, (long)(end - p));
+
+		if (x == NULL || sk_X509_num(chain) >= CAPF_CA_CHAIN_MAX || sk_X509_push(chain, x) <= 0) {
+			X509_free(x);
+			ERR_clear_error();
+			sk_X509_pop_free(chain, X509_free);
+			return NULL;
+		}
+	}
+	return chain;
+}
+
 static void ca_free(struct signerd_ca *g)
 {
 	if (g == NULL)
@@ -354,9 +402,24 @@ static struct capf_ca *ca_from_store(struct signerd *sd, const struct capf_store
 		snprintf(err, errlen, "the store's active CAPF CA %s is not a certificate", sc->fp);
 		return NULL;
 	}
+	if (sc->chain_len > 0) {
+		/* the chain recorded with it: no file needed */
+		if ((chain = signerd_chain_parse(sc->chain, sc->chain_len)) == NULL) {
+			snprintf(err, errlen, "the store's active CAPF CA %s: its recorded chain is not a "
+				 "sequence of DER certificates", sc->fp);
+			goto out;
+		}
+		if (capf_ca_from_x509(x, chain, time(NULL), &ca, e2, sizeof(e2)) != 0) {
+			ca = NULL;
+			snprintf(err, errlen, "the store's active CAPF CA %s with its recorded chain: %s",
+				 sc->fp, e2);
+		}
+		goto out;
+	}
 	if (capf_ca_from_x509(x, NULL, time(NULL), &ca, e1, sizeof(e1)) == 0)
 		goto out;
 	ca = NULL;
+	/* a store written before chains were recorded: the chain file once */
 	chain_path_of(sd, cpath, sizeof(cpath));
 	if (cpath[0] == '\0') {
 		snprintf(err, errlen, "the store's active CAPF CA %s: %s (no chain file: neither ca.chain "
@@ -371,6 +434,21 @@ static struct capf_ca *ca_from_store(struct signerd *sd, const struct capf_store
 	if (capf_ca_from_x509(x, chain, time(NULL), &ca, e2, sizeof(e2)) != 0) {
 		ca = NULL;
 		snprintf(err, errlen, "the store's active CAPF CA %s with the chain %s: %s", sc->fp, cpath, e2);
+	} else {
+		/* recorded now, so that the next start needs no file */
+		struct capf_store_actor who = { getuid(), "signer" };
+		unsigned char *der = NULL;
+		size_t dlen = 0;
+
+		snprintf(e2, sizeof(e2), "out of memory");
+		if (signerd_chain_der(chain, &der, &dlen) == 0 &&
+		    capf_store_cert_set_chain(sd->store, sc->fp, der, dlen, &who, e2, sizeof(e2)) == 0)
+			capf_log(LOG_NOTICE, "ca_chain_recorded", "fp=%s from=%s certificates=%d", sc->fp,
+				 cpath, sk_X509_num(chain));
+		else
+			capf_log(LOG_WARNING, "ca_chain_not_recorded", "fp=%s from=%s why=\"%s\"", sc->fp,
+				 cpath, e2);
+		free(der);
 	}
 out:
 	sk_X509_pop_free(chain, X509_free);
@@ -509,8 +587,15 @@ int signerd_ca_startup(struct signerd *sd, char *err, size_t errlen)
 		add.der_len = (size_t)len;
 		snprintf(add.key_uri, sizeof(add.key_uri), "%s", key_uri);
 		add.not_after = capf_ca_not_after(g->ca);
+		if (signerd_chain_der(capf_ca_chain(g->ca), &add.chain, &add.chain_len) != 0) {
+			snprintf(err, errlen, "cannot encode the CAPF CA chain");
+			OPENSSL_free(der);
+			signerd_ca_put(g);
+			return -1;
+		}
 		rc = capf_store_cert_add(sd->store, &add, &who, err, errlen);
 		OPENSSL_free(der);
+		free(add.chain);
 		if (rc != CAPF_STORE_OK) {
 			signerd_ca_put(g);
 			return -1;

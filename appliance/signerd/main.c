@@ -51,7 +51,12 @@ static void usage(FILE *f)
 "answers capf-frontd on front.sock and capfctl on admin.sock (sockets.dir).\n"
 "\n"
 "  --config FILE        configuration (default " DEFAULT_CONFIG ")\n"
-"  --check-config FILE  check FILE, print \"FILE: OK\" or every error, exit 0 or 1\n"
+"  --check-config FILE  check FILE, print \"FILE: OK\" or every error, exit 0 or 1:\n"
+"                       its settings, then every file and folder it names (token.module,\n"
+"                       token.pin_source, ca.certificate, ca.chain, store.path's folder,\n"
+"                       sockets.dir, mic.ca_dir), tried as the user the daemon runs as\n"
+"                       (--user NAME; started as root: capf-signer; else the caller);\n"
+"                       each problem names the setting, the file and why\n"
 "  --user NAME          when started as root: set up as root, then become NAME\n"
 "                       (required as root: the daemon refuses to keep running as root)\n"
 "  --socket-group NAME  group of sockets.dir and front.sock (default when started as\n"
@@ -76,23 +81,30 @@ static void usage(FILE *f)
 "instead of timestamps.\n");
 }
 
-static int check_config(const char *path)
+static int check_config(const char *path, const char *user)
 {
 	struct capf_errlist *errs = capf_errlist_new();
+	struct capf_conf *c = malloc(sizeof(*c));
 	int rc;
 
-	if (errs == NULL) {
+	if (errs == NULL || c == NULL) {
 		fprintf(stderr, "capf-signerd: out of memory\n");
+		capf_errlist_free(errs);
+		free(c);
 		return EX_STARTUP;
 	}
-	rc = capf_conf_check(path, errs);
+	rc = capf_conf_load(c, path, errs);
+	/* the settings are valid: now the files and folders they name, as the run-as user */
+	if (rc == 0 && signerd_check_files(c, path, user) != 0)
+		rc = -1;
+	free(c);
 	if (rc == 0) {
 		printf("%s: OK\n", path);
 	} else {
 		for (size_t i = 0; i < capf_errlist_count(errs); i++)
 			fprintf(stderr, "%s\n", capf_errlist_get(errs, i));
 		if (capf_errlist_count(errs) == 0)
-			fprintf(stderr, "%s: invalid\n", path);
+			fprintf(stderr, "%s: not usable (see above)\n", path);
 	}
 	capf_errlist_free(errs);
 	return rc == 0 ? EX_OK_ : EX_CONFIG;
@@ -122,7 +134,7 @@ int main(int argc, char **argv)
 		{ NULL, 0, NULL, 0 },
 	};
 	const char *config = DEFAULT_CONFIG, *user = NULL, *sgroup = NULL, *pidfile = NULL;
-	const char *provdir = NULL;
+	const char *provdir = NULL, *check = NULL;
 	int foreground = 0, verbose = 0, seccomp = 1, o, rc = EX_STARTUP;
 	struct signerd_env_keep keep;
 	struct signerd_core core;
@@ -140,7 +152,7 @@ int main(int argc, char **argv)
 	while ((o = getopt_long(argc, argv, "", opts, NULL)) != -1) {
 		switch (o) {
 		case 'c': config = optarg; break;
-		case 'C': return check_config(optarg);
+		case 'C': check = optarg; break;
 		case 'u': user = optarg; break;
 		case 'g': sgroup = optarg; break;
 		case 'p': pidfile = optarg; break;
@@ -157,6 +169,8 @@ int main(int argc, char **argv)
 		usage(stderr);
 		return EX_USAGE_;
 	}
+	if (check != NULL)
+		return check_config(check, user);
 	if (geteuid() == 0 && user == NULL) {
 		fprintf(stderr, "capf-signerd: refusing to run as root: start it as its own user "
 			"or pass --user NAME (e.g. --user capf-signer) to drop to it after set-up\n");

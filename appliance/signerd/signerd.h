@@ -135,6 +135,14 @@ int signerd_ca_sign(struct signerd *sd, const struct signerd_ca *ca, X509 *tbs,
 /* SHA-256 of a certificate's DER as lower-case hex into fp (65 bytes). */
 int signerd_cert_fp(X509 *cert, char fp[SIGNERD_FP_HEX_LEN + 1]);
 
+/* A CAPF CA's chain as the store keeps it (capf_certs.chain): the DER
+ * certificates concatenated, issuer first. Empty chain: *der NULL, *len 0.
+ * signerd_chain_der returns 0 or -1 (out of memory); signerd_chain_parse
+ * returns the certificates (an empty stack for len 0), or NULL when the bytes
+ * are not a sequence of certificates. */
+int signerd_chain_der(STACK_OF(X509) *chain, unsigned char **der, size_t *len);
+STACK_OF(X509) *signerd_chain_parse(const unsigned char *der, size_t len);
+
 /* ---- the token (keygen for regenerate) -------------------------------- */
 
 /*

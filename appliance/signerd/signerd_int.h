@@ -102,6 +102,12 @@ int signerd_server_start(struct signerd_server *srv, char *err, size_t errlen);
 int signerd_server_run(struct signerd_server *srv);
 void signerd_server_free(struct signerd_server *srv);
 
+/* checkfiles.c: `--check-config`'s file checks: every file and folder c names,
+ * tried as the user the daemon will run as (user; NULL: capf-signer when root,
+ * else the caller). Prints one line per problem (file, setting, why) on stderr;
+ * returns the number of problems (0: all usable). */
+int signerd_check_files(const struct capf_conf *c, const char *conf_path, const char *user);
+
 #endif
 
 /* ---- authcheck.c: the authentication evidence of BEGIN ---- */

@@ -34,7 +34,7 @@
 #include "policy/device.h"
 #include "appliance/store/authhash.h"
 
-#define CAPF_STORE_SCHEMA_VERSION 1     /* what this build creates and understands */
+#define CAPF_STORE_SCHEMA_VERSION 2     /* what this build creates and understands */
 
 enum {
 	CAPF_STORE_OK       = 0,
@@ -251,6 +251,9 @@ struct capf_store_cert {
 	char key_uri[CAPF_STORE_KEY_URI_MAX + 1]; /* pkcs:... of the CA key ("" none) */
 	time_t created;                         /* 0 on add: now */
 	time_t not_after;
+	unsigned char *chain;                   /* the certificates above it, DER, issuer first,
+						 * concatenated (NULL/0: none); read: malloc'd */
+	size_t chain_len;                       /* at most CAPF_STORE_DER_MAX */
 };
 void capf_store_cert_clear(struct capf_store_cert *c);
 
@@ -261,6 +264,10 @@ int capf_store_cert_add(struct capf_store *st, const struct capf_store_cert *c,
 int capf_store_cert_set_role(struct capf_store *st, const char *fp,
 			     enum capf_store_cert_role role,
 			     const struct capf_store_actor *who, char *err, size_t errlen);
+/* Replaces the chain recorded with fp (a store written before chains were kept,
+ * or a certificate adopted again with another chain). */
+int capf_store_cert_set_chain(struct capf_store *st, const char *fp, const unsigned char *chain,
+			      size_t len, const struct capf_store_actor *who, char *err, size_t errlen);
 int capf_store_cert_get(struct capf_store *st, const char *fp, struct capf_store_cert *out,
 			char *err, size_t errlen);
 int capf_store_cert_active(struct capf_store *st, struct capf_store_cert *out,

@@ -9,7 +9,7 @@
 
 #include "appliance/store/store_int.h"
 
-#define CERT_COLS "fingerprint, role, der, key_uri, created, not_after"
+#define CERT_COLS "fingerprint, role, der, key_uri, created, not_after, chain"
 
 static const char *const role_names[] = { "active", "previous", "retired" };
 
@@ -31,6 +31,7 @@ void capf_store_cert_clear(struct capf_store_cert *c)
 	if (c == NULL)
 		return;
 	free(c->der);
+	free(c->chain);
 	memset(c, 0, sizeof(*c));
 }
 
@@ -53,6 +54,14 @@ static int row_to_cert(sqlite3_stmt *s, struct capf_store_cert *out)
 			return -1;
 		memcpy(out->der, der, (size_t)n);
 		out->der_len = (size_t)n;
+	}
+	der = sqlite3_column_blob(s, 6);
+	n = sqlite3_column_bytes(s, 6);
+	if (n > 0 && der != NULL) {
+		if ((out->chain = malloc((size_t)n)) == NULL)
+			return -1;
+		memcpy(out->chain, der, (size_t)n);
+		out->chain_len = (size_t)n;
 	}
 	return 0;
 }
@@ -118,7 +127,7 @@ static int do_add(struct capf_store *st, sqlite3 *db, void *arg, char *err, size
 	if (a->c->role == CAPF_CERT_ACTIVE && (rc = demote_active(db, a->fp, a->who, err,
 								  errlen)) < 0)
 		return rc;
-	if ((rc = store_prepare(db, "INSERT INTO capf_certs(" CERT_COLS ") VALUES (?,?,?,?,?,?)",
+	if ((rc = store_prepare(db, "INSERT INTO capf_certs(" CERT_COLS ") VALUES (?,?,?,?,?,?,?)",
 				&s, err, errlen)) < 0)
 		return rc;
 	sqlite3_bind_text(s, 1, a->fp, -1, SQLITE_STATIC);
@@ -127,6 +136,8 @@ static int do_add(struct capf_store *st, sqlite3 *db, void *arg, char *err, size
 	sqlite3_bind_text(s, 4, a->c->key_uri, -1, SQLITE_STATIC);
 	sqlite3_bind_int64(s, 5, a->c->created != 0 ? (int64_t)a->c->created : (int64_t)time(NULL));
 	sqlite3_bind_int64(s, 6, (int64_t)a->c->not_after);
+	sqlite3_bind_blob(s, 7, a->c->chain != NULL ? (const void *)a->c->chain : "",
+			  (int)a->c->chain_len, SQLITE_STATIC);
 	rc = sqlite3_step(s);
 	store_finalize(s);
 	if (rc != SQLITE_DONE) {
@@ -156,6 +167,11 @@ int capf_store_cert_add(struct capf_store *st, const struct capf_store_cert *c,
 	}
 	if ((unsigned)c->role > CAPF_CERT_RETIRED) {
 		store_err(err, errlen, "store: CAPF certificate role out of range");
+		return CAPF_STORE_ERROR;
+	}
+	if (c->chain_len > CAPF_STORE_DER_MAX || (c->chain_len > 0 && c->chain == NULL)) {
+		store_err(err, errlen, "store: a CAPF certificate's chain is at most %d bytes of DER",
+			  CAPF_STORE_DER_MAX);
 		return CAPF_STORE_ERROR;
 	}
 	if (strnlen(c->key_uri, sizeof(c->key_uri)) >= sizeof(c->key_uri)) {
@@ -236,6 +252,60 @@ int capf_store_cert_set_role(struct capf_store *st, const char *fp,
 	a.role = role;
 	a.who = who;
 	return store_write(st, do_role, &a, err, errlen);
+}
+
+struct chain_args {
+	char fp[CAPF_STORE_FP_HEX_LEN + 1];
+	const unsigned char *chain;
+	size_t len;
+	const struct capf_store_actor *who;
+};
+
+static int do_chain(struct capf_store *st, sqlite3 *db, void *arg, char *err, size_t errlen)
+{
+	struct chain_args *a = arg;
+	char detail[48];
+	sqlite3_stmt *s;
+	int rc;
+
+	if ((rc = store_prepare(db, "UPDATE capf_certs SET chain = ? WHERE fingerprint = ?", &s,
+				err, errlen)) < 0)
+		return rc;
+	sqlite3_bind_blob(s, 1, a->chain != NULL ? (const void *)a->chain : "", (int)a->len,
+			  SQLITE_STATIC);
+	sqlite3_bind_text(s, 2, a->fp, -1, SQLITE_STATIC);
+	rc = sqlite3_step(s);
+	store_finalize(s);
+	if (rc != SQLITE_DONE)
+		return store_sqlerr(db, sqlite3_extended_errcode(db), "recording a CAPF "
+				    "certificate's chain", err, errlen);
+	if (sqlite3_changes(db) == 0) {
+		store_err(err, errlen, "store: no CAPF certificate %s", a->fp);
+		return CAPF_STORE_NOTFOUND;
+	}
+	snprintf(detail, sizeof(detail), "chain_bytes=%zu", a->len);
+	return store_audit_add(db, a->who, "capf-cert.chain", a->fp, detail, err, errlen);
+}
+
+int capf_store_cert_set_chain(struct capf_store *st, const char *fp, const unsigned char *chain,
+			      size_t len, const struct capf_store_actor *who, char *err, size_t errlen)
+{
+	struct chain_args a;
+	int rc;
+
+	memset(&a, 0, sizeof(a));
+	if ((rc = store_norm_hex("CAPF certificate fingerprint", fp, a.fp, CAPF_STORE_FP_HEX_LEN,
+				 CAPF_STORE_FP_HEX_LEN, 0, err, errlen)) < 0)
+		return rc;
+	if (len > CAPF_STORE_DER_MAX || (len > 0 && chain == NULL)) {
+		store_err(err, errlen, "store: a CAPF certificate's chain is at most %d bytes of DER",
+			  CAPF_STORE_DER_MAX);
+		return CAPF_STORE_ERROR;
+	}
+	a.chain = chain;
+	a.len = len;
+	a.who = who;
+	return store_write(st, do_chain, &a, err, errlen);
 }
 
 static int get_cert(struct capf_store *st, const char *sql, const char *key,

@@ -87,6 +87,12 @@ static const char *const migrations[] = {
 	"  BEGIN SELECT RAISE(ABORT, 'the audit trail is append-only'); END;"
 	"CREATE TRIGGER audit_no_delete BEFORE DELETE ON audit"
 	"  BEGIN SELECT RAISE(ABORT, 'the audit trail is append-only'); END;",
+
+	/* 1 -> 2: each CAPF CA certificate with its chain (the DER certificates
+	 * above it, issuer first, concatenated; empty when self-signed), so
+	 * that a restart needs no chain file. */
+	"ALTER TABLE capf_certs ADD COLUMN chain BLOB NOT NULL DEFAULT x''"
+	"  CHECK (length(chain) <= 65536);",
 };
 
 _Static_assert(NELEM(migrations) == CAPF_STORE_SCHEMA_VERSION,

@@ -68,6 +68,60 @@ ossl req -in "$D/csr/capf-ca.pem" -noout -text >"$T_TMP/csr.txt" 2>&1
 check_grep "the CSR asks for CA:TRUE, pathlen:0" 'CA:TRUE, pathlen:0' "$T_TMP/csr.txt"
 check_grep "the CSR asks for keyCertSign" 'Digital Signature, Certificate Sign' "$T_TMP/csr.txt"
 
+# ---- nothing generated before the early checks; no orphan key after a late failure --------
+SPY=$PWD/$BUILD/tests/libp11spy.so
+TOKLIST=(env -u P11SPY_REFUSE_SIGN -u P11SPY_REFUSE_DESTROY "$BIN/capf-token" list --json
+         --uri "pkcs11:token=capf?pin-source=file:$D/signer/token.pin")
+# rot.conf LABEL DIR: a rotation ceremony in the existing token, through the spy module
+rotconf() {
+  sed -e 's/init = true;/init = false;/' -e '/softhsm_dir/d' -e '/so_pin_file/d' \
+      -e "s/label = \"capf-ca\";/label = \"$1\";/" -e "s|ceremony/|$2/|g" \
+      -e "s|module = \"/usr/lib/softhsm/libsofthsm2.so\";|module = \"$SPY\";|" "$EX"
+}
+"${TOKLIST[@]}" >"$T_TMP/objs-before.json" 2>&1
+rotconf capf-ca-late late >"$T_TMP/late.conf"
+check "a rotation ceremony through another module validates" "${CER[@]}" --check "$T_TMP/late.conf"
+check_fails "a ceremony that fails after the key generation (the token refuses to sign)" \
+  env P11SPY_REFUSE_SIGN=1 "${CER[@]}" "$T_TMP/late.conf"
+check_grep "  ... says the key was destroyed" 'new key pair "capf-ca-late" was destroyed' "$T_TMP/last.out"
+check_grep "  ... the transcript records the generation" 'step: generated rsa:2048 key "capf-ca-late"' "$D/late/transcript.txt"
+check_grep "  ... and the destruction" 'was destroyed: nothing is left in the token' "$D/late/transcript.txt"
+check_grep "  ... and the failure" '^result: FAILED' "$D/late/transcript.txt"
+"${TOKLIST[@]}" >"$T_TMP/objs-late.json" 2>&1
+check_nogrep "  ... no object labelled capf-ca-late is left in the token" 'capf-ca-late' "$T_TMP/objs-late.json"
+check "  ... the token holds what it held before" cmp "$T_TMP/objs-before.json" "$T_TMP/objs-late.json"
+check "  ... no public key file of a key that is gone" test ! -e "$D/late/capf-ca.pub.pem"
+
+rotconf capf-ca-stuck stuck >"$T_TMP/stuck.conf"
+check_fails "a late failure where the token refuses to destroy the key" \
+  env P11SPY_REFUSE_SIGN=1 P11SPY_REFUSE_DESTROY=1 "${CER[@]}" "$T_TMP/stuck.conf"
+check_grep "  ... the error names the key left behind" 'refused to destroy the new key pair "capf-ca-stuck".*left in token "capf"' "$T_TMP/last.out"
+check_grep "  ... and why (the token's answer)" 'CKR_ACTION_PROHIBITED' "$T_TMP/last.out"
+check_grep "  ... so does the transcript" 'LEFT IN THE TOKEN: .*"capf-ca-stuck"' "$D/stuck/transcript.txt"
+"${TOKLIST[@]}" >"$T_TMP/objs-stuck.json" 2>&1
+check_grep "  ... (it is there indeed)" 'capf-ca-stuck' "$T_TMP/objs-stuck.json"
+
+# early checks: each fails before the transcript, the token or any key
+rotconf capf-ca-early early >"$T_TMP/early.conf"
+: >"$D/notadir"
+sed -e "s|public_key = \"early/capf-ca.pub.pem\"|public_key = \"notadir/capf-ca.pub.pem\"|" "$T_TMP/early.conf" >"$T_TMP/early1.conf"
+check_fails "an output under a file that is not a folder is refused" "${CER[@]}" "$T_TMP/early1.conf"
+check_grep "  ... named" 'notadir is not a folder' "$T_TMP/last.out"
+sed -e "s|module = \"$SPY\"|module = \"$D/no-such-module.so\"|" "$T_TMP/early.conf" >"$T_TMP/early2.conf"
+check_fails "a module that does not exist is refused" "${CER[@]}" "$T_TMP/early2.conf"
+check_grep "  ... named as token.module" 'no-such-module.so .token.module.: No such file' "$T_TMP/last.out"
+check_fails "a provider folder without capfhsm.so is refused" scripts/ceremony --provider-path "$D" --dir "$D" "$T_TMP/early.conf"
+check_grep "  ... before anything is generated" 'FAILED: loading the capfhsm provider' "$D/early/transcript.txt"
+check_nogrep "  ... (no key generation in the transcript)" 'generated' "$D/early/transcript.txt"
+rm -rf "$D/early"
+rotconf capf-ca taken >"$T_TMP/taken.conf"
+check_fails "a label already in the token is refused before the key generation" "${CER[@]}" "$T_TMP/taken.conf"
+check_grep "  ... the transcript says so" "FAILED: key label: .*'capf-ca' already exists" "$D/taken/transcript.txt"
+check_nogrep "  ... and generated nothing" 'step: generated' "$D/taken/transcript.txt"
+"${TOKLIST[@]}" >"$T_TMP/objs-end.json" 2>&1
+check "  ... the token holds only what it held (and the stuck key)" test \
+  "$(grep -c '"label"' "$T_TMP/objs-end.json")" = "$(( $(grep -c '"label"' "$T_TMP/objs-before.json") + 2 ))"
+
 # Strict configuration errors name file, line and setting.
 printf 'ceremony = {\n  name = "x";\n  operators = ["a"];\n  transcript = "t";\n  bogus = 1;\n  token = { label = "t"; pin_file = "p"; };\n  key = { label = "k"; type = "rsa:1024"; public_key = "k.pem"; };\n  certificate = { subject = "/CN=x"; out = "c.pem"; days = 0; };\n};\n' >"$T_TMP/bad.conf"
 check_fails "a bad config is refused" "${CER[@]}" --check "$T_TMP/bad.conf"

@@ -3,7 +3,11 @@
  * real module named by $P11SPY_MODULE (default SoftHSM), forwards every call to
  * it unchanged, and counts the C_Login calls, so that a test can see how often
  * the token layer tried a PIN (SoftHSM 2.6 has no retry counter to read). It is
- * a spy on the real token, not a mock: every answer comes from SoftHSM.
+ * a spy on the real token, not a mock: every answer comes from SoftHSM, except
+ * the two refusals a test may ask for, the way a production HSM's policy gives
+ * them: $P11SPY_REFUSE_SIGN set, C_SignInit answers CKR_KEY_FUNCTION_NOT_PERMITTED
+ * (a step after a key generation fails); $P11SPY_REFUSE_DESTROY set,
+ * C_DestroyObject answers CKR_ACTION_PROHIBITED (the key cannot be taken back).
  */
 #include <dlfcn.h>
 #include <pthread.h>
@@ -26,6 +30,18 @@ static CK_RV spy_login(CK_SESSION_HANDLE h, CK_USER_TYPE user, CK_UTF8CHAR *pin,
 	return real->C_Login(h, user, pin, len);
 }
 
+static CK_RV spy_sign_init(CK_SESSION_HANDLE h, CK_MECHANISM *m, CK_OBJECT_HANDLE k)
+{
+	(void)h; (void)m; (void)k;
+	return CKR_KEY_FUNCTION_NOT_PERMITTED;
+}
+
+static CK_RV spy_destroy(CK_SESSION_HANDLE h, CK_OBJECT_HANDLE o)
+{
+	(void)h; (void)o;
+	return CKR_ACTION_PROHIBITED;
+}
+
 static void load(void)
 {
 	const char *path = getenv("P11SPY_MODULE");
@@ -43,6 +59,10 @@ static void load(void)
 	}
 	spy = *real;
 	spy.C_Login = spy_login;
+	if (getenv("P11SPY_REFUSE_SIGN") != NULL)
+		spy.C_SignInit = spy_sign_init;
+	if (getenv("P11SPY_REFUSE_DESTROY") != NULL)
+		spy.C_DestroyObject = spy_destroy;
 }
 
 EXPORT CK_RV C_GetFunctionList(CK_FUNCTION_LIST **out)

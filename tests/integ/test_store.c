@@ -264,7 +264,7 @@ static void test_open_empty_file_migrates(void **state)
 	assert_non_null(f->st);
 	capf_store_close(f->st);
 	f->st = NULL;
-	assert_int_equal(raw_int(f->path, "PRAGMA user_version"), 1);
+	assert_int_equal(raw_int(f->path, "PRAGMA user_version"), CAPF_STORE_SCHEMA_VERSION);
 	assert_int_equal(raw_int(f->path, "SELECT count(*) FROM sqlite_schema WHERE name IN "
 				 "('devices','issuances','capf_certs','audit','meta')"), 5);
 }
@@ -309,7 +309,11 @@ static void test_refuse_newer_schema(void **state)
 	sqlite3_close(db);
 	assert_null(capf_store_open(f->path, 0, err, sizeof(err)));
 	assert_non_null(strstr(err, "schema version 7"));
-	assert_non_null(strstr(err, "versions up to 1"));
+	{
+		char want[48];
+		snprintf(want, sizeof(want), "versions up to %d", CAPF_STORE_SCHEMA_VERSION);
+		assert_non_null(strstr(err, want));
+	}
 	assert_null(capf_store_open(f->path, CAPF_STORE_OPEN_READONLY, err, sizeof(err)));
 	/* Nothing was changed by the refusal. */
 	assert_int_equal(raw_int(f->path, "PRAGMA user_version"), 7);
@@ -908,6 +912,71 @@ static void test_no_active_cert(void **state)
 	assert_non_null(f->st);
 	assert_int_equal(capf_store_cert_active(f->st, &c, err, sizeof(err)), CAPF_STORE_NOTFOUND);
 	assert_non_null(strstr(err, "no active CAPF certificate"));
+}
+
+/* Each CAPF CA certificate keeps its chain; a store of schema version 1 (no
+ * chain column) migrates with its certificates intact and an empty chain. */
+static void test_capf_cert_chain(void **state)
+{
+	struct fx *f = *state;
+	struct capf_store_cert c, got;
+	char err[512] = "", fp[65];
+	sqlite3 *db;
+
+	f->st = capf_store_open(f->path, 0, err, sizeof(err));
+	assert_non_null(f->st);
+	memset(&c, 0, sizeof(c));
+	c.der = (unsigned char *)"capf-ca-TP";
+	c.der_len = 10;
+	c.chain = (unsigned char *)"intermediate+root";
+	c.chain_len = 17;
+	c.role = CAPF_CERT_ACTIVE;
+	sha256_hex(c.der, c.der_len, fp);
+	assert_int_equal(capf_store_cert_add(f->st, &c, &admin, err, sizeof(err)), 0);
+	assert_int_equal(capf_store_cert_active(f->st, &got, err, sizeof(err)), 0);
+	assert_int_equal(got.chain_len, 17);
+	assert_memory_equal(got.chain, "intermediate+root", 17);
+	capf_store_cert_clear(&got);
+	/* replaced, then emptied */
+	assert_int_equal(capf_store_cert_set_chain(f->st, fp, (const unsigned char *)"other", 5, &admin,
+						   err, sizeof(err)), 0);
+	assert_int_equal(capf_store_cert_get(f->st, fp, &got, err, sizeof(err)), 0);
+	assert_int_equal(got.chain_len, 5);
+	assert_memory_equal(got.chain, "other", 5);
+	capf_store_cert_clear(&got);
+	assert_int_equal(capf_store_cert_set_chain(f->st, fp, NULL, 0, &admin, err, sizeof(err)), 0);
+	assert_int_equal(capf_store_cert_get(f->st, fp, &got, err, sizeof(err)), 0);
+	assert_int_equal(got.chain_len, 0);
+	assert_null(got.chain);
+	capf_store_cert_clear(&got);
+	/* refused: an unknown certificate, a chain too big */
+	assert_int_equal(capf_store_cert_set_chain(f->st, "00", NULL, 0, &admin, err, sizeof(err)) < 0, 1);
+	{
+		char zero[65];
+		memset(zero, '0', 64);
+		zero[64] = '\0';
+		assert_int_equal(capf_store_cert_set_chain(f->st, zero, NULL, 0, &admin, err, sizeof(err)),
+				 CAPF_STORE_NOTFOUND);
+	}
+	c.chain_len = CAPF_STORE_DER_MAX + 1;
+	c.role = CAPF_CERT_PREVIOUS;
+	c.der = (unsigned char *)"capf-ca-XX";
+	assert_int_equal(capf_store_cert_add(f->st, &c, &admin, err, sizeof(err)), CAPF_STORE_ERROR);
+	assert_non_null(strstr(err, "chain"));
+	capf_store_close(f->st);
+	f->st = NULL;
+
+	/* back to version 1 as an older build left it: the column gone */
+	db = raw_open(f->path);
+	raw_exec(db, "ALTER TABLE capf_certs DROP COLUMN chain; PRAGMA user_version = 1");
+	sqlite3_close(db);
+	f->st = capf_store_open(f->path, 0, err, sizeof(err));
+	assert_non_null(f->st);
+	assert_int_equal(raw_int(f->path, "PRAGMA user_version"), CAPF_STORE_SCHEMA_VERSION);
+	assert_int_equal(capf_store_cert_active(f->st, &got, err, sizeof(err)), 0);
+	assert_string_equal(got.fp, fp);
+	assert_int_equal(got.chain_len, 0);
+	capf_store_cert_clear(&got);
 }
 
 /* ---- bulk ------------------------------------------------------------- */
@@ -1664,6 +1733,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_failed_migration_rolls_back, setup_dir, teardown),
 		cmocka_unit_test_setup_teardown(test_refuse_unsafe_place, setup_dir, teardown),
 		cmocka_unit_test_setup_teardown(test_no_active_cert, setup_dir, teardown),
+		cmocka_unit_test_setup_teardown(test_capf_cert_chain, setup_dir, teardown),
 		cmocka_unit_test_setup_teardown(test_device_crud, setup_store, teardown),
 		cmocka_unit_test_setup_teardown(test_device_refuses_bad_values, setup_store, teardown),
 		cmocka_unit_test_setup_teardown(test_device_list_filters, setup_store, teardown),

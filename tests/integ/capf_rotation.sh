@@ -1,0 +1,250 @@
+#!/usr/bin/env bash
+# Third-party PKI and CAPF CA rotation that survive restarts, against the real
+# capf-signerd, a real SoftHSM token and a real SQLite store:
+#   - `capfctl capf import` of a CAPF CA signed by a third-party intermediate, with
+#     ca.certificate in a folder the signer may NOT write: the change is made and
+#     recorded with its chain in the store, the failed export is an error capfctl
+#     reports (exit 1); a restart takes the CA and chain from the store (before the
+#     chain was stored it needed the chain file the signer could not write, and the
+#     restart failed); the LSC verifies against root + intermediate + CAPF CA;
+#   - rotation by ceremony in the existing token (no init, no SO PIN): a CSR signed
+#     by the third party, `capfctl capf adopt` (warning + counts, exit 4 without
+#     --yes), enroll against the new CA, old LSCs still accepted (previous CAs are
+#     trusted for LSC authentication); a second ceremony's self-signed key adopted
+#     too; a restart keeps the adopted key; refusals change nothing;
+#   - `capfctl capf regenerate --transcript` in the ceremony's transcript form;
+#   - `capf-signerd --check-config`: module, PIN file, certificate, store folder, as
+#     the user the daemon runs as, each problem named with its setting and file.
+. tests/lib.sh
+D=$T_TMP
+CTL=$BIN/capfctl
+CL=$PWD/$BUILD/tests/signerd-client
+PY=python3; [ -x /usr/bin/python3 ] && PY=/usr/bin/python3
+
+mkdir -p "$D/tok" "$D/state" "$D/ca" "$D/pki" "$D/out"
+make_capf_ca "$D" "$D/ca/ca.pem"
+ORIG_FP=$(openssl x509 -in "$D/ca/ca.pem" -noout -fingerprint -sha256 | cut -d= -f2)
+signer_user "$D/tok" "$D/state"
+# ca.certificate's folder: not writable by the signer's user
+if [ "$(id -u)" = 0 ]; then chown root: "$D/ca"; chmod 0755 "$D/ca"; else chmod 0555 "$D/ca"; fi
+cat >"$D/capf.conf" <<CONF
+token: { module = "$SOFTHSM_MODULE"; ca_key_uri = "$KEYURI"; pin_source = "$PIN"; };
+ca: { certificate = "$D/ca/ca.pem"; };
+sockets: { dir = "$D/run"; front_uids = [$(id -u)]; admin_uids = [$(id -u)]; };
+store: { path = "$D/state/capf.db"; };
+keys: { rsa_bits = [2048, 3072]; ec_curves = ["P-256", "P-384"]; };
+signer: { workers = 2; sessions = 2; };
+CONF
+ADMIN=$D/run/admin.sock
+FRONT=$D/run/front.sock
+LOG=$D/signerd.log
+sd_start() { start_signerd "$LOG" "$ADMIN" "$D/capf.conf"; }
+restart() { stop_signerd; sd_start; }
+c() { "$CTL" --socket "$ADMIN" "$@"; }
+rc() { local want=$1; shift; "$@" >"$T_TMP/rc.out" 2>&1; local got=$?; cat "$T_TMP/rc.out"; [ "$got" = "$want" ] || { echo "exit $got, wanted $want"; return 1; }; }
+active_fp() { c capf show --json | $PY -c 'import json,sys; print(json.load(sys.stdin)["ca"]["sha256"])'; }
+fp_of() { openssl x509 -in "$1" -noout -fingerprint -sha256 | cut -d= -f2; }
+# enroll NAME: a new device enrolls; its LSC in $D/NAME.pem, key in $D/NAME.key
+enroll() {
+  c device add "$1" --op install --auth null --key-order rsa >/dev/null &&
+    "$CL" enroll "$FRONT" "$1" --out "$D/$1.pem" --key-out "$D/$1.key"
+}
+# lsc_auth NAME: NAME's LSC still authenticates it (lsc-first, BEGIN accepted, aborted)
+lsc_auth() {
+  c device set "$1" --op install --auth lsc-first >/dev/null &&
+    "$CL" enroll "$FRONT" "$1" --cert "$D/$1.pem" --cert-key "$D/$1.key" --cert-type lsc --abort >"$D/auth.out" 2>&1 &&
+    grep -q "^decision=install" "$D/auth.out"
+}
+check "capfctl capf adopt --help" "$CTL" capf adopt --help
+check_grep "  ... documents adopt" "adopt --key-uri URI --cert CERT" "$T_TMP/last.out"
+check_grep "  ... and the export error" "exits 1" "$T_TMP/last.out"
+check "capfctl capf adopt without --key-uri: usage error" rc 2 "$CTL" --socket /nonexistent capf adopt --cert "$D/ca/ca.pem"
+
+# ---- --check-config: the files and folders, as the user the daemon runs as -----------------------
+SD=$BIN/capf-signerd
+check "--check-config: the test configuration is usable by the signer's user" "$SD" --check-config "$D/capf.conf" "${USER_OPT[@]}"
+check_grep "  ... OK" "capf.conf: OK" "$T_TMP/last.out"
+check_grep "  ... and notes that the exports cannot be written there" "note: ca.certificate's folder $D/ca is not writable" "$T_TMP/last.out"
+mkdir -p "$D/cc"
+(umask 077; cp "$PIN" "$D/cc/unreadable.pin"); chmod 0000 "$D/cc/unreadable.pin"
+(umask 022; cp "$PIN" "$D/cc/open.pin"); chmod 0644 "$D/cc/open.pin"
+[ "$(id -u)" = 0 ] && chown capf-signer: "$D/cc/open.pin"
+mkdir -p "$D/cc/ro"; chmod 0555 "$D/cc/ro"
+sed -e "s|module = \"$SOFTHSM_MODULE\"|module = \"$D/cc/vendor-p11.so\"|" -e "s|pin_source = \"$PIN\"|pin_source = \"$D/cc/unreadable.pin\"|" \
+    -e "s|certificate = \"$D/ca/ca.pem\"|certificate = \"$D/cc/missing.pem\"|" -e "s|path = \"$D/state/capf.db\"|path = \"$D/cc/ro/capf.db\"|" \
+    "$D/capf.conf" >"$D/cc/bad.conf"
+"$SD" --check-config "$D/cc/bad.conf" "${USER_OPT[@]}" >"$D/cc/bad.out" 2>&1
+check "--check-config with unusable files: exit 1" test $? = 1
+check_grep "  ... the module, by setting and file" "token.module: $D/cc/vendor-p11.so: does not exist" "$D/cc/bad.out"
+if [ "$(id -u)" = 0 ] || [ ! -r "$D/cc/unreadable.pin" ]; then
+  check_grep "  ... the PIN file the signer cannot read" "token.pin_source: $D/cc/unreadable.pin: cannot be read \(Permission denied\)" "$D/cc/bad.out"
+fi
+check_grep "  ... the certificate" "ca.certificate: $D/cc/missing.pem: does not exist" "$D/cc/bad.out"
+if [ "$(id -u)" = 0 ] || [ ! -w "$D/cc/ro" ]; then
+  check_grep "  ... the store's folder" "store.path \(its folder\): $D/cc/ro: is not writable" "$D/cc/bad.out"
+fi
+check_grep "  ... as whom" "checked as $(id -un "$SIGNER_UID") \(uid $SIGNER_UID\)" "$D/cc/bad.out"
+sed -e "s|pin_source = \"$PIN\"|pin_source = \"$D/cc/open.pin\"|" "$D/capf.conf" >"$D/cc/open.conf"
+check_fails "--check-config: a PIN file others may read is refused" "$SD" --check-config "$D/cc/open.conf" "${USER_OPT[@]}"
+check_grep "  ... says chmod 0600" "token.pin_source: $D/cc/open.pin: holds a PIN but is mode 0644" "$T_TMP/last.out"
+mkdir -p "$D/cc/sock"; chmod 0777 "$D/cc/sock"
+sed -e "s|dir = \"$D/run\"|dir = \"$D/cc/sock\"|" "$D/capf.conf" >"$D/cc/sock.conf"
+check_fails "--check-config: a sockets.dir others may write is refused" "$SD" --check-config "$D/cc/sock.conf" "${USER_OPT[@]}"
+check_grep "  ... named" "sockets.dir: $D/cc/sock: is (writable by others|not writable)" "$T_TMP/last.out"
+chmod 0750 "$D/cc/sock"
+[ "$(id -u)" = 0 ] && check "  ... a root-owned 0750 one is fine when started as root (it binds as root)" \
+  "$SD" --check-config "$D/cc/sock.conf" "${USER_OPT[@]}"
+if [ "$(id -u)" = 0 ]; then
+  (umask 077; cp "$PIN" "$D/cc/root.pin")       # root's, 0600: the signer's PIN reader refuses it
+  sed -e "s|pin_source = \"$PIN\"|pin_source = \"$D/cc/root.pin\"|" "$D/capf.conf" >"$D/cc/owner.conf"
+  check_fails "--check-config: a PIN file of another owner is refused" "$SD" --check-config "$D/cc/owner.conf" "${USER_OPT[@]}"
+  check_grep "  ... says whose it is" "token.pin_source: $D/cc/root.pin: (cannot be read|is owned by uid 0)" "$T_TMP/last.out"
+fi
+
+sd_start
+check "capf-signerd is up" test -S "$ADMIN"
+[ -S "$ADMIN" ] || { tail -20 "$LOG"; finish; }
+check "a phone enrolls under the original CA" enroll SEP00DD00000001
+
+# ---- the third party: root -> intermediate -> CAPF CA ------------------------------------------
+P=$D/pki
+ossl req -x509 -new -newkey rsa:2048 -nodes -keyout "$P/root.key" -subj "/O=Third Party/CN=TP Root" -days 3650 \
+  -addext "basicConstraints=critical,CA:TRUE" -addext "keyUsage=critical,keyCertSign,cRLSign" \
+  -out "$P/root.pem" >/dev/null 2>&1
+ossl req -new -newkey rsa:2048 -nodes -keyout "$P/int.key" -subj "/O=Third Party/CN=TP Issuing CA" -out "$P/int.csr" >/dev/null 2>&1
+printf 'basicConstraints=critical,CA:TRUE,pathlen:1\nkeyUsage=critical,keyCertSign,cRLSign\nsubjectKeyIdentifier=hash\nauthorityKeyIdentifier=keyid\n' >"$P/int.ext"
+ossl x509 -req -in "$P/int.csr" -CA "$P/root.pem" -CAkey "$P/root.key" -CAcreateserial -days 3000 \
+  -extfile "$P/int.ext" -out "$P/int.pem" >/dev/null 2>&1
+cat "$P/int.pem" "$P/root.pem" >"$P/chain.pem"
+printf 'basicConstraints=critical,CA:TRUE,pathlen:0\nkeyUsage=critical,digitalSignature,keyCertSign\nsubjectKeyIdentifier=hash\nauthorityKeyIdentifier=keyid\n' >"$P/capf.ext"
+tpsign() { ossl x509 -req -in "$1" -CA "$P/int.pem" -CAkey "$P/int.key" -CAcreateserial -days 2000 -extfile "$P/capf.ext" -out "$2" >/dev/null 2>&1; }
+
+# ---- import, the export cannot be written, restart, enroll --------------------------------------
+check "capf csr" c capf csr --out "$D/out/capf.csr"
+tpsign "$D/out/capf.csr" "$P/capf-tp.pem"
+TP_FP=$(fp_of "$P/capf-tp.pem")
+check "import with ca.certificate's folder not writable by the signer: exit 1" rc 1 c capf import "$P/capf-tp.pem" --chain "$P/chain.pem" --yes
+check_grep "  ... capfctl reports the export as an error" "capf import: error: the CA is active .* its export $D/ca/ca.pem was not written" "$T_TMP/last.out"
+check_grep "  ... and says why (the signer's uid and the file)" "not written by capf-signerd \(uid $SIGNER_UID\)" "$T_TMP/last.out"
+check "  ... but the CA is active (the store is the record)" test "$(active_fp)" = "$TP_FP"
+check "  ... the file on disk is still the original (an export the signer could not write)" test "$(fp_of "$D/ca/ca.pem")" = "$ORIG_FP"
+check "  ... no chain file next to it" test ! -e "$D/ca/ca.pem.chain"
+check_grep "  ... the log says so too" "event=ca_export_failed" "$LOG"
+check "restart after the import: the daemon stops" stop_signerd
+check "  ... and starts again, needing no file it could not write" sd_start
+[ -S "$ADMIN" ] || { tail -20 "$LOG"; finish; }
+check "  ... the imported CA is active" test "$(active_fp)" = "$TP_FP"
+check "  ... with its chain (from the store)" sh -c "'$CTL' --socket '$ADMIN' capf show --json | grep -q 'TP Issuing CA'"
+check "a phone enrolls after the restart" enroll SEP00DD00000002
+check "  ... its LSC verifies against root + intermediate + CAPF CA" \
+  ossl verify -x509_strict -CAfile "$P/root.pem" -untrusted "$P/int.pem" -untrusted "$P/capf-tp.pem" "$D/SEP00DD00000002.pem"
+check "  ... (control) not without the intermediate" rc 2 ossl verify -CAfile "$P/root.pem" -untrusted "$P/capf-tp.pem" "$D/SEP00DD00000002.pem"
+check "  ... the LSC of the original CA still authenticates its phone" lsc_auth SEP00DD00000001
+
+# from here the signer may write its exports
+if [ "$(id -u)" = 0 ]; then chown capf-signer: "$D/ca"; else chmod 0755 "$D/ca"; fi
+
+# ---- rotation by ceremony: a CSR in the existing token, the third party signs it ---------------
+mkdir -p "$D/cer1/signer"
+cp "$PIN" "$D/cer1/signer/token.pin"; chmod 0600 "$D/cer1/signer/token.pin"
+sed -e "s|/usr/lib/softhsm/libsofthsm2.so|$SOFTHSM_MODULE|" scripts/ceremony.rotate.example.conf >"$D/cer1/rotate.conf"
+CER=(scripts/ceremony --provider-path "$LIB")
+check "the rotation example validates (existing token: no init, no SO PIN)" "${CER[@]}" --check --dir "$D/cer1" "$D/cer1/rotate.conf"
+check_grep "  ... it uses the token, it does not initialise one" 'use token "capf"' "$T_TMP/last.out"
+check "the rotation ceremony runs in the token the signer uses" "${CER[@]}" --dir "$D/cer1" "$D/cer1/rotate.conf"
+[ "$(id -u)" = 0 ] && chown -R capf-signer: "$D/tok"        # the ceremony ran as root
+TR1=$D/cer1/rotation/transcript.txt
+check_grep "  ... the transcript: completed" '^result: completed' "$TR1"
+check_nogrep "  ... no token initialisation" 'initialised' "$TR1"
+KEY2=$(sed -n 's/.*key URI for capf.conf or `capfctl capf adopt --key-uri`: //p' "$TR1")
+check "  ... the transcript gives the key URI" test "$KEY2" = "pkcs11:token=capf;object=capf-ca-2027;type=private"
+tpsign "$D/cer1/rotation/capf-ca-2027.csr" "$P/capf-2027.pem"
+NEW_FP=$(fp_of "$P/capf-2027.pem")
+check "adopt without --yes: exit 4" rc 4 c capf adopt --key-uri "$KEY2" --cert "$P/capf-2027.pem" --chain "$P/chain.pem"
+check_grep "  ... the phone-reset warning" "Every phone resets when the ITL changes" "$T_TMP/last.out"
+check_grep "  ... with the count of LSCs under the outgoing CA" "1 device holds a valid LSC from the outgoing CAPF CA" "$T_TMP/last.out"
+check "  ... nothing changed" test "$(active_fp)" = "$TP_FP"
+check "adopt a certificate that is not the key's: refused" rc 1 c capf adopt --key-uri "$KEYURI" --cert "$P/capf-2027.pem" --chain "$P/chain.pem" --yes
+check_grep "  ... says the key does not match" "does not match" "$T_TMP/last.out"
+check "adopt without the chain: refused" rc 1 c capf adopt --key-uri "$KEY2" --cert "$P/capf-2027.pem" --yes
+check "adopt a key that is not in the token: refused" rc 1 c capf adopt --key-uri "pkcs11:token=capf;object=no-such-key;type=private" --cert "$P/capf-2027.pem" --chain "$P/chain.pem" --yes
+check "adopt with a PIN in the URI: refused by capfctl" rc 2 c capf adopt --key-uri "$KEY2?pin-value=1234" --cert "$P/capf-2027.pem" --yes
+# the daemon's own refusal (a client that skips capfctl's checks): a module to load
+cat >"$D/adopt.py" <<'PY'
+import socket, struct, sys
+s = socket.socket(socket.AF_UNIX, socket.SOCK_SEQPACKET)
+s.connect(sys.argv[1])
+def f(tag, val): return struct.pack(">HH", tag, len(val)) + val
+uri = (sys.argv[2] + "?module-path=/tmp/evil.so").encode()
+cert = open(sys.argv[3], "rb").read()
+body = f(89, b"\x01") + f(97, uri) + f(21, cert)
+s.send(struct.pack(">BBHI", 1, 0, 0x0160, 7) + body)
+r = s.recv(65536)
+i, st, text = 8, None, b""
+while i < len(r):
+    tag, ln = struct.unpack(">HH", r[i:i+4]); v = r[i+4:i+4+ln]; i += 4 + ln
+    if tag == 1: st = v[0]
+    if tag == 3: text = v
+print("status", st, text.decode(errors="replace"))
+PY
+openssl x509 -in "$P/capf-2027.pem" -outform DER -out "$D/capf-2027.der"
+$PY "$D/adopt.py" "$ADMIN" "$KEY2" "$D/capf-2027.der" >"$D/adopt-raw.out" 2>&1
+check_grep "adopt with a module-path in the URI: refused by the daemon" '^status 1 .*no PIN, pin-source or module' "$D/adopt-raw.out"
+check "  ... still nothing changed" test "$(active_fp)" = "$TP_FP"
+check "adopt the ceremony's key with the third party's certificate" c capf adopt --key-uri "$KEY2" --cert "$P/capf-2027.pem" --chain "$P/chain.pem" --yes
+check "  ... it is active" test "$(active_fp)" = "$NEW_FP"
+c capf show --json >"$D/show-adopt.json"
+check "  ... the imported CA is previous, with its LSC count" $PY -c '
+import json,sys; d=json.load(open(sys.argv[1]))
+assert d["ca"]["key_uri"].startswith("pkcs11:token=capf;object=capf-ca-2027"), d["ca"]
+prev={p["sha256"]: p for p in d["previous"]}
+assert sys.argv[2] in prev and prev[sys.argv[2]]["valid_lscs"]==1 and sys.argv[3] in prev, prev' "$D/show-adopt.json" "$TP_FP" "$ORIG_FP"
+check "  ... exported this time (the folder is writable)" test "$(fp_of "$D/ca/ca.pem")" = "$NEW_FP"
+check "  ... with its chain" test "$(grep -c 'BEGIN CERTIFICATE' "$D/ca/ca.pem.chain")" = 2
+check "  ... the previous third-party CA keeps its chain (from the store)" $PY -c '
+import json,sys; d=json.load(open(sys.argv[1]))
+p=[x for x in d["previous"] if x["sha256"]==sys.argv[2]][0]
+assert p["chain"]==["CN=TP Issuing CA,O=Third Party","CN=TP Root,O=Third Party"], p' "$D/show-adopt.json" "$TP_FP"
+check "trust export for CallManager-trust" c trust export --for callmanager-trust --out "$D/out/cm.pem"
+check "  ... new CA, its intermediate and root once, the two previous CAs: 5 certificates" \
+  test "$(grep -c 'BEGIN CERTIFICATE' "$D/out/cm.pem")" = 5
+check "  ... LSCs of the previous third-party CA verify with the bundle" \
+  ossl verify -CAfile "$P/root.pem" -untrusted "$D/out/cm.pem" "$D/SEP00DD00000002.pem"
+check "a phone enrolls against the adopted CA" enroll SEP00DD00000003
+check "  ... root + intermediate + adopted CA" \
+  ossl verify -x509_strict -CAfile "$P/root.pem" -untrusted "$P/int.pem" -untrusted "$P/capf-2027.pem" "$D/SEP00DD00000003.pem"
+check "  ... issued with the new key (not the old CA's)" rc 2 ossl verify -partial_chain -CAfile "$P/capf-tp.pem" "$D/SEP00DD00000003.pem"
+check "old LSCs still authenticate: the imported CA's" lsc_auth SEP00DD00000002
+check "  ... and the original CA's" lsc_auth SEP00DD00000001
+
+# ---- a second ceremony: a self-signed certificate, adopted; restarts keep it --------------------
+sed -e 's/capf-ca-2027/capf-ca-2028/g' -e 's/^  csr = {/  certificate = { days = 3650;/' \
+    -e 's|capf-ca-2028.csr|capf-ca-2028.pem|' -e 's|rotation/|rotation2/|g' "$D/cer1/rotate.conf" >"$D/cer1/rotate2.conf"
+check "a second rotation ceremony (self-signed)" "${CER[@]}" --dir "$D/cer1" "$D/cer1/rotate2.conf"
+[ "$(id -u)" = 0 ] && chown -R capf-signer: "$D/tok"
+KEY3=$(sed -n 's/.*key URI for capf.conf or `capfctl capf adopt --key-uri`: //p' "$D/cer1/rotation2/transcript.txt")
+check "adopt the second ceremony's key and certificate" c capf adopt --key-uri "$KEY3" --cert "$D/cer1/rotation2/capf-ca-2028.pem" --yes
+check "  ... active" test "$(active_fp)" = "$(fp_of "$D/cer1/rotation2/capf-ca-2028.pem")"
+check "  ... the stale chain export is gone (self-signed)" test ! -e "$D/ca/ca.pem.chain"
+check "restart after the adoption" restart
+[ -S "$ADMIN" ] || { tail -20 "$LOG"; finish; }
+check "  ... the adopted CA is still active" test "$(active_fp)" = "$(fp_of "$D/cer1/rotation2/capf-ca-2028.pem")"
+check "  ... a phone enrolls" enroll SEP00DD00000004
+check "  ... under the second ceremony's CA" ossl verify -x509_strict -CAfile "$D/cer1/rotation2/capf-ca-2028.pem" "$D/SEP00DD00000004.pem"
+check "  ... the first adopted CA's LSC still authenticates" lsc_auth SEP00DD00000003
+
+# ---- regenerate, with its transcript ----------------------------------------------------------
+before=$(active_fp)
+: >"$D/out/exists.txt"
+check "regenerate --transcript to an existing file: refused before any change" rc 1 c capf regenerate --transcript "$D/out/exists.txt" --yes
+check "  ... nothing changed" test "$(active_fp)" = "$before"
+check "regenerate --transcript" c capf regenerate --transcript "$D/out/regen.txt" --yes
+RT=$D/out/regen.txt
+check_grep "  ... transcript: what it is" 'capf-appliance CAPF CA regenerate' "$RT"
+check_grep "  ... who ran it" '^[0-9TZ:-]+ run by: uid ' "$RT"
+check_grep "  ... the key generated in the token" 'step: generated the new CAPF CA key inside the token: pkcs11:token=capf;.*object=capf-ca-2' "$RT"
+check_grep "  ... the certificate's SHA-256" "artifact: certificate sha256=$(active_fp | tr -d :)" "$RT"
+check_grep "  ... completed" '^result: completed' "$RT"
+check "  ... a phone enrolls under the regenerated CA" enroll SEP00DD00000005
+check "  ... the LSC of the ceremony's CA still authenticates" lsc_auth SEP00DD00000004
+finish
