@@ -5,7 +5,8 @@
  * forwarded to the signer (BEGIN, ISSUE, RESULT, ABORT).
  *
  * States and what moves them:
- *   HANDSHAKE  --TLS done-->            AUTH     (AUTH_REQUEST sent)
+ *   HANDSHAKE  --TLS done-->            SESSID   (the signer chooses the CAPF session id)
+ *   SESSID     --session id-->          AUTH     (AUTH_REQUEST sent)
  *   AUTH       --AUTH_RESPONSE-->       BEGIN    (waiting for the signer)
  *   BEGIN      --install-->             KEYGEN   (KEY_GENERATE_REQUEST sent)
  *              --fetch/delete-->        FETCH / DELETE
@@ -46,12 +47,12 @@
 
 enum sstate {
 	S_HANDSHAKE, S_AUTH, S_BEGIN, S_KEYGEN, S_ISSUE, S_STORE, S_FETCH, S_DELETE,
-	S_RESULT, S_CLOSING,
+	S_RESULT, S_CLOSING, S_SESSID,
 };
 
 static const char *const state_names[] = {
 	"handshake", "auth", "begin", "keygen", "issue", "store", "fetch", "delete",
-	"result", "closing",
+	"result", "closing", "session_id",
 };
 
 struct outmsg {
@@ -313,6 +314,7 @@ static void violation(struct session *s, const char *fmt, ...)
 /* ---- signer steps ---- */
 
 static void on_signer(void *arg, struct signer_req *r, const struct capf_ipc_msg *resp);
+static void send_auth_request(struct session *s);
 
 static int submit(struct session *s, struct capf_ipc_builder *b, uint16_t verb, enum sstate next)
 {
@@ -571,6 +573,17 @@ static void on_signer(void *arg, struct signer_req *r, const struct capf_ipc_msg
 		goto out;
 	}
 	switch (st) {
+	case S_SESSID: {
+		uint32_t sid = 0;
+
+		if (capf_ipc_get_u32(resp, CAPF_IPC_T_CAPF_SESSION, &sid) != 0) {
+			end_session(s, CAPF_REASON_INVALID, "signer answer without session id");
+			break;
+		}
+		s->sid = sid;
+		send_auth_request(s);
+		break;
+	}
 	case S_BEGIN:
 		begin_answer(s, resp);
 		break;
@@ -844,6 +857,18 @@ static void send_auth_request(struct session *s)
 	s->deadline = front_now_ms() + idle_ms(s);
 }
 
+/* The CAPF session id comes from the signer (it checks SUDI_DATA against its
+ * own number); until it answers, the random one of session_new is only used
+ * for a RETRY_LATER. */
+static void request_session_id(struct session *s)
+{
+	struct capf_ipc_builder b;
+
+	capf_ipc_build_request(&b, CAPF_IPC_SESSION_ID, 1);
+	capf_ipc_put_str(&b, CAPF_IPC_T_PEER, s->peer);
+	submit(s, &b, CAPF_IPC_SESSION_ID, S_SESSID);
+}
+
 static void handshake(struct session *s)
 {
 	int n, e;
@@ -854,7 +879,7 @@ static void handshake(struct session *s)
 		capf_log(LOG_DEBUG, "tls_established", "peer=%s version=%s cipher=%s sid=%08x", s->peer,
 			 SSL_get_version(s->ssl), SSL_get_cipher_name(s->ssl), (unsigned)s->sid);
 		s->ssl_wants_write = 0;
-		send_auth_request(s);
+		request_session_id(s);
 		return;
 	}
 	e = SSL_get_error(s->ssl, n);

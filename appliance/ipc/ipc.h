@@ -56,6 +56,8 @@ enum capf_ipc_verb {
 	CAPF_IPC_TRUST_EXPORT = 0x0135,
 	CAPF_IPC_AUDIT_VERIFY = 0x0140,
 	CAPF_IPC_STATS = 0x0141,
+	/* front role: the CAPF session id, chosen by the signer (before AUTH_REQUEST) */
+	CAPF_IPC_SESSION_ID = 0x0014,
 	/* append new verbs here (and a row in ipc_schema.c) */
 };
 

@@ -99,6 +99,8 @@ static const struct ipc_rule issue_rsp[] = { R(CERT), END };
 static const struct ipc_rule result_req[] = { R(TOKEN), R(OUTCOME), O(ALT_INDEX), O(CERT), O(TEXT), END };
 static const struct ipc_rule result_rsp[] = { O(KEY_ALT), O(ALT_INDEX), END };
 static const struct ipc_rule abort_req[] = { R(TOKEN), R(CAUSE), O(TEXT), END };
+static const struct ipc_rule session_id_req[] = { R(PEER), END };
+static const struct ipc_rule session_id_rsp[] = { R(CAPF_SESSION), END };
 
 /* admin role */
 static const struct ipc_rule device_req[] = { R(DEVICE), END };
@@ -172,6 +174,7 @@ static const struct ipc_verbdef verbs[] = {
 	{ V(TRUST_EXPORT), A, trust_req, capf_certs_rsp },
 	{ V(AUDIT_VERIFY), A, none, audit_rsp },
 	{ V(STATS), A, none, stats_rsp },
+	{ V(SESSION_ID), F, session_id_req, session_id_rsp },
 };
 
 static const struct {

@@ -179,4 +179,8 @@ int signerd_reply(struct signerd *sd, struct capf_ipc_builder *resp,
 
 void signerd_stats_get(struct signerd *sd, struct signerd_stats *out);
 
+/* An administrator changed or removed the device: its open enrollment
+ * sessions end (front.c). */
+void signerd_front_device_changed(struct signerd *sd, const char *name);
+
 #endif

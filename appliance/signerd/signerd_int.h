@@ -22,6 +22,7 @@ struct signerd_core {
 	X509_STORE *mic_store;          /* manufacturing CAs (mic.ca_dir), NULL: none */
 	unsigned mic_count;
 	struct signerd_sessions *sessions;
+	struct signerd_replay *replay;  /* certificate proofs seen (replay.h), made by front.c */
 	atomic_uint_fast64_t conn_seq;
 	struct {
 		atomic_uint_fast64_t connections, peers_refused, requests, protocol_errors;
@@ -58,7 +59,8 @@ int signerd_front_init(struct signerd *sd, char *err, size_t errlen);
 void signerd_front_fini(struct signerd *sd);
 int signerd_front_dispatch(struct signerd *sd, const struct signerd_peer *peer,
 			   const struct capf_ipc_msg *req, struct capf_ipc_builder *resp);
-/* Expires old sessions (records them as failed); called about once a second. */
+/* Expires old sessions (records them as failed); called about once a second
+ * by front.c's own sweeper thread. */
 void signerd_front_sweep(struct signerd *sd, time_t now);
 unsigned signerd_front_active(struct signerd *sd);
 
@@ -102,11 +104,17 @@ struct signerd_evidence {
 	size_t sha2_len;
 	const uint8_t *sudi;            /* SUDI_DATA value, NULL when absent */
 	size_t sudi_len;
+	/* set by signerd_auth_check: the replay cache keys it added */
+	uint8_t replay_keys[6][32];
+	size_t n_replay, n_replay_checked;     /* the first n_replay_checked had to be new */
 };
-/* 0 when the evidence for mode (and the SUDI data, when sent) verifies; -1
- * with *cause (the Cisco cause to record) and a message without secrets. */
+/* 0 when the evidence for mode (and the SUDI data, when sent) verifies, is
+ * fresh (auth.require_sudi) and was not seen before (the replay cache: its
+ * signatures are added, ev->replay_keys); -1 with *cause (the Cisco cause to
+ * record) and a message without secrets. The caller that cannot use the
+ * evidence after all takes its keys out again (signerd_replay_remove). */
 int signerd_auth_check(struct signerd *sd, const struct capf_store_device *dev,
-		       enum capf_auth_mode mode, const struct signerd_evidence *ev,
+		       enum capf_auth_mode mode, struct signerd_evidence *ev,
 		       enum capf_fail_cause *cause, char *why, size_t whylen);
 /* Hard error verifying (store unreadable...): *cause is CAPF_FAIL_CA_COMMUNICATION
  * and the return -2. */

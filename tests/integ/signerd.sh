@@ -188,7 +188,8 @@ check_grep "right authentication string -> issued" "result=ok" "$D/e9.out"
 
 # ---- existing certificate: LSC ---------------------------------------------
 store device-add "$DB" SEP00000000A001 install lsc-first >/dev/null
-enroll SEP00000000A001 --cert "$D/lsc1.pem" --cert-key "$D/lsc1.key" --cert-type lsc >"$D/e10.out" 2>&1
+enroll SEP00000000A001 --cert "$D/lsc1.pem" --cert-key "$D/lsc1.key" --cert-type lsc \
+  --out "$D/lsc10.pem" --key-out "$D/lsc10.key" >"$D/e10.out" 2>&1
 check_grep "LSC auth with our own LSC -> issued" "result=ok" "$D/e10.out"
 store issuances "$DB" SEP00000000A001 >"$D/i10.out"
 check "the renewal has a new serial" test "$(sed -n 's/serial=//p' "$D/i10.out")" != "$(sed -n 's/serial=//p' "$D/i1.out")"
@@ -200,9 +201,9 @@ store device-show "$DB" SEP00000000AA03 >"$D/d11.out"
 check_grep "Invalid LSC recorded" "Upgrade Failed: Invalid LSC" "$D/d11.out"
 
 store device-add "$DB" SEP00000000A001 install lsc-first >/dev/null
-enroll SEP00000000A001 --cert "$D/lsc1.pem" --cert-key "$D/lsc1.key" --bad-sig flip >"$D/e12.out" 2>&1
+enroll SEP00000000A001 --cert "$D/lsc10.pem" --cert-key "$D/lsc10.key" --bad-sig flip >"$D/e12.out" 2>&1
 check_grep "signature with a flipped byte -> refused" "refused cause=1" "$D/e12.out"
-enroll SEP00000000A001 --cert "$D/lsc1.pem" --cert-key "$D/lsc1.key" --bad-sig padding >"$D/e13.out" 2>&1
+enroll SEP00000000A001 --cert "$D/lsc10.pem" --cert-key "$D/lsc10.key" --bad-sig padding >"$D/e13.out" 2>&1
 check_grep "right trailing hash, wrong padding (DigestInfo) -> refused" "refused cause=1" "$D/e13.out"
 check_grep "the log says why" "event=refused .*PKCS#1" "$LOG"
 store device-add "$DB" SEP00000000A002 install lsc-first >/dev/null
@@ -218,13 +219,84 @@ enroll SEP00000000AA02 --cert "$D/pki/mic-ec.pem" --cert-key "$D/pki/mic-ec.key"
 check_grep "MIC auth with an EC key (ECDSA proofs) -> issued" "result=ok" "$D/e16.out"
 
 store device-add "$DB" SEP00000000A008 install null >/dev/null
-enroll SEP00000000A008 --session 0x01020304 --sudi-cert "$D/pki/sudi.pem" --sudi-key "$D/pki/sudi.key" >"$D/e17.out" 2>&1
-check_grep "SUDI bound to this session -> issued" "result=ok" "$D/e17.out"
+enroll SEP00000000A008 --sudi-cert "$D/pki/sudi.pem" --sudi-key "$D/pki/sudi.key" >"$D/e17.out" 2>&1
+check_grep "SUDI bound to the signer's session id -> issued" "result=ok" "$D/e17.out"
 store device-add "$DB" SEP00000000A009 install null >/dev/null
-enroll SEP00000000A009 --session 0x01020304 --sudi-session 0x01020305 \
+enroll SEP00000000A009 --sudi-session 0x01020305 \
   --sudi-cert "$D/pki/sudi.pem" --sudi-key "$D/pki/sudi.key" >"$D/e18.out" 2>&1
 check_grep "SUDI signed for another session (replay) -> refused" "refused cause=" "$D/e18.out"
 check_grep "the log calls it a replay" "event=refused .*replayed" "$LOG"
+
+# ---- freshness: the signer chooses the CAPF session id; replays -----------------
+store device-add "$DB" SEP00000000A00E install null >/dev/null
+enroll SEP00000000A00E --session 0x01020304 >"$D/f1.out" 2>&1
+check_grep "a session id the signer did not choose -> refused" "refused cause=4" "$D/f1.out"
+check_grep "logged" "event=session_id_refused device=SEP00000000A00E capf_session=01020304" "$LOG"
+# A MIC proof with SUDI, saved as a compromised front end would record it.
+store device-add "$DB" SEP00000000AA01 install mic-first >/dev/null
+enroll SEP00000000AA01 --cert "$D/pki/mic.pem" --cert-key "$D/pki/mic.key" --cert-type mic \
+  --sudi-cert "$D/pki/sudi.pem" --sudi-key "$D/pki/sudi.key" --save-begin "$D/begin.mic" >"$D/f2.out" 2>&1
+check_grep "MIC + SUDI bound to the signer's session id -> issued" "result=ok" "$D/f2.out"
+store device-add "$DB" SEP00000000AA01 install mic-first >/dev/null
+"$CL" replay "$FRONT" "$D/begin.mic" >"$D/f3.out" 2>&1
+check_grep "the identical BEGIN replayed (same session id) -> refused" "refused cause=4" "$D/f3.out"
+"$CL" replay "$FRONT" "$D/begin.mic" --fresh-session >"$D/f4.out" 2>&1
+check_grep "replayed on a new signer session id -> refused (Invalid MIC: SUDI does not cover it)" "refused cause=3" "$D/f4.out"
+cat "$D/f3.out" "$D/f4.out" >"$D/f34.out"
+check_nogrep "no decision for a replay" "decision=" "$D/f34.out"
+# The phone itself comes back: the same (deterministic RSA) MIC proof, a fresh SUDI signature.
+enroll SEP00000000AA01 --cert "$D/pki/mic.pem" --cert-key "$D/pki/mic.key" --cert-type mic \
+  --sudi-cert "$D/pki/sudi.pem" --sudi-key "$D/pki/sudi.key" >"$D/f5.out" 2>&1
+check_grep "the phone's next session (fresh SUDI, same MIC proof) -> issued" "result=ok" "$D/f5.out"
+# That MIC proof without SUDI: no nonce, seen before -> refused by the replay cache.
+store device-add "$DB" SEP00000000AA01 install mic-first >/dev/null
+enroll SEP00000000AA01 --cert "$D/pki/mic.pem" --cert-key "$D/pki/mic.key" --cert-type mic >"$D/f6.out" 2>&1
+check_grep "a MIC proof seen before, without SUDI -> refused (Invalid MIC)" "refused cause=3" "$D/f6.out"
+check_grep "the log names the replay" "event=refused .*seen before" "$LOG"
+# An ECDSA MIC proof without SUDI (new each time: require_sudi is off here), then its replay.
+store device-add "$DB" SEP00000000AA02 install mic-first >/dev/null
+enroll SEP00000000AA02 --cert "$D/pki/mic-ec.pem" --cert-key "$D/pki/mic-ec.key" --cert-type mic \
+  --save-begin "$D/begin.ec" >"$D/f7.out" 2>&1
+check_grep "ECDSA MIC proof, no SUDI, require_sudi off -> issued" "result=ok" "$D/f7.out"
+store device-add "$DB" SEP00000000AA02 install mic-first >/dev/null
+"$CL" replay "$FRONT" "$D/begin.ec" --fresh-session >"$D/f8.out" 2>&1
+check_grep "its BEGIN replayed on a new session id -> refused (Invalid MIC)" "refused cause=3" "$D/f8.out"
+
+# ---- By Existing Certificate: only the device's current LSC ----------------------
+# SUDI_DATA made with the phone's LSC (not a MIC) while it authenticates with that LSC.
+store device-add "$DB" SEP00000000A001 install lsc-first >/dev/null
+enroll SEP00000000A001 --cert "$D/lsc10.pem" --cert-key "$D/lsc10.key" --cert-type lsc \
+  --sudi-cert "$D/lsc10.pem" --sudi-key "$D/lsc10.key" --out "$D/lsc11.pem" --key-out "$D/lsc11.key" >"$D/g1.out" 2>&1
+check_grep "SUDI_DATA signed with the LSC -> issued (not Invalid MIC)" "result=ok" "$D/g1.out"
+store device-add "$DB" SEP00000000A001 install lsc-first >/dev/null
+enroll SEP00000000A001 --cert "$D/lsc10.pem" --cert-key "$D/lsc10.key" --cert-type lsc >"$D/g2.out" 2>&1
+check_grep "the superseded LSC -> refused (Invalid LSC)" "refused cause=1" "$D/g2.out"
+check_grep "the log says superseded" "event=refused .*is superseded" "$LOG"
+enroll SEP00000000A001 --cert "$D/lsc11.pem" --cert-key "$D/lsc11.key" --cert-type lsc \
+  --sudi-cert "$D/pki/forged.pem" --sudi-key "$D/pki/forged.key" >"$D/g3.out" 2>&1
+check_grep "SUDI from an untrusted issuer with LSC authentication -> refused (Invalid LSC)" "refused cause=1" "$D/g3.out"
+# The device deletes its LSC (Delete operation): that LSC no longer authenticates.
+store device-add "$DB" SEP00000000A001 delete null >/dev/null
+enroll SEP00000000A001 --outcome deleted >"$D/g4.out" 2>&1
+check_grep "delete recorded" "result=ok" "$D/g4.out"
+store device-add "$DB" SEP00000000A001 install lsc-first >/dev/null
+enroll SEP00000000A001 --cert "$D/lsc11.pem" --cert-key "$D/lsc11.key" --cert-type lsc >"$D/g5.out" 2>&1
+check_grep "a deleted LSC -> refused (Invalid LSC)" "refused cause=1" "$D/g5.out"
+check_grep "the log says deleted" "event=refused .*is deleted" "$LOG"
+
+# ---- decisions hold until signing: ISSUE re-reads the device ----------------------
+store device-add "$DB" SEP00000000A00F install null >/dev/null
+rm -f "$D/go"
+enroll SEP00000000A00F --wait-before-issue "$D/go" >"$D/h1.out" 2>&1 &
+CPID=$!
+for _ in $(seq 1 200); do grep -q waiting=1 "$D/h1.out" && break; sleep 0.05; done
+store device-add "$DB" SEP00000000A00F none null >/dev/null      # the operator cancels
+touch "$D/go"; wait "$CPID"
+check_grep "cancelled between BEGIN and ISSUE -> refused at ISSUE" "error text=.*changed during this session" "$D/h1.out"
+check_nogrep "nothing issued" "issued serial=" "$D/h1.out"
+store issuances "$DB" SEP00000000A00F >"$D/h1.iss"
+check_grep "no issuance in the store" "issuance=none" "$D/h1.iss"
+check_grep "logged" "event=issue_cancelled device=SEP00000000A00F reason=changed" "$LOG"
 
 # ---- fetch (Troubleshoot), delete, abort -------------------------------------
 store device-add "$DB" SEP00000000A002 fetch null >/dev/null
