@@ -297,6 +297,19 @@ check_nogrep "nothing issued" "issued serial=" "$D/h1.out"
 store issuances "$DB" SEP00000000A00F >"$D/h1.iss"
 check_grep "no issuance in the store" "issuance=none" "$D/h1.iss"
 check_grep "logged" "event=issue_cancelled device=SEP00000000A00F reason=changed" "$LOG"
+# An administrator's change (capfctl over admin.sock) ends the device's open session,
+# even one whose decision would still be the same.
+store device-add "$DB" SEP00000000A010 install null >/dev/null
+rm -f "$D/go"
+enroll SEP00000000A010 --wait-before-issue "$D/go" >"$D/h2.out" 2>&1 &
+CPID=$!
+for _ in $(seq 1 200); do grep -q waiting=1 "$D/h2.out" && break; sleep 0.05; done
+"$BIN/capfctl" --socket "$ADMIN" device set SEP00000000A010 --key-order rsa >"$D/h2.ctl" 2>&1
+check "capfctl device set answered" test $? = 0
+touch "$D/go"; wait "$CPID"
+check_grep "a session open during an admin change -> its ISSUE finds no session" "error text=no such session" "$D/h2.out"
+check_nogrep "nothing issued after the admin change" "issued serial=" "$D/h2.out"
+check_grep "the end of the session is logged" "event=sessions_ended device=SEP00000000A010 sessions=1 reason=admin_change" "$LOG"
 
 # ---- fetch (Troubleshoot), delete, abort -------------------------------------
 store device-add "$DB" SEP00000000A002 fetch null >/dev/null
@@ -371,10 +384,24 @@ kill -KILL "$SPID"; wait "$SPID" 2>/dev/null
 kill "$CPID" 2>/dev/null; wait "$CPID" 2>/dev/null
 SERIAL=$(sed -n 's/issued serial=//p' "$D/e19.out")
 check "ISSUE returned a certificate before SIGKILL" test -n "$SERIAL"
+# restarted with auth.require_sudi for the certificate modes
+sed -i 's/^auth: { max_failed_attempts = 3; };/auth: { max_failed_attempts = 3; require_sudi = ["lsc-first", "mic-first"]; };/' "$D/capf.conf"
 check "restarts after SIGKILL" start "$D/signerd2.log"
 store issuances "$DB" SEP00000000A00A >"$D/i19.out"
 check_grep "the issuance is in the store after SIGKILL" "serial=$SERIAL" "$D/i19.out"
 check_grep "recorded as issued (not delivered)" "state=issued" "$D/i19.out"
+
+# ---- auth.require_sudi: certificate proof without fresh SUDI_DATA refused ----------
+store device-add "$DB" SEP00000000AA02 install mic-first >/dev/null
+enroll SEP00000000AA02 --cert "$D/pki/mic-ec.pem" --cert-key "$D/pki/mic-ec.key" --cert-type mic >"$D/r1.out" 2>&1
+check_grep "require_sudi: a valid (fresh ECDSA) MIC proof without SUDI -> refused (Invalid MIC)" "refused cause=3" "$D/r1.out"
+check_grep "the log names auth.require_sudi" "event=refused .*auth.require_sudi" "$D/signerd2.log"
+enroll SEP00000000AA02 --cert "$D/pki/mic-ec.pem" --cert-key "$D/pki/mic-ec.key" --cert-type mic \
+  --sudi-cert "$D/pki/sudi.pem" --sudi-key "$D/pki/sudi.key" >"$D/r2.out" 2>&1
+check_grep "require_sudi: with SUDI bound to the signer's session id -> issued" "result=ok" "$D/r2.out"
+store device-add "$DB" SEP00000000A011 install null >/dev/null
+enroll SEP00000000A011 >"$D/r3.out" 2>&1
+check_grep "require_sudi lists only the certificate modes: By Null String still enrolls" "result=ok" "$D/r3.out"
 
 # ---- the token goes away: RETRY_LATER with front.retry_delay ----------------
 # (SoftHSM does not come back from a vanished token directory without a
