@@ -73,6 +73,7 @@ struct session {
 	char peer[80];
 	char name[2 * CAPF_NAME_MAX + 8];       /* quoted for logs */
 	uint32_t sid;
+	int sid_signed;                 /* sid chosen by the signer (SESSION_ID answered) */
 	int has_version;
 	uint8_t version;
 	struct capf_reader *rd;
@@ -549,6 +550,12 @@ static void on_signer(void *arg, struct signer_req *r, const struct capf_ipc_msg
 	s->req = NULL;
 	if (s->dead)
 		return;
+	if (st == S_SESSID && (resp == NULL || resp->status != CAPF_IPC_OK)) {
+		/* no session id from the signer: the phone still gets AUTH_REQUEST
+		 * (with our own number) and RETRY_LATER after its AUTH_RESPONSE */
+		send_auth_request(s);
+		goto out;
+	}
 	if (resp == NULL) {
 		if (st != S_BEGIN)
 			signer_abandon(s, CAPF_FAIL_CA_COMMUNICATION);
@@ -581,6 +588,7 @@ static void on_signer(void *arg, struct signer_req *r, const struct capf_ipc_msg
 			break;
 		}
 		s->sid = sid;
+		s->sid_signed = 1;
 		send_auth_request(s);
 		break;
 	}
@@ -631,6 +639,11 @@ static void on_auth_response(struct session *s, const struct capf_msg *m)
 		 "MIC" : "LSC") : "none", a.signed_data ? "yes" : "no", a.has_sha2 ? "yes" : "no",
 		 a.has_sudi ? "yes" : "no", a.unknown_tags);
 
+	if (!s->sid_signed) {
+		capf_log(LOG_WARNING, "signer_unavailable", "peer=%s device=%s verb=SESSION_ID", s->peer, s->name);
+		retry_later(s, 0, "no session id from the signer");
+		return;
+	}
 	capf_ipc_build_request(&b, CAPF_IPC_BEGIN, 1);
 	capf_ipc_put_str(&b, CAPF_IPC_T_DEVICE_NAME, a.device_name);
 	capf_ipc_put_u32(&b, CAPF_IPC_T_CAPF_SESSION, s->sid);
@@ -863,10 +876,19 @@ static void send_auth_request(struct session *s)
 static void request_session_id(struct session *s)
 {
 	struct capf_ipc_builder b;
+	struct signer_req *r;
 
 	capf_ipc_build_request(&b, CAPF_IPC_SESSION_ID, 1);
 	capf_ipc_put_str(&b, CAPF_IPC_T_PEER, s->peer);
-	submit(s, &b, CAPF_IPC_SESSION_ID, S_SESSID);
+	r = signer_submit(s->f->signer, &b, CAPF_IPC_SESSION_ID, on_signer, s);
+	capf_ipc_builder_free(&b);
+	if (r == NULL) {
+		send_auth_request(s);   /* RETRY_LATER after AUTH_RESPONSE */
+		return;
+	}
+	s->req = r;
+	s->st = S_SESSID;
+	s->deadline = 0;                /* the pool times signer requests out */
 }
 
 static void handshake(struct session *s)

@@ -458,8 +458,10 @@ out:
 	EVP_MD_CTX_free(c);
 }
 
-/* The signatures that verified, into the replay cache: 0, or -1 when one was
- * seen before. With SUDI_DATA, its signatures (over the signer's session id)
+/* The signatures that verified, into the replay cache (for installs: the
+ * only operation that issues a certificate; a phone proves itself with the
+ * same LSC for a Troubleshoot, a Delete and its next Install): 0, or -1 when
+ * one was seen before. With SUDI_DATA, its signatures (over the signer's session id)
  * are what must be new: a phone's RSA certificate proof is deterministic and
  * repeats on each of its sessions, so it is remembered but not checked.
  * Without SUDI_DATA the certificate proof itself must be new. */
@@ -540,7 +542,8 @@ int signerd_auth_check(struct signerd *sd, const struct capf_store_device *dev,
 			return rc;
 		}
 	}
-	if (replay_check(sd, ev, mode == CAPF_AUTH_LSC_FIRST || mode == CAPF_AUTH_MIC_FIRST) != 0) {
+	if (!ev->replay_exempt &&
+	    replay_check(sd, ev, mode == CAPF_AUTH_LSC_FIRST || mode == CAPF_AUTH_MIC_FIRST) != 0) {
 		snprintf(why, whylen, "%s: this certificate proof was seen before (a replay: the phone's "
 			 "signatures are new on every connection when it sends SUDI_DATA)", name);
 		return -1;

@@ -656,6 +656,7 @@ static int do_begin(struct signerd *sd, const struct signerd_peer *peer, const s
 
 	/* INSTALL / FETCH / DELETE: the evidence first. */
 	evidence_from(req, &ev);
+	ev.replay_exempt = d.action != CAPF_ACT_INSTALL;
 	rc = signerd_auth_check(sd, &dev, d.auth, &ev, &cause, why, sizeof(why));
 	if (rc != 0) {
 		if (rc == -2) {

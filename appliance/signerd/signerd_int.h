@@ -104,6 +104,7 @@ struct signerd_evidence {
 	size_t sha2_len;
 	const uint8_t *sudi;            /* SUDI_DATA value, NULL when absent */
 	size_t sudi_len;
+	int replay_exempt;              /* fetch/delete: nothing is issued, no replay check */
 	/* set by signerd_auth_check: the replay cache keys it added */
 	uint8_t replay_keys[6][32];
 	size_t n_replay, n_replay_checked;     /* the first n_replay_checked had to be new */
