@@ -43,6 +43,7 @@
 #define SESS_BUCKETS 1024
 #define SESS_MARGIN 60          /* seconds beyond front.keygen_timeout + idle_timeout */
 #define REPLAY_CAP 65536        /* certificate proofs remembered */
+#define ENDED_CAP 16384         /* tokens of ended sessions remembered */
 
 struct fsess {
 	uint64_t token;
@@ -78,6 +79,7 @@ struct signerd_sessions {
 	unsigned n, max;
 	struct pend *pb[SESS_BUCKETS];
 	unsigned npend;
+	struct signerd_replay *ended;   /* tokens of sessions that ended (signerd_front_state_ok) */
 	/* the sweeper thread */
 	pthread_t sweeper;
 	pthread_cond_t wake;
@@ -89,6 +91,17 @@ static void *sweeper_main(void *arg);
 static unsigned bucket(uint64_t t)
 {
 	return (unsigned)((t ^ (t >> 29)) % SESS_BUCKETS);
+}
+
+/* A session leaves the table: its token is remembered as ended. */
+static void sess_gone(struct signerd_sessions *s, uint64_t token)
+{
+	uint8_t key[1][SIGNERD_REPLAY_KEY_LEN];
+
+	memset(key, 0, sizeof(key));
+	memcpy(key[0], &token, sizeof(token));
+	if (s->ended != NULL)
+		signerd_replay_check_add(s->ended, (const uint8_t (*)[SIGNERD_REPLAY_KEY_LEN])key, 0, 1);
 }
 
 int signerd_front_init(struct signerd *sd, char *err, size_t errlen)
@@ -107,7 +120,8 @@ int signerd_front_init(struct signerd *sd, char *err, size_t errlen)
 	if (s->max > 200000)
 		s->max = 200000;
 	signerd_core(sd)->sessions = s;
-	if ((signerd_core(sd)->replay = signerd_replay_new(REPLAY_CAP)) == NULL) {
+	if ((signerd_core(sd)->replay = signerd_replay_new(REPLAY_CAP)) == NULL ||
+	    (s->ended = signerd_replay_new(ENDED_CAP)) == NULL) {
 		snprintf(err, errlen, "out of memory (replay cache)");
 		signerd_front_fini(sd);
 		return -1;
@@ -148,6 +162,7 @@ void signerd_front_fini(struct signerd *sd)
 		}
 	}
 	signerd_replay_free(signerd_core(sd)->replay);
+	signerd_replay_free(s->ended);
 	signerd_core(sd)->replay = NULL;
 	pthread_cond_destroy(&s->wake);
 	pthread_mutex_destroy(&s->lock);
@@ -216,6 +231,7 @@ static int sess_add(struct signerd *sd, struct fsess *in)
 			if (!x->busy && strcmp(x->device, e->device) == 0) {
 				*pp = x->next;
 				s->n--;
+				sess_gone(s, x->token);
 				OPENSSL_clear_free(x, sizeof(*x));
 				continue;
 			}
@@ -277,6 +293,7 @@ static void sess_give_back(struct signerd *sd, struct fsess *in, int keep)
 		} else {
 			*pp = e->next;
 			s->n--;
+			sess_gone(s, e->token);
 			OPENSSL_clear_free(e, sizeof(*e));
 		}
 	}
@@ -330,6 +347,7 @@ void signerd_front_sweep(struct signerd *sd, time_t now)
 			if (e->expires < now && !e->busy) {
 				*pp = e->next;
 				s->n--;
+				sess_gone(s, e->token);
 				e->next = gone;
 				gone = e;
 			} else {
@@ -399,6 +417,7 @@ void signerd_front_device_changed(struct signerd *sd, const char *name)
 			} else {
 				*pp = e->next;
 				s->n--;
+				sess_gone(s, e->token);
 				OPENSSL_clear_free(e, sizeof(*e));
 			}
 		}
@@ -1094,21 +1113,92 @@ static int do_abort(struct signerd *sd, const struct signerd_peer *peer, const s
 	return signerd_reply(sd, resp, req, CAPF_IPC_OK, 0, NULL);
 }
 
-int signerd_front_dispatch(struct signerd *sd, const struct signerd_peer *peer,
-			   const struct capf_ipc_msg *req, struct capf_ipc_builder *resp)
+/* ---- what dispatch.c's table calls ---------------------------------------- */
+
+int signerd_front_session_id(struct signerd *sd, const struct signerd_peer *peer,
+			     const struct capf_ipc_msg *req, struct capf_ipc_builder *resp)
 {
-	switch (req->verb) {
-	case CAPF_IPC_SESSION_ID:
-		return do_session_id(sd, peer, req, resp);
-	case CAPF_IPC_BEGIN:
-		return do_begin(sd, peer, req, resp);
-	case CAPF_IPC_ISSUE:
-		return do_issue(sd, peer, req, resp);
-	case CAPF_IPC_RESULT:
-		return do_result(sd, peer, req, resp);
-	case CAPF_IPC_ABORT:
-		return do_abort(sd, peer, req, resp);
-	default:
+	return do_session_id(sd, peer, req, resp);
+}
+
+int signerd_front_begin(struct signerd *sd, const struct signerd_peer *peer,
+			const struct capf_ipc_msg *req, struct capf_ipc_builder *resp)
+{
+	return do_begin(sd, peer, req, resp);
+}
+
+int signerd_front_issue(struct signerd *sd, const struct signerd_peer *peer,
+			const struct capf_ipc_msg *req, struct capf_ipc_builder *resp)
+{
+	return do_issue(sd, peer, req, resp);
+}
+
+int signerd_front_result(struct signerd *sd, const struct signerd_peer *peer,
+			 const struct capf_ipc_msg *req, struct capf_ipc_builder *resp)
+{
+	return do_result(sd, peer, req, resp);
+}
+
+int signerd_front_abort(struct signerd *sd, const struct signerd_peer *peer,
+			const struct capf_ipc_msg *req, struct capf_ipc_builder *resp)
+{
+	return do_abort(sd, peer, req, resp);
+}
+
+/* Is the request inside the session state its verb needs? A front end that
+ * follows the protocol is always inside; a session that ended or expired
+ * meanwhile is inside too (its token is remembered) and gets its ordinary
+ * answer. 0, or -1 with why. */
+int signerd_front_state_ok(struct signerd *sd, const struct signerd_peer *peer,
+			   const struct capf_ipc_msg *req, enum signerd_need need, char *why, size_t whylen)
+{
+	struct signerd_sessions *s = signerd_core(sd)->sessions;
+	uint64_t token = 0;
+	uint32_t sid = 0;
+	uint8_t key[1][SIGNERD_REPLAY_KEY_LEN];
+	struct fsess *e;
+	struct pend *q;
+	int ok = 0;
+
+	switch (need) {
+	case SIGNERD_NEED_NOTHING:
+		return 0;
+	case SIGNERD_NEED_SESSION_ID:
+		capf_ipc_get_u32(req, CAPF_IPC_T_CAPF_SESSION, &sid);
+		pthread_mutex_lock(&s->lock);
+		for (q = s->pb[pbucket(sid)]; q != NULL && q->sid != sid; q = q->next)
+			;
+		ok = q != NULL && q->uid == peer->uid && q->pid == peer->pid;
+		pthread_mutex_unlock(&s->lock);
+		if (!ok)
+			snprintf(why, whylen, "CAPF_SESSION %08x was not handed to this peer by SESSION_ID, or "
+				 "was used already", (unsigned)sid);
+		return ok ? 0 : -1;
+	case SIGNERD_NEED_SESSION:
+	case SIGNERD_NEED_INSTALL_SESSION:
+		capf_ipc_get_u64(req, CAPF_IPC_T_TOKEN, &token);
+		pthread_mutex_lock(&s->lock);
+		for (e = s->b[bucket(token)]; e != NULL && e->token != token; e = e->next)
+			;
+		if (e != NULL && (e->uid != peer->uid || e->pid != peer->pid)) {
+			snprintf(why, whylen, "TOKEN names another peer's session");
+		} else if (e != NULL && need == SIGNERD_NEED_INSTALL_SESSION &&
+			   (e->d.action != CAPF_ACT_INSTALL || e->issued)) {
+			snprintf(why, whylen, "ISSUE in a session that is not an install, or that was issued "
+				 "a certificate already");
+		} else if (e != NULL) {
+			ok = 1;
+		}
+		pthread_mutex_unlock(&s->lock);
+		if (ok || e != NULL)
+			return ok ? 0 : -1;
+		memset(key, 0, sizeof(key));
+		memcpy(key[0], &token, sizeof(token));
+		if (token != 0 && signerd_replay_seen(s->ended, (const uint8_t (*)[SIGNERD_REPLAY_KEY_LEN])key))
+			return 0;       /* ended or expired: the handler answers */
+		snprintf(why, whylen, "TOKEN names no session this signer opened");
 		return -1;
 	}
+	snprintf(why, whylen, "unknown state");
+	return -1;
 }

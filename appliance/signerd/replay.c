@@ -134,6 +134,16 @@ void signerd_replay_remove(struct signerd_replay *r, const uint8_t (*keys)[SIGNE
 	pthread_mutex_unlock(&r->lock);
 }
 
+int signerd_replay_seen(struct signerd_replay *r, const uint8_t (*key)[SIGNERD_REPLAY_KEY_LEN])
+{
+	int seen;
+
+	pthread_mutex_lock(&r->lock);
+	seen = find(r, key[0], NULL) != NIL;
+	pthread_mutex_unlock(&r->lock);
+	return seen;
+}
+
 size_t signerd_replay_count(struct signerd_replay *r)
 {
 	size_t n;

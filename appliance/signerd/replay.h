@@ -27,6 +27,8 @@ int signerd_replay_check_add(struct signerd_replay *r, const uint8_t (*keys)[SIG
 /* Takes keys out again (the session they opened could not be kept). */
 void signerd_replay_remove(struct signerd_replay *r, const uint8_t (*keys)[SIGNERD_REPLAY_KEY_LEN],
 			   size_t n);
+/* Is key held? */
+int signerd_replay_seen(struct signerd_replay *r, const uint8_t (*key)[SIGNERD_REPLAY_KEY_LEN]);
 /* Keys held now. */
 size_t signerd_replay_count(struct signerd_replay *r);
 

@@ -57,8 +57,26 @@ int signerd_mic_load(struct signerd *sd, char *err, size_t errlen);
 /* ---- front.c ---- */
 int signerd_front_init(struct signerd *sd, char *err, size_t errlen);
 void signerd_front_fini(struct signerd *sd);
-int signerd_front_dispatch(struct signerd *sd, const struct signerd_peer *peer,
-			   const struct capf_ipc_msg *req, struct capf_ipc_builder *resp);
+/* The front verbs (dispatch.c's table calls them once the state is checked). */
+int signerd_front_session_id(struct signerd *sd, const struct signerd_peer *peer,
+			     const struct capf_ipc_msg *req, struct capf_ipc_builder *resp);
+int signerd_front_begin(struct signerd *sd, const struct signerd_peer *peer,
+			const struct capf_ipc_msg *req, struct capf_ipc_builder *resp);
+int signerd_front_issue(struct signerd *sd, const struct signerd_peer *peer,
+			const struct capf_ipc_msg *req, struct capf_ipc_builder *resp);
+int signerd_front_result(struct signerd *sd, const struct signerd_peer *peer,
+			 const struct capf_ipc_msg *req, struct capf_ipc_builder *resp);
+int signerd_front_abort(struct signerd *sd, const struct signerd_peer *peer,
+			const struct capf_ipc_msg *req, struct capf_ipc_builder *resp);
+/* The session state a verb needs before it is served (dispatch.c's table). */
+enum signerd_need {
+	SIGNERD_NEED_NOTHING = 0,
+	SIGNERD_NEED_SESSION_ID,        /* CAPF_SESSION handed to this peer, unused */
+	SIGNERD_NEED_SESSION,           /* TOKEN of this peer's session (open, or ended lately) */
+	SIGNERD_NEED_INSTALL_SESSION,   /* ... an install not issued yet, when open */
+};
+int signerd_front_state_ok(struct signerd *sd, const struct signerd_peer *peer,
+			   const struct capf_ipc_msg *req, enum signerd_need need, char *why, size_t whylen);
 /* Expires old sessions (records them as failed); called about once a second
  * by front.c's own sweeper thread. */
 void signerd_front_sweep(struct signerd *sd, time_t now);

@@ -230,8 +230,12 @@ check_grep "the log calls it a replay" "event=refused .*replayed" "$LOG"
 # ---- freshness: the signer chooses the CAPF session id; replays -----------------
 store device-add "$DB" SEP00000000A00E install null >/dev/null
 enroll SEP00000000A00E --session 0x01020304 >"$D/f1.out" 2>&1
-check_grep "a session id the signer did not choose -> refused" "refused cause=4" "$D/f1.out"
-check_grep "logged" "event=session_id_refused device=SEP00000000A00E capf_session=01020304" "$LOG"
+check_grep "BEGIN with a session id the signer did not choose: connection closed" "closed=1" "$D/f1.out"
+check_grep "logged as out of state" "event=out_of_state uid=[0-9]+ pid=[0-9]+ role=front verb=BEGIN needs=session_id" "$LOG"
+"$CL" forged-issue "$FRONT" >"$D/f1b.out" 2>&1
+check_grep "ISSUE naming a session the signer never opened: connection closed" "closed=1" "$D/f1b.out"
+check_grep "logged as out of state" "event=out_of_state .*verb=ISSUE needs=install_session" "$LOG"
+check "the daemon serves on" "$CL" ping "$FRONT"
 # A MIC proof with SUDI, saved as a compromised front end would record it.
 store device-add "$DB" SEP00000000AA01 install mic-first >/dev/null
 enroll SEP00000000AA01 --cert "$D/pki/mic.pem" --cert-key "$D/pki/mic.key" --cert-type mic \
@@ -239,7 +243,7 @@ enroll SEP00000000AA01 --cert "$D/pki/mic.pem" --cert-key "$D/pki/mic.key" --cer
 check_grep "MIC + SUDI bound to the signer's session id -> issued" "result=ok" "$D/f2.out"
 store device-add "$DB" SEP00000000AA01 install mic-first >/dev/null
 "$CL" replay "$FRONT" "$D/begin.mic" >"$D/f3.out" 2>&1
-check_grep "the identical BEGIN replayed (same session id) -> refused" "refused cause=4" "$D/f3.out"
+check_grep "the identical BEGIN replayed (same session id, used up) -> connection closed" "closed=1" "$D/f3.out"
 "$CL" replay "$FRONT" "$D/begin.mic" --fresh-session >"$D/f4.out" 2>&1
 check_grep "replayed on a new signer session id -> refused (Invalid MIC: SUDI does not cover it)" "refused cause=3" "$D/f4.out"
 cat "$D/f3.out" "$D/f4.out" >"$D/f34.out"

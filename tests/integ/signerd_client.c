@@ -22,6 +22,7 @@
  *       --outcome fetched|deleted|... (for fetch/delete decisions) --fetch-cert PEM
  *       --abort (ABORT right after an install decision)
  *     prints capf_session=..., decision=..., token=..., refused cause=N, issued serial=..., result=ok
+ *   signerd-client forged-issue SOCK           ISSUE with a TOKEN no session has: closed=1
  *   signerd-client replay SOCK FILE [--fresh-session]   send a saved BEGIN again (as a
  *                                              compromised front end would), as it was or
  *                                              with a new signer-chosen session id
@@ -663,6 +664,32 @@ static int cmd_enroll(const char *sock, const char *name, struct enroll_opts *o)
 	return rc;
 }
 
+/* ISSUE naming a token the signer never opened (a compromised front end). */
+static int cmd_forged_issue(const char *sock)
+{
+	struct capf_ipc_builder b;
+	struct capf_ipc_msg m;
+	uint8_t *buf = malloc(CAPF_IPC_MSG_MAX), spki[64];
+	uint32_t id = next_id++;
+	int fd = sock_connect(sock);
+
+	memset(spki, 0x30, sizeof(spki));
+	capf_ipc_build_request(&b, CAPF_IPC_ISSUE, id);
+	capf_ipc_put_u64(&b, CAPF_IPC_T_TOKEN, 0x0123456789abcdefULL);
+	capf_ipc_put_bytes(&b, CAPF_IPC_T_PUBLIC_KEY, spki, sizeof(spki));
+	capf_ipc_put_u8(&b, CAPF_IPC_T_ALT_INDEX, 0);
+	if (roundtrip(fd, &b, CAPF_IPC_ISSUE, id, buf, &m) != 0) {
+		printf("closed=1\n");
+	} else {
+		printf("closed=0\n");
+		print_status(&m);
+		capf_ipc_msg_free(&m);
+	}
+	free(buf);
+	close(fd);
+	return 0;
+}
+
 /* Sends a BEGIN saved by enroll --save-begin on a new connection; fresh: first
  * asks for a new session id and puts it in place of the saved one. */
 static int cmd_replay(const char *sock, const char *path, int fresh)
@@ -885,6 +912,8 @@ int main(int argc, char **argv)
 		return cmd_issuances(argv[2], argv[3]);
 	if (strcmp(argv[1], "lint") == 0 && argc == 6)
 		return cmd_lint(argv[2], argv[3], argv[4], argv[5]);
+	if (strcmp(argv[1], "forged-issue") == 0 && argc == 3)
+		return cmd_forged_issue(argv[2]);
 	if (strcmp(argv[1], "replay") == 0 && (argc == 4 || argc == 5))
 		return cmd_replay(argv[2], argv[3], argc == 5 && strcmp(argv[4], "--fresh-session") == 0);
 	if (strcmp(argv[1], "enroll") != 0 || argc < 4)

@@ -53,7 +53,9 @@ static void test_remove(void **state)
 	key(k[0], 10);
 	key(k[1], 11);
 	assert_int_equal(signerd_replay_check_add(r, k, 2, 2), 0);
+	assert_true(signerd_replay_seen(r, k));
 	signerd_replay_remove(r, k, 1);
+	assert_false(signerd_replay_seen(r, k));
 	assert_int_equal(signerd_replay_count(r), 1);
 	assert_int_equal(signerd_replay_check_add(r, k, 1, 1), 0);
 	assert_int_equal(signerd_replay_check_add(r, k + 1, 1, 1), 1);
