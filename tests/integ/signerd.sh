@@ -371,6 +371,11 @@ check "a malformed message: connection closed" bash -c "'$CL' raw '$FRONT' 0010 
 check "a message over 64 KiB: connection closed" bash -c "'$CL' raw '$FRONT' 0010 70000 | grep -q closed=1"
 check_grep "the over-long message is logged" "event=protocol_error .*error=too_big len=70000" "$LOG"
 check "front verbs on admin.sock: connection closed" bash -c "'$CL' raw '$ADMIN' 0010 | grep -q closed=1"
+# A peer that sends and never reads: its answers are not waited for, it is dropped.
+"$CL" unread "$FRONT" 5000 >"$D/unread.out" 2>&1
+check_grep "a peer that does not read its answers is dropped" "closed=1" "$D/unread.out"
+check_grep "logged as peer_not_reading" "event=peer_not_reading" "$LOG"
+check "the daemon serves on" "$CL" ping "$FRONT"
 if [ $IS_ROOT = 1 ]; then
   chmod o+x "$D/run"; chmod o+rw "$FRONT"
   check "a uid not allowed on front.sock: connection closed" \

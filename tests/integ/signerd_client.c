@@ -22,6 +22,8 @@
  *       --outcome fetched|deleted|... (for fetch/delete decisions) --fetch-cert PEM
  *       --abort (ABORT right after an install decision)
  *     prints capf_session=..., decision=..., token=..., refused cause=N, issued serial=..., result=ok
+ *   signerd-client unread SOCK N               N PINGs without reading an answer; prints
+ *                                              sent= and closed=1 once the daemon dropped us
  *   signerd-client forged-issue SOCK           ISSUE with a TOKEN no session has: closed=1
  *   signerd-client replay SOCK FILE [--fresh-session]   send a saved BEGIN again (as a
  *                                              compromised front end would), as it was or
@@ -664,6 +666,62 @@ static int cmd_enroll(const char *sock, const char *name, struct enroll_opts *o)
 	return rc;
 }
 
+/* A peer that sends and never reads its answers. */
+static int cmd_unread(const char *sock, unsigned n)
+{
+	int fd = sock_connect(sock);
+	unsigned sent = 0;
+	int closed = 0;
+
+	for (unsigned i = 0; i < n && !closed; i++) {
+		struct capf_ipc_builder b;
+		const uint8_t *out;
+		size_t outlen;
+		char err[256];
+
+		capf_ipc_build_request(&b, CAPF_IPC_PING, i + 1);
+		if (capf_ipc_build_finish(&b, &out, &outlen, err, sizeof(err)) != 0)
+			die("build: %s", err);
+		for (int tries = 0;; tries++) {
+			ssize_t r = send(fd, out, outlen, MSG_NOSIGNAL | MSG_DONTWAIT);
+
+			if (r == (ssize_t)outlen) {
+				sent++;
+				break;
+			}
+			if (r < 0 && (errno == EAGAIN || errno == EWOULDBLOCK) && tries < 200) {
+				usleep(10000);  /* the daemon is behind (or has stopped reading us) */
+				continue;
+			}
+			closed = r < 0 && errno != EAGAIN && errno != EWOULDBLOCK;
+			break;
+		}
+		capf_ipc_builder_free(&b);
+		if (!closed && sent != i + 1)
+			break;
+	}
+	/* whatever was answered before the drop is still queued: drain until EOF */
+	if (!closed) {
+		uint8_t buf[512];
+		struct timeval tv = { 5, 0 };
+
+		setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+		for (;;) {
+			ssize_t r = recv(fd, buf, sizeof(buf), 0);
+
+			if (r == 0) {
+				closed = 1;
+				break;
+			}
+			if (r < 0)
+				break;
+		}
+	}
+	printf("sent=%u\nclosed=%d\n", sent, closed);
+	close(fd);
+	return 0;
+}
+
 /* ISSUE naming a token the signer never opened (a compromised front end). */
 static int cmd_forged_issue(const char *sock)
 {
@@ -912,6 +970,8 @@ int main(int argc, char **argv)
 		return cmd_issuances(argv[2], argv[3]);
 	if (strcmp(argv[1], "lint") == 0 && argc == 6)
 		return cmd_lint(argv[2], argv[3], argv[4], argv[5]);
+	if (strcmp(argv[1], "unread") == 0 && argc == 4)
+		return cmd_unread(argv[2], (unsigned)strtoul(argv[3], NULL, 10));
 	if (strcmp(argv[1], "forged-issue") == 0 && argc == 3)
 		return cmd_forged_issue(argv[2]);
 	if (strcmp(argv[1], "replay") == 0 && (argc == 4 || argc == 5))
