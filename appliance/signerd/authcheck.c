@@ -28,7 +28,6 @@
 #include <stdio.h>
 #include <string.h>
 #include <strings.h>
-#include <openssl/bn.h>
 #include <openssl/crypto.h>
 #include <openssl/err.h>
 #include <openssl/x509.h>
@@ -160,9 +159,8 @@ static int lsc_current(struct signerd *sd, const char *name, X509 *cert, char *w
 {
 	struct capf_store_issuance is;
 	EXTENDED_KEY_USAGE *eku;
-	BIGNUM *bn;
 	unsigned char *der = NULL;
-	char serial[CAPF_STORE_SERIAL_HEX_MAX + 1] = "", err[256], *h = NULL;
+	char serial[CAPF_STORE_SERIAL_HEX_MAX + 1] = "", err[256];
 	int dl, client = 0, r, rc = -1;
 
 	if (X509_check_ca(cert) != 0) {
@@ -180,12 +178,7 @@ static int lsc_current(struct signerd *sd, const char *name, X509 *cert, char *w
 		ERR_clear_error();
 		return -1;
 	}
-	bn = ASN1_INTEGER_to_BN(X509_get0_serialNumber(cert), NULL);
-	if (bn != NULL && (h = BN_bn2hex(bn)) != NULL && strlen(h) < sizeof(serial))
-		snprintf(serial, sizeof(serial), "%s", h);
-	OPENSSL_free(h);
-	BN_free(bn);
-	if (serial[0] == '\0') {
+	if (signerd_serial_hex(cert, serial, sizeof(serial)) != 0) {
 		snprintf(why, whylen, "%s: the LSC's serial number is unusable", name);
 		return -1;
 	}

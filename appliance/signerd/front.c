@@ -471,7 +471,9 @@ static int sid_new(struct signerd *sd, const struct signerd_peer *peer, uint32_t
 	if (q == NULL)
 		return -1;
 	pthread_mutex_lock(&s->lock);
-	if (s->npend >= s->max) {
+	/* a connection closed before its BEGIN leaves its id until it expires:
+	 * room for a few generations of front.max_connections */
+	if (s->npend >= 4 * s->max) {
 		pthread_mutex_unlock(&s->lock);
 		free(q);
 		return -1;
@@ -754,6 +756,11 @@ static int serial_hex(X509 *x, char *out, size_t len)
 	}
 	BN_free(bn);
 	return rc;
+}
+
+int signerd_serial_hex(X509 *x, char *out, size_t len)
+{
+	return serial_hex(x, out, len);
 }
 
 static int spki_sha256(X509 *x, char out[CAPF_STORE_FP_HEX_LEN + 1])

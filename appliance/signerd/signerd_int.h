@@ -68,6 +68,8 @@ int signerd_front_result(struct signerd *sd, const struct signerd_peer *peer,
 			 const struct capf_ipc_msg *req, struct capf_ipc_builder *resp);
 int signerd_front_abort(struct signerd *sd, const struct signerd_peer *peer,
 			const struct capf_ipc_msg *req, struct capf_ipc_builder *resp);
+/* A certificate's serial number in upper-case hex (as the store keeps it): 0 or -1. */
+int signerd_serial_hex(X509 *x, char *out, size_t len);
 /* The session state a verb needs before it is served (dispatch.c's table). */
 enum signerd_need {
 	SIGNERD_NEED_NOTHING = 0,
