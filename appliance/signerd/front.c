@@ -43,7 +43,7 @@
 #define SESS_BUCKETS 1024
 #define SESS_MARGIN 60          /* seconds beyond front.keygen_timeout + idle_timeout */
 #define REPLAY_CAP 65536        /* certificate proofs remembered */
-#define ENDED_CAP 16384         /* tokens of ended sessions remembered */
+#define ENDED_CAP 65536         /* tokens of ended sessions remembered */
 
 struct fsess {
 	uint64_t token;
