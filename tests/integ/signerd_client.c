@@ -277,35 +277,34 @@ static int cmd_burst(const char *sock, const char *name, unsigned n)
 	unsigned ok = 0, retry = 0, other = 0, closed = 0;
 	uint8_t *buf = malloc(CAPF_IPC_MSG_MAX);
 	int *fds = calloc(n, sizeof(int));
+	uint8_t **msgs = calloc(n, sizeof(uint8_t *));
+	size_t *lens = calloc(n, sizeof(size_t));
 
-	if (buf == NULL || fds == NULL)
+	if (buf == NULL || fds == NULL || msgs == NULL || lens == NULL)
 		die("out of memory");
-	uint32_t *sids = calloc(n, sizeof(uint32_t));
-
-	if (sids == NULL)
-		die("out of memory");
-	for (unsigned i = 0; i < n; i++) {
-		fds[i] = sock_connect(sock);
-		sids[i] = session_id(fds[i], buf);
-	}
+	/* a session id per connection, every BEGIN built: then all sent at once */
 	for (unsigned i = 0; i < n; i++) {
 		struct capf_ipc_builder b;
 		const uint8_t *out;
-		size_t outlen;
 		char err[256];
 
+		fds[i] = sock_connect(sock);
 		capf_ipc_build_request(&b, CAPF_IPC_BEGIN, n + i + 1);
 		capf_ipc_put_str(&b, CAPF_IPC_T_DEVICE_NAME, name);
 		capf_ipc_put_u8(&b, CAPF_IPC_T_CLIENT_VERSION, 3);
-		capf_ipc_put_u32(&b, CAPF_IPC_T_CAPF_SESSION, sids[i]);
+		capf_ipc_put_u32(&b, CAPF_IPC_T_CAPF_SESSION, session_id(fds[i], buf));
 		capf_ipc_put_str(&b, CAPF_IPC_T_PEER, "192.0.2.10:51000");
 		capf_ipc_put_str(&b, CAPF_IPC_T_PASSWORD, "");
-		if (capf_ipc_build_finish(&b, &out, &outlen, err, sizeof(err)) != 0)
+		if (capf_ipc_build_finish(&b, &out, &lens[i], err, sizeof(err)) != 0)
 			die("build: %s", err);
-		if (send(fds[i], out, outlen, MSG_NOSIGNAL) != (ssize_t)outlen)
-			closed++;
+		if ((msgs[i] = malloc(lens[i])) == NULL)
+			die("out of memory");
+		memcpy(msgs[i], out, lens[i]);
 		capf_ipc_builder_free(&b);
 	}
+	for (unsigned i = 0; i < n; i++)
+		if (send(fds[i], msgs[i], lens[i], MSG_NOSIGNAL) != (ssize_t)lens[i])
+			closed++;
 	for (unsigned i = 0; i < n; i++) {
 		struct capf_ipc_msg m;
 		char err[256];
@@ -328,7 +327,10 @@ static int cmd_burst(const char *sock, const char *name, unsigned n)
 		close(fds[i]);
 	}
 	printf("ok=%u\nretry_later=%u\nother=%u\nclosed=%u\n", ok, retry, other, closed);
-	free(sids);
+	for (unsigned i = 0; i < n; i++)
+		free(msgs[i]);
+	free(msgs);
+	free(lens);
 	free(fds);
 	free(buf);
 	return 0;
