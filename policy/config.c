@@ -40,6 +40,7 @@ enum kind {
 	K_CURVES,       /* list of curve names */
 	K_SUBJ,         /* list of subject attribute names */
 	K_ENV,          /* list of "NAME" or "NAME=VALUE" */
+	K_AUTHMODES,    /* list of authentication mode names */
 };
 
 struct field {
@@ -122,6 +123,7 @@ static const struct field fields[] = {
 	UINTF("auth", "string_max", auth.string_max, 4, 64),
 	BOOLF("auth", "digits_only", auth.digits_only),
 	UINTF("auth", "max_failed_attempts", auth.max_failed_attempts, 1, 100),
+	LISTF("auth", "require_sudi", K_AUTHMODES, auth.require_sudi),
 	UINTF("deadline", "min_lead_hours", deadline.min_lead_hours, 0, 168),
 	UINTF("deadline", "default_days", deadline.default_days, 1, 365),
 	UINTF("deadline", "max_days", deadline.max_days, 1, 3650),
@@ -469,7 +471,8 @@ static void parse_names(struct walk *w, const config_setting_t *s, const char *p
 			unsigned *out)
 {
 	char epath[200];
-	int n = check_list(w, s, path, kind == K_CURVES ? "curve names" : "attribute names");
+	int n = check_list(w, s, path, kind == K_CURVES ? "curve names" :
+			   kind == K_AUTHMODES ? "authentication mode names" : "attribute names");
 	unsigned mask = 0;
 	int bad = 0;
 
@@ -489,6 +492,10 @@ static void parse_names(struct walk *w, const config_setting_t *s, const char *p
 			int cv = capf_curve_parse(v);
 			if (cv >= 0)
 				bit = 1u << cv;
+		} else if (kind == K_AUTHMODES) {
+			int m = capf_auth_mode_parse(v);
+			if (m >= 0)
+				bit = 1u << m;
 		} else {
 			for (size_t j = 0; j < NELEM(subj_attrs); j++)
 				if (strcmp(v, subj_attrs[j].name) == 0)
@@ -497,6 +504,7 @@ static void parse_names(struct walk *w, const config_setting_t *s, const char *p
 		if (bit == 0) {
 			err_at(w, line_of(e), epath, "\"%s\" is not allowed (allowed: %s)", v,
 			       kind == K_CURVES ? "\"P-256\", \"P-384\", \"P-521\"" :
+			       kind == K_AUTHMODES ? "\"null\", \"string\", \"lsc-first\", \"mic-first\"" :
 			       "\"O\", \"OU\", \"L\", \"ST\", \"C\"");
 			bad = 1;
 			continue;
@@ -581,7 +589,7 @@ static void parse_field(struct walk *w, const struct field *f, const config_sett
 	case K_RSA:
 		parse_rsa(w, s, path, NULL);
 		break;
-	case K_CURVES: case K_SUBJ:
+	case K_CURVES: case K_SUBJ: case K_AUTHMODES:
 		parse_names(w, s, path, f->kind, (unsigned *)(void *)(base + f->off));
 		break;
 	case K_ENV:

@@ -106,6 +106,7 @@ struct capf_conf {
 		unsigned string_min, string_max;        /* authentication string length */
 		bool digits_only;
 		unsigned max_failed_attempts;           /* lockout after this many failures */
+		unsigned require_sudi;                  /* bit 1 << enum capf_auth_mode: SUDI_DATA required */
 	} auth;
 	struct {
 		unsigned min_lead_hours;                /* a new deadline is at least this far ahead */

@@ -5,7 +5,8 @@
  * forwarded to the signer (BEGIN, ISSUE, RESULT, ABORT).
  *
  * States and what moves them:
- *   HANDSHAKE  --TLS done-->            AUTH     (AUTH_REQUEST sent)
+ *   HANDSHAKE  --TLS done-->            SESSID   (the signer chooses the CAPF session id)
+ *   SESSID     --session id-->          AUTH     (AUTH_REQUEST sent)
  *   AUTH       --AUTH_RESPONSE-->       BEGIN    (waiting for the signer)
  *   BEGIN      --install-->             KEYGEN   (KEY_GENERATE_REQUEST sent)
  *              --fetch/delete-->        FETCH / DELETE
@@ -46,12 +47,12 @@
 
 enum sstate {
 	S_HANDSHAKE, S_AUTH, S_BEGIN, S_KEYGEN, S_ISSUE, S_STORE, S_FETCH, S_DELETE,
-	S_RESULT, S_CLOSING,
+	S_RESULT, S_CLOSING, S_SESSID,
 };
 
 static const char *const state_names[] = {
 	"handshake", "auth", "begin", "keygen", "issue", "store", "fetch", "delete",
-	"result", "closing",
+	"result", "closing", "session_id",
 };
 
 struct outmsg {
@@ -72,6 +73,7 @@ struct session {
 	char peer[80];
 	char name[2 * CAPF_NAME_MAX + 8];       /* quoted for logs */
 	uint32_t sid;
+	int sid_signed;                 /* sid chosen by the signer (SESSION_ID answered) */
 	int has_version;
 	uint8_t version;
 	struct capf_reader *rd;
@@ -313,6 +315,7 @@ static void violation(struct session *s, const char *fmt, ...)
 /* ---- signer steps ---- */
 
 static void on_signer(void *arg, struct signer_req *r, const struct capf_ipc_msg *resp);
+static void send_auth_request(struct session *s);
 
 static int submit(struct session *s, struct capf_ipc_builder *b, uint16_t verb, enum sstate next)
 {
@@ -547,6 +550,12 @@ static void on_signer(void *arg, struct signer_req *r, const struct capf_ipc_msg
 	s->req = NULL;
 	if (s->dead)
 		return;
+	if (st == S_SESSID && (resp == NULL || resp->status != CAPF_IPC_OK)) {
+		/* no session id from the signer: the phone still gets AUTH_REQUEST
+		 * (with our own number) and RETRY_LATER after its AUTH_RESPONSE */
+		send_auth_request(s);
+		goto out;
+	}
 	if (resp == NULL) {
 		if (st != S_BEGIN)
 			signer_abandon(s, CAPF_FAIL_CA_COMMUNICATION);
@@ -571,6 +580,18 @@ static void on_signer(void *arg, struct signer_req *r, const struct capf_ipc_msg
 		goto out;
 	}
 	switch (st) {
+	case S_SESSID: {
+		uint32_t sid = 0;
+
+		if (capf_ipc_get_u32(resp, CAPF_IPC_T_CAPF_SESSION, &sid) != 0) {
+			end_session(s, CAPF_REASON_INVALID, "signer answer without session id");
+			break;
+		}
+		s->sid = sid;
+		s->sid_signed = 1;
+		send_auth_request(s);
+		break;
+	}
 	case S_BEGIN:
 		begin_answer(s, resp);
 		break;
@@ -618,6 +639,11 @@ static void on_auth_response(struct session *s, const struct capf_msg *m)
 		 "MIC" : "LSC") : "none", a.signed_data ? "yes" : "no", a.has_sha2 ? "yes" : "no",
 		 a.has_sudi ? "yes" : "no", a.unknown_tags);
 
+	if (!s->sid_signed) {
+		capf_log(LOG_WARNING, "signer_unavailable", "peer=%s device=%s verb=SESSION_ID", s->peer, s->name);
+		retry_later(s, 0, "no session id from the signer");
+		return;
+	}
 	capf_ipc_build_request(&b, CAPF_IPC_BEGIN, 1);
 	capf_ipc_put_str(&b, CAPF_IPC_T_DEVICE_NAME, a.device_name);
 	capf_ipc_put_u32(&b, CAPF_IPC_T_CAPF_SESSION, s->sid);
@@ -844,6 +870,27 @@ static void send_auth_request(struct session *s)
 	s->deadline = front_now_ms() + idle_ms(s);
 }
 
+/* The CAPF session id comes from the signer (it checks SUDI_DATA against its
+ * own number); until it answers, the random one of session_new is only used
+ * for a RETRY_LATER. */
+static void request_session_id(struct session *s)
+{
+	struct capf_ipc_builder b;
+	struct signer_req *r;
+
+	capf_ipc_build_request(&b, CAPF_IPC_SESSION_ID, 1);
+	capf_ipc_put_str(&b, CAPF_IPC_T_PEER, s->peer);
+	r = signer_submit(s->f->signer, &b, CAPF_IPC_SESSION_ID, on_signer, s);
+	capf_ipc_builder_free(&b);
+	if (r == NULL) {
+		send_auth_request(s);   /* RETRY_LATER after AUTH_RESPONSE */
+		return;
+	}
+	s->req = r;
+	s->st = S_SESSID;
+	s->deadline = 0;                /* the pool times signer requests out */
+}
+
 static void handshake(struct session *s)
 {
 	int n, e;
@@ -854,7 +901,7 @@ static void handshake(struct session *s)
 		capf_log(LOG_DEBUG, "tls_established", "peer=%s version=%s cipher=%s sid=%08x", s->peer,
 			 SSL_get_version(s->ssl), SSL_get_cipher_name(s->ssl), (unsigned)s->sid);
 		s->ssl_wants_write = 0;
-		send_auth_request(s);
+		request_session_id(s);
 		return;
 	}
 	e = SSL_get_error(s->ssl, n);

@@ -60,6 +60,8 @@ enum capf_ipc_verb {
 	CAPF_IPC_BACKUP_READ = 0x0171,  /* its bytes, from an offset */
 	CAPF_IPC_BACKUP_END = 0x0172,   /* drops it */
 	CAPF_IPC_CAPF_ADOPT = 0x0160,   /* a ceremony's key + its certificate become the CAPF CA */
+	/* front role: the CAPF session id, chosen by the signer (before AUTH_REQUEST) */
+	CAPF_IPC_SESSION_ID = 0x0014,
 	/* append new verbs here (and a row in ipc_schema.c) */
 };
 

@@ -107,6 +107,8 @@ static const struct ipc_rule issue_rsp[] = { R(CERT), END };
 static const struct ipc_rule result_req[] = { R(TOKEN), R(OUTCOME), O(ALT_INDEX), O(CERT), O(TEXT), END };
 static const struct ipc_rule result_rsp[] = { O(KEY_ALT), O(ALT_INDEX), END };
 static const struct ipc_rule abort_req[] = { R(TOKEN), R(CAUSE), O(TEXT), END };
+static const struct ipc_rule session_id_req[] = { R(PEER), END };
+static const struct ipc_rule session_id_rsp[] = { R(CAPF_SESSION), END };
 
 /* admin role */
 static const struct ipc_rule device_req[] = { R(DEVICE), END };
@@ -190,6 +192,7 @@ static const struct ipc_verbdef verbs[] = {
 	{ V(BACKUP_READ), A, backup_read_req, backup_read_rsp },
 	{ V(BACKUP_END), A, backup_end_req, none },
 	{ V(CAPF_ADOPT), A, adopt_req, capf_cert_rsp },
+	{ V(SESSION_ID), F, session_id_req, session_id_rsp },
 };
 
 static const struct {

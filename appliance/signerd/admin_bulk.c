@@ -352,6 +352,8 @@ admin_bulk_commit(struct admin_req *a)
 		}
 		signerd_audit(a->sd, a->peer, "bulk.commit", t->what[0] ? t->what : "bulk",
 			      "devices=%zu", t->n);
+		for (size_t k = 0; k < t->n; k++)
+			signerd_front_device_changed(a->sd, ch[k].rec.dev.name);
 		capf_log(LOG_NOTICE, "bulk_applied", "devices=%zu uid=%u", t->n,
 			 (unsigned)a->peer->uid);
 	}

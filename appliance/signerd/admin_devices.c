@@ -311,6 +311,7 @@ device_put(struct admin_req *a, int add)
 	capf_log(LOG_NOTICE, add ? "device_added" : "device_changed",
 		 "device=%s op=%s auth=%s uid=%u", out.dev.name, capf_operation_name(out.dev.op),
 		 capf_auth_mode_name(out.dev.auth), (unsigned)a->peer->uid);
+	signerd_front_device_changed(a->sd, out.dev.name);
 	return put_device_by_name(a, out.dev.name);
 }
 
@@ -350,6 +351,7 @@ admin_device_remove(struct admin_req *a)
 		return admin_store_fail(a, rc, err);
 	}
 	capf_log(LOG_NOTICE, "device_removed", "device=%s uid=%u", name, (unsigned)a->peer->uid);
+	signerd_front_device_changed(a->sd, name);
 	return admin_ok(a);
 }
 
@@ -367,6 +369,7 @@ admin_device_reset_lockout(struct admin_req *a)
 			return admin_refuse(a, "%s: no such device", name);
 		return admin_store_fail(a, rc, err);
 	}
+	signerd_front_device_changed(a->sd, name);
 	return put_device_by_name(a, name);
 }
 

@@ -7,12 +7,23 @@
  *   By Existing Certificate   the certificate chains to the CAPF CA (active or
  *                             previous: an LSC) or to a manufacturing CA
  *                             (mic.ca_dir: a MIC), in the device's precedence;
- *                             it names the device; SIGNED_DATA and
- *                             SHA2_SIGNED_DATA prove possession of its key over
+ *                             it names the device; an LSC must also be the
+ *                             device's current LSC in the store (issued or
+ *                             delivered: not superseded nor deleted) and have
+ *                             the LSC profile; SIGNED_DATA and SHA2_SIGNED_DATA
+ *                             prove possession of its key over
  *                             DEVICE_NAME | 0x00 | certificate DER (possession.c);
- *   SUDI_DATA (when sent)     the SUDI certificate chains to a manufacturing CA and
- *                             its signatures cover this CAPF session id: a SUDI
- *                             signature made for another session is a replay.
+ *   SUDI_DATA (when sent)     the SUDI certificate chains to a manufacturing CA
+ *                             (or, when the phone authenticated with its LSC, is
+ *                             a current LSC of the device, as some clients sign
+ *                             SUDI_DATA with their LSC) and its signatures cover
+ *                             this CAPF session id, which the signer chose
+ *                             (front.c): a SUDI signature made for another
+ *                             session is a replay;
+ *   auth.require_sudi         the modes listed refuse evidence without SUDI_DATA.
+ * Each refusal carries the Cisco cause of what failed: Invalid LSC, Invalid MIC
+ * (by the certificate that failed), Invalid Authentication String, Invalid
+ * Credentials (SUDI with By Null String / By Authentication String).
  */
 #include <stdio.h>
 #include <string.h>
@@ -26,6 +37,7 @@
 #include "appliance/capf/proto.h"
 #include "appliance/common/log.h"
 #include "appliance/signerd/possession.h"
+#include "appliance/signerd/replay.h"
 #include "appliance/signerd/signerd_int.h"
 #include "policy/decide.h"
 
@@ -139,6 +151,64 @@ static int names_device(X509 *cert, const char *name, int mic)
 	return found;
 }
 
+/* An LSC is accepted only with the LSC profile (an end entity for client
+ * authentication: CA:FALSE, extendedKeyUsage clientAuth) and while the store
+ * holds it, byte for byte, as the device's current LSC (issued or delivered;
+ * superseded and deleted ones are refused). 0, -1 with why, -2 store error. */
+static int lsc_current(struct signerd *sd, const char *name, X509 *cert, char *why, size_t whylen)
+{
+	struct capf_store_issuance is;
+	EXTENDED_KEY_USAGE *eku;
+	unsigned char *der = NULL;
+	char serial[CAPF_STORE_SERIAL_HEX_MAX + 1] = "", err[256];
+	int dl, client = 0, r, rc = -1;
+
+	if (X509_check_ca(cert) != 0) {
+		snprintf(why, whylen, "%s: the LSC is a CA certificate, not an LSC", name);
+		return -1;
+	}
+	eku = X509_get_ext_d2i(cert, NID_ext_key_usage, NULL, NULL);
+	for (int i = 0; eku != NULL && i < sk_ASN1_OBJECT_num(eku); i++)
+		if (OBJ_obj2nid(sk_ASN1_OBJECT_value(eku, i)) == NID_client_auth)
+			client = 1;
+	EXTENDED_KEY_USAGE_free(eku);
+	if (!client) {
+		snprintf(why, whylen, "%s: the certificate does not have the LSC profile "
+			 "(extendedKeyUsage clientAuth)", name);
+		ERR_clear_error();
+		return -1;
+	}
+	if (signerd_serial_hex(cert, serial, sizeof(serial)) != 0) {
+		snprintf(why, whylen, "%s: the LSC's serial number is unusable", name);
+		return -1;
+	}
+	memset(&is, 0, sizeof(is));
+	r = capf_store_issuance_get(sd->store, serial, &is, err, sizeof(err));
+	if (r == CAPF_STORE_NOTFOUND) {
+		snprintf(why, whylen, "%s: the LSC (serial %s) was not issued by this CAPF", name, serial);
+		return -1;
+	}
+	if (r != 0) {
+		snprintf(why, whylen, "%s: reading the LSC's issuance: %s", name, err);
+		return -2;
+	}
+	dl = i2d_X509(cert, &der);
+	if (strcasecmp(is.device, name) != 0)
+		snprintf(why, whylen, "%s: the LSC (serial %s) was issued to another device", name, serial);
+	else if (is.state != CAPF_ISS_ISSUED && is.state != CAPF_ISS_DELIVERED)
+		snprintf(why, whylen, "%s: the LSC (serial %s) is %s, no longer the device's current LSC", name,
+			 serial, capf_store_issuance_state_name(is.state));
+	else if (dl <= 0 || (size_t)dl != is.der_len || memcmp(der, is.der, is.der_len) != 0)
+		snprintf(why, whylen, "%s: the LSC (serial %s) is not the certificate this CAPF issued", name,
+			 serial);
+	else
+		rc = 0;
+	OPENSSL_free(der);
+	capf_store_issuance_clear(&is);
+	ERR_clear_error();
+	return rc;
+}
+
 /* The proofs over data with cert's key: every signature sent must verify;
  * at least one must be sent. */
 static int proofs_ok(EVP_PKEY *pk, const unsigned char *data, size_t len,
@@ -173,7 +243,7 @@ static int proofs_ok(EVP_PKEY *pk, const unsigned char *data, size_t len,
 }
 
 static int check_cert(struct signerd *sd, const char *name, enum capf_auth_mode mode,
-		      const struct signerd_evidence *ev, enum capf_fail_cause *cause,
+		      const struct signerd_evidence *ev, enum capf_fail_cause *cause, int *is_lsc,
 		      char *why, size_t whylen)
 {
 	struct signerd_core *c = signerd_core(sd);
@@ -184,7 +254,7 @@ static int check_cert(struct signerd *sd, const char *name, enum capf_auth_mode 
 	char e_lsc[256] = "not tried", e_mic[256] = "no manufacturing CAs (mic.ca_dir)";
 	const char *kind = NULL;
 	size_t nl = strlen(name), len;
-	int rc = -1;
+	int rc = -1, cur;
 
 	*cause = capf_auth_fail_cause(mode);
 	if (ev->cert_type == CAPF_CERT_LSC)
@@ -222,8 +292,16 @@ static int check_cert(struct signerd *sd, const char *name, enum capf_auth_mode 
 		goto out;
 	}
 	*cause = kind[0] == 'L' ? CAPF_FAIL_INVALID_LSC : CAPF_FAIL_INVALID_MIC;
+	*is_lsc = kind[0] == 'L';
 	if (!names_device(cert, name, kind[0] == 'M')) {
 		snprintf(why, whylen, "%s: the %s does not name the device (subject CN / SAN)", name, kind);
+		goto out;
+	}
+	if (kind[0] == 'L' && (cur = lsc_current(sd, name, cert, why, whylen)) != 0) {
+		if (cur == -2) {
+			*cause = CAPF_FAIL_CA_COMMUNICATION;
+			rc = -2;
+		}
 		goto out;
 	}
 	len = nl + 1 + ev->cert_len;
@@ -247,8 +325,10 @@ out:
 	return rc;
 }
 
+/* lsc_ok: the phone authenticated with its LSC, so SUDI_DATA made with a
+ * current LSC of the device is accepted too. 0, -1, -2 (store error). */
 static int check_sudi(struct signerd *sd, const char *name, const struct signerd_evidence *ev,
-		      char *why, size_t whylen)
+		      int lsc_ok, char *why, size_t whylen)
 {
 	struct signerd_core *c = signerd_core(sd);
 	static const unsigned char ids[] = { CAPF_HASH_SHA1, CAPF_HASH_SHA256, CAPF_HASH_SHA512 };
@@ -268,14 +348,41 @@ static int check_sudi(struct signerd *sd, const char *name, const struct signerd
 		snprintf(why, whylen, "%s: SUDI_DATA: the certificate is not one DER certificate", name);
 		goto out;
 	}
-	if (c->mic_store == NULL) {
+	if (c->mic_store == NULL && !lsc_ok) {
 		snprintf(why, whylen, "%s: SUDI_DATA sent but no manufacturing CAs are configured "
 			 "(mic.ca_dir) to check it against", name);
 		goto out;
 	}
-	if (chain_ok(c->mic_store, cert, e, sizeof(e)) != 0) {
-		snprintf(why, whylen, "%s: SUDI certificate: %s", name, e);
-		goto out;
+	if (c->mic_store == NULL || chain_ok(c->mic_store, cert, e, sizeof(e)) != 0) {
+		X509_STORE *lsc;
+		char e2[256];
+		int r;
+
+		if (!lsc_ok) {
+			snprintf(why, whylen, "%s: SUDI certificate: %s", name, e);
+			goto out;
+		}
+		/* made with the LSC: the same checks as the LSC itself */
+		if ((lsc = lsc_trust(sd, why, whylen)) == NULL) {
+			rc = -2;
+			goto out;
+		}
+		r = chain_ok(lsc, cert, e2, sizeof(e2));
+		X509_STORE_free(lsc);
+		if (r != 0) {
+			snprintf(why, whylen, "%s: SUDI certificate chains neither to a manufacturing CA (%.120s) "
+				 "nor to a CAPF CA (%.120s)", name, c->mic_store != NULL ? e : "none configured", e2);
+			goto out;
+		}
+		if (!names_device(cert, name, 0)) {
+			snprintf(why, whylen, "%s: SUDI certificate: an LSC that does not name the device", name);
+			goto out;
+		}
+		if ((r = lsc_current(sd, name, cert, e2, sizeof(e2))) != 0) {
+			snprintf(why, whylen, "SUDI certificate: %.240s", e2);
+			rc = r;
+			goto out;
+		}
 	}
 	if ((n = capf_sudi_signed_data(ev->capf_session, s.cert, s.cert_len, data, sizeof(data))) < 0) {
 		snprintf(why, whylen, "%s: SUDI certificate too large", name);
@@ -329,12 +436,62 @@ static int check_string(const struct capf_store_device *dev, const struct signer
 	return -1;
 }
 
+/* One replay cache key: SHA-256(kind | signature). */
+static void replay_key(struct signerd_evidence *ev, unsigned char kind, const uint8_t *sig, size_t len)
+{
+	EVP_MD_CTX *c = EVP_MD_CTX_new();
+	unsigned n = 0;
+
+	if (ev->n_replay >= sizeof(ev->replay_keys) / sizeof(ev->replay_keys[0]) || sig == NULL || len == 0)
+		goto out;
+	if (c != NULL && EVP_DigestInit_ex(c, EVP_sha256(), NULL) && EVP_DigestUpdate(c, &kind, 1) &&
+	    EVP_DigestUpdate(c, sig, len) && EVP_DigestFinal_ex(c, ev->replay_keys[ev->n_replay], &n) && n == 32)
+		ev->n_replay++;
+out:
+	EVP_MD_CTX_free(c);
+}
+
+/* The signatures that verified, into the replay cache (for installs: the
+ * only operation that issues a certificate; a phone proves itself with the
+ * same LSC for a Troubleshoot, a Delete and its next Install): 0, or -1 when
+ * one was seen before. With SUDI_DATA, its signatures (over the signer's session id)
+ * are what must be new: a phone's RSA certificate proof is deterministic and
+ * repeats on each of its sessions, so it is remembered but not checked.
+ * Without SUDI_DATA the certificate proof itself must be new. */
+static int replay_check(struct signerd *sd, struct signerd_evidence *ev, int cert_checked)
+{
+	struct signerd_replay *r = signerd_core(sd)->replay;
+	struct capf_sudi su;
+	char e[128];
+
+	ev->n_replay = ev->n_replay_checked = 0;
+	if (ev->sudi != NULL && capf_sudi_parse(ev->sudi, ev->sudi_len, &su, e, sizeof(e)) == 0)
+		for (unsigned i = 0; i < sizeof(su.sig) / sizeof(su.sig[0]); i++)
+			replay_key(ev, (unsigned char)(3 + i), su.sig[i], su.sig_len[i]);
+	if (ev->sudi != NULL)
+		ev->n_replay_checked = ev->n_replay;
+	if (cert_checked) {
+		replay_key(ev, 1, ev->signed_data, ev->signed_len);
+		replay_key(ev, 2, ev->sha2_sig, ev->sha2_len);
+	}
+	if (ev->sudi == NULL)
+		ev->n_replay_checked = ev->n_replay;
+	if (r == NULL || ev->n_replay == 0)
+		return 0;
+	if (signerd_replay_check_add(r, (const uint8_t (*)[SIGNERD_REPLAY_KEY_LEN])ev->replay_keys,
+				     ev->n_replay_checked, ev->n_replay) != 0) {
+		ev->n_replay = ev->n_replay_checked = 0;        /* nothing of ours to take out */
+		return -1;
+	}
+	return 0;
+}
+
 int signerd_auth_check(struct signerd *sd, const struct capf_store_device *dev,
-		       enum capf_auth_mode mode, const struct signerd_evidence *ev,
+		       enum capf_auth_mode mode, struct signerd_evidence *ev,
 		       enum capf_fail_cause *cause, char *why, size_t whylen)
 {
 	const char *name = dev->dev.name;
-	int rc = 0;
+	int rc = 0, is_lsc = 0;
 
 	*cause = CAPF_FAIL_NONE;
 	switch (mode) {
@@ -350,7 +507,7 @@ int signerd_auth_check(struct signerd *sd, const struct capf_store_device *dev,
 		break;
 	case CAPF_AUTH_LSC_FIRST:
 	case CAPF_AUTH_MIC_FIRST:
-		if ((rc = check_cert(sd, name, mode, ev, cause, why, whylen)) != 0)
+		if ((rc = check_cert(sd, name, mode, ev, cause, &is_lsc, why, whylen)) != 0)
 			return rc;
 		break;
 	default:
@@ -358,15 +515,32 @@ int signerd_auth_check(struct signerd *sd, const struct capf_store_device *dev,
 		snprintf(why, whylen, "%s: unknown authentication mode", name);
 		return -1;
 	}
+	/* What a SUDI failure is called: the certificate the phone authenticated with. */
+	if (mode == CAPF_AUTH_LSC_FIRST || mode == CAPF_AUTH_MIC_FIRST)
+		*cause = is_lsc ? CAPF_FAIL_INVALID_LSC : CAPF_FAIL_INVALID_MIC;
+	else
+		*cause = CAPF_FAIL_INVALID_CREDENTIALS;
+	if (ev->sudi == NULL && (sd->conf.auth.require_sudi & (1u << mode))) {
+		snprintf(why, whylen, "%s: %s without SUDI_DATA, which auth.require_sudi requires in this "
+			 "mode (a proof without it could be a replay)", name, capf_auth_mode_cisco(mode));
+		return -1;
+	}
 	if (ev->sudi != NULL) {
 		char w2[512];
 
-		if (check_sudi(sd, name, ev, w2, sizeof(w2)) != 0) {
-			*cause = mode == CAPF_AUTH_LSC_FIRST || mode == CAPF_AUTH_MIC_FIRST ?
-				 CAPF_FAIL_INVALID_MIC : CAPF_FAIL_INVALID_CREDENTIALS;
+		if ((rc = check_sudi(sd, name, ev, is_lsc, w2, sizeof(w2))) != 0) {
+			if (rc == -2)
+				*cause = CAPF_FAIL_CA_COMMUNICATION;
 			snprintf(why, whylen, "%s", w2);
-			return -1;
+			return rc;
 		}
 	}
+	if (!ev->replay_exempt &&
+	    replay_check(sd, ev, mode == CAPF_AUTH_LSC_FIRST || mode == CAPF_AUTH_MIC_FIRST) != 0) {
+		snprintf(why, whylen, "%s: this certificate proof was seen before (a replay: the phone's "
+			 "signatures are new on every connection when it sends SUDI_DATA)", name);
+		return -1;
+	}
+	*cause = CAPF_FAIL_NONE;
 	return 0;
 }

@@ -1,20 +1,29 @@
 /*
  * appliance/signerd/front.c: the FRONT role's verbs, one enrollment session at
  * a time per token:
- *   BEGIN   look the device up, capf_decide, verify the evidence ourselves,
- *           open a session (random u64 token bound to the device and to the
- *           front peer's uid and pid, with an expiry);
- *   ISSUE   decode the phone's key (the alternative asked for), build, lint,
- *           sign, verify, lint again, record the issuance durably, then answer
- *           the certificate;
+ *   SESSION_ID  the CAPF session id for a new phone connection: chosen here
+ *           (random, single use, bound to the front peer, expires), so that a
+ *           SUDI signature over it cannot come from an earlier connection;
+ *   BEGIN   consume that session id, look the device up, capf_decide, verify
+ *           the evidence ourselves (authcheck.c, with the replay cache), open a
+ *           session (random u64 token bound to the device and to the front
+ *           peer's uid and pid, with an expiry);
+ *   ISSUE   re-read the device (operation, mode, lockout, deadline: BEGIN's
+ *           decision must still hold), decode the phone's key (the alternative
+ *           asked for), build, lint, sign, verify, lint again, record the
+ *           issuance durably, then answer the certificate;
  *   RESULT  what the phone answered: status, fall-back to the next key;
  *   ABORT   the front gives up on a session.
- * There is no verb that signs bytes the caller supplies.
+ * There is no verb that signs bytes the caller supplies. An administrator's
+ * change to a device ends the device's open sessions
+ * (signerd_front_device_changed). Expired sessions and session ids are swept by
+ * a thread of their own, so that the dispatcher never waits for the store.
  */
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <time.h>
 #include <openssl/bn.h>
 #include <openssl/crypto.h>
@@ -28,9 +37,13 @@
 #include "policy/errlist.h"
 #include "policy/lsc.h"
 #include "policy/pubkey.h"
+#include "appliance/capf/evidence.h"
+#include "appliance/signerd/replay.h"
 
 #define SESS_BUCKETS 1024
 #define SESS_MARGIN 60          /* seconds beyond front.keygen_timeout + idle_timeout */
+#define REPLAY_CAP 65536        /* certificate proofs remembered */
+#define ENDED_CAP 65536         /* tokens of ended sessions remembered */
 
 struct fsess {
 	uint64_t token;
@@ -43,20 +56,52 @@ struct fsess {
 	struct capf_decision d;         /* install: the alternatives left, in key order */
 	unsigned char alt_idx[CAPF_KEYALT_MAX]; /* BEGIN's index of d.keys[i] */
 	int issued;
+	int ended;                      /* an administrator changed the device */
 	char serial[CAPF_STORE_SERIAL_HEX_MAX + 1];
 	char peer_addr[129];
+	uint8_t version;                /* BEGIN's CLIENT_VERSION, for ISSUE's re-check */
+	int sent_password;
 	struct fsess *next;
+};
+
+/* A CAPF session id handed out by SESSION_ID and not yet used by a BEGIN. */
+struct pend {
+	uint32_t sid;
+	uid_t uid;
+	pid_t pid;
+	time_t expires;
+	struct pend *next;
 };
 
 struct signerd_sessions {
 	pthread_mutex_t lock;
 	struct fsess *b[SESS_BUCKETS];
 	unsigned n, max;
+	struct pend *pb[SESS_BUCKETS];
+	unsigned npend;
+	struct signerd_replay *ended;   /* tokens of sessions that ended (signerd_front_state_ok) */
+	/* the sweeper thread */
+	pthread_t sweeper;
+	pthread_cond_t wake;
+	int started, stopping;
 };
+
+static void *sweeper_main(void *arg);
 
 static unsigned bucket(uint64_t t)
 {
 	return (unsigned)((t ^ (t >> 29)) % SESS_BUCKETS);
+}
+
+/* A session leaves the table: its token is remembered as ended. */
+static void sess_gone(struct signerd_sessions *s, uint64_t token)
+{
+	uint8_t key[1][SIGNERD_REPLAY_KEY_LEN];
+
+	memset(key, 0, sizeof(key));
+	memcpy(key[0], &token, sizeof(token));
+	if (s->ended != NULL)
+		signerd_replay_check_add(s->ended, (const uint8_t (*)[SIGNERD_REPLAY_KEY_LEN])key, 0, 1);
 }
 
 int signerd_front_init(struct signerd *sd, char *err, size_t errlen)
@@ -68,12 +113,25 @@ int signerd_front_init(struct signerd *sd, char *err, size_t errlen)
 		return -1;
 	}
 	pthread_mutex_init(&s->lock, NULL);
+	pthread_cond_init(&s->wake, NULL);
 	s->max = sd->conf.front.max_connections;
 	if (s->max < 64)
 		s->max = 64;
 	if (s->max > 200000)
 		s->max = 200000;
 	signerd_core(sd)->sessions = s;
+	if ((signerd_core(sd)->replay = signerd_replay_new(REPLAY_CAP)) == NULL ||
+	    (s->ended = signerd_replay_new(ENDED_CAP)) == NULL) {
+		snprintf(err, errlen, "out of memory (replay cache)");
+		signerd_front_fini(sd);
+		return -1;
+	}
+	if (pthread_create(&s->sweeper, NULL, sweeper_main, sd) != 0) {
+		snprintf(err, errlen, "cannot start the session sweeper thread");
+		signerd_front_fini(sd);
+		return -1;
+	}
+	s->started = 1;
 	return 0;
 }
 
@@ -83,14 +141,30 @@ void signerd_front_fini(struct signerd *sd)
 
 	if (s == NULL)
 		return;
+	if (s->started) {
+		pthread_mutex_lock(&s->lock);
+		s->stopping = 1;
+		pthread_cond_signal(&s->wake);
+		pthread_mutex_unlock(&s->lock);
+		pthread_join(s->sweeper, NULL);
+	}
 	for (unsigned i = 0; i < SESS_BUCKETS; i++) {
 		struct fsess *e = s->b[i], *n;
+		struct pend *p = s->pb[i], *pn;
 
 		for (; e != NULL; e = n) {
 			n = e->next;
 			OPENSSL_clear_free(e, sizeof(*e));
 		}
+		for (; p != NULL; p = pn) {
+			pn = p->next;
+			free(p);
+		}
 	}
+	signerd_replay_free(signerd_core(sd)->replay);
+	signerd_replay_free(s->ended);
+	signerd_core(sd)->replay = NULL;
+	pthread_cond_destroy(&s->wake);
 	pthread_mutex_destroy(&s->lock);
 	free(s);
 	signerd_core(sd)->sessions = NULL;
@@ -157,6 +231,7 @@ static int sess_add(struct signerd *sd, struct fsess *in)
 			if (!x->busy && strcmp(x->device, e->device) == 0) {
 				*pp = x->next;
 				s->n--;
+				sess_gone(s, x->token);
 				OPENSSL_clear_free(x, sizeof(*x));
 				continue;
 			}
@@ -185,7 +260,7 @@ static int sess_take(struct signerd *sd, uint64_t token, const struct signerd_pe
 	pthread_mutex_lock(&s->lock);
 	for (e = s->b[bucket(token)]; e != NULL && e->token != token; e = e->next)
 		;
-	if (e != NULL && e->uid == peer->uid && e->pid == peer->pid && e->expires >= time(NULL)) {
+	if (e != NULL && !e->ended && e->uid == peer->uid && e->pid == peer->pid && e->expires >= time(NULL)) {
 		if (e->busy) {
 			rc = -2;
 		} else {
@@ -208,7 +283,7 @@ static void sess_give_back(struct signerd *sd, struct fsess *in, int keep)
 	for (pp = &s->b[bucket(in->token)]; *pp != NULL && (*pp)->token != in->token; pp = &(*pp)->next)
 		;
 	if ((e = *pp) != NULL) {
-		if (keep) {
+		if (keep && !e->ended) {
 			struct fsess *next = e->next;
 
 			*e = *in;
@@ -218,6 +293,7 @@ static void sess_give_back(struct signerd *sd, struct fsess *in, int keep)
 		} else {
 			*pp = e->next;
 			s->n--;
+			sess_gone(s, e->token);
 			OPENSSL_clear_free(e, sizeof(*e));
 		}
 	}
@@ -236,7 +312,9 @@ static void set_status(struct signerd *sd, const struct signerd_peer *peer, cons
 			 capf_log_quote(q, sizeof(q), err));
 }
 
-/* Sessions the front never finished: Phone Communication Failure. */
+/* Sessions the front never finished: Phone Communication Failure (a store
+ * write: the sweeper thread calls this, never the dispatcher). Session ids
+ * never used by a BEGIN expire too. */
 void signerd_front_sweep(struct signerd *sd, time_t now)
 {
 	struct signerd_sessions *s = signerd_core(sd)->sessions;
@@ -246,6 +324,21 @@ void signerd_front_sweep(struct signerd *sd, time_t now)
 		return;
 	pthread_mutex_lock(&s->lock);
 	for (unsigned i = 0; i < SESS_BUCKETS; i++) {
+		struct pend **qq = &s->pb[i];
+
+		while (*qq != NULL) {
+			struct pend *q = *qq;
+
+			if (q->expires < now) {
+				*qq = q->next;
+				s->npend--;
+				free(q);
+			} else {
+				qq = &q->next;
+			}
+		}
+	}
+	for (unsigned i = 0; i < SESS_BUCKETS; i++) {
 		struct fsess **pp = &s->b[i];
 
 		while (*pp != NULL) {
@@ -254,6 +347,7 @@ void signerd_front_sweep(struct signerd *sd, time_t now)
 			if (e->expires < now && !e->busy) {
 				*pp = e->next;
 				s->n--;
+				sess_gone(s, e->token);
 				e->next = gone;
 				gone = e;
 			} else {
@@ -271,6 +365,178 @@ void signerd_front_sweep(struct signerd *sd, time_t now)
 		set_status(sd, NULL, e->device, CAPF_ST_FAILED, e->op, CAPF_FAIL_PHONE_COMMUNICATION, 0);
 		OPENSSL_clear_free(e, sizeof(*e));
 	}
+}
+
+static void *sweeper_main(void *arg)
+{
+	struct signerd *sd = arg;
+	struct signerd_sessions *s = signerd_core(sd)->sessions;
+
+	pthread_mutex_lock(&s->lock);
+	while (!s->stopping) {
+		struct timespec ts;
+
+		clock_gettime(CLOCK_REALTIME, &ts);
+		ts.tv_sec += 1;
+		pthread_cond_timedwait(&s->wake, &s->lock, &ts);
+		if (s->stopping)
+			break;
+		pthread_mutex_unlock(&s->lock);
+		signerd_front_sweep(sd, time(NULL));
+		pthread_mutex_lock(&s->lock);
+	}
+	pthread_mutex_unlock(&s->lock);
+	return NULL;
+}
+
+/* An administrator changed (or removed) the device: BEGIN's decision no longer
+ * holds. Idle sessions go at once; one serving a request now goes when it is
+ * given back, and ISSUE checks before it records an issuance. */
+void signerd_front_device_changed(struct signerd *sd, const char *name)
+{
+	struct signerd_sessions *s = signerd_core(sd)->sessions;
+	unsigned ended = 0;
+
+	if (s == NULL)
+		return;
+	pthread_mutex_lock(&s->lock);
+	for (unsigned i = 0; i < SESS_BUCKETS; i++) {
+		struct fsess **pp = &s->b[i];
+
+		while (*pp != NULL) {
+			struct fsess *e = *pp;
+
+			if (strcasecmp(e->device, name) != 0) {
+				pp = &e->next;
+				continue;
+			}
+			ended++;
+			if (e->busy) {
+				e->ended = 1;
+				pp = &e->next;
+			} else {
+				*pp = e->next;
+				s->n--;
+				sess_gone(s, e->token);
+				OPENSSL_clear_free(e, sizeof(*e));
+			}
+		}
+	}
+	pthread_mutex_unlock(&s->lock);
+	if (ended)
+		capf_log(LOG_NOTICE, "sessions_ended", "device=%s sessions=%u reason=admin_change", name, ended);
+}
+
+/* Was the session ended by an administrator since it was taken? */
+static int sess_ended(struct signerd *sd, uint64_t token)
+{
+	struct signerd_sessions *s = signerd_core(sd)->sessions;
+	struct fsess *e;
+	int r = 1;
+
+	pthread_mutex_lock(&s->lock);
+	for (e = s->b[bucket(token)]; e != NULL && e->token != token; e = e->next)
+		;
+	if (e != NULL)
+		r = e->ended;
+	pthread_mutex_unlock(&s->lock);
+	return r;
+}
+
+/* ---- CAPF session ids ---------------------------------------------------- */
+
+static unsigned pbucket(uint32_t sid)
+{
+	return (unsigned)(sid % SESS_BUCKETS);
+}
+
+/* Is sid handed out and not used yet? (locked) A number drawn again after
+ * its BEGIN does not let a recorded SUDI signature through: the replay cache
+ * holds that signature. */
+static int sid_taken(struct signerd_sessions *s, uint32_t sid)
+{
+	for (struct pend *q = s->pb[pbucket(sid)]; q != NULL; q = q->next)
+		if (q->sid == sid)
+			return 1;
+	return 0;
+}
+
+/* A new CAPF session id for peer: 0 with *sid, -1 table full, -2 no randomness. */
+static int sid_new(struct signerd *sd, const struct signerd_peer *peer, uint32_t *sid)
+{
+	struct signerd_sessions *s = signerd_core(sd)->sessions;
+	struct pend *q = malloc(sizeof(*q));
+	uint32_t v;
+
+	if (q == NULL)
+		return -1;
+	pthread_mutex_lock(&s->lock);
+	/* a connection closed before its BEGIN leaves its id until it expires:
+	 * room for a few generations of front.max_connections */
+	if (s->npend >= 4 * s->max) {
+		pthread_mutex_unlock(&s->lock);
+		free(q);
+		return -1;
+	}
+	do {
+		if (RAND_bytes((unsigned char *)&v, sizeof(v)) != 1) {
+			pthread_mutex_unlock(&s->lock);
+			free(q);
+			return -2;
+		}
+	} while (v == 0 || sid_taken(s, v));
+	q->sid = v;
+	q->uid = peer->uid;
+	q->pid = peer->pid;
+	/* the phone has front.idle_timeout to answer AUTH_REQUEST */
+	q->expires = time(NULL) + (time_t)sd->conf.front.idle_timeout + SESS_MARGIN;
+	q->next = s->pb[pbucket(v)];
+	s->pb[pbucket(v)] = q;
+	s->npend++;
+	pthread_mutex_unlock(&s->lock);
+	*sid = v;
+	return 0;
+}
+
+/* Uses up a session id this peer was given: 0, or -1 (never handed out,
+ * already used, expired, or handed to another peer). */
+static int sid_use(struct signerd *sd, const struct signerd_peer *peer, uint32_t sid)
+{
+	struct signerd_sessions *s = signerd_core(sd)->sessions;
+	struct pend **qq, *q;
+	int rc = -1;
+
+	pthread_mutex_lock(&s->lock);
+	for (qq = &s->pb[pbucket(sid)]; (q = *qq) != NULL; qq = &q->next)
+		if (q->sid == sid)
+			break;
+	if (q != NULL && q->uid == peer->uid && q->pid == peer->pid) {
+		*qq = q->next;
+		s->npend--;
+		if (q->expires >= time(NULL))
+			rc = 0;
+		free(q);
+	}
+	pthread_mutex_unlock(&s->lock);
+	return rc;
+}
+
+static int do_session_id(struct signerd *sd, const struct signerd_peer *peer, const struct capf_ipc_msg *req,
+			 struct capf_ipc_builder *resp)
+{
+	uint32_t sid = 0;
+	int r = sid_new(sd, peer, &sid);
+
+	if (r == -1) {
+		capf_log(LOG_WARNING, "session_ids_full", "front_pid=%ld", (long)peer->pid);
+		return signerd_reply(sd, resp, req, CAPF_IPC_RETRY_LATER, 0, "too many phone connections waiting");
+	}
+	if (r != 0)
+		return signerd_reply(sd, resp, req, CAPF_IPC_ERROR, 0, "no randomness");
+	if (signerd_reply(sd, resp, req, CAPF_IPC_OK, 0, NULL) != 0)
+		return -1;
+	capf_ipc_put_u32(resp, CAPF_IPC_T_CAPF_SESSION, sid);
+	return 0;
 }
 
 static enum capf_ipc_decision ipc_decision(enum capf_action a)
@@ -354,6 +620,7 @@ static int do_begin(struct signerd *sd, const struct signerd_peer *peer, const s
 	enum capf_fail_cause cause;
 	char name[CAPF_DEVICE_NAME_MAX + 1], qname[200], addr[129] = "", err[512], why[600];
 	uint8_t ver = 0;
+	uint32_t sid = 0;
 	int rc, have;
 
 	SIGNERD_STAT_INC(sd, begins);
@@ -362,6 +629,18 @@ static int do_begin(struct signerd *sd, const struct signerd_peer *peer, const s
 	capf_ipc_get_str(req, CAPF_IPC_T_PEER, addr, sizeof(addr));
 	capf_ipc_get_u8(req, CAPF_IPC_T_CLIENT_VERSION, &ver);
 	capf_log_quote(qname, sizeof(qname), name);
+	/* The CAPF session id must be one this signer chose for this front (SESSION_ID)
+	 * and not used before: a replayed BEGIN carries a used or foreign one. */
+	capf_ipc_get_u32(req, CAPF_IPC_T_CAPF_SESSION, &sid);
+	if (sid_use(sd, peer, sid) != 0) {
+		SIGNERD_STAT_INC(sd, refusals);
+		capf_log(LOG_WARNING, "session_id_refused", "device=%s capf_session=%08x front_pid=%ld "
+			 "why=\"not a session id this signer handed to this front, or already used\"",
+			 qname, (unsigned)sid, (long)peer->pid);
+		return signerd_reply(sd, resp, req, CAPF_IPC_REFUSED, CAPF_FAIL_INVALID_CREDENTIALS,
+				     "CAPF session id not chosen by the signer for this front end, expired, or "
+				     "already used (a replayed BEGIN?)");
+	}
 
 	memset(&dev, 0, sizeof(dev));
 	rc = capf_store_device_get(sd->store, name, &dev, err, sizeof(err));
@@ -403,6 +682,7 @@ static int do_begin(struct signerd *sd, const struct signerd_peer *peer, const s
 
 	/* INSTALL / FETCH / DELETE: the evidence first. */
 	evidence_from(req, &ev);
+	ev.replay_exempt = d.action != CAPF_ACT_INSTALL;
 	rc = signerd_auth_check(sd, &dev, d.auth, &ev, &cause, why, sizeof(why));
 	if (rc != 0) {
 		if (rc == -2) {
@@ -430,9 +710,15 @@ static int do_begin(struct signerd *sd, const struct signerd_peer *peer, const s
 	s.expires = sess_expiry(sd);
 	s.op = dev.dev.op;
 	s.d = d;
+	s.version = ver;
+	s.sent_password = cr.sent_password;
 	for (size_t i = 0; i < d.n_keys && i < CAPF_KEYALT_MAX; i++)
 		s.alt_idx[i] = (unsigned char)i;
 	if (sess_add(sd, &s) != 0) {
+		/* the phone may come back with the same (deterministic) proof */
+		signerd_replay_remove(signerd_core(sd)->replay,
+				      (const uint8_t (*)[SIGNERD_REPLAY_KEY_LEN])ev.replay_keys,
+				      ev.n_replay_checked);
 		capf_log(LOG_WARNING, "sessions_full", "device=%s", qname);
 		rc = signerd_reply(sd, resp, req, CAPF_IPC_RETRY_LATER, 0, "too many enrollment sessions");
 		goto out;
@@ -477,6 +763,11 @@ static int serial_hex(X509 *x, char *out, size_t len)
 	return rc;
 }
 
+int signerd_serial_hex(X509 *x, char *out, size_t len)
+{
+	return serial_hex(x, out, len);
+}
+
 static int spki_sha256(X509 *x, char out[CAPF_STORE_FP_HEX_LEN + 1])
 {
 	unsigned char *der = NULL, md[32];
@@ -516,6 +807,55 @@ static int take_or_refuse(struct signerd *sd, const struct signerd_peer *peer,
 			     "no such session (unknown, expired or opened by another peer)");
 }
 
+/* ISSUE re-reads the device: BEGIN's decision must still hold (operation,
+ * authentication mode, lockout, deadline). 0 when it does (nothing answered);
+ * 1 when it does not and the answer is in resp; -1 when answering failed. */
+static int answered(int rc)
+{
+	return rc == 0 ? 1 : -1;
+}
+
+static int still_holds(struct signerd *sd, const struct signerd_peer *peer, const struct capf_ipc_msg *req,
+		       struct capf_ipc_builder *resp, const struct fsess *s)
+{
+	struct capf_store_device dev;
+	struct capf_request cr;
+	struct capf_decision d;
+	char err[512], q[600];
+	int rc;
+
+	memset(&dev, 0, sizeof(dev));
+	rc = capf_store_device_get(sd->store, s->device, &dev, err, sizeof(err));
+	OPENSSL_cleanse(&dev.auth, sizeof(dev.auth));
+	if (rc == CAPF_STORE_NOTFOUND) {
+		capf_log(LOG_NOTICE, "issue_cancelled", "device=%s reason=removed", s->device);
+		return answered(signerd_reply(sd, resp, req, CAPF_IPC_ERROR, 0, "the device was removed during this session"));
+	}
+	if (rc != CAPF_STORE_OK) {
+		capf_log(LOG_ERR, "store_failed", "device=%s what=device_get error=%s", s->device,
+			 capf_log_quote(q, sizeof(q), err));
+		return answered(signerd_reply(sd, resp, req, rc == CAPF_STORE_BUSY ? CAPF_IPC_RETRY_LATER : CAPF_IPC_ERROR, 0,
+				     "the signer's store is unavailable"));
+	}
+	memset(&cr, 0, sizeof(cr));
+	cr.device_name = s->device;
+	cr.version = s->version;
+	cr.sent_password = s->sent_password;
+	cr.now = time(NULL);
+	capf_decide(&sd->conf, &dev.dev, &cr, &d);
+	if (d.action == CAPF_ACT_REFUSE)        /* locked out, deadline passed */
+		return answered(refuse(sd, peer, req, resp, s->device, d.status_op, d.cause, d.record, d.why));
+	if (d.action != CAPF_ACT_INSTALL || dev.dev.op != CAPF_OP_INSTALL || d.auth != s->d.auth) {
+		capf_log(LOG_NOTICE, "issue_cancelled", "device=%s reason=changed op=%s decision=%s auth=%s",
+			 s->device, capf_operation_name(dev.dev.op), capf_action_name(d.action),
+			 capf_auth_mode_name(dev.dev.auth));
+		return answered(signerd_reply(sd, resp, req, CAPF_IPC_ERROR, 0,
+				     "the device's operation or authentication mode changed during this session "
+				     "(cancelled by an administrator?)"));
+	}
+	return 0;
+}
+
 static int do_issue(struct signerd *sd, const struct signerd_peer *peer, const struct capf_ipc_msg *req,
 		    struct capf_ipc_builder *resp)
 {
@@ -544,6 +884,11 @@ static int do_issue(struct signerd *sd, const struct signerd_peer *peer, const s
 	}
 	if (s.issued) {
 		rc = signerd_reply(sd, resp, req, CAPF_IPC_ERROR, 0, "a certificate was already issued in this session");
+		goto out;
+	}
+	if ((rc = still_holds(sd, peer, req, resp, &s)) != 0) {
+		keep = 0;
+		rc = rc < 0 ? -1 : 0;
 		goto out;
 	}
 	/* Only the alternative the phone was asked for (the first one left). */
@@ -616,6 +961,13 @@ static int do_issue(struct signerd *sd, const struct signerd_peer *peer, const s
 		 s.peer_addr);
 	is.der = der;
 	is.der_len = (size_t)derlen;
+	/* An administrator who changed the device while we signed wins. */
+	if (sess_ended(sd, s.token)) {
+		capf_log(LOG_NOTICE, "issue_cancelled", "device=%s reason=admin_change stage=signed", s.device);
+		rc = signerd_reply(sd, resp, req, CAPF_IPC_ERROR, 0,
+				   "an administrator changed the device during this session");
+		goto out;
+	}
 	/* Durable before the certificate leaves the daemon. */
 	if (capf_store_issuance_record(sd->store, &is, &who, err, sizeof(err)) != 0) {
 		capf_log(LOG_ERR, "store_failed", "device=%s what=issuance_record serial=%s error=%s",
@@ -773,19 +1125,92 @@ static int do_abort(struct signerd *sd, const struct signerd_peer *peer, const s
 	return signerd_reply(sd, resp, req, CAPF_IPC_OK, 0, NULL);
 }
 
-int signerd_front_dispatch(struct signerd *sd, const struct signerd_peer *peer,
-			   const struct capf_ipc_msg *req, struct capf_ipc_builder *resp)
+/* ---- what dispatch.c's table calls ---------------------------------------- */
+
+int signerd_front_session_id(struct signerd *sd, const struct signerd_peer *peer,
+			     const struct capf_ipc_msg *req, struct capf_ipc_builder *resp)
 {
-	switch (req->verb) {
-	case CAPF_IPC_BEGIN:
-		return do_begin(sd, peer, req, resp);
-	case CAPF_IPC_ISSUE:
-		return do_issue(sd, peer, req, resp);
-	case CAPF_IPC_RESULT:
-		return do_result(sd, peer, req, resp);
-	case CAPF_IPC_ABORT:
-		return do_abort(sd, peer, req, resp);
-	default:
+	return do_session_id(sd, peer, req, resp);
+}
+
+int signerd_front_begin(struct signerd *sd, const struct signerd_peer *peer,
+			const struct capf_ipc_msg *req, struct capf_ipc_builder *resp)
+{
+	return do_begin(sd, peer, req, resp);
+}
+
+int signerd_front_issue(struct signerd *sd, const struct signerd_peer *peer,
+			const struct capf_ipc_msg *req, struct capf_ipc_builder *resp)
+{
+	return do_issue(sd, peer, req, resp);
+}
+
+int signerd_front_result(struct signerd *sd, const struct signerd_peer *peer,
+			 const struct capf_ipc_msg *req, struct capf_ipc_builder *resp)
+{
+	return do_result(sd, peer, req, resp);
+}
+
+int signerd_front_abort(struct signerd *sd, const struct signerd_peer *peer,
+			const struct capf_ipc_msg *req, struct capf_ipc_builder *resp)
+{
+	return do_abort(sd, peer, req, resp);
+}
+
+/* Is the request inside the session state its verb needs? A front end that
+ * follows the protocol is always inside; a session that ended or expired
+ * meanwhile is inside too (its token is remembered) and gets its ordinary
+ * answer. 0, or -1 with why. */
+int signerd_front_state_ok(struct signerd *sd, const struct signerd_peer *peer,
+			   const struct capf_ipc_msg *req, enum signerd_need need, char *why, size_t whylen)
+{
+	struct signerd_sessions *s = signerd_core(sd)->sessions;
+	uint64_t token = 0;
+	uint32_t sid = 0;
+	uint8_t key[1][SIGNERD_REPLAY_KEY_LEN];
+	struct fsess *e;
+	struct pend *q;
+	int ok = 0;
+
+	switch (need) {
+	case SIGNERD_NEED_NOTHING:
+		return 0;
+	case SIGNERD_NEED_SESSION_ID:
+		capf_ipc_get_u32(req, CAPF_IPC_T_CAPF_SESSION, &sid);
+		pthread_mutex_lock(&s->lock);
+		for (q = s->pb[pbucket(sid)]; q != NULL && q->sid != sid; q = q->next)
+			;
+		ok = q != NULL && q->uid == peer->uid && q->pid == peer->pid;
+		pthread_mutex_unlock(&s->lock);
+		if (!ok)
+			snprintf(why, whylen, "CAPF_SESSION %08x was not handed to this peer by SESSION_ID, or "
+				 "was used already", (unsigned)sid);
+		return ok ? 0 : -1;
+	case SIGNERD_NEED_SESSION:
+	case SIGNERD_NEED_INSTALL_SESSION:
+		capf_ipc_get_u64(req, CAPF_IPC_T_TOKEN, &token);
+		pthread_mutex_lock(&s->lock);
+		for (e = s->b[bucket(token)]; e != NULL && e->token != token; e = e->next)
+			;
+		if (e != NULL && (e->uid != peer->uid || e->pid != peer->pid)) {
+			snprintf(why, whylen, "TOKEN names another peer's session");
+		} else if (e != NULL && need == SIGNERD_NEED_INSTALL_SESSION &&
+			   (e->d.action != CAPF_ACT_INSTALL || e->issued)) {
+			snprintf(why, whylen, "ISSUE in a session that is not an install, or that was issued "
+				 "a certificate already");
+		} else if (e != NULL) {
+			ok = 1;
+		}
+		pthread_mutex_unlock(&s->lock);
+		if (ok || e != NULL)
+			return ok ? 0 : -1;
+		memset(key, 0, sizeof(key));
+		memcpy(key[0], &token, sizeof(token));
+		if (token != 0 && signerd_replay_seen(s->ended, (const uint8_t (*)[SIGNERD_REPLAY_KEY_LEN])key))
+			return 0;       /* ended or expired: the handler answers */
+		snprintf(why, whylen, "TOKEN names no session this signer opened");
 		return -1;
 	}
+	snprintf(why, whylen, "unknown state");
+	return -1;
 }

@@ -6,7 +6,8 @@ SIGNERD_HAVE_ADMIN := $(if $(SIGNERD_ADMIN_SRCS),1,0)
 SIGNERD_SRCS := appliance/signerd/main.c appliance/signerd/harden.c appliance/signerd/ca.c \
 		appliance/signerd/serve.c appliance/signerd/dispatch.c appliance/signerd/front.c \
 		appliance/signerd/authcheck.c appliance/signerd/possession.c appliance/signerd/util.c \
-		appliance/signerd/tokstate.c appliance/signerd/checkfiles.c $(SIGNERD_ADMIN_SRCS)
+		appliance/signerd/tokstate.c appliance/signerd/checkfiles.c appliance/signerd/replay.c \
+		$(SIGNERD_ADMIN_SRCS)
 SIGNERD      := $(BUILD)/bin/capf-signerd
 PROGRAMS     += $(SIGNERD)
 
@@ -30,6 +31,11 @@ UNIT_TESTS  += $(BUILD)/tests/test_signerd_pop
 $(BUILD)/tests/test_signerd_pop: $(call objs,tests/unit/test_signerd_pop.c appliance/signerd/possession.c)
 	@mkdir -p $(dir $@)
 	$(CC) $(LDFLAGS) -o $@ $^ $(LIBCMOCKA) $(LIBCRYPTO)
+
+UNIT_TESTS  += $(BUILD)/tests/test_signerd_replay
+$(BUILD)/tests/test_signerd_replay: $(call objs,tests/unit/test_signerd_replay.c appliance/signerd/replay.c)
+	@mkdir -p $(dir $@)
+	$(CC) $(LDFLAGS) -o $@ $^ $(LIBCMOCKA) $(LIBCRYPTO) $(LIBPTHREAD)
 
 # The integration tests' client (front verbs through the IPC codec, store access).
 SIGNERD_CLIENT := $(BUILD)/tests/signerd-client

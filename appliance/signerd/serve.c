@@ -5,7 +5,9 @@
  * signalfd); a readable connection (one-shot) goes to a bounded queue served by
  * signer.workers threads: one message received, decoded, answered, and the
  * connection re-armed. When the queue is beyond its bound the dispatcher
- * answers RETRY_LATER itself. Peers are checked with SO_PEERCRED at accept.
+ * answers RETRY_LATER itself. No answer waits for its peer (MSG_DONTWAIT: a
+ * peer that does not read is dropped) and the dispatcher writes nothing to
+ * the store. Peers are checked with SO_PEERCRED at accept.
  * Anything malformed, an unknown verb or one the socket's role may not use
  * closes the connection.
  */
@@ -325,9 +327,14 @@ static int serve_one(struct signerd_server *srv, struct conn *c, unsigned char *
 		    capf_ipc_build_finish(&resp, &out, &outlen, err, sizeof(err)) != 0)
 			goto out;
 	}
-	if (send(c->fd, out, outlen, MSG_NOSIGNAL) != (ssize_t)outlen) {
-		capf_log(LOG_WARNING, "send_failed", "uid=%u pid=%ld verb=%s error=%s", (unsigned)c->peer.uid,
-			 (long)c->peer.pid, capf_ipc_verb_name(req.verb), strerror(errno));
+	/* Never waits: a peer that does not read its answers (its receive queue is
+	 * full) is dropped, it does not hold a worker or the dispatcher. */
+	if (send(c->fd, out, outlen, MSG_NOSIGNAL | MSG_DONTWAIT) != (ssize_t)outlen) {
+		int e = errno;
+
+		capf_log(LOG_WARNING, e == EAGAIN || e == EWOULDBLOCK ? "peer_not_reading" : "send_failed",
+			 "uid=%u pid=%ld verb=%s error=%s", (unsigned)c->peer.uid, (long)c->peer.pid,
+			 capf_ipc_verb_name(req.verb), strerror(e));
 		goto out;
 	}
 	keep = 0;
@@ -466,12 +473,10 @@ static void enqueue(struct signerd_server *srv, struct conn *c)
 int signerd_server_run(struct signerd_server *srv)
 {
 	struct epoll_event evs[64];
-	time_t last_sweep = time(NULL);
 	int stop = 0;
 
 	while (!stop) {
 		int n = epoll_wait(srv->epfd, evs, 64, 1000);
-		time_t now;
 
 		if (n < 0 && errno != EINTR) {
 			capf_log(LOG_CRIT, "epoll_failed", "error=%s", strerror(errno));
@@ -497,11 +502,8 @@ int signerd_server_run(struct signerd_server *srv)
 				enqueue(srv, p);
 			}
 		}
-		now = time(NULL);
-		if (now != last_sweep) {
-			signerd_front_sweep(srv->sd, now);
-			last_sweep = now;
-		}
+		/* expired sessions: front.c's sweeper thread (a store write never
+		 * waits in this thread) */
 	}
 	/* Stop accepting; finish what was received; close the rest. */
 	for (int r = 0; r < NROLES; r++) {

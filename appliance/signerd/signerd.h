@@ -203,5 +203,8 @@ struct signerd_token_state {
 void signerd_token_state_get(struct signerd *sd, struct signerd_token_state *out);
 /* "token up (...)" or "token DOWN for N ms: why; ..." into buf. Returns buf. */
 const char *signerd_token_state_text(struct signerd *sd, char *buf, size_t len);
+/* An administrator changed or removed the device: its open enrollment
+ * sessions end (front.c). */
+void signerd_front_device_changed(struct signerd *sd, const char *name);
 
 #endif

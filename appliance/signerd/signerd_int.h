@@ -22,6 +22,7 @@ struct signerd_core {
 	X509_STORE *mic_store;          /* manufacturing CAs (mic.ca_dir), NULL: none */
 	unsigned mic_count;
 	struct signerd_sessions *sessions;
+	struct signerd_replay *replay;  /* certificate proofs seen (replay.h), made by front.c */
 	atomic_uint_fast64_t conn_seq;
 	struct {
 		atomic_uint_fast64_t connections, peers_refused, requests, protocol_errors;
@@ -74,9 +75,30 @@ void signerd_token_watch_stop(struct signerd *sd);
 /* ---- front.c ---- */
 int signerd_front_init(struct signerd *sd, char *err, size_t errlen);
 void signerd_front_fini(struct signerd *sd);
-int signerd_front_dispatch(struct signerd *sd, const struct signerd_peer *peer,
-			   const struct capf_ipc_msg *req, struct capf_ipc_builder *resp);
-/* Expires old sessions (records them as failed); called about once a second. */
+/* The front verbs (dispatch.c's table calls them once the state is checked). */
+int signerd_front_session_id(struct signerd *sd, const struct signerd_peer *peer,
+			     const struct capf_ipc_msg *req, struct capf_ipc_builder *resp);
+int signerd_front_begin(struct signerd *sd, const struct signerd_peer *peer,
+			const struct capf_ipc_msg *req, struct capf_ipc_builder *resp);
+int signerd_front_issue(struct signerd *sd, const struct signerd_peer *peer,
+			const struct capf_ipc_msg *req, struct capf_ipc_builder *resp);
+int signerd_front_result(struct signerd *sd, const struct signerd_peer *peer,
+			 const struct capf_ipc_msg *req, struct capf_ipc_builder *resp);
+int signerd_front_abort(struct signerd *sd, const struct signerd_peer *peer,
+			const struct capf_ipc_msg *req, struct capf_ipc_builder *resp);
+/* A certificate's serial number in upper-case hex (as the store keeps it): 0 or -1. */
+int signerd_serial_hex(X509 *x, char *out, size_t len);
+/* The session state a verb needs before it is served (dispatch.c's table). */
+enum signerd_need {
+	SIGNERD_NEED_NOTHING = 0,
+	SIGNERD_NEED_SESSION_ID,        /* CAPF_SESSION handed to this peer, unused */
+	SIGNERD_NEED_SESSION,           /* TOKEN of this peer's session (open, or ended lately) */
+	SIGNERD_NEED_INSTALL_SESSION,   /* ... an install not issued yet, when open */
+};
+int signerd_front_state_ok(struct signerd *sd, const struct signerd_peer *peer,
+			   const struct capf_ipc_msg *req, enum signerd_need need, char *why, size_t whylen);
+/* Expires old sessions (records them as failed); called about once a second
+ * by front.c's own sweeper thread. */
 void signerd_front_sweep(struct signerd *sd, time_t now);
 unsigned signerd_front_active(struct signerd *sd);
 
@@ -126,11 +148,18 @@ struct signerd_evidence {
 	size_t sha2_len;
 	const uint8_t *sudi;            /* SUDI_DATA value, NULL when absent */
 	size_t sudi_len;
+	int replay_exempt;              /* fetch/delete: nothing is issued, no replay check */
+	/* set by signerd_auth_check: the replay cache keys it added */
+	uint8_t replay_keys[6][32];
+	size_t n_replay, n_replay_checked;     /* the first n_replay_checked had to be new */
 };
-/* 0 when the evidence for mode (and the SUDI data, when sent) verifies; -1
- * with *cause (the Cisco cause to record) and a message without secrets. */
+/* 0 when the evidence for mode (and the SUDI data, when sent) verifies, is
+ * fresh (auth.require_sudi) and was not seen before (the replay cache: its
+ * signatures are added, ev->replay_keys); -1 with *cause (the Cisco cause to
+ * record) and a message without secrets. The caller that cannot use the
+ * evidence after all takes its keys out again (signerd_replay_remove). */
 int signerd_auth_check(struct signerd *sd, const struct capf_store_device *dev,
-		       enum capf_auth_mode mode, const struct signerd_evidence *ev,
+		       enum capf_auth_mode mode, struct signerd_evidence *ev,
 		       enum capf_fail_cause *cause, char *why, size_t whylen);
 /* Hard error verifying (store unreadable...): *cause is CAPF_FAIL_CA_COMMUNICATION
  * and the return -2. */

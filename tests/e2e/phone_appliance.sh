@@ -4,6 +4,7 @@
 #   install (EC, null string) -> an LSC that verifies against the CAPF CA, key 0600
 #   nothing pending -> exit 10; unknown device -> exit 11
 #   re-enrollment authenticated by that LSC, EC generation failing -> RSA fall-back
+#   re-enrollment with SUDI_DATA made with the LSC; a superseded LSC refused
 #   fetch (Troubleshoot), delete; authentication string wrong (refused) then right;
 #   a Jabber client (protocol 2, RSA only); small load runs (default threads, one
 #   event loop, three), all successful.
@@ -48,11 +49,19 @@ check "authenticated by the LSC, EC failed, RSA fall-back: exit 0" test $? = 0
 check_grep "the new LSC has an RSA key" "key RSA [0-9]+" "$W/out"
 check_grep "one key generation failed on purpose" "1 key generation\(s\) failed" "$W/out"
 
+# SUDI_DATA made with the LSC itself (as some clients do), bound to the signer's session id
+check "re-enrollment by LSC with SUDI made with that LSC" ctl device set $N --op install --auth lsc-first --key-order ec
+"${PH[@]}" --name $N --auth lsc --cert "$W/lsc2.pem" --key "$W/lsc2.key" \
+  --sudi-cert "$W/lsc2.pem" --sudi-key "$W/lsc2.key" --out-cert "$W/lsc3.pem" --out-key "$W/lsc3.key" >"$W/out" 2>&1
+check "LSC-signed SUDI_DATA: exit 0 (not Invalid MIC)" test $? = 0
+check "an LSC superseded twice no longer authenticates" ctl device set $N --op install --auth lsc-first
+"${PH[@]}" --name $N --auth lsc --cert "$W/lsc.pem" --key "$W/lsc.key" >"$W/out" 2>&1
+check "the superseded LSC: refused, exit 12" test $? = 12
 check "fetch scheduled" ctl device set $N --op fetch
-"${PH[@]}" --name $N --auth lsc --cert "$W/lsc2.pem" --key "$W/lsc2.key" >"$W/out" 2>&1
+"${PH[@]}" --name $N --auth lsc --cert "$W/lsc3.pem" --key "$W/lsc3.key" >"$W/out" 2>&1
 check "fetch: exit 0" test $? = 0
 check "delete scheduled" ctl device set $N --op delete
-"${PH[@]}" --name $N --auth lsc --cert "$W/lsc2.pem" --key "$W/lsc2.key" >"$W/out" 2>&1
+"${PH[@]}" --name $N --auth lsc --cert "$W/lsc3.pem" --key "$W/lsc3.key" >"$W/out" 2>&1
 check "delete: exit 0" test $? = 0
 check_grep "operation delete" "operation delete" "$W/out"
 

@@ -192,7 +192,8 @@ check_grep "right authentication string -> issued" "result=ok" "$D/e9.out"
 
 # ---- existing certificate: LSC ---------------------------------------------
 store device-add "$DB" SEP00000000A001 install lsc-first >/dev/null
-enroll SEP00000000A001 --cert "$D/lsc1.pem" --cert-key "$D/lsc1.key" --cert-type lsc >"$D/e10.out" 2>&1
+enroll SEP00000000A001 --cert "$D/lsc1.pem" --cert-key "$D/lsc1.key" --cert-type lsc \
+  --out "$D/lsc10.pem" --key-out "$D/lsc10.key" >"$D/e10.out" 2>&1
 check_grep "LSC auth with our own LSC -> issued" "result=ok" "$D/e10.out"
 store issuances "$DB" SEP00000000A001 >"$D/i10.out"
 check "the renewal has a new serial" test "$(sed -n 's/serial=//p' "$D/i10.out")" != "$(sed -n 's/serial=//p' "$D/i1.out")"
@@ -204,9 +205,9 @@ store device-show "$DB" SEP00000000AA03 >"$D/d11.out"
 check_grep "Invalid LSC recorded" "Upgrade Failed: Invalid LSC" "$D/d11.out"
 
 store device-add "$DB" SEP00000000A001 install lsc-first >/dev/null
-enroll SEP00000000A001 --cert "$D/lsc1.pem" --cert-key "$D/lsc1.key" --bad-sig flip >"$D/e12.out" 2>&1
+enroll SEP00000000A001 --cert "$D/lsc10.pem" --cert-key "$D/lsc10.key" --bad-sig flip >"$D/e12.out" 2>&1
 check_grep "signature with a flipped byte -> refused" "refused cause=1" "$D/e12.out"
-enroll SEP00000000A001 --cert "$D/lsc1.pem" --cert-key "$D/lsc1.key" --bad-sig padding >"$D/e13.out" 2>&1
+enroll SEP00000000A001 --cert "$D/lsc10.pem" --cert-key "$D/lsc10.key" --bad-sig padding >"$D/e13.out" 2>&1
 check_grep "right trailing hash, wrong padding (DigestInfo) -> refused" "refused cause=1" "$D/e13.out"
 check_grep "the log says why" "event=refused .*PKCS#1" "$LOG"
 store device-add "$DB" SEP00000000A002 install lsc-first >/dev/null
@@ -222,13 +223,101 @@ enroll SEP00000000AA02 --cert "$D/pki/mic-ec.pem" --cert-key "$D/pki/mic-ec.key"
 check_grep "MIC auth with an EC key (ECDSA proofs) -> issued" "result=ok" "$D/e16.out"
 
 store device-add "$DB" SEP00000000A008 install null >/dev/null
-enroll SEP00000000A008 --session 0x01020304 --sudi-cert "$D/pki/sudi.pem" --sudi-key "$D/pki/sudi.key" >"$D/e17.out" 2>&1
-check_grep "SUDI bound to this session -> issued" "result=ok" "$D/e17.out"
+enroll SEP00000000A008 --sudi-cert "$D/pki/sudi.pem" --sudi-key "$D/pki/sudi.key" >"$D/e17.out" 2>&1
+check_grep "SUDI bound to the signer's session id -> issued" "result=ok" "$D/e17.out"
 store device-add "$DB" SEP00000000A009 install null >/dev/null
-enroll SEP00000000A009 --session 0x01020304 --sudi-session 0x01020305 \
+enroll SEP00000000A009 --sudi-session 0x01020305 \
   --sudi-cert "$D/pki/sudi.pem" --sudi-key "$D/pki/sudi.key" >"$D/e18.out" 2>&1
 check_grep "SUDI signed for another session (replay) -> refused" "refused cause=" "$D/e18.out"
 check_grep "the log calls it a replay" "event=refused .*replayed" "$LOG"
+
+# ---- freshness: the signer chooses the CAPF session id; replays -----------------
+store device-add "$DB" SEP00000000A00E install null >/dev/null
+enroll SEP00000000A00E --session 0x01020304 >"$D/f1.out" 2>&1
+check_grep "BEGIN with a session id the signer did not choose: connection closed" "closed=1" "$D/f1.out"
+check_grep "logged as out of state" "event=out_of_state uid=[0-9]+ pid=[0-9]+ role=front verb=BEGIN needs=session_id" "$LOG"
+"$CL" forged-issue "$FRONT" >"$D/f1b.out" 2>&1
+check_grep "ISSUE naming a session the signer never opened: connection closed" "closed=1" "$D/f1b.out"
+check_grep "logged as out of state" "event=out_of_state .*verb=ISSUE needs=install_session" "$LOG"
+check "the daemon serves on" "$CL" ping "$FRONT"
+# A MIC proof with SUDI, saved as a compromised front end would record it.
+store device-add "$DB" SEP00000000AA01 install mic-first >/dev/null
+enroll SEP00000000AA01 --cert "$D/pki/mic.pem" --cert-key "$D/pki/mic.key" --cert-type mic \
+  --sudi-cert "$D/pki/sudi.pem" --sudi-key "$D/pki/sudi.key" --save-begin "$D/begin.mic" >"$D/f2.out" 2>&1
+check_grep "MIC + SUDI bound to the signer's session id -> issued" "result=ok" "$D/f2.out"
+store device-add "$DB" SEP00000000AA01 install mic-first >/dev/null
+"$CL" replay "$FRONT" "$D/begin.mic" >"$D/f3.out" 2>&1
+check_grep "the identical BEGIN replayed (same session id, used up) -> connection closed" "closed=1" "$D/f3.out"
+"$CL" replay "$FRONT" "$D/begin.mic" --fresh-session >"$D/f4.out" 2>&1
+check_grep "replayed on a new signer session id -> refused (Invalid MIC: SUDI does not cover it)" "refused cause=3" "$D/f4.out"
+cat "$D/f3.out" "$D/f4.out" >"$D/f34.out"
+check_nogrep "no decision for a replay" "decision=" "$D/f34.out"
+# The phone itself comes back: the same (deterministic RSA) MIC proof, a fresh SUDI signature.
+enroll SEP00000000AA01 --cert "$D/pki/mic.pem" --cert-key "$D/pki/mic.key" --cert-type mic \
+  --sudi-cert "$D/pki/sudi.pem" --sudi-key "$D/pki/sudi.key" >"$D/f5.out" 2>&1
+check_grep "the phone's next session (fresh SUDI, same MIC proof) -> issued" "result=ok" "$D/f5.out"
+# That MIC proof without SUDI: no nonce, seen before -> refused by the replay cache.
+store device-add "$DB" SEP00000000AA01 install mic-first >/dev/null
+enroll SEP00000000AA01 --cert "$D/pki/mic.pem" --cert-key "$D/pki/mic.key" --cert-type mic >"$D/f6.out" 2>&1
+check_grep "a MIC proof seen before, without SUDI -> refused (Invalid MIC)" "refused cause=3" "$D/f6.out"
+check_grep "the log names the replay" "event=refused .*seen before" "$LOG"
+# An ECDSA MIC proof without SUDI (new each time: require_sudi is off here), then its replay.
+store device-add "$DB" SEP00000000AA02 install mic-first >/dev/null
+enroll SEP00000000AA02 --cert "$D/pki/mic-ec.pem" --cert-key "$D/pki/mic-ec.key" --cert-type mic \
+  --save-begin "$D/begin.ec" >"$D/f7.out" 2>&1
+check_grep "ECDSA MIC proof, no SUDI, require_sudi off -> issued" "result=ok" "$D/f7.out"
+store device-add "$DB" SEP00000000AA02 install mic-first >/dev/null
+"$CL" replay "$FRONT" "$D/begin.ec" --fresh-session >"$D/f8.out" 2>&1
+check_grep "its BEGIN replayed on a new session id -> refused (Invalid MIC)" "refused cause=3" "$D/f8.out"
+
+# ---- By Existing Certificate: only the device's current LSC ----------------------
+# SUDI_DATA made with the phone's LSC (not a MIC) while it authenticates with that LSC.
+store device-add "$DB" SEP00000000A001 install lsc-first >/dev/null
+enroll SEP00000000A001 --cert "$D/lsc10.pem" --cert-key "$D/lsc10.key" --cert-type lsc \
+  --sudi-cert "$D/lsc10.pem" --sudi-key "$D/lsc10.key" --out "$D/lsc11.pem" --key-out "$D/lsc11.key" >"$D/g1.out" 2>&1
+check_grep "SUDI_DATA signed with the LSC -> issued (not Invalid MIC)" "result=ok" "$D/g1.out"
+store device-add "$DB" SEP00000000A001 install lsc-first >/dev/null
+enroll SEP00000000A001 --cert "$D/lsc10.pem" --cert-key "$D/lsc10.key" --cert-type lsc >"$D/g2.out" 2>&1
+check_grep "the superseded LSC -> refused (Invalid LSC)" "refused cause=1" "$D/g2.out"
+check_grep "the log says superseded" "event=refused .*is superseded" "$LOG"
+enroll SEP00000000A001 --cert "$D/lsc11.pem" --cert-key "$D/lsc11.key" --cert-type lsc \
+  --sudi-cert "$D/pki/forged.pem" --sudi-key "$D/pki/forged.key" >"$D/g3.out" 2>&1
+check_grep "SUDI from an untrusted issuer with LSC authentication -> refused (Invalid LSC)" "refused cause=1" "$D/g3.out"
+# The device deletes its LSC (Delete operation): that LSC no longer authenticates.
+store device-add "$DB" SEP00000000A001 delete null >/dev/null
+enroll SEP00000000A001 --outcome deleted >"$D/g4.out" 2>&1
+check_grep "delete recorded" "result=ok" "$D/g4.out"
+store device-add "$DB" SEP00000000A001 install lsc-first >/dev/null
+enroll SEP00000000A001 --cert "$D/lsc11.pem" --cert-key "$D/lsc11.key" --cert-type lsc >"$D/g5.out" 2>&1
+check_grep "a deleted LSC -> refused (Invalid LSC)" "refused cause=1" "$D/g5.out"
+check_grep "the log says deleted" "event=refused .*is deleted" "$LOG"
+
+# ---- decisions hold until signing: ISSUE re-reads the device ----------------------
+store device-add "$DB" SEP00000000A00F install null >/dev/null
+rm -f "$D/go"
+enroll SEP00000000A00F --wait-before-issue "$D/go" >"$D/h1.out" 2>&1 &
+CPID=$!
+for _ in $(seq 1 200); do grep -q waiting=1 "$D/h1.out" && break; sleep 0.05; done
+store device-add "$DB" SEP00000000A00F none null >/dev/null      # the operator cancels
+touch "$D/go"; wait "$CPID"
+check_grep "cancelled between BEGIN and ISSUE -> refused at ISSUE" "error text=.*changed during this session" "$D/h1.out"
+check_nogrep "nothing issued" "issued serial=" "$D/h1.out"
+store issuances "$DB" SEP00000000A00F >"$D/h1.iss"
+check_grep "no issuance in the store" "issuance=none" "$D/h1.iss"
+check_grep "logged" "event=issue_cancelled device=SEP00000000A00F reason=changed" "$LOG"
+# An administrator's change (capfctl over admin.sock) ends the device's open session,
+# even one whose decision would still be the same.
+store device-add "$DB" SEP00000000A010 install null >/dev/null
+rm -f "$D/go"
+enroll SEP00000000A010 --wait-before-issue "$D/go" >"$D/h2.out" 2>&1 &
+CPID=$!
+for _ in $(seq 1 200); do grep -q waiting=1 "$D/h2.out" && break; sleep 0.05; done
+"$BIN/capfctl" --socket "$ADMIN" device set SEP00000000A010 --key-order rsa >"$D/h2.ctl" 2>&1
+check "capfctl device set answered" test $? = 0
+touch "$D/go"; wait "$CPID"
+check_grep "a session open during an admin change -> its ISSUE finds no session" "error text=no such session" "$D/h2.out"
+check_nogrep "nothing issued after the admin change" "issued serial=" "$D/h2.out"
+check_grep "the end of the session is logged" "event=sessions_ended device=SEP00000000A010 sessions=1 reason=admin_change" "$LOG"
 
 # ---- fetch (Troubleshoot), delete, abort -------------------------------------
 store device-add "$DB" SEP00000000A002 fetch null >/dev/null
@@ -286,6 +375,11 @@ check "a malformed message: connection closed" bash -c "'$CL' raw '$FRONT' 0010 
 check "a message over 64 KiB: connection closed" bash -c "'$CL' raw '$FRONT' 0010 70000 | grep -q closed=1"
 check_grep "the over-long message is logged" "event=protocol_error .*error=too_big len=70000" "$LOG"
 check "front verbs on admin.sock: connection closed" bash -c "'$CL' raw '$ADMIN' 0010 | grep -q closed=1"
+# A peer that sends and never reads: its answers are not waited for, it is dropped.
+"$CL" unread "$FRONT" 5000 >"$D/unread.out" 2>&1
+check_grep "a peer that does not read its answers is dropped" "closed=1" "$D/unread.out"
+check_grep "logged as peer_not_reading" "event=peer_not_reading" "$LOG"
+check "the daemon serves on" "$CL" ping "$FRONT"
 if [ $IS_ROOT = 1 ]; then
   chmod o+x "$D/run"; chmod o+rw "$FRONT"
   check "a uid not allowed on front.sock: connection closed" \
@@ -305,10 +399,24 @@ kill -KILL "$SPID"; wait "$SPID" 2>/dev/null
 kill "$CPID" 2>/dev/null; wait "$CPID" 2>/dev/null
 SERIAL=$(sed -n 's/issued serial=//p' "$D/e19.out")
 check "ISSUE returned a certificate before SIGKILL" test -n "$SERIAL"
+# restarted with auth.require_sudi for the certificate modes
+sed -i 's/^auth: { max_failed_attempts = 3; };/auth: { max_failed_attempts = 3; require_sudi = ["lsc-first", "mic-first"]; };/' "$D/capf.conf"
 check "restarts after SIGKILL" start "$D/signerd2.log"
 store issuances "$DB" SEP00000000A00A >"$D/i19.out"
 check_grep "the issuance is in the store after SIGKILL" "serial=$SERIAL" "$D/i19.out"
 check_grep "recorded as issued (not delivered)" "state=issued" "$D/i19.out"
+
+# ---- auth.require_sudi: certificate proof without fresh SUDI_DATA refused ----------
+store device-add "$DB" SEP00000000AA02 install mic-first >/dev/null
+enroll SEP00000000AA02 --cert "$D/pki/mic-ec.pem" --cert-key "$D/pki/mic-ec.key" --cert-type mic >"$D/r1.out" 2>&1
+check_grep "require_sudi: a valid (fresh ECDSA) MIC proof without SUDI -> refused (Invalid MIC)" "refused cause=3" "$D/r1.out"
+check_grep "the log names auth.require_sudi" "event=refused .*auth.require_sudi" "$D/signerd2.log"
+enroll SEP00000000AA02 --cert "$D/pki/mic-ec.pem" --cert-key "$D/pki/mic-ec.key" --cert-type mic \
+  --sudi-cert "$D/pki/sudi.pem" --sudi-key "$D/pki/sudi.key" >"$D/r2.out" 2>&1
+check_grep "require_sudi: with SUDI bound to the signer's session id -> issued" "result=ok" "$D/r2.out"
+store device-add "$DB" SEP00000000A011 install null >/dev/null
+enroll SEP00000000A011 >"$D/r3.out" 2>&1
+check_grep "require_sudi lists only the certificate modes: By Null String still enrolls" "result=ok" "$D/r3.out"
 
 # ---- the token goes away: RETRY_LATER with front.retry_delay ----------------
 # (SoftHSM does not come back from a vanished token directory without a

@@ -23,6 +23,7 @@ static const uint16_t all_verbs[] = {
 	CAPF_IPC_TRUST_EXPORT, CAPF_IPC_AUDIT_VERIFY, CAPF_IPC_STATS,
 	CAPF_IPC_BACKUP_BEGIN, CAPF_IPC_BACKUP_READ, CAPF_IPC_BACKUP_END,
 	CAPF_IPC_CAPF_ADOPT,
+	CAPF_IPC_SESSION_ID,
 };
 
 /* A deterministic sample value for a tag, by type. */
@@ -364,6 +365,8 @@ static void test_roles_and_verbs(void **state)
 	assert_int_equal(capf_ipc_verb_roles(CAPF_IPC_BACKUP_BEGIN), CAPF_IPC_ROLE_ADMIN);
 	assert_int_equal(capf_ipc_verb_roles(CAPF_IPC_BACKUP_READ), CAPF_IPC_ROLE_ADMIN);
 	assert_int_equal(capf_ipc_verb_roles(CAPF_IPC_BACKUP_END), CAPF_IPC_ROLE_ADMIN);
+	assert_int_equal(capf_ipc_verb_roles(CAPF_IPC_SESSION_ID), CAPF_IPC_ROLE_FRONT);
+	assert_string_equal(capf_ipc_verb_name(CAPF_IPC_SESSION_ID), "SESSION_ID");
 	assert_int_equal(capf_ipc_verb_roles(0x999), 0);
 	/* unknown verbs */
 	assert_int_equal(capf_ipc_decode_request(&m, unknown_verb, sizeof(unknown_verb), 3, err, sizeof(err)),

@@ -121,7 +121,7 @@ static void test_example_documents_defaults(void **state)
 		off += (size_t)snprintf(out + off, 64 * 1024 - off, "%s", line);
 	}
 	fclose(fp);
-	assert_int_equal(settings, 47);         /* every setting of the table in config.c */
+	assert_int_equal(settings, 48);         /* every setting of the table in config.c */
 	if (capf_conf_parse(&conf, out, off, "example-uncommented", e) != 0)
 		dump(e);
 	assert_int_equal(capf_errlist_count(e), 0);
@@ -145,7 +145,8 @@ static const char full_text[] =
 	"keys = { rsa_bits = [4096, 1024, 2048]; allow_weak_rsa = true; ec_curves = [\"secp384r1\"];\n"
 	"  default_key_order = \"ec-rsa\"; default_rsa_bits = 4096; default_curve = \"P-384\"; };\n"
 	"devices = { sep = false; jabber = true; max_name_length = 20; };\n"
-	"auth = { string_min = 6; string_max = 8; digits_only = false; max_failed_attempts = 3; };\n"
+	"auth = { string_min = 6; string_max = 8; digits_only = false; max_failed_attempts = 3;\n"
+	"  require_sudi = [\"mic-first\", \"lsc-first\"]; };\n"
 	"deadline = { min_lead_hours = 0; default_days = 5; max_days = 30; };\n"
 	"mic = { ca_dir = \"\"; };\n"
 	"front = { listen = \"[::1]:4804\"; max_connections = 50000; handshake_timeout = 5; idle_timeout = 30; keygen_timeout = 600;\n"
@@ -206,6 +207,7 @@ static void test_full_file(void **state)
 	assert_int_equal(conf.auth.string_min, 6);
 	assert_false(conf.auth.digits_only);
 	assert_int_equal(conf.auth.max_failed_attempts, 3);
+	assert_int_equal(conf.auth.require_sudi, 1u << CAPF_AUTH_MIC_FIRST | 1u << CAPF_AUTH_LSC_FIRST);
 	assert_int_equal(conf.deadline.max_days, 30);
 	assert_string_equal(conf.mic.ca_dir, "");
 	assert_string_equal(conf.front.listen, "[::1]:4804");
@@ -295,6 +297,9 @@ static const struct bad bad_cases[] = {
 	{ "keys = { default_curve = \"P-224\"; };", "keys.default_curve: \"P-224\" is not allowed" },
 	{ "keys = { ec_curves = [\"P-256\", \"P-224\"]; };", "bad.conf:1: keys.ec_curves[1]: \"P-224\" is not allowed (allowed: \"P-256\", \"P-384\", \"P-521\")" },
 	{ "keys = { ec_curves = [\"P-256\", \"prime256v1\"]; };", "keys.ec_curves[1]: \"prime256v1\" is listed twice" },
+	{ "auth = { require_sudi = [\"mic\"]; };", "auth.require_sudi[0]: \"mic\" is not allowed (allowed: \"null\", \"string\", \"lsc-first\", \"mic-first\")" },
+	{ "auth = { require_sudi = [\"mic-first\", \"mic-first\"]; };", "auth.require_sudi[1]: \"mic-first\" is listed twice" },
+	{ "auth = { require_sudi = \"mic-first\"; };", "auth.require_sudi: expected an array [ ... ] of authentication mode names" },
 	{ "lsc = { copy_subject = [\"CN\"]; };", "lsc.copy_subject[0]: \"CN\" is not allowed (allowed: \"O\", \"OU\", \"L\", \"ST\", \"C\")" },
 	{ "keys = { rsa_bits = [2048, 2000]; };", "keys.rsa_bits[1]: 2000 is not allowed (RSA sizes are multiples of 256 from 512 to 4096)" },
 	{ "keys = { rsa_bits = [2048, 8192]; };", "keys.rsa_bits[1]: 8192 is out of range (allowed: 512..4096)" },
