@@ -1,6 +1,6 @@
 # appliance/frontd: capf-frontd, the network-facing CAPF server (TLS, epoll, no CA key).
 FRONTD_SRCS := appliance/frontd/main.c appliance/frontd/session.c appliance/frontd/signer.c \
-               appliance/frontd/tls.c appliance/frontd/sandbox.c
+               appliance/frontd/tls.c appliance/frontd/sandbox.c appliance/frontd/peers.c
 FRONTD      := $(BUILD)/bin/capf-frontd
 PROGRAMS    += $(FRONTD)
 $(FRONTD): $(call objs,$(FRONTD_SRCS)) $(BUILD)/lib/libcapfcodec.a $(BUILD)/lib/libcapfpolicy.a \
