@@ -16,5 +16,7 @@ $(BUILD)/tests/bench_tokensign: $(call objs,tests/bench/bench_tokensign.c)
 	$(CC) $(LDFLAGS) -o $@ $^ $(LIBCRYPTO) $(LIBPTHREAD)
 SHELL_TESTS += tests/e2e/appliance_enroll.sh
 SHELL_TESTS += tests/e2e/appliance_ops.sh
+# 4,000 trickling connections from one address while 960 phones enroll from another.
+SHELL_TESTS += tests/e2e/appliance_starve.sh
 # The whole appliance: LSCs/s and latency vs the raw signing rate of the token key.
 BENCHES     += tests/bench/bench_appliance.sh

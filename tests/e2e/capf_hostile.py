@@ -37,7 +37,8 @@ Cases:
                      server ends is opened again (at most --rate connections/s). Prints
                      "ready" once the first --count were opened, and at the end a JSON
                      line: attempts, held_max (held at once), held_total, retry_later,
-                     closed (by the server before or after the handshake)
+                     closed (by the server before or after the handshake); SIGTERM ends
+                     it early (with the figures)
   fake-server PATH   (no HOST PORT) an AF_UNIX SOCK_SEQPACKET server on PATH, listening
                      as --uid UID when given (bound first, as root); prints "listening",
                      then "connection" and "received N bytes" as they come; never answers;
@@ -440,6 +441,13 @@ def case_flood(host, port, n, interval, duration, rate, bind):
     ctx = tls_ctx()
     budget, last = 0.0, t0
     opened_all = False
+    import signal
+
+    def on_term(signum, frame):
+        nonlocal stop
+        stop = 0            # SIGTERM: the figures now
+
+    signal.signal(signal.SIGTERM, on_term)
 
     def close(c, why):
         nonlocal held
