@@ -601,40 +601,27 @@ def main(argv):
         print(__doc__, file=sys.stderr)
         return 2
     host, port, case = argv[1], int(argv[2]), argv[3]
-    expect, name, count = "END_SESSION:9", "SEP0000DEADBEEF", 300
-    bind, other, interval, within, duration, rate, uid = None, None, 0.5, 10.0, 20.0, 200.0, None
-    delay = 0.0
+    # option: (name, type)
+    options = {"--expect": ("expect", str), "--name": ("name", str), "--count": ("count", int),
+               "--bind": ("bind", str), "--other-bind": ("other", str), "--interval": ("interval", float),
+               "--within": ("within", float), "--duration": ("duration", float), "--rate": ("rate", float),
+               "--uid": ("uid", int), "--delay": ("delay", float)}
+    o = {"expect": "END_SESSION:9", "name": "SEP0000DEADBEEF", "count": 300, "bind": None, "other": None,
+         "interval": 0.5, "within": 10.0, "duration": 20.0, "rate": 200.0, "uid": None, "delay": 0.0}
     rest = argv[4:]
     path = None
     if case == "fake-server":
         path, rest = rest[0], rest[1:]
     while rest:
-        if rest[0] == "--expect":
-            expect = rest[1]
-        elif rest[0] == "--name":
-            name = rest[1]
-        elif rest[0] == "--count":
-            count = int(rest[1])
-        elif rest[0] == "--bind":
-            bind = rest[1]
-        elif rest[0] == "--other-bind":
-            other = rest[1]
-        elif rest[0] == "--interval":
-            interval = float(rest[1])
-        elif rest[0] == "--within":
-            within = float(rest[1])
-        elif rest[0] == "--duration":
-            duration = float(rest[1])
-        elif rest[0] == "--rate":
-            rate = float(rest[1])
-        elif rest[0] == "--uid":
-            uid = int(rest[1])
-        elif rest[0] == "--delay":
-            delay = float(rest[1])
-        else:
-            print("unknown option %s" % rest[0], file=sys.stderr)
+        if rest[0] not in options or len(rest) < 2:
+            print("unknown option or missing value: %s" % rest[0], file=sys.stderr)
             return 2
+        key, conv = options[rest[0]]
+        o[key] = conv(rest[1])
         rest = rest[2:]
+    expect, name, count, bind, other = o["expect"], o["name"], o["count"], o["bind"], o["other"]
+    interval, within, duration, rate, uid, delay = (o["interval"], o["within"], o["duration"], o["rate"],
+                                                    o["uid"], o["delay"])
     if case == "fake-server":
         return case_fake_server(path, uid, duration)
     if case == "limit":

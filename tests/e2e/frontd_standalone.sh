@@ -167,13 +167,7 @@ stop
 # front.sock: capf-frontd sends nothing to a server that is not the owner of a
 # sockets.dir nobody else may write (SO_PEERCRED); the phones are told RETRY_LATER
 # fake NAME [ARGS]: a front.sock that never answers (its output in $D/NAME.out)
-fake() {
-  local name=$1; shift
-  "$PY" "$H" fake-server "$D/run/front.sock" --duration 60 "$@" >"$D/$name.out" 2>&1 &
-  FAKE=$!
-  T_PIDS+=("$FAKE")
-  for _ in $(seq 100); do grep -q listening "$D/$name.out" && break; sleep 0.05; done
-}
+fake() { local name=$1; shift; fake_server "$D/run/front.sock" "$D/$name.out" "$@"; }
 unfake() { kill "$FAKE"; wait "$FAKE" 2>/dev/null; rm -f "$D/run/front.sock"; }
 conf "" 1000 "keygen_timeout = 10; session_timeout = 30;"
 if [ "$(id -u)" = 0 ]; then

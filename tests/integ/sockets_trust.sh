@@ -9,8 +9,6 @@
 D=$T_TMP
 SD=$BIN/capf-signerd
 CTL=$BIN/capfctl
-PY=python3; [ -x /usr/bin/python3 ] && PY=/usr/bin/python3     # (pyenv shims are slow)
-H=tests/e2e/capf_hostile.py
 IS_ROOT=0; [ "$(id -u)" = 0 ] && IS_ROOT=1
 
 mkdir -p "$D/tok" "$D/state"
@@ -61,13 +59,7 @@ stop_signerd
 
 # ---- a fake admin.sock --------------------------------------------------------
 # fake NAME [--uid UID]: a server on admin.sock that never answers (output in $D/NAME.out)
-fake() {
-  local name=$1; shift
-  "$PY" "$H" fake-server "$ADMIN" --duration 30 "$@" >"$D/$name.out" 2>&1 &
-  FPID=$!
-  T_PIDS+=("$FPID")
-  for _ in $(seq 100); do grep -q listening "$D/$name.out" && break; sleep 0.05; done
-}
+fake() { local name=$1; shift; fake_server "$ADMIN" "$D/$name.out" "$@"; }
 if [ "$IS_ROOT" = 1 ]; then
   # the directory is the signer's and 0750; the socket in it is served by nobody
   fake other-uid --uid "$(id -u nobody)"
@@ -79,7 +71,7 @@ if [ "$IS_ROOT" = 1 ]; then
   check "a change is not sent either (exit 3)" test $? = 3
   check_grep "the fake server saw the connection" connection "$D/other-uid.out"
   check_nogrep "but not one byte of a request" received "$D/other-uid.out"
-  kill "$FPID"; wait "$FPID" 2>/dev/null
+  kill "$FAKE"; wait "$FAKE" 2>/dev/null
 fi
 # a group-writable directory: anyone in the group could have put the socket there
 chmod 0770 "$D/run"
@@ -89,6 +81,6 @@ check_grep "a fake admin.sock in a group-writable sockets.dir" listening "$D/gro
 check "capfctl refuses to talk to it (exit 3)" test $? = 3
 check_grep "and says why" "sockets directory $D/run is writable by its group" "$D/ctl.out"
 check_nogrep "the fake server received nothing" received "$D/group-writable.out"
-kill "$FPID"; wait "$FPID" 2>/dev/null
+kill "$FAKE"; wait "$FAKE" 2>/dev/null
 chmod 0750 "$D/run"
 finish
