@@ -53,6 +53,7 @@ struct front {
 	unsigned nrefusing;             /* connections being told RETRY_LATER */
 	unsigned max_sessions;
 	unsigned max_per_address;
+	unsigned peak_per_address;      /* most connections served from one address at once */
 	unsigned long long accepted, refused_full, refused_address, dropped;
 	int stopping;
 };

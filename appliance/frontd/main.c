@@ -246,8 +246,8 @@ static int run(struct front *f)
 		session_reap();
 	}
 	capf_log(LOG_INFO, "stopping", "signal=%d sessions=%u accepted=%llu refused_full=%llu "
-		 "refused_address=%llu dropped=%llu", (int)got_signal, f->nsessions, f->accepted,
-		 f->refused_full, f->refused_address, f->dropped);
+		 "refused_address=%llu dropped=%llu peak_per_address=%u", (int)got_signal, f->nsessions,
+		 f->accepted, f->refused_full, f->refused_address, f->dropped, f->peak_per_address);
 	return 0;
 }
 

@@ -978,7 +978,8 @@ void session_new(struct front *f, int fd, const char *peer, struct peer *pa, int
 		pa->refusing++;
 	} else {
 		f->nsessions++;
-		pa->sessions++;
+		if (++pa->sessions > f->peak_per_address)
+			f->peak_per_address = pa->sessions;
 	}
 	capf_log(LOG_DEBUG, "connected", "peer=%s sessions=%u refusing=%u", s->peer, f->nsessions,
 		 f->nrefusing);
