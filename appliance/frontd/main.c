@@ -9,8 +9,8 @@
  * Start-up order: empty the environment (but for SOFTHSM2_CONF and
  * CAPFHSM_MODULE, for a TLS key on a token), close inherited descriptors,
  * harden (no new privileges, not dumpable, no core, umask 077), read capf.conf,
- * make the TLS context (reads the key), bind the port (--listen, else front.listen), and only then drop to
- * --user when started as root.
+ * make the TLS context (reads the key), bind the port (--listen, else
+ * front.listen), and only then drop to --user when started as root.
  */
 #include <arpa/inet.h>
 #include <errno.h>
@@ -186,10 +186,10 @@ static void do_accept(struct front *f)
 		now = front_now_ms();
 		if (now - last_full_log >= 1000) {
 			capf_log(LOG_WARNING, "connection_limit", "peer=%s limit=%s max_connections=%u "
-				 "max_per_address=%u sessions=%u from_peer=%u refused_full=%llu "
+				 "max_per_address=%u sessions=%u from_peer=%u addresses=%u refused_full=%llu "
 				 "refused_address=%llu dropped=%llu", peer,
 				 f->nsessions >= f->max_sessions ? "max_connections" : "max_per_address",
-				 f->max_sessions, f->max_per_address, f->nsessions, pa->sessions,
+				 f->max_sessions, f->max_per_address, f->nsessions, pa->sessions, peer_count(),
 				 f->refused_full, f->refused_address, f->dropped);
 			last_full_log = now;
 		}

@@ -297,8 +297,10 @@ static void finish(struct session *s, uint8_t command, unsigned value, const cha
 	s->end_what = what;
 	s->end_reason = value;
 	s->deadline = front_now_ms() + CLOSE_GRACE_MS;
+	/* a refusal at the connection limit: counted and logged once a second by main.c */
 	capf_log(s->refuse ? LOG_DEBUG : value == CAPF_REASON_SUCCESS ||
-		 command == CAPF_CMD_RETRY_LATER ? LOG_INFO : LOG_NOTICE, "session_end", "peer=%s device=%s sent=%s value=%u outcome=\"%s\" ms=%llu", s->peer,
+		 command == CAPF_CMD_RETRY_LATER ? LOG_INFO : LOG_NOTICE,
+		 "session_end", "peer=%s device=%s sent=%s value=%u outcome=\"%s\" ms=%llu", s->peer,
 		 s->name[0] ? s->name : "-", capf_command_name(command), value, what,
 		 (unsigned long long)(front_now_ms() - s->t_start));
 	if (queue_msg(s, &b) < 0) {
