@@ -134,6 +134,8 @@ static const struct field fields[] = {
 	UINTF("front", "idle_timeout", front.idle_timeout, 1, 3600),
 	UINTF("front", "keygen_timeout", front.keygen_timeout, 10, 3600),
 	UINTF("front", "retry_delay", front.retry_delay, 1, 3600),
+	UINTF("front", "max_per_address", front.max_per_address, 1, 1000000),
+	UINTF("front", "session_timeout", front.session_timeout, 30, 7200),
 	UINTF("signer", "workers", signer.workers, 1, 64),
 	UINTF("signer", "sessions", signer.sessions, 1, 256),
 };
@@ -193,6 +195,8 @@ void capf_conf_defaults(struct capf_conf *c)
 	c->front.idle_timeout = 60;
 	c->front.keygen_timeout = 300;
 	c->front.retry_delay = 60;
+	c->front.max_per_address = 64;
+	c->front.session_timeout = 600;
 	c->signer.workers = 2;
 	c->signer.sessions = 4;
 }
@@ -689,6 +693,7 @@ static void cross_check(struct walk *w)
 {
 	struct capf_conf *c = w->c;
 	char path[160];
+	unsigned long long need;
 
 	if (c->auth.string_min > c->auth.string_max) {
 		snprintf(path, sizeof(path), "auth.string_min");
@@ -732,6 +737,23 @@ static void cross_check(struct walk *w)
 		err_at(w, line_any(w, "signer", "sessions", "workers"), "signer.sessions",
 		       "%u is less than signer.workers (%u): each worker needs its own token session",
 		       c->signer.sessions, c->signer.workers);
+	if (w->line[field_index("front", "max_per_address")] == 0 &&
+	    c->front.max_per_address > c->front.max_connections)
+		c->front.max_per_address = c->front.max_connections;   /* unset: at most the total */
+	else if (c->front.max_per_address > c->front.max_connections)
+		err_at(w, line_any(w, "front", "max_per_address", "max_connections"), "front.max_per_address",
+		       "%u is greater than front.max_connections (%u)", c->front.max_per_address,
+		       c->front.max_connections);
+	need = (unsigned long long)c->front.handshake_timeout + c->front.keygen_timeout +
+	       2ull * c->front.idle_timeout;
+	if (w->line[field_index("front", "session_timeout")] == 0 && c->front.session_timeout < need + 60)
+		c->front.session_timeout = (unsigned)(need + 60);      /* unset: follows the others */
+	else if (c->front.session_timeout < need)
+		err_at(w, line_any(w, "front", "session_timeout", "keygen_timeout"), "front.session_timeout",
+		       "%u seconds is less than front.handshake_timeout + front.keygen_timeout + "
+		       "2 * front.idle_timeout (%llu): a phone could not finish an enrollment",
+		       c->front.session_timeout, (unsigned long long)c->front.handshake_timeout +
+		       c->front.keygen_timeout + 2ull * c->front.idle_timeout);
 }
 
 /* ---- entry points ---- */

@@ -121,6 +121,8 @@ struct capf_conf {
 		unsigned max_connections;
 		unsigned handshake_timeout, idle_timeout, keygen_timeout;       /* seconds */
 		unsigned retry_delay;                   /* seconds, RETRY_LATER */
+		unsigned max_per_address;               /* connections from one address */
+		unsigned session_timeout;               /* seconds: a whole session, absolute */
 	} front;
 	struct {
 		unsigned workers;                       /* signing threads */

@@ -182,3 +182,17 @@ start_signerd() {
 
 # stop_signerd: SIGTERM to the daemon start_signerd started; its exit status.
 stop_signerd() { kill -TERM "$SPID" 2>/dev/null; wait "$SPID"; }
+
+# fake_server SOCK OUT [ARG...]: a server on the AF_UNIX SEQPACKET socket SOCK that never
+# answers (tests/e2e/capf_hostile.py fake-server; ARG: --uid UID to serve as another
+# user) in the background, its output in OUT, its pid in FAKE (killed when the test
+# ends). Returns once it listens.
+fake_server() {
+  local sock=$1 out=$2 py=python3
+  shift 2
+  [ -x /usr/bin/python3 ] && py=/usr/bin/python3
+  "$py" tests/e2e/capf_hostile.py fake-server "$sock" --duration 60 "$@" >"$out" 2>&1 &
+  FAKE=$!
+  T_PIDS+=("$FAKE")
+  for _ in $(seq 100); do grep -q listening "$out" && break; sleep 0.05; done
+}

@@ -1,7 +1,9 @@
 /*
  * appliance/capfctl/conn.c: the admin.sock connection. One request, one
  * response; the response must echo the request's verb and id (the codec
- * checks) or capfctl gives up.
+ * checks) or capfctl gives up. Before anything is sent, the server must be the
+ * owner of the socket's directory, which group and others cannot write
+ * (SO_PEERCRED): a socket someone else put in place gets nothing.
  */
 #include <errno.h>
 #include <stdio.h>
@@ -12,12 +14,14 @@
 #include <unistd.h>
 
 #include "appliance/capfctl/capfctl.h"
+#include "appliance/common/peercred.h"
 #include "policy/device.h"
 
 int
 ctl_connect(struct ctl *c)
 {
 	struct sockaddr_un sa;
+	char err[512];
 
 	if (c->fd >= 0)
 		return CTL_OK;
@@ -40,6 +44,12 @@ ctl_connect(struct ctl *c)
 			c->socket_path, strerror(e),
 			e == EACCES ? " (is your user allowed to use the admin socket?)" :
 			e == ENOENT || e == ECONNREFUSED ? " (is capf-signerd running? --socket PATH)" : "");
+		close(c->fd);
+		c->fd = -1;
+		return CTL_UNREACHABLE;
+	}
+	if (capf_sock_server_check(c->fd, c->socket_path, err, sizeof(err)) != 0) {
+		fprintf(stderr, "%s: %s: not talking to this server: %s\n", c->prog, c->socket_path, err);
 		close(c->fd);
 		c->fd = -1;
 		return CTL_UNREACHABLE;

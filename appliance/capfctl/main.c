@@ -46,7 +46,8 @@ static const char usage_main[] =
 "  0  done\n"
 "  1  refused by capf-signerd (the message says why) or failed\n"
 "  2  usage error\n"
-"  3  cannot reach capf-signerd (socket missing, daemon down, permission)\n"
+"  3  cannot reach capf-signerd (socket missing, daemon down, permission), or the socket\n"
+"     is not served by the owner of its directory, or others may write that directory\n"
 "  4  a change of the CAPF CA or TLS certificate was not confirmed (--yes): nothing changed\n";
 
 void

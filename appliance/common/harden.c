@@ -6,6 +6,7 @@
 #include <grp.h>
 #include <signal.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/prctl.h>
 #include <sys/resource.h>
@@ -14,6 +15,8 @@
 
 #include "appliance/common/file.h"
 #include "appliance/common/harden.h"
+
+extern char **environ;
 
 int capf_harden_process(char *err, size_t errlen)
 {
@@ -157,4 +160,39 @@ int capf_seccomp_finish(scmp_filter_ctx ctx, int rc, char *err, size_t errlen)
 		return -1;
 	}
 	return 0;
+}
+
+int capf_env_scrub(const char *const *keep, size_t nkeep, char *err, size_t errlen)
+{
+	char *saved[8] = { NULL };
+	int rc = 0;
+
+	if (nkeep > sizeof(saved) / sizeof(saved[0])) {
+		snprintf(err, errlen, "capf_env_scrub: at most 8 variables kept");
+		return -1;
+	}
+	for (size_t i = 0; i < nkeep; i++) {
+		const char *v = getenv(keep[i]);
+
+		if (v != NULL && (saved[i] = strdup(v)) == NULL) {
+			snprintf(err, errlen, "out of memory");
+			rc = -1;
+		}
+	}
+	/* clearenv() only drops the pointers: /proc/PID/environ shows the original
+	 * block, so wipe the strings themselves first */
+	for (char **e = environ; rc == 0 && e != NULL && *e != NULL; e++)
+		explicit_bzero(*e, strlen(*e));
+	if (rc == 0 && clearenv() != 0) {
+		snprintf(err, errlen, "clearenv failed");
+		rc = -1;
+	}
+	for (size_t i = 0; i < nkeep; i++) {
+		if (rc == 0 && saved[i] != NULL && setenv(keep[i], saved[i], 1) != 0) {
+			snprintf(err, errlen, "setenv %s: %s", keep[i], strerror(errno));
+			rc = -1;
+		}
+		free(saved[i]);
+	}
+	return rc;
 }

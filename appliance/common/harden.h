@@ -6,6 +6,8 @@
  *   capf_harden_process   close inherited descriptors (3 and up), umask 077,
  *                         RLIMIT_CORE 0, not dumpable
  *   capf_no_new_privs     PR_SET_NO_NEW_PRIVS
+ *   capf_env_scrub        an empty environment but for the variables named (the
+ *                         strings wiped, so /proc/PID/environ shows nothing)
  *   capf_drop_privileges  for good to uid/gid (from root), checked irreversible
  *   capf_seccomp_*        an allow-list from a table of system call names; any
  *                         other call traps: the SIGSYS handler writes
@@ -25,6 +27,8 @@
 
 int capf_harden_process(char *err, size_t errlen);
 int capf_no_new_privs(char *err, size_t errlen);
+/* Keeps only the variables named in keep (at most 8) with their values. */
+int capf_env_scrub(const char *const *keep, size_t nkeep, char *err, size_t errlen);
 
 /* Supplementary groups: those of user groups_of (initgroups) or, when it is NULL,
  * gid alone. Refuses uid 0; resets "not dumpable" afterwards. */

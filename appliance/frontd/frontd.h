@@ -6,6 +6,7 @@
  *   tls.c      the server SSL_CTX (key from a file or a pkcs11: URI via capfhsm)
  *   session.c  one phone: non-blocking TLS and the CAPF state machine
  *   signer.c   the bounded pool of SOCK_SEQPACKET connections to front.sock
+ *   peers.c    connections per remote address (front.max_per_address)
  *   sandbox.c  the seccomp allow-list installed after start-up
  *
  * Everything runs in one thread. Every descriptor registered with epoll carries
@@ -17,6 +18,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <time.h>
+#include <sys/socket.h>
 
 #include <openssl/ssl.h>
 
@@ -30,15 +32,29 @@ struct front_ev {
 	int fd;
 };
 
+/*
+ * At the connection limit (front.max_connections, or front.max_per_address for
+ * the phone's address) a connection is not served but told RETRY_LATER: a TLS
+ * handshake bounded to REFUSE_HANDSHAKE_MS, the message, close. At most
+ * REFUSE_SLOTS such connections at a time, REFUSE_PER_ADDRESS of them from one
+ * address; beyond that a connection is closed at once (counted and logged).
+ */
+#define REFUSE_SLOTS            64
+#define REFUSE_PER_ADDRESS      4
+#define REFUSE_HANDSHAKE_MS     5000
+
 /* ---- main.c: the loop ---- */
 struct front {
 	const struct capf_conf *conf;
 	int epfd;
 	SSL_CTX *ssl;
 	struct signer_pool *signer;
-	unsigned nsessions;             /* open phone connections */
+	unsigned nsessions;             /* open phone connections (served) */
+	unsigned nrefusing;             /* connections being told RETRY_LATER */
 	unsigned max_sessions;
-	unsigned long long accepted, refused_full;
+	unsigned max_per_address;
+	unsigned peak_per_address;      /* most connections served from one address at once */
+	unsigned long long accepted, refused_full, refused_address, dropped;
 	int stopping;
 };
 
@@ -60,10 +76,24 @@ SSL_CTX *front_tls_ctx(const struct capf_conf *conf, const char *provider_dir,
 		       char *err, size_t errlen);
 void front_tls_free(void);
 
+/* ---- peers.c ---- */
+struct peer {
+	unsigned sessions;              /* served connections from this address */
+	unsigned refusing;              /* connections being told RETRY_LATER */
+};
+/* The counts of ss's address (zero for a new one), or NULL when out of memory. */
+struct peer *peer_get(const struct sockaddr_storage *ss);
+/* Forgets the address when both counts are zero again. */
+void peer_release(struct peer *p);
+/* Addresses with a connection open. */
+unsigned peer_count(void);
+
 /* ---- session.c ---- */
 struct session;
-/* Takes an accepted, non-blocking socket; closes it on failure. */
-void session_new(struct front *f, int fd, const char *peer);
+/* Takes an accepted, non-blocking socket (closes it on failure) and counts it in
+ * f and pa (released when it closes). refuse: tell the phone RETRY_LATER right
+ * after the TLS handshake (connection limit) instead of serving it. */
+void session_new(struct front *f, int fd, const char *peer, struct peer *pa, int refuse);
 /* Socket readiness (EPOLLIN/OUT/ERR/HUP bits). */
 void session_event(struct session *s, uint32_t events);
 /* Called once a second: timeouts. */

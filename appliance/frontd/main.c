@@ -6,10 +6,11 @@
  * state that matters after a crash. One thread, one epoll loop: the listening
  * socket, every phone connection and the signer connections.
  *
- * Start-up order: close inherited descriptors, harden (no new privileges, not
- * dumpable, no core, umask 077), read capf.conf, make the TLS context (reads
- * the key), bind the port (--listen, else front.listen), and only then drop to
- * --user when started as root.
+ * Start-up order: empty the environment (but for SOFTHSM2_CONF and
+ * CAPFHSM_MODULE, for a TLS key on a token), close inherited descriptors,
+ * harden (no new privileges, not dumpable, no core, umask 077), read capf.conf,
+ * make the TLS context (reads the key), bind the port (--listen, else
+ * front.listen), and only then drop to --user when started as root.
  */
 #include <arpa/inet.h>
 #include <errno.h>
@@ -80,6 +81,15 @@ static void usage(FILE *out)
 "lowers OpenSSL's security level to 0 for them), ECDHE suites only, no client certificate.\n"
 "The address: --listen when given, else front.listen of capf.conf (default 0.0.0.0:3804).\n"
 "\n"
+"Limits (capf.conf front.*): max_connections phones at once, max_per_address from one\n"
+"address; beyond either, a phone is told RETRY_LATER {retry_delay} right after a TLS\n"
+"handshake of at most 5 s (64 such at a time, 4 per address; beyond, closed at once).\n"
+"Deadlines, all absolute (bytes that never complete a CAPF message extend nothing):\n"
+"handshake_timeout, idle_timeout for each answer of the phone, keygen_timeout, and\n"
+"session_timeout for the whole session. The environment is emptied at start-up but for\n"
+"SOFTHSM2_CONF and CAPFHSM_MODULE. front.sock is used only when its server is the owner\n"
+"of sockets.dir (SO_PEERCRED) and neither group nor others may write that directory.\n"
+"\n"
 "Exit status: 0 stopped by SIGTERM/SIGINT, 1 runtime failure, 2 usage or configuration\n"
 "error, 3 start-up failure (TLS key or certificate, port, user, sandbox), 70 a system\n"
 "call outside the seccomp allow-list (logged as event=seccomp_violation).\n"
@@ -147,6 +157,9 @@ static void do_accept(struct front *f)
 		struct sockaddr_storage ss;
 		socklen_t sl = sizeof(ss);
 		char peer[80];
+		struct peer *pa;
+		uint64_t now;
+		int refuse;
 		int fd = accept4(listen_ev.fd, (struct sockaddr *)&ss, &sl, SOCK_NONBLOCK | SOCK_CLOEXEC);
 
 		if (fd < 0) {
@@ -160,20 +173,39 @@ static void do_accept(struct front *f)
 			return;
 		}
 		f->accepted++;
-		if (f->nsessions >= f->max_sessions) {
-			uint64_t now = front_now_ms();
-
-			f->refused_full++;
+		peer_string(&ss, peer, sizeof(peer));
+		if ((pa = peer_get(&ss)) == NULL) {
 			close(fd);
-			if (now - last_full_log >= 1000) {
-				capf_log(LOG_WARNING, "connection_limit", "max_connections=%u refused=%llu",
-					 f->max_sessions, f->refused_full);
-				last_full_log = now;
-			}
 			continue;
 		}
-		peer_string(&ss, peer, sizeof(peer));
-		session_new(f, fd, peer);
+		if (f->nsessions < f->max_sessions && pa->sessions < f->max_per_address) {
+			session_new(f, fd, peer, pa, 0);
+			continue;
+		}
+		/* at a limit: RETRY_LATER while that costs little, else closed at once */
+		refuse = f->nrefusing < REFUSE_SLOTS && pa->refusing < REFUSE_PER_ADDRESS;
+		if (f->nsessions >= f->max_sessions)
+			f->refused_full++;
+		else
+			f->refused_address++;
+		if (!refuse)
+			f->dropped++;
+		now = front_now_ms();
+		if (now - last_full_log >= 1000) {
+			capf_log(LOG_WARNING, "connection_limit", "peer=%s limit=%s max_connections=%u "
+				 "max_per_address=%u sessions=%u from_peer=%u addresses=%u refused_full=%llu "
+				 "refused_address=%llu dropped=%llu", peer,
+				 f->nsessions >= f->max_sessions ? "max_connections" : "max_per_address",
+				 f->max_sessions, f->max_per_address, f->nsessions, pa->sessions, peer_count(),
+				 f->refused_full, f->refused_address, f->dropped);
+			last_full_log = now;
+		}
+		if (refuse) {
+			session_new(f, fd, peer, pa, 1);
+		} else {
+			close(fd);
+			peer_release(pa);
+		}
 	}
 }
 
@@ -220,8 +252,9 @@ static int run(struct front *f)
 		}
 		session_reap();
 	}
-	capf_log(LOG_INFO, "stopping", "signal=%d sessions=%u accepted=%llu refused_full=%llu",
-		 (int)got_signal, f->nsessions, f->accepted, f->refused_full);
+	capf_log(LOG_INFO, "stopping", "signal=%d sessions=%u accepted=%llu refused_full=%llu "
+		 "refused_address=%llu dropped=%llu peak_per_address=%u", (int)got_signal, f->nsessions,
+		 f->accepted, f->refused_full, f->refused_address, f->dropped, f->peak_per_address);
 	return 0;
 }
 
@@ -271,13 +304,18 @@ static int drop_privileges(const char *user)
 	return 0;
 }
 
-/* fds, umask, core, dumpable, no new privileges; then one descriptor per phone */
+/* What the token needs of the environment (a pkcs11: tls.key); nothing else is kept. */
+static const char *const env_keep[] = { "SOFTHSM2_CONF", "CAPFHSM_MODULE" };
+
+/* environment, fds, umask, core, dumpable, no new privileges; then one descriptor
+ * per phone */
 static int harden(void)
 {
 	struct rlimit rl;
 	char err[256];
 
-	if (capf_harden_process(err, sizeof(err)) < 0 || capf_no_new_privs(err, sizeof(err)) < 0) {
+	if (capf_env_scrub(env_keep, sizeof(env_keep) / sizeof(env_keep[0]), err, sizeof(err)) < 0 ||
+	    capf_harden_process(err, sizeof(err)) < 0 || capf_no_new_privs(err, sizeof(err)) < 0) {
 		fprintf(stderr, "capf-frontd: %s\n", err);
 		return -1;
 	}
@@ -404,9 +442,12 @@ int main(int argc, char **argv)
 		return EXIT_STARTUP;
 
 	F.max_sessions = conf.front.max_connections;
+	F.max_per_address = conf.front.max_per_address;
+	/* descriptors: the phones, the RETRY_LATER slots, the signer, a few spare */
 	if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur != RLIM_INFINITY &&
-	    rl.rlim_cur < (rlim_t)F.max_sessions + nconn + 32) {
-		F.max_sessions = rl.rlim_cur > nconn + 64 ? (unsigned)(rl.rlim_cur - nconn - 32) : 16;
+	    rl.rlim_cur < (rlim_t)F.max_sessions + REFUSE_SLOTS + nconn + 32) {
+		F.max_sessions = rl.rlim_cur > nconn + REFUSE_SLOTS + 64 ?
+				 (unsigned)(rl.rlim_cur - nconn - REFUSE_SLOTS - 32) : 16;
 		capf_log(LOG_WARNING, "max_connections_lowered", "configured=%u effective=%u nofile=%llu",
 			 conf.front.max_connections, F.max_sessions, (unsigned long long)rl.rlim_cur);
 	}
@@ -444,9 +485,9 @@ int main(int argc, char **argv)
 	if (capf_sd_notify("READY=1", err, sizeof(err)) < 0)
 		capf_log(LOG_WARNING, "notify_failed", "error=\"%s\"", err);
 	capf_log(LOG_INFO, "started", "listen=%s tls_min=%s signer=%s signer_connections=%u "
-		 "max_connections=%u uid=%u seccomp=%d", listen_spec,
+		 "max_connections=%u max_per_address=%u uid=%u seccomp=%d", listen_spec,
 		 capf_tls_version_name(conf.tls.min_version), sock, nconn, F.max_sessions,
-		 (unsigned)getuid(), !no_seccomp);
+		 F.max_per_address, (unsigned)getuid(), !no_seccomp);
 	rc = run(&F);
 	(void)capf_sd_notify("STOPPING=1", err, sizeof(err));
 	session_close_all(&F);

@@ -1,6 +1,6 @@
 # appliance/frontd: capf-frontd, the network-facing CAPF server (TLS, epoll, no CA key).
 FRONTD_SRCS := appliance/frontd/main.c appliance/frontd/session.c appliance/frontd/signer.c \
-               appliance/frontd/tls.c appliance/frontd/sandbox.c
+               appliance/frontd/tls.c appliance/frontd/sandbox.c appliance/frontd/peers.c
 FRONTD      := $(BUILD)/bin/capf-frontd
 PROGRAMS    += $(FRONTD)
 $(FRONTD): $(call objs,$(FRONTD_SRCS)) $(BUILD)/lib/libcapfcodec.a $(BUILD)/lib/libcapfpolicy.a \
@@ -17,5 +17,7 @@ $(BUILD)/tests/bench_tokensign: $(call objs,tests/bench/bench_tokensign.c)
 SHELL_TESTS += tests/e2e/appliance_enroll.sh tests/e2e/appliance_enroll_p11kit.sh
 SHELL_TESTS += tests/e2e/appliance_ops.sh
 SHELL_TESTS += tests/e2e/appliance_local.sh
+# 4,000 trickling connections from one address while 960 phones enroll from another.
+SHELL_TESTS += tests/e2e/appliance_starve.sh
 # The whole appliance: LSCs/s and latency vs the raw signing rate of the token key.
 BENCHES     += tests/bench/bench_appliance.sh

@@ -17,9 +17,21 @@
  *   STORE/FETCH/DELETE --response-->    RESULT (signer) -> CLOSING (END_SESSION)
  *   CLOSING: the last message is flushed, close_notify, close.
  * A message the state does not expect, a wrong session id or a framing error
- * ends the session with END_SESSION 7. While the phone is expected to speak the
- * idle timeout runs (the key-generation timeout while it generates its key).
- * A session that ends before its outcome was reported ABORTs the signer session.
+ * ends the session with END_SESSION 7. A session that ends before its outcome
+ * was reported ABORTs the signer session.
+ *
+ * Deadlines, all absolute (bytes that do not complete a CAPF message extend
+ * nothing, so a client trickling bytes cannot hold a slot):
+ *   the TLS handshake          front.handshake_timeout from connect
+ *   each request to the phone  front.idle_timeout from sending it until the
+ *                              phone's complete answer (front.keygen_timeout for
+ *                              KEY_GENERATE_REQUEST; REQUEST_IN_PROGRESS does
+ *                              not extend it); the next request starts the next
+ *   each signer step           the pool's request timeout
+ *   the last message           CLOSE_GRACE_MS to flush it
+ *   the whole session          front.session_timeout from connect
+ * A connection accepted at the connection limit (refuse) is told RETRY_LATER as
+ * soon as its handshake (REFUSE_HANDSHAKE_MS at most) is done.
  */
 #include <arpa/inet.h>
 #include <netinet/in.h>
@@ -81,6 +93,9 @@ struct session {
 	size_t oq_bytes;
 	size_t rx_total;
 	uint64_t deadline, t_start;
+	uint64_t end_by;                /* the whole session's deadline */
+	struct peer *pa;                /* counts of the phone's address */
+	int refuse;                     /* connection limit: RETRY_LATER after the handshake */
 	/* with the signer */
 	struct signer_req *req;
 	uint64_t token;
@@ -183,7 +198,15 @@ static void destroy(struct session *s, const char *why)
 	s->rd = NULL;
 	s_unlink(&live, s);
 	s_push(&graveyard, s);
-	s->f->nsessions--;
+	if (s->refuse) {
+		s->f->nrefusing--;
+		s->pa->refusing--;
+	} else {
+		s->f->nsessions--;
+		s->pa->sessions--;
+	}
+	peer_release(s->pa);
+	s->pa = NULL;
 }
 
 void session_reap(void)
@@ -276,7 +299,9 @@ static void finish(struct session *s, uint8_t command, unsigned value, const cha
 	s->end_what = what;
 	s->end_reason = value;
 	s->deadline = front_now_ms() + CLOSE_GRACE_MS;
-	capf_log(value == CAPF_REASON_SUCCESS || command == CAPF_CMD_RETRY_LATER ? LOG_INFO : LOG_NOTICE,
+	/* a refusal at the connection limit: counted and logged once a second by main.c */
+	capf_log(s->refuse ? LOG_DEBUG : value == CAPF_REASON_SUCCESS ||
+		 command == CAPF_CMD_RETRY_LATER ? LOG_INFO : LOG_NOTICE,
 		 "session_end", "peer=%s device=%s sent=%s value=%u outcome=\"%s\" ms=%llu", s->peer,
 		 s->name[0] ? s->name : "-", capf_command_name(command), value, what,
 		 (unsigned long long)(front_now_ms() - s->t_start));
@@ -850,8 +875,8 @@ static void on_readable(struct session *s)
 		OPENSSL_cleanse(buf, (size_t)n);
 		if (s->dead)
 			return;
-		if (s->st != S_CLOSING && s->deadline != 0 && s->st != S_KEYGEN)
-			s->deadline = front_now_ms() + idle_ms(s);
+		/* no deadline moves here: only a complete message leads to the next
+		 * request, and that request starts its own deadline */
 	}
 }
 
@@ -901,7 +926,10 @@ static void handshake(struct session *s)
 		capf_log(LOG_DEBUG, "tls_established", "peer=%s version=%s cipher=%s sid=%08x", s->peer,
 			 SSL_get_version(s->ssl), SSL_get_cipher_name(s->ssl), (unsigned)s->sid);
 		s->ssl_wants_write = 0;
-		request_session_id(s);
+		if (s->refuse)
+			retry_later(s, 0, "connection limit");
+		else
+			request_session_id(s);
 		return;
 	}
 	e = SSL_get_error(s->ssl, n);
@@ -948,13 +976,14 @@ void session_event(struct session *s, uint32_t events)
 	set_events(s);
 }
 
-void session_new(struct front *f, int fd, const char *peer)
+void session_new(struct front *f, int fd, const char *peer, struct peer *pa, int refuse)
 {
 	struct session *s = calloc(1, sizeof(*s));
 	int one = 1;
 
 	if (s == NULL) {
 		close(fd);
+		peer_release(pa);
 		return;
 	}
 	/* request/response, each message one write: no Nagle delay */
@@ -972,31 +1001,55 @@ void session_new(struct front *f, int fd, const char *peer)
 		SSL_free(s->ssl);
 		close(fd);
 		free(s);
+		peer_release(pa);
 		return;
 	}
 	SSL_set_accept_state(s->ssl);
 	s->st = S_HANDSHAKE;
 	s->deadline = s->t_start + (uint64_t)f->conf->front.handshake_timeout * 1000u;
+	if (refuse && s->deadline > s->t_start + REFUSE_HANDSHAKE_MS)
+		s->deadline = s->t_start + REFUSE_HANDSHAKE_MS;
+	s->end_by = s->t_start + (uint64_t)f->conf->front.session_timeout * 1000u;
 	s->events = EPOLLIN;
 	if (front_ev_add(f, &s->ev, EPOLLIN) < 0) {
 		capf_reader_free(s->rd);
 		SSL_free(s->ssl);
 		close(fd);
 		free(s);
+		peer_release(pa);
 		return;
 	}
 	s_push(&live, s);
-	f->nsessions++;
-	capf_log(LOG_DEBUG, "connected", "peer=%s sessions=%u", s->peer, f->nsessions);
+	s->pa = pa;
+	s->refuse = refuse;
+	if (refuse) {
+		f->nrefusing++;
+		pa->refusing++;
+	} else {
+		f->nsessions++;
+		if (++pa->sessions > f->peak_per_address)
+			f->peak_per_address = pa->sessions;
+	}
+	capf_log(LOG_DEBUG, "connected", "peer=%s sessions=%u refusing=%u", s->peer, f->nsessions,
+		 f->nrefusing);
 }
 
 void session_tick(struct front *f, uint64_t now)
 {
 	struct session *s, *next;
 
-	(void)f;
 	for (s = live; s != NULL; s = next) {
 		next = s->next;
+		if (s->st != S_CLOSING && s->st != S_HANDSHAKE && now >= s->end_by) {
+			capf_log(LOG_NOTICE, "session_deadline", "peer=%s device=%s state=%s seconds=%u",
+				 s->peer, s->name[0] ? s->name : "-", state_names[s->st],
+				 f->conf->front.session_timeout);
+			signer_abandon(s, CAPF_FAIL_PHONE_COMMUNICATION);
+			end_session(s, CAPF_REASON_INVALID, "session deadline");
+			if (!s->dead && flush(s) == 0)
+				set_events(s);
+			continue;
+		}
 		if (s->deadline == 0 || s->deadline > now)
 			continue;
 		switch (s->st) {

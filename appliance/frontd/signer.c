@@ -9,6 +9,9 @@
  * signer_submit fails at once (the phone gets RETRY_LATER). A connection that
  * breaks, answers garbage or exceeds the request timeout is closed, its request
  * fails, and it is reconnected with exponential backoff (100 ms .. 5 s).
+ * Before a connection is used, its server must be the owner of sockets.dir, a
+ * directory group and others cannot write (SO_PEERCRED): a front.sock someone
+ * else put there gets nothing (logged as signer_not_trusted, retried every 5 s).
  */
 #include <errno.h>
 #include <stdio.h>
@@ -22,6 +25,7 @@
 #include <openssl/crypto.h>
 
 #include "appliance/common/log.h"
+#include "appliance/common/peercred.h"
 #include "appliance/frontd/frontd.h"
 
 #define BACKOFF_MIN_MS  100
@@ -64,6 +68,7 @@ struct signer_pool {
 	unsigned timeout_ms;
 	uint8_t *rbuf;
 	int warned;                     /* "unreachable" logged for this outage */
+	int distrusted;                 /* "not trusted" logged: a server of the wrong uid */
 };
 
 static void req_free(struct signer_req *r)
@@ -145,6 +150,7 @@ static int conn_up(struct sconn *c)
 {
 	struct signer_pool *p = c->pool;
 	struct sockaddr_un sa;
+	char err[400];
 	int fd;
 
 	memset(&sa, 0, sizeof(sa));
@@ -165,6 +171,18 @@ static int conn_up(struct sconn *c)
 		p->warned |= pool_up(p) == 0;
 		return -1;
 	}
+	/* before anything is sent: the server must be the owner of sockets.dir */
+	if (capf_sock_server_check(fd, p->path, err, sizeof(err)) != 0) {
+		close(fd);
+		c->backoff = BACKOFF_MAX_MS;
+		c->retry_at = front_now_ms() + c->backoff;
+		if (!p->distrusted)
+			capf_log(LOG_ERR, "signer_not_trusted", "socket=%s error=\"%s\" retry_ms=%u",
+				 p->path, err, c->backoff);
+		p->distrusted = 1;
+		return -1;
+	}
+	p->distrusted = 0;
 	c->ev.fd = fd;
 	if (front_ev_add(p->f, &c->ev, EPOLLIN) < 0) {
 		close(fd);

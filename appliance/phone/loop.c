@@ -12,6 +12,7 @@
  * When a session ends, its slot starts the next one until all are started.
  * The host is resolved once per run.
  */
+#include <arpa/inet.h>
 #include <errno.h>
 #include <netdb.h>
 #include <pthread.h>
@@ -248,6 +249,33 @@ static void tls_start(struct worker *w, struct conn *c)
 	handshake(w, c);
 }
 
+/* --bind: the numeric source address (of the family connected to), any port. */
+static int bind_source(int fd, int family, const char *addr)
+{
+	struct sockaddr_storage ss;
+	socklen_t sl;
+
+	memset(&ss, 0, sizeof(ss));
+	ss.ss_family = (sa_family_t)family;
+	if (family == AF_INET) {
+		sl = sizeof(struct sockaddr_in);
+		if (inet_pton(AF_INET, addr, &((struct sockaddr_in *)&ss)->sin_addr) != 1) {
+			errno = EAFNOSUPPORT;
+			return -1;
+		}
+	} else if (family == AF_INET6) {
+		sl = sizeof(struct sockaddr_in6);
+		if (inet_pton(AF_INET6, addr, &((struct sockaddr_in6 *)&ss)->sin6_addr) != 1) {
+			errno = EAFNOSUPPORT;
+			return -1;
+		}
+	} else {
+		errno = EAFNOSUPPORT;
+		return -1;
+	}
+	return bind(fd, (struct sockaddr *)&ss, sl);
+}
+
 /* Connects to c->ai or, failing that, to the next addresses. */
 static void tcp_connect(struct worker *w, struct conn *c)
 {
@@ -257,6 +285,11 @@ static void tcp_connect(struct worker *w, struct conn *c)
 		const struct addrinfo *ai = c->ai;
 
 		c->fd = socket(ai->ai_family, ai->ai_socktype | SOCK_CLOEXEC | SOCK_NONBLOCK, ai->ai_protocol);
+		if (c->fd >= 0 && l->bind != NULL && bind_source(c->fd, ai->ai_family, l->bind) != 0) {
+			snprintf(c->s.error, sizeof(c->s.error), "bind %s: %s", l->bind, strerror(errno));
+			close_fd(c);
+			continue;
+		}
 		if (c->fd >= 0 && connect(c->fd, ai->ai_addr, ai->ai_addrlen) == 0) {
 			tls_start(w, c);
 			return;

@@ -2,6 +2,7 @@
  * appliance/phone/main.c: capf-phone, the command line. One session (a phone
  * enrolling, being troubleshot or deleted) or a load run (--load N).
  */
+#include <arpa/inet.h>
 #include <errno.h>
 #include <getopt.h>
 #include <pthread.h>
@@ -34,6 +35,8 @@ static const char usage_text[] =
 "\n"
 "  --host H                 server (default 127.0.0.1)\n"
 "  --port P                 port (default 3804)\n"
+"  --bind ADDR              numeric source address of the connections (e.g. 127.0.0.2:\n"
+"                           another loopback address, as another phone's would be)\n"
 "  --capf-cert FILE         PEM certificate(s) the server's TLS certificate must be or chain to\n"
 "                           (the ITL's CAPF record; host names are not checked, as on phones)\n"
 "  --name NAME              DEVICE_NAME, e.g. SEP58971ECC97C1 or CSFJSMITH\n"
@@ -68,7 +71,7 @@ static const char usage_text[] =
 
 struct opts {
 	const char *host, *port, *capf_cert, *name, *auth_file, *cert, *key, *sudi_cert, *sudi_key;
-	const char *out_cert, *out_key, *pattern, *keys;
+	const char *out_cert, *out_key, *pattern, *keys, *bind;
 	int protocol, timeout, json, quiet, reuse, tls_max;
 	unsigned long load, first, pool_size;
 	unsigned concurrency, threads;
@@ -164,7 +167,8 @@ static void parse_args(int argc, char **argv, struct opts *o)
 {
 	enum { O_HOST = 256, O_PORT, O_CAPF, O_NAME, O_PROTO, O_AUTH, O_AUTHFILE, O_CERT, O_KEY,
 	       O_SUDIC, O_SUDIK, O_INPROG, O_FAILKG, O_OUTC, O_OUTK, O_TIMEOUT, O_JSON, O_QUIET,
-	       O_LOAD, O_CONC, O_PATTERN, O_FIRST, O_KEYS, O_POOL, O_REUSE, O_TLSMAX, O_THREADS, O_HELP };
+	       O_LOAD, O_CONC, O_PATTERN, O_FIRST, O_KEYS, O_POOL, O_REUSE, O_TLSMAX, O_THREADS, O_HELP,
+	       O_BIND };
 	static const struct option lo[] = {
 		{ "host", required_argument, NULL, O_HOST }, { "port", required_argument, NULL, O_PORT },
 		{ "capf-cert", required_argument, NULL, O_CAPF }, { "name", required_argument, NULL, O_NAME },
@@ -183,6 +187,7 @@ static void parse_args(int argc, char **argv, struct opts *o)
 		{ "first", required_argument, NULL, O_FIRST }, { "keys", required_argument, NULL, O_KEYS },
 		{ "pool-size", required_argument, NULL, O_POOL }, { "reuse-keys", no_argument, NULL, O_REUSE },
 		{ "tls-max", required_argument, NULL, O_TLSMAX },
+		{ "bind", required_argument, NULL, O_BIND },
 		{ "help", no_argument, NULL, O_HELP }, { NULL, 0, NULL, 0 },
 	};
 	int c;
@@ -250,6 +255,14 @@ static void parse_args(int argc, char **argv, struct opts *o)
 			else
 				die_usage("--tls-max must be 1.2 or 1.3, not ", optarg);
 			break;
+		case O_BIND: {
+			unsigned char a[16];
+
+			if (inet_pton(AF_INET, optarg, a) != 1 && inet_pton(AF_INET6, optarg, a) != 1)
+				die_usage("--bind expects a numeric IPv4 or IPv6 address, not ", optarg);
+			o->bind = optarg;
+			break;
+		}
 		case O_HELP:
 		case 'h':
 			fputs(usage_text, stdout);
@@ -374,7 +387,7 @@ static int run_one(struct opts *o, SSL_CTX *ctx)
 	phone_session_init(&s, &o->cfg);
 	s.result = PHONE_ERROR;
 	pl = (struct phone_load){
-		.ctx = ctx, .host = o->host, .port = o->port, .timeout_ms = o->timeout * 1000,
+		.ctx = ctx, .host = o->host, .port = o->port, .bind = o->bind, .timeout_ms = o->timeout * 1000,
 		.count = 1, .concurrency = 1, .threads = 1, .cfg = &o->cfg, .done = one_done, .arg = &s,
 	};
 	if (phone_load_run(&pl, err, sizeof(err)) != 0 && s.error[0] == '\0')
@@ -556,7 +569,7 @@ static int run_load(struct opts *o, SSL_CTX *ctx)
 		return PHONE_EXIT_ERROR;
 	}
 	pl = (struct phone_load){
-		.ctx = ctx, .host = o->host, .port = o->port, .timeout_ms = o->timeout * 1000,
+		.ctx = ctx, .host = o->host, .port = o->port, .bind = o->bind, .timeout_ms = o->timeout * 1000,
 		.count = o->load, .concurrency = o->concurrency, .threads = o->threads,
 		.cfg = &o->cfg, .pattern = &pat, .first = o->first, .done = load_done, .arg = &l,
 	};

@@ -141,6 +141,7 @@ SSL_CTX *phone_tls_ctx(const char *capf_cert_file, char *err, size_t errlen);
 struct phone_load {
 	SSL_CTX *ctx;                   /* from phone_tls_ctx */
 	const char *host, *port;
+	const char *bind;               /* numeric source address, or NULL */
 	int timeout_ms;
 	unsigned long count;            /* sessions to run */
 	unsigned concurrency;           /* at a time */

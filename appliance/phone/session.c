@@ -293,7 +293,9 @@ int phone_session_input(struct phone_session *s, const struct capf_msg *m)
 	phone_session_clear_out(s);
 	if (s->result != PHONE_RUNNING)
 		return perr(s, "%s after the end of the session", capf_command_name(m->command));
-	if (m->command != CAPF_CMD_AUTH_REQUEST && !s->authed)
+	/* RETRY_LATER may come first: a server at its connection limit says so right
+	 * after the TLS handshake */
+	if (m->command != CAPF_CMD_AUTH_REQUEST && m->command != CAPF_CMD_RETRY_LATER && !s->authed)
 		return perr(s, "%s before AUTH_REQUEST", capf_command_name(m->command));
 	if (s->authed && m->session_id != s->session_id)
 		return perr(s, "%s with session id %08x, expected %08x", capf_command_name(m->command),

@@ -51,3 +51,5 @@ SHELL_TESTS += tests/integ/signerd.sh
 # nothing lost. The benchmark keeps it down 10 s and prints the recovery figures.
 SHELL_TESTS += tests/e2e/token_outage.sh
 BENCHES     += tests/bench/bench_token_outage.sh
+# sockets.dir refused when others may write it; capfctl checks who serves admin.sock.
+SHELL_TESTS += tests/integ/sockets_trust.sh

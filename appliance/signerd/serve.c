@@ -27,6 +27,7 @@
 #include <openssl/crypto.h>
 
 #include "appliance/common/log.h"
+#include "appliance/common/peercred.h"
 #include "appliance/signerd/signerd_int.h"
 
 #define NROLES 2
@@ -65,7 +66,7 @@ static const char *const sock_names[NROLES] = { "front.sock", "admin.sock" };
 
 static int make_dir(const char *dir, uid_t uid, gid_t gid, char *err, size_t errlen)
 {
-	struct stat st;
+	uid_t owner, want = uid != (uid_t)-1 ? uid : geteuid();
 
 	if (mkdir(dir, 0750) == 0) {
 		if (chmod(dir, 0750) != 0 ||
@@ -75,12 +76,18 @@ static int make_dir(const char *dir, uid_t uid, gid_t gid, char *err, size_t err
 		}
 		return 0;
 	}
-	if (errno != EEXIST || lstat(dir, &st) != 0 || !S_ISDIR(st.st_mode)) {
+	if (errno != EEXIST) {
 		snprintf(err, errlen, "sockets.dir %s: cannot create it (%s)", dir, strerror(errno));
 		return -1;
 	}
-	if (st.st_mode & 0002) {
-		snprintf(err, errlen, "sockets.dir %s is writable by others: chmod 0750 it", dir);
+	/* clients take the directory's owner for the signer's uid (SO_PEERCRED): it must
+	 * be ours, and nobody else may put a socket of their own in it */
+	if (capf_sockdir_check(dir, &owner, err, errlen) != 0)
+		return -1;
+	if (owner != want) {
+		snprintf(err, errlen, "sockets.dir %s is owned by uid %u, not by uid %u that capf-signerd "
+			 "runs as: chown it (or remove it: capf-signerd creates it 0750)", dir,
+			 (unsigned)owner, (unsigned)want);
 		return -1;
 	}
 	return 0;

@@ -3,7 +3,11 @@
 # identity checks, TLS versions and suites, RETRY_LATER while the signer is
 # unreachable, and hostile clients (framing errors, silence, garbage, 300 idle
 # clients) that must each get END_SESSION 7 or a closed connection while the
-# server keeps answering everyone else.
+# server keeps answering everyone else. The connection limits (RETRY_LATER at
+# max_connections and max_per_address, another address still served), absolute
+# deadlines (a byte trickle extends nothing; the TLS handshake; the whole session
+# against a signer that never answers), the environment scrub, and a front.sock
+# served by another uid or in a group-writable directory (never sent anything).
 . tests/lib.sh
 
 FRONTD=$BIN/capf-frontd
@@ -29,7 +33,7 @@ sockets = { dir = "$D/run"; };
 front = { handshake_timeout = 2; idle_timeout = 3; max_connections = ${2:-1000}; ${3:-} };
 EOF
 }
-conf ""
+conf "" 1000 "max_per_address = 1000;"
 
 check "--help exits 0" "$FRONTD" --help
 check_fails "no --config is a usage error" "$FRONTD" --foreground
@@ -82,11 +86,13 @@ stop() {
   check "exit status 0 after SIGTERM (no leak under ASan)" test $? = 0
 }
 
-start
+CAPF_TEST_SECRET=s3cr3t-in-env start
 if [ "$(id -u)" = 0 ]; then
   check "it dropped to the --user" test "$(stat -c %U /proc/"$FPID")" = nobody
+  tr '\0' '\n' </proc/"$FPID"/environ >"$D/environ"
+  check_nogrep "its environment was scrubbed" "CAPF_TEST_SECRET|s3cr3t" "$D/environ"
 else
-  skips 1 "it dropped to the --user (needs root)"
+  skips 2 "it dropped to the --user, its environment was scrubbed (need root)"
 fi
 check "not dumpable, no core" grep -q '^Max core file size *0' /proc/"$FPID"/limits
 check "seccomp filter on" grep -qE '^Seccomp:[[:space:]]+2' /proc/"$FPID"/status
@@ -132,16 +138,76 @@ check_nogrep "no seccomp violation" "seccomp_violation" "$D/frontd.log"
 check_nogrep "the PASSWORD never reaches the log" "password=[^aes ]|PASSWORD=" "$D/frontd.log"
 stop
 
-# max_connections: beyond it, connections are closed at once; the server goes on
+# max_connections: beyond it, RETRY_LATER or closed at once; the server goes on
 conf "" 5
 start
 "$PY" "$H" 127.0.0.1 "$PORT" idle --count 10 >"$D/idle2.out" 2>&1 &
 IPID=$!
 wait $IPID
-check "beyond max_connections: closed, never hanging" test $? = 0
+check "beyond max_connections: RETRY_LATER or closed, never hanging" test $? = 0
 check_grep "connection limit logged" "event=connection_limit" "$D/frontd.log"
 check "served again once the silent ones are gone" "$PY" "$H" 127.0.0.1 "$PORT" split --expect RETRY_LATER
+check "at max_connections (5 held) the next phone is told RETRY_LATER {RETRY_DELAY 60}" \
+  "$PY" "$H" 127.0.0.1 "$PORT" limit --count 5 --expect RETRY_LATER:60
+check_grep "logged as the max_connections limit" "event=connection_limit .*limit=max_connections" "$D/frontd.log"
 stop
+
+# front.max_per_address: one address cannot take every slot; deadlines that a
+# trickle of bytes does not move
+conf "" 1000 "max_per_address = 3;"
+start
+check_grep "max_per_address in the started line" "event=started .*max_per_address=3 " "$D/frontd.log"
+check "3 held from 127.0.0.1: the 4th is told RETRY_LATER 60, 127.0.0.2 is still served" \
+  "$PY" "$H" 127.0.0.1 "$PORT" limit --count 3 --expect RETRY_LATER:60 --other-bind 127.0.0.2
+check_grep "logged as the per-address limit" "event=connection_limit peer=127.0.0.1:[0-9]+ limit=max_per_address" \
+  "$D/frontd.log"
+check "a byte every 0.25 s never completing a message: ended at idle_timeout (3 s), not extended" \
+  "$PY" "$H" 127.0.0.1 "$PORT" trickle --interval 0.25 --within 5.5
+check_grep "logged as an idle timeout" "event=idle_timeout .*state=auth" "$D/frontd.log"
+check "a ClientHello one byte every 0.2 s: closed at handshake_timeout (2 s)" \
+  "$PY" "$H" 127.0.0.1 "$PORT" slow-handshake --interval 0.2 --within 4.5
+stop
+
+# front.sock: capf-frontd sends nothing to a server that is not the owner of a
+# sockets.dir nobody else may write (SO_PEERCRED); the phones are told RETRY_LATER
+# fake NAME [ARGS]: a front.sock that never answers (its output in $D/NAME.out)
+fake() { local name=$1; shift; fake_server "$D/run/front.sock" "$D/$name.out" "$@"; }
+unfake() { kill "$FAKE"; wait "$FAKE" 2>/dev/null; rm -f "$D/run/front.sock"; }
+conf "" 1000 "keygen_timeout = 10; session_timeout = 30;"
+if [ "$(id -u)" = 0 ]; then
+  fake other-uid --uid "$(id -u daemon)"
+  start
+  check "a front.sock served by uid daemon: the phone is told RETRY_LATER" \
+    "$PY" "$H" 127.0.0.1 "$PORT" split --expect RETRY_LATER
+  check_grep "capf-frontd logged signer_not_trusted with both uids" \
+    "event=signer_not_trusted .*the server is uid $(id -u daemon) .*not uid 0 that owns" "$D/frontd.log"
+  check_grep "the fake server saw connections" connection "$D/other-uid.out"
+  check_nogrep "but received nothing" received "$D/other-uid.out"
+  stop
+  unfake
+fi
+chmod 0775 "$D/run"
+fake group-writable
+start
+check "a front.sock in a group-writable sockets.dir: the phone is told RETRY_LATER" \
+  "$PY" "$H" 127.0.0.1 "$PORT" split --expect RETRY_LATER
+check_grep "capf-frontd logged signer_not_trusted" \
+  "event=signer_not_trusted .*sockets directory $D/run is writable by its group" "$D/frontd.log"
+check_nogrep "the fake server received nothing" received "$D/group-writable.out"
+stop
+unfake
+chmod 0755 "$D/run"
+# the whole session's deadline (front.session_timeout 30 s) with a signer that takes
+# BEGIN and never answers (the pool's own timeout is 30 s from the request, later)
+fake stalled
+start
+CAPF_HOSTILE_TIMEOUT=45 "$PY" "$H" 127.0.0.1 "$PORT" split --delay 1.5 --expect END_SESSION:7 >"$D/stalled-phone.out" 2>&1
+check "a signer that never answers: END_SESSION 7 at the session deadline ($(cat "$D/stalled-phone.out"))" test $? = 0
+check_grep "the trusted fake signer got the BEGIN" received "$D/stalled.out"
+check_grep "logged as session_deadline after 30 s" "event=session_deadline .*state=begin seconds=30" "$D/frontd.log"
+check_grep "the session ended by it" "outcome=\"session deadline\" ms=(29[0-9]{3}|3[0-9]{4})" "$D/frontd.log"
+stop
+unfake
 
 # tls.min_version = "1.0": old phones' versions accepted (security level 0)
 conf 'min_version = "1.0";'

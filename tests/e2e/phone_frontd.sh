@@ -5,8 +5,9 @@
 # RETRY_LATER (signer unreachable); exit codes, --json, the 0600 rule for the
 # authentication string file, usage errors, and the load mode's figures; its event
 # loops (--threads 1, more threads than sessions at a time, uneven shares), and
-# failures counted without a hang: nothing listening, a front end closing every
-# connection (a second capf-frontd at max_connections 1), a stopped front end
+# failures counted without a hang: nothing listening, a front end at its connection
+# limit (a second capf-frontd at max_connections 1: RETRY_LATER to every phone, also
+# from --bind 127.0.0.2), a stopped front end
 # (--timeout expiring in the handshake, in load mode and for one session).
 . tests/lib.sh
 
@@ -125,8 +126,9 @@ check "load against a closed port: exit 1, no hang" test $? = 1
 check_grep "load against a closed port: 20 errors" "success 0 .* error 20" "$D/dead.out"
 check_grep "and the first failure says why" "first failure: SEP[0-9A-F]{12}: connect 127.0.0.1:$DEAD: Connection refused" "$D/dead.out"
 
-# a front end that closes every connection at once: a second capf-frontd limited to one
-# connection, held by an idle TCP client (its handshake deadline is far away)
+# a front end at its connection limit: a second capf-frontd limited to one connection,
+# held by an idle TCP client (its handshake deadline is far away); every phone is told
+# RETRY_LATER (a few at a time per address; beyond that they would be closed at once)
 mkdir -p "$D/run2"
 chmod 0755 "$D/run2"
 cat >"$D/full.conf" <<CONF
@@ -143,10 +145,16 @@ check_grep "a second capf-frontd (max_connections 1) started" "event=started" "$
 exec 3<>"/dev/tcp/127.0.0.1/$PORT2"
 timeout 60 "$PHONE" --host 127.0.0.1 --port "$PORT2" --capf-cert "$D/cert.pem" --load 16 --concurrency 4 \
   --threads 2 --name-pattern 'SEP%012X' --keys ec:P-256 --pool-size 1 --reuse-keys --json >"$D/full.out" 2>&1
-check "load against a server closing every connection: exit 1, no hang" test $? = 1
-check_grep "all 16 sessions are errors" '"sessions":16,.*"success":0,.*"retry_later":0,"error":16' "$D/full.out"
-check_grep "the first failure is the TLS handshake" '"first_error":"SEP[0-9A-F]{12}: TLS handshake: ' "$D/full.out"
-check_grep "the front end refused them (connection limit)" "event=connection_limit" "$D/full.log"
+check "load against a server at its connection limit: exit 1, no hang" test $? = 1
+check_grep "all 16 sessions were told RETRY_LATER" '"sessions":16,.*"success":0,.*"retry_later":16,"error":0' "$D/full.out"
+check_grep "the front end logged the connection limit" "event=connection_limit .*limit=max_connections" "$D/full.log"
+timeout 60 "$PHONE" --host 127.0.0.1 --port "$PORT2" --bind 127.0.0.2 --capf-cert "$D/cert.pem" \
+  --name SEP001122334455 >"$D/full1.out" 2>&1
+check "one phone from --bind 127.0.0.2: exit 13 (retry later)" test $? = 13
+check_grep "it says when to retry" "retry in 60 s" "$D/full1.out"
+"$PHONE" --bind nowhere --capf-cert "$D/cert.pem" --name SEP001122334455 >"$D/out" 2>&1
+check "--bind with a name: exit 2" test $? = 2
+check_grep "and says a numeric address is needed" "--bind expects a numeric IPv4 or IPv6 address" "$D/out"
 exec 3<&-
 
 # a stalled front end (stopped): connections wait in its backlog, the handshake never

@@ -529,6 +529,14 @@ static void test_endings(void **state)
 	assert_int_equal(deliver(&s), 1);
 	assert_int_equal(s.retry_delay, 70000);
 	phone_session_free(&s);
+	/* RETRY_LATER as the first message (a server at its connection limit) */
+	phone_session_init(&s, &cfg);
+	srv(CAPF_CMD_RETRY_LATER, 0x1234);
+	capf_build_retry_delay(&sb, 60);
+	assert_int_equal(deliver(&s), 1);
+	assert_int_equal(s.result, PHONE_RETRY);
+	assert_int_equal(s.retry_delay, 60);
+	phone_session_free(&s);
 }
 
 static void test_protocol_errors(void **state)

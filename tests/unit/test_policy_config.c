@@ -74,6 +74,8 @@ static void test_defaults(void **state)
 	assert_int_equal(conf.front.idle_timeout, 60);
 	assert_int_equal(conf.front.keygen_timeout, 300);
 	assert_int_equal(conf.front.retry_delay, 60);
+	assert_int_equal(conf.front.max_per_address, 64);
+	assert_int_equal(conf.front.session_timeout, 600);
 	assert_int_equal(conf.signer.workers, 2);
 	assert_int_equal(conf.signer.sessions, 4);
 	assert_string_equal(conf.source, "empty.conf");
@@ -121,7 +123,7 @@ static void test_example_documents_defaults(void **state)
 		off += (size_t)snprintf(out + off, 64 * 1024 - off, "%s", line);
 	}
 	fclose(fp);
-	assert_int_equal(settings, 48);         /* every setting of the table in config.c */
+	assert_int_equal(settings, 50);         /* every setting of the table in config.c */
 	if (capf_conf_parse(&conf, out, off, "example-uncommented", e) != 0)
 		dump(e);
 	assert_int_equal(capf_errlist_count(e), 0);
@@ -213,6 +215,8 @@ static void test_full_file(void **state)
 	assert_string_equal(conf.front.listen, "[::1]:4804");
 	assert_int_equal(conf.front.max_connections, 50000);
 	assert_int_equal(conf.front.keygen_timeout, 600);
+	/* session_timeout unset: follows handshake + keygen + 2 * idle, + 60 */
+	assert_int_equal(conf.front.session_timeout, 5 + 600 + 60 + 60);
 	assert_int_equal(conf.signer.sessions, 8);
 	/* peers */
 	assert_true(capf_conf_peer_allowed(&conf, CAPF_ROLE_FRONT, 998, 5));
@@ -287,6 +291,8 @@ static const struct bad bad_cases[] = {
 	{ "front = { idle_timeout = 0; };", "front.idle_timeout: 0 is out of range (allowed: 1..3600)" },
 	{ "front = { keygen_timeout = 5; };", "front.keygen_timeout: 5 is out of range (allowed: 10..3600)" },
 	{ "front = { retry_delay = 3601; };", "front.retry_delay: 3601 is out of range (allowed: 1..3600)" },
+	{ "front = { max_per_address = 0; };", "front.max_per_address: 0 is out of range (allowed: 1..1000000)" },
+	{ "front = { session_timeout = 29; };", "front.session_timeout: 29 is out of range (allowed: 30..7200)" },
 	{ "signer = { workers = 65; };", "signer.workers: 65 is out of range (allowed: 1..64)" },
 	{ "signer = { sessions = 0; };", "signer.sessions: 0 is out of range (allowed: 1..256)" },
 	/* choices */
@@ -348,6 +354,8 @@ static const struct bad bad_cases[] = {
 	{ "devices = { sep = false; jabber = false; };", "devices.sep and devices.jabber are both false" },
 	{ "deadline = { default_days = 40; max_days = 30; };", "deadline.default_days: 40 is greater than deadline.max_days (30)" },
 	{ "deadline = { min_lead_hours = 48; default_days = 2; };", "deadline.min_lead_hours: 48 hours is not less than deadline.default_days (2 days)" },
+	{ "front = { max_connections = 10; max_per_address = 11; };", "bad.conf:1: front.max_per_address: 11 is greater than front.max_connections (10)" },
+	{ "front = {\n session_timeout = 100; };", "bad.conf:2: front.session_timeout: 100 seconds is less than front.handshake_timeout + front.keygen_timeout + 2 * front.idle_timeout (430)" },
 	{ "signer = { workers = 8; sessions = 4; };", "bad.conf:1: signer.sessions: 4 is less than signer.workers (8)" },
 };
 
