@@ -150,6 +150,30 @@ ctl_fmt_time(time_t t, char *buf, size_t len)
 	return buf;
 }
 
+const char *
+ctl_fmt_rfc3339(time_t t, char *buf, size_t len)
+{
+	struct tm tm;
+
+	if (t == 0 || gmtime_r(&t, &tm) == NULL) {
+		snprintf(buf, len, "-");
+		return buf;
+	}
+	strftime(buf, len, "%Y-%m-%dT%H:%M:%SZ", &tm);
+	return buf;
+}
+
+void
+ctl_json_time(FILE *f, time_t t)
+{
+	char b[40];
+
+	if (t == 0)
+		fputs("null", f);
+	else
+		fprintf(f, "\"%s\"", ctl_fmt_rfc3339(t, b, sizeof(b)));
+}
+
 void
 ctl_json_str(FILE *f, const char *s)
 {

@@ -56,6 +56,8 @@ enum capf_ipc_verb {
 	CAPF_IPC_TRUST_EXPORT = 0x0135,
 	CAPF_IPC_AUDIT_VERIFY = 0x0140,
 	CAPF_IPC_STATS = 0x0141,
+	CAPF_IPC_DEVICE_CERT = 0x01A0,          /* a device's fetched certificate or current LSC */
+	CAPF_IPC_DEVICE_HISTORY = 0x01A1,       /* a device's issuances, fetches, deletes, refusals */
 	/* append new verbs here (and a row in ipc_schema.c) */
 };
 
@@ -132,6 +134,17 @@ enum capf_ipc_tag {
 	CAPF_IPC_T_LSC_COUNT = 96,      /* u32: LSCs still valid under a CAPF certificate */
 	CAPF_IPC_T_KEY_URI = 97,        /* str <= 1024: pkcs11: URI of a CAPF CA key (no PIN) */
 	CAPF_IPC_T_SAN_IP = 98,         /* str <= 45, repeatable: IPv4/IPv6 address, text */
+	/* device certificates, history, list filters (issue #13) */
+	CAPF_IPC_T_CERT_KIND = 210,     /* u8, enum capf_ipc_cert_kind */
+	CAPF_IPC_T_EVENT = 211,         /* nested, repeatable: {EVENT_TIME, EVENT_KIND, ...} */
+	CAPF_IPC_T_EVENT_TIME = 212,    /* i64, Unix time */
+	CAPF_IPC_T_EVENT_KIND = 213,    /* str <= 32: "issued", "fetched", "deleted", "refused", ... */
+	CAPF_IPC_T_EVENT_OUTCOME = 214, /* str <= 1024: the outcome in words */
+	CAPF_IPC_T_FILTER_AUTH_MODE = 215, /* u8, enum capf_auth_mode; repeatable */
+	CAPF_IPC_T_FILTER_KEY_ORDER = 216, /* u8, enum capf_key_order; repeatable */
+	CAPF_IPC_T_FILTER_FLAGS = 217,  /* u8, CAPF_IPC_DEVF_* that must all be set */
+	CAPF_IPC_T_DEV_FLAGS = 218,     /* u8, CAPF_IPC_DEVF_* of a device record */
+	CAPF_IPC_T_LSC_DAYS_LEFT = 219, /* i64: whole days left on the LSC, by the signer's clock */
 	/* append new tags here (and a row in ipc_schema.c) */
 };
 
@@ -169,6 +182,17 @@ enum capf_ipc_cert_role {
 	CAPF_IPC_CERT_TLS = 3,          /* the front end's TLS certificate */
 	CAPF_IPC_CERT_PENDING = 4,      /* CSR exported, waiting for CAPF_IMPORT */
 };
+
+enum capf_ipc_cert_kind {              /* DEVICE_CERT: which certificate */
+	CAPF_IPC_CERT_FETCHED = 0,      /* the last one a phone returned to Troubleshoot */
+	CAPF_IPC_CERT_LSC = 1,          /* the current LSC as issued */
+};
+
+/* DEV_FLAGS / FILTER_FLAGS bits */
+#define CAPF_IPC_DEVF_NO_LSC          0x01      /* no current LSC */
+#define CAPF_IPC_DEVF_DEADLINE_PASSED 0x02      /* an operation pending past its deadline */
+#define CAPF_IPC_DEVF_LOCKED_OUT      0x04      /* failed attempts reached auth.max_failed_attempts */
+#define CAPF_IPC_DEVF_ALL             0x07
 
 enum capf_ipc_trust_target {
 	CAPF_IPC_TRUST_ALL = 0,

@@ -110,6 +110,8 @@ static const struct {
 	{ CAPF_IPC_TRUST_EXPORT, admin_trust_export },
 	{ CAPF_IPC_AUDIT_VERIFY, admin_audit_verify },
 	{ CAPF_IPC_STATS, admin_stats },
+	{ CAPF_IPC_DEVICE_CERT, admin_device_cert },
+	{ CAPF_IPC_DEVICE_HISTORY, admin_device_history },
 };
 
 void

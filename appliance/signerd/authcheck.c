@@ -370,3 +370,34 @@ int signerd_auth_check(struct signerd *sd, const struct capf_store_device *dev,
 	}
 	return 0;
 }
+
+int signerd_fetched_check(struct signerd *sd, const char *name, X509 *cert, char *why, size_t whylen)
+{
+	struct signerd_core *c = signerd_core(sd);
+	X509_STORE *lsc;
+	char e_lsc[256] = "no CAPF CA", e_mic[256] = "no manufacturing CAs (mic.ca_dir)";
+	const char *kind = NULL;
+	int mic = 0;
+
+	if ((lsc = lsc_trust(sd, why, whylen)) == NULL)
+		return -1;
+	if (chain_ok(lsc, cert, e_lsc, sizeof(e_lsc)) == 0) {
+		kind = "an LSC from a CAPF CA";
+	} else if (c->mic_store != NULL && chain_ok(c->mic_store, cert, e_mic, sizeof(e_mic)) == 0) {
+		kind = "a MIC from a manufacturing CA";
+		mic = 1;
+	}
+	X509_STORE_free(lsc);
+	ERR_clear_error();
+	if (kind == NULL) {
+		snprintf(why, whylen, "the certificate chains neither to a CAPF CA (%s) nor to a "
+			 "manufacturing CA (%s)", e_lsc, e_mic);
+		return -1;
+	}
+	if (!names_device(cert, name, mic)) {
+		snprintf(why, whylen, "the certificate (%s) does not name %s (subject CN / SAN)", kind, name);
+		return -1;
+	}
+	snprintf(why, whylen, "%s naming the device", kind);
+	return 0;
+}

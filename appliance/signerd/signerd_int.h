@@ -84,6 +84,11 @@ int signerd_server_start(struct signerd_server *srv, char *err, size_t errlen);
 int signerd_server_run(struct signerd_server *srv);
 void signerd_server_free(struct signerd_server *srv);
 
+/* A certificate a phone returned to Troubleshoot (fetch): 0 when it chains to a
+ * CAPF CA (active or previous) or to a manufacturing CA and names the device;
+ * -1 with the reason. why gets what it is either way (authcheck.c). */
+int signerd_fetched_check(struct signerd *sd, const char *name, X509 *cert, char *why, size_t whylen);
+
 #endif
 
 /* ---- authcheck.c: the authentication evidence of BEGIN ---- */
