@@ -378,11 +378,12 @@ list_one(const struct ctl_device *d, void *arg)
 		fputs(ls->n ? ",\n  " : "\n  ", stdout);
 		ctl_device_json(stdout, d);
 	} else {
-		/* AUTHENTICATION fits "By Existing Certificate (Precedence to LSC)" */
+		/* OPERATION fits "No Pending Operation", AUTHENTICATION "By Existing
+		 * Certificate (Precedence to LSC)" */
 		if (ls->n == 0)
-			printf("%-20s %-16s %-44s %-21s %s\n", "NAME", "OPERATION", "AUTHENTICATION",
+			printf("%-20s %-20s %-44s %-21s %s\n", "NAME", "OPERATION", "AUTHENTICATION",
 			       "COMPLETES BY", "STATUS");
-		printf("%-20s %-16s %-44s %-21s %s\n", d->name,
+		printf("%-20s %-20s %-44s %-21s %s\n", d->name,
 		       d->op >= 0 ? capf_operation_cisco(d->op) : "-",
 		       d->auth >= 0 ? capf_auth_mode_cisco(d->auth) : "-",
 		       d->op > 0 ? ctl_fmt_time((time_t)d->deadline, t, sizeof(t)) : "-",

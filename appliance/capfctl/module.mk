@@ -11,3 +11,5 @@ $(CAPFCTL): $(call objs,$(CAPFCTL_SRCS)) $(BUILD)/lib/libcapfcodec.a \
 
 # capfctl and the ADMIN verbs against the real daemon, token and store.
 SHELL_TESTS += tests/integ/capfctl.sh
+# issue #13: Troubleshoot, history, list filters, bulk rules, the JSON vocabulary.
+SHELL_TESTS += tests/integ/capfctl_devices.sh
