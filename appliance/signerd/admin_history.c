@@ -210,7 +210,15 @@ history_cb(const struct capf_store_audit_row *r, void *arg)
 		detail_get(detail, "serial", issue_keys, serial, sizeof(serial));
 		detail_get(detail, "issuer", issue_keys, issuer, sizeof(issuer));
 		detail_get(detail, "not_after", issue_keys, v, sizeof(v));
-		snprintf(outcome, sizeof(outcome), "issued (not after %s)", v);
+		{
+			time_t na = (time_t)strtoll(v, NULL, 10);
+			struct tm tm;
+			char t[40] = "?";
+
+			if (na > 0 && gmtime_r(&na, &tm) != NULL)
+				strftime(t, sizeof(t), "%Y-%m-%dT%H:%M:%SZ", &tm);
+			snprintf(outcome, sizeof(outcome), "issued (not after %s)", t);
+		}
 		if (h->nseen < 32) {
 			snprintf(h->seen[h->nseen].serial, sizeof(h->seen[0].serial), "%s", serial);
 			snprintf(h->seen[h->nseen].issuer, sizeof(h->seen[0].issuer), "%s", issuer);

@@ -146,6 +146,7 @@ assert all(t.match(e["time"]) for e in ev), ev
 assert [e["time"] for e in ev]==sorted(e["time"] for e in ev)
 iss=[e for e in ev if e["event"]=="issued"]
 assert len(iss)==1 and iss[0]["lsc_serial"].upper()==serial and iss[0]["lsc_issuer"]==fp, iss
+assert re.match(r"^issued \(not after \d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ\)$", iss[0]["outcome"]), iss
 assert any(e["event"]=="delivered" and e["lsc_serial"].upper()==serial for e in ev), kinds
 f=[e for e in ev if e["event"]=="fetched"]
 assert [x["outcome"].split(":")[0] for x in f]==["refused","refused","accepted","accepted"], f
