@@ -121,6 +121,8 @@ struct ctl_device {
 	int flags;                      /* CAPF_IPC_DEVF_*, -1: absent (older daemon) */
 	int has_days_left;
 	long days_left;                 /* the signer's count, when has_days_left */
+	int64_t fetch_time;             /* device show: the last Troubleshoot's time, 0 none */
+	char fetch_outcome[1100];       /* ... and verdict ("refused: <reason>") */
 };
 int ctl_device_decode(const struct capf_ipc_field *f, struct ctl_device *d);
 void ctl_device_print(FILE *f, const struct ctl_device *d);

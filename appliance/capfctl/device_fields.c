@@ -45,6 +45,8 @@ ctl_device_decode(const struct capf_ipc_field *f, struct ctl_device *d)
 	capf_ipc_get_str(&sub, CAPF_IPC_T_LSC_SERIAL, d->serial, sizeof(d->serial));
 	capf_ipc_get_str(&sub, CAPF_IPC_T_LSC_ISSUER, d->issuer, sizeof(d->issuer));
 	if (capf_ipc_get_u8(&sub, CAPF_IPC_T_DEV_FLAGS, &v8) == 0) d->flags = v8;
+	if (capf_ipc_get_i64(&sub, CAPF_IPC_T_EVENT_TIME, &v64) == 0) d->fetch_time = v64;
+	capf_ipc_get_str(&sub, CAPF_IPC_T_EVENT_OUTCOME, d->fetch_outcome, sizeof(d->fetch_outcome));
 	if (capf_ipc_get_i64(&sub, CAPF_IPC_T_LSC_DAYS_LEFT, &v64) == 0) {
 		d->has_days_left = 1;
 		d->days_left = (long)v64;
@@ -159,6 +161,9 @@ ctl_device_print(FILE *f, const struct ctl_device *d)
 	} else {
 		fprintf(f, "LSC:                         none\n");
 	}
+	if (d->fetch_outcome[0])
+		fprintf(f, "Last Troubleshoot:           %s, %s (capfctl device cert %s)\n",
+			ctl_fmt_time((time_t)d->fetch_time, t, sizeof(t)), d->fetch_outcome, d->name);
 }
 
 static void
@@ -227,5 +232,8 @@ ctl_device_json(FILE *f, const struct ctl_device *d)
 		fprintf(f, "%ld", ctl_device_days_left(d));
 	else
 		fputs("null", f);
+	/* device show only (null in lists): the last Troubleshoot */
+	jtime(f, &first, "last_fetch_time", d->fetch_outcome[0] ? d->fetch_time : 0);
+	jstr(f, &first, "last_fetch_outcome", d->fetch_outcome[0] ? d->fetch_outcome : NULL);
 	fputc('}', f);
 }

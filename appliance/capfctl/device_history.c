@@ -34,7 +34,7 @@ static const char usage_history[] =
 "verdict), delete, refusal and settings change of the device, oldest first, with the\n"
 "time (UTC) and who caused it. The history stays after `capfctl device remove`.\n"
 "  --json       {\"schema\", \"name\", \"events\": [{\"time\", \"event\", \"lsc_serial\",\n"
-"               \"lsc_issuer\", \"outcome\", \"actor\"}]} (docs/json.md)\n"
+"               \"lsc_issuer\", \"issuer\", \"outcome\", \"actor\"}]} (docs/json.md)\n"
 "  --socket PATH, --help\n";
 
 /* Options shared by cert and history; returns CTL_OK, or an exit code, or -1 for --help. */
@@ -87,7 +87,7 @@ ctl_device_cert(struct ctl *c, int argc, char **argv)
 	const char *out = NULL, *name;
 	const uint8_t *der;
 	size_t len;
-	char t[64], outcome[1100] = "", serial[80] = "", issuer[1100] = "";
+	char t[64], outcome[1100] = "", serial[80] = "", issuer[1100] = "", iname[1100] = "";
 	int64_t when = 0;
 	int kind = CAPF_IPC_CERT_FETCHED, rc;
 	X509 *x;
@@ -107,6 +107,7 @@ ctl_device_cert(struct ctl *c, int argc, char **argv)
 	capf_ipc_get_str(&r.msg, CAPF_IPC_T_EVENT_OUTCOME, outcome, sizeof(outcome));
 	capf_ipc_get_str(&r.msg, CAPF_IPC_T_LSC_SERIAL, serial, sizeof(serial));
 	capf_ipc_get_str(&r.msg, CAPF_IPC_T_LSC_ISSUER, issuer, sizeof(issuer));
+	capf_ipc_get_str(&r.msg, CAPF_IPC_T_ISSUER_NAME, iname, sizeof(iname));
 	if (capf_ipc_get_bytes(&r.msg, CAPF_IPC_T_CERT, &der, &len) != 0 ||
 	    (x = capf_x509_from_der(der, len)) == NULL) {
 		fprintf(stderr, "capfctl device cert: the daemon sent no readable certificate\n");
@@ -123,8 +124,9 @@ ctl_device_cert(struct ctl *c, int argc, char **argv)
 	X509_free(x);
 	pemlen = BIO_get_mem_data(bio, &pem);
 	if (kind == CAPF_IPC_CERT_FETCHED)
-		fprintf(stderr, "Fetched from the phone %s: %s\n", ctl_fmt_time((time_t)when, t, sizeof(t)),
-			outcome);
+		fprintf(stderr, "Fetched from the phone %s: %s\nIssuer: %s%s%s%s\n",
+			ctl_fmt_time((time_t)when, t, sizeof(t)), outcome, iname[0] ? iname : "-",
+			issuer[0] ? " (SHA-256 " : "", issuer, issuer[0] ? ")" : "");
 	else
 		fprintf(stderr, "LSC serial %s issued %s by the CAPF CA %s (%s)\n", serial,
 			ctl_fmt_time((time_t)when, t, sizeof(t)), issuer, outcome);
@@ -150,6 +152,7 @@ print_event(struct hist_state *h, const struct capf_ipc_field *f)
 {
 	struct capf_ipc_msg sub;
 	char kind[40] = "", serial[80] = "", issuer[1100] = "", outcome[1100] = "", actor[1100] = "";
+	char iname[1100] = "";
 	char t[64], err[160];
 	int64_t when = 0;
 
@@ -160,6 +163,7 @@ print_event(struct hist_state *h, const struct capf_ipc_field *f)
 	capf_ipc_get_str(&sub, CAPF_IPC_T_LSC_SERIAL, serial, sizeof(serial));
 	capf_ipc_get_str(&sub, CAPF_IPC_T_LSC_ISSUER, issuer, sizeof(issuer));
 	capf_ipc_get_str(&sub, CAPF_IPC_T_EVENT_OUTCOME, outcome, sizeof(outcome));
+	capf_ipc_get_str(&sub, CAPF_IPC_T_ISSUER_NAME, iname, sizeof(iname));
 	capf_ipc_get_str(&sub, CAPF_IPC_T_TEXT, actor, sizeof(actor));
 	capf_ipc_msg_free(&sub);
 	if (h->json) {
@@ -175,6 +179,11 @@ print_event(struct hist_state *h, const struct capf_ipc_field *f)
 		fputs(", \"lsc_issuer\": ", stdout);
 		if (issuer[0])
 			ctl_json_str(stdout, issuer);
+		else
+			fputs("null", stdout);
+		fputs(", \"issuer\": ", stdout);
+		if (iname[0])
+			ctl_json_str(stdout, iname);
 		else
 			fputs("null", stdout);
 		fputs(", \"outcome\": ", stdout);

@@ -145,6 +145,7 @@ enum capf_ipc_tag {
 	CAPF_IPC_T_FILTER_FLAGS = 217,  /* u8, CAPF_IPC_DEVF_* that must all be set */
 	CAPF_IPC_T_DEV_FLAGS = 218,     /* u8, CAPF_IPC_DEVF_* of a device record */
 	CAPF_IPC_T_LSC_DAYS_LEFT = 219, /* i64: whole days left on the LSC, by the signer's clock */
+	CAPF_IPC_T_ISSUER_NAME = 220,   /* str <= 1024: a certificate's issuer, RFC 2253 */
 	/* append new tags here (and a row in ipc_schema.c) */
 };
 

@@ -89,6 +89,7 @@ static const struct ipc_tagdef tags[] = {
 	{ CAPF_IPC_T_FILTER_FLAGS, FT_U8, 0, CAPF_IPC_DEVF_ALL, "FILTER_FLAGS" },
 	{ CAPF_IPC_T_DEV_FLAGS, FT_U8, 0, CAPF_IPC_DEVF_ALL, "DEV_FLAGS" },
 	{ CAPF_IPC_T_LSC_DAYS_LEFT, FT_I64, 0, 0, "LSC_DAYS_LEFT" },
+	{ CAPF_IPC_T_ISSUER_NAME, FT_STR, 0, 1024, "ISSUER_NAME" },
 };
 
 #define R(t)    { CAPF_IPC_T_##t, RF_REQUIRED }
@@ -143,7 +144,7 @@ static const struct ipc_rule audit_rsp[] = { O(COUNT), O(AUDIT_ROW), END };
 static const struct ipc_rule stats_rsp[] = { M(STAT), END };
 static const struct ipc_rule dev_cert_req[] = { R(DEVICE_NAME), O(CERT_KIND), END };
 static const struct ipc_rule dev_cert_rsp[] = {
-	R(CERT), O(EVENT_TIME), O(EVENT_OUTCOME), O(LSC_SERIAL), O(LSC_ISSUER), END };
+	R(CERT), O(EVENT_TIME), O(EVENT_OUTCOME), O(LSC_SERIAL), O(LSC_ISSUER), O(ISSUER_NAME), END };
 static const struct ipc_rule history_req[] = { R(DEVICE_NAME), O(CURSOR), END };
 static const struct ipc_rule history_rsp[] = { M(EVENT), O(CURSOR), END };
 
@@ -153,14 +154,15 @@ static const struct ipc_rule device_rec[] = {
 	R(DEVICE_NAME), O(OPERATION), O(AUTH_MODE), O(AUTH_STRING), O(KEY_ORDER), O(RSA_BITS),
 	O(CURVE), O(DEADLINE), O(DEV_STATUS), O(STATUS_OP), O(CAUSE), O(FAILED_ATTEMPTS),
 	O(LAST_SEEN), O(LSC_SERIAL), O(LSC_ISSUER), O(LSC_NOT_AFTER), O(DEV_FLAGS),
-	O(LSC_DAYS_LEFT), END };
+	O(LSC_DAYS_LEFT), O(EVENT_TIME), O(EVENT_OUTCOME), END };
 static const struct ipc_rule item_error[] = { R(DEVICE_NAME), R(TEXT), END };
 static const struct ipc_rule capf_cert_rec[] = {
 	R(CERT_ROLE), O(CERT), O(SUBJECT), O(FINGERPRINT), O(NOT_BEFORE), O(NOT_AFTER),
 	O(LSC_COUNT), O(KEY_TYPE), O(RSA_BITS), O(CURVE), O(KEY_URI), M(CHAIN_CERT), END };
 static const struct ipc_rule stat_rec[] = { R(STAT_NAME), R(STAT_VALUE), END };
 static const struct ipc_rule event_rec[] = {
-	R(EVENT_TIME), R(EVENT_KIND), O(LSC_SERIAL), O(LSC_ISSUER), O(EVENT_OUTCOME), O(TEXT), END };
+	R(EVENT_TIME), R(EVENT_KIND), O(LSC_SERIAL), O(LSC_ISSUER), O(ISSUER_NAME), O(EVENT_OUTCOME),
+	O(TEXT), END };
 
 #define F CAPF_IPC_ROLE_FRONT
 #define A CAPF_IPC_ROLE_ADMIN

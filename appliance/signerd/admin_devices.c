@@ -285,6 +285,18 @@ put_device_by_name(struct admin_req *a, const char *name)
 		capf_ipc_put_i64(a->resp, CAPF_IPC_T_LSC_DAYS_LEFT,
 				 (int64_t)capf_days_left(is.not_after, now));
 	}
+	{
+		/* the verdict on the certificate the phone last returned to Troubleshoot */
+		struct capf_store_fetched f;
+		char o[CAPF_STORE_REASON_MAX + 16];
+
+		if (capf_store_fetched_latest(a->sd->store, name, &f, err, sizeof(err)) == 0) {
+			snprintf(o, sizeof(o), "%s: %s", f.accepted ? "accepted" : "refused", f.reason);
+			capf_ipc_put_i64(a->resp, CAPF_IPC_T_EVENT_TIME, (int64_t)f.fetched_at);
+			capf_ipc_put_str(a->resp, CAPF_IPC_T_EVENT_OUTCOME, o);
+		}
+		capf_store_fetched_clear(&f);
+	}
 	capf_ipc_nest_end(a->resp);
 	capf_store_issuance_clear(&is);
 	OPENSSL_cleanse(&d, sizeof(d));

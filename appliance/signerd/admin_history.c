@@ -48,7 +48,9 @@ cert_fetched(struct admin_req *a, const char *name)
 		capf_ipc_put_str(a->resp, CAPF_IPC_T_EVENT_OUTCOME, outcome);
 		if (f.serial[0])
 			capf_ipc_put_str(a->resp, CAPF_IPC_T_LSC_SERIAL, f.serial);
-		capf_ipc_put_str(a->resp, CAPF_IPC_T_LSC_ISSUER, f.issuer);
+		if (f.issuer_fp[0])
+			capf_ipc_put_str(a->resp, CAPF_IPC_T_LSC_ISSUER, f.issuer_fp);
+		capf_ipc_put_str(a->resp, CAPF_IPC_T_ISSUER_NAME, f.issuer);
 	}
 	capf_store_fetched_clear(&f);
 	return 0;
@@ -196,12 +198,14 @@ status_event(const char *detail, char *out, size_t len)
 static int
 history_cb(const struct capf_store_audit_row *r, void *arg)
 {
-	static const char *const fetch_keys[] = { "serial", "issuer", "fp", "outcome", "reason", NULL };
+	static const char *const fetch_keys[] = { "serial", "issuer_fp", "fp", "outcome", "issuer", "reason",
+						  NULL };
 	static const char *const issue_keys[] = { "serial", "issuer", "spki", "not_after", "peer", NULL };
 	static const char *const state_keys[] = { "serial", "state", NULL };
 	struct hist *h = arg;
 	struct capf_ipc_builder *b = h->a->resp;
 	char serial[CAPF_STORE_SERIAL_HEX_MAX + 1] = "", issuer[1100] = "", outcome[1100] = "";
+	char issuer_name[1100] = "";
 	char v[600];
 	const char *kind, *action = r->action ? r->action : "", *detail = r->detail ? r->detail : "";
 
@@ -236,9 +240,12 @@ history_cb(const struct capf_store_audit_row *r, void *arg)
 		detail_get(detail, "serial", fetch_keys, serial, sizeof(serial));
 		if (strcmp(serial, "-") == 0)
 			serial[0] = '\0';
-		detail_get(detail, "issuer", fetch_keys, issuer, sizeof(issuer));
+		detail_get(detail, "issuer_fp", fetch_keys, issuer, sizeof(issuer));
 		if (strcmp(issuer, "-") == 0)
 			issuer[0] = '\0';
+		detail_get(detail, "issuer", fetch_keys, issuer_name, sizeof(issuer_name));
+		if (strcmp(issuer_name, "-") == 0)
+			issuer_name[0] = '\0';
 		detail_get(detail, "outcome", fetch_keys, v, sizeof(v));
 		detail_get(detail, "reason", fetch_keys, outcome, sizeof(outcome));
 		if (v[0]) {
@@ -271,6 +278,8 @@ history_cb(const struct capf_store_audit_row *r, void *arg)
 		outcome[1024] = '\0';
 	if (strlen(issuer) > 1024)
 		issuer[1024] = '\0';
+	if (strlen(issuer_name) > 1024)
+		issuer_name[1024] = '\0';
 	capf_ipc_nest_begin(b, CAPF_IPC_T_EVENT);
 	capf_ipc_put_i64(b, CAPF_IPC_T_EVENT_TIME, (int64_t)r->time);
 	capf_ipc_put_str(b, CAPF_IPC_T_EVENT_KIND, kind);
@@ -278,6 +287,8 @@ history_cb(const struct capf_store_audit_row *r, void *arg)
 		capf_ipc_put_str(b, CAPF_IPC_T_LSC_SERIAL, serial);
 	if (issuer[0])
 		capf_ipc_put_str(b, CAPF_IPC_T_LSC_ISSUER, issuer);
+	if (issuer_name[0])
+		capf_ipc_put_str(b, CAPF_IPC_T_ISSUER_NAME, issuer_name);
 	if (outcome[0])
 		capf_ipc_put_str(b, CAPF_IPC_T_EVENT_OUTCOME, outcome);
 	snprintf(v, sizeof(v), "uid %u (%s)", (unsigned)r->uid, r->role ? r->role : "?");

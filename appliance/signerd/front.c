@@ -662,7 +662,7 @@ static int fetched(struct signerd *sd, const struct signerd_peer *peer, const st
 	if (serial_hex(x, f.serial, sizeof(f.serial)) != 0)
 		f.serial[0] = '\0';
 	capf_x509_issuer(x, f.issuer, sizeof(f.issuer));
-	f.accepted = signerd_fetched_check(sd, device, x, f.reason, sizeof(f.reason)) == 0;
+	f.accepted = signerd_fetched_check(sd, device, x, f.issuer_fp, f.reason, sizeof(f.reason)) == 0;
 	f.der = (unsigned char *)der;
 	f.der_len = len;
 	X509_free(x);

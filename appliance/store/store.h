@@ -325,6 +325,7 @@ struct capf_store_fetched {
 	time_t fetched_at;                              /* 0 on record: now */
 	char serial[CAPF_STORE_SERIAL_HEX_MAX + 1];     /* hex, "" when unreadable */
 	char issuer[1025];                              /* issuer name, RFC 2253 */
+	char issuer_fp[CAPF_STORE_FP_HEX_LEN + 1];      /* SHA-256 of the CA it chained to, "" none */
 	char fp[CAPF_STORE_FP_HEX_LEN + 1];             /* SHA-256 of der, hex */
 	int accepted;
 	char reason[CAPF_STORE_REASON_MAX + 1];

@@ -31,7 +31,7 @@ static int do_fetched(struct capf_store *st, sqlite3 *db, void *arg, char *err, 
 	int rc;
 
 	if ((rc = store_prepare(db, "INSERT INTO fetched_certs(device, fetched_at, serial, issuer, "
-				"fingerprint, der, accepted, reason) VALUES (?,?,?,?,?,?,?,?)",
+				"fingerprint, der, accepted, reason, issuer_fp) VALUES (?,?,?,?,?,?,?,?,?)",
 				&s, err, errlen)) < 0)
 		return rc;
 	sqlite3_bind_text(s, 1, f->device, -1, SQLITE_STATIC);
@@ -42,14 +42,15 @@ static int do_fetched(struct capf_store *st, sqlite3 *db, void *arg, char *err, 
 	sqlite3_bind_blob(s, 6, f->der, (int)f->der_len, SQLITE_STATIC);
 	sqlite3_bind_int(s, 7, f->accepted ? 1 : 0);
 	sqlite3_bind_text(s, 8, f->reason, -1, SQLITE_STATIC);
+	sqlite3_bind_text(s, 9, f->issuer_fp, -1, SQLITE_STATIC);
 	rc = sqlite3_step(s);
 	store_finalize(s);
 	if (rc != SQLITE_DONE)
 		return store_sqlerr(db, sqlite3_extended_errcode(db), "recording a fetched certificate",
 				    err, errlen);
-	snprintf(detail, sizeof(detail), "serial=%s issuer=%s fp=%s outcome=%s reason=%s",
-		 f->serial[0] ? f->serial : "-", f->issuer[0] ? f->issuer : "-", f->fp,
-		 f->accepted ? "accepted" : "refused", f->reason);
+	snprintf(detail, sizeof(detail), "serial=%s issuer_fp=%s fp=%s outcome=%s issuer=%s reason=%s",
+		 f->serial[0] ? f->serial : "-", f->issuer_fp[0] ? f->issuer_fp : "-", f->fp,
+		 f->accepted ? "accepted" : "refused", f->issuer[0] ? f->issuer : "-", f->reason);
 	return store_audit_add(db, a->who, "lsc.fetch", f->device, detail, err, errlen);
 }
 
@@ -64,6 +65,10 @@ int capf_store_fetched_record(struct capf_store *st, const struct capf_store_fet
 		return rc;
 	if ((rc = store_norm_hex("fingerprint", f->fp, fp, CAPF_STORE_FP_HEX_LEN,
 				 CAPF_STORE_FP_HEX_LEN, 0, err, errlen)) < 0)
+		return rc;
+	if (f->issuer_fp[0] && (rc = store_norm_hex("issuer fingerprint", f->issuer_fp, fp,
+						    CAPF_STORE_FP_HEX_LEN, CAPF_STORE_FP_HEX_LEN, 0,
+						    err, errlen)) < 0)
 		return rc;
 	if (f->der == NULL || f->der_len == 0 || f->der_len > CAPF_STORE_DER_MAX ||
 	    strlen(f->serial) > CAPF_STORE_SERIAL_HEX_MAX || strlen(f->reason) > CAPF_STORE_REASON_MAX) {
@@ -87,7 +92,7 @@ int capf_store_fetched_latest(struct capf_store *st, const char *device,
 	if ((db = store_reader_get(st, err, errlen)) == NULL)
 		return CAPF_STORE_ERROR;
 	if ((rc = store_prepare(db, "SELECT device, fetched_at, serial, issuer, fingerprint, der, "
-				"accepted, reason FROM fetched_certs WHERE device = ? "
+				"accepted, reason, issuer_fp FROM fetched_certs WHERE device = ? "
 				"ORDER BY id DESC LIMIT 1", &s, err, errlen)) < 0)
 		goto out;
 	sqlite3_bind_text(s, 1, device, -1, SQLITE_STATIC);
@@ -101,6 +106,7 @@ int capf_store_fetched_latest(struct capf_store *st, const char *device,
 		n = sqlite3_column_bytes(s, 5);
 		out->accepted = sqlite3_column_int(s, 6) != 0;
 		store_col_text(s, 7, out->reason, sizeof(out->reason));
+		store_col_text(s, 8, out->issuer_fp, sizeof(out->issuer_fp));
 		rc = 0;
 		if (n > 0 && (out->der = malloc((size_t)n)) != NULL) {
 			memcpy(out->der, sqlite3_column_blob(s, 5), (size_t)n);

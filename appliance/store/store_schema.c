@@ -96,6 +96,7 @@ static const char *const migrations[] = {
 	"  fetched_at INTEGER NOT NULL,"
 	"  serial TEXT NOT NULL DEFAULT '' CHECK (length(serial) <= 40),"
 	"  issuer TEXT NOT NULL DEFAULT '' CHECK (length(issuer) <= 1024),"
+	"  issuer_fp TEXT NOT NULL DEFAULT '' CHECK (length(issuer_fp) IN (0, 64)),"
 	"  fingerprint TEXT NOT NULL CHECK (length(fingerprint) = 64),"
 	"  der BLOB NOT NULL CHECK (length(der) BETWEEN 1 AND 65536),"
 	"  accepted INTEGER NOT NULL CHECK (accepted IN (0, 1)),"

@@ -25,6 +25,7 @@ ossl req -new -newkey rsa:2048 -nodes -keyout "$D/out/mic.key" -out "$D/out/mic.
   -subj "/O=Test Manufacturer/CN=CP-8865-SEP00AA00000001" >/dev/null 2>&1
 ossl x509 -req -in "$D/out/mic.csr" -CA "$D/mic/mfg.pem" -CAkey "$D/out/mfg.key" -CAcreateserial \
   -days 30 -out "$D/out/mic.pem" >/dev/null 2>&1
+MFG_FP=$(openssl x509 -in "$D/mic/mfg.pem" -noout -fingerprint -sha256 | cut -d= -f2 | tr -d : | tr 'A-F' 'a-f')
 # a self-signed certificate naming the device: not an LSC of ours
 ossl req -x509 -newkey rsa:2048 -nodes -keyout "$D/out/self.key" -out "$D/out/self.pem" \
   -subj "/CN=SEP00AA00000001" -days 30 >/dev/null 2>&1
@@ -95,6 +96,7 @@ enroll SEP00AA00000001 --outcome fetched --fetch-cert "$D/out/self.pem" >"$D/out
 check_grep "fetch (self-signed): the phone's part ends normally" "result=ok" "$D/out/f1.out"
 check "device show" c device show SEP00AA00000001
 check_grep "  ... Troubleshoot Failed" "Certificate Operation Status: Troubleshoot Failed: Invalid LSC" "$T_TMP/last.out"
+check_grep "  ... with the reason" "^Last Troubleshoot: .*refused: the certificate chains neither to a CAPF CA" "$T_TMP/last.out"
 check "device cert (fetched): the refused certificate is kept" jout "$D/out/c-self.pem" c device cert SEP00AA00000001 --fetched
 check "  ... it is the self-signed one" test "$(fp "$D/out/c-self.pem")" = "$(fp "$D/out/self.pem")"
 check_grep "  ... with the verdict and the reason" "refused: the certificate chains neither to a CAPF CA" "$D/out/c-self.pem.err"
@@ -113,6 +115,7 @@ check "device show" c device show SEP00AA00000001
 check_grep "  ... Troubleshoot Success" "Certificate Operation Status: Troubleshoot Success" "$T_TMP/last.out"
 check "device cert --out FILE" c device cert SEP00AA00000001 --out "$D/out/fetched.pem"
 check_grep "  ... accepted as an LSC of a CAPF CA" "accepted: an LSC from a CAPF CA naming the device" "$T_TMP/last.out"
+check_grep "  ... issued by our CAPF CA" "^Issuer: .*CN=CAPF-test.*\\(SHA-256 $CA_FP\\)" "$T_TMP/last.out"
 check "  ... the file holds the LSC the phone returned" test "$(fp "$D/out/fetched.pem")" = "$(fp "$D/out/lsc1.pem")"
 check "  ... which openssl reads" ossl verify -CAfile "$D/ca/ca.pem" "$D/out/fetched.pem"
 
@@ -151,14 +154,16 @@ assert any(e["event"]=="delivered" and e["lsc_serial"].upper()==serial for e in 
 f=[e for e in ev if e["event"]=="fetched"]
 assert [x["outcome"].split(":")[0] for x in f]==["refused","refused","accepted","accepted"], f
 assert "chains neither" in f[0]["outcome"] and "does not name" in f[1]["outcome"], f
-assert f[2]["lsc_serial"].upper()==serial, f[2]
+assert f[2]["lsc_serial"].upper()==serial and f[2]["lsc_issuer"]==fp, f[2]
+assert f[0]["lsc_issuer"] is None and f[0]["issuer"]=="CN=SEP00AA00000001", f[0]
+assert f[3]["lsc_issuer"]==sys.argv[4] and "Test Manufacturing CA" in f[3]["issuer"], f[3]
 d=[e for e in ev if e["event"]=="deleted"]
 assert len(d)==1 and d[0]["lsc_serial"].upper()==serial and d[0]["lsc_issuer"]==fp, d
 order=[k for k in kinds if k in ("issued","fetched","deleted")]
 assert order==["issued","fetched","fetched","fetched","fetched","deleted"], order
 assert any(e["outcome"]=="Troubleshoot Failed: Invalid LSC" for e in ev), kinds
 assert any(e["outcome"]=="Delete Failed: Invalid LSC" for e in ev), kinds
-assert all(e["actor"] for e in ev)' "$D/h1.json" "$SERIAL1" "$CA_FP"
+assert all(e["actor"] for e in ev)' "$D/h1.json" "$SERIAL1" "$CA_FP" "$MFG_FP"
 check "device history (table)" c device history SEP00AA00000001
 check_grep "  ... a table" "^TIME +EVENT +SERIAL +ISSUER +OUTCOME" "$T_TMP/last.out"
 check_grep "  ... the issuance by serial" " issued +$SERIAL1 " "$T_TMP/last.out"

@@ -1571,6 +1571,7 @@ static void test_fetched_and_history(void **state)
 	snprintf(in.serial, sizeof(in.serial), "0A0B");
 	snprintf(in.issuer, sizeof(in.issuer), "CN=Somebody Else");
 	memset(in.fp, 'a', 64);
+	memset(in.issuer_fp, 'b', 64);
 	snprintf(in.reason, sizeof(in.reason), "the certificate chains neither to a CAPF CA nor ...");
 	in.der = der1;
 	in.der_len = sizeof(der1);
@@ -1586,6 +1587,7 @@ static void test_fetched_and_history(void **state)
 	assert_memory_equal(out.der, der2, sizeof(der2));
 	assert_string_equal(out.serial, "0A0B");
 	assert_string_equal(out.issuer, "CN=Somebody Else");
+	assert_int_equal(strspn(out.issuer_fp, "b"), 64);
 	assert_non_null(strstr(out.reason, "naming the device"));
 	assert_true(out.fetched_at > 0);
 	capf_store_fetched_clear(&out);
