@@ -225,7 +225,7 @@ history_cb(const struct capf_store_audit_row *r, void *arg)
 		}
 		if (h->nseen < 32) {
 			snprintf(h->seen[h->nseen].serial, sizeof(h->seen[0].serial), "%s", serial);
-			snprintf(h->seen[h->nseen].issuer, sizeof(h->seen[0].issuer), "%s", issuer);
+			snprintf(h->seen[h->nseen].issuer, sizeof(h->seen[0].issuer), "%.64s", issuer);
 			h->nseen++;
 		}
 	} else if (strcmp(action, "lsc.state") == 0) {
