@@ -73,6 +73,7 @@ const char *ctl_fmt_time(time_t t, char *buf, size_t len);   /* "2026-11-22 17:0
 const char *ctl_fmt_rfc3339(time_t t, char *buf, size_t len);  /* "-" for 0 */
 void ctl_json_time(FILE *f, time_t t);                          /* quoted, or null for 0 */
 void ctl_json_str(FILE *f, const char *s);
+void ctl_json_opt(FILE *f, const char *s);      /* null for NULL or "" */
 void ctl_csv_str(FILE *f, const char *s);
 /* Hex (colons allowed) into at most max bytes. Returns the byte count or -1. */
 int ctl_unhex(const char *s, uint8_t *out, size_t max);

@@ -172,20 +172,11 @@ print_event(struct hist_state *h, const struct capf_ipc_field *f)
 		fputs(", \"event\": ", stdout);
 		ctl_json_str(stdout, kind);
 		fputs(", \"lsc_serial\": ", stdout);
-		if (serial[0])
-			ctl_json_str(stdout, serial);
-		else
-			fputs("null", stdout);
+		ctl_json_opt(stdout, serial);
 		fputs(", \"lsc_issuer\": ", stdout);
-		if (issuer[0])
-			ctl_json_str(stdout, issuer);
-		else
-			fputs("null", stdout);
+		ctl_json_opt(stdout, issuer);
 		fputs(", \"issuer\": ", stdout);
-		if (iname[0])
-			ctl_json_str(stdout, iname);
-		else
-			fputs("null", stdout);
+		ctl_json_opt(stdout, iname);
 		fputs(", \"outcome\": ", stdout);
 		ctl_json_str(stdout, outcome);
 		fputs(", \"actor\": ", stdout);

@@ -137,8 +137,8 @@ ctl_parse_time(const char *s, time_t *out)
 	return *out == (time_t)-1 ? -1 : 0;
 }
 
-const char *
-ctl_fmt_time(time_t t, char *buf, size_t len)
+static const char *
+fmt_utc(time_t t, int rfc3339, char *buf, size_t len)
 {
 	struct tm tm;
 
@@ -146,21 +146,32 @@ ctl_fmt_time(time_t t, char *buf, size_t len)
 		snprintf(buf, len, "-");
 		return buf;
 	}
-	strftime(buf, len, "%Y-%m-%d %H:%M UTC", &tm);
+	if (rfc3339)
+		strftime(buf, len, "%Y-%m-%dT%H:%M:%SZ", &tm);
+	else
+		strftime(buf, len, "%Y-%m-%d %H:%M UTC", &tm);
 	return buf;
+}
+
+const char *
+ctl_fmt_time(time_t t, char *buf, size_t len)
+{
+	return fmt_utc(t, 0, buf, len);
 }
 
 const char *
 ctl_fmt_rfc3339(time_t t, char *buf, size_t len)
 {
-	struct tm tm;
+	return fmt_utc(t, 1, buf, len);
+}
 
-	if (t == 0 || gmtime_r(&t, &tm) == NULL) {
-		snprintf(buf, len, "-");
-		return buf;
-	}
-	strftime(buf, len, "%Y-%m-%dT%H:%M:%SZ", &tm);
-	return buf;
+void
+ctl_json_opt(FILE *f, const char *s)
+{
+	if (s == NULL || s[0] == '\0')
+		fputs("null", f);
+	else
+		ctl_json_str(f, s);
 }
 
 void

@@ -127,6 +127,17 @@ out:
 	return rc;
 }
 
+void store_audit_row_read(sqlite3_stmt *s, struct capf_store_audit_row *r)
+{
+	r->id = sqlite3_column_int64(s, 0);
+	r->time = (time_t)sqlite3_column_int64(s, 1);
+	r->uid = (uid_t)sqlite3_column_int64(s, 2);
+	r->role = (const char *)sqlite3_column_text(s, 3);
+	r->action = (const char *)sqlite3_column_text(s, 4);
+	r->subject = (const char *)sqlite3_column_text(s, 5);
+	r->detail = (const char *)sqlite3_column_text(s, 6);
+}
+
 int capf_store_audit_for_subject(struct capf_store *st, const char *subject, int64_t after_id,
 				 unsigned limit, capf_store_audit_cb cb, void *arg,
 				 char *err, size_t errlen)
@@ -146,13 +157,7 @@ int capf_store_audit_for_subject(struct capf_store *st, const char *subject, int
 	sqlite3_bind_int64(s, 2, after_id);
 	sqlite3_bind_int64(s, 3, limit ? (int64_t)limit : -1);
 	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
-		r.id = sqlite3_column_int64(s, 0);
-		r.time = (time_t)sqlite3_column_int64(s, 1);
-		r.uid = (uid_t)sqlite3_column_int64(s, 2);
-		r.role = (const char *)sqlite3_column_text(s, 3);
-		r.action = (const char *)sqlite3_column_text(s, 4);
-		r.subject = (const char *)sqlite3_column_text(s, 5);
-		r.detail = (const char *)sqlite3_column_text(s, 6);
+		store_audit_row_read(s, &r);
 		if (cb(&r, arg) != 0) {
 			rc = SQLITE_DONE;
 			break;
