@@ -15,7 +15,8 @@
 #include "appliance/signerd/admin.h"
 #include "policy/device.h"
 
-#define HISTORY_PAGE 200        /* EVENTs per response */
+#define HISTORY_PAGE 200        /* EVENTs per response, at most */
+#define HISTORY_BYTES 56000     /* stop filling a response here (64 KiB messages) */
 
 static int
 get_device_name(struct admin_req *a, char *name, size_t len)
@@ -136,6 +137,7 @@ detail_get(const char *detail, const char *key, const char *const *next, char *b
 struct hist {
 	struct admin_req *a;
 	unsigned n;
+	int full;
 	int64_t last_id;
 	struct { char serial[CAPF_STORE_SERIAL_HEX_MAX + 1], issuer[CAPF_STORE_FP_HEX_LEN + 1]; } seen[32];
 	unsigned nseen;
@@ -208,6 +210,11 @@ history_cb(const struct capf_store_audit_row *r, void *arg)
 	char issuer_name[1100] = "";
 	char v[600];
 	const char *kind, *action = r->action ? r->action : "", *detail = r->detail ? r->detail : "";
+
+	if (b->len > HISTORY_BYTES) {
+		h->full = 1;            /* the rest on the next page */
+		return 1;
+	}
 
 	if (strcmp(action, "lsc.issue") == 0) {
 		kind = "issued";
@@ -328,7 +335,7 @@ admin_device_history(struct admin_req *a)
 		memset(a->resp, 0, sizeof(*a->resp));
 		return admin_store_fail(a, rc, err);
 	}
-	if (h.n == HISTORY_PAGE) {
+	if (h.n > 0 && (h.full || h.n == HISTORY_PAGE)) {
 		uint8_t c[8];
 
 		for (size_t i = 0; i < 8; i++)

@@ -741,6 +741,11 @@ static int do_result(struct signerd *sd, const struct signerd_peer *peer, const 
 		break;
 	}
 	case CAPF_IPC_FETCHED:
+		if (s.op != CAPF_OP_FETCH) {
+			rc = signerd_reply(sd, resp, req, CAPF_IPC_ERROR, 0,
+					   "a fetched certificate, but no Troubleshoot was asked");
+			break;
+		}
 		rc = fetched(sd, peer, req, resp, s.device);
 		break;
 	case CAPF_IPC_DELETED:

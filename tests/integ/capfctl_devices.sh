@@ -275,6 +275,19 @@ secret_file "$D/out/a20" 27182818
 check "  ... and the phone authenticates with that string" enroll SEP00AA00000020 --password-file "$D/out/a20" --out "$D/out/lsc20.pem" --key-out "$D/out/lsc20.key"
 check_nogrep "  ... no string in the daemon's log" "27182818" "$D/signerd.log"
 
+# ---- a long history comes in pages (200 events or 56 KB a response)
+for i in $(seq 1 110); do
+  c device set SEP00AA00000010 --key-order ec-rsa >/dev/null 2>&1 && c device set SEP00AA00000010 --key-order rsa >/dev/null 2>&1 || break
+done
+check "device history of 220+ events" jout "$D/h10.json" c device history SEP00AA00000010 --json
+check "  ... every change, once, in order (pages joined)" $PY -c '
+import json,sys; e=json.load(open(sys.argv[1]))["events"]
+ch=[x for x in e if x["event"]=="changed"]
+assert len(ch)==221, len(ch)      # the second bulk run, then 220 changes
+assert [x["time"] for x in e]==sorted(x["time"] for x in e)
+ko=[("key_order=ec-rsa" in x["outcome"]) for x in ch[1:]]
+assert ko==[True,False]*110, ko[:6]' "$D/h10.json"
+
 # ---- one JSON vocabulary --------------------------------------------------------------------
 c device show SEP00AA00000002 --json >"$D/j-show.json"
 c device list --json >"$D/j-list.json"
