@@ -19,7 +19,6 @@
 
 #include "appliance/capfctl/capfctl.h"
 #include "appliance/capfctl/devopts.h"
-#include "appliance/common/file.h"
 #include "policy/names.h"
 
 #define BULK_CHUNK       150            /* records per BULK_ADD (fits in 64 KiB; the daemon
