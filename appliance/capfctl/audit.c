@@ -88,14 +88,14 @@ cmd_audit(struct ctl *c, int argc, char **argv)
 	capf_ipc_get_str(&r.msg, CAPF_IPC_T_TEXT, text, sizeof(text));
 	if (capf_ipc_get_u64(&r.msg, CAPF_IPC_T_AUDIT_ROW, &bad) == 0) {
 		if (json)
-			printf("{\"intact\": false, \"first_bad_row\": %" PRIu64 ", \"rows\": %u}\n",
-			       bad, count);
+			printf("{\"schema\": %d, \"intact\": false, \"first_bad_row\": %" PRIu64
+			       ", \"rows\": %u}\n", CTL_JSON_SCHEMA, bad, count);
 		fprintf(stderr, "audit verify: the audit chain is BROKEN at row %" PRIu64 "%s%s\n",
 			bad, text[0] ? ": " : "", text);
 		rc = CTL_FAILED;
 	} else {
 		if (json)
-			printf("{\"intact\": true, \"rows\": %u}\n", count);
+			printf("{\"schema\": %d, \"intact\": true, \"rows\": %u}\n", CTL_JSON_SCHEMA, count);
 		else
 			printf("audit verify: the audit chain is intact (%u row%s)\n", count,
 			       count == 1 ? "" : "s");
@@ -142,7 +142,7 @@ cmd_stats(struct ctl *c, int argc, char **argv)
 	if ((rc = ctl_call(c, &b, "stats", &r)) != CTL_OK)
 		return rc;
 	if (json)
-		fputc('{', stdout);
+		printf("{\"schema\": %d", CTL_JSON_SCHEMA);
 	while ((f = capf_ipc_find(&r.msg, CAPF_IPC_T_STAT, f)) != NULL) {
 		struct capf_ipc_msg sub;
 		char name[65] = "?", err[160];
@@ -154,7 +154,7 @@ cmd_stats(struct ctl *c, int argc, char **argv)
 		capf_ipc_get_u64(&sub, CAPF_IPC_T_STAT_VALUE, &v);
 		capf_ipc_msg_free(&sub);
 		if (json) {
-			fputs(n ? ", " : "", stdout);
+			fputs(", ", stdout);
 			ctl_json_str(stdout, name);
 			printf(": %" PRIu64, v);
 		} else {

@@ -4,22 +4,25 @@
  * BULK_COMMIT); it validates each one against the policy and applies all of
  * them in one store transaction, or none, listing every offending device.
  */
+#include <ctype.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <getopt.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <openssl/crypto.h>
 
 #include "appliance/capfctl/capfctl.h"
 #include "appliance/capfctl/devopts.h"
-#include "appliance/common/file.h"
 #include "policy/names.h"
 
-#define BULK_CHUNK       200            /* records per BULK_ADD (fits in 64 KiB) */
+#define BULK_CHUNK       150            /* records per BULK_ADD (fits in 64 KiB; the daemon
+					   lists up to 150 refused devices per answer: all) */
 #define BULK_MAX         100000         /* records per run */
 #define BULK_CSV_MAX     (32u << 20)    /* bytes of a CSV file */
 #define BULK_PROGRESS    1000           /* a progress line every N devices */
@@ -43,8 +46,11 @@ static const char usage_bulk[] =
 "  rsa_bits    e.g. 2048\n"
 "  curve       P-256 | P-384 | P-521\n"
 "  deadline    YYYY-MM-DD HH:00 (UTC)\n"
+"  auth_string the device's own authentication string (sets auth to string); only in\n"
+"              a FILE owned by you with mode 0600 (it holds secrets)\n"
 "A device that exists is updated, one that does not is added. Cells may be quoted\n"
-"(\"...\"); blank lines and lines starting with # are skipped.\n"
+"(\"...\"); blank lines and lines starting with # are skipped. Names are upper-cased.\n"
+"Every error of every line is reported in one pass (the file's, then the policy's).\n"
 "Example:\n"
 "  name,operation,auth,key_order,deadline\n"
 "  SEP001122334455,install,string,ec-rsa,2026-12-01 17:00\n"
@@ -57,9 +63,10 @@ CTL_DEVOPTS_HELP
 "  --unique-auth-strings OUT   a different authentication string for every device whose\n"
 "                              mode is By Authentication String (CSPRNG digits, policy\n"
 "                              length), written as name,string lines to OUT (created\n"
-"                              0600 before anything changes; never overwritten)\n"
-"  --dry-run                   validate everything, change nothing\n"
-"  --progress                  progress on stderr (default: when stderr is a terminal)\n"
+"                              0600 before anything changes; never overwritten;\n"
+"                              not with --dry-run: no file is written then)\n"
+"  --dry-run                   validate everything, change nothing, write nothing\n"
+"  --progress                  progress lines on stderr (terminal or not)\n"
 "  --socket PATH, --config FILE, --help\n";
 
 struct bulk_rec {
@@ -113,9 +120,10 @@ bulk_free(struct bulk *bk)
 
 /* ---- CSV ---------------------------------------------------------------- */
 
-enum col { COL_NAME, COL_OP, COL_AUTH, COL_KEY_ORDER, COL_RSA_BITS, COL_CURVE, COL_DEADLINE, NCOLS };
+enum col { COL_NAME, COL_OP, COL_AUTH, COL_KEY_ORDER, COL_RSA_BITS, COL_CURVE, COL_DEADLINE,
+	   COL_AUTH_STRING, NCOLS };
 static const char *const col_names[NCOLS] = {
-	"name", "operation", "auth", "key_order", "rsa_bits", "curve", "deadline",
+	"name", "operation", "auth", "key_order", "rsa_bits", "curve", "deadline", "auth_string",
 };
 
 /* Splits one line (no newline) into cells, in place. Returns the count or -1. */
@@ -213,7 +221,18 @@ csv_cell(struct bulk *bk, struct bulk_rec *r, enum col k, const char *v, int col
 				  "a device name is required", "");
 			return -1;
 		}
-		memcpy(r->name, v, strlen(v) + 1);
+		for (x = 0; v[x]; x++)
+			r->name[x] = (char)toupper((unsigned char)v[x]);
+		r->name[x] = '\0';
+		return 0;
+	case COL_AUTH_STRING:
+		if (strlen(v) > CAPF_AUTHHASH_SECRET_MAX) {
+			csv_error(bk, r->line, col, "auth_string: longer than %d bytes%s",
+				  CAPF_AUTHHASH_SECRET_MAX, "");
+			return -1;
+		}
+		if ((r->auth = strdup(v)) == NULL)
+			return -1;
 		return 0;
 	case COL_OP:
 		if ((x = capf_operation_parse(v)) < 0)
@@ -253,7 +272,7 @@ bad:
 		static const char *const allowed[NCOLS] = {
 			"", "install, delete, fetch or none", "null, string, lsc-first or mic-first",
 			"rsa, ec or ec-rsa", "a number of bits, e.g. 2048", "P-256, P-384 or P-521",
-			"YYYY-MM-DD HH:00 (UTC)",
+			"YYYY-MM-DD HH:00 (UTC)", "",
 		};
 		char what[160];
 
@@ -263,21 +282,56 @@ bad:
 	return -1;
 }
 
+/* Reads the whole CSV; *secret_ok: the file is a regular file owned by the
+ * caller with no group/other access (may hold authentication strings). */
+static int
+csv_load(const char *path, unsigned char **out, size_t *outlen, int *secret_ok)
+{
+	struct stat st;
+	unsigned char *buf;
+	size_t used = 0;
+	ssize_t n;
+	int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+
+	if (fd < 0 || fstat(fd, &st) != 0) {
+		fprintf(stderr, "capfctl bulk: %s: %s\n", path, strerror(errno));
+		if (fd >= 0)
+			close(fd);
+		return -1;
+	}
+	if (!S_ISREG(st.st_mode) || (size_t)st.st_size > BULK_CSV_MAX) {
+		fprintf(stderr, "capfctl bulk: %s: not a regular file of at most %u bytes\n", path,
+			BULK_CSV_MAX);
+		close(fd);
+		return -1;
+	}
+	*secret_ok = (st.st_mode & 077) == 0 && st.st_uid == geteuid();
+	if ((buf = malloc((size_t)st.st_size + 1)) == NULL) {
+		close(fd);
+		return -1;
+	}
+	while (used < (size_t)st.st_size && (n = read(fd, buf + used, (size_t)st.st_size - used)) > 0)
+		used += (size_t)n;
+	close(fd);
+	buf[used] = '\0';
+	*out = buf;
+	*outlen = used;
+	return 0;
+}
+
 static int
 bulk_read_csv(struct bulk *bk, const char *path)
 {
 	unsigned char *data;
 	size_t len;
-	char err[512], *line, *next, *cells[NCOLS + 1];
+	char *line, *next, *cells[NCOLS + 1];
 	int map[NCOLS + 1], ncol = 0, i, j, n, bad_col;
 	unsigned lineno = 0;
-	int have_header = 0;
+	int have_header = 0, secret_ok = 0;
 
 	bk->file = path;
-	if (capf_file_read(path, BULK_CSV_MAX, &data, &len, err, sizeof(err)) != 0) {
-		fprintf(stderr, "capfctl bulk: %s\n", err);
+	if (csv_load(path, &data, &len, &secret_ok) != 0)
 		return -1;
-	}
 	for (line = (char *)data; line != NULL; line = next) {
 		lineno++;
 		next = strchr(line, '\n');
@@ -306,7 +360,7 @@ bulk_read_csv(struct bulk *bk, const char *path)
 				if (map[i] < 0) {
 					csv_error(bk, lineno, i + 1, "unknown column \"%.64s\" (columns: "
 						  "name, operation, auth, key_order, rsa_bits, curve, "
-						  "deadline)%s", cells[i], "");
+						  "deadline, auth_string)%s", cells[i], "");
 				} else if (seen[map[i]]++) {
 					csv_error(bk, lineno, i + 1, "column \"%s\" twice%s",
 						  col_names[map[i]], "");
@@ -315,6 +369,9 @@ bulk_read_csv(struct bulk *bk, const char *path)
 			if (!seen[COL_NAME])
 				csv_error(bk, lineno, 0, "the header line has no \"name\" column "
 					  "(the first line names the columns)%s%s", "", "");
+			if (seen[COL_AUTH_STRING] && !secret_ok)
+				csv_error(bk, lineno, 0, "an auth_string column holds secrets: the file "
+					  "must be owned by you and mode 0600 (chmod 600 %s)%s", path, "");
 			ncol = n;
 			have_header = 1;
 			if (bk->errors)
@@ -341,13 +398,22 @@ bulk_read_csv(struct bulk *bk, const char *path)
 			}
 			r->line = lineno;
 			for (i = 0; i < n; i++)
-				if (csv_cell(bk, r, (enum col)map[i], cells[i], i + 1) != 0)
+				if (csv_cell(bk, r, (enum col)map[i], cells[i], i + 1) != 0 &&
+				    map[i] == COL_NAME)
 					bad = 1;
-			if (bad)
+			/* a line with a bad cell stays (its other cells are still checked
+			 * by the daemon, for every error in one pass); one without a name
+			 * cannot */
+			if (bad) {
+				if (r->auth) {
+					OPENSSL_cleanse(r->auth, strlen(r->auth));
+					free(r->auth);
+				}
 				bk->n--;
+			}
 		}
 	}
-	free(data);
+	OPENSSL_clear_free(data, len + 1);
 	if (!have_header && bk->errors == 0) {
 		fprintf(stderr, "%s: empty: a header line and one device per line are expected\n", path);
 		bk->errors++;
@@ -441,8 +507,10 @@ bulk_abort(struct ctl *c, uint64_t token)
 		ctl_reply_free(&r);
 }
 
+/* Sends every record; check_only: only to have the daemon's verdict on each
+ * (the change is aborted whatever it says). */
 static int
-bulk_send(struct ctl *c, struct bulk *bk, int dry_run, int progress, const char *what)
+bulk_send(struct ctl *c, struct bulk *bk, int dry_run, int check_only, int progress, const char *what)
 {
 	struct capf_ipc_builder b;
 	struct ctl_reply r;
@@ -487,11 +555,12 @@ bulk_send(struct ctl *c, struct bulk *bk, int dry_run, int progress, const char 
 			last_progress = j;
 		}
 	}
-	if (bad) {
+	if (bad || check_only) {
 		bulk_abort(c, token);
-		fprintf(stderr, "bulk: refused: %u device%s with settings the policy does not allow; "
-			"nothing was changed\n", bad, bad == 1 ? "" : "s");
-		return CTL_FAILED;
+		if (bad)
+			fprintf(stderr, "bulk: refused: %u device%s with settings the policy does not "
+				"allow; nothing was changed\n", bad, bad == 1 ? "" : "s");
+		return bad ? CTL_FAILED : CTL_OK;
 	}
 	ctl_begin(c, &b, CAPF_IPC_BULK_COMMIT);
 	capf_ipc_put_u64(&b, CAPF_IPC_T_BULK, token);
@@ -520,7 +589,7 @@ bulk_send(struct ctl *c, struct bulk *bk, int dry_run, int progress, const char 
 /* Generates a string per device in By Authentication String mode and writes
  * the OUT file (0600, new) before anything is sent. */
 static int
-unique_strings(struct ctl *c, struct bulk *bk, const char *out)
+unique_strings(struct ctl *c, struct bulk *bk, const char *out, int dry_run)
 {
 	struct capf_conf conf;
 	char err[512], s[CAPF_AUTHHASH_SECRET_MAX + 2];
@@ -536,8 +605,8 @@ unique_strings(struct ctl *c, struct bulk *bk, const char *out)
 			   (r->o.auth < 0 && r->cur_auth == CAPF_AUTH_STRING);
 		size_t l;
 
-		if (!need)
-			continue;
+		if (!need || r->auth)
+			continue;       /* or its own string from the CSV */
 		/* distinct within the run (collisions are possible with short strings) */
 		for (;;) {
 			if (capf_auth_string_generate(&conf, s, sizeof(s), err, sizeof(err)) != 0) {
@@ -576,7 +645,8 @@ unique_strings(struct ctl *c, struct bulk *bk, const char *out)
 			"String (set auth to string)\n");
 		goto out;
 	}
-	if (ctl_write_new_secret_file(out, text, len) != 0)
+	/* a dry run writes nothing: the strings were never set */
+	if (!dry_run && ctl_write_new_secret_file(out, text, len) != 0)
 		goto out;
 	rc = 0;
 out:
@@ -604,7 +674,7 @@ cmd_bulk(struct ctl *c, int argc, char **argv)
 	struct bulk bk;
 	const char *csv = NULL, *pattern = NULL, *unique = NULL;
 	char secret[CAPF_AUTHHASH_SECRET_MAX + 2], what[256];
-	int opt, rc, dry = 0, progress = isatty(STDERR_FILENO);
+	int opt, rc, dry = 0, progress = 0;
 	size_t i;
 
 	memset(&bk, 0, sizeof(bk));
@@ -649,6 +719,15 @@ cmd_bulk(struct ctl *c, int argc, char **argv)
 
 	if (csv) {
 		if (bulk_read_csv(&bk, csv) != 0) {
+			/* the lines that could be read are still checked by the daemon:
+			 * every error of every line in one pass */
+			if (bk.n > 0) {
+				snprintf(what, sizeof(what), "capfctl bulk --csv %.200s (check)", csv);
+				if (bulk_send(c, &bk, 1, 1, progress, what) == CTL_UNREACHABLE) {
+					bulk_free(&bk);
+					return CTL_UNREACHABLE;
+				}
+			}
 			fprintf(stderr, "bulk: refused: %u error%s in %s; nothing was changed\n",
 				bk.errors, bk.errors == 1 ? "" : "s", csv);
 			bulk_free(&bk);
@@ -683,19 +762,20 @@ cmd_bulk(struct ctl *c, int argc, char **argv)
 		OPENSSL_cleanse(secret, sizeof(secret));
 		snprintf(what, sizeof(what), "capfctl bulk --pattern %.200s", pattern);
 	}
-	if (unique && unique_strings(c, &bk, unique) != 0) {
+	if (unique && unique_strings(c, &bk, unique, dry) != 0) {
 		bulk_free(&bk);
 		return CTL_FAILED;
 	}
 	if (progress)
 		fprintf(stderr, "bulk: %zu device%s to check\n", bk.n, bk.n == 1 ? "" : "s");
-	rc = bulk_send(c, &bk, dry, progress, what);
-	if (rc != CTL_OK && unique) {
+	rc = bulk_send(c, &bk, dry, 0, progress, what);
+	if (unique && dry) {
+		fprintf(stderr, "bulk: dry run: %s was not written (no string was set)\n", unique);
+	} else if (rc != CTL_OK && unique) {
 		unlink(unique);         /* those strings were never set */
 		fprintf(stderr, "bulk: %s removed (its strings were not set)\n", unique);
 	} else if (unique) {
-		fprintf(stderr, "bulk: authentication strings written to %s (mode 0600)%s\n", unique,
-			dry ? "; dry run: they were NOT set" : "");
+		fprintf(stderr, "bulk: authentication strings written to %s (mode 0600)\n", unique);
 	}
 	bulk_free(&bk);
 	return rc;

@@ -112,7 +112,7 @@ capf_show(struct ctl *c, int argc, char **argv)
 		const struct ctl_cert *a = ctl_certs_find(&cs, CAPF_IPC_CERT_ACTIVE);
 		const struct ctl_cert *t = ctl_certs_find(&cs, CAPF_IPC_CERT_TLS);
 
-		fputs("{\"ca\": ", stdout);
+		printf("{\"schema\": %d, \"ca\": ", CTL_JSON_SCHEMA);
 		if (a)
 			ctl_cert_json(stdout, a, warn);
 		else

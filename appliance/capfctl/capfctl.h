@@ -68,7 +68,12 @@ int ctl_load_conf(struct ctl *c, struct capf_conf *conf);
 /* "YYYY-MM-DD HH:MM" (UTC) or "YYYY-MM-DDTHH:MMZ" -> time_t; -1 on error. */
 int ctl_parse_time(const char *s, time_t *out);
 const char *ctl_fmt_time(time_t t, char *buf, size_t len);   /* "2026-11-22 17:00 UTC", "-" for 0 */
+/* Machine-readable time (JSON, CSV; docs/json.md): RFC 3339 UTC, "2026-11-22T17:00:00Z". */
+#define CTL_JSON_SCHEMA 1       /* the "schema" every JSON output carries (docs/json.md) */
+const char *ctl_fmt_rfc3339(time_t t, char *buf, size_t len);  /* "-" for 0 */
+void ctl_json_time(FILE *f, time_t t);                          /* quoted, or null for 0 */
 void ctl_json_str(FILE *f, const char *s);
+void ctl_json_opt(FILE *f, const char *s);      /* null for NULL or "" */
 void ctl_csv_str(FILE *f, const char *s);
 /* Hex (colons allowed) into at most max bytes. Returns the byte count or -1. */
 int ctl_unhex(const char *s, uint8_t *out, size_t max);
@@ -102,6 +107,10 @@ int cmd_ping(struct ctl *c, int argc, char **argv);
 int cmd_stats(struct ctl *c, int argc, char **argv);
 int cmd_backup(struct ctl *c, int argc, char **argv);
 
+/* device_history.c: `capfctl device cert` and `capfctl device history` */
+int ctl_device_cert(struct ctl *c, int argc, char **argv);
+int ctl_device_history(struct ctl *c, int argc, char **argv);
+
 /* device_fields.c: a DEVICE record on screen and in JSON */
 struct ctl_device {
 	char name[CAPF_DEVICE_NAME_MAX + 1];
@@ -111,10 +120,25 @@ struct ctl_device {
 	long failed_attempts;
 	char serial[65];
 	char issuer[1025];
+	int flags;                      /* CAPF_IPC_DEVF_*, -1: absent (older daemon) */
+	int has_days_left;
+	long days_left;                 /* the signer's count, when has_days_left */
+	int64_t fetch_time;             /* device show: the last Troubleshoot's time, 0 none */
+	char fetch_outcome[1100];       /* ... and verdict ("refused: <reason>") */
 };
 int ctl_device_decode(const struct capf_ipc_field *f, struct ctl_device *d);
 void ctl_device_print(FILE *f, const struct ctl_device *d);
 void ctl_device_json(FILE *f, const struct ctl_device *d);
 const char *ctl_device_status(const struct ctl_device *d, char *buf, size_t len);
+/* The status with "; deadline passed" / "; locked out" in words when they apply. */
+const char *ctl_device_status_long(const struct ctl_device *d, char *buf, size_t len);
+/* Whole days left on the LSC: the signer's count, else computed here. */
+long ctl_device_days_left(const struct ctl_device *d);
+/* --status names: none, pending, upgrade-success, delete-success,
+ * troubleshoot-success, failed -> enum capf_status; -1 unknown. */
+int ctl_status_parse(const char *s);
+#define CTL_STATUS_NAMES "none, pending, upgrade-success, delete-success, troubleshoot-success or failed"
+/* "none", "valid" or "expired". */
+const char *ctl_device_lsc_state(const struct ctl_device *d);
 
 #endif

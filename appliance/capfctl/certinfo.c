@@ -240,7 +240,7 @@ ctl_cert_json(FILE *f, const struct ctl_cert *c, long warn_days)
 	long days = capf_days_left(na, time(NULL)), cdays = capf_days_left(cna, time(NULL));
 	int i;
 
-	fputs("{\"role\": ", f);
+	fprintf(f, "{\"schema\": %d, \"role\": ", CTL_JSON_SCHEMA);
 	ctl_json_str(f, c->role >= 0 && c->role <= 4 ? roles[c->role] : "?");
 	fputs(", \"subject\": ", f);
 	ctl_json_str(f, capf_x509_subject(c->x, s, sizeof(s)));
@@ -250,9 +250,13 @@ ctl_cert_json(FILE *f, const struct ctl_cert *c, long warn_days)
 	ctl_json_str(f, serial_text(c->x, s, sizeof(s)));
 	fputs(", \"key\": ", f);
 	ctl_json_str(f, ctl_x_keydesc(c->x, s, sizeof(s)));
-	fprintf(f, ", \"not_before\": %lld, \"not_after\": %lld, \"days_left\": %ld",
-		(long long)nb, (long long)na, days);
-	fprintf(f, ", \"chain_not_after\": %lld, \"chain_days_left\": %ld", (long long)cna, cdays);
+	fputs(", \"not_before\": ", f);
+	ctl_json_time(f, nb);
+	fputs(", \"not_after\": ", f);
+	ctl_json_time(f, na);
+	fprintf(f, ", \"days_left\": %ld, \"chain_not_after\": ", days);
+	ctl_json_time(f, cna);
+	fprintf(f, ", \"chain_days_left\": %ld", cdays);
 	fprintf(f, ", \"warning\": %s", days < warn_days || cdays < warn_days ? "true" : "false");
 	fputs(", \"sha1\": ", f);
 	ctl_json_str(f, capf_x509_fp_hex(c->x, EVP_sha1(), ':', s, sizeof(s)));

@@ -18,14 +18,32 @@ static const char usage_device[] =
 "       capfctl device set NAME [SETTINGS]     change the settings given, keep the others\n"
 "       capfctl device show NAME [--json]\n"
 "       capfctl device remove NAME             (its issuance history stays)\n"
-"       capfctl device list [--pattern GLOB] [--json]\n"
+"       capfctl device list [FILTERS] [--json]\n"
 "       capfctl device reset-lockout NAME      clear the failed-authentication counter\n"
+"       capfctl device cert NAME [--fetched | --lsc] [--out FILE]\n"
+"                                              the certificate the phone last returned to\n"
+"                                              Troubleshoot (default; with the verdict), or\n"
+"                                              its current LSC: PEM on stdout or into FILE\n"
+"       capfctl device history NAME [--json]   every issuance, delivery, fetch, delete,\n"
+"                                              refusal and change, oldest first\n"
 "\n"
-"NAME: SEP + 12 hex digits (SEP58971ECC97C1), or a Jabber name CSF/BOT/TCT/TAB + name.\n"
+"NAME: SEP + 12 hex digits (SEP58971ECC97C1), or a Jabber name CSF/BOT/TCT/TAB + name;\n"
+"names and patterns are case-insensitive (upper-cased: sep58971ecc97c1 is SEP58971ECC97C1).\n"
+"\n"
+"List filters (all given must match; a filter given twice matches either value):\n"
+"  --pattern GLOB        names matching GLOB ('*', '?', [A-F])\n"
+"  --status STATUS       " CTL_STATUS_NAMES "\n"
+"  --op OP               the pending operation: install, delete, fetch or none\n"
+"  --auth MODE           null, string, lsc-first or mic-first\n"
+"  --key-order K         rsa, ec or ec-rsa\n"
+"  --no-lsc              devices without a current LSC\n"
+"  --deadline-passed     a pending operation whose Operation Completes By is over\n"
+"  --locked-out          failed attempts reached auth.max_failed_attempts\n"
 "\n"
 CTL_DEVOPTS_HELP
 "\n"
-"Common: --socket PATH, --config FILE, --json (add, set, show, list), --help.\n";
+"Common: --socket PATH, --config FILE, --json (add, set, show, list, history; the\n"
+"fields are those of docs/json.md), --help.\n";
 
 /* ---- settings shared with bulk --------------------------------------- */
 
@@ -278,8 +296,11 @@ device_by_name(struct ctl *c, const char *cmd, int argc, char **argv, uint16_t v
 	if ((rc = ctl_call(c, &b, cmd, &r)) != CTL_OK)
 		return rc;
 	if (verb == CAPF_IPC_DEVICE_REMOVE) {
-		if (json)
-			printf("{\"removed\": \"%s\"}\n", argv[optind]);
+		if (json) {
+			printf("{\"schema\": %d, \"removed\": ", CTL_JSON_SCHEMA);
+			ctl_json_str(stdout, argv[optind]);
+			puts("}");
+		}
 		else
 			printf("Removed %s (its LSC history stays in the store).\n", argv[optind]);
 	} else {
@@ -351,68 +372,141 @@ static int
 list_one(const struct ctl_device *d, void *arg)
 {
 	struct list_state *ls = arg;
-	char st[160], t[64];
+	char st[200], t[64];
 
 	if (ls->json) {
 		fputs(ls->n ? ",\n  " : "\n  ", stdout);
 		ctl_device_json(stdout, d);
 	} else {
+		/* OPERATION fits "No Pending Operation", AUTHENTICATION "By Existing
+		 * Certificate (Precedence to LSC)" */
 		if (ls->n == 0)
-			printf("%-20s %-16s %-32s %-21s %s\n", "NAME", "OPERATION", "AUTHENTICATION",
+			printf("%-20s %-20s %-44s %-21s %s\n", "NAME", "OPERATION", "AUTHENTICATION",
 			       "COMPLETES BY", "STATUS");
-		printf("%-20s %-16s %-32s %-21s %s\n", d->name,
+		printf("%-20s %-20s %-44s %-21s %s\n", d->name,
 		       d->op >= 0 ? capf_operation_cisco(d->op) : "-",
 		       d->auth >= 0 ? capf_auth_mode_cisco(d->auth) : "-",
 		       d->op > 0 ? ctl_fmt_time((time_t)d->deadline, t, sizeof(t)) : "-",
-		       ctl_device_status(d, st, sizeof(st)));
+		       ctl_device_status_long(d, st, sizeof(st)));
 	}
 	ls->n++;
 	return 0;
 }
 
+struct list_filters {
+	const char *pattern;
+	uint8_t status[8], op[8], auth[8], key_order[8];
+	unsigned nstatus, nop, nauth, nkey;
+	uint8_t flags;
+};
+
 static void
 list_filters(struct capf_ipc_builder *b, void *arg)
 {
-	const char *pattern = arg;
+	const struct list_filters *f = arg;
+	unsigned i;
 
-	if (pattern)
-		capf_ipc_put_str(b, CAPF_IPC_T_FILTER_NAME, pattern);
+	if (f->pattern)
+		capf_ipc_put_str(b, CAPF_IPC_T_FILTER_NAME, f->pattern);
+	for (i = 0; i < f->nstatus; i++)
+		capf_ipc_put_u8(b, CAPF_IPC_T_FILTER_STATUS, f->status[i]);
+	for (i = 0; i < f->nop; i++)
+		capf_ipc_put_u8(b, CAPF_IPC_T_FILTER_OPERATION, f->op[i]);
+	for (i = 0; i < f->nauth; i++)
+		capf_ipc_put_u8(b, CAPF_IPC_T_FILTER_AUTH_MODE, f->auth[i]);
+	for (i = 0; i < f->nkey; i++)
+		capf_ipc_put_u8(b, CAPF_IPC_T_FILTER_KEY_ORDER, f->key_order[i]);
+	if (f->flags)
+		capf_ipc_put_u8(b, CAPF_IPC_T_FILTER_FLAGS, f->flags);
+}
+
+/* Appends v to a filter list of at most 8 values. */
+static int
+filter_add(uint8_t *list, unsigned *n, int v, const char *what, const char *arg, const char *allowed)
+{
+	if (v < 0)
+		return ctl_usage_error("device list", "%s %s: expected %s", what, arg, allowed);
+	if (*n >= 8)
+		return ctl_usage_error("device list", "%s: at most 8 values", what);
+	list[(*n)++] = (uint8_t)v;
+	return 0;
 }
 
 static int
 device_list(struct ctl *c, int argc, char **argv)
 {
+	enum { O_JSON = CTL_OPT_FIRST_LOCAL, O_PATTERN, O_STATUS, O_OP, O_AUTH, O_KEY, O_NOLSC,
+	       O_PASSED, O_LOCKED };
 	static const struct option opts[] = {
 		CTL_COMMON_LONGOPTS,
-		{ "json", no_argument, NULL, 'j' },
-		{ "pattern", required_argument, NULL, 'p' },
+		{ "json", no_argument, NULL, O_JSON },
+		{ "pattern", required_argument, NULL, O_PATTERN },
+		{ "status", required_argument, NULL, O_STATUS },
+		{ "op", required_argument, NULL, O_OP },
+		{ "auth", required_argument, NULL, O_AUTH },
+		{ "key-order", required_argument, NULL, O_KEY },
+		{ "no-lsc", no_argument, NULL, O_NOLSC },
+		{ "deadline-passed", no_argument, NULL, O_PASSED },
+		{ "locked-out", no_argument, NULL, O_LOCKED },
 		{ NULL, 0, NULL, 0 },
 	};
 	struct list_state ls = { 0, 0 };
-	const char *pattern = NULL;
+	struct list_filters f;
 	uint32_t total = 0;
 	int opt, rc;
 
+	memset(&f, 0, sizeof(f));
 	while ((opt = getopt_long(argc, argv, "", opts, NULL)) != -1) {
 		if (ctl_common_opt(c, opt, optarg))
 			continue;
-		if (opt == CTL_OPT_HELP) {
+		rc = 0;
+		switch (opt) {
+		case CTL_OPT_HELP:
 			ctl_usage(usage_device);
 			return CTL_OK;
-		}
-		if (opt == 'j')
+		case O_JSON:
 			ls.json = 1;
-		else if (opt == 'p')
-			pattern = optarg;
-		else
+			break;
+		case O_PATTERN:
+			f.pattern = optarg;
+			break;
+		case O_STATUS:
+			rc = filter_add(f.status, &f.nstatus, ctl_status_parse(optarg), "--status", optarg,
+					CTL_STATUS_NAMES);
+			break;
+		case O_OP:
+			rc = filter_add(f.op, &f.nop, capf_operation_parse(optarg), "--op", optarg,
+					"install, delete, fetch or none");
+			break;
+		case O_AUTH:
+			rc = filter_add(f.auth, &f.nauth, capf_auth_mode_parse(optarg), "--auth", optarg,
+					"null, string, lsc-first or mic-first");
+			break;
+		case O_KEY:
+			rc = filter_add(f.key_order, &f.nkey, capf_key_order_parse(optarg), "--key-order",
+					optarg, "rsa, ec or ec-rsa");
+			break;
+		case O_NOLSC:
+			f.flags |= CAPF_IPC_DEVF_NO_LSC;
+			break;
+		case O_PASSED:
+			f.flags |= CAPF_IPC_DEVF_DEADLINE_PASSED;
+			break;
+		case O_LOCKED:
+			f.flags |= CAPF_IPC_DEVF_LOCKED_OUT;
+			break;
+		default:
 			return ctl_usage_error("device list", "unknown option");
+		}
+		if (rc != 0)
+			return rc;
 	}
 	if (optind != argc)
 		return ctl_usage_error("device list", "unexpected argument \"%s\"", argv[optind]);
 	if (ls.json)
 		fputs("[", stdout);
-	rc = ctl_walk_devices(c, "device list", CAPF_IPC_DEVICE_LIST, list_filters,
-			      (void *)pattern, list_one, &ls, &total);
+	rc = ctl_walk_devices(c, "device list", CAPF_IPC_DEVICE_LIST, list_filters, &f, list_one,
+			      &ls, &total);
 	if (ls.json)
 		fputs(ls.n ? "\n]\n" : "]\n", stdout);
 	else if (rc == CTL_OK)
@@ -445,5 +539,9 @@ cmd_device(struct ctl *c, int argc, char **argv)
 				      CAPF_IPC_DEVICE_RESET_LOCKOUT);
 	if (strcmp(sub, "list") == 0)
 		return device_list(c, argc, argv);
+	if (strcmp(sub, "cert") == 0)
+		return ctl_device_cert(c, argc, argv);
+	if (strcmp(sub, "history") == 0)
+		return ctl_device_history(c, argc, argv);
 	return ctl_usage_error("device", "unknown subcommand \"%s\"", sub);
 }

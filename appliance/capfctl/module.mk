@@ -16,3 +16,5 @@ SHELL_TESTS += tests/e2e/backup.sh
 SHELL_TESTS += tests/integ/capf_rotation.sh
 # the same through scripts/appliance-local, both daemons and capf-phone over TLS
 SHELL_TESTS += tests/e2e/appliance_rotation.sh
+# issue #13: Troubleshoot, history, list filters, bulk rules, the JSON vocabulary.
+SHELL_TESTS += tests/integ/capfctl_devices.sh

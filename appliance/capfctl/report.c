@@ -22,17 +22,20 @@ static const char usage_report[] =
 "pending Certificate Operation, Operation Completes By, and the last Certificate\n"
 "Operation Status in Cisco's wording.\n"
 "\n"
-"  --expiring-within DAYS  only devices whose LSC expires within DAYS (expired ones too)\n"
+"  --expiring-within DAYS  only devices whose LSC has at most DAYS whole days left (the\n"
+"                          DAYS column; expired ones too)\n"
 "  --issuer FINGERPRINT    only LSCs issued by this CAPF CA (SHA-256, hex, colons allowed)\n"
 "  --status STATUS         none | pending | upgrade-success | delete-success |\n"
 "                          troubleshoot-success | failed\n"
 "  --pattern GLOB          device names matching GLOB\n"
-"  --format F              table (default), csv (header line), json (an array)\n"
+"  --format F              table (default), csv (header line), json (an array of device\n"
+"                          records); field names, times (RFC 3339 UTC) and the schema\n"
+"                          version: docs/json.md\n"
+"  --json                  the same as --format json\n"
+"\n"
+"STATUS says \"deadline passed\" when a pending operation's Operation Completes By is\n"
+"over, and \"locked out\" when the failed attempts reached auth.max_failed_attempts.\n"
 "  --socket PATH, --help\n";
-
-static const char *const status_names[] = {
-	"none", "pending", "upgrade-success", "delete-success", "troubleshoot-success", "failed",
-};
 
 struct report_args {
 	long expiring;
@@ -62,26 +65,21 @@ report_filters(struct capf_ipc_builder *b, void *arg)
 		capf_ipc_put_bytes(b, CAPF_IPC_T_FILTER_ISSUER, a->issuer, (size_t)a->issuer_len);
 }
 
-static const char *
-lsc_state(const struct ctl_device *d, time_t now)
-{
-	if (!d->serial[0])
-		return "none";
-	return d->lsc_not_after <= now ? "expired" : "valid";
-}
+/* The CSV columns: the JSON names of docs/json.md, the same values. */
+#define REPORT_CSV_HEADER "name,lsc_state,lsc_serial,lsc_issuer,lsc_not_after,lsc_days_left," \
+	"operation,deadline,status,deadline_passed,locked_out"
 
 static int
 report_one(const struct ctl_device *d, void *arg)
 {
 	struct report_state *rs = arg;
-	time_t now = time(NULL);
-	char st[160], na[64], dl[64], days[24] = "-";
+	char st[200], na[64], dl[64], days[24] = "-";
+	int passed = d->flags >= 0 && (d->flags & CAPF_IPC_DEVF_DEADLINE_PASSED);
+	int locked = d->flags >= 0 && (d->flags & CAPF_IPC_DEVF_LOCKED_OUT);
 
-	ctl_device_status(d, st, sizeof(st));
+	/* DAYS is the signer's count, made with the same clock as --expiring-within */
 	if (d->serial[0])
-		snprintf(days, sizeof(days), "%ld", capf_days_left((time_t)d->lsc_not_after, now));
-	ctl_fmt_time(d->serial[0] ? (time_t)d->lsc_not_after : 0, na, sizeof(na));
-	ctl_fmt_time(d->op > 0 ? (time_t)d->deadline : 0, dl, sizeof(dl));
+		snprintf(days, sizeof(days), "%ld", ctl_device_days_left(d));
 	switch (rs->fmt) {
 	case FMT_JSON:
 		fputs(rs->n ? ",\n  " : "\n  ", stdout);
@@ -89,24 +87,29 @@ report_one(const struct ctl_device *d, void *arg)
 		break;
 	case FMT_CSV:
 		if (rs->n == 0)
-			puts("name,lsc_state,lsc_serial,lsc_issuer,lsc_not_after,days_left,"
-			     "operation,deadline,status");
+			puts(REPORT_CSV_HEADER);
+		ctl_device_status(d, st, sizeof(st));
+		ctl_fmt_rfc3339(d->serial[0] ? (time_t)d->lsc_not_after : 0, na, sizeof(na));
+		ctl_fmt_rfc3339(d->op > 0 ? (time_t)d->deadline : 0, dl, sizeof(dl));
 		ctl_csv_str(stdout, d->name);
-		printf(",%s,%s,", lsc_state(d, now), d->serial);
+		printf(",%s,%s,", ctl_device_lsc_state(d), d->serial);
 		ctl_csv_str(stdout, d->serial[0] ? d->issuer : "");
 		printf(",%s,%s,", d->serial[0] ? na : "", d->serial[0] ? days : "");
-		ctl_csv_str(stdout, d->op >= 0 ? capf_operation_cisco(d->op) : "");
+		ctl_csv_str(stdout, d->op >= 0 ? capf_operation_name(d->op) : "");
 		printf(",%s,", d->op > 0 ? dl : "");
 		ctl_csv_str(stdout, st);
-		putchar('\n');
+		printf(",%s,%s\n", passed ? "true" : "false", locked ? "true" : "false");
 		break;
 	default:
+		ctl_device_status_long(d, st, sizeof(st));
+		ctl_fmt_time(d->serial[0] ? (time_t)d->lsc_not_after : 0, na, sizeof(na));
+		ctl_fmt_time(d->op > 0 ? (time_t)d->deadline : 0, dl, sizeof(dl));
 		if (rs->n == 0)
 			printf("%-18s %-7s %-34s %-18s %-21s %5s  %-20s %-21s %s\n", "DEVICE", "LSC",
 			       "SERIAL", "ISSUER (SHA-256)", "NOT AFTER", "DAYS", "OPERATION",
 			       "COMPLETES BY", "STATUS");
 		printf("%-18s %-7s %-34.34s %-18.16s %-21s %5s  %-20s %-21s %s\n", d->name,
-		       lsc_state(d, now), d->serial[0] ? d->serial : "-",
+		       ctl_device_lsc_state(d), d->serial[0] ? d->serial : "-",
 		       d->serial[0] && d->issuer[0] ? d->issuer : "-", na, days,
 		       d->op >= 0 ? capf_operation_cisco(d->op) : "-", dl, st);
 	}
@@ -132,7 +135,6 @@ cmd_report(struct ctl *c, int argc, char **argv)
 	struct report_state rs = { FMT_TABLE, 0 };
 	unsigned long ul;
 	uint32_t total = 0;
-	size_t i;
 	int opt, rc;
 
 	while ((opt = getopt_long(argc, argv, "", opts, NULL)) != -1) {
@@ -154,13 +156,9 @@ cmd_report(struct ctl *c, int argc, char **argv)
 						       "(64 hex digits, colons allowed)");
 			break;
 		case O_STATUS:
-			for (i = 0; i < sizeof(status_names) / sizeof(status_names[0]); i++)
-				if (strcmp(optarg, status_names[i]) == 0)
-					a.status = (int)i;
-			if (a.status < 0)
-				return ctl_usage_error("report", "--status %s: expected none, pending, "
-						       "upgrade-success, delete-success, "
-						       "troubleshoot-success or failed", optarg);
+			if ((a.status = ctl_status_parse(optarg)) < 0)
+				return ctl_usage_error("report", "--status %s: expected " CTL_STATUS_NAMES,
+						       optarg);
 			break;
 		case O_FORMAT:
 			if (strcmp(optarg, "table") == 0)
@@ -191,8 +189,7 @@ cmd_report(struct ctl *c, int argc, char **argv)
 	if (rs.fmt == FMT_JSON)
 		fputs(rs.n ? "\n]\n" : "]\n", stdout);
 	else if (rs.fmt == FMT_CSV && rs.n == 0 && rc == CTL_OK)
-		puts("name,lsc_state,lsc_serial,lsc_issuer,lsc_not_after,days_left,"
-		     "operation,deadline,status");
+		puts(REPORT_CSV_HEADER);
 	else if (rc == CTL_OK && rs.fmt == FMT_TABLE)
 		fprintf(stderr, "%u device%s\n", rs.n, rs.n == 1 ? "" : "s");
 	return rc;

@@ -137,8 +137,8 @@ ctl_parse_time(const char *s, time_t *out)
 	return *out == (time_t)-1 ? -1 : 0;
 }
 
-const char *
-ctl_fmt_time(time_t t, char *buf, size_t len)
+static const char *
+fmt_utc(time_t t, int rfc3339, char *buf, size_t len)
 {
 	struct tm tm;
 
@@ -146,8 +146,43 @@ ctl_fmt_time(time_t t, char *buf, size_t len)
 		snprintf(buf, len, "-");
 		return buf;
 	}
-	strftime(buf, len, "%Y-%m-%d %H:%M UTC", &tm);
+	if (rfc3339)
+		strftime(buf, len, "%Y-%m-%dT%H:%M:%SZ", &tm);
+	else
+		strftime(buf, len, "%Y-%m-%d %H:%M UTC", &tm);
 	return buf;
+}
+
+const char *
+ctl_fmt_time(time_t t, char *buf, size_t len)
+{
+	return fmt_utc(t, 0, buf, len);
+}
+
+const char *
+ctl_fmt_rfc3339(time_t t, char *buf, size_t len)
+{
+	return fmt_utc(t, 1, buf, len);
+}
+
+void
+ctl_json_opt(FILE *f, const char *s)
+{
+	if (s == NULL || s[0] == '\0')
+		fputs("null", f);
+	else
+		ctl_json_str(f, s);
+}
+
+void
+ctl_json_time(FILE *f, time_t t)
+{
+	char b[40];
+
+	if (t == 0)
+		fputs("null", f);
+	else
+		fprintf(f, "\"%s\"", ctl_fmt_rfc3339(t, b, sizeof(b)));
 }
 
 void

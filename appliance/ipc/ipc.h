@@ -62,6 +62,8 @@ enum capf_ipc_verb {
 	CAPF_IPC_CAPF_ADOPT = 0x0160,   /* a ceremony's key + its certificate become the CAPF CA */
 	/* front role: the CAPF session id, chosen by the signer (before AUTH_REQUEST) */
 	CAPF_IPC_SESSION_ID = 0x0014,
+	CAPF_IPC_DEVICE_CERT = 0x01A0,          /* a device's fetched certificate or current LSC */
+	CAPF_IPC_DEVICE_HISTORY = 0x01A1,       /* a device's issuances, fetches, deletes, refusals */
 	/* append new verbs here (and a row in ipc_schema.c) */
 };
 
@@ -146,6 +148,18 @@ enum capf_ipc_tag {
 	CAPF_IPC_T_SIZE = 143,          /* u64: the snapshot's size in bytes */
 	CAPF_IPC_T_SHA256 = 144,        /* bytes <= 32: SHA-256 of the whole snapshot */
 	CAPF_IPC_T_EXPORT_ERROR = 120,  /* str <= 1024: the change is made, an export file was not written */
+	/* device certificates, history, list filters (issue #13) */
+	CAPF_IPC_T_CERT_KIND = 210,     /* u8, enum capf_ipc_cert_kind */
+	CAPF_IPC_T_EVENT = 211,         /* nested, repeatable: {EVENT_TIME, EVENT_KIND, ...} */
+	CAPF_IPC_T_EVENT_TIME = 212,    /* i64, Unix time */
+	CAPF_IPC_T_EVENT_KIND = 213,    /* str <= 32: "issued", "fetched", "deleted", "refused", ... */
+	CAPF_IPC_T_EVENT_OUTCOME = 214, /* str <= 1024: the outcome in words */
+	CAPF_IPC_T_FILTER_AUTH_MODE = 215, /* u8, enum capf_auth_mode; repeatable */
+	CAPF_IPC_T_FILTER_KEY_ORDER = 216, /* u8, enum capf_key_order; repeatable */
+	CAPF_IPC_T_FILTER_FLAGS = 217,  /* u8, CAPF_IPC_DEVF_* that must all be set */
+	CAPF_IPC_T_DEV_FLAGS = 218,     /* u8, CAPF_IPC_DEVF_* of a device record */
+	CAPF_IPC_T_LSC_DAYS_LEFT = 219, /* i64: whole days left on the LSC, by the signer's clock */
+	CAPF_IPC_T_ISSUER_NAME = 220,   /* str <= 1024: a certificate's issuer, RFC 2253 */
 	/* append new tags here (and a row in ipc_schema.c) */
 };
 
@@ -183,6 +197,17 @@ enum capf_ipc_cert_role {
 	CAPF_IPC_CERT_TLS = 3,          /* the front end's TLS certificate */
 	CAPF_IPC_CERT_PENDING = 4,      /* CSR exported, waiting for CAPF_IMPORT */
 };
+
+enum capf_ipc_cert_kind {              /* DEVICE_CERT: which certificate */
+	CAPF_IPC_CERT_FETCHED = 0,      /* the last one a phone returned to Troubleshoot */
+	CAPF_IPC_CERT_LSC = 1,          /* the current LSC as issued */
+};
+
+/* DEV_FLAGS / FILTER_FLAGS bits */
+#define CAPF_IPC_DEVF_NO_LSC          0x01      /* no current LSC */
+#define CAPF_IPC_DEVF_DEADLINE_PASSED 0x02      /* an operation pending past its deadline */
+#define CAPF_IPC_DEVF_LOCKED_OUT      0x04      /* failed attempts reached auth.max_failed_attempts */
+#define CAPF_IPC_DEVF_ALL             0x07
 
 enum capf_ipc_trust_target {
 	CAPF_IPC_TRUST_ALL = 0,

@@ -87,6 +87,17 @@ static const struct ipc_tagdef tags[] = {
 	{ CAPF_IPC_T_SIZE, FT_U64, 0, 0, "SIZE" },
 	{ CAPF_IPC_T_SHA256, FT_BYTES, 0, 32, "SHA256" },
 	{ CAPF_IPC_T_EXPORT_ERROR, FT_STR, 0, 1024, "EXPORT_ERROR" },
+	{ CAPF_IPC_T_CERT_KIND, FT_U8, 0, CAPF_IPC_CERT_LSC, "CERT_KIND" },
+	{ CAPF_IPC_T_EVENT, FT_NEST, 0, 65535, "EVENT" },
+	{ CAPF_IPC_T_EVENT_TIME, FT_I64, 0, 0, "EVENT_TIME" },
+	{ CAPF_IPC_T_EVENT_KIND, FT_STR, 0, 32, "EVENT_KIND" },
+	{ CAPF_IPC_T_EVENT_OUTCOME, FT_STR, 0, 1024, "EVENT_OUTCOME" },
+	{ CAPF_IPC_T_FILTER_AUTH_MODE, FT_U8, 0, CAPF_AUTH_MIC_FIRST, "FILTER_AUTH_MODE" },
+	{ CAPF_IPC_T_FILTER_KEY_ORDER, FT_U8, 0, CAPF_KEYORDER_EC_PREFERRED, "FILTER_KEY_ORDER" },
+	{ CAPF_IPC_T_FILTER_FLAGS, FT_U8, 0, CAPF_IPC_DEVF_ALL, "FILTER_FLAGS" },
+	{ CAPF_IPC_T_DEV_FLAGS, FT_U8, 0, CAPF_IPC_DEVF_ALL, "DEV_FLAGS" },
+	{ CAPF_IPC_T_LSC_DAYS_LEFT, FT_I64, 0, 0, "LSC_DAYS_LEFT" },
+	{ CAPF_IPC_T_ISSUER_NAME, FT_STR, 0, 1024, "ISSUER_NAME" },
 };
 
 #define R(t)    { CAPF_IPC_T_##t, RF_REQUIRED }
@@ -116,7 +127,8 @@ static const struct ipc_rule device_rsp[] = { O(DEVICE), END };
 static const struct ipc_rule device_rsp_req[] = { R(DEVICE), END };
 static const struct ipc_rule name_req[] = { R(DEVICE_NAME), END };
 static const struct ipc_rule list_req[] = {
-	O(FILTER_NAME), M(FILTER_STATUS), M(FILTER_OPERATION), O(CURSOR), O(LIMIT), END };
+	O(FILTER_NAME), M(FILTER_STATUS), M(FILTER_OPERATION), O(CURSOR), O(LIMIT),
+	M(FILTER_AUTH_MODE), M(FILTER_KEY_ORDER), O(FILTER_FLAGS), END };
 static const struct ipc_rule list_rsp[] = { M(DEVICE), O(CURSOR), O(COUNT), END };
 static const struct ipc_rule bulk_begin_req[] = { O(TEXT), END };
 static const struct ipc_rule bulk_begin_rsp[] = { R(BULK), END };
@@ -126,7 +138,7 @@ static const struct ipc_rule bulk_commit_req[] = { R(BULK), O(DRY_RUN), END };
 static const struct ipc_rule bulk_abort_req[] = { R(BULK), END };
 static const struct ipc_rule report_req[] = {
 	O(FILTER_NAME), M(FILTER_STATUS), M(FILTER_OPERATION), O(FILTER_EXPIRING), O(FILTER_ISSUER),
-	O(CURSOR), O(LIMIT), END };
+	O(CURSOR), O(LIMIT), M(FILTER_AUTH_MODE), M(FILTER_KEY_ORDER), O(FILTER_FLAGS), END };
 static const struct ipc_rule capf_certs_rsp[] = { M(CAPF_CERT), END };
 static const struct ipc_rule capf_cert_rsp[] = { O(CAPF_CERT), O(EXPORT_ERROR), END };
 static const struct ipc_rule regen_req[] = {
@@ -146,18 +158,27 @@ static const struct ipc_rule backup_read_req[] = { R(BACKUP), R(OFFSET), END };
 static const struct ipc_rule backup_read_rsp[] = { R(DATA), END };
 static const struct ipc_rule backup_end_req[] = { R(BACKUP), END };
 static const struct ipc_rule adopt_req[] = { R(CONFIRM), R(KEY_URI), R(CERT), M(CHAIN_CERT), END };
+static const struct ipc_rule dev_cert_req[] = { R(DEVICE_NAME), O(CERT_KIND), END };
+static const struct ipc_rule dev_cert_rsp[] = {
+	R(CERT), O(EVENT_TIME), O(EVENT_OUTCOME), O(LSC_SERIAL), O(LSC_ISSUER), O(ISSUER_NAME), END };
+static const struct ipc_rule history_req[] = { R(DEVICE_NAME), O(CURSOR), END };
+static const struct ipc_rule history_rsp[] = { M(EVENT), O(CURSOR), END };
 
 /* nested */
 static const struct ipc_rule key_alt[] = { R(KEY_TYPE), O(RSA_BITS), O(CURVE), END };
 static const struct ipc_rule device_rec[] = {
 	R(DEVICE_NAME), O(OPERATION), O(AUTH_MODE), O(AUTH_STRING), O(KEY_ORDER), O(RSA_BITS),
 	O(CURVE), O(DEADLINE), O(DEV_STATUS), O(STATUS_OP), O(CAUSE), O(FAILED_ATTEMPTS),
-	O(LAST_SEEN), O(LSC_SERIAL), O(LSC_ISSUER), O(LSC_NOT_AFTER), END };
+	O(LAST_SEEN), O(LSC_SERIAL), O(LSC_ISSUER), O(LSC_NOT_AFTER), O(DEV_FLAGS),
+	O(LSC_DAYS_LEFT), O(EVENT_TIME), O(EVENT_OUTCOME), END };
 static const struct ipc_rule item_error[] = { R(DEVICE_NAME), R(TEXT), END };
 static const struct ipc_rule capf_cert_rec[] = {
 	R(CERT_ROLE), O(CERT), O(SUBJECT), O(FINGERPRINT), O(NOT_BEFORE), O(NOT_AFTER),
 	O(LSC_COUNT), O(KEY_TYPE), O(RSA_BITS), O(CURVE), O(KEY_URI), M(CHAIN_CERT), END };
 static const struct ipc_rule stat_rec[] = { R(STAT_NAME), R(STAT_VALUE), END };
+static const struct ipc_rule event_rec[] = {
+	R(EVENT_TIME), R(EVENT_KIND), O(LSC_SERIAL), O(LSC_ISSUER), O(ISSUER_NAME), O(EVENT_OUTCOME),
+	O(TEXT), END };
 
 #define F CAPF_IPC_ROLE_FRONT
 #define A CAPF_IPC_ROLE_ADMIN
@@ -193,6 +214,8 @@ static const struct ipc_verbdef verbs[] = {
 	{ V(BACKUP_END), A, backup_end_req, none },
 	{ V(CAPF_ADOPT), A, adopt_req, capf_cert_rsp },
 	{ V(SESSION_ID), F, session_id_req, session_id_rsp },
+	{ V(DEVICE_CERT), A, dev_cert_req, dev_cert_rsp },
+	{ V(DEVICE_HISTORY), A, history_req, history_rsp },
 };
 
 static const struct {
@@ -204,6 +227,7 @@ static const struct {
 	{ CAPF_IPC_T_ITEM_ERROR, item_error },
 	{ CAPF_IPC_T_CAPF_CERT, capf_cert_rec },
 	{ CAPF_IPC_T_STAT, stat_rec },
+	{ CAPF_IPC_T_EVENT, event_rec },
 };
 
 const struct ipc_tagdef *ipc_tagdef(uint16_t tag)

@@ -421,10 +421,10 @@ static int run_one(struct opts *o, SSL_CTX *ctx)
 			printf("capf-phone: LSC %s serial %s key %s%s%s\n", subject, serial, kd,
 			       o->out_cert ? " written to " : "", o->out_cert ? o->out_cert : "");
 		if (s.error[0] != '\0')
-			printf("capf-phone: %s\n", s.error);
+			fprintf(stderr, "capf-phone: %s\n", s.error);
 	}
 	if (o->json) {
-		printf("{\"device\":");
+		printf("{\"schema\":1,\"name\":");
 		json_str(stdout, o->name);
 		printf(",\"result\":\"%s\",\"exit\":%d,\"operation\":", phone_result_name(r), phone_result_exit(r));
 		json_str(stdout, s.operation);
@@ -606,7 +606,7 @@ static int run_load(struct opts *o, SSL_CTX *ctx)
 			printf("  first failure: %s\n", l.first_error);
 	}
 	if (o->json) {
-		printf("{\"sessions\":%lu,\"concurrency\":%u,\"seconds\":%.3f,\"enrollments_per_s\":%.2f,"
+		printf("{\"schema\":1,\"sessions\":%lu,\"concurrency\":%u,\"seconds\":%.3f,\"enrollments_per_s\":%.2f,"
 		       "\"p50_ms\":%.2f,\"p90_ms\":%.2f,\"p99_ms\":%.2f,\"success\":%lu,\"nothing\":%lu,"
 		       "\"unknown\":%lu,\"refused\":%lu,\"retry_later\":%lu,\"error\":%lu,\"failures\":%lu,"
 		       "\"first_error\":",

@@ -114,6 +114,8 @@ static const struct {
 	{ CAPF_IPC_BACKUP_READ, admin_backup_read },
 	{ CAPF_IPC_BACKUP_END, admin_backup_end },
 	{ CAPF_IPC_CAPF_ADOPT, admin_capf_adopt },
+	{ CAPF_IPC_DEVICE_CERT, admin_device_cert },
+	{ CAPF_IPC_DEVICE_HISTORY, admin_device_history },
 };
 
 void

@@ -48,6 +48,12 @@ int admin_device_remove(struct admin_req *a);
 int admin_device_list(struct admin_req *a);
 int admin_device_reset_lockout(struct admin_req *a);
 int admin_report(struct admin_req *a);
+/* Upper-cases a device name or name pattern in place (names are case-insensitive). */
+void admin_name_upcase(char *s);
+
+/* admin_history.c */
+int admin_device_cert(struct admin_req *a);
+int admin_device_history(struct admin_req *a);
 
 /* The settings a DEVICE record asks for, parsed (the string hashed at once). */
 struct admin_devreq {

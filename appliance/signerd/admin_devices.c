@@ -6,16 +6,29 @@
  * change. Authentication strings are checked, hashed (scrypt) and wiped at
  * once; no response carries one or its hash.
  */
+#include <ctype.h>
 #include <stdio.h>
 #include <string.h>
+#include <strings.h>
 #include <time.h>
 
 #include <openssl/crypto.h>
 
 #include "appliance/common/log.h"
+#include "appliance/common/x509.h"
 #include "appliance/signerd/admin.h"
+#include "policy/decide.h"
 #include "policy/names.h"
 #include "policy/schedule.h"
+
+/* Device names are case-insensitive for people: normalised to upper case on input
+ * (names and name patterns), as the policy's SEP names are. */
+void
+admin_name_upcase(char *s)
+{
+	for (; *s; s++)
+		*s = (char)toupper((unsigned char)*s);
+}
 
 /* ---- parsing and merging --------------------------------------------------- */
 
@@ -42,6 +55,8 @@ admin_devreq_parse(struct signerd *sd, const struct capf_ipc_field *f, struct ad
 		snprintf(err, errlen, "a device name is required");
 		goto out;
 	}
+	if (strcasecmp(r->name, ADMIN_TLS_DEVICE) != 0)
+		admin_name_upcase(r->name);
 	if (capf_ipc_get_u8(&m, CAPF_IPC_T_OPERATION, &v8) == 0) r->op = v8;
 	if (capf_ipc_get_u8(&m, CAPF_IPC_T_AUTH_MODE, &v8) == 0) r->auth = v8;
 	if (capf_ipc_get_u8(&m, CAPF_IPC_T_KEY_ORDER, &v8) == 0) r->key_order = v8;
@@ -202,6 +217,21 @@ admin_devreq_apply(struct signerd *sd, const struct admin_devreq *r,
 
 /* ---- responses ------------------------------------------------------------ */
 
+/* DEV_FLAGS of d: a pending operation past its deadline, a lockout, no LSC. */
+static uint8_t
+device_flags(const struct signerd *sd, const struct capf_device *d, int has_lsc, time_t now)
+{
+	uint8_t f = 0;
+
+	if (!has_lsc)
+		f |= CAPF_IPC_DEVF_NO_LSC;
+	if (d->op != CAPF_OP_NONE && d->deadline != 0 && d->deadline <= now)
+		f |= CAPF_IPC_DEVF_DEADLINE_PASSED;
+	if (d->failed_attempts > 0 && capf_locked_out(&sd->conf, d))
+		f |= CAPF_IPC_DEVF_LOCKED_OUT;
+	return f;
+}
+
 static void
 put_device_fields(struct capf_ipc_builder *b, const struct capf_device *d)
 {
@@ -228,7 +258,8 @@ put_device_by_name(struct admin_req *a, const char *name)
 	struct capf_store_device d;
 	struct capf_store_issuance is;
 	char err[512];
-	int rc;
+	time_t now = time(NULL);
+	int rc, has_lsc;
 
 	memset(&d, 0, sizeof(d));
 	if ((rc = capf_store_device_get(a->sd->store, name, &d, err, sizeof(err))) != 0) {
@@ -243,12 +274,28 @@ put_device_by_name(struct admin_req *a, const char *name)
 		OPENSSL_cleanse(&d, sizeof(d));
 		return -1;
 	}
+	has_lsc = rc == 0 && (is.state == CAPF_ISS_ISSUED || is.state == CAPF_ISS_DELIVERED);
 	capf_ipc_nest_begin(a->resp, CAPF_IPC_T_DEVICE);
 	put_device_fields(a->resp, &d.dev);
-	if (rc == 0 && (is.state == CAPF_ISS_ISSUED || is.state == CAPF_ISS_DELIVERED)) {
+	capf_ipc_put_u8(a->resp, CAPF_IPC_T_DEV_FLAGS, device_flags(a->sd, &d.dev, has_lsc, now));
+	if (has_lsc) {
 		capf_ipc_put_str(a->resp, CAPF_IPC_T_LSC_SERIAL, is.serial);
 		capf_ipc_put_str(a->resp, CAPF_IPC_T_LSC_ISSUER, is.issuer_fp);
 		capf_ipc_put_i64(a->resp, CAPF_IPC_T_LSC_NOT_AFTER, (int64_t)is.not_after);
+		capf_ipc_put_i64(a->resp, CAPF_IPC_T_LSC_DAYS_LEFT,
+				 (int64_t)capf_days_left(is.not_after, now));
+	}
+	{
+		/* the verdict on the certificate the phone last returned to Troubleshoot */
+		struct capf_store_fetched f;
+		char o[CAPF_STORE_REASON_MAX + 16];
+
+		if (capf_store_fetched_latest(a->sd->store, name, &f, err, sizeof(err)) == 0) {
+			snprintf(o, sizeof(o), "%s: %s", f.accepted ? "accepted" : "refused", f.reason);
+			capf_ipc_put_i64(a->resp, CAPF_IPC_T_EVENT_TIME, (int64_t)f.fetched_at);
+			capf_ipc_put_str(a->resp, CAPF_IPC_T_EVENT_OUTCOME, o);
+		}
+		capf_store_fetched_clear(&f);
 	}
 	capf_ipc_nest_end(a->resp);
 	capf_store_issuance_clear(&is);
@@ -261,6 +308,8 @@ get_name(struct admin_req *a, char *name, size_t len)
 {
 	if (capf_ipc_get_str(a->req, CAPF_IPC_T_DEVICE_NAME, name, len) != 0 || name[0] == '\0')
 		return admin_refuse(a, "a device name is required"), -1;
+	if (strcasecmp(name, ADMIN_TLS_DEVICE) != 0)
+		admin_name_upcase(name);
 	if (strcmp(name, ADMIN_TLS_DEVICE) == 0)
 		return admin_refuse(a, "%s: no such device (the name is reserved)", name), -1;
 	return 0;
@@ -287,10 +336,13 @@ device_put(struct admin_req *a, int add)
 	if (!add) {
 		if (strcmp(r.name, ADMIN_TLS_DEVICE) != 0 &&
 		    (rc = capf_store_device_get(a->sd->store, r.name, &cur, err, sizeof(err))) != 0) {
+			char name[sizeof(r.name)];
+
+			memcpy(name, r.name, sizeof(name));
 			OPENSSL_cleanse(&r, sizeof(r));
 			if (rc == CAPF_STORE_NOTFOUND)
 				return admin_refuse(a, "%s: no such device (add it with `capfctl device "
-						    "add`)", r.name);
+						    "add`)", name);
 			return admin_store_fail(a, rc, err);
 		}
 		have = 1;
@@ -384,16 +436,25 @@ struct page {
 	unsigned limit, put, total;
 	int full;
 	unsigned status_mask, op_mask;          /* 0: any */
+	unsigned auth_mask, key_order_mask;     /* 0: any */
+	uint8_t flags;                          /* CAPF_IPC_DEVF_* all required */
+	time_t now;
 };
 
 static int
-page_wants(struct page *p, const struct capf_device *d)
+page_wants(struct page *p, const struct capf_device *d, uint8_t flags)
 {
 	if (strcmp(d->name, ADMIN_TLS_DEVICE) == 0)
 		return 0;
 	if (p->status_mask && !(p->status_mask & (1u << d->status)))
 		return 0;
 	if (p->op_mask && !(p->op_mask & (1u << d->op)))
+		return 0;
+	if (p->auth_mask && !(p->auth_mask & (1u << d->auth)))
+		return 0;
+	if (p->key_order_mask && !(p->key_order_mask & (1u << d->key_order)))
+		return 0;
+	if ((flags & p->flags) != p->flags)
 		return 0;
 	p->total++;
 	if (p->full || strcmp(d->name, p->after) <= 0)
@@ -409,25 +470,23 @@ page_wants(struct page *p, const struct capf_device *d)
 static int
 put_row(struct page *p, const struct capf_device *dev, const struct capf_store_report_row *r)
 {
-	if (!page_wants(p, dev))
+	uint8_t flags = device_flags(p->a->sd, dev, r->has_lsc, p->now);
+
+	if (!page_wants(p, dev, flags))
 		return 0;
 	capf_ipc_nest_begin(p->a->resp, CAPF_IPC_T_DEVICE);
 	put_device_fields(p->a->resp, dev);
-	if (r != NULL && r->has_lsc) {
+	capf_ipc_put_u8(p->a->resp, CAPF_IPC_T_DEV_FLAGS, flags);
+	if (r->has_lsc) {
 		capf_ipc_put_str(p->a->resp, CAPF_IPC_T_LSC_SERIAL, r->serial);
 		capf_ipc_put_str(p->a->resp, CAPF_IPC_T_LSC_ISSUER, r->issuer_fp);
 		capf_ipc_put_i64(p->a->resp, CAPF_IPC_T_LSC_NOT_AFTER, (int64_t)r->not_after);
+		capf_ipc_put_i64(p->a->resp, CAPF_IPC_T_LSC_DAYS_LEFT, (int64_t)r->days_left);
 	}
 	capf_ipc_nest_end(p->a->resp);
 	snprintf(p->last, sizeof(p->last), "%s", dev->name);
 	p->put++;
 	return 0;
-}
-
-static int
-list_cb(const struct capf_store_device *d, void *arg)
-{
-	return put_row(arg, &d->dev, NULL);
 }
 
 static int
@@ -446,6 +505,7 @@ page_init(struct admin_req *a, struct page *p, char *pattern, size_t plen)
 
 	memset(p, 0, sizeof(*p));
 	p->a = a;
+	p->now = time(NULL);
 	p->limit = ADMIN_PAGE_RECORDS;
 	if (capf_ipc_get_u32(a->req, CAPF_IPC_T_LIMIT, &lim) == 0 && lim > 0 && lim < p->limit)
 		p->limit = lim;
@@ -458,9 +518,15 @@ page_init(struct admin_req *a, struct page *p, char *pattern, size_t plen)
 		p->status_mask |= 1u << capf_ipc_field_u8(f);
 	while ((f = capf_ipc_find(a->req, CAPF_IPC_T_FILTER_OPERATION, f)) != NULL)
 		p->op_mask |= 1u << capf_ipc_field_u8(f);
+	while ((f = capf_ipc_find(a->req, CAPF_IPC_T_FILTER_AUTH_MODE, f)) != NULL)
+		p->auth_mask |= 1u << capf_ipc_field_u8(f);
+	while ((f = capf_ipc_find(a->req, CAPF_IPC_T_FILTER_KEY_ORDER, f)) != NULL)
+		p->key_order_mask |= 1u << capf_ipc_field_u8(f);
+	capf_ipc_get_u8(a->req, CAPF_IPC_T_FILTER_FLAGS, &p->flags);
 	pattern[0] = '\0';
 	if (capf_ipc_get_str(a->req, CAPF_IPC_T_FILTER_NAME, pattern, plen) == -2)
 		return admin_refuse(a, "name pattern too long"), -1;
+	admin_name_upcase(pattern);
 	return admin_ok(a);
 }
 
@@ -480,10 +546,12 @@ page_finish(struct page *p, int rc, const char *err)
 	return 0;
 }
 
+/* A list is a report without its LSC filters: every record says whether the
+ * device has an LSC, so that "no LSC" can be filtered on. */
 int
 admin_device_list(struct admin_req *a)
 {
-	struct capf_store_device_filter f = CAPF_STORE_DEVICE_FILTER_INIT;
+	struct capf_store_report_filter f = CAPF_STORE_REPORT_FILTER_INIT;
 	struct page p;
 	char pattern[CAPF_DEVICE_NAME_MAX + 1], err[512];
 	int rc;
@@ -492,7 +560,8 @@ admin_device_list(struct admin_req *a)
 		return 0;
 	if (pattern[0])
 		f.pattern = pattern;
-	rc = capf_store_device_list(a->sd->store, &f, list_cb, &p, err, sizeof(err));
+	f.now = p.now;
+	rc = capf_store_report(a->sd->store, &f, report_cb, &p, err, sizeof(err));
 	return page_finish(&p, rc, err);
 }
 
@@ -523,6 +592,7 @@ admin_report(struct admin_req *a)
 		return 0;
 	if (pattern[0])
 		f.pattern = pattern;
+	f.now = p.now;
 	rc = capf_store_report(a->sd->store, &f, report_cb, &p, err, sizeof(err));
 	return page_finish(&p, rc, err);
 }

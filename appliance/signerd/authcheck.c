@@ -544,3 +544,52 @@ int signerd_auth_check(struct signerd *sd, const struct capf_store_device *dev,
 	*cause = CAPF_FAIL_NONE;
 	return 0;
 }
+
+/* The certificate of trust that issued cert, as a fingerprint ("" when none is found). */
+static void issuer_fp(X509_STORE *trust, X509 *cert, char fp[SIGNERD_FP_HEX_LEN + 1])
+{
+	STACK_OF(X509) *all = X509_STORE_get1_all_certs(trust);
+
+	fp[0] = '\0';
+	for (int i = 0; all != NULL && i < sk_X509_num(all); i++)
+		if (X509_check_issued(sk_X509_value(all, i), cert) == X509_V_OK &&
+		    signerd_cert_fp(sk_X509_value(all, i), fp) == 0)
+			break;
+	sk_X509_pop_free(all, X509_free);
+	ERR_clear_error();
+}
+
+int signerd_fetched_check(struct signerd *sd, const char *name, X509 *cert,
+			  char issuer[SIGNERD_FP_HEX_LEN + 1], char *why, size_t whylen)
+{
+	struct signerd_core *c = signerd_core(sd);
+	X509_STORE *lsc;
+	char e_lsc[256] = "no CAPF CA", e_mic[256] = "no manufacturing CAs (mic.ca_dir)";
+	const char *kind = NULL;
+	int mic = 0;
+
+	if ((lsc = lsc_trust(sd, why, whylen)) == NULL)
+		return -1;
+	issuer[0] = '\0';
+	if (chain_ok(lsc, cert, e_lsc, sizeof(e_lsc)) == 0) {
+		kind = "an LSC from a CAPF CA";
+		issuer_fp(lsc, cert, issuer);
+	} else if (c->mic_store != NULL && chain_ok(c->mic_store, cert, e_mic, sizeof(e_mic)) == 0) {
+		kind = "a MIC from a manufacturing CA";
+		issuer_fp(c->mic_store, cert, issuer);
+		mic = 1;
+	}
+	X509_STORE_free(lsc);
+	ERR_clear_error();
+	if (kind == NULL) {
+		snprintf(why, whylen, "the certificate chains neither to a CAPF CA (%s) nor to a "
+			 "manufacturing CA (%s)", e_lsc, e_mic);
+		return -1;
+	}
+	if (!names_device(cert, name, mic)) {
+		snprintf(why, whylen, "the certificate (%s) does not name %s (subject CN / SAN)", kind, name);
+		return -1;
+	}
+	snprintf(why, whylen, "%s naming the device", kind);
+	return 0;
+}

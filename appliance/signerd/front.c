@@ -32,6 +32,7 @@
 #include <openssl/x509.h>
 
 #include "appliance/common/log.h"
+#include "appliance/common/x509.h"
 #include "appliance/signerd/signerd_int.h"
 #include "policy/decide.h"
 #include "policy/errlist.h"
@@ -992,6 +993,49 @@ out:
 	return rc;
 }
 
+/* Troubleshoot: the certificate the phone returned is checked (it names the
+ * device and chains to a CAPF CA, active or previous, or to a manufacturing CA)
+ * and kept with the verdict; one that fails is "Troubleshoot Failed". */
+static int fetched(struct signerd *sd, const struct signerd_peer *peer, const struct capf_ipc_msg *req,
+		   struct capf_ipc_builder *resp, const char *device)
+{
+	struct capf_store_actor who = signerd_actor(peer);
+	struct capf_store_fetched f;
+	const uint8_t *der = NULL;
+	size_t len = 0;
+	X509 *x = NULL;
+	char err[512], q[700];
+
+	memset(&f, 0, sizeof(f));
+	snprintf(f.device, sizeof(f.device), "%s", device);
+	capf_ipc_get_bytes(req, CAPF_IPC_T_CERT, &der, &len);
+	if (der == NULL || len == 0 || (x = capf_x509_from_der(der, len)) == NULL) {
+		capf_log(LOG_NOTICE, "fetch_refused", "device=%s why=%s", device,
+			 der == NULL ? "no_certificate" : "not_one_der_certificate");
+		set_status(sd, peer, device, CAPF_ST_FAILED, CAPF_OP_FETCH, CAPF_FAIL_INVALID_LSC, 0);
+		return signerd_reply(sd, resp, req, CAPF_IPC_OK, 0, NULL);
+	}
+	signerd_cert_fp(x, f.fp);
+	if (serial_hex(x, f.serial, sizeof(f.serial)) != 0)
+		f.serial[0] = '\0';
+	capf_x509_issuer(x, f.issuer, sizeof(f.issuer));
+	f.accepted = signerd_fetched_check(sd, device, x, f.issuer_fp, f.reason, sizeof(f.reason)) == 0;
+	f.der = (unsigned char *)der;
+	f.der_len = len;
+	X509_free(x);
+	if (capf_store_fetched_record(sd->store, &f, &who, err, sizeof(err)) != 0)
+		capf_log(LOG_ERR, "store_failed", "device=%s what=fetched serial=%s error=%s", device,
+			 f.serial, capf_log_quote(q, sizeof(q), err));
+	capf_log(LOG_NOTICE, f.accepted ? "fetched" : "fetch_refused", "device=%s serial=%s fp=%s why=%s",
+		 device, f.serial[0] ? f.serial : "-", f.fp, capf_log_quote(q, sizeof(q), f.reason));
+	if (f.accepted)
+		set_status(sd, peer, device, CAPF_ST_TROUBLESHOOT_SUCCESS, CAPF_OP_FETCH, CAPF_FAIL_NONE,
+			   CAPF_STORE_STATUS_CLEAR_OP);
+	else
+		set_status(sd, peer, device, CAPF_ST_FAILED, CAPF_OP_FETCH, CAPF_FAIL_INVALID_LSC, 0);
+	return signerd_reply(sd, resp, req, CAPF_IPC_OK, 0, NULL);
+}
+
 static int do_result(struct signerd *sd, const struct signerd_peer *peer, const struct capf_ipc_msg *req,
 		     struct capf_ipc_builder *resp)
 {
@@ -1053,27 +1097,14 @@ static int do_result(struct signerd *sd, const struct signerd_peer *peer, const 
 		}
 		break;
 	}
-	case CAPF_IPC_FETCHED: {
-		const uint8_t *der = NULL, *p;
-		size_t len = 0;
-		X509 *x = NULL;
-		char fp[SIGNERD_FP_HEX_LEN + 1] = "-", serial[CAPF_STORE_SERIAL_HEX_MAX + 1] = "-";
-
-		capf_ipc_get_bytes(req, CAPF_IPC_T_CERT, &der, &len);
-		p = der;
-		if (der != NULL && (x = d2i_X509(NULL, &p, (long)len)) != NULL) {
-			signerd_cert_fp(x, fp);
-			if (serial_hex(x, serial, sizeof(serial)) != 0)
-				snprintf(serial, sizeof(serial), "-");
-			X509_free(x);
+	case CAPF_IPC_FETCHED:
+		if (s.op != CAPF_OP_FETCH) {
+			rc = signerd_reply(sd, resp, req, CAPF_IPC_ERROR, 0,
+					   "a fetched certificate, but no Troubleshoot was asked");
+			break;
 		}
-		capf_log(LOG_NOTICE, "fetched", "device=%s serial=%s fp=%s", s.device, serial, fp);
-		signerd_audit(sd, peer, "fetched", s.device, "serial=%s fp=%s", serial, fp);
-		set_status(sd, peer, s.device, CAPF_ST_TROUBLESHOOT_SUCCESS, CAPF_OP_FETCH, CAPF_FAIL_NONE,
-			   CAPF_STORE_STATUS_CLEAR_OP);
-		rc = signerd_reply(sd, resp, req, CAPF_IPC_OK, 0, NULL);
+		rc = fetched(sd, peer, req, resp, s.device);
 		break;
-	}
 	case CAPF_IPC_DELETED:
 		memset(&last, 0, sizeof(last));
 		if (capf_store_issuance_latest_for_device(sd->store, s.device, &last, err, sizeof(err)) == 0 &&
@@ -1086,12 +1117,13 @@ static int do_result(struct signerd *sd, const struct signerd_peer *peer, const 
 		rc = signerd_reply(sd, resp, req, CAPF_IPC_OK, 0, NULL);
 		break;
 	case CAPF_IPC_FETCH_NONE:
-		/* The phone holds no LSC to fetch. */
+	case CAPF_IPC_DELETE_FAILED:
+		/* The phone answered, but holds no LSC to fetch or delete: not a
+		 * communication failure. */
 		set_status(sd, peer, s.device, CAPF_ST_FAILED, s.op, CAPF_FAIL_INVALID_LSC, 0);
 		rc = signerd_reply(sd, resp, req, CAPF_IPC_OK, 0, NULL);
 		break;
 	case CAPF_IPC_STORE_FAILED:
-	case CAPF_IPC_DELETE_FAILED:
 	case CAPF_IPC_COMM_FAILURE:
 	default:
 		set_status(sd, peer, s.device, CAPF_ST_FAILED, s.op, CAPF_FAIL_PHONE_COMMUNICATION, 0);

@@ -129,6 +129,12 @@ void signerd_server_free(struct signerd_server *srv);
  * else the caller). Prints one line per problem (file, setting, why) on stderr;
  * returns the number of problems (0: all usable). */
 int signerd_check_files(const struct capf_conf *c, const char *conf_path, const char *user);
+/* A certificate a phone returned to Troubleshoot (fetch): 0 when it chains to a
+ * CAPF CA (active or previous) or to a manufacturing CA and names the device;
+ * -1 with the reason. why gets what it is either way; issuer_fp the SHA-256 of the
+ * CA certificate it chained to ("" when it did not) (authcheck.c). */
+int signerd_fetched_check(struct signerd *sd, const char *name, X509 *cert,
+			  char issuer_fp[SIGNERD_FP_HEX_LEN + 1], char *why, size_t whylen);
 
 #endif
 

@@ -34,7 +34,7 @@
 #include "policy/device.h"
 #include "appliance/store/authhash.h"
 
-#define CAPF_STORE_SCHEMA_VERSION 2     /* what this build creates and understands */
+#define CAPF_STORE_SCHEMA_VERSION 3     /* what this build creates and understands */
 
 enum {
 	CAPF_STORE_OK       = 0,
@@ -216,7 +216,8 @@ struct capf_store_report_row {
 };
 struct capf_store_report_filter {
 	const char *pattern;            /* name glob; NULL any */
-	int expiring_within_days;       /* has an LSC with days_left < this (expired too); -1 any */
+	int expiring_within_days;       /* has an LSC with days_left <= this (expired too): the
+					   report's DAYS column agrees; -1 any */
 	const char *issuer_fp;          /* current LSC issued by this CA; NULL any */
 	int status;                     /* enum capf_status; -1 any */
 	int without_lsc;                /* 1: only devices with no current LSC */
@@ -318,5 +319,37 @@ int capf_store_meta_set(struct capf_store *st, const char *key, const char *valu
 			const struct capf_store_actor *who, char *err, size_t errlen);
 int capf_store_meta_get(struct capf_store *st, const char *key, char *value, size_t len,
 			char *err, size_t errlen);
+
+/* ---- Troubleshoot and history (store_history.c) ------------------------ */
+
+#define CAPF_STORE_REASON_MAX 511
+
+/* A certificate a phone returned to Troubleshoot (fetch), with the signer's
+ * verdict: accepted (it names the device and chains to a CAPF CA or a
+ * manufacturing CA) or refused, and why. Every fetch is kept. */
+struct capf_store_fetched {
+	char device[CAPF_DEVICE_NAME_MAX + 1];
+	time_t fetched_at;                              /* 0 on record: now */
+	char serial[CAPF_STORE_SERIAL_HEX_MAX + 1];     /* hex, "" when unreadable */
+	char issuer[1025];                              /* issuer name, RFC 2253 */
+	char issuer_fp[CAPF_STORE_FP_HEX_LEN + 1];      /* SHA-256 of the CA it chained to, "" none */
+	char fp[CAPF_STORE_FP_HEX_LEN + 1];             /* SHA-256 of der, hex */
+	int accepted;
+	char reason[CAPF_STORE_REASON_MAX + 1];
+	unsigned char *der;                             /* read: malloc'd */
+	size_t der_len;
+};
+void capf_store_fetched_clear(struct capf_store_fetched *f);
+/* Records it with an audit row "lsc.fetch" (subject: the device) in one transaction. */
+int capf_store_fetched_record(struct capf_store *st, const struct capf_store_fetched *f,
+			      const struct capf_store_actor *who, char *err, size_t errlen);
+/* The device's most recent fetch: CAPF_STORE_NOTFOUND when none. */
+int capf_store_fetched_latest(struct capf_store *st, const char *device,
+			      struct capf_store_fetched *out, char *err, size_t errlen);
+/* Audit rows whose subject is subject (a device name), id > after_id, in id
+ * order, at most limit of them (0: all). */
+int capf_store_audit_for_subject(struct capf_store *st, const char *subject, int64_t after_id,
+				 unsigned limit, capf_store_audit_cb cb, void *arg,
+				 char *err, size_t errlen);
 
 #endif

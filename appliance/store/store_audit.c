@@ -279,13 +279,7 @@ int capf_store_audit_list(struct capf_store *st, int64_t after_id, capf_store_au
 		goto out;
 	sqlite3_bind_int64(s, 1, after_id);
 	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
-		r.id = sqlite3_column_int64(s, 0);
-		r.time = (time_t)sqlite3_column_int64(s, 1);
-		r.uid = (uid_t)sqlite3_column_int64(s, 2);
-		r.role = (const char *)sqlite3_column_text(s, 3);
-		r.action = (const char *)sqlite3_column_text(s, 4);
-		r.subject = (const char *)sqlite3_column_text(s, 5);
-		r.detail = (const char *)sqlite3_column_text(s, 6);
+		store_audit_row_read(s, &r);
 		if (cb(&r, arg) != 0) {
 			rc = SQLITE_DONE;
 			break;

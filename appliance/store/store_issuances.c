@@ -417,7 +417,7 @@ int capf_store_report(struct capf_store *st, const struct capf_store_report_filt
 		"FROM devices d LEFT JOIN issuances i "
 		"  ON i.device = d.name AND i.state IN ('issued', 'delivered') "
 		"WHERE (?1 IS NULL OR d.name GLOB ?1) "
-		"  AND (?2 < 0 OR (i.serial IS NOT NULL AND i.not_after - ?6 < ?2 * 86400)) "
+		"  AND (?2 < 0 OR (i.serial IS NOT NULL AND i.not_after - ?6 < (?2 + 1) * 86400)) "
 		"  AND (?3 IS NULL OR i.issuer_fp = ?3) "
 		"  AND (?4 < 0 OR d.status = ?4) "
 		"  AND (?5 = 0 OR i.serial IS NULL) "

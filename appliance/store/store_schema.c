@@ -93,6 +93,22 @@ static const char *const migrations[] = {
 	 * that a restart needs no chain file. */
 	"ALTER TABLE capf_certs ADD COLUMN chain BLOB NOT NULL DEFAULT x''"
 	"  CHECK (length(chain) <= 65536);",
+	/* 2 -> 3: Troubleshoot keeps the certificate a phone returned, with the
+	 * signer's verdict; a device's history reads the audit by subject. */
+	"CREATE TABLE fetched_certs ("
+	"  id INTEGER PRIMARY KEY NOT NULL,"
+	"  device TEXT NOT NULL CHECK (length(device) BETWEEN 1 AND 64),"
+	"  fetched_at INTEGER NOT NULL,"
+	"  serial TEXT NOT NULL DEFAULT '' CHECK (length(serial) <= 40),"
+	"  issuer TEXT NOT NULL DEFAULT '' CHECK (length(issuer) <= 1024),"
+	"  issuer_fp TEXT NOT NULL DEFAULT '' CHECK (length(issuer_fp) IN (0, 64)),"
+	"  fingerprint TEXT NOT NULL CHECK (length(fingerprint) = 64),"
+	"  der BLOB NOT NULL CHECK (length(der) BETWEEN 1 AND 65536),"
+	"  accepted INTEGER NOT NULL CHECK (accepted IN (0, 1)),"
+	"  reason TEXT NOT NULL DEFAULT '' CHECK (length(reason) <= 511)"
+	");"
+	"CREATE INDEX fetched_certs_device ON fetched_certs(device, id);"
+	"CREATE INDEX audit_subject ON audit(subject, id);",
 };
 
 _Static_assert(NELEM(migrations) == CAPF_STORE_SCHEMA_VERSION,

@@ -69,7 +69,7 @@ for pin in cert.pem ca.pem; do
   "${P[@]}" --capf-cert "$D/$pin" --name SEP001122334455 --json >"$D/out" 2>&1
   check "pinned to $pin: the server answers RETRY_LATER (exit 13)" test $? = 13
   check_grep "and the delay is printed" "retry in [0-9]+ s" "$D/out"
-  check_grep "JSON summary" '^\{"device":"SEP001122334455","result":"retry-later","exit":13' "$D/out"
+  check_grep "JSON summary" '^\{"schema":1,"name":"SEP001122334455","result":"retry-later","exit":13' "$D/out"
 done
 "${P[@]}" --capf-cert "$D/cert.pem" --name SEP001122334455 --tls-max 1.2 >"$D/out" 2>&1
 check "over TLS 1.2, as older phones: exit 13" test $? = 13

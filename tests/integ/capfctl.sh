@@ -104,16 +104,16 @@ check_grep "  ... naming the deadline" "Operation Completes By" "$T_TMP/last.out
 check "a bad deadline format is a usage error" rc 2 c device set CSFJSMITH --deadline "tomorrow"
 FAR=$(date -u -d '+3 days' '+%Y-%m-%d %H:00')
 check "a deadline 3 days ahead is accepted" jout "$D/far.json" c device set CSFJSMITH --op fetch --deadline "$FAR" --json
-check "  ... and kept" $PY -c 'import json,sys; d=json.load(open(sys.argv[1])); assert d["deadline"]==sys.argv[2]+" UTC" and d["operation"]=="fetch", d' "$D/far.json" "$FAR"
+check "  ... and kept" $PY -c 'import json,sys; d=json.load(open(sys.argv[1])); assert d["deadline"]==sys.argv[2].replace(" ","T")+":00Z" and d["operation"]=="fetch", d' "$D/far.json" "$FAR"
 check "a key the policy forbids is refused" rc 1 c device set CSFJSMITH --rsa-bits 1024
 check "EC Only for a Jabber client is refused" rc 1 c device set CSFJSMITH --key-order ec
 check_grep "  ... it cannot generate EC keys" "Jabber client" "$T_TMP/last.out"
 # an operation whose deadline is now less than an hour away (written to the store directly)
 check "a device whose deadline is 30 minutes away (store)" "${RUN_AS[@]}" "$CL" device-add "$DB" SEP00EE00000001 install null --deadline-offset 1800
 check "  ... other settings can still change" jout "$D/ee1.json" c device set SEP00EE00000001 --key-order rsa --json
-check "  ... the deadline was left alone" $PY -c 'import json,sys,time; d=json.load(open(sys.argv[1])); assert d["key_order"]=="rsa" and d["deadline_unix"] < time.time()+3600, d' "$D/ee1.json"
+check "  ... the deadline was left alone" $PY -c 'import json,sys,time,calendar; d=json.load(open(sys.argv[1])); assert d["key_order"]=="rsa" and calendar.timegm(time.strptime(d["deadline"],"%Y-%m-%dT%H:%M:%SZ")) < time.time()+3600, d' "$D/ee1.json"
 check "  ... scheduling it again gives it an acceptable deadline" jout "$D/ee2.json" c device set SEP00EE00000001 --op install --json
-check "  ... (on the hour, at least an hour ahead)" $PY -c 'import json,sys,time; t=json.load(open(sys.argv[1]))["deadline_unix"]; assert t % 3600 == 0 and t-time.time() >= 3600, t' "$D/ee2.json"
+check "  ... (on the hour, at least an hour ahead)" $PY -c 'import json,sys,time,calendar; t=calendar.timegm(time.strptime(json.load(open(sys.argv[1]))["deadline"],"%Y-%m-%dT%H:%M:%SZ")); assert t % 3600 == 0 and t-time.time() >= 3600, t' "$D/ee2.json"
 check "device reset-lockout" c device reset-lockout CSFJSMITH
 check "device list --json" jout "$D/list.json" c device list --json
 check "  ... four devices" $PY -c 'import json,sys; l=json.load(open(sys.argv[1])); assert sorted(d["name"] for d in l)==["CSFJSMITH","SEP001122334455","SEP0011223344AA","SEP00EE00000001"], l' "$D/list.json"
@@ -242,7 +242,7 @@ check "enroll SEP00CC00000001 (front.sock)" "$CL" enroll "$FRONT" SEP00CC0000000
 check "report (table)" c report
 check_grep "  ... the LSC serial and valid state" "SEP00CC00000001 +valid" "$T_TMP/last.out"
 check "report --format csv" jout "$D/report.csv" c report --format csv
-check_grep "  ... csv header" "^name,lsc_state,lsc_serial,lsc_issuer,lsc_not_after,days_left,operation,deadline,status" "$D/report.csv"
+check_grep "  ... csv header" "^name,lsc_state,lsc_serial,lsc_issuer,lsc_not_after,lsc_days_left,operation,deadline,status,deadline_passed,locked_out$" "$D/report.csv"
 check_grep "  ... Cisco status wording" "Upgrade Success" "$D/report.csv"
 check "report --format json" jout "$D/report.json" c report --format json
 SERIAL=$(openssl x509 -in "$D/lsc1.pem" -noout -serial | cut -d= -f2)

@@ -310,7 +310,8 @@ static void test_refuse_newer_schema(void **state)
 	assert_null(capf_store_open(f->path, 0, err, sizeof(err)));
 	assert_non_null(strstr(err, "schema version 7"));
 	{
-		char want[48];
+		char want[64];
+
 		snprintf(want, sizeof(want), "versions up to %d", CAPF_STORE_SCHEMA_VERSION);
 		assert_non_null(strstr(err, want));
 	}
@@ -795,7 +796,8 @@ static void test_report_view(void **state)
 		const char *want;
 	} cases[] = {
 		{ 30, 0, -1, 0, "SEP0000000000A1,SEP0000000000A4" },
-		{ 10, 0, -1, 0, "SEP0000000000A4" },
+		{ 10, 0, -1, 0, "SEP0000000000A1,SEP0000000000A4" },   /* DAYS 10: within 10 */
+		{ 9, 0, -1, 0, "SEP0000000000A4" },
 		{ 11, 0, -1, 0, "SEP0000000000A1,SEP0000000000A4" },
 		{ 0, 0, -1, 0, "SEP0000000000A4" },
 		{ 1000, 0, -1, 0, "SEP0000000000A1,SEP0000000000A2,SEP0000000000A4" },
@@ -1722,6 +1724,102 @@ static void test_pre_migration_copy(void **state)
 	assert_int_equal(chmod(f->dir, 0700), 0);
 }
 
+/* Troubleshoot keeps every fetched certificate with the verdict; a device's
+ * history is the audit rows naming it, in order, paged. */
+struct hist_rows {
+	int64_t id[16];
+	char action[16][32];
+	unsigned n;
+};
+
+static int hist_cb(const struct capf_store_audit_row *r, void *arg)
+{
+	struct hist_rows *h = arg;
+
+	if (h->n < 16) {
+		h->id[h->n] = r->id;
+		snprintf(h->action[h->n], sizeof(h->action[0]), "%s", r->action);
+	}
+	h->n++;
+	return 0;
+}
+
+static void test_fetched_and_history(void **state)
+{
+	struct fx *f = *state;
+	struct capf_store_fetched in, out;
+	struct hist_rows h;
+	unsigned char der1[] = { 0x30, 0x03, 0x02, 0x01, 0x01 }, der2[] = { 0x30, 0x03, 0x02, 0x01, 0x02 };
+	char err[256] = "";
+
+	put_dev(f->st, "SEP0000000000F1", CAPF_OP_FETCH, CAPF_AUTH_NULL, CAPF_ST_PENDING);
+	put_dev(f->st, "SEP0000000000F2", CAPF_OP_NONE, CAPF_AUTH_NULL, CAPF_ST_NONE);
+	assert_int_equal(capf_store_fetched_latest(f->st, "SEP0000000000F1", &out, err, sizeof(err)),
+			 CAPF_STORE_NOTFOUND);
+	memset(&in, 0, sizeof(in));
+	snprintf(in.device, sizeof(in.device), "SEP0000000000F1");
+	snprintf(in.serial, sizeof(in.serial), "0A0B");
+	snprintf(in.issuer, sizeof(in.issuer), "CN=Somebody Else");
+	memset(in.fp, 'a', 64);
+	memset(in.issuer_fp, 'b', 64);
+	snprintf(in.reason, sizeof(in.reason), "the certificate chains neither to a CAPF CA nor ...");
+	in.der = der1;
+	in.der_len = sizeof(der1);
+	assert_int_equal(capf_store_fetched_record(f->st, &in, &front, err, sizeof(err)), 0);
+	in.accepted = 1;
+	in.der = der2;
+	snprintf(in.reason, sizeof(in.reason), "an LSC from a CAPF CA naming the device");
+	assert_int_equal(capf_store_fetched_record(f->st, &in, &front, err, sizeof(err)), 0);
+	/* the latest wins; the DER and verdict come back as recorded */
+	assert_int_equal(capf_store_fetched_latest(f->st, "SEP0000000000F1", &out, err, sizeof(err)), 0);
+	assert_int_equal(out.accepted, 1);
+	assert_int_equal(out.der_len, sizeof(der2));
+	assert_memory_equal(out.der, der2, sizeof(der2));
+	assert_string_equal(out.serial, "0A0B");
+	assert_string_equal(out.issuer, "CN=Somebody Else");
+	assert_int_equal(strspn(out.issuer_fp, "b"), 64);
+	assert_non_null(strstr(out.reason, "naming the device"));
+	assert_true(out.fetched_at > 0);
+	capf_store_fetched_clear(&out);
+	assert_int_equal(capf_store_fetched_latest(f->st, "SEP0000000000F2", &out, err, sizeof(err)),
+			 CAPF_STORE_NOTFOUND);
+	/* bad input is refused */
+	in.der_len = 0;
+	assert_int_equal(capf_store_fetched_record(f->st, &in, &front, err, sizeof(err)), CAPF_STORE_ERROR);
+	in.der_len = sizeof(der2);
+	memset(in.fp, 'z', 64);
+	assert_int_not_equal(capf_store_fetched_record(f->st, &in, &front, err, sizeof(err)), 0);
+
+	/* history: only the rows naming the device, in order */
+	memset(&h, 0, sizeof(h));
+	assert_int_equal(capf_store_audit_for_subject(f->st, "SEP0000000000F1", 0, 0, hist_cb, &h,
+						      err, sizeof(err)), 0);
+	assert_int_equal(h.n, 3);
+	assert_string_equal(h.action[0], "device.add");
+	assert_string_equal(h.action[1], "lsc.fetch");
+	assert_string_equal(h.action[2], "lsc.fetch");
+	assert_true(h.id[0] < h.id[1] && h.id[1] < h.id[2]);
+	/* paged: limit and after_id */
+	{
+		struct hist_rows p;
+		int64_t first = h.id[0], second = h.id[1];
+
+		memset(&p, 0, sizeof(p));
+		assert_int_equal(capf_store_audit_for_subject(f->st, "SEP0000000000F1", 0, 2, hist_cb, &p,
+							      err, sizeof(err)), 0);
+		assert_int_equal(p.n, 2);
+		memset(&p, 0, sizeof(p));
+		assert_int_equal(capf_store_audit_for_subject(f->st, "SEP0000000000F1", first, 0, hist_cb,
+							      &p, err, sizeof(err)), 0);
+		assert_int_equal(p.n, 2);
+		assert_int_equal(p.id[0], second);
+	}
+	memset(&h, 0, sizeof(h));
+	assert_int_equal(capf_store_audit_for_subject(f->st, "SEP0000000000F9", 0, 0, hist_cb, &h,
+						      err, sizeof(err)), 0);
+	assert_int_equal(h.n, 0);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -1759,6 +1857,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_backup_online_checked, setup_store, teardown),
 		cmocka_unit_test_setup_teardown(test_backup_refuses_broken_chain, setup_store, teardown),
 		cmocka_unit_test_setup_teardown(test_pre_migration_copy, setup_store, teardown),
+		cmocka_unit_test_setup_teardown(test_fetched_and_history, setup_store, teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

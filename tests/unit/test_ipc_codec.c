@@ -24,6 +24,7 @@ static const uint16_t all_verbs[] = {
 	CAPF_IPC_BACKUP_BEGIN, CAPF_IPC_BACKUP_READ, CAPF_IPC_BACKUP_END,
 	CAPF_IPC_CAPF_ADOPT,
 	CAPF_IPC_SESSION_ID,
+	CAPF_IPC_DEVICE_CERT, CAPF_IPC_DEVICE_HISTORY,
 };
 
 /* A deterministic sample value for a tag, by type. */
