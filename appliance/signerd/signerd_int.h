@@ -37,6 +37,8 @@ static inline struct signerd_core *signerd_core(struct signerd *sd)
 
 /* Minimum gap between two recoveries of the token (provider, rate limit). */
 #define SIGNERD_TOKEN_RECOVER_MS 1000
+/* Health check of an up token (one test signature). */
+#define SIGNERD_TOKEN_HEALTH_MS 5000
 
 #define SIGNERD_STAT_INC(sd, f) atomic_fetch_add(&signerd_core(sd)->st.f, 1)
 

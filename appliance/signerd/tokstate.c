@@ -6,7 +6,9 @@
  * token gone, session or handle invalid, login failing, the module's server
  * unreachable: signerd_ca_sign's retry) marks the token down. While it is
  * down, BEGIN answers RETRY_LATER before the phone spends time generating a
- * key (front.c), and a thread of ours probes it every SIGNERD_TOKEN_RECOVER_MS:
+ * key (front.c), and a thread of ours probes it every SIGNERD_TOKEN_RECOVER_MS
+ * (while it is up, every SIGNERD_TOKEN_HEALTH_MS, so that an outage is known
+ * even when no phone is enrolling):
  * one test signature with the active CA key through the provider, whose token
  * layer re-opens its sessions, logs in again and, when the module is wedged,
  * re-initialises it (C_Finalize, C_Initialize; the provider is configured to,
@@ -112,21 +114,29 @@ static void *prober(void *arg)
 	while (!ts.stop) {
 		struct timespec dl;
 
-		if (!atomic_load(&ts.down)) {
-			pthread_cond_wait(&ts.cv, &ts.mu);
-			continue;
-		}
+		int was_down = atomic_load(&ts.down);
+		/* down: the first probe after the gap the provider's rate limit asks
+		 * for; up: a health check now and then, so that an outage with no
+		 * enrollment running is known before the next phone generates a key */
+		unsigned ms = was_down ? SIGNERD_TOKEN_RECOVER_MS : SIGNERD_TOKEN_HEALTH_MS;
+
 		clock_gettime(CLOCK_REALTIME, &dl);
-		dl.tv_nsec += (long)SIGNERD_TOKEN_RECOVER_MS % 1000 * 1000000L;
-		dl.tv_sec += SIGNERD_TOKEN_RECOVER_MS / 1000 + dl.tv_nsec / 1000000000L;
+		dl.tv_nsec += (long)(ms % 1000) * 1000000L;
+		dl.tv_sec += ms / 1000 + dl.tv_nsec / 1000000000L;
 		dl.tv_nsec %= 1000000000L;
-		/* the first probe after the gap the provider's rate limit asks for */
 		if (pthread_cond_timedwait(&ts.cv, &ts.mu, &dl) != ETIMEDOUT || ts.stop)
+			continue;
+		if (atomic_load(&ts.down) != was_down)
 			continue;
 		pthread_mutex_unlock(&ts.mu);
 		atomic_fetch_add(&ts.probes, 1);
 		err[0] = '\0';
 		int ok = probe(sd, err, sizeof(err)) == 0;
+		if (!ok && !was_down) {
+			signerd_token_failed(sd, err);	/* takes ts.mu */
+			pthread_mutex_lock(&ts.mu);
+			continue;
+		}
 		pthread_mutex_lock(&ts.mu);
 		if (ok && atomic_load(&ts.down)) {
 			ts.last_outage_ms = ms_since(&ts.since);

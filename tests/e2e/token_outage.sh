@@ -9,7 +9,8 @@
 # Meanwhile capf-phone --load enrolls batches of phones continuously. Checked: phones
 # that came during the outage were told RETRY_LATER, at BEGIN (counted); ping shows the
 # token down, then up; enrollments resume with the same capf-signerd process; every LSC
-# the signer issued is in the store, and the phones' successes are exactly those.
+# the signer issued is in the store, and the phones' successes are exactly those. Then,
+# with no phone enrolling, the signer's health check alone finds the token gone and back.
 # Printed: RETRY_LATER counts and the time from the token's return to the first LSC.
 #   OUTAGE_KINDS (default "p11-kit tokendir"), OUTAGE_DOWN seconds (default 3; the
 #   benchmark uses 10), OUTAGE_RESUME_MAX seconds to wait for enrollments (default 30).
@@ -156,6 +157,22 @@ for d in json.load(sys.stdin):
   check "$kind: the phones' successes ($ok) are the LSCs issued" test "$(wc -l <"$w/issued.txt")" = "$ok"
   check "$kind: every issued LSC is in the store" cmp "$w/issued.txt" "$w/stored.txt"
   check "$kind: no seccomp violation" sh -c "! grep -q seccomp_violation '$APP/logs/signerd.log'"
+  if [ "$kind" = tokendir ]; then
+    # no phone enrolling: the signer's own health check finds the outage, so that the
+    # next phone is told RETRY_LATER at BEGIN, and finds the token back
+    mv "$APP/signer/softhsm/tokens" "$APP/signer/softhsm/tokens.away"
+    i=0
+    until "${CTL[@]}" ping >"$w/ping.idle" 2>&1; grep -q "token DOWN" "$w/ping.idle"; do
+      i=$((i + 1)); [ $i -gt 100 ] && break; sleep 0.1
+    done
+    check_grep "$kind: idle: the health check finds the token gone" "token DOWN" "$w/ping.idle"
+    mv "$APP/signer/softhsm/tokens.away" "$APP/signer/softhsm/tokens"
+    i=0
+    until "${CTL[@]}" ping >"$w/ping.idle" 2>&1; do
+      i=$((i + 1)); [ $i -gt 100 ] && break; sleep 0.1
+    done
+    check_grep "$kind: idle: and back" "token up" "$w/ping.idle"
+  fi
   echo "# $kind: outage ${DOWN} s: RETRY_LATER $rl (by the token's return $before_back, at BEGIN $ret_begin); first enrollment ${resumed} s after the token was back; issued $ok"
   "$LOCAL" down "$APP" >/dev/null 2>&1
 }
