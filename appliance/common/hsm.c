@@ -81,16 +81,32 @@ static int find_dir(const char *given, char *out, size_t len)
 	return -1;
 }
 
-/* What goes into the generated configuration: a path without characters the
- * configuration syntax would interpret. */
-static int conf_safe(const char *what, const char *v, char *err, size_t errlen)
+/* A value of the generated configuration: double-quoted, with backslash before
+ * '"' and '\\' (inside quotes the syntax expands no $variable and sees no
+ * comment). Control characters cannot be written and are refused. */
+static int conf_quote(const char *what, const char *v, char *out, size_t len, char *err, size_t errlen)
 {
-	for (const char *p = v; *p; p++)
-		if ((unsigned char)*p < 0x21 || (unsigned char)*p > 0x7e || strchr("\"'\\$#;[]{}", *p)) {
-			snprintf(err, errlen, "%s \"%s\": characters other than letters, digits and "
-				 "/._-+@%%,:= are not supported in this path", what, v);
+	size_t o = 0;
+
+	for (const char *p = v;; p++) {
+		if (o + 3 > len) {
+			snprintf(err, errlen, "%s \"%s\": too long", what, v);
 			return -1;
 		}
+		if (o == 0)
+			out[o++] = '"';
+		if (*p == '\0')
+			break;
+		if ((unsigned char)*p < 0x20 || *p == 0x7f) {
+			snprintf(err, errlen, "%s: control characters are not supported in this path", what);
+			return -1;
+		}
+		if (*p == '"' || *p == '\\')
+			out[o++] = '\\';
+		out[o++] = *p;
+	}
+	out[o++] = '"';
+	out[o] = '\0';
 	return 0;
 }
 
@@ -101,24 +117,25 @@ static int conf_safe(const char *what, const char *v, char *err, size_t errlen)
  */
 static int configure(struct capf_hsm *h, const struct capf_hsm_opts *o, char *err, size_t errlen)
 {
-	char cnf[3 * PATH_MAX], m[512];
+	char cnf[6 * PATH_MAX], m[512], so[PATH_MAX + 16], qso[2 * PATH_MAX + 40], qmod[2 * PATH_MAX + 8];
 	CONF *conf = NULL;
 	BIO *b = NULL;
 	long eline = 0;
 	int n, rc = -1;
 
-	if (conf_safe("the capfhsm provider directory", h->dir, err, errlen) < 0
-	    || conf_safe("token.module", h->module, err, errlen) < 0)
+	snprintf(so, sizeof(so), "%s/capfhsm.so", h->dir);
+	if (conf_quote("the capfhsm provider", so, qso, sizeof(qso), err, errlen) < 0
+	    || conf_quote("token.module", h->module, qmod, sizeof(qmod), err, errlen) < 0)
 		return -1;
 	n = snprintf(cnf, sizeof(cnf),
 		     "capf_hsm_conf = capf_hsm_init\n"
 		     "[capf_hsm_init]\nproviders = capf_hsm_providers\n"
 		     "[capf_hsm_providers]\ndefault = capf_hsm_default\ncapfhsm = capf_hsm_capfhsm\n"
 		     "[capf_hsm_default]\nactivate = 1\n"
-		     "[capf_hsm_capfhsm]\nmodule = %s/capfhsm.so\n%s%s%s"
+		     "[capf_hsm_capfhsm]\nmodule = %s\n%s%s%s"
 		     "capfhsm-reinit-module = %d\ncapfhsm-recover-ms = %u\ncapfhsm-sessions = %u\n"
 		     "activate = 1\n",
-		     h->dir, h->module[0] ? "pkcs11-module-path = " : "", h->module, h->module[0] ? "\n" : "",
+		     qso, h->module[0] ? "pkcs11-module-path = " : "", h->module[0] ? qmod : "", h->module[0] ? "\n" : "",
 		     o->reinit_module ? 1 : 0, o->recover_ms, o->sessions);
 	if (n < 0 || n >= (int)sizeof(cnf)) {
 		snprintf(err, errlen, "provider configuration too long");

@@ -146,7 +146,7 @@ static void test_bad_settings(void **state)
 	assert_int_equal(capf_hsm_open(&o, &h, err, sizeof(err)), -1);
 	assert_non_null(strstr(err, "/nonexistent: no capfhsm.so there"));
 	o.provider_dir = libdir;
-	o.module = "/etc/capf\"x";
+	o.module = "/etc/capf\nx";       /* the one thing the generated configuration cannot hold */
 	assert_int_equal(capf_hsm_open(&o, &h, err, sizeof(err)), -1);
 	assert_non_null(strstr(err, "token.module"));
 	/* a module that is not there: named when the key is opened */
