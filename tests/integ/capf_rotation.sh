@@ -49,10 +49,13 @@ enroll() {
   c device add "$1" --op install --auth null --key-order rsa >/dev/null &&
     "$CL" enroll "$FRONT" "$1" --out "$D/$1.pem" --key-out "$D/$1.key"
 }
-# lsc_auth NAME: NAME's LSC still authenticates it (lsc-first, BEGIN accepted, aborted)
+# lsc_auth NAME: NAME's LSC still authenticates it (lsc-first, BEGIN accepted, aborted).
+# The LSC also signs SUDI_DATA over the signer's fresh session id: the same LSC proof
+# alone is accepted once only (the replay cache), and this checks it more than once.
 lsc_auth() {
   c device set "$1" --op install --auth lsc-first >/dev/null &&
-    "$CL" enroll "$FRONT" "$1" --cert "$D/$1.pem" --cert-key "$D/$1.key" --cert-type lsc --abort >"$D/auth.out" 2>&1 &&
+    "$CL" enroll "$FRONT" "$1" --cert "$D/$1.pem" --cert-key "$D/$1.key" --cert-type lsc \
+      --sudi-cert "$D/$1.pem" --sudi-key "$D/$1.key" --abort >"$D/auth.out" 2>&1 &&
     grep -q "^decision=install" "$D/auth.out"
 }
 check "capfctl capf adopt --help" "$CTL" capf adopt --help
