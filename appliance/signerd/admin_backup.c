@@ -16,6 +16,7 @@
 #include <stdio.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <openssl/evp.h>
@@ -27,12 +28,14 @@
 
 #define BACKUP_SLOTS 4                  /* snapshots held at once */
 #define BACKUP_CHUNK 49152              /* bytes per READ (the DATA tag's cap) */
+#define BACKUP_IDLE_MAX 300             /* seconds: a snapshot nobody reads any more goes */
 
 struct backup_slot {
 	uint64_t handle;                /* 0: free */
 	uint64_t conn_id;
 	int fd;
 	uint64_t size;
+	time_t used;
 	int busy;
 };
 
@@ -72,10 +75,12 @@ static void
 slot_release(struct backup_slot *s, int drop)
 {
 	pthread_mutex_lock(&backup_lock);
-	if (drop)
+	if (drop) {
 		slot_free(s);
-	else
+	} else {
 		s->busy = 0;
+		s->used = time(NULL);
+	}
 	pthread_mutex_unlock(&backup_lock);
 }
 
@@ -123,6 +128,10 @@ admin_backup_begin(struct admin_req *a)
 	int fd, i;
 
 	pthread_mutex_lock(&backup_lock);
+	/* a backstop: a connection that closed while its BEGIN ran left its snapshot behind */
+	for (i = 0; i < BACKUP_SLOTS; i++)
+		if (slots[i].handle != 0 && !slots[i].busy && time(NULL) - slots[i].used > BACKUP_IDLE_MAX)
+			slot_free(&slots[i]);
 	for (i = 0; i < BACKUP_SLOTS && s == NULL; i++)
 		if (slots[i].handle == 0)
 			s = &slots[i];
@@ -164,6 +173,7 @@ admin_backup_begin(struct admin_req *a)
 	pthread_mutex_lock(&backup_lock);
 	s->fd = fd;
 	s->size = info.bytes;
+	s->used = time(NULL);
 	s->busy = 0;
 	pthread_mutex_unlock(&backup_lock);
 	for (i = 0; i < 32; i++)
