@@ -56,6 +56,8 @@ struct capf_conf {
 		char module[CAPF_CONF_STR_MAX];         /* PKCS#11 module path */
 		char ca_key_uri[CAPF_CONF_STR_MAX];     /* "pkcs11:..." of the CAPF CA private key */
 		char pin_source[CAPF_CONF_STR_MAX];     /* absolute path of the PIN file ("file:" stripped) */
+		char audit_key_uri[CAPF_CONF_STR_MAX];  /* "pkcs11:..." of the audit checkpoint key, "" none */
+		char auth_key_uri[CAPF_CONF_STR_MAX];   /* "pkcs11:..." of the HMAC secret key, "" none (scrypt) */
 	} token;
 	struct {
 		char certificate[CAPF_CONF_STR_MAX];    /* CAPF CA certificate (PEM) */
@@ -118,6 +120,10 @@ struct capf_conf {
 		unsigned workers;                       /* signing threads */
 		unsigned sessions;                      /* token sessions */
 	} signer;
+	struct {
+		unsigned checkpoint_rows;               /* sign the head at least every N rows */
+		unsigned checkpoint_interval;           /* ... and every M seconds with new rows */
+	} audit;
 };
 
 /* The embedded defaults (what an empty file gives). */

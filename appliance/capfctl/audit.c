@@ -1,5 +1,6 @@
 /*
- * appliance/capfctl/audit.c: `capfctl audit verify`, `capfctl stats` and `capfctl ping`.
+ * appliance/capfctl/audit.c: `capfctl audit verify` (the signed form and `audit show`
+ * are in audit_signed.c), `capfctl stats` and `capfctl ping`.
  */
 #include <getopt.h>
 #include <inttypes.h>
@@ -9,12 +10,24 @@
 #include "appliance/capfctl/capfctl.h"
 
 static const char usage_audit[] =
-"usage: capfctl audit verify [--json]\n"
+"usage: capfctl audit verify [--pubkey FILE] [--json]\n"
+"       capfctl audit show [--since TIME] [--device NAME] [--json]\n"
 "\n"
-"Walks the audit trail's hash chain in the store (every admin change, every\n"
-"issuance, each row chained to the previous by SHA-256). Exit 0 when intact;\n"
-"exit 1 naming the first row whose hash or link is wrong (edited, deleted or\n"
-"inserted rows).\n"
+"verify: without --pubkey, capf-signerd walks the audit trail's hash chain in\n"
+"the store (every admin change, every issuance, each row chained to the\n"
+"previous by SHA-256). That catches careless edits, not someone who recomputes\n"
+"every hash. With --pubkey FILE (the audit key's public key the key ceremony\n"
+"exported, e.g. capf-audit.pub.pem; keep a copy off the appliance), capfctl\n"
+"fetches the rows and the signed checkpoints, recomputes the chain itself and\n"
+"checks every checkpoint's signature with FILE: rows rewritten below a\n"
+"checkpoint are detected even with all hashes recomputed, without trusting the\n"
+"database. It reports the last signed row; rows older than\n"
+"audit.checkpoint_interval that no checkpoint covers are an error too.\n"
+"Exit 0 when intact; exit 1 naming the first bad row and the checkpoint that\n"
+"no longer matches. --json: {\"schema\": \"capf.audit.verify.v1\", \"intact\",\n"
+"\"rows\", \"checkpoints\", \"last_signed_row\", \"last_signed_time\",\n"
+"\"unsigned_rows\", \"key_id\", \"first_bad_row\", \"bad_checkpoint\", \"problem\"}.\n"
+"show: lists the trail (see capfctl audit show --help).\n"
 "Common: --socket PATH, --help.\n";
 
 static const char usage_stats[] =
@@ -57,6 +70,37 @@ simple_opts(struct ctl *c, int argc, char **argv, const char *cmd, const char *u
 	return CTL_OK;
 }
 
+static int
+verify_opts(struct ctl *c, int argc, char **argv, int *json, const char **pubkey)
+{
+	enum { O_JSON = CTL_OPT_FIRST_LOCAL, O_PUBKEY };
+	static const struct option opts[] = {
+		CTL_COMMON_LONGOPTS,
+		{ "json", no_argument, NULL, O_JSON },
+		{ "pubkey", required_argument, NULL, O_PUBKEY },
+		{ NULL, 0, NULL, 0 },
+	};
+	int opt;
+
+	while ((opt = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+		if (ctl_common_opt(c, opt, optarg))
+			continue;
+		if (opt == CTL_OPT_HELP) {
+			ctl_usage(usage_audit);
+			return -1;
+		}
+		if (opt == O_JSON)
+			*json = 1;
+		else if (opt == O_PUBKEY)
+			*pubkey = optarg;
+		else
+			return ctl_usage_error("audit verify", "unknown option");
+	}
+	if (optind != argc)
+		return ctl_usage_error("audit verify", "unexpected argument \"%s\"", argv[optind]);
+	return CTL_OK;
+}
+
 int
 cmd_audit(struct ctl *c, int argc, char **argv)
 {
@@ -65,17 +109,22 @@ cmd_audit(struct ctl *c, int argc, char **argv)
 	char text[1100] = "";
 	uint32_t count = 0;
 	uint64_t bad;
+	const char *pubkey = NULL;
 	int json = 0, rc;
 
 	if (argc < 2 || strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0) {
 		ctl_usage(usage_audit);
 		return argc < 2 ? CTL_USAGE : CTL_OK;
 	}
+	if (strcmp(argv[1], "show") == 0)
+		return ctl_audit_show(c, argc - 1, argv + 1);
 	if (strcmp(argv[1], "verify") != 0)
 		return ctl_usage_error("audit", "unknown subcommand \"%s\"", argv[1]);
-	rc = simple_opts(c, argc - 1, argv + 1, "audit verify", usage_audit, &json);
+	rc = verify_opts(c, argc - 1, argv + 1, &json, &pubkey);
 	if (rc != CTL_OK)
 		return rc < 0 ? CTL_OK : rc;
+	if (pubkey != NULL)
+		return ctl_audit_verify_signed(c, pubkey, json);
 	ctl_begin(c, &b, CAPF_IPC_AUDIT_VERIFY);
 	if ((rc = ctl_call(c, &b, "audit verify", &r)) != CTL_OK)
 		return rc;

@@ -100,6 +100,9 @@ int cmd_trust(struct ctl *c, int argc, char **argv);
 int cmd_audit(struct ctl *c, int argc, char **argv);
 int cmd_ping(struct ctl *c, int argc, char **argv);
 int cmd_stats(struct ctl *c, int argc, char **argv);
+/* audit_signed.c: `audit show`, and `audit verify --pubkey FILE` (called by cmd_audit) */
+int ctl_audit_show(struct ctl *c, int argc, char **argv);
+int ctl_audit_verify_signed(struct ctl *c, const char *pubkey, int json);
 
 /* device_fields.c: a DEVICE record on screen and in JSON */
 struct ctl_device {

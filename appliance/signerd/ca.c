@@ -151,6 +151,13 @@ out:
 	return rc;
 }
 
+int signerd_key_uri_full(struct signerd *sd, const char *uri, char *out, size_t len, char *err,
+			 size_t errlen)
+{
+	err[0] = '\0';
+	return key_uri_full(sd, uri, out, len, err, errlen);
+}
+
 EVP_PKEY *signerd_key_open(struct signerd *sd, const char *uri, int *retry, char *err, size_t errlen)
 {
 	char full[P11_URI_MAX + 1], oe[768];

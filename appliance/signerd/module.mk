@@ -6,6 +6,7 @@ SIGNERD_HAVE_ADMIN := $(if $(SIGNERD_ADMIN_SRCS),1,0)
 SIGNERD_SRCS := appliance/signerd/main.c appliance/signerd/harden.c appliance/signerd/ca.c \
 		appliance/signerd/serve.c appliance/signerd/dispatch.c appliance/signerd/front.c \
 		appliance/signerd/authcheck.c appliance/signerd/possession.c appliance/signerd/util.c \
+		appliance/signerd/authkey.c appliance/signerd/checkpoint.c \
 		$(SIGNERD_ADMIN_SRCS)
 SIGNERD      := $(BUILD)/bin/capf-signerd
 PROGRAMS     += $(SIGNERD)

@@ -499,7 +499,10 @@ int signerd_server_run(struct signerd_server *srv)
 		}
 		now = time(NULL);
 		if (now != last_sweep) {
+			char cerr[600];
+
 			signerd_front_sweep(srv->sd, now);
+			signerd_checkpoint(srv->sd, 0, cerr, sizeof(cerr));    /* logged on failure */
 			last_sweep = now;
 		}
 	}

@@ -3,7 +3,8 @@
 STORE_SRCS := appliance/store/store.c appliance/store/store_schema.c \
 	      appliance/store/store_vfs.c appliance/store/store_audit.c \
 	      appliance/store/store_devices.c appliance/store/store_issuances.c \
-	      appliance/store/store_certs.c appliance/store/authhash.c
+	      appliance/store/store_certs.c appliance/store/authhash.c \
+	      appliance/store/audit_chain.c appliance/store/store_checkpoint.c
 LIBSTORE   := $(BUILD)/lib/libcapfstore.a
 LIBRARIES  += $(LIBSTORE)
 $(LIBSTORE): $(call objs,$(STORE_SRCS))

@@ -263,7 +263,7 @@ static void test_open_empty_file_migrates(void **state)
 	assert_non_null(f->st);
 	capf_store_close(f->st);
 	f->st = NULL;
-	assert_int_equal(raw_int(f->path, "PRAGMA user_version"), 1);
+	assert_int_equal(raw_int(f->path, "PRAGMA user_version"), CAPF_STORE_SCHEMA_VERSION);
 	assert_int_equal(raw_int(f->path, "SELECT count(*) FROM sqlite_schema WHERE name IN "
 				 "('devices','issuances','capf_certs','audit','meta')"), 5);
 }
@@ -308,7 +308,12 @@ static void test_refuse_newer_schema(void **state)
 	sqlite3_close(db);
 	assert_null(capf_store_open(f->path, 0, err, sizeof(err)));
 	assert_non_null(strstr(err, "schema version 7"));
-	assert_non_null(strstr(err, "versions up to 1"));
+	{
+		char want[64];
+
+		snprintf(want, sizeof(want), "versions up to %d", CAPF_STORE_SCHEMA_VERSION);
+		assert_non_null(strstr(err, want));
+	}
 	assert_null(capf_store_open(f->path, CAPF_STORE_OPEN_READONLY, err, sizeof(err)));
 	/* Nothing was changed by the refusal. */
 	assert_int_equal(raw_int(f->path, "PRAGMA user_version"), 7);
