@@ -40,3 +40,4 @@ $(SIGNERD_CLIENT): $(call objs,tests/integ/signerd_client.c) $(BUILD)/lib/libcap
 	$(CC) $(LDFLAGS) -o $@ $^ $(LIBCONFIG) $(LIBSQLITE) $(LIBCRYPTO) $(LIBPTHREAD)
 tests: $(SIGNERD_CLIENT)
 SHELL_TESTS += tests/integ/signerd.sh
+SHELL_TESTS += tests/e2e/audit_signed.sh
