@@ -282,7 +282,7 @@ static int chain_row(const struct row *r, void *arg)
 	struct chain *ch = arg;
 	unsigned char h[32];
 	static const unsigned char zero[32];
-	const unsigned char *prev = ch->n > 0 ? ch->hash[ch->n - 1] : zero;
+	const unsigned char *prev;
 
 	if (ch->stopped)
 		return 0;
@@ -300,6 +300,7 @@ static int chain_row(const struct row *r, void *arg)
 		}
 		ch->cap = cap;
 	}
+	prev = ch->n > 0 ? ch->hash[ch->n - 1] : zero;        /* after the realloc */
 	if (r->id != ch->n + 1) {
 		ch->stopped = 1;
 		if (ch->first_bad != 0)

@@ -41,3 +41,4 @@ $(SIGNERD_CLIENT): $(call objs,tests/integ/signerd_client.c) $(BUILD)/lib/libcap
 tests: $(SIGNERD_CLIENT)
 SHELL_TESTS += tests/integ/signerd.sh
 SHELL_TESTS += tests/e2e/audit_signed.sh
+BENCHES     += tests/bench/bench_bulk_auth.sh

@@ -60,6 +60,15 @@ check_grep "  ...naming the checkpoint not signed by it" "checkpoint 1 .*not sig
   "$T_TMP/last.out"
 check_fails "a file that is no public key: refused" "${CTL[@]}" audit verify --pubkey "$DB"
 
+# ---- a long trail (more than one page of rows, and more than capfctl's first buffers)
+{ echo "name,operation,auth"
+  for ((i = 0; i < 9000; i++)); do printf 'SEP%012X,install,string\n' $((0xC00000 + i)); done; } >"$O/bulk.csv"
+check "a bulk of 9,000 devices with unique strings" "${CTL[@]}" bulk --csv "$O/bulk.csv" \
+  --unique-auth-strings "$O/strings.csv"
+check "audit verify --pubkey over 9,000 more rows: intact, the bulk signed" \
+  "${CTL[@]}" audit verify --pubkey "$PUB"
+check_grep "  ...up to its last row" "rows 1\.\.([0-9]{4,}) are signed" "$T_TMP/last.out"
+
 # ---- audit show
 "${CTL[@]}" audit show --json >"$O/show.json" 2>&1
 "$PY" - "$O/show.json" >"$O/show.txt" <<'PY'
