@@ -14,6 +14,8 @@
 . tests/lib.sh
 . tests/e2e/appliance_lib.sh
 
+# rows the front end appends (no admin change) are signed within checkpoint_interval
+export CAPF_CONF_EXTRA='audit = { checkpoint_rows = 1000000; checkpoint_interval = 2; };'
 check "appliance-local up (first run: ceremony with audit and HMAC keys)" app_up
 DB=$APP/signer/db/capf.db
 PUB=$CAPF_AUDIT_PUBKEY
@@ -43,6 +45,16 @@ phone_rc 0 "the right one enrolls (checked by the token's HMAC)" --name SEP00000
   --auth-string-file "$T_TMP/s1"
 
 # ---- signed checkpoints
+unsigned_rows() {
+  "${CTL[@]}" audit verify --pubkey "$PUB" --json 2>/dev/null | "$PY" -c 'import json, sys; print(json.load(sys.stdin)["unsigned_rows"])'
+}
+signed_soon() {   # the enrollment's rows: signed by the interval checkpoint (2 s)
+  for _ in 1 2 3 4 5 6 7 8 9 10; do [ "$(unsigned_rows)" = 0 ] && return 0; sleep 1; done
+  return 1
+}
+check "the enrollment's rows are signed within audit.checkpoint_interval" signed_soon
+check_grep "  ...by a checkpoint that was due, not forced" "event=audit_checkpoint .*forced=0" \
+  "$APP/logs/signerd.log"
 check "audit verify --pubkey: intact" "${CTL[@]}" audit verify --pubkey "$PUB"
 "${CTL[@]}" audit verify --pubkey "$PUB" --json >"$O/v.json" 2>&1
 "$PY" - "$O/v.json" >"$O/v.txt" <<'PY'
