@@ -42,36 +42,10 @@ static const char usage_ping[] =
 "\n"
 "Checks that capf-signerd answers on the admin socket and lets you in.\n";
 
+/* --json (when json is not NULL) and --pubkey FILE (when pubkey is not NULL). */
 static int
-simple_opts(struct ctl *c, int argc, char **argv, const char *cmd, const char *usage, int *json)
-{
-	enum { O_JSON = CTL_OPT_FIRST_LOCAL };
-	static const struct option opts[] = {
-		CTL_COMMON_LONGOPTS,
-		{ "json", no_argument, NULL, O_JSON },
-		{ NULL, 0, NULL, 0 },
-	};
-	int opt;
-
-	while ((opt = getopt_long(argc, argv, "", opts, NULL)) != -1) {
-		if (ctl_common_opt(c, opt, optarg))
-			continue;
-		if (opt == CTL_OPT_HELP) {
-			ctl_usage(usage);
-			return -1;
-		}
-		if (opt == O_JSON && json)
-			*json = 1;
-		else
-			return ctl_usage_error(cmd, "unknown option");
-	}
-	if (optind != argc)
-		return ctl_usage_error(cmd, "unexpected argument \"%s\"", argv[optind]);
-	return CTL_OK;
-}
-
-static int
-verify_opts(struct ctl *c, int argc, char **argv, int *json, const char **pubkey)
+simple_opts(struct ctl *c, int argc, char **argv, const char *cmd, const char *usage, int *json,
+	    const char **pubkey)
 {
 	enum { O_JSON = CTL_OPT_FIRST_LOCAL, O_PUBKEY };
 	static const struct option opts[] = {
@@ -86,18 +60,18 @@ verify_opts(struct ctl *c, int argc, char **argv, int *json, const char **pubkey
 		if (ctl_common_opt(c, opt, optarg))
 			continue;
 		if (opt == CTL_OPT_HELP) {
-			ctl_usage(usage_audit);
+			ctl_usage(usage);
 			return -1;
 		}
-		if (opt == O_JSON)
+		if (opt == O_JSON && json)
 			*json = 1;
-		else if (opt == O_PUBKEY)
+		else if (opt == O_PUBKEY && pubkey)
 			*pubkey = optarg;
 		else
-			return ctl_usage_error("audit verify", "unknown option");
+			return ctl_usage_error(cmd, "unknown option");
 	}
 	if (optind != argc)
-		return ctl_usage_error("audit verify", "unexpected argument \"%s\"", argv[optind]);
+		return ctl_usage_error(cmd, "unexpected argument \"%s\"", argv[optind]);
 	return CTL_OK;
 }
 
@@ -120,7 +94,7 @@ cmd_audit(struct ctl *c, int argc, char **argv)
 		return ctl_audit_show(c, argc - 1, argv + 1);
 	if (strcmp(argv[1], "verify") != 0)
 		return ctl_usage_error("audit", "unknown subcommand \"%s\"", argv[1]);
-	rc = verify_opts(c, argc - 1, argv + 1, &json, &pubkey);
+	rc = simple_opts(c, argc - 1, argv + 1, "audit verify", usage_audit, &json, &pubkey);
 	if (rc != CTL_OK)
 		return rc < 0 ? CTL_OK : rc;
 	if (pubkey != NULL)
@@ -154,7 +128,7 @@ cmd_ping(struct ctl *c, int argc, char **argv)
 	struct capf_ipc_builder b;
 	struct ctl_reply r;
 	char text[1100] = "";
-	int rc = simple_opts(c, argc, argv, "ping", usage_ping, NULL);
+	int rc = simple_opts(c, argc, argv, "ping", usage_ping, NULL, NULL);
 
 	if (rc != CTL_OK)
 		return rc < 0 ? CTL_OK : rc;
@@ -173,7 +147,7 @@ cmd_stats(struct ctl *c, int argc, char **argv)
 	struct capf_ipc_builder b;
 	struct ctl_reply r;
 	const struct capf_ipc_field *f = NULL;
-	int json = 0, rc = simple_opts(c, argc, argv, "stats", usage_stats, &json), n = 0;
+	int json = 0, rc = simple_opts(c, argc, argv, "stats", usage_stats, &json, NULL), n = 0;
 
 	if (rc != CTL_OK)
 		return rc < 0 ? CTL_OK : rc;

@@ -85,8 +85,12 @@ static int row_decode(const struct capf_ipc_field *f, struct row *r)
 
 typedef int (*row_fn)(const struct row *r, void *arg);
 
-/* Every row (matching since/device) in id order, page by page. */
-static int walk_rows(struct ctl *c, int64_t since, const char *device, row_fn fn, void *arg)
+/* Pages through verb (AUDIT_ROWS or AUDIT_CHECKPOINTS): each request carries
+ * AUDIT_AFTER and what add() puts (add may be NULL); each answer goes to take();
+ * until an answer has no AUDIT_MORE. */
+static int walk_pages(struct ctl *c, uint16_t verb, const char *what,
+		      void (*add)(struct capf_ipc_builder *b, void *arg),
+		      int (*take)(const struct capf_ipc_msg *m, void *arg), void *arg)
 {
 	uint64_t after = 0;
 	uint8_t more = 1;
@@ -95,28 +99,14 @@ static int walk_rows(struct ctl *c, int64_t since, const char *device, row_fn fn
 	while (more && rc == CTL_OK) {
 		struct capf_ipc_builder b;
 		struct ctl_reply r;
-		const struct capf_ipc_field *f = NULL;
 
-		ctl_begin(c, &b, CAPF_IPC_AUDIT_ROWS);
+		ctl_begin(c, &b, verb);
 		capf_ipc_put_u64(&b, CAPF_IPC_T_AUDIT_AFTER, after);
-		if (since != INT64_MIN)
-			capf_ipc_put_i64(&b, CAPF_IPC_T_AUDIT_SINCE, since);
-		if (device != NULL)
-			capf_ipc_put_str(&b, CAPF_IPC_T_DEVICE_NAME, device);
-		if ((rc = ctl_call(c, &b, "audit", &r)) != CTL_OK)
+		if (add != NULL)
+			add(&b, arg);
+		if ((rc = ctl_call(c, &b, what, &r)) != CTL_OK)
 			return rc;
-		while (rc == CTL_OK && (f = capf_ipc_find(&r.msg, CAPF_IPC_T_AUDIT_ENTRY, f)) != NULL) {
-			struct row row;
-
-			if (row_decode(f, &row) != 0) {
-				fprintf(stderr, "audit: capf-signerd sent a malformed audit row\n");
-				rc = CTL_FAILED;
-				break;
-			}
-			if (fn(&row, arg) != 0)
-				rc = CTL_FAILED;
-			row_free(&row);
-		}
+		rc = take(&r.msg, arg);
 		more = 0;
 		capf_ipc_get_u8(&r.msg, CAPF_IPC_T_AUDIT_MORE, &more);
 		if (capf_ipc_get_u64(&r.msg, CAPF_IPC_T_AUDIT_AFTER, &after) != 0)
@@ -124,6 +114,51 @@ static int walk_rows(struct ctl *c, int64_t since, const char *device, row_fn fn
 		ctl_reply_free(&r);
 	}
 	return rc;
+}
+
+struct rows_args {
+	int64_t since;
+	const char *device;
+	row_fn fn;
+	void *arg;
+};
+
+static void rows_add(struct capf_ipc_builder *b, void *arg)
+{
+	struct rows_args *a = arg;
+
+	if (a->since != INT64_MIN)
+		capf_ipc_put_i64(b, CAPF_IPC_T_AUDIT_SINCE, a->since);
+	if (a->device != NULL)
+		capf_ipc_put_str(b, CAPF_IPC_T_DEVICE_NAME, a->device);
+}
+
+static int rows_take(const struct capf_ipc_msg *m, void *arg)
+{
+	struct rows_args *a = arg;
+	const struct capf_ipc_field *f = NULL;
+	int rc = CTL_OK;
+
+	while (rc == CTL_OK && (f = capf_ipc_find(m, CAPF_IPC_T_AUDIT_ENTRY, f)) != NULL) {
+		struct row row;
+
+		if (row_decode(f, &row) != 0) {
+			fprintf(stderr, "audit: capf-signerd sent a malformed audit row\n");
+			return CTL_FAILED;
+		}
+		if (a->fn(&row, a->arg) != 0)
+			rc = CTL_FAILED;
+		row_free(&row);
+	}
+	return rc;
+}
+
+/* Every row (matching since/device) in id order, page by page. */
+static int walk_rows(struct ctl *c, int64_t since, const char *device, row_fn fn, void *arg)
+{
+	struct rows_args a = { since, device, fn, arg };
+
+	return walk_pages(c, CAPF_IPC_AUDIT_ROWS, "audit", rows_add, rows_take, &a);
 }
 
 static const char *rfc3339(int64_t t, char *buf, size_t len)
@@ -382,58 +417,46 @@ static void check_cp(struct cpcheck *k, uint64_t id, int64_t t, uint64_t row,
 	k->last_time = t;
 }
 
+static int cps_take(const struct capf_ipc_msg *msg, void *arg)
+{
+	struct cpcheck *k = arg;
+	const struct capf_ipc_field *f = NULL;
+
+	capf_ipc_get_str(msg, CAPF_IPC_T_AUDIT_KEY_ID, k->signer_key_id, sizeof(k->signer_key_id));
+	capf_ipc_get_u32(msg, CAPF_IPC_T_AUDIT_CP_ROWS, &k->rows_cfg);
+	capf_ipc_get_u32(msg, CAPF_IPC_T_AUDIT_CP_INTERVAL, &k->interval_cfg);
+	while ((f = capf_ipc_find(msg, CAPF_IPC_T_AUDIT_CHECKPOINT, f)) != NULL) {
+		struct capf_ipc_msg m;
+		uint64_t id = 0, row = 0;
+		int64_t t = 0;
+		const uint8_t *head = NULL, *sig = NULL;
+		size_t hl = 0, sl = 0;
+		char kid[65] = "", err[160];
+
+		if (capf_ipc_decode_nested(f, &m, err, sizeof(err)) != 0) {
+			fprintf(stderr, "audit verify: capf-signerd sent a malformed checkpoint\n");
+			return CTL_FAILED;
+		}
+		capf_ipc_get_u64(&m, CAPF_IPC_T_AUDIT_CP_ID, &id);
+		capf_ipc_get_i64(&m, CAPF_IPC_T_AUDIT_TIME, &t);
+		capf_ipc_get_u64(&m, CAPF_IPC_T_AUDIT_ROW, &row);
+		capf_ipc_get_bytes(&m, CAPF_IPC_T_AUDIT_HASH, &head, &hl);
+		capf_ipc_get_str(&m, CAPF_IPC_T_AUDIT_KEY_ID, kid, sizeof(kid));
+		capf_ipc_get_bytes(&m, CAPF_IPC_T_AUDIT_SIG, &sig, &sl);
+		if (hl == 32 && row >= 1)
+			check_cp(k, id, t, row, head, kid, sig, sl);
+		capf_ipc_msg_free(&m);
+		if (hl != 32 || row < 1) {
+			fprintf(stderr, "audit verify: capf-signerd sent a malformed checkpoint\n");
+			return CTL_FAILED;
+		}
+	}
+	return CTL_OK;
+}
+
 static int walk_checkpoints(struct ctl *c, struct cpcheck *k)
 {
-	uint64_t after = 0;
-	uint8_t more = 1;
-	int rc = CTL_OK;
-
-	while (more && rc == CTL_OK) {
-		struct capf_ipc_builder b;
-		struct ctl_reply r;
-		const struct capf_ipc_field *f = NULL;
-
-		ctl_begin(c, &b, CAPF_IPC_AUDIT_CHECKPOINTS);
-		capf_ipc_put_u64(&b, CAPF_IPC_T_AUDIT_AFTER, after);
-		if ((rc = ctl_call(c, &b, "audit verify", &r)) != CTL_OK)
-			return rc;
-		capf_ipc_get_str(&r.msg, CAPF_IPC_T_AUDIT_KEY_ID, k->signer_key_id,
-				 sizeof(k->signer_key_id));
-		capf_ipc_get_u32(&r.msg, CAPF_IPC_T_AUDIT_CP_ROWS, &k->rows_cfg);
-		capf_ipc_get_u32(&r.msg, CAPF_IPC_T_AUDIT_CP_INTERVAL, &k->interval_cfg);
-		while ((f = capf_ipc_find(&r.msg, CAPF_IPC_T_AUDIT_CHECKPOINT, f)) != NULL) {
-			struct capf_ipc_msg m;
-			uint64_t id = 0, row = 0;
-			int64_t t = 0;
-			const uint8_t *head = NULL, *sig = NULL;
-			size_t hl = 0, sl = 0;
-			char kid[65] = "", err[160];
-
-			if (capf_ipc_decode_nested(f, &m, err, sizeof(err)) != 0) {
-				rc = CTL_FAILED;
-				break;
-			}
-			capf_ipc_get_u64(&m, CAPF_IPC_T_AUDIT_CP_ID, &id);
-			capf_ipc_get_i64(&m, CAPF_IPC_T_AUDIT_TIME, &t);
-			capf_ipc_get_u64(&m, CAPF_IPC_T_AUDIT_ROW, &row);
-			capf_ipc_get_bytes(&m, CAPF_IPC_T_AUDIT_HASH, &head, &hl);
-			capf_ipc_get_str(&m, CAPF_IPC_T_AUDIT_KEY_ID, kid, sizeof(kid));
-			capf_ipc_get_bytes(&m, CAPF_IPC_T_AUDIT_SIG, &sig, &sl);
-			if (hl == 32 && row >= 1)
-				check_cp(k, id, t, row, head, kid, sig, sl);
-			else
-				rc = CTL_FAILED;
-			capf_ipc_msg_free(&m);
-		}
-		more = 0;
-		capf_ipc_get_u8(&r.msg, CAPF_IPC_T_AUDIT_MORE, &more);
-		if (capf_ipc_get_u64(&r.msg, CAPF_IPC_T_AUDIT_AFTER, &after) != 0)
-			more = 0;
-		ctl_reply_free(&r);
-	}
-	if (rc != CTL_OK)
-		fprintf(stderr, "audit verify: capf-signerd sent a malformed checkpoint\n");
-	return rc;
+	return walk_pages(c, CAPF_IPC_AUDIT_CHECKPOINTS, "audit verify", NULL, cps_take, k);
 }
 
 static EVP_PKEY *read_pubkey(const char *path, char key_id[65])
