@@ -26,7 +26,11 @@ static const char usage_audit[] =
 "Exit 0 when intact; exit 1 naming the first bad row and the checkpoint that\n"
 "no longer matches. --json: {\"schema\": \"capf.audit.verify.v1\", \"intact\",\n"
 "\"rows\", \"checkpoints\", \"last_signed_row\", \"last_signed_time\",\n"
-"\"unsigned_rows\", \"key_id\", \"first_bad_row\", \"bad_checkpoint\", \"problem\"}.\n"
+"\"unsigned_rows\", \"key_id\", \"first_bad_row\", \"bad_checkpoint\", \"bad_rows\",\n"
+"\"problem\"}: a checkpoint that no longer matches proves that some row in\n"
+"bad_rows [from, to] (after the last checkpoint that still matches, up to the\n"
+"one that does not) was changed; first_bad_row is the first of them (the exact\n"
+"row when the stored hashes themselves are inconsistent).\n"
 "show: lists the trail (see capfctl audit show --help).\n"
 "Common: --socket PATH, --help.\n";
 

@@ -542,9 +542,10 @@ int ctl_audit_verify_signed(struct ctl *c, const char *pubkey, int json)
 			fputs("null", stdout);
 		fputs(", \"bad_checkpoint\": ", stdout);
 		if (k.bad_cp)
-			printf("%" PRIu64, k.bad_cp);
+			printf("%" PRIu64 ", \"bad_rows\": [%" PRIu64 ", %" PRIu64 "]", k.bad_cp,
+			       k.good_row + 1, k.bad_cp_row);
 		else
-			fputs("null", stdout);
+			fputs("null, \"bad_rows\": null", stdout);
 		fputs(", \"problem\": ", stdout);
 		if (problem[0])
 			ctl_json_str(stdout, problem);

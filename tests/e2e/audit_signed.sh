@@ -140,11 +140,12 @@ check_grep "  ...naming the checkpoint that no longer matches" \
 "$PY" - "$O/attack.json" "$ROW" >"$O/attack.res" <<'PY'
 import json, sys
 v = json.load(open(sys.argv[1]))
-print("intact=%s first_bad_row=%s bad_checkpoint_set=%s" % (v["intact"], v["first_bad_row"] == int(sys.argv[2]),
-      v["bad_checkpoint"] is not None))
+row = int(sys.argv[2])
+print("intact=%s first_bad_row=%s bad_checkpoint_set=%s in_range=%s" % (v["intact"], v["first_bad_row"] == row,
+      v["bad_checkpoint"] is not None, v["bad_rows"][0] <= row <= v["bad_rows"][1]))
 PY
-check_grep "  ...and the first bad row is the edited one (JSON)" \
-  "^intact=False first_bad_row=True bad_checkpoint_set=True$" "$O/attack.res"
+check_grep "  ...and the first bad row is the edited one, inside bad_rows (JSON)" \
+  "^intact=False first_bad_row=True bad_checkpoint_set=True in_range=True$" "$O/attack.res"
 
 # ---- removing the evidence: every checkpoint deleted
 "$PY" - "$DB" <<'PY'
