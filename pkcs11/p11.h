@@ -314,4 +314,22 @@ int p11_label_in_use(struct p11_token *t, const char *label, int *in_use, char *
  */
 int p11_keypair_destroy(struct p11_object *priv, char *err, size_t errlen);
 
+/* ---- secret keys (pkcs11/secret.c) ------------------------------------- */
+
+#define P11_HMAC_LEN	32
+
+/*
+ * Generates a 256-bit CKK_GENERIC_SECRET key inside the token (logged-in, rw):
+ * CKA_TOKEN, CKA_PRIVATE, CKA_SENSITIVE, !CKA_EXTRACTABLE, CKA_SIGN and
+ * CKA_VERIFY only, a random 16-byte CKA_ID. Refuses a label any object has.
+ */
+int p11_secret_keygen(struct p11_token *t, const char *label, struct p11_object **key,
+		      char *err, size_t errlen);
+
+/* out = HMAC-SHA-256 (C_Sign with CKM_SHA256_HMAC) of in[0..inlen) (1..4096
+ * bytes) under a CKK_GENERIC_SECRET or CKK_SHA256_HMAC key; one pooled session,
+ * recovered and retried once like p11_sign. */
+int p11_hmac_sha256(struct p11_object *key, const unsigned char *in, size_t inlen,
+		    unsigned char out[P11_HMAC_LEN], char *err, size_t errlen);
+
 #endif

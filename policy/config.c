@@ -29,6 +29,7 @@ enum kind {
 	K_ABSPATH,      /* absolute path */
 	K_ABSPATH_OPT,  /* absolute path or "" */
 	K_P11URI,       /* "pkcs11:..." */
+	K_P11URI_OPT,   /* "pkcs11:..." or "" */
 	K_KEYREF,       /* absolute path or "pkcs11:..." */
 	K_PINSRC,       /* "/abs" or "file:/abs" */
 	K_LISTEN,       /* "IPV4:PORT" or "[IPV6]:PORT" */
@@ -93,6 +94,8 @@ static const struct field fields[] = {
 	STRF("token", "pin_source", K_PINSRC, token.pin_source),
 	LISTF("token", "env", K_ENV, token),
 	BOOLF("token", "network", token.network),
+	STRF("token", "audit_key_uri", K_P11URI_OPT, token.audit_key_uri),
+	STRF("token", "auth_key_uri", K_P11URI_OPT, token.auth_key_uri),
 	STRF("ca", "certificate", K_ABSPATH, ca.certificate),
 	STRF("ca", "chain", K_ABSPATH_OPT, ca.chain),
 	STRF("tls", "certificate", K_ABSPATH, tls.certificate),
@@ -138,11 +141,13 @@ static const struct field fields[] = {
 	UINTF("front", "session_timeout", front.session_timeout, 30, 7200),
 	UINTF("signer", "workers", signer.workers, 1, 64),
 	UINTF("signer", "sessions", signer.sessions, 1, 256),
+	UINTF("audit", "checkpoint_rows", audit.checkpoint_rows, 1, 1000000),
+	UINTF("audit", "checkpoint_interval", audit.checkpoint_interval, 1, 86400),
 };
 
 static const char *const groups[] = {
 	"token", "ca", "tls", "sockets", "store", "lsc", "keys", "devices", "auth",
-	"deadline", "mic", "front", "signer",
+	"deadline", "mic", "front", "signer", "audit",
 };
 
 static const struct { const char *name; unsigned bit; } subj_attrs[] = {
@@ -199,6 +204,8 @@ void capf_conf_defaults(struct capf_conf *c)
 	c->front.session_timeout = 600;
 	c->signer.workers = 2;
 	c->signer.sessions = 4;
+	c->audit.checkpoint_rows = 100;
+	c->audit.checkpoint_interval = 300;
 }
 
 /* ---- the walk ---- */
@@ -531,7 +538,8 @@ static void parse_field(struct walk *w, const struct field *f, const config_sett
 	long long n;
 
 	switch (f->kind) {
-	case K_STR: case K_ABSPATH: case K_ABSPATH_OPT: case K_P11URI: case K_KEYREF: case K_PINSRC:
+	case K_STR: case K_ABSPATH: case K_ABSPATH_OPT: case K_P11URI: case K_P11URI_OPT:
+	case K_KEYREF: case K_PINSRC:
 	case K_LISTEN: {
 		struct sockaddr_storage ss;
 		socklen_t sl;
@@ -545,6 +553,11 @@ static void parse_field(struct walk *w, const struct field *f, const config_sett
 			return;
 		if (f->kind == K_P11URI && strncmp(v, "pkcs11:", 7) != 0) {
 			err_at(w, line_of(s), path, "\"%s\" is not allowed (expected a pkcs11: URI, RFC 7512)", v);
+			return;
+		}
+		if (f->kind == K_P11URI_OPT && v[0] != '\0' && strncmp(v, "pkcs11:", 7) != 0) {
+			err_at(w, line_of(s), path, "\"%s\" is not allowed (expected a pkcs11: URI, RFC 7512, "
+			       "or \"\" for none)", v);
 			return;
 		}
 		if (f->kind == K_KEYREF && strncmp(v, "pkcs11:", 7) != 0 &&

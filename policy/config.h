@@ -63,6 +63,8 @@ struct capf_conf {
 		char env[CAPF_CONF_ENV_MAX][CAPF_CONF_ENV_LEN];
 		size_t n_env;
 		bool network;                           /* the module reaches its HSM over IP */
+		char audit_key_uri[CAPF_CONF_STR_MAX];  /* "pkcs11:..." of the audit checkpoint key, "" none */
+		char auth_key_uri[CAPF_CONF_STR_MAX];   /* "pkcs11:..." of the HMAC secret key, "" none (scrypt) */
 	} token;
 	struct {
 		char certificate[CAPF_CONF_STR_MAX];    /* CAPF CA certificate (PEM) */
@@ -128,6 +130,10 @@ struct capf_conf {
 		unsigned workers;                       /* signing threads */
 		unsigned sessions;                      /* token sessions */
 	} signer;
+	struct {
+		unsigned checkpoint_rows;               /* sign the head at least every N rows */
+		unsigned checkpoint_interval;           /* ... and every M seconds with new rows */
+	} audit;
 };
 
 /* The embedded defaults (what an empty file gives). */

@@ -1,5 +1,6 @@
 /*
- * appliance/capfctl/audit.c: `capfctl audit verify`, `capfctl stats` and `capfctl ping`.
+ * appliance/capfctl/audit.c: `capfctl audit verify` (the signed form and `audit show`
+ * are in audit_signed.c), `capfctl stats` and `capfctl ping`.
  */
 #include <getopt.h>
 #include <inttypes.h>
@@ -9,12 +10,28 @@
 #include "appliance/capfctl/capfctl.h"
 
 static const char usage_audit[] =
-"usage: capfctl audit verify [--json]\n"
+"usage: capfctl audit verify [--pubkey FILE] [--json]\n"
+"       capfctl audit show [--since TIME] [--device NAME] [--json]\n"
 "\n"
-"Walks the audit trail's hash chain in the store (every admin change, every\n"
-"issuance, each row chained to the previous by SHA-256). Exit 0 when intact;\n"
-"exit 1 naming the first row whose hash or link is wrong (edited, deleted or\n"
-"inserted rows).\n"
+"verify: without --pubkey, capf-signerd walks the audit trail's hash chain in\n"
+"the store (every admin change, every issuance, each row chained to the\n"
+"previous by SHA-256). That catches careless edits, not someone who recomputes\n"
+"every hash. With --pubkey FILE (the audit key's public key the key ceremony\n"
+"exported, e.g. capf-audit.pub.pem; keep a copy off the appliance), capfctl\n"
+"fetches the rows and the signed checkpoints, recomputes the chain itself and\n"
+"checks every checkpoint's signature with FILE: rows rewritten below a\n"
+"checkpoint are detected even with all hashes recomputed, without trusting the\n"
+"database. It reports the last signed row; rows older than\n"
+"audit.checkpoint_interval that no checkpoint covers are an error too.\n"
+"Exit 0 when intact; exit 1 naming the first bad row and the checkpoint that\n"
+"no longer matches. --json: {\"schema\": \"capf.audit.verify.v1\", \"intact\",\n"
+"\"rows\", \"checkpoints\", \"last_signed_row\", \"last_signed_time\",\n"
+"\"unsigned_rows\", \"key_id\", \"first_bad_row\", \"bad_checkpoint\", \"bad_rows\",\n"
+"\"problem\"}: a checkpoint that no longer matches proves that some row in\n"
+"bad_rows [from, to] (after the last checkpoint that still matches, up to the\n"
+"one that does not) was changed; first_bad_row is the first of them (the exact\n"
+"row when the stored hashes themselves are inconsistent).\n"
+"show: lists the trail (see capfctl audit show --help).\n"
 "Common: --socket PATH, --help.\n";
 
 static const char usage_stats[] =
@@ -34,13 +51,16 @@ static const char usage_ping[] =
 "the state of the token holding the CAPF CA key (exit 1 while it is down: phones\n"
 "are told to retry later until the signer has re-opened it).\n";
 
+/* --json (when json is not NULL) and --pubkey FILE (when pubkey is not NULL). */
 static int
-simple_opts(struct ctl *c, int argc, char **argv, const char *cmd, const char *usage, int *json)
+simple_opts(struct ctl *c, int argc, char **argv, const char *cmd, const char *usage, int *json,
+	    const char **pubkey)
 {
-	enum { O_JSON = CTL_OPT_FIRST_LOCAL };
+	enum { O_JSON = CTL_OPT_FIRST_LOCAL, O_PUBKEY };
 	static const struct option opts[] = {
 		CTL_COMMON_LONGOPTS,
 		{ "json", no_argument, NULL, O_JSON },
+		{ "pubkey", required_argument, NULL, O_PUBKEY },
 		{ NULL, 0, NULL, 0 },
 	};
 	int opt;
@@ -54,6 +74,8 @@ simple_opts(struct ctl *c, int argc, char **argv, const char *cmd, const char *u
 		}
 		if (opt == O_JSON && json)
 			*json = 1;
+		else if (opt == O_PUBKEY && pubkey)
+			*pubkey = optarg;
 		else
 			return ctl_usage_error(cmd, "unknown option");
 	}
@@ -70,17 +92,22 @@ cmd_audit(struct ctl *c, int argc, char **argv)
 	char text[1100] = "";
 	uint32_t count = 0;
 	uint64_t bad;
+	const char *pubkey = NULL;
 	int json = 0, rc;
 
 	if (argc < 2 || strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0) {
 		ctl_usage(usage_audit);
 		return argc < 2 ? CTL_USAGE : CTL_OK;
 	}
+	if (strcmp(argv[1], "show") == 0)
+		return ctl_audit_show(c, argc - 1, argv + 1);
 	if (strcmp(argv[1], "verify") != 0)
 		return ctl_usage_error("audit", "unknown subcommand \"%s\"", argv[1]);
-	rc = simple_opts(c, argc - 1, argv + 1, "audit verify", usage_audit, &json);
+	rc = simple_opts(c, argc - 1, argv + 1, "audit verify", usage_audit, &json, &pubkey);
 	if (rc != CTL_OK)
 		return rc < 0 ? CTL_OK : rc;
+	if (pubkey != NULL)
+		return ctl_audit_verify_signed(c, pubkey, json);
 	ctl_begin(c, &b, CAPF_IPC_AUDIT_VERIFY);
 	if ((rc = ctl_call(c, &b, "audit verify", &r)) != CTL_OK)
 		return rc;
@@ -111,7 +138,7 @@ cmd_ping(struct ctl *c, int argc, char **argv)
 	struct ctl_reply r;
 	char text[1100] = "", tstate[600] = "";
 	uint8_t up = 1;
-	int rc = simple_opts(c, argc, argv, "ping", usage_ping, NULL);
+	int rc = simple_opts(c, argc, argv, "ping", usage_ping, NULL, NULL);
 
 	if (rc != CTL_OK)
 		return rc < 0 ? CTL_OK : rc;
@@ -134,7 +161,7 @@ cmd_stats(struct ctl *c, int argc, char **argv)
 	struct capf_ipc_builder b;
 	struct ctl_reply r;
 	const struct capf_ipc_field *f = NULL;
-	int json = 0, rc = simple_opts(c, argc, argv, "stats", usage_stats, &json), n = 0;
+	int json = 0, rc = simple_opts(c, argc, argv, "stats", usage_stats, &json, NULL), n = 0;
 
 	if (rc != CTL_OK)
 		return rc < 0 ? CTL_OK : rc;

@@ -111,6 +111,10 @@ int cmd_backup(struct ctl *c, int argc, char **argv);
 int ctl_device_cert(struct ctl *c, int argc, char **argv);
 int ctl_device_history(struct ctl *c, int argc, char **argv);
 
+/* audit_signed.c: `audit show`, and `audit verify --pubkey FILE` (called by cmd_audit) */
+int ctl_audit_show(struct ctl *c, int argc, char **argv);
+int ctl_audit_verify_signed(struct ctl *c, const char *pubkey, int json);
+
 /* device_fields.c: a DEVICE record on screen and in JSON */
 struct ctl_device {
 	char name[CAPF_DEVICE_NAME_MAX + 1];

@@ -58,6 +58,10 @@ static const char usage[] =
 	"     pathlen:0, keyUsage digitalSignature+keyCertSign, both critical) or a\n"
 	"     CSR asking for that profile (csr = {...});\n"
 	"  5. verify every output against the token key;\n"
+"  5b. when audit_key = {...} is given: generate the audit checkpoint key pair\n"
+"     and export its public key (capfctl audit verify --pubkey); when\n"
+"     auth_key = {...} is given: generate the secret key (sensitive, never\n"
+"     extractable) that HMACs authentication strings; check both;\n"
 	"  6. record every step with its time and the SHA-256 of each artifact in\n"
 	"     the transcript.\n"
 	"No output file and no key label is ever overwritten: a second run refuses\n"
@@ -129,13 +133,15 @@ static int dir_writable(const char *path, char *err, size_t errlen)
 /* Every file the ceremony will create; none may exist. */
 static int preflight(struct run *r)
 {
-	const char *outs[8];
+	const char *outs[9];
 	int n = 0, bad = 0;
 	char tokens[PATH_MAX + 16], conf[PATH_MAX + 16];
 
 	outs[n++] = r->c.transcript;
 	outs[n++] = r->c.key.public_key;
 	outs[n++] = r->c.cert.out;
+	if (r->c.audit_key.label[0] != '\0')
+		outs[n++] = r->c.audit_key.public_key;
 	if (r->c.token.init) {
 		snprintf(tokens, sizeof(tokens), "%s/tokens", r->c.token.softhsm_dir);
 		snprintf(conf, sizeof(conf), "%s/softhsm2.conf", r->c.token.softhsm_dir);
@@ -590,6 +596,142 @@ out:
 	return rc;
 }
 
+/* The key label as a URI (with PIN and module when with_pin). */
+static int label_uri(const struct run *r, const char *label, int type, int with_pin, char *buf,
+		     size_t len)
+{
+	struct p11_uri u;
+
+	memset(&u, 0, sizeof(u));
+	u.token = (char *)r->c.token.label;
+	u.object = (char *)label;
+	u.type = type;
+	if (with_pin) {
+		u.pin_source = (char *)r->c.token.pin_file;
+		u.module_path = (char *)r->c.token.module;
+	}
+	return p11_uri_format(&u, with_pin, buf, len);
+}
+
+static int private_attrs(struct run *r, struct p11_object *o, const char *what)
+{
+	int sens = 0, extr = 1;
+
+	if (p11_object_bool(o, CKA_SENSITIVE, &sens, r->err, sizeof(r->err)) != P11_OK ||
+	    p11_object_bool(o, CKA_EXTRACTABLE, &extr, r->err, sizeof(r->err)) != P11_OK)
+		return fail(r, what);
+	if (!sens || extr) {
+		snprintf(r->err, sizeof(r->err), "CKA_SENSITIVE=%d CKA_EXTRACTABLE=%d", sens, extr);
+		return fail(r, what);
+	}
+	return 0;
+}
+
+/* The audit checkpoint key (a key pair; its public key exported for
+ * `capfctl audit verify --pubkey`) and the HMAC key of authentication strings
+ * (a secret key that never leaves the token), when the configuration names them. */
+static int extra_keys(struct run *r, const char *provider_dir)
+{
+	struct p11_uri uri;
+	struct p11_token *tok = NULL;
+	struct p11_object *obj = NULL;
+	struct p11_keyspec spec;
+	struct capf_hsm *hsm = NULL;
+	EVP_PKEY *pub = NULL, *key = NULL, *pubfile = NULL;
+	struct p11_token_opts opts = { .module_path = r->c.token.module, .rw = 1, .pool_size = 1 };
+	char ubuf[P11_URI_MAX], shown[P11_URI_MAX];
+	unsigned char mac1[P11_HMAC_LEN], mac2[P11_HMAC_LEN];
+	int rc = -1;
+
+	memset(&uri, 0, sizeof(uri));
+	if (r->c.audit_key.label[0] == '\0' && r->c.auth_key.label[0] == '\0')
+		return 0;
+	if (key_uri(r, 1, ubuf, sizeof(ubuf)) < 0 ||
+	    p11_uri_parse(ubuf, &uri, r->err, sizeof(r->err)) != P11_OK) {
+		fail(r, "key URI");
+		goto out;
+	}
+	if (p11_token_open(&uri, &opts, &tok, r->err, sizeof(r->err)) != P11_OK) {
+		fail(r, "opening the token");
+		goto out;
+	}
+	if (r->c.audit_key.label[0] != '\0') {
+		if (p11_keyspec_parse(r->c.audit_key.type, &spec, r->err, sizeof(r->err)) != P11_OK ||
+		    p11_keygen(tok, &spec, r->c.audit_key.label, NULL, 0, &obj, r->err,
+			       sizeof(r->err)) != P11_OK) {
+			fail(r, "audit key generation");
+			goto out;
+		}
+		label_uri(r, r->c.audit_key.label, P11_TYPE_PRIVATE, 0, shown, sizeof(shown));
+		transcript_step(r->t, "step: generated %s audit key \"%s\" inside the token: %s",
+				r->c.audit_key.type, r->c.audit_key.label, shown);
+		if (private_attrs(r, obj, "the token did not keep the audit key private") < 0)
+			goto out;
+		if (p11_object_public_key(obj, NULL, NULL, &pub, r->err, sizeof(r->err)) != P11_OK) {
+			fail(r, "reading the audit public key");
+			goto out;
+		}
+		if (write_pem(r, r->c.audit_key.public_key, wr_pubkey, pub, "audit-public-key") < 0)
+			goto out;
+		label_uri(r, r->c.audit_key.label, P11_TYPE_PRIVATE, 1, ubuf, sizeof(ubuf));
+		if (capf_hsm_open(&(struct capf_hsm_opts){ .provider_dir = provider_dir,
+							   .module = r->c.token.module },
+				  &hsm, r->err, sizeof(r->err)) < 0 ||
+		    capf_hsm_load_key(hsm, ubuf, &key, r->err, sizeof(r->err)) < 0) {
+			fail(r, "opening the audit key through the capfhsm provider");
+			goto out;
+		}
+		if ((pubfile = read_pubkey(r->c.audit_key.public_key)) == NULL ||
+		    EVP_PKEY_eq(pubfile, pub) != 1 || !challenge(capf_hsm_libctx(hsm), key, pubfile)) {
+			snprintf(r->err, sizeof(r->err), "a fresh audit-key signature does not verify "
+				 "with %s", r->c.audit_key.public_key);
+			fail(r, "verification");
+			goto out;
+		}
+		transcript_step(r->t, "verified: a fresh audit-key signature verifies with %s "
+				"(capfctl audit verify --pubkey)", r->c.audit_key.public_key);
+		p11_object_free(obj);
+		obj = NULL;
+	}
+	if (r->c.auth_key.label[0] != '\0') {
+		static const unsigned char probe[] = "capf-ceremony HMAC probe";
+
+		if (p11_secret_keygen(tok, r->c.auth_key.label, &obj, r->err, sizeof(r->err)) != P11_OK) {
+			fail(r, "authentication-string key generation");
+			goto out;
+		}
+		label_uri(r, r->c.auth_key.label, P11_TYPE_SECRET, 0, shown, sizeof(shown));
+		transcript_step(r->t, "step: generated a 256-bit generic secret key \"%s\" inside the "
+				"token for authentication strings (HMAC-SHA-256): %s",
+				r->c.auth_key.label, shown);
+		if (private_attrs(r, obj, "the token did not keep the secret key private") < 0)
+			goto out;
+		if (p11_hmac_sha256(obj, probe, sizeof(probe) - 1, mac1, r->err, sizeof(r->err)) != P11_OK ||
+		    p11_hmac_sha256(obj, probe, sizeof(probe) - 1, mac2, r->err, sizeof(r->err)) != P11_OK) {
+			fail(r, "HMAC with the secret key");
+			goto out;
+		}
+		if (memcmp(mac1, mac2, sizeof(mac1)) != 0) {
+			snprintf(r->err, sizeof(r->err), "two HMACs of the same bytes differ");
+			fail(r, "HMAC with the secret key");
+			goto out;
+		}
+		transcript_step(r->t, "verified: CKA_SENSITIVE=true CKA_EXTRACTABLE=false; "
+				"CKM_SHA256_HMAC works with it");
+	}
+	rc = 0;
+out:
+	OPENSSL_cleanse(ubuf, sizeof(ubuf));
+	EVP_PKEY_free(key);
+	EVP_PKEY_free(pub);
+	EVP_PKEY_free(pubfile);
+	capf_hsm_close(hsm);
+	p11_object_free(obj);
+	p11_token_close(tok);
+	p11_uri_clear(&uri);
+	return rc;
+}
+
 static void print_plan(const struct cer_conf *c)
 {
 	printf("ceremony \"%s\" (%s)\n", c->name, c->file);
@@ -607,6 +749,12 @@ static void print_plan(const struct cer_conf *c)
 		       c->cert.days, c->cert.digest, c->cert.out);
 	else
 		printf("  write a CSR (%s, %s) to %s\n", c->cert.subject, c->cert.digest, c->cert.out);
+	if (c->audit_key.label[0] != '\0')
+		printf("  generate %s audit key \"%s\", its public key to %s\n", c->audit_key.type,
+		       c->audit_key.label, c->audit_key.public_key);
+	if (c->auth_key.label[0] != '\0')
+		printf("  generate secret key \"%s\" (HMAC of authentication strings)\n",
+		       c->auth_key.label);
 	printf("  transcript: %s\n", c->transcript);
 }
 
@@ -694,6 +842,8 @@ int main(int argc, char **argv)
 	transcript_step(r->t, "run by: uid %u (%s) on %s", (unsigned)geteuid(), pw != NULL ? pw->pw_name : "?", host);
 
 	rc = ceremony(r, provider_dir);
+	if (rc == 0)
+		rc = extra_keys(r, provider_dir);
 	if (transcript_close(r->t, rc == 0) < 0) {
 		fprintf(stderr, "capf-ceremony: %s: the transcript could not be written completely\n", r->c.transcript);
 		rc = -1;

@@ -19,7 +19,11 @@ static const struct known top_keys[] = {
 	{ "name", CONFIG_TYPE_STRING, true }, { "operators", CONFIG_TYPE_ARRAY, true },
 	{ "transcript", CONFIG_TYPE_STRING, true }, { "token", CONFIG_TYPE_GROUP, true },
 	{ "key", CONFIG_TYPE_GROUP, true }, { "certificate", CONFIG_TYPE_GROUP, false },
-	{ "csr", CONFIG_TYPE_GROUP, false }, { NULL, 0, false },
+	{ "csr", CONFIG_TYPE_GROUP, false }, { "audit_key", CONFIG_TYPE_GROUP, false },
+	{ "auth_key", CONFIG_TYPE_GROUP, false }, { NULL, 0, false },
+};
+static const struct known auth_key_keys[] = {
+	{ "label", CONFIG_TYPE_STRING, true }, { NULL, 0, false },
 };
 static const struct known token_keys[] = {
 	{ "module", CONFIG_TYPE_STRING, false }, { "label", CONFIG_TYPE_STRING, true },
@@ -222,6 +226,34 @@ int cer_conf_load(struct cer_conf *c, const char *path, const char *base, struct
 		get_path(g, "public_key", c->key.public_key, sizeof(c->key.public_key), base, path,
 			 "ceremony.key.", errs);
 	}
+	g = config_setting_get_member(config_setting_get_member(root, "ceremony"), "audit_key");
+	if (g != NULL && config_setting_is_group(g)) {
+		check_group(g, "ceremony.audit_key.", key_keys, path, errs);
+		get_str(g, "label", c->audit_key.label, sizeof(c->audit_key.label), path,
+			"ceremony.audit_key.", errs);
+		get_str(g, "type", c->audit_key.type, sizeof(c->audit_key.type), path,
+			"ceremony.audit_key.", errs);
+		if (c->audit_key.type[0] != '\0' && !in_list(c->audit_key.type, key_types))
+			capf_errlist_add(errs, "%s:%d: ceremony.audit_key.type: \"%s\" not allowed (rsa:2048 "
+					 "rsa:3072 rsa:4096 ec:P-256 ec:P-384 ec:P-521)", path,
+					 line_of(g, "type"), c->audit_key.type);
+		get_path(g, "public_key", c->audit_key.public_key, sizeof(c->audit_key.public_key), base,
+			 path, "ceremony.audit_key.", errs);
+	}
+	g = config_setting_get_member(config_setting_get_member(root, "ceremony"), "auth_key");
+	if (g != NULL && config_setting_is_group(g)) {
+		check_group(g, "ceremony.auth_key.", auth_key_keys, path, errs);
+		get_str(g, "label", c->auth_key.label, sizeof(c->auth_key.label), path,
+			"ceremony.auth_key.", errs);
+	}
+	if (c->audit_key.label[0] != '\0' &&
+	    (strcmp(c->audit_key.label, c->key.label) == 0 ||
+	     strcmp(c->audit_key.label, c->auth_key.label) == 0))
+		capf_errlist_add(errs, "%s: ceremony.audit_key.label \"%s\": every key needs its own label",
+				 path, c->audit_key.label);
+	if (c->auth_key.label[0] != '\0' && strcmp(c->auth_key.label, c->key.label) == 0)
+		capf_errlist_add(errs, "%s: ceremony.auth_key.label \"%s\": every key needs its own label",
+				 path, c->auth_key.label);
 	g = config_setting_get_member(root, "ceremony");
 	cert = config_setting_get_member(g, "certificate");
 	csr = config_setting_get_member(g, "csr");

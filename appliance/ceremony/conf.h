@@ -37,6 +37,14 @@ struct cer_conf {
 		char type[16];              /* "rsa:2048" ... "ec:P-521" */
 		char public_key[PATH_MAX];
 	} key;
+	struct {                        /* optional: audit checkpoint key ("" label: none) */
+		char label[CER_STR_MAX];
+		char type[16];
+		char public_key[PATH_MAX];
+	} audit_key;
+	struct {                        /* optional: HMAC key of authentication strings */
+		char label[CER_STR_MAX];
+	} auth_key;
 	enum cer_output output;
 	struct {
 		char subject[CER_STR_MAX];

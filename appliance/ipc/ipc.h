@@ -64,6 +64,8 @@ enum capf_ipc_verb {
 	CAPF_IPC_SESSION_ID = 0x0014,
 	CAPF_IPC_DEVICE_CERT = 0x01A0,          /* a device's fetched certificate or current LSC */
 	CAPF_IPC_DEVICE_HISTORY = 0x01A1,       /* a device's issuances, fetches, deletes, refusals */
+	CAPF_IPC_AUDIT_ROWS = 0x0198,   /* the audit trail, rows with their hashes, paged */
+	CAPF_IPC_AUDIT_CHECKPOINTS = 0x0199, /* the signed checkpoints, paged */
 	/* append new verbs here (and a row in ipc_schema.c) */
 };
 
@@ -160,6 +162,25 @@ enum capf_ipc_tag {
 	CAPF_IPC_T_DEV_FLAGS = 218,     /* u8, CAPF_IPC_DEVF_* of a device record */
 	CAPF_IPC_T_LSC_DAYS_LEFT = 219, /* i64: whole days left on the LSC, by the signer's clock */
 	CAPF_IPC_T_ISSUER_NAME = 220,   /* str <= 1024: a certificate's issuer, RFC 2253 */
+	/* audit trail and checkpoints (AUDIT_ROWS, AUDIT_CHECKPOINTS) */
+	CAPF_IPC_T_AUDIT_ENTRY = 190,   /* nested, repeatable: {AUDIT_ROW, AUDIT_TIME, ...} */
+	CAPF_IPC_T_AUDIT_TIME = 191,    /* i64, Unix time */
+	CAPF_IPC_T_AUDIT_UID = 192,     /* u32 */
+	CAPF_IPC_T_AUDIT_ROLE = 193,    /* str <= 32 */
+	CAPF_IPC_T_AUDIT_ACTION = 194,  /* str <= 4096 */
+	CAPF_IPC_T_AUDIT_SUBJECT = 195, /* str <= 4096 */
+	CAPF_IPC_T_AUDIT_DETAIL = 196,  /* str <= 4096 */
+	CAPF_IPC_T_AUDIT_PREV_HASH = 197, /* bytes <= 32 */
+	CAPF_IPC_T_AUDIT_HASH = 198,    /* bytes <= 32 */
+	CAPF_IPC_T_AUDIT_CHECKPOINT = 199, /* nested, repeatable: {AUDIT_CP_ID, AUDIT_TIME, AUDIT_ROW, AUDIT_HASH, AUDIT_KEY_ID, AUDIT_SIG} */
+	CAPF_IPC_T_AUDIT_CP_ID = 200,   /* u64 */
+	CAPF_IPC_T_AUDIT_SIG = 201,     /* bytes <= 1024 */
+	CAPF_IPC_T_AUDIT_KEY_ID = 202,  /* str <= 64: SHA-256 of the audit public key, hex */
+	CAPF_IPC_T_AUDIT_AFTER = 203,   /* u64: request: start after this id; response: the last id looked at */
+	CAPF_IPC_T_AUDIT_SINCE = 204,   /* i64: only rows at or after this Unix time */
+	CAPF_IPC_T_AUDIT_MORE = 205,    /* u8 1: the page is full, ask again from AUDIT_AFTER */
+	CAPF_IPC_T_AUDIT_CP_ROWS = 206, /* u32: audit.checkpoint_rows */
+	CAPF_IPC_T_AUDIT_CP_INTERVAL = 207, /* u32: audit.checkpoint_interval, seconds */
 	/* append new tags here (and a row in ipc_schema.c) */
 };
 

@@ -98,6 +98,24 @@ static const struct ipc_tagdef tags[] = {
 	{ CAPF_IPC_T_DEV_FLAGS, FT_U8, 0, CAPF_IPC_DEVF_ALL, "DEV_FLAGS" },
 	{ CAPF_IPC_T_LSC_DAYS_LEFT, FT_I64, 0, 0, "LSC_DAYS_LEFT" },
 	{ CAPF_IPC_T_ISSUER_NAME, FT_STR, 0, 1024, "ISSUER_NAME" },
+	{ CAPF_IPC_T_AUDIT_ENTRY, FT_NEST, 0, 65535, "AUDIT_ENTRY" },
+	{ CAPF_IPC_T_AUDIT_TIME, FT_I64, 0, 0, "AUDIT_TIME" },
+	{ CAPF_IPC_T_AUDIT_UID, FT_U32, 0, 0, "AUDIT_UID" },
+	{ CAPF_IPC_T_AUDIT_ROLE, FT_STR, 0, 32, "AUDIT_ROLE" },
+	{ CAPF_IPC_T_AUDIT_ACTION, FT_STR, 0, 4096, "AUDIT_ACTION" },
+	{ CAPF_IPC_T_AUDIT_SUBJECT, FT_STR, 0, 4096, "AUDIT_SUBJECT" },
+	{ CAPF_IPC_T_AUDIT_DETAIL, FT_STR, 0, 4096, "AUDIT_DETAIL" },
+	{ CAPF_IPC_T_AUDIT_PREV_HASH, FT_BYTES, 0, 32, "AUDIT_PREV_HASH" },
+	{ CAPF_IPC_T_AUDIT_HASH, FT_BYTES, 0, 32, "AUDIT_HASH" },
+	{ CAPF_IPC_T_AUDIT_CHECKPOINT, FT_NEST, 0, 65535, "AUDIT_CHECKPOINT" },
+	{ CAPF_IPC_T_AUDIT_CP_ID, FT_U64, 0, 0, "AUDIT_CP_ID" },
+	{ CAPF_IPC_T_AUDIT_SIG, FT_BYTES, 0, 1024, "AUDIT_SIG" },
+	{ CAPF_IPC_T_AUDIT_KEY_ID, FT_STR, 0, 64, "AUDIT_KEY_ID" },
+	{ CAPF_IPC_T_AUDIT_AFTER, FT_U64, 0, 0, "AUDIT_AFTER" },
+	{ CAPF_IPC_T_AUDIT_SINCE, FT_I64, 0, 0, "AUDIT_SINCE" },
+	{ CAPF_IPC_T_AUDIT_MORE, FT_U8, 0, 1, "AUDIT_MORE" },
+	{ CAPF_IPC_T_AUDIT_CP_ROWS, FT_U32, 0, 0, "AUDIT_CP_ROWS" },
+	{ CAPF_IPC_T_AUDIT_CP_INTERVAL, FT_U32, 0, 0, "AUDIT_CP_INTERVAL" },
 };
 
 #define R(t)    { CAPF_IPC_T_##t, RF_REQUIRED }
@@ -163,6 +181,14 @@ static const struct ipc_rule dev_cert_rsp[] = {
 	R(CERT), O(EVENT_TIME), O(EVENT_OUTCOME), O(LSC_SERIAL), O(LSC_ISSUER), O(ISSUER_NAME), END };
 static const struct ipc_rule history_req[] = { R(DEVICE_NAME), O(CURSOR), END };
 static const struct ipc_rule history_rsp[] = { M(EVENT), O(CURSOR), END };
+static const struct ipc_rule audit_rows_req[] = {
+	O(AUDIT_AFTER), O(LIMIT), O(AUDIT_SINCE), O(DEVICE_NAME), END };
+static const struct ipc_rule audit_rows_rsp[] = {
+	M(AUDIT_ENTRY), O(AUDIT_AFTER), O(AUDIT_MORE), END };
+static const struct ipc_rule audit_cps_req[] = { O(AUDIT_AFTER), END };
+static const struct ipc_rule audit_cps_rsp[] = {
+	M(AUDIT_CHECKPOINT), O(AUDIT_AFTER), O(AUDIT_MORE), O(AUDIT_KEY_ID), O(AUDIT_CP_ROWS),
+	O(AUDIT_CP_INTERVAL), END };
 
 /* nested */
 static const struct ipc_rule key_alt[] = { R(KEY_TYPE), O(RSA_BITS), O(CURVE), END };
@@ -179,6 +205,12 @@ static const struct ipc_rule stat_rec[] = { R(STAT_NAME), R(STAT_VALUE), END };
 static const struct ipc_rule event_rec[] = {
 	R(EVENT_TIME), R(EVENT_KIND), O(LSC_SERIAL), O(LSC_ISSUER), O(ISSUER_NAME), O(EVENT_OUTCOME),
 	O(TEXT), END };
+static const struct ipc_rule audit_entry[] = {
+	R(AUDIT_ROW), R(AUDIT_TIME), R(AUDIT_UID), R(AUDIT_ROLE), R(AUDIT_ACTION),
+	R(AUDIT_SUBJECT), R(AUDIT_DETAIL), R(AUDIT_PREV_HASH), R(AUDIT_HASH), END };
+static const struct ipc_rule audit_cp[] = {
+	R(AUDIT_CP_ID), R(AUDIT_TIME), R(AUDIT_ROW), R(AUDIT_HASH), R(AUDIT_KEY_ID), R(AUDIT_SIG),
+	END };
 
 #define F CAPF_IPC_ROLE_FRONT
 #define A CAPF_IPC_ROLE_ADMIN
@@ -216,6 +248,8 @@ static const struct ipc_verbdef verbs[] = {
 	{ V(SESSION_ID), F, session_id_req, session_id_rsp },
 	{ V(DEVICE_CERT), A, dev_cert_req, dev_cert_rsp },
 	{ V(DEVICE_HISTORY), A, history_req, history_rsp },
+	{ V(AUDIT_ROWS), A, audit_rows_req, audit_rows_rsp },
+	{ V(AUDIT_CHECKPOINTS), A, audit_cps_req, audit_cps_rsp },
 };
 
 static const struct {
@@ -228,6 +262,8 @@ static const struct {
 	{ CAPF_IPC_T_CAPF_CERT, capf_cert_rec },
 	{ CAPF_IPC_T_STAT, stat_rec },
 	{ CAPF_IPC_T_EVENT, event_rec },
+	{ CAPF_IPC_T_AUDIT_ENTRY, audit_entry },
+	{ CAPF_IPC_T_AUDIT_CHECKPOINT, audit_cp },
 };
 
 const struct ipc_tagdef *ipc_tagdef(uint16_t tag)

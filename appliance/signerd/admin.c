@@ -116,7 +116,27 @@ static const struct {
 	{ CAPF_IPC_CAPF_ADOPT, admin_capf_adopt },
 	{ CAPF_IPC_DEVICE_CERT, admin_device_cert },
 	{ CAPF_IPC_DEVICE_HISTORY, admin_device_history },
+	{ CAPF_IPC_AUDIT_ROWS, admin_audit_rows },
+	{ CAPF_IPC_AUDIT_CHECKPOINTS, admin_audit_checkpoints },
 };
+
+/* Verbs that change nothing: no checkpoint is forced after them (every other
+ * admin verb is followed by one when it appended audit rows). */
+static int
+read_only_verb(uint16_t verb)
+{
+	static const uint16_t ro[] = {
+		CAPF_IPC_PING, CAPF_IPC_DEVICE_SHOW, CAPF_IPC_DEVICE_LIST, CAPF_IPC_REPORT,
+		CAPF_IPC_CAPF_SHOW, CAPF_IPC_TRUST_EXPORT, CAPF_IPC_AUDIT_VERIFY, CAPF_IPC_STATS,
+		CAPF_IPC_AUDIT_ROWS, CAPF_IPC_AUDIT_CHECKPOINTS, CAPF_IPC_BULK_BEGIN,
+		CAPF_IPC_BULK_ADD, CAPF_IPC_BULK_ABORT,
+	};
+
+	for (size_t i = 0; i < sizeof(ro) / sizeof(ro[0]); i++)
+		if (ro[i] == verb)
+			return 1;
+	return 0;
+}
 
 void
 signerd_admin_closed(struct signerd *sd, const struct signerd_peer *peer)
@@ -143,8 +163,15 @@ signerd_admin_dispatch(struct signerd *sd, const struct signerd_peer *peer,
 	}
 	a.who.role = "admin";
 	for (i = 0; i < sizeof(handlers) / sizeof(handlers[0]); i++)
-		if (handlers[i].verb == req->verb)
-			return handlers[i].fn(&a);
+		if (handlers[i].verb == req->verb) {
+			char err[600];
+			int rc = handlers[i].fn(&a);
+
+			/* every admin change is signed before its answer leaves */
+			if (!read_only_verb(req->verb))
+				signerd_checkpoint(sd, 1, err, sizeof(err));    /* logged on failure */
+			return rc;
+		}
 	capf_log(LOG_ERR, "admin_refused", "verb=%u uid=%u reason=unknown_verb",
 		 (unsigned)req->verb, (unsigned)peer->uid);
 	return -1;

@@ -105,6 +105,8 @@ int admin_capf_adopt(struct admin_req *a);
 /* admin_audit.c */
 int admin_audit_verify(struct admin_req *a);
 int admin_stats(struct admin_req *a);
+int admin_audit_rows(struct admin_req *a);
+int admin_audit_checkpoints(struct admin_req *a);
 /* Writes cert as the new ca.certificate (atomically, 0644; the old file kept as
  * <path>.previous-<fp8>) and chain (PEM) as ca.chain when one is configured,
  * else <ca.certificate>.chain. Returns 0, or -1 with a message. */

@@ -79,7 +79,9 @@ admin_devreq_parse(struct signerd *sd, const struct capf_ipc_field *f, struct ad
 			snprintf(err, errlen, "%s: authentication string refused: %s", r->name, e);
 			goto out;
 		}
-		if (capf_authhash_make(&r->hash, s, strlen(s), NULL, e, sizeof(e)) != 0) {
+		if ((signerd_auth_mac(sd) != NULL ?
+		     capf_authhash_make_mac(&r->hash, s, strlen(s), signerd_auth_mac(sd), e, sizeof(e)) :
+		     capf_authhash_make(&r->hash, s, strlen(s), NULL, e, sizeof(e))) != 0) {
 			snprintf(err, errlen, "%s: cannot hash the authentication string: %s", r->name, e);
 			goto out;
 		}

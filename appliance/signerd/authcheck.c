@@ -405,8 +405,9 @@ out:
 	return rc;
 }
 
-static int check_string(const struct capf_store_device *dev, const struct signerd_evidence *ev,
-			char *why, size_t whylen)
+/* 0 verified, -1 refused, -2 could not be checked (the token's HMAC failed). */
+static int check_string(struct signerd *sd, const struct capf_store_device *dev,
+			const struct signerd_evidence *ev, char *why, size_t whylen)
 {
 	char pw[CAPF_AUTHHASH_SECRET_MAX + 1], e[256];
 	int v;
@@ -425,10 +426,17 @@ static int check_string(const struct capf_store_device *dev, const struct signer
 	}
 	memcpy(pw, ev->password, ev->password_len);
 	pw[ev->password_len] = '\0';
-	v = capf_authhash_verify(&dev->auth, pw, ev->password_len, e, sizeof(e));
+	v = capf_authhash_verify_mac(&dev->auth, pw, ev->password_len, signerd_auth_mac(sd), e,
+				     sizeof(e));
 	OPENSSL_cleanse(pw, sizeof(pw));
 	if (v == 1)
 		return 0;
+	if (v < 0 && dev->auth.kdf == CAPF_AUTHHASH_KDF_HMAC) {
+		/* not the phone's fault: never counted as a failed attempt */
+		snprintf(why, whylen, "%s: the authentication string cannot be checked: %s",
+			 dev->dev.name, e);
+		return -2;
+	}
 	if (v < 0)
 		snprintf(why, whylen, "%s: stored authentication hash unusable: %s", dev->dev.name, e);
 	else
@@ -499,9 +507,9 @@ int signerd_auth_check(struct signerd *sd, const struct capf_store_device *dev,
 		snprintf(why, whylen, "%s: By Null String", name);
 		break;
 	case CAPF_AUTH_STRING:
-		if (check_string(dev, ev, why, whylen) != 0) {
-			*cause = CAPF_FAIL_INVALID_AUTH_STRING;
-			return -1;
+		if ((rc = check_string(sd, dev, ev, why, whylen)) != 0) {
+			*cause = rc == -2 ? CAPF_FAIL_CA_COMMUNICATION : CAPF_FAIL_INVALID_AUTH_STRING;
+			return rc;
 		}
 		snprintf(why, whylen, "%s: authentication string verified", name);
 		break;

@@ -76,6 +76,13 @@ static int key_uri_full(struct signerd *sd, const char *uri, char *out, size_t l
 	return capf_hsm_key_uri(signerd_core(sd)->hsm, uri, sd->conf.token.pin_source, out, len, err, errlen);
 }
 
+int signerd_key_uri_full(struct signerd *sd, const char *uri, char *out, size_t len, char *err,
+			 size_t errlen)
+{
+	err[0] = '\0';
+	return key_uri_full(sd, uri, out, len, err, errlen);
+}
+
 EVP_PKEY *signerd_key_open(struct signerd *sd, const char *uri, int *retry, char *err, size_t errlen)
 {
 	char full[P11_URI_MAX + 1], e[768];

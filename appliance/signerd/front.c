@@ -384,6 +384,11 @@ static void *sweeper_main(void *arg)
 			break;
 		pthread_mutex_unlock(&s->lock);
 		signerd_front_sweep(sd, time(NULL));
+		{
+			char cerr[600];
+
+			signerd_checkpoint(sd, 0, cerr, sizeof(cerr));  /* when due; logged on failure */
+		}
 		pthread_mutex_lock(&s->lock);
 	}
 	pthread_mutex_unlock(&s->lock);

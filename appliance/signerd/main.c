@@ -314,6 +314,12 @@ int main(int argc, char **argv)
 		fprintf(stderr, "capf-signerd: %s\n", err);
 		goto out;
 	}
+	if (signerd_authkey_init(&sd, err, sizeof(err)) != 0 ||
+	    signerd_checkpoint_init(&sd, err, sizeof(err)) != 0) {
+		capf_log(LOG_ERR, "startup_failed", "stage=token_keys error=%s", err);
+		fprintf(stderr, "capf-signerd: %s\n", err);
+		goto out;
+	}
 	if (capf_no_new_privs(err, sizeof(err)) != 0 ||
 	    signerd_server_start(srv, err, sizeof(err)) != 0) {
 		capf_log(LOG_ERR, "startup_failed", "stage=serve error=%s", err);
@@ -343,11 +349,14 @@ int main(int argc, char **argv)
 	}
 	rc = signerd_server_run(srv) == 0 ? EX_OK_ : EX_STARTUP;
 	(void)capf_sd_notify("STOPPING=1", err, sizeof(err));
+	signerd_checkpoint(&sd, 1, err, sizeof(err));  /* the last rows signed (logged on failure) */
 	capf_log(LOG_NOTICE, "stopped", "status=%d", rc);
 out:
 	signerd_server_free(srv);
 	signerd_token_watch_stop(&sd);
 	signerd_front_fini(&sd);
+	signerd_checkpoint_fini(&sd);
+	signerd_authkey_fini(&sd);
 	capf_store_close(sd.store);
 	signerd_crypto_fini(&sd);
 	if (pidfile != NULL)

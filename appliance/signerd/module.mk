@@ -7,6 +7,7 @@ SIGNERD_SRCS := appliance/signerd/main.c appliance/signerd/harden.c appliance/si
 		appliance/signerd/serve.c appliance/signerd/dispatch.c appliance/signerd/front.c \
 		appliance/signerd/authcheck.c appliance/signerd/possession.c appliance/signerd/util.c \
 		appliance/signerd/tokstate.c appliance/signerd/checkfiles.c appliance/signerd/replay.c \
+		appliance/signerd/authkey.c appliance/signerd/checkpoint.c \
 		$(SIGNERD_ADMIN_SRCS)
 SIGNERD      := $(BUILD)/bin/capf-signerd
 PROGRAMS     += $(SIGNERD)
@@ -53,3 +54,5 @@ SHELL_TESTS += tests/e2e/token_outage.sh
 BENCHES     += tests/bench/bench_token_outage.sh
 # sockets.dir refused when others may write it; capfctl checks who serves admin.sock.
 SHELL_TESTS += tests/integ/sockets_trust.sh
+SHELL_TESTS += tests/e2e/audit_signed.sh
+BENCHES     += tests/bench/bench_bulk_auth.sh

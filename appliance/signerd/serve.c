@@ -509,8 +509,8 @@ int signerd_server_run(struct signerd_server *srv)
 				enqueue(srv, p);
 			}
 		}
-		/* expired sessions: front.c's sweeper thread (a store write never
-		 * waits in this thread) */
+		/* expired sessions and due audit checkpoints: front.c's sweeper
+		 * thread (a store write or a signature never waits in this thread) */
 	}
 	/* Stop accepting; finish what was received; close the rest. */
 	for (int r = 0; r < NROLES; r++) {

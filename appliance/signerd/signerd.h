@@ -180,6 +180,24 @@ int signerd_audit_deferred(struct signerd *sd, const struct signerd_peer *peer, 
 	__attribute__((format(printf, 5, 6)));
 void signerd_store_deferred_error(const char *msg, void *ctx);
 
+/* ---- authentication strings and audit checkpoints ---------------------- */
+
+/* The token's HMAC for capf_authhash_make_mac/verify_mac, NULL when
+ * token.auth_key_uri is not set (then strings are stored with scrypt). */
+const struct capf_authhash_mac *signerd_auth_mac(struct signerd *sd);
+
+/*
+ * Signs the audit trail's head with the audit key and records the checkpoint,
+ * when there are unsigned rows and force is set (an admin change), or
+ * audit.checkpoint_rows rows are unsigned, or audit.checkpoint_interval
+ * seconds passed since the last checkpoint. 0 (also when nothing was due or
+ * no audit key is configured), -1 with a message (logged too). Thread-safe.
+ */
+int signerd_checkpoint(struct signerd *sd, int force, char *err, size_t errlen);
+/* The configured audit key's id (SHA-256 of its SubjectPublicKeyInfo, hex) or
+ * "" when none. */
+const char *signerd_checkpoint_key_id(struct signerd *sd);
+
 /* ---- responses and counters ------------------------------------------- */
 
 /* Builds a response with status (REFUSED: cause; RETRY_LATER: the configured

@@ -28,6 +28,8 @@ struct signerd_core {
 		atomic_uint_fast64_t connections, peers_refused, requests, protocol_errors;
 		atomic_uint_fast64_t begins, refusals, issued, retry_later, sign_failures;
 	} st;
+	struct signerd_authkey *authkey;        /* authkey.c: token.auth_key_uri, NULL none */
+	struct signerd_checkpointer *cp;        /* checkpoint.c: token.audit_key_uri, NULL none */
 };
 
 static inline struct signerd_core *signerd_core(struct signerd *sd)
@@ -64,6 +66,22 @@ void signerd_crypto_fini(struct signerd *sd);
 int signerd_ca_startup(struct signerd *sd, char *err, size_t errlen);
 /* Manufacturing CAs from mic.ca_dir. */
 int signerd_mic_load(struct signerd *sd, char *err, size_t errlen);
+/* uri with pin-source (token.pin_source) and module-path (token.module) added
+ * when it has none; it then holds a PIN path: wipe it after use. */
+int signerd_key_uri_full(struct signerd *sd, const char *uri, char *out, size_t len, char *err,
+			 size_t errlen);
+
+/* ---- authkey.c: the HMAC key of authentication strings ---- */
+/* Opens token.auth_key_uri (a secret key, sensitive and never extractable) when
+ * set; checks one HMAC. 0 (also when not configured) or -1 with a message. */
+int signerd_authkey_init(struct signerd *sd, char *err, size_t errlen);
+void signerd_authkey_fini(struct signerd *sd);
+
+/* ---- checkpoint.c: signed audit checkpoints ---- */
+/* Opens token.audit_key_uri through capfhsm when set, reads the newest
+ * checkpoint and signs the head when rows are unsigned. 0 or -1. */
+int signerd_checkpoint_init(struct signerd *sd, char *err, size_t errlen);
+void signerd_checkpoint_fini(struct signerd *sd);
 
 /* ---- tokstate.c: the token's state, recovery after an outage ---- */
 /* A signature failed because the token is unavailable: mark it down (logged once). */

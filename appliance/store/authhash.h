@@ -10,6 +10,16 @@
  *   capf_authhash_verify(&h, typed, typed_len, err, sizeof(err));  -> 1 match, 0 no, -1 error
  *
  * The caller wipes its own copy of the string (OPENSSL_cleanse) after the call.
+ *
+ * Token-keyed (token.auth_key_uri): HMAC-SHA-256 under a secret key that never
+ * leaves the token, over "capf-auth-v1" || salt || string. The token computes
+ * it (the caller's struct capf_authhash_mac); without the token nobody can test
+ * a guess, so a stolen database cannot be brute-forced offline, and it costs a
+ * C_Sign (tens of microseconds) instead of scrypt's ~100 ms.
+ *   capf_authhash_make_mac(&h, s, len, &mac, err, sizeof(err));      -> 0 / -1
+ *   capf_authhash_verify_mac(&h, typed, len, &mac, err, sizeof(err)); -> 1 / 0 / -1
+ * verify_mac checks scrypt records (stored before the key was configured) too;
+ * an HMAC record without a mac (NULL) is an error, never a match.
  */
 #ifndef CAPF_STORE_AUTHHASH_H
 #define CAPF_STORE_AUTHHASH_H
@@ -17,7 +27,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define CAPF_AUTHHASH_KDF_SCRYPT 1      /* the only KDF so far; stored as "scrypt" */
+#define CAPF_AUTHHASH_KDF_SCRYPT 1      /* stored as "scrypt" */
+#define CAPF_AUTHHASH_KDF_HMAC   2      /* HMAC-SHA-256 under a token key; "hmac-sha256" */
 #define CAPF_AUTHHASH_SALT_LEN   16
 #define CAPF_AUTHHASH_LEN        32
 #define CAPF_AUTHHASH_SECRET_MAX 256    /* bytes; Cisco strings are 4-10 digits */
@@ -36,8 +47,8 @@ struct capf_authhash_params {
 #define CAPF_AUTHHASH_DEFAULT_P 1u
 
 struct capf_authhash {
-	int kdf;                                /* CAPF_AUTHHASH_KDF_SCRYPT */
-	struct capf_authhash_params params;
+	int kdf;                                /* CAPF_AUTHHASH_KDF_* */
+	struct capf_authhash_params params;     /* scrypt only (HMAC: zero) */
 	unsigned char salt[CAPF_AUTHHASH_SALT_LEN];
 	unsigned char hash[CAPF_AUTHHASH_LEN];
 };
@@ -51,7 +62,23 @@ int capf_authhash_make(struct capf_authhash *out, const char *secret, size_t len
 int capf_authhash_verify(const struct capf_authhash *h, const char *secret, size_t len,
 			 char *err, size_t errlen);
 
-/* "scrypt" for CAPF_AUTHHASH_KDF_SCRYPT, NULL otherwise; and back (-1 unknown). */
+/* The token's HMAC-SHA-256: out = HMAC(key, in[0..inlen)); 0, or -1 with a
+ * message (the token is down...). */
+struct capf_authhash_mac {
+	int (*fn)(void *ctx, const unsigned char *in, size_t inlen,
+		  unsigned char out[CAPF_AUTHHASH_LEN], char *err, size_t errlen);
+	void *ctx;
+};
+
+/* An HMAC record of secret[0..len) with a fresh random salt. */
+int capf_authhash_make_mac(struct capf_authhash *out, const char *secret, size_t len,
+			   const struct capf_authhash_mac *mac, char *err, size_t errlen);
+/* 1 match, 0 no match, -1 error: for scrypt records as capf_authhash_verify;
+ * for HMAC records through mac (NULL: -1, the token's key is needed). */
+int capf_authhash_verify_mac(const struct capf_authhash *h, const char *secret, size_t len,
+			     const struct capf_authhash_mac *mac, char *err, size_t errlen);
+
+/* "scrypt" for CAPF_AUTHHASH_KDF_SCRYPT, "hmac-sha256" for CAPF_AUTHHASH_KDF_HMAC, NULL otherwise; and back (-1 unknown). */
 const char *capf_authhash_kdf_name(int kdf);
 int capf_authhash_kdf_parse(const char *name);
 

@@ -34,7 +34,7 @@
 #include "policy/device.h"
 #include "appliance/store/authhash.h"
 
-#define CAPF_STORE_SCHEMA_VERSION 3     /* what this build creates and understands */
+#define CAPF_STORE_SCHEMA_VERSION 5     /* what this build creates and understands */
 
 enum {
 	CAPF_STORE_OK       = 0,
@@ -297,6 +297,7 @@ struct capf_store_audit_row {
 	time_t time;
 	uid_t uid;
 	const char *role, *action, *subject, *detail;   /* valid during the callback */
+	const unsigned char *prev_hash, *hash;          /* 32 bytes each (NULL: malformed) */
 };
 typedef int (*capf_store_audit_cb)(const struct capf_store_audit_row *r, void *arg);
 /* Rows with id > after_id, in id order. */
@@ -309,6 +310,39 @@ int capf_store_audit_list(struct capf_store *st, int64_t after_id, capf_store_au
  * row as the recorded head id). bad_id and rows may be NULL. */
 int capf_store_audit_verify(struct capf_store *st, int64_t *bad_id, uint64_t *rows,
 			    char *err, size_t errlen);
+
+/* ---- signed audit checkpoints ----------------------------------------- */
+/*
+ * A checkpoint is the audit key's signature over the head of the chain (a row
+ * id and that row's hash; appliance/store/audit_chain.h says what is signed).
+ * The store keeps them append-only; it never signs (capf-signerd does, with the
+ * token). Rows below a checkpoint cannot be rewritten unnoticed by anyone
+ * without the audit key, even with the hashes recomputed.
+ */
+#define CAPF_STORE_SIG_MAX 1024
+struct capf_store_checkpoint {
+	int64_t id;                     /* set by the store (1, 2, ...) */
+	time_t time;                    /* signed */
+	int64_t row_id;                 /* signed: the audit row it covers (and all before) */
+	unsigned char head[32];         /* signed: that row's hash */
+	char key_id[65];                /* SHA-256 of the audit public key (SPKI DER), hex */
+	unsigned char sig[CAPF_STORE_SIG_MAX];
+	size_t sig_len;
+};
+/* The last audit row's id and hash (*row_id 0 when the trail is empty). */
+int capf_store_audit_head(struct capf_store *st, int64_t *row_id, unsigned char head[32],
+			  char *err, size_t errlen);
+/* Appends a checkpoint; refused (CAPF_STORE_ERROR) when cp->head is not the
+ * stored hash of row cp->row_id. cp->id is ignored. */
+int capf_store_checkpoint_add(struct capf_store *st, const struct capf_store_checkpoint *cp,
+			      char *err, size_t errlen);
+typedef int (*capf_store_checkpoint_cb)(const struct capf_store_checkpoint *cp, void *arg);
+/* Checkpoints with id > after_id, in id order. */
+int capf_store_checkpoint_list(struct capf_store *st, int64_t after_id, capf_store_checkpoint_cb cb,
+			       void *arg, char *err, size_t errlen);
+/* The newest checkpoint; CAPF_STORE_NOTFOUND when there is none. */
+int capf_store_checkpoint_last(struct capf_store *st, struct capf_store_checkpoint *out,
+			       char *err, size_t errlen);
 
 /* ---- meta: small named values (text) ---------------------------------- */
 

@@ -13,43 +13,19 @@
 #include <openssl/evp.h>
 #include <openssl/crypto.h>
 
+#include "appliance/store/audit_chain.h"
 #include "appliance/store/store_int.h"
 
 #define HASH_LEN 32
 #define HEAD_KEY "capf.audit_head"
-
-static int put_be(EVP_MD_CTX *md, uint64_t v, int bytes)
-{
-	unsigned char b[8];
-
-	for (int i = 0; i < bytes; i++)
-		b[i] = (unsigned char)(v >> (8 * (bytes - 1 - i)));
-	return EVP_DigestUpdate(md, b, (size_t)bytes);
-}
-
-static int put_lp(EVP_MD_CTX *md, const char *s, size_t n)
-{
-	return put_be(md, n, 4) && (n == 0 || EVP_DigestUpdate(md, s, n));
-}
 
 static int row_hash(const unsigned char prev[HASH_LEN], int64_t id, int64_t t, int64_t uid,
 		    const char *role, size_t rl, const char *action, size_t al,
 		    const char *subject, size_t sl, const char *detail, size_t dl,
 		    unsigned char out[HASH_LEN])
 {
-	EVP_MD_CTX *md = EVP_MD_CTX_new();
-	unsigned int len = 0;
-	int ok;
-
-	ok = md != NULL && EVP_DigestInit_ex(md, EVP_sha256(), NULL) &&
-	     EVP_DigestUpdate(md, prev, HASH_LEN) &&
-	     put_be(md, (uint64_t)id, 8) && put_be(md, (uint64_t)t, 8) &&
-	     put_be(md, (uint64_t)uid, 8) &&
-	     put_lp(md, role, rl) && put_lp(md, action, al) &&
-	     put_lp(md, subject, sl) && put_lp(md, detail, dl) &&
-	     EVP_DigestFinal_ex(md, out, &len) && len == HASH_LEN;
-	EVP_MD_CTX_free(md);
-	return ok ? 0 : -1;
+	return capf_audit_row_hash(prev, id, t, uid, role, rl, action, al, subject, sl, detail, dl,
+				   out);
 }
 
 static void hex(const unsigned char *b, size_t n, char *out)
@@ -274,8 +250,9 @@ int capf_store_audit_list(struct capf_store *st, int64_t after_id, capf_store_au
 
 	if ((db = store_reader_get(st, err, errlen)) == NULL)
 		return CAPF_STORE_ERROR;
-	if ((rc = store_prepare(db, "SELECT id, time, uid, role, action, subject, detail "
-				"FROM audit WHERE id > ? ORDER BY id", &s, err, errlen)) < 0)
+	if ((rc = store_prepare(db, "SELECT id, time, uid, role, action, subject, detail, "
+				"prev_hash, hash FROM audit WHERE id > ? ORDER BY id", &s, err,
+				errlen)) < 0)
 		goto out;
 	sqlite3_bind_int64(s, 1, after_id);
 	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {

@@ -11,7 +11,7 @@
 
 #define DEVICE_COLS "name, operation, auth_mode, auth_kdf, auth_n, auth_r, auth_p, auth_salt, " \
 	"auth_hash, key_order, rsa_bits, curve, deadline, status, status_op, cause, " \
-	"failed_attempts, last_seen, created, updated"
+	"failed_attempts, last_seen, created, updated, auth_mac"
 
 static const char *status_name(enum capf_status s)
 {
@@ -40,7 +40,7 @@ static int check_device(const struct capf_store_device *r, char *err, size_t err
 			  d->rsa_bits);
 		return CAPF_STORE_ERROR;
 	}
-	if (r->has_auth) {
+	if (r->has_auth && r->auth.kdf != CAPF_AUTHHASH_KDF_HMAC) {
 		if (r->auth.kdf != CAPF_AUTHHASH_KDF_SCRYPT) {
 			store_err(err, errlen, "store: device %s: authentication hash with an "
 				  "unknown KDF", d->name);
@@ -68,6 +68,14 @@ static void row_to_device(sqlite3_stmt *s, struct capf_store_device *out)
 		out->auth.params.p = (uint32_t)sqlite3_column_int64(s, 6);
 		memcpy(out->auth.salt, sqlite3_column_blob(s, 7), CAPF_AUTHHASH_SALT_LEN);
 		memcpy(out->auth.hash, sqlite3_column_blob(s, 8), CAPF_AUTHHASH_LEN);
+	} else if (sqlite3_column_bytes(s, 20) == CAPF_AUTHHASH_SALT_LEN + CAPF_AUTHHASH_LEN) {
+		/* auth_mac: salt || HMAC-SHA-256 under the token's key */
+		const unsigned char *m = sqlite3_column_blob(s, 20);
+
+		out->has_auth = 1;
+		out->auth.kdf = CAPF_AUTHHASH_KDF_HMAC;
+		memcpy(out->auth.salt, m, CAPF_AUTHHASH_SALT_LEN);
+		memcpy(out->auth.hash, m + CAPF_AUTHHASH_SALT_LEN, CAPF_AUTHHASH_LEN);
 	}
 	out->dev.key_order = (enum capf_key_order)sqlite3_column_int(s, 9);
 	out->dev.rsa_bits = (unsigned)sqlite3_column_int(s, 10);
@@ -130,11 +138,12 @@ static int put_one(sqlite3 *db, const struct capf_store_device *r, unsigned flag
 			"UPDATE devices SET operation=?2, auth_mode=?3, auth_kdf=?4, auth_n=?5, "
 			"auth_r=?6, auth_p=?7, auth_salt=?8, auth_hash=?9, key_order=?10, "
 			"rsa_bits=?11, curve=?12, deadline=?13, status=?14, status_op=?15, "
-			"cause=?16, failed_attempts=?17, last_seen=?18, updated=?19 WHERE name=?1",
+			"cause=?16, failed_attempts=?17, last_seen=?18, updated=?19, auth_mac=?20 "
+			"WHERE name=?1",
 			&s, err, errlen);
 	else
 		rc = store_prepare(db, "INSERT INTO devices(" DEVICE_COLS ") VALUES "
-			"(?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?11,?12,?13,?14,?15,?16,?17,?18,?19,?19)",
+			"(?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?11,?12,?13,?14,?15,?16,?17,?18,?19,?19,?20)",
 			&s, err, errlen);
 	if (rc < 0)
 		return rc;
@@ -142,7 +151,16 @@ static int put_one(sqlite3 *db, const struct capf_store_device *r, unsigned flag
 	sqlite3_bind_int(s, 2, (int)d->op);
 	sqlite3_bind_int(s, 3, (int)d->auth);
 	if (!keep) {
-		if (r->has_auth) {
+		unsigned char mac[CAPF_AUTHHASH_SALT_LEN + CAPF_AUTHHASH_LEN];
+
+		sqlite3_bind_null(s, 20);
+		if (r->has_auth && r->auth.kdf == CAPF_AUTHHASH_KDF_HMAC) {
+			for (i = 4; i <= 9; i++)
+				sqlite3_bind_null(s, i);
+			memcpy(mac, r->auth.salt, CAPF_AUTHHASH_SALT_LEN);
+			memcpy(mac + CAPF_AUTHHASH_SALT_LEN, r->auth.hash, CAPF_AUTHHASH_LEN);
+			sqlite3_bind_blob(s, 20, mac, sizeof(mac), SQLITE_TRANSIENT);
+		} else if (r->has_auth) {
 			sqlite3_bind_text(s, 4, capf_authhash_kdf_name(r->auth.kdf), -1, SQLITE_STATIC);
 			sqlite3_bind_int64(s, 5, (int64_t)r->auth.params.n);
 			sqlite3_bind_int64(s, 6, r->auth.params.r);
@@ -420,7 +438,7 @@ static int do_status(struct capf_store *st, sqlite3 *db, void *arg, char *err, s
 	return update_named(db, clear ?
 		"UPDATE devices SET status=?2, status_op=?3, cause=?4, last_seen=unixepoch(), "
 		"updated=unixepoch(), operation=0, deadline=0, failed_attempts=0, auth_kdf=NULL, "
-		"auth_n=NULL, auth_r=NULL, auth_p=NULL, auth_salt=NULL, auth_hash=NULL "
+		"auth_n=NULL, auth_r=NULL, auth_p=NULL, auth_salt=NULL, auth_hash=NULL, auth_mac=NULL "
 		"WHERE name=?1" :
 		"UPDATE devices SET status=?2, status_op=?3, cause=?4, last_seen=unixepoch(), "
 		"updated=unixepoch() WHERE name=?1", a, "device.status", detail, err, errlen);

@@ -109,6 +109,27 @@ static const char *const migrations[] = {
 	");"
 	"CREATE INDEX fetched_certs_device ON fetched_certs(device, id);"
 	"CREATE INDEX audit_subject ON audit(subject, id);",
+
+	/* 3 -> 4: signed checkpoints of the audit trail's head (capf-signerd signs
+	 * them with the token's audit key; store_checkpoint.c). */
+	"CREATE TABLE audit_checkpoints ("
+	"  id INTEGER PRIMARY KEY NOT NULL,"
+	"  time INTEGER NOT NULL,"
+	"  row_id INTEGER NOT NULL CHECK (row_id >= 1),"
+	"  head BLOB NOT NULL CHECK (length(head) = 32),"
+	"  key_id TEXT NOT NULL CHECK (length(key_id) = 64),"
+	"  sig BLOB NOT NULL CHECK (length(sig) BETWEEN 1 AND 1024)"
+	");"
+	"CREATE TRIGGER audit_checkpoints_no_update BEFORE UPDATE ON audit_checkpoints"
+	"  BEGIN SELECT RAISE(ABORT, 'audit checkpoints are append-only'); END;"
+	"CREATE TRIGGER audit_checkpoints_no_delete BEFORE DELETE ON audit_checkpoints"
+	"  BEGIN SELECT RAISE(ABORT, 'audit checkpoints are append-only'); END;",
+
+	/* 4 -> 5: authentication strings as HMAC-SHA-256 under the token's secret
+	 * key (token.auth_key_uri): salt (16) || MAC (32). Rows keep their scrypt
+	 * columns (auth_kdf...) when they were stored before; one of the two at most. */
+	"ALTER TABLE devices ADD COLUMN auth_mac BLOB"
+	"  CHECK (auth_mac IS NULL OR (length(auth_mac) = 48 AND auth_hash IS NULL));",
 };
 
 _Static_assert(NELEM(migrations) == CAPF_STORE_SCHEMA_VERSION,

@@ -44,6 +44,18 @@ done
 check "capf-token lists the key" "$BIN/capf-token" list --uri "pkcs11:token=capf?pin-source=file:$D/signer/token.pin" --json
 check_grep "the private key is sensitive and not extractable" '"sensitive": *true.*"extractable": *false|"extractable": *false.*"sensitive": *true' "$T_TMP/last.out"
 
+# The audit key and the HMAC key of authentication strings (issue #12).
+check_grep "transcript records the audit key" 'step: generated ec:P-256 audit key "capf-audit"' "$T"
+check_grep "  ...verified against the exported public key" 'audit-key signature verifies with .*capf-audit.pub.pem' "$T"
+ossl pkey -pubin -in "$D/ceremony/capf-audit.pub.pem" -noout -text >"$T_TMP/audit.txt" 2>&1
+check_grep "the audit public key is an EC P-256 public key" 'ASN1 OID: prime256v1' "$T_TMP/audit.txt"
+check_grep "transcript records the HMAC key" 'generic secret key "capf-auth"' "$T"
+check_grep "  ...sensitive, not extractable, HMAC works" 'CKA_EXTRACTABLE=false; CKM_SHA256_HMAC works' "$T"
+sum=$(sha256sum "$D/ceremony/capf-audit.pub.pem" | cut -d' ' -f1)
+check_grep "transcript has the SHA-256 of the audit public key" "^  $sum  " "$T"
+check "capf-token sees the secret key" "$BIN/capf-token" list --uri "pkcs11:token=capf;object=capf-auth?pin-source=file:$D/signer/token.pin" --json
+check_grep "  ...sensitive and not extractable" '"sensitive": *true.*"extractable": *false|"extractable": *false.*"sensitive": *true' "$T_TMP/last.out"
+
 # A second run changes nothing.
 before=$(find "$D" -type f -exec sha256sum {} + | sort)
 check_fails "a second run refuses" "${CER[@]}" "$EX"
@@ -52,7 +64,8 @@ after=$(find "$D" -type f -exec sha256sum {} + | sort)
 check "nothing changed on disk" test "$before" = "$after"
 
 # Only the transcript in the way: the token still refuses the existing key label.
-rm "$D/ceremony/transcript.txt" "$D/ceremony/capf-ca.pem" "$D/ceremony/capf-ca.pub.pem"
+rm "$D/ceremony/transcript.txt" "$D/ceremony/capf-ca.pem" "$D/ceremony/capf-ca.pub.pem" \
+  "$D/ceremony/capf-audit.pub.pem"
 sed -e 's/init = true;/init = false;/' -e '/softhsm_dir/d' -e '/so_pin_file/d' "$EX" >"$T_TMP/again.conf"
 check_fails "an existing key label is refused" "${CER[@]}" "$T_TMP/again.conf"
 check_grep "the label is named" 'capf-ca' "$T_TMP/last.out"
@@ -61,6 +74,7 @@ check_grep "the failure is in the transcript" '^result: FAILED' "$D/ceremony/tra
 # A CSR for a third-party CA, with an EC key on the same token.
 sed -e 's/init = true;/init = false;/' -e '/softhsm_dir/d' -e '/so_pin_file/d' \
     -e 's/label = "capf-ca";/label = "capf-ca-2";/' -e 's/type = "rsa:2048"/type = "ec:P-384"/' \
+    -e 's/label = "capf-audit";/label = "capf-audit-2";/' -e 's/label = "capf-auth";/label = "capf-auth-2";/' \
     -e 's|ceremony/|csr/|g' -e 's/^  certificate = {/  csr = {/' -e '/days = 3650;/d' "$EX" >"$T_TMP/csr.conf"
 check "a CSR ceremony runs" "${CER[@]}" "$T_TMP/csr.conf"
 check "the CSR verifies" ossl req -in "$D/csr/capf-ca.pem" -noout -verify

@@ -1183,6 +1183,121 @@ static void test_deferred_writes(void **state)
 	assert_int_equal(badrow, 0);
 }
 
+/* ---- signed checkpoints (the store keeps them; capf-signerd signs) ----- */
+
+static void test_checkpoints(void **state)
+{
+	struct fx *f = *state;
+	struct capf_store_checkpoint cp, last;
+	unsigned char head[32];
+	int64_t row = 0;
+	char err[512] = "";
+	sqlite3 *db;
+
+	assert_int_equal(capf_store_checkpoint_last(f->st, &last, err, sizeof(err)),
+			 CAPF_STORE_NOTFOUND);
+	make_history(f);
+	assert_int_equal(capf_store_audit_head(f->st, &row, head, err, sizeof(err)), 0);
+	assert_true(row > 3);
+	assert_int_equal(raw_int(f->path, "SELECT max(id) FROM audit"), row);
+	memset(&cp, 0, sizeof(cp));
+	cp.time = time(NULL);
+	cp.row_id = row;
+	memcpy(cp.head, head, 32);
+	memset(cp.key_id, 'a', 64);
+	cp.sig_len = 70;
+	memset(cp.sig, 0x30, cp.sig_len);
+	assert_int_equal(capf_store_checkpoint_add(f->st, &cp, err, sizeof(err)), 0);
+	/* a head that is not the row's stored hash is refused */
+	cp.row_id = row - 1;
+	assert_int_equal(capf_store_checkpoint_add(f->st, &cp, err, sizeof(err)), CAPF_STORE_ERROR);
+	assert_non_null(strstr(err, "has another hash"));
+	cp.row_id = row + 100;
+	assert_int_equal(capf_store_checkpoint_add(f->st, &cp, err, sizeof(err)), CAPF_STORE_ERROR);
+	assert_non_null(strstr(err, "does not exist"));
+	cp.row_id = row;
+	cp.sig_len = 0;
+	assert_int_equal(capf_store_checkpoint_add(f->st, &cp, err, sizeof(err)), CAPF_STORE_ERROR);
+	assert_int_equal(capf_store_checkpoint_last(f->st, &last, err, sizeof(err)), 0);
+	assert_int_equal(last.id, 1);
+	assert_int_equal(last.row_id, row);
+	assert_memory_equal(last.head, head, 32);
+	assert_int_equal(last.sig_len, 70);
+	/* append-only through SQLite */
+	db = raw_open(f->path);
+	assert_int_not_equal(sqlite3_exec(db, "UPDATE audit_checkpoints SET row_id = 1", NULL, NULL, NULL),
+			     SQLITE_OK);
+	assert_int_not_equal(sqlite3_exec(db, "DELETE FROM audit_checkpoints", NULL, NULL, NULL), SQLITE_OK);
+	sqlite3_close(db);
+	assert_int_equal(raw_int(f->path, "SELECT count(*) FROM audit_checkpoints"), 1);
+}
+
+static int mac_xor(void *ctx, const unsigned char *in, size_t inlen, unsigned char out[32],
+		   char *err, size_t errlen)
+{
+	/* a stand-in keyed MAC for the store's own test (the token's is tested in
+	 * tests/integ/test_authmac.c): SHA-256(key || in) */
+	unsigned char buf[512];
+	unsigned int n = 0;
+
+	memcpy(buf, ctx, 8);
+	memcpy(buf + 8, in, inlen);
+	return EVP_Digest(buf, 8 + inlen, out, &n, EVP_sha256(), NULL) == 1 ? 0 : -1;
+}
+
+/* HMAC records live in auth_mac (48 bytes), scrypt records in the old columns;
+ * a store of schema version 1 with scrypt rows migrates and keeps them. */
+static void test_auth_mac_and_migration(void **state)
+{
+	struct fx *f = *state;
+	struct capf_store_device d = mkdev("SEP00AABBCCDD01", CAPF_OP_INSTALL, CAPF_AUTH_STRING,
+					   CAPF_ST_PENDING), e, got;
+	struct capf_authhash_params small = { 1024, 8, 1 };
+	struct capf_authhash_mac m = { mac_xor, (void *)"8bytekey" };
+	char err[512] = "";
+	sqlite3 *db;
+
+	assert_int_equal(capf_authhash_make_mac(&d.auth, "5555", 4, &m, err, sizeof(err)), 0);
+	d.has_auth = 1;
+	assert_int_equal(capf_store_device_put(f->st, &d, CAPF_STORE_PUT_NEW, &admin, err, sizeof(err)), 0);
+	e = mkdev("SEP00AABBCCDD02", CAPF_OP_INSTALL, CAPF_AUTH_STRING, CAPF_ST_PENDING);
+	assert_int_equal(capf_authhash_make(&e.auth, "6666", 4, &small, err, sizeof(err)), 0);
+	e.has_auth = 1;
+	assert_int_equal(capf_store_device_put(f->st, &e, CAPF_STORE_PUT_NEW, &admin, err, sizeof(err)), 0);
+	assert_int_equal(raw_int(f->path, "SELECT length(auth_mac) FROM devices WHERE name='SEP00AABBCCDD01' "
+				 "AND auth_hash IS NULL AND auth_kdf IS NULL"), 48);
+	assert_int_equal(capf_store_device_get(f->st, "SEP00AABBCCDD01", &got, err, sizeof(err)), 0);
+	assert_int_equal(got.has_auth, 1);
+	assert_int_equal(got.auth.kdf, CAPF_AUTHHASH_KDF_HMAC);
+	assert_int_equal(capf_authhash_verify_mac(&got.auth, "5555", 4, &m, err, sizeof(err)), 1);
+	assert_int_equal(capf_authhash_verify_mac(&got.auth, "5556", 4, &m, err, sizeof(err)), 0);
+	/* a string changed to scrypt drops the MAC, and back */
+	got.auth = e.auth;
+	assert_int_equal(capf_store_device_put(f->st, &got, CAPF_STORE_PUT_EXISTING, &admin, err, sizeof(err)), 0);
+	assert_int_equal(raw_int(f->path, "SELECT count(*) FROM devices WHERE name='SEP00AABBCCDD01' "
+				 "AND auth_mac IS NULL AND auth_kdf = 'scrypt'"), 1);
+	/* operation done: the MAC is erased like the hash */
+	assert_int_equal(capf_store_device_put(f->st, &d, CAPF_STORE_PUT_EXISTING, &admin, err, sizeof(err)), 0);
+	assert_int_equal(capf_store_device_set_status(f->st, "SEP00AABBCCDD01", CAPF_ST_UPGRADE_SUCCESS,
+						      CAPF_OP_INSTALL, CAPF_FAIL_NONE, CAPF_STORE_STATUS_CLEAR_OP,
+						      &admin, err, sizeof(err)), 0);
+	assert_int_equal(raw_int(f->path, "SELECT count(*) FROM devices WHERE auth_mac IS NOT NULL"), 0);
+	/* back to schema version 1 (what an older capf-signerd left), then reopen */
+	capf_store_close(f->st);
+	f->st = NULL;
+	db = raw_open(f->path);
+	raw_exec(db, "DROP TABLE audit_checkpoints; ALTER TABLE devices DROP COLUMN auth_mac; "
+		 "PRAGMA user_version = 1");
+	sqlite3_close(db);
+	f->st = capf_store_open(f->path, 0, err, sizeof(err));
+	assert_non_null(f->st);
+	assert_int_equal(raw_int(f->path, "PRAGMA user_version"), CAPF_STORE_SCHEMA_VERSION);
+	assert_int_equal(capf_store_device_get(f->st, "SEP00AABBCCDD02", &got, err, sizeof(err)), 0);
+	assert_int_equal(got.auth.kdf, CAPF_AUTHHASH_KDF_SCRYPT);
+	assert_int_equal(capf_authhash_verify_mac(&got.auth, "6666", 4, &m, err, sizeof(err)), 1);
+	assert_int_equal(capf_authhash_verify_mac(&got.auth, "6667", 4, &m, err, sizeof(err)), 0);
+}
+
 static void test_audit_chain_rehash_detected(void **state)
 {
 	struct fx *f = *state;
@@ -1858,6 +1973,8 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_backup_refuses_broken_chain, setup_store, teardown),
 		cmocka_unit_test_setup_teardown(test_pre_migration_copy, setup_store, teardown),
 		cmocka_unit_test_setup_teardown(test_fetched_and_history, setup_store, teardown),
+		cmocka_unit_test_setup_teardown(test_checkpoints, setup_store, teardown),
+		cmocka_unit_test_setup_teardown(test_auth_mac_and_migration, setup_store, teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -25,6 +25,7 @@ static const uint16_t all_verbs[] = {
 	CAPF_IPC_CAPF_ADOPT,
 	CAPF_IPC_SESSION_ID,
 	CAPF_IPC_DEVICE_CERT, CAPF_IPC_DEVICE_HISTORY,
+	CAPF_IPC_AUDIT_ROWS, CAPF_IPC_AUDIT_CHECKPOINTS,
 };
 
 /* A deterministic sample value for a tag, by type. */
