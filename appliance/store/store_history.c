@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "appliance/store/audit_chain.h"
 #include "appliance/store/store_int.h"
 
 void capf_store_fetched_clear(struct capf_store_fetched *f)
@@ -136,6 +137,11 @@ void store_audit_row_read(sqlite3_stmt *s, struct capf_store_audit_row *r)
 	r->action = (const char *)sqlite3_column_text(s, 4);
 	r->subject = (const char *)sqlite3_column_text(s, 5);
 	r->detail = (const char *)sqlite3_column_text(s, 6);
+	r->prev_hash = r->hash = NULL;
+	if (sqlite3_column_count(s) >= 9) {     /* ... prev_hash, hash: the chain's readers */
+		r->prev_hash = sqlite3_column_bytes(s, 7) == CAPF_AUDIT_HASH_LEN ? sqlite3_column_blob(s, 7) : NULL;
+		r->hash = sqlite3_column_bytes(s, 8) == CAPF_AUDIT_HASH_LEN ? sqlite3_column_blob(s, 8) : NULL;
+	}
 }
 
 int capf_store_audit_for_subject(struct capf_store *st, const char *subject, int64_t after_id,

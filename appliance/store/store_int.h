@@ -106,8 +106,9 @@ void store_vfs_free(struct store_vfs *v);
 int store_audit_add(sqlite3 *db, const struct capf_store_actor *who, const char *action,
 		    const char *subject, const char *detail, char *err, size_t errlen);
 
-/* A row of "SELECT id, time, uid, role, action, subject, detail FROM audit" (the
- * strings valid until the next step) (store_history.c). */
+/* A row of "SELECT id, time, uid, role, action, subject, detail[, prev_hash, hash]
+ * FROM audit" (the strings and hashes valid until the next step; the hashes NULL
+ * when not selected) (store_history.c). */
 void store_audit_row_read(sqlite3_stmt *s, struct capf_store_audit_row *r);
 /* Helpers (store.c). */
 void store_err(char *err, size_t errlen, const char *fmt, ...)

@@ -161,6 +161,17 @@ static void raw_exec(sqlite3 *db, const char *sql)
 		fail_msg("%s: %s", sql, msg);
 }
 
+/* A store as schema version 1 left it (what an older capf-signerd wrote): every
+ * later migration of store_schema.c undone, newest first. */
+static void raw_back_to_v1(sqlite3 *db)
+{
+	raw_exec(db, "ALTER TABLE devices DROP COLUMN auth_mac;"          /* 4 -> 5 */
+		 "DROP TABLE audit_checkpoints;"                          /* 3 -> 4 */
+		 "DROP INDEX audit_subject; DROP TABLE fetched_certs;"    /* 2 -> 3 */
+		 "ALTER TABLE capf_certs DROP COLUMN chain;"              /* 1 -> 2 */
+		 "PRAGMA user_version = 1");
+}
+
 static long long raw_int(const char *path, const char *sql)
 {
 	sqlite3 *db = raw_open(path);
@@ -970,7 +981,7 @@ static void test_capf_cert_chain(void **state)
 
 	/* back to version 1 as an older build left it: the column gone */
 	db = raw_open(f->path);
-	raw_exec(db, "ALTER TABLE capf_certs DROP COLUMN chain; PRAGMA user_version = 1");
+	raw_back_to_v1(db);
 	sqlite3_close(db);
 	f->st = capf_store_open(f->path, 0, err, sizeof(err));
 	assert_non_null(f->st);
@@ -1286,8 +1297,7 @@ static void test_auth_mac_and_migration(void **state)
 	capf_store_close(f->st);
 	f->st = NULL;
 	db = raw_open(f->path);
-	raw_exec(db, "DROP TABLE audit_checkpoints; ALTER TABLE devices DROP COLUMN auth_mac; "
-		 "PRAGMA user_version = 1");
+	raw_back_to_v1(db);
 	sqlite3_close(db);
 	f->st = capf_store_open(f->path, 0, err, sizeof(err));
 	assert_non_null(f->st);

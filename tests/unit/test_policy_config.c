@@ -123,7 +123,7 @@ static void test_example_documents_defaults(void **state)
 		off += (size_t)snprintf(out + off, 64 * 1024 - off, "%s", line);
 	}
 	fclose(fp);
-	assert_int_equal(settings, 52);         /* every setting of the table in config.c */
+	assert_int_equal(settings, 54);         /* every setting of the table in config.c */
 	if (capf_conf_parse(&conf, out, off, "example-uncommented", e) != 0)
 		dump(e);
 	assert_int_equal(capf_errlist_count(e), 0);
