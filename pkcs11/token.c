@@ -477,6 +477,40 @@ static int recover(struct p11_token *t, unsigned long gen, const char *fn, CK_RV
 	return rc;
 }
 
+/*
+ * The key an operation used is not found once its sessions were re-opened. A
+ * module whose view of the token went stale looks exactly like this: SoftHSM
+ * re-reads its token directory only in C_Initialize, and another user of the
+ * module in the process keeps the token logged in, so no login fails to show
+ * it. One module re-initialisation and a recovery, rate-limited like every
+ * recovery; a key that was really deleted stays gone.
+ */
+static int recover_gone(struct p11_token *t, unsigned long gen, char *err, size_t errlen)
+{
+	char msg[256];
+	int rc;
+
+	pthread_mutex_lock(&t->mu);
+	if (t->gen != gen && !t->down) {
+		rc = P11_OK;    /* another thread recovered since: look again */
+	} else if (!t->reinit_ok || t->pin_failed || !may_recover(t)) {
+		rc = p11_err(P11_ERR, err, errlen, "token %s: the object is no longer on the token "
+			     "(or no longer unique); open it again", t->label);
+	} else if (p11_module_reinit(t->mod, t->label, "a key is no longer found on the token",
+				     msg, sizeof(msg)) != 0) {
+		rc = p11_err(P11_ERR, err, errlen, "token %s: the object is no longer on the token "
+			     "(or no longer unique), and %s", t->label, msg);
+	} else {
+		t->reinits++;
+		p11_module_use(t->mod);
+		rc = recover_locked(t, "PKCS#11 module re-initialised: a key was no longer found", err,
+				    errlen);
+		p11_module_unuse(t->mod);
+	}
+	pthread_mutex_unlock(&t->mu);
+	return rc;
+}
+
 int p11_run(struct p11_token *t, p11_op_fn *op, void *arg, int retry, char *err, size_t errlen)
 {
 	for (int attempt = 0;; attempt++) {
@@ -498,9 +532,14 @@ int p11_run(struct p11_token *t, p11_op_fn *op, void *arg, int retry, char *err,
 			return P11_OK;
 		if (p11_exiting())
 			return exiting_err(t, err, errlen);
-		if (rv == P11_RV_GONE)
-			return p11_err(P11_ERR, err, errlen, "token %s: the object is no longer on the "
-				       "token (or no longer unique); open it again", t->label);
+		if (rv == P11_RV_GONE) {
+			if (!retry || attempt > 0)
+				return p11_err(P11_ERR, err, errlen, "token %s: the object is no longer on the "
+					       "token (or no longer unique); open it again", t->label);
+			if ((rc = recover_gone(t, gen, err, errlen)) != P11_OK)
+				return rc;
+			continue;
+		}
 		if (!p11_rv_is_fault(rv))
 			return p11_err_rv(P11_ERR, err, errlen, t, fn, rv);
 		if (!retry || attempt > 0) {
