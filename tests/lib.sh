@@ -6,6 +6,7 @@
 #   make_capf_ca DIR CERT          token "capf" under DIR/tok, its key "capf-ca", a CAPF CA in CERT
 #   signer_user DIR...             as root: capf-signer owns DIR..., USER_OPT/RUN_AS/SIGNER_UID
 #   start_signerd LOG SOCK CONF .. capf-signerd in the background, waits until it has started
+#   tp_pki DIR / tp_sign CSR OUT   a third-party root + intermediate; signs a CAPF CA CSR
 # The closing line "NAME: N passed, N failed" is what tests/run-tests counts.
 set -u
 T_NAME=$(basename "$0" .sh)
@@ -166,3 +167,21 @@ start_signerd() {
 
 # stop_signerd: SIGTERM to the daemon start_signerd started; its exit status.
 stop_signerd() { kill -TERM "$SPID" 2>/dev/null; wait "$SPID"; }
+
+# tp_pki DIR: a third-party PKI made with the stock openssl CLI: DIR/root.pem (TP Root),
+# DIR/int.pem (TP Issuing CA, pathlen 1, 3000 days), DIR/chain.pem (intermediate then
+# root) and DIR/capf.ext (the CAPF CA profile); tp_sign CSR OUT signs a CAPF CA CSR with
+# the intermediate (2000 days).
+tp_pki() {
+  TP=$1
+  ossl req -x509 -new -newkey rsa:2048 -nodes -keyout "$TP/root.key" -subj "/O=Third Party/CN=TP Root" -days 3650 \
+    -addext "basicConstraints=critical,CA:TRUE" -addext "keyUsage=critical,keyCertSign,cRLSign" \
+    -out "$TP/root.pem" >/dev/null 2>&1
+  ossl req -new -newkey rsa:2048 -nodes -keyout "$TP/int.key" -subj "/O=Third Party/CN=TP Issuing CA" -out "$TP/int.csr" >/dev/null 2>&1
+  printf 'basicConstraints=critical,CA:TRUE,pathlen:1\nkeyUsage=critical,keyCertSign,cRLSign\nsubjectKeyIdentifier=hash\nauthorityKeyIdentifier=keyid\n' >"$TP/int.ext"
+  ossl x509 -req -in "$TP/int.csr" -CA "$TP/root.pem" -CAkey "$TP/root.key" -CAcreateserial -days 3000 \
+    -extfile "$TP/int.ext" -out "$TP/int.pem" >/dev/null 2>&1
+  cat "$TP/int.pem" "$TP/root.pem" >"$TP/chain.pem"
+  printf 'basicConstraints=critical,CA:TRUE,pathlen:0\nkeyUsage=critical,digitalSignature,keyCertSign\nsubjectKeyIdentifier=hash\nauthorityKeyIdentifier=keyid\n' >"$TP/capf.ext"
+}
+tp_sign() { ossl x509 -req -in "$1" -CA "$TP/int.pem" -CAkey "$TP/int.key" -CAcreateserial -days 2000 -extfile "$TP/capf.ext" -out "$2" >/dev/null 2>&1; }

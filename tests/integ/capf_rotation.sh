@@ -108,20 +108,11 @@ check "a phone enrolls under the original CA" enroll SEP00DD00000001
 
 # ---- the third party: root -> intermediate -> CAPF CA ------------------------------------------
 P=$D/pki
-ossl req -x509 -new -newkey rsa:2048 -nodes -keyout "$P/root.key" -subj "/O=Third Party/CN=TP Root" -days 3650 \
-  -addext "basicConstraints=critical,CA:TRUE" -addext "keyUsage=critical,keyCertSign,cRLSign" \
-  -out "$P/root.pem" >/dev/null 2>&1
-ossl req -new -newkey rsa:2048 -nodes -keyout "$P/int.key" -subj "/O=Third Party/CN=TP Issuing CA" -out "$P/int.csr" >/dev/null 2>&1
-printf 'basicConstraints=critical,CA:TRUE,pathlen:1\nkeyUsage=critical,keyCertSign,cRLSign\nsubjectKeyIdentifier=hash\nauthorityKeyIdentifier=keyid\n' >"$P/int.ext"
-ossl x509 -req -in "$P/int.csr" -CA "$P/root.pem" -CAkey "$P/root.key" -CAcreateserial -days 3000 \
-  -extfile "$P/int.ext" -out "$P/int.pem" >/dev/null 2>&1
-cat "$P/int.pem" "$P/root.pem" >"$P/chain.pem"
-printf 'basicConstraints=critical,CA:TRUE,pathlen:0\nkeyUsage=critical,digitalSignature,keyCertSign\nsubjectKeyIdentifier=hash\nauthorityKeyIdentifier=keyid\n' >"$P/capf.ext"
-tpsign() { ossl x509 -req -in "$1" -CA "$P/int.pem" -CAkey "$P/int.key" -CAcreateserial -days 2000 -extfile "$P/capf.ext" -out "$2" >/dev/null 2>&1; }
+tp_pki "$P"
 
 # ---- import, the export cannot be written, restart, enroll --------------------------------------
 check "capf csr" c capf csr --out "$D/out/capf.csr"
-tpsign "$D/out/capf.csr" "$P/capf-tp.pem"
+tp_sign "$D/out/capf.csr" "$P/capf-tp.pem"
 TP_FP=$(fp_of "$P/capf-tp.pem")
 check "import with ca.certificate's folder not writable by the signer: exit 1" rc 1 c capf import "$P/capf-tp.pem" --chain "$P/chain.pem" --yes
 check_grep "  ... capfctl reports the export as an error" "capf import: error: the CA is active .* its export $D/ca/ca.pem was not written" "$T_TMP/last.out"
@@ -158,7 +149,7 @@ check_grep "  ... the transcript: completed" '^result: completed' "$TR1"
 check_nogrep "  ... no token initialisation" 'initialised' "$TR1"
 KEY2=$(sed -n 's/.*key URI for capf.conf or `capfctl capf adopt --key-uri`: //p' "$TR1")
 check "  ... the transcript gives the key URI" test "$KEY2" = "pkcs11:token=capf;object=capf-ca-2027;type=private"
-tpsign "$D/cer1/rotation/capf-ca-2027.csr" "$P/capf-2027.pem"
+tp_sign "$D/cer1/rotation/capf-ca-2027.csr" "$P/capf-2027.pem"
 NEW_FP=$(fp_of "$P/capf-2027.pem")
 check "adopt without --yes: exit 4" rc 4 c capf adopt --key-uri "$KEY2" --cert "$P/capf-2027.pem" --chain "$P/chain.pem"
 check_grep "  ... the phone-reset warning" "Every phone resets when the ITL changes" "$T_TMP/last.out"
