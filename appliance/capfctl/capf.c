@@ -302,6 +302,12 @@ capf_regenerate(struct ctl *c, int argc, char **argv)
 	}
 	if (optind != argc)
 		return ctl_usage_error("capf regenerate", "unexpected argument \"%s\"", argv[optind]);
+	/* before the question: a transcript is never overwritten */
+	if (tpath && access(tpath, F_OK) == 0) {
+		fprintf(stderr, "capfctl capf regenerate: --transcript %s: already exists (a transcript "
+			"is never overwritten); nothing was changed\n", tpath);
+		return CTL_FAILED;
+	}
 	if ((rc = ctl_reset_warning(c, "regenerating the CAPF CA replaces the certificate that "
 				"signs LSCs.", 1)) != CTL_OK)
 		return rc;

@@ -228,6 +228,8 @@ check "  ... the first adopted CA's LSC still authenticates" lsc_auth SEP00DD000
 before=$(active_fp)
 : >"$D/out/exists.txt"
 check "regenerate --transcript to an existing file: refused before any change" rc 1 c capf regenerate --transcript "$D/out/exists.txt" --yes
+check_grep "  ... before the warning and the question" '^capfctl capf regenerate: --transcript .*already exists' "$T_TMP/last.out"
+check_nogrep "  ... (no warning printed)" 'WARNING' "$T_TMP/last.out"
 check "  ... nothing changed" test "$(active_fp)" = "$before"
 check "regenerate --transcript" c capf regenerate --transcript "$D/out/regen.txt" --yes
 RT=$D/out/regen.txt
