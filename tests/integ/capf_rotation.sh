@@ -240,4 +240,31 @@ check_grep "  ... the certificate's SHA-256" "artifact: certificate sha256=$(act
 check_grep "  ... completed" '^result: completed' "$RT"
 check "  ... a phone enrolls under the regenerated CA" enroll SEP00DD00000005
 check "  ... the LSC of the ceremony's CA still authenticates" lsc_auth SEP00DD00000004
+
+# ---- regenerate failing after its key generation: the new key is destroyed ------------------------
+# Another process holds the store's write lock longer than the store waits (5 s): the
+# key is made, recording the CA fails, the key pair must go.
+objs() { "${RUN_AS[@]}" env SOFTHSM2_CONF="$SOFTHSM2_CONF" "$BIN/capf-token" list --json \
+           --uri "pkcs11:token=capf?pin-source=file:$PIN" | grep -o '"label": *"[^"]*"' | sort; }
+objs >"$D/objs-before.txt"
+before=$(active_fp)
+rm -f "$D/state/locked" "$D/state/release"
+# holds the write lock until told (at most 30 s)
+"${RUN_AS[@]}" $PY -c 'import os,sqlite3,time,sys
+c = sqlite3.connect(sys.argv[1], isolation_level=None); c.execute("BEGIN IMMEDIATE")
+open(sys.argv[2], "w").close()
+for _ in range(600):
+    if os.path.exists(sys.argv[3]): break
+    time.sleep(0.05)
+c.execute("ROLLBACK")' "$D/state/capf.db" "$D/state/locked" "$D/state/release" &
+LOCKER=$!
+for _ in $(seq 1 100); do [ -e "$D/state/locked" ] && break; sleep 0.05; done
+check "regenerate while the store cannot be written: exit 1" rc 1 c capf regenerate --yes
+: >"$D/state/release"
+check_grep "  ... the error says the new key was destroyed" 'recording the new CAPF CA in the store: .*the new key capf-ca-[0-9-]+ was destroyed; nothing changed' "$T_TMP/last.out"
+wait "$LOCKER"
+check "  ... the CA did not change" test "$(active_fp)" = "$before"
+objs >"$D/objs-after.txt"
+check "  ... and the token holds exactly the objects it held before" cmp "$D/objs-before.txt" "$D/objs-after.txt"
+check_grep "  ... the log says so" 'event=ca_regenerate_failed .*key=destroyed' "$LOG"
 finish
