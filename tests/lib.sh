@@ -7,6 +7,7 @@
 #   make_capf_ca DIR CERT          token "capf" under DIR/tok, its key "capf-ca", a CAPF CA in CERT
 #   signer_user DIR...             as root: capf-signer owns DIR..., USER_OPT/RUN_AS/SIGNER_UID
 #   start_signerd LOG SOCK CONF .. capf-signerd in the background, waits until it has started
+#   tp_pki DIR / tp_sign CSR OUT   a third-party root + intermediate; signs a CAPF CA CSR
 # The closing line "NAME: N passed, N failed, N skipped" is what tests/run-tests counts.
 # As root, when the build tree is out of the service users' reach (a clone under /root),
 # BIN and LIB are a staging copy they can read (scripts/stage-build; tests/run-tests makes
@@ -196,3 +197,21 @@ fake_server() {
   T_PIDS+=("$FAKE")
   for _ in $(seq 100); do grep -q listening "$out" && break; sleep 0.05; done
 }
+
+# tp_pki DIR: a third-party PKI made with the stock openssl CLI: DIR/root.pem (TP Root),
+# DIR/int.pem (TP Issuing CA, pathlen 1, 3000 days), DIR/chain.pem (intermediate then
+# root) and DIR/capf.ext (the CAPF CA profile); tp_sign CSR OUT signs a CAPF CA CSR with
+# the intermediate (2000 days).
+tp_pki() {
+  TP=$1
+  ossl req -x509 -new -newkey rsa:2048 -nodes -keyout "$TP/root.key" -subj "/O=Third Party/CN=TP Root" -days 3650 \
+    -addext "basicConstraints=critical,CA:TRUE" -addext "keyUsage=critical,keyCertSign,cRLSign" \
+    -out "$TP/root.pem" >/dev/null 2>&1
+  ossl req -new -newkey rsa:2048 -nodes -keyout "$TP/int.key" -subj "/O=Third Party/CN=TP Issuing CA" -out "$TP/int.csr" >/dev/null 2>&1
+  printf 'basicConstraints=critical,CA:TRUE,pathlen:1\nkeyUsage=critical,keyCertSign,cRLSign\nsubjectKeyIdentifier=hash\nauthorityKeyIdentifier=keyid\n' >"$TP/int.ext"
+  ossl x509 -req -in "$TP/int.csr" -CA "$TP/root.pem" -CAkey "$TP/root.key" -CAcreateserial -days 3000 \
+    -extfile "$TP/int.ext" -out "$TP/int.pem" >/dev/null 2>&1
+  cat "$TP/int.pem" "$TP/root.pem" >"$TP/chain.pem"
+  printf 'basicConstraints=critical,CA:TRUE,pathlen:0\nkeyUsage=critical,digitalSignature,keyCertSign\nsubjectKeyIdentifier=hash\nauthorityKeyIdentifier=keyid\n' >"$TP/capf.ext"
+}
+tp_sign() { ossl x509 -req -in "$1" -CA "$TP/int.pem" -CAkey "$TP/int.key" -CAcreateserial -days 2000 -extfile "$TP/capf.ext" -out "$2" >/dev/null 2>&1; }

@@ -45,6 +45,8 @@ static const char usage_capf[] =
 "            self-signed certificate with the same subject (or --subject), CA:TRUE\n"
 "            pathlen:0, keyUsage digitalSignature+keyCertSign, valid --days (default\n"
 "            3650). The old CA becomes \"previous\": still trusted for LSC authentication.\n"
+"            A free label is chosen first (capf-ca-YYYYMMDDhhmmss-N when taken); a step\n"
+"            failing after the key generation destroys the new key (or says it is left).\n"
 "            --transcript FILE (new file): what was asked and done, in the ceremony's\n"
 "            transcript form (timestamped steps, SHA-256 of the certificate).\n"
 "csr         a PKCS#10 request for the current CAPF CA key (its subject, CA:TRUE\n"
@@ -302,6 +304,12 @@ capf_regenerate(struct ctl *c, int argc, char **argv)
 	}
 	if (optind != argc)
 		return ctl_usage_error("capf regenerate", "unexpected argument \"%s\"", argv[optind]);
+	/* before the question: a transcript is never overwritten */
+	if (tpath && access(tpath, F_OK) == 0) {
+		fprintf(stderr, "capfctl capf regenerate: --transcript %s: already exists (a transcript "
+			"is never overwritten); nothing was changed\n", tpath);
+		return CTL_FAILED;
+	}
 	if ((rc = ctl_reset_warning(c, "regenerating the CAPF CA replaces the certificate that "
 				"signs LSCs.", 1)) != CTL_OK)
 		return rc;

@@ -318,6 +318,23 @@ admin_capf_regenerate(struct admin_req *a)
 	}
 	gmtime_r(&now, &tm);
 	strftime(label, sizeof(label), "capf-ca-%Y%m%d%H%M%S", &tm);
+	/* a free label before generating (two regenerates in one second: -2, -3...) */
+	for (int i = 2, in_use = 1; in_use; i++) {
+		char base[40];
+
+		if (p11_label_in_use(tok, label, &in_use, err, sizeof(err)) != P11_OK) {
+			rc = admin_error(a, "looking for a free key label in the token: %s", err);
+			goto out;
+		}
+		if (in_use && i > 99) {
+			rc = admin_error(a, "no free key label capf-ca-<time>-N in the token");
+			goto out;
+		}
+		if (in_use) {
+			strftime(base, sizeof(base), "capf-ca-%Y%m%d%H%M%S", &tm);
+			snprintf(label, sizeof(label), "%s-%d", base, i);
+		}
+	}
 	if (p11_keygen(tok, &spec, label, NULL, 0, &priv, err, sizeof(err)) != P11_OK) {
 		rc = admin_error(a, "generating the new CAPF CA key %s in the token: %s", label, err);
 		goto out;

@@ -19,23 +19,14 @@ fp_of() { openssl x509 -in "$1" -noout -fingerprint -sha256 | cut -d= -f2; }
 restart() { app_down; app_up; }
 
 # ---- the third party: root -> intermediate ------------------------------------------------------
-ossl req -x509 -new -newkey rsa:2048 -nodes -keyout "$P/root.key" -subj "/O=Third Party/CN=TP Root" -days 3650 \
-  -addext "basicConstraints=critical,CA:TRUE" -addext "keyUsage=critical,keyCertSign,cRLSign" \
-  -out "$P/root.pem" >/dev/null 2>&1
-ossl req -new -newkey rsa:2048 -nodes -keyout "$P/int.key" -subj "/O=Third Party/CN=TP Issuing CA" -out "$P/int.csr" >/dev/null 2>&1
-printf 'basicConstraints=critical,CA:TRUE,pathlen:1\nkeyUsage=critical,keyCertSign,cRLSign\nsubjectKeyIdentifier=hash\nauthorityKeyIdentifier=keyid\n' >"$P/int.ext"
-ossl x509 -req -in "$P/int.csr" -CA "$P/root.pem" -CAkey "$P/root.key" -CAcreateserial -days 3000 \
-  -extfile "$P/int.ext" -out "$P/int.pem" >/dev/null 2>&1
-cat "$P/int.pem" "$P/root.pem" >"$P/chain.pem"
-printf 'basicConstraints=critical,CA:TRUE,pathlen:0\nkeyUsage=critical,digitalSignature,keyCertSign\nsubjectKeyIdentifier=hash\nauthorityKeyIdentifier=keyid\n' >"$P/capf.ext"
-tpsign() { ossl x509 -req -in "$1" -CA "$P/int.pem" -CAkey "$P/int.key" -CAcreateserial -days 2000 -extfile "$P/capf.ext" -out "$2" >/dev/null 2>&1; }
+tp_pki "$P"
 
 check "schedule install (original CA)" add SEP0000000F0001 --op install --auth null --key-order rsa
 phone_rc 0 "enroll under the original CA" --name SEP0000000F0001 --out-cert "$O/f1.pem" --out-key "$O/f1.key"
 
 # ---- import, restart, enroll ----------------------------------------------------------------------
 check "capf csr" "${CTL[@]}" capf csr --out "$O/capf.csr"
-tpsign "$O/capf.csr" "$P/capf-tp.pem"
+tp_sign "$O/capf.csr" "$P/capf-tp.pem"
 # exit 0, or 1 when ca.certificate's folder is not the signer's to write (then it says so)
 "${CTL[@]}" capf import "$P/capf-tp.pem" --chain "$P/chain.pem" --yes >"$T_TMP/import.out" 2>&1
 rc=$?
@@ -68,7 +59,7 @@ CONF
 check "the rotation ceremony in the appliance's token" "${RUNAS[@]}" env SOFTHSM2_CONF="$APP/signer/softhsm/softhsm2.conf" \
   scripts/ceremony --provider-path "$LIB" --dir "$R" "$R/rotate.conf"
 KEY=$(sed -n 's/.*`capfctl capf adopt --key-uri`: //p' "$R/rotation/transcript.txt")
-tpsign "$R/rotation/capf-ca-rotated.csr" "$P/capf-rotated.pem"
+tp_sign "$R/rotation/capf-ca-rotated.csr" "$P/capf-rotated.pem"
 "${CTL[@]}" capf adopt --key-uri "$KEY" --cert "$P/capf-rotated.pem" --chain "$P/chain.pem" </dev/null >"$T_TMP/adopt0.out" 2>&1
 check "adopt without --yes: exit 4" test $? = 4
 check "  ... nothing changed" test "$(active_fp)" = "$(fp_of "$P/capf-tp.pem")"

@@ -111,20 +111,11 @@ check "a phone enrolls under the original CA" enroll SEP00DD00000001
 
 # ---- the third party: root -> intermediate -> CAPF CA ------------------------------------------
 P=$D/pki
-ossl req -x509 -new -newkey rsa:2048 -nodes -keyout "$P/root.key" -subj "/O=Third Party/CN=TP Root" -days 3650 \
-  -addext "basicConstraints=critical,CA:TRUE" -addext "keyUsage=critical,keyCertSign,cRLSign" \
-  -out "$P/root.pem" >/dev/null 2>&1
-ossl req -new -newkey rsa:2048 -nodes -keyout "$P/int.key" -subj "/O=Third Party/CN=TP Issuing CA" -out "$P/int.csr" >/dev/null 2>&1
-printf 'basicConstraints=critical,CA:TRUE,pathlen:1\nkeyUsage=critical,keyCertSign,cRLSign\nsubjectKeyIdentifier=hash\nauthorityKeyIdentifier=keyid\n' >"$P/int.ext"
-ossl x509 -req -in "$P/int.csr" -CA "$P/root.pem" -CAkey "$P/root.key" -CAcreateserial -days 3000 \
-  -extfile "$P/int.ext" -out "$P/int.pem" >/dev/null 2>&1
-cat "$P/int.pem" "$P/root.pem" >"$P/chain.pem"
-printf 'basicConstraints=critical,CA:TRUE,pathlen:0\nkeyUsage=critical,digitalSignature,keyCertSign\nsubjectKeyIdentifier=hash\nauthorityKeyIdentifier=keyid\n' >"$P/capf.ext"
-tpsign() { ossl x509 -req -in "$1" -CA "$P/int.pem" -CAkey "$P/int.key" -CAcreateserial -days 2000 -extfile "$P/capf.ext" -out "$2" >/dev/null 2>&1; }
+tp_pki "$P"
 
 # ---- import, the export cannot be written, restart, enroll --------------------------------------
 check "capf csr" c capf csr --out "$D/out/capf.csr"
-tpsign "$D/out/capf.csr" "$P/capf-tp.pem"
+tp_sign "$D/out/capf.csr" "$P/capf-tp.pem"
 TP_FP=$(fp_of "$P/capf-tp.pem")
 check "import with ca.certificate's folder not writable by the signer: exit 1" rc 1 c capf import "$P/capf-tp.pem" --chain "$P/chain.pem" --yes
 check_grep "  ... capfctl reports the export as an error" "capf import: error: the CA is active .* its export $D/ca/ca.pem was not written" "$T_TMP/last.out"
@@ -161,7 +152,7 @@ check_grep "  ... the transcript: completed" '^result: completed' "$TR1"
 check_nogrep "  ... no token initialisation" 'initialised' "$TR1"
 KEY2=$(sed -n 's/.*key URI for capf.conf or `capfctl capf adopt --key-uri`: //p' "$TR1")
 check "  ... the transcript gives the key URI" test "$KEY2" = "pkcs11:token=capf;object=capf-ca-2027;type=private"
-tpsign "$D/cer1/rotation/capf-ca-2027.csr" "$P/capf-2027.pem"
+tp_sign "$D/cer1/rotation/capf-ca-2027.csr" "$P/capf-2027.pem"
 NEW_FP=$(fp_of "$P/capf-2027.pem")
 check "adopt without --yes: exit 4" rc 4 c capf adopt --key-uri "$KEY2" --cert "$P/capf-2027.pem" --chain "$P/chain.pem"
 check_grep "  ... the phone-reset warning" "Every phone resets when the ITL changes" "$T_TMP/last.out"
@@ -240,6 +231,8 @@ check "  ... the first adopted CA's LSC still authenticates" lsc_auth SEP00DD000
 before=$(active_fp)
 : >"$D/out/exists.txt"
 check "regenerate --transcript to an existing file: refused before any change" rc 1 c capf regenerate --transcript "$D/out/exists.txt" --yes
+check_grep "  ... before the warning and the question" '^capfctl capf regenerate: --transcript .*already exists' "$T_TMP/last.out"
+check_nogrep "  ... (no warning printed)" 'WARNING' "$T_TMP/last.out"
 check "  ... nothing changed" test "$(active_fp)" = "$before"
 check "regenerate --transcript" c capf regenerate --transcript "$D/out/regen.txt" --yes
 RT=$D/out/regen.txt
@@ -250,4 +243,31 @@ check_grep "  ... the certificate's SHA-256" "artifact: certificate sha256=$(act
 check_grep "  ... completed" '^result: completed' "$RT"
 check "  ... a phone enrolls under the regenerated CA" enroll SEP00DD00000005
 check "  ... the LSC of the ceremony's CA still authenticates" lsc_auth SEP00DD00000004
+
+# ---- regenerate failing after its key generation: the new key is destroyed ------------------------
+# Another process holds the store's write lock longer than the store waits (5 s): the
+# key is made, recording the CA fails, the key pair must go.
+objs() { "${RUN_AS[@]}" env SOFTHSM2_CONF="$SOFTHSM2_CONF" "$BIN/capf-token" list --json \
+           --uri "pkcs11:token=capf?pin-source=file:$PIN" | grep -o '"label": *"[^"]*"' | sort; }
+objs >"$D/objs-before.txt"
+before=$(active_fp)
+rm -f "$D/state/locked" "$D/state/release"
+# holds the write lock until told (at most 30 s)
+"${RUN_AS[@]}" $PY -c 'import os,sqlite3,time,sys
+c = sqlite3.connect(sys.argv[1], isolation_level=None); c.execute("BEGIN IMMEDIATE")
+open(sys.argv[2], "w").close()
+for _ in range(600):
+    if os.path.exists(sys.argv[3]): break
+    time.sleep(0.05)
+c.execute("ROLLBACK")' "$D/state/capf.db" "$D/state/locked" "$D/state/release" &
+LOCKER=$!
+for _ in $(seq 1 100); do [ -e "$D/state/locked" ] && break; sleep 0.05; done
+check "regenerate while the store cannot be written: exit 1" rc 1 c capf regenerate --yes
+: >"$D/state/release"
+check_grep "  ... the error says the new key was destroyed" 'recording the new CAPF CA in the store: .*the new key capf-ca-[0-9-]+ was destroyed; nothing changed' "$T_TMP/last.out"
+wait "$LOCKER"
+check "  ... the CA did not change" test "$(active_fp)" = "$before"
+objs >"$D/objs-after.txt"
+check "  ... and the token holds exactly the objects it held before" cmp "$D/objs-before.txt" "$D/objs-after.txt"
+check_grep "  ... the log says so" 'event=ca_regenerate_failed .*key=destroyed' "$LOG"
 finish
