@@ -24,7 +24,7 @@ static const char usage_audit[] =
 "database. It reports the last signed row; rows older than\n"
 "audit.checkpoint_interval that no checkpoint covers are an error too.\n"
 "Exit 0 when intact; exit 1 naming the first bad row and the checkpoint that\n"
-"no longer matches. --json: {\"schema\": \"capf.audit.verify.v1\", \"intact\",\n"
+"no longer matches. --json: {\"schema\": 1, \"intact\",\n"
 "\"rows\", \"checkpoints\", \"last_signed_row\", \"last_signed_time\",\n"
 "\"unsigned_rows\", \"key_id\", \"first_bad_row\", \"bad_checkpoint\", \"bad_rows\",\n"
 "\"problem\"}: a checkpoint that no longer matches proves that some row in\n"

@@ -20,8 +20,6 @@
 #include "appliance/capfctl/capfctl.h"
 #include "appliance/store/audit_chain.h"
 
-#define SHOW_SCHEMA "capf.audit.v1"
-#define VERIFY_SCHEMA "capf.audit.verify.v1"
 #define UNSIGNED_SLACK 120      /* seconds past audit.checkpoint_interval */
 
 struct row {
@@ -161,18 +159,6 @@ static int walk_rows(struct ctl *c, int64_t since, const char *device, row_fn fn
 	return walk_pages(c, CAPF_IPC_AUDIT_ROWS, "audit", rows_add, rows_take, &a);
 }
 
-static const char *rfc3339(int64_t t, char *buf, size_t len)
-{
-	time_t tt = (time_t)t;
-	struct tm tm;
-
-	if (gmtime_r(&tt, &tm) == NULL)
-		snprintf(buf, len, "%" PRId64, t);
-	else
-		strftime(buf, len, "%Y-%m-%dT%H:%M:%SZ", &tm);
-	return buf;
-}
-
 /* ---- show -------------------------------------------------------------------------- */
 
 static const char usage_show[] =
@@ -184,7 +170,7 @@ static const char usage_show[] =
 "  --since TIME    rows at or after TIME: YYYY-MM-DD, YYYY-MM-DD HH:MM or\n"
 "                  RFC 3339 YYYY-MM-DDTHH:MM:SSZ (UTC)\n"
 "  --device NAME   rows about this device (case-insensitive)\n"
-"  --json          {\"schema\": \"" SHOW_SCHEMA "\", \"rows\": [{\"id\", \"time\" (RFC 3339\n"
+"  --json          {\"schema\": 1, \"rows\": [{\"id\", \"time\" (RFC 3339\n"
 "                  UTC), \"uid\", \"role\", \"action\", \"subject\", \"detail\"}]}\n"
 "Common: --socket PATH, --help.\n";
 
@@ -231,7 +217,7 @@ static int show_row(const struct row *r, void *arg)
 	struct show *s = arg;
 	char tb[40];
 
-	rfc3339(r->time, tb, sizeof(tb));
+	ctl_fmt_rfc3339((time_t)r->time, tb, sizeof(tb));
 	if (s->json) {
 		printf("%s\n    {\"id\": %" PRIu64 ", \"time\": \"%s\", \"uid\": %u, \"role\": ",
 		       s->n ? "," : "", r->id, tb, r->uid);
@@ -291,7 +277,7 @@ int ctl_audit_show(struct ctl *c, int argc, char **argv)
 	if (optind != argc)
 		return ctl_usage_error("audit show", "unexpected argument \"%s\"", argv[optind]);
 	if (s.json)
-		printf("{\"schema\": \"" SHOW_SCHEMA "\", \"rows\": [");
+		printf("{\"schema\": %d, \"rows\": [", CTL_JSON_SCHEMA);
 	else
 		printf("%-7s %-20s %-7s %-6s %-22s %-16s %s\n", "ID", "TIME (UTC)", "ROLE", "UID",
 		       "ACTION", "SUBJECT", "DETAIL");
@@ -388,7 +374,7 @@ static void check_cp(struct cpcheck *k, uint64_t id, int64_t t, uint64_t row,
 	k->count++;
 	if (k->bad_cp != 0)
 		return;
-	rfc3339(t, tb, sizeof(tb));
+	ctl_fmt_rfc3339((time_t)t, tb, sizeof(tb));
 	if (!ok) {
 		snprintf(k->why, sizeof(k->why), "checkpoint %" PRIu64 " (row %" PRIu64 ", %s) is not "
 			 "signed by this public key%s: forged or altered", id, row, tb,
@@ -524,11 +510,11 @@ int ctl_audit_verify_signed(struct ctl *c, const char *pubkey, int json)
 	}
 	unsigned_rows = ch.n - k.good_row;
 	if (k.count > 0)
-		rfc3339(k.last_time, tb, sizeof(tb));
+		ctl_fmt_rfc3339((time_t)k.last_time, tb, sizeof(tb));
 	if (json) {
-		printf("{\"schema\": \"" VERIFY_SCHEMA "\", \"intact\": %s, \"rows\": %" PRIu64
+		printf("{\"schema\": %d, \"intact\": %s, \"rows\": %" PRIu64
 		       ", \"checkpoints\": %" PRIu64 ", \"last_signed_row\": %" PRIu64
-		       ", \"last_signed_time\": ", problem[0] ? "false" : "true", ch.n, k.count,
+		       ", \"last_signed_time\": ", CTL_JSON_SCHEMA, problem[0] ? "false" : "true", ch.n, k.count,
 		       k.good_row);
 		if (k.count > 0 && k.good_row > 0)
 			printf("\"%s\"", tb);

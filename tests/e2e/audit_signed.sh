@@ -64,7 +64,7 @@ print("schema=%s intact=%s signed=%s rows=%s cps=%s" % (v["schema"], v["intact"]
       v["last_signed_row"] >= 6, v["rows"] >= 6, v["checkpoints"] >= 3))
 PY
 check_grep "verify --json: schema, intact, the admin changes signed" \
-  "^schema=capf.audit.verify.v1 intact=True signed=True rows=True cps=True$" "$O/v.txt"
+  "^schema=1 intact=True signed=True rows=True cps=True$" "$O/v.txt"
 openssl genpkey -algorithm EC -pkeyopt ec_paramgen_curve:P-256 -out "$O/other.key" 2>/dev/null
 openssl pkey -in "$O/other.key" -pubout -out "$O/other.pub" 2>/dev/null
 check_fails "another public key: refused" "${CTL[@]}" audit verify --pubkey "$O/other.pub"
@@ -93,7 +93,7 @@ print("schema=%s times=%s ordered=%s add=%s" % (s["schema"], ok_time, ids == sor
       any(r["action"] == "device.add" and r["subject"] == "SEP00000000A002" for r in rows)))
 PY
 check_grep "audit show --json: schema, RFC 3339 UTC times, every row" \
-  "^schema=capf.audit.v1 times=True ordered=True add=True$" "$O/show.txt"
+  "^schema=1 times=True ordered=True add=True$" "$O/show.txt"
 "${CTL[@]}" audit show --device sep00000000a002 >"$O/dev.txt" 2>&1
 check_grep "audit show --device: that device's rows" "device.update +SEP00000000A002" "$O/dev.txt"
 check_nogrep "  ...and no other device's" "SEP00000000A001" "$O/dev.txt"
