@@ -4,7 +4,7 @@
 # and -Werror stay, the module's own target flags too. `make -n` prints the commands.
 . tests/lib.sh
 B=$T_TMP/b
-mk() { env -u MAKEFLAGS -u MFLAGS -u MAKELEVEL -u CFLAGS -u CPPFLAGS -u LDFLAGS "$@"; }
+mk() { env -u MAKEFLAGS -u MFLAGS -u MAKELEVEL -u CFLAGS -u CPPFLAGS -u LDFLAGS -u SANITIZE "$@"; }
 
 mk make -n -B BUILD="$B" CFLAGS="-O1 -DCAPF_USER_CFLAGS" CPPFLAGS=-DCAPF_USER_CPPFLAGS \
   "$B/obj/appliance/common/log.o" "$B/obj/appliance/signerd/dispatch.o" >"$T_TMP/cc.out" 2>&1

@@ -17,6 +17,7 @@ if [ "$(id -u)" -ne 0 ]; then
   finish
 fi
 # one package test at a time on this machine (it installs system-wide)
+mkdir -p /run/lock
 exec 9>/run/lock/capf-package-test.lock
 flock -w 900 9 || { not_ok "another package test holds /run/lock/capf-package-test.lock"; finish; }
 if dpkg-query -W -f='${Status}' capf-appliance 2>/dev/null | grep -q installed; then
@@ -66,6 +67,7 @@ for f in /usr/sbin/capf-signerd /usr/sbin/capf-frontd /usr/bin/capfctl /usr/bin/
          /lib/systemd/system/capf-frontd.service; do
   check "installed: $f" test -e "$f"
 done
+check "the shipped capf.conf is valid" capf-signerd --check-config /etc/capf/capf.conf
 check "/etc/capf/capf.conf is a conffile" sh -c "dpkg-query -W -f='\${Conffiles}' capf-appliance | grep -q ' /etc/capf/capf.conf '"
 check "users capf-signer and capf-front, group capf" sh -c 'getent passwd capf-signer && getent passwd capf-front && id -nG capf-signer | grep -qw capf && id -nG capf-front | grep -qw capf'
 if command -v man >/dev/null; then
