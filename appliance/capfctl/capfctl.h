@@ -100,6 +100,7 @@ int cmd_trust(struct ctl *c, int argc, char **argv);
 int cmd_audit(struct ctl *c, int argc, char **argv);
 int cmd_ping(struct ctl *c, int argc, char **argv);
 int cmd_stats(struct ctl *c, int argc, char **argv);
+int cmd_itl(struct ctl *c, int argc, char **argv);
 
 /* device_fields.c: a DEVICE record on screen and in JSON */
 struct ctl_device {

@@ -28,6 +28,7 @@ static const char usage_main[] =
 "  audit verify                                    check the audit hash chain\n"
 "  stats [--json]                                  the daemon's counters\n"
 "  ping                                            is the daemon there?\n"
+"  itl record|build|show                           the Cisco ITL file (ITLFile.tlv), docs/itl.md\n"
 "Run `capfctl COMMAND --help` for the options of a command.\n"
 "\n"
 "Options:\n"
@@ -101,6 +102,7 @@ static const struct {
 	{ "ping", cmd_ping },
 	{ "stats", cmd_stats },
 	{ "help", cmd_help },
+	{ "itl", cmd_itl },
 };
 
 int
