@@ -286,6 +286,8 @@ itl_parse(const uint8_t *buf, size_t len, struct itl_file *f, char *err, size_t 
 		if (parse_record(buf, len, at, &f->r[f->nrec], err, errlen) != 0)
 			return -1;
 	}
+	if (f->nrec == 0)
+		return fail(err, errlen, "no records after the header");
 	return 0;
 }
 
