@@ -28,8 +28,7 @@
 static const char usage_itl[] =
 "usage: capfctl itl record [--out FILE]\n"
 "       capfctl itl build --sast-key URI --sast-cert FILE [--record ROLE:CERTFILE]...\n"
-"                         --out FILE [--digest sha512|sha1] [--signer-version 1.0|1.1]\n"
-"                         [--filename NAME]\n"
+"                         --out FILE [--signer-version 1.0|1.1] [--filename NAME]\n"
 "       capfctl itl show FILE [--json]\n"
 "\n"
 "The Cisco ITL file (ITLFile.tlv) phones download by TFTP, in the format of\n"
@@ -43,7 +42,8 @@ static const char usage_itl[] =
 "          v1.5) by the SAST key in the token: --sast-key 'pkcs11:token=T;object=O\n"
 "          ?pin-source=file:/path' (without pin-source, capf.conf's token.pin_source);\n"
 "          the PKCS#11 module is capf.conf's token.module (--config FILE).\n"
-"          --digest: sha512 (default) or sha1 (older phone firmware). Needs no daemon.\n"
+"          The signature is over SHA-512 (the token provider makes no SHA-1\n"
+"          signatures; `itl show` still reads SHA-1 files). Needs no daemon.\n"
 "  show    parses a file, lists its records and verifies its signature with the\n"
 "          certificate of the SAST record the header names; exit 1 when it does not\n"
 "          verify. --json for scripts.\n"
@@ -310,21 +310,20 @@ sign_file(EVP_PKEY *key, OSSL_LIB_CTX *libctx, const char *md, const uint8_t *ms
 static int
 itl_build(struct ctl *c, int argc, char **argv)
 {
-	enum { O_KEY = CTL_OPT_FIRST_LOCAL, O_CERT, O_REC, O_OUT, O_DIGEST, O_VER, O_NAME };
+	enum { O_KEY = CTL_OPT_FIRST_LOCAL, O_CERT, O_REC, O_OUT, O_VER, O_NAME };
 	static const struct option opts[] = {
 		CTL_COMMON_LONGOPTS,
 		{ "sast-key", required_argument, NULL, O_KEY },
 		{ "sast-cert", required_argument, NULL, O_CERT },
 		{ "record", required_argument, NULL, O_REC },
 		{ "out", required_argument, NULL, O_OUT },
-		{ "digest", required_argument, NULL, O_DIGEST },
 		{ "signer-version", required_argument, NULL, O_VER },
 		{ "filename", required_argument, NULL, O_NAME },
 		{ NULL, 0, NULL, 0 },
 	};
 	const char *key_uri = NULL, *sast_file = NULL, *out = NULL, *fname = NULL;
 	const char *rec_file[ITL_BUILD_MAX];
-	int rec_role[ITL_BUILD_MAX], nrec = 0, hash = ITL_HASH_SHA512, major = 1, minor = 0;
+	int rec_role[ITL_BUILD_MAX], nrec = 0, major = 1, minor = 0;
 	static struct itl_cert certs[ITL_BUILD_MAX + 1];
 	struct itl_cert_fields fields[ITL_BUILD_MAX + 1];
 	struct itl_signer s;
@@ -346,14 +345,6 @@ itl_build(struct ctl *c, int argc, char **argv)
 		case O_CERT: sast_file = optarg; break;
 		case O_OUT: out = optarg; break;
 		case O_NAME: fname = optarg; break;
-		case O_DIGEST:
-			if (strcmp(optarg, "sha512") == 0)
-				hash = ITL_HASH_SHA512;
-			else if (strcmp(optarg, "sha1") == 0)
-				hash = ITL_HASH_SHA1;
-			else
-				return ctl_usage_error("itl build", "--digest %s: sha512 or sha1", optarg);
-			break;
 		case O_VER:
 			if (strcmp(optarg, "1.0") != 0 && strcmp(optarg, "1.1") != 0)
 				return ctl_usage_error("itl build", "--signer-version %s: 1.0 or 1.1", optarg);
@@ -437,7 +428,7 @@ itl_build(struct ctl *c, int argc, char **argv)
 	s = (struct itl_signer){
 		.signer_major = (uint8_t)major, .signer_minor = (uint8_t)minor,
 		.signer_name = certs[0].subject, .issuer = certs[0].issuer,
-		.serial = certs[0].f.serial, .hash_alg = hash,
+		.serial = certs[0].f.serial, .hash_alg = ITL_HASH_SHA512,
 		.sig_len = (size_t)EVP_PKEY_get_size(key), .filename = fname,
 		.timestamp = (uint32_t)time(NULL),
 	};
@@ -445,7 +436,7 @@ itl_build(struct ctl *c, int argc, char **argv)
 		fprintf(stderr, "capfctl itl build: %s\n", err);
 		goto done;
 	}
-	if (sign_file(key, capf_hsm_libctx(hsm), hash == ITL_HASH_SHA1 ? "SHA1" : "SHA512", u, ulen,
+	if (sign_file(key, capf_hsm_libctx(hsm), "SHA512", u, ulen,
 		      sig, &siglen) != 0 || siglen != s.sig_len) {
 		capf_ossl_errors(err, sizeof(err));
 		fprintf(stderr, "capfctl itl build: signing with the SAST key: %s\n", err);

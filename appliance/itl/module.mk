@@ -15,3 +15,7 @@ $(BUILD)/tests/test_itl: $(call objs,tests/unit/test_itl.c) $(LIBITL)
 
 FUZZERS += fuzz_itl
 FUZZ_SRCS_fuzz_itl := $(ITL_SRCS)
+
+# capfctl itl build|show|record with a SAST key from a real SoftHSM token, checked by an
+# independent parser and the openssl CLI.
+SHELL_TESTS += tests/integ/itl.sh
