@@ -165,10 +165,14 @@ check_grep "  ... says so" "not an ITL/CTL file" "$T_TMP/last.out"
 check_fails "itl build: the SAST certificate is not the key's" "$CTL" --config "$CONF" itl build --sast-key "$SKEY" \
   --sast-cert "$D/in/ccm.pem" --out "$D/out/x.tlv"
 check_grep "  ... named" "is not the certificate of the SAST key" "$T_TMP/last.out"
-check_fails "itl build: an EC key cannot sign an ITL" "$CTL" --config "$CONF" itl build \
-  --sast-key "pkcs11:token=capf;object=capf-ca;type=private" --sast-cert "$D/ceremony/capf-ca.pem" --out "$D/out/x.tlv" \
+check_fails "itl build: the same certificate twice in one role" "$CTL" --config "$CONF" itl build \
+  --sast-key "$SKEY" --sast-cert "$SAST" --out "$D/out/x.tlv" \
   --record CCM:"$D/in/ccm.pem" --record CCM:"$D/in/ccm.pem"
-check_grep "  ... the same certificate twice in one role refused" "already in the file as CCM" "$T_TMP/last.out"
+check_grep "  ... refused" "already in the file as CCM" "$T_TMP/last.out"
+check "an EC key in the token" "$BIN/capf-token" keygen --uri "pkcs11:token=capf;object=ec-key?pin-source=file:$PIN" --type ec:P-256
+check_fails "itl build: an EC key cannot sign an ITL" "$CTL" --config "$CONF" itl build \
+  --sast-key "pkcs11:token=capf;object=ec-key;type=private" --sast-cert "$D/in/ccm.pem" --out "$D/out/x.tlv"
+check_grep "  ... RSA only" "the SAST key is not RSA" "$T_TMP/last.out"
 check "  ... nothing written" test ! -e "$D/out/x.tlv"
 check_fails "itl build: an existing file is never overwritten" "$CTL" --config "$CONF" itl build --sast-key "$SKEY" \
   --sast-cert "$SAST" --out "$D/out/ITLFile.tlv"
