@@ -53,12 +53,20 @@ static const char usage_itl[] =
 
 /* ---- certificates into ITL record fields ------------------------------------ */
 
-/* The name as tlvfile writes it: each attribute "SN=value", in order, joined by ';'. */
+/* The name as tlvfile writes it (python-cryptography's RFC 4514 form per attribute):
+ * each attribute "NAME=value" in certificate order, joined by ';'; NAME is CN, L, ST,
+ * O, OU, C, STREET, DC or UID, else the dotted OID; special characters escaped. */
 static int
 itl_name(const X509_NAME *n, char *buf, size_t len)
 {
-	size_t at = 0;
-	int i;
+	static const struct { int nid; const char *name; } names[] = {
+		{ NID_commonName, "CN" }, { NID_localityName, "L" }, { NID_stateOrProvinceName, "ST" },
+		{ NID_organizationName, "O" }, { NID_organizationalUnitName, "OU" },
+		{ NID_countryName, "C" }, { NID_streetAddress, "STREET" },
+		{ NID_domainComponent, "DC" }, { NID_userId, "UID" },
+	};
+	size_t at = 0, k;
+	int i, j;
 
 	buf[0] = '\0';
 	for (i = 0; i < X509_NAME_entry_count(n); i++) {
@@ -66,20 +74,34 @@ itl_name(const X509_NAME *n, char *buf, size_t len)
 		const ASN1_OBJECT *o = X509_NAME_ENTRY_get_object(e);
 		unsigned char *u = NULL;
 		char oid[80];
-		const char *sn;
-		int ul, w, nid = OBJ_obj2nid(o);
+		int ul, nid = OBJ_obj2nid(o);
 
-		if (nid != NID_undef && (sn = OBJ_nid2sn(nid)) != NULL && nid != NID_pkcs9_emailAddress)
-			snprintf(oid, sizeof(oid), "%s", sn);
-		else
-			OBJ_obj2txt(oid, sizeof(oid), o, 1);
+		OBJ_obj2txt(oid, sizeof(oid), o, 1);
+		for (k = 0; k < sizeof(names) / sizeof(names[0]); k++)
+			if (names[k].nid == nid)
+				snprintf(oid, sizeof(oid), "%s", names[k].name);
 		if ((ul = ASN1_STRING_to_UTF8(&u, X509_NAME_ENTRY_get_data(e))) < 0)
 			return -1;
-		w = snprintf(buf + at, len - at, "%s%s=%.*s", at ? ";" : "", oid, ul, (char *)u);
-		OPENSSL_free(u);
-		if (w < 0 || (size_t)w >= len - at || memchr(buf + at, '\0', (size_t)w) != NULL)
+		if (memchr(u, 0, (size_t)ul) != NULL
+		    || snprintf(buf + at, len - at, "%s%s=", at ? ";" : "", oid) >= (int)(len - at)) {
+			OPENSSL_free(u);
 			return -1;
-		at += (size_t)w;
+		}
+		at += strlen(buf + at);
+		for (j = 0; j < ul; j++) {
+			int esc = strchr(",+\"\\<>;", u[j]) != NULL || (j == 0 && (u[j] == '#' || u[j] == ' '))
+				  || (j == ul - 1 && u[j] == ' ');
+
+			if (at + 3 > len) {
+				OPENSSL_free(u);
+				return -1;
+			}
+			if (esc)
+				buf[at++] = '\\';
+			buf[at++] = (char)u[j];
+		}
+		buf[at] = '\0';
+		OPENSSL_free(u);
 	}
 	return 0;
 }

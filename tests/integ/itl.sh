@@ -28,7 +28,8 @@ check_grep "  ... itl-sast listed" '"itl-sast"' "$T_TMP/last.out"
 ossl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout "$D/in/ccm.key" \
   -subj "/O=Example Corp/CN=cucm.example.com" -days 30 -out "$D/in/ccm.pem" 2>/dev/null
 ossl req -x509 -newkey rsa:2048 -nodes -keyout "$D/in/tftp.key" \
-  -subj "/O=Example Corp/CN=tftp.example.com" -days 30 -outform DER -out "$D/in/tftp.der" 2>/dev/null
+  -subj "/O=Example; Corp, Inc/CN=tftp.example.com/emailAddress=ops@example.com" -days 30 -outform DER \
+  -out "$D/in/tftp.der" 2>/dev/null
 CONF=$D/capf.conf
 cat >"$CONF" <<CONF
 token: { module = "$SOFTHSM_MODULE"; ca_key_uri = "pkcs11:token=capf;object=capf-ca;type=private"; pin_source = "$PIN"; };
@@ -149,6 +150,9 @@ assert [r["role_name"] for r in d["records"]] == ["SAST", "CCM", "TFTP", "TVS"],
 fp = subprocess.run(["openssl", "x509", "-in", sys.argv[2], "-noout", "-fingerprint", "-sha256"],
                     capture_output=True, text=True, check=True).stdout.strip().split("=")[1]
 assert d["records"][1]["sha256"] == fp, (d["records"][1]["sha256"], fp)
+# names as tlvfile writes them: attributes in order, ";" between, RFC 4514 escapes, OIDs without a short name dotted
+assert d["records"][2]["subject"] == r"O=Example\; Corp\, Inc;CN=tftp.example.com;1.2.840.113549.1.9.1=ops@example.com", d["records"][2]["subject"]
+assert d["signer_name"] == "C=US;O=Example Corp;OU=Voice;CN=ITL-SAST-development", d["signer_name"]
 assert d["timestamp"].endswith("Z") and d["filename"] == "ITLFile.tlv"' "$D/show.json" "$D/in/ccm.pem"
 check "itl show: a tampered file: exit 1" sh -c "'$CTL' itl show '$D/out/tampered.tlv'; [ \$? = 1 ]"
 check_grep "  ... the signature does not verify" "signature does not verify" "$T_TMP/last.out"
