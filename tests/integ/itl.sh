@@ -165,6 +165,47 @@ check_grep "  ... says where" "short2.tlv: offset [0-9]+: RECORD_LENGTH [0-9]+ o
 check_fails "itl show: not an ITL" "$CTL" itl show "$D/in/ccm.pem"
 check_grep "  ... says so" "not an ITL/CTL file" "$T_TMP/last.out"
 
+# ---- the other direction: a file written by an independent builder (tlvfile's layout,
+# SHA-1 as older CUCM files, signed by the stock openssl CLI with a file key) is read
+ossl req -x509 -newkey rsa:1024 -nodes -keyout "$D/in/sast1.key" -subj "/CN=SAST-file" -days 30 \
+  -out "$D/in/sast1.pem" 2>/dev/null
+mkpy() {  # mkpy OUT DIGEST: the file, signed with sast1.key
+  $PY - "$1" "$2" "$D/in/sast1.pem" "$D/in/sast1.key" "$D/in/ccm.pem" <<'PYEOF'
+import struct, subprocess, sys
+out, digest, sast, key, ccm = sys.argv[1:]
+def der(c): return subprocess.run(["openssl", "x509", "-in", c, "-outform", "DER"], capture_output=True, check=True).stdout
+def serial(c):
+    v = int(subprocess.run(["openssl", "x509", "-in", c, "-noout", "-serial"], capture_output=True, check=True,
+                           text=True).stdout.split("=")[1], 16)
+    return v.to_bytes((v.bit_length() + 7) // 8, "big")
+T = lambda t, v: struct.pack(">BH", t, len(v)) + v
+siglen = 128
+h = T(1, b"\x01\x02") + T(2, b"\x00\x00") + T(28, b"\x01\x00")
+info = T(4, b"CN=SAST-file\x00") + T(5, serial(sast)) + T(6, b"CN=SAST-file\x00")
+h += struct.pack(">BH", 3, len(info)) + info
+h += struct.pack(">BH", 7, 15) + T(8, bytes([1 if digest == "sha1" else 3])) + struct.pack(">BH", 9, 8) + T(10, b"\x00") + T(11, b"\x01")
+sig_at = len(h)
+h += T(14, b"ITLFile.tlv\x00") + T(15, struct.pack(">I", 1700000000))
+while (len(h) + 3 + siglen) % 4: h += b"\x0d"
+h = h[:8] + struct.pack(">H", len(h) + 3 + siglen) + h[10:]
+def rec(role, c):
+    body = T(3, b"CN=x\x00") + T(4, struct.pack(">H", role)) + T(5, b"CN=x\x00") + T(6, serial(c)) + T(7, b"k") + T(8, b"s") + T(9, der(c))
+    return T(1, struct.pack(">H", 5 + len(body))) + body
+data = h + rec(0, sast) + rec(1, ccm)
+open(out + ".unsigned", "wb").write(data)
+sig = subprocess.run(["openssl", "dgst", "-" + digest, "-sign", key, out + ".unsigned"], capture_output=True, check=True).stdout
+assert len(sig) == siglen
+open(out, "wb").write(data[:sig_at] + T(12, sig) + data[sig_at:])
+PYEOF
+}
+check "an independently written SHA-1 file" mkpy "$D/out/other-sha1.tlv" sha1
+check "  ... itl show reads and verifies it" "$CTL" itl show --json "$D/out/other-sha1.tlv"
+check_grep "  ... SHA-1, signature valid, 2 records" '"digest": "sha1".*"signature_valid": true.*"role_name": "SAST".*"role_name": "CCM"' "$T_TMP/last.out"
+check "an independently written SHA-512 file" mkpy "$D/out/other-sha512.tlv" sha512
+check "  ... itl show verifies it" "$CTL" itl show "$D/out/other-sha512.tlv"
+$PY -c 'import sys; p=sys.argv[1]; d=bytearray(open(p,"rb").read()); d[-5]^=1; open(p,"wb").write(d)' "$D/out/other-sha512.tlv"
+check_fails "  ... and refuses it once one certificate byte changed" "$CTL" itl show "$D/out/other-sha512.tlv"
+
 # ---- itl build refusals ------------------------------------------------------------
 check_fails "itl build: the SAST certificate is not the key's" "$CTL" --config "$CONF" itl build --sast-key "$SKEY" \
   --sast-cert "$D/in/ccm.pem" --out "$D/out/x.tlv"
