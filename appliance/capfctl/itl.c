@@ -405,8 +405,10 @@ itl_build(struct ctl *c, int argc, char **argv)
 	{
 		X509 *x = read_cert(sast_file);
 
-		if (x == NULL || itl_cert_fill(&certs[0], x, ITL_ROLE_SAST, sast_file) != 0)
+		if (x == NULL || itl_cert_fill(&certs[0], x, ITL_ROLE_SAST, sast_file) != 0) {
+			nf = 1;         /* certs[0] is released below */
 			goto done;
+		}
 		fields[nf++] = certs[0].f;
 	}
 	for (j = 0; j < nrec; j++) {
