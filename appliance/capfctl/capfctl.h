@@ -115,6 +115,8 @@ int ctl_device_history(struct ctl *c, int argc, char **argv);
 int ctl_audit_show(struct ctl *c, int argc, char **argv);
 int ctl_audit_verify_signed(struct ctl *c, const char *pubkey, int json);
 
+int cmd_itl(struct ctl *c, int argc, char **argv);
+
 /* device_fields.c: a DEVICE record on screen and in JSON */
 struct ctl_device {
 	char name[CAPF_DEVICE_NAME_MAX + 1];

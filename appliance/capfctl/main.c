@@ -33,6 +33,7 @@ static const char usage_main[] =
 "  stats [--json]                                  the daemon's counters\n"
 "  ping                                            is the daemon there?\n"
 "  backup --out FILE                               a checked copy of the store (0600)\n"
+"  itl record|build|show                           the Cisco ITL file (ITLFile.tlv), docs/itl.md\n"
 "Run `capfctl COMMAND --help` for the options of a command;\n"
 "`capfctl --version` prints the version.\n"
 "\n"
@@ -111,6 +112,7 @@ static const struct {
 	{ "stats", cmd_stats },
 	{ "help", cmd_help },
 	{ "backup", cmd_backup },
+	{ "itl", cmd_itl },
 };
 
 int

@@ -5,7 +5,8 @@ CAPFCTL_SRCS := $(wildcard appliance/capfctl/*.c)
 CAPFCTL      := $(BUILD)/bin/capfctl
 PROGRAMS     += $(CAPFCTL)
 $(CAPFCTL): $(call objs,$(CAPFCTL_SRCS) appliance/ceremony/transcript.c) $(BUILD)/lib/libcapfcodec.a \
-	    $(BUILD)/lib/libcapfcommon.a $(BUILD)/lib/libcapfpolicy.a $(BUILD)/lib/libcapfstore.a
+	    $(BUILD)/lib/libcapfcommon.a $(BUILD)/lib/libcapfpolicy.a $(BUILD)/lib/libcapfstore.a \
+	    $(BUILD)/lib/libcapfitl.a $(BUILD)/lib/libcapfp11.a
 	@mkdir -p $(dir $@)
 	$(CC) $(LDFLAGS) -o $@ $^ $(LIBCONFIG) $(LIBCRYPTO)
 

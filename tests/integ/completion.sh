@@ -35,6 +35,8 @@ expect_has "commands: report" report "$C" ""
 expect "a prefix: de -> device" "device" "$C" de
 expect "device's sub-commands" "add cert history list remove reset-lockout set show" "$C" device ""
 expect "capf's sub-commands" "adopt csr import regenerate show" "$C" capf ""
+expect "audit's sub-commands" "show verify" "$C" audit ""
+expect "itl's sub-commands" "build record show" "$C" itl ""
 expect "global options skipped: --socket X tls -> issue" "issue" "$C" --socket /x tls ""
 expect "--op values from the help" "delete fetch install none" "$C" device add SEP58971ECC97C1 --op ""
 expect "--key-order values" "ec ec-rsa rsa" "$C" device set SEP58971ECC97C1 --key-order ""
