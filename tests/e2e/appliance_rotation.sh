@@ -44,6 +44,14 @@ check "  ... the LSC verifies against root + intermediate + CAPF CA" \
 # run by the token's owner (the PIN reader accepts only its owner's PIN file)
 R=$T_TMP/rot
 mkdir -p "$R"
+# the ceremony reaches the token the way the signer does: SoftHSM directly, or (CAPF_E2E_HSM=
+# p11-kit) the client module talking to the appliance's p11-kit server
+CER_MODULE=$SOFTHSM_MODULE CER_ENV=()
+if [ "${CAPF_E2E_HSM:-softhsm}" = p11-kit ]; then
+  CER_MODULE=$(sed -n 's/^ *module = "\(.*p11-kit-client.so\)";/\1/p' "$APP/capf.conf")
+  CER_ENV=(P11_KIT_SERVER_ADDRESS="unix:path=$APP/p11kit/capf.sock")
+  check "p11-kit: token.module is the client module" test -n "$CER_MODULE"
+fi
 RUNAS=()
 if [ "$(id -u)" = 0 ]; then chown capf-signer: "$R"; RUNAS=(setpriv --reuid capf-signer --regid capf-signer --clear-groups); fi
 cat >"$R/rotate.conf" <<CONF
@@ -51,12 +59,12 @@ ceremony = {
   name = "e2e-rotation";
   operators = [ "Operator: e2e" ];
   transcript = "rotation/transcript.txt";
-  token = { module = "$SOFTHSM_MODULE"; label = "capf"; pin_file = "$APP/signer/token.pin"; init = false; };
+  token = { module = "$CER_MODULE"; label = "capf"; pin_file = "$APP/signer/token.pin"; init = false; };
   key = { label = "capf-ca-rotated"; type = "rsa:2048"; public_key = "rotation/capf-ca-rotated.pub.pem"; };
   csr = { subject = "/O=Example Corp/OU=Voice/CN=CAPF-rotated"; digest = "sha256"; out = "rotation/capf-ca-rotated.csr"; };
 };
 CONF
-check "the rotation ceremony in the appliance's token" "${RUNAS[@]}" env SOFTHSM2_CONF="$APP/signer/softhsm/softhsm2.conf" \
+check "the rotation ceremony in the appliance's token" "${RUNAS[@]}" env SOFTHSM2_CONF="$APP/signer/softhsm/softhsm2.conf" "${CER_ENV[@]}" \
   scripts/ceremony --provider-path "$LIB" --dir "$R" "$R/rotate.conf"
 KEY=$(sed -n 's/.*`capfctl capf adopt --key-uri`: //p' "$R/rotation/transcript.txt")
 tp_sign "$R/rotation/capf-ca-rotated.csr" "$P/capf-rotated.pem"
