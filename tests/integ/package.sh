@@ -67,7 +67,14 @@ for f in /usr/sbin/capf-signerd /usr/sbin/capf-frontd /usr/bin/capfctl /usr/bin/
          /lib/systemd/system/capf-frontd.service; do
   check "installed: $f" test -e "$f"
 done
-check "the shipped capf.conf is valid" capf-signerd --check-config /etc/capf/capf.conf
+# Before the first run its settings are valid and only the files the first run makes are
+# missing (--check-config also tries every file it names, as capf-signer); after the first
+# run it passes whole (below).
+capf-signerd --check-config /etc/capf/capf.conf >"$T_TMP/cc0.out" 2>&1
+check "the shipped capf.conf: --check-config exits 1 before the first run" test $? = 1
+check_grep "  ... it names the PIN file the first run makes" "token.pin_source: /var/lib/capf/token.pin: does not exist" "$T_TMP/cc0.out"
+check "  ... and nothing but missing files (no setting refused)" \
+  bash -c "! grep -vE 'does not exist|: note: |: not usable \\(see above\\)' '$T_TMP/cc0.out'"
 check "/etc/capf/capf.conf is a conffile" sh -c "dpkg-query -W -f='\${Conffiles}' capf-appliance | grep -q ' /etc/capf/capf.conf '"
 check "users capf-signer and capf-front, group capf" sh -c 'getent passwd capf-signer && getent passwd capf-front && id -nG capf-signer | grep -qw capf && id -nG capf-front | grep -qw capf'
 if command -v man >/dev/null; then
