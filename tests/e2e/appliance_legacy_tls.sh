@@ -51,6 +51,9 @@ sed -i -e '/^  legacy = true;$/d' -e 's/^  min_version = "1.0";$/  min_version =
 check_nogrep "capf.conf: tls.legacy removed" "^ *legacy =" "$APP/capf.conf"
 check "capf-frontd restarted without legacy" app_up
 check_grep "... tls_legacy=0" "event=started .*tls_min=1.2 tls_legacy=0 " "$FLOG"
+BUILD=$BUILD "$LOCAL" up "$APP" --tls-legacy >"$T_TMP/up2.out" 2>&1
+check "up --tls-legacy on a folder without it is refused (exit 1)" test $? = 1
+check_grep "... saying so" "was made without --tls-legacy" "$T_TMP/up2.out"
 check "schedule the old phone again" add SEP00000001E6A3 --op install --auth null --key-order rsa --rsa-bits 2048
 phone_rc 1 "without tls.legacy the TLSv1 AES256-SHA:AES128-SHA phone is refused" --name SEP00000001E6A3 "${OLD[@]}"
 check_grep "... its handshake failed" "TLS|handshake|SSL" "$T_TMP/phone.out"
