@@ -101,6 +101,7 @@ static const struct field fields[] = {
 	STRF("tls", "certificate", K_ABSPATH, tls.certificate),
 	STRF("tls", "key", K_KEYREF, tls.key),
 	ENUMF("tls", "min_version", parse_tlsver, set_tlsver, "\"1.0\", \"1.1\", \"1.2\", \"1.3\""),
+	BOOLF("tls", "legacy", tls.legacy),
 	STRF("sockets", "dir", K_ABSPATH, sockets.dir),
 	LISTF("sockets", "front_uids", K_IDS, sockets.front_uids),
 	LISTF("sockets", "front_gids", K_IDS, sockets.front_gids),
@@ -746,6 +747,21 @@ static void cross_check(struct walk *w)
 		err_at(w, line_any(w, "deadline", "min_lead_hours", "default_days"), "deadline.min_lead_hours",
 		       "%u hours is not less than deadline.default_days (%u days)",
 		       c->deadline.min_lead_hours, c->deadline.default_days);
+	if (c->tls.legacy) {
+		/* legacy implies TLS 1.0 unless the file says "1.0" or "1.1" itself */
+		if (w->line[field_index("tls", "min_version")] == 0)
+			c->tls.min_version = 0x0301;
+		else if (c->tls.min_version > 0x0302)
+			err_at(w, line_any(w, "tls", "min_version", "legacy"), "tls.min_version",
+			       "\"%s\" contradicts tls.legacy = true (old phones speak TLS 1.0): "
+			       "drop tls.min_version (legacy implies \"1.0\") or set it to \"1.0\"",
+			       capf_tls_version_name(c->tls.min_version));
+		if (strncmp(c->tls.key, "pkcs11:", 7) == 0)
+			err_at(w, line_any(w, "tls", "legacy", "key"), "tls.legacy",
+			       "needs the TLS key in a file: static-RSA key transport needs an RSA "
+			       "decryption with the key, which the token through capfhsm does not offer "
+			       "(tls.key is \"%s\")", c->tls.key);
+	}
 	if (c->signer.sessions < c->signer.workers)
 		err_at(w, line_any(w, "signer", "sessions", "workers"), "signer.sessions",
 		       "%u is less than signer.workers (%u): each worker needs its own token session",

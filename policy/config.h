@@ -74,6 +74,7 @@ struct capf_conf {
 		char certificate[CAPF_CONF_STR_MAX];    /* front end's TLS certificate (PEM) */
 		char key[CAPF_CONF_STR_MAX];            /* file path or "pkcs11:" URI */
 		int min_version;                        /* 0x0301 (1.0) .. 0x0304 (1.3), OpenSSL's TLS1_x_VERSION */
+		bool legacy;                            /* also TLS 1.0/1.1 and static-RSA AES128-SHA, AES256-SHA */
 	} tls;
 	struct {
 		char dir[CAPF_CONF_STR_MAX];

@@ -34,7 +34,9 @@ static const char usage_tls[] =
 "(`capfctl trust export --for itl`): every phone resets when the ITL changes, so\n"
 "capfctl prints that warning and changes nothing without --yes (or \"yes\" typed on\n"
 "a terminal): exit code 4.\n"
-"  --pubkey FILE   the front end's public key (PEM or DER SubjectPublicKeyInfo)\n"
+"  --pubkey FILE   the front end's public key (PEM or DER SubjectPublicKeyInfo): RSA\n"
+"                  2048..8192 (keyEncipherment too: tls.legacy's static RSA needs it)\n"
+"                  or EC P-256/384/521\n"
 "  --csr FILE      or its PKCS#10 request (PEM or DER); only its key and CN are used\n"
 "  --days N        validity (default: the daemon's, 825)\n"
 "Common: --socket PATH, --help.\n";

@@ -79,6 +79,10 @@ static void usage(FILE *out)
 "\n"
 "TLS: 1.2 and 1.3 (tls.min_version \"1.0\"/\"1.1\" adds the old versions for old phones and\n"
 "lowers OpenSSL's security level to 0 for them), ECDHE suites only, no client certificate.\n"
+"tls.legacy = true (phones offering only TLSv1 with AES256-SHA:AES128-SHA) adds TLS 1.0/1.1\n"
+"and the static-RSA suites AES128-SHA, AES256-SHA; it needs an RSA tls.key in a file (an EC\n"
+"or pkcs11: key is refused at start-up). Each handshake below TLS 1.2 or with static RSA\n"
+"is logged: event=legacy_tls peer=... version=... cipher=...\n"
 "The address: --listen when given, else front.listen of capf.conf (default 0.0.0.0:3804).\n"
 "\n"
 "Limits (capf.conf front.*): max_connections phones at once, max_per_address from one\n"
@@ -484,9 +488,9 @@ int main(int argc, char **argv)
 	 * Type=notify; the filter allows socket(AF_UNIX) and sendto). */
 	if (capf_sd_notify("READY=1", err, sizeof(err)) < 0)
 		capf_log(LOG_WARNING, "notify_failed", "error=\"%s\"", err);
-	capf_log(LOG_INFO, "started", "listen=%s tls_min=%s signer=%s signer_connections=%u "
+	capf_log(LOG_INFO, "started", "listen=%s tls_min=%s tls_legacy=%d signer=%s signer_connections=%u "
 		 "max_connections=%u max_per_address=%u uid=%u seccomp=%d", listen_spec,
-		 capf_tls_version_name(conf.tls.min_version), sock, nconn, F.max_sessions,
+		 capf_tls_version_name(conf.tls.min_version), conf.tls.legacy, sock, nconn, F.max_sessions,
 		 F.max_per_address, (unsigned)getuid(), !no_seccomp);
 	rc = run(&F);
 	(void)capf_sd_notify("STOPPING=1", err, sizeof(err));

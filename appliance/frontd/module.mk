@@ -16,6 +16,8 @@ $(BUILD)/tests/bench_tokensign: $(call objs,tests/bench/bench_tokensign.c)
 	$(CC) $(LDFLAGS) -o $@ $^ $(LIBCRYPTO) $(LIBPTHREAD)
 SHELL_TESTS += tests/e2e/appliance_enroll.sh tests/e2e/appliance_enroll_p11kit.sh
 SHELL_TESTS += tests/e2e/appliance_ops.sh
+# Phones with older TLS stacks: tls.legacy, an RSA TLS key, capf-phone --tls-version 1.0.
+SHELL_TESTS += tests/e2e/appliance_legacy_tls.sh
 SHELL_TESTS += tests/e2e/appliance_local.sh
 # 4,000 trickling connections from one address while 960 phones enroll from another.
 SHELL_TESTS += tests/e2e/appliance_starve.sh

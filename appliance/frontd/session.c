@@ -916,6 +916,18 @@ static void request_session_id(struct session *s)
 	s->deadline = 0;                /* the pool times signer requests out */
 }
 
+/* Which phones need tls.legacy: TLS below 1.2 or static-RSA key transport. */
+static void legacy_note(struct session *s)
+{
+	const SSL_CIPHER *c = SSL_get_current_cipher(s->ssl);
+	int rsa_kx = c != NULL && SSL_CIPHER_get_kx_nid(c) == NID_kx_rsa;
+
+	if (SSL_version(s->ssl) < TLS1_2_VERSION || rsa_kx)
+		capf_log(LOG_NOTICE, "legacy_tls", "peer=%s version=%s cipher=%s kx=%s sid=%08x",
+			 s->peer, SSL_get_version(s->ssl), c ? SSL_CIPHER_get_name(c) : "none",
+			 rsa_kx ? "rsa" : "ecdhe", (unsigned)s->sid);
+}
+
 static void handshake(struct session *s)
 {
 	int n, e;
@@ -925,6 +937,7 @@ static void handshake(struct session *s)
 	if (n == 1) {
 		capf_log(LOG_DEBUG, "tls_established", "peer=%s version=%s cipher=%s sid=%08x", s->peer,
 			 SSL_get_version(s->ssl), SSL_get_cipher_name(s->ssl), (unsigned)s->sid);
+		legacy_note(s);
 		s->ssl_wants_write = 0;
 		if (s->refuse)
 			retry_later(s, 0, "connection limit");

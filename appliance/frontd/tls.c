@@ -14,6 +14,11 @@
  * refuses the MD5/SHA-1 handshake signatures of TLS < 1.2 at level 1 and above).
  * Key exchange: ECDHE only (no static RSA: a token key must never decrypt),
  * named groups X25519, P-256, P-384, P-521. No client certificate is requested.
+ * tls.legacy (old phones offering only TLSv1 with AES256-SHA:AES128-SHA): the
+ * static-RSA suites AES128-SHA and AES256-SHA are offered after the ECDHE ones, TLS
+ * 1.0 (min_version, see policy/config.c) at security level 0; it needs an RSA key in
+ * a file (config.c refuses a pkcs11: key, front_tls_ctx an EC one). session.c logs
+ * each handshake that used it (event=legacy_tls).
  * The chain sent is the file's minus its self-signed certificates (RFC 8446 4.4.2: a
  * root is the client's own trust anchor; sending it costs every phone a parse).
  */
@@ -171,18 +176,28 @@ SSL_CTX *front_tls_ctx(const struct capf_conf *conf, const char *provider_dir,
 		ossl_err(err, errlen, "tls.key does not match tls.certificate");
 		goto fail;
 	}
+	if (conf->tls.legacy && !EVP_PKEY_is_a(key, "RSA")) {
+		snprintf(err, errlen, "tls.legacy = true needs an RSA TLS key (static-RSA key transport "
+			 "decrypts with it); tls.key %s is %s: make an RSA-2048 key, certify it "
+			 "(capfctl tls issue --pubkey), or set tls.legacy = false", conf->tls.key,
+			 EVP_PKEY_get0_type_name(key) ? EVP_PKEY_get0_type_name(key) : "not RSA");
+		goto fail;
+	}
 	EVP_PKEY_free(key);
 	key = NULL;
 
-	if (conf->tls.min_version < TLS1_2_VERSION)
+	if (conf->tls.min_version < TLS1_2_VERSION || conf->tls.legacy)
 		SSL_CTX_set_security_level(ctx, 0);
 	if (SSL_CTX_set_min_proto_version(ctx, conf->tls.min_version) != 1 ||
 	    SSL_CTX_set_max_proto_version(ctx, TLS1_3_VERSION) != 1) {
 		ossl_err(err, errlen, "tls.min_version");
 		goto fail;
 	}
-	/* ECDHE only, AEAD first; the CBC suites remain for TLS 1.0/1.1 phones */
-	if (SSL_CTX_set_cipher_list(ctx, "ECDHE+AESGCM:ECDHE+CHACHA20:ECDHE+AES:!aNULL:!eNULL") != 1 ||
+	/* ECDHE only, AEAD first; the CBC suites remain for TLS 1.0/1.1 phones; legacy:
+	 * the two static-RSA suites last (server preference: only phones without ECDHE) */
+	if (SSL_CTX_set_cipher_list(ctx, conf->tls.legacy ?
+				    "ECDHE+AESGCM:ECDHE+CHACHA20:ECDHE+AES:AES128-SHA:AES256-SHA:!aNULL:!eNULL" :
+				    "ECDHE+AESGCM:ECDHE+CHACHA20:ECDHE+AES:!aNULL:!eNULL") != 1 ||
 	    SSL_CTX_set1_groups_list(ctx, "X25519:P-256:P-384:P-521") != 1) {
 		ossl_err(err, errlen, "cipher or group list");
 		goto fail;

@@ -52,6 +52,11 @@ static const char usage_text[] =
 "  --timeout SEC            a session's deadline: connect, TLS handshake and the whole\n"
 "                           exchange (default 30)\n"
 "  --tls-max 1.2|1.3        highest TLS version offered (1.2: as older phones do)\n"
+"  --tls-version V          offer only TLS V: 1.0, 1.1, 1.2 or 1.3 (lowest and highest\n"
+"                           pinned; 1.0/1.1 at OpenSSL security level 0, as old phones)\n"
+"  --ciphers LIST           the TLS 1.2-and-below cipher list (OpenSSL syntax), e.g.\n"
+"                           AES256-SHA:AES128-SHA as phones without ECDHE offer; with\n"
+"                           --tls-version 1.0 that phone needs the server's tls.legacy\n"
 "  --json                   print a JSON summary line\n"
 "  --quiet                  no human-readable lines\n"
 "load mode:\n"
@@ -71,8 +76,8 @@ static const char usage_text[] =
 
 struct opts {
 	const char *host, *port, *capf_cert, *name, *auth_file, *cert, *key, *sudi_cert, *sudi_key;
-	const char *out_cert, *out_key, *pattern, *keys, *bind;
-	int protocol, timeout, json, quiet, reuse, tls_max;
+	const char *out_cert, *out_key, *pattern, *keys, *bind, *ciphers;
+	int protocol, timeout, json, quiet, reuse, tls_max, tls_version;
 	unsigned long load, first, pool_size;
 	unsigned concurrency, threads;
 	struct phone_config cfg;
@@ -168,7 +173,7 @@ static void parse_args(int argc, char **argv, struct opts *o)
 	enum { O_HOST = 256, O_PORT, O_CAPF, O_NAME, O_PROTO, O_AUTH, O_AUTHFILE, O_CERT, O_KEY,
 	       O_SUDIC, O_SUDIK, O_INPROG, O_FAILKG, O_OUTC, O_OUTK, O_TIMEOUT, O_JSON, O_QUIET,
 	       O_LOAD, O_CONC, O_PATTERN, O_FIRST, O_KEYS, O_POOL, O_REUSE, O_TLSMAX, O_THREADS, O_HELP,
-	       O_BIND };
+	       O_BIND, O_TLSVER, O_CIPHERS };
 	static const struct option lo[] = {
 		{ "host", required_argument, NULL, O_HOST }, { "port", required_argument, NULL, O_PORT },
 		{ "capf-cert", required_argument, NULL, O_CAPF }, { "name", required_argument, NULL, O_NAME },
@@ -188,6 +193,8 @@ static void parse_args(int argc, char **argv, struct opts *o)
 		{ "pool-size", required_argument, NULL, O_POOL }, { "reuse-keys", no_argument, NULL, O_REUSE },
 		{ "tls-max", required_argument, NULL, O_TLSMAX },
 		{ "bind", required_argument, NULL, O_BIND },
+		{ "tls-version", required_argument, NULL, O_TLSVER },
+		{ "ciphers", required_argument, NULL, O_CIPHERS },
 		{ "help", no_argument, NULL, O_HELP }, { NULL, 0, NULL, 0 },
 	};
 	int c;
@@ -254,6 +261,19 @@ static void parse_args(int argc, char **argv, struct opts *o)
 				o->tls_max = TLS1_3_VERSION;
 			else
 				die_usage("--tls-max must be 1.2 or 1.3, not ", optarg);
+			break;
+		case O_TLSVER:
+			o->tls_version = strcmp(optarg, "1.0") == 0 ? TLS1_VERSION :
+					 strcmp(optarg, "1.1") == 0 ? TLS1_1_VERSION :
+					 strcmp(optarg, "1.2") == 0 ? TLS1_2_VERSION :
+					 strcmp(optarg, "1.3") == 0 ? TLS1_3_VERSION : 0;
+			if (o->tls_version == 0)
+				die_usage("--tls-version must be 1.0, 1.1, 1.2 or 1.3, not ", optarg);
+			break;
+		case O_CIPHERS:
+			if (optarg[0] == '\0')
+				die_usage("--ciphers needs a cipher list, e.g. AES256-SHA:AES128-SHA", NULL);
+			o->ciphers = optarg;
 			break;
 		case O_BIND: {
 			unsigned char a[16];
@@ -656,6 +676,24 @@ int main(int argc, char **argv)
 	}
 	if (o.tls_max != 0)
 		SSL_CTX_set_max_proto_version(ctx, o.tls_max);
+	if (o.tls_version != 0) {
+		if (o.tls_max != 0 && o.tls_max != o.tls_version) {
+			fprintf(stderr, "capf-phone: --tls-max and --tls-version disagree\n");
+			SSL_CTX_free(ctx);
+			return PHONE_EXIT_USAGE;
+		}
+		/* an old phone: only that version; SHA-1/MD5 handshake signatures below 1.2 */
+		if (o.tls_version < TLS1_2_VERSION)
+			SSL_CTX_set_security_level(ctx, 0);
+		SSL_CTX_set_min_proto_version(ctx, o.tls_version);
+		SSL_CTX_set_max_proto_version(ctx, o.tls_version);
+	}
+	if (o.ciphers != NULL && SSL_CTX_set_cipher_list(ctx, o.ciphers) != 1) {
+		fprintf(stderr, "capf-phone: --ciphers %s: no cipher OpenSSL knows (at this TLS "
+			"version and security level)\n", o.ciphers);
+		SSL_CTX_free(ctx);
+		return PHONE_EXIT_USAGE;
+	}
 	rc = o.load > 0 ? run_load(&o, ctx) : run_one(&o, ctx);
 	SSL_CTX_free(ctx);
 	if (auth != NULL) {

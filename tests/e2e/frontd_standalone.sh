@@ -216,6 +216,55 @@ start
 echo Q | openssl s_client -connect "127.0.0.1:$PORT" -tls1 -cipher 'DEFAULT:@SECLEVEL=0' >"$D/s_client.out" 2>&1
 check_grep "TLS 1.0 when tls.min_version asks for it" "Protocol *: TLSv1$|TLSv1, Cipher" "$D/s_client.out"
 stop
+
+# tls.legacy (phones offering only TLSv1 with AES256-SHA:AES128-SHA): refused at
+# start-up with this EC key and with a pkcs11: key (no RSA decryption in the token)
+conf 'legacy = true;'
+"$FRONTD" --config "$D/capf.conf" --listen "127.0.0.1:$(free_port)" --foreground "${RUN_AS[@]}" >"$D/err" 2>&1
+check "tls.legacy with an EC key: start-up refused (exit 3)" test $? = 3
+check_grep "... saying it needs an RSA key" "tls.legacy = true needs an RSA TLS key .*is EC" "$D/err"
+cat >"$D/p11.conf" <<EOF
+tls = { certificate = "$D/cert.pem"; key = "pkcs11:token=capf;object=capf-tls"; legacy = true; };
+sockets = { dir = "$D/run"; };
+EOF
+"$FRONTD" --config "$D/p11.conf" --listen "127.0.0.1:$(free_port)" --foreground "${RUN_AS[@]}" >"$D/err" 2>&1
+check "tls.legacy with a pkcs11: key: refused (exit 2)" test $? = 2
+check_grep "... static RSA needs an RSA decryption the token does not offer" \
+  "p11.conf:1: tls.legacy: needs the TLS key in a file: static-RSA key transport needs an RSA decryption" "$D/err"
+# with an RSA key: TLS 1.0 and static RSA, each such handshake logged; modern ones too
+ossl req -x509 -newkey rsa:2048 -nodes -keyout "$D/rsa.key" -out "$D/rsa.pem" -subj /CN=capf-tls-rsa \
+  -days 2 >/dev/null 2>&1
+chmod 0600 "$D/rsa.key"
+[ "$(id -u)" = 0 ] && chown nobody "$D/rsa.key"
+cp "$D/cert.pem" "$D/ec.pem"; cp "$D/rsa.pem" "$D/cert.pem"
+mv "$D/key.pem" "$D/ec.key"; mv "$D/rsa.key" "$D/key.pem"
+conf 'legacy = true;'
+start
+check_grep "tls_legacy=1 in the started line" "event=started .*tls_min=1.0 tls_legacy=1 " "$D/frontd.log"
+echo Q | openssl s_client -connect "127.0.0.1:$PORT" -tls1 -cipher 'AES256-SHA:AES128-SHA:@SECLEVEL=0' \
+  >"$D/s_client.out" 2>&1
+check_grep "tls.legacy: TLS 1.0 with static-RSA AES-SHA" "Cipher *: AES(128|256)-SHA$" "$D/s_client.out"
+echo Q | openssl s_client -connect "127.0.0.1:$PORT" -tls1_2 -cipher AES128-SHA >"$D/s_client.out" 2>&1
+check_grep "tls.legacy: TLS 1.2 with static-RSA AES128-SHA" "Cipher *: AES128-SHA$" "$D/s_client.out"
+echo Q | openssl s_client -connect "127.0.0.1:$PORT" -tls1_2 >"$D/s_client.out" 2>&1
+check_grep "tls.legacy: a modern client still gets ECDHE" "Cipher *: ECDHE-RSA-AES256-GCM-SHA384$" "$D/s_client.out"
+sleep 0.3
+check_grep "the TLS 1.0 phone logged as legacy_tls" \
+  "event=legacy_tls peer=127\.0\.0\.1:[0-9]+ version=TLSv1 cipher=AES(128|256)-SHA kx=rsa" "$D/frontd.log"
+check_grep "the static-RSA TLS 1.2 one too" "event=legacy_tls .*version=TLSv1.2 cipher=AES128-SHA kx=rsa" "$D/frontd.log"
+check "the modern one is not" test "$(grep -c event=legacy_tls "$D/frontd.log")" = 2
+stop
+# the same RSA key without tls.legacy: no static RSA, no TLS 1.0
+conf ''
+start
+echo Q | openssl s_client -connect "127.0.0.1:$PORT" -tls1 -cipher 'AES256-SHA:AES128-SHA:@SECLEVEL=0' \
+  >"$D/s_client.out" 2>&1
+check_nogrep "without tls.legacy: the TLSv1 AES256-SHA:AES128-SHA phone gets no session" \
+  "Cipher *: AES|Cipher is AES" "$D/s_client.out"
+echo Q | openssl s_client -connect "127.0.0.1:$PORT" -tls1_2 -cipher AES128-SHA:AES256-SHA >"$D/s_client.out" 2>&1
+check_nogrep "... nor a TLS 1.2 static-RSA one" "Cipher *: AES|Cipher is AES" "$D/s_client.out"
+stop
+cp "$D/ec.pem" "$D/cert.pem"; mv "$D/key.pem" "$D/rsa.key"; mv "$D/ec.key" "$D/key.pem"
 check_grep "clean stop on SIGTERM" "event=stopping" "$D/frontd.log"
 
 # the address from front.listen of capf.conf, and --listen over it

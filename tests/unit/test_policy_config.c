@@ -123,7 +123,7 @@ static void test_example_documents_defaults(void **state)
 		off += (size_t)snprintf(out + off, 64 * 1024 - off, "%s", line);
 	}
 	fclose(fp);
-	assert_int_equal(settings, 54);         /* every setting of the table in config.c */
+	assert_int_equal(settings, 55);         /* every setting of the table in config.c */
 	if (capf_conf_parse(&conf, out, off, "example-uncommented", e) != 0)
 		dump(e);
 	assert_int_equal(capf_errlist_count(e), 0);
@@ -299,6 +299,12 @@ static const struct bad bad_cases[] = {
 	{ "lsc = { beyond_ca = \"drop\"; };", "lsc.beyond_ca: \"drop\" is not allowed (allowed: \"truncate\", \"refuse\")" },
 	{ "lsc = { digest = \"sha1\"; };", "lsc.digest: \"sha1\" is not allowed (allowed: \"sha256\", \"sha384\", \"sha512\")" },
 	{ "tls = { min_version = \"1.4\"; };", "tls.min_version: \"1.4\" is not allowed (allowed: \"1.0\", \"1.1\", \"1.2\", \"1.3\")" },
+	{ "tls = { legacy = \"yes\"; };", "tls.legacy: expected true or false, found a string" },
+	{ "tls = {\n legacy = true;\n min_version = \"1.2\"; };",
+	  "bad.conf:3: tls.min_version: \"1.2\" contradicts tls.legacy = true (old phones speak TLS 1.0): drop tls.min_version" },
+	{ "tls = { legacy = true; min_version = \"1.3\"; };", "tls.min_version: \"1.3\" contradicts tls.legacy = true" },
+	{ "tls = { legacy = true; key = \"pkcs11:token=capf;object=tls\"; };",
+	  "tls.legacy: needs the TLS key in a file: static-RSA key transport needs an RSA decryption" },
 	{ "keys = { default_key_order = \"dsa\"; };", "keys.default_key_order: \"dsa\" is not allowed (allowed: \"rsa\", \"ec\", \"ec-rsa\")" },
 	{ "keys = { default_curve = \"P-224\"; };", "keys.default_curve: \"P-224\" is not allowed" },
 	{ "keys = { ec_curves = [\"P-256\", \"P-224\"]; };", "bad.conf:1: keys.ec_curves[1]: \"P-224\" is not allowed (allowed: \"P-256\", \"P-384\", \"P-521\")" },
@@ -392,6 +398,8 @@ static const char *const good_cases[] = {
 	"lsc = { validity_days = 1; };", "lsc = { validity_days = 1825; };",
 	"lsc = { serial_bits = 64; };", "lsc = { beyond_ca = \"refuse\"; };",
 	"lsc = { digest = \"sha512\"; };", "lsc = { copy_subject = []; };",
+	"tls = { legacy = true; };", "tls = { legacy = true; min_version = \"1.1\"; };",
+	"tls = { legacy = false; key = \"pkcs11:object=tls\"; };",
 	"tls = { min_version = \"1.3\"; };", "keys = { rsa_bits = [1024, 2048]; allow_weak_rsa = true; };",
 	"keys = { rsa_bits = [512]; allow_weak_rsa = true; default_rsa_bits = 512; };",
 	"keys = { rsa_bits = []; default_key_order = \"ec\"; };",
@@ -523,6 +531,25 @@ static void test_errlist(void **state)
 	capf_errlist_free(e);
 }
 
+/* tls.legacy: off by default; on, it implies TLS 1.0 unless min_version says "1.0"/"1.1" */
+static void test_tls_legacy(void **state)
+{
+	struct capf_errlist *e = capf_errlist_new();
+	static const char on[] = "tls = { legacy = true; };";
+	static const char on11[] = "tls = { legacy = true; min_version = \"1.1\"; };";
+
+	(void)state;
+	capf_conf_defaults(&conf);
+	assert_false(conf.tls.legacy);
+	assert_int_equal(capf_conf_parse(&conf, on, strlen(on), "on", e), 0);
+	assert_true(conf.tls.legacy);
+	assert_int_equal(conf.tls.min_version, 0x0301);
+	assert_int_equal(capf_conf_parse(&conf, on11, strlen(on11), "on11", e), 0);
+	assert_true(conf.tls.legacy);
+	assert_int_equal(conf.tls.min_version, 0x0302);
+	capf_errlist_free(e);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -537,6 +564,7 @@ int main(void)
 		cmocka_unit_test(test_nul_and_size),
 		cmocka_unit_test(test_files),
 		cmocka_unit_test(test_errlist),
+		cmocka_unit_test(test_tls_legacy),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
