@@ -295,6 +295,29 @@ void p11_module_unref(struct p11_module *m)
 	free(m);
 }
 
+/*
+ * At unload (exit, or the dlclose of a provider that links this layer): the
+ * unreferenced modules kept for their next load are only memory now; nothing
+ * else would free them once this copy of the layer is gone. No Cryptoki call.
+ */
+__attribute__((destructor)) static void kept_modules_free(void)
+{
+	struct p11_module **pp = &mods, *m;
+
+	pthread_mutex_lock(&mods_mu);
+	while ((m = *pp) != NULL) {
+		if (m->refs > 0) {
+			pp = &m->next;
+			continue;
+		}
+		*pp = m->next;
+		pthread_rwlock_destroy(&m->use);
+		free(m->path);
+		free(m);
+	}
+	pthread_mutex_unlock(&mods_mu);
+}
+
 void p11_module_use(struct p11_module *m)
 {
 	pthread_rwlock_rdlock(&m->use);

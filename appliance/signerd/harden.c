@@ -52,6 +52,11 @@ static void free_all(struct signerd_env_keep *k)
 	k->nall = 0;
 }
 
+void signerd_env_forget(struct signerd_env_keep *k)
+{
+	free_all(k);
+}
+
 int signerd_env_apply(struct signerd_env_keep *k, const struct capf_conf *c, char *err, size_t errlen)
 {
 	int rc = 0;

@@ -198,10 +198,12 @@ int main(int argc, char **argv)
 	err[0] = '\0';
 	if (signerd_env_scrub(&keep, err, sizeof(err)) != 0) {
 		fprintf(stderr, "capf-signerd: %s\n", err);
+		signerd_env_forget(&keep);
 		return EX_STARTUP;
 	}
 	if (capf_harden_process(err, sizeof(err)) != 0) {       /* fds, umask, core, dumpable */
 		fprintf(stderr, "capf-signerd: %s\n", err);
+		signerd_env_forget(&keep);
 		return EX_STARTUP;
 	}
 	capf_log_open("capf-signerd", foreground, verbose);
@@ -211,8 +213,10 @@ int main(int argc, char **argv)
 	pthread_mutex_init(&core.ca_lock, NULL);
 	sd.core = &core;
 	sd.conf_path = config;
-	if ((errs = capf_errlist_new()) == NULL)
+	if ((errs = capf_errlist_new()) == NULL) {
+		signerd_env_forget(&keep);
 		return EX_STARTUP;
+	}
 	if (capf_conf_load(&sd.conf, config, errs) != 0) {
 		for (size_t i = 0; i < capf_errlist_count(errs); i++) {
 			char q[600];
@@ -223,6 +227,7 @@ int main(int argc, char **argv)
 					 capf_log_quote(q, sizeof(q), capf_errlist_get(errs, i)));
 		}
 		capf_errlist_free(errs);
+		signerd_env_forget(&keep);
 		return EX_CONFIG;
 	}
 	capf_errlist_free(errs);

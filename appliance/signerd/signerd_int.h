@@ -55,6 +55,8 @@ int signerd_env_scrub(struct signerd_env_keep *k, char *err, size_t errlen);
 /* After capf.conf is read: token.env's variables ("NAME" from the start-up
  * environment, "NAME=VALUE" as written); then forgets the copy. */
 int signerd_env_apply(struct signerd_env_keep *k, const struct capf_conf *c, char *err, size_t errlen);
+/* The start-up copy wiped and freed, when capf-signerd exits before signerd_env_apply. */
+void signerd_env_forget(struct signerd_env_keep *k);
 /* network: token.network (the module reaches its HSM over IP: AF_INET/AF_INET6 sockets). */
 int signerd_seccomp_install(int network, char *err, size_t errlen);
 
