@@ -64,7 +64,7 @@ ceremony = {
   csr = { subject = "/O=Example Corp/OU=Voice/CN=CAPF-rotated"; digest = "sha256"; out = "rotation/capf-ca-rotated.csr"; };
 };
 CONF
-check "the rotation ceremony in the appliance's token" "${RUNAS[@]}" env SOFTHSM2_CONF="$APP/signer/softhsm/softhsm2.conf" "${CER_ENV[@]}" \
+check "the rotation ceremony in the appliance's token" "${RUNAS[@]}" env SOFTHSM2_CONF="$APP/signer/softhsm/softhsm2.conf" CAPF_CEREMONY="$BIN/capf-ceremony" "${CER_ENV[@]}" \
   scripts/ceremony --provider-path "$LIB" --dir "$R" "$R/rotate.conf"
 KEY=$(sed -n 's/.*`capfctl capf adopt --key-uri`: //p' "$R/rotation/transcript.txt")
 tp_sign "$R/rotation/capf-ca-rotated.csr" "$P/capf-rotated.pem"

@@ -42,6 +42,12 @@ timeout 300 "$BIN/capf-phone" --host "$CAPF_HOST" --port "$CAPF_PORT" --bind 127
   --json >"$T_TMP/load.out" 2>"$T_TMP/load.err"
 check "capf-phone --load ran to its end" test $? -le 1
 check "the attacker was still running all along" kill -0 "$FLOOD"
+# the phones may all be done before the first trickled session reaches its idle deadline
+# (5 s): the attacker stays until the front end has ended one that way (at most 20 s)
+for _ in $(seq 200); do
+  grep -qE "event=idle_timeout peer=127\.0\.0\.1:" "$APP/logs/frontd.log" && break
+  sleep 0.1
+done
 kill -TERM "$FLOOD"
 wait "$FLOOD"
 tail -n 1 "$T_TMP/flood.out" >"$T_TMP/flood.json"
