@@ -243,30 +243,9 @@ int capf_store_audit_append_deferred(struct capf_store *st, const struct capf_st
 int capf_store_audit_list(struct capf_store *st, int64_t after_id, capf_store_audit_cb cb,
 			  void *arg, char *err, size_t errlen)
 {
-	struct capf_store_audit_row r;
-	sqlite3_stmt *s;
-	sqlite3 *db;
-	int rc;
-
-	if ((db = store_reader_get(st, err, errlen)) == NULL)
-		return CAPF_STORE_ERROR;
-	if ((rc = store_prepare(db, "SELECT id, time, uid, role, action, subject, detail, "
-				"prev_hash, hash FROM audit WHERE id > ? ORDER BY id", &s, err,
-				errlen)) < 0)
-		goto out;
-	sqlite3_bind_int64(s, 1, after_id);
-	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
-		store_audit_row_read(s, &r);
-		if (cb(&r, arg) != 0) {
-			rc = SQLITE_DONE;
-			break;
-		}
-	}
-	rc = rc == SQLITE_DONE ? 0 : store_sqlerr(db, rc, "listing the audit trail", err, errlen);
-	store_finalize(s);
-out:
-	store_reader_put(st, db);
-	return rc;
+	return store_audit_rows(st, "SELECT id, time, uid, role, action, subject, detail, prev_hash, hash "
+				"FROM audit WHERE id > ?2 ORDER BY id LIMIT ?3", NULL, after_id, -1, cb, arg,
+				"listing the audit trail", err, errlen);
 }
 
 static int blob32(sqlite3_stmt *s, int col, unsigned char out[HASH_LEN])

@@ -144,9 +144,9 @@ void store_audit_row_read(sqlite3_stmt *s, struct capf_store_audit_row *r)
 	}
 }
 
-int capf_store_audit_for_subject(struct capf_store *st, const char *subject, int64_t after_id,
-				 unsigned limit, capf_store_audit_cb cb, void *arg,
-				 char *err, size_t errlen)
+int store_audit_rows(struct capf_store *st, const char *sql, const char *subject, int64_t after_id,
+		     int64_t limit, capf_store_audit_cb cb, void *arg, const char *what, char *err,
+		     size_t errlen)
 {
 	struct capf_store_audit_row r;
 	sqlite3_stmt *s;
@@ -155,13 +155,12 @@ int capf_store_audit_for_subject(struct capf_store *st, const char *subject, int
 
 	if ((db = store_reader_get(st, err, errlen)) == NULL)
 		return CAPF_STORE_ERROR;
-	if ((rc = store_prepare(db, "SELECT id, time, uid, role, action, subject, detail FROM audit "
-				"WHERE subject = ?1 AND id > ?2 ORDER BY id LIMIT ?3",
-				&s, err, errlen)) < 0)
+	if ((rc = store_prepare(db, sql, &s, err, errlen)) < 0)
 		goto out;
-	sqlite3_bind_text(s, 1, subject, -1, SQLITE_STATIC);
+	if (subject != NULL)
+		sqlite3_bind_text(s, 1, subject, -1, SQLITE_STATIC);
 	sqlite3_bind_int64(s, 2, after_id);
-	sqlite3_bind_int64(s, 3, limit ? (int64_t)limit : -1);
+	sqlite3_bind_int64(s, 3, limit);
 	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
 		store_audit_row_read(s, &r);
 		if (cb(&r, arg) != 0) {
@@ -169,9 +168,18 @@ int capf_store_audit_for_subject(struct capf_store *st, const char *subject, int
 			break;
 		}
 	}
-	rc = rc == SQLITE_DONE ? 0 : store_sqlerr(db, rc, "reading a device's history", err, errlen);
+	rc = rc == SQLITE_DONE ? 0 : store_sqlerr(db, rc, what, err, errlen);
 	store_finalize(s);
 out:
 	store_reader_put(st, db);
 	return rc;
+}
+
+int capf_store_audit_for_subject(struct capf_store *st, const char *subject, int64_t after_id,
+				 unsigned limit, capf_store_audit_cb cb, void *arg,
+				 char *err, size_t errlen)
+{
+	return store_audit_rows(st, "SELECT id, time, uid, role, action, subject, detail FROM audit "
+				"WHERE subject = ?1 AND id > ?2 ORDER BY id LIMIT ?3", subject, after_id,
+				limit ? (int64_t)limit : -1, cb, arg, "reading a device's history", err, errlen);
 }

@@ -110,6 +110,12 @@ int store_audit_add(sqlite3 *db, const struct capf_store_actor *who, const char 
  * FROM audit" (the strings and hashes valid until the next step; the hashes NULL
  * when not selected) (store_history.c). */
 void store_audit_row_read(sqlite3_stmt *s, struct capf_store_audit_row *r);
+/* Every row sql selects (as above), in order, to cb until it returns non-zero: sql's
+ * ?1 is subject (not bound when NULL), ?2 after_id, ?3 limit (-1: none); what names the
+ * work in an error (store_history.c). */
+int store_audit_rows(struct capf_store *st, const char *sql, const char *subject, int64_t after_id,
+		     int64_t limit, capf_store_audit_cb cb, void *arg, const char *what, char *err,
+		     size_t errlen);
 /* Helpers (store.c). */
 void store_err(char *err, size_t errlen, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
