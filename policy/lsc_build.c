@@ -11,6 +11,7 @@
 #include <openssl/x509v3.h>
 
 #include "policy/der.h"
+#include "policy/certlint.h"
 #include "policy/lsc.h"
 #include "policy/names.h"
 #include "policy/pubkey.h"
@@ -148,28 +149,6 @@ out:
 	return ok;
 }
 
-/*
- * Writes the signature algorithm X509_sign will write (the CA key type with the
- * policy's digest, PKCS#1 v1.5 for RSA) into both AlgorithmIdentifiers, so that the
- * unsigned certificate can be encoded and linted before anything is signed.
- */
-static int preset_sigalg(X509 *x, X509 *ca, const EVP_MD *md)
-{
-	const X509_ALGOR *outer = NULL;
-	int pknid = EVP_PKEY_get_base_id(X509_get0_pubkey(ca)), signid;
-	int ptype = pknid == EVP_PKEY_RSA ? V_ASN1_NULL : V_ASN1_UNDEF;
-
-	if ((pknid != EVP_PKEY_RSA && pknid != EVP_PKEY_EC) ||
-	    !OBJ_find_sigid_by_algs(&signid, EVP_MD_get_type(md), pknid))
-		return 0;
-	X509_get0_signature(NULL, &outer, x);
-	/* X509_sign overwrites these same two fields; nothing else is touched */
-	if (!X509_ALGOR_set0((X509_ALGOR *)X509_get0_tbs_sigalg(x), OBJ_nid2obj(signid), ptype, NULL) ||
-	    !X509_ALGOR_set0((X509_ALGOR *)outer, OBJ_nid2obj(signid), ptype, NULL))
-		return 0;
-	return 1;
-}
-
 static void fmt_time(time_t t, char *buf, size_t len)
 {
 	struct tm tm;
@@ -238,7 +217,7 @@ X509 *capf_lsc_build(const struct capf_conf *c, const struct capf_ca *ca,
 			 in->device_name);
 		goto fail;
 	}
-	if (!preset_sigalg(x, cacert, capf_lsc_digest(c))) {
+	if (capf_cert_preset_sigalg(x, X509_get0_pubkey(cacert), capf_lsc_digest(c)) != 0) {
 		snprintf(err, errlen, "%s: the CAPF CA key cannot sign with %s", in->device_name,
 			 capf_digest_name(c->lsc.digest));
 		goto fail;

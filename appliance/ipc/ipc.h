@@ -27,6 +27,7 @@
 enum capf_ipc_role {                    /* bit mask: which socket a verb may arrive on */
 	CAPF_IPC_ROLE_FRONT = 1,
 	CAPF_IPC_ROLE_ADMIN = 2,
+	CAPF_IPC_ROLE_KEY = 4,          /* capf-signerd to its key process (capf-keyd), a socketpair */
 };
 
 enum capf_ipc_verb {
@@ -66,6 +67,14 @@ enum capf_ipc_verb {
 	CAPF_IPC_DEVICE_HISTORY = 0x01A1,       /* a device's issuances, fetches, deletes, refusals */
 	CAPF_IPC_AUDIT_ROWS = 0x0198,   /* the audit trail, rows with their hashes, paged */
 	CAPF_IPC_AUDIT_CHECKPOINTS = 0x0199, /* the signed checkpoints, paged */
+	/* key role: capf-signerd to capf-keyd (appliance/keyd/keyd.h) */
+	CAPF_IPC_KEY_LOAD = 0x0300,     /* open a token key into a slot, check it signs */
+	CAPF_IPC_KEY_UNLOAD = 0x0301,   /* forget a slot */
+	CAPF_IPC_KEY_SIGN = 0x0302,     /* lint, sign and verify: certificate, CSR or audit checkpoint */
+	CAPF_IPC_KEY_HMAC = 0x0303,     /* HMAC-SHA-256 under a slot's secret key */
+	CAPF_IPC_KEY_GENERATE = 0x0304, /* a new key pair in the token (one-shot capf-keyd --keygen) */
+	CAPF_IPC_KEY_DESTROY = 0x0305,  /* destroy a key pair made by KEY_GENERATE (--keygen) */
+	CAPF_IPC_KEY_PROBE = 0x0306,    /* a test signature with a slot's key (token health) */
 	/* append new verbs here (and a row in ipc_schema.c) */
 };
 
@@ -181,6 +190,14 @@ enum capf_ipc_tag {
 	CAPF_IPC_T_AUDIT_MORE = 205,    /* u8 1: the page is full, ask again from AUDIT_AFTER */
 	CAPF_IPC_T_AUDIT_CP_ROWS = 206, /* u32: audit.checkpoint_rows */
 	CAPF_IPC_T_AUDIT_CP_INTERVAL = 207, /* u32: audit.checkpoint_interval, seconds */
+	/* key role */
+	CAPF_IPC_T_KEY_SLOT = 230,      /* u32: a key loaded in capf-keyd, chosen by capf-signerd */
+	CAPF_IPC_T_KEY_CLASS = 231,     /* u8, enum capf_ipc_key_class */
+	CAPF_IPC_T_SIGN_KIND = 232,     /* u8, enum capf_ipc_sign_kind: what the key signs, how it is linted */
+	CAPF_IPC_T_KEY_DATA = 233,      /* bytes <= 4096: an audit checkpoint message, an HMAC input */
+	CAPF_IPC_T_KEY_SIG = 234,       /* bytes <= 1024: a signature over KEY_DATA */
+	CAPF_IPC_T_KEY_LABEL = 235,     /* str <= 64: CKA_LABEL of a generated key */
+	CAPF_IPC_T_KEY_MAC = 236,       /* bytes <= 32: HMAC-SHA-256 */
 	/* append new tags here (and a row in ipc_schema.c) */
 };
 
@@ -229,6 +246,20 @@ enum capf_ipc_cert_kind {              /* DEVICE_CERT: which certificate */
 #define CAPF_IPC_DEVF_DEADLINE_PASSED 0x02      /* an operation pending past its deadline */
 #define CAPF_IPC_DEVF_LOCKED_OUT      0x04      /* failed attempts reached auth.max_failed_attempts */
 #define CAPF_IPC_DEVF_ALL             0x07
+
+enum capf_ipc_key_class {              /* KEY_LOAD: what the key is for */
+	CAPF_IPC_KEYCLASS_CA = 0,            /* a CAPF CA key: certificates and CSRs */
+	CAPF_IPC_KEYCLASS_AUDIT = 1,         /* the audit key: checkpoint messages only */
+	CAPF_IPC_KEYCLASS_HMAC = 2,        /* the secret key of authentication strings: HMAC only */
+};
+
+enum capf_ipc_sign_kind {              /* KEY_SIGN: what is signed, and its lint */
+	CAPF_IPC_SIGN_LSC = 1,          /* CERT: an unsigned LSC (policy/lsc.h) */
+	CAPF_IPC_SIGN_TLS = 2,          /* CERT: the front end's TLS server certificate */
+	CAPF_IPC_SIGN_CA = 3,           /* CERT: a self-signed CAPF CA certificate for the slot's own key */
+	CAPF_IPC_SIGN_CSR = 4,          /* CSR: a PKCS#10 request for the slot's own key */
+	CAPF_IPC_SIGN_CHECKPOINT = 5,   /* KEY_DATA: an audit checkpoint message */
+};
 
 enum capf_ipc_trust_target {
 	CAPF_IPC_TRUST_ALL = 0,

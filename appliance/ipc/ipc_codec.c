@@ -608,7 +608,7 @@ int capf_ipc_build_finish(struct capf_ipc_builder *b, const uint8_t **out, size_
 	if (b->error != 0)
 		return fail(b->error, err, errlen, "%s", b->errmsg);
 	response = b->buf[1] & CAPF_IPC_FLAG_RESPONSE;
-	rc = validate(b->buf, b->len, CAPF_IPC_ROLE_FRONT | CAPF_IPC_ROLE_ADMIN, response,
+	rc = validate(b->buf, b->len, CAPF_IPC_ROLE_FRONT | CAPF_IPC_ROLE_ADMIN | CAPF_IPC_ROLE_KEY, response,
 		      get16(b->buf + 2), get32(b->buf + 4), &w);
 	if (rc != 0) {
 		b->error = rc;

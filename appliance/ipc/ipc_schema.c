@@ -116,6 +116,13 @@ static const struct ipc_tagdef tags[] = {
 	{ CAPF_IPC_T_AUDIT_MORE, FT_U8, 0, 1, "AUDIT_MORE" },
 	{ CAPF_IPC_T_AUDIT_CP_ROWS, FT_U32, 0, 0, "AUDIT_CP_ROWS" },
 	{ CAPF_IPC_T_AUDIT_CP_INTERVAL, FT_U32, 0, 0, "AUDIT_CP_INTERVAL" },
+	{ CAPF_IPC_T_KEY_SLOT, FT_U32, 0, 0, "KEY_SLOT" },
+	{ CAPF_IPC_T_KEY_CLASS, FT_U8, 0, CAPF_IPC_KEYCLASS_HMAC, "KEY_CLASS" },
+	{ CAPF_IPC_T_SIGN_KIND, FT_U8, 0, CAPF_IPC_SIGN_CHECKPOINT, "SIGN_KIND" },
+	{ CAPF_IPC_T_KEY_DATA, FT_BYTES, 0, 4096, "KEY_DATA" },
+	{ CAPF_IPC_T_KEY_SIG, FT_BYTES, 0, 1024, "KEY_SIG" },
+	{ CAPF_IPC_T_KEY_LABEL, FT_STR, 0, 64, "KEY_LABEL" },
+	{ CAPF_IPC_T_KEY_MAC, FT_BYTES, 0, 32, "KEY_MAC" },
 };
 
 #define R(t)    { CAPF_IPC_T_##t, RF_REQUIRED }
@@ -190,6 +197,21 @@ static const struct ipc_rule audit_cps_rsp[] = {
 	M(AUDIT_CHECKPOINT), O(AUDIT_AFTER), O(AUDIT_MORE), O(AUDIT_KEY_ID), O(AUDIT_CP_ROWS),
 	O(AUDIT_CP_INTERVAL), END };
 
+/* key role (capf-signerd -> capf-keyd) */
+static const struct ipc_rule key_load_req[] = {
+	R(KEY_SLOT), R(KEY_CLASS), R(KEY_URI), O(CERT), M(CHAIN_CERT), END };
+static const struct ipc_rule key_load_rsp[] = { O(PUBLIC_KEY), END };
+static const struct ipc_rule key_slot_req[] = { R(KEY_SLOT), END };
+static const struct ipc_rule key_sign_req[] = {
+	R(KEY_SLOT), R(SIGN_KIND), O(CERT), O(CSR), O(KEY_DATA), END };
+static const struct ipc_rule key_sign_rsp[] = { O(CERT), O(CSR), O(KEY_SIG), END };
+static const struct ipc_rule key_hmac_req[] = { R(KEY_SLOT), R(KEY_DATA), END };
+static const struct ipc_rule key_hmac_rsp[] = { R(KEY_MAC), END };
+static const struct ipc_rule key_gen_req[] = {
+	R(KEY_TYPE), O(RSA_BITS), O(CURVE), R(KEY_LABEL), END };
+static const struct ipc_rule key_gen_rsp[] = { R(KEY_URI), R(KEY_LABEL), R(PUBLIC_KEY), END };
+static const struct ipc_rule key_destroy_req[] = { R(KEY_URI), END };
+
 /* nested */
 static const struct ipc_rule key_alt[] = { R(KEY_TYPE), O(RSA_BITS), O(CURVE), END };
 static const struct ipc_rule device_rec[] = {
@@ -214,10 +236,11 @@ static const struct ipc_rule audit_cp[] = {
 
 #define F CAPF_IPC_ROLE_FRONT
 #define A CAPF_IPC_ROLE_ADMIN
+#define K CAPF_IPC_ROLE_KEY
 #define V(v) CAPF_IPC_##v, #v
 
 static const struct ipc_verbdef verbs[] = {
-	{ V(PING), F | A, none, ping_rsp },
+	{ V(PING), F | A | K, none, ping_rsp },
 	{ V(BEGIN), F, begin_req, begin_rsp },
 	{ V(ISSUE), F, issue_req, issue_rsp },
 	{ V(RESULT), F, result_req, result_rsp },
@@ -250,6 +273,13 @@ static const struct ipc_verbdef verbs[] = {
 	{ V(DEVICE_HISTORY), A, history_req, history_rsp },
 	{ V(AUDIT_ROWS), A, audit_rows_req, audit_rows_rsp },
 	{ V(AUDIT_CHECKPOINTS), A, audit_cps_req, audit_cps_rsp },
+	{ V(KEY_LOAD), K, key_load_req, key_load_rsp },
+	{ V(KEY_UNLOAD), K, key_slot_req, none },
+	{ V(KEY_SIGN), K, key_sign_req, key_sign_rsp },
+	{ V(KEY_HMAC), K, key_hmac_req, key_hmac_rsp },
+	{ V(KEY_GENERATE), K, key_gen_req, key_gen_rsp },
+	{ V(KEY_DESTROY), K, key_destroy_req, none },
+	{ V(KEY_PROBE), K, key_slot_req, none },
 };
 
 static const struct {
