@@ -42,7 +42,8 @@ static const char usage_stats[] =
 "signing failures, active sessions; and the CAPF CA token's state: token_up (1/0),\n"
 "token_down_ms (this outage so far), token_outages, token_recoveries,\n"
 "token_retry_later (BEGINs answered RETRY_LATER because it was down),\n"
-"token_last_outage_ms.\n";
+"token_last_outage_ms; and its key process (capf-keyd): key_process_up (1/0),\n"
+"key_process_restarts, key_process_lost_calls (requests that failed because it died).\n";
 
 static const char usage_ping[] =
 "usage: capfctl ping\n"

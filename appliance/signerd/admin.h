@@ -135,8 +135,5 @@ int admin_x509_ext(X509 *x, X509 *issuer, X509_REQ *req, int nid, const char *va
 /* A random positive 128-bit serial. */
 int admin_x509_serial(X509 *x);
 /* Signs x (or req) with key in libctx, SHA-256 (or SHA-384/512 by key size for EC). */
-int admin_sign_x509(struct signerd *sd, X509 *x, EVP_PKEY *key, char *err, size_t errlen);
-int admin_sign_req(struct signerd *sd, X509_REQ *r, EVP_PKEY *key, char *err, size_t errlen);
-const EVP_MD *admin_digest_for(EVP_PKEY *key);
 
 #endif

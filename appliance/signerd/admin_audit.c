@@ -11,6 +11,7 @@
 
 #include "appliance/common/log.h"
 #include "appliance/signerd/admin.h"
+#include "appliance/signerd/keyproc.h"
 
 /* ---- AUDIT_VERIFY, STATS ---------------------------------------------------------- */
 
@@ -46,11 +47,13 @@ admin_stats(struct admin_req *a)
 		"connections", "peers_refused", "requests", "protocol_errors", "begins",
 		"refusals", "issued", "retry_later", "sign_failures", "sessions_active",
 		"bulk_staged", "token_up", "token_down_ms", "token_outages", "token_recoveries",
-		"token_retry_later", "token_last_outage_ms",
+		"token_retry_later", "token_last_outage_ms", "key_process_up", "key_process_restarts",
+		"key_process_lost_calls",
 	};
 	struct signerd_token_state ts;
-	uint64_t v[17];
+	uint64_t v[20];
 	size_t i;
+	int kup = 0;
 
 	signerd_stats_get(a->sd, &s);
 	v[0] = s.connections; v[1] = s.peers_refused; v[2] = s.requests;
@@ -60,6 +63,8 @@ admin_stats(struct admin_req *a)
 	signerd_token_state_get(a->sd, &ts);
 	v[11] = !ts.down; v[12] = ts.down_ms; v[13] = ts.outages; v[14] = ts.recoveries;
 	v[15] = ts.begin_retry_later; v[16] = ts.last_outage_ms;
+	signerd_keyproc_stats(a->sd, &v[18], &v[19], &kup);
+	v[17] = (uint64_t)kup;
 	if (admin_ok(a) != 0)
 		return -1;
 	for (i = 0; i < sizeof(names) / sizeof(names[0]); i++) {

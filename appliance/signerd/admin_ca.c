@@ -28,8 +28,8 @@
 #include "appliance/common/log.h"
 #include "appliance/common/x509.h"
 #include "appliance/signerd/admin.h"
-#include "pkcs11/p11.h"
-#include "pkcs11/p11_uri.h"
+#include "policy/certlint.h"
+#include "policy/pubkey.h"
 #include "policy/chain.h"
 
 #define CA_DAYS_DEFAULT 3650
@@ -236,18 +236,15 @@ admin_capf_regenerate(struct admin_req *a)
 {
 	struct signerd *sd = a->sd;
 	struct signerd_ca *g = NULL, *nca;
-	struct p11_keyspec spec;
-	struct p11_object *priv = NULL;
-	struct p11_token *tok = NULL;
+	struct signerd_keygen *kg = NULL;
 	struct capf_ca *ca = NULL;
 	X509_NAME *name = NULL;
-	EVP_PKEY *key = NULL, *pub = NULL;
-	X509 *x = NULL;
-	char err[768], msg[1024], label[64], uri[CAPF_CONF_STR_MAX] = "", subj[1025],
+	EVP_PKEY *pub = NULL;
+	X509 *x = NULL, *signed_x;
+	char err[1024], msg[1400], base[64], label[80] = "", uri[CAPF_CONF_STR_MAX] = "", subj[1025],
 		old_fp[SIGNERD_FP_HEX_LEN + 1];
-	uint8_t kt;
-	uint32_t bits = 0, days = CA_DAYS_DEFAULT;
-	uint8_t curve;
+	uint8_t kt = CAPF_KEY_RSA, curve = CAPF_CURVE_P256;
+	uint32_t bits = 2048, days = CA_DAYS_DEFAULT, slot = 0;
 	time_t now = time(NULL);
 	struct tm tm;
 	long old_lscs;
@@ -259,42 +256,28 @@ admin_capf_regenerate(struct admin_req *a)
 		return admin_error(a, "no active CAPF CA");
 	snprintf(old_fp, sizeof(old_fp), "%s", g->fp);
 	old_lscs = admin_valid_lscs(sd, g->fp);
-	memset(&spec, 0, sizeof(spec));
 	if (capf_ipc_get_u8(a->req, CAPF_IPC_T_KEY_TYPE, &kt) == 0) {
 		if (kt == CAPF_KEY_RSA) {
-			spec.type = CKK_RSA;
 			if (capf_ipc_get_u32(a->req, CAPF_IPC_T_RSA_BITS, &bits) != 0)
 				bits = 2048;
-			spec.bits = bits;
 			if (bits != 2048 && bits != 3072 && bits != 4096) {
 				rc = admin_refuse(a, "RSA %u: the CAPF CA key is RSA 2048, 3072 or 4096", bits);
 				goto out;
 			}
-		} else {
-			spec.type = CKK_EC;
-			if (capf_ipc_get_u8(a->req, CAPF_IPC_T_CURVE, &curve) != 0)
-				curve = CAPF_CURVE_P256;
-			spec.curve_nid = capf_curve_nid(curve);
+		} else if (capf_ipc_get_u8(a->req, CAPF_IPC_T_CURVE, &curve) != 0) {
+			curve = CAPF_CURVE_P256;
 		}
 	} else {
 		/* the same kind of key as now */
 		EVP_PKEY *cur = X509_get0_pubkey(capf_ca_cert(g->ca));
-		char group[64];
-		size_t gl;
+		struct capf_keyparam kp;
 
-		if (cur && EVP_PKEY_is_a(cur, "RSA")) {
-			spec.type = CKK_RSA;
-			spec.bits = (unsigned)EVP_PKEY_get_bits(cur);
-		} else if (cur && EVP_PKEY_get_utf8_string_param(cur, "group", group, sizeof(group),
-								  &gl) == 1) {
-			spec.type = CKK_EC;
-			spec.curve_nid = OBJ_sn2nid(group);
-			if (spec.curve_nid == NID_undef)
-				spec.curve_nid = OBJ_txt2nid(group);
-		} else {
-			spec.type = CKK_RSA;
-			spec.bits = 2048;
+		if (cur != NULL && capf_pubkey_param(cur, &kp) == 0) {
+			kt = (uint8_t)kp.type;
+			bits = kp.type == CAPF_KEY_RSA ? kp.rsa_bits : 0;
+			curve = kp.type == CAPF_KEY_EC ? (uint8_t)kp.curve : CAPF_CURVE_P256;
 		}
+		ERR_clear_error();
 	}
 	if (capf_ipc_get_u32(a->req, CAPF_IPC_T_VALIDITY_DAYS, &days) == 0 &&
 	    (days < 1 || days > CA_DAYS_MAX)) {
@@ -311,40 +294,21 @@ admin_capf_regenerate(struct admin_req *a)
 		goto out;
 	}
 
-	/* the key, inside the token */
-	if ((tok = signerd_token(sd, &retry, err, sizeof(err))) == NULL) {
-		rc = retry ? admin_retry(a, err) : admin_error(a, "token: %s", err);
+	/* the key, inside the token: a one-shot key process generates it */
+	if ((kg = signerd_keygen_open(sd, err, sizeof(err))) == NULL) {
+		rc = admin_error(a, "key generation: %s", err);
 		goto out;
 	}
 	gmtime_r(&now, &tm);
-	strftime(label, sizeof(label), "capf-ca-%Y%m%d%H%M%S", &tm);
-	/* a free label before generating (two regenerates in one second: -2, -3...) */
-	for (int i = 2, in_use = 1; in_use; i++) {
-		char base[40];
-
-		if (p11_label_in_use(tok, label, &in_use, err, sizeof(err)) != P11_OK) {
-			rc = admin_error(a, "looking for a free key label in the token: %s", err);
-			goto out;
-		}
-		if (in_use && i > 99) {
-			rc = admin_error(a, "no free key label capf-ca-<time>-N in the token");
-			goto out;
-		}
-		if (in_use) {
-			strftime(base, sizeof(base), "capf-ca-%Y%m%d%H%M%S", &tm);
-			snprintf(label, sizeof(label), "%s-%d", base, i);
-		}
-	}
-	if (p11_keygen(tok, &spec, label, NULL, 0, &priv, err, sizeof(err)) != P11_OK) {
-		rc = admin_error(a, "generating the new CAPF CA key %s in the token: %s", label, err);
+	strftime(base, sizeof(base), "capf-ca-%Y%m%d%H%M%S", &tm);
+	if (signerd_keygen_generate(kg, kt, kt == CAPF_KEY_RSA ? bits : 0, curve, base, uri, sizeof(uri), label,
+				    sizeof(label), &pub, &retry, err, sizeof(err)) != 0) {
+		rc = retry ? admin_retry(a, err) : admin_error(a, "generating the new CAPF CA key: %s", err);
 		goto out;
 	}
-	if (p11_object_uri(priv, uri, sizeof(uri)) != 0 ||
-	    p11_object_public_key(priv, NULL, NULL, &pub, err, sizeof(err)) != P11_OK) {
-		snprintf(msg, sizeof(msg), "the new key %s: %s", label, err);
-		goto undo;
-	}
-	if ((key = signerd_key_open(sd, uri, &retry, err, sizeof(err))) == NULL) {
+	/* the new key in a slot of its own, without a certificate yet */
+	if (signerd_key_load(sd, CAPF_IPC_KEYCLASS_CA, uri, NULL, NULL, &slot, NULL, &retry, err,
+			     sizeof(err)) != 0) {
 		snprintf(msg, sizeof(msg), "opening the new key: %s", err);
 		goto undo;
 	}
@@ -363,10 +327,16 @@ admin_capf_regenerate(struct admin_req *a)
 		snprintf(msg, sizeof(msg), "building the CAPF CA certificate: %s", err);
 		goto undo;
 	}
-	if (admin_sign_x509(sd, x, key, err, sizeof(err)) != 0) {
+	if (capf_cert_preset_sigalg(x, pub, capf_cert_digest_for(pub)) != 0) {
+		snprintf(msg, sizeof(msg), "the new key's type cannot sign a certificate");
+		goto undo;
+	}
+	if ((signed_x = signerd_key_sign_cert(sd, slot, CAPF_IPC_SIGN_CA, x, &retry, err, sizeof(err))) == NULL) {
 		snprintf(msg, sizeof(msg), "%s", err);
 		goto undo;
 	}
+	X509_free(x);
+	x = signed_x;
 	if (X509_verify(x, pub) != 1) {
 		capf_ossl_errors(err, sizeof(err));
 		snprintf(msg, sizeof(msg), "the new CAPF CA certificate does not verify: %s", err);
@@ -376,9 +346,10 @@ admin_capf_regenerate(struct admin_req *a)
 		snprintf(msg, sizeof(msg), "the new CAPF CA certificate fails the policy: %s", err);
 		goto undo;
 	}
-	nca = signerd_ca_new(sd, ca, key, uri, err, sizeof(err));
+	signerd_key_unload(sd, slot);
+	slot = 0;
+	nca = signerd_ca_new(sd, ca, uri, &retry, err, sizeof(err));
 	ca = NULL;
-	key = NULL;
 	if (nca == NULL) {
 		snprintf(msg, sizeof(msg), "%s", err);
 		goto undo;
@@ -395,7 +366,10 @@ admin_capf_regenerate(struct admin_req *a)
 	goto out;
 undo:
 	/* a step after the key generation failed: the new key goes, or is named */
-	if (p11_keypair_destroy(priv, err, sizeof(err)) == P11_OK) {
+	if (slot != 0)
+		signerd_key_unload(sd, slot);
+	slot = 0;
+	if (signerd_keygen_destroy(kg, uri, err, sizeof(err)) == 0) {
 		capf_log(LOG_WARNING, "ca_regenerate_failed", "label=%s key=destroyed why=\"%s\"", label, msg);
 		rc = admin_error(a, "%s (the new key %s was destroyed; nothing changed)", msg, label);
 	} else {
@@ -405,11 +379,10 @@ undo:
 				 "in the token unused, remove it by hand", msg, uri[0] ? uri : label, err);
 	}
 out:
-	if (priv)
-		p11_object_free(priv);
-	p11_token_close(tok);
+	if (slot != 0)
+		signerd_key_unload(sd, slot);
+	signerd_keygen_close(kg);
 	capf_ca_free(ca);
-	EVP_PKEY_free(key);
 	EVP_PKEY_free(pub);
 	X509_free(x);
 	X509_NAME_free(name);
@@ -479,7 +452,7 @@ admin_capf_import(struct admin_req *a)
 	X509 *x = NULL;
 	char err[1024], fp[SIGNERD_FP_HEX_LEN + 1], old_fp[SIGNERD_FP_HEX_LEN + 1];
 	long old_lscs;
-	int rc;
+	int retry = 0, rc;
 
 	if (admin_need_confirm(a, "Importing a CAPF CA certificate") != 0)
 		return 0;
@@ -499,14 +472,10 @@ admin_capf_import(struct admin_req *a)
 		rc = admin_refuse(a, "refused: %s", err);
 		goto out;
 	}
-	if (!EVP_PKEY_up_ref(g->key)) {
-		rc = admin_error(a, "out of memory");
-		goto out;
-	}
-	nca = signerd_ca_new(a->sd, ca, g->key, g->key_uri, err, sizeof(err));
+	nca = signerd_ca_new(a->sd, ca, g->key_uri, &retry, err, sizeof(err));
 	ca = NULL;
 	if (nca == NULL) {
-		rc = admin_refuse(a, "refused: %s", err);
+		rc = retry ? admin_retry(a, err) : admin_refuse(a, "refused: %s", err);
 		goto out;
 	}
 	snprintf(old_fp, sizeof(old_fp), "%s", g->fp);
@@ -537,7 +506,6 @@ admin_capf_adopt(struct admin_req *a)
 	struct signerd_ca *g = NULL, *nca;
 	STACK_OF(X509) *chain = NULL;
 	struct capf_ca *ca = NULL;
-	EVP_PKEY *key = NULL;
 	X509 *x = NULL;
 	char err[1024], uri[CAPF_CONF_STR_MAX], fp[SIGNERD_FP_HEX_LEN + 1] = "",
 		old_fp[SIGNERD_FP_HEX_LEN + 1];
@@ -549,19 +517,11 @@ admin_capf_adopt(struct admin_req *a)
 	if (capf_ipc_get_str(a->req, CAPF_IPC_T_KEY_URI, uri, sizeof(uri)) != 0 ||
 	    strncmp(uri, "pkcs11:", 7) != 0)
 		return admin_refuse(a, "KEY_URI: a pkcs11: URI of the new CAPF CA key is needed");
-	/* the token, the key: yes; a module to load or a PIN file to read: only capf.conf's */
-	{
-		struct p11_uri u;
-		int foreign;
-
-		if (p11_uri_parse(uri, &u, err, sizeof(err)) != 0)
-			return admin_refuse(a, "KEY_URI: %s", err);
-		foreign = u.pin_source != NULL || u.module_path != NULL || u.module_name != NULL;
-		p11_uri_clear(&u);
-		if (foreign || strstr(uri, "pin-value") != NULL)
-			return admin_refuse(a, "KEY_URI: no PIN, pin-source or module in the URI (the daemon "
-					    "uses token.module and token.pin_source)");
-	}
+	/* the token, the key: yes; a module to load or a PIN file to read: only
+	 * capf.conf's (the key process refuses them too, and parses the URI) */
+	if (strcasestr(uri, "pin-") != NULL || strcasestr(uri, "module-") != NULL)
+		return admin_refuse(a, "KEY_URI: no PIN, pin-source or module in the URI (the daemon "
+				    "uses token.module and token.pin_source)");
 	if (req_ca_cert(a, &x, &chain, &g, fp, &rc) != 0)
 		return rc;
 	if (capf_ca_from_x509(x, chain, time(NULL), &ca, err, sizeof(err)) != 0) {
@@ -569,31 +529,14 @@ admin_capf_adopt(struct admin_req *a)
 		rc = admin_refuse(a, "refused: %s", err);
 		goto out;
 	}
-	if ((key = signerd_key_open(a->sd, uri, &retry, err, sizeof(err))) == NULL) {
+	/* the key process opens the key, checks it matches the certificate and that
+	 * it signs (a fresh signature, verified) */
+	nca = signerd_ca_new(a->sd, ca, uri, &retry, err, sizeof(err));
+	ca = NULL;
+	if (nca == NULL) {
 		signerd_audit(a->sd, a->peer, "refused", "capf.adopt", "fp=%s key_uri=%s: %s", fp, uri, err);
 		rc = retry ? admin_retry(a, err) : admin_refuse(a, "refused: the key %s: %s", uri, err);
 		goto out;
-	}
-	nca = signerd_ca_new(a->sd, ca, key, uri, err, sizeof(err));
-	ca = NULL;
-	key = NULL;
-	if (nca == NULL) {
-		signerd_audit(a->sd, a->peer, "refused", "capf.adopt", "fp=%s key_uri=%s: %s", fp, uri, err);
-		rc = admin_refuse(a, "refused: %s", err);
-		goto out;
-	}
-	/* a fresh signature through the token, verified with the certificate */
-	{
-		X509 *probe = X509_dup(capf_ca_cert(nca->ca));
-
-		if (probe == NULL || signerd_ca_sign(a->sd, nca, probe, EVP_sha256(), &retry, err,
-						     sizeof(err)) != 0) {
-			X509_free(probe);
-			signerd_ca_put(nca);
-			rc = admin_error(a, "the key %s does not sign: %s", uri, err);
-			goto out;
-		}
-		X509_free(probe);
 	}
 	snprintf(old_fp, sizeof(old_fp), "%s", g->fp);
 	old_lscs = admin_valid_lscs(a->sd, g->fp);
@@ -602,7 +545,6 @@ admin_capf_adopt(struct admin_req *a)
 	rc = publish(a, nca, "capf.adopt", old_fp, old_lscs);
 out:
 	capf_ca_free(ca);
-	EVP_PKEY_free(key);
 	sk_X509_pop_free(chain, X509_free);
 	X509_free(x);
 	signerd_ca_put(g);

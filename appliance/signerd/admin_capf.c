@@ -22,6 +22,7 @@
 #include "appliance/common/log.h"
 #include "appliance/common/x509.h"
 #include "appliance/signerd/admin.h"
+#include "policy/certlint.h"
 #include "pkcs11/p11.h"
 #include "policy/chain.h"
 
@@ -350,9 +351,20 @@ admin_capf_csr(struct admin_req *a)
 		rc = admin_error(a, "building the CSR: %s", err);
 		goto out;
 	}
-	if (admin_sign_req(a->sd, req, g->key, err, sizeof(err)) != 0) {
-		rc = admin_error(a, "%s", err);
-		goto out;
+	{
+		X509_REQ *signed_req;
+		int retry = 0;
+
+		if (capf_req_preset_sigalg(req, X509_get0_pubkey(cert), capf_cert_digest_for(X509_get0_pubkey(cert))) != 0) {
+			rc = admin_error(a, "the CAPF CA's key type cannot sign a CSR");
+			goto out;
+		}
+		if ((signed_req = signerd_key_sign_req(a->sd, g->slot, req, &retry, err, sizeof(err))) == NULL) {
+			rc = retry ? admin_retry(a, err) : admin_error(a, "%s", err);
+			goto out;
+		}
+		X509_REQ_free(req);
+		req = signed_req;
 	}
 	if (X509_REQ_verify(req, X509_get0_pubkey(cert)) != 1) {
 		capf_ossl_errors(err, sizeof(err));

@@ -21,6 +21,7 @@
 #include "appliance/common/log.h"
 #include "appliance/common/x509.h"
 #include "appliance/signerd/admin.h"
+#include "policy/certlint.h"
 #include "policy/chain.h"
 
 #define TLS_DAYS_DEFAULT 825
@@ -264,9 +265,19 @@ admin_tls_issue(struct admin_req *a)
 		rc = admin_error(a, "building the TLS certificate: %s", err);
 		goto out;
 	}
-	if (signerd_ca_sign(sd, g, x, EVP_sha256(), &retry, err, sizeof(err)) != 0) {
-		rc = retry ? admin_retry(a, err) : admin_error(a, "%s", err);
+	if (capf_cert_preset_sigalg(x, X509_get0_pubkey(cacert), capf_cert_digest_for(X509_get0_pubkey(cacert))) != 0) {
+		rc = admin_error(a, "the CAPF CA's key type cannot sign");
 		goto out;
+	}
+	{
+		X509 *signed_x = signerd_ca_sign(sd, g, CAPF_IPC_SIGN_TLS, x, &retry, err, sizeof(err));
+
+		if (signed_x == NULL) {
+			rc = retry ? admin_retry(a, err) : admin_error(a, "%s", err);
+			goto out;
+		}
+		X509_free(x);
+		x = signed_x;
 	}
 	if (capf_ca_verify(g->ca, x, time(NULL), err, sizeof(err)) != 0) {
 		rc = admin_error(a, "the TLS certificate does not verify up to the root: %s", err);

@@ -1,7 +1,7 @@
 /*
  * appliance/signerd/admin_x509.c: certificate plumbing for the admin verbs
- * (regenerate, CSR, TLS issuance): extensions, serials, signing with a token
- * key in the daemon's library context.
+ * (regenerate, CSR, TLS issuance): extensions and serials. The key process
+ * signs (keyops.c).
  */
 #include <stdio.h>
 #include <string.h>
@@ -48,73 +48,4 @@ admin_x509_serial(X509 *x)
 	ok = bn != NULL && BN_to_ASN1_INTEGER(bn, X509_get_serialNumber(x)) != NULL;
 	BN_free(bn);
 	return ok ? 0 : -1;
-}
-
-const EVP_MD *
-admin_digest_for(EVP_PKEY *key)
-{
-	int bits = EVP_PKEY_get_bits(key);
-
-	if (EVP_PKEY_is_a(key, "EC")) {
-		if (bits > 384)
-			return EVP_sha512();
-		if (bits > 256)
-			return EVP_sha384();
-	}
-	return EVP_sha256();
-}
-
-static EVP_MD_CTX *
-sign_ctx(struct signerd *sd, EVP_PKEY *key, char *err, size_t errlen)
-{
-	EVP_MD_CTX *m = EVP_MD_CTX_new();
-	char oe[512];
-
-	ERR_clear_error();
-	if (m == NULL || !EVP_DigestSignInit_ex(m, NULL, EVP_MD_get0_name(admin_digest_for(key)),
-						 sd->libctx, NULL, key, NULL)) {
-		capf_ossl_errors(oe, sizeof(oe));
-		snprintf(err, errlen, "cannot sign with the token key: %s", oe);
-		EVP_MD_CTX_free(m);
-		return NULL;
-	}
-	return m;
-}
-
-int
-admin_sign_x509(struct signerd *sd, X509 *x, EVP_PKEY *key, char *err, size_t errlen)
-{
-	EVP_MD_CTX *m = sign_ctx(sd, key, err, errlen);
-	char oe[512];
-	int rc = -1;
-
-	if (m == NULL)
-		return -1;
-	if (X509_sign_ctx(x, m) <= 0) {
-		capf_ossl_errors(oe, sizeof(oe));
-		snprintf(err, errlen, "signing the certificate with the token key failed: %s", oe);
-	} else {
-		rc = 0;
-	}
-	EVP_MD_CTX_free(m);
-	return rc;
-}
-
-int
-admin_sign_req(struct signerd *sd, X509_REQ *r, EVP_PKEY *key, char *err, size_t errlen)
-{
-	EVP_MD_CTX *m = sign_ctx(sd, key, err, errlen);
-	char oe[512];
-	int rc = -1;
-
-	if (m == NULL)
-		return -1;
-	if (X509_REQ_sign_ctx(r, m) <= 0) {
-		capf_ossl_errors(oe, sizeof(oe));
-		snprintf(err, errlen, "signing the CSR with the token key failed: %s", oe);
-	} else {
-		rc = 0;
-	}
-	EVP_MD_CTX_free(m);
-	return rc;
 }

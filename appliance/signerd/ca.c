@@ -1,9 +1,8 @@
 /*
- * appliance/signerd/ca.c: the CAPF CA as capf-signerd holds it: its own
- * OSSL_LIB_CTX with the default and capfhsm providers (appliance/common/hsm.c;
- * never the global context: SoftHSM uses that one), the token key opened there,
- * refcounted generations swapped at run time, signing with verification, the
- * rw token for key generation, and the manufacturing CAs for MIC/SUDI checks.
+ * appliance/signerd/ca.c: the CAPF CA as capf-signerd holds it: refcounted
+ * generations (certificate, chain, and the slot of its key in the key process,
+ * keyops.c) swapped at run time, signing through the key process, and the
+ * manufacturing CAs for MIC/SUDI checks. The token itself is never opened here.
  */
 #include <dirent.h>
 #include <errno.h>
@@ -19,91 +18,8 @@
 #include <openssl/x509.h>
 
 #include "appliance/common/file.h"
-#include "appliance/common/hsm.h"
 #include "appliance/common/log.h"
 #include "appliance/signerd/signerd_int.h"
-#include "pkcs11/p11.h"
-#include "pkcs11/p11_uri.h"
-
-/* The last OpenSSL error as text (drains the queue). */
-static void ossl_err(char *buf, size_t len)
-{
-	unsigned long e;
-	const char *data = NULL;
-	int flags = 0;
-	size_t o = 0;
-
-	buf[0] = '\0';
-	while ((e = ERR_get_error_all(NULL, NULL, NULL, &data, &flags)) != 0) {
-		char one[256];
-
-		/* the system openssl.cnf's engines: noise, not the cause */
-		if (ERR_GET_LIB(e) == ERR_LIB_DSO || ERR_GET_LIB(e) == ERR_LIB_ENGINE)
-			continue;
-		ERR_error_string_n(e, one, sizeof(one));
-		if (o < len)
-			o += (size_t)snprintf(buf + o, len - o, "%s%s%s%s", o ? "; " : "", one,
-					      (flags & ERR_TXT_STRING) && data && *data ? ": " : "",
-					      (flags & ERR_TXT_STRING) && data ? data : "");
-	}
-	if (buf[0] == '\0')
-		snprintf(buf, len, "no OpenSSL error recorded");
-}
-
-int signerd_crypto_init(struct signerd *sd, const char *provider_dir, char *err, size_t errlen)
-{
-	struct signerd_core *c = signerd_core(sd);
-	/* The provider is the module's only user that keeps sessions (the rw token
-	 * of signerd_token() is another copy of the layer: see signerd_token). */
-	struct capf_hsm_opts o = {
-		.provider_dir = provider_dir, .module = sd->conf.token.module, .reinit_module = 1,
-		.recover_ms = SIGNERD_TOKEN_RECOVER_MS, .sessions = sd->conf.signer.sessions > 64 ? 64 : sd->conf.signer.sessions,
-		.log = capf_hsm_log,
-	};
-
-	if (capf_hsm_open(&o, &c->hsm, err, errlen) != 0)
-		return -1;
-	snprintf(c->provider_dir, sizeof(c->provider_dir), "%s", capf_hsm_provider_dir(c->hsm));
-	sd->libctx = capf_hsm_libctx(c->hsm);
-	return 0;
-}
-
-/* The URI with pin-source (token.pin_source) and module-path (token.module)
- * added when it has none. */
-static int key_uri_full(struct signerd *sd, const char *uri, char *out, size_t len,
-			char *err, size_t errlen)
-{
-	return capf_hsm_key_uri(signerd_core(sd)->hsm, uri, sd->conf.token.pin_source, out, len, err, errlen);
-}
-
-int signerd_key_uri_full(struct signerd *sd, const char *uri, char *out, size_t len, char *err,
-			 size_t errlen)
-{
-	err[0] = '\0';
-	return key_uri_full(sd, uri, out, len, err, errlen);
-}
-
-EVP_PKEY *signerd_key_open(struct signerd *sd, const char *uri, int *retry, char *err, size_t errlen)
-{
-	char full[P11_URI_MAX + 1], e[768];
-	EVP_PKEY *pk = NULL;
-	int rc;
-
-	if (retry != NULL)
-		*retry = 0;
-	err[0] = '\0';
-	if (key_uri_full(sd, uri, full, sizeof(full), err, errlen) != 0)
-		return NULL;
-	rc = capf_hsm_load_key(signerd_core(sd)->hsm, full, &pk, e, sizeof(e));
-	OPENSSL_cleanse(full, sizeof(full));
-	if (rc != 0) {
-		snprintf(err, errlen, "%s: %s", uri, e);
-		if (retry != NULL)
-			*retry = rc == CAPF_HSM_EDOWN;
-		return NULL;
-	}
-	return pk;
-}
 
 int signerd_cert_fp(X509 *cert, char fp[SIGNERD_FP_HEX_LEN + 1])
 {
@@ -169,55 +85,39 @@ static void ca_free(struct signerd_ca *g)
 {
 	if (g == NULL)
 		return;
+	signerd_key_unload(g->sd, g->slot);
 	capf_ca_free(g->ca);
-	EVP_PKEY_free(g->key);
 	free(g);
 }
 
-/* Does the token key match the certificate? EVP_PKEY_eq first (keymgmt
- * export), then the encoded public keys. */
-static int key_matches(X509 *cert, EVP_PKEY *key)
-{
-	EVP_PKEY *pub = X509_get0_pubkey(cert);
-	unsigned char *a = NULL, *b = NULL;
-	int la, lb, ok;
-
-	if (pub == NULL)
-		return 0;
-	if (EVP_PKEY_eq(pub, key) == 1)
-		return 1;
-	ERR_clear_error();
-	la = i2d_PUBKEY(pub, &a);
-	lb = i2d_PUBKEY(key, &b);
-	ok = la > 0 && la == lb && memcmp(a, b, (size_t)la) == 0;
-	OPENSSL_free(a);
-	OPENSSL_free(b);
-	ERR_clear_error();
-	return ok;
-}
-
-struct signerd_ca *signerd_ca_new(struct signerd *sd, struct capf_ca *ca, EVP_PKEY *key,
-				  const char *key_uri, char *err, size_t errlen)
+struct signerd_ca *signerd_ca_new(struct signerd *sd, struct capf_ca *ca, const char *key_uri,
+				  int *retry, char *err, size_t errlen)
 {
 	struct signerd_ca *g;
+	uint32_t slot;
 
+	if (retry != NULL)
+		*retry = 0;
 	if (ca == NULL || key_uri == NULL) {
 		snprintf(err, errlen, "signerd_ca_new: no certificate or key URI");
-		goto fail;
+		capf_ca_free(ca);
+		return NULL;
 	}
-	if (key == NULL && (key = signerd_key_open(sd, key_uri, NULL, err, errlen)) == NULL)
-		goto fail;
-	if (!key_matches(capf_ca_cert(ca), key)) {
-		snprintf(err, errlen, "the key %s does not match the CAPF CA certificate (its public key "
-			 "differs): check token.ca_key_uri and ca.certificate", key_uri);
-		goto fail;
+	/* the key process checks the key matches the certificate, and signs */
+	if (signerd_key_load(sd, CAPF_IPC_KEYCLASS_CA, key_uri, capf_ca_cert(ca), capf_ca_chain(ca), &slot,
+			     NULL, retry, err, errlen) != 0) {
+		capf_ca_free(ca);
+		return NULL;
 	}
 	if ((g = calloc(1, sizeof(*g))) == NULL) {
 		snprintf(err, errlen, "out of memory");
-		goto fail;
+		signerd_key_unload(sd, slot);
+		capf_ca_free(ca);
+		return NULL;
 	}
 	g->ca = ca;
-	g->key = key;
+	g->slot = slot;
+	g->sd = sd;
 	g->refs = 1;
 	snprintf(g->key_uri, sizeof(g->key_uri), "%s", key_uri);
 	if (signerd_cert_fp(capf_ca_cert(ca), g->fp) != 0) {
@@ -226,10 +126,6 @@ struct signerd_ca *signerd_ca_new(struct signerd *sd, struct capf_ca *ca, EVP_PK
 		return NULL;
 	}
 	return g;
-fail:
-	capf_ca_free(ca);
-	EVP_PKEY_free(key);
-	return NULL;
 }
 
 struct signerd_ca *signerd_ca_get(struct signerd *sd)
@@ -265,76 +161,27 @@ void signerd_ca_replace(struct signerd *sd, struct signerd_ca *nca)
 	signerd_ca_put(old);
 }
 
-int signerd_ca_sign(struct signerd *sd, const struct signerd_ca *g, X509 *tbs,
-		    const EVP_MD *md, int *retry, char *err, size_t errlen)
+X509 *signerd_ca_sign(struct signerd *sd, const struct signerd_ca *g, enum capf_ipc_sign_kind kind,
+		      X509 *tbs, int *retry, char *err, size_t errlen)
 {
-	EVP_MD_CTX *mctx = NULL;
-	EVP_PKEY *pub;
-	char oe[768];
-	int rc = -1;
+	int r = 0;
+	X509 *x;
 
 	if (retry != NULL)
 		*retry = 0;
-	if (g == NULL || tbs == NULL || md == NULL) {
+	if (g == NULL || tbs == NULL) {
 		snprintf(err, errlen, "signerd_ca_sign: missing argument");
-		return -1;
-	}
-	ERR_clear_error();
-	if ((mctx = EVP_MD_CTX_new()) == NULL ||
-	    !EVP_DigestSignInit_ex(mctx, NULL, EVP_MD_get0_name(md), sd->libctx, NULL, g->key, NULL) ||
-	    X509_sign_ctx(tbs, mctx) <= 0) {
-		ossl_err(oe, sizeof(oe));
-		snprintf(err, errlen, "signing with the CAPF CA key %s failed: %s", g->key_uri, oe);
-		/* Everything before this point was checked (lint): a failure
-		 * here is the token's (down, busy, re-initialising). */
-		if (retry != NULL)
-			*retry = 1;
-		signerd_token_failed(sd, oe);
-		SIGNERD_STAT_INC(sd, sign_failures);
-		goto out;
-	}
-	pub = X509_get0_pubkey(capf_ca_cert(g->ca));
-	if (pub == NULL || X509_verify(tbs, pub) != 1) {
-		ossl_err(oe, sizeof(oe));
-		snprintf(err, errlen, "the signature made with %s does not verify with the CAPF CA "
-			 "certificate's public key: %s", g->key_uri, oe);
-		SIGNERD_STAT_INC(sd, sign_failures);
-		goto out;
-	}
-	rc = 0;
-out:
-	EVP_MD_CTX_free(mctx);
-	return rc;
-}
-
-struct p11_token *signerd_token(struct signerd *sd, int *retry, char *err, size_t errlen)
-{
-	struct p11_token_opts opts = { 0 };
-	struct p11_token *t = NULL;
-	struct p11_uri u;
-	char full[P11_URI_MAX + 1];
-	int rc;
-
-	if (retry != NULL)
-		*retry = 0;
-	err[0] = '\0';
-	if (key_uri_full(sd, sd->conf.token.ca_key_uri, full, sizeof(full), err, errlen) != 0 ||
-	    p11_uri_parse(full, &u, err, errlen) != 0) {
-		OPENSSL_cleanse(full, sizeof(full));
 		return NULL;
 	}
-	OPENSSL_cleanse(full, sizeof(full));
-	opts.rw = 1;
-	opts.pool_size = 2;
-	opts.module_path = sd->conf.token.module[0] != '\0' ? sd->conf.token.module : NULL;
-	rc = p11_token_open(&u, &opts, &t, err, errlen);
-	p11_uri_clear(&u);
-	if (rc != P11_OK) {
+	if ((x = signerd_key_sign_cert(sd, g->slot, kind, tbs, &r, err, errlen)) == NULL) {
+		SIGNERD_STAT_INC(sd, sign_failures);
+		/* only the token's failures make it down; a lint refusal is not one */
+		if (r)
+			signerd_token_failed(sd, err);
 		if (retry != NULL)
-			*retry = rc == P11_EDOWN;
-		t = NULL;
+			*retry = r;
 	}
-	return t;
+	return x;
 }
 
 /* The chain file of the active CAPF CA: ca.chain when configured, else
@@ -563,7 +410,7 @@ int signerd_ca_startup(struct signerd *sd, char *err, size_t errlen)
 		if (r != 0)
 			return -1;
 		/* The key must match the certificate the store recorded with it. */
-		if ((g = signerd_ca_new(sd, ca, NULL, key_uri, e, sizeof(e))) == NULL) {
+		if ((g = signerd_ca_new(sd, ca, key_uri, NULL, e, sizeof(e))) == NULL) {
 			snprintf(err, errlen, "the store's active CAPF CA (%s): %s", sd->conf.store.path, e);
 			return -1;
 		}
@@ -575,7 +422,7 @@ int signerd_ca_startup(struct signerd *sd, char *err, size_t errlen)
 		return -1;
 	snprintf(key_uri, sizeof(key_uri), "%s", sd->conf.token.ca_key_uri);
 	/* The key must match before anything is recorded. */
-	if ((g = signerd_ca_new(sd, ca, NULL, key_uri, err, errlen)) == NULL)
+	if ((g = signerd_ca_new(sd, ca, key_uri, NULL, err, errlen)) == NULL)
 		return -1;
 	{
 		unsigned char *der = NULL;
@@ -672,7 +519,4 @@ void signerd_crypto_fini(struct signerd *sd)
 	pthread_mutex_unlock(&c->ca_lock);
 	X509_STORE_free(c->mic_store);
 	c->mic_store = NULL;
-	capf_hsm_close(c->hsm);
-	c->hsm = NULL;
-	sd->libctx = NULL;
 }

@@ -1,7 +1,7 @@
 /*
  * appliance/signerd/checkpoint.c: signed checkpoints of the audit trail. The
- * audit key (token.audit_key_uri, a private key opened through capfhsm like
- * the CAPF CA key) signs "capf-audit-checkpoint-v1" || row id || that row's
+ * audit key (token.audit_key_uri, a private key the key process holds like
+ * the CAPF CA key, which signs nothing but checkpoint messages with it) signs "capf-audit-checkpoint-v1" || row id || that row's
  * hash || time (appliance/store/audit_chain.h) after every admin change, and
  * otherwise when audit.checkpoint_rows rows are unsigned or
  * audit.checkpoint_interval seconds passed (the dispatcher asks once a
@@ -24,8 +24,8 @@
 
 struct signerd_checkpointer {
 	pthread_mutex_t mu;
-	EVP_PKEY *key;                  /* the token key (capfhsm) */
-	EVP_PKEY *pub;                  /* its public half, default provider */
+	uint32_t slot;                  /* the audit key in the key process */
+	EVP_PKEY *pub;                  /* its public half */
 	char key_id[65];
 	int64_t last_row;
 	time_t last_time, failed_at;
@@ -44,25 +44,23 @@ static int sign_head(struct signerd *sd, struct signerd_checkpointer *c, int64_t
 {
 	unsigned char msg[CAPF_AUDIT_CP_MSG_LEN];
 	size_t mlen = capf_audit_checkpoint_msg(row, head, (int64_t)now, msg);
-	EVP_MD_CTX *s = EVP_MD_CTX_new(), *v = EVP_MD_CTX_new();
+	EVP_MD_CTX *v = EVP_MD_CTX_new();
+	char e[400];
 	int ok;
 
 	memset(cp, 0, sizeof(*cp));
 	cp->sig_len = sizeof(cp->sig);
 	ERR_clear_error();
-	ok = s != NULL && v != NULL &&
-	     EVP_DigestSignInit_ex(s, NULL, "SHA256", sd->libctx, NULL, c->key, NULL) == 1 &&
-	     EVP_DigestSign(s, cp->sig, &cp->sig_len, msg, mlen) == 1;
+	ok = v != NULL && signerd_key_sign_data(sd, c->slot, CAPF_IPC_SIGN_CHECKPOINT, msg, mlen, cp->sig,
+						&cp->sig_len, NULL, e, sizeof(e)) == 0;
 	if (!ok)
-		snprintf(err, errlen, "signing with the audit key (token.audit_key_uri) failed: "
-			 "the token is down or busy");
+		snprintf(err, errlen, "signing with the audit key (token.audit_key_uri) failed: %s", e);
 	else if (EVP_DigestVerifyInit_ex(v, NULL, "SHA256", NULL, NULL, c->pub, NULL) != 1 ||
 		 EVP_DigestVerify(v, cp->sig, cp->sig_len, msg, mlen) != 1) {
 		snprintf(err, errlen, "the audit key's signature does not verify with its public key");
 		ok = 0;
 	}
 	ERR_clear_error();
-	EVP_MD_CTX_free(s);
 	EVP_MD_CTX_free(v);
 	cp->time = now;
 	cp->row_id = row;
@@ -116,19 +114,15 @@ out:
 	return rc;
 }
 
-static int key_id_of(EVP_PKEY *key, EVP_PKEY **pub, char id[65])
+static int key_id_of(EVP_PKEY *pub, char id[65])
 {
 	unsigned char *der = NULL, md[32];
-	const unsigned char *p;
 	unsigned int mdlen = 0;
-	int n = i2d_PUBKEY(key, &der), ok;
+	int n = i2d_PUBKEY(pub, &der), ok;
 
 	if (n <= 0)
 		return -1;
-	p = der;
-	*pub = d2i_PUBKEY(NULL, &p, n);
-	ok = *pub != NULL && EVP_Digest(der, (size_t)n, md, &mdlen, EVP_sha256(), NULL) == 1 &&
-	     mdlen == 32;
+	ok = EVP_Digest(der, (size_t)n, md, &mdlen, EVP_sha256(), NULL) == 1 && mdlen == 32;
 	OPENSSL_free(der);
 	for (unsigned i = 0; ok && i < 32; i++)
 		snprintf(id + 2 * i, 3, "%02x", md[i]);
@@ -152,11 +146,12 @@ int signerd_checkpoint_init(struct signerd *sd, char *err, size_t errlen)
 		return -1;
 	}
 	pthread_mutex_init(&c->mu, NULL);
-	if ((c->key = signerd_key_open(sd, uri, NULL, e, sizeof(e))) == NULL) {
+	if (signerd_key_load(sd, CAPF_IPC_KEYCLASS_AUDIT, uri, NULL, NULL, &c->slot, &c->pub, NULL, e,
+			     sizeof(e)) != 0) {
 		snprintf(err, errlen, "token.audit_key_uri: %s", e);
 		goto fail;
 	}
-	if (key_id_of(c->key, &c->pub, c->key_id) != 0) {
+	if (key_id_of(c->pub, c->key_id) != 0) {
 		snprintf(err, errlen, "token.audit_key_uri %s: cannot read its public key", uri);
 		goto fail;
 	}
@@ -182,7 +177,8 @@ int signerd_checkpoint_init(struct signerd *sd, char *err, size_t errlen)
 	}
 	return 0;
 fail:
-	EVP_PKEY_free(c->key);
+	if (c->slot != 0)
+		signerd_key_unload(sd, c->slot);
 	EVP_PKEY_free(c->pub);
 	pthread_mutex_destroy(&c->mu);
 	free(c);
@@ -196,7 +192,7 @@ void signerd_checkpoint_fini(struct signerd *sd)
 	if (c == NULL)
 		return;
 	signerd_core(sd)->cp = NULL;
-	EVP_PKEY_free(c->key);
+	signerd_key_unload(sd, c->slot);
 	EVP_PKEY_free(c->pub);
 	pthread_mutex_destroy(&c->mu);
 	free(c);

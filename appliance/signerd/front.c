@@ -934,12 +934,19 @@ static int do_issue(struct signerd *sd, const struct signerd_peer *peer, const s
 		rc = refuse(sd, peer, req, resp, s.device, CAPF_OP_INSTALL, CAPF_FAIL_CA_REJECTED, 1, err);
 		goto out;
 	}
-	if (signerd_ca_sign(sd, g, x, md, &retry, err, sizeof(err)) != 0) {
-		capf_log(LOG_ERR, "sign_failed", "device=%s retry=%d error=%s", s.device, retry,
-			 capf_log_quote(q, sizeof(q), err));
-		rc = retry ? signerd_reply(sd, resp, req, CAPF_IPC_RETRY_LATER, 0, "the token is unavailable")
-			   : signerd_reply(sd, resp, req, CAPF_IPC_ERROR, 0, "signing failed");
-		goto out;
+	{
+		/* the key process lints it again, signs and verifies */
+		X509 *signed_x = signerd_ca_sign(sd, g, CAPF_IPC_SIGN_LSC, x, &retry, err, sizeof(err));
+
+		if (signed_x == NULL) {
+			capf_log(LOG_ERR, "sign_failed", "device=%s retry=%d error=%s", s.device, retry,
+				 capf_log_quote(q, sizeof(q), err));
+			rc = retry ? signerd_reply(sd, resp, req, CAPF_IPC_RETRY_LATER, 0, "the token is unavailable")
+				   : signerd_reply(sd, resp, req, CAPF_IPC_ERROR, 0, "signing failed");
+			goto out;
+		}
+		X509_free(x);
+		x = signed_x;
 	}
 	capf_errlist_clear(errs);
 	if (capf_lsc_lint(&sd->conf, g->ca, &in, x, errs) != 0) {

@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/socket.h>
 #include <unistd.h>
 #include <seccomp.h>
@@ -116,16 +117,16 @@ static const char *const allowed[] = {
 	"fsync", "fdatasync", "rename", "renameat", "renameat2", "unlink", "unlinkat",
 	"fchmod",                       /* common/file.c: a created file gets its mode exactly */
 	"mkdir", "mkdirat", "getdents64", "ftruncate", "fallocate",
-	"mmap", "munmap", "mprotect", "mremap", "brk", "madvise",
+	"munmap", "mremap", "brk", "madvise",
 	"futex", "set_robust_list", "rseq", "sched_yield", "sched_getaffinity",
 	"nanosleep", "clock_nanosleep", "clock_gettime", "gettimeofday", "time",
 	"getpid", "gettid", "getuid", "geteuid", "getgid", "getegid", "getppid",
 	"fcntl", "flock", "dup", "dup3",
 	"accept4", "recvfrom", "recvmsg", "sendmsg", "sendto", "shutdown", "getsockopt",
 	"setsockopt", "getsockname", "poll", "ppoll", "epoll_wait", "epoll_pwait", "epoll_ctl",
-	"getrandom", "uname", "sysinfo", "prlimit64", "getrlimit",
+	"getrandom", "uname", "sysinfo", "getrlimit",
 	"rt_sigreturn", "rt_sigprocmask", "rt_sigaction", "restart_syscall",
-	"exit", "exit_group", "tgkill", "membarrier",
+	"exit", "exit_group", "membarrier",
 };
 
 /*
@@ -144,7 +145,7 @@ static const char *const allowed_sanitizer[] = {
 #define SIGNERD_SANITIZER 0
 #endif
 
-int signerd_seccomp_install(int network, char *err, size_t errlen)
+int signerd_seccomp_install(char *err, size_t errlen)
 {
 	scmp_filter_ctx ctx;
 	int rc;
@@ -156,36 +157,46 @@ int signerd_seccomp_install(int network, char *err, size_t errlen)
 #if SIGNERD_SANITIZER
 	if (rc == 0)
 		rc = capf_seccomp_allow_table(ctx, allowed_sanitizer);
+	if (rc == 0)
+		rc = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(mmap), 0);
+	if (rc == 0)
+		rc = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(mprotect), 0);
 #else
-	/* Threads only: clone with CLONE_THREAD; clone3 (flags in memory, not
+	/* Threads only: clone with CLONE_THREAD (no fork: the key process's
+	 * supervisor was forked at start-up); clone3 (flags in memory, not
 	 * filterable) answers ENOSYS so that glibc falls back to clone. */
 	if (rc == 0)
 		rc = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(clone), 1,
 				      SCMP_A0(SCMP_CMP_MASKED_EQ, CLONE_THREAD, CLONE_THREAD));
+	/* Memory: never executable (nothing is loaded after start-up). */
+	if (rc == 0)
+		rc = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(mmap), 1,
+				      SCMP_A2(SCMP_CMP_MASKED_EQ, PROT_EXEC, 0));
+	if (rc == 0)
+		rc = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(mprotect), 1,
+				      SCMP_A2(SCMP_CMP_MASKED_EQ, PROT_EXEC, 0));
+	/* Signals to this process only (abort paths). */
+	if (rc == 0)
+		rc = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(tgkill), 1,
+				      SCMP_A0(SCMP_CMP_EQ, (scmp_datum_t)getpid()));
+	if (rc == 0)
+		rc = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(kill), 1,
+				      SCMP_A0(SCMP_CMP_EQ, (scmp_datum_t)getpid()));
 #endif
 	if (rc == 0)
 		rc = seccomp_rule_add(ctx, SCMP_ACT_ERRNO(ENOSYS), SCMP_SYS(clone3), 0);
-	/* syslog(3) reconnects to /dev/log after journald restarts: AF_UNIX only. */
+	/* Resource limits: read only (prlimit64 of this process with no new limit). */
+	if (rc == 0)
+		rc = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(prlimit64), 2,
+				      SCMP_A0(SCMP_CMP_EQ, 0), SCMP_A2(SCMP_CMP_EQ, 0));
+	/* sd_notify: an AF_UNIX datagram sent with sendto (no connect). syslog(3)
+	 * reconnects to /dev/log after journald restarts: it fails (EACCES) and
+	 * those lines are lost; under systemd the daemon logs to stderr
+	 * (--foreground, the journal's stream), which needs neither. */
 	if (rc == 0)
 		rc = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(socket), 1,
 				      SCMP_A0(SCMP_CMP_EQ, AF_UNIX));
 	if (rc == 0)
-		rc = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(connect), 0);
-	/* token.network: a module that reaches its HSM over IP (re)connects at
-	 * any time (after an outage too): IPv4/IPv6 sockets, binding a local
-	 * port, name resolution's datagrams. Without it, AF_UNIX only (above). */
-	if (rc == 0 && network)
-		rc = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(socket), 1, SCMP_A0(SCMP_CMP_EQ, AF_INET));
-	if (rc == 0 && network)
-		rc = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(socket), 1, SCMP_A0(SCMP_CMP_EQ, AF_INET6));
-	if (rc == 0 && network) {
-		static const char *const net[] = { "bind", "getpeername", "socketpair", "select",
-						   "pselect6", "epoll_create1", "eventfd2", "pipe2" };
-		rc = capf_seccomp_allow_table(ctx, net);
-	}
-	/* Signal delivery to ourselves (abort paths) only. */
-	if (rc == 0 && !SIGNERD_SANITIZER)
-		rc = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(kill), 1,
-				      SCMP_A0(SCMP_CMP_EQ, (scmp_datum_t)getpid()));
+		rc = seccomp_rule_add(ctx, SCMP_ACT_ERRNO(EACCES), SCMP_SYS(connect), 0);
 	return capf_seccomp_finish(ctx, rc, err, errlen);
 }

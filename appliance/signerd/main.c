@@ -9,12 +9,16 @@
  *   then, when root, drop for good to --user (setgroups/setresgid/setresuid,
  *   checked irreversible), so that the store and the token files are used by
  *   the user that owns them (the store and the PIN file refuse other owners);
- *   then open the capfhsm library context and the CAPF CA key, check the key
- *   matches the certificate, open the store, load the manufacturing CAs,
- *   PR_SET_NO_NEW_PRIVS, start the workers, install the seccomp allow-list,
- *   and serve until SIGTERM/SIGINT.
+ *   then fork the key process's supervisor (keyproc.c: capf-keyd, the only
+ *   process that opens the token), before the store is opened or anything is
+ *   read from a socket; open the store, have the key process load the CAPF CA
+ *   key and check it matches the certificate, load the manufacturing CAs,
+ *   PR_SET_NO_NEW_PRIVS, start the workers, install the seccomp allow-list
+ *   (no fork, exec, executable memory or connect from here on), and serve
+ *   until SIGTERM/SIGINT.
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <getopt.h>
 #include <grp.h>
 #include <pwd.h>
@@ -30,6 +34,7 @@
 #include "appliance/common/log.h"
 #include "appliance/common/sdnotify.h"
 #include "appliance/common/version.h"
+#include "appliance/signerd/keyproc.h"
 #include "appliance/signerd/signerd_int.h"
 #include "policy/errlist.h"
 
@@ -63,9 +68,13 @@ static void usage(FILE *f)
 "                       root: \"capf\" if it exists, else --user's primary group); the front end's\n"
 "                       user must be in it. admin.sock is 0600 unless sockets.admin_gids\n"
 "                       names a group (then 0660 with that group)\n"
-"  --pidfile FILE       write the process id to FILE (before dropping privileges)\n"
-"  --provider-dir DIR   where capfhsm.so is (default: <bindir>/../lib, then\n"
-"                       <bindir>/../lib/capf-appliance)\n"
+"  --pidfile FILE       write the process id to FILE (before dropping privileges; owned\n"
+"                       by --user, removed at exit, or emptied when its folder is not\n"
+"                       writable by that user)\n"
+"  --provider-dir DIR   where capfhsm.so is, for the key process (default: next to\n"
+"                       capf-keyd: <dir>/../lib, then <dir>/../lib/capf-appliance)\n"
+"  --keyd PATH          the key process program (default: capf-keyd next to this\n"
+"                       program, then <bindir>/../lib/capf-appliance/capf-keyd)\n"
 "  --foreground         log to stderr instead of syslog\n"
 "  --verbose            also log debug events\n"
 "  --no-seccomp         DEBUGGING ONLY: do not install the system-call allow-list\n"
@@ -75,7 +84,10 @@ static void usage(FILE *f)
 "Exit status: 0 stopped cleanly (SIGTERM/SIGINT) or configuration OK; 1 configuration\n"
 "invalid; 2 usage error; 3 start-up failed (CA, key, token, store, sockets, hardening);\n"
 "4 started as root without --user.\n"
-"Environment: only SOFTHSM2_CONF and CAPFHSM_MODULE are kept; everything else is cleared.\n"
+"Environment: only SOFTHSM2_CONF and CAPFHSM_MODULE are kept (and token.env's variables,\n"
+"for the key process); everything else is cleared.\n"
+"The token is opened only by the key process, capf-keyd, which a supervisor child of this\n"
+"daemon runs, and runs again when it dies.\n"
 "Under systemd (Type=notify, NOTIFY_SOCKET) readiness is reported once the sockets listen;\n"
 "with --foreground and stderr on the journal (JOURNAL_STREAM) lines carry \"<N>\" priorities\n"
 "instead of timestamps.\n");
@@ -127,6 +139,7 @@ int main(int argc, char **argv)
 		{ "socket-group", required_argument, NULL, 'g' },
 		{ "pidfile", required_argument, NULL, 'p' },
 		{ "provider-dir", required_argument, NULL, 'P' },
+		{ "keyd", required_argument, NULL, 'K' },
 		{ "foreground", no_argument, NULL, 'f' },
 		{ "verbose", no_argument, NULL, 'v' },
 		{ "no-seccomp", no_argument, NULL, 'S' },
@@ -134,8 +147,8 @@ int main(int argc, char **argv)
 		{ NULL, 0, NULL, 0 },
 	};
 	const char *config = DEFAULT_CONFIG, *user = NULL, *sgroup = NULL, *pidfile = NULL;
-	const char *provdir = NULL, *check = NULL;
-	int foreground = 0, verbose = 0, seccomp = 1, o, rc = EX_STARTUP;
+	const char *provdir = NULL, *check = NULL, *keyd = NULL;
+	int foreground = 0, verbose = 0, seccomp = 1, o, rc = EX_STARTUP, wrote_pidfile = 0;
 	struct signerd_env_keep keep;
 	struct signerd_core core;
 	struct signerd sd;
@@ -157,6 +170,7 @@ int main(int argc, char **argv)
 		case 'g': sgroup = optarg; break;
 		case 'p': pidfile = optarg; break;
 		case 'P': provdir = optarg; break;
+		case 'K': keyd = optarg; break;
 		case 'f': foreground = 1; break;
 		case 'v': verbose = 1; break;
 		case 'S': seccomp = 0; break;
@@ -286,9 +300,16 @@ int main(int argc, char **argv)
 		fprintf(stderr, "capf-signerd: %s\n", err);
 		return EX_STARTUP;
 	}
-	if (pidfile != NULL && write_pidfile(pidfile, err, sizeof(err)) != 0) {
-		fprintf(stderr, "capf-signerd: --pidfile: %s\n", err);
-		goto out;
+	/* Written as started, owned by the user that empties or removes it at exit
+	 * (removing needs a folder that user may write). */
+	if (pidfile != NULL) {
+		if (write_pidfile(pidfile, err, sizeof(err)) != 0 ||
+		    (user != NULL && chown(pidfile, run_uid, run_gid) != 0 &&
+		     snprintf(err, sizeof(err), "chown %s: %s", pidfile, strerror(errno)) > 0)) {
+			fprintf(stderr, "capf-signerd: --pidfile: %s\n", err);
+			goto out;
+		}
+		wrote_pidfile = 1;
 	}
 	if (user != NULL && capf_drop_privileges(run_uid, run_gid, NULL, err, sizeof(err)) != 0) {
 		capf_log(LOG_ERR, "startup_failed", "stage=drop_privileges error=%s", err);
@@ -297,10 +318,19 @@ int main(int argc, char **argv)
 	}
 
 	/* ---- as the service user ---- */
-	if (signerd_crypto_init(&sd, provdir, err, sizeof(err)) != 0) {
-		capf_log(LOG_ERR, "startup_failed", "stage=provider error=%s", err);
-		fprintf(stderr, "capf-signerd: %s\n", err);
-		goto out;
+	/* the key process first: nothing from outside has been read yet */
+	{
+		struct signerd_keyproc_opts ko = {
+			.keyd_path = keyd, .provider_dir = provdir, .foreground = foreground,
+			.verbose = verbose, .seccomp = seccomp,
+		};
+
+		if (signerd_keyproc_start(&sd, &ko, err, sizeof(err)) != 0 ||
+		    signerd_keyproc_wait(&sd, 30000, err, sizeof(err)) != 0) {
+			capf_log(LOG_ERR, "startup_failed", "stage=key_process error=%s", err);
+			fprintf(stderr, "capf-signerd: %s\n", err);
+			goto out;
+		}
 	}
 	if ((sd.store = capf_store_open(sd.conf.store.path, 0, err, sizeof(err))) == NULL) {
 		capf_log(LOG_ERR, "startup_failed", "stage=store error=%s", err);
@@ -332,7 +362,7 @@ int main(int argc, char **argv)
 		goto out;
 	}
 	if (seccomp) {
-		if (signerd_seccomp_install(sd.conf.token.network, err, sizeof(err)) != 0) {
+		if (signerd_seccomp_install(err, sizeof(err)) != 0) {
 			capf_log(LOG_ERR, "startup_failed", "stage=seccomp error=%s", err);
 			fprintf(stderr, "capf-signerd: %s\n", err);
 			goto out;
@@ -364,7 +394,15 @@ out:
 	signerd_authkey_fini(&sd);
 	capf_store_close(sd.store);
 	signerd_crypto_fini(&sd);
-	if (pidfile != NULL)
-		unlink(pidfile);
+	signerd_keyproc_stop(&sd);
+	if (wrote_pidfile && unlink(pidfile) != 0) {
+		/* its folder is not ours: at least no stale pid in it */
+		int fd = open(pidfile, O_WRONLY | O_TRUNC | O_NOFOLLOW | O_CLOEXEC);
+
+		if (fd < 0)
+			capf_log(LOG_WARNING, "pidfile_left", "path=%s", pidfile);
+		else
+			close(fd);
+	}
 	return rc;
 }

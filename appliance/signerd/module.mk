@@ -8,6 +8,7 @@ SIGNERD_SRCS := appliance/signerd/main.c appliance/signerd/harden.c appliance/si
 		appliance/signerd/authcheck.c appliance/signerd/possession.c appliance/signerd/util.c \
 		appliance/signerd/tokstate.c appliance/signerd/checkfiles.c appliance/signerd/replay.c \
 		appliance/signerd/authkey.c appliance/signerd/checkpoint.c \
+		appliance/signerd/keyproc.c appliance/signerd/keyops.c \
 		$(SIGNERD_ADMIN_SRCS)
 SIGNERD      := $(BUILD)/bin/capf-signerd
 PROGRAMS     += $(SIGNERD)
@@ -21,10 +22,11 @@ $(SIGNERD_STAMP):
 	@rm -f $(dir $@).admin-*
 	@touch $@
 
+# No PKCS#11 code in the signer: libcapfp11 is not linked (capf-keyd holds the token).
 $(SIGNERD): $(call objs,$(SIGNERD_SRCS)) $(BUILD)/lib/libcapfstore.a $(BUILD)/lib/libcapfpolicy.a \
-	    $(BUILD)/lib/libcapfcodec.a $(BUILD)/lib/libcapfcommon.a $(BUILD)/lib/libcapfp11.a
+	    $(BUILD)/lib/libcapfcodec.a $(BUILD)/lib/libcapfcommon.a | $(BUILD)/bin/capf-keyd
 	@mkdir -p $(dir $@)
-	$(CC) $(LDFLAGS) -o $@ $^ $(LIBSECCOMP) $(LIBCONFIG) $(LIBSQLITE) $(LIBCRYPTO) $(LIBDL) $(LIBPTHREAD)
+	$(CC) $(LDFLAGS) -o $@ $(filter %.o %.a,$^) $(LIBSECCOMP) $(LIBCONFIG) $(LIBSQLITE) $(LIBCRYPTO) $(LIBPTHREAD)
 
 # Tests: the possession check alone (cmocka), and the daemon on a real token,
 # real sockets and a real SQLite file (tests/integ/signerd.sh with its client).

@@ -29,7 +29,6 @@
 #include "appliance/store/store.h"
 #include "appliance/ipc/ipc.h"
 
-struct p11_token;
 struct signerd_sessions;        /* front enrollment sessions (front.c) */
 
 #define SIGNERD_FP_HEX_LEN 64   /* SHA-256, hex */
@@ -37,7 +36,8 @@ struct signerd_sessions;        /* front enrollment sessions (front.c) */
 /* One generation of the CAPF CA: immutable once published, refcounted. */
 struct signerd_ca {
 	struct capf_ca *ca;             /* certificate + chain (policy/chain.h) */
-	EVP_PKEY *key;                  /* the token key, opened in sd->libctx via capfhsm */
+	uint32_t slot;                  /* its token key in the key process (signerd_key_load) */
+	struct signerd *sd;             /* private: unloads the slot when the last user puts it */
 	char fp[SIGNERD_FP_HEX_LEN + 1];/* SHA-256 of the certificate DER, lower-case hex */
 	char key_uri[CAPF_CONF_STR_MAX];/* pkcs11: URI of the key, without pin-source */
 	unsigned refs;                  /* private: use signerd_ca_get/put */
@@ -65,7 +65,6 @@ struct signerd {
 	struct capf_conf conf;          /* capf.conf as loaded at start-up */
 	const char *conf_path;
 	struct capf_store *store;
-	OSSL_LIB_CTX *libctx;           /* own context with "capfhsm" + "default" */
 	/* private to the core: */
 	void *core;
 };
@@ -100,22 +99,14 @@ struct signerd_ca *signerd_ca_get(struct signerd *sd);
 void signerd_ca_put(struct signerd_ca *ca);
 
 /*
- * Opens a private key through capfhsm in sd->libctx: uri is a pkcs11: URI;
- * ";pin-source=file:<token.pin_source>" is appended when it has none (at most
- * CAPF_CONF_STR_MAX bytes in all). P11-down style failures are reported as
- * *retry = 1 (retry may be NULL).
+ * A new generation from ca (ownership taken, also on failure): its key, the
+ * token key key_uri (a pkcs11: URI without PIN or module), is loaded into a
+ * new slot of the key process, which checks that it matches the certificate
+ * and signs. NULL with a message; *retry (may be NULL) is 1 when the token or
+ * the key process is down.
  */
-EVP_PKEY *signerd_key_open(struct signerd *sd, const char *uri, int *retry,
-			   char *err, size_t errlen);
-
-/*
- * A new generation from ca (ownership taken, also on failure) and key
- * (ownership taken, also on failure; NULL: open key_uri with
- * signerd_key_open). Checks the key matches the certificate (EVP_PKEY_eq).
- * Returns NULL with a message.
- */
-struct signerd_ca *signerd_ca_new(struct signerd *sd, struct capf_ca *ca, EVP_PKEY *key,
-				  const char *key_uri, char *err, size_t errlen);
+struct signerd_ca *signerd_ca_new(struct signerd *sd, struct capf_ca *ca, const char *key_uri,
+				  int *retry, char *err, size_t errlen);
 
 /* Publishes nca as the active generation (the reference passed in goes to the
  * daemon); the old one is freed when its last user puts it. The caller records
@@ -123,14 +114,14 @@ struct signerd_ca *signerd_ca_new(struct signerd *sd, struct capf_ca *ca, EVP_PK
 void signerd_ca_replace(struct signerd *sd, struct signerd_ca *nca);
 
 /*
- * Signs the to-be-signed certificate tbs with the generation's key (X509_sign
- * through the provider, digest md: capf_lsc_digest() for LSCs) and verifies the
- * signature with the CA certificate's public key before returning 0. On -1,
- * *retry (may be NULL) is 1 when the token is down or busy (answer RETRY_LATER).
- * Used by ISSUE and by the admin TLS issuance; never on caller-supplied bytes.
+ * Has the key process lint, sign (the generation's key) and verify the
+ * unsigned certificate tbs as kind (CAPF_IPC_SIGN_LSC, _TLS): the signed
+ * certificate, or NULL with a message; *retry (may be NULL) is 1 when the token
+ * or the key process is down or busy (answer RETRY_LATER); a failure of the
+ * token marks it down (tokstate.c).
  */
-int signerd_ca_sign(struct signerd *sd, const struct signerd_ca *ca, X509 *tbs,
-		    const EVP_MD *md, int *retry, char *err, size_t errlen);
+X509 *signerd_ca_sign(struct signerd *sd, const struct signerd_ca *ca, enum capf_ipc_sign_kind kind,
+		      X509 *tbs, int *retry, char *err, size_t errlen);
 
 /* SHA-256 of a certificate's DER as lower-case hex into fp (65 bytes). */
 int signerd_cert_fp(X509 *cert, char fp[SIGNERD_FP_HEX_LEN + 1]);
@@ -143,17 +134,40 @@ int signerd_cert_fp(X509 *cert, char fp[SIGNERD_FP_HEX_LEN + 1]);
 int signerd_chain_der(STACK_OF(X509) *chain, unsigned char **der, size_t *len);
 STACK_OF(X509) *signerd_chain_parse(const unsigned char *der, size_t len);
 
-/* ---- the token (keygen for regenerate) -------------------------------- */
+/* ---- the key process (keyops.c): the only process with a token session ---- */
 
-/*
- * The rw, logged-in token of token.ca_key_uri (with the PIN from
- * token.pin_source), opened for the caller, who closes it with
- * p11_token_close when done. Not kept: this is a second copy of the token
- * layer beside the provider's, which may re-initialise the module after an
- * outage (ca.c); sessions kept here across that would be stale. NULL with a
- * message (*retry = 1 when it is down; retry may be NULL).
- */
-struct p11_token *signerd_token(struct signerd *sd, int *retry, char *err, size_t errlen);
+/* Loads the token key uri (class: CA key, audit key, HMAC key) into a new slot;
+ * with cert (and chain) for a CA key, which must match. The slot is loaded
+ * again into every later key process. *pub (may be NULL): the public key. */
+int signerd_key_load(struct signerd *sd, enum capf_ipc_key_class cls, const char *uri, X509 *cert,
+		     STACK_OF(X509) *chain, uint32_t *slot, EVP_PKEY **pub, int *retry, char *err,
+		     size_t errlen);
+void signerd_key_unload(struct signerd *sd, uint32_t slot);
+/* The same as signerd_ca_sign on a slot: kind LSC, TLS or CA (a new key's own certificate). */
+X509 *signerd_key_sign_cert(struct signerd *sd, uint32_t slot, enum capf_ipc_sign_kind kind, X509 *tbs,
+			    int *retry, char *err, size_t errlen);
+/* A CSR for the slot's own key, signed. */
+X509_REQ *signerd_key_sign_req(struct signerd *sd, uint32_t slot, X509_REQ *req, int *retry, char *err,
+			       size_t errlen);
+/* A signature over msg (kind CAPF_IPC_SIGN_CHECKPOINT: an audit checkpoint message). */
+int signerd_key_sign_data(struct signerd *sd, uint32_t slot, enum capf_ipc_sign_kind kind, const uint8_t *msg,
+			  size_t len, uint8_t *sig, size_t *siglen, int *retry, char *err, size_t errlen);
+int signerd_key_hmac(struct signerd *sd, uint32_t slot, const uint8_t *in, size_t inlen, uint8_t out[32],
+		     char *err, size_t errlen);
+/* One test signature (HMAC) with the slot's key: 0, or -1 (*retry: token down). */
+int signerd_key_probe(struct signerd *sd, uint32_t slot, int *retry, char *err, size_t errlen);
+
+/* Key generation, in a one-shot `capf-keyd --keygen` run in the CAPF CA's
+ * token (regenerate): open, generate (key_type CAPF_KEY_RSA with bits, or
+ * CAPF_KEY_EC with curve; label: the wanted CKA_LABEL, made unique with -2,
+ * -3...), destroy it again if a later step fails, close. */
+struct signerd_keygen;
+struct signerd_keygen *signerd_keygen_open(struct signerd *sd, char *err, size_t errlen);
+int signerd_keygen_generate(struct signerd_keygen *kg, uint8_t key_type, uint32_t bits, uint8_t curve,
+			    const char *label, char *uri, size_t urilen, char *label_out, size_t lablen,
+			    EVP_PKEY **pub, int *retry, char *err, size_t errlen);
+int signerd_keygen_destroy(struct signerd_keygen *kg, const char *uri, char *err, size_t errlen);
+void signerd_keygen_close(struct signerd_keygen *kg);
 
 /* ---- audit and logging ------------------------------------------------ */
 

@@ -17,8 +17,7 @@
 struct signerd_core {
 	pthread_mutex_t ca_lock;
 	struct signerd_ca *active;
-	struct capf_hsm *hsm;           /* the library context with capfhsm (common/hsm.h) */
-	char provider_dir[4200];
+	struct signerd_keyproc *keyproc; /* the key process (keyproc.c) */
 	X509_STORE *mic_store;          /* manufacturing CAs (mic.ca_dir), NULL: none */
 	unsigned mic_count;
 	struct signerd_sessions *sessions;
@@ -57,30 +56,26 @@ int signerd_env_scrub(struct signerd_env_keep *k, char *err, size_t errlen);
 int signerd_env_apply(struct signerd_env_keep *k, const struct capf_conf *c, char *err, size_t errlen);
 /* The start-up copy wiped and freed, when capf-signerd exits before signerd_env_apply. */
 void signerd_env_forget(struct signerd_env_keep *k);
-/* network: token.network (the module reaches its HSM over IP: AF_INET/AF_INET6 sockets). */
-int signerd_seccomp_install(int network, char *err, size_t errlen);
+/* The allow-list of the signer (the key process has its own: appliance/keyd/sandbox.c). */
+int signerd_seccomp_install(char *err, size_t errlen);
 
 /* ---- ca.c ---- */
-/* Own library context with capfhsm + default; provider_dir: NULL to search. */
-int signerd_crypto_init(struct signerd *sd, const char *provider_dir, char *err, size_t errlen);
+/* Drops the active CA and the manufacturing CAs. */
 void signerd_crypto_fini(struct signerd *sd);
 /* Loads the CAPF CA from the config (or the store's active one) and its key. */
 int signerd_ca_startup(struct signerd *sd, char *err, size_t errlen);
 /* Manufacturing CAs from mic.ca_dir. */
 int signerd_mic_load(struct signerd *sd, char *err, size_t errlen);
-/* uri with pin-source (token.pin_source) and module-path (token.module) added
- * when it has none; it then holds a PIN path: wipe it after use. */
-int signerd_key_uri_full(struct signerd *sd, const char *uri, char *out, size_t len, char *err,
-			 size_t errlen);
 
 /* ---- authkey.c: the HMAC key of authentication strings ---- */
-/* Opens token.auth_key_uri (a secret key, sensitive and never extractable) when
- * set; checks one HMAC. 0 (also when not configured) or -1 with a message. */
+/* Loads token.auth_key_uri (a secret key, sensitive and never extractable) into
+ * the key process when set, which checks one HMAC. 0 (also when not
+ * configured) or -1 with a message. */
 int signerd_authkey_init(struct signerd *sd, char *err, size_t errlen);
 void signerd_authkey_fini(struct signerd *sd);
 
 /* ---- checkpoint.c: signed audit checkpoints ---- */
-/* Opens token.audit_key_uri through capfhsm when set, reads the newest
+/* Loads token.audit_key_uri into the key process when set, reads the newest
  * checkpoint and signs the head when rows are unsigned. 0 or -1. */
 int signerd_checkpoint_init(struct signerd *sd, char *err, size_t errlen);
 void signerd_checkpoint_fini(struct signerd *sd);
@@ -158,8 +153,6 @@ int signerd_check_files(const struct capf_conf *c, const char *conf_path, const 
 int signerd_fetched_check(struct signerd *sd, const char *name, X509 *cert,
 			  char issuer_fp[SIGNERD_FP_HEX_LEN + 1], char *why, size_t whylen);
 
-#endif
-
 /* ---- authcheck.c: the authentication evidence of BEGIN ---- */
 struct signerd_evidence {
 	uint32_t capf_session;
@@ -191,3 +184,5 @@ int signerd_auth_check(struct signerd *sd, const struct capf_store_device *dev,
 		       enum capf_fail_cause *cause, char *why, size_t whylen);
 /* Hard error verifying (store unreadable...): *cause is CAPF_FAIL_CA_COMMUNICATION
  * and the return -2. */
+
+#endif

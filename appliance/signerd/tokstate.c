@@ -9,10 +9,10 @@
  * key (front.c), and a thread of ours probes it every SIGNERD_TOKEN_RECOVER_MS
  * (while it is up, every SIGNERD_TOKEN_HEALTH_MS, so that an outage is known
  * even when no phone is enrolling):
- * one test signature with the active CA key through the provider, whose token
- * layer re-opens its sessions, logs in again and, when the module is wedged,
- * re-initialises it (C_Finalize, C_Initialize; the provider is configured to,
- * see ca.c), itself rate-limited. The first probe that signs brings the token
+ * one test signature with the active CA key in the key process (KEY_PROBE),
+ * whose provider re-opens its sessions, logs in again and, when the module is
+ * wedged, re-initialises it (C_Finalize, C_Initialize), itself rate-limited.
+ * A key process that died counts the same way until its successor is ready. The first probe that signs brings the token
  * back up: enrollments resume without a restart. Each transition is logged
  * (token_down, token_up with the outage's length); the provider's own events
  * (recovery, re-initialisation, refused PIN) arrive as token_event lines.
@@ -77,30 +77,17 @@ int signerd_token_usable(struct signerd *sd)
 	return 0;
 }
 
-/* One test signature with the active CA key: 0 when it signs. */
+/* One test signature with the active CA key, in the key process: 0 when it signs. */
 static int probe(struct signerd *sd, char *err, size_t errlen)
 {
-	static const unsigned char msg[] = "capf-signerd token probe";
 	struct signerd_ca *g = signerd_ca_get(sd);
-	unsigned char sig[1024];
-	size_t siglen = sizeof(sig);
-	EVP_MD_CTX *m = NULL;
-	int rc = -1;
+	int rc;
 
 	if (g == NULL) {
 		snprintf(err, errlen, "no active CAPF CA");
 		return -1;
 	}
-	ERR_clear_error();
-	if ((m = EVP_MD_CTX_new()) != NULL
-	    && EVP_DigestSignInit_ex(m, NULL, "SHA256", sd->libctx, NULL, g->key, NULL) == 1
-	    && EVP_DigestSign(m, sig, &siglen, msg, sizeof(msg) - 1) == 1) {
-		rc = 0;
-	} else {
-		capf_ossl_errors(err, errlen);
-	}
-	ERR_clear_error();
-	EVP_MD_CTX_free(m);
+	rc = signerd_key_probe(sd, g->slot, NULL, err, errlen);
 	signerd_ca_put(g);
 	return rc;
 }

@@ -360,8 +360,19 @@ static void test_roles_and_verbs(void **state)
 	assert_int_equal(capf_ipc_decode_request(&m, out, len, CAPF_IPC_ROLE_FRONT, err, sizeof(err)), 0);
 	capf_ipc_msg_free(&m);
 	capf_ipc_builder_free(&b);
-	/* PING: both */
-	assert_int_equal(capf_ipc_verb_roles(CAPF_IPC_PING), CAPF_IPC_ROLE_FRONT | CAPF_IPC_ROLE_ADMIN);
+	/* the key process's verbs: never on the front or admin socket */
+	assert_int_equal(capf_ipc_build_request(&b, CAPF_IPC_KEY_PROBE, 1), 0);
+	capf_ipc_put_u32(&b, CAPF_IPC_T_KEY_SLOT, 1);
+	assert_int_equal(capf_ipc_build_finish(&b, &out, &len, err, sizeof(err)), 0);
+	assert_int_equal(capf_ipc_decode_request(&m, out, len, CAPF_IPC_ROLE_FRONT | CAPF_IPC_ROLE_ADMIN,
+						 err, sizeof(err)), CAPF_IPC_E_VERB);
+	assert_int_equal(capf_ipc_decode_request(&m, out, len, CAPF_IPC_ROLE_KEY, err, sizeof(err)), 0);
+	capf_ipc_msg_free(&m);
+	capf_ipc_builder_free(&b);
+	/* PING: every role */
+	assert_int_equal(capf_ipc_verb_roles(CAPF_IPC_PING),
+			 CAPF_IPC_ROLE_FRONT | CAPF_IPC_ROLE_ADMIN | CAPF_IPC_ROLE_KEY);
+	assert_int_equal(capf_ipc_verb_roles(CAPF_IPC_KEY_SIGN), CAPF_IPC_ROLE_KEY);
 	assert_int_equal(capf_ipc_verb_roles(CAPF_IPC_BEGIN), CAPF_IPC_ROLE_FRONT);
 	assert_int_equal(capf_ipc_verb_roles(CAPF_IPC_STATS), CAPF_IPC_ROLE_ADMIN);
 	assert_int_equal(capf_ipc_verb_roles(CAPF_IPC_BACKUP_BEGIN), CAPF_IPC_ROLE_ADMIN);
