@@ -11,7 +11,10 @@
 #   make clean
 #
 # Each top-level folder contributes a module.mk fragment; this file holds only
-# the shared flags, the generic compile rule and the top-level targets.
+# the shared flags, the project's library names, the generic compile rule and the
+# top-level targets. Fragments list their sources explicitly (no $(wildcard)): a
+# new .c file is built when a fragment names it. docs/HACKING.md explains how to
+# add a program, a library or a test.
 
 SANITIZE ?= 0
 PREFIX   ?= /usr/local
@@ -55,6 +58,16 @@ LIBCMOCKA := -lcmocka
 LIBDL     := -ldl
 LIBPTHREAD:= -pthread
 
+# The project's own libraries, declared here so that every fragment can name them
+# whatever order the fragments are read in (each fragment adds its rule).
+LIBP11    := $(BUILD)/lib/libcapfp11.a
+CAPFHSM   := $(BUILD)/lib/capfhsm.so
+LIBPOLICY := $(BUILD)/lib/libcapfpolicy.a
+LIBCODEC  := $(BUILD)/lib/libcapfcodec.a
+LIBCOMMON := $(BUILD)/lib/libcapfcommon.a
+LIBSTORE  := $(BUILD)/lib/libcapfstore.a
+LIBITL    := $(BUILD)/lib/libcapfitl.a
+
 # objs(SRCS): object files for a list of sources
 objs = $(patsubst %.c,$(BUILD)/obj/%.o,$(1))
 
@@ -64,8 +77,10 @@ LIBRARIES   :=	# build/lib/...
 UNIT_TESTS  :=	# cmocka binaries, no token needed
 INTEG_TESTS :=	# binaries needing a SoftHSM token / sockets / SQLite files
 SHELL_TESTS :=	# tests/*.sh scripts, run after all binaries are built
+BENCH_BINS  :=	# binaries only `make bench` builds
 BENCHES     :=	# benchmark commands
 FUZZERS     :=	# libFuzzer target names (tests/fuzz/NAME.c)
+INSTALL_SHARE :=	# files `make install` puts in share/capf-appliance
 
 .PHONY: all check bench fuzz demo install clean deps tests deb
 all:
