@@ -21,5 +21,5 @@ SHELL_TESTS += tests/integ/capf_rotation.sh
 SHELL_TESTS += tests/e2e/appliance_rotation.sh
 # ... and through p11-kit server + client module, as a network HSM is reached
 SHELL_TESTS += tests/e2e/appliance_rotation_p11kit.sh
-# issue #13: Troubleshoot, history, list filters, bulk rules, the JSON vocabulary.
+# Troubleshoot, history, list filters, bulk rules, the JSON vocabulary.
 SHELL_TESTS += tests/integ/capfctl_devices.sh
