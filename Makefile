@@ -5,6 +5,8 @@
 #   make check SANITIZE=1  the same under ASan+UBSan (build/asan/), plus a short fuzz run
 #   make bench           benchmarks; they print their figures
 #   make fuzz            libFuzzer targets (clang) into build/fuzz/
+#   make format          rewrite the C sources in the project's style (.clang-format)
+#   make format-check    list the C sources not in that style (part of make check)
 #   make demo            run the appliance on its defaults and enroll a simulated phone
 #   make install PREFIX=/usr/local DESTDIR=
 #   make deb             the Debian packages into build/deb/ (scripts/make-deb; docs/INSTALL.md)
@@ -82,7 +84,7 @@ BENCHES     :=	# benchmark commands
 FUZZERS     :=	# libFuzzer target names (tests/fuzz/NAME.c)
 INSTALL_SHARE :=	# files `make install` puts in share/capf-appliance
 
-.PHONY: all check bench fuzz demo install clean deps tests deb
+.PHONY: all check bench fuzz demo install clean deps tests deb format format-check
 all:
 
 include pkcs11/module.mk
@@ -103,6 +105,7 @@ $(BUILD)/obj/%.o: %.c
 	$(CC) $(CPPFLAGS) $(CFLAGS) -c -o $@ $<
 
 check: deps
+	@$(MAKE) --no-print-directory format-check
 	@$(MAKE) --no-print-directory tests
 	@BUILD=$(BUILD) SANITIZE=$(SANITIZE) tests/run-tests $(UNIT_TESTS) $(INTEG_TESTS) $(SHELL_TESTS)
 ifeq ($(SANITIZE),1)
@@ -123,5 +126,17 @@ install: all
 
 clean:
 	rm -rf build
+
+# The code style: every C source and header of the project (no generated or
+# third-party C in the tree; build/ and the fuzz corpora are not searched).
+# scripts/format-check explains .clang-format-pending.
+CLANG_FORMAT  ?= clang-format
+FORMAT_DIRS   := pkcs11 providers policy appliance tests
+FORMAT_SRCS    = $(shell find $(FORMAT_DIRS) -path tests/fuzz/corpus -prune -o -type f \
+		   \( -name '*.c' -o -name '*.h' \) -print | LC_ALL=C sort)
+format:
+	$(CLANG_FORMAT) -i --style=file $(FORMAT_SRCS)
+format-check:
+	@CLANG_FORMAT=$(CLANG_FORMAT) scripts/format-check $(FORMAT_SRCS)
 
 -include $(shell find $(BUILD)/obj -name '*.d' 2>/dev/null)
