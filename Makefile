@@ -5,13 +5,18 @@
 #   make check SANITIZE=1  the same under ASan+UBSan (build/asan/), plus a short fuzz run
 #   make bench           benchmarks; they print their figures
 #   make fuzz            libFuzzer targets (clang) into build/fuzz/
+#   make format          rewrite the C sources in the project's style (.clang-format)
+#   make format-check    list the C sources not in that style (part of make check)
 #   make demo            run the appliance on its defaults and enroll a simulated phone
 #   make install PREFIX=/usr/local DESTDIR=
 #   make deb             the Debian packages into build/deb/ (scripts/make-deb; docs/INSTALL.md)
 #   make clean
 #
 # Each top-level folder contributes a module.mk fragment; this file holds only
-# the shared flags, the generic compile rule and the top-level targets.
+# the shared flags, the project's library names, the generic compile rule and the
+# top-level targets. Fragments list their sources explicitly (no $(wildcard)): a
+# new .c file is built when a fragment names it. docs/HACKING.md explains how to
+# add a program, a library or a test.
 
 SANITIZE ?= 0
 PREFIX   ?= /usr/local
@@ -55,6 +60,16 @@ LIBCMOCKA := -lcmocka
 LIBDL     := -ldl
 LIBPTHREAD:= -pthread
 
+# The project's own libraries, declared here so that every fragment can name them
+# whatever order the fragments are read in (each fragment adds its rule).
+LIBP11    := $(BUILD)/lib/libcapfp11.a
+CAPFHSM   := $(BUILD)/lib/capfhsm.so
+LIBPOLICY := $(BUILD)/lib/libcapfpolicy.a
+LIBCODEC  := $(BUILD)/lib/libcapfcodec.a
+LIBCOMMON := $(BUILD)/lib/libcapfcommon.a
+LIBSTORE  := $(BUILD)/lib/libcapfstore.a
+LIBITL    := $(BUILD)/lib/libcapfitl.a
+
 # objs(SRCS): object files for a list of sources
 objs = $(patsubst %.c,$(BUILD)/obj/%.o,$(1))
 
@@ -64,10 +79,12 @@ LIBRARIES   :=	# build/lib/...
 UNIT_TESTS  :=	# cmocka binaries, no token needed
 INTEG_TESTS :=	# binaries needing a SoftHSM token / sockets / SQLite files
 SHELL_TESTS :=	# tests/*.sh scripts, run after all binaries are built
+BENCH_BINS  :=	# binaries only `make bench` builds
 BENCHES     :=	# benchmark commands
 FUZZERS     :=	# libFuzzer target names (tests/fuzz/NAME.c)
+INSTALL_SHARE :=	# files `make install` puts in share/capf-appliance
 
-.PHONY: all check bench fuzz demo install clean deps tests deb
+.PHONY: all check bench fuzz demo install clean deps tests deb format format-check
 all:
 
 include pkcs11/module.mk
@@ -88,6 +105,7 @@ $(BUILD)/obj/%.o: %.c
 	$(CC) $(CPPFLAGS) $(CFLAGS) -c -o $@ $<
 
 check: deps
+	@$(MAKE) --no-print-directory format-check
 	@$(MAKE) --no-print-directory tests
 	@BUILD=$(BUILD) SANITIZE=$(SANITIZE) tests/run-tests $(UNIT_TESTS) $(INTEG_TESTS) $(SHELL_TESTS)
 ifeq ($(SANITIZE),1)
@@ -108,5 +126,17 @@ install: all
 
 clean:
 	rm -rf build
+
+# The code style: every C source and header of the project (no generated or
+# third-party C in the tree; build/ and the fuzz corpora are not searched).
+# scripts/format-check explains .clang-format-pending.
+CLANG_FORMAT  ?= clang-format
+FORMAT_DIRS   := pkcs11 providers policy appliance tests
+FORMAT_SRCS    = $(shell find $(FORMAT_DIRS) -path tests/fuzz/corpus -prune -o -type f \
+		   \( -name '*.c' -o -name '*.h' \) -print | LC_ALL=C sort)
+format:
+	$(CLANG_FORMAT) -i --style=file $(FORMAT_SRCS)
+format-check:
+	@CLANG_FORMAT=$(CLANG_FORMAT) scripts/format-check $(FORMAT_SRCS)
 
 -include $(shell find $(BUILD)/obj -name '*.d' 2>/dev/null)

@@ -286,7 +286,7 @@ void p11_module_unref(struct p11_module *m)
 		}
 	/* Never dlclose(): SoftHSM keeps singletons and exit handlers in the
 	 * library. C_Finalize only when we initialised it, the application
-	 * did not turn it off and the process is not exiting (see p11.h). */
+	 * did not turn it off and the process is not exiting (docs/TOKEN.md). */
 	if (m->ours && m->initialized && atomic_load(&finalize_on) && !p11_exiting())
 		(void)P11_CALL(m->f, C_Finalize, NULL);
 	pthread_mutex_unlock(&mods_mu);

@@ -5,92 +5,16 @@
  * key pairs inside the token, and sign (raw C_Sign, one operation per session,
  * from a pool of sessions so that threads sign in parallel).
  *
- * Why Cryptoki directly (dlopen + C_GetFunctionList) and not libp11:
- * libp11 0.4.12 (Debian 12) cannot generate EC keys, has no CKM_RSA_PKCS_PSS
- * sign, and hides the CK_RV of a failure. We need the CK_RV: it tells a token
- * fault (re-open sessions, retry once) from a wrong or locked PIN (never retry:
- * tokens lock after a few failures) from a bad request. latchset's
- * pkcs11-provider talks Cryptoki directly for the same reasons.
- *
  * Conventions: functions return P11_OK (0) or a negative P11_E* and write a
  * message for people into err (e.g. "C_Sign: CKR_DEVICE_ERROR (token device
  * error)"). Nothing here prints; events (fault recovery, and with tracing on
  * every Cryptoki call) go to the callback set with p11_set_log_fn.
  * All functions taking a token or object are thread-safe.
  *
- * Module lifetime: a module is loaded once per process per path and
- * refcounted. C_Initialize uses CKF_OS_LOCKING_OK and accepts
- * CKR_CRYPTOKI_ALREADY_INITIALIZED (then we never C_Finalize it). The module
- * is never dlclose()d. C_Finalize is called when the last reference goes,
- * unless p11_set_finalize(0) was called or the process is exiting.
- *
- * Process exit: at exit, SoftHSM 2.6's own exit handlers (C++ static
- * destructors) and OpenSSL's OPENSSL_cleanup run in the reverse order of their
- * registration; a token released after SoftHSM's handlers ran (the provider's
- * teardown from OPENSSL_cleanup, an exit handler registered before the token
- * was opened) used to crash in C_CloseSession. So the layer has an "exiting"
- * state: once set, no Cryptoki function is called any more, by anything in
- * this layer. Closing tokens and releasing objects then only frees our memory
- * (the module's sessions die with the process), no C_Finalize, and every
- * operation (sign, find, open, keygen, info) fails with P11_EDOWN ("the
- * process is exiting"). It is set
- *   - automatically: the first module load registers an exit handler (again
- *     for each module library new to the process) after C_Initialize, so it
- *     runs before the module's and OpenSSL's exit handlers;
- *   - explicitly by p11_set_exiting(), for a process that is about to exit
- *     some other way (e.g. from a signal handler's path, or when it cannot
- *     trust the ordering above). It cannot be undone.
- * Valgrind/LSan: nothing of ours is left at exit when tokens are closed; the
- * module's own memory (sessions never closed) is the module's (SoftHSM's is
- * suppressed in tests/lsan.supp).
- *
- * Failed operations: a pooled session whose operation failed (any CK_RV but
- * CKR_OK) is never handed out again; a fresh session replaces it, opened
- * before the old one is closed so that the login stays.
- *
- * Recovery: a token fault (p11_rv_is_fault) closes the token's sessions,
- * opens a new one and logs in again, at most once per recover_ms (in between:
- * P11_EDOWN without touching the token). A wrong or locked PIN is never
- * retried. When that re-opening itself fails with CKR_GENERAL_ERROR,
- * CKR_DEVICE_ERROR, CKR_TOKEN_NOT_PRESENT, CKR_TOKEN_NOT_RECOGNIZED,
- * CKR_DEVICE_REMOVED, CKR_SLOT_ID_INVALID or CKR_CRYPTOKI_NOT_INITIALIZED from
- * C_OpenSession or C_Login (never a PIN failure, never a PIN file problem),
- * the module itself may be wedged: SoftHSM 2.6, once its token directory was
- * gone, answers CKR_GENERAL_ERROR to every C_Login until C_Finalize +
- * C_Initialize, even after the directory is back. Then, within the same
- * rate-limited recovery, the module is re-initialised and the recovery tried
- * once more, but only when
- *   - the token was opened with opts.reinit_module (see below),
- *   - this layer's C_Initialize is the one in effect (not
- *     CKR_CRYPTOKI_ALREADY_INITIALIZED) and p11_set_finalize(0) was not called,
- *   - the process is not exiting, and
- *   - no thread is using the module (no pooled session of any token of it is
- *     handed out, no token of it is being opened; never waited for: otherwise
- *     the token stays down and the next recovery tries again).
- * While the directory is still gone C_Initialize fails (CKR_GENERAL_ERROR):
- * the module stays uninitialised, the token down, and the next recovery
- * initialises it. Every token of the module in this copy of the layer learns
- * of the re-initialisation (an epoch): its old sessions are forgotten, never
- * closed nor used (their handles may name new sessions), object handles are
- * re-found, and it logs in again on next use. Logged: "PKCS#11 module M
- * re-initialised (C_Finalize, C_Initialize) after: ..." (LOG_WARNING), then
- * "recovered" (LOG_NOTICE); failures at LOG_ERR.
- * opts.reinit_module: set it only when this copy of the layer is the module's
- * only user in the process. Another copy (the capfhsm provider loaded in the
- * same process with the same module, which re-initialises only when its
- * configuration says capfhsm-reinit-module = 1, else sets p11_set_finalize(0))
- * cannot know of the re-initialisation and could use stale session or object
- * handles that now name other sessions or objects. The programs let the
- * provider do it (appliance/common/hsm.c): its copy holds their token sessions.
- * C_Finalize at run time is safe with SoftHSM 2.6.1 (tests/integ/test_p11_token
- * does it after every test and in the re-initialisation tests); the crash
- * seen in C_Finalize/C_CloseSession is at exit only (see "Process exit").
- * Limits: while another session of the application on the token stays open
- * (another logged-in token handle of this module, or a pooled session of the
- * same token in use by another thread at that moment), SoftHSM keeps the
- * login: C_Login answers CKR_USER_ALREADY_LOGGED_IN, the vanished objects
- * show as "no longer on the token" (P11_ERR), and no re-initialisation is
- * triggered until those sessions are closed by a later recovery.
+ * Why Cryptoki and not libp11, module lifetime, process exit, failed
+ * operations and fault recovery (with opts.reinit_module: set it only when
+ * this copy of the layer is the module's only user in the process):
+ * docs/TOKEN.md.
  *
  * Processes that fork: open tokens in the process that uses them, after the
  * fork (a child may not use its parent's Cryptoki sessions).

@@ -35,7 +35,7 @@ struct p11_module {
 void p11_module_use(struct p11_module *m);
 void p11_module_unuse(struct p11_module *m);
 /*
- * C_Finalize + C_Initialize of a wedged module (see p11.h, "Recovery"). Only
+ * C_Finalize + C_Initialize of a wedged module (docs/TOKEN.md, "Recovery"). Only
  * when this layer initialised it, finalizing is allowed, the process is not
  * exiting and no thread is using it (trywrlock). why names the failure for
  * the log. 0, or -1 with msg saying why not / what failed.

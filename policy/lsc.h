@@ -5,35 +5,8 @@
  * signs (X509_sign with the token key and the digest returned here) only when the
  * lint of the unsigned certificate passed, and lints the signed one again.
  *
- * The profile (CAPF-PROTOCOL.md, "The certificate phones expect"):
- *   version 3; serial: lsc.serial_bits CSPRNG bits (RAND_bytes), positive, drawn
- *   again while below 2^(serial_bits - 32) (so zero never occurs and the lint can tell
- *   a short serial), at most 20 octets;
- *   subject: the copied CAPF CA attributes (lsc.copy_subject), in the CA's order, then
- *   CN = device name; issuer: the CAPF CA certificate's subject;
- *   notBefore = max(now - lsc.backdate_seconds, CA notBefore);
- *   notAfter = notBefore + lsc.validity_days, or the CA's notAfter when that is earlier
- *   (lsc.beyond_ca = truncate; refuse: no certificate), where the CA's notAfter is the
- *   earliest of its chain's (capf_ca_chain_not_after);
- *   extensions, in this order and no other: basicConstraints CA:FALSE (critical),
- *   keyUsage (critical) digitalSignature + keyEncipherment (RSA) or digitalSignature (EC),
- *   extendedKeyUsage serverAuth, clientAuth, ipsecEndSystem (not critical),
- *   subjectKeyIdentifier = SHA-1 of the subjectPublicKey BIT STRING (RFC 5280 4.2.1.2 (1)),
- *   authorityKeyIdentifier keyid = the CA's subjectKeyIdentifier,
- *   subjectAltName URI = device name.
- *
- * The daemon's sequence (policy calls in brackets):
- *   key = [capf_pubkey_decode](conf, PUBLIC_KEY, &decision.keys[i])  -- the key asked for?
- *   x   = [capf_lsc_build](conf, ca, &in, &md)            -- unsigned, algorithms preset
- *   [capf_lsc_lint](conf, ca, &in, x, errs) == 0          -- else refuse, log every finding
- *   X509_sign(x, token_key, md)                           -- the only token use
- *   [capf_lsc_lint](conf, ca, &in, x, errs) == 0          -- again, now with the signature
- *   record the issuance, then send it.
- * (The CAPF CA's own chain is verified when it is loaded, capf_ca_load; the lint
- * verifies the LSC's signature with the CA's key, so nothing above it is redone.)
- * Neither build nor lint makes OpenSSL decode or encode a key through its decoder
- * framework (policy/der.h): that alone cost about 0.5 ms per issuance.
- * All functions are reentrant (no global state); X509 objects are not shared.
+ * The profile, field by field, and the sequence around the signature:
+ * docs/CERTIFICATES.md. All functions are reentrant (no global state).
  */
 #ifndef CAPF_POLICY_LSC_H
 #define CAPF_POLICY_LSC_H

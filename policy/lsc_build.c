@@ -1,5 +1,5 @@
 /*
- * policy/lsc_build.c: builds the unsigned LSC (see lsc.h for the profile). The lint
+ * policy/lsc_build.c: builds the unsigned LSC (the profile: docs/CERTIFICATES.md). The lint
  * (lsc_lint.c) checks the result independently; keep the two apart.
  */
 #include <stdio.h>

@@ -1,16 +1,21 @@
 # policy/: build fragment included by the top-level Makefile (see its header for the variables).
 # The policy library: pure functions over data (no sockets, tokens or SQLite).
-POLICY_SRCS := $(wildcard policy/*.c)
-LIBPOLICY   := $(BUILD)/lib/libcapfpolicy.a
+POLICY_SRCS := policy/cacert.c policy/chain.c policy/config.c policy/decide.c policy/der.c \
+	       policy/device.c policy/errlist.c policy/lsc_build.c policy/lsc_lint.c policy/names.c \
+	       policy/pubkey.c policy/schedule.c policy/certlint.c
 LIBRARIES   += $(LIBPOLICY)
 $(LIBPOLICY): $(call objs,$(POLICY_SRCS))
 	@mkdir -p $(dir $@)
+	rm -f $@
 	$(AR) rcs $@ $^
 
 # Unit tests (cmocka, no token): build/tests/test_policy_NAME from tests/unit/test_policy_NAME.c
+# (a static pattern rule: its objects are named targets, so make keeps them)
 POLICY_TESTS := config names decide pubkey chain lsc der certlint
-UNIT_TESTS   += $(patsubst %,$(BUILD)/tests/test_policy_%,$(POLICY_TESTS))
-$(BUILD)/tests/test_policy_%: $(BUILD)/obj/tests/unit/test_policy_%.o $(BUILD)/obj/tests/unit/policy_pki.o $(LIBPOLICY)
+POLICY_TEST_BINS := $(patsubst %,$(BUILD)/tests/test_policy_%,$(POLICY_TESTS))
+UNIT_TESTS   += $(POLICY_TEST_BINS)
+$(POLICY_TEST_BINS): $(BUILD)/tests/test_policy_%: $(BUILD)/obj/tests/unit/test_policy_%.o \
+		$(BUILD)/obj/tests/unit/policy_pki.o $(LIBPOLICY)
 	@mkdir -p $(dir $@)
 	$(CC) $(LDFLAGS) -o $@ $^ $(LIBCMOCKA) $(LIBCONFIG) $(LIBCRYPTO)
 

@@ -31,7 +31,7 @@
 #define CAPF_INTERNAL_PROPQ	"provider!=capfhsm"
 #define CAPF_CFG_MODULE		"pkcs11-module-path"
 /* "1": this provider's token layer may re-initialise a wedged module
- * (C_Finalize + C_Initialize, see pkcs11/p11.h "Recovery"). Only for a
+ * (C_Finalize + C_Initialize, see docs/TOKEN.md, "Recovery"). Only for a
  * program in which the provider is the module's only user. */
 #define CAPF_CFG_REINIT		"capfhsm-reinit-module"
 /* Minimum gap between two recoveries of a token, in ms (default 1000). */

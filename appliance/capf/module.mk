@@ -1,9 +1,9 @@
 # appliance/capf + appliance/ipc: the two pure codecs (CAPF wire protocol, signer IPC),
-# one archive for both: $(BUILD)/lib/libcapfcodec.a. No OpenSSL, no sockets.
-# Link it literally as $(BUILD)/lib/libcapfcodec.a (fragments sorting before this one
-# see $(LIBCODEC) empty at parse time).
-CODEC_SRCS := $(wildcard appliance/capf/*.c) $(wildcard appliance/ipc/*.c)
-LIBCODEC   := $(BUILD)/lib/libcapfcodec.a
+# one archive for both: $(LIBCODEC). No OpenSSL, no sockets.
+CAPF_CODEC_SRCS := appliance/capf/evidence.c appliance/capf/msg.c appliance/capf/proto.c \
+		   appliance/capf/reader.c
+IPC_CODEC_SRCS  := appliance/ipc/ipc_codec.c appliance/ipc/ipc_schema.c
+CODEC_SRCS := $(CAPF_CODEC_SRCS) $(IPC_CODEC_SRCS)
 LIBRARIES  += $(LIBCODEC)
 $(LIBCODEC): $(call objs,$(CODEC_SRCS))
 	@mkdir -p $(dir $@)
@@ -21,5 +21,5 @@ $(BUILD)/tests/test_ipc_codec: $(call objs,tests/unit/test_ipc_codec.c) $(LIBCOD
 	$(CC) $(LDFLAGS) -o $@ $^ $(LIBCMOCKA)
 
 FUZZERS += fuzz_capf_codec fuzz_ipc_codec
-FUZZ_SRCS_fuzz_capf_codec := $(wildcard appliance/capf/*.c)
-FUZZ_SRCS_fuzz_ipc_codec := $(wildcard appliance/ipc/*.c)
+FUZZ_SRCS_fuzz_capf_codec := $(CAPF_CODEC_SRCS)
+FUZZ_SRCS_fuzz_ipc_codec := $(IPC_CODEC_SRCS)

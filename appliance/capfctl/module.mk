@@ -1,12 +1,14 @@
 # appliance/capfctl: the operators' command, a client of capf-signerd's admin.sock.
-# Libraries are named literally: fragments sorting after this one (common, ipc,
-# store) have not set their variables yet when this one is read.
-CAPFCTL_SRCS := $(wildcard appliance/capfctl/*.c)
+CAPFCTL_SRCS := appliance/capfctl/main.c appliance/capfctl/conn.c appliance/capfctl/util.c \
+		appliance/capfctl/audit.c appliance/capfctl/audit_signed.c appliance/capfctl/backup.c \
+		appliance/capfctl/bulk.c appliance/capfctl/capf.c appliance/capfctl/certinfo.c \
+		appliance/capfctl/device.c appliance/capfctl/device_fields.c \
+		appliance/capfctl/device_history.c appliance/capfctl/itl.c appliance/capfctl/report.c \
+		appliance/capfctl/tls.c appliance/capfctl/trust.c
 CAPFCTL      := $(BUILD)/bin/capfctl
 PROGRAMS     += $(CAPFCTL)
-$(CAPFCTL): $(call objs,$(CAPFCTL_SRCS) appliance/ceremony/transcript.c) $(BUILD)/lib/libcapfcodec.a \
-	    $(BUILD)/lib/libcapfcommon.a $(BUILD)/lib/libcapfpolicy.a $(BUILD)/lib/libcapfstore.a \
-	    $(BUILD)/lib/libcapfitl.a $(BUILD)/lib/libcapfp11.a
+$(CAPFCTL): $(call objs,$(CAPFCTL_SRCS) appliance/ceremony/transcript.c) $(LIBCODEC) \
+	    $(LIBCOMMON) $(LIBPOLICY) $(LIBSTORE) $(LIBITL) $(LIBP11)
 	@mkdir -p $(dir $@)
 	$(CC) $(LDFLAGS) -o $@ $^ $(LIBCONFIG) $(LIBCRYPTO)
 
@@ -19,5 +21,5 @@ SHELL_TESTS += tests/integ/capf_rotation.sh
 SHELL_TESTS += tests/e2e/appliance_rotation.sh
 # ... and through p11-kit server + client module, as a network HSM is reached
 SHELL_TESTS += tests/e2e/appliance_rotation_p11kit.sh
-# issue #13: Troubleshoot, history, list filters, bulk rules, the JSON vocabulary.
+# Troubleshoot, history, list filters, bulk rules, the JSON vocabulary.
 SHELL_TESTS += tests/integ/capfctl_devices.sh

@@ -4,7 +4,6 @@ PROGRAMS      += $(BUILD)/bin/capf-ceremony
 SHELL_TESTS   += tests/integ/ceremony.sh
 INSTALL_SHARE += scripts/ceremony.example.conf scripts/ceremony.rotate.example.conf
 
-$(BUILD)/bin/capf-ceremony: $(call objs,$(CEREMONY_SRCS)) $(BUILD)/lib/libcapfcommon.a \
-		$(BUILD)/lib/libcapfpolicy.a $(BUILD)/lib/libcapfp11.a
+$(BUILD)/bin/capf-ceremony: $(call objs,$(CEREMONY_SRCS)) $(LIBCOMMON) $(LIBPOLICY) $(LIBP11)
 	@mkdir -p $(dir $@)
 	$(CC) $(LDFLAGS) -o $@ $^ $(LIBCONFIG) $(LIBCRYPTO) $(LIBDL) $(LIBPTHREAD)

@@ -2,16 +2,16 @@
 COMMON_SRCS := appliance/common/log.c appliance/common/file.c appliance/common/hsm.c \
 	       appliance/common/x509.c appliance/common/harden.c appliance/common/sdnotify.c \
 	       appliance/common/version.c appliance/common/peercred.c
-LIBCOMMON   := $(BUILD)/lib/libcapfcommon.a
 LIBRARIES   += $(LIBCOMMON)
 $(LIBCOMMON): $(call objs,$(COMMON_SRCS))
 	@mkdir -p $(dir $@)
+	rm -f $@
 	$(AR) rcs $@ $^
 
 # appliance/common/hsm.c on a real SoftHSM token (through the capfhsm provider).
 INTEG_TESTS += $(BUILD)/tests/test_hsm
 $(BUILD)/tests/test_hsm: $(BUILD)/obj/tests/integ/test_hsm.o $(BUILD)/obj/tests/provider/ptoken.o \
-		$(LIBCOMMON) $(BUILD)/lib/libcapfp11.a | $(BUILD)/lib/capfhsm.so
+		$(LIBCOMMON) $(LIBP11) | $(CAPFHSM)
 	@mkdir -p $(dir $@)
 	$(CC) $(LDFLAGS) -o $@ $^ $(LIBCMOCKA) $(LIBCRYPTO) $(LIBDL) $(LIBPTHREAD)
 

@@ -159,7 +159,7 @@ enum capf_ipc_tag {
 	CAPF_IPC_T_SIZE = 143,          /* u64: the snapshot's size in bytes */
 	CAPF_IPC_T_SHA256 = 144,        /* bytes <= 32: SHA-256 of the whole snapshot */
 	CAPF_IPC_T_EXPORT_ERROR = 120,  /* str <= 1024: the change is made, an export file was not written */
-	/* device certificates, history, list filters (issue #13) */
+	/* device certificates, history, list filters */
 	CAPF_IPC_T_CERT_KIND = 210,     /* u8, enum capf_ipc_cert_kind */
 	CAPF_IPC_T_EVENT = 211,         /* nested, repeatable: {EVENT_TIME, EVENT_KIND, ...} */
 	CAPF_IPC_T_EVENT_TIME = 212,    /* i64, Unix time */

@@ -1,7 +1,5 @@
 # appliance/itl: the ITL/CTL TLV codec (ITLFile.tlv), pure; used by capfctl.
-# Link it literally as $(BUILD)/lib/libcapfitl.a (capfctl's fragment sorts before this one).
 ITL_SRCS := appliance/itl/itl.c
-LIBITL   := $(BUILD)/lib/libcapfitl.a
 LIBRARIES += $(LIBITL)
 $(LIBITL): $(call objs,$(ITL_SRCS))
 	@mkdir -p $(dir $@)

@@ -3,13 +3,12 @@ PHONE_LIB_SRCS := appliance/phone/crypto.c appliance/phone/session.c appliance/p
                   appliance/phone/tls.c appliance/phone/loop.c
 PROGRAMS += $(BUILD)/bin/capf-phone
 $(BUILD)/bin/capf-phone: $(call objs,appliance/phone/main.c $(PHONE_LIB_SRCS)) \
-		$(BUILD)/lib/libcapfcodec.a $(BUILD)/lib/libcapfcommon.a $(BUILD)/lib/libcapfpolicy.a
+		$(LIBCODEC) $(LIBCOMMON) $(LIBPOLICY)
 	@mkdir -p $(dir $@)
 	$(CC) $(LDFLAGS) -o $@ $^ $(LIBSSL) $(LIBCONFIG) $(LIBPTHREAD)
 
 UNIT_TESTS += $(BUILD)/tests/test_phone
-$(BUILD)/tests/test_phone: $(call objs,tests/unit/test_phone.c $(PHONE_LIB_SRCS)) $(BUILD)/lib/libcapfcodec.a \
-		$(BUILD)/lib/libcapfpolicy.a
+$(BUILD)/tests/test_phone: $(call objs,tests/unit/test_phone.c $(PHONE_LIB_SRCS)) $(LIBCODEC) $(LIBPOLICY)
 	@mkdir -p $(dir $@)
 	$(CC) $(LDFLAGS) -o $@ $^ $(LIBCMOCKA) $(LIBSSL) $(LIBCONFIG) $(LIBPTHREAD)
 

@@ -7,17 +7,12 @@
  * outside its state closes the connection and is logged (event=out_of_state),
  * as OpenSSH's monitor treats a request its state does not permit. The codec
  * already refused verbs the socket's role may not use; the table checks the
- * role again. Admin verbs go to admin.c's own table (one row here). Built with
- * -DSIGNERD_HAVE_ADMIN=1 when appliance/signerd/admin*.c exist (module.mk).
+ * role again. Admin verbs go to admin.c's own table (one row here).
  */
 #include <stdio.h>
 
 #include "appliance/common/log.h"
 #include "appliance/signerd/signerd_int.h"
-
-#ifndef SIGNERD_HAVE_ADMIN
-#define SIGNERD_HAVE_ADMIN 0
-#endif
 
 typedef int (*verb_fn)(struct signerd *sd, const struct signerd_peer *peer,
 		       const struct capf_ipc_msg *req, struct capf_ipc_builder *resp);
@@ -41,12 +36,7 @@ static int do_ping(struct signerd *sd, const struct signerd_peer *peer,
 static int do_admin(struct signerd *sd, const struct signerd_peer *peer,
 		    const struct capf_ipc_msg *req, struct capf_ipc_builder *resp)
 {
-#if SIGNERD_HAVE_ADMIN
 	return signerd_admin_dispatch(sd, peer, req, resp);
-#else
-	(void)peer;
-	return signerd_reply(sd, resp, req, CAPF_IPC_ERROR, 0, "admin verbs not built");
-#endif
 }
 
 #define F CAPF_IPC_ROLE_FRONT
@@ -110,11 +100,6 @@ int signerd_dispatch(struct signerd *sd, const struct signerd_peer *peer,
 
 void signerd_conn_closed(struct signerd *sd, const struct signerd_peer *peer)
 {
-#if SIGNERD_HAVE_ADMIN
 	if (peer->role == CAPF_ROLE_ADMIN)
 		signerd_admin_closed(sd, peer);
-#else
-	(void)sd;
-	(void)peer;
-#endif
 }

@@ -1,8 +1,10 @@
 # appliance/signerd: capf-signerd, the hardened signing daemon.
-# The ADMIN role's verbs live in appliance/signerd/admin*.c (another owner);
-# until they exist, dispatch.c answers admin verbs with ERROR "admin verbs not built".
-SIGNERD_ADMIN_SRCS := $(sort $(wildcard appliance/signerd/admin*.c))
-SIGNERD_HAVE_ADMIN := $(if $(SIGNERD_ADMIN_SRCS),1,0)
+# The ADMIN role's verbs (admin.c's table and the files it dispatches to).
+SIGNERD_ADMIN_SRCS := appliance/signerd/admin.c appliance/signerd/admin_audit.c \
+		      appliance/signerd/admin_backup.c appliance/signerd/admin_bulk.c \
+		      appliance/signerd/admin_ca.c appliance/signerd/admin_capf.c \
+		      appliance/signerd/admin_devices.c appliance/signerd/admin_history.c \
+		      appliance/signerd/admin_tls.c appliance/signerd/admin_x509.c
 SIGNERD_SRCS := appliance/signerd/main.c appliance/signerd/harden.c appliance/signerd/ca.c \
 		appliance/signerd/serve.c appliance/signerd/dispatch.c appliance/signerd/front.c \
 		appliance/signerd/authcheck.c appliance/signerd/possession.c appliance/signerd/util.c \
@@ -13,18 +15,8 @@ SIGNERD_SRCS := appliance/signerd/main.c appliance/signerd/harden.c appliance/si
 SIGNERD      := $(BUILD)/bin/capf-signerd
 PROGRAMS     += $(SIGNERD)
 
-# dispatch.o is rebuilt when admin sources appear or go (the stamp's name changes).
-SIGNERD_STAMP := $(BUILD)/obj/appliance/signerd/.admin-$(SIGNERD_HAVE_ADMIN)
-$(BUILD)/obj/appliance/signerd/dispatch.o: override CPPFLAGS += -DSIGNERD_HAVE_ADMIN=$(SIGNERD_HAVE_ADMIN)
-$(BUILD)/obj/appliance/signerd/dispatch.o: $(SIGNERD_STAMP)
-$(SIGNERD_STAMP):
-	@mkdir -p $(dir $@)
-	@rm -f $(dir $@).admin-*
-	@touch $@
-
 # No PKCS#11 code in the signer: libcapfp11 is not linked (capf-keyd holds the token).
-$(SIGNERD): $(call objs,$(SIGNERD_SRCS)) $(BUILD)/lib/libcapfstore.a $(BUILD)/lib/libcapfpolicy.a \
-	    $(BUILD)/lib/libcapfcodec.a $(BUILD)/lib/libcapfcommon.a | $(BUILD)/bin/capf-keyd
+$(SIGNERD): $(call objs,$(SIGNERD_SRCS)) $(LIBSTORE) $(LIBPOLICY) $(LIBCODEC) $(LIBCOMMON) | $(BUILD)/bin/capf-keyd
 	@mkdir -p $(dir $@)
 	$(CC) $(LDFLAGS) -o $@ $(filter %.o %.a,$^) $(LIBSECCOMP) $(LIBCONFIG) $(LIBSQLITE) $(LIBCRYPTO) $(LIBPTHREAD)
 

@@ -7,10 +7,10 @@ STORE_SRCS := appliance/store/store.c appliance/store/store_schema.c \
 	      appliance/store/store_backup.c \
 	      appliance/store/store_history.c \
 	      appliance/store/audit_chain.c appliance/store/store_checkpoint.c
-LIBSTORE   := $(BUILD)/lib/libcapfstore.a
 LIBRARIES  += $(LIBSTORE)
 $(LIBSTORE): $(call objs,$(STORE_SRCS))
 	@mkdir -p $(dir $@)
+	rm -f $@
 	$(AR) rcs $@ $^
 
 # Users link: $(LIBSTORE) $(LIBPOLICY) $(LIBSQLITE) $(LIBCRYPTO) $(LIBPTHREAD)
@@ -35,7 +35,7 @@ $(BUILD)/tests/bench_store: $(call objs,tests/bench/bench_store.c) $(LIBSTORE) $
 
 # Authentication strings as a token HMAC (pkcs11/secret.c + authhash.c) on a real SoftHSM token.
 INTEG_TESTS += $(BUILD)/tests/test_authmac
-$(BUILD)/tests/test_authmac: $(call objs,tests/integ/test_authmac.c) $(LIBSTORE) $(BUILD)/lib/libcapfp11.a
+$(BUILD)/tests/test_authmac: $(call objs,tests/integ/test_authmac.c) $(LIBSTORE) $(LIBP11)
 	@mkdir -p $(dir $@)
 	$(CC) $(LDFLAGS) -o $@ $^ $(LIBCMOCKA) $(LIBCRYPTO) $(LIBDL) $(LIBPTHREAD)
 
@@ -43,6 +43,6 @@ $(BUILD)/tests/test_authmac: $(call objs,tests/integ/test_authmac.c) $(LIBSTORE)
 # token's HMAC (after), and what a 10,000-device bulk of unique strings costs.
 BENCH_BINS += $(BUILD)/tests/bench_authhash
 BENCHES    += $(BUILD)/tests/bench_authhash
-$(BUILD)/tests/bench_authhash: $(call objs,tests/bench/bench_authhash.c) $(LIBSTORE) $(BUILD)/lib/libcapfp11.a
+$(BUILD)/tests/bench_authhash: $(call objs,tests/bench/bench_authhash.c) $(LIBSTORE) $(LIBP11)
 	@mkdir -p $(dir $@)
 	$(CC) $(LDFLAGS) -o $@ $^ $(LIBCRYPTO) $(LIBDL) $(LIBPTHREAD)

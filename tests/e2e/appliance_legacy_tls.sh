@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Phones with older TLS stacks (issue #13): Cisco phones whose TLS offers only TLSv1
+# Phones with older TLS stacks: Cisco phones whose TLS offers only TLSv1
 # with AES256-SHA:AES128-SHA (RSA key transport, no ECDHE). An appliance made with
 # `appliance-local up --tls-legacy` (RSA-2048 TLS key certified by the CAPF CA,
 # tls.legacy = true): such a phone (capf-phone --tls-version 1.0 --ciphers ...)

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# One client cannot starve the front end (issue 11's measurement, timing compressed):
+# One client cannot starve the front end (timings compressed to fit a test):
 # 4,000 connections from 127.0.0.1, each one the server lets through the TLS handshake
 # trickling a CAPF message that never completes (a byte a second, faster than the idle
 # timeout of 5 s), each one the server ends opened again, while legitimate phones from

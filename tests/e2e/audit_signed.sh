@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Issue #12: the audit trail that root cannot rewrite, and authentication strings
+# The audit trail that root cannot rewrite, and authentication strings
 # that a stolen database does not give away. Against a whole appliance
 # (scripts/appliance-local: its first run creates the audit key and the HMAC key):
 #  - every admin change is covered by a checkpoint signed by the audit key;
@@ -130,7 +130,7 @@ print(db.execute("SELECT id FROM audit WHERE action='device.add' AND subject='SE
 PY
 )
 check "root rewrites row $ROW and recomputes every hash and the head" "$PY" "$T_TMP/rewrite.py" "$DB" "$ROW"
-check "the unkeyed chain check is fooled (says intact): the hole of issue #12" \
+check "the unkeyed chain check is fooled (says intact): what a bare hash chain cannot see" \
   "${CTL[@]}" audit verify
 check_fails "audit verify --pubkey detects the rewrite" "${CTL[@]}" audit verify --pubkey "$PUB"
 cp "$T_TMP/last.out" "$O/attack.txt"

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# What a CUCM administrator does with devices (issue #13), against the real
+# What a CUCM administrator does with devices, against the real
 # capf-signerd on a real SoftHSM token and SQLite store, phones played by
 # signerd-client on front.sock: Troubleshoot checks and keeps the fetched
 # certificate (a self-signed one and another device's LSC refused, the device's

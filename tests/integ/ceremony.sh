@@ -44,7 +44,7 @@ done
 check "capf-token lists the key" "$BIN/capf-token" list --uri "pkcs11:token=capf?pin-source=file:$D/signer/token.pin" --json
 check_grep "the private key is sensitive and not extractable" '"sensitive": *true.*"extractable": *false|"extractable": *false.*"sensitive": *true' "$T_TMP/last.out"
 
-# The audit key and the HMAC key of authentication strings (issue #12).
+# The audit key and the HMAC key of authentication strings.
 check_grep "transcript records the audit key" 'step: generated ec:P-256 audit key "capf-audit"' "$T"
 check_grep "  ...verified against the exported public key" 'audit-key signature verifies with .*capf-audit.pub.pem' "$T"
 ossl pkey -pubin -in "$D/ceremony/capf-audit.pub.pem" -noout -text >"$T_TMP/audit.txt" 2>&1

@@ -1234,7 +1234,7 @@ static void test_module_reinit(void **state)
 
 	/* Two tokens of the module; the other one idle. Its open session would
 	 * keep the application logged in (C_Login: CKR_USER_ALREADY_LOGGED_IN,
-	 * see p11.h), so every session dies with the directory here. */
+	 * docs/TOKEN.md, "Recovery"), so every session dies with the directory here. */
 	assert_int_equal(p11_uri_parse("pkcs11:token=" LABEL, &u, err, sizeof(err)), 0);
 	assert_int_equal(p11_token_open(&u, &popts, &t2, err, sizeof(err)), P11_OK);
 	p11_uri_clear(&u);
