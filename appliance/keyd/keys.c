@@ -354,6 +354,16 @@ static int key_unload(const struct capf_ipc_msg *req, struct capf_ipc_builder *r
 	return reply(req, resp, CAPF_IPC_OK, NULL);
 }
 
+/* Whether a slot holds pub with a CAPF CA certificate (slots_lock held). */
+static int key_has_cert(EVP_PKEY *pub)
+{
+	for (size_t i = 0; i < CAPF_KEYD_SLOTS_MAX; i++)
+		if (slots[i].used && slots[i].ca != NULL && EVP_PKEY_eq(slots[i].pub, pub) == 1)
+			return 1;
+	ERR_clear_error();
+	return 0;
+}
+
 /* The findings of a lint as one line. */
 static const char *lint_text(struct capf_errlist *errs, char *buf, size_t len)
 {
@@ -411,8 +421,10 @@ static int sign_cert(struct keyd *k, struct slot *s, uint8_t kind, const struct 
 		md = capf_cert_digest_for(s->pub);
 		break;
 	case CAPF_IPC_SIGN_CA:
-		/* a new key's own certificate: never for a key that already has one */
-		if (s->ca != NULL)
+		/* a new key's own certificate: never for a key that already has one
+		 * (in this slot or another: the active CA's key, loaded again
+		 * without its certificate, gets no second one) */
+		if (s->ca != NULL || key_has_cert(s->pub))
 			capf_errlist_add(errs, "the slot's key already has its CAPF CA certificate");
 		else
 			lint = capf_cacert_lint(x, s->pub, now, errs);

@@ -11,6 +11,10 @@ KC=$PWD/$BUILD/tests/keyd-client
 
 mkdir -p "$D/tok" "$D/state"
 make_capf_ca "$D" "$D/ca.pem"
+# a new key with no certificate yet (what a regenerate makes)
+NEWURI="pkcs11:token=capf;object=capf-new;type=private"
+"$BIN/capf-token" keygen --uri "pkcs11:token=capf;object=capf-new?pin-source=file:$PIN" --type ec:P-256 \
+  >"$D/keygen-new.log" 2>&1 || { not_ok "keygen capf-new"; cat "$D/keygen-new.log"; }
 signer_user "$D/tok" "$D/state"
 cat >"$D/capf.conf" <<CONF
 token: { module = "$SOFTHSM_MODULE"; ca_key_uri = "$KEYURI"; pin_source = "$PIN"; };
@@ -25,7 +29,7 @@ DB=$D/state/capf.db
 store() { "${RUN_AS[@]}" "$CL" "$@"; }
 
 # ---- what the key process signs, and what it refuses ---------------------------
-"${RUN_AS[@]}" "$KC" "$BIN/capf-keyd" "$D/capf.conf" "$D/ca.pem" "$KEYURI" >"$D/kc.out" 2>"$D/kc.err"
+"${RUN_AS[@]}" "$KC" "$BIN/capf-keyd" "$D/capf.conf" "$D/ca.pem" "$KEYURI" "$NEWURI" >"$D/kc.out" 2>"$D/kc.err"
 check "keyd-client ran" test $? = 0
 case_is() { # NAME WANT WHAT
   if grep -q "^CASE $1: $2" "$D/kc.out"; then ok "$3"; else not_ok "$3 ($(grep "^CASE $1:" "$D/kc.out"))"; fi
@@ -42,6 +46,7 @@ case_is lsc-kind-for-tls REFUSED "a TLS certificate as an LSC: refused"
 case_is ca-other-key REFUSED "a CA certificate for another key: refused"
 case_is ca-own-key OK "a self-signed CA certificate for the slot's own new key: signed"
 case_is ca-slot-with-cert REFUSED "a CA certificate with the active CA's key: refused"
+case_is ca-active-key-again REFUSED "...also when that key is loaded again without its certificate"
 case_is checkpoint-with-ca-key ERROR "the CA key signs no audit checkpoint"
 case_is no-such-slot ERROR "an unknown slot: error"
 check_grep "the key process ends when its channel closes" "^EXIT 0" "$D/kc.out"
@@ -117,7 +122,9 @@ check "its LSC verifies" openssl verify -x509_strict -CAfile "$D/ca.pem" "$D/lsc
 
 # killed while a phone waits for its certificate: RETRY_LATER, never a wrong answer
 store device-add "$DB" SEP00000000B003 install null --key-order rsa --rsa-bits 2048 >/dev/null
+NEW=$(keyd_pid)
 kill -STOP "$NEW"
+for _ in $(seq 1 50); do [ "$(awk '{print $3}' "/proc/$NEW/stat" 2>/dev/null)" = T ] && break; sleep 0.05; done
 "$CL" enroll "$FRONT" SEP00000000B003 --out "$D/lsc3.pem" >"$D/e3.out" 2>&1 &
 EP=$!
 sleep 1

@@ -2,11 +2,12 @@
  * tests/integ/keyd_client.c: speaks to a real capf-keyd (a real token) the way a
  * compromised capf-signerd could, and reports what it signs and what it refuses.
  *
- *   keyd-client KEYD CONF CA_PEM KEY_URI
+ *   keyd-client KEYD CONF CA_PEM KEY_URI NEW_KEY_URI
  *
  * Runs KEYD --config CONF --channels 1 on a socketpair, loads KEY_URI with the
- * CAPF CA certificate CA_PEM into slot 1 and the same key without a certificate
- * into slot 2, then asks for signatures. One line per case:
+ * CAPF CA certificate CA_PEM into slot 1, NEW_KEY_URI (a key with no certificate
+ * yet) into slot 2 and KEY_URI again without its certificate into slot 3, then asks
+ * for signatures. One line per case:
  *   "CASE name: OK"  (signed, and the certificate verifies with the CA key)
  *   "CASE name: REFUSED text" / "CASE name: ERROR text" / "CASE name: RETRY text"
  * Exit 0 when every line could be produced; 1 on a broken exchange.
@@ -64,8 +65,12 @@ static int call(struct capf_ipc_builder *b, uint16_t verb, struct capf_ipc_msg *
 	return resp->status;
 }
 
-static void load(uint32_t slot, const char *uri, X509 *cert)
+/* Loads uri into slot; its public key. */
+static EVP_PKEY *load(uint32_t slot, const char *uri, X509 *cert)
 {
+	EVP_PKEY *pub = NULL;
+	const uint8_t *p;
+	size_t plen;
 	struct capf_ipc_builder b;
 	struct capf_ipc_msg resp;
 	char text[1024];
@@ -82,10 +87,13 @@ static void load(uint32_t slot, const char *uri, X509 *cert)
 	OPENSSL_free(der);
 	st = call(&b, CAPF_IPC_KEY_LOAD, &resp, text, sizeof(text));
 	printf("LOAD slot %u: %s %s\n", slot, st == CAPF_IPC_OK ? "OK" : "FAILED", text);
+	if (st == CAPF_IPC_OK && capf_ipc_get_bytes(&resp, CAPF_IPC_T_PUBLIC_KEY, &p, &plen) == 0)
+		pub = d2i_PUBKEY(NULL, &p, (long)plen);
 	capf_ipc_msg_free(&resp);
 	capf_ipc_builder_free(&b);
-	if (st != CAPF_IPC_OK)
+	if (st != CAPF_IPC_OK || pub == NULL)
 		exit(1);
+	return pub;
 }
 
 static void report(const char *name, int st, const char *text)
@@ -208,7 +216,7 @@ int main(int argc, char **argv)
 	struct capf_ca *ca = NULL;
 	struct capf_lsc_input in;
 	const EVP_MD *md;
-	EVP_PKEY *phone, *capub;
+	EVP_PKEY *phone, *capub, *newpub;
 	X509 *cacert, *x, *y;
 	unsigned char *spki = NULL;
 	char err[512];
@@ -216,8 +224,8 @@ int main(int argc, char **argv)
 	pid_t pid;
 	FILE *f;
 
-	if (argc != 5) {
-		fprintf(stderr, "usage: keyd-client KEYD CONF CA_PEM KEY_URI\n");
+	if (argc != 6) {
+		fprintf(stderr, "usage: keyd-client KEYD CONF CA_PEM KEY_URI NEW_KEY_URI\n");
 		return 2;
 	}
 	if (capf_conf_load(&conf, argv[2], errs) != 0)
@@ -241,8 +249,9 @@ int main(int argc, char **argv)
 
 	if ((throwaway = EVP_PKEY_Q_keygen(NULL, NULL, "RSA", (size_t)2048)) == NULL)
 		die("throwaway key");
-	load(1, argv[4], cacert);
-	load(2, argv[4], NULL);
+	EVP_PKEY_free(load(1, argv[4], cacert));
+	newpub = load(2, argv[5], NULL);
+	EVP_PKEY_free(load(3, argv[4], NULL));
 
 	/* a phone key and a genuine LSC, built by the policy like the signer does */
 	phone = EVP_PKEY_Q_keygen(NULL, NULL, "RSA", (size_t)2048);
@@ -299,11 +308,14 @@ int main(int argc, char **argv)
 	/* a CAPF CA certificate: only for a slot without one, only for its own key */
 	y = tls_cert(cacert, phone, 365, 1);
 	X509_set_issuer_name(y, X509_get_subject_name(y));
-	sign_cert("ca-other-key", 2, CAPF_IPC_SIGN_CA, y, capub);
+	sign_cert("ca-other-key", 2, CAPF_IPC_SIGN_CA, y, newpub);
+	X509_set_pubkey(y, newpub);
+	sign_cert("ca-own-key", 2, CAPF_IPC_SIGN_CA, y, newpub);
 	X509_set_pubkey(y, capub);
-	sign_cert("ca-own-key", 2, CAPF_IPC_SIGN_CA, y, capub);
 	sign_cert("ca-slot-with-cert", 1, CAPF_IPC_SIGN_CA, y, capub);
+	sign_cert("ca-active-key-again", 3, CAPF_IPC_SIGN_CA, y, capub);
 	X509_free(y);
+	EVP_PKEY_free(newpub);
 
 	/* the CA key signs no checkpoint; a checkpoint is a checkpoint */
 	{
