@@ -380,6 +380,8 @@ static void conn_end(struct worker *w, struct conn *c)
 		if (d > l->retry_max_ms)
 			d = l->retry_max_ms;
 		d = d / 2 + d / 2 * (double)rand_r(&c->seed) / RAND_MAX;
+		if (now_ms() + d >= c->first_t0 + l->timeout_ms)
+			goto report;    /* no time left: RETRY_LATER is its result */
 		if (l->retries != NULL)
 			atomic_fetch_add(l->retries, 1);
 		phone_session_free(&c->s);
@@ -387,6 +389,7 @@ static void conn_end(struct worker *w, struct conn *c)
 		c->deadline = now_ms() + d;
 		return;
 	}
+report:
 	l->done(l->arg, c->idx, &c->s, now_ms() - c->first_t0);
 	phone_session_free(&c->s);
 	c->state = C_IDLE;

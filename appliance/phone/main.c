@@ -72,7 +72,8 @@ static const char usage_text[] =
 "                           holding up the other sessions of that thread meanwhile)\n"
 "  --retry-later MAX        a phone told RETRY_LATER waits the delay the server gave (at most\n"
 "                           MAX seconds, jittered down to half) and connects again, as\n"
-"                           phones do; counted as retried, its result is its last attempt's\n"
+"                           phones do, while --timeout from its first connect allows;\n"
+"                           counted as retried, its result is its last attempt's\n"
 "  --version                print the version and exit\n"
 "exit codes: 0 success, 10 nothing to do, 11 unknown device, 12 refused, 13 retry later,\n"
 "            1 error (TLS, protocol, timeout), 2 usage\n";

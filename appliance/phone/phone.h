@@ -157,8 +157,9 @@ struct phone_load {
 	void *arg;
 	/* > 0: a session told RETRY_LATER waits the delay the server gave (at most this
 	 * many ms, jittered down to half of it, as a fleet of phones would spread) and
-	 * starts again in its slot; done is called once, for its last attempt, with ms
-	 * from its first connect. 0: RETRY_LATER is the session's result. */
+	 * starts again in its slot, while timeout_ms from its first connect allows;
+	 * done is called once, for its last attempt, with ms from its first connect.
+	 * 0: RETRY_LATER is the session's result. */
 	int retry_max_ms;
 	atomic_ulong *retries;          /* with retry_max_ms: RETRY_LATER answers retried */
 };
