@@ -19,15 +19,15 @@
 #    capfctl bulk; then `capfctl report` and `capfctl device list` with a filter over it.
 # Targets (issue #14) are printed next to the figures; nothing is asserted but
 # failed enrollments. The machine's other load makes every figure noisy.
-#   BENCH_CAS ("rsa:2048 ec:P-256") BENCH_N64 (2000) BENCH_N512 (3000)
+#   BENCH_CAS ("rsa:2048 ec:P-256") BENCH_N64 (1500) BENCH_N512 (2000)
 #   BENCH_BURST (10000) BENCH_BULK_UNIQUE (10000) BENCH_STORE_N (100000)
 #   BENCH_WORKERS (signer.workers, 4) BENCH_SIGNER_CONNS (frontd --signer-connections, 32)
 #   BENCH_PERF (1: profile with perf when it runs here; 0: no)
 . tests/lib.sh
 
 CAS=${BENCH_CAS:-rsa:2048 ec:P-256}
-N64=${BENCH_N64:-2000}
-N512=${BENCH_N512:-3000}
+N64=${BENCH_N64:-1500}
+N512=${BENCH_N512:-2000}
 NB=${BENCH_BURST:-10000}
 NU=${BENCH_BULK_UNIQUE:-10000}
 NS=${BENCH_STORE_N:-100000}
@@ -174,7 +174,7 @@ for KIND in $CAS; do
   PORT=$(free_port)
   export CAPF_CA_KEY_TYPE=$KIND CAPF_SIGNER_WORKERS=$W CAPF_SIGNER_SESSIONS=$((W * 2)) \
     CAPF_MAX_CONNECTIONS=$((NB + 1000)) CAPF_MAX_PER_ADDRESS=$((NB + 1000)) CAPF_RETRY_DELAY=30 \
-    CAPF_HANDSHAKE_TIMEOUT=60 CAPF_FRONTD_ARGS="--signer-connections $SC"
+    CAPF_HANDSHAKE_TIMEOUT=300 CAPF_FRONTD_ARGS="--signer-connections $SC"
   scripts/appliance-local up "$D" --port "$PORT" >"$T_TMP/env" 2>"$T_TMP/up.err" || { tail "$T_TMP/up.err"; exit 1; }
   set -a
   # shellcheck disable=SC1090
