@@ -278,7 +278,10 @@ static int open_listener(const char *spec)
 	if (fd < 0)
 		return -1;
 	setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
-	if (bind(fd, (struct sockaddr *)&ss, sl) < 0 || listen(fd, 1024) < 0) {
+	/* the longest accept queue the kernel grants (net.core.somaxconn caps it): a
+	 * fleet coming back at once (after a CAPF change) must not overflow it, which
+	 * drops connections the phones believe open (SYN cookies) */
+	if (bind(fd, (struct sockaddr *)&ss, sl) < 0 || listen(fd, 65535) < 0) {
 		fprintf(stderr, "capf-frontd: cannot listen on %s: %s\n", spec, strerror(errno));
 		close(fd);
 		return -1;

@@ -9,7 +9,8 @@
  * one SSL_write, retried with the same buffer when it would block. A session's
  * deadline covers connect, handshake and the whole exchange: each loop turn
  * waits no longer than the nearest deadline and fails the sessions past it.
- * When a session ends, its slot starts the next one until all are started.
+ * When a session ends, its slot starts the next one until all are started; with
+ * retry_max_ms, a session told RETRY_LATER waits in its slot and connects again.
  * The host is resolved once per run.
  */
 #include <arpa/inet.h>
@@ -39,6 +40,7 @@ enum conn_state {
 	C_HANDSHAKE,                    /* TLS handshake */
 	C_SESSION,                      /* CAPF messages */
 	C_END,                          /* over: report and close */
+	C_WAIT,                         /* told RETRY_LATER: starts again at its deadline */
 };
 
 struct conn {
@@ -55,6 +57,8 @@ struct conn {
 	unsigned wi;                    /* the next s.out[] to write */
 	int rc;                         /* phone_session_input's answer, acted on once written */
 	double t0, deadline;            /* ms, CLOCK_MONOTONIC */
+	double first_t0;                /* the first attempt's start (RETRY_LATER retried) */
+	unsigned seed;                  /* the retry delay's jitter */
 };
 
 struct run {
@@ -355,7 +359,8 @@ static void conn_timeout(struct worker *w, struct conn *c)
 	}
 }
 
-/* Reports the session that ended and frees the slot. */
+/* Reports the session that ended and frees the slot, or, told RETRY_LATER with
+ * l->retry_max_ms, keeps the slot waiting for the next attempt. */
 static void conn_end(struct worker *w, struct conn *c)
 {
 	const struct phone_load *l = w->r->l;
@@ -369,9 +374,42 @@ static void conn_end(struct worker *w, struct conn *c)
 	ERR_clear_error();
 	if (c->s.result == PHONE_RUNNING)
 		fail(c, "%s", "the session ended without a result");
-	l->done(l->arg, c->idx, &c->s, now_ms() - c->t0);
+	if (c->s.result == PHONE_RETRY && l->retry_max_ms > 0) {
+		double d = (double)c->s.retry_delay * 1e3;
+
+		if (d > l->retry_max_ms)
+			d = l->retry_max_ms;
+		d = d / 2 + d / 2 * (double)rand_r(&c->seed) / RAND_MAX;
+		if (now_ms() + d >= c->first_t0 + l->timeout_ms)
+			goto report;    /* no time left: RETRY_LATER is its result */
+		if (l->retries != NULL)
+			atomic_fetch_add(l->retries, 1);
+		phone_session_free(&c->s);
+		c->state = C_WAIT;
+		c->deadline = now_ms() + d;
+		return;
+	}
+report:
+	l->done(l->arg, c->idx, &c->s, now_ms() - c->first_t0);
 	phone_session_free(&c->s);
 	c->state = C_IDLE;
+}
+
+/* The wait after RETRY_LATER is over: the same device connects again. */
+static void conn_retry(struct worker *w, struct conn *c)
+{
+	const struct phone_load *l = w->r->l;
+
+	phone_session_init(&c->s, &c->cfg);
+	c->wi = 0;
+	c->rc = 0;
+	c->t0 = now_ms();
+	c->deadline = c->t0 + l->timeout_ms;
+	if ((c->ai = w->r->addrs) == NULL) {
+		fail(c, "%s", w->r->gai_err);
+		return;
+	}
+	tcp_connect(w, c);
 }
 
 /* Starts the next session in an idle slot; -1 when every session has been started. */
@@ -389,7 +427,8 @@ static int conn_start(struct worker *w, struct conn *c)
 	c->cfg = *l->cfg;
 	c->cfg.name = c->name;
 	phone_session_init(&c->s, &c->cfg);
-	c->t0 = now_ms();
+	c->t0 = c->first_t0 = now_ms();
+	c->seed = (unsigned)i * 2654435761u;
 	c->deadline = c->t0 + l->timeout_ms;
 	if (l->pattern == NULL)
 		snprintf(c->name, sizeof(c->name), "%s", l->cfg->name);
@@ -442,6 +481,8 @@ static void *worker_main(void *arg)
 			snprintf(w->err, sizeof(w->err), "epoll_wait: %s", strerror(errno));
 			for (unsigned i = 0; i < w->nconns; i++)
 				if (w->conns[i].state != C_IDLE) {
+					if (w->conns[i].state == C_WAIT)
+						phone_session_init(&w->conns[i].s, &w->conns[i].cfg);
 					fail(&w->conns[i], "%s", w->err);
 					conn_end(w, &w->conns[i]);
 				}
@@ -458,7 +499,11 @@ static void *worker_main(void *arg)
 		for (unsigned i = 0; i < w->nconns; i++) {
 			struct conn *c = &w->conns[i];
 
-			if (c->state != C_IDLE && t >= c->deadline) {
+			if (c->state == C_WAIT && t >= c->deadline) {
+				conn_retry(w, c);
+				if (c->state == C_END)
+					conn_end(w, c);
+			} else if (c->state != C_IDLE && c->state != C_WAIT && t >= c->deadline) {
 				conn_timeout(w, c);
 				conn_end(w, c);
 			}

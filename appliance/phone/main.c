@@ -70,6 +70,10 @@ static const char usage_text[] =
 "  --pool-size K            keys per kind (default N); --reuse-keys: K keys used round robin\n"
 "                           (a session finding no key left generates one on its thread,\n"
 "                           holding up the other sessions of that thread meanwhile)\n"
+"  --retry-later MAX        a phone told RETRY_LATER waits the delay the server gave (at most\n"
+"                           MAX seconds, jittered down to half) and connects again, as\n"
+"                           phones do, while --timeout from its first connect allows;\n"
+"                           counted as retried, its result is its last attempt's\n"
 "  --version                print the version and exit\n"
 "exit codes: 0 success, 10 nothing to do, 11 unknown device, 12 refused, 13 retry later,\n"
 "            1 error (TLS, protocol, timeout), 2 usage\n";
@@ -77,7 +81,7 @@ static const char usage_text[] =
 struct opts {
 	const char *host, *port, *capf_cert, *name, *auth_file, *cert, *key, *sudi_cert, *sudi_key;
 	const char *out_cert, *out_key, *pattern, *keys, *bind, *ciphers;
-	int protocol, timeout, json, quiet, reuse, tls_max, tls_version;
+	int protocol, timeout, json, quiet, reuse, tls_max, tls_version, retry_max;
 	unsigned long load, first, pool_size;
 	unsigned concurrency, threads;
 	struct phone_config cfg;
@@ -173,7 +177,7 @@ static void parse_args(int argc, char **argv, struct opts *o)
 	enum { O_HOST = 256, O_PORT, O_CAPF, O_NAME, O_PROTO, O_AUTH, O_AUTHFILE, O_CERT, O_KEY,
 	       O_SUDIC, O_SUDIK, O_INPROG, O_FAILKG, O_OUTC, O_OUTK, O_TIMEOUT, O_JSON, O_QUIET,
 	       O_LOAD, O_CONC, O_PATTERN, O_FIRST, O_KEYS, O_POOL, O_REUSE, O_TLSMAX, O_THREADS, O_HELP,
-	       O_BIND, O_TLSVER, O_CIPHERS };
+	       O_BIND, O_TLSVER, O_CIPHERS, O_RETRY };
 	static const struct option lo[] = {
 		{ "host", required_argument, NULL, O_HOST }, { "port", required_argument, NULL, O_PORT },
 		{ "capf-cert", required_argument, NULL, O_CAPF }, { "name", required_argument, NULL, O_NAME },
@@ -195,6 +199,7 @@ static void parse_args(int argc, char **argv, struct opts *o)
 		{ "bind", required_argument, NULL, O_BIND },
 		{ "tls-version", required_argument, NULL, O_TLSVER },
 		{ "ciphers", required_argument, NULL, O_CIPHERS },
+		{ "retry-later", required_argument, NULL, O_RETRY },
 		{ "help", no_argument, NULL, O_HELP }, { NULL, 0, NULL, 0 },
 	};
 	int c;
@@ -247,7 +252,8 @@ static void parse_args(int argc, char **argv, struct opts *o)
 		case O_JSON: o->json = 1; break;
 		case O_QUIET: o->quiet = 1; break;
 		case O_LOAD: o->load = num(optarg, "--load", 1, 10000000); break;
-		case O_CONC: o->concurrency = (unsigned)num(optarg, "--concurrency", 1, 4096); break;
+		case O_CONC: o->concurrency = (unsigned)num(optarg, "--concurrency", 1, 100000); break;
+		case O_RETRY: o->retry_max = (int)num(optarg, "--retry-later", 1, 3600); break;
 		case O_THREADS: o->threads = (unsigned)num(optarg, "--threads", 1, 1024); break;
 		case O_PATTERN: o->pattern = optarg; break;
 		case O_FIRST: o->first = num(optarg, "--first", 0, 0xffffffffffUL); break;
@@ -311,6 +317,8 @@ static void parse_args(int argc, char **argv, struct opts *o)
 		die_usage("--cert and --key go together", NULL);
 	if ((o->sudi_cert == NULL) != (o->sudi_key == NULL))
 		die_usage("--sudi-cert and --sudi-key go together", NULL);
+	if (o->load == 0 && o->retry_max > 0)
+		die_usage("--retry-later is for --load", NULL);
 	if (o->load > 0 && (o->out_cert || o->out_key))
 		die_usage("--out-cert/--out-key are for one session, not --load", NULL);
 	if ((o->out_key != NULL) != (o->out_cert != NULL))
@@ -538,6 +546,8 @@ static int run_load(struct opts *o, SSL_CTX *ctx)
 	struct load l;
 	struct phone_pattern pat;
 	struct phone_load pl;
+	struct rlimit rl;
+	atomic_ulong retries;
 	unsigned long counts[PHONE_ERROR + 1] = { 0 };
 	double t0, wall, *ok_lat;
 	size_t nok = 0;
@@ -592,7 +602,14 @@ static int run_load(struct opts *o, SSL_CTX *ctx)
 		.ctx = ctx, .host = o->host, .port = o->port, .bind = o->bind, .timeout_ms = o->timeout * 1000,
 		.count = o->load, .concurrency = o->concurrency, .threads = o->threads,
 		.cfg = &o->cfg, .pattern = &pat, .first = o->first, .done = load_done, .arg = &l,
+		.retry_max_ms = o->retry_max * 1000, .retries = &retries,
 	};
+	atomic_init(&retries, 0);
+	/* a descriptor per concurrent session: the hard limit, as far as it goes */
+	if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < rl.rlim_max) {
+		rl.rlim_cur = rl.rlim_max;
+		setrlimit(RLIMIT_NOFILE, &rl);
+	}
 	getrusage(RUSAGE_SELF, &ru0);
 	t0 = now_ms();
 	if (phone_load_run(&pl, err, sizeof(err)) != 0)
@@ -622,6 +639,8 @@ static int run_load(struct opts *o, SSL_CTX *ctx)
 		printf("  success %lu  nothing %lu  unknown %lu  refused %lu  retry-later %lu  error %lu\n",
 		       counts[PHONE_SUCCESS], counts[PHONE_NOTHING], counts[PHONE_UNKNOWN], counts[PHONE_REFUSED],
 		       counts[PHONE_RETRY], counts[PHONE_ERROR]);
+		if (o->retry_max > 0)
+			printf("  RETRY_LATER answers retried %lu\n", (unsigned long)atomic_load(&retries));
 		if (l.first_error[0])
 			printf("  first failure: %s\n", l.first_error);
 	}
@@ -629,10 +648,11 @@ static int run_load(struct opts *o, SSL_CTX *ctx)
 		printf("{\"schema\":1,\"sessions\":%lu,\"concurrency\":%u,\"seconds\":%.3f,\"enrollments_per_s\":%.2f,"
 		       "\"p50_ms\":%.2f,\"p90_ms\":%.2f,\"p99_ms\":%.2f,\"success\":%lu,\"nothing\":%lu,"
 		       "\"unknown\":%lu,\"refused\":%lu,\"retry_later\":%lu,\"error\":%lu,\"failures\":%lu,"
-		       "\"first_error\":",
+		       "\"retried\":%lu,\"first_error\":",
 		       o->load, o->concurrency, wall, rate, pct(ok_lat, nok, 50), pct(ok_lat, nok, 90),
 		       pct(ok_lat, nok, 99), counts[PHONE_SUCCESS], counts[PHONE_NOTHING], counts[PHONE_UNKNOWN],
-		       counts[PHONE_REFUSED], counts[PHONE_RETRY], counts[PHONE_ERROR], failures);
+		       counts[PHONE_REFUSED], counts[PHONE_RETRY], counts[PHONE_ERROR], failures,
+		       (unsigned long)atomic_load(&retries));
 		json_str(stdout, l.first_error);
 		printf("}\n");
 	}

@@ -11,6 +11,7 @@
 #ifndef CAPF_PHONE_PHONE_H
 #define CAPF_PHONE_PHONE_H
 
+#include <stdatomic.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <openssl/evp.h>
@@ -154,6 +155,13 @@ struct phone_load {
 	 * s->key or s->lsc takes them and sets them to NULL). */
 	void (*done)(void *arg, unsigned long i, struct phone_session *s, double ms);
 	void *arg;
+	/* > 0: a session told RETRY_LATER waits the delay the server gave (at most this
+	 * many ms, jittered down to half of it, as a fleet of phones would spread) and
+	 * starts again in its slot, while timeout_ms from its first connect allows;
+	 * done is called once, for its last attempt, with ms from its first connect.
+	 * 0: RETRY_LATER is the session's result. */
+	int retry_max_ms;
+	atomic_ulong *retries;          /* with retry_max_ms: RETRY_LATER answers retried */
 };
 /* Runs every session to its end (each reported through done). 0, or -1 with err when
  * the run itself failed (no epoll, no thread): some sessions may not have run. */

@@ -16,7 +16,7 @@
  * recorded; not a valid device name for the policy (lower case), never listed. */
 #define ADMIN_TLS_DEVICE "capf-tls"
 
-#define ADMIN_PAGE_RECORDS 200          /* DEVICE records per DEVICE_LIST/REPORT page */
+#define ADMIN_PAGE_RECORDS 1000         /* DEVICE records per DEVICE_LIST/REPORT page (the 56 KB bound comes first) */
 #define ADMIN_ITEM_ERRORS_MAX 150       /* ITEM_ERRORs per response */
 
 struct admin_req {

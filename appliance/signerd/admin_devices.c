@@ -437,6 +437,7 @@ struct page {
 	char last[CAPF_DEVICE_NAME_MAX + 1];
 	unsigned limit, put, total;
 	int full;
+	int count_all;                          /* the first page: walk every match for COUNT */
 	unsigned status_mask, op_mask;          /* 0: any */
 	unsigned auth_mask, key_order_mask;     /* 0: any */
 	uint8_t flags;                          /* CAPF_IPC_DEVF_* all required */
@@ -468,6 +469,10 @@ page_wants(struct page *p, const struct capf_device *d, uint8_t flags)
 	return 1;
 }
 
+/* Pages after the first start at their cursor in the store and end the walk once
+ * full: a listing of N devices costs one walk for the first page's COUNT and one
+ * more across all the pages, not a walk per page. */
+
 /* One device of the page (with its LSC columns for a report row). */
 static int
 put_row(struct page *p, const struct capf_device *dev, const struct capf_store_report_row *r)
@@ -475,7 +480,7 @@ put_row(struct page *p, const struct capf_device *dev, const struct capf_store_r
 	uint8_t flags = device_flags(p->a->sd, dev, r->has_lsc, p->now);
 
 	if (!page_wants(p, dev, flags))
-		return 0;
+		return p->full && !p->count_all;
 	capf_ipc_nest_begin(p->a->resp, CAPF_IPC_T_DEVICE);
 	put_device_fields(p->a->resp, dev);
 	capf_ipc_put_u8(p->a->resp, CAPF_IPC_T_DEV_FLAGS, flags);
@@ -516,6 +521,7 @@ page_init(struct admin_req *a, struct page *p, char *pattern, size_t plen)
 			return admin_refuse(a, "bad cursor"), -1;
 		memcpy(p->after, cur, clen);
 	}
+	p->count_all = p->after[0] == '\0';
 	while ((f = capf_ipc_find(a->req, CAPF_IPC_T_FILTER_STATUS, f)) != NULL)
 		p->status_mask |= 1u << capf_ipc_field_u8(f);
 	while ((f = capf_ipc_find(a->req, CAPF_IPC_T_FILTER_OPERATION, f)) != NULL)
@@ -544,7 +550,8 @@ page_finish(struct page *p, int rc, const char *err)
 	}
 	if (p->full && p->last[0])
 		capf_ipc_put_bytes(p->a->resp, CAPF_IPC_T_CURSOR, p->last, strlen(p->last));
-	capf_ipc_put_u32(p->a->resp, CAPF_IPC_T_COUNT, p->total);
+	if (p->count_all)
+		capf_ipc_put_u32(p->a->resp, CAPF_IPC_T_COUNT, p->total);
 	return 0;
 }
 
@@ -563,6 +570,7 @@ admin_device_list(struct admin_req *a)
 	if (pattern[0])
 		f.pattern = pattern;
 	f.now = p.now;
+	f.after = p.after[0] ? p.after : NULL;
 	rc = capf_store_report(a->sd->store, &f, report_cb, &p, err, sizeof(err));
 	return page_finish(&p, rc, err);
 }
@@ -595,6 +603,7 @@ admin_report(struct admin_req *a)
 	if (pattern[0])
 		f.pattern = pattern;
 	f.now = p.now;
+	f.after = p.after[0] ? p.after : NULL;
 	rc = capf_store_report(a->sd->store, &f, report_cb, &p, err, sizeof(err));
 	return page_finish(&p, rc, err);
 }

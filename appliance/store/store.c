@@ -75,14 +75,35 @@ int store_exec(sqlite3 *db, const char *sql, char *err, size_t errlen)
 
 /* Set on the writer thread only. */
 static _Thread_local struct store_stmt_cache *tl_cache;
+/* The pooled readers this thread holds (store_reader_get .. store_reader_put):
+ * their statement caches. A thread holding more at once prepares as before. */
+#define TL_READERS 4
+static _Thread_local struct store_reader *tl_readers[TL_READERS];
+
+static struct store_stmt_cache *cache_of(sqlite3 *db)
+{
+	if (tl_cache != NULL && tl_cache->db == db)
+		return tl_cache;
+	for (unsigned i = 0; i < TL_READERS; i++)
+		if (tl_readers[i] != NULL && tl_readers[i]->db == db)
+			return &tl_readers[i]->cache;
+	return NULL;
+}
+
+static void cache_free(struct store_stmt_cache *c)
+{
+	for (unsigned i = 0; i < c->n; i++)
+		sqlite3_finalize(c->e[i].stmt);
+	c->n = 0;
+}
 
 int store_prepare(sqlite3 *db, const char *sql, sqlite3_stmt **stmt, char *err, size_t errlen)
 {
-	struct store_stmt_cache *c = tl_cache;
+	struct store_stmt_cache *c = cache_of(db);
 	unsigned i;
 	int rc;
 
-	if (c != NULL && c->db == db) {
+	if (c != NULL) {
 		for (i = 0; i < c->n; i++) {
 			if (c->e[i].sql == sql && !c->e[i].in_use &&
 			    strcmp(sqlite3_sql(c->e[i].stmt), sql) == 0) {
@@ -129,10 +150,11 @@ static int exec_cached(sqlite3 *db, const char *sql, char *err, size_t errlen)
 
 void store_finalize(sqlite3_stmt *stmt)
 {
-	struct store_stmt_cache *c = tl_cache;
+	struct store_stmt_cache *c;
 
 	if (stmt == NULL)
 		return;
+	c = cache_of(sqlite3_db_handle(stmt));
 	for (unsigned i = 0; c != NULL && i < c->n; i++) {
 		if (c->e[i].stmt == stmt) {
 			sqlite3_reset(stmt);
@@ -286,31 +308,70 @@ sqlite3 *store_reader_get(struct capf_store *st, char *err, size_t errlen)
 		st->nidle--;
 	}
 	pthread_mutex_unlock(&st->rmu);
-	if (r != NULL) {
-		db = r->db;
-		free(r);
-		return db;
+	if (r == NULL) {
+		if ((db = store_connect(st, 0, err, errlen)) == NULL)
+			return NULL;
+		if ((r = malloc(sizeof(*r))) == NULL)
+			return db;              /* served without a statement cache */
+		r->db = db;
+		r->cache.db = db;
+		r->cache.n = 0;
 	}
-	return store_connect(st, 0, err, errlen);
+	r->next = NULL;
+	for (unsigned i = 0; i < TL_READERS; i++) {
+		if (tl_readers[i] == NULL) {
+			tl_readers[i] = r;
+			return r->db;
+		}
+	}
+	/* this thread holds too many: this one without its cache */
+	db = r->db;
+	cache_free(&r->cache);
+	free(r);
+	return db;
 }
 
 void store_reader_put(struct capf_store *st, sqlite3 *db)
 {
-	struct store_reader *r;
+	struct store_reader *r = NULL;
 
 	if (db == NULL)
 		return;
+	for (unsigned i = 0; i < TL_READERS && r == NULL; i++) {
+		if (tl_readers[i] != NULL && tl_readers[i]->db == db) {
+			r = tl_readers[i];
+			tl_readers[i] = NULL;
+		}
+	}
+	if (r != NULL) {
+		/* a statement still running would hold its snapshot */
+		for (unsigned i = 0; i < r->cache.n; i++) {
+			if (r->cache.e[i].in_use) {
+				sqlite3_reset(r->cache.e[i].stmt);
+				sqlite3_clear_bindings(r->cache.e[i].stmt);
+				r->cache.e[i].in_use = 0;
+			}
+		}
+	} else if ((r = malloc(sizeof(*r))) != NULL) {
+		r->db = db;
+		r->cache.db = db;
+		r->cache.n = 0;
+	}
 	if (!sqlite3_get_autocommit(db))
 		sqlite3_exec(db, "ROLLBACK", NULL, NULL, NULL);
 	pthread_mutex_lock(&st->rmu);
-	if (st->nidle < MAX_IDLE_READERS && (r = malloc(sizeof(*r))) != NULL) {
-		r->db = db;
+	if (st->nidle < MAX_IDLE_READERS && r != NULL) {
 		r->next = st->readers;
 		st->readers = r;
 		st->nidle++;
+		r = NULL;
 		db = NULL;
 	}
 	pthread_mutex_unlock(&st->rmu);
+	if (r != NULL) {
+		cache_free(&r->cache);
+		free(r);
+	}
 	sqlite3_close(db);
 }
 
@@ -706,11 +767,10 @@ void capf_store_close(struct capf_store *st)
 		pthread_mutex_unlock(&st->mu);
 		pthread_join(st->writer, NULL);
 	}
-	for (unsigned i = 0; i < st->wcache.n; i++)
-		sqlite3_finalize(st->wcache.e[i].stmt);
-	st->wcache.n = 0;
+	cache_free(&st->wcache);
 	while ((r = st->readers) != NULL) {
 		st->readers = r->next;
+		cache_free(&r->cache);
 		sqlite3_close(r->db);
 		free(r);
 	}

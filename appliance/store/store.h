@@ -222,8 +222,11 @@ struct capf_store_report_filter {
 	int status;                     /* enum capf_status; -1 any */
 	int without_lsc;                /* 1: only devices with no current LSC */
 	time_t now;                     /* 0: time(NULL) */
+	const char *after;              /* only names after this one (a page's cursor); NULL
+					   from the first; the walk is in name order and stops
+					   when cb returns non-zero */
 };
-#define CAPF_STORE_REPORT_FILTER_INIT { NULL, -1, NULL, -1, 0, 0 }
+#define CAPF_STORE_REPORT_FILTER_INIT { NULL, -1, NULL, -1, 0, 0, NULL }
 typedef int (*capf_store_report_cb)(const struct capf_store_report_row *r, void *arg);
 int capf_store_report(struct capf_store *st, const struct capf_store_report_filter *f,
 		      capf_store_report_cb cb, void *arg, char *err, size_t errlen);

@@ -19,15 +19,11 @@
 typedef int (*store_write_fn)(struct capf_store *st, sqlite3 *db, void *arg,
 			      char *err, size_t errlen);
 
-struct store_reader {
-	sqlite3 *db;
-	struct store_reader *next;
-};
-
 struct store_vfs;                       /* store_vfs.c: counts fsyncs */
 
-/* The writer's prepared statements, kept across requests (keyed by the SQL
- * text's address, checked against the text). */
+/* Prepared statements of one connection, kept across requests (keyed by the SQL
+ * text's address, checked against the text): the writer's, and each pooled
+ * reader's (store_reader_get makes its cache the calling thread's until put). */
 #define STORE_STMT_CACHE 48
 struct store_stmt_cache {
 	sqlite3 *db;
@@ -37,6 +33,12 @@ struct store_stmt_cache {
 		int in_use;
 	} e[STORE_STMT_CACHE];
 	unsigned n;
+};
+
+struct store_reader {
+	sqlite3 *db;
+	struct store_reader *next;
+	struct store_stmt_cache cache;
 };
 
 struct capf_store {

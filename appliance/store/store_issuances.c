@@ -421,6 +421,7 @@ int capf_store_report(struct capf_store *st, const struct capf_store_report_filt
 		"  AND (?3 IS NULL OR i.issuer_fp = ?3) "
 		"  AND (?4 < 0 OR d.status = ?4) "
 		"  AND (?5 = 0 OR i.serial IS NULL) "
+		"  AND d.name > ?7 "
 		"ORDER BY d.name", &s, err, errlen)) < 0)
 		goto out;
 	if (f->pattern != NULL)
@@ -431,6 +432,7 @@ int capf_store_report(struct capf_store *st, const struct capf_store_report_filt
 	sqlite3_bind_int(s, 4, f->status);
 	sqlite3_bind_int(s, 5, f->without_lsc);
 	sqlite3_bind_int64(s, 6, (int64_t)now);
+	sqlite3_bind_text(s, 7, f->after != NULL ? f->after : "", -1, SQLITE_STATIC);
 	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
 		memset(&r, 0, sizeof(r));
 		store_col_text(s, 0, r.dev.name, sizeof(r.dev.name));

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The key process's cost: the full-stack issuance rate before (the signer signed in
 # its own process) and after (capf-keyd signs, one more hop per LSC), measured in the
-# same run on the same machine, alternating, with tests/bench/bench_appliance.sh.
+# same run on the same machine, alternating, with the base's tests/bench/bench_appliance.sh
+# (the 64-phone run of the time; the same script measures both trees).
 #   BENCH_KEYPROC_BASE  the commit before the key process (default: the parent of the
 #                       commit that added appliance/keyd/)
 #   BENCH_KEYPROC_N     enrollments per run (1000)   BENCH_KEYPROC_ROUNDS (2)
@@ -23,9 +24,9 @@ git worktree add -q --detach "$W" "$BASE" || { echo "bench_keyproc: git worktree
 echo "-- building the base $(git rev-parse --short "$BASE") (the signer signs in its own process)"
 make -C "$W" -j"$(nproc)" all tests >"$T_TMP/base-build.log" 2>&1 || { tail "$T_TMP/base-build.log"; exit 1; }
 
-run() { # DIR LABEL: one bench_appliance run, its LSCs/s
+run() { # DIR LABEL: one run of the base's bench_appliance.sh in DIR's tree, its LSCs/s
   local out=$T_TMP/$2.out
-  (cd "$1" && BENCH_N=$N bash tests/bench/bench_appliance.sh) >"$out" 2>&1
+  (cd "$1" && BENCH_N=$N bash "$W/tests/bench/bench_appliance.sh") >"$out" 2>&1
   sed -n 's/^LSCs per second: *\([0-9.]*\).*/\1/p' "$out"
 }
 before=() after=()
@@ -33,7 +34,7 @@ for r in $(seq 1 "$ROUNDS"); do
   b=$(run "$W" "before$r"); a=$(run "$PWD" "after$r")
   echo "round $r: before ${b:-failed} LSCs/s, after ${a:-failed} LSCs/s"
   [ -n "$b" ] && before+=("$b"); [ -n "$a" ] && after+=("$a")
-  grep -h "CPU per enrollment" "$T_TMP/before$r.out" "$T_TMP/after$r.out" | sed 's/^/   /'
+  grep -h "latency p50" "$T_TMP/before$r.out" "$T_TMP/after$r.out" | sed 's/^/   /'
 done
 [ ${#before[@]} -gt 0 ] && [ ${#after[@]} -gt 0 ] || { echo "bench_keyproc: a run failed"; tail -5 "$T_TMP"/*.out; exit 1; }
 printf '%s\n' "${before[@]}" >"$T_TMP/b"; printf '%s\n' "${after[@]}" >"$T_TMP/a"

@@ -166,6 +166,62 @@ static double measure(const char *base, unsigned flags, int threads, int total,
 	return (per * threads) / (t1 - t0);
 }
 
+/* CPU microseconds per capf_store_device_get (a reader from the pool, one
+ * SELECT by name), over n reads of 1000 devices, one thread. */
+static double measure_reads(const char *base, int n)
+{
+	char dir[4096], path[4200], err[512];
+	struct capf_store_device_change *ch;
+	struct capf_store_device d;
+	struct capf_store *st;
+	struct timespec c0, c1;
+	size_t failed;
+	int bad = 0;
+
+	snprintf(dir, sizeof(dir), "%s/capf-bench-XXXXXX", base);
+	if (mkdtemp(dir) == NULL) {
+		perror(dir);
+		return -1;
+	}
+	snprintf(path, sizeof(path), "%s/capf.db", dir);
+	if ((st = capf_store_open(path, 0, err, sizeof(err))) == NULL ||
+	    (ch = calloc(1000, sizeof(*ch))) == NULL) {
+		fprintf(stderr, "bench_store: %s\n", st == NULL ? err : "out of memory");
+		capf_store_close(st);
+		rm_tree(dir);
+		return -1;
+	}
+	for (int i = 0; i < 1000; i++) {
+		struct capf_device *v = &ch[i].rec.dev;
+
+		snprintf(v->name, sizeof(v->name), "SEP%012X", (unsigned)i);
+		v->op = CAPF_OP_INSTALL;
+		v->status = CAPF_ST_PENDING;
+		v->status_op = CAPF_OP_INSTALL;
+	}
+	if (capf_store_device_bulk(st, ch, 1000, NULL, &failed, err, sizeof(err)) != 0) {
+		fprintf(stderr, "bench_store: setup: %s\n", err);
+		bad = 1;
+	}
+	clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &c0);
+	for (int i = 0; !bad && i < n; i++) {
+		char name[32];
+
+		snprintf(name, sizeof(name), "SEP%012X", (unsigned)(i % 1000));
+		if (capf_store_device_get(st, name, &d, err, sizeof(err)) != 0) {
+			fprintf(stderr, "bench_store: device_get %s: %s\n", name, err);
+			bad = 1;
+		}
+	}
+	clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &c1);
+	free(ch);
+	capf_store_close(st);
+	rm_tree(dir);
+	if (bad)
+		return -1;
+	return ((double)(c1.tv_sec - c0.tv_sec) * 1e6 + (double)(c1.tv_nsec - c0.tv_nsec) / 1e3) / n;
+}
+
 static int cmp_double(const void *a, const void *b)
 {
 	double x = *(const double *)a, y = *(const double *)b;
@@ -213,6 +269,18 @@ int main(int argc, char **argv)
 			       naive ? "naive" : "group-commit", thread_counts[i], rps, cpr, spr);
 			fflush(stdout);
 		}
+	}
+	{
+		double v[15];
+		int k, bad = 0;
+
+		for (k = 0; k < reps; k++)
+			bad |= (v[k] = measure_reads(base, 20000)) < 0;
+		if (bad)
+			return 1;
+		qsort(v, (size_t)reps, sizeof(v[0]), cmp_double);
+		printf("device_get (one read by name, pooled reader): %.1f us of CPU each, median of %d\n",
+		       v[reps / 2], reps);
 	}
 	return rc;
 }

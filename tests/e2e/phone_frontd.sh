@@ -3,7 +3,8 @@
 # CAPF certificate (the leaf itself, or the CA that issued it; anything else refused),
 # AUTH_RESPONSE in every authentication mode accepted by the front end, which answers
 # RETRY_LATER (signer unreachable); exit codes, --json, the 0600 rule for the
-# authentication string file, usage errors, and the load mode's figures; its event
+# authentication string file, usage errors, and the load mode's figures (--retry-later:
+# phones coming back after RETRY_LATER until their --timeout); its event
 # loops (--threads 1, more threads than sessions at a time, uneven shares), and
 # failures counted without a hang: nothing listening, a front end at its connection
 # limit (a second capf-frontd at max_connections 1: RETRY_LATER to every phone, also
@@ -104,6 +105,17 @@ check_grep "load mode: all 24 sessions told to retry" "retry-later 24" "$D/load.
 check_grep "load mode: JSON" '"sessions":24,"concurrency":4,.*"retry_later":24' "$D/load.out"
 check_grep "keys generated before the clock" "generated in" "$D/load.err"
 check_grep "its own CPU during the sessions" "CPU during the sessions: [0-9.]+ s user, [0-9.]+ s system, [0-9.]+ ms per session" "$D/load.err"
+
+# --retry-later: a phone told RETRY_LATER comes back after the delay (capped, jittered),
+# until --timeout from its first connect is over; then RETRY_LATER is its result
+timeout 60 "${P[@]}" --capf-cert "$D/cert.pem" --load 4 --concurrency 4 --timeout 3 --retry-later 1 \
+  --name-pattern 'SEP%012X' --first 4096 --keys ec:P-256 --pool-size 1 --reuse-keys --json >"$D/retry.out" 2>&1
+check "--retry-later: exit 1 when the server never stops saying RETRY_LATER" test $? = 1
+check_grep "--retry-later: the 4 phones came back (at least 2 tries each in 3 s) and ended told to retry" \
+  '"sessions":4,.*"retry_later":4,"error":0,"failures":4,"retried":([89]|[1-9][0-9]+),' "$D/retry.out"
+check_grep "--retry-later: printed" "RETRY_LATER answers retried [0-9]+" "$D/retry.out"
+"$PHONE" --capf-cert "$D/cert.pem" --name SEP001122334455 --retry-later 5 >"$D/out" 2>&1
+check "--retry-later without --load: exit 2" test $? = 2
 
 # the event loops: one thread for all, more threads than sessions at a time (one each)
 L=("${P[@]}" --capf-cert "$D/cert.pem" --name-pattern 'SEP%012X' --keys ec:P-256 --pool-size 2 --reuse-keys)

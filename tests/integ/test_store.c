@@ -760,6 +760,12 @@ static int collect_row(const struct capf_store_report_row *r, void *arg)
 	return 0;
 }
 
+static int collect_one_row(const struct capf_store_report_row *r, void *arg)
+{
+	collect_row(r, arg);
+	return 1;
+}
+
 static void test_report_view(void **state)
 {
 	struct fx *f = *state;
@@ -798,6 +804,24 @@ static void test_report_view(void **state)
 	assert_int_equal(c.r[2].dev.status, CAPF_ST_PENDING);
 	assert_true(c.r[2].dev.deadline > 0);
 	assert_int_equal(c.r[3].days_left, -2);     /* floor(-(1 day + 1 s)) */
+
+	/* A page's cursor: only the names after it, in order; a callback's non-zero
+	 * answer ends the walk there. */
+	struct rows ca = { 0 };
+	rf.after = "SEP0000000000A2";
+	assert_int_equal(capf_store_report(f->st, &rf, collect_row, &ca, err, sizeof(err)), 0);
+	assert_int_equal(ca.n, 2);
+	assert_string_equal(ca.r[0].dev.name, "SEP0000000000A3");
+	assert_string_equal(ca.r[1].dev.name, "SEP0000000000A4");
+	ca.n = 0;
+	assert_int_equal(capf_store_report(f->st, &rf, collect_one_row, &ca, err, sizeof(err)), 0);
+	assert_int_equal(ca.n, 1);
+	assert_string_equal(ca.r[0].dev.name, "SEP0000000000A3");
+	rf.after = "SEP0000000000A4";
+	ca.n = 0;
+	assert_int_equal(capf_store_report(f->st, &rf, collect_row, &ca, err, sizeof(err)), 0);
+	assert_int_equal(ca.n, 0);
+	rf.after = NULL;
 
 	static const struct {
 		int within;
