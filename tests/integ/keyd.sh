@@ -52,7 +52,13 @@ case_is no-such-slot ERROR "an unknown slot: error"
 check_grep "the key process ends when its channel closes" "^EXIT 0" "$D/kc.out"
 
 # ---- its allow-list kills it ------------------------------------------------------
+# (a sanitizer build lets the ASan runtime open files, map memory and signal: those
+# calls are allowed there, and not tested)
 for call in open-write open-create exec-map mprotect-exec socket-inet unlink execve setrlimit kill-parent; do
+  case "${SANITIZE:-0}:$call" in
+    1:open-write|1:open-create|1:exec-map|1:mprotect-exec|1:kill-parent)
+      skip "forbidden $call (allowed for the sanitizer runtime in this build)"; continue ;;
+  esac
   "$BIN/capf-keyd" --seccomp-selftest "$call" >/dev/null 2>&1
   rc=$?
   check "forbidden $call: killed by SIGSYS (exit $rc)" test "$rc" = 159
