@@ -43,9 +43,9 @@ static char *token_key(const char *module, const struct p11_uri *uri, char *err,
 	if (p11_uri_copy(&t, uri, err, errlen) != 0)
 		return NULL;
 	/* only what selects the token and logs in */
-	OPENSSL_free(t.object);
+	free(t.object);		/* p11_uri_copy allocates with malloc */
 	t.object = NULL;
-	OPENSSL_free(t.id);
+	free(t.id);
 	t.id = NULL;
 	t.idlen = 0;
 	t.has_id = 0;
