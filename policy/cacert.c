@@ -8,6 +8,7 @@
 #include <openssl/x509v3.h>
 
 #include "policy/cacert.h"
+#include "policy/osslerr.h"
 
 static const char *const subj_attrs[] = {
 	"C", "ST", "L", "O", "OU", "CN", "emailAddress", "serialNumber",
@@ -134,9 +135,7 @@ X509 *capf_cacert_build(OSSL_LIB_CTX *libctx, const X509_NAME *subject, EVP_PKEY
 		goto ossl;
 	return x;
 ossl:
-	snprintf(err, errlen, "building the CAPF CA certificate: %s",
-		 ERR_reason_error_string(ERR_peek_last_error()) ? ERR_reason_error_string(ERR_peek_last_error())
-								 : "OpenSSL error");
+	capf_ossl_error_msg(err, errlen, "building the CAPF CA certificate");
 	X509_free(x);
 	return NULL;
 }
@@ -161,9 +160,7 @@ X509_REQ *capf_cacert_build_csr(OSSL_LIB_CTX *libctx, const X509_NAME *subject, 
 	sk_X509_EXTENSION_pop_free(exts, X509_EXTENSION_free);
 	return req;
 ossl:
-	snprintf(err, errlen, "building the CAPF CA CSR: %s",
-		 ERR_reason_error_string(ERR_peek_last_error()) ? ERR_reason_error_string(ERR_peek_last_error())
-								 : "OpenSSL error");
+	capf_ossl_error_msg(err, errlen, "building the CAPF CA CSR");
 	sk_X509_EXTENSION_pop_free(exts, X509_EXTENSION_free);
 	X509_REQ_free(req);
 	return NULL;

@@ -11,7 +11,7 @@ $(LIBCOMMON): $(call objs,$(COMMON_SRCS))
 # appliance/common/hsm.c on a real SoftHSM token (through the capfhsm provider).
 INTEG_TESTS += $(BUILD)/tests/test_hsm
 $(BUILD)/tests/test_hsm: $(BUILD)/obj/tests/integ/test_hsm.o $(BUILD)/obj/tests/provider/ptoken.o \
-		$(LIBCOMMON) $(BUILD)/lib/libcapfp11.a | $(BUILD)/lib/capfhsm.so
+		$(LIBCOMMON) $(BUILD)/lib/libcapfpolicy.a $(BUILD)/lib/libcapfp11.a | $(BUILD)/lib/capfhsm.so
 	@mkdir -p $(dir $@)
 	$(CC) $(LDFLAGS) -o $@ $^ $(LIBCMOCKA) $(LIBCRYPTO) $(LIBDL) $(LIBPTHREAD)
 

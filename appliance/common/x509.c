@@ -130,22 +130,3 @@ capf_x509_from_der(const uint8_t *p, size_t n)
 	}
 	return x;
 }
-
-void
-capf_ossl_errors(char *buf, size_t len)
-{
-	unsigned long e;
-	size_t used = 0;
-
-	buf[0] = '\0';
-	while ((e = ERR_get_error()) != 0 && used + 2 < len) {
-		char one[256];
-
-		ERR_error_string_n(e, one, sizeof(one));
-		used += (size_t)snprintf(buf + used, len - used, "%s%s", used ? "; " : "", one);
-		if (used >= len)
-			break;
-	}
-	if (buf[0] == '\0')
-		snprintf(buf, len, "no OpenSSL error");
-}

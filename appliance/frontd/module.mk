@@ -3,8 +3,8 @@ FRONTD_SRCS := appliance/frontd/main.c appliance/frontd/session.c appliance/fron
                appliance/frontd/tls.c appliance/frontd/sandbox.c appliance/frontd/peers.c
 FRONTD      := $(BUILD)/bin/capf-frontd
 PROGRAMS    += $(FRONTD)
-$(FRONTD): $(call objs,$(FRONTD_SRCS)) $(BUILD)/lib/libcapfcodec.a $(BUILD)/lib/libcapfpolicy.a \
-           $(BUILD)/lib/libcapfcommon.a $(BUILD)/lib/libcapfp11.a
+$(FRONTD): $(call objs,$(FRONTD_SRCS)) $(BUILD)/lib/libcapfcodec.a $(BUILD)/lib/libcapfcommon.a \
+           $(BUILD)/lib/libcapfpolicy.a $(BUILD)/lib/libcapfp11.a
 	@mkdir -p $(dir $@)
 	$(CC) $(LDFLAGS) -o $@ $^ $(LIBSSL) $(LIBCONFIG) $(LIBSECCOMP) $(LIBDL) $(LIBPTHREAD)
 SHELL_TESTS += tests/e2e/frontd_standalone.sh

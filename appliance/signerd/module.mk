@@ -21,8 +21,8 @@ $(SIGNERD_STAMP):
 	@rm -f $(dir $@).admin-*
 	@touch $@
 
-$(SIGNERD): $(call objs,$(SIGNERD_SRCS)) $(BUILD)/lib/libcapfstore.a $(BUILD)/lib/libcapfpolicy.a \
-	    $(BUILD)/lib/libcapfcodec.a $(BUILD)/lib/libcapfcommon.a $(BUILD)/lib/libcapfp11.a
+$(SIGNERD): $(call objs,$(SIGNERD_SRCS)) $(BUILD)/lib/libcapfstore.a $(BUILD)/lib/libcapfcodec.a \
+	    $(BUILD)/lib/libcapfcommon.a $(BUILD)/lib/libcapfpolicy.a $(BUILD)/lib/libcapfp11.a
 	@mkdir -p $(dir $@)
 	$(CC) $(LDFLAGS) -o $@ $^ $(LIBSECCOMP) $(LIBCONFIG) $(LIBSQLITE) $(LIBCRYPTO) $(LIBDL) $(LIBPTHREAD)
 
@@ -41,7 +41,7 @@ $(BUILD)/tests/test_signerd_replay: $(call objs,tests/unit/test_signerd_replay.c
 # The integration tests' client (front verbs through the IPC codec, store access).
 SIGNERD_CLIENT := $(BUILD)/tests/signerd-client
 $(SIGNERD_CLIENT): $(call objs,tests/integ/signerd_client.c) $(BUILD)/lib/libcapfstore.a \
-		   $(BUILD)/lib/libcapfpolicy.a $(BUILD)/lib/libcapfcodec.a $(BUILD)/lib/libcapfcommon.a
+		   $(BUILD)/lib/libcapfcodec.a $(BUILD)/lib/libcapfcommon.a $(BUILD)/lib/libcapfpolicy.a
 	@mkdir -p $(dir $@)
 	$(CC) $(LDFLAGS) -o $@ $^ $(LIBCONFIG) $(LIBSQLITE) $(LIBCRYPTO) $(LIBPTHREAD)
 tests: $(SIGNERD_CLIENT)
