@@ -88,9 +88,12 @@ struct p11_object {
 	CK_KEY_TYPE kt;
 	CK_OBJECT_HANDLE h;	/* valid in generation gen (under t->mu) */
 	unsigned long gen;
-	unsigned char id[P11_URI_MAX_VALUE];
+	/* CKA_ID and CKA_LABEL whole (p11_get_attr's buffers, NULL when absent):
+	 * they find the object again after a recovery, so they are never cut */
+	unsigned char *id;
 	size_t idlen;
-	char label[P11_URI_MAX_VALUE + 1];
+	char *label;		/* NUL-terminated */
+	size_t labellen;
 	unsigned bits;
 	int nid;
 };
