@@ -26,3 +26,9 @@ $(BUILD)/obj/appliance/common/version.o: appliance/common/version.c VERSION
 	@mkdir -p $(dir $@)
 	$(CC) $(CPPFLAGS) -DCAPF_VERSION='"$(CAPF_VERSION)"' $(CFLAGS) -c -o $@ $<
 SHELL_TESTS += tests/integ/version.sh
+
+# capf_file_read on real files: caps, directories, a FIFO refused without hanging.
+UNIT_TESTS  += $(BUILD)/tests/test_file
+$(BUILD)/tests/test_file: $(call objs,tests/unit/test_file.c) $(LIBCOMMON)
+	@mkdir -p $(dir $@)
+	$(CC) $(LDFLAGS) -o $@ $^ $(LIBCMOCKA)
