@@ -8,14 +8,14 @@ $(LIBPOLICY): $(call objs,$(POLICY_SRCS))
 	$(AR) rcs $@ $^
 
 # Unit tests (cmocka, no token): build/tests/test_policy_NAME from tests/unit/test_policy_NAME.c
-POLICY_TESTS := config names decide pubkey chain lsc der osslerr
+POLICY_TESTS := config names decide pubkey chain lsc der osslerr cfgwalk
 UNIT_TESTS   += $(patsubst %,$(BUILD)/tests/test_policy_%,$(POLICY_TESTS))
 $(BUILD)/tests/test_policy_%: $(BUILD)/obj/tests/unit/test_policy_%.o $(BUILD)/obj/tests/unit/policy_pki.o $(LIBPOLICY)
 	@mkdir -p $(dir $@)
 	$(CC) $(LDFLAGS) -o $@ $^ $(LIBCMOCKA) $(LIBCONFIG) $(LIBCRYPTO)
 
 # Fuzzers: the config parser on arbitrary text, the phone public-key decoder.
-POLICY_FUZZ_BASE := policy/config.c policy/errlist.c policy/device.c
+POLICY_FUZZ_BASE := policy/config.c policy/cfgwalk.c policy/errlist.c policy/device.c
 FUZZERS += fuzz_policy_config fuzz_pubkey
 FUZZ_SRCS_fuzz_policy_config := $(POLICY_FUZZ_BASE)
 FUZZ_LIBS_fuzz_policy_config := -lconfig -lcrypto

@@ -1,7 +1,8 @@
 # appliance/common: logging, careful file I/O and process hardening shared by the programs.
 COMMON_SRCS := appliance/common/log.c appliance/common/file.c appliance/common/hsm.c \
 	       appliance/common/x509.c appliance/common/harden.c appliance/common/sdnotify.c \
-	       appliance/common/version.c appliance/common/peercred.c
+	       appliance/common/version.c appliance/common/peercred.c \
+	       appliance/common/conffile.c
 LIBCOMMON   := $(BUILD)/lib/libcapfcommon.a
 LIBRARIES   += $(LIBCOMMON)
 $(LIBCOMMON): $(call objs,$(COMMON_SRCS))
@@ -27,8 +28,8 @@ $(BUILD)/obj/appliance/common/version.o: appliance/common/version.c VERSION
 	$(CC) $(CPPFLAGS) -DCAPF_VERSION='"$(CAPF_VERSION)"' $(CFLAGS) -c -o $@ $<
 SHELL_TESTS += tests/integ/version.sh
 
-# capf_file_read on real files: caps, directories, a FIFO refused without hanging.
+# capf_file_read and capf_conf_load on real files: caps, directories, a FIFO refused without hanging.
 UNIT_TESTS  += $(BUILD)/tests/test_file
-$(BUILD)/tests/test_file: $(call objs,tests/unit/test_file.c) $(LIBCOMMON)
+$(BUILD)/tests/test_file: $(call objs,tests/unit/test_file.c) $(LIBCOMMON) $(BUILD)/lib/libcapfpolicy.a
 	@mkdir -p $(dir $@)
-	$(CC) $(LDFLAGS) -o $@ $^ $(LIBCMOCKA)
+	$(CC) $(LDFLAGS) -o $@ $^ $(LIBCMOCKA) $(LIBCONFIG) $(LIBCRYPTO)
