@@ -240,35 +240,6 @@ fail:
 	return -1;
 }
 
-static int read_pem(const char *path, char **out, size_t *len, char *err, size_t errlen)
-{
-	FILE *fp = fopen(path, "re");
-	char *buf;
-	size_t n;
-
-	if (fp == NULL) {
-		snprintf(err, errlen, "%s: cannot open: %s", path, strerror(errno));
-		return -1;
-	}
-	if ((buf = malloc(CAPF_CA_PEM_MAX + 1)) == NULL) {
-		fclose(fp);
-		snprintf(err, errlen, "%s: out of memory", path);
-		return -1;
-	}
-	n = fread(buf, 1, CAPF_CA_PEM_MAX + 1, fp);
-	if (ferror(fp) || n > CAPF_CA_PEM_MAX) {
-		snprintf(err, errlen, "%s: %s", path, ferror(fp) ? "read error" : "too large");
-		fclose(fp);
-		free(buf);
-		return -1;
-	}
-	fclose(fp);
-	buf[n] = '\0';
-	*out = buf;
-	*len = n;
-	return 0;
-}
-
 /* Every certificate of a PEM text; NULL with a message. */
 static STACK_OF(X509) *parse_pem(const char *what, const char *pem, size_t len, int max, char *err, size_t errlen)
 {
@@ -327,30 +298,6 @@ int capf_ca_from_pem(const char *cert_pem, size_t cert_len, const char *chain_pe
 out:
 	sk_X509_pop_free(certs, X509_free);
 	sk_X509_pop_free(chain, X509_free);
-	return r;
-}
-
-int capf_ca_load(const char *cert_path, const char *chain_path, time_t now, struct capf_ca **out,
-		 char *err, size_t errlen)
-{
-	char *cert = NULL, *chain = NULL;
-	size_t clen = 0, chlen = 0;
-	char e2[400];
-	int r;
-
-	*out = NULL;
-	if (read_pem(cert_path, &cert, &clen, err, errlen) < 0)
-		return -1;
-	if (chain_path != NULL && chain_path[0] != '\0' && read_pem(chain_path, &chain, &chlen, err, errlen) < 0) {
-		free(cert);
-		return -1;
-	}
-	r = capf_ca_from_pem(cert, clen, chain, chlen, now, out, e2, sizeof(e2));
-	if (r < 0)
-		snprintf(err, errlen, "%s%s%s: %s", cert_path, chain != NULL ? " with chain " : "",
-			 chain != NULL ? chain_path : "", e2);
-	free(cert);
-	free(chain);
 	return r;
 }
 

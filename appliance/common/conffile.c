@@ -1,4 +1,5 @@
 /* appliance/common/conffile.c: capf.conf read from a file (see conffile.h). */
+#include <stdio.h>
 #include <stdlib.h>
 
 #include "appliance/common/conffile.h"
@@ -32,5 +33,30 @@ int capf_conf_check(const char *path, struct capf_errlist *errs)
 	}
 	r = capf_conf_load(c, path, errs);
 	free(c);
+	return r;
+}
+
+int capf_ca_load(const char *cert_path, const char *chain_path, time_t now, struct capf_ca **out,
+		 char *err, size_t errlen)
+{
+	unsigned char *cert = NULL, *chain = NULL;
+	size_t clen = 0, chlen = 0;
+	char e2[400];
+	int r;
+
+	*out = NULL;
+	if (capf_file_read(cert_path, CAPF_CA_PEM_MAX, &cert, &clen, err, errlen) < 0)
+		return -1;
+	if (chain_path != NULL && chain_path[0] != '\0'
+	    && capf_file_read(chain_path, CAPF_CA_PEM_MAX, &chain, &chlen, err, errlen) < 0) {
+		free(cert);
+		return -1;
+	}
+	r = capf_ca_from_pem((const char *)cert, clen, (const char *)chain, chlen, now, out, e2, sizeof(e2));
+	if (r < 0)
+		snprintf(err, errlen, "%s%s%s: %s", cert_path, chain != NULL ? " with chain " : "",
+			 chain != NULL ? chain_path : "", e2);
+	free(cert);
+	free(chain);
 	return r;
 }

@@ -18,6 +18,7 @@
 #include <openssl/pem.h>
 #include <openssl/x509.h>
 
+#include "appliance/common/conffile.h"
 #include "appliance/common/file.h"
 #include "appliance/common/hsm.h"
 #include "appliance/common/log.h"

@@ -115,12 +115,39 @@ static void test_conf_files(void **state)
 	capf_errlist_free(e);
 }
 
+/* The CA files capf.conf names: the missing one named, a FIFO refused at once. */
+static void test_ca_files(void **state)
+{
+	struct capf_ca *ca = NULL;
+	char cert[128], chain[128], err[512];
+	FILE *fp;
+
+	snprintf(cert, sizeof(cert), "%s/capf-ca.pem", dir);
+	snprintf(chain, sizeof(chain), "%s/chain.pem", dir);
+	assert_int_equal(capf_ca_load(cert, NULL, 0, &ca, err, sizeof(err)), -1);
+	assert_non_null(strstr(err, "capf-ca.pem: No such file or directory"));
+	assert_non_null(fp = fopen(cert, "w"));
+	fputs("not a certificate\n", fp);
+	fclose(fp);
+	assert_int_equal(mkfifo(chain, 0600), 0);
+	alarm(10);
+	assert_int_equal(capf_ca_load(cert, chain, 0, &ca, err, sizeof(err)), -1);
+	alarm(0);
+	assert_non_null(strstr(err, "chain.pem: not a regular file"));
+	assert_int_equal(capf_ca_load(cert, "", 0, &ca, err, sizeof(err)), -1);
+	assert_non_null(strstr(err, "capf-ca.pem: CAPF CA certificate: no PEM certificate found"));
+	assert_null(ca);
+	unlink(cert);
+	unlink(chain);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_fifo_refused),
 		cmocka_unit_test(test_regular_and_cap),
 		cmocka_unit_test(test_conf_files),
+		cmocka_unit_test(test_ca_files),
 	};
 
 	return cmocka_run_group_tests(tests, setup, teardown);
