@@ -212,12 +212,12 @@ static void pad(unsigned char *dst, size_t len, const char *s)
 static CK_RV scan(CK_FUNCTION_LIST *f, const char *label, int *exists, CK_SLOT_ID *labelled,
 		  int *have_free, CK_SLOT_ID *free_slot)
 {
-	CK_SLOT_ID slots[256];
-	CK_ULONG n = NELEM(slots);
+	CK_SLOT_ID *slots;
+	CK_ULONG n;
 	CK_RV rv;
 
 	*exists = *have_free = 0;
-	if ((rv = P11_CALL(f, C_GetSlotList, CK_TRUE, slots, &n)) != CKR_OK)
+	if ((rv = p11_slot_list(f, &slots, &n)) != CKR_OK)
 		return rv;
 	for (CK_ULONG i = 0; i < n; i++) {
 		CK_TOKEN_INFO ti;
@@ -234,6 +234,7 @@ static CK_RV scan(CK_FUNCTION_LIST *f, const char *label, int *exists, CK_SLOT_I
 			*free_slot = slots[i];
 		}
 	}
+	free(slots);
 	return CKR_OK;
 }
 

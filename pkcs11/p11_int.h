@@ -117,6 +117,11 @@ CK_RV p11_traced(const char *fn, CK_RV rv);
 
 /* Copies a blank-padded Cryptoki string into a C string (trailing blanks removed). */
 void p11_trim(char *dst, size_t dstlen, const unsigned char *src, size_t srclen);
+/* The slots with a token present, however many (at most P11_SLOTS_MAX): *slots
+ * (free(); NULL when there are none) and *n. The list growing between the count
+ * and the fetch (CKR_BUFFER_TOO_SMALL) is retried. */
+#define P11_SLOTS_MAX 65536
+CK_RV p11_slot_list(CK_FUNCTION_LIST *f, CK_SLOT_ID **slots, CK_ULONG *n);
 
 /*
  * The runner: takes a pooled session (re-opening it if it is stale), calls

@@ -10,7 +10,6 @@
 #include "pkcs11/p11_int.h"
 #include "pkcs11/p11_pin.h"
 
-#define MAX_SLOTS 1024
 
 /*
  * PIN files that a token refused, process-wide: a token opened again (the
@@ -164,8 +163,8 @@ static int module_wedged(CK_RV rv)
  * use of the module held. */
 static CK_RV reslot(struct p11_token *t)
 {
-	CK_SLOT_ID slots[64];
-	CK_ULONG n = NELEM(slots);
+	CK_SLOT_ID *slots;
+	CK_ULONG n;
 	CK_TOKEN_INFO ti;
 	char serial[17], label[33];
 	CK_RV rv;
@@ -179,18 +178,20 @@ static CK_RV reslot(struct p11_token *t)
 	} else if (rv != CKR_SLOT_ID_INVALID && rv != CKR_TOKEN_NOT_PRESENT) {
 		return rv;
 	}
-	if ((rv = P11_CALL(t->f, C_GetSlotList, CK_TRUE, slots, &n)) != CKR_OK)
+	if ((rv = p11_slot_list(t->f, &slots, &n)) != CKR_OK)
 		return rv;
-	for (CK_ULONG i = 0; i < n && i < NELEM(slots); i++) {
+	for (CK_ULONG i = 0; i < n; i++) {
 		if (P11_CALL(t->f, C_GetTokenInfo, slots[i], &ti) != CKR_OK)
 			continue;
 		p11_trim(serial, sizeof(serial), ti.serialNumber, sizeof(ti.serialNumber));
 		p11_trim(label, sizeof(label), ti.label, sizeof(ti.label));
 		if (strcmp(serial, t->serial) == 0 && strcmp(label, t->label) == 0) {
 			t->slot = slots[i];
+			free(slots);
 			return CKR_OK;
 		}
 	}
+	free(slots);
 	return CKR_TOKEN_NOT_PRESENT;
 }
 
@@ -629,20 +630,8 @@ static int find_slot(struct p11_token *t, const struct p11_uri *u, char *err, si
 	CK_RV rv;
 	int nfound = 0, rc = P11_ERR;
 
-	rv = P11_CALL(t->f, C_GetSlotList, CK_TRUE, NULL, &n);
-	if (rv != CKR_OK)
+	if ((rv = p11_slot_list(t->f, &slots, &n)) != CKR_OK)
 		return p11_err_rv(P11_ERR, err, errlen, NULL, "C_GetSlotList", rv);
-	if (n > MAX_SLOTS)
-		n = MAX_SLOTS;
-	if (n > 0) {
-		if ((slots = calloc(n, sizeof(*slots))) == NULL)
-			return p11_err(P11_ERR, err, errlen, "out of memory");
-		rv = P11_CALL(t->f, C_GetSlotList, CK_TRUE, slots, &n);
-		if (rv != CKR_OK) {
-			free(slots);
-			return p11_err_rv(P11_ERR, err, errlen, NULL, "C_GetSlotList", rv);
-		}
-	}
 	for (CK_ULONG i = 0; i < n; i++) {
 		CK_SLOT_INFO si;
 		CK_TOKEN_INFO ti;
