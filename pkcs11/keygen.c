@@ -258,8 +258,8 @@ int p11_token_init(const char *module_path, const char *label, const char *so_pi
 	for (const char *c = label; *c; c++)
 		if ((unsigned char)*c < 0x20 || (unsigned char)*c >= 0x7f)
 			return p11_err(P11_ERR, err, errlen, "token label: printable ASCII only");
-	if (p11_pin_read(so_pin_file, sopin, sizeof(sopin), &sopinlen, err, errlen) < 0 ||
-	    p11_pin_read(pin_file, pin, sizeof(pin), &pinlen, err, errlen) < 0)
+	if (p11_pin_read(so_pin_file, sopin, sizeof(sopin), &sopinlen, NULL, err, errlen) < 0 ||
+	    p11_pin_read(pin_file, pin, sizeof(pin), &pinlen, NULL, err, errlen) < 0)
 		goto out;
 	if ((rc = p11_module_load(module_path, &m, err, errlen)) != P11_OK)
 		goto out;

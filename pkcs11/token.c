@@ -29,20 +29,16 @@ static pthread_mutex_t pinfail_mu = PTHREAD_MUTEX_INITIALIZER;
 static struct pin_fail pinfails[16];
 static size_t npinfails;
 
-static int pin_fail_key(const struct p11_token *t, const char *path, struct pin_fail *k)
+/* The key of the PIN file that was read (p11_pin_read's fstat of it). */
+static void pin_fail_key(const struct p11_token *t, const struct stat *st, struct pin_fail *k)
 {
-	struct stat st;
-
 	memset(k, 0, sizeof(*k));
-	if (lstat(path, &st) < 0)
-		return -1;
 	snprintf(k->serial, sizeof(k->serial), "%s", t->serial);
 	snprintf(k->label, sizeof(k->label), "%s", t->label);
-	k->dev = st.st_dev;
-	k->ino = st.st_ino;
-	k->size = st.st_size;
-	k->mtime = st.st_mtim;
-	return 0;
+	k->dev = st->st_dev;
+	k->ino = st->st_ino;
+	k->size = st->st_size;
+	k->mtime = st->st_mtim;
 }
 
 static int pin_fail_known(const struct pin_fail *k)
@@ -72,25 +68,27 @@ static int token_login(struct p11_token *t, CK_SESSION_HANDLE h, char *err, size
 {
 	char pin[P11_PIN_MAX + 1];
 	struct pin_fail key;
+	struct stat st;
 	size_t pinlen;
 	CK_RV rv;
-	int have_key;
 
 	t->login_rv = CKR_OK;
 	if (t->pin_file == NULL)
 		return P11_OK;
 	if (t->pin_failed)
 		return p11_err(P11_EPIN, err, errlen, "%s", t->pin_msg);
-	have_key = pin_fail_key(t, t->pin_file, &key) == 0;
-	if (have_key && pin_fail_known(&key)) {
+	/* the file read is the file judged: its identity comes from the same descriptor */
+	if (p11_pin_read(t->pin_file, pin, sizeof(pin), &pinlen, &st, err, errlen) < 0)
+		return P11_ERR;
+	pin_fail_key(t, &st, &key);
+	if (pin_fail_known(&key)) {
+		OPENSSL_cleanse(pin, sizeof(pin));
 		t->pin_failed = 1;
 		snprintf(t->pin_msg, sizeof(t->pin_msg), "wrong PIN for token %s (from file %s): this file "
 			 "was already refused in this process; not retried: tokens lock after a few "
 			 "failures; fix the file", t->label, t->pin_file);
 		return p11_err(P11_EPIN, err, errlen, "%s", t->pin_msg);
 	}
-	if (p11_pin_read(t->pin_file, pin, sizeof(pin), &pinlen, err, errlen) < 0)
-		return P11_ERR;
 	rv = P11_CALL(t->f, C_Login, h, CKU_USER, (CK_UTF8CHAR *)pin, (CK_ULONG)pinlen);
 	OPENSSL_cleanse(pin, sizeof(pin));
 	t->login_rv = rv;
@@ -100,8 +98,7 @@ static int token_login(struct p11_token *t, CK_SESSION_HANDLE h, char *err, size
 		return P11_OK;
 	case CKR_PIN_INCORRECT:
 		t->pin_failed = 1;
-		if (have_key)
-			pin_fail_remember(&key);
+		pin_fail_remember(&key);
 		snprintf(t->pin_msg, sizeof(t->pin_msg), "wrong PIN for token %s (from file %s); not "
 			 "retried: tokens lock after a few failures", t->label, t->pin_file);
 		p11_log(LOG_ERR, "%s", t->pin_msg);
