@@ -20,8 +20,10 @@
 
 #define CAPF_CACERT_DAYS_MAX (30 * 366)   /* 30 years */
 
-/* "/C=US/O=Example Corp/OU=Voice/CN=CAPF-1" (OpenSSL's -subj form; "\/" escapes a
- * slash). Attributes: C ST L O OU CN emailAddress serialNumber. NULL on error. */
+/* The one subject parser: "/C=US/O=Example Corp/OU=Voice/CN=CAPF-1" (OpenSSL's
+ * -subj form, in order; "\/" escapes a slash) or RFC 4514 "CN=CAPF-1,OU=Voice,
+ * O=Example Corp,C=US" (the last RDN first; "\," escapes a comma). One attribute
+ * per RDN, from C ST L O OU CN emailAddress serialNumber. NULL with err. */
 X509_NAME *capf_subject_parse(const char *subject, char *err, size_t errlen);
 
 /* A self-signed CAPF CA certificate for pub, valid from now - 5 minutes for days. */

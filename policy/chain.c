@@ -11,6 +11,7 @@
 #include <openssl/x509.h>
 #include <openssl/x509v3.h>
 
+#include "policy/certutil.h"
 #include "policy/chain.h"
 
 struct capf_ca {
@@ -49,16 +50,6 @@ static void add(struct findings *f, const char *fmt, ...)
 	r = vsnprintf(f->buf + f->off, f->len - f->off, fmt, ap);
 	va_end(ap);
 	f->off += r > 0 ? (size_t)r : 0;
-}
-
-static int asn1_to_time(const ASN1_TIME *a, time_t *out)
-{
-	struct tm tm;
-
-	if (a == NULL || ASN1_TIME_to_tm(a, &tm) != 1)
-		return -1;
-	*out = timegm(&tm);
-	return 0;
 }
 
 static void subject_str(X509 *x, char *buf, size_t len)
@@ -105,7 +96,7 @@ static void check_ca_profile(X509 *cert, time_t now, struct findings *f, time_t 
 	kt = X509_get0_pubkey(cert) != NULL ? EVP_PKEY_get_base_id(X509_get0_pubkey(cert)) : 0;
 	if (kt != EVP_PKEY_RSA && kt != EVP_PKEY_EC)
 		add(f, "the CAPF CA key is neither RSA nor EC");
-	if (asn1_to_time(X509_get0_notBefore(cert), nb) < 0 || asn1_to_time(X509_get0_notAfter(cert), na) < 0) {
+	if (capf_asn1_to_time(X509_get0_notBefore(cert), nb) < 0 || capf_asn1_to_time(X509_get0_notAfter(cert), na) < 0) {
 		add(f, "the CAPF CA certificate's validity cannot be read");
 		return;
 	}
@@ -221,7 +212,7 @@ int capf_ca_from_x509(X509 *cert, STACK_OF(X509) *chain, time_t now, struct capf
 	for (int i = 0; i < sk_X509_num(ca->chain); i++) {
 		time_t t;
 
-		if (asn1_to_time(X509_get0_notAfter(sk_X509_value(ca->chain, i)), &t) == 0 &&
+		if (capf_asn1_to_time(X509_get0_notAfter(sk_X509_value(ca->chain, i)), &t) == 0 &&
 		    t < ca->chain_not_after)
 			ca->chain_not_after = t;
 	}

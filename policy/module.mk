@@ -8,7 +8,7 @@ $(LIBPOLICY): $(call objs,$(POLICY_SRCS))
 	$(AR) rcs $@ $^
 
 # Unit tests (cmocka, no token): build/tests/test_policy_NAME from tests/unit/test_policy_NAME.c
-POLICY_TESTS := config names decide pubkey chain lsc der osslerr cfgwalk
+POLICY_TESTS := config names decide pubkey chain lsc der osslerr cfgwalk certutil
 UNIT_TESTS   += $(patsubst %,$(BUILD)/tests/test_policy_%,$(POLICY_TESTS))
 $(BUILD)/tests/test_policy_%: $(BUILD)/obj/tests/unit/test_policy_%.o $(BUILD)/obj/tests/unit/policy_pki.o $(LIBPOLICY)
 	@mkdir -p $(dir $@)

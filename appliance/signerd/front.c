@@ -34,6 +34,7 @@
 #include "appliance/common/log.h"
 #include "appliance/common/x509.h"
 #include "appliance/signerd/signerd_int.h"
+#include "policy/certutil.h"
 #include "policy/decide.h"
 #include "policy/errlist.h"
 #include "policy/lsc.h"
@@ -743,15 +744,6 @@ out:
 	return rc;
 }
 
-static time_t asn1_to_time(const ASN1_TIME *t)
-{
-	struct tm tm;
-
-	if (t == NULL || !ASN1_TIME_to_tm(t, &tm))
-		return 0;
-	return timegm(&tm);
-}
-
 static int serial_hex(X509 *x, char *out, size_t len)
 {
 	BIGNUM *bn = ASN1_INTEGER_to_BN(X509_get0_serialNumber(x), NULL);
@@ -961,8 +953,12 @@ static int do_issue(struct signerd *sd, const struct signerd_peer *peer, const s
 	}
 	snprintf(is.device, sizeof(is.device), "%s", s.device);
 	snprintf(is.issuer_fp, sizeof(is.issuer_fp), "%s", g->fp);
-	is.not_before = asn1_to_time(X509_get0_notBefore(x));
-	is.not_after = asn1_to_time(X509_get0_notAfter(x));
+	/* the store records the validity as signed: never a 0 standing for "unreadable" */
+	if (capf_asn1_to_time(X509_get0_notBefore(x), &is.not_before) != 0
+	    || capf_asn1_to_time(X509_get0_notAfter(x), &is.not_after) != 0) {
+		rc = signerd_reply(sd, resp, req, CAPF_IPC_ERROR, 0, "cannot read back the certificate's validity");
+		goto out;
+	}
 	snprintf(is.peer, sizeof(is.peer), "%s phone:%.64s", signerd_peer_str(peer, pstr, sizeof(pstr)),
 		 s.peer_addr);
 	is.der = der;
