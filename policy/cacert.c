@@ -103,18 +103,6 @@ X509_NAME *capf_subject_parse(const char *subject, char *err, size_t errlen)
 	return name;
 }
 
-static int add_ext(X509V3_CTX *ctx, STACK_OF(X509_EXTENSION) **sk, X509 *x, int nid, const char *val)
-{
-	X509_EXTENSION *ext = X509V3_EXT_conf_nid(NULL, ctx, nid, val);
-	int ok;
-
-	if (ext == NULL)
-		return 0;
-	ok = x != NULL ? X509_add_ext(x, ext, -1) : X509v3_add_ext(sk, ext, -1) != NULL;
-	X509_EXTENSION_free(ext);
-	return ok;
-}
-
 X509 *capf_cacert_build(OSSL_LIB_CTX *libctx, const X509_NAME *subject, EVP_PKEY *pub,
 			unsigned days, time_t now, char *err, size_t errlen)
 {
@@ -133,10 +121,10 @@ X509 *capf_cacert_build(OSSL_LIB_CTX *libctx, const X509_NAME *subject, EVP_PKEY
 	    || !X509_set_pubkey(x, pub))
 		goto ossl;
 	X509V3_set_ctx(&ctx, x, x, NULL, NULL, 0);
-	if (!add_ext(&ctx, NULL, x, NID_basic_constraints, "critical,CA:TRUE,pathlen:0")
-	    || !add_ext(&ctx, NULL, x, NID_key_usage, "critical,digitalSignature,keyCertSign")
-	    || !add_ext(&ctx, NULL, x, NID_subject_key_identifier, "hash")
-	    || !add_ext(&ctx, NULL, x, NID_authority_key_identifier, "keyid:always"))
+	if (!capf_cert_add_ext(&ctx, NULL, x, NID_basic_constraints, "critical,CA:TRUE,pathlen:0")
+	    || !capf_cert_add_ext(&ctx, NULL, x, NID_key_usage, "critical,digitalSignature,keyCertSign")
+	    || !capf_cert_add_ext(&ctx, NULL, x, NID_subject_key_identifier, "hash")
+	    || !capf_cert_add_ext(&ctx, NULL, x, NID_authority_key_identifier, "keyid:always"))
 		goto ossl;
 	return x;
 ossl:
@@ -158,8 +146,8 @@ X509_REQ *capf_cacert_build_csr(OSSL_LIB_CTX *libctx, const X509_NAME *subject, 
 	    || !X509_REQ_set_pubkey(req, pub))
 		goto ossl;
 	X509V3_set_ctx(&ctx, NULL, NULL, req, NULL, 0);
-	if (!add_ext(&ctx, &exts, NULL, NID_basic_constraints, "critical,CA:TRUE,pathlen:0")
-	    || !add_ext(&ctx, &exts, NULL, NID_key_usage, "critical,digitalSignature,keyCertSign")
+	if (!capf_cert_add_ext(&ctx, &exts, NULL, NID_basic_constraints, "critical,CA:TRUE,pathlen:0")
+	    || !capf_cert_add_ext(&ctx, &exts, NULL, NID_key_usage, "critical,digitalSignature,keyCertSign")
 	    || !X509_REQ_add_extensions(req, exts))
 		goto ossl;
 	sk_X509_EXTENSION_pop_free(exts, X509_EXTENSION_free);
@@ -168,5 +156,44 @@ ossl:
 	capf_ossl_error_msg(err, errlen, "building the CAPF CA CSR");
 	sk_X509_EXTENSION_pop_free(exts, X509_EXTENSION_free);
 	X509_REQ_free(req);
+	return NULL;
+}
+
+X509 *capf_tlscert_build(X509 *ca_cert, const X509_NAME *subject, EVP_PKEY *pub, unsigned days,
+			 time_t not_after_max, const char *san, time_t now, char *err, size_t errlen)
+{
+	X509V3_CTX ctx;
+	time_t na = now + (time_t)days * 86400;
+	X509 *x;
+
+	if (days == 0 || days > CAPF_TLSCERT_DAYS_MAX) {
+		snprintf(err, errlen, "validity: 1..%d days", CAPF_TLSCERT_DAYS_MAX);
+		return NULL;
+	}
+	if (X509_NAME_get_index_by_NID(subject, NID_commonName, -1) < 0) {
+		snprintf(err, errlen, "the TLS certificate needs a subject with a CN");
+		return NULL;
+	}
+	if (na > not_after_max)
+		na = not_after_max;	/* never beyond the issuer and its chain */
+	if ((x = X509_new()) == NULL)
+		goto ossl;
+	if (!X509_set_version(x, X509_VERSION_3) || !capf_serial_random(X509_get_serialNumber(x), 128, NULL, NULL)
+	    || !X509_set_subject_name(x, subject) || !X509_set_issuer_name(x, X509_get_subject_name(ca_cert))
+	    || !capf_cert_set_validity(x, now, na) || !X509_set_pubkey(x, pub))
+		goto ossl;
+	X509V3_set_ctx(&ctx, ca_cert, x, NULL, NULL, 0);
+	if (!capf_cert_add_ext(&ctx, NULL, x, NID_basic_constraints, "critical,CA:FALSE")
+	    || !capf_cert_add_ext(&ctx, NULL, x, NID_key_usage, EVP_PKEY_is_a(pub, "RSA") ?
+				  "critical,digitalSignature,keyEncipherment" : "critical,digitalSignature")
+	    || !capf_cert_add_ext(&ctx, NULL, x, NID_ext_key_usage, "serverAuth")
+	    || !capf_cert_add_ext(&ctx, NULL, x, NID_subject_key_identifier, "hash")
+	    || !capf_cert_add_ext(&ctx, NULL, x, NID_authority_key_identifier, "keyid:always")
+	    || (san != NULL && san[0] != '\0' && !capf_cert_add_ext(&ctx, NULL, x, NID_subject_alt_name, san)))
+		goto ossl;
+	return x;
+ossl:
+	capf_ossl_error_msg(err, errlen, "building the TLS certificate");
+	X509_free(x);
 	return NULL;
 }

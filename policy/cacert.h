@@ -34,4 +34,14 @@ X509 *capf_cacert_build(OSSL_LIB_CTX *libctx, const X509_NAME *subject, EVP_PKEY
 X509_REQ *capf_cacert_build_csr(OSSL_LIB_CTX *libctx, const X509_NAME *subject, EVP_PKEY *pub,
 				char *err, size_t errlen);
 
+/* The CAPF TLS certificate (capf-frontd's identity on port 3804), issued by the
+ * CAPF CA ca_cert: v3, a 128-bit random serial, valid from now for days (1..
+ * CAPF_TLSCERT_DAYS_MAX) but never past not_after_max (the CA and its chain),
+ * CA:FALSE, digitalSignature (+ keyEncipherment for RSA), serverAuth, SKI, AKI,
+ * and san (OpenSSL's subjectAltName syntax, "" for none). subject must hold a CN.
+ * Unsigned: the caller signs it with the CA key. NULL with err. */
+#define CAPF_TLSCERT_DAYS_MAX 3650
+X509 *capf_tlscert_build(X509 *ca_cert, const X509_NAME *subject, EVP_PKEY *pub, unsigned days,
+			 time_t not_after_max, const char *san, time_t now, char *err, size_t errlen);
+
 #endif

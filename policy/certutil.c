@@ -26,6 +26,18 @@ int capf_cert_set_validity(X509 *x, time_t not_before, time_t not_after)
 	       && ASN1_TIME_set(X509_getm_notAfter(x), not_after) != NULL;
 }
 
+int capf_cert_add_ext(X509V3_CTX *ctx, STACK_OF(X509_EXTENSION) **sk, X509 *x, int nid, const char *val)
+{
+	X509_EXTENSION *ext = X509V3_EXT_conf_nid(NULL, ctx, nid, val);
+	int ok;
+
+	if (ext == NULL)
+		return 0;
+	ok = x != NULL ? X509_add_ext(x, ext, -1) : X509v3_add_ext(sk, ext, -1) != NULL;
+	X509_EXTENSION_free(ext);
+	return ok;
+}
+
 static int csprng(void *arg, unsigned char *buf, size_t n)
 {
 	return n <= 64 && RAND_bytes(buf, (int)n) == 1;

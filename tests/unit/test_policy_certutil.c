@@ -10,6 +10,7 @@
 
 #include "policy/cacert.h"
 #include "policy/certutil.h"
+#include "tests/unit/policy_pki.h"
 
 static void test_times(void **state)
 {
@@ -132,12 +133,58 @@ static void test_subject(void **state)
 	expect_refused("CN=x,,O=y", "is not ATTR=value");
 }
 
+/* The TLS certificate's profile: extensions, validity capped by the issuer, a signature that verifies. */
+static void test_tlscert(void **state)
+{
+	const time_t now = 1790000000;
+	struct pki_world w;
+	EVP_PKEY *k = pki_key("EC:P-256"), *r = pki_key("RSA:2048");
+	X509_NAME *n = capf_subject_parse("CN=capf.example.com", NULL, 0), *nocn = capf_subject_parse("/O=x", NULL, 0);
+	char err[256];
+	time_t nb, na;
+	X509 *x;
+	int crit;
+	ASN1_BIT_STRING *ku;
+
+	pki_world_make(&w, now, "EC:P-256", 365);
+	assert_null(capf_tlscert_build(w.capf, nocn, k, 30, now + 86400 * 365, "", now, err, sizeof(err)));
+	assert_non_null(strstr(err, "CN"));
+	assert_null(capf_tlscert_build(w.capf, n, k, 0, now + 86400 * 365, "", now, err, sizeof(err)));
+	assert_non_null(x = capf_tlscert_build(w.capf, n, k, 3650, now + 86400 * 365, "DNS:capf.example.com", now,
+					       err, sizeof(err)));
+	assert_int_equal(capf_asn1_to_time(X509_get0_notBefore(x), &nb), 0);
+	assert_int_equal(capf_asn1_to_time(X509_get0_notAfter(x), &na), 0);
+	assert_int_equal(nb, now);
+	assert_int_equal(na, now + 86400 * 365);	/* capped by the issuer */
+	assert_true(X509_sign(x, w.capf_key, EVP_sha256()) > 0);
+	assert_int_equal(X509_check_purpose(x, X509_PURPOSE_SSL_SERVER, 0), 1);
+	assert_non_null(X509_get0_authority_key_id(x));
+	GENERAL_NAMES_free(X509_get_ext_d2i(x, NID_subject_alt_name, &crit, NULL));
+	assert_int_equal(X509_get_ext_by_NID(x, NID_subject_alt_name, -1) >= 0, 1);
+	assert_int_equal(X509_verify(x, X509_get0_pubkey(w.capf)), 1);
+	ku = X509_get_ext_d2i(x, NID_key_usage, &crit, NULL);
+	assert_true(crit && ASN1_BIT_STRING_get_bit(ku, 0) && !ASN1_BIT_STRING_get_bit(ku, 2));
+	ASN1_BIT_STRING_free(ku);
+	X509_free(x);
+	/* RSA: keyEncipherment too */
+	assert_non_null(x = capf_tlscert_build(w.capf, n, r, 30, now + 86400 * 365, "", now, err, sizeof(err)));
+	ku = X509_get_ext_d2i(x, NID_key_usage, &crit, NULL);
+	assert_true(ASN1_BIT_STRING_get_bit(ku, 2));
+	assert_int_equal(X509_get_ext_by_NID(x, NID_subject_alt_name, -1), -1);
+	ASN1_BIT_STRING_free(ku);
+	X509_free(x);
+	X509_NAME_free(n);
+	X509_NAME_free(nocn);
+	pki_world_free(&w);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_times),
 		cmocka_unit_test(test_serial),
 		cmocka_unit_test(test_subject),
+		cmocka_unit_test(test_tlscert),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
