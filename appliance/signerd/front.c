@@ -744,26 +744,12 @@ out:
 	return rc;
 }
 
-static int serial_hex(X509 *x, char *out, size_t len)
-{
-	BIGNUM *bn = ASN1_INTEGER_to_BN(X509_get0_serialNumber(x), NULL);
-	char *h;
-	int rc = -1;
-
-	if (bn != NULL && (h = BN_bn2hex(bn)) != NULL) {
-		if (strlen(h) < len) {
-			snprintf(out, len, "%s", h);
-			rc = 0;
-		}
-		OPENSSL_free(h);
-	}
-	BN_free(bn);
-	return rc;
-}
-
+/* The serial in hex as the store keeps it: 0 when it fits whole, else -1. */
 int signerd_serial_hex(X509 *x, char *out, size_t len)
 {
-	return serial_hex(x, out, len);
+	int n = capf_x509_serial_hex(x, out, len);
+
+	return n >= 0 && (size_t)n < len ? 0 : -1;
 }
 
 static int spki_sha256(X509 *x, char out[CAPF_STORE_FP_HEX_LEN + 1])
@@ -947,7 +933,7 @@ static int do_issue(struct signerd *sd, const struct signerd_peer *peer, const s
 		goto out;
 	}
 	memset(&is, 0, sizeof(is));
-	if (serial_hex(x, is.serial, sizeof(is.serial)) != 0 || spki_sha256(x, is.spki_sha256) != 0) {
+	if (signerd_serial_hex(x, is.serial, sizeof(is.serial)) != 0 || spki_sha256(x, is.spki_sha256) != 0) {
 		rc = signerd_reply(sd, resp, req, CAPF_IPC_ERROR, 0, "cannot read back the certificate");
 		goto out;
 	}
@@ -1017,7 +1003,7 @@ static int fetched(struct signerd *sd, const struct signerd_peer *peer, const st
 		return signerd_reply(sd, resp, req, CAPF_IPC_OK, 0, NULL);
 	}
 	signerd_cert_fp(x, f.fp);
-	if (serial_hex(x, f.serial, sizeof(f.serial)) != 0)
+	if (signerd_serial_hex(x, f.serial, sizeof(f.serial)) != 0)
 		f.serial[0] = '\0';
 	capf_x509_issuer(x, f.issuer, sizeof(f.issuer));
 	f.accepted = signerd_fetched_check(sd, device, x, f.issuer_fp, f.reason, sizeof(f.reason)) == 0;
