@@ -30,6 +30,7 @@ SHELL_TESTS += tests/integ/version.sh
 
 # capf_file_read and capf_conf_load on real files: caps, directories, a FIFO refused without hanging.
 UNIT_TESTS  += $(BUILD)/tests/test_file
-$(BUILD)/tests/test_file: $(call objs,tests/unit/test_file.c) $(LIBCOMMON) $(BUILD)/lib/libcapfpolicy.a
+$(BUILD)/tests/test_file: $(call objs,tests/unit/test_file.c tests/unit/policy_pki.c) $(LIBCOMMON) \
+		$(BUILD)/lib/libcapfpolicy.a
 	@mkdir -p $(dir $@)
 	$(CC) $(LDFLAGS) -o $@ $^ $(LIBCMOCKA) $(LIBCONFIG) $(LIBCRYPTO)

@@ -11,6 +11,7 @@
 
 #include "appliance/common/conffile.h"
 #include "appliance/common/file.h"
+#include "tests/unit/policy_pki.h"
 
 static char dir[] = "/tmp/capf-test-file.XXXXXX";
 
@@ -66,14 +67,6 @@ static void test_regular_and_cap(void **state)
 	assert_non_null(strstr(err, "not a regular file"));
 }
 
-static int has(const struct capf_errlist *l, const char *want)
-{
-	for (size_t i = 0; i < capf_errlist_count(l); i++)
-		if (strstr(capf_errlist_get(l, i), want) != NULL)
-			return 1;
-	return 0;
-}
-
 /* capf.conf from a file: missing, invalid (named with its line), valid, a
  * directory, a FIFO (refused at once: it used to hang the daemon's start-up). */
 static void test_conf_files(void **state)
@@ -85,7 +78,7 @@ static void test_conf_files(void **state)
 
 	snprintf(path, sizeof(path), "%s/capf.conf", dir);
 	assert_int_equal(capf_conf_check(path, e), -1);
-	assert_true(has(e, "capf.conf: No such file or directory"));
+	assert_true(pki_errs_have(e, "capf.conf: No such file or directory"));
 	fp = fopen(path, "w");
 	fputs("lsc = {\n  validity_days = 3000;\n};\n", fp);
 	fclose(fp);
@@ -93,7 +86,7 @@ static void test_conf_files(void **state)
 	assert_int_equal(capf_conf_check(path, e), -1);
 	assert_int_equal(capf_errlist_count(e), 1);
 	assert_true(strncmp(capf_errlist_get(e, 0), path, strlen(path)) == 0);
-	assert_true(has(e, "capf.conf:2: lsc.validity_days: 3000 is out of range (allowed: 1..1825)"));
+	assert_true(pki_errs_have(e, "capf.conf:2: lsc.validity_days: 3000 is out of range (allowed: 1..1825)"));
 	fp = fopen(path, "w");
 	fputs("lsc = { validity_days = 30; };\n", fp);
 	fclose(fp);
@@ -102,14 +95,14 @@ static void test_conf_files(void **state)
 	assert_int_equal(conf.lsc.validity_days, 30);
 	assert_string_equal(conf.source, path);
 	assert_int_equal(capf_conf_check(dir, e), -1);	/* a directory */
-	assert_true(has(e, "not a regular file"));
+	assert_true(pki_errs_have(e, "not a regular file"));
 	unlink(path);
 	assert_int_equal(mkfifo(path, 0600), 0);
 	capf_errlist_clear(e);
 	alarm(10);
 	assert_int_equal(capf_conf_load(&conf, path, e), -1);
 	alarm(0);
-	assert_true(has(e, "capf.conf: not a regular file"));
+	assert_true(pki_errs_have(e, "capf.conf: not a regular file"));
 	assert_int_equal(conf.lsc.validity_days, 1825);	/* the defaults */
 	unlink(path);
 	capf_errlist_free(e);

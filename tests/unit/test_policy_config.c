@@ -10,16 +10,9 @@
 #include <cmocka.h>
 
 #include "policy/config.h"
+#include "tests/unit/policy_pki.h"
 
 static struct capf_conf conf;
-
-static int has(const struct capf_errlist *l, const char *want)
-{
-	for (size_t i = 0; i < capf_errlist_count(l); i++)
-		if (strstr(capf_errlist_get(l, i), want) != NULL)
-			return 1;
-	return 0;
-}
 
 static void dump(const struct capf_errlist *l)
 {
@@ -389,7 +382,7 @@ static void test_bad(void **state)
 				failures++;
 			}
 		}
-		if (r != -1 || !has(e, b->want) || conf.lsc.validity_days != 1825) {
+		if (r != -1 || !pki_errs_have(e, b->want) || conf.lsc.validity_days != 1825) {
 			fprintf(stderr, "case %zu: %s\n  want: %s (r=%d)\n", i, b->text, b->want, r);
 			dump(e);
 			failures++;
@@ -457,10 +450,10 @@ static void test_all_errors(void **state)
 
 	assert_int_equal(capf_conf_parse(&conf, text, strlen(text), "many.conf", e), -1);
 	assert_int_equal(capf_errlist_count(e), 4);
-	assert_true(has(e, "many.conf:2: lsc.validity_days: 0 is out of range"));
-	assert_true(has(e, "many.conf:3: lsc.digest: \"md5\" is not allowed"));
-	assert_true(has(e, "many.conf:5: keys.rsa_bits[0]: 100 is out of range"));
-	assert_true(has(e, "many.conf:6: bogus: unknown setting"));
+	assert_true(pki_errs_have(e, "many.conf:2: lsc.validity_days: 0 is out of range"));
+	assert_true(pki_errs_have(e, "many.conf:3: lsc.digest: \"md5\" is not allowed"));
+	assert_true(pki_errs_have(e, "many.conf:5: keys.rsa_bits[0]: 100 is out of range"));
+	assert_true(pki_errs_have(e, "many.conf:6: bogus: unknown setting"));
 	capf_errlist_free(e);
 }
 
@@ -472,16 +465,16 @@ static void test_nul_and_size(void **state)
 	char *text = malloc(big + 1);
 
 	assert_int_equal(capf_conf_parse(&conf, nul, sizeof(nul) - 1, "nul.conf", e), -1);
-	assert_true(has(e, "nul.conf: contains a NUL byte"));
+	assert_true(pki_errs_have(e, "nul.conf: contains a NUL byte"));
 	memset(text, ' ', big);
 	text[big] = '\0';
 	assert_int_equal(capf_conf_parse(&conf, text, big, "big.conf", e), -1);
-	assert_true(has(e, "big.conf: too large"));
+	assert_true(pki_errs_have(e, "big.conf: too large"));
 	/* a string setting longer than the limit */
 	capf_errlist_clear(e);
 	snprintf(text, big, "store = { path = \"/%0*d\"; };", CAPF_CONF_STR_MAX, 0);
 	assert_int_equal(capf_conf_parse(&conf, text, strlen(text), "long.conf", e), -1);
-	assert_true(has(e, "long.conf:1: store.path: too long (at most 1023 bytes)"));
+	assert_true(pki_errs_have(e, "long.conf:1: store.path: too long (at most 1023 bytes)"));
 	free(text);
 	capf_errlist_free(e);
 }
