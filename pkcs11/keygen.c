@@ -212,12 +212,12 @@ static void pad(unsigned char *dst, size_t len, const char *s)
 static CK_RV scan(CK_FUNCTION_LIST *f, const char *label, int *exists, CK_SLOT_ID *labelled,
 		  int *have_free, CK_SLOT_ID *free_slot)
 {
-	CK_SLOT_ID slots[256];
-	CK_ULONG n = NELEM(slots);
+	CK_SLOT_ID *slots;
+	CK_ULONG n;
 	CK_RV rv;
 
 	*exists = *have_free = 0;
-	if ((rv = P11_CALL(f, C_GetSlotList, CK_TRUE, slots, &n)) != CKR_OK)
+	if ((rv = p11_slot_list(f, &slots, &n)) != CKR_OK)
 		return rv;
 	for (CK_ULONG i = 0; i < n; i++) {
 		CK_TOKEN_INFO ti;
@@ -234,6 +234,7 @@ static CK_RV scan(CK_FUNCTION_LIST *f, const char *label, int *exists, CK_SLOT_I
 			*free_slot = slots[i];
 		}
 	}
+	free(slots);
 	return CKR_OK;
 }
 
@@ -257,8 +258,8 @@ int p11_token_init(const char *module_path, const char *label, const char *so_pi
 	for (const char *c = label; *c; c++)
 		if ((unsigned char)*c < 0x20 || (unsigned char)*c >= 0x7f)
 			return p11_err(P11_ERR, err, errlen, "token label: printable ASCII only");
-	if (p11_pin_read(so_pin_file, sopin, sizeof(sopin), &sopinlen, err, errlen) < 0 ||
-	    p11_pin_read(pin_file, pin, sizeof(pin), &pinlen, err, errlen) < 0)
+	if (p11_pin_read(so_pin_file, sopin, sizeof(sopin), &sopinlen, NULL, err, errlen) < 0 ||
+	    p11_pin_read(pin_file, pin, sizeof(pin), &pinlen, NULL, err, errlen) < 0)
 		goto out;
 	if ((rc = p11_module_load(module_path, &m, err, errlen)) != P11_OK)
 		goto out;

@@ -136,6 +136,37 @@ void p11_trim(char *dst, size_t dstlen, const unsigned char *src, size_t srclen)
 	dst[n] = '\0';
 }
 
+CK_RV p11_slot_list(CK_FUNCTION_LIST *f, CK_SLOT_ID **slots, CK_ULONG *n)
+{
+	CK_RV rv = CKR_OK;
+
+	*slots = NULL;
+	*n = 0;
+	for (int tries = 0; tries < 4; tries++) {
+		CK_ULONG want = 0;
+		CK_SLOT_ID *s;
+
+		if ((rv = P11_CALL(f, C_GetSlotList, CK_TRUE, NULL, &want)) != CKR_OK)
+			return rv;
+		if (want == 0)
+			return CKR_OK;
+		if (want > P11_SLOTS_MAX)
+			return CKR_GENERAL_ERROR;
+		if ((s = calloc(want, sizeof(*s))) == NULL)
+			return CKR_HOST_MEMORY;
+		rv = P11_CALL(f, C_GetSlotList, CK_TRUE, s, &want);
+		if (rv == CKR_OK) {
+			*slots = s;
+			*n = want;
+			return CKR_OK;
+		}
+		free(s);
+		if (rv != CKR_BUFFER_TOO_SMALL)
+			return rv;
+	}
+	return rv;
+}
+
 const char *p11_module_choose(const char *override, const struct p11_uri *uri)
 {
 	const char *env;

@@ -121,26 +121,14 @@ CK_RV p11_object_load(struct p11_token *t, CK_SESSION_HANDLE h, CK_OBJECT_HANDLE
 		if ((rv = read_ulong(t->f, h, oh, CKA_KEY_TYPE, &o->kt)) != CKR_OK)
 			goto fail;
 	}
-	rv = p11_get_attr(t->f, h, oh, CKA_ID, &v, &len);
-	if (rv == CKR_OK) {
-		if (len > sizeof(o->id))
-			len = sizeof(o->id);
-		memcpy(o->id, v, len);
-		o->idlen = len;
-		OPENSSL_free(v);
-	} else if (rv != CKR_ATTRIBUTE_TYPE_INVALID) {
+	rv = p11_get_attr(t->f, h, oh, CKA_ID, &o->id, &o->idlen);
+	if (rv != CKR_OK && rv != CKR_ATTRIBUTE_TYPE_INVALID)
 		goto fail;
-	}
-	rv = p11_get_attr(t->f, h, oh, CKA_LABEL, &v, &len);
-	if (rv == CKR_OK) {
-		if (len >= sizeof(o->label))
-			len = sizeof(o->label) - 1;
-		memcpy(o->label, v, len);
-		o->label[len] = '\0';
-		OPENSSL_free(v);
-	} else if (rv != CKR_ATTRIBUTE_TYPE_INVALID) {
+	rv = p11_get_attr(t->f, h, oh, CKA_LABEL, &v, &o->labellen);
+	if (rv == CKR_OK)
+		o->label = (char *)v;
+	else if (rv != CKR_ATTRIBUTE_TYPE_INVALID)
 		goto fail;
-	}
 	if (o->kt == CKK_RSA) {
 		if (read_ulong(t->f, h, oh, CKA_MODULUS_BITS, &ul) == CKR_OK && ul <= 65536) {
 			o->bits = (unsigned)ul;
@@ -166,6 +154,8 @@ CK_RV p11_object_load(struct p11_token *t, CK_SESSION_HANDLE h, CK_OBJECT_HANDLE
 	*out = o;
 	return CKR_OK;
 fail:
+	OPENSSL_free(o->id);
+	OPENSSL_free(o->label);
 	free(o);
 	return rv;
 }
@@ -180,6 +170,8 @@ void p11_object_free(struct p11_object *o)
 {
 	if (o != NULL && atomic_fetch_sub(&o->refs, 1) == 1) {
 		p11_token_close(o->t);
+		OPENSSL_free(o->id);
+		OPENSSL_free(o->label);
 		free(o);
 	}
 }
@@ -212,8 +204,8 @@ CK_RV p11_object_handle(struct p11_object *o, CK_SESSION_HANDLE h, CK_OBJECT_HAN
 	tmpl[n++] = (CK_ATTRIBUTE){ CKA_CLASS, &o->cls, sizeof(o->cls) };
 	if (o->idlen > 0)
 		tmpl[n++] = (CK_ATTRIBUTE){ CKA_ID, o->id, o->idlen };
-	if (o->label[0] != '\0')
-		tmpl[n++] = (CK_ATTRIBUTE){ CKA_LABEL, o->label, strlen(o->label) };
+	if (o->labellen > 0)
+		tmpl[n++] = (CK_ATTRIBUTE){ CKA_LABEL, o->label, o->labellen };
 	rv = p11_find_handles(t->f, h, tmpl, n, found, 2, &nf);
 	if (rv != CKR_OK)
 		return rv;
@@ -363,7 +355,7 @@ int p11_find_one(struct p11_token *t, const struct p11_uri *uri, CK_OBJECT_CLASS
 struct p11_token *p11_object_token(const struct p11_object *o) { return o->t; }
 CK_OBJECT_CLASS p11_object_class(const struct p11_object *o) { return o->cls; }
 CK_KEY_TYPE p11_object_key_type(const struct p11_object *o) { return o->kt; }
-const char *p11_object_label(const struct p11_object *o) { return o->label; }
+const char *p11_object_label(const struct p11_object *o) { return o->label != NULL ? o->label : ""; }
 unsigned p11_object_bits(const struct p11_object *o) { return o->bits; }
 int p11_object_curve_nid(const struct p11_object *o) { return o->nid; }
 
@@ -380,8 +372,8 @@ int p11_object_uri(const struct p11_object *o, char *buf, size_t len)
 	memset(&u, 0, sizeof(u));
 	u.token = (char *)o->t->label;
 	u.serial = (char *)o->t->serial;
-	if (o->label[0] != '\0')
-		u.object = (char *)o->label;
+	if (o->labellen > 0)
+		u.object = o->label;
 	if (o->idlen > 0) {
 		u.id = (unsigned char *)o->id;
 		u.idlen = o->idlen;

@@ -88,9 +88,12 @@ struct p11_object {
 	CK_KEY_TYPE kt;
 	CK_OBJECT_HANDLE h;	/* valid in generation gen (under t->mu) */
 	unsigned long gen;
-	unsigned char id[P11_URI_MAX_VALUE];
+	/* CKA_ID and CKA_LABEL whole (p11_get_attr's buffers, NULL when absent):
+	 * they find the object again after a recovery, so they are never cut */
+	unsigned char *id;
 	size_t idlen;
-	char label[P11_URI_MAX_VALUE + 1];
+	char *label;		/* NUL-terminated */
+	size_t labellen;
 	unsigned bits;
 	int nid;
 };
@@ -114,6 +117,11 @@ CK_RV p11_traced(const char *fn, CK_RV rv);
 
 /* Copies a blank-padded Cryptoki string into a C string (trailing blanks removed). */
 void p11_trim(char *dst, size_t dstlen, const unsigned char *src, size_t srclen);
+/* The slots with a token present, however many (at most P11_SLOTS_MAX): *slots
+ * (free(); NULL when there are none) and *n. The list growing between the count
+ * and the fetch (CKR_BUFFER_TOO_SMALL) is retried. */
+#define P11_SLOTS_MAX 65536
+CK_RV p11_slot_list(CK_FUNCTION_LIST *f, CK_SLOT_ID **slots, CK_ULONG *n);
 
 /*
  * The runner: takes a pooled session (re-opening it if it is stale), calls

@@ -24,7 +24,8 @@ static int fail(char *err, size_t errlen, const char *fmt, ...)
 	return -1;
 }
 
-int p11_pin_read(const char *path, char *pin, size_t pinsz, size_t *pinlen, char *err, size_t errlen)
+int p11_pin_read(const char *path, char *pin, size_t pinsz, size_t *pinlen, struct stat *stout,
+		 char *err, size_t errlen)
 {
 	unsigned char buf[P11_PIN_MAX + 3];	/* PIN + "\r\n" + one byte to detect excess */
 	struct stat st;
@@ -99,6 +100,8 @@ int p11_pin_read(const char *path, char *pin, size_t pinsz, size_t *pinlen, char
 	memcpy(pin, buf, n);
 	pin[n] = '\0';
 	*pinlen = n;
+	if (stout != NULL)
+		*stout = st;
 	ret = 0;
 out:
 	OPENSSL_cleanse(buf, sizeof(buf));

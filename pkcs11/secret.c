@@ -44,10 +44,10 @@ int p11_hmac_sha256(struct p11_object *key, const unsigned char *in, size_t inle
 
 	if (key->cls != CKO_SECRET_KEY)
 		return p11_err(P11_ERR, err, errlen, "token %s: '%s' is not a secret key", key->t->label,
-			       key->label);
+			       p11_object_label(key));
 	if (key->kt != CKK_GENERIC_SECRET && key->kt != CKK_SHA256_HMAC)
 		return p11_err(P11_ERR, err, errlen, "token %s: '%s' is not a CKK_GENERIC_SECRET or "
-			       "CKK_SHA256_HMAC key", key->t->label, key->label);
+			       "CKK_SHA256_HMAC key", key->t->label, p11_object_label(key));
 	if (in == NULL || inlen == 0 || inlen > HMAC_IN_MAX)
 		return p11_err(P11_ERR, err, errlen, "CKM_SHA256_HMAC: input of %zu bytes (1..%d)", inlen,
 			       HMAC_IN_MAX);

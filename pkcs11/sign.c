@@ -80,13 +80,13 @@ int p11_sign(struct p11_object *key, CK_MECHANISM_TYPE mech, const void *params,
 
 	if (key->cls != CKO_PRIVATE_KEY)
 		return p11_err(P11_ERR, err, errlen, "token %s: '%s' is not a private key", t->label,
-			       key->label);
+			       p11_object_label(key));
 	switch (mech) {
 	case CKM_RSA_PKCS:
 	case CKM_RSA_PKCS_PSS:
 		if (key->kt != CKK_RSA)
 			return p11_err(P11_ERR, err, errlen, "token %s: %s needs an RSA key; '%s' is not one",
-				       t->label, mech_name(mech), key->label);
+				       t->label, mech_name(mech), p11_object_label(key));
 		if (mech == CKM_RSA_PKCS_PSS &&
 		    (params == NULL || paramslen != sizeof(CK_RSA_PKCS_PSS_PARAMS)))
 			return p11_err(P11_ERR, err, errlen, "CKM_RSA_PKCS_PSS needs CK_RSA_PKCS_PSS_PARAMS");
@@ -97,7 +97,7 @@ int p11_sign(struct p11_object *key, CK_MECHANISM_TYPE mech, const void *params,
 	case CKM_ECDSA:
 		if (key->kt != CKK_EC)
 			return p11_err(P11_ERR, err, errlen, "token %s: CKM_ECDSA needs an EC key; '%s' is "
-				       "not one", t->label, key->label);
+				       "not one", t->label, p11_object_label(key));
 		if (params != NULL || paramslen != 0)
 			return p11_err(P11_ERR, err, errlen, "CKM_ECDSA takes no parameters");
 		break;
@@ -107,7 +107,7 @@ int p11_sign(struct p11_object *key, CK_MECHANISM_TYPE mech, const void *params,
 	}
 	if (need == 0)
 		return p11_err(P11_ERR, err, errlen, "token %s: size of key '%s' unknown", t->label,
-			       key->label);
+			       p11_object_label(key));
 	if (out == NULL) {
 		*outlen = need;
 		return P11_OK;

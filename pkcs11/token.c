@@ -10,7 +10,6 @@
 #include "pkcs11/p11_int.h"
 #include "pkcs11/p11_pin.h"
 
-#define MAX_SLOTS 1024
 
 /*
  * PIN files that a token refused, process-wide: a token opened again (the
@@ -30,20 +29,16 @@ static pthread_mutex_t pinfail_mu = PTHREAD_MUTEX_INITIALIZER;
 static struct pin_fail pinfails[16];
 static size_t npinfails;
 
-static int pin_fail_key(const struct p11_token *t, const char *path, struct pin_fail *k)
+/* The key of the PIN file that was read (p11_pin_read's fstat of it). */
+static void pin_fail_key(const struct p11_token *t, const struct stat *st, struct pin_fail *k)
 {
-	struct stat st;
-
 	memset(k, 0, sizeof(*k));
-	if (lstat(path, &st) < 0)
-		return -1;
 	snprintf(k->serial, sizeof(k->serial), "%s", t->serial);
 	snprintf(k->label, sizeof(k->label), "%s", t->label);
-	k->dev = st.st_dev;
-	k->ino = st.st_ino;
-	k->size = st.st_size;
-	k->mtime = st.st_mtim;
-	return 0;
+	k->dev = st->st_dev;
+	k->ino = st->st_ino;
+	k->size = st->st_size;
+	k->mtime = st->st_mtim;
 }
 
 static int pin_fail_known(const struct pin_fail *k)
@@ -73,25 +68,27 @@ static int token_login(struct p11_token *t, CK_SESSION_HANDLE h, char *err, size
 {
 	char pin[P11_PIN_MAX + 1];
 	struct pin_fail key;
+	struct stat st;
 	size_t pinlen;
 	CK_RV rv;
-	int have_key;
 
 	t->login_rv = CKR_OK;
 	if (t->pin_file == NULL)
 		return P11_OK;
 	if (t->pin_failed)
 		return p11_err(P11_EPIN, err, errlen, "%s", t->pin_msg);
-	have_key = pin_fail_key(t, t->pin_file, &key) == 0;
-	if (have_key && pin_fail_known(&key)) {
+	/* the file read is the file judged: its identity comes from the same descriptor */
+	if (p11_pin_read(t->pin_file, pin, sizeof(pin), &pinlen, &st, err, errlen) < 0)
+		return P11_ERR;
+	pin_fail_key(t, &st, &key);
+	if (pin_fail_known(&key)) {
+		OPENSSL_cleanse(pin, sizeof(pin));
 		t->pin_failed = 1;
 		snprintf(t->pin_msg, sizeof(t->pin_msg), "wrong PIN for token %s (from file %s): this file "
 			 "was already refused in this process; not retried: tokens lock after a few "
 			 "failures; fix the file", t->label, t->pin_file);
 		return p11_err(P11_EPIN, err, errlen, "%s", t->pin_msg);
 	}
-	if (p11_pin_read(t->pin_file, pin, sizeof(pin), &pinlen, err, errlen) < 0)
-		return P11_ERR;
 	rv = P11_CALL(t->f, C_Login, h, CKU_USER, (CK_UTF8CHAR *)pin, (CK_ULONG)pinlen);
 	OPENSSL_cleanse(pin, sizeof(pin));
 	t->login_rv = rv;
@@ -101,8 +98,7 @@ static int token_login(struct p11_token *t, CK_SESSION_HANDLE h, char *err, size
 		return P11_OK;
 	case CKR_PIN_INCORRECT:
 		t->pin_failed = 1;
-		if (have_key)
-			pin_fail_remember(&key);
+		pin_fail_remember(&key);
 		snprintf(t->pin_msg, sizeof(t->pin_msg), "wrong PIN for token %s (from file %s); not "
 			 "retried: tokens lock after a few failures", t->label, t->pin_file);
 		p11_log(LOG_ERR, "%s", t->pin_msg);
@@ -164,8 +160,8 @@ static int module_wedged(CK_RV rv)
  * use of the module held. */
 static CK_RV reslot(struct p11_token *t)
 {
-	CK_SLOT_ID slots[64];
-	CK_ULONG n = NELEM(slots);
+	CK_SLOT_ID *slots;
+	CK_ULONG n;
 	CK_TOKEN_INFO ti;
 	char serial[17], label[33];
 	CK_RV rv;
@@ -179,18 +175,20 @@ static CK_RV reslot(struct p11_token *t)
 	} else if (rv != CKR_SLOT_ID_INVALID && rv != CKR_TOKEN_NOT_PRESENT) {
 		return rv;
 	}
-	if ((rv = P11_CALL(t->f, C_GetSlotList, CK_TRUE, slots, &n)) != CKR_OK)
+	if ((rv = p11_slot_list(t->f, &slots, &n)) != CKR_OK)
 		return rv;
-	for (CK_ULONG i = 0; i < n && i < NELEM(slots); i++) {
+	for (CK_ULONG i = 0; i < n; i++) {
 		if (P11_CALL(t->f, C_GetTokenInfo, slots[i], &ti) != CKR_OK)
 			continue;
 		p11_trim(serial, sizeof(serial), ti.serialNumber, sizeof(ti.serialNumber));
 		p11_trim(label, sizeof(label), ti.label, sizeof(ti.label));
 		if (strcmp(serial, t->serial) == 0 && strcmp(label, t->label) == 0) {
 			t->slot = slots[i];
+			free(slots);
 			return CKR_OK;
 		}
 	}
+	free(slots);
 	return CKR_TOKEN_NOT_PRESENT;
 }
 
@@ -629,20 +627,8 @@ static int find_slot(struct p11_token *t, const struct p11_uri *u, char *err, si
 	CK_RV rv;
 	int nfound = 0, rc = P11_ERR;
 
-	rv = P11_CALL(t->f, C_GetSlotList, CK_TRUE, NULL, &n);
-	if (rv != CKR_OK)
+	if ((rv = p11_slot_list(t->f, &slots, &n)) != CKR_OK)
 		return p11_err_rv(P11_ERR, err, errlen, NULL, "C_GetSlotList", rv);
-	if (n > MAX_SLOTS)
-		n = MAX_SLOTS;
-	if (n > 0) {
-		if ((slots = calloc(n, sizeof(*slots))) == NULL)
-			return p11_err(P11_ERR, err, errlen, "out of memory");
-		rv = P11_CALL(t->f, C_GetSlotList, CK_TRUE, slots, &n);
-		if (rv != CKR_OK) {
-			free(slots);
-			return p11_err_rv(P11_ERR, err, errlen, NULL, "C_GetSlotList", rv);
-		}
-	}
 	for (CK_ULONG i = 0; i < n; i++) {
 		CK_SLOT_INFO si;
 		CK_TOKEN_INFO ti;

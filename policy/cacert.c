@@ -7,105 +7,100 @@
 #include <openssl/rand.h>
 #include <openssl/x509v3.h>
 
+#include "policy/certutil.h"
 #include "policy/cacert.h"
+#include "policy/osslerr.h"
 
 static const char *const subj_attrs[] = {
 	"C", "ST", "L", "O", "OU", "CN", "emailAddress", "serialNumber",
 };
 
+/* One "ATTR=value" into name (at the end), the attribute checked against the list. */
+static int add_rdn(X509_NAME *name, char *p, char *err, size_t errlen)
+{
+	char *val;
+	size_t i;
+
+	while (*p == ' ')
+		p++;
+	if ((val = strchr(p, '=')) == NULL || val == p || val[1] == '\0') {
+		snprintf(err, errlen, "subject: \"%s\" is not ATTR=value", p);
+		return -1;
+	}
+	*val++ = '\0';
+	for (i = 0; i < sizeof(subj_attrs) / sizeof(subj_attrs[0]); i++)
+		if (strcmp(p, subj_attrs[i]) == 0)
+			break;
+	if (i == sizeof(subj_attrs) / sizeof(subj_attrs[0])) {
+		snprintf(err, errlen, "subject: attribute \"%s\" not allowed (C ST L O OU CN emailAddress serialNumber)", p);
+		return -1;
+	}
+	if (strcmp(p, "C") == 0 && strlen(val) != 2) {
+		snprintf(err, errlen, "subject: C=%s must be a two-letter country code", val);
+		return -1;
+	}
+	if (!X509_NAME_add_entry_by_txt(name, p, MBSTRING_UTF8, (unsigned char *)val, -1, -1, 0)) {
+		ERR_clear_error();
+		snprintf(err, errlen, "subject: %s=%s: not accepted by OpenSSL (too long?)", p, val);
+		return -1;
+	}
+	return 0;
+}
+
 X509_NAME *capf_subject_parse(const char *subject, char *err, size_t errlen)
 {
 	X509_NAME *name = NULL;
-	char buf[1024], *p, *q;
-	size_t n;
+	char buf[1024], *rdn[64], *p, *w;
+	int slash, n = 0;
+	size_t len;
 
-	if (subject == NULL || subject[0] != '/') {
-		snprintf(err, errlen, "subject \"%s\": must start with '/', e.g. /O=Example/CN=CAPF",
-			 subject ? subject : "");
+	if (subject == NULL || subject[0] == '\0') {
+		snprintf(err, errlen, "subject: empty (e.g. /O=Example/CN=CAPF or CN=CAPF,O=Example)");
 		return NULL;
 	}
-	if ((n = strlen(subject)) >= sizeof(buf)) {
+	if ((len = strlen(subject)) >= sizeof(buf)) {
 		snprintf(err, errlen, "subject: longer than %zu bytes", sizeof(buf) - 1);
 		return NULL;
 	}
-	if ((name = X509_NAME_new()) == NULL)
-		goto oom;
-	p = buf;
-	memcpy(buf, subject + 1, n);    /* with the NUL */
-	while (*p != '\0') {
-		char *val, *w;
-		size_t i;
-
-		/* one "ATTR=value" up to an unescaped '/' */
-		for (q = p, w = p; *q != '\0' && *q != '/'; q++) {
-			if (*q == '\\' && (q[1] == '/' || q[1] == '\\'))
-				q++;
-			*w++ = *q;
-		}
-		if (*q == '/')
-			q++;
-		*w = '\0';
-		if ((val = strchr(p, '=')) == NULL || val == p || val[1] == '\0') {
-			snprintf(err, errlen, "subject: \"%s\" is not ATTR=value", p);
-			goto fail;
-		}
-		*val++ = '\0';
-		for (i = 0; i < sizeof(subj_attrs) / sizeof(subj_attrs[0]); i++)
-			if (strcmp(p, subj_attrs[i]) == 0)
-				break;
-		if (i == sizeof(subj_attrs) / sizeof(subj_attrs[0])) {
-			snprintf(err, errlen, "subject: attribute \"%s\" not allowed (C ST L O OU CN emailAddress serialNumber)", p);
-			goto fail;
-		}
-		if (strcmp(p, "C") == 0 && strlen(val) != 2) {
-			snprintf(err, errlen, "subject: C=%s must be a two-letter country code", val);
-			goto fail;
-		}
-		if (!X509_NAME_add_entry_by_txt(name, p, MBSTRING_UTF8, (unsigned char *)val, -1, -1, 0)) {
-			snprintf(err, errlen, "subject: %s=%s: not accepted by OpenSSL (too long?)", p, val);
-			goto fail;
-		}
-		p = q;
+	/* "/A=x/B=y" in order, or RFC 4514 "B=y,A=x" (the last RDN first); a
+	 * backslash escapes the separator or itself; one attribute per RDN */
+	slash = subject[0] == '/';
+	if (!slash && strchr(subject, '+') != NULL) {
+		snprintf(err, errlen, "subject: multi-valued RDNs ('+') are not supported");
+		return NULL;
 	}
+	memcpy(buf, subject + slash, len + 1 - (size_t)slash);
+	for (p = buf, w = buf, rdn[n++] = buf; *p != '\0'; p++) {
+		if (*p == '\\' && (p[1] == (slash ? '/' : ',') || p[1] == '\\')) {
+			*w++ = *++p;
+		} else if (*p == (slash ? '/' : ',')) {
+			*w++ = '\0';
+			if (n == (int)(sizeof(rdn) / sizeof(rdn[0]))) {
+				snprintf(err, errlen, "subject: more than %zu attributes", sizeof(rdn) / sizeof(rdn[0]));
+				return NULL;
+			}
+			rdn[n++] = w;
+		} else {
+			*w++ = *p;
+		}
+	}
+	*w = '\0';
+	if ((name = X509_NAME_new()) == NULL) {
+		snprintf(err, errlen, "out of memory");
+		return NULL;
+	}
+	for (int k = 0; k < n; k++)
+		if (!(slash && k == n - 1 && rdn[k][0] == '\0')	/* "/CN=x/" */
+		    && add_rdn(name, rdn[slash ? k : n - 1 - k], err, errlen) != 0) {
+			X509_NAME_free(name);
+			return NULL;
+		}
 	if (X509_NAME_entry_count(name) == 0) {
 		snprintf(err, errlen, "subject: empty");
-		goto fail;
+		X509_NAME_free(name);
+		return NULL;
 	}
 	return name;
-oom:
-	snprintf(err, errlen, "out of memory");
-fail:
-	X509_NAME_free(name);
-	return NULL;
-}
-
-static int add_ext(X509V3_CTX *ctx, STACK_OF(X509_EXTENSION) **sk, X509 *x, int nid, const char *val)
-{
-	X509_EXTENSION *ext = X509V3_EXT_conf_nid(NULL, ctx, nid, val);
-	int ok;
-
-	if (ext == NULL)
-		return 0;
-	ok = x != NULL ? X509_add_ext(x, ext, -1) : X509v3_add_ext(sk, ext, -1) != NULL;
-	X509_EXTENSION_free(ext);
-	return ok;
-}
-
-static int random_serial(ASN1_INTEGER *serial)
-{
-	unsigned char b[16];
-	BIGNUM *bn = NULL;
-	int ok = 0;
-
-	do {
-		if (RAND_bytes(b, sizeof(b)) != 1)
-			return 0;
-		b[0] &= 0x7f;   /* positive in DER without a leading zero octet */
-	} while (b[0] == 0);
-	if ((bn = BN_bin2bn(b, sizeof(b), NULL)) != NULL && BN_to_ASN1_INTEGER(bn, serial) != NULL)
-		ok = 1;
-	BN_free(bn);
-	return ok;
 }
 
 X509 *capf_cacert_build(OSSL_LIB_CTX *libctx, const X509_NAME *subject, EVP_PKEY *pub,
@@ -120,23 +115,20 @@ X509 *capf_cacert_build(OSSL_LIB_CTX *libctx, const X509_NAME *subject, EVP_PKEY
 	}
 	if ((x = X509_new_ex(libctx, NULL)) == NULL)
 		goto ossl;
-	if (!X509_set_version(x, X509_VERSION_3) || !random_serial(X509_get_serialNumber(x))
+	if (!X509_set_version(x, X509_VERSION_3) || !capf_serial_random(X509_get_serialNumber(x), 127, NULL, NULL)
 	    || !X509_set_subject_name(x, subject) || !X509_set_issuer_name(x, subject)
-	    || X509_time_adj_ex(X509_getm_notBefore(x), 0, -300, &now) == NULL
-	    || X509_time_adj_ex(X509_getm_notAfter(x), (int)days, 0, &now) == NULL
+	    || !capf_cert_set_validity(x, now - 300, now + (time_t)days * 86400)
 	    || !X509_set_pubkey(x, pub))
 		goto ossl;
 	X509V3_set_ctx(&ctx, x, x, NULL, NULL, 0);
-	if (!add_ext(&ctx, NULL, x, NID_basic_constraints, "critical,CA:TRUE,pathlen:0")
-	    || !add_ext(&ctx, NULL, x, NID_key_usage, "critical,digitalSignature,keyCertSign")
-	    || !add_ext(&ctx, NULL, x, NID_subject_key_identifier, "hash")
-	    || !add_ext(&ctx, NULL, x, NID_authority_key_identifier, "keyid:always"))
+	if (!capf_cert_add_ext(&ctx, NULL, x, NID_basic_constraints, "critical,CA:TRUE,pathlen:0")
+	    || !capf_cert_add_ext(&ctx, NULL, x, NID_key_usage, "critical,digitalSignature,keyCertSign")
+	    || !capf_cert_add_ext(&ctx, NULL, x, NID_subject_key_identifier, "hash")
+	    || !capf_cert_add_ext(&ctx, NULL, x, NID_authority_key_identifier, "keyid:always"))
 		goto ossl;
 	return x;
 ossl:
-	snprintf(err, errlen, "building the CAPF CA certificate: %s",
-		 ERR_reason_error_string(ERR_peek_last_error()) ? ERR_reason_error_string(ERR_peek_last_error())
-								 : "OpenSSL error");
+	capf_ossl_error_msg(err, errlen, "building the CAPF CA certificate");
 	X509_free(x);
 	return NULL;
 }
@@ -154,17 +146,54 @@ X509_REQ *capf_cacert_build_csr(OSSL_LIB_CTX *libctx, const X509_NAME *subject, 
 	    || !X509_REQ_set_pubkey(req, pub))
 		goto ossl;
 	X509V3_set_ctx(&ctx, NULL, NULL, req, NULL, 0);
-	if (!add_ext(&ctx, &exts, NULL, NID_basic_constraints, "critical,CA:TRUE,pathlen:0")
-	    || !add_ext(&ctx, &exts, NULL, NID_key_usage, "critical,digitalSignature,keyCertSign")
+	if (!capf_cert_add_ext(&ctx, &exts, NULL, NID_basic_constraints, "critical,CA:TRUE,pathlen:0")
+	    || !capf_cert_add_ext(&ctx, &exts, NULL, NID_key_usage, "critical,digitalSignature,keyCertSign")
 	    || !X509_REQ_add_extensions(req, exts))
 		goto ossl;
 	sk_X509_EXTENSION_pop_free(exts, X509_EXTENSION_free);
 	return req;
 ossl:
-	snprintf(err, errlen, "building the CAPF CA CSR: %s",
-		 ERR_reason_error_string(ERR_peek_last_error()) ? ERR_reason_error_string(ERR_peek_last_error())
-								 : "OpenSSL error");
+	capf_ossl_error_msg(err, errlen, "building the CAPF CA CSR");
 	sk_X509_EXTENSION_pop_free(exts, X509_EXTENSION_free);
 	X509_REQ_free(req);
+	return NULL;
+}
+
+X509 *capf_tlscert_build(X509 *ca_cert, const X509_NAME *subject, EVP_PKEY *pub, unsigned days,
+			 time_t not_after_max, const char *san, time_t now, char *err, size_t errlen)
+{
+	X509V3_CTX ctx;
+	time_t na = now + (time_t)days * 86400;
+	X509 *x;
+
+	if (days == 0 || days > CAPF_TLSCERT_DAYS_MAX) {
+		snprintf(err, errlen, "validity: 1..%d days", CAPF_TLSCERT_DAYS_MAX);
+		return NULL;
+	}
+	if (X509_NAME_get_index_by_NID(subject, NID_commonName, -1) < 0) {
+		snprintf(err, errlen, "the TLS certificate needs a subject with a CN");
+		return NULL;
+	}
+	if (na > not_after_max)
+		na = not_after_max;	/* never beyond the issuer and its chain */
+	if ((x = X509_new()) == NULL)
+		goto ossl;
+	if (!X509_set_version(x, X509_VERSION_3) || !capf_serial_random(X509_get_serialNumber(x), 128, NULL, NULL)
+	    || !X509_set_subject_name(x, subject) || !X509_set_issuer_name(x, X509_get_subject_name(ca_cert))
+	    || !capf_cert_set_validity(x, now, na) || !X509_set_pubkey(x, pub))
+		goto ossl;
+	X509V3_set_ctx(&ctx, ca_cert, x, NULL, NULL, 0);
+	if (!capf_cert_add_ext(&ctx, NULL, x, NID_basic_constraints, "critical,CA:FALSE")
+	    || !capf_cert_add_ext(&ctx, NULL, x, NID_key_usage, EVP_PKEY_is_a(pub, "RSA") ?
+				  "critical,digitalSignature,keyEncipherment" : "critical,digitalSignature")
+	    || !capf_cert_add_ext(&ctx, NULL, x, NID_ext_key_usage, "serverAuth")
+	    || !capf_cert_add_ext(&ctx, NULL, x, NID_subject_key_identifier, "hash")
+	    || !capf_cert_add_ext(&ctx, NULL, x, NID_authority_key_identifier, "keyid:always")
+	    || (san != NULL && san[0] != '\0' && !capf_cert_add_ext(&ctx, NULL, x, NID_subject_alt_name, san)))
+		goto ossl;
+	return x;
+ossl:
+	capf_ossl_error_msg(err, errlen, "building the TLS certificate");
+	X509_free(x);
 	return NULL;
 }

@@ -11,6 +11,7 @@
 #include <openssl/x509.h>
 #include <openssl/x509v3.h>
 
+#include "policy/certutil.h"
 #include "policy/chain.h"
 
 struct capf_ca {
@@ -49,16 +50,6 @@ static void add(struct findings *f, const char *fmt, ...)
 	r = vsnprintf(f->buf + f->off, f->len - f->off, fmt, ap);
 	va_end(ap);
 	f->off += r > 0 ? (size_t)r : 0;
-}
-
-static int asn1_to_time(const ASN1_TIME *a, time_t *out)
-{
-	struct tm tm;
-
-	if (a == NULL || ASN1_TIME_to_tm(a, &tm) != 1)
-		return -1;
-	*out = timegm(&tm);
-	return 0;
 }
 
 static void subject_str(X509 *x, char *buf, size_t len)
@@ -105,7 +96,7 @@ static void check_ca_profile(X509 *cert, time_t now, struct findings *f, time_t 
 	kt = X509_get0_pubkey(cert) != NULL ? EVP_PKEY_get_base_id(X509_get0_pubkey(cert)) : 0;
 	if (kt != EVP_PKEY_RSA && kt != EVP_PKEY_EC)
 		add(f, "the CAPF CA key is neither RSA nor EC");
-	if (asn1_to_time(X509_get0_notBefore(cert), nb) < 0 || asn1_to_time(X509_get0_notAfter(cert), na) < 0) {
+	if (capf_asn1_to_time(X509_get0_notBefore(cert), nb) < 0 || capf_asn1_to_time(X509_get0_notAfter(cert), na) < 0) {
 		add(f, "the CAPF CA certificate's validity cannot be read");
 		return;
 	}
@@ -221,7 +212,7 @@ int capf_ca_from_x509(X509 *cert, STACK_OF(X509) *chain, time_t now, struct capf
 	for (int i = 0; i < sk_X509_num(ca->chain); i++) {
 		time_t t;
 
-		if (asn1_to_time(X509_get0_notAfter(sk_X509_value(ca->chain, i)), &t) == 0 &&
+		if (capf_asn1_to_time(X509_get0_notAfter(sk_X509_value(ca->chain, i)), &t) == 0 &&
 		    t < ca->chain_not_after)
 			ca->chain_not_after = t;
 	}
@@ -238,35 +229,6 @@ fail:
 	X509_STORE_free(store);
 	sk_X509_free(untrusted);
 	return -1;
-}
-
-static int read_pem(const char *path, char **out, size_t *len, char *err, size_t errlen)
-{
-	FILE *fp = fopen(path, "re");
-	char *buf;
-	size_t n;
-
-	if (fp == NULL) {
-		snprintf(err, errlen, "%s: cannot open: %s", path, strerror(errno));
-		return -1;
-	}
-	if ((buf = malloc(CAPF_CA_PEM_MAX + 1)) == NULL) {
-		fclose(fp);
-		snprintf(err, errlen, "%s: out of memory", path);
-		return -1;
-	}
-	n = fread(buf, 1, CAPF_CA_PEM_MAX + 1, fp);
-	if (ferror(fp) || n > CAPF_CA_PEM_MAX) {
-		snprintf(err, errlen, "%s: %s", path, ferror(fp) ? "read error" : "too large");
-		fclose(fp);
-		free(buf);
-		return -1;
-	}
-	fclose(fp);
-	buf[n] = '\0';
-	*out = buf;
-	*len = n;
-	return 0;
 }
 
 /* Every certificate of a PEM text; NULL with a message. */
@@ -327,30 +289,6 @@ int capf_ca_from_pem(const char *cert_pem, size_t cert_len, const char *chain_pe
 out:
 	sk_X509_pop_free(certs, X509_free);
 	sk_X509_pop_free(chain, X509_free);
-	return r;
-}
-
-int capf_ca_load(const char *cert_path, const char *chain_path, time_t now, struct capf_ca **out,
-		 char *err, size_t errlen)
-{
-	char *cert = NULL, *chain = NULL;
-	size_t clen = 0, chlen = 0;
-	char e2[400];
-	int r;
-
-	*out = NULL;
-	if (read_pem(cert_path, &cert, &clen, err, errlen) < 0)
-		return -1;
-	if (chain_path != NULL && chain_path[0] != '\0' && read_pem(chain_path, &chain, &chlen, err, errlen) < 0) {
-		free(cert);
-		return -1;
-	}
-	r = capf_ca_from_pem(cert, clen, chain, chlen, now, out, e2, sizeof(e2));
-	if (r < 0)
-		snprintf(err, errlen, "%s%s%s: %s", cert_path, chain != NULL ? " with chain " : "",
-			 chain != NULL ? chain_path : "", e2);
-	free(cert);
-	free(chain);
 	return r;
 }
 

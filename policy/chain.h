@@ -21,11 +21,9 @@
 
 struct capf_ca;
 
-/* chain_path: NULL or "" for a self-signed CAPF CA. Returns 0 and *out (capf_ca_free). */
-int capf_ca_load(const char *cert_path, const char *chain_path, time_t now,
-		 struct capf_ca **out, char *err, size_t errlen);
-
-/* The same from PEM text in memory (e.g. an import through capfctl); chain_pem may be NULL. */
+/* The CAPF CA from PEM text (the files capf.conf names, read by
+ * appliance/common/conffile.h's capf_ca_load, or an import through capfctl);
+ * chain_pem may be NULL. Returns 0 and *out (capf_ca_free). */
 int capf_ca_from_pem(const char *cert_pem, size_t cert_len, const char *chain_pem, size_t chain_len,
 		     time_t now, struct capf_ca **out, char *err, size_t errlen);
 

@@ -4,22 +4,16 @@
  * the libconfig tree against it, collects every error, then runs the cross checks.
  */
 #include <arpa/inet.h>
-#include <ctype.h>
 #include <stdarg.h>
-#include <errno.h>
 #include <limits.h>
-#include <netinet/in.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <strings.h>
-#include <sys/stat.h>
-#include <fcntl.h>
-#include <unistd.h>
 #include <libconfig.h>
 
+#include "policy/cfgwalk.h"
 #include "policy/config.h"
 
 #define NELEM(a) (sizeof(a) / sizeof((a)[0]))
@@ -237,20 +231,6 @@ static void err_at(struct walk *w, int line, const char *path, const char *fmt, 
 		capf_errlist_add(w->errs, "%s: %s: %s", w->file, path, msg);
 }
 
-static const char *type_name(int t)
-{
-	switch (t) {
-	case CONFIG_TYPE_GROUP: return "a group";
-	case CONFIG_TYPE_INT: case CONFIG_TYPE_INT64: return "an integer";
-	case CONFIG_TYPE_FLOAT: return "a floating-point number";
-	case CONFIG_TYPE_STRING: return "a string";
-	case CONFIG_TYPE_BOOL: return "a boolean";
-	case CONFIG_TYPE_ARRAY: return "an array";
-	case CONFIG_TYPE_LIST: return "a list";
-	default: return "something else";
-	}
-}
-
 static int line_of(const config_setting_t *s)
 {
 	return (int)config_setting_source_line(s);
@@ -262,7 +242,7 @@ static int get_string(struct walk *w, const config_setting_t *s, const char *pat
 	const char *v;
 
 	if (config_setting_type(s) != CONFIG_TYPE_STRING) {
-		err_at(w, line_of(s), path, "expected a string, found %s", type_name(config_setting_type(s)));
+		err_at(w, line_of(s), path, "expected a string, found %s", capf_cfg_type_name(config_setting_type(s)));
 		return -1;
 	}
 	v = config_setting_get_string(s);
@@ -299,7 +279,7 @@ static int get_uint(struct walk *w, const config_setting_t *s, const char *path,
 	int t = config_setting_type(s);
 
 	if (t != CONFIG_TYPE_INT && t != CONFIG_TYPE_INT64) {
-		err_at(w, line_of(s), path, "expected an integer (%lld..%lld), found %s", lo, hi, type_name(t));
+		err_at(w, line_of(s), path, "expected an integer (%lld..%lld), found %s", lo, hi, capf_cfg_type_name(t));
 		return -1;
 	}
 	v = config_setting_get_int64(s);
@@ -317,7 +297,7 @@ static int check_list(struct walk *w, const config_setting_t *s, const char *pat
 	int t = config_setting_type(s);
 
 	if (t != CONFIG_TYPE_ARRAY && t != CONFIG_TYPE_LIST) {
-		err_at(w, line_of(s), path, "expected an array [ ... ] of %s, found %s", of, type_name(t));
+		err_at(w, line_of(s), path, "expected an array [ ... ] of %s, found %s", of, capf_cfg_type_name(t));
 		return -1;
 	}
 	return config_setting_length(s);
@@ -542,8 +522,7 @@ static void parse_field(struct walk *w, const struct field *f, const config_sett
 	case K_STR: case K_ABSPATH: case K_ABSPATH_OPT: case K_P11URI: case K_P11URI_OPT:
 	case K_KEYREF: case K_PINSRC:
 	case K_LISTEN: {
-		struct sockaddr_storage ss;
-		socklen_t sl;
+		struct capf_listen la;
 
 		if (get_string(w, s, path, &v) < 0)
 			return;
@@ -570,7 +549,7 @@ static void parse_field(struct walk *w, const struct field *f, const config_sett
 			if (check_abs(w, s, path, v, "an absolute path or file:/absolute/path") < 0)
 				return;
 		}
-		if (f->kind == K_LISTEN && capf_listen_parse(v, &ss, &sl) < 0) {
+		if (f->kind == K_LISTEN && capf_listen_parse(v, &la) < 0) {
 			err_at(w, line_of(s), path, "\"%s\" is not allowed (expected a numeric address and "
 			       "a port 1..65535: \"IPV4:PORT\" or \"[IPV6]:PORT\", e.g. \"0.0.0.0:3804\", "
 			       "\"[::]:3804\")", v);
@@ -586,7 +565,7 @@ static void parse_field(struct walk *w, const struct field *f, const config_sett
 	case K_BOOL:
 		if (config_setting_type(s) != CONFIG_TYPE_BOOL)
 			err_at(w, line_of(s), path, "expected true or false, found %s",
-			       type_name(config_setting_type(s)));
+			       capf_cfg_type_name(config_setting_type(s)));
 		else
 			*(bool *)(void *)(base + f->off) = config_setting_get_bool(s) != 0;
 		break;
@@ -616,73 +595,48 @@ static void parse_field(struct walk *w, const struct field *f, const config_sett
 	}
 }
 
-static void known_list(char *buf, size_t len, const char *group)
-{
-	size_t off = 0;
+struct group_walk {
+	struct walk *w;
+	size_t map[NELEM(fields)];	/* index in the group's key table -> fields[] */
+};
 
-	buf[0] = '\0';
-	for (size_t i = 0; i < NELEM(fields) && off < len; i++) {
-		if (strcmp(fields[i].group, group) != 0)
-			continue;
-		int r = snprintf(buf + off, len - off, "%s%s", off ? ", " : "", fields[i].name);
-		if (r < 0)
-			break;
-		off += (size_t)r;
-	}
+static void group_field(void *arg, size_t k, const config_setting_t *s, const char *path)
+{
+	struct group_walk *gw = arg;
+
+	gw->w->line[gw->map[k]] = line_of(s);
+	parse_field(gw->w, &fields[gw->map[k]], s, path);
 }
 
+/* A group's settings, from the table (the values' types are checked by parse_field). */
 static void walk_group(struct walk *w, const config_setting_t *g, const char *gname)
 {
-	char path[160], known[400];
-	int n = config_setting_length(g);
+	struct capf_cfg_key keys[NELEM(fields) + 1];
+	struct group_walk gw = { .w = w };
+	size_t n = 0;
 
-	for (int i = 0; i < n; i++) {
-		const config_setting_t *s = config_setting_get_elem(g, (unsigned)i);
-		const char *name = s != NULL ? config_setting_name(s) : NULL;
-		size_t k;
-
-		if (name == NULL)
-			continue;
-		snprintf(path, sizeof(path), "%s.%s", gname, name);
-		for (k = 0; k < NELEM(fields); k++)
-			if (strcmp(fields[k].group, gname) == 0 && strcmp(fields[k].name, name) == 0)
-				break;
-		if (k == NELEM(fields)) {
-			known_list(known, sizeof(known), gname);
-			err_at(w, line_of(s), path, "unknown setting (known in %s: %s)", gname, known);
-			continue;
+	for (size_t k = 0; k < NELEM(fields); k++)
+		if (strcmp(fields[k].group, gname) == 0) {
+			keys[n] = (struct capf_cfg_key){ fields[k].name, 0, false };
+			gw.map[n++] = k;
 		}
-		w->line[k] = line_of(s);
-		parse_field(w, &fields[k], s, path);
-	}
+	keys[n] = (struct capf_cfg_key){ NULL, 0, false };
+	w->nerr += capf_cfg_walk(g, gname, keys, w->file, w->errs, group_field, &gw);
+}
+
+static void root_group(void *arg, size_t k, const config_setting_t *s, const char *path)
+{
+	walk_group(arg, s, groups[k]);
 }
 
 static void walk_root(struct walk *w, const config_setting_t *root)
 {
-	int n = config_setting_length(root);
+	struct capf_cfg_key keys[NELEM(groups) + 1];
 
-	for (int i = 0; i < n; i++) {
-		const config_setting_t *g = config_setting_get_elem(root, (unsigned)i);
-		const char *name = g != NULL ? config_setting_name(g) : NULL;
-		size_t k;
-
-		if (name == NULL)
-			continue;
-		for (k = 0; k < NELEM(groups); k++)
-			if (strcmp(groups[k], name) == 0)
-				break;
-		if (k == NELEM(groups)) {
-			err_at(w, line_of(g), name, "unknown setting (known groups: token, ca, tls, sockets, "
-			       "store, lsc, keys, devices, auth, deadline, mic, front, signer)");
-			continue;
-		}
-		if (config_setting_type(g) != CONFIG_TYPE_GROUP) {
-			err_at(w, line_of(g), name, "expected a group %s { ... }, found %s", name,
-			       type_name(config_setting_type(g)));
-			continue;
-		}
-		walk_group(w, g, name);
-	}
+	for (size_t k = 0; k < NELEM(groups); k++)
+		keys[k] = (struct capf_cfg_key){ groups[k], CONFIG_TYPE_GROUP, false };
+	keys[NELEM(groups)] = (struct capf_cfg_key){ NULL, 0, false };
+	w->nerr += capf_cfg_walk(root, "", keys, w->file, w->errs, root_group, w);
 }
 
 /* ---- cross checks ---- */
@@ -787,134 +741,20 @@ static void cross_check(struct walk *w)
 
 /* ---- entry points ---- */
 
-/*
- * libconfig 1.5 reads an integer literal without the L suffix into an int and wraps
- * silently (4294967297 becomes 1). Before parsing, find such literals (outside
- * strings and comments) and refuse them; with the L suffix they are read as 64-bit.
- * Also finds @include directives (a line starting with @include) and strings left
- * open at the end of the text.
- */
-static int prescan(const char *t, size_t len, const char *file, struct capf_errlist *errs)
-{
-	int line = 1, bad = 0, bol = 1;
-	size_t i = 0;
-
-	while (i < len) {
-		char ch = t[i];
-
-		if (ch == '\n') {
-			line++;
-			bol = 1;
-			i++;
-			continue;
-		}
-		if (ch == ' ' || ch == '\t' || ch == '\r') {
-			i++;
-			continue;
-		}
-		if (bol && ch == '@' && len - i >= 8 && strncasecmp(t + i, "@include", 8) == 0) {
-			capf_errlist_add(errs, "%s:%d: @include is not allowed (keep the whole configuration in "
-					 "one file)", file, line);
-			bad++;
-		}
-		bol = 0;
-		if (ch == '#' || (ch == '/' && i + 1 < len && t[i + 1] == '/')) {
-			while (i < len && t[i] != '\n')
-				i++;
-		} else if (ch == '/' && i + 1 < len && t[i + 1] == '*') {
-			for (i += 2; i < len && !(t[i] == '*' && i + 1 < len && t[i + 1] == '/'); i++)
-				line += t[i] == '\n';
-			i += 2;
-		} else if (ch == '"') {
-			int sline = line;
-			for (i++; i < len && t[i] != '"'; i++) {
-				if (t[i] == '\\')
-					i++;
-				else if (t[i] == '\n')
-					line++;
-			}
-			if (i >= len) {
-				/* (libconfig 1.5 also leaks its buffer on this one) */
-				capf_errlist_add(errs, "%s:%d: syntax error: unterminated string", file, sline);
-				return -1;
-			}
-			i++;
-		} else if (isalpha((unsigned char)ch) || ch == '*' || ch == '_') {
-			while (i < len && (isalnum((unsigned char)t[i]) || strchr("-_*", t[i]) != NULL))
-				i++;
-		} else if (isdigit((unsigned char)ch)) {
-			unsigned long long v = 0;
-			int hex = ch == '0' && i + 1 < len && (t[i + 1] == 'x' || t[i + 1] == 'X');
-			int big = 0;
-			size_t start = i;
-
-			if (hex)
-				i += 2;
-			for (; i < len && (hex ? isxdigit((unsigned char)t[i]) : isdigit((unsigned char)t[i])); i++) {
-				unsigned d = (unsigned)(isdigit((unsigned char)t[i]) ? t[i] - '0' :
-							tolower((unsigned char)t[i]) - 'a' + 10);
-				if (v > 0xffffffffULL)
-					big = 1;
-				else
-					v = v * (hex ? 16 : 10) + d;
-			}
-			if ((big || v > 0x7fffffffULL) && !(i < len && (t[i] == 'L' || t[i] == 'l')) &&
-			    !(i < len && (t[i] == '.' || t[i] == 'e' || t[i] == 'E'))) {
-				capf_errlist_add(errs, "%s:%d: the integer %.*s is too large for a plain integer "
-						 "(write it with an L suffix; it is out of range anyway for every setting "
-						 "but ids)", file, line, (int)(i - start > 30 ? 30 : i - start), t + start);
-				bad++;
-			}
-			/* the rest of the token (L suffix, fraction, exponent) */
-			while (i < len && (isalnum((unsigned char)t[i]) || t[i] == '.'))
-				i++;
-		} else
-			i++;
-	}
-	return bad ? -1 : 0;
-}
-
 int capf_conf_parse(struct capf_conf *c, const char *text, size_t len, const char *name,
 		    struct capf_errlist *errs)
 {
 	struct walk w = { .c = c, .file = name != NULL ? name : "(string)", .errs = errs };
 	config_t cfg;
-	char *copy;
 
 	capf_conf_defaults(c);
-	if (len > CAPF_CONF_FILE_MAX) {
-		capf_errlist_add(errs, "%s: too large (%zu bytes, at most %d)", w.file, len, CAPF_CONF_FILE_MAX);
+	if (capf_cfg_parse(&cfg, text, len, CAPF_CONF_FILE_MAX, w.file, errs) != 0)
 		return -1;
-	}
-	if (memchr(text, '\0', len) != NULL) {
-		capf_errlist_add(errs, "%s: contains a NUL byte (not a text file?)", w.file);
-		return -1;
-	}
-	if (prescan(text, len, w.file, errs) < 0)
-		return -1;
-	if ((copy = malloc(len + 1)) == NULL) {
-		capf_errlist_add(errs, "%s: out of memory", w.file);
-		return -1;
-	}
-	memcpy(copy, text, len);
-	copy[len] = '\0';
-
-	config_init(&cfg);
-	config_set_options(&cfg, 0);    /* no autoconversion between types */
-	if (config_read_string(&cfg, copy) != CONFIG_TRUE) {
-		const char *t = config_error_text(&cfg);
-		capf_errlist_add(errs, "%s:%d: syntax error: %s", w.file, config_error_line(&cfg),
-				 t != NULL ? t : "unknown");
-		config_destroy(&cfg);
-		free(copy);
-		return -1;
-	}
 	snprintf(c->source, sizeof(c->source), "%s", w.file);
 	walk_root(&w, config_root_setting(&cfg));
 	if (w.nerr == 0)
 		cross_check(&w);
 	config_destroy(&cfg);
-	free(copy);
 	if (w.nerr != 0) {
 		capf_conf_defaults(c);
 		return -1;
@@ -922,80 +762,16 @@ int capf_conf_parse(struct capf_conf *c, const char *text, size_t len, const cha
 	return 0;
 }
 
-int capf_conf_load(struct capf_conf *c, const char *path, struct capf_errlist *errs)
-{
-	char *buf = NULL;
-	size_t len = 0;
-	struct stat st;
-	int fd, r;
-
-	capf_conf_defaults(c);
-	if ((fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY)) < 0) {
-		capf_errlist_add(errs, "%s: cannot open: %s", path, strerror(errno));
-		return -1;
-	}
-	if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode)) {
-		capf_errlist_add(errs, "%s: not a regular file", path);
-		close(fd);
-		return -1;
-	}
-	if (st.st_size > CAPF_CONF_FILE_MAX) {
-		capf_errlist_add(errs, "%s: too large (%lld bytes, at most %d)", path,
-				 (long long)st.st_size, CAPF_CONF_FILE_MAX);
-		close(fd);
-		return -1;
-	}
-	if ((buf = malloc(CAPF_CONF_FILE_MAX + 1)) == NULL) {
-		capf_errlist_add(errs, "%s: out of memory", path);
-		close(fd);
-		return -1;
-	}
-	for (;;) {
-		ssize_t n = read(fd, buf + len, CAPF_CONF_FILE_MAX + 1 - len);
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0) {
-			capf_errlist_add(errs, "%s: read: %s", path, strerror(errno));
-			close(fd);
-			free(buf);
-			return -1;
-		}
-		if (n == 0 || len + (size_t)n > CAPF_CONF_FILE_MAX) {
-			len += (size_t)n;
-			break;
-		}
-		len += (size_t)n;
-	}
-	close(fd);
-	r = capf_conf_parse(c, buf, len, path, errs);
-	free(buf);
-	return r;
-}
-
-int capf_conf_check(const char *path, struct capf_errlist *errs)
-{
-	struct capf_conf *c = malloc(sizeof(*c));
-	int r;
-
-	if (c == NULL) {
-		capf_errlist_add(errs, "%s: out of memory", path);
-		return -1;
-	}
-	r = capf_conf_load(c, path, errs);
-	free(c);
-	return r;
-}
-
 /* ---- front.listen ---- */
 
-int capf_listen_parse(const char *spec, struct sockaddr_storage *ss, socklen_t *sl)
+int capf_listen_parse(const char *spec, struct capf_listen *out)
 {
 	char host[INET6_ADDRSTRLEN];
 	const char *colon, *p;
 	unsigned long port = 0;
 	size_t hl;
 
-	memset(ss, 0, sizeof(*ss));
+	memset(out, 0, sizeof(*out));
 	if (spec[0] == '[') {
 		const char *rb = strchr(spec, ']');
 
@@ -1021,23 +797,10 @@ int capf_listen_parse(const char *spec, struct sockaddr_storage *ss, socklen_t *
 		port = port * 10 + (unsigned long)(*p - '0');
 	if (*p != '\0' || p == colon + 1 || port == 0 || port > 65535)
 		return -1;
-	if (spec[0] == '[') {
-		struct sockaddr_in6 *s6 = (struct sockaddr_in6 *)(void *)ss;
-
-		if (inet_pton(AF_INET6, host, &s6->sin6_addr) != 1)
-			return -1;
-		s6->sin6_family = AF_INET6;
-		s6->sin6_port = htons((uint16_t)port);
-		*sl = sizeof(*s6);
-	} else {
-		struct sockaddr_in *s4 = (struct sockaddr_in *)(void *)ss;
-
-		if (inet_pton(AF_INET, host, &s4->sin_addr) != 1)
-			return -1;
-		s4->sin_family = AF_INET;
-		s4->sin_port = htons((uint16_t)port);
-		*sl = sizeof(*s4);
-	}
+	out->v6 = spec[0] == '[';
+	if (inet_pton(out->v6 ? AF_INET6 : AF_INET, host, out->addr) != 1)
+		return -1;
+	out->port = (uint16_t)port;
 	return 0;
 }
 

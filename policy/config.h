@@ -8,13 +8,15 @@
  *   /etc/capf/capf.conf:12: lsc.validity_days: 4000 is out of range (allowed: 1..1825)
  * Settings left out keep the embedded defaults, so a minimal (even empty) file is valid.
  * @include directives are refused. Files larger than CAPF_CONF_FILE_MAX are refused.
+ * The reading and walking is policy/cfgwalk.h's, shared with the ceremony's file;
+ * this module does no I/O (appliance/common/conffile.h reads the file).
  */
 #ifndef CAPF_POLICY_CONFIG_H
 #define CAPF_POLICY_CONFIG_H
 
 #include <stdbool.h>
 #include <stddef.h>
-#include <sys/socket.h>
+#include <stdint.h>
 #include <sys/types.h>
 
 #include "policy/device.h"
@@ -140,21 +142,21 @@ struct capf_conf {
 /* The embedded defaults (what an empty file gives). */
 void capf_conf_defaults(struct capf_conf *c);
 
-/* Reads and validates path. On success fills *c (defaults overlaid by the file) and
- * returns 0. Otherwise returns -1, leaves *c with the defaults, and errs holds every
- * error (errs may be NULL). */
-int capf_conf_load(struct capf_conf *c, const char *path, struct capf_errlist *errs);
-
-/* Same from text already in memory; name is used in messages in place of a file. */
+/* Validates the text of a capf.conf (len bytes; no I/O: the caller reads the file,
+ * appliance/common/conffile.h). On success fills *c (defaults overlaid by the text)
+ * and returns 0. Otherwise returns -1, leaves *c with the defaults, and errs holds
+ * every error (errs may be NULL), "name:line: setting: what". */
 int capf_conf_parse(struct capf_conf *c, const char *text, size_t len, const char *name,
 		    struct capf_errlist *errs);
 
-/* For `capf-signerd --check-config FILE`: 0 when valid, else -1 with every error. */
-int capf_conf_check(const char *path, struct capf_errlist *errs);
-
 /* front.listen syntax: "IPV4:PORT" or "[IPV6]:PORT", a numeric address and a port
- * 1..65535 (digits only). Fills *ss and *sl and returns 0, or returns -1. */
-int capf_listen_parse(const char *spec, struct sockaddr_storage *ss, socklen_t *sl);
+ * 1..65535 (digits only). Fills *out and returns 0, or returns -1. */
+struct capf_listen {
+	bool v6;
+	unsigned char addr[16];		/* network order: 4 bytes (IPv4) or 16 (IPv6) */
+	uint16_t port;
+};
+int capf_listen_parse(const char *spec, struct capf_listen *out);
 
 /* Policy look-ups. */
 bool capf_conf_rsa_allowed(const struct capf_conf *c, unsigned bits);

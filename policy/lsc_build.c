@@ -10,6 +10,7 @@
 #include <openssl/x509.h>
 #include <openssl/x509v3.h>
 
+#include "policy/certutil.h"
 #include "policy/der.h"
 #include "policy/certlint.h"
 #include "policy/lsc.h"
@@ -33,30 +34,6 @@ const EVP_MD *capf_lsc_digest(const struct capf_conf *c)
 	default:
 		return EVP_sha256();
 	}
-}
-
-/* serial_bits CSPRNG bits, drawn again while below 2^(bits - 32). */
-static int set_serial(X509 *x, unsigned bits)
-{
-	unsigned char buf[20];
-	size_t n = (bits + 7) / 8;
-	BIGNUM *bn = NULL;
-	int ok = 0;
-
-	if (bits < 64 || bits > 159)
-		return 0;
-	do {
-		if (RAND_bytes(buf, (int)n) != 1)
-			goto out;
-		buf[0] &= (unsigned char)(0xff >> (n * 8 - bits));
-		BN_free(bn);
-		if ((bn = BN_bin2bn(buf, (int)n, NULL)) == NULL)
-			goto out;
-	} while (BN_num_bits(bn) <= (int)bits - 32);
-	ok = BN_to_ASN1_INTEGER(bn, X509_get_serialNumber(x)) != NULL;
-out:
-	BN_free(bn);
-	return ok;
 }
 
 static int set_subject(X509 *x, const struct capf_conf *c, X509 *ca, const char *name)
@@ -206,11 +183,10 @@ X509 *capf_lsc_build(const struct capf_conf *c, const struct capf_ca *ca,
 	}
 	if ((x = X509_new()) == NULL ||
 	    !X509_set_version(x, X509_VERSION_3) ||
-	    !set_serial(x, c->lsc.serial_bits) ||
+	    !capf_serial_random(X509_get_serialNumber(x), c->lsc.serial_bits, NULL, NULL) ||
 	    !set_subject(x, c, cacert, in->device_name) ||
 	    !X509_set_issuer_name(x, X509_get_subject_name(cacert)) ||
-	    ASN1_TIME_set(X509_getm_notBefore(x), nb) == NULL ||
-	    ASN1_TIME_set(X509_getm_notAfter(x), na) == NULL ||
+	    !capf_cert_set_validity(x, nb, na) ||
 	    !capf_spki_set(X509_get_X509_PUBKEY(x), &k) ||
 	    !add_extensions(x, cacert, pk, in->device_name)) {
 		snprintf(err, errlen, "%s: cannot build the certificate (out of memory or random generator failure)",

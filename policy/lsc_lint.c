@@ -17,6 +17,7 @@
 #include <openssl/x509.h>
 #include <openssl/x509v3.h>
 
+#include "policy/certutil.h"
 #include "policy/der.h"
 #include "policy/lsc.h"
 
@@ -112,16 +113,6 @@ static void lint_subject(const struct capf_conf *c, X509 *ca, X509 *y, const cha
 		ERR("subject: the last attribute is not CN = %s (UTF8String)", name);
 }
 
-static int time_of(const ASN1_TIME *t, time_t *out)
-{
-	struct tm tm;
-
-	if (t == NULL || ASN1_TIME_to_tm(t, &tm) != 1)
-		return -1;
-	*out = timegm(&tm);
-	return 0;
-}
-
 static void lint_time_type(const ASN1_TIME *t, time_t v, const char *what, struct capf_errlist *errs)
 {
 	struct tm tm;
@@ -141,9 +132,9 @@ static void lint_validity(const struct capf_conf *c, const struct capf_ca *ca, X
 {
 	time_t nb, na, ca_nb, ca_na, want_nb, full;
 
-	if (time_of(X509_get0_notBefore(y), &nb) < 0 || time_of(X509_get0_notAfter(y), &na) < 0 ||
-	    time_of(X509_get0_notBefore(capf_ca_cert(ca)), &ca_nb) < 0 ||
-	    time_of(X509_get0_notAfter(capf_ca_cert(ca)), &ca_na) < 0) {
+	if (capf_asn1_to_time(X509_get0_notBefore(y), &nb) < 0 || capf_asn1_to_time(X509_get0_notAfter(y), &na) < 0 ||
+	    capf_asn1_to_time(X509_get0_notBefore(capf_ca_cert(ca)), &ca_nb) < 0 ||
+	    capf_asn1_to_time(X509_get0_notAfter(capf_ca_cert(ca)), &ca_na) < 0) {
 		ERR("validity: unreadable");
 		return;
 	}
@@ -151,7 +142,7 @@ static void lint_validity(const struct capf_conf *c, const struct capf_ca *ca, X
 	for (int i = 0; i < sk_X509_num(capf_ca_chain(ca)); i++) {
 		time_t t;
 
-		if (time_of(X509_get0_notAfter(sk_X509_value(capf_ca_chain(ca), i)), &t) < 0) {
+		if (capf_asn1_to_time(X509_get0_notAfter(sk_X509_value(capf_ca_chain(ca), i)), &t) < 0) {
 			ERR("validity: unreadable");
 			return;
 		}

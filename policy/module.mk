@@ -2,7 +2,8 @@
 # The policy library: pure functions over data (no sockets, tokens or SQLite).
 POLICY_SRCS := policy/cacert.c policy/chain.c policy/config.c policy/decide.c policy/der.c \
 	       policy/device.c policy/errlist.c policy/lsc_build.c policy/lsc_lint.c policy/names.c \
-	       policy/pubkey.c policy/schedule.c policy/certlint.c
+	       policy/pubkey.c policy/schedule.c policy/certlint.c policy/certutil.c policy/cfgwalk.c \
+	       policy/osslerr.c
 LIBRARIES   += $(LIBPOLICY)
 $(LIBPOLICY): $(call objs,$(POLICY_SRCS))
 	@mkdir -p $(dir $@)
@@ -11,7 +12,7 @@ $(LIBPOLICY): $(call objs,$(POLICY_SRCS))
 
 # Unit tests (cmocka, no token): build/tests/test_policy_NAME from tests/unit/test_policy_NAME.c
 # (a static pattern rule: its objects are named targets, so make keeps them)
-POLICY_TESTS := config names decide pubkey chain lsc der certlint
+POLICY_TESTS := config names decide pubkey chain lsc der certlint osslerr cfgwalk certutil
 POLICY_TEST_BINS := $(patsubst %,$(BUILD)/tests/test_policy_%,$(POLICY_TESTS))
 UNIT_TESTS   += $(POLICY_TEST_BINS)
 $(POLICY_TEST_BINS): $(BUILD)/tests/test_policy_%: $(BUILD)/obj/tests/unit/test_policy_%.o \
@@ -20,7 +21,7 @@ $(POLICY_TEST_BINS): $(BUILD)/tests/test_policy_%: $(BUILD)/obj/tests/unit/test_
 	$(CC) $(LDFLAGS) -o $@ $^ $(LIBCMOCKA) $(LIBCONFIG) $(LIBCRYPTO)
 
 # Fuzzers: the config parser on arbitrary text, the phone public-key decoder.
-POLICY_FUZZ_BASE := policy/config.c policy/errlist.c policy/device.c
+POLICY_FUZZ_BASE := policy/config.c policy/cfgwalk.c policy/errlist.c policy/device.c
 FUZZERS += fuzz_policy_config fuzz_pubkey
 FUZZ_SRCS_fuzz_policy_config := $(POLICY_FUZZ_BASE)
 FUZZ_LIBS_fuzz_policy_config := -lconfig -lcrypto

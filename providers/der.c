@@ -43,12 +43,12 @@ static const struct md_der *md_find(int nid)
 	return NULL;
 }
 
-int capf_md_can_sign(int md_nid)
+int chsm_md_can_sign(int md_nid)
 {
 	return md_nid == NID_sha256 || md_nid == NID_sha384 || md_nid == NID_sha512;
 }
 
-const unsigned char *capf_digestinfo_prefix(int md_nid, size_t *len)
+const unsigned char *chsm_digestinfo_prefix(int md_nid, size_t *len)
 {
 	/* SEQUENCE { SEQUENCE { OID, NULL }, OCTET STRING (hash follows) } */
 	static const unsigned char sha1[] = { 0x30, 0x21, 0x30, 0x09, 0x06, 0x05, 0x2b, 0x0e,
@@ -70,7 +70,7 @@ const unsigned char *capf_digestinfo_prefix(int md_nid, size_t *len)
 	}
 }
 
-int capf_pss_saltlen(int saltlen, unsigned modbits, size_t mdsize, char *err, size_t errlen)
+int chsm_pss_saltlen(int saltlen, unsigned modbits, size_t mdsize, char *err, size_t errlen)
 {
 	/* RFC 8017 9.1.1: emLen = ceil((modBits - 1) / 8) >= hLen + sLen + 2 */
 	size_t emlen = modbits > 0 ? ((size_t)modbits - 1 + 7) / 8 : 0;
@@ -164,32 +164,32 @@ static void put_uint(struct der *d, unsigned long v)
 	put_tlv(d, 0x02, b, n);
 }
 
-size_t capf_sig_algid(enum capf_sig_scheme scheme, int md_nid, int mgf1_nid, int saltlen,
+size_t chsm_sig_algid(enum chsm_sig_scheme scheme, int md_nid, int mgf1_nid, int saltlen,
 		      unsigned char *out, size_t outsz, char *err, size_t errlen)
 {
 	const struct md_der *md = md_find(md_nid), *mgf;
-	unsigned char b1[CAPF_ALGID_MAX] = { 0 }, b2[CAPF_ALGID_MAX] = { 0 }, b3[CAPF_ALGID_MAX] = { 0 };
+	unsigned char b1[CHSM_ALGID_MAX] = { 0 }, b2[CHSM_ALGID_MAX] = { 0 }, b3[CHSM_ALGID_MAX] = { 0 };
 	struct der body = { b1, 0, sizeof(b1), 0 }, res = { out, 0, outsz, 0 };
 
-	if (md == NULL || !capf_md_can_sign(md_nid)) {
+	if (md == NULL || !chsm_md_can_sign(md_nid)) {
 		snprintf(err, errlen, "digest %s cannot sign here: use SHA-256, SHA-384 or SHA-512",
 			 OBJ_nid2sn(md_nid) != NULL ? OBJ_nid2sn(md_nid) : "(none)");
 		return 0;
 	}
 	switch (scheme) {
-	case CAPF_SIG_PKCS1:
+	case CHSM_SIG_PKCS1:
 		put(&body, md->rsa, sizeof(md->rsa));
 		put(&body, der_null, sizeof(der_null));
 		break;
-	case CAPF_SIG_ECDSA:
+	case CHSM_SIG_ECDSA:
 		put(&body, md->ecdsa, md->ecdsalen);
 		break;
-	case CAPF_SIG_PSS: {
+	case CHSM_SIG_PSS: {
 		struct der params = { b2, 0, sizeof(b2), 0 }, t = { b3, 0, sizeof(b3), 0 };
-		unsigned char b4[CAPF_ALGID_MAX], b5[CAPF_ALGID_MAX];
+		unsigned char b4[CHSM_ALGID_MAX], b5[CHSM_ALGID_MAX];
 		struct der u = { b4, 0, sizeof(b4), 0 }, v = { b5, 0, sizeof(b5), 0 };
 
-		if ((mgf = md_find(mgf1_nid)) == NULL || !capf_md_can_sign(mgf1_nid)) {
+		if ((mgf = md_find(mgf1_nid)) == NULL || !chsm_md_can_sign(mgf1_nid)) {
 			snprintf(err, errlen, "MGF1 digest %s not allowed: use SHA-256, SHA-384 or SHA-512",
 				 OBJ_nid2sn(mgf1_nid) != NULL ? OBJ_nid2sn(mgf1_nid) : "(none)");
 			return 0;

@@ -9,25 +9,25 @@
  * are known so that their prefixes and identifiers can be checked and refused
  * with a clear message rather than silently mishandled).
  */
-#ifndef CAPF_PROVIDERS_DER_H
-#define CAPF_PROVIDERS_DER_H
+#ifndef CHSM_PROVIDERS_DER_H
+#define CHSM_PROVIDERS_DER_H
 
 #include <stddef.h>
 
-enum capf_sig_scheme {
-	CAPF_SIG_PKCS1 = 1,	/* RSASSA-PKCS1-v1_5 */
-	CAPF_SIG_PSS,		/* RSASSA-PSS, MGF1 */
-	CAPF_SIG_ECDSA,
+enum chsm_sig_scheme {
+	CHSM_SIG_PKCS1 = 1,	/* RSASSA-PKCS1-v1_5 */
+	CHSM_SIG_PSS,		/* RSASSA-PSS, MGF1 */
+	CHSM_SIG_ECDSA,
 };
 
-#define CAPF_ALGID_MAX	96	/* largest AlgorithmIdentifier built here */
+#define CHSM_ALGID_MAX	96	/* largest AlgorithmIdentifier built here */
 
 /* Whether md_nid may be used to make a signature (SHA-256/384/512). */
-int capf_md_can_sign(int md_nid);
+int chsm_md_can_sign(int md_nid);
 
 /* The DER DigestInfo header for md_nid (to which the hash is appended), or
  * NULL for a digest not known here. */
-const unsigned char *capf_digestinfo_prefix(int md_nid, size_t *len);
+const unsigned char *chsm_digestinfo_prefix(int md_nid, size_t *len);
 
 /*
  * Resolves a PSS salt length as OpenSSL's parameters give it
@@ -36,7 +36,7 @@ const unsigned char *capf_digestinfo_prefix(int md_nid, size_t *len);
  * mdsize-byte hash. For signing, "auto" means "max" (as in OpenSSL). Returns
  * the salt length, or -1 when it cannot fit (message in err).
  */
-int capf_pss_saltlen(int saltlen, unsigned modbits, size_t mdsize, char *err, size_t errlen);
+int chsm_pss_saltlen(int saltlen, unsigned modbits, size_t mdsize, char *err, size_t errlen);
 
 /*
  * The AlgorithmIdentifier (DER) of a signature: sha256WithRSAEncryption & co.
@@ -46,7 +46,7 @@ int capf_pss_saltlen(int saltlen, unsigned modbits, size_t mdsize, char *err, si
  * length written to out (at most outsz), or 0 when the combination is not one
  * we sign with (message in err).
  */
-size_t capf_sig_algid(enum capf_sig_scheme scheme, int md_nid, int mgf1_nid, int saltlen,
+size_t chsm_sig_algid(enum chsm_sig_scheme scheme, int md_nid, int mgf1_nid, int saltlen,
 		      unsigned char *out, size_t outsz, char *err, size_t errlen);
 
 #endif

@@ -8,34 +8,34 @@
 
 #include "providers/capfhsm.h"
 
-const char *capf_keytype_name(enum capf_keytype t)
+const char *chsm_keytype_name(enum chsm_keytype t)
 {
-	return t == CAPF_KEY_RSA ? "RSA" : t == CAPF_KEY_EC ? "EC" : "?";
+	return t == CHSM_KEY_RSA ? "RSA" : t == CHSM_KEY_EC ? "EC" : "?";
 }
 
-struct capf_key *capf_key_new(struct capf_prov *prov, enum capf_keytype type)
+struct chsm_key *chsm_key_new(struct chsm_prov *prov, enum chsm_keytype type)
 {
-	struct capf_key *k;
+	struct chsm_key *k;
 
 	if ((k = OPENSSL_zalloc(sizeof(*k))) == NULL)
 		return NULL;
-	k->magic = CAPF_KEY_MAGIC;
+	k->magic = CHSM_KEY_MAGIC;
 	atomic_init(&k->refs, 1);
 	k->prov = prov;
 	k->type = type;
-	if (type == CAPF_KEY_RSA)	/* RSA has no domain parameters: like OpenSSL's, "has" them */
+	if (type == CHSM_KEY_RSA)	/* RSA has no domain parameters: like OpenSSL's, "has" them */
 		k->has = OSSL_KEYMGMT_SELECT_ALL_PARAMETERS;
 	return k;
 }
 
-struct capf_key *capf_key_ref(struct capf_key *k)
+struct chsm_key *chsm_key_ref(struct chsm_key *k)
 {
 	if (k != NULL)
 		atomic_fetch_add(&k->refs, 1);
 	return k;
 }
 
-void capf_key_free(struct capf_key *k)
+void chsm_key_free(struct chsm_key *k)
 {
 	if (k == NULL || atomic_fetch_sub(&k->refs, 1) != 1)
 		return;
@@ -46,11 +46,11 @@ void capf_key_free(struct capf_key *k)
 	OPENSSL_free(k);
 }
 
-void capf_key_refresh(struct capf_key *k)
+void chsm_key_refresh(struct chsm_key *k)
 {
 	OSSL_PARAM *params = NULL;
 
-	k->has = k->type == CAPF_KEY_RSA ? OSSL_KEYMGMT_SELECT_ALL_PARAMETERS : 0;
+	k->has = k->type == CHSM_KEY_RSA ? OSSL_KEYMGMT_SELECT_ALL_PARAMETERS : 0;
 	k->bits = 0;
 	if (k->pkey == NULL)
 		return;
@@ -62,7 +62,7 @@ void capf_key_refresh(struct capf_key *k)
 			return;
 		}
 	}
-	if (k->type == CAPF_KEY_RSA) {
+	if (k->type == CHSM_KEY_RSA) {
 		if (OSSL_PARAM_locate(params, OSSL_PKEY_PARAM_RSA_N) != NULL)
 			k->has |= OSSL_KEYMGMT_SELECT_PUBLIC_KEY;
 		if (OSSL_PARAM_locate(params, OSSL_PKEY_PARAM_RSA_D) != NULL)
@@ -81,32 +81,32 @@ void capf_key_refresh(struct capf_key *k)
 	OSSL_PARAM_free(params);
 }
 
-struct capf_key *capf_key_from_object(struct capf_prov *prov, struct p11_object *obj,
+struct chsm_key *chsm_key_from_object(struct chsm_prov *prov, struct p11_object *obj,
 				      char *err, size_t errlen)
 {
 	CK_OBJECT_CLASS cls = p11_object_class(obj);
 	CK_KEY_TYPE kt = p11_object_key_type(obj);
-	struct capf_key *k;
-	enum capf_keytype type;
+	struct chsm_key *k;
+	enum chsm_keytype type;
 
 	if (cls != CKO_PRIVATE_KEY && cls != CKO_PUBLIC_KEY) {
 		snprintf(err, errlen, "object \"%s\" is not a key", p11_object_label(obj));
 		return NULL;
 	}
 	if (kt == CKK_RSA) {
-		type = CAPF_KEY_RSA;
+		type = CHSM_KEY_RSA;
 	} else if (kt == CKK_EC) {
-		type = CAPF_KEY_EC;
+		type = CHSM_KEY_EC;
 	} else {
 		snprintf(err, errlen, "key \"%s\": only RSA and EC keys are supported", p11_object_label(obj));
 		return NULL;
 	}
-	if ((k = capf_key_new(prov, type)) == NULL) {
+	if ((k = chsm_key_new(prov, type)) == NULL) {
 		snprintf(err, errlen, "out of memory");
 		return NULL;
 	}
-	if (p11_object_public_key(obj, prov->libctx, CAPF_INTERNAL_PROPQ, &k->pkey, err, errlen) != P11_OK) {
-		capf_key_free(k);
+	if (p11_object_public_key(obj, prov->libctx, CHSM_INTERNAL_PROPQ, &k->pkey, err, errlen) != P11_OK) {
+		chsm_key_free(k);
 		return NULL;
 	}
 	k->obj = p11_object_ref(obj);

@@ -17,36 +17,36 @@
 
 /* ---- lifetime ----------------------------------------------------------- */
 
-static void *rsa_new(void *provctx) { return capf_key_new(provctx, CAPF_KEY_RSA); }
-static void *ec_new(void *provctx) { return capf_key_new(provctx, CAPF_KEY_EC); }
-static void km_free(void *keydata) { capf_key_free(keydata); }
+static void *rsa_new(void *provctx) { return chsm_key_new(provctx, CHSM_KEY_RSA); }
+static void *ec_new(void *provctx) { return chsm_key_new(provctx, CHSM_KEY_EC); }
+static void km_free(void *keydata) { chsm_key_free(keydata); }
 
-/* reference: a struct capf_key * made by our store (store.c). */
-static void *km_load(const void *reference, size_t size, enum capf_keytype type)
+/* reference: a struct chsm_key * made by our store (store.c). */
+static void *km_load(const void *reference, size_t size, enum chsm_keytype type)
 {
-	struct capf_key *k;
+	struct chsm_key *k;
 
 	if (reference == NULL || size != sizeof(k)) {
-		capf_raise(ERR_R_PASSED_INVALID_ARGUMENT, "not a capfhsm key reference");
+		chsm_raise(ERR_R_PASSED_INVALID_ARGUMENT, "not a capfhsm key reference");
 		return NULL;
 	}
 	memcpy(&k, reference, sizeof(k));
-	if (k == NULL || k->magic != CAPF_KEY_MAGIC || k->type != type) {
-		capf_raise(ERR_R_PASSED_INVALID_ARGUMENT, "not a capfhsm %s key reference",
-			   capf_keytype_name(type));
+	if (k == NULL || k->magic != CHSM_KEY_MAGIC || k->type != type) {
+		chsm_raise(ERR_R_PASSED_INVALID_ARGUMENT, "not a capfhsm %s key reference",
+			   chsm_keytype_name(type));
 		return NULL;
 	}
-	return capf_key_ref(k);
+	return chsm_key_ref(k);
 }
-static void *rsa_load(const void *r, size_t n) { return km_load(r, n, CAPF_KEY_RSA); }
-static void *ec_load(const void *r, size_t n) { return km_load(r, n, CAPF_KEY_EC); }
+static void *rsa_load(const void *r, size_t n) { return km_load(r, n, CHSM_KEY_RSA); }
+static void *ec_load(const void *r, size_t n) { return km_load(r, n, CHSM_KEY_EC); }
 
 static void *km_dup(const void *keydata, int selection)
 {
-	const struct capf_key *src = keydata;
-	struct capf_key *k;
+	const struct chsm_key *src = keydata;
+	struct chsm_key *k;
 
-	if (src == NULL || (k = capf_key_new(src->prov, src->type)) == NULL)
+	if (src == NULL || (k = chsm_key_new(src->prov, src->type)) == NULL)
 		return NULL;
 	if (src->obj != NULL && (selection & OSSL_KEYMGMT_SELECT_PRIVATE_KEY) != 0) {
 		/* the public half of a token key never changes: share it */
@@ -58,10 +58,10 @@ static void *km_dup(const void *keydata, int selection)
 		k->bits = src->bits;
 	} else if (src->pkey != NULL) {
 		if ((k->pkey = EVP_PKEY_dup(src->pkey)) == NULL) {
-			capf_key_free(k);
+			chsm_key_free(k);
 			return NULL;
 		}
-		capf_key_refresh(k);
+		chsm_key_refresh(k);
 		if (src->obj != NULL)
 			k->has &= ~OSSL_KEYMGMT_SELECT_PRIVATE_KEY;
 	}
@@ -72,7 +72,7 @@ static void *km_dup(const void *keydata, int selection)
 
 static int km_has(const void *keydata, int selection)
 {
-	const struct capf_key *k = keydata;
+	const struct chsm_key *k = keydata;
 	int want = selection & (OSSL_KEYMGMT_SELECT_KEYPAIR | OSSL_KEYMGMT_SELECT_ALL_PARAMETERS);
 
 	if (k == NULL)
@@ -82,7 +82,7 @@ static int km_has(const void *keydata, int selection)
 
 static int km_match(const void *a, const void *b, int selection)
 {
-	const struct capf_key *k1 = a, *k2 = b;
+	const struct chsm_key *k1 = a, *k2 = b;
 
 	if (k1 == NULL || k2 == NULL || k1->type != k2->type)
 		return 0;
@@ -101,7 +101,7 @@ static int km_match(const void *a, const void *b, int selection)
 
 static int km_validate(const void *keydata, int selection, int checktype)
 {
-	const struct capf_key *k = keydata;
+	const struct chsm_key *k = keydata;
 	EVP_PKEY_CTX *pctx;
 	int ok = 1;
 
@@ -109,7 +109,7 @@ static int km_validate(const void *keydata, int selection, int checktype)
 		return 0;
 	if (k->pkey == NULL || (selection & OSSL_KEYMGMT_SELECT_KEYPAIR) == 0)
 		return 1;
-	if ((pctx = EVP_PKEY_CTX_new_from_pkey(k->prov->libctx, k->pkey, CAPF_INTERNAL_PROPQ)) == NULL)
+	if ((pctx = EVP_PKEY_CTX_new_from_pkey(k->prov->libctx, k->pkey, CHSM_INTERNAL_PROPQ)) == NULL)
 		return 0;
 	/* a token's private key cannot be checked from here; its public half can */
 	if (k->obj == NULL && (selection & OSSL_KEYMGMT_SELECT_PRIVATE_KEY) != 0)
@@ -120,25 +120,25 @@ static int km_validate(const void *keydata, int selection, int checktype)
 	return ok;
 }
 
-static const char *default_digest(const struct capf_key *k)
+static const char *default_digest(const struct chsm_key *k)
 {
-	if (k->type == CAPF_KEY_EC && k->bits > 384)
+	if (k->type == CHSM_KEY_EC && k->bits > 384)
 		return "SHA512";
-	if (k->type == CAPF_KEY_EC && k->bits > 256)
+	if (k->type == CHSM_KEY_EC && k->bits > 256)
 		return "SHA384";
 	return "SHA256";
 }
 
 static int km_get_params(void *keydata, OSSL_PARAM params[])
 {
-	struct capf_key *k = keydata;
+	struct chsm_key *k = keydata;
 	OSSL_PARAM *p;
 
 	if (k == NULL)
 		return 0;
 	if (k->pkey != NULL && !EVP_PKEY_get_params(k->pkey, params)) {
-		capf_raise(ERR_R_OPERATION_FAIL, "cannot read the parameters of the %s key",
-			   capf_keytype_name(k->type));
+		chsm_raise(ERR_R_OPERATION_FAIL, "cannot read the parameters of the %s key",
+			   chsm_keytype_name(k->type));
 		return 0;
 	}
 	if ((p = OSSL_PARAM_locate(params, OSSL_PKEY_PARAM_DEFAULT_DIGEST)) != NULL
@@ -183,19 +183,19 @@ static const OSSL_PARAM *ec_gettable_params(void *provctx)
 
 static int km_set_params(void *keydata, const OSSL_PARAM params[])
 {
-	struct capf_key *k = keydata;
+	struct chsm_key *k = keydata;
 
 	if (k == NULL)
 		return 0;
 	if (params == NULL || params[0].key == NULL)
 		return 1;
 	if (k->obj != NULL) {
-		capf_raise(ERR_R_UNSUPPORTED, "a token key cannot be changed (%s)", params[0].key);
+		chsm_raise(ERR_R_UNSUPPORTED, "a token key cannot be changed (%s)", params[0].key);
 		return 0;
 	}
 	if (k->pkey == NULL || !EVP_PKEY_set_params(k->pkey, (OSSL_PARAM *)params))
 		return 0;
-	capf_key_refresh(k);
+	chsm_key_refresh(k);
 	return 1;
 }
 
@@ -230,17 +230,17 @@ static const char *ec_query_operation_name(int op)
 
 static int km_import(void *keydata, int selection, const OSSL_PARAM params[])
 {
-	struct capf_key *k = keydata;
+	struct chsm_key *k = keydata;
 	EVP_PKEY_CTX *pctx;
 	EVP_PKEY *pkey = NULL;
 
 	if (k == NULL)
 		return 0;
 	if (k->obj != NULL) {
-		capf_raise(ERR_R_UNSUPPORTED, "cannot import into a token key");
+		chsm_raise(ERR_R_UNSUPPORTED, "cannot import into a token key");
 		return 0;
 	}
-	pctx = EVP_PKEY_CTX_new_from_name(k->prov->libctx, capf_keytype_name(k->type), CAPF_INTERNAL_PROPQ);
+	pctx = EVP_PKEY_CTX_new_from_name(k->prov->libctx, chsm_keytype_name(k->type), CHSM_INTERNAL_PROPQ);
 	if (pctx == NULL || EVP_PKEY_fromdata_init(pctx) != 1
 	    || EVP_PKEY_fromdata(pctx, &pkey, selection, (OSSL_PARAM *)params) != 1) {
 		EVP_PKEY_CTX_free(pctx);
@@ -249,18 +249,18 @@ static int km_import(void *keydata, int selection, const OSSL_PARAM params[])
 	EVP_PKEY_CTX_free(pctx);
 	EVP_PKEY_free(k->pkey);
 	k->pkey = pkey;
-	capf_key_refresh(k);
+	chsm_key_refresh(k);
 	return 1;
 }
 
 static int km_export(void *keydata, int selection, OSSL_CALLBACK *cb, void *cbarg)
 {
-	struct capf_key *k = keydata;
+	struct chsm_key *k = keydata;
 
 	if (k == NULL || k->pkey == NULL)
 		return 0;
 	if (k->obj != NULL && (selection & OSSL_KEYMGMT_SELECT_PRIVATE_KEY) != 0) {
-		capf_raise(ERR_R_UNSUPPORTED,
+		chsm_raise(ERR_R_UNSUPPORTED,
 			   "the private half of token key \"%s\" never leaves the token",
 			   p11_object_label(k->obj));
 		return 0;
@@ -325,8 +325,8 @@ static const OSSL_PARAM *ec_types(int selection)
  * will use them (the default provider), exactly as without capfhsm.
  */
 struct km_gen {
-	struct capf_prov *prov;
-	enum capf_keytype type;
+	struct chsm_prov *prov;
+	enum chsm_keytype type;
 	int selection;
 	EVP_PKEY_CTX *pctx;
 };
@@ -335,10 +335,10 @@ static int gen_start(struct km_gen *g, EVP_PKEY *templ)
 {
 	EVP_PKEY_CTX_free(g->pctx);
 	if (templ != NULL)
-		g->pctx = EVP_PKEY_CTX_new_from_pkey(g->prov->libctx, templ, CAPF_INTERNAL_PROPQ);
+		g->pctx = EVP_PKEY_CTX_new_from_pkey(g->prov->libctx, templ, CHSM_INTERNAL_PROPQ);
 	else
-		g->pctx = EVP_PKEY_CTX_new_from_name(g->prov->libctx, capf_keytype_name(g->type),
-						     CAPF_INTERNAL_PROPQ);
+		g->pctx = EVP_PKEY_CTX_new_from_name(g->prov->libctx, chsm_keytype_name(g->type),
+						     CHSM_INTERNAL_PROPQ);
 	if (g->pctx == NULL)
 		return 0;
 	if ((g->selection & OSSL_KEYMGMT_SELECT_KEYPAIR) != 0)
@@ -365,7 +365,7 @@ static int gen_set_params(void *genctx, const OSSL_PARAM params[])
 	return EVP_PKEY_CTX_set_params(g->pctx, params) == 1;
 }
 
-static void *gen_init(void *provctx, int selection, const OSSL_PARAM params[], enum capf_keytype type)
+static void *gen_init(void *provctx, int selection, const OSSL_PARAM params[], enum chsm_keytype type)
 {
 	struct km_gen *g;
 
@@ -380,13 +380,13 @@ static void *gen_init(void *provctx, int selection, const OSSL_PARAM params[], e
 	}
 	return g;
 }
-static void *rsa_gen_init(void *p, int s, const OSSL_PARAM pa[]) { return gen_init(p, s, pa, CAPF_KEY_RSA); }
-static void *ec_gen_init(void *p, int s, const OSSL_PARAM pa[]) { return gen_init(p, s, pa, CAPF_KEY_EC); }
+static void *rsa_gen_init(void *p, int s, const OSSL_PARAM pa[]) { return gen_init(p, s, pa, CHSM_KEY_RSA); }
+static void *ec_gen_init(void *p, int s, const OSSL_PARAM pa[]) { return gen_init(p, s, pa, CHSM_KEY_EC); }
 
 static int gen_set_template(void *genctx, void *templ)
 {
 	struct km_gen *g = genctx;
-	struct capf_key *t = templ;
+	struct chsm_key *t = templ;
 
 	if (t == NULL || t->pkey == NULL || t->type != g->type)
 		return 0;
@@ -418,17 +418,17 @@ static const OSSL_PARAM *ec_gen_settable(void *genctx, void *provctx)
 static void *gen_generate(void *genctx, OSSL_CALLBACK *cb, void *cbarg)
 {
 	struct km_gen *g = genctx;
-	struct capf_key *k;
+	struct chsm_key *k;
 	EVP_PKEY *pkey = NULL;
 
 	if (EVP_PKEY_generate(g->pctx, &pkey) != 1)
 		return NULL;
-	if ((k = capf_key_new(g->prov, g->type)) == NULL) {
+	if ((k = chsm_key_new(g->prov, g->type)) == NULL) {
 		EVP_PKEY_free(pkey);
 		return NULL;
 	}
 	k->pkey = pkey;
-	capf_key_refresh(k);
+	chsm_key_refresh(k);
 	return k;
 }
 
@@ -436,7 +436,7 @@ static void *gen_generate(void *genctx, OSSL_CALLBACK *cb, void *cbarg)
 
 #define F(id, fn) { id, (void (*)(void))(fn) }
 
-const OSSL_DISPATCH capf_rsa_keymgmt[] = {
+const OSSL_DISPATCH chsm_rsa_keymgmt[] = {
 	F(OSSL_FUNC_KEYMGMT_NEW, rsa_new),
 	F(OSSL_FUNC_KEYMGMT_FREE, km_free),
 	F(OSSL_FUNC_KEYMGMT_LOAD, rsa_load),
@@ -462,7 +462,7 @@ const OSSL_DISPATCH capf_rsa_keymgmt[] = {
 	{ 0, NULL }
 };
 
-const OSSL_DISPATCH capf_ec_keymgmt[] = {
+const OSSL_DISPATCH chsm_ec_keymgmt[] = {
 	F(OSSL_FUNC_KEYMGMT_NEW, ec_new),
 	F(OSSL_FUNC_KEYMGMT_FREE, km_free),
 	F(OSSL_FUNC_KEYMGMT_LOAD, ec_load),

@@ -17,6 +17,12 @@ $(BUILD)/tests/test_provider_sign: $(BUILD)/obj/tests/provider/test_provider_sig
 	@mkdir -p $(dir $@)
 	$(CC) $(LDFLAGS) -o $@ $^ $(LIBCMOCKA) $(LIBCRYPTO) $(LIBDL) $(LIBPTHREAD)
 
+# capfhsm in a host with its own OpenSSL allocator (CRYPTO_set_mem_functions).
+INTEG_TESTS += $(BUILD)/tests/test_provider_alloc
+$(BUILD)/tests/test_provider_alloc: $(BUILD)/obj/tests/provider/test_provider_alloc.o $(PTEST_LIB) $(BUILD)/lib/libcapfp11.a | $(CAPFHSM)
+	@mkdir -p $(dir $@)
+	$(CC) $(LDFLAGS) -o $@ $^ $(LIBCMOCKA) $(LIBCRYPTO) $(LIBDL) $(LIBPTHREAD)
+
 UNIT_TESTS += $(BUILD)/tests/test_provider_der
 $(BUILD)/tests/test_provider_der: $(BUILD)/obj/tests/provider/test_provider_der.o $(BUILD)/obj/providers/der.o
 	@mkdir -p $(dir $@)

@@ -15,7 +15,7 @@
 
 #include "providers/capfhsm.h"
 
-#define CAPF_VERSION	"1.0"
+#define CHSM_VERSION	"1.0"
 
 /* ---- token cache -------------------------------------------------------- */
 
@@ -26,10 +26,10 @@ struct tokentry {
 	struct tokentry *next;
 	char *key;
 	struct p11_token *tok;		/* NULL after a PIN failure */
-	char msg[CAPF_ERRLEN];
+	char msg[CHSM_ERRLEN];
 };
 
-struct capf_tokcache {
+struct chsm_tokcache {
 	pthread_mutex_t lock;
 	struct tokentry *head;
 };
@@ -43,9 +43,9 @@ static char *token_key(const char *module, const struct p11_uri *uri, char *err,
 	if (p11_uri_copy(&t, uri, err, errlen) != 0)
 		return NULL;
 	/* only what selects the token and logs in */
-	OPENSSL_free(t.object);
+	free(t.object);		/* p11_uri_copy allocates with malloc */
 	t.object = NULL;
-	OPENSSL_free(t.id);
+	free(t.id);
 	t.id = NULL;
 	t.idlen = 0;
 	t.has_id = 0;
@@ -58,10 +58,10 @@ static char *token_key(const char *module, const struct p11_uri *uri, char *err,
 	return key;
 }
 
-int capf_token_get(struct capf_prov *prov, const struct p11_uri *uri, struct p11_token **tok,
+int chsm_token_get(struct chsm_prov *prov, const struct p11_uri *uri, struct p11_token **tok,
 		   char *err, size_t errlen)
 {
-	struct capf_tokcache *c = prov->tokens;
+	struct chsm_tokcache *c = prov->tokens;
 	struct p11_token_opts opts = { .module_path = prov->module_path,
 				       .reinit_module = prov->reinit_module,
 				       .recover_ms = prov->recover_ms,
@@ -111,7 +111,7 @@ int capf_token_get(struct capf_prov *prov, const struct p11_uri *uri, struct p11
 	return rc;
 }
 
-static void tokcache_free(struct capf_tokcache *c)
+static void tokcache_free(struct chsm_tokcache *c)
 {
 	struct tokentry *e, *n;
 
@@ -133,22 +133,22 @@ static void tokcache_free(struct capf_tokcache *c)
 /* ---- algorithms --------------------------------------------------------- */
 
 static const OSSL_ALGORITHM keymgmt_algs[] = {
-	{ "RSA:rsaEncryption:1.2.840.113549.1.1.1", CAPF_PROPS, capf_rsa_keymgmt,
+	{ "RSA:rsaEncryption:1.2.840.113549.1.1.1", CHSM_PROPS, chsm_rsa_keymgmt,
 	  "RSA keys on a PKCS#11 token (capfhsm)" },
-	{ "EC:id-ecPublicKey:1.2.840.10045.2.1", CAPF_PROPS, capf_ec_keymgmt,
+	{ "EC:id-ecPublicKey:1.2.840.10045.2.1", CHSM_PROPS, chsm_ec_keymgmt,
 	  "EC keys on a PKCS#11 token (capfhsm)" },
 	{ NULL, NULL, NULL, NULL }
 };
 
 static const OSSL_ALGORITHM signature_algs[] = {
-	{ "RSA:rsaEncryption:1.2.840.113549.1.1.1", CAPF_PROPS, capf_rsa_signature,
+	{ "RSA:rsaEncryption:1.2.840.113549.1.1.1", CHSM_PROPS, chsm_rsa_signature,
 	  "RSA PKCS#1 v1.5 and PSS signatures by a PKCS#11 token (capfhsm)" },
-	{ "ECDSA", CAPF_PROPS, capf_ecdsa_signature, "ECDSA signatures by a PKCS#11 token (capfhsm)" },
+	{ "ECDSA", CHSM_PROPS, chsm_ecdsa_signature, "ECDSA signatures by a PKCS#11 token (capfhsm)" },
 	{ NULL, NULL, NULL, NULL }
 };
 
 static const OSSL_ALGORITHM store_algs[] = {
-	{ "pkcs11", CAPF_PROPS, capf_store, "RFC 7512 pkcs11: URIs (capfhsm)" },
+	{ "pkcs11", CHSM_PROPS, chsm_store, "RFC 7512 pkcs11: URIs (capfhsm)" },
 	{ NULL, NULL, NULL, NULL }
 };
 
@@ -234,7 +234,7 @@ static int prov_get_params(void *provctx, OSSL_PARAM params[])
 	    && !OSSL_PARAM_set_utf8_ptr(p, "capfhsm: PKCS#11 token keys for capf-appliance"))
 		return 0;
 	if ((p = OSSL_PARAM_locate(params, OSSL_PROV_PARAM_VERSION)) != NULL
-	    && !OSSL_PARAM_set_utf8_ptr(p, CAPF_VERSION))
+	    && !OSSL_PARAM_set_utf8_ptr(p, CHSM_VERSION))
 		return 0;
 	if ((p = OSSL_PARAM_locate(params, OSSL_PROV_PARAM_BUILDINFO)) != NULL
 	    && !OSSL_PARAM_set_utf8_ptr(p, OPENSSL_VERSION_TEXT))
@@ -247,7 +247,7 @@ static int prov_get_params(void *provctx, OSSL_PARAM params[])
 
 static void prov_teardown(void *provctx)
 {
-	struct capf_prov *prov = provctx;
+	struct chsm_prov *prov = provctx;
 
 	if (prov == NULL)
 		return;
@@ -278,7 +278,7 @@ static int conf_uint(const char *name, const char *v, unsigned max, unsigned *ou
 		return 1;
 	n = strtoul(v, &end, 10);
 	if (*end != '\0' || n > max) {
-		capf_raise(ERR_R_PASSED_INVALID_ARGUMENT, "%s = \"%s\": expected 0..%u", name, v, max);
+		chsm_raise(ERR_R_PASSED_INVALID_ARGUMENT, "%s = \"%s\": expected 0..%u", name, v, max);
 		return 0;
 	}
 	*out = (unsigned)n;
@@ -291,7 +291,7 @@ static int conf_uint(const char *name, const char *v, unsigned max, unsigned *ou
  * loads from capf.conf). The module: pkcs11-module-path, else $CAPFHSM_MODULE,
  * else the SoftHSM default.
  */
-static int read_config(struct capf_prov *prov, const OSSL_DISPATCH *in)
+static int read_config(struct chsm_prov *prov, const OSSL_DISPATCH *in)
 {
 	OSSL_FUNC_core_get_params_fn *get_params = NULL;
 	const char *cfg = NULL, *reinit = NULL, *recover = NULL, *pool = NULL, *path, *src;
@@ -301,10 +301,10 @@ static int read_config(struct capf_prov *prov, const OSSL_DISPATCH *in)
 			get_params = OSSL_FUNC_core_get_params(in);
 	if (get_params != NULL) {
 		OSSL_PARAM p[] = {
-			OSSL_PARAM_utf8_ptr(CAPF_CFG_MODULE, (char **)&cfg, 0),
-			OSSL_PARAM_utf8_ptr(CAPF_CFG_REINIT, (char **)&reinit, 0),
-			OSSL_PARAM_utf8_ptr(CAPF_CFG_RECOVER_MS, (char **)&recover, 0),
-			OSSL_PARAM_utf8_ptr(CAPF_CFG_POOL, (char **)&pool, 0),
+			OSSL_PARAM_utf8_ptr(CHSM_CFG_MODULE, (char **)&cfg, 0),
+			OSSL_PARAM_utf8_ptr(CHSM_CFG_REINIT, (char **)&reinit, 0),
+			OSSL_PARAM_utf8_ptr(CHSM_CFG_RECOVER_MS, (char **)&recover, 0),
+			OSSL_PARAM_utf8_ptr(CHSM_CFG_POOL, (char **)&pool, 0),
 			OSSL_PARAM_END
 		};
 		if (!get_params(prov->handle, p))
@@ -312,7 +312,7 @@ static int read_config(struct capf_prov *prov, const OSSL_DISPATCH *in)
 	}
 	if (cfg != NULL && *cfg != '\0') {
 		path = cfg;
-		src = "the provider configuration's " CAPF_CFG_MODULE;
+		src = "the provider configuration's " CHSM_CFG_MODULE;
 	} else if ((path = secure_getenv(P11_MODULE_ENV)) != NULL && *path != '\0') {
 		src = "$" P11_MODULE_ENV;
 	} else {
@@ -320,13 +320,13 @@ static int read_config(struct capf_prov *prov, const OSSL_DISPATCH *in)
 		src = "default";
 	}
 	if (path[0] != '/') {
-		capf_raise(ERR_R_PASSED_INVALID_ARGUMENT,
+		chsm_raise(ERR_R_PASSED_INVALID_ARGUMENT,
 			   "PKCS#11 module \"%s\" (from %s) is not an absolute path", path, src);
 		return 0;
 	}
 	prov->reinit_module = reinit != NULL && (strcmp(reinit, "1") == 0 || strcmp(reinit, "yes") == 0);
-	if (!conf_uint(CAPF_CFG_RECOVER_MS, recover, 600000, &prov->recover_ms)
-	    || !conf_uint(CAPF_CFG_POOL, pool, P11_MAX_POOL, &prov->pool_size))
+	if (!conf_uint(CHSM_CFG_RECOVER_MS, recover, 600000, &prov->recover_ms)
+	    || !conf_uint(CHSM_CFG_POOL, pool, P11_MAX_POOL, &prov->pool_size))
 		return 0;
 	prov->module_path = OPENSSL_strdup(path);
 	prov->module_source = OPENSSL_strdup(src);
@@ -350,7 +350,7 @@ __attribute__((visibility("default")))
 int OSSL_provider_init(const OSSL_CORE_HANDLE *handle, const OSSL_DISPATCH *in,
 		       const OSSL_DISPATCH **out, void **provctx)
 {
-	struct capf_prov *prov;
+	struct chsm_prov *prov;
 
 	if ((prov = OPENSSL_zalloc(sizeof(*prov))) == NULL)
 		return 0;
@@ -364,13 +364,13 @@ int OSSL_provider_init(const OSSL_CORE_HANDLE *handle, const OSSL_DISPATCH *in,
 	 * loads may also be used by the application (or by another copy of the
 	 * token layer), which C_Finalize would pull from under it. Our copy of
 	 * the layer never finalizes, unless the application said that the
-	 * provider is the module's only user (CAPF_CFG_REINIT); exit is handled
+	 * provider is the module's only user (CHSM_CFG_REINIT); exit is handled
 	 * by the layer (p11.h). */
 	p11_set_finalize(prov->reinit_module);
 	/* Hashing and software keys happen in a child of the core's library
 	 * context: we never load ourselves into (or rely on) the default one. */
 	if ((prov->libctx = OSSL_LIB_CTX_new_child(handle, in)) == NULL) {
-		capf_raise(ERR_R_INIT_FAIL, "cannot create a child library context");
+		chsm_raise(ERR_R_INIT_FAIL, "cannot create a child library context");
 		goto fail;
 	}
 	*out = prov_dispatch;

@@ -24,9 +24,9 @@
 enum sig_op { SIG_NONE, SIG_SIGN, SIG_VERIFY };
 
 struct sigctx {
-	struct capf_prov *prov;
-	enum capf_keytype type;		/* RSA or EC (ECDSA) */
-	struct capf_key *key;
+	struct chsm_prov *prov;
+	enum chsm_keytype type;		/* RSA or EC (ECDSA) */
+	struct chsm_key *key;
 	enum sig_op op;
 	int pad;			/* RSA_PKCS1_PADDING or RSA_PKCS1_PSS_PADDING */
 	EVP_MD *md;
@@ -38,7 +38,7 @@ struct sigctx {
 
 #define MD_NID(md)	((md) != NULL ? EVP_MD_get_type(md) : NID_undef)
 
-static void *sig_newctx(void *provctx, const char *propq, enum capf_keytype type)
+static void *sig_newctx(void *provctx, const char *propq, enum chsm_keytype type)
 {
 	struct sigctx *c;
 
@@ -50,8 +50,8 @@ static void *sig_newctx(void *provctx, const char *propq, enum capf_keytype type
 	c->saltlen = RSA_PSS_SALTLEN_AUTO;	/* as OpenSSL: max when signing, detected when verifying */
 	return c;
 }
-static void *rsa_newctx(void *p, const char *q) { return sig_newctx(p, q, CAPF_KEY_RSA); }
-static void *ecdsa_newctx(void *p, const char *q) { return sig_newctx(p, q, CAPF_KEY_EC); }
+static void *rsa_newctx(void *p, const char *q) { return sig_newctx(p, q, CHSM_KEY_RSA); }
+static void *ecdsa_newctx(void *p, const char *q) { return sig_newctx(p, q, CHSM_KEY_EC); }
 
 static void sig_freectx(void *vctx)
 {
@@ -59,7 +59,7 @@ static void sig_freectx(void *vctx)
 
 	if (c == NULL)
 		return;
-	capf_key_free(c->key);
+	chsm_key_free(c->key);
 	EVP_MD_free(c->md);
 	EVP_MD_free(c->mgf1);
 	EVP_MD_CTX_free(c->mdctx);
@@ -77,7 +77,7 @@ static void *sig_dupctx(void *vctx)
 	c->md = c->mgf1 = NULL;
 	c->mdctx = NULL;
 	if (src->key != NULL)
-		c->key = capf_key_ref(src->key);
+		c->key = chsm_key_ref(src->key);
 	if ((src->md != NULL && !EVP_MD_up_ref(src->md))
 	    || (src->mgf1 != NULL && !EVP_MD_up_ref(src->mgf1)))
 		goto fail;
@@ -100,21 +100,21 @@ fail:
 /* Signing: SHA-256/384/512 only. Verifying: also SHA-1 and SHA-224 (old certificates). */
 static int md_allowed(const struct sigctx *c, int nid)
 {
-	if (capf_md_can_sign(nid))
+	if (chsm_md_can_sign(nid))
 		return 1;
 	return c->op == SIG_VERIFY && (nid == NID_sha1 || nid == NID_sha224);
 }
 
 static EVP_MD *fetch_md(struct sigctx *c, const char *name, const char *what)
 {
-	EVP_MD *md = EVP_MD_fetch(c->prov->libctx, name, CAPF_INTERNAL_PROPQ);
+	EVP_MD *md = EVP_MD_fetch(c->prov->libctx, name, CHSM_INTERNAL_PROPQ);
 
 	if (md == NULL) {
-		capf_raise(PROV_R_INVALID_DIGEST, "unknown %s \"%s\"", what, name);
+		chsm_raise(PROV_R_INVALID_DIGEST, "unknown %s \"%s\"", what, name);
 		return NULL;
 	}
 	if (!md_allowed(c, EVP_MD_get_type(md))) {
-		capf_raise(PROV_R_INVALID_DIGEST, "%s %s not allowed for %s: use SHA-256, SHA-384 or SHA-512",
+		chsm_raise(PROV_R_INVALID_DIGEST, "%s %s not allowed for %s: use SHA-256, SHA-384 or SHA-512",
 			   what, name, c->op == SIG_VERIFY ? "verifying" : "signing");
 		EVP_MD_free(md);
 		return NULL;
@@ -129,7 +129,7 @@ static int set_md(struct sigctx *c, const char *name)
 	if (c->updated && c->md != NULL && EVP_MD_is_a(c->md, name))
 		return 1;
 	if (c->updated) {
-		capf_raise(PROV_R_DIGEST_NOT_ALLOWED, "the digest cannot change once data went in");
+		chsm_raise(PROV_R_DIGEST_NOT_ALLOWED, "the digest cannot change once data went in");
 		return 0;
 	}
 	if ((md = fetch_md(c, name, "digest")) == NULL)
@@ -161,9 +161,9 @@ static int set_pad(struct sigctx *c, const OSSL_PARAM *p)
 	}
 	if (pad != RSA_PKCS1_PADDING && pad != RSA_PKCS1_PSS_PADDING) {
 		if (s != NULL)
-			capf_raise(PROV_R_INVALID_PADDING_MODE, "padding mode \"%s\": use pkcs1 or pss", s);
+			chsm_raise(PROV_R_INVALID_PADDING_MODE, "padding mode \"%s\": use pkcs1 or pss", s);
 		else
-			capf_raise(PROV_R_INVALID_PADDING_MODE, "padding mode %d: use pkcs1 or pss", pad);
+			chsm_raise(PROV_R_INVALID_PADDING_MODE, "padding mode %d: use pkcs1 or pss", pad);
 		return 0;
 	}
 	c->pad = pad;
@@ -189,7 +189,7 @@ static int set_saltlen(struct sigctx *c, const OSSL_PARAM *p)
 			long l = strtol(s, &end, 10);
 
 			if (end == s || *end != '\0' || l < 0 || l > 1024) {
-				capf_raise(PROV_R_INVALID_SALT_LENGTH,
+				chsm_raise(PROV_R_INVALID_SALT_LENGTH,
 					   "PSS salt length \"%s\": use digest, max, auto or 0..1024", s);
 				return 0;
 			}
@@ -199,7 +199,7 @@ static int set_saltlen(struct sigctx *c, const OSSL_PARAM *p)
 		return 0;
 	}
 	if (v < RSA_PSS_SALTLEN_MAX || v > 1024) {
-		capf_raise(PROV_R_INVALID_SALT_LENGTH, "PSS salt length %d not supported", v);
+		chsm_raise(PROV_R_INVALID_SALT_LENGTH, "PSS salt length %d not supported", v);
 		return 0;
 	}
 	c->saltlen = v;
@@ -219,7 +219,7 @@ static int sig_set_ctx_params(void *vctx, const OSSL_PARAM params[])
 	if ((p = OSSL_PARAM_locate_const(params, OSSL_SIGNATURE_PARAM_DIGEST)) != NULL
 	    && (!OSSL_PARAM_get_utf8_string_ptr(p, &s) || !set_md(c, s)))
 		return 0;
-	if (c->type != CAPF_KEY_RSA)
+	if (c->type != CHSM_KEY_RSA)
 		return 1;
 	if ((p = OSSL_PARAM_locate_const(params, OSSL_SIGNATURE_PARAM_PAD_MODE)) != NULL && !set_pad(c, p))
 		return 0;
@@ -269,12 +269,12 @@ static int mgf1_nid(const struct sigctx *c)
 /* The salt length in bytes for this key and digest, or -1 (error raised). */
 static int resolved_saltlen(const struct sigctx *c)
 {
-	char err[CAPF_ERRLEN];
-	int s = capf_pss_saltlen(c->saltlen, c->key != NULL ? c->key->bits : 0,
+	char err[CHSM_ERRLEN];
+	int s = chsm_pss_saltlen(c->saltlen, c->key != NULL ? c->key->bits : 0,
 				 (size_t)EVP_MD_get_size(c->md), err, sizeof(err));
 
 	if (s < 0)
-		capf_raise(PROV_R_INVALID_SALT_LENGTH, "%s", err);
+		chsm_raise(PROV_R_INVALID_SALT_LENGTH, "%s", err);
 	return s;
 }
 
@@ -286,18 +286,18 @@ static int sig_get_ctx_params(void *vctx, OSSL_PARAM params[])
 	if (c == NULL)
 		return 0;
 	if ((p = OSSL_PARAM_locate(params, OSSL_SIGNATURE_PARAM_ALGORITHM_ID)) != NULL && c->md != NULL) {
-		unsigned char aid[CAPF_ALGID_MAX];
-		char err[CAPF_ERRLEN];
-		enum capf_sig_scheme scheme = c->type == CAPF_KEY_EC ? CAPF_SIG_ECDSA
-			: c->pad == RSA_PKCS1_PSS_PADDING ? CAPF_SIG_PSS : CAPF_SIG_PKCS1;
+		unsigned char aid[CHSM_ALGID_MAX];
+		char err[CHSM_ERRLEN];
+		enum chsm_sig_scheme scheme = c->type == CHSM_KEY_EC ? CHSM_SIG_ECDSA
+			: c->pad == RSA_PKCS1_PSS_PADDING ? CHSM_SIG_PSS : CHSM_SIG_PKCS1;
 		int salt = 0;
 		size_t n;
 
-		if (scheme == CAPF_SIG_PSS && (salt = resolved_saltlen(c)) < 0)
+		if (scheme == CHSM_SIG_PSS && (salt = resolved_saltlen(c)) < 0)
 			return 0;
-		n = capf_sig_algid(scheme, MD_NID(c->md), mgf1_nid(c), salt, aid, sizeof(aid), err, sizeof(err));
+		n = chsm_sig_algid(scheme, MD_NID(c->md), mgf1_nid(c), salt, aid, sizeof(aid), err, sizeof(err));
 		if (n == 0) {
-			capf_raise(PROV_R_INVALID_DIGEST, "%s", err);
+			chsm_raise(PROV_R_INVALID_DIGEST, "%s", err);
 			return 0;
 		}
 		if (!OSSL_PARAM_set_octet_string(p, aid, n))
@@ -306,7 +306,7 @@ static int sig_get_ctx_params(void *vctx, OSSL_PARAM params[])
 	if ((p = OSSL_PARAM_locate(params, OSSL_SIGNATURE_PARAM_DIGEST)) != NULL && c->md != NULL
 	    && !OSSL_PARAM_set_utf8_string(p, OBJ_nid2sn(MD_NID(c->md))))
 		return 0;
-	if (c->type != CAPF_KEY_RSA)
+	if (c->type != CHSM_KEY_RSA)
 		return 1;
 	if ((p = OSSL_PARAM_locate(params, OSSL_SIGNATURE_PARAM_PAD_MODE)) != NULL) {
 		if (p->data_type == OSSL_PARAM_INTEGER ? !OSSL_PARAM_set_int(p, c->pad)
@@ -363,29 +363,29 @@ static const OSSL_PARAM *ecdsa_gettable_ctx_params(void *vctx, void *provctx)
 
 static int sig_init(struct sigctx *c, void *vkey, const OSSL_PARAM params[], enum sig_op op)
 {
-	struct capf_key *k = vkey;
+	struct chsm_key *k = vkey;
 
 	if (c == NULL)
 		return 0;
 	if (k != NULL) {
 		if (k->type != c->type) {
-			capf_raise(PROV_R_INVALID_KEY, "a %s key cannot make %s signatures",
-				   capf_keytype_name(k->type), c->type == CAPF_KEY_RSA ? "RSA" : "ECDSA");
+			chsm_raise(PROV_R_INVALID_KEY, "a %s key cannot make %s signatures",
+				   chsm_keytype_name(k->type), c->type == CHSM_KEY_RSA ? "RSA" : "ECDSA");
 			return 0;
 		}
-		capf_key_free(c->key);
-		c->key = capf_key_ref(k);
+		chsm_key_free(c->key);
+		c->key = chsm_key_ref(k);
 	}
 	if (c->key == NULL) {
-		capf_raise(PROV_R_NO_KEY_SET, "no key");
+		chsm_raise(PROV_R_NO_KEY_SET, "no key");
 		return 0;
 	}
 	if (op == SIG_SIGN && (c->key->has & OSSL_KEYMGMT_SELECT_PRIVATE_KEY) == 0) {
-		capf_raise(PROV_R_NOT_A_PRIVATE_KEY, "signing needs a private key (this is a public key)");
+		chsm_raise(PROV_R_NOT_A_PRIVATE_KEY, "signing needs a private key (this is a public key)");
 		return 0;
 	}
 	if (op == SIG_VERIFY && (c->key->has & OSSL_KEYMGMT_SELECT_PUBLIC_KEY) == 0) {
-		capf_raise(PROV_R_NOT_A_PUBLIC_KEY, "verifying needs a public key");
+		chsm_raise(PROV_R_NOT_A_PUBLIC_KEY, "verifying needs a public key");
 		return 0;
 	}
 	c->op = op;
@@ -404,14 +404,14 @@ static int digest_init(struct sigctx *c, const char *mdname, void *vkey, const O
 	if (mdname != NULL && *mdname != '\0') {
 		if (!set_md(c, mdname))
 			return 0;
-	} else if (c->md == NULL && !set_md(c, c->type == CAPF_KEY_EC && c->key->bits > 384 ? "SHA512"
-					   : c->type == CAPF_KEY_EC && c->key->bits > 256 ? "SHA384" : "SHA256")) {
+	} else if (c->md == NULL && !set_md(c, c->type == CHSM_KEY_EC && c->key->bits > 384 ? "SHA512"
+					   : c->type == CHSM_KEY_EC && c->key->bits > 256 ? "SHA384" : "SHA256")) {
 		return 0;
 	}
 	if (c->mdctx == NULL && (c->mdctx = EVP_MD_CTX_new()) == NULL)
 		return 0;
 	if (!EVP_DigestInit_ex2(c->mdctx, c->md, NULL)) {
-		capf_raise(ERR_R_EVP_LIB, "cannot start %s", EVP_MD_get0_name(c->md));
+		chsm_raise(ERR_R_EVP_LIB, "cannot start %s", EVP_MD_get0_name(c->md));
 		return 0;
 	}
 	return 1;
@@ -440,18 +440,18 @@ static int check_hash(const struct sigctx *c, size_t len)
 {
 	if (c->md != NULL) {
 		if (len != (size_t)EVP_MD_get_size(c->md)) {
-			capf_raise(PROV_R_INVALID_DIGEST_LENGTH, "%zu bytes to sign, but %s makes %d",
+			chsm_raise(PROV_R_INVALID_DIGEST_LENGTH, "%zu bytes to sign, but %s makes %d",
 				   len, EVP_MD_get0_name(c->md), EVP_MD_get_size(c->md));
 			return 0;
 		}
 		return 1;
 	}
-	if (c->type == CAPF_KEY_RSA) {
-		capf_raise(PROV_R_INVALID_DIGEST, "RSA signatures need a digest (set one: SHA-256, SHA-384, SHA-512)");
+	if (c->type == CHSM_KEY_RSA) {
+		chsm_raise(PROV_R_INVALID_DIGEST, "RSA signatures need a digest (set one: SHA-256, SHA-384, SHA-512)");
 		return 0;
 	}
 	if (len < 20 || len > EVP_MAX_MD_SIZE) {
-		capf_raise(PROV_R_INVALID_DIGEST_LENGTH, "%zu bytes is not a hash", len);
+		chsm_raise(PROV_R_INVALID_DIGEST_LENGTH, "%zu bytes is not a hash", len);
 		return 0;
 	}
 	return 1;
@@ -481,13 +481,13 @@ static void raise_p11(int rc, const char *what, const char *err)
 {
 	switch (rc) {
 	case P11_EDOWN:
-		capf_raise(ERR_R_OPERATION_FAIL, "%s: token unavailable, retry later: %s", what, err);
+		chsm_raise(ERR_R_OPERATION_FAIL, "%s: token unavailable, retry later: %s", what, err);
 		break;
 	case P11_EPIN:
-		capf_raise(ERR_R_OPERATION_FAIL, "%s: token login failed: %s", what, err);
+		chsm_raise(ERR_R_OPERATION_FAIL, "%s: token login failed: %s", what, err);
 		break;
 	default:
-		capf_raise(PROV_R_FAILED_TO_SIGN, "%s: %s", what, err);
+		chsm_raise(PROV_R_FAILED_TO_SIGN, "%s: %s", what, err);
 	}
 }
 
@@ -496,17 +496,17 @@ static int token_sign(struct sigctx *c, const unsigned char *hash, size_t hlen,
 		      unsigned char *sig, size_t *siglen, size_t sigsize)
 {
 	struct p11_object *obj = c->key->obj;
-	char err[CAPF_ERRLEN] = "";
+	char err[CHSM_ERRLEN] = "";
 	size_t outlen;
 	int rc;
 
-	if (c->type == CAPF_KEY_EC) {
+	if (c->type == CHSM_KEY_EC) {
 		unsigned char rs[2 * 66 + 2], der[P11_ECDSA_DER_MAX];
 		size_t derlen = sizeof(der);
 
 		outlen = sizeof(rs);
 		if (p11_sign_size(obj) > outlen) {
-			capf_raise(PROV_R_INVALID_KEY, "EC key of %zu-byte signatures not supported",
+			chsm_raise(PROV_R_INVALID_KEY, "EC key of %zu-byte signatures not supported",
 				   p11_sign_size(obj));
 			return 0;
 		}
@@ -520,7 +520,7 @@ static int token_sign(struct sigctx *c, const unsigned char *hash, size_t hlen,
 			return 0;
 		}
 		if (derlen > sigsize) {
-			capf_raise(PROV_R_OUTPUT_BUFFER_TOO_SMALL, "%zu-byte buffer for a %zu-byte signature",
+			chsm_raise(PROV_R_OUTPUT_BUFFER_TOO_SMALL, "%zu-byte buffer for a %zu-byte signature",
 				   sigsize, derlen);
 			return 0;
 		}
@@ -547,10 +547,10 @@ static int token_sign(struct sigctx *c, const unsigned char *hash, size_t hlen,
 	} else {
 		unsigned char di[32 + EVP_MAX_MD_SIZE];
 		size_t plen;
-		const unsigned char *prefix = capf_digestinfo_prefix(MD_NID(c->md), &plen);
+		const unsigned char *prefix = chsm_digestinfo_prefix(MD_NID(c->md), &plen);
 
 		if (prefix == NULL || plen + hlen > sizeof(di)) {
-			capf_raise(PROV_R_INVALID_DIGEST, "no DigestInfo for this digest");
+			chsm_raise(PROV_R_INVALID_DIGEST, "no DigestInfo for this digest");
 			return 0;
 		}
 		memcpy(di, prefix, plen);
@@ -570,18 +570,18 @@ static EVP_PKEY_CTX *soft_ctx(struct sigctx *c, enum sig_op op)
 {
 	EVP_PKEY_CTX *pctx;
 
-	pctx = EVP_PKEY_CTX_new_from_pkey(c->prov->libctx, c->key->pkey, CAPF_INTERNAL_PROPQ);
+	pctx = EVP_PKEY_CTX_new_from_pkey(c->prov->libctx, c->key->pkey, CHSM_INTERNAL_PROPQ);
 	if (pctx == NULL)
 		return NULL;
 	if ((op == SIG_SIGN ? EVP_PKEY_sign_init(pctx) : EVP_PKEY_verify_init(pctx)) != 1)
 		goto fail;
-	if (c->type == CAPF_KEY_RSA) {
+	if (c->type == CHSM_KEY_RSA) {
 		if (EVP_PKEY_CTX_set_rsa_padding(pctx, c->pad) != 1)
 			goto fail;
 	}
 	if (c->md != NULL && EVP_PKEY_CTX_set_signature_md(pctx, c->md) != 1)
 		goto fail;
-	if (c->type == CAPF_KEY_RSA && c->pad == RSA_PKCS1_PSS_PADDING) {
+	if (c->type == CHSM_KEY_RSA && c->pad == RSA_PKCS1_PSS_PADDING) {
 		int salt = c->saltlen;
 
 		if (op == SIG_SIGN && (salt = resolved_saltlen(c)) < 0)
@@ -604,7 +604,7 @@ static int sign_hash(struct sigctx *c, const unsigned char *hash, size_t hlen,
 	int ok;
 
 	if (c->op != SIG_SIGN) {
-		capf_raise(ERR_R_SHOULD_NOT_HAVE_BEEN_CALLED, "not initialised for signing");
+		chsm_raise(ERR_R_SHOULD_NOT_HAVE_BEEN_CALLED, "not initialised for signing");
 		return 0;
 	}
 	if (sig == NULL) {
@@ -614,7 +614,7 @@ static int sign_hash(struct sigctx *c, const unsigned char *hash, size_t hlen,
 	if (!check_hash(c, hlen))
 		return 0;
 	if (sigsize < max) {
-		capf_raise(PROV_R_OUTPUT_BUFFER_TOO_SMALL, "%zu-byte buffer for signatures of up to %zu bytes",
+		chsm_raise(PROV_R_OUTPUT_BUFFER_TOO_SMALL, "%zu-byte buffer for signatures of up to %zu bytes",
 			   sigsize, max);
 		return 0;
 	}
@@ -635,7 +635,7 @@ static int verify_hash(struct sigctx *c, const unsigned char *sig, size_t siglen
 	int ok;
 
 	if (c->op != SIG_VERIFY) {
-		capf_raise(ERR_R_SHOULD_NOT_HAVE_BEEN_CALLED, "not initialised for verifying");
+		chsm_raise(ERR_R_SHOULD_NOT_HAVE_BEEN_CALLED, "not initialised for verifying");
 		return 0;
 	}
 	if (!check_hash(c, hlen) || (pctx = soft_ctx(c, SIG_VERIFY)) == NULL)
@@ -664,7 +664,7 @@ static int digest_update(void *vctx, const unsigned char *data, size_t len)
 	struct sigctx *c = vctx;
 
 	if (c == NULL || c->mdctx == NULL) {
-		capf_raise(ERR_R_SHOULD_NOT_HAVE_BEEN_CALLED, "digest not initialised");
+		chsm_raise(ERR_R_SHOULD_NOT_HAVE_BEEN_CALLED, "digest not initialised");
 		return 0;
 	}
 	c->updated = 1;
@@ -679,7 +679,7 @@ static int digest_sign_final(void *vctx, unsigned char *sig, size_t *siglen, siz
 	int ok;
 
 	if (c == NULL || c->mdctx == NULL) {
-		capf_raise(ERR_R_SHOULD_NOT_HAVE_BEEN_CALLED, "digest not initialised");
+		chsm_raise(ERR_R_SHOULD_NOT_HAVE_BEEN_CALLED, "digest not initialised");
 		return 0;
 	}
 	if (sig == NULL)	/* size query: the digest stays open */
@@ -698,7 +698,7 @@ static int digest_sign(void *vctx, unsigned char *sig, size_t *siglen, size_t si
 	struct sigctx *c = vctx;
 
 	if (c == NULL || c->mdctx == NULL) {
-		capf_raise(ERR_R_SHOULD_NOT_HAVE_BEEN_CALLED, "digest not initialised");
+		chsm_raise(ERR_R_SHOULD_NOT_HAVE_BEEN_CALLED, "digest not initialised");
 		return 0;
 	}
 	if (sig == NULL)
@@ -715,7 +715,7 @@ static int digest_verify_final(void *vctx, const unsigned char *sig, size_t sigl
 	unsigned int hlen = 0;
 
 	if (c == NULL || c->mdctx == NULL) {
-		capf_raise(ERR_R_SHOULD_NOT_HAVE_BEEN_CALLED, "digest not initialised");
+		chsm_raise(ERR_R_SHOULD_NOT_HAVE_BEEN_CALLED, "digest not initialised");
 		return 0;
 	}
 	if (!EVP_DigestFinal_ex(c->mdctx, hash, &hlen))
@@ -730,7 +730,7 @@ static int digest_verify(void *vctx, const unsigned char *sig, size_t siglen,
 	struct sigctx *c = vctx;
 
 	if (c == NULL || c->mdctx == NULL) {
-		capf_raise(ERR_R_SHOULD_NOT_HAVE_BEEN_CALLED, "digest not initialised");
+		chsm_raise(ERR_R_SHOULD_NOT_HAVE_BEEN_CALLED, "digest not initialised");
 		return 0;
 	}
 	if (!EVP_DigestInit_ex2(c->mdctx, c->md, NULL) || !digest_update(c, tbs, tbslen))
@@ -757,7 +757,7 @@ static int digest_verify(void *vctx, const unsigned char *sig, size_t siglen,
 	F(OSSL_FUNC_SIGNATURE_GET_CTX_PARAMS, sig_get_ctx_params), \
 	F(OSSL_FUNC_SIGNATURE_SET_CTX_PARAMS, sig_set_ctx_params)
 
-const OSSL_DISPATCH capf_rsa_signature[] = {
+const OSSL_DISPATCH chsm_rsa_signature[] = {
 	F(OSSL_FUNC_SIGNATURE_NEWCTX, rsa_newctx),
 	COMMON,
 	F(OSSL_FUNC_SIGNATURE_GETTABLE_CTX_PARAMS, rsa_gettable_ctx_params),
@@ -765,7 +765,7 @@ const OSSL_DISPATCH capf_rsa_signature[] = {
 	{ 0, NULL }
 };
 
-const OSSL_DISPATCH capf_ecdsa_signature[] = {
+const OSSL_DISPATCH chsm_ecdsa_signature[] = {
 	F(OSSL_FUNC_SIGNATURE_NEWCTX, ecdsa_newctx),
 	COMMON,
 	F(OSSL_FUNC_SIGNATURE_GETTABLE_CTX_PARAMS, ecdsa_gettable_ctx_params),

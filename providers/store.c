@@ -1,6 +1,6 @@
 /*
  * providers/store.c: OSSL_STORE for RFC 7512 pkcs11: URIs. Opening parses the
- * URI only; the first load opens the token (shared, see capf_token_get), logs
+ * URI only; the first load opens the token (shared, see chsm_token_get), logs
  * in with the PIN from the URI's pin-source file and finds the objects the URI
  * names. Keys are passed to OpenSSL by reference (our KEYMGMT loads them);
  * certificates by value (DER). The expected type (OSSL_STORE_expect) filters.
@@ -20,7 +20,7 @@
 #define STORE_MAX_OBJECTS	1024	/* objects one URI may name (a whole token listing) */
 
 struct storectx {
-	struct capf_prov *prov;
+	struct chsm_prov *prov;
 	struct p11_uri uri;
 	int expect;			/* OSSL_STORE_INFO_* or 0 */
 	int searched, failed;
@@ -64,9 +64,9 @@ static void skip_unwanted(struct storectx *s)
 
 static void *store_open(void *provctx, const char *uri)
 {
-	struct capf_prov *prov = provctx;
+	struct chsm_prov *prov = provctx;
 	struct storectx *s;
-	char err[CAPF_ERRLEN];
+	char err[CHSM_ERRLEN];
 
 	if (uri == NULL || strncasecmp(uri, "pkcs11:", 7) != 0)
 		return NULL;
@@ -75,16 +75,16 @@ static void *store_open(void *provctx, const char *uri)
 	s->prov = prov;
 	/* pin-source may be in the query or in the path: the parser takes both. */
 	if (p11_uri_parse(uri, &s->uri, err, sizeof(err)) != 0) {
-		capf_raise(ERR_R_PASSED_INVALID_ARGUMENT, "%s", err);
+		chsm_raise(ERR_R_PASSED_INVALID_ARGUMENT, "%s", err);
 		OPENSSL_free(s);
 		return NULL;
 	}
 	/* The module comes from the provider's configuration, not from a URI. */
 	if (s->uri.module_name != NULL
 	    || (s->uri.module_path != NULL && strcmp(s->uri.module_path, prov->module_path) != 0)) {
-		capf_raise(ERR_R_PASSED_INVALID_ARGUMENT,
+		chsm_raise(ERR_R_PASSED_INVALID_ARGUMENT,
 			   "the URI names a PKCS#11 module other than the one capfhsm uses, %s "
-			   "(from %s): set " CAPF_CFG_MODULE " in openssl.cnf, capf.conf's "
+			   "(from %s): set " CHSM_CFG_MODULE " in openssl.cnf, capf.conf's "
 			   "token.module or $" P11_MODULE_ENV " instead",
 			   prov->module_path, prov->module_source);
 		p11_uri_clear(&s->uri);
@@ -128,14 +128,14 @@ static int cmp_objs(const void *a, const void *b)
 static int search(struct storectx *s)
 {
 	struct p11_token *tok;
-	char err[CAPF_ERRLEN] = "";
+	char err[CHSM_ERRLEN] = "";
 	int rc;
 
 	s->searched = 1;
-	if ((rc = capf_token_get(s->prov, &s->uri, &tok, err, sizeof(err))) != P11_OK
+	if ((rc = chsm_token_get(s->prov, &s->uri, &tok, err, sizeof(err))) != P11_OK
 	    || (rc = p11_find(tok, &s->uri, STORE_MAX_OBJECTS, &s->objs, &s->n, err, sizeof(err))) != P11_OK) {
 		s->failed = 1;
-		capf_raise(rc == P11_EDOWN || rc == P11_EPIN ? ERR_R_OPERATION_FAIL : PROV_R_NOT_SUPPORTED,
+		chsm_raise(rc == P11_EDOWN || rc == P11_EPIN ? ERR_R_OPERATION_FAIL : PROV_R_NOT_SUPPORTED,
 			   "%s", err);
 		return 0;
 	}
@@ -147,37 +147,37 @@ static int search(struct storectx *s)
 
 static int pass_key(struct storectx *s, struct p11_object *o, OSSL_CALLBACK *cb, void *cbarg)
 {
-	char err[CAPF_ERRLEN] = "";
-	struct capf_key *k;
+	char err[CHSM_ERRLEN] = "";
+	struct chsm_key *k;
 	int type = OSSL_OBJECT_PKEY, ok;
 	OSSL_PARAM params[5];
 
-	if ((k = capf_key_from_object(s->prov, o, err, sizeof(err))) == NULL) {
-		capf_raise(PROV_R_NOT_SUPPORTED, "%s", err);
+	if ((k = chsm_key_from_object(s->prov, o, err, sizeof(err))) == NULL) {
+		chsm_raise(PROV_R_NOT_SUPPORTED, "%s", err);
 		return 0;
 	}
 	params[0] = OSSL_PARAM_construct_int(OSSL_OBJECT_PARAM_TYPE, &type);
 	params[1] = OSSL_PARAM_construct_utf8_string(OSSL_OBJECT_PARAM_DATA_TYPE,
-						     (char *)capf_keytype_name(k->type), 0);
+						     (char *)chsm_keytype_name(k->type), 0);
 	params[2] = OSSL_PARAM_construct_octet_string(OSSL_OBJECT_PARAM_REFERENCE, &k, sizeof(k));
 	params[3] = OSSL_PARAM_construct_utf8_string(OSSL_OBJECT_PARAM_DESC,
 						     (char *)p11_object_label(o), 0);
 	params[4] = OSSL_PARAM_construct_end();
 	ok = cb(params, cbarg);
-	capf_key_free(k);	/* the keymgmt took its own reference */
+	chsm_key_free(k);	/* the keymgmt took its own reference */
 	return ok;
 }
 
 static int pass_cert(struct storectx *s, struct p11_object *o, OSSL_CALLBACK *cb, void *cbarg)
 {
-	char err[CAPF_ERRLEN] = "";
+	char err[CHSM_ERRLEN] = "";
 	unsigned char *der = NULL;
 	size_t len = 0;
 	int type = OSSL_OBJECT_CERT, ok;
 	OSSL_PARAM params[4];
 
 	if (p11_object_cert_der(o, &der, &len, err, sizeof(err)) != P11_OK) {
-		capf_raise(PROV_R_NOT_SUPPORTED, "%s", err);
+		chsm_raise(PROV_R_NOT_SUPPORTED, "%s", err);
 		return 0;
 	}
 	params[0] = OSSL_PARAM_construct_int(OSSL_OBJECT_PARAM_TYPE, &type);
@@ -208,7 +208,7 @@ static int store_load(void *loaderctx, OSSL_CALLBACK *object_cb, void *object_cb
 
 			s->failed = 1;
 			(void)p11_uri_format(&s->uri, 0, buf, sizeof(buf));
-			capf_raise(ERR_R_UNSUPPORTED, "no %s on the token matches %s%s", expect_name(s->expect), buf,
+			chsm_raise(ERR_R_UNSUPPORTED, "no %s on the token matches %s%s", expect_name(s->expect), buf,
 				   s->uri.pin_source == NULL && s->expect != OSSL_STORE_INFO_CERT
 				   && s->expect != OSSL_STORE_INFO_PUBKEY
 				   ? " (no pin-source in the URI, so not logged in: private keys are not visible)" : "");
@@ -249,15 +249,15 @@ static int store_close(void *loaderctx)
 static int store_export_object(void *loaderctx, const void *reference, size_t size,
 			       OSSL_CALLBACK *cb, void *cbarg)
 {
-	struct capf_key *k;
+	struct chsm_key *k;
 
 	if (reference == NULL || size != sizeof(k))
 		return 0;
 	memcpy(&k, reference, sizeof(k));
-	if (k == NULL || k->magic != CAPF_KEY_MAGIC || k->pkey == NULL)
+	if (k == NULL || k->magic != CHSM_KEY_MAGIC || k->pkey == NULL)
 		return 0;
 	if (k->token_private) {
-		capf_raise(ERR_R_UNSUPPORTED, "token private key \"%s\" can only be used through capfhsm",
+		chsm_raise(ERR_R_UNSUPPORTED, "token private key \"%s\" can only be used through capfhsm",
 			   k->obj != NULL ? p11_object_label(k->obj) : "");
 		return 0;
 	}
@@ -266,7 +266,7 @@ static int store_export_object(void *loaderctx, const void *reference, size_t si
 }
 
 #define F(id, fn) { id, (void (*)(void))(fn) }
-const OSSL_DISPATCH capf_store[] = {
+const OSSL_DISPATCH chsm_store[] = {
 	F(OSSL_FUNC_STORE_OPEN, store_open),
 	F(OSSL_FUNC_STORE_SETTABLE_CTX_PARAMS, store_settable_ctx_params),
 	F(OSSL_FUNC_STORE_SET_CTX_PARAMS, store_set_ctx_params),

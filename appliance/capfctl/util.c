@@ -14,6 +14,7 @@
 #include <openssl/crypto.h>
 
 #include "appliance/capfctl/capfctl.h"
+#include "appliance/common/conffile.h"
 #include "appliance/common/file.h"
 #include "policy/errlist.h"
 

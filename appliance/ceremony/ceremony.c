@@ -37,6 +37,7 @@
 #include "pkcs11/p11.h"
 #include "policy/cacert.h"
 #include "policy/chain.h"
+#include "policy/osslerr.h"
 
 #define EXIT_FAILED 1
 #define EXIT_USAGE 2
@@ -355,10 +356,7 @@ static int challenge(OSSL_LIB_CTX *libctx, EVP_PKEY *key, EVP_PKEY *pub)
 
 static void ossl_err(struct run *r, const char *what)
 {
-	unsigned long e = ERR_peek_last_error();
-
-	snprintf(r->err, sizeof(r->err), "%s%s%s", what, e ? ": " : "",
-		 e ? (ERR_reason_error_string(e) ? ERR_reason_error_string(e) : "OpenSSL error") : "");
+	capf_ossl_error_msg(r->err, sizeof(r->err), what);
 }
 
 /* A step after the key generation failed: the key pair goes, or is named. */

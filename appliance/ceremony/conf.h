@@ -2,7 +2,8 @@
  * appliance/ceremony/conf.h: the key ceremony's configuration, one reviewed
  * libconfig file that says what to create (see scripts/ceremony.example.conf).
  * Parsing is strict: unknown settings, wrong types, out-of-range values and
- * missing required settings are all reported, each with file:line and setting.
+ * missing required settings are all reported, each with file:line and setting
+ * (policy/cfgwalk.h, the reader capf.conf uses too).
  * Relative paths are resolved against a base directory (--dir).
  */
 #ifndef CAPF_CEREMONY_CONF_H

@@ -24,7 +24,9 @@ int capf_file_read(const char *path, size_t max, unsigned char **out, size_t *le
 
 	*out = NULL;
 	*len = 0;
-	if ((fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY)) < 0) {
+	/* O_NONBLOCK: a FIFO (or a device) named here must not hang the program in
+	 * open() waiting for a writer; it is refused just below */
+	if ((fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK)) < 0) {
 		snprintf(err, errlen, "%s: %s", path, strerror(errno));
 		return -1;
 	}

@@ -11,7 +11,8 @@
 #include <stddef.h>
 #include <sys/types.h>
 
-/* Reads a whole regular file of at most max bytes; *out is NUL-terminated (not
+/* Reads a whole regular file of at most max bytes (anything else, a FIFO
+ * included, is refused without waiting on it); *out is NUL-terminated (not
  * counted in *len) and must be freed with free() (or OPENSSL_clear_free for secrets). */
 int capf_file_read(const char *path, size_t max, unsigned char **out, size_t *len,
 		   char *err, size_t errlen);

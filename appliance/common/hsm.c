@@ -15,27 +15,13 @@
 #include "appliance/common/hsm.h"
 #include "appliance/common/log.h"
 #include "pkcs11/p11_uri.h"
+#include "policy/osslerr.h"
 
 struct capf_hsm {
 	OSSL_LIB_CTX *libctx;
 	char dir[PATH_MAX];
 	char module[PATH_MAX];
 };
-
-static void ossl_msg(char *buf, size_t len)
-{
-	unsigned long e = ERR_peek_last_error();
-	const char *data = NULL;
-	int flags = 0;
-
-	ERR_peek_last_error_data(&data, &flags);
-	if (e == 0)
-		snprintf(buf, len, "unknown OpenSSL error");
-	else if (data != NULL && (flags & ERR_TXT_STRING) && *data)
-		snprintf(buf, len, "%s (%s)", ERR_reason_error_string(e) ? ERR_reason_error_string(e) : "error", data);
-	else
-		snprintf(buf, len, "%s", ERR_reason_error_string(e) ? ERR_reason_error_string(e) : "error");
-}
 
 /* Whether the provider's last error says the token is unavailable (down,
  * re-initialising, login refused: providers/store.c raises those as
@@ -147,13 +133,13 @@ static int configure(struct capf_hsm *h, const struct capf_hsm_opts *o, char *er
 		goto out;
 	}
 	if (NCONF_load_bio(conf, b, &eline) <= 0) {
-		ossl_msg(m, sizeof(m));
+		capf_ossl_errors(m, sizeof(m));
 		snprintf(err, errlen, "the provider configuration (line %ld): %s", eline, m);
 		goto out;
 	}
 	if (CONF_modules_load(conf, "capf_hsm_conf", 0) <= 0
 	    || !OSSL_PROVIDER_available(h->libctx, "capfhsm") || !OSSL_PROVIDER_available(h->libctx, "default")) {
-		ossl_msg(m, sizeof(m));
+		capf_ossl_errors(m, sizeof(m));
 		snprintf(err, errlen, "loading the capfhsm provider from %s: %s", h->dir, m);
 		goto out;
 	}
@@ -301,9 +287,10 @@ int capf_hsm_load_key(struct capf_hsm *h, const char *uri, EVP_PKEY **out, char 
 	ERR_clear_error();
 	sc = OSSL_STORE_open_ex(uri, h->libctx, NULL, NULL, NULL, NULL, NULL, NULL);
 	if (sc == NULL) {
-		ossl_msg(m, sizeof(m));
-		snprintf(err, errlen, "opening the key: %s", m);
-		return token_down() ? CAPF_HSM_EDOWN : -1;
+		int down = token_down();
+
+		snprintf(err, errlen, "opening the key: %s", capf_ossl_errors(m, sizeof(m)));
+		return down ? CAPF_HSM_EDOWN : -1;
 	}
 	OSSL_STORE_expect(sc, OSSL_STORE_INFO_PKEY);
 	while (!OSSL_STORE_eof(sc)) {
@@ -327,13 +314,15 @@ int capf_hsm_load_key(struct capf_hsm *h, const char *uri, EVP_PKEY **out, char 
 
 		EVP_PKEY_free(key);
 		if (down) {
-			ossl_msg(m, sizeof(m));
+			capf_ossl_errors(m, sizeof(m));
 			snprintf(err, errlen, "the token is unavailable: %s", m);
 			return CAPF_HSM_EDOWN;
 		}
 		if (n == 0) {
-			ossl_msg(m, sizeof(m));
-			snprintf(err, errlen, "no private key found (%s)", ERR_peek_last_error() ? m : "check the URI's token and object");
+			int any = ERR_peek_last_error() != 0;
+
+			capf_ossl_errors(m, sizeof(m));
+			snprintf(err, errlen, "no private key found (%s)", any ? m : "check the URI's token and object");
 		} else {
 			snprintf(err, errlen, "%d private keys match; name one with object= or id=", n);
 		}

@@ -1,7 +1,8 @@
 # appliance/common: logging, careful file I/O and process hardening shared by the programs.
 COMMON_SRCS := appliance/common/log.c appliance/common/file.c appliance/common/hsm.c \
 	       appliance/common/x509.c appliance/common/harden.c appliance/common/sdnotify.c \
-	       appliance/common/version.c appliance/common/peercred.c
+	       appliance/common/version.c appliance/common/peercred.c \
+	       appliance/common/conffile.c
 LIBRARIES   += $(LIBCOMMON)
 $(LIBCOMMON): $(call objs,$(COMMON_SRCS))
 	@mkdir -p $(dir $@)
@@ -11,7 +12,7 @@ $(LIBCOMMON): $(call objs,$(COMMON_SRCS))
 # appliance/common/hsm.c on a real SoftHSM token (through the capfhsm provider).
 INTEG_TESTS += $(BUILD)/tests/test_hsm
 $(BUILD)/tests/test_hsm: $(BUILD)/obj/tests/integ/test_hsm.o $(BUILD)/obj/tests/provider/ptoken.o \
-		$(LIBCOMMON) $(LIBP11) | $(CAPFHSM)
+		$(LIBCOMMON) $(LIBPOLICY) $(LIBP11) | $(CAPFHSM)
 	@mkdir -p $(dir $@)
 	$(CC) $(LDFLAGS) -o $@ $^ $(LIBCMOCKA) $(LIBCRYPTO) $(LIBDL) $(LIBPTHREAD)
 
@@ -26,3 +27,10 @@ $(BUILD)/obj/appliance/common/version.o: appliance/common/version.c VERSION
 	@mkdir -p $(dir $@)
 	$(CC) $(CPPFLAGS) -DCAPF_VERSION='"$(CAPF_VERSION)"' $(CFLAGS) -c -o $@ $<
 SHELL_TESTS += tests/integ/version.sh
+
+# capf_file_read and capf_conf_load on real files: caps, directories, a FIFO refused without hanging.
+UNIT_TESTS  += $(BUILD)/tests/test_file
+$(BUILD)/tests/test_file: $(call objs,tests/unit/test_file.c tests/unit/policy_pki.c) $(LIBCOMMON) \
+		$(BUILD)/lib/libcapfpolicy.a
+	@mkdir -p $(dir $@)
+	$(CC) $(LDFLAGS) -o $@ $^ $(LIBCMOCKA) $(LIBCONFIG) $(LIBCRYPTO)

@@ -11,6 +11,7 @@
 #include <openssl/x509.h>
 
 #include "appliance/common/x509.h"
+#include "policy/certutil.h"
 
 static const char *
 name_line(const X509_NAME *name, char *buf, size_t len)
@@ -91,11 +92,9 @@ capf_x509_serial_hex(const X509 *x, char *buf, size_t len)
 time_t
 capf_asn1_time(const ASN1_TIME *t)
 {
-	struct tm tm;
+	time_t v = 0;
 
-	if (t == NULL || ASN1_TIME_to_tm(t, &tm) != 1)
-		return 0;
-	return timegm(&tm);
+	return capf_asn1_to_time(t, &v) == 0 ? v : 0;
 }
 
 time_t
@@ -129,23 +128,4 @@ capf_x509_from_der(const uint8_t *p, size_t n)
 		return NULL;
 	}
 	return x;
-}
-
-void
-capf_ossl_errors(char *buf, size_t len)
-{
-	unsigned long e;
-	size_t used = 0;
-
-	buf[0] = '\0';
-	while ((e = ERR_get_error()) != 0 && used + 2 < len) {
-		char one[256];
-
-		ERR_error_string_n(e, one, sizeof(one));
-		used += (size_t)snprintf(buf + used, len - used, "%s%s", used ? "; " : "", one);
-		if (used >= len)
-			break;
-	}
-	if (buf[0] == '\0')
-		snprintf(buf, len, "no OpenSSL error");
 }

@@ -2,8 +2,8 @@
  * appliance/common/x509.h: certificates shown to people, the one way capfctl and
  * capf-signerd's admin verbs do it: names on one line (RFC 2253, UTF-8 left as is),
  * fingerprints (raw, or hex with a separator), the serial in hex, validity as
- * time_t and whole days left, a whole DER certificate parsed, and the OpenSSL
- * error queue as one message.
+ * time_t and whole days left, a whole DER certificate parsed (the OpenSSL error
+ * queue as one message: policy/osslerr.h).
  */
 #ifndef CAPF_COMMON_X509_H
 #define CAPF_COMMON_X509_H
@@ -12,6 +12,8 @@
 #include <stdint.h>
 #include <time.h>
 #include <openssl/types.h>
+
+#include "policy/osslerr.h"	/* capf_ossl_errors, for this header's users */
 
 /* Subject / issuer on one line (RFC 2253); "" when it cannot be printed. Returns buf. */
 const char *capf_x509_subject(const X509 *x, char *buf, size_t len);
@@ -36,8 +38,5 @@ time_t capf_asn1_time(const ASN1_TIME *t);
 long capf_days_left(time_t t, time_t now);
 /* A whole DER certificate (nothing after it), or NULL. */
 X509 *capf_x509_from_der(const uint8_t *p, size_t n);
-/* Drains the OpenSSL error queue into buf, one entry after another ("; "),
- * "no OpenSSL error" when it is empty. */
-void capf_ossl_errors(char *buf, size_t len);
 
 #endif

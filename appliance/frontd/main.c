@@ -31,6 +31,7 @@
 #include <openssl/err.h>
 
 #include "appliance/common/harden.h"
+#include "appliance/common/conffile.h"
 #include "appliance/common/log.h"
 #include "appliance/common/sdnotify.h"
 #include "appliance/common/version.h"
@@ -266,13 +267,30 @@ static int run(struct front *f)
 
 static int open_listener(const char *spec)
 {
+	struct capf_listen la;
 	struct sockaddr_storage ss;
 	socklen_t sl;
 	int fd, one = 1;
 
-	if (capf_listen_parse(spec, &ss, &sl) < 0) {
+	if (capf_listen_parse(spec, &la) < 0) {
 		fprintf(stderr, "capf-frontd: --listen %s: expected IPV4:PORT or [IPV6]:PORT\n", spec);
 		return -2;
+	}
+	memset(&ss, 0, sizeof(ss));
+	if (la.v6) {
+		struct sockaddr_in6 *s6 = (struct sockaddr_in6 *)(void *)&ss;
+
+		s6->sin6_family = AF_INET6;
+		memcpy(&s6->sin6_addr, la.addr, sizeof(s6->sin6_addr));
+		s6->sin6_port = htons(la.port);
+		sl = sizeof(*s6);
+	} else {
+		struct sockaddr_in *s4 = (struct sockaddr_in *)(void *)&ss;
+
+		s4->sin_family = AF_INET;
+		memcpy(&s4->sin_addr, la.addr, sizeof(s4->sin_addr));
+		s4->sin_port = htons(la.port);
+		sl = sizeof(*s4);
 	}
 	fd = socket(ss.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
 	if (fd < 0)

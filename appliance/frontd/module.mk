@@ -3,8 +3,7 @@ FRONTD_SRCS := appliance/frontd/main.c appliance/frontd/session.c appliance/fron
                appliance/frontd/tls.c appliance/frontd/sandbox.c appliance/frontd/peers.c
 FRONTD      := $(BUILD)/bin/capf-frontd
 PROGRAMS    += $(FRONTD)
-$(FRONTD): $(call objs,$(FRONTD_SRCS)) $(LIBCODEC) $(LIBPOLICY) $(LIBCOMMON) \
-           $(LIBP11)
+$(FRONTD): $(call objs,$(FRONTD_SRCS)) $(LIBCODEC) $(LIBCOMMON) $(LIBPOLICY) $(LIBP11)
 	@mkdir -p $(dir $@)
 	$(CC) $(LDFLAGS) -o $@ $^ $(LIBSSL) $(LIBCONFIG) $(LIBSECCOMP) $(LIBDL) $(LIBPTHREAD)
 SHELL_TESTS += tests/e2e/frontd_standalone.sh

@@ -51,6 +51,7 @@
 #include "appliance/capf/reader.h"
 #include "appliance/common/log.h"
 #include "appliance/frontd/frontd.h"
+#include "policy/osslerr.h"
 
 #define MAX_ALTS        8
 #define RX_CAP          (256 * 1024)    /* bytes a phone may send in one session */
@@ -955,12 +956,11 @@ static void handshake(struct session *s)
 		return;
 	}
 	{
-		char buf[200];
-		unsigned long l = ERR_peek_last_error();
+		char buf[300];
+		int any = ERR_peek_error() != 0;
 
-		ERR_error_string_n(l, buf, sizeof(buf));
 		capf_log(LOG_NOTICE, "tls_failed", "peer=%s error=\"%s\"", s->peer,
-			 l ? buf : e == SSL_ERROR_SYSCALL ? "connection closed" : "handshake failed");
+			 any ? capf_ossl_errors(buf, sizeof(buf)) : e == SSL_ERROR_SYSCALL ? "connection closed" : "handshake failed");
 	}
 	destroy(s, "TLS handshake failed");
 }

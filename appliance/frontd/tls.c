@@ -37,6 +37,7 @@
 #include "appliance/common/hsm.h"
 #include "appliance/common/log.h"
 #include "appliance/frontd/frontd.h"
+#include "policy/osslerr.h"
 
 /* The chain without its self-signed certificates, and no chain built behind our back. */
 static int drop_roots(SSL_CTX *ctx)
@@ -62,16 +63,6 @@ static int drop_roots(SSL_CTX *ctx)
 
 static OSSL_LIB_CTX *tls_libctx;
 static struct capf_hsm *tls_hsm;
-
-static void ossl_err(char *err, size_t errlen, const char *what)
-{
-	char buf[256];
-	unsigned long l = ERR_peek_last_error();
-
-	ERR_error_string_n(l, buf, sizeof(buf));
-	snprintf(err, errlen, "%s: %s", what, l ? buf : "unknown OpenSSL error");
-	ERR_clear_error();
-}
 
 static EVP_PKEY *key_from_file(const char *path, char *err, size_t errlen)
 {
@@ -109,7 +100,7 @@ static EVP_PKEY *key_from_file(const char *path, char *err, size_t errlen)
 	k = PEM_read_bio_PrivateKey_ex(bio, NULL, NULL, NULL, NULL, NULL);
 	BIO_free(bio);
 	if (k == NULL)
-		ossl_err(err, errlen, "tls.key: not a PEM private key");
+		capf_ossl_error_msg(err, errlen, "tls.key: not a PEM private key");
 	return k;
 }
 
@@ -148,15 +139,15 @@ SSL_CTX *front_tls_ctx(const struct capf_conf *conf, const char *provider_dir,
 	}
 	ctx = SSL_CTX_new_ex(tls_libctx, NULL, TLS_server_method());
 	if (ctx == NULL) {
-		ossl_err(err, errlen, "SSL_CTX_new_ex");
+		capf_ossl_error_msg(err, errlen, "SSL_CTX_new_ex");
 		goto fail;
 	}
 	if (SSL_CTX_use_certificate_chain_file(ctx, conf->tls.certificate) != 1) {
-		ossl_err(err, errlen, "tls.certificate: cannot read the PEM certificate (chain)");
+		capf_ossl_error_msg(err, errlen, "tls.certificate: cannot read the PEM certificate (chain)");
 		goto fail;
 	}
 	if (drop_roots(ctx) != 0) {
-		ossl_err(err, errlen, "tls.certificate: the chain");
+		capf_ossl_error_msg(err, errlen, "tls.certificate: the chain");
 		goto fail;
 	}
 	if (token) {
@@ -173,7 +164,7 @@ SSL_CTX *front_tls_ctx(const struct capf_conf *conf, const char *provider_dir,
 		goto fail;
 	}
 	if (SSL_CTX_use_PrivateKey(ctx, key) != 1 || SSL_CTX_check_private_key(ctx) != 1) {
-		ossl_err(err, errlen, "tls.key does not match tls.certificate");
+		capf_ossl_error_msg(err, errlen, "tls.key does not match tls.certificate");
 		goto fail;
 	}
 	if (conf->tls.legacy && !EVP_PKEY_is_a(key, "RSA")) {
@@ -190,7 +181,7 @@ SSL_CTX *front_tls_ctx(const struct capf_conf *conf, const char *provider_dir,
 		SSL_CTX_set_security_level(ctx, 0);
 	if (SSL_CTX_set_min_proto_version(ctx, conf->tls.min_version) != 1 ||
 	    SSL_CTX_set_max_proto_version(ctx, TLS1_3_VERSION) != 1) {
-		ossl_err(err, errlen, "tls.min_version");
+		capf_ossl_error_msg(err, errlen, "tls.min_version");
 		goto fail;
 	}
 	/* ECDHE only, AEAD first; the CBC suites remain for TLS 1.0/1.1 phones; legacy:
@@ -199,7 +190,7 @@ SSL_CTX *front_tls_ctx(const struct capf_conf *conf, const char *provider_dir,
 				    "ECDHE+AESGCM:ECDHE+CHACHA20:ECDHE+AES:AES128-SHA:AES256-SHA:!aNULL:!eNULL" :
 				    "ECDHE+AESGCM:ECDHE+CHACHA20:ECDHE+AES:!aNULL:!eNULL") != 1 ||
 	    SSL_CTX_set1_groups_list(ctx, "X25519:P-256:P-384:P-521") != 1) {
-		ossl_err(err, errlen, "cipher or group list");
+		capf_ossl_error_msg(err, errlen, "cipher or group list");
 		goto fail;
 	}
 	SSL_CTX_set_options(ctx, SSL_OP_NO_RENEGOTIATION | SSL_OP_CIPHER_SERVER_PREFERENCE |

@@ -12,8 +12,6 @@
 #include "appliance/ipc/ipc.h"
 #include "appliance/ipc/ipc_int.h"
 
-#define RULES_MAX 32
-
 static int fail(int rc, char *err, size_t errlen, const char *fmt, ...)
 	__attribute__((format(printf, 4, 5)));
 
@@ -46,10 +44,19 @@ static uint64_t get64(const uint8_t *p)
 
 static int rule_index(const struct ipc_rule *rules, uint16_t tag)
 {
-	for (int i = 0; rules != NULL && i < RULES_MAX && rules[i].tag != 0; i++)
+	for (int i = 0; rules != NULL && i < IPC_RULES_MAX && rules[i].tag != 0; i++)
 		if (rules[i].tag == tag)
 			return i;
 	return -1;
+}
+
+/* Whether a list ends within IPC_RULES_MAX rules (NULL: an empty list). */
+static int rules_fit(const struct ipc_rule *rules)
+{
+	for (int i = 0; rules != NULL && i < IPC_RULES_MAX; i++)
+		if (rules[i].tag == 0)
+			return 1;
+	return rules == NULL;
 }
 
 struct walk {
@@ -103,10 +110,13 @@ static int check_value(const struct ipc_tagdef *t, const uint8_t *v, size_t n, s
 static int walk_fields(const uint8_t *p, size_t len, const struct ipc_rule *rules,
 		       const struct ipc_rule *common, int depth, struct walk *w)
 {
-	unsigned count[RULES_MAX] = { 0 }, ccount[RULES_MAX] = { 0 };
+	unsigned count[IPC_RULES_MAX] = { 0 }, ccount[IPC_RULES_MAX] = { 0 };
 	size_t off = 0;
 	int rc, i;
 
+	if (!rules_fit(rules) || !rules_fit(common))
+		return fail(CAPF_IPC_E_MALFORMED, w->err, w->errlen,
+			    "IPC %s: the schema lists more than %d rules (ipc_schema_check)", w->where, IPC_RULES_MAX);
 	while (off < len) {
 		const struct ipc_tagdef *t;
 		const struct ipc_rule *r;
@@ -185,15 +195,18 @@ static int walk_fields(const uint8_t *p, size_t len, const struct ipc_rule *rule
 
 		if (!w->status_seen)
 			return fail(CAPF_IPC_E_MISSING, w->err, w->errlen, "IPC %s: no STATUS field", w->where);
-		for (size_t k = 0; k < sizeof(need) / sizeof(need[0]); k++)
-			if (w->status == need[k].status && ccount[rule_index(common, need[k].tag)] == 0)
+		for (size_t k = 0; k < sizeof(need) / sizeof(need[0]); k++) {
+			int c = rule_index(common, need[k].tag);
+
+			if (w->status == need[k].status && (c < 0 || ccount[c] == 0))
 				return fail(CAPF_IPC_E_MISSING, w->err, w->errlen,
 					    "IPC %s: status %s without a %s field", w->where,
 					    capf_ipc_status_name(w->status), capf_ipc_tag_name(need[k].tag));
+		}
 		if (w->status != CAPF_IPC_OK)
 			return 0;
 	}
-	for (i = 0; rules != NULL && i < RULES_MAX && rules[i].tag != 0; i++)
+	for (i = 0; rules != NULL && i < IPC_RULES_MAX && rules[i].tag != 0; i++)
 		if ((rules[i].flags & RF_REQUIRED) && count[i] == 0)
 			return fail(CAPF_IPC_E_MISSING, w->err, w->errlen, "IPC %s: required field %s is missing",
 				    w->where, capf_ipc_tag_name(rules[i].tag));

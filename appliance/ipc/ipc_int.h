@@ -25,6 +25,10 @@ struct ipc_rule {
 	uint8_t flags;
 };
 
+/* Rules in one list at the most (the codec counts fields per rule in arrays of
+ * this size): a longer list is refused by the codec and by ipc_schema_check. */
+#define IPC_RULES_MAX 32
+
 struct ipc_verbdef {
 	uint16_t verb;
 	const char *name;
@@ -39,5 +43,10 @@ const struct ipc_verbdef *ipc_verbdef(uint16_t verb);
 const struct ipc_rule *ipc_nest_rules(uint16_t tag);
 /* STATUS, CAUSE, TEXT, RETRY_DELAY: allowed in every response. */
 extern const struct ipc_rule ipc_response_common[];
+/* The tables checked against each other: every list ended within IPC_RULES_MAX,
+ * every tag in a list defined and listed once, every nested tag with its rules,
+ * the common response rules holding STATUS, CAUSE, TEXT and RETRY_DELAY.
+ * 0, or -1 with err naming the first fault. */
+int ipc_schema_check(char *err, size_t errlen);
 
 #endif

@@ -4,6 +4,7 @@
  * append to the enums in ipc.h, add rows here, a line to PROTOCOL.md.
  */
 #include <stddef.h>
+#include <stdio.h>
 
 #include "appliance/ipc/ipc.h"
 #include "appliance/ipc/ipc_int.h"
@@ -391,4 +392,68 @@ const char *capf_ipc_err_name(int rc)
 					 "bad argument" };
 
 	return rc <= 0 && (size_t)-rc < NELEM(n) ? n[-rc] : "unknown error";
+}
+
+/* One rule list: ended within IPC_RULES_MAX, tags defined and listed once, a
+ * nested tag with its own rules. */
+static int check_rules(const struct ipc_rule *rules, const char *what, const char *side, char *err, size_t errlen)
+{
+	int i;
+
+	for (i = 0; i < IPC_RULES_MAX && rules[i].tag != 0; i++) {
+		const struct ipc_tagdef *t = ipc_tagdef(rules[i].tag);
+
+		if (t == NULL) {
+			snprintf(err, errlen, "%s %s: tag %u has no definition", what, side, rules[i].tag);
+			return -1;
+		}
+		for (int j = 0; j < i; j++)
+			if (rules[j].tag == rules[i].tag) {
+				snprintf(err, errlen, "%s %s: %s listed twice", what, side, t->name);
+				return -1;
+			}
+		if (t->type == FT_NEST && ipc_nest_rules(t->tag) == NULL) {
+			snprintf(err, errlen, "%s %s: nested %s has no rules", what, side, t->name);
+			return -1;
+		}
+	}
+	if (i == IPC_RULES_MAX) {
+		snprintf(err, errlen, "%s %s: more than %d rules (raise IPC_RULES_MAX)", what, side, IPC_RULES_MAX - 1);
+		return -1;
+	}
+	return 0;
+}
+
+int ipc_schema_check(char *err, size_t errlen)
+{
+	static const uint16_t common_tags[] = { CAPF_IPC_T_STATUS, CAPF_IPC_T_CAUSE, CAPF_IPC_T_TEXT,
+						CAPF_IPC_T_RETRY_DELAY };
+
+	for (size_t i = 0; i < NELEM(verbs); i++)
+		if (check_rules(verbs[i].req, verbs[i].name, "request", err, errlen) != 0
+		    || check_rules(verbs[i].rsp, verbs[i].name, "response", err, errlen) != 0)
+			return -1;
+	for (size_t i = 0; i < NELEM(nests); i++) {
+		const struct ipc_tagdef *t = ipc_tagdef(nests[i].tag);
+
+		if (t == NULL || t->type != FT_NEST) {
+			snprintf(err, errlen, "nested rules for tag %u, which is not a nested field", nests[i].tag);
+			return -1;
+		}
+		if (check_rules(nests[i].rules, t->name, "(nested)", err, errlen) != 0)
+			return -1;
+	}
+	if (check_rules(ipc_response_common, "every", "response", err, errlen) != 0)
+		return -1;
+	for (size_t k = 0; k < NELEM(common_tags); k++) {
+		int found = 0;
+
+		for (size_t i = 0; ipc_response_common[i].tag != 0; i++)
+			found |= ipc_response_common[i].tag == common_tags[k];
+		if (!found) {
+			snprintf(err, errlen, "the common response rules lack %s", capf_ipc_tag_name(common_tags[k]));
+			return -1;
+		}
+	}
+	return 0;
 }

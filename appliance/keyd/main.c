@@ -25,6 +25,7 @@
 
 #include "appliance/common/harden.h"
 #include "appliance/common/hsm.h"
+#include "appliance/common/conffile.h"
 #include "appliance/common/log.h"
 #include "appliance/common/sdnotify.h"
 #include "appliance/common/version.h"

@@ -29,16 +29,6 @@ static const char *curve_group(int curve)
 	}
 }
 
-void phone_ossl_err(char *err, size_t errlen, const char *what)
-{
-	unsigned long e = ERR_get_error();
-	char buf[200];
-
-	ERR_error_string_n(e, buf, sizeof(buf));
-	snprintf(err, errlen, "%s: %s", what, e ? buf : "failed");
-	ERR_clear_error();
-}
-
 int phone_sign(EVP_PKEY *key, int hash_id, const uint8_t *data, size_t len,
 	       uint8_t **sig, size_t *siglen, char *err, size_t errlen)
 {
@@ -58,21 +48,21 @@ int phone_sign(EVP_PKEY *key, int hash_id, const uint8_t *data, size_t len,
 		return -1;
 	}
 	if (!EVP_Digest(data, len, dg, &dlen, EVP_get_digestbyname(mdname), NULL)) {
-		phone_ossl_err(err, errlen, "digest");
+		capf_ossl_error_msg(err, errlen, "digest");
 		return -1;
 	}
 	if ((ctx = EVP_PKEY_CTX_new(key, NULL)) == NULL || EVP_PKEY_sign_init(ctx) <= 0) {
-		phone_ossl_err(err, errlen, "sign init");
+		capf_ossl_error_msg(err, errlen, "sign init");
 		goto out;
 	}
 	/* No signature digest is set: RSA pads the bare digest (type 1), ECDSA signs it as is. */
 	if (EVP_PKEY_is_a(key, "RSA") && EVP_PKEY_CTX_set_rsa_padding(ctx, RSA_PKCS1_PADDING) <= 0) {
-		phone_ossl_err(err, errlen, "RSA padding");
+		capf_ossl_error_msg(err, errlen, "RSA padding");
 		goto out;
 	}
 	if (EVP_PKEY_sign(ctx, NULL, &n, dg, dlen) <= 0 || (*sig = malloc(n)) == NULL ||
 	    EVP_PKEY_sign(ctx, *sig, &n, dg, dlen) <= 0) {
-		phone_ossl_err(err, errlen, "sign");
+		capf_ossl_error_msg(err, errlen, "sign");
 		free(*sig);
 		*sig = NULL;
 		goto out;
@@ -107,7 +97,7 @@ EVP_PKEY *phone_keygen(int key_type, unsigned rsa_bits, int curve, char *err, si
 		return NULL;
 	}
 	if (k == NULL)
-		phone_ossl_err(err, errlen, "key generation");
+		capf_ossl_error_msg(err, errlen, "key generation");
 	return k;
 }
 

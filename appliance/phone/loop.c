@@ -150,7 +150,7 @@ static void session_io(struct worker *w, struct conn *c)
 				watch(w, c, e == SSL_ERROR_WANT_WRITE ? EPOLLOUT : EPOLLIN);
 				return;
 			}
-			phone_ossl_err(err, sizeof(err), "TLS write");
+			capf_ossl_error_msg(err, sizeof(err), "TLS write");
 			fail(c, "%s", err);
 			return;
 		}
@@ -184,7 +184,7 @@ static void session_io(struct worker *w, struct conn *c)
 			else if (e == SSL_ERROR_SYSCALL && errno != 0)
 				fail(c, "TLS read: %s", strerror(errno));
 			else {
-				phone_ossl_err(err, sizeof(err), "TLS read");
+				capf_ossl_error_msg(err, sizeof(err), "TLS read");
 				fail(c, "%s", err);
 			}
 			return;
@@ -235,7 +235,7 @@ static void handshake(struct worker *w, struct conn *c)
 		snprintf(err, sizeof(err), "TLS handshake: %s",
 			 errno != 0 ? strerror(errno) : "the server closed the connection");
 	else
-		phone_ossl_err(err, sizeof(err), "TLS handshake");
+		capf_ossl_error_msg(err, sizeof(err), "TLS handshake");
 	fail(c, "%s", err);
 }
 
@@ -245,7 +245,7 @@ static void tls_start(struct worker *w, struct conn *c)
 
 	c->s.error[0] = '\0';                   /* an earlier address's failure */
 	if ((c->ssl = SSL_new(w->r->l->ctx)) == NULL || SSL_set_fd(c->ssl, c->fd) != 1) {
-		phone_ossl_err(err, sizeof(err), "TLS");
+		capf_ossl_error_msg(err, sizeof(err), "TLS");
 		fail(c, "%s", err);
 		return;
 	}

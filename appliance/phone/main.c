@@ -22,6 +22,7 @@
 
 #include "appliance/common/file.h"
 #include "appliance/common/version.h"
+#include "appliance/common/x509.h"
 #include "appliance/phone/phone.h"
 #include "appliance/phone/phone_int.h"
 
@@ -422,13 +423,8 @@ static int run_one(struct opts *o, SSL_CTX *ctx)
 		snprintf(s.error, sizeof(s.error), "%s", err);
 	r = s.result;
 	if (s.lsc != NULL) {
-		ASN1_INTEGER *sn = X509_get_serialNumber(s.lsc);
-		BIGNUM *bn = ASN1_INTEGER_to_BN(sn, NULL);
-		char *hex = bn ? BN_bn2hex(bn) : NULL;
-
-		snprintf(serial, sizeof(serial), "%s", hex ? hex : "");
-		OPENSSL_free(hex);
-		BN_free(bn);
+		if (capf_x509_serial_hex(s.lsc, serial, sizeof(serial)) < 0)
+			serial[0] = '\0';
 		X509_NAME_oneline(X509_get_subject_name(s.lsc), subject, sizeof(subject));
 		key_desc(s.key, kd, sizeof(kd));
 	}

@@ -16,11 +16,11 @@ SSL_CTX *phone_tls_ctx(const char *capf_cert_file, char *err, size_t errlen)
 	SSL_CTX *ctx = SSL_CTX_new(TLS_client_method());
 
 	if (ctx == NULL) {
-		phone_ossl_err(err, errlen, "TLS context");
+		capf_ossl_error_msg(err, errlen, "TLS context");
 		return NULL;
 	}
 	if (SSL_CTX_load_verify_locations(ctx, capf_cert_file, NULL) != 1) {
-		phone_ossl_err(err, errlen, capf_cert_file);
+		capf_ossl_error_msg(err, errlen, capf_cert_file);
 		SSL_CTX_free(ctx);
 		return NULL;
 	}

@@ -24,6 +24,7 @@
 #include "appliance/signerd/admin.h"
 #include "policy/certlint.h"
 #include "pkcs11/p11.h"
+#include "policy/cacert.h"
 #include "policy/chain.h"
 
 #define SHOW_CERTS_MAX  24
@@ -266,43 +267,12 @@ admin_trust_export(struct admin_req *a)
 	return 0;
 }
 
-/* "CN=x,O=y" (RFC 4514 order: the last RDN first) into a name; no escapes. */
+/* The subject of a CA or TLS request: policy's one parser (capf_subject_parse).
+ * Kept for admin_ca.c and admin_tls.c until they call capf_subject_parse. */
 X509_NAME *
 admin_parse_subject(const char *s, char *err, size_t errlen)
 {
-	X509_NAME *nm = X509_NAME_new();
-	char buf[1025], *parts[32], *p;
-	int n = 0, i;
-
-	if (strlen(s) >= sizeof(buf) || strchr(s, '\\') || strchr(s, '+')) {
-		snprintf(err, errlen, "subject: plain \"CN=...,O=...\" without escapes or '+'");
-		X509_NAME_free(nm);
-		return NULL;
-	}
-	snprintf(buf, sizeof(buf), "%s", s);
-	for (p = strtok(buf, ","); p && n < 32; p = strtok(NULL, ","))
-		parts[n++] = p;
-	for (i = n - 1; i >= 0 && nm; i--) {
-		char *eq = strchr(parts[i], '=');
-
-		while (*parts[i] == ' ')
-			parts[i]++;
-		if (eq == NULL || eq == parts[i] || eq[1] == '\0' ||
-		    (*eq = '\0', X509_NAME_add_entry_by_txt(nm, parts[i], MBSTRING_UTF8,
-							    (unsigned char *)eq + 1, -1, -1, 0) != 1)) {
-			snprintf(err, errlen, "subject: \"%s\" is not ATTRIBUTE=value with a known "
-				 "attribute (CN, O, OU, L, ST, C)", parts[i]);
-			X509_NAME_free(nm);
-			nm = NULL;
-		}
-	}
-	ERR_clear_error();
-	if (nm && X509_NAME_entry_count(nm) == 0) {
-		snprintf(err, errlen, "subject: empty");
-		X509_NAME_free(nm);
-		nm = NULL;
-	}
-	return nm;
+	return capf_subject_parse(s, err, errlen);
 }
 
 /* ---- CAPF_CSR ------------------------------------------------------------------ */
@@ -328,7 +298,7 @@ admin_capf_csr(struct admin_req *a)
 		return admin_error(a, "no active CAPF CA");
 	cert = capf_ca_cert(g->ca);
 	if (capf_ipc_get_str(a->req, CAPF_IPC_T_SUBJECT, subj, sizeof(subj)) == 0) {
-		if ((name = admin_parse_subject(subj, err, sizeof(err))) == NULL) {
+		if ((name = capf_subject_parse(subj, err, sizeof(err))) == NULL) {
 			rc = admin_refuse(a, "%s", err);
 			goto out;
 		}

@@ -102,117 +102,37 @@ admin_devreq_apply(struct signerd *sd, const struct admin_devreq *r,
 		   const struct capf_store_device *existing, time_t now,
 		   struct capf_store_device *out, unsigned *put_flags, char *err, size_t errlen)
 {
-	const struct capf_conf *c = &sd->conf;
-	struct capf_device *d = &out->dev;
-	char e[512];
-	int keep_auth = 0;
+	struct capf_device_change chg = {
+		.op = r->op, .auth = r->auth, .key_order = r->key_order, .curve = r->curve,
+		.rsa_bits = r->rsa_bits, .has_deadline = r->has_deadline, .deadline = r->deadline,
+		.has_auth_string = r->has_auth_string != 0,
+	};
+	enum capf_auth_string_use use;
 
 	if (strcmp(r->name, ADMIN_TLS_DEVICE) == 0) {
 		snprintf(err, errlen, "%s: reserved for the CAPF TLS certificate's records", r->name);
 		return -1;
 	}
-	if (existing) {
+	if (existing)
 		*out = *existing;
-		*put_flags = CAPF_STORE_PUT_EXISTING;
-	} else {
+	else
 		memset(out, 0, sizeof(*out));
-		snprintf(d->name, sizeof(d->name), "%s", r->name);
-		d->op = CAPF_OP_NONE;
-		d->auth = CAPF_AUTH_NULL;
-		d->key_order = c->keys.default_key_order;
-		d->rsa_bits = 0;
-		d->curve = c->keys.default_curve;
-		d->status = CAPF_ST_NONE;
-		d->status_op = CAPF_OP_NONE;
-		*put_flags = CAPF_STORE_PUT_NEW;
-	}
-	if (capf_name_check(c, r->name, NULL, e, sizeof(e)) != 0) {
-		snprintf(err, errlen, "%s", e);
+	*put_flags = existing ? CAPF_STORE_PUT_EXISTING : CAPF_STORE_PUT_NEW;
+	if (capf_device_merge(&sd->conf, r->name, &chg, existing ? &existing->dev : NULL,
+			      existing && existing->has_auth, now, &out->dev, &use, err, errlen) != 0)
 		return -1;
-	}
-	if (r->key_order >= 0)
-		d->key_order = (enum capf_key_order)r->key_order;
-	if (r->rsa_bits >= 0)
-		d->rsa_bits = (unsigned)r->rsa_bits;
-	if (r->curve >= 0)
-		d->curve = (enum capf_curve)r->curve;
-	if (r->auth >= 0)
-		d->auth = (enum capf_auth_mode)r->auth;
-
-	if (r->op >= 0) {
-		enum capf_operation prev = existing ? existing->dev.op : CAPF_OP_NONE;
-		time_t prev_deadline = existing ? existing->dev.deadline : 0;
-
-		d->op = (enum capf_operation)r->op;
-		if (d->op == CAPF_OP_NONE) {
-			d->deadline = 0;
-			if (d->status == CAPF_ST_PENDING)
-				d->status = CAPF_ST_NONE;
-		} else {
-			/* the same operation again keeps its deadline while that is
-			 * still acceptable; otherwise the policy's default */
-			time_t kept;
-
-			if (!r->has_deadline)
-				d->deadline = prev == d->op && prev_deadline > now &&
-					capf_deadline_check(c, prev_deadline, now, &kept, e, sizeof(e)) == 0 ?
-					kept : capf_deadline_default(c, now);
-			d->status = CAPF_ST_PENDING;
-			d->status_op = d->op;
-			d->cause = CAPF_FAIL_NONE;
-			d->failed_attempts = 0;
-		}
-	}
-	if (r->has_deadline) {
-		time_t rounded;
-
-		if (d->op == CAPF_OP_NONE) {
-			snprintf(err, errlen, "%s: a deadline (Operation Completes By) needs a pending "
-				 "operation: set the operation (install, delete or fetch) too", r->name);
-			return -1;
-		}
-		if (capf_deadline_check(c, r->deadline, now, &rounded, e, sizeof(e)) != 0) {
-			snprintf(err, errlen, "%s: Operation Completes By: %s", r->name, e);
-			return -1;
-		}
-		d->deadline = rounded;
-	}
-
-	if (d->auth == CAPF_AUTH_STRING) {
-		if (r->has_auth_string) {
-			out->has_auth = 1;
-			out->auth = r->hash;
-		} else if (existing && existing->has_auth) {
-			keep_auth = 1;
-		} else {
-			snprintf(err, errlen, "%s: By Authentication String needs a string "
-				 "(capfctl: --auth-string-file FILE or --generate-auth-string)", r->name);
-			return -1;
-		}
-	} else {
-		if (r->has_auth_string) {
-			snprintf(err, errlen, "%s: an authentication string is only used with By "
-				 "Authentication String (auth string), not %s", r->name,
-				 capf_auth_mode_cisco(d->auth));
-			return -1;
-		}
+	switch (use) {
+	case CAPF_AUTHSTR_NEW:
+		out->has_auth = 1;
+		out->auth = r->hash;
+		break;
+	case CAPF_AUTHSTR_KEEP:
+		*put_flags |= CAPF_STORE_PUT_KEEP_AUTH;
+		break;
+	case CAPF_AUTHSTR_CLEAR:
 		out->has_auth = 0;
 		memset(&out->auth, 0, sizeof(out->auth));
-	}
-	if (keep_auth)
-		*put_flags |= CAPF_STORE_PUT_KEEP_AUTH;
-	{
-		/* A deadline this request did not touch (an operation already
-		 * scheduled) is not judged again: changing, say, the key order of
-		 * a device whose deadline is near must not be refused for it. */
-		struct capf_device chk = *d;
-
-		if (existing && r->op < 0 && !r->has_deadline)
-			chk.op = CAPF_OP_NONE;
-		if (capf_device_settings_check(c, &chk, now, e, sizeof(e)) != 0) {
-			snprintf(err, errlen, "%s: %s", r->name, e);
-			return -1;
-		}
+		break;
 	}
 	return 0;
 }

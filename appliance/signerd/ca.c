@@ -17,6 +17,7 @@
 #include <openssl/pem.h>
 #include <openssl/x509.h>
 
+#include "appliance/common/conffile.h"
 #include "appliance/common/file.h"
 #include "appliance/common/log.h"
 #include "appliance/signerd/signerd_int.h"

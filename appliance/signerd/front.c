@@ -34,6 +34,7 @@
 #include "appliance/common/log.h"
 #include "appliance/common/x509.h"
 #include "appliance/signerd/signerd_int.h"
+#include "policy/certutil.h"
 #include "policy/decide.h"
 #include "policy/errlist.h"
 #include "policy/lsc.h"
@@ -743,35 +744,12 @@ out:
 	return rc;
 }
 
-static time_t asn1_to_time(const ASN1_TIME *t)
-{
-	struct tm tm;
-
-	if (t == NULL || !ASN1_TIME_to_tm(t, &tm))
-		return 0;
-	return timegm(&tm);
-}
-
-static int serial_hex(X509 *x, char *out, size_t len)
-{
-	BIGNUM *bn = ASN1_INTEGER_to_BN(X509_get0_serialNumber(x), NULL);
-	char *h;
-	int rc = -1;
-
-	if (bn != NULL && (h = BN_bn2hex(bn)) != NULL) {
-		if (strlen(h) < len) {
-			snprintf(out, len, "%s", h);
-			rc = 0;
-		}
-		OPENSSL_free(h);
-	}
-	BN_free(bn);
-	return rc;
-}
-
+/* The serial in hex as the store keeps it: 0 when it fits whole, else -1. */
 int signerd_serial_hex(X509 *x, char *out, size_t len)
 {
-	return serial_hex(x, out, len);
+	int n = capf_x509_serial_hex(x, out, len);
+
+	return n >= 0 && (size_t)n < len ? 0 : -1;
 }
 
 static int spki_sha256(X509 *x, char out[CAPF_STORE_FP_HEX_LEN + 1])
@@ -962,14 +940,18 @@ static int do_issue(struct signerd *sd, const struct signerd_peer *peer, const s
 		goto out;
 	}
 	memset(&is, 0, sizeof(is));
-	if (serial_hex(x, is.serial, sizeof(is.serial)) != 0 || spki_sha256(x, is.spki_sha256) != 0) {
+	if (signerd_serial_hex(x, is.serial, sizeof(is.serial)) != 0 || spki_sha256(x, is.spki_sha256) != 0) {
 		rc = signerd_reply(sd, resp, req, CAPF_IPC_ERROR, 0, "cannot read back the certificate");
 		goto out;
 	}
 	snprintf(is.device, sizeof(is.device), "%s", s.device);
 	snprintf(is.issuer_fp, sizeof(is.issuer_fp), "%s", g->fp);
-	is.not_before = asn1_to_time(X509_get0_notBefore(x));
-	is.not_after = asn1_to_time(X509_get0_notAfter(x));
+	/* the store records the validity as signed: never a 0 standing for "unreadable" */
+	if (capf_asn1_to_time(X509_get0_notBefore(x), &is.not_before) != 0
+	    || capf_asn1_to_time(X509_get0_notAfter(x), &is.not_after) != 0) {
+		rc = signerd_reply(sd, resp, req, CAPF_IPC_ERROR, 0, "cannot read back the certificate's validity");
+		goto out;
+	}
 	snprintf(is.peer, sizeof(is.peer), "%s phone:%.64s", signerd_peer_str(peer, pstr, sizeof(pstr)),
 		 s.peer_addr);
 	is.der = der;
@@ -1028,7 +1010,7 @@ static int fetched(struct signerd *sd, const struct signerd_peer *peer, const st
 		return signerd_reply(sd, resp, req, CAPF_IPC_OK, 0, NULL);
 	}
 	signerd_cert_fp(x, f.fp);
-	if (serial_hex(x, f.serial, sizeof(f.serial)) != 0)
+	if (signerd_serial_hex(x, f.serial, sizeof(f.serial)) != 0)
 		f.serial[0] = '\0';
 	capf_x509_issuer(x, f.issuer, sizeof(f.issuer));
 	f.accepted = signerd_fetched_check(sd, device, x, f.issuer_fp, f.reason, sizeof(f.reason)) == 0;

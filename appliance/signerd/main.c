@@ -29,6 +29,7 @@
 #include <unistd.h>
 #include <openssl/crypto.h>
 
+#include "appliance/common/conffile.h"
 #include "appliance/common/file.h"
 #include "appliance/common/harden.h"
 #include "appliance/common/log.h"

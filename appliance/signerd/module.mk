@@ -16,7 +16,7 @@ SIGNERD      := $(BUILD)/bin/capf-signerd
 PROGRAMS     += $(SIGNERD)
 
 # No PKCS#11 code in the signer: libcapfp11 is not linked (capf-keyd holds the token).
-$(SIGNERD): $(call objs,$(SIGNERD_SRCS)) $(LIBSTORE) $(LIBPOLICY) $(LIBCODEC) $(LIBCOMMON) | $(BUILD)/bin/capf-keyd
+$(SIGNERD): $(call objs,$(SIGNERD_SRCS)) $(LIBSTORE) $(LIBCODEC) $(LIBCOMMON) $(LIBPOLICY) | $(BUILD)/bin/capf-keyd
 	@mkdir -p $(dir $@)
 	$(CC) $(LDFLAGS) -o $@ $(filter %.o %.a,$^) $(LIBSECCOMP) $(LIBCONFIG) $(LIBSQLITE) $(LIBCRYPTO) $(LIBPTHREAD)
 
@@ -35,7 +35,7 @@ $(BUILD)/tests/test_signerd_replay: $(call objs,tests/unit/test_signerd_replay.c
 # The integration tests' client (front verbs through the IPC codec, store access).
 SIGNERD_CLIENT := $(BUILD)/tests/signerd-client
 $(SIGNERD_CLIENT): $(call objs,tests/integ/signerd_client.c) $(BUILD)/lib/libcapfstore.a \
-		   $(BUILD)/lib/libcapfpolicy.a $(BUILD)/lib/libcapfcodec.a $(BUILD)/lib/libcapfcommon.a
+		   $(BUILD)/lib/libcapfcodec.a $(BUILD)/lib/libcapfcommon.a $(BUILD)/lib/libcapfpolicy.a
 	@mkdir -p $(dir $@)
 	$(CC) $(LDFLAGS) -o $@ $^ $(LIBCONFIG) $(LIBSQLITE) $(LIBCRYPTO) $(LIBPTHREAD)
 tests: $(SIGNERD_CLIENT)

@@ -22,7 +22,9 @@ W=$T_TMP/base
 trap 'git worktree remove --force "$W" >/dev/null 2>&1; t_cleanup' EXIT
 git worktree add -q --detach "$W" "$BASE" || { echo "bench_keyproc: git worktree add failed"; exit 1; }
 echo "-- building the base $(git rev-parse --short "$BASE") (the signer signs in its own process)"
-make -C "$W" -j"$(nproc)" all tests >"$T_TMP/base-build.log" 2>&1 || { tail "$T_TMP/base-build.log"; exit 1; }
+make -C "$W" -j"$(nproc)" all tests "$BUILD/tests/bench_tokensign" >"$T_TMP/base-build.log" 2>&1 ||
+  { tail "$T_TMP/base-build.log"; exit 1; }
+make -j"$(nproc)" all "$BUILD/tests/bench_tokensign" >"$T_TMP/head-build.log" 2>&1 || { tail "$T_TMP/head-build.log"; exit 1; }
 
 run() { # DIR LABEL: one run of the base's bench_appliance.sh in DIR's tree, its LSCs/s
   local out=$T_TMP/$2.out
@@ -36,7 +38,7 @@ for r in $(seq 1 "$ROUNDS"); do
   [ -n "$b" ] && before+=("$b"); [ -n "$a" ] && after+=("$a")
   grep -h "latency p50" "$T_TMP/before$r.out" "$T_TMP/after$r.out" | sed 's/^/   /'
 done
-[ ${#before[@]} -gt 0 ] && [ ${#after[@]} -gt 0 ] || { echo "bench_keyproc: a run failed"; tail -5 "$T_TMP"/*.out; exit 1; }
+[ ${#before[@]} -gt 0 ] && [ ${#after[@]} -gt 0 ] || { echo "bench_keyproc: a run failed"; for f in "$T_TMP"/*.out; do tail -n 5 "$f"; done; exit 1; }
 printf '%s\n' "${before[@]}" >"$T_TMP/b"; printf '%s\n' "${after[@]}" >"$T_TMP/a"
 awk 'FNR == 1 { f++ } f == 1 { b += $1; nb++ } f == 2 { a += $1; na++ }
   END { mb = b / nb; ma = a / na

@@ -84,10 +84,19 @@ int main(void)
 	run("RSA:2048", "EC:P-256", 500);
 	run("EC:P-256", "EC:P-256", 500);
 	run("EC:P-384", "RSA:2048", 500);
-	t0 = now_s();
-	for (int i = 0; i < n; i++)
-		if (capf_conf_load(&conf, "policy/capf.conf.example", e) != 0)
+	{
+		static char text[CAPF_CONF_FILE_MAX + 1];
+		FILE *f = fopen("policy/capf.conf.example", "r");
+		size_t len = f != NULL ? fread(text, 1, sizeof(text) - 1, f) : 0;
+
+		if (f == NULL)
 			return 1;
+		fclose(f);
+		t0 = now_s();
+		for (int i = 0; i < n; i++)
+			if (capf_conf_parse(&conf, text, len, "policy/capf.conf.example", e) != 0)
+				return 1;
+	}
 	printf("config: capf.conf.example parsed in %.0f us CPU\n", (now_s() - t0) / n * 1e6);
 	capf_errlist_free(e);
 	return 0;

@@ -27,6 +27,7 @@
 #include <openssl/x509.h>
 #include <openssl/x509v3.h>
 
+#include "appliance/common/conffile.h"
 #include "appliance/ipc/ipc.h"
 #include "appliance/store/audit_chain.h"
 #include "policy/chain.h"

@@ -55,6 +55,7 @@
 #include "appliance/store/authhash.h"
 #include "appliance/store/store.h"
 #include "policy/chain.h"
+#include "appliance/common/conffile.h"
 #include "policy/config.h"
 #include "policy/errlist.h"
 #include "policy/lsc.h"

@@ -935,6 +935,68 @@ static void test_deleted_key(void **state)
 	p11_token_close(t);
 }
 
+/* A key whose CKA_ID and CKA_LABEL are longer than a URI value (255 bytes) is
+ * found again after a recovery: the layer keeps both whole. */
+static void test_long_id_label_recovery(void **state)
+{
+	struct p11_token_opts opts = { .rw = 1, .recover_ms = 600000 };
+	struct p11_token *t = open_token(pin_file, &opts);
+	struct p11_keyspec spec = { CKK_EC, 256, NID_X9_62_prime256v1 };
+	CK_FUNCTION_LIST *f = p11_module_functions(p11_token_module(t));
+	struct p11_object *k, *found = NULL, **objs = NULL;
+	CK_OBJECT_CLASS cls;
+	unsigned char id[300];
+	char label[301], err[512];
+	CK_SESSION_HANDLE h;
+	CK_OBJECT_HANDLE oh;
+	CK_ULONG n;
+	struct p11_uri u;
+	size_t nobj = 0, idlen;
+	EVP_PKEY *pub;
+
+	assert_int_equal(p11_keygen(t, &spec, "k-long", NULL, 0, &k, err, sizeof(err)), P11_OK);
+	p11_object_free(k);
+	memset(label, 'L', 300);
+	label[300] = '\0';
+	for (size_t i = 0; i < sizeof(id); i++)
+		id[i] = (unsigned char)i;
+	/* both halves get the long label and id (the public half is found by id) */
+	assert_int_equal(f->C_OpenSession(p11_token_slot(t), CKF_SERIAL_SESSION | CKF_RW_SESSION,
+					  NULL, NULL, &h), CKR_OK);
+	for (int half = 0; half < 2; half++) {
+		CK_ATTRIBUTE tmpl[] = { { CKA_CLASS, &cls, sizeof(cls) }, { CKA_LABEL, "k-long", 6 } };
+		CK_ATTRIBUTE set[] = { { CKA_LABEL, label, 300 }, { CKA_ID, id, sizeof(id) } };
+
+		cls = half ? CKO_PUBLIC_KEY : CKO_PRIVATE_KEY;
+		assert_int_equal(f->C_FindObjectsInit(h, tmpl, 2), CKR_OK);
+		assert_int_equal(f->C_FindObjects(h, &oh, 1, &n), CKR_OK);
+		assert_int_equal(f->C_FindObjectsFinal(h), CKR_OK);
+		assert_int_equal(n, 1);
+		assert_int_equal(f->C_SetAttributeValue(h, oh, set, 2), CKR_OK);
+	}
+	f->C_CloseSession(h);
+	assert_int_equal(p11_uri_parse("pkcs11:type=private", &u, err, sizeof(err)), 0);
+	assert_int_equal(p11_find(t, &u, 64, &objs, &nobj, err, sizeof(err)), P11_OK);
+	p11_uri_clear(&u);
+	for (size_t i = 0; i < nobj; i++)
+		if (strcmp(p11_object_label(objs[i]), label) == 0)
+			found = p11_object_ref(objs[i]);
+	p11_objects_free(objs, nobj);
+	assert_non_null(found);
+	assert_memory_equal(p11_object_id(found, &idlen), id, sizeof(id));
+	assert_int_equal(idlen, sizeof(id));
+	assert_int_equal(p11_object_public_key(found, NULL, NULL, &pub, err, sizeof(err)), P11_OK);
+	assert_int_equal(sign_verify(found, pub, CKM_ECDSA, "before", err, sizeof(err), NULL), 1);
+	kill_sessions(t);
+	if (!sign_verify(found, pub, CKM_ECDSA, "after", err, sizeof(err), NULL))
+		fail_msg("sign after the recovery: %s", err);
+	assert_true(p11_token_recoveries(t) >= 1);
+	assert_int_equal(p11_keypair_destroy(found, err, sizeof(err)), P11_OK);
+	EVP_PKEY_free(pub);
+	p11_object_free(found);
+	p11_token_close(t);
+}
+
 /* A session whose operation failed half-way (C_SignInit accepted, C_Sign
  * refused the input) is discarded, not pooled: with a pool of one session the
  * next signature runs on a fresh session, still logged in. */
@@ -1434,6 +1496,7 @@ int main(int argc, char **argv)
 		cmocka_unit_test(test_pin_file_mode),
 		cmocka_unit_test(test_wrong_pin),
 		cmocka_unit_test(test_wrong_pin_at_recovery),
+		cmocka_unit_test(test_long_id_label_recovery),
 		cmocka_unit_test_teardown(test_module_wedged, restore_tokdir),
 		cmocka_unit_test_teardown(test_module_reinit, restore_tokdir),
 		cmocka_unit_test(test_exit_teardown),

@@ -70,16 +70,16 @@ static const struct { const char *name; int nid; } mds[] = {
 static void test_algid_pkcs1_ecdsa(void **state)
 {
 	for (size_t i = 0; i < NELEM(mds); i++) {
-		unsigned char ours[CAPF_ALGID_MAX], theirs[256];
+		unsigned char ours[CHSM_ALGID_MAX], theirs[256];
 		char err[256];
 		size_t n, m;
 
-		n = capf_sig_algid(CAPF_SIG_PKCS1, mds[i].nid, 0, 0, ours, sizeof(ours), err, sizeof(err));
+		n = chsm_sig_algid(CHSM_SIG_PKCS1, mds[i].nid, 0, 0, ours, sizeof(ours), err, sizeof(err));
 		m = openssl_algid(rsa, mds[i].name, 0, 0, NULL, theirs, sizeof(theirs));
 		assert_int_equal(n, m);
 		assert_memory_equal(ours, theirs, n);
 
-		n = capf_sig_algid(CAPF_SIG_ECDSA, mds[i].nid, 0, 0, ours, sizeof(ours), err, sizeof(err));
+		n = chsm_sig_algid(CHSM_SIG_ECDSA, mds[i].nid, 0, 0, ours, sizeof(ours), err, sizeof(err));
 		m = openssl_algid(ec, mds[i].name, 0, 0, NULL, theirs, sizeof(theirs));
 		assert_int_equal(n, m);
 		assert_memory_equal(ours, theirs, n);
@@ -96,12 +96,12 @@ static void test_algid_pss(void **state)
 
 		for (size_t s = 0; s < NELEM(salts); s++) {
 			for (size_t g = 0; g < NELEM(mgfs); g++) {
-				unsigned char ours[CAPF_ALGID_MAX], theirs[256];
+				unsigned char ours[CHSM_ALGID_MAX], theirs[256];
 				char err[256];
 				int mgf_nid = mgfs[g] != NULL ? OBJ_sn2nid(mgfs[g]) : mds[i].nid;
 				size_t n, m;
 
-				n = capf_sig_algid(CAPF_SIG_PSS, mds[i].nid, mgf_nid, salts[s], ours, sizeof(ours),
+				n = chsm_sig_algid(CHSM_SIG_PSS, mds[i].nid, mgf_nid, salts[s], ours, sizeof(ours),
 						   err, sizeof(err));
 				m = openssl_algid(rsa, mds[i].name, 1, salts[s], mgfs[g], theirs, sizeof(theirs));
 				assert_int_not_equal(n, 0);
@@ -114,21 +114,21 @@ static void test_algid_pss(void **state)
 
 static void test_algid_refused(void **state)
 {
-	unsigned char out[CAPF_ALGID_MAX];
+	unsigned char out[CHSM_ALGID_MAX];
 	char err[256] = "";
 
-	assert_int_equal(capf_sig_algid(CAPF_SIG_PKCS1, NID_sha1, 0, 0, out, sizeof(out), err, sizeof(err)), 0);
+	assert_int_equal(chsm_sig_algid(CHSM_SIG_PKCS1, NID_sha1, 0, 0, out, sizeof(out), err, sizeof(err)), 0);
 	assert_non_null(strstr(err, "SHA-256"));
-	assert_int_equal(capf_sig_algid(CAPF_SIG_ECDSA, NID_sha224, 0, 0, out, sizeof(out), err, sizeof(err)), 0);
-	assert_int_equal(capf_sig_algid(CAPF_SIG_ECDSA, NID_md5, 0, 0, out, sizeof(out), err, sizeof(err)), 0);
-	assert_int_equal(capf_sig_algid(CAPF_SIG_PSS, NID_sha256, NID_sha1, 32, out, sizeof(out), err, sizeof(err)), 0);
+	assert_int_equal(chsm_sig_algid(CHSM_SIG_ECDSA, NID_sha224, 0, 0, out, sizeof(out), err, sizeof(err)), 0);
+	assert_int_equal(chsm_sig_algid(CHSM_SIG_ECDSA, NID_md5, 0, 0, out, sizeof(out), err, sizeof(err)), 0);
+	assert_int_equal(chsm_sig_algid(CHSM_SIG_PSS, NID_sha256, NID_sha1, 32, out, sizeof(out), err, sizeof(err)), 0);
 	assert_non_null(strstr(err, "MGF1"));
-	assert_int_equal(capf_sig_algid(CAPF_SIG_PSS, NID_sha256, NID_sha256, -1, out, sizeof(out), err, sizeof(err)), 0);
-	assert_int_equal(capf_sig_algid((enum capf_sig_scheme)99, NID_sha256, 0, 0, out, sizeof(out), err, sizeof(err)), 0);
+	assert_int_equal(chsm_sig_algid(CHSM_SIG_PSS, NID_sha256, NID_sha256, -1, out, sizeof(out), err, sizeof(err)), 0);
+	assert_int_equal(chsm_sig_algid((enum chsm_sig_scheme)99, NID_sha256, 0, 0, out, sizeof(out), err, sizeof(err)), 0);
 	/* too small a buffer */
-	assert_int_equal(capf_sig_algid(CAPF_SIG_PSS, NID_sha256, NID_sha256, 32, out, 10, err, sizeof(err)), 0);
-	assert_int_equal(capf_sig_algid(CAPF_SIG_PKCS1, NID_sha256, 0, 0, out, 14, err, sizeof(err)), 0);
-	assert_int_equal(capf_sig_algid(CAPF_SIG_PKCS1, NID_sha256, 0, 0, out, 15, err, sizeof(err)), 15);
+	assert_int_equal(chsm_sig_algid(CHSM_SIG_PSS, NID_sha256, NID_sha256, 32, out, 10, err, sizeof(err)), 0);
+	assert_int_equal(chsm_sig_algid(CHSM_SIG_PKCS1, NID_sha256, 0, 0, out, 14, err, sizeof(err)), 0);
+	assert_int_equal(chsm_sig_algid(CHSM_SIG_PKCS1, NID_sha256, 0, 0, out, 15, err, sizeof(err)), 15);
 }
 
 static void test_digestinfo(void **state)
@@ -139,7 +139,7 @@ static void test_digestinfo(void **state)
 		unsigned char hash[EVP_MAX_MD_SIZE], mine[128], *der = NULL;
 		int hlen = EVP_MD_get_size(EVP_get_digestbynid(nids[i])), len;
 		size_t plen;
-		const unsigned char *prefix = capf_digestinfo_prefix(nids[i], &plen);
+		const unsigned char *prefix = chsm_digestinfo_prefix(nids[i], &plen);
 		X509_SIG *sig = X509_SIG_new();
 		X509_ALGOR *alg;
 		ASN1_OCTET_STRING *dig;
@@ -157,8 +157,8 @@ static void test_digestinfo(void **state)
 		OPENSSL_free(der);
 		X509_SIG_free(sig);
 	}
-	assert_null(capf_digestinfo_prefix(NID_md5, &(size_t){ 0 }));
-	assert_null(capf_digestinfo_prefix(NID_undef, &(size_t){ 0 }));
+	assert_null(chsm_digestinfo_prefix(NID_md5, &(size_t){ 0 }));
+	assert_null(chsm_digestinfo_prefix(NID_undef, &(size_t){ 0 }));
 }
 
 static void test_saltlen(void **state)
@@ -183,7 +183,7 @@ static void test_saltlen(void **state)
 
 	for (size_t i = 0; i < NELEM(cases); i++) {
 		char err[256] = "";
-		int got = capf_pss_saltlen(cases[i].salt, cases[i].bits, cases[i].md, err, sizeof(err));
+		int got = chsm_pss_saltlen(cases[i].salt, cases[i].bits, cases[i].md, err, sizeof(err));
 
 		if (got != cases[i].want)
 			fail_msg("case %zu: salt %d bits %u md %zu: got %d want %d", i, cases[i].salt,
@@ -195,13 +195,13 @@ static void test_saltlen(void **state)
 
 static void test_can_sign(void **state)
 {
-	assert_true(capf_md_can_sign(NID_sha256));
-	assert_true(capf_md_can_sign(NID_sha384));
-	assert_true(capf_md_can_sign(NID_sha512));
-	assert_false(capf_md_can_sign(NID_sha1));
-	assert_false(capf_md_can_sign(NID_sha224));
-	assert_false(capf_md_can_sign(NID_md5));
-	assert_false(capf_md_can_sign(NID_undef));
+	assert_true(chsm_md_can_sign(NID_sha256));
+	assert_true(chsm_md_can_sign(NID_sha384));
+	assert_true(chsm_md_can_sign(NID_sha512));
+	assert_false(chsm_md_can_sign(NID_sha1));
+	assert_false(chsm_md_can_sign(NID_sha224));
+	assert_false(chsm_md_can_sign(NID_md5));
+	assert_false(chsm_md_can_sign(NID_undef));
 }
 
 int main(void)

@@ -248,3 +248,11 @@ void pki_world_free(struct pki_world *w)
 	X509_free(w->inter);
 	X509_free(w->capf);
 }
+
+int pki_errs_have(const struct capf_errlist *l, const char *want)
+{
+	for (size_t i = 0; i < capf_errlist_count(l); i++)
+		if (strstr(capf_errlist_get(l, i), want) != NULL)
+			return 1;
+	return 0;
+}

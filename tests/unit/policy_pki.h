@@ -43,6 +43,9 @@ char *pki_pem(X509 *const *certs, int n, size_t *len);
 /* A config with the defaults (no file). */
 void pki_conf(struct capf_conf *c);
 
+/* Whether one of the messages in l contains want. */
+int pki_errs_have(const struct capf_errlist *l, const char *want);
+
 /* A third-party hierarchy: root (EC P-384) -> intermediate (EC P-256) -> CAPF CA
  * (capf_key_spec; subject C, ST, L, O, OU, CN; CA:TRUE pathlen:0 critical, keyCertSign
  * + digitalSignature critical, SKI, AKI), valid from now - 1 day for capf_days. */

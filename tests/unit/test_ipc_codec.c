@@ -678,6 +678,15 @@ static void test_names(void **state)
 	}
 }
 
+/* The schema tables agree with each other and fit the codec's per-rule counters. */
+static void test_schema_check(void **state)
+{
+	char why[256] = "";
+
+	if (ipc_schema_check(why, sizeof(why)) != 0)
+		fail_msg("schema: %s", why);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -689,6 +698,7 @@ int main(void)
 		cmocka_unit_test(test_builder_misuse),
 		cmocka_unit_test(test_bulk_chunk),
 		cmocka_unit_test(test_names),
+		cmocka_unit_test(test_schema_check),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -47,7 +47,7 @@ static const char *mkfile(const char *name, const void *data, size_t len, mode_t
 
 static int readpin(const char *path, char *pin, size_t *len, char *err, size_t errlen)
 {
-	return p11_pin_read(path, pin, P11_PIN_MAX + 1, len, err, errlen);
+	return p11_pin_read(path, pin, P11_PIN_MAX + 1, len, NULL, err, errlen);
 }
 
 static const struct {
@@ -187,14 +187,35 @@ static void test_small_buffer(void **state)
 	char pin[8], err[256];
 	size_t len;
 
-	assert_int_equal(p11_pin_read(mkfile("s.pin", "1\n", 2, 0600), pin, sizeof(pin), &len, err,
+	assert_int_equal(p11_pin_read(mkfile("s.pin", "1\n", 2, 0600), pin, sizeof(pin), &len, NULL, err,
 				      sizeof(err)), -1);
+}
+
+/* The identity handed back is the file that was read, not whatever the path names later. */
+static void test_identity_of_the_file_read(void **state)
+{
+	char pin[P11_PIN_MAX + 1], err[256], moved[300];
+	const char *p = mkfile("id.pin", "1234\n", 5, 0600);
+	struct stat st, now;
+	size_t len;
+
+	assert_int_equal(p11_pin_read(p, pin, sizeof(pin), &len, &st, err, sizeof(err)), 0);
+	assert_int_equal(stat(p, &now), 0);
+	assert_true(st.st_ino == now.st_ino && st.st_dev == now.st_dev);
+	/* replaced behind the reader's back: another identity */
+	snprintf(moved, sizeof(moved), "%s.old", p);
+	assert_int_equal(rename(p, moved), 0);
+	p = mkfile("id.pin", "1234\n", 5, 0600);
+	assert_int_equal(p11_pin_read(p, pin, sizeof(pin), &len, &now, err, sizeof(err)), 0);
+	assert_false(st.st_ino == now.st_ino && st.st_dev == now.st_dev);
+	unlink(moved);
 }
 
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_good),
+		cmocka_unit_test(test_identity_of_the_file_read),
 		cmocka_unit_test(test_max),
 		cmocka_unit_test(test_refused),
 		cmocka_unit_test(test_not_regular),

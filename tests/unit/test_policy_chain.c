@@ -146,46 +146,31 @@ static void test_third_party(void **state)
 	pki_world_free(&w);
 }
 
-static void test_files(void **state)
+static void test_from_pem(void **state)
 {
 	struct pki_world w;
 	struct capf_ca *ca = NULL;
-	char dir[] = "/tmp/capf-chain-XXXXXX", cpath[128], chpath[128], err[1024];
+	char err[1024];
 	X509 *chain[2];
-	size_t len;
-	char *pem;
-	FILE *fp;
+	size_t len, chlen;
+	char *pem, *chpem;
 
 	pki_world_make(&w, NOW, "EC:P-256", 3650);
 	chain[0] = w.inter;
 	chain[1] = w.root;
-	assert_non_null(mkdtemp(dir));
-	snprintf(cpath, sizeof(cpath), "%s/capf-ca.pem", dir);
-	snprintf(chpath, sizeof(chpath), "%s/chain.pem", dir);
-	assert_int_equal(capf_ca_load(cpath, chpath, NOW, &ca, err, sizeof(err)), -1);
-	assert_non_null(strstr(err, "capf-ca.pem: cannot open"));
 	pem = pki_pem(&w.capf, 1, &len);
-	fp = fopen(cpath, "w");
-	fwrite(pem, 1, len, fp);
-	fclose(fp);
-	free(pem);
-	assert_int_equal(capf_ca_load(cpath, chpath, NOW, &ca, err, sizeof(err)), -1);
-	assert_non_null(strstr(err, "chain.pem: cannot open"));
 	/* without its chain, a third-party signed CA does not load */
-	assert_int_equal(capf_ca_load(cpath, "", NOW, &ca, err, sizeof(err)), -1);
+	assert_int_equal(capf_ca_from_pem(pem, len, NULL, 0, NOW, &ca, err, sizeof(err)), -1);
 	assert_non_null(strstr(err, "not self-signed, and no chain was given"));
-	assert_non_null(strstr(err, cpath));
-	pem = pki_pem(chain, 2, &len);
-	fp = fopen(chpath, "w");
-	fwrite(pem, 1, len, fp);
-	fclose(fp);
-	free(pem);
-	assert_int_equal(capf_ca_load(cpath, chpath, NOW, &ca, err, sizeof(err)), 0);
+	chpem = pki_pem(chain, 2, &chlen);
+	assert_int_equal(capf_ca_from_pem(pem, len, chpem, chlen, NOW, &ca, err, sizeof(err)), 0);
 	assert_int_equal(capf_ca_days_left(ca, NOW), 3650);
 	capf_ca_free(ca);
-	unlink(cpath);
-	unlink(chpath);
-	rmdir(dir);
+	/* text that holds no certificate */
+	assert_int_equal(capf_ca_from_pem("not PEM", 7, NULL, 0, NOW, &ca, err, sizeof(err)), -1);
+	assert_non_null(strstr(err, "no PEM certificate found"));
+	free(pem);
+	free(chpem);
 	pki_world_free(&w);
 }
 
@@ -347,7 +332,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_third_party),
-		cmocka_unit_test(test_files),
+		cmocka_unit_test(test_from_pem),
 		cmocka_unit_test(test_self_signed),
 		cmocka_unit_test(test_bad_cas),
 		cmocka_unit_test(test_bad_chains),

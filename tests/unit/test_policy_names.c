@@ -258,6 +258,65 @@ static void test_device_settings(void **state)
 	assert_int_equal(capf_device_settings_check(&conf, &d, NOW, err, sizeof(err)), -1);
 }
 
+static const struct capf_device_change NOCHANGE = {
+	.op = -1, .auth = -1, .key_order = -1, .curve = -1, .rsa_bits = -1,
+};
+
+/* The one merge of an administrator's change into a device (capf_device_merge). */
+static void test_device_merge(void **state)
+{
+	struct capf_device_change chg = NOCHANGE;
+	enum capf_auth_string_use use;
+	struct capf_device d, d2;
+	char err[256];
+
+	capf_conf_defaults(&conf);
+	/* a new device: the policy's defaults, nothing pending */
+	assert_int_equal(capf_device_merge(&conf, "SEP001122334455", &chg, NULL, false, NOW, &d, &use,
+					   err, sizeof(err)), 0);
+	assert_string_equal(d.name, "SEP001122334455");
+	assert_int_equal(d.op, CAPF_OP_NONE);
+	assert_int_equal(d.key_order, conf.keys.default_key_order);
+	assert_int_equal(use, CAPF_AUTHSTR_CLEAR);
+	/* an operation: pending, with the default deadline */
+	chg.op = CAPF_OP_INSTALL;
+	assert_int_equal(capf_device_merge(&conf, d.name, &chg, &d, false, NOW, &d2, &use, err, sizeof(err)), 0);
+	assert_int_equal(d2.status, CAPF_ST_PENDING);
+	assert_int_equal(d2.deadline, capf_deadline_default(&conf, NOW));
+	/* the same operation an hour later keeps its deadline */
+	assert_int_equal(capf_device_merge(&conf, d.name, &chg, &d2, false, NOW + 3600, &d, &use, err,
+					   sizeof(err)), 0);
+	assert_int_equal(d.deadline, d2.deadline);
+	/* a deadline without an operation is refused */
+	chg = NOCHANGE;
+	chg.op = CAPF_OP_NONE;
+	chg.has_deadline = true;
+	chg.deadline = NOW + 86400;
+	assert_int_equal(capf_device_merge(&conf, d.name, &chg, &d, false, NOW, &d2, &use, err, sizeof(err)), -1);
+	assert_non_null(strstr(err, "needs a pending operation"));
+	/* By Authentication String: a new string, the stored one, or refused */
+	chg = NOCHANGE;
+	chg.auth = CAPF_AUTH_STRING;
+	assert_int_equal(capf_device_merge(&conf, d.name, &chg, &d, false, NOW, &d2, &use, err, sizeof(err)), -1);
+	assert_non_null(strstr(err, "needs a string"));
+	assert_int_equal(capf_device_merge(&conf, d.name, &chg, &d, true, NOW, &d2, &use, err, sizeof(err)), 0);
+	assert_int_equal(use, CAPF_AUTHSTR_KEEP);
+	chg.has_auth_string = true;
+	assert_int_equal(capf_device_merge(&conf, d.name, &chg, &d, true, NOW, &d2, &use, err, sizeof(err)), 0);
+	assert_int_equal(use, CAPF_AUTHSTR_NEW);
+	chg.auth = CAPF_AUTH_NULL;
+	assert_int_equal(capf_device_merge(&conf, d.name, &chg, &d, true, NOW, &d2, &use, err, sizeof(err)), -1);
+	assert_non_null(strstr(err, "only used with By Authentication String"));
+	/* a near deadline the change does not touch is not judged again */
+	chg = NOCHANGE;
+	chg.key_order = CAPF_KEYORDER_RSA_ONLY;
+	assert_int_equal(capf_device_merge(&conf, d.name, &chg, &d, false, d.deadline - 60, &d2, &use, err,
+					   sizeof(err)), 0);
+	/* a bad name */
+	assert_int_equal(capf_device_merge(&conf, "SEP1", &NOCHANGE, NULL, false, NOW, &d2, &use, err,
+					   sizeof(err)), -1);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -267,6 +326,7 @@ int main(void)
 		cmocka_unit_test(test_deadline),
 		cmocka_unit_test(test_keys),
 		cmocka_unit_test(test_device_settings),
+		cmocka_unit_test(test_device_merge),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
