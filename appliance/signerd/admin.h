@@ -121,19 +121,10 @@ X509 *admin_tls_current(struct signerd *sd);
 
 /* Valid LSCs of phones issued by the CA fp (the TLS record excluded); -1 on error. */
 long admin_valid_lscs(struct signerd *sd, const char *fp);
-/* "CN=x,O=y" into a name (RFC 4514 order, no escapes); NULL with a message. */
-X509_NAME *admin_parse_subject(const char *s, char *err, size_t errlen);
 /* 0 when the request has CONFIRM = 1; else answers REFUSED (audited), -1. */
 int admin_need_confirm(struct admin_req *a, const char *what);
 
 /* admin_tls.c */
 int admin_tls_issue(struct admin_req *a);
-
-/* admin_x509.c: certificate helpers */
-/* Adds an extension by OpenSSL config name/value, issuer/subject for ids. */
-int admin_x509_ext(X509 *x, X509 *issuer, X509_REQ *req, int nid, const char *value);
-/* A random positive 128-bit serial. */
-int admin_x509_serial(X509 *x);
-/* Signs x (or req) with key in libctx, SHA-256 (or SHA-384/512 by key size for EC). */
 
 #endif

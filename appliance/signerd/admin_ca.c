@@ -28,6 +28,7 @@
 #include "appliance/common/log.h"
 #include "appliance/common/x509.h"
 #include "appliance/signerd/admin.h"
+#include "policy/cacert.h"
 #include "policy/certlint.h"
 #include "policy/pubkey.h"
 #include "policy/chain.h"
@@ -285,7 +286,7 @@ admin_capf_regenerate(struct admin_req *a)
 		goto out;
 	}
 	if (capf_ipc_get_str(a->req, CAPF_IPC_T_SUBJECT, subj, sizeof(subj)) == 0) {
-		if ((name = admin_parse_subject(subj, err, sizeof(err))) == NULL) {
+		if ((name = capf_subject_parse(subj, err, sizeof(err))) == NULL) {
 			rc = admin_refuse(a, "%s", err);
 			goto out;
 		}
@@ -313,17 +314,8 @@ admin_capf_regenerate(struct admin_req *a)
 		goto undo;
 	}
 
-	/* the self-signed certificate */
-	if ((x = X509_new()) == NULL || X509_set_version(x, 2) != 1 || admin_x509_serial(x) != 0 ||
-	    X509_set_subject_name(x, name) != 1 || X509_set_issuer_name(x, name) != 1 ||
-	    ASN1_TIME_set(X509_getm_notBefore(x), now) == NULL ||
-	    X509_time_adj_ex(X509_getm_notAfter(x), (int)days, 0, &now) == NULL ||
-	    X509_set_pubkey(x, pub) != 1 ||
-	    admin_x509_ext(x, x, NULL, NID_basic_constraints, "critical,CA:TRUE,pathlen:0") != 0 ||
-	    admin_x509_ext(x, x, NULL, NID_key_usage, "critical,digitalSignature,keyCertSign") != 0 ||
-	    admin_x509_ext(x, x, NULL, NID_subject_key_identifier, "hash") != 0 ||
-	    admin_x509_ext(x, x, NULL, NID_authority_key_identifier, "keyid:always") != 0) {
-		capf_ossl_errors(err, sizeof(err));
+	/* the self-signed certificate: policy's CA profile */
+	if ((x = capf_cacert_build(NULL, name, pub, days, now, err, sizeof(err))) == NULL) {
 		snprintf(msg, sizeof(msg), "building the CAPF CA certificate: %s", err);
 		goto undo;
 	}
@@ -462,20 +454,20 @@ admin_capf_import(struct admin_req *a)
 	if (EVP_PKEY_eq(X509_get0_pubkey(x), X509_get0_pubkey(capf_ca_cert(g->ca))) != 1) {
 		ERR_clear_error();
 		signerd_audit(a->sd, a->peer, "refused", "capf.import", "fp=%s: not the token key", fp);
-		rc = admin_refuse(a, "refused: the certificate's public key is not the CAPF CA key in "
+		rc = admin_refuse(a, "the certificate's public key is not the CAPF CA key in "
 				  "the token (%s); import the certificate issued for the CSR from "
 				  "`capfctl capf csr`", g->key_uri);
 		goto out;
 	}
 	if (capf_ca_from_x509(x, chain, time(NULL), &ca, err, sizeof(err)) != 0) {
 		signerd_audit(a->sd, a->peer, "refused", "capf.import", "fp=%s: %s", fp, err);
-		rc = admin_refuse(a, "refused: %s", err);
+		rc = admin_refuse(a, "%s", err);
 		goto out;
 	}
 	nca = signerd_ca_new(a->sd, ca, g->key_uri, &retry, err, sizeof(err));
 	ca = NULL;
 	if (nca == NULL) {
-		rc = retry ? admin_retry(a, err) : admin_refuse(a, "refused: %s", err);
+		rc = retry ? admin_retry(a, err) : admin_refuse(a, "%s", err);
 		goto out;
 	}
 	snprintf(old_fp, sizeof(old_fp), "%s", g->fp);
@@ -526,7 +518,7 @@ admin_capf_adopt(struct admin_req *a)
 		return rc;
 	if (capf_ca_from_x509(x, chain, time(NULL), &ca, err, sizeof(err)) != 0) {
 		signerd_audit(a->sd, a->peer, "refused", "capf.adopt", "fp=%s: %s", fp, err);
-		rc = admin_refuse(a, "refused: %s", err);
+		rc = admin_refuse(a, "%s", err);
 		goto out;
 	}
 	/* the key process opens the key, checks it matches the certificate and that
@@ -535,7 +527,7 @@ admin_capf_adopt(struct admin_req *a)
 	ca = NULL;
 	if (nca == NULL) {
 		signerd_audit(a->sd, a->peer, "refused", "capf.adopt", "fp=%s key_uri=%s: %s", fp, uri, err);
-		rc = retry ? admin_retry(a, err) : admin_refuse(a, "refused: the key %s: %s", uri, err);
+		rc = retry ? admin_retry(a, err) : admin_refuse(a, "the key %s: %s", uri, err);
 		goto out;
 	}
 	snprintf(old_fp, sizeof(old_fp), "%s", g->fp);

@@ -267,14 +267,6 @@ admin_trust_export(struct admin_req *a)
 	return 0;
 }
 
-/* The subject of a CA or TLS request: policy's one parser (capf_subject_parse).
- * Kept for admin_ca.c and admin_tls.c until they call capf_subject_parse. */
-X509_NAME *
-admin_parse_subject(const char *s, char *err, size_t errlen)
-{
-	return capf_subject_parse(s, err, errlen);
-}
-
 /* ---- CAPF_CSR ------------------------------------------------------------------ */
 
 int

@@ -21,11 +21,11 @@
 #include "appliance/common/log.h"
 #include "appliance/common/x509.h"
 #include "appliance/signerd/admin.h"
+#include "policy/cacert.h"
 #include "policy/certlint.h"
 #include "policy/chain.h"
 
 #define TLS_DAYS_DEFAULT 825
-#define TLS_DAYS_MAX     3650
 #define TLS_SAN_MAX      16
 
 static int
@@ -182,7 +182,7 @@ admin_tls_issue(struct admin_req *a)
 	size_t n;
 	char err[1024], subj[1025], san[4096];
 	uint32_t days = TLS_DAYS_DEFAULT;
-	time_t now = time(NULL), na;
+	time_t now = time(NULL);
 	int rc = 0, retry = 0, i;
 	unsigned char *der = NULL;
 	int derlen;
@@ -220,7 +220,7 @@ admin_tls_issue(struct admin_req *a)
 		goto out;
 	}
 	if (capf_ipc_get_str(a->req, CAPF_IPC_T_SUBJECT, subj, sizeof(subj)) == 0) {
-		if ((name = admin_parse_subject(subj, err, sizeof(err))) == NULL) {
+		if ((name = capf_subject_parse(subj, err, sizeof(err))) == NULL) {
 			rc = admin_refuse(a, "%s", err);
 			goto out;
 		}
@@ -232,8 +232,8 @@ admin_tls_issue(struct admin_req *a)
 		goto out;
 	}
 	if (capf_ipc_get_u32(a->req, CAPF_IPC_T_VALIDITY_DAYS, &days) == 0 &&
-	    (days < 1 || days > TLS_DAYS_MAX)) {
-		rc = admin_refuse(a, "validity: 1..%d days", TLS_DAYS_MAX);
+	    (days < 1 || days > CAPF_TLSCERT_DAYS_MAX)) {
+		rc = admin_refuse(a, "validity: 1..%d days", CAPF_TLSCERT_DAYS_MAX);
 		goto out;
 	}
 	if (san_string(a, san, sizeof(san), err, sizeof(err)) != 0) {
@@ -245,23 +245,9 @@ admin_tls_issue(struct admin_req *a)
 		goto out;
 	}
 	cacert = capf_ca_cert(g->ca);
-	na = now + (time_t)days * 86400;
-	if (na > capf_ca_chain_not_after(g->ca))
-		na = capf_ca_chain_not_after(g->ca);   /* never beyond the issuer and its chain */
-	if ((x = X509_new()) == NULL || X509_set_version(x, 2) != 1 || admin_x509_serial(x) != 0 ||
-	    X509_set_subject_name(x, name) != 1 ||
-	    X509_set_issuer_name(x, X509_get_subject_name(cacert)) != 1 ||
-	    ASN1_TIME_set(X509_getm_notBefore(x), now) == NULL ||
-	    ASN1_TIME_set(X509_getm_notAfter(x), na) == NULL ||
-	    X509_set_pubkey(x, pub) != 1 ||
-	    admin_x509_ext(x, cacert, NULL, NID_basic_constraints, "critical,CA:FALSE") != 0 ||
-	    admin_x509_ext(x, cacert, NULL, NID_key_usage, EVP_PKEY_is_a(pub, "RSA") ?
-			   "critical,digitalSignature,keyEncipherment" : "critical,digitalSignature") != 0 ||
-	    admin_x509_ext(x, cacert, NULL, NID_ext_key_usage, "serverAuth") != 0 ||
-	    admin_x509_ext(x, cacert, NULL, NID_subject_key_identifier, "hash") != 0 ||
-	    admin_x509_ext(x, cacert, NULL, NID_authority_key_identifier, "keyid:always") != 0 ||
-	    (san[0] && admin_x509_ext(x, cacert, NULL, NID_subject_alt_name, san) != 0)) {
-		capf_ossl_errors(err, sizeof(err));
+	/* the profile is policy's; never beyond the issuer and its chain */
+	if ((x = capf_tlscert_build(cacert, name, pub, days, capf_ca_chain_not_after(g->ca), san, now, err,
+				    sizeof(err))) == NULL) {
 		rc = admin_error(a, "building the TLS certificate: %s", err);
 		goto out;
 	}

@@ -4,7 +4,7 @@ SIGNERD_ADMIN_SRCS := appliance/signerd/admin.c appliance/signerd/admin_audit.c 
 		      appliance/signerd/admin_backup.c appliance/signerd/admin_bulk.c \
 		      appliance/signerd/admin_ca.c appliance/signerd/admin_capf.c \
 		      appliance/signerd/admin_devices.c appliance/signerd/admin_history.c \
-		      appliance/signerd/admin_tls.c appliance/signerd/admin_x509.c
+		      appliance/signerd/admin_tls.c
 SIGNERD_SRCS := appliance/signerd/main.c appliance/signerd/harden.c appliance/signerd/ca.c \
 		appliance/signerd/serve.c appliance/signerd/dispatch.c appliance/signerd/front.c \
 		appliance/signerd/authcheck.c appliance/signerd/possession.c appliance/signerd/util.c \
