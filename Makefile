@@ -4,7 +4,7 @@
 #   make check           install missing Debian packages, build, run every test
 #   make check SANITIZE=1  the same under ASan+UBSan (build/asan/), plus a short fuzz run
 #   make bench           benchmarks; they print their figures
-#   make fuzz            libFuzzer targets (clang) into build/fuzz/
+#   make fuzz            libFuzzer targets (clang) into build/fuzz/, each run for its budget (tests/module.mk)
 #   make demo            run the appliance on its defaults and enroll a simulated phone
 #   make install PREFIX=/usr/local DESTDIR=
 #   make deb             the Debian packages into build/deb/ (scripts/make-deb; docs/INSTALL.md)
