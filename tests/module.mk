@@ -31,3 +31,11 @@ $(FUZZ_DIR)/%: tests/fuzz/%.c $$(FUZZ_SRCS_$$*)
 fuzz-smoke: fuzz-build
 	@for f in $(FUZZERS); do tests/run-fuzz $$f --seconds $(FUZZ_SECONDS) || exit 1; done
 SHELL_TESTS += tests/e2e/readme.sh
+
+# capf-hostile: the hostile and odd clients and peers of the tests, one subcommand per case
+# (tests/e2e/capf_hostile.c; capf-hostile --help).
+HOSTILE := $(BUILD)/tests/capf-hostile
+$(HOSTILE): $(call objs,tests/e2e/capf_hostile.c) $(BUILD)/lib/libcapfcodec.a
+	@mkdir -p $(dir $@)
+	$(CC) $(LDFLAGS) -o $@ $^ $(LIBSSL)
+tests: $(HOSTILE)

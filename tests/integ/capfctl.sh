@@ -11,7 +11,6 @@ SD=$BIN/capf-signerd
 CTL=$BIN/capfctl
 CL=$PWD/$BUILD/tests/signerd-client
 IS_ROOT=0; [ "$(id -u)" = 0 ] && IS_ROOT=1
-PY=python3; [ -x /usr/bin/python3 ] && PY=/usr/bin/python3     # (pyenv shims are slow)
 
 # ---- token, CAPF CA (self-signed with the token key through capfhsm) --------
 mkdir -p "$D/tok" "$D/state" "$D/ca" "$D/pki" "$D/out"
@@ -21,26 +20,11 @@ ORIG_FP=$(openssl x509 -in "$D/ca-original.pem" -noout -fingerprint -sha256 | cu
 
 # ---- users, configuration, start ----------------------------------------------
 signer_user "$D/tok" "$D/state" "$D/ca"
-cat >"$D/capf.conf" <<CONF
-token: { module = "$SOFTHSM_MODULE"; ca_key_uri = "$KEYURI"; pin_source = "$PIN"; };
-ca: { certificate = "$D/ca/ca.pem"; };
-sockets: { dir = "$D/run"; front_uids = [$(id -u)]; admin_uids = [$(id -u)]; };
-store: { path = "$D/state/capf.db"; };
-keys: { rsa_bits = [2048, 3072]; ec_curves = ["P-256", "P-384"]; };
-signer: { workers = 2; sessions = 2; };
-CONF
-ADMIN=$D/run/admin.sock
-FRONT=$D/run/front.sock
-DB=$D/state/capf.db
-LOG=$D/signerd.log
-# sd_start: the daemon on capf.conf, up once admin.sock answers (see start_signerd in tests/lib.sh)
-sd_start() { start_signerd "$LOG" "$ADMIN" "$D/capf.conf"; }
+signer_conf "$D" "$D/ca/ca.pem" 'keys: { rsa_bits = [2048, 3072]; ec_curves = ["P-256", "P-384"]; };' \
+  'signer: { workers = 2; sessions = 2; };'
 sd_start
 check "capf-signerd is up" test -S "$ADMIN"
 [ -S "$ADMIN" ] || { tail -20 "$LOG"; finish; }
-c() { "$CTL" --socket "$ADMIN" "$@"; }
-# rc CODE CMD...: passes when CMD exits with CODE
-rc() { local want=$1; shift; "$@" >"$T_TMP/rc.out" 2>&1; local got=$?; cat "$T_TMP/rc.out"; [ "$got" = "$want" ] || { echo "exit $got, wanted $want"; return 1; }; }
 # same_certs A B: two `capf show --json` outputs name the same certificates in the same roles
 same_certs() { $PY -c '
 import json,sys
@@ -48,8 +32,6 @@ def key(f):
     d=json.load(open(f)); k=lambda c: c and (c["role"], c["sha256"], c.get("valid_lscs"))
     return (k(d["ca"]), k(d["tls"]), [k(c) for c in d["previous"]], [k(c) for c in d["retired"]])
 a,b=key(sys.argv[1]),key(sys.argv[2]); assert a==b, (a,b)' "$1" "$2"; }
-# jout FILE CMD...: CMD's stdout into FILE (stderr into FILE.err)
-jout() { local f=$1; shift; "$@" >"$f" 2>"$f.err"; local r=$?; cat "$f.err"; return $r; }
 
 # ---- help, exit codes, reachability ---------------------------------------------
 check "capfctl --help" "$CTL" --help
@@ -320,24 +302,13 @@ check_grep "  ... subject of the current CA" "Subject: O = Example Corp, OU = Vo
 
 # ---- a third-party PKI (software): root, intermediate ------------------------------------------
 P=$D/pki
-ossl req -x509 -new -newkey rsa:2048 -nodes -keyout "$P/root.key" -subj "/O=Third Party/CN=TP Root" -days 3650 \
-  -addext "basicConstraints=critical,CA:TRUE" -addext "keyUsage=critical,keyCertSign,cRLSign" \
-  -out "$P/root.pem" >/dev/null 2>&1
-ossl req -new -newkey rsa:2048 -nodes -keyout "$P/int.key" -subj "/O=Third Party/CN=TP Issuing CA" -out "$P/int.csr" >/dev/null 2>&1
-printf 'basicConstraints=critical,CA:TRUE,pathlen:1\nkeyUsage=critical,keyCertSign,cRLSign\nsubjectKeyIdentifier=hash\nauthorityKeyIdentifier=keyid\n' >"$P/int.ext"
 # the intermediate ends before the CAPF CA it signs (1500 < 2000 days): LSCs end with it
-ossl x509 -req -in "$P/int.csr" -CA "$P/root.pem" -CAkey "$P/root.key" -CAcreateserial -days 1500 \
-  -extfile "$P/int.ext" -out "$P/int.pem" >/dev/null 2>&1
-cat "$P/int.pem" "$P/root.pem" >"$P/chain.pem"
-signca() { # CSR EXTFILE OUT
-  ossl x509 -req -in "$1" -CA "$P/int.pem" -CAkey "$P/int.key" -CAcreateserial -days 2000 -extfile "$2" -out "$3" >/dev/null 2>&1
-}
-printf 'basicConstraints=critical,CA:TRUE,pathlen:0\nkeyUsage=critical,digitalSignature,keyCertSign\nsubjectKeyIdentifier=hash\nauthorityKeyIdentifier=keyid\n' >"$P/capf.ext"
+tp_pki "$P" 1500
 printf 'basicConstraints=critical,CA:TRUE\nkeyUsage=critical,digitalSignature,keyCertSign\nsubjectKeyIdentifier=hash\nauthorityKeyIdentifier=keyid\n' >"$P/nopathlen.ext"
-signca "$D/out/capf.csr" "$P/capf.ext" "$P/capf-tp.pem"
-signca "$D/out/capf.csr" "$P/nopathlen.ext" "$P/capf-nopathlen.pem"
+tp_sign "$D/out/capf.csr" "$P/capf-tp.pem"
+tp_sign "$D/out/capf.csr" "$P/capf-nopathlen.pem" "$P/nopathlen.ext"
 ossl req -new -newkey rsa:2048 -nodes -keyout "$P/other.key" -subj "/O=Example Corp/OU=Voice/CN=CAPF-test" -out "$P/other.csr" >/dev/null 2>&1
-signca "$P/other.csr" "$P/capf.ext" "$P/capf-otherkey.pem"
+tp_sign "$P/other.csr" "$P/capf-otherkey.pem"
 c capf show --json >"$D/show-before-import.json"
 
 check "import without --yes: exit 4" rc 4 c capf import "$P/capf-tp.pem" --chain "$P/chain.pem"

@@ -14,7 +14,7 @@ mkdir -p "$D/tok" "$D/state" "$D/mic" "$D/pki"
 make_capf_ca "$D" "$D/ca.pem"
 
 # Another key on the token, not the CAPF CA's.
-"$BIN/capf-token" keygen --uri "pkcs11:token=capf;object=other?pin-source=file:$PIN" --type ec:P-256 \
+"$BIN/capf-token" keygen --uri "$(p11_uri capf other "" "$PIN")" --type ec:P-256 \
   >"$D/keygen2.log" 2>&1 || { not_ok "keygen other"; cat "$D/keygen2.log"; }
 
 # Manufacturing CA (MIC and SUDI issuer), a MIC and a SUDI certificate; an
@@ -40,20 +40,10 @@ cp "$D/pki/mfg.pem" "$D/mic/mfg.pem"
 
 # ---- users and the configuration ------------------------------------------
 signer_user "$D/tok" "$D/state" "$D/mic"
-cat >"$D/capf.conf" <<CONF
-token: { module = "$SOFTHSM_MODULE"; ca_key_uri = "$KEYURI"; pin_source = "$PIN"; };
-ca: { certificate = "$D/ca.pem"; };
-sockets: { dir = "$D/run"; front_uids = [$(id -u), $SIGNER_UID]; admin_uids = [$(id -u)]; };
-store: { path = "$D/state/capf.db"; };
-keys: { rsa_bits = [2048, 3072]; ec_curves = ["P-256", "P-384"]; };
-auth: { max_failed_attempts = 3; };
-mic: { ca_dir = "$D/mic"; };
-front: { keygen_timeout = 60; retry_delay = 17; };
-signer: { workers = 2; sessions = 4; };
-CONF
-FRONT=$D/run/front.sock
-ADMIN=$D/run/admin.sock
-DB=$D/state/capf.db
+FRONT_UIDS="$(id -u), $SIGNER_UID" signer_conf "$D" "$D/ca.pem" \
+  'keys: { rsa_bits = [2048, 3072]; ec_curves = ["P-256", "P-384"]; };' 'auth: { max_failed_attempts = 3; };' \
+  "mic: { ca_dir = \"$D/mic\"; };" 'front: { keygen_timeout = 60; retry_delay = 17; };' \
+  'signer: { workers = 2; sessions = 4; };'
 store() { "${RUN_AS[@]}" "$CL" "$@"; }
 enroll() { "$CL" enroll "$FRONT" "$@"; }
 
@@ -297,7 +287,7 @@ store device-add "$DB" SEP00000000A00F install null >/dev/null
 rm -f "$D/go"
 enroll SEP00000000A00F --wait-before-issue "$D/go" >"$D/h1.out" 2>&1 &
 CPID=$!
-for _ in $(seq 1 200); do grep -q waiting=1 "$D/h1.out" && break; sleep 0.05; done
+wait_log 10 "$D/h1.out" waiting=1
 store device-add "$DB" SEP00000000A00F none null >/dev/null      # the operator cancels
 touch "$D/go"; wait "$CPID"
 check_grep "cancelled between BEGIN and ISSUE -> refused at ISSUE" "error text=.*changed during this session" "$D/h1.out"
@@ -311,7 +301,7 @@ store device-add "$DB" SEP00000000A010 install null >/dev/null
 rm -f "$D/go"
 enroll SEP00000000A010 --wait-before-issue "$D/go" >"$D/h2.out" 2>&1 &
 CPID=$!
-for _ in $(seq 1 200); do grep -q waiting=1 "$D/h2.out" && break; sleep 0.05; done
+wait_log 10 "$D/h2.out" waiting=1
 "$BIN/capfctl" --socket "$ADMIN" device set SEP00000000A010 --key-order rsa >"$D/h2.ctl" 2>&1
 check "capfctl device set answered" test $? = 0
 touch "$D/go"; wait "$CPID"
@@ -394,7 +384,7 @@ fi
 store device-add "$DB" SEP00000000A00A install null >/dev/null
 "$CL" enroll "$FRONT" SEP00000000A00A --no-result >"$D/e19.out" 2>&1 &
 CPID=$!
-for _ in $(seq 1 200); do grep -q holding=1 "$D/e19.out" && break; sleep 0.05; done
+wait_log 10 "$D/e19.out" holding=1
 kill -KILL "$SPID"; wait "$SPID" 2>/dev/null
 kill "$CPID" 2>/dev/null; wait "$CPID" 2>/dev/null
 SERIAL=$(sed -n 's/issued serial=//p' "$D/e19.out")
