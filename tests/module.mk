@@ -35,7 +35,8 @@ SHELL_TESTS += tests/e2e/readme.sh
 # capf-hostile: the hostile and odd clients and peers of the tests, one subcommand per case
 # (tests/e2e/capf_hostile.c; capf-hostile --help).
 HOSTILE := $(BUILD)/tests/capf-hostile
-$(HOSTILE): $(call objs,tests/e2e/capf_hostile.c) $(BUILD)/lib/libcapfcodec.a
+$(HOSTILE): $(call objs,tests/e2e/capf_hostile.c tests/e2e/hostile_ipc.c tests/integ/ipc_client.c) \
+	    $(BUILD)/lib/libcapfcodec.a
 	@mkdir -p $(dir $@)
 	$(CC) $(LDFLAGS) -o $@ $^ $(LIBSSL)
 tests: $(HOSTILE)

@@ -1,6 +1,7 @@
 /*
  * tests/e2e/capf_hostile.c (build/tests/capf-hostile): the hostile and odd peers of the
- * tests, one subcommand per case. Against capf-frontd's CAPF port (TLS):
+ * tests, one subcommand per case (the ipc-* ones, against capf-signerd's front.sock, are in
+ * tests/e2e/hostile_ipc.c). Against capf-frontd's CAPF port (TLS):
  *
  *   capf-hostile CASE HOST PORT [OPTIONS]
  *
@@ -37,6 +38,7 @@
 
 #include "appliance/capf/msg.h"
 #include "appliance/capf/proto.h"
+#include "tests/e2e/hostile.h"
 
 static const char usage[] =
 	"usage: capf-hostile CASE HOST PORT [OPTIONS]    (a client of capf-frontd's CAPF port)\n"
@@ -76,6 +78,13 @@ static const char usage[] =
 	"                     \"ready\" once the first --count were opened and at the end a JSON\n"
 	"                     line: attempts, held_max, held_total, retry_later, closed, trickled,\n"
 	"                     open_at_end, held_at_end, seconds; SIGTERM ends it early\n"
+	"A compromised capf-frontd on capf-signerd's front.sock (tests/e2e/hostile_ipc.c):\n"
+	"  ipc-raw SOCK VERBHEX [LEN]   a request header padded with junk to LEN bytes: closed=1\n"
+	"  ipc-burst SOCK NAME N        N connections send BEGIN at once: ok=, retry_later=, other=, closed=\n"
+	"  ipc-unread SOCK N            N PINGs, no answer read: sent=, closed=1 once dropped\n"
+	"  ipc-forged-issue SOCK        ISSUE with a TOKEN no session has: closed=1\n"
+	"  ipc-replay SOCK FILE [--fresh-session]   a saved BEGIN (signerd-client enroll\n"
+	"                               --save-begin) again, or on a new session id\n"
 	"A peer of capf-frontd or capfctl on AF_UNIX:\n"
 	"  fake-server PATH   a SOCK_SEQPACKET server on PATH (as --uid UID when given, bound\n"
 	"                     first, as root) that never answers; prints \"listening\", then\n"
@@ -1077,6 +1086,8 @@ int main(int argc, char **argv)
 		return 2;
 	}
 	c = argv[1];
+	if (strncmp(c, "ipc-", 4) == 0)
+		return hostile_ipc(c, argc - 2, argv + 2);
 	npos = strcmp(c, "fake-server") == 0 ? 1 : 2;
 	if (argc < 2 + npos || argv[2][0] == '-' || (npos == 2 && argv[3][0] == '-')) {
 		fprintf(stderr, "capf-hostile %s: %s expected (--help)\n", c, npos == 1 ? "PATH" : "HOST PORT");

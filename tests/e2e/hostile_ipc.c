@@ -1,0 +1,285 @@
+/*
+ * tests/e2e/hostile_ipc.c: capf-hostile's ipc-* cases, a compromised capf-frontd on
+ * capf-signerd's front.sock (tests/integ/signerd.sh):
+ *   ipc-raw SOCK VERBHEX [LEN]        a request header (padded with junk to LEN bytes);
+ *                                     prints closed=1 when the daemon closed the connection
+ *   ipc-burst SOCK NAME N             N connections send BEGIN at once; counts ok=,
+ *                                     retry_later=, other=, closed=
+ *   ipc-unread SOCK N                 N PINGs without reading an answer; prints sent= and
+ *                                     closed=1 once the daemon dropped us
+ *   ipc-forged-issue SOCK             ISSUE with a TOKEN no session has: closed=1
+ *   ipc-replay SOCK FILE [--fresh-session]   a BEGIN saved by signerd-client enroll
+ *                                     --save-begin sent again, as it was or with a new
+ *                                     signer-chosen session id
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/time.h>
+#include <unistd.h>
+
+#include "tests/e2e/hostile.h"
+#include "tests/integ/ipc_client.h"
+
+/* A request header for verbhex followed by pad-8 filler bytes (pad 0: just
+ * the header): closed=1 when the daemon closed the connection. */
+static int cmd_raw(const char *sock, const char *verbhex, size_t total)
+{
+	unsigned verb = (unsigned)strtoul(verbhex, NULL, 16);
+	int fd = sock_connect(sock);
+	uint8_t *msg, buf[256];
+	ssize_t n;
+
+	if (total < 8)
+		total = 8;
+	if ((msg = calloc(1, total)) == NULL)
+		die("out of memory");
+	msg[0] = 1;
+	msg[2] = (uint8_t)(verb >> 8);
+	msg[3] = (uint8_t)verb;
+	msg[7] = 9;
+	for (size_t i = 8; i < total; i++)
+		msg[i] = 0xA5;
+	if (send(fd, msg, total, MSG_NOSIGNAL) != (ssize_t)total) {
+		printf("closed=1 send_failed=1\n");
+		free(msg);
+		return 0;
+	}
+	free(msg);
+	n = recv(fd, buf, sizeof(buf), 0);
+	if (n <= 0)
+		printf("closed=1\n");
+	else
+		printf("closed=0 len=%zd\n", n);
+	close(fd);
+	return 0;
+}
+
+/* N connections each send BEGIN for name at once, then every answer is read:
+ * prints ok=, retry_later=, other=, closed= counts. */
+static int cmd_burst(const char *sock, const char *name, unsigned n)
+{
+	unsigned ok = 0, retry = 0, other = 0, closed = 0;
+	uint8_t *buf = malloc(CAPF_IPC_MSG_MAX);
+	int *fds = calloc(n, sizeof(int));
+	uint8_t **msgs = calloc(n, sizeof(uint8_t *));
+	size_t *lens = calloc(n, sizeof(size_t));
+
+	if (buf == NULL || fds == NULL || msgs == NULL || lens == NULL)
+		die("out of memory");
+	/* a session id per connection, every BEGIN built: then all sent at once */
+	for (unsigned i = 0; i < n; i++) {
+		struct capf_ipc_builder b;
+		const uint8_t *out;
+		char err[256];
+
+		fds[i] = sock_connect(sock);
+		capf_ipc_build_request(&b, CAPF_IPC_BEGIN, n + i + 1);
+		capf_ipc_put_str(&b, CAPF_IPC_T_DEVICE_NAME, name);
+		capf_ipc_put_u8(&b, CAPF_IPC_T_CLIENT_VERSION, 3);
+		capf_ipc_put_u32(&b, CAPF_IPC_T_CAPF_SESSION, session_id(fds[i], buf));
+		capf_ipc_put_str(&b, CAPF_IPC_T_PEER, "192.0.2.10:51000");
+		capf_ipc_put_str(&b, CAPF_IPC_T_PASSWORD, "");
+		if (capf_ipc_build_finish(&b, &out, &lens[i], err, sizeof(err)) != 0)
+			die("build: %s", err);
+		if ((msgs[i] = malloc(lens[i])) == NULL)
+			die("out of memory");
+		memcpy(msgs[i], out, lens[i]);
+		capf_ipc_builder_free(&b);
+	}
+	for (unsigned i = 0; i < n; i++)
+		if (send(fds[i], msgs[i], lens[i], MSG_NOSIGNAL) != (ssize_t)lens[i])
+			closed++;
+	for (unsigned i = 0; i < n; i++) {
+		struct capf_ipc_msg m;
+		char err[256];
+		ssize_t got = recv(fds[i], buf, CAPF_IPC_MSG_MAX, 0);
+
+		if (got <= 0) {
+			closed++;
+		} else if (capf_ipc_decode_response(&m, buf, (size_t)got, CAPF_IPC_BEGIN, n + i + 1, err,
+						    sizeof(err)) != 0) {
+			other++;
+		} else {
+			if (m.status == CAPF_IPC_OK)
+				ok++;
+			else if (m.status == CAPF_IPC_RETRY_LATER)
+				retry++;
+			else
+				other++;
+			capf_ipc_msg_free(&m);
+		}
+		close(fds[i]);
+	}
+	printf("ok=%u\nretry_later=%u\nother=%u\nclosed=%u\n", ok, retry, other, closed);
+	for (unsigned i = 0; i < n; i++)
+		free(msgs[i]);
+	free(msgs);
+	free(lens);
+	free(fds);
+	free(buf);
+	return 0;
+}
+
+static int cmd_unread(const char *sock, unsigned n)
+{
+	int fd = sock_connect(sock);
+	unsigned sent = 0;
+	int closed = 0;
+
+	for (unsigned i = 0; i < n && !closed; i++) {
+		struct capf_ipc_builder b;
+		const uint8_t *out;
+		size_t outlen;
+		char err[256];
+
+		capf_ipc_build_request(&b, CAPF_IPC_PING, i + 1);
+		if (capf_ipc_build_finish(&b, &out, &outlen, err, sizeof(err)) != 0)
+			die("build: %s", err);
+		for (int tries = 0;; tries++) {
+			ssize_t r = send(fd, out, outlen, MSG_NOSIGNAL | MSG_DONTWAIT);
+
+			if (r == (ssize_t)outlen) {
+				sent++;
+				break;
+			}
+			if (r < 0 && (errno == EAGAIN || errno == EWOULDBLOCK) && tries < 200) {
+				usleep(10000);  /* the daemon is behind (or has stopped reading us) */
+				continue;
+			}
+			closed = r < 0 && errno != EAGAIN && errno != EWOULDBLOCK;
+			break;
+		}
+		capf_ipc_builder_free(&b);
+		if (!closed && sent != i + 1)
+			break;
+	}
+	/* whatever was answered before the drop is still queued: drain until EOF */
+	if (!closed) {
+		uint8_t buf[512];
+		struct timeval tv = { 5, 0 };
+
+		setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+		for (;;) {
+			ssize_t r = recv(fd, buf, sizeof(buf), 0);
+
+			if (r == 0) {
+				closed = 1;
+				break;
+			}
+			if (r < 0)
+				break;
+		}
+	}
+	printf("sent=%u\nclosed=%d\n", sent, closed);
+	close(fd);
+	return 0;
+}
+
+/* ISSUE naming a token the signer never opened (a compromised front end). */
+static int cmd_forged_issue(const char *sock)
+{
+	struct capf_ipc_builder b;
+	struct capf_ipc_msg m;
+	uint8_t *buf = malloc(CAPF_IPC_MSG_MAX), spki[64];
+	uint32_t id = next_id++;
+	int fd = sock_connect(sock);
+
+	memset(spki, 0x30, sizeof(spki));
+	capf_ipc_build_request(&b, CAPF_IPC_ISSUE, id);
+	capf_ipc_put_u64(&b, CAPF_IPC_T_TOKEN, 0x0123456789abcdefULL);
+	capf_ipc_put_bytes(&b, CAPF_IPC_T_PUBLIC_KEY, spki, sizeof(spki));
+	capf_ipc_put_u8(&b, CAPF_IPC_T_ALT_INDEX, 0);
+	if (roundtrip(fd, &b, CAPF_IPC_ISSUE, id, buf, &m) != 0) {
+		printf("closed=1\n");
+	} else {
+		printf("closed=0\n");
+		print_status(&m);
+		capf_ipc_msg_free(&m);
+	}
+	free(buf);
+	close(fd);
+	return 0;
+}
+
+/* Sends a BEGIN saved by enroll --save-begin on a new connection; fresh: first
+ * asks for a new session id and puts it in place of the saved one. */
+static int cmd_replay(const char *sock, const char *path, int fresh)
+{
+	uint8_t *msg = malloc(CAPF_IPC_MSG_MAX), *buf = malloc(CAPF_IPC_MSG_MAX);
+	FILE *f = fopen(path, "rb");
+	struct capf_ipc_msg m;
+	char err[256];
+	size_t len;
+	ssize_t n;
+	int fd = sock_connect(sock);
+
+	if (msg == NULL || buf == NULL || f == NULL)
+		die("%s: cannot read", path);
+	len = fread(msg, 1, CAPF_IPC_MSG_MAX, f);
+	fclose(f);
+	if (len < 8)
+		die("%s: not a saved request", path);
+	if (fresh) {
+		uint32_t sid = session_id(fd, buf);
+		size_t off = 8;
+		int done = 0;
+
+		/* top-level fields: tag(2) len(2) value */
+		while (off + 4 <= len && !done) {
+			unsigned tag = (unsigned)msg[off] << 8 | msg[off + 1];
+			size_t fl = (size_t)msg[off + 2] << 8 | msg[off + 3];
+
+			if (tag == CAPF_IPC_T_CAPF_SESSION && fl == 4) {
+				msg[off + 4] = (uint8_t)(sid >> 24);
+				msg[off + 5] = (uint8_t)(sid >> 16);
+				msg[off + 6] = (uint8_t)(sid >> 8);
+				msg[off + 7] = (uint8_t)sid;
+				done = 1;
+			}
+			off += 4 + fl;
+		}
+		if (!done)
+			die("%s: no CAPF_SESSION field", path);
+		printf("capf_session=%08x\n", sid);
+	}
+	if (send(fd, msg, len, MSG_NOSIGNAL) != (ssize_t)len || (n = recv(fd, buf, CAPF_IPC_MSG_MAX, 0)) <= 0) {
+		printf("closed=1\n");
+	} else {
+		uint32_t id = (uint32_t)msg[4] << 24 | (uint32_t)msg[5] << 16 | (uint32_t)msg[6] << 8 | msg[7];
+
+		if (capf_ipc_decode_response(&m, buf, (size_t)n, CAPF_IPC_BEGIN, id, err, sizeof(err)) != 0)
+			die("decode response: %s", err);
+		if (m.status == CAPF_IPC_OK) {
+			uint8_t d = 0;
+
+			capf_ipc_get_u8(&m, CAPF_IPC_T_DECISION, &d);
+			printf("decision=%s\n", capf_ipc_decision_name(d));
+		} else {
+			print_status(&m);
+		}
+		capf_ipc_msg_free(&m);
+	}
+	free(msg);
+	free(buf);
+	close(fd);
+	return 0;
+}
+
+int hostile_ipc(const char *c, int argc, char **argv)
+{
+	if (strcmp(c, "ipc-raw") == 0 && (argc == 2 || argc == 3))
+		return cmd_raw(argv[0], argv[1], argc == 3 ? (size_t)strtoul(argv[2], NULL, 10) : 8);
+	if (strcmp(c, "ipc-burst") == 0 && argc == 3)
+		return cmd_burst(argv[0], argv[1], (unsigned)strtoul(argv[2], NULL, 10));
+	if (strcmp(c, "ipc-unread") == 0 && argc == 2)
+		return cmd_unread(argv[0], (unsigned)strtoul(argv[1], NULL, 10));
+	if (strcmp(c, "ipc-forged-issue") == 0 && argc == 1)
+		return cmd_forged_issue(argv[0]);
+	if (strcmp(c, "ipc-replay") == 0 && (argc == 2 || (argc == 3 && strcmp(argv[2], "--fresh-session") == 0)))
+		return cmd_replay(argv[0], argv[1], argc == 3);
+	fprintf(stderr, "capf-hostile %s: wrong arguments (--help)\n", c);
+	return 2;
+}
