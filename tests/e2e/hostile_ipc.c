@@ -11,6 +11,10 @@
  *   ipc-replay SOCK FILE [--fresh-session]   a BEGIN saved by signerd-client enroll
  *                                     --save-begin sent again, as it was or with a new
  *                                     signer-chosen session id
+ * and a client of admin.sock that skips capfctl's checks:
+ *   ipc-admin SOCK VERBHEX FIELD...   a request of the verb with the fields given as
+ *                                     TAG=u8:N, TAG=str:TEXT or TAG=file:PATH (its bytes);
+ *                                     prints status=N text=...; exit 0 when it was refused
  */
 #include <errno.h>
 #include <stdio.h>
@@ -268,8 +272,64 @@ static int cmd_replay(const char *sock, const char *path, int fresh)
 	return 0;
 }
 
+/* A request capfctl would not send (CONFIRM 0, a URI it refuses...): the daemon's own
+ * refusal. 0 when it refused (status 1), 1 when it accepted or closed the connection. */
+static int cmd_admin(const char *sock, const char *verbhex, int nf, char **fields)
+{
+	uint16_t verb = (uint16_t)strtoul(verbhex, NULL, 16);
+	uint8_t *buf = malloc(CAPF_IPC_MSG_MAX), *file = malloc(CAPF_IPC_MSG_MAX);
+	struct capf_ipc_builder b;
+	struct capf_ipc_msg m;
+	char text[1100] = "";
+	uint32_t id = next_id++;
+	int fd = sock_connect(sock), refused;
+
+	if (buf == NULL || file == NULL)
+		die("out of memory");
+	capf_ipc_build_request(&b, verb, id);
+	for (int i = 0; i < nf; i++) {
+		char *eq = strchr(fields[i], '='), *colon = eq != NULL ? strchr(eq, ':') : NULL;
+		uint16_t tag = (uint16_t)strtoul(fields[i], NULL, 10);
+		const char *v = colon != NULL ? colon + 1 : NULL;
+
+		if (v == NULL)
+			die("field %s: TAG=u8:N, TAG=str:TEXT or TAG=file:PATH", fields[i]);
+		if (strncmp(eq + 1, "u8:", 3) == 0) {
+			capf_ipc_put_u8(&b, tag, (uint8_t)strtoul(v, NULL, 0));
+		} else if (strncmp(eq + 1, "str:", 4) == 0) {
+			capf_ipc_put_str(&b, tag, v);
+		} else if (strncmp(eq + 1, "file:", 5) == 0) {
+			FILE *f = fopen(v, "rb");
+			size_t len;
+
+			if (f == NULL)
+				die("%s: %s", v, strerror(errno));
+			len = fread(file, 1, CAPF_IPC_MSG_MAX, f);
+			fclose(f);
+			capf_ipc_put_bytes(&b, tag, file, len);
+		} else {
+			die("field %s: TAG=u8:N, TAG=str:TEXT or TAG=file:PATH", fields[i]);
+		}
+	}
+	if (roundtrip(fd, &b, verb, id, buf, &m) != 0) {
+		printf("closed=1\n");
+		refused = 0;
+	} else {
+		capf_ipc_get_str(&m, CAPF_IPC_T_TEXT, text, sizeof(text));
+		printf("status=%u text=%s\n", m.status, text);
+		refused = m.status == CAPF_IPC_REFUSED;
+		capf_ipc_msg_free(&m);
+	}
+	free(buf);
+	free(file);
+	close(fd);
+	return refused ? 0 : 1;
+}
+
 int hostile_ipc(const char *c, int argc, char **argv)
 {
+	if (strcmp(c, "ipc-admin") == 0 && argc >= 2)
+		return cmd_admin(argv[0], argv[1], argc - 2, argv + 2);
 	if (strcmp(c, "ipc-raw") == 0 && (argc == 2 || argc == 3))
 		return cmd_raw(argv[0], argv[1], argc == 3 ? (size_t)strtoul(argv[2], NULL, 10) : 8);
 	if (strcmp(c, "ipc-burst") == 0 && argc == 3)

@@ -150,26 +150,11 @@ check "adopt without the chain: refused" rc 1 c capf adopt --key-uri "$KEY2" --c
 check "adopt a key that is not in the token: refused" rc 1 c capf adopt --key-uri "pkcs11:token=capf;object=no-such-key;type=private" --cert "$P/capf-2027.pem" --chain "$P/chain.pem" --yes
 check "adopt with a PIN in the URI: refused by capfctl" rc 2 c capf adopt --key-uri "$KEY2?pin-value=1234" --cert "$P/capf-2027.pem" --yes
 # the daemon's own refusal (a client that skips capfctl's checks): a module to load
-cat >"$D/adopt.py" <<'PY'
-import socket, struct, sys
-s = socket.socket(socket.AF_UNIX, socket.SOCK_SEQPACKET)
-s.connect(sys.argv[1])
-def f(tag, val): return struct.pack(">HH", tag, len(val)) + val
-uri = (sys.argv[2] + "?module-path=/tmp/evil.so").encode()
-cert = open(sys.argv[3], "rb").read()
-body = f(89, b"\x01") + f(97, uri) + f(21, cert)
-s.send(struct.pack(">BBHI", 1, 0, 0x0160, 7) + body)
-r = s.recv(65536)
-i, st, text = 8, None, b""
-while i < len(r):
-    tag, ln = struct.unpack(">HH", r[i:i+4]); v = r[i+4:i+4+ln]; i += 4 + ln
-    if tag == 1: st = v[0]
-    if tag == 3: text = v
-print("status", st, text.decode(errors="replace"))
-PY
+# (ADOPT 0x0160 with CONFIRM 89, KEY_URI 97, CERT 21)
 openssl x509 -in "$P/capf-2027.pem" -outform DER -out "$D/capf-2027.der"
-$PY "$D/adopt.py" "$ADMIN" "$KEY2" "$D/capf-2027.der" >"$D/adopt-raw.out" 2>&1
-check_grep "adopt with a module-path in the URI: refused by the daemon" '^status 1 .*no PIN, pin-source or module' "$D/adopt-raw.out"
+"$HOSTILE" ipc-admin "$ADMIN" 0160 89=u8:1 "97=str:$KEY2?module-path=/tmp/evil.so" "21=file:$D/capf-2027.der" \
+  >"$D/adopt-raw.out" 2>&1
+check_grep "adopt with a module-path in the URI: refused by the daemon" '^status=1 .*no PIN, pin-source or module' "$D/adopt-raw.out"
 check "  ... still nothing changed" test "$(active_fp)" = "$TP_FP"
 check "adopt the ceremony's key with the third party's certificate" c capf adopt --key-uri "$KEY2" --cert "$P/capf-2027.pem" --chain "$P/chain.pem" --yes
 check "  ... it is active" test "$(active_fp)" = "$NEW_FP"

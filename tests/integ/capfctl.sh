@@ -384,26 +384,10 @@ check_grep "  ... N phones (SEP00CC00000002 and ...05)" "2 devices hold a valid 
 check_grep "  ... confirmation hint" "Not confirmed: nothing was changed" "$T_TMP/last.out"
 c capf show --json >"$D/show-now.json"
 check "  ... nothing changed" same_certs "$D/show-before-regen.json" "$D/show-now.json"
-# the daemon refuses without CONFIRM itself (a client that skips capfctl's question)
-cat >"$D/raw.py" <<'PY'
-import socket, struct, sys
-s = socket.socket(socket.AF_UNIX, socket.SOCK_SEQPACKET)
-s.connect(sys.argv[1])
-verb = int(sys.argv[2], 16)
-fields = struct.pack(">HHB", 89, 1, 0)          # CONFIRM = 0
-s.send(struct.pack(">BBHI", 1, 0, verb, 7) + fields)
-r = s.recv(65536)
-i, st, text = 8, None, b""
-while i < len(r):
-    tag, ln = struct.unpack(">HH", r[i:i+4]); v = r[i+4:i+4+ln]; i += 4 + ln
-    if tag == 1: st = v[0]
-    if tag == 3: text = v
-print("status=%s text=%s" % (st, text.decode()))
-sys.exit(0 if st == 1 else 1)
-PY
-check "the daemon refuses REGENERATE with CONFIRM=0" $PY "$D/raw.py" "$ADMIN" 0131
+# the daemon refuses without CONFIRM itself (a client that skips capfctl's question; 89: CONFIRM)
+check "the daemon refuses REGENERATE with CONFIRM=0" "$HOSTILE" ipc-admin "$ADMIN" 0131 89=u8:0
 check_grep "  ... saying nothing changed" "status=1 .*Nothing was changed" "$T_TMP/last.out"
-check "the daemon refuses TLS_ISSUE with CONFIRM=0" $PY "$D/raw.py" "$ADMIN" 0134
+check "the daemon refuses TLS_ISSUE with CONFIRM=0" "$HOSTILE" ipc-admin "$ADMIN" 0134 89=u8:0
 c capf show --json >"$D/show-now.json"
 check "  ... nothing changed" same_certs "$D/show-before-regen.json" "$D/show-now.json"
 check "regenerate --yes --key-type ec:P-256 --days 1000" c capf regenerate --yes --key-type ec:P-256 --days 1000
