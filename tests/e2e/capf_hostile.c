@@ -88,6 +88,8 @@ static const char usage[] =
 	"  ipc-admin SOCK VERBHEX FIELD...   a request capfctl would not send (its checks skipped),\n"
 	"                               FIELD: TAG=u8:N, TAG=str:TEXT or TAG=file:PATH; prints\n"
 	"                               status=N text=...; exit 0 when the daemon refused it\n"
+	"  ipc-bulk-abandon SOCK        8 connections stage a bulk change and stay open: a ninth\n"
+	"                               BULK_BEGIN gets RETRY_LATER; closed, nothing stays staged\n"
 	"A peer of capf-frontd or capfctl on AF_UNIX:\n"
 	"  fake-server PATH   a SOCK_SEQPACKET server on PATH (as --uid UID when given, bound\n"
 	"                     first, as root) that never answers; prints \"listening\", then\n"

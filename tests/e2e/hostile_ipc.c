@@ -15,6 +15,10 @@
  *   ipc-admin SOCK VERBHEX FIELD...   a request of the verb with the fields given as
  *                                     TAG=u8:N, TAG=str:TEXT or TAG=file:PATH (its bytes);
  *                                     prints status=N text=...; exit 0 when it was refused
+ *   ipc-bulk-abandon SOCK             8 connections each stage a bulk change (BULK_BEGIN,
+ *                                     BULK_ADD) and stay open: a ninth BULK_BEGIN must get
+ *                                     RETRY_LATER; once the 8 close, nothing stays staged
+ *                                     (STATS bulk_staged 0) and a new BULK_BEGIN succeeds
  */
 #include <errno.h>
 #include <stdio.h>
@@ -326,8 +330,139 @@ static int cmd_admin(const char *sock, const char *verbhex, int nf, char **field
 	return refused ? 0 : 1;
 }
 
+/* The STATS counter name on a new connection to sock; -1 when absent. */
+static long long stat_of(const char *sock, const char *name, uint8_t *buf)
+{
+	struct capf_ipc_builder b;
+	struct capf_ipc_msg m, sub;
+	const struct capf_ipc_field *f = NULL;
+	uint32_t id = next_id++;
+	long long v = -1;
+	char err[256], n[65];
+	int fd = sock_connect(sock);
+
+	capf_ipc_build_request(&b, CAPF_IPC_STATS, id);
+	if (roundtrip(fd, &b, CAPF_IPC_STATS, id, buf, &m) != 0)
+		die("STATS: connection closed");
+	while ((f = capf_ipc_find(&m, CAPF_IPC_T_STAT, f)) != NULL) {
+		uint64_t u;
+
+		if (capf_ipc_decode_nested(f, &sub, err, sizeof(err)) != 0)
+			die("STATS: %s", err);
+		if (capf_ipc_get_str(&sub, CAPF_IPC_T_STAT_NAME, n, sizeof(n)) == 0 && strcmp(n, name) == 0 &&
+		    capf_ipc_get_u64(&sub, CAPF_IPC_T_STAT_VALUE, &u) == 0)
+			v = (long long)u;
+		capf_ipc_msg_free(&sub);
+	}
+	capf_ipc_msg_free(&m);
+	close(fd);
+	return v;
+}
+
+static int staged_becomes(const char *sock, long long want, uint8_t *buf)
+{
+	for (int i = 0; i < 500; i++) {
+		if (stat_of(sock, "bulk_staged", buf) == want)
+			return 1;
+		usleep(20000);
+	}
+	return 0;
+}
+
+/* BULK_BEGIN on fd: its status, the bulk token in *tok. */
+static int bulk_begin(int fd, uint64_t *tok, uint8_t *buf)
+{
+	struct capf_ipc_builder b;
+	struct capf_ipc_msg m;
+	uint32_t id = next_id++;
+	int st;
+
+	capf_ipc_build_request(&b, CAPF_IPC_BULK_BEGIN, id);
+	capf_ipc_put_str(&b, CAPF_IPC_T_TEXT, "abandoned by capf-hostile");
+	if (roundtrip(fd, &b, CAPF_IPC_BULK_BEGIN, id, buf, &m) != 0)
+		die("BULK_BEGIN: connection closed");
+	st = m.status;
+	*tok = 0;
+	capf_ipc_get_u64(&m, CAPF_IPC_T_BULK, tok);
+	capf_ipc_msg_free(&m);
+	return st;
+}
+
+static int cmd_bulk_abandon(const char *sock)
+{
+	uint8_t *buf = malloc(CAPF_IPC_MSG_MAX);
+	int held[8], st, fd;
+	uint64_t tok;
+
+	if (buf == NULL)
+		die("out of memory");
+	if (!staged_becomes(sock, 0, buf)) {
+		printf("FAIL: bulk changes staged before the test\n");
+		return 1;
+	}
+	for (int i = 0; i < 8; i++) {
+		struct capf_ipc_builder b;
+		struct capf_ipc_msg m;
+		uint32_t id, count = 0;
+		char name[32];
+
+		held[i] = sock_connect(sock);
+		if ((st = bulk_begin(held[i], &tok, buf)) != CAPF_IPC_OK) {
+			printf("FAIL: BULK_BEGIN %d: status %d\n", i + 1, st);
+			return 1;
+		}
+		id = next_id++;
+		snprintf(name, sizeof(name), "SEP00FF0000000%d", i);
+		capf_ipc_build_request(&b, CAPF_IPC_BULK_ADD, id);
+		capf_ipc_put_u64(&b, CAPF_IPC_T_BULK, tok);
+		capf_ipc_nest_begin(&b, CAPF_IPC_T_DEVICE);
+		capf_ipc_put_str(&b, CAPF_IPC_T_DEVICE_NAME, name);
+		capf_ipc_nest_end(&b);
+		if (roundtrip(held[i], &b, CAPF_IPC_BULK_ADD, id, buf, &m) != 0 || m.status != CAPF_IPC_OK ||
+		    capf_ipc_get_u32(&m, CAPF_IPC_T_COUNT, &count) != 0 || count != 1) {
+			printf("FAIL: BULK_ADD %d refused\n", i + 1);
+			return 1;
+		}
+		capf_ipc_msg_free(&m);
+	}
+	printf("staged while open: %lld\n", stat_of(sock, "bulk_staged", buf));
+	fd = sock_connect(sock);
+	printf("a ninth BULK_BEGIN while 8 are staged: status %d\n", st = bulk_begin(fd, &tok, buf));
+	close(fd);
+	if (st != CAPF_IPC_RETRY_LATER)
+		return 1;
+	for (int i = 0; i < 8; i++)
+		close(held[i]);
+	if (!staged_becomes(sock, 0, buf)) {
+		printf("FAIL: still staged after the connections closed\n");
+		return 1;
+	}
+	fd = sock_connect(sock);
+	printf("BULK_BEGIN on a new connection after they closed: status %d\n", st = bulk_begin(fd, &tok, buf));
+	if (st == CAPF_IPC_OK) {
+		struct capf_ipc_builder b;
+		struct capf_ipc_msg m;
+		uint32_t id = next_id++;
+
+		capf_ipc_build_request(&b, CAPF_IPC_BULK_ABORT, id);
+		capf_ipc_put_u64(&b, CAPF_IPC_T_BULK, tok);
+		if (roundtrip(fd, &b, CAPF_IPC_BULK_ABORT, id, buf, &m) != 0 || m.status != CAPF_IPC_OK)
+			st = -1;
+		else
+			capf_ipc_msg_free(&m);
+	}
+	close(fd);
+	free(buf);
+	if (st != CAPF_IPC_OK)
+		return 1;
+	printf("ok\n");
+	return 0;
+}
+
 int hostile_ipc(const char *c, int argc, char **argv)
 {
+	if (strcmp(c, "ipc-bulk-abandon") == 0 && argc == 1)
+		return cmd_bulk_abandon(argv[0]);
 	if (strcmp(c, "ipc-admin") == 0 && argc >= 2)
 		return cmd_admin(argv[0], argv[1], argc - 2, argv + 2);
 	if (strcmp(c, "ipc-raw") == 0 && (argc == 2 || argc == 3))
