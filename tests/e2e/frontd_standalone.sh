@@ -11,7 +11,7 @@
 . tests/lib.sh
 
 FRONTD=$BIN/capf-frontd
-H=$PWD/$BUILD/tests/capf-hostile
+H=$HOSTILE
 D=$T_TMP
 mkdir -p "$D/run"
 chmod 0755 "$D/run"
@@ -102,16 +102,7 @@ check "unknown element tags are skipped" "$H" unknown-tag 127.0.0.1 "$PORT" --ex
 check_grep "logged as signer_unavailable" "event=signer_unavailable" "$D/frontd.log"
 
 # all at once (two of them wait for the idle timeout)
-CASES="half-header length-overrun short-body wrong-protocol-id wrong-session-id unknown-command garbage huge-body plain-garbage"
-declare -A HPID
-for c in $CASES; do
-  timeout 30 "$H" "$c" 127.0.0.1 "$PORT" >"$D/hostile-$c.out" 2>&1 &
-  HPID[$c]=$!
-done
-for c in $CASES; do
-  wait "${HPID[$c]}"
-  check "hostile: $c: END_SESSION 7 or closed ($(cat "$D/hostile-$c.out"))" test $? = 0
-done
+hostile_cases 127.0.0.1 "$PORT" "$D"
 
 # 300 silent clients; meanwhile others are still served at once
 "$H" idle 127.0.0.1 "$PORT" --count 300 >"$D/idle.out" 2>&1 &
