@@ -4,7 +4,7 @@
 #   make check           install missing Debian packages, build, run every test
 #   make check SANITIZE=1  the same under ASan+UBSan (build/asan/), plus a short fuzz run
 #   make bench           benchmarks; they print their figures
-#   make fuzz            libFuzzer targets (clang) into build/fuzz/
+#   make fuzz            libFuzzer targets (clang) into build/fuzz/, each run for its budget (tests/module.mk)
 #   make format          rewrite the C sources in the project's style (.clang-format)
 #   make format-check    list the C sources not in that style (part of make check)
 #   make demo            run the appliance on its defaults and enroll a simulated phone

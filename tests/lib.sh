@@ -7,12 +7,18 @@
 #   make_capf_ca DIR CERT          token "capf" under DIR/tok, its key "capf-ca", a CAPF CA in CERT
 #   signer_user DIR...             as root: capf-signer owns DIR..., USER_OPT/RUN_AS/SIGNER_UID
 #   start_signerd LOG SOCK CONF .. capf-signerd in the background, waits until it has started
+#   start_frontd LOG CONF ARG...   the same for capf-frontd
 #   tp_pki DIR / tp_sign CSR OUT   a third-party root + intermediate; signs a CAPF CA CSR
+#   HOSTILE / hostile_cases HOST PORT OUTDIR   capf-hostile (the hostile peers); its bad-input cases
+#   signer_conf DIR CA [LINE...]   DIR/capf.conf for make_capf_ca's key; sd_start, sd_restart, c
+#   rc CODE CMD... / jout FILE CMD...   exit code check; CMD's stdout into FILE
+# Waiting, processes, URIs, ports, cleanup at exit: scripts/lib/capf.sh (sourced here).
 # The closing line "NAME: N passed, N failed, N skipped" is what tests/run-tests counts.
 # As root, when the build tree is out of the service users' reach (a clone under /root),
 # BIN and LIB are a staging copy they can read (scripts/stage-build; tests/run-tests makes
 # one for the whole run and passes it in CAPF_STAGE).
 set -u
+. "$PWD/scripts/lib/capf.sh"
 T_NAME=$(basename "$0" .sh)
 T_PASS=0
 T_FAIL=0
@@ -22,10 +28,10 @@ BUILD=${BUILD:-build}
 BIN=$PWD/$BUILD/bin
 LIB=$PWD/$BUILD/lib
 SOFTHSM_MODULE=${SOFTHSM_MODULE:-/usr/lib/softhsm/libsofthsm2.so}
-T_TMP=$(mktemp -d "${TMPDIR:-/tmp}/capf-$T_NAME.XXXXXX")
-chmod 0755 "$T_TMP"
-if [ -z "${CAPF_STAGE:-}" ] && [ "$(id -u)" = 0 ] \
-   && ! scripts/stage-build --can-reach nobody "$LIB/capfhsm.so" >/dev/null 2>&1; then
+PY=$(system_python)
+HOSTILE=$PWD/$BUILD/tests/capf-hostile     # tests/e2e/capf_hostile.c, capf-hostile --help
+T_TMP=$(make_tmpdir "capf-$T_NAME")
+if stage_needed "$PWD/$BUILD"; then
   CAPF_STAGE=$T_TMP/stage
   scripts/stage-build "$PWD/$BUILD" "$CAPF_STAGE" || { echo "$T_NAME: cannot stage $BUILD" >&2; exit 1; }
 fi
@@ -40,7 +46,7 @@ t_cleanup() {
   for p in "${T_PIDS[@]}"; do wait "$p" 2>/dev/null; done
   [ -n "${KEEP_TMP:-}" ] || rm -rf "$T_TMP"
 }
-trap t_cleanup EXIT
+on_exit t_cleanup
 
 ok()     { T_PASS=$((T_PASS + 1)); echo "ok - $*"; }
 not_ok() { T_FAIL=$((T_FAIL + 1)); echo "not ok - $*"; }
@@ -108,9 +114,6 @@ ossl() {
 # bg CMD...: start a background process that is killed when the test ends.
 bg() { "$@" & T_PIDS+=($!); }
 
-# free_port: an unused TCP port on 127.0.0.1.
-free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
-
 # make_capf_ca DIR CERT: the CAPF CA of the daemon tests. A token "capf" under DIR/tok
 # (make_token: user PIN in DIR/tok/capf.pin), an RSA 2048 key "capf-ca" on it, and a
 # self-signed CAPF CA certificate with that key through the capfhsm provider in CERT
@@ -122,8 +125,8 @@ make_capf_ca() {
   local dir=$1 cert=$2
   make_token "$dir/tok" capf >"$dir/init.log" 2>&1 || { not_ok "make_token"; cat "$dir/init.log"; finish; }
   PIN=$dir/tok/capf.pin
-  KEYURI="pkcs11:token=capf;object=capf-ca;type=private"
-  "$BIN/capf-token" keygen --uri "pkcs11:token=capf;object=capf-ca?pin-source=file:$PIN" --type rsa:2048 \
+  KEYURI=$(p11_uri capf capf-ca private)
+  "$BIN/capf-token" keygen --uri "$(p11_uri capf capf-ca "" "$PIN")" --type rsa:2048 \
     >"$dir/keygen.log" 2>&1 || { not_ok "keygen"; cat "$dir/keygen.log"; finish; }
   cat >"$dir/ca.cnf" <<'CNF'
 [req]
@@ -169,39 +172,46 @@ signer_user() {
 start_signerd() {
   local log=$1 sock=$2 conf=$3 before
   shift 3
-  before=$(grep -c "event=started" "$log" 2>/dev/null)
-  "$BIN/capf-signerd" --config "$conf" --foreground "$@" "${USER_OPT[@]}" >>"$log" 2>&1 &
-  SPID=$!
+  before=$(log_count "$log" event=started)
+  daemon_start "$log" "$BIN/capf-signerd" --config "$conf" --foreground "$@" "${USER_OPT[@]}"
+  SPID=$DAEMON_PID
   T_PIDS+=("$SPID")
-  for _ in $(seq 1 400); do
-    [ -S "$sock" ] && [ "$(grep -c "event=started" "$log")" -gt "${before:-0}" ] && return 0
-    kill -0 "$SPID" 2>/dev/null || return 1
-    sleep 0.05
-  done
-  return 1
+  daemon_wait_started 20 "$log" "$SPID" "$before" && [ -S "$sock" ]
 }
 
 # stop_signerd: SIGTERM to the daemon start_signerd started; its exit status.
 stop_signerd() { kill -TERM "$SPID" 2>/dev/null; wait "$SPID"; }
 
+# start_frontd LOG CONF [ARG...]: capf-frontd --config CONF --foreground ARG... in the
+# background (LOG emptied first, then its stdout and stderr; its pid in FPID, killed when
+# the test ends). 0 once it logged event=started; 1 when it exited first or after 10 s.
+start_frontd() {
+  local log=$1 conf=$2
+  shift 2
+  : >"$log"
+  daemon_start "$log" "$BIN/capf-frontd" --config "$conf" --foreground "$@"
+  FPID=$DAEMON_PID
+  T_PIDS+=("$FPID")
+  daemon_wait_started 10 "$log" "$FPID"
+}
+
 # fake_server SOCK OUT [ARG...]: a server on the AF_UNIX SEQPACKET socket SOCK that never
-# answers (tests/e2e/capf_hostile.py fake-server; ARG: --uid UID to serve as another
+# answers (capf-hostile fake-server, tests/e2e/capf_hostile.c; ARG: --uid UID to serve as another
 # user) in the background, its output in OUT, its pid in FAKE (killed when the test
 # ends). Returns once it listens.
 fake_server() {
-  local sock=$1 out=$2 py=python3
+  local sock=$1 out=$2
   shift 2
-  [ -x /usr/bin/python3 ] && py=/usr/bin/python3
-  "$py" tests/e2e/capf_hostile.py fake-server "$sock" --duration 60 "$@" >"$out" 2>&1 &
+  "$HOSTILE" fake-server "$sock" --duration 60 "$@" >"$out" 2>&1 &
   FAKE=$!
   T_PIDS+=("$FAKE")
-  for _ in $(seq 100); do grep -q listening "$out" && break; sleep 0.05; done
+  wait_log 5 "$out" listening "$FAKE"
 }
 
-# tp_pki DIR: a third-party PKI made with the stock openssl CLI: DIR/root.pem (TP Root),
-# DIR/int.pem (TP Issuing CA, pathlen 1, 3000 days), DIR/chain.pem (intermediate then
-# root) and DIR/capf.ext (the CAPF CA profile); tp_sign CSR OUT signs a CAPF CA CSR with
-# the intermediate (2000 days).
+# tp_pki DIR [DAYS]: a third-party PKI made with the stock openssl CLI: DIR/root.pem (TP Root),
+# DIR/int.pem (TP Issuing CA, pathlen 1, DAYS days: default 3000), DIR/chain.pem (intermediate
+# then root) and DIR/capf.ext (the CAPF CA profile); tp_sign CSR OUT [EXTFILE] signs a CAPF CA
+# CSR with the intermediate (2000 days; EXTFILE: another profile than DIR/capf.ext).
 tp_pki() {
   TP=$1
   ossl req -x509 -new -newkey rsa:2048 -nodes -keyout "$TP/root.key" -subj "/O=Third Party/CN=TP Root" -days 3650 \
@@ -209,9 +219,68 @@ tp_pki() {
     -out "$TP/root.pem" >/dev/null 2>&1
   ossl req -new -newkey rsa:2048 -nodes -keyout "$TP/int.key" -subj "/O=Third Party/CN=TP Issuing CA" -out "$TP/int.csr" >/dev/null 2>&1
   printf 'basicConstraints=critical,CA:TRUE,pathlen:1\nkeyUsage=critical,keyCertSign,cRLSign\nsubjectKeyIdentifier=hash\nauthorityKeyIdentifier=keyid\n' >"$TP/int.ext"
-  ossl x509 -req -in "$TP/int.csr" -CA "$TP/root.pem" -CAkey "$TP/root.key" -CAcreateserial -days 3000 \
+  ossl x509 -req -in "$TP/int.csr" -CA "$TP/root.pem" -CAkey "$TP/root.key" -CAcreateserial -days "${2:-3000}" \
     -extfile "$TP/int.ext" -out "$TP/int.pem" >/dev/null 2>&1
   cat "$TP/int.pem" "$TP/root.pem" >"$TP/chain.pem"
   printf 'basicConstraints=critical,CA:TRUE,pathlen:0\nkeyUsage=critical,digitalSignature,keyCertSign\nsubjectKeyIdentifier=hash\nauthorityKeyIdentifier=keyid\n' >"$TP/capf.ext"
 }
-tp_sign() { ossl x509 -req -in "$1" -CA "$TP/int.pem" -CAkey "$TP/int.key" -CAcreateserial -days 2000 -extfile "$TP/capf.ext" -out "$2" >/dev/null 2>&1; }
+tp_sign() {
+  ossl x509 -req -in "$1" -CA "$TP/int.pem" -CAkey "$TP/int.key" -CAcreateserial -days 2000 \
+    -extfile "${3:-$TP/capf.ext}" -out "$2" >/dev/null 2>&1
+}
+
+# signer_conf DIR CA_CERT [LINE...]: DIR/capf.conf for the capf-signerd of an integration
+# test, on make_capf_ca's token (KEYURI, PIN): the CAPF CA certificate CA_CERT, the sockets
+# in DIR/run (front.sock for FRONT_UIDS, default our uid; admin.sock for our uid), the store
+# DIR/state/capf.db, then each LINE (more groups: keys, signer, auth, mic...). Sets ADMIN,
+# FRONT, DB and LOG (DIR/signerd.log); then sd_start starts the daemon (start_signerd; 0
+# once it serves), sd_restart stops and starts it, and c runs $BIN/capfctl on ADMIN.
+signer_conf() {
+  local dir=$1 ca=$2
+  shift 2
+  {
+    echo "token: { module = \"$SOFTHSM_MODULE\"; ca_key_uri = \"$KEYURI\"; pin_source = \"$PIN\"; };"
+    echo "ca: { certificate = \"$ca\"; };"
+    echo "sockets: { dir = \"$dir/run\"; front_uids = [${FRONT_UIDS:-$(id -u)}]; admin_uids = [$(id -u)]; };"
+    echo "store: { path = \"$dir/state/capf.db\"; };"
+    printf '%s\n' "$@"
+  } >"$dir/capf.conf"
+  SIGNER_DIR=$dir
+  ADMIN=$dir/run/admin.sock
+  FRONT=$dir/run/front.sock
+  DB=$dir/state/capf.db
+  LOG=$dir/signerd.log
+}
+sd_start() { start_signerd "$LOG" "$ADMIN" "$SIGNER_DIR/capf.conf" "$@"; }
+sd_restart() { stop_signerd; sd_start; }
+c() { "$BIN/capfctl" --socket "$ADMIN" "$@"; }
+
+# rc CODE CMD...: passes when CMD exits with CODE (its output shown either way).
+rc() {
+  local want=$1 got
+  shift
+  "$@" >"$T_TMP/rc.out" 2>&1
+  got=$?
+  cat "$T_TMP/rc.out"
+  [ "$got" = "$want" ] || { echo "exit $got, wanted $want"; return 1; }
+}
+# jout FILE CMD...: CMD's stdout into FILE, its stderr into FILE.err (and shown); CMD's status.
+jout() { local f=$1 r; shift; "$@" >"$f" 2>"$f.err"; r=$?; cat "$f.err"; return $r; }
+
+# hostile_cases HOST PORT OUTDIR: capf-hostile's nine bad-input cases at once against HOST:PORT
+# (two wait for the idle timeout; each bounded to 30 s), one check each: END_SESSION 7 or a
+# closed connection. Each case's line in OUTDIR/hostile-CASE.out.
+hostile_cases() {
+  local host=$1 port=$2 out=$3 c
+  local -A pid
+  local cases=(half-header length-overrun short-body wrong-protocol-id wrong-session-id unknown-command garbage
+               huge-body plain-garbage)
+  for c in "${cases[@]}"; do
+    timeout 30 "$HOSTILE" "$c" "$host" "$port" >"$out/hostile-$c.out" 2>&1 &
+    pid[$c]=$!
+  done
+  for c in "${cases[@]}"; do
+    wait "${pid[$c]}"
+    check "hostile: $c: END_SESSION 7 or closed ($(cat "$out/hostile-$c.out"))" test $? = 0
+  done
+}

@@ -34,8 +34,8 @@ $(BUILD)/tests/test_signerd_replay: $(call objs,tests/unit/test_signerd_replay.c
 
 # The integration tests' client (front verbs through the IPC codec, store access).
 SIGNERD_CLIENT := $(BUILD)/tests/signerd-client
-$(SIGNERD_CLIENT): $(call objs,tests/integ/signerd_client.c) $(BUILD)/lib/libcapfstore.a \
-		   $(BUILD)/lib/libcapfcodec.a $(BUILD)/lib/libcapfcommon.a $(BUILD)/lib/libcapfpolicy.a
+$(SIGNERD_CLIENT): $(call objs,tests/integ/signerd_client.c tests/integ/ipc_client.c) $(LIBSTORE) \
+		   $(LIBCODEC) $(LIBCOMMON) $(LIBPOLICY)
 	@mkdir -p $(dir $@)
 	$(CC) $(LDFLAGS) -o $@ $^ $(LIBCONFIG) $(LIBSQLITE) $(LIBCRYPTO) $(LIBPTHREAD)
 tests: $(SIGNERD_CLIENT)

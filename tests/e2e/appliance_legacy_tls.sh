@@ -45,8 +45,7 @@ sleep 0.3
 check "... and is not logged as legacy" test "$(grep -c event=legacy_tls "$FLOG")" = 1
 
 # tls.legacy off (min_version back to 1.2): the same old phone cannot finish a handshake
-kill "$CAPF_FRONTD_PID"
-for _ in $(seq 100); do kill -0 "$CAPF_FRONTD_PID" 2>/dev/null || break; sleep 0.1; done
+proc_stop "$CAPF_FRONTD_PID"
 sed -i -e '/^  legacy = true;$/d' -e 's/^  min_version = "1.0";$/  min_version = "1.2";/' "$APP/capf.conf"
 check_nogrep "capf.conf: tls.legacy removed" "^ *legacy =" "$APP/capf.conf"
 check "capf-frontd restarted without legacy" app_up

@@ -7,13 +7,10 @@
 #   check_status NAME STATUS   the device's status in `capfctl report --format json`
 #   mk_pki / mk_mic NAME       a manufacturing CA and a MIC for NAME signed by it
 APP=$T_TMP/app
-# the system python3 when there is one (a pyenv shim costs a second per start)
-PY=$(command -v /usr/bin/python3 || command -v python3)
 LOCAL=$PWD/scripts/appliance-local
 
-app_down() { "$LOCAL" down "$APP" >/dev/null 2>&1 || true; }
-app_cleanup() { app_down; t_cleanup; }
-trap app_cleanup EXIT
+app_down() { appliance_down "$APP"; }
+on_exit app_down
 
 app_up() {
   [ -n "${APP_PORT:-}" ] || APP_PORT=$(free_port)

@@ -13,7 +13,7 @@ check "status: both running" "$LOCAL" status "$APP"
 O=$T_TMP/out
 mkdir -p "$O"
 add() { "${CTL[@]}" device add "$@" >"$T_TMP/ctl.out" 2>&1 || { cat "$T_TMP/ctl.out"; return 1; }; }
-H=tests/e2e/capf_hostile.py
+H=$HOSTILE
 
 # ---- an LSC to fetch and delete
 check "schedule install" add SEP0000000E0001 --op install --auth null --key-order ec --curve P-256
@@ -52,25 +52,16 @@ check_status SEP0000000E0003 "Upgrade Failed: User Initiated Request Late/Timedo
 
 # ---- hostile clients against the full stack
 check "split byte by byte: still answered (unknown device: END_SESSION 9)" \
-  "$PY" "$H" "$CAPF_HOST" "$CAPF_PORT" split --name SEP0000000EEEEE --expect END_SESSION:9
+  "$H" split "$CAPF_HOST" "$CAPF_PORT" --name SEP0000000EEEEE --expect END_SESSION:9
 check "unknown element tags skipped (No Pending Operation: END_SESSION 0)" \
-  "$PY" "$H" "$CAPF_HOST" "$CAPF_PORT" unknown-tag --name SEP0000000E0002 --expect END_SESSION:0
-CASES="half-header length-overrun short-body wrong-protocol-id wrong-session-id unknown-command garbage huge-body plain-garbage"
-declare -A HPID
-for c in $CASES; do
-  timeout 30 "$PY" "$H" "$CAPF_HOST" "$CAPF_PORT" "$c" >"$O/hostile-$c.out" 2>&1 &
-  HPID[$c]=$!
-done
-for c in $CASES; do
-  wait "${HPID[$c]}"
-  check "hostile: $c ($(cat "$O/hostile-$c.out"))" test $? = 0
-done
+  "$H" unknown-tag "$CAPF_HOST" "$CAPF_PORT" --name SEP0000000E0002 --expect END_SESSION:0
+hostile_cases "$CAPF_HOST" "$CAPF_PORT" "$O"
 
 # ---- 300 silent clients (64 held, the rest refused); a real enrollment succeeds while they hang
 check "schedule install" add SEP0000000E0004 --op install --auth null --key-order rsa
-"$PY" "$H" "$CAPF_HOST" "$CAPF_PORT" idle --count 300 >"$O/idle.out" 2>&1 &
+"$H" idle "$CAPF_HOST" "$CAPF_PORT" --count 300 >"$O/idle.out" 2>&1 &
 IPID=$!
-for _ in $(seq 400); do grep -q '^ready' "$O/idle.out" && break; kill -0 $IPID 2>/dev/null || break; sleep 0.05; done
+wait_log 20 "$O/idle.out" '^ready' "$IPID"
 check_grep "300 silent clients connected" "^ready" "$O/idle.out"
 # (from another address: 127.0.0.1 is at its front.max_per_address with them)
 phone_rc 0 "a real enrollment while they hang" --bind 127.0.0.2 --name SEP0000000E0004 --out-cert "$O/e4.pem" \
@@ -81,37 +72,14 @@ check "every silent client got END_SESSION 7 or was closed ($(cat "$O/idle.out" 
 
 # ---- a phone that vanishes while it generates its key: ABORT to the signer
 check "schedule install" add SEP0000000E0005 --op install --auth null --key-order rsa
-"$PY" - "$CAPF_HOST" "$CAPF_PORT" <<'PY'
-import sys, importlib.util
-spec = importlib.util.spec_from_file_location("h", "tests/e2e/capf_hostile.py")
-h = importlib.util.module_from_spec(spec); spec.loader.exec_module(h)
-s, sid = h.start(sys.argv[1], int(sys.argv[2]))
-s.sendall(h.auth_response(sid, "SEP0000000E0005"))
-m = h.read_msg(s)
-assert m and m[0] == 3, m           # KEY_GENERATE_REQUEST
-s.close()                            # gone
-PY
-check "the phone vanished after KEY_GENERATE_REQUEST" test $? = 0
-for _ in $(seq 100); do grep -q 'event=abort.*SEP0000000E0005\|SEP0000000E0005.*abort' "$APP/logs/signerd.log" && break; sleep 0.05; done
+check "the phone vanished after KEY_GENERATE_REQUEST" "$H" keygen-vanish "$CAPF_HOST" "$CAPF_PORT" --name SEP0000000E0005
+wait_log 5 "$APP/logs/signerd.log" 'event=abort.*SEP0000000E0005|SEP0000000E0005.*abort'
 check_grep "the signer was told (ABORT)" "abort.*SEP0000000E0005|SEP0000000E0005.*abort" "$APP/logs/signerd.log"
 check_status SEP0000000E0005 "Upgrade Failed: Phone Communication Failure"
 
 # ---- a phone that never answers KEY_GENERATE_REQUEST: key generation timeout (10 s here)
 check "reschedule" "${CTL[@]}" device set SEP0000000E0005 --op install
-"$PY" - "$CAPF_HOST" "$CAPF_PORT" <<'PY'
-import sys, importlib.util
-spec = importlib.util.spec_from_file_location("h", "tests/e2e/capf_hostile.py")
-h = importlib.util.module_from_spec(spec); spec.loader.exec_module(h)
-s, sid = h.start(sys.argv[1], int(sys.argv[2]))
-s.sendall(h.auth_response(sid, "SEP0000000E0005"))
-m = h.read_msg(s)
-assert m and m[0] == 3, m
-s.sendall(h.message(17, sid, b""))   # REQUEST_IN_PROGRESS, then silence
-m = h.read_msg(s)
-assert m and m[0] == 15 and m[2][1] == b"\x07", m
-assert h.read_msg(s) is None
-PY
-check "keygen timeout: END_SESSION 7 then close" test $? = 0
+check "keygen timeout: END_SESSION 7 then close" "$H" keygen-silent "$CAPF_HOST" "$CAPF_PORT" --name SEP0000000E0005
 check_status SEP0000000E0005 "Upgrade Failed: Key Generation Timeout"
 
 # ---- the signer goes away: RETRY_LATER; it comes back: served again (reconnect)
@@ -119,7 +87,8 @@ check "schedule install" add SEP0000000E0006 --op install --auth null --key-orde
 SPID=$CAPF_SIGNERD_PID
 n0=$(grep -c 'event=stopped' "$APP/logs/signerd.log")
 kill "$SPID"
-for _ in $(seq 200); do [ "$(grep -c 'event=stopped' "$APP/logs/signerd.log")" -gt "$n0" ] && break; sleep 0.05; done
+signer_stopped() { [ "$(log_count "$APP/logs/signerd.log" event=stopped)" -gt "$n0" ]; }
+wait_for 10 signer_stopped
 phone_rc 13 "signer down: RETRY_LATER" --name SEP0000000E0006
 check_grep "front end logged it" "event=signer_(unavailable|disconnected)" "$APP/logs/frontd.log"
 check "appliance-local up starts the signer again" app_up

@@ -11,7 +11,7 @@
 
 N=${STARVE_PHONES:-960}
 A=${STARVE_CONNECTIONS:-4000}
-H=tests/e2e/capf_hostile.py
+H=$HOSTILE
 # max_connections 1000, fewer than the attacker's connections: without the per-address
 # cap, or with an idle timer that each byte restarts, it would hold every slot
 export CAPF_IDLE_TIMEOUT=5 CAPF_HANDSHAKE_TIMEOUT=5 CAPF_KEYGEN_TIMEOUT=30 CAPF_MAX_CONNECTIONS=1000
@@ -25,11 +25,11 @@ base=$((0x5A0000))
 check "$N phones scheduled (one bulk transaction)" "${CTL[@]}" bulk --csv "$T_TMP/devices.csv"
 
 # the attacker: its own descriptors raised to what it needs (it says so when it cannot)
-"$PY" "$H" "$CAPF_HOST" "$CAPF_PORT" flood --count "$A" --interval 1 --duration 300 --rate 300 \
+"$H" flood "$CAPF_HOST" "$CAPF_PORT" --count "$A" --interval 1 --duration 300 --rate 300 \
   --bind 127.0.0.1 >"$T_TMP/flood.out" 2>&1 &
 FLOOD=$!
 T_PIDS+=("$FLOOD")
-for _ in $(seq 600); do grep -q '^ready' "$T_TMP/flood.out" && break; kill -0 "$FLOOD" 2>/dev/null || break; sleep 0.05; done
+wait_log 30 "$T_TMP/flood.out" '^ready' "$FLOOD"
 check_grep "the attacker opened its $A connections" "^ready" "$T_TMP/flood.out"
 sleep 2         # let it settle: slots held, the rest refused
 check_grep "the front end holds it at max_per_address" \
@@ -44,10 +44,7 @@ check "capf-phone --load ran to its end" test $? -le 1
 check "the attacker was still running all along" kill -0 "$FLOOD"
 # the phones may all be done before the first trickled session reaches its idle deadline
 # (5 s): the attacker stays until the front end has ended one that way (at most 20 s)
-for _ in $(seq 200); do
-  grep -qE "event=idle_timeout peer=127\.0\.0\.1:" "$APP/logs/frontd.log" && break
-  sleep 0.1
-done
+wait_log 20 "$APP/logs/frontd.log" "event=idle_timeout peer=127\.0\.0\.1:"
 kill -TERM "$FLOOD"
 wait "$FLOOD"
 tail -n 1 "$T_TMP/flood.out" >"$T_TMP/flood.json"

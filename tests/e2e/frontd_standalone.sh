@@ -11,8 +11,7 @@
 . tests/lib.sh
 
 FRONTD=$BIN/capf-frontd
-PY=$(command -v /usr/bin/python3 || command -v python3)
-H=tests/e2e/capf_hostile.py
+H=$HOSTILE
 D=$T_TMP
 mkdir -p "$D/run"
 chmod 0755 "$D/run"
@@ -67,21 +66,11 @@ start() {
   start_on --listen "127.0.0.1:$PORT" "$@"
 }
 start_on() {
-  : >"$D/frontd.log"
-  "$FRONTD" --config "$D/capf.conf" --foreground "${RUN_AS[@]}" "$@" >"$D/frontd.log" 2>&1 &
-  FPID=$!
-  T_PIDS+=("$FPID")
-  for _ in $(seq 200); do grep -q event=started "$D/frontd.log" && break; kill -0 "$FPID" || break; sleep 0.05; done
+  start_frontd "$D/frontd.log" "$D/capf.conf" "${RUN_AS[@]}" "$@"
   check_grep "capf-frontd started" "event=started" "$D/frontd.log"
 }
-exited() { [ ! -e "/proc/$1" ] || [ "$(sed 's/^.*) //' "/proc/$1/stat" | cut -d' ' -f1)" = Z ]; }
 stop() {
-  kill "$FPID"
-  for _ in $(seq 300); do exited "$FPID" && break; sleep 0.1; done
-  if ! exited "$FPID"; then
-    not_ok "capf-frontd did not exit within 30 s of SIGTERM"
-    kill -KILL "$FPID"
-  fi
+  proc_stop "$FPID" 30 || not_ok "capf-frontd did not exit within 30 s of SIGTERM"
   wait "$FPID"
   check "exit status 0 after SIGTERM (no leak under ASan)" test $? = 0
 }
@@ -108,29 +97,20 @@ check_fails "TLS 1.1 refused by default" bash -c "echo Q | openssl s_client -con
 check_fails "static RSA suites refused" bash -c "echo Q | openssl s_client -connect 127.0.0.1:$PORT -tls1_2 -cipher AES128-GCM-SHA256 2>&1 | grep -q 'Cipher is AES'"
 
 # the signer is not running: phones are told to retry later
-check "signer unreachable: RETRY_LATER {RETRY_DELAY 60}" "$PY" "$H" 127.0.0.1 "$PORT" split --expect RETRY_LATER:60
-check "unknown element tags are skipped" "$PY" "$H" 127.0.0.1 "$PORT" unknown-tag --expect RETRY_LATER
+check "signer unreachable: RETRY_LATER {RETRY_DELAY 60}" "$H" split 127.0.0.1 "$PORT" --expect RETRY_LATER:60
+check "unknown element tags are skipped" "$H" unknown-tag 127.0.0.1 "$PORT" --expect RETRY_LATER
 check_grep "logged as signer_unavailable" "event=signer_unavailable" "$D/frontd.log"
 
 # all at once (two of them wait for the idle timeout)
-CASES="half-header length-overrun short-body wrong-protocol-id wrong-session-id unknown-command garbage huge-body plain-garbage"
-declare -A HPID
-for c in $CASES; do
-  timeout 30 "$PY" "$H" 127.0.0.1 "$PORT" "$c" >"$D/hostile-$c.out" 2>&1 &
-  HPID[$c]=$!
-done
-for c in $CASES; do
-  wait "${HPID[$c]}"
-  check "hostile: $c: END_SESSION 7 or closed ($(cat "$D/hostile-$c.out"))" test $? = 0
-done
+hostile_cases 127.0.0.1 "$PORT" "$D"
 
 # 300 silent clients; meanwhile others are still served at once
-"$PY" "$H" 127.0.0.1 "$PORT" idle --count 300 >"$D/idle.out" 2>&1 &
+"$H" idle 127.0.0.1 "$PORT" --count 300 >"$D/idle.out" 2>&1 &
 IPID=$!
-for _ in $(seq 400); do grep -q '^ready' "$D/idle.out" && break; kill -0 $IPID 2>/dev/null || break; sleep 0.05; done
+wait_log 20 "$D/idle.out" '^ready' "$IPID"
 check_grep "300 silent clients connected" "^ready" "$D/idle.out"
-check "served while 300 clients hang" "$PY" "$H" 127.0.0.1 "$PORT" split --expect RETRY_LATER
-check "served byte by byte while they hang" "$PY" "$H" 127.0.0.1 "$PORT" wrong-session-id
+check "served while 300 clients hang" "$H" split 127.0.0.1 "$PORT" --expect RETRY_LATER
+check "served byte by byte while they hang" "$H" wrong-session-id 127.0.0.1 "$PORT"
 wait $IPID
 check "every silent client was closed by the server" test $? = 0
 check "capf-frontd survived all of it" kill -0 "$FPID"
@@ -141,14 +121,14 @@ stop
 # max_connections: beyond it, RETRY_LATER or closed at once; the server goes on
 conf "" 5
 start
-"$PY" "$H" 127.0.0.1 "$PORT" idle --count 10 >"$D/idle2.out" 2>&1 &
+"$H" idle 127.0.0.1 "$PORT" --count 10 >"$D/idle2.out" 2>&1 &
 IPID=$!
 wait $IPID
 check "beyond max_connections: RETRY_LATER or closed, never hanging" test $? = 0
 check_grep "connection limit logged" "event=connection_limit" "$D/frontd.log"
-check "served again once the silent ones are gone" "$PY" "$H" 127.0.0.1 "$PORT" split --expect RETRY_LATER
+check "served again once the silent ones are gone" "$H" split 127.0.0.1 "$PORT" --expect RETRY_LATER
 check "at max_connections (5 held) the next phone is told RETRY_LATER {RETRY_DELAY 60}" \
-  "$PY" "$H" 127.0.0.1 "$PORT" limit --count 5 --expect RETRY_LATER:60
+  "$H" limit 127.0.0.1 "$PORT" --count 5 --expect RETRY_LATER:60
 check_grep "logged as the max_connections limit" "event=connection_limit .*limit=max_connections" "$D/frontd.log"
 stop
 
@@ -158,14 +138,14 @@ conf "" 1000 "max_per_address = 3;"
 start
 check_grep "max_per_address in the started line" "event=started .*max_per_address=3 " "$D/frontd.log"
 check "3 held from 127.0.0.1: the 4th is told RETRY_LATER 60, 127.0.0.2 is still served" \
-  "$PY" "$H" 127.0.0.1 "$PORT" limit --count 3 --expect RETRY_LATER:60 --other-bind 127.0.0.2
+  "$H" limit 127.0.0.1 "$PORT" --count 3 --expect RETRY_LATER:60 --other-bind 127.0.0.2
 check_grep "logged as the per-address limit" "event=connection_limit peer=127.0.0.1:[0-9]+ limit=max_per_address" \
   "$D/frontd.log"
 check "a byte every 0.25 s never completing a message: ended at idle_timeout (3 s), not extended" \
-  "$PY" "$H" 127.0.0.1 "$PORT" trickle --interval 0.25 --within 5.5
+  "$H" trickle 127.0.0.1 "$PORT" --interval 0.25 --within 5.5
 check_grep "logged as an idle timeout" "event=idle_timeout .*state=auth" "$D/frontd.log"
 check "a ClientHello one byte every 0.2 s: closed at handshake_timeout (2 s)" \
-  "$PY" "$H" 127.0.0.1 "$PORT" slow-handshake --interval 0.2 --within 4.5
+  "$H" slow-handshake 127.0.0.1 "$PORT" --interval 0.2 --within 4.5
 stop
 
 # front.sock: capf-frontd sends nothing to a server that is not the owner of a
@@ -178,7 +158,7 @@ if [ "$(id -u)" = 0 ]; then
   fake other-uid --uid "$(id -u daemon)"
   start
   check "a front.sock served by uid daemon: the phone is told RETRY_LATER" \
-    "$PY" "$H" 127.0.0.1 "$PORT" split --expect RETRY_LATER
+    "$H" split 127.0.0.1 "$PORT" --expect RETRY_LATER
   check_grep "capf-frontd logged signer_not_trusted with both uids" \
     "event=signer_not_trusted .*the server is uid $(id -u daemon) .*not uid 0 that owns" "$D/frontd.log"
   check_grep "the fake server saw connections" connection "$D/other-uid.out"
@@ -190,7 +170,7 @@ chmod 0775 "$D/run"
 fake group-writable
 start
 check "a front.sock in a group-writable sockets.dir: the phone is told RETRY_LATER" \
-  "$PY" "$H" 127.0.0.1 "$PORT" split --expect RETRY_LATER
+  "$H" split 127.0.0.1 "$PORT" --expect RETRY_LATER
 check_grep "capf-frontd logged signer_not_trusted" \
   "event=signer_not_trusted .*sockets directory $D/run is writable by its group" "$D/frontd.log"
 check_nogrep "the fake server received nothing" received "$D/group-writable.out"
@@ -202,7 +182,7 @@ chmod 0755 "$D/run"
 # pool's own timeout, also 30 s, may end the SESSION_ID wait first: state auth)
 fake stalled
 start
-CAPF_HOSTILE_TIMEOUT=45 "$PY" "$H" 127.0.0.1 "$PORT" split --delay 1.5 --expect END_SESSION:7 >"$D/stalled-phone.out" 2>&1
+CAPF_HOSTILE_TIMEOUT=45 "$H" split 127.0.0.1 "$PORT" --delay 1.5 --expect END_SESSION:7 >"$D/stalled-phone.out" 2>&1
 check "a signer that never answers: END_SESSION 7 at the session deadline ($(cat "$D/stalled-phone.out"))" test $? = 0
 check_grep "the trusted fake signer got the request" received "$D/stalled.out"
 check_grep "logged as session_deadline after 30 s" "event=session_deadline .*state=(session_id|auth) seconds=30" "$D/frontd.log"
@@ -304,7 +284,7 @@ check_grep "TLS 1.3 with the token key" "Cipher is TLS_" "$D/s_client.out"
 check_grep "presenting the token key's certificate" "subject=CN ?= ?capf-tls-token" "$D/s_client.out"
 echo Q | ossl s_client -connect "127.0.0.1:$PORT" -tls1_2 >"$D/s_client.out" 2>&1
 check_grep "TLS 1.2 (ECDHE-ECDSA) with the token key" "Cipher is ECDHE-ECDSA" "$D/s_client.out"
-check "and CAPF is spoken" "$PY" "$H" 127.0.0.1 "$PORT" split --expect RETRY_LATER
+check "and CAPF is spoken" "$H" split 127.0.0.1 "$PORT" --expect RETRY_LATER
 check "one signer_unreachable line per outage" test "$(grep -c event=signer_unreachable "$D/frontd.log")" = 1
 stop
 echo 'tls = { certificate = "/nonexistent.pem"; key = "/nonexistent.key"; };' >"$D/capf.conf"

@@ -19,8 +19,7 @@ fi
 ok "appliance up"
 # shellcheck disable=SC1090
 . "$T_TMP/env"
-down() { scripts/appliance-local down "$D" >/dev/null 2>&1 || true; }
-trap 'down; t_cleanup' EXIT
+on_exit appliance_down "$D"
 
 W=$T_TMP/w
 mkdir -p "$W"

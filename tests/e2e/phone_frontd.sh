@@ -43,11 +43,7 @@ front = { handshake_timeout = 5; idle_timeout = 5; };
 CONF
 
 PORT=$(free_port)
-"$FRONTD" --config "$D/capf.conf" --listen "127.0.0.1:$PORT" --foreground "${RUN_AS[@]}" \
-  >"$D/frontd.log" 2>&1 &
-FPID=$!
-T_PIDS+=("$FPID")
-for _ in $(seq 200); do grep -q event=started "$D/frontd.log" && break; kill -0 "$FPID" || break; sleep 0.05; done
+start_frontd "$D/frontd.log" "$D/capf.conf" --listen "127.0.0.1:$PORT" "${RUN_AS[@]}"
 check_grep "capf-frontd started" "event=started" "$D/frontd.log"
 
 P=("$PHONE" --host 127.0.0.1 --port "$PORT" --timeout 10)
@@ -149,10 +145,9 @@ sockets = { dir = "$D/run2"; };
 front = { handshake_timeout = 60; idle_timeout = 60; max_connections = 1; };
 CONF
 PORT2=$(free_port)
-"$FRONTD" --config "$D/full.conf" --listen "127.0.0.1:$PORT2" --foreground "${RUN_AS[@]}" >"$D/full.log" 2>&1 &
-F2=$!
-T_PIDS+=("$F2")
-for _ in $(seq 200); do grep -q event=started "$D/full.log" && break; kill -0 "$F2" || break; sleep 0.05; done
+F1=$FPID
+start_frontd "$D/full.log" "$D/full.conf" --listen "127.0.0.1:$PORT2" "${RUN_AS[@]}"
+FPID=$F1
 check_grep "a second capf-frontd (max_connections 1) started" "event=started" "$D/full.log"
 exec 3<>"/dev/tcp/127.0.0.1/$PORT2"
 timeout 60 "$PHONE" --host 127.0.0.1 --port "$PORT2" --capf-cert "$D/cert.pem" --load 16 --concurrency 4 \

@@ -22,7 +22,7 @@ check "README.md has runnable sh blocks" test "$n" -ge 3
 
 D=$T_TMP/dev
 mkdir -p "$D"
-trap 'scripts/appliance-local down "$D" >/dev/null 2>&1; t_cleanup' EXIT
+on_exit appliance_down "$D"
 free_port >"$D/port"
 for f in "$R"/block*.sh; do
   b=$(basename "$f" .sh)

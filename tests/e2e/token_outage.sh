@@ -18,7 +18,8 @@
 . tests/e2e/appliance_lib.sh
 
 KINDS=${OUTAGE_KINDS:-p11-kit tokendir}
-trap 'for a in "$T_TMP"/app-*; do [ -d "$a" ] && "$LOCAL" down "$a" >/dev/null 2>&1; done; t_cleanup' EXIT
+all_down() { local a; for a in "$T_TMP"/app-*; do [ -d "$a" ] && appliance_down "$a"; done; }
+on_exit all_down
 DOWN=${OUTAGE_DOWN:-3}
 RESUME_MAX=${OUTAGE_RESUME_MAX:-30}
 NDEV=3000

@@ -19,7 +19,6 @@
 D=$T_TMP
 CTL=$BIN/capfctl
 CL=$PWD/$BUILD/tests/signerd-client
-PY=python3; [ -x /usr/bin/python3 ] && PY=/usr/bin/python3
 
 mkdir -p "$D/tok" "$D/state" "$D/ca" "$D/pki" "$D/out"
 make_capf_ca "$D" "$D/ca/ca.pem"
@@ -27,21 +26,8 @@ ORIG_FP=$(openssl x509 -in "$D/ca/ca.pem" -noout -fingerprint -sha256 | cut -d= 
 signer_user "$D/tok" "$D/state"
 # ca.certificate's folder: not writable by the signer's user
 if [ "$(id -u)" = 0 ]; then chown root: "$D/ca"; chmod 0755 "$D/ca"; else chmod 0555 "$D/ca"; fi
-cat >"$D/capf.conf" <<CONF
-token: { module = "$SOFTHSM_MODULE"; ca_key_uri = "$KEYURI"; pin_source = "$PIN"; };
-ca: { certificate = "$D/ca/ca.pem"; };
-sockets: { dir = "$D/run"; front_uids = [$(id -u)]; admin_uids = [$(id -u)]; };
-store: { path = "$D/state/capf.db"; };
-keys: { rsa_bits = [2048, 3072]; ec_curves = ["P-256", "P-384"]; };
-signer: { workers = 2; sessions = 2; };
-CONF
-ADMIN=$D/run/admin.sock
-FRONT=$D/run/front.sock
-LOG=$D/signerd.log
-sd_start() { start_signerd "$LOG" "$ADMIN" "$D/capf.conf"; }
-restart() { stop_signerd; sd_start; }
-c() { "$CTL" --socket "$ADMIN" "$@"; }
-rc() { local want=$1; shift; "$@" >"$T_TMP/rc.out" 2>&1; local got=$?; cat "$T_TMP/rc.out"; [ "$got" = "$want" ] || { echo "exit $got, wanted $want"; return 1; }; }
+signer_conf "$D" "$D/ca/ca.pem" 'keys: { rsa_bits = [2048, 3072]; ec_curves = ["P-256", "P-384"]; };' \
+  'signer: { workers = 2; sessions = 2; };'
 active_fp() { c capf show --json | $PY -c 'import json,sys; print(json.load(sys.stdin)["ca"]["sha256"])'; }
 fp_of() { openssl x509 -in "$1" -noout -fingerprint -sha256 | cut -d= -f2; }
 # enroll NAME: a new device enrolls; its LSC in $D/NAME.pem, key in $D/NAME.key
@@ -164,26 +150,11 @@ check "adopt without the chain: refused" rc 1 c capf adopt --key-uri "$KEY2" --c
 check "adopt a key that is not in the token: refused" rc 1 c capf adopt --key-uri "pkcs11:token=capf;object=no-such-key;type=private" --cert "$P/capf-2027.pem" --chain "$P/chain.pem" --yes
 check "adopt with a PIN in the URI: refused by capfctl" rc 2 c capf adopt --key-uri "$KEY2?pin-value=1234" --cert "$P/capf-2027.pem" --yes
 # the daemon's own refusal (a client that skips capfctl's checks): a module to load
-cat >"$D/adopt.py" <<'PY'
-import socket, struct, sys
-s = socket.socket(socket.AF_UNIX, socket.SOCK_SEQPACKET)
-s.connect(sys.argv[1])
-def f(tag, val): return struct.pack(">HH", tag, len(val)) + val
-uri = (sys.argv[2] + "?module-path=/tmp/evil.so").encode()
-cert = open(sys.argv[3], "rb").read()
-body = f(89, b"\x01") + f(97, uri) + f(21, cert)
-s.send(struct.pack(">BBHI", 1, 0, 0x0160, 7) + body)
-r = s.recv(65536)
-i, st, text = 8, None, b""
-while i < len(r):
-    tag, ln = struct.unpack(">HH", r[i:i+4]); v = r[i+4:i+4+ln]; i += 4 + ln
-    if tag == 1: st = v[0]
-    if tag == 3: text = v
-print("status", st, text.decode(errors="replace"))
-PY
+# (ADOPT 0x0160 with CONFIRM 89, KEY_URI 97, CERT 21)
 openssl x509 -in "$P/capf-2027.pem" -outform DER -out "$D/capf-2027.der"
-$PY "$D/adopt.py" "$ADMIN" "$KEY2" "$D/capf-2027.der" >"$D/adopt-raw.out" 2>&1
-check_grep "adopt with a module-path in the URI: refused by the daemon" '^status 1 .*no PIN, pin-source or module' "$D/adopt-raw.out"
+"$HOSTILE" ipc-admin "$ADMIN" 0160 89=u8:1 "97=str:$KEY2?module-path=/tmp/evil.so" "21=file:$D/capf-2027.der" \
+  >"$D/adopt-raw.out" 2>&1
+check_grep "adopt with a module-path in the URI: refused by the daemon" '^status=1 .*no PIN, pin-source or module' "$D/adopt-raw.out"
 check "  ... still nothing changed" test "$(active_fp)" = "$TP_FP"
 check "adopt the ceremony's key with the third party's certificate" c capf adopt --key-uri "$KEY2" --cert "$P/capf-2027.pem" --chain "$P/chain.pem" --yes
 check "  ... it is active" test "$(active_fp)" = "$NEW_FP"
@@ -234,7 +205,7 @@ KEY3=$(sed -n 's/.*key URI for capf.conf or `capfctl capf adopt --key-uri`: //p'
 check "adopt the second ceremony's key and certificate" c capf adopt --key-uri "$KEY3" --cert "$D/cer1/rotation2/capf-ca-2028.pem" --yes
 check "  ... active" test "$(active_fp)" = "$(fp_of "$D/cer1/rotation2/capf-ca-2028.pem")"
 check "  ... the stale chain export is gone (self-signed)" test ! -e "$D/ca/ca.pem.chain"
-check "restart after the adoption" restart
+check "restart after the adoption" sd_restart
 [ -S "$ADMIN" ] || { tail -20 "$LOG"; finish; }
 check "  ... the adopted CA is still active" test "$(active_fp)" = "$(fp_of "$D/cer1/rotation2/capf-ca-2028.pem")"
 check "  ... a phone enrolls" enroll SEP00DD00000004
@@ -275,7 +246,7 @@ for _ in range(600):
     time.sleep(0.05)
 c.execute("ROLLBACK")' "$D/state/capf.db" "$D/state/locked" "$D/state/release" &
 LOCKER=$!
-for _ in $(seq 1 100); do [ -e "$D/state/locked" ] && break; sleep 0.05; done
+wait_for 5 test -e "$D/state/locked"
 check "regenerate while the store cannot be written: exit 1" rc 1 c capf regenerate --yes
 : >"$D/state/release"
 check_grep "  ... the error says the new key was destroyed" 'recording the new CAPF CA in the store: .*the new key capf-ca-[0-9-]+ was destroyed; nothing changed' "$T_TMP/last.out"

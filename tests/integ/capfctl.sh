@@ -11,7 +11,6 @@ SD=$BIN/capf-signerd
 CTL=$BIN/capfctl
 CL=$PWD/$BUILD/tests/signerd-client
 IS_ROOT=0; [ "$(id -u)" = 0 ] && IS_ROOT=1
-PY=python3; [ -x /usr/bin/python3 ] && PY=/usr/bin/python3     # (pyenv shims are slow)
 
 # ---- token, CAPF CA (self-signed with the token key through capfhsm) --------
 mkdir -p "$D/tok" "$D/state" "$D/ca" "$D/pki" "$D/out"
@@ -21,26 +20,11 @@ ORIG_FP=$(openssl x509 -in "$D/ca-original.pem" -noout -fingerprint -sha256 | cu
 
 # ---- users, configuration, start ----------------------------------------------
 signer_user "$D/tok" "$D/state" "$D/ca"
-cat >"$D/capf.conf" <<CONF
-token: { module = "$SOFTHSM_MODULE"; ca_key_uri = "$KEYURI"; pin_source = "$PIN"; };
-ca: { certificate = "$D/ca/ca.pem"; };
-sockets: { dir = "$D/run"; front_uids = [$(id -u)]; admin_uids = [$(id -u)]; };
-store: { path = "$D/state/capf.db"; };
-keys: { rsa_bits = [2048, 3072]; ec_curves = ["P-256", "P-384"]; };
-signer: { workers = 2; sessions = 2; };
-CONF
-ADMIN=$D/run/admin.sock
-FRONT=$D/run/front.sock
-DB=$D/state/capf.db
-LOG=$D/signerd.log
-# sd_start: the daemon on capf.conf, up once admin.sock answers (see start_signerd in tests/lib.sh)
-sd_start() { start_signerd "$LOG" "$ADMIN" "$D/capf.conf"; }
+signer_conf "$D" "$D/ca/ca.pem" 'keys: { rsa_bits = [2048, 3072]; ec_curves = ["P-256", "P-384"]; };' \
+  'signer: { workers = 2; sessions = 2; };'
 sd_start
 check "capf-signerd is up" test -S "$ADMIN"
 [ -S "$ADMIN" ] || { tail -20 "$LOG"; finish; }
-c() { "$CTL" --socket "$ADMIN" "$@"; }
-# rc CODE CMD...: passes when CMD exits with CODE
-rc() { local want=$1; shift; "$@" >"$T_TMP/rc.out" 2>&1; local got=$?; cat "$T_TMP/rc.out"; [ "$got" = "$want" ] || { echo "exit $got, wanted $want"; return 1; }; }
 # same_certs A B: two `capf show --json` outputs name the same certificates in the same roles
 same_certs() { $PY -c '
 import json,sys
@@ -48,8 +32,6 @@ def key(f):
     d=json.load(open(f)); k=lambda c: c and (c["role"], c["sha256"], c.get("valid_lscs"))
     return (k(d["ca"]), k(d["tls"]), [k(c) for c in d["previous"]], [k(c) for c in d["retired"]])
 a,b=key(sys.argv[1]),key(sys.argv[2]); assert a==b, (a,b)' "$1" "$2"; }
-# jout FILE CMD...: CMD's stdout into FILE (stderr into FILE.err)
-jout() { local f=$1; shift; "$@" >"$f" 2>"$f.err"; local r=$?; cat "$f.err"; return $r; }
 
 # ---- help, exit codes, reachability ---------------------------------------------
 check "capfctl --help" "$CTL" --help
@@ -173,55 +155,8 @@ check "bulk --pattern refused as a whole (close deadline)" rc 1 c bulk --pattern
 check_grep "  ... lists every device" "SEP00BB00000049" "$T_TMP/last.out"
 
 # staged bulk changes go with their connection (8 may be staged at once)
-cat >"$D/bulkclose.py" <<'PY'
-import socket, struct, sys, time
-ADMIN, rid = sys.argv[1], [100]
-def conn():
-    s = socket.socket(socket.AF_UNIX, socket.SOCK_SEQPACKET); s.connect(ADMIN); return s
-def fld(tag, v): return struct.pack(">HH", tag, len(v)) + v
-def parse(r):
-    out, i = {}, 0
-    while i < len(r):
-        tag, ln = struct.unpack(">HH", r[i:i+4]); out.setdefault(tag, []).append(r[i+4:i+4+ln]); i += 4 + ln
-    return out
-def req(s, verb, fields=b""):
-    rid[0] += 1
-    s.send(struct.pack(">BBHI", 1, 0, verb, rid[0]) + fields)
-    return parse(s.recv(65536)[8:])
-def staged():
-    s = conn(); r = req(s, 0x0141); s.close()
-    st = dict((parse(n)[94][0].decode(), struct.unpack(">Q", parse(n)[95][0])[0]) for n in r[93])
-    return st["bulk_staged"]
-def wait_staged(n):
-    for _ in range(500):
-        if staged() == n: return True
-        time.sleep(0.02)
-    return False
-assert wait_staged(0), "bulk changes staged before the test: %d" % staged()
-held = []
-for i in range(8):
-    s = conn()
-    r = req(s, 0x0110, fld(3, b"close test"))
-    assert r[1][0][0] == 0, ("BULK_BEGIN", i, r)
-    r = req(s, 0x0111, fld(71, r[71][0]) + fld(48, fld(16, b"SEP00FF0000000%d" % i)))
-    assert r[1][0][0] == 0 and struct.unpack(">I", r[73][0])[0] == 1, ("BULK_ADD", i, r)
-    held.append(s)
-print("staged while open:", staged())
-assert staged() == 8
-s9 = conn(); r = req(s9, 0x0110)
-print("a ninth BULK_BEGIN while 8 are staged: status", r[1][0][0])
-assert r[1][0][0] == 2, r                     # RETRY_LATER: every slot taken
-s9.close()
-for s in held: s.close()
-assert wait_staged(0), "still staged after the connections closed: %d" % staged()
-s = conn(); r = req(s, 0x0110)
-print("BULK_BEGIN on a new connection after they closed: status", r[1][0][0])
-assert r[1][0][0] == 0, r
-assert req(s, 0x0113, fld(71, r[71][0]))[1][0][0] == 0    # BULK_ABORT
-s.close()
-print("ok")
-PY
-check "bulk: 8 staged changes whose connections close are dropped (BEGIN+ADD, close)" $PY "$D/bulkclose.py" "$ADMIN"
+check "bulk: 8 staged changes whose connections close are dropped (BEGIN+ADD, close)" \
+  "$HOSTILE" ipc-bulk-abandon "$ADMIN"
 check_grep "  ... a ninth BEGIN was refused while they were open" "ninth BULK_BEGIN while 8 are staged: status 2" "$T_TMP/last.out"
 check_grep "  ... a new BEGIN succeeds once they closed" "after they closed: status 0" "$T_TMP/last.out"
 check_grep "  ... logged" "event=bulk_dropped .*records=1 reason=connection_closed" "$LOG"
@@ -320,24 +255,13 @@ check_grep "  ... subject of the current CA" "Subject: O = Example Corp, OU = Vo
 
 # ---- a third-party PKI (software): root, intermediate ------------------------------------------
 P=$D/pki
-ossl req -x509 -new -newkey rsa:2048 -nodes -keyout "$P/root.key" -subj "/O=Third Party/CN=TP Root" -days 3650 \
-  -addext "basicConstraints=critical,CA:TRUE" -addext "keyUsage=critical,keyCertSign,cRLSign" \
-  -out "$P/root.pem" >/dev/null 2>&1
-ossl req -new -newkey rsa:2048 -nodes -keyout "$P/int.key" -subj "/O=Third Party/CN=TP Issuing CA" -out "$P/int.csr" >/dev/null 2>&1
-printf 'basicConstraints=critical,CA:TRUE,pathlen:1\nkeyUsage=critical,keyCertSign,cRLSign\nsubjectKeyIdentifier=hash\nauthorityKeyIdentifier=keyid\n' >"$P/int.ext"
 # the intermediate ends before the CAPF CA it signs (1500 < 2000 days): LSCs end with it
-ossl x509 -req -in "$P/int.csr" -CA "$P/root.pem" -CAkey "$P/root.key" -CAcreateserial -days 1500 \
-  -extfile "$P/int.ext" -out "$P/int.pem" >/dev/null 2>&1
-cat "$P/int.pem" "$P/root.pem" >"$P/chain.pem"
-signca() { # CSR EXTFILE OUT
-  ossl x509 -req -in "$1" -CA "$P/int.pem" -CAkey "$P/int.key" -CAcreateserial -days 2000 -extfile "$2" -out "$3" >/dev/null 2>&1
-}
-printf 'basicConstraints=critical,CA:TRUE,pathlen:0\nkeyUsage=critical,digitalSignature,keyCertSign\nsubjectKeyIdentifier=hash\nauthorityKeyIdentifier=keyid\n' >"$P/capf.ext"
+tp_pki "$P" 1500
 printf 'basicConstraints=critical,CA:TRUE\nkeyUsage=critical,digitalSignature,keyCertSign\nsubjectKeyIdentifier=hash\nauthorityKeyIdentifier=keyid\n' >"$P/nopathlen.ext"
-signca "$D/out/capf.csr" "$P/capf.ext" "$P/capf-tp.pem"
-signca "$D/out/capf.csr" "$P/nopathlen.ext" "$P/capf-nopathlen.pem"
+tp_sign "$D/out/capf.csr" "$P/capf-tp.pem"
+tp_sign "$D/out/capf.csr" "$P/capf-nopathlen.pem" "$P/nopathlen.ext"
 ossl req -new -newkey rsa:2048 -nodes -keyout "$P/other.key" -subj "/O=Example Corp/OU=Voice/CN=CAPF-test" -out "$P/other.csr" >/dev/null 2>&1
-signca "$P/other.csr" "$P/capf.ext" "$P/capf-otherkey.pem"
+tp_sign "$P/other.csr" "$P/capf-otherkey.pem"
 c capf show --json >"$D/show-before-import.json"
 
 check "import without --yes: exit 4" rc 4 c capf import "$P/capf-tp.pem" --chain "$P/chain.pem"
@@ -413,26 +337,10 @@ check_grep "  ... N phones (SEP00CC00000002 and ...05)" "2 devices hold a valid 
 check_grep "  ... confirmation hint" "Not confirmed: nothing was changed" "$T_TMP/last.out"
 c capf show --json >"$D/show-now.json"
 check "  ... nothing changed" same_certs "$D/show-before-regen.json" "$D/show-now.json"
-# the daemon refuses without CONFIRM itself (a client that skips capfctl's question)
-cat >"$D/raw.py" <<'PY'
-import socket, struct, sys
-s = socket.socket(socket.AF_UNIX, socket.SOCK_SEQPACKET)
-s.connect(sys.argv[1])
-verb = int(sys.argv[2], 16)
-fields = struct.pack(">HHB", 89, 1, 0)          # CONFIRM = 0
-s.send(struct.pack(">BBHI", 1, 0, verb, 7) + fields)
-r = s.recv(65536)
-i, st, text = 8, None, b""
-while i < len(r):
-    tag, ln = struct.unpack(">HH", r[i:i+4]); v = r[i+4:i+4+ln]; i += 4 + ln
-    if tag == 1: st = v[0]
-    if tag == 3: text = v
-print("status=%s text=%s" % (st, text.decode()))
-sys.exit(0 if st == 1 else 1)
-PY
-check "the daemon refuses REGENERATE with CONFIRM=0" $PY "$D/raw.py" "$ADMIN" 0131
+# the daemon refuses without CONFIRM itself (a client that skips capfctl's question; 89: CONFIRM)
+check "the daemon refuses REGENERATE with CONFIRM=0" "$HOSTILE" ipc-admin "$ADMIN" 0131 89=u8:0
 check_grep "  ... saying nothing changed" "status=1 .*Nothing was changed" "$T_TMP/last.out"
-check "the daemon refuses TLS_ISSUE with CONFIRM=0" $PY "$D/raw.py" "$ADMIN" 0134
+check "the daemon refuses TLS_ISSUE with CONFIRM=0" "$HOSTILE" ipc-admin "$ADMIN" 0134 89=u8:0
 c capf show --json >"$D/show-now.json"
 check "  ... nothing changed" same_certs "$D/show-before-regen.json" "$D/show-now.json"
 check "regenerate --yes --key-type ec:P-256 --days 1000" c capf regenerate --yes --key-type ec:P-256 --days 1000

@@ -12,7 +12,6 @@
 D=$T_TMP
 CTL=$BIN/capfctl
 CL=$PWD/$BUILD/tests/signerd-client
-PY=python3; [ -x /usr/bin/python3 ] && PY=/usr/bin/python3
 
 mkdir -p "$D/tok" "$D/state" "$D/ca" "$D/mic" "$D/out"
 make_capf_ca "$D" "$D/ca/ca.pem"
@@ -31,27 +30,13 @@ ossl req -x509 -newkey rsa:2048 -nodes -keyout "$D/out/self.key" -out "$D/out/se
   -subj "/CN=SEP00AA00000001" -days 30 >/dev/null 2>&1
 
 signer_user "$D/tok" "$D/state" "$D/ca" "$D/mic"
-cat >"$D/capf.conf" <<CONF
-token: { module = "$SOFTHSM_MODULE"; ca_key_uri = "$KEYURI"; pin_source = "$PIN"; };
-ca: { certificate = "$D/ca/ca.pem"; };
-sockets: { dir = "$D/run"; front_uids = [$(id -u)]; admin_uids = [$(id -u)]; };
-store: { path = "$D/state/capf.db"; };
-keys: { rsa_bits = [2048, 3072]; ec_curves = ["P-256", "P-384"]; };
-auth: { max_failed_attempts = 2; };
-mic: { ca_dir = "$D/mic"; };
-signer: { workers = 2; sessions = 4; };
-CONF
-ADMIN=$D/run/admin.sock
-FRONT=$D/run/front.sock
-DB=$D/state/capf.db
-start_signerd "$D/signerd.log" "$ADMIN" "$D/capf.conf"
+signer_conf "$D" "$D/ca/ca.pem" 'keys: { rsa_bits = [2048, 3072]; ec_curves = ["P-256", "P-384"]; };' \
+  'auth: { max_failed_attempts = 2; };' "mic: { ca_dir = \"$D/mic\"; };" 'signer: { workers = 2; sessions = 4; };'
+sd_start
 check "capf-signerd is up" test -S "$ADMIN"
 [ -S "$ADMIN" ] || { tail -20 "$D/signerd.log"; finish; }
-c() { "$CTL" --socket "$ADMIN" "$@"; }
 enroll() { "$CL" enroll "$FRONT" "$@"; }
 store() { "${RUN_AS[@]}" "$CL" "$@"; }
-# jout FILE CMD...: CMD's stdout into FILE, stderr into FILE.err
-jout() { local f=$1; shift; "$@" >"$f" 2>"$f.err"; local r=$?; cat "$f.err"; return $r; }
 # names FILE: the sorted device names of a `device list --json` / report JSON array
 names() { $PY -c 'import json,sys; print(",".join(sorted(d["name"] for d in json.load(open(sys.argv[1])))))' "$1"; }
 # list_is WHAT WANT ARGS...: `device list ARGS --json` names exactly WANT (comma-separated, sorted)

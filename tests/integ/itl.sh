@@ -10,7 +10,6 @@
 D=$T_TMP/run
 mkdir -p "$D/in" "$D/out"
 CTL=$BIN/capfctl
-PY=python3; [ -x /usr/bin/python3 ] && PY=/usr/bin/python3
 CER=(scripts/ceremony --provider-path "$LIB" --dir "$D")
 
 # ---- the token: CAPF CA ceremony, then the SAST ceremony in the same token ---------

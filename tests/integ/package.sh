@@ -42,7 +42,7 @@ pkg_cleanup() {
     rm -f /run/lock/capf-package-test.installed
   fi
 }
-trap 'pkg_cleanup; t_cleanup' EXIT
+on_exit pkg_cleanup
 
 # ---- build and lint
 check "make deb (lintian: no error)" scripts/make-deb
@@ -100,7 +100,7 @@ done
 unit_get() { sed -nE "s/^$2=(.*)$/\1/p" "$U/$1.service" | tail -1; }
 
 # ---- first run (docs/INSTALL.md, capf-appliance(7))
-PORT=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+PORT=$(free_port)
 first_run() {
   install -d -o capf-signer -g capf -m 0700 /var/lib/capf &&
   cp /usr/share/capf-appliance/ceremony.conf /etc/capf/ceremony.conf &&
@@ -129,13 +129,7 @@ while True:
         f.write(d.decode(errors="replace") + "\n")
 PY
   NOTIFY_PID="$NOTIFY_PID $!"
-  for _ in $(seq 50); do [ -e "$2.bound" ] && return 0; sleep 0.1; done
-  return 1
-}
-wait_line() {   # wait_line FILE REGEX SECONDS
-  local i
-  for i in $(seq $(( $3 * 10 ))); do grep -qE -- "$2" "$1" 2>/dev/null && return 0; sleep 0.1; done
-  return 1
+  wait_for 5 test -e "$2.bound"
 }
 
 # start_unit NAME: the unit's ExecStart, as its User=/Group=/SupplementaryGroups=, with
@@ -164,7 +158,7 @@ start_unit() {
 
 check "capf-signerd: started as its unit says" start_unit capf-signerd
 SIGNER_PID=$STARTED_PID
-check "capf-signerd: READY=1 through NOTIFY_SOCKET" wait_line "$T_TMP/capf-signerd.notified" '^READY=1$' 60
+check "capf-signerd: READY=1 through NOTIFY_SOCKET" wait_log 60 "$T_TMP/capf-signerd.notified" '^READY=1$'
 ids() { awk '/^Uid:/ { u = $2 } /^Gid:/ { g = $2 } END { print u, g }' "/proc/$1/status"; }
 check "capf-signerd: runs as capf-signer, group capf" \
   test "$(ids "$SIGNER_PID")" = "$(id -u capf-signer) $(getent group capf | cut -d: -f3)"
@@ -185,7 +179,7 @@ check "capfctl tls issue" tls_setup
 
 check "capf-frontd: started as its unit says" start_unit capf-frontd
 FRONT_PID=$STARTED_PID
-check "capf-frontd: READY=1 through NOTIFY_SOCKET" wait_line "$T_TMP/capf-frontd.notified" '^READY=1$' 30
+check "capf-frontd: READY=1 through NOTIFY_SOCKET" wait_log 30 "$T_TMP/capf-frontd.notified" '^READY=1$'
 check "capf-frontd: runs as capf-front" test "$(ids "$FRONT_PID")" = "$(id -u capf-front) $(id -g capf-front)"
 check "capf-frontd: NOTIFY_SOCKET gone from its environment" \
   sh -c "! tr '\0' '\n' </proc/$FRONT_PID/environ | grep -q '^NOTIFY_SOCKET='"
@@ -226,7 +220,7 @@ wait "$SIGNER_PID"; rc_signer=$?
 FRONT_PID= SIGNER_PID=
 check "capf-frontd stops cleanly on SIGTERM" test "$rc_front" = 0
 check "capf-signerd stops cleanly on SIGTERM" test "$rc_signer" = 0
-check "capf-signerd: STOPPING=1" wait_line "$T_TMP/capf-signerd.notified" '^STOPPING=1$' 5
+check "capf-signerd: STOPPING=1" wait_log 5 "$T_TMP/capf-signerd.notified" '^STOPPING=1$'
 
 check "dpkg --purge" dpkg --purge capf-phone capf-appliance
 INSTALLED=

@@ -14,7 +14,7 @@ mkdir -p "$D/tok" "$D/state" "$D/mic" "$D/pki"
 make_capf_ca "$D" "$D/ca.pem"
 
 # Another key on the token, not the CAPF CA's.
-"$BIN/capf-token" keygen --uri "pkcs11:token=capf;object=other?pin-source=file:$PIN" --type ec:P-256 \
+"$BIN/capf-token" keygen --uri "$(p11_uri capf other "" "$PIN")" --type ec:P-256 \
   >"$D/keygen2.log" 2>&1 || { not_ok "keygen other"; cat "$D/keygen2.log"; }
 
 # Manufacturing CA (MIC and SUDI issuer), a MIC and a SUDI certificate; an
@@ -40,20 +40,10 @@ cp "$D/pki/mfg.pem" "$D/mic/mfg.pem"
 
 # ---- users and the configuration ------------------------------------------
 signer_user "$D/tok" "$D/state" "$D/mic"
-cat >"$D/capf.conf" <<CONF
-token: { module = "$SOFTHSM_MODULE"; ca_key_uri = "$KEYURI"; pin_source = "$PIN"; };
-ca: { certificate = "$D/ca.pem"; };
-sockets: { dir = "$D/run"; front_uids = [$(id -u), $SIGNER_UID]; admin_uids = [$(id -u)]; };
-store: { path = "$D/state/capf.db"; };
-keys: { rsa_bits = [2048, 3072]; ec_curves = ["P-256", "P-384"]; };
-auth: { max_failed_attempts = 3; };
-mic: { ca_dir = "$D/mic"; };
-front: { keygen_timeout = 60; retry_delay = 17; };
-signer: { workers = 2; sessions = 4; };
-CONF
-FRONT=$D/run/front.sock
-ADMIN=$D/run/admin.sock
-DB=$D/state/capf.db
+FRONT_UIDS="$(id -u), $SIGNER_UID" signer_conf "$D" "$D/ca.pem" \
+  'keys: { rsa_bits = [2048, 3072]; ec_curves = ["P-256", "P-384"]; };' 'auth: { max_failed_attempts = 3; };' \
+  "mic: { ca_dir = \"$D/mic\"; };" 'front: { keygen_timeout = 60; retry_delay = 17; };' \
+  'signer: { workers = 2; sessions = 4; };'
 store() { "${RUN_AS[@]}" "$CL" "$@"; }
 enroll() { "$CL" enroll "$FRONT" "$@"; }
 
@@ -236,7 +226,7 @@ store device-add "$DB" SEP00000000A00E install null >/dev/null
 enroll SEP00000000A00E --session 0x01020304 >"$D/f1.out" 2>&1
 check_grep "BEGIN with a session id the signer did not choose: connection closed" "closed=1" "$D/f1.out"
 check_grep "logged as out of state" "event=out_of_state uid=[0-9]+ pid=[0-9]+ role=front verb=BEGIN needs=session_id" "$LOG"
-"$CL" forged-issue "$FRONT" >"$D/f1b.out" 2>&1
+"$HOSTILE" ipc-forged-issue "$FRONT" >"$D/f1b.out" 2>&1
 check_grep "ISSUE naming a session the signer never opened: connection closed" "closed=1" "$D/f1b.out"
 check_grep "logged as out of state" "event=out_of_state .*verb=ISSUE needs=install_session" "$LOG"
 check "the daemon serves on" "$CL" ping "$FRONT"
@@ -246,9 +236,9 @@ enroll SEP00000000AA01 --cert "$D/pki/mic.pem" --cert-key "$D/pki/mic.key" --cer
   --sudi-cert "$D/pki/sudi.pem" --sudi-key "$D/pki/sudi.key" --save-begin "$D/begin.mic" >"$D/f2.out" 2>&1
 check_grep "MIC + SUDI bound to the signer's session id -> issued" "result=ok" "$D/f2.out"
 store device-add "$DB" SEP00000000AA01 install mic-first >/dev/null
-"$CL" replay "$FRONT" "$D/begin.mic" >"$D/f3.out" 2>&1
+"$HOSTILE" ipc-replay "$FRONT" "$D/begin.mic" >"$D/f3.out" 2>&1
 check_grep "the identical BEGIN replayed (same session id, used up) -> connection closed" "closed=1" "$D/f3.out"
-"$CL" replay "$FRONT" "$D/begin.mic" --fresh-session >"$D/f4.out" 2>&1
+"$HOSTILE" ipc-replay "$FRONT" "$D/begin.mic" --fresh-session >"$D/f4.out" 2>&1
 check_grep "replayed on a new signer session id -> refused (Invalid MIC: SUDI does not cover it)" "refused cause=3" "$D/f4.out"
 cat "$D/f3.out" "$D/f4.out" >"$D/f34.out"
 check_nogrep "no decision for a replay" "decision=" "$D/f34.out"
@@ -267,7 +257,7 @@ enroll SEP00000000AA02 --cert "$D/pki/mic-ec.pem" --cert-key "$D/pki/mic-ec.key"
   --save-begin "$D/begin.ec" >"$D/f7.out" 2>&1
 check_grep "ECDSA MIC proof, no SUDI, require_sudi off -> issued" "result=ok" "$D/f7.out"
 store device-add "$DB" SEP00000000AA02 install mic-first >/dev/null
-"$CL" replay "$FRONT" "$D/begin.ec" --fresh-session >"$D/f8.out" 2>&1
+"$HOSTILE" ipc-replay "$FRONT" "$D/begin.ec" --fresh-session >"$D/f8.out" 2>&1
 check_grep "its BEGIN replayed on a new session id -> refused (Invalid MIC)" "refused cause=3" "$D/f8.out"
 
 # ---- By Existing Certificate: only the device's current LSC ----------------------
@@ -297,7 +287,7 @@ store device-add "$DB" SEP00000000A00F install null >/dev/null
 rm -f "$D/go"
 enroll SEP00000000A00F --wait-before-issue "$D/go" >"$D/h1.out" 2>&1 &
 CPID=$!
-for _ in $(seq 1 200); do grep -q waiting=1 "$D/h1.out" && break; sleep 0.05; done
+wait_log 10 "$D/h1.out" waiting=1
 store device-add "$DB" SEP00000000A00F none null >/dev/null      # the operator cancels
 touch "$D/go"; wait "$CPID"
 check_grep "cancelled between BEGIN and ISSUE -> refused at ISSUE" "error text=.*changed during this session" "$D/h1.out"
@@ -311,7 +301,7 @@ store device-add "$DB" SEP00000000A010 install null >/dev/null
 rm -f "$D/go"
 enroll SEP00000000A010 --wait-before-issue "$D/go" >"$D/h2.out" 2>&1 &
 CPID=$!
-for _ in $(seq 1 200); do grep -q waiting=1 "$D/h2.out" && break; sleep 0.05; done
+wait_log 10 "$D/h2.out" waiting=1
 "$BIN/capfctl" --socket "$ADMIN" device set SEP00000000A010 --key-order rsa >"$D/h2.ctl" 2>&1
 check "capfctl device set answered" test $? = 0
 touch "$D/go"; wait "$CPID"
@@ -359,7 +349,7 @@ check "the daemon survived the load" kill -0 "$SPID"
 # Saturation: 400 connections send BEGIN at once to 2 workers (queue bound 128):
 # every one is answered, the overflow with RETRY_LATER and front.retry_delay.
 store device-add "$DB" SEP00000000A00D install null >/dev/null
-"$CL" burst "$FRONT" SEP00000000A00D 400 >"$D/burst.out" 2>&1
+"$HOSTILE" ipc-burst "$FRONT" SEP00000000A00D 400 >"$D/burst.out" 2>&1
 check "saturated: every request answered" grep -qx "closed=0" "$D/burst.out"
 check "saturated: nothing but OK and RETRY_LATER" grep -qx "other=0" "$D/burst.out"
 check "saturated: the overflow gets RETRY_LATER" grep -qE "^retry_later=[1-9]" "$D/burst.out"
@@ -367,16 +357,16 @@ check_grep "saturation logged" "event=saturated" "$LOG"
 check "the daemon survived the burst" kill -0 "$SPID"
 
 # ---- the peer check and the front role's limits ------------------------------
-check "admin verbs on front.sock: connection closed" bash -c "'$CL' raw '$FRONT' 0102 | grep -q closed=1"
+check "admin verbs on front.sock: connection closed" bash -c "'$HOSTILE' ipc-raw '$FRONT' 0102 | grep -q closed=1"
 check_grep "logged as a protocol error" "event=protocol_error .*role=front" "$LOG"
-check "PING answered (the connection works)" bash -c "'$CL' raw '$FRONT' 0001 | grep -q closed=0"
-check "an unknown verb: connection closed" bash -c "'$CL' raw '$FRONT' 7777 | grep -q closed=1"
-check "a malformed message: connection closed" bash -c "'$CL' raw '$FRONT' 0010 11 | grep -q closed=1"
-check "a message over 64 KiB: connection closed" bash -c "'$CL' raw '$FRONT' 0010 70000 | grep -q closed=1"
+check "PING answered (the connection works)" bash -c "'$HOSTILE' ipc-raw '$FRONT' 0001 | grep -q closed=0"
+check "an unknown verb: connection closed" bash -c "'$HOSTILE' ipc-raw '$FRONT' 7777 | grep -q closed=1"
+check "a malformed message: connection closed" bash -c "'$HOSTILE' ipc-raw '$FRONT' 0010 11 | grep -q closed=1"
+check "a message over 64 KiB: connection closed" bash -c "'$HOSTILE' ipc-raw '$FRONT' 0010 70000 | grep -q closed=1"
 check_grep "the over-long message is logged" "event=protocol_error .*error=too_big len=70000" "$LOG"
-check "front verbs on admin.sock: connection closed" bash -c "'$CL' raw '$ADMIN' 0010 | grep -q closed=1"
+check "front verbs on admin.sock: connection closed" bash -c "'$HOSTILE' ipc-raw '$ADMIN' 0010 | grep -q closed=1"
 # A peer that sends and never reads: its answers are not waited for, it is dropped.
-"$CL" unread "$FRONT" 5000 >"$D/unread.out" 2>&1
+"$HOSTILE" ipc-unread "$FRONT" 5000 >"$D/unread.out" 2>&1
 check_grep "a peer that does not read its answers is dropped" "closed=1" "$D/unread.out"
 check_grep "logged as peer_not_reading" "event=peer_not_reading" "$LOG"
 check "the daemon serves on" "$CL" ping "$FRONT"
@@ -394,7 +384,7 @@ fi
 store device-add "$DB" SEP00000000A00A install null >/dev/null
 "$CL" enroll "$FRONT" SEP00000000A00A --no-result >"$D/e19.out" 2>&1 &
 CPID=$!
-for _ in $(seq 1 200); do grep -q holding=1 "$D/e19.out" && break; sleep 0.05; done
+wait_log 10 "$D/e19.out" holding=1
 kill -KILL "$SPID"; wait "$SPID" 2>/dev/null
 kill "$CPID" 2>/dev/null; wait "$CPID" 2>/dev/null
 SERIAL=$(sed -n 's/issued serial=//p' "$D/e19.out")

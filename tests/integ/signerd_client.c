@@ -1,17 +1,14 @@
 /*
  * tests/integ/signerd_client.c: drives capf-signerd for the integration tests
- * (a phone-less path through the front verbs) and reads/writes its store.
+ * (a phone-less path through the front verbs) and reads/writes its store. What a
+ * compromised front end would send (raw headers, bursts, unread requests, forged ISSUE,
+ * replayed BEGIN) is capf-hostile's (tests/e2e/capf_hostile.c, ipc-* cases).
  *
  *   signerd-client ping SOCK
- *   signerd-client raw SOCK VERBHEX [LEN]      send a request header (padded with junk to
- *                                              LEN bytes); prints closed=1 when the daemon
- *                                              closed the connection
- *   signerd-client burst SOCK NAME N           N connections send BEGIN at once; counts
- *                                              ok=, retry_later=, other=, closed=
  *   signerd-client enroll SOCK NAME [opts]     SESSION_ID, BEGIN, ISSUE, RESULT like capf-frontd
  *       --version N  --password-file F  --no-password
  *       --session N (a CAPF session id of our own instead of asking the signer: refused)
- *       --save-begin FILE (the BEGIN request as sent, for `replay`)
+ *       --save-begin FILE (the BEGIN request as sent, for `capf-hostile ipc-replay`)
  *       --wait-before-issue FILE (print waiting=1, go on when FILE exists)
  *       --key rsa:BITS|ec:P-256 (the phone's new key; default: what BEGIN asks)
  *       --cert PEM --cert-key PEM --cert-type lsc|mic   (By Existing Certificate)
@@ -22,12 +19,6 @@
  *       --outcome fetched|deleted|... (for fetch/delete decisions) --fetch-cert PEM
  *       --abort (ABORT right after an install decision)
  *     prints capf_session=..., decision=..., token=..., refused cause=N, issued serial=..., result=ok
- *   signerd-client unread SOCK N               N PINGs without reading an answer; prints
- *                                              sent= and closed=1 once the daemon dropped us
- *   signerd-client forged-issue SOCK           ISSUE with a TOKEN no session has: closed=1
- *   signerd-client replay SOCK FILE [--fresh-session]   send a saved BEGIN again (as a
- *                                              compromised front end would), as it was or
- *                                              with a new signer-chosen session id
  *   signerd-client device-add DB NAME OP AUTH [--auth-string-file F] [--key-order K]
  *       [--rsa-bits N] [--curve C] [--deadline-offset SECS]
  *   signerd-client device-show DB NAME        status=... status_text=... attempts=N op=...
@@ -54,117 +45,12 @@
 #include "appliance/ipc/ipc.h"
 #include "appliance/store/authhash.h"
 #include "appliance/store/store.h"
+#include "tests/integ/ipc_client.h"
 #include "policy/chain.h"
 #include "appliance/common/conffile.h"
 #include "policy/config.h"
 #include "policy/errlist.h"
 #include "policy/lsc.h"
-
-static uint32_t next_id = 1;
-static const char *save_begin;          /* enroll --save-begin */
-
-static void die(const char *fmt, ...) __attribute__((format(printf, 1, 2), noreturn));
-static void die(const char *fmt, ...)
-{
-	va_list ap;
-
-	fprintf(stderr, "signerd-client: ");
-	va_start(ap, fmt);
-	vfprintf(stderr, fmt, ap);
-	va_end(ap);
-	fprintf(stderr, "\n");
-	exit(2);
-}
-
-static int sock_connect(const char *path)
-{
-	struct sockaddr_un sa;
-	int fd = socket(AF_UNIX, SOCK_SEQPACKET, 0);
-
-	memset(&sa, 0, sizeof(sa));
-	sa.sun_family = AF_UNIX;
-	snprintf(sa.sun_path, sizeof(sa.sun_path), "%s", path);
-	if (fd < 0 || connect(fd, (struct sockaddr *)&sa, sizeof(sa)) != 0)
-		die("connect: %s", strerror(errno));
-	return fd;
-}
-
-/* Sends b's request and decodes the response into *m (buf keeps the bytes).
- * Returns 0, or 1 when the daemon closed the connection. */
-static int roundtrip(int fd, struct capf_ipc_builder *b, uint16_t verb, uint32_t id,
-		     uint8_t *buf, struct capf_ipc_msg *m)
-{
-	const uint8_t *out;
-	size_t outlen;
-	ssize_t n;
-	char err[256];
-	int rc;
-
-	if (capf_ipc_build_finish(b, &out, &outlen, err, sizeof(err)) != 0)
-		die("build: %s", err);
-	if (verb == CAPF_IPC_BEGIN && save_begin != NULL) {
-		FILE *f = fopen(save_begin, "wb");
-
-		if (f == NULL || fwrite(out, 1, outlen, f) != outlen || fclose(f) != 0)
-			die("%s: cannot write", save_begin);
-	}
-	if (send(fd, out, outlen, MSG_NOSIGNAL) != (ssize_t)outlen) {
-		capf_ipc_builder_free(b);
-		return 1;
-	}
-	capf_ipc_builder_free(b);
-	n = recv(fd, buf, CAPF_IPC_MSG_MAX, 0);
-	if (n <= 0)
-		return 1;
-	if ((rc = capf_ipc_decode_response(m, buf, (size_t)n, verb, id, err, sizeof(err))) != 0)
-		die("decode response: %s", err);
-	return 0;
-}
-
-static void print_status(const struct capf_ipc_msg *m)
-{
-	char text[1100] = "";
-	uint8_t cause = 0;
-	uint32_t delay = 0;
-
-	capf_ipc_get_str(m, CAPF_IPC_T_TEXT, text, sizeof(text));
-	switch (m->status) {
-	case CAPF_IPC_REFUSED:
-		capf_ipc_get_u8(m, CAPF_IPC_T_CAUSE, &cause);
-		printf("refused cause=%u text=%s\n", cause, text);
-		break;
-	case CAPF_IPC_RETRY_LATER:
-		capf_ipc_get_u32(m, CAPF_IPC_T_RETRY_DELAY, &delay);
-		printf("retry_later delay=%u\n", delay);
-		break;
-	case CAPF_IPC_ERROR:
-		printf("error text=%s\n", text);
-		break;
-	default:
-		break;
-	}
-}
-
-/* SESSION_ID on fd: the CAPF session id the signer chose; exits on failure. */
-static uint32_t session_id(int fd, uint8_t *buf)
-{
-	struct capf_ipc_builder b;
-	struct capf_ipc_msg m;
-	uint32_t id = next_id++, sid = 0;
-
-	capf_ipc_build_request(&b, CAPF_IPC_SESSION_ID, id);
-	capf_ipc_put_str(&b, CAPF_IPC_T_PEER, "192.0.2.10:51000");
-	if (roundtrip(fd, &b, CAPF_IPC_SESSION_ID, id, buf, &m) != 0) {
-		printf("closed=1\n");
-		exit(1);
-	}
-	if (m.status != CAPF_IPC_OK || capf_ipc_get_u32(&m, CAPF_IPC_T_CAPF_SESSION, &sid) != 0) {
-		print_status(&m);
-		exit(1);
-	}
-	capf_ipc_msg_free(&m);
-	return sid;
-}
 
 static X509 *read_cert(const char *path)
 {
@@ -234,106 +120,6 @@ static int cmd_ping(const char *sock)
 	capf_ipc_msg_free(&m);
 	free(buf);
 	close(fd);
-	return 0;
-}
-
-/* A request header for verbhex followed by pad-8 filler bytes (pad 0: just
- * the header): closed=1 when the daemon closed the connection. */
-static int cmd_raw(const char *sock, const char *verbhex, size_t total)
-{
-	unsigned verb = (unsigned)strtoul(verbhex, NULL, 16);
-	int fd = sock_connect(sock);
-	uint8_t *msg, buf[256];
-	ssize_t n;
-
-	if (total < 8)
-		total = 8;
-	if ((msg = calloc(1, total)) == NULL)
-		die("out of memory");
-	msg[0] = 1;
-	msg[2] = (uint8_t)(verb >> 8);
-	msg[3] = (uint8_t)verb;
-	msg[7] = 9;
-	for (size_t i = 8; i < total; i++)
-		msg[i] = 0xA5;
-	if (send(fd, msg, total, MSG_NOSIGNAL) != (ssize_t)total) {
-		printf("closed=1 send_failed=1\n");
-		free(msg);
-		return 0;
-	}
-	free(msg);
-	n = recv(fd, buf, sizeof(buf), 0);
-	if (n <= 0)
-		printf("closed=1\n");
-	else
-		printf("closed=0 len=%zd\n", n);
-	close(fd);
-	return 0;
-}
-
-/* N connections each send BEGIN for name at once, then every answer is read:
- * prints ok=, retry_later=, other=, closed= counts. */
-static int cmd_burst(const char *sock, const char *name, unsigned n)
-{
-	unsigned ok = 0, retry = 0, other = 0, closed = 0;
-	uint8_t *buf = malloc(CAPF_IPC_MSG_MAX);
-	int *fds = calloc(n, sizeof(int));
-	uint8_t **msgs = calloc(n, sizeof(uint8_t *));
-	size_t *lens = calloc(n, sizeof(size_t));
-
-	if (buf == NULL || fds == NULL || msgs == NULL || lens == NULL)
-		die("out of memory");
-	/* a session id per connection, every BEGIN built: then all sent at once */
-	for (unsigned i = 0; i < n; i++) {
-		struct capf_ipc_builder b;
-		const uint8_t *out;
-		char err[256];
-
-		fds[i] = sock_connect(sock);
-		capf_ipc_build_request(&b, CAPF_IPC_BEGIN, n + i + 1);
-		capf_ipc_put_str(&b, CAPF_IPC_T_DEVICE_NAME, name);
-		capf_ipc_put_u8(&b, CAPF_IPC_T_CLIENT_VERSION, 3);
-		capf_ipc_put_u32(&b, CAPF_IPC_T_CAPF_SESSION, session_id(fds[i], buf));
-		capf_ipc_put_str(&b, CAPF_IPC_T_PEER, "192.0.2.10:51000");
-		capf_ipc_put_str(&b, CAPF_IPC_T_PASSWORD, "");
-		if (capf_ipc_build_finish(&b, &out, &lens[i], err, sizeof(err)) != 0)
-			die("build: %s", err);
-		if ((msgs[i] = malloc(lens[i])) == NULL)
-			die("out of memory");
-		memcpy(msgs[i], out, lens[i]);
-		capf_ipc_builder_free(&b);
-	}
-	for (unsigned i = 0; i < n; i++)
-		if (send(fds[i], msgs[i], lens[i], MSG_NOSIGNAL) != (ssize_t)lens[i])
-			closed++;
-	for (unsigned i = 0; i < n; i++) {
-		struct capf_ipc_msg m;
-		char err[256];
-		ssize_t got = recv(fds[i], buf, CAPF_IPC_MSG_MAX, 0);
-
-		if (got <= 0) {
-			closed++;
-		} else if (capf_ipc_decode_response(&m, buf, (size_t)got, CAPF_IPC_BEGIN, n + i + 1, err,
-						    sizeof(err)) != 0) {
-			other++;
-		} else {
-			if (m.status == CAPF_IPC_OK)
-				ok++;
-			else if (m.status == CAPF_IPC_RETRY_LATER)
-				retry++;
-			else
-				other++;
-			capf_ipc_msg_free(&m);
-		}
-		close(fds[i]);
-	}
-	printf("ok=%u\nretry_later=%u\nother=%u\nclosed=%u\n", ok, retry, other, closed);
-	for (unsigned i = 0; i < n; i++)
-		free(msgs[i]);
-	free(msgs);
-	free(lens);
-	free(fds);
-	free(buf);
 	return 0;
 }
 
@@ -670,151 +456,6 @@ static int cmd_enroll(const char *sock, const char *name, struct enroll_opts *o)
 }
 
 /* A peer that sends and never reads its answers. */
-static int cmd_unread(const char *sock, unsigned n)
-{
-	int fd = sock_connect(sock);
-	unsigned sent = 0;
-	int closed = 0;
-
-	for (unsigned i = 0; i < n && !closed; i++) {
-		struct capf_ipc_builder b;
-		const uint8_t *out;
-		size_t outlen;
-		char err[256];
-
-		capf_ipc_build_request(&b, CAPF_IPC_PING, i + 1);
-		if (capf_ipc_build_finish(&b, &out, &outlen, err, sizeof(err)) != 0)
-			die("build: %s", err);
-		for (int tries = 0;; tries++) {
-			ssize_t r = send(fd, out, outlen, MSG_NOSIGNAL | MSG_DONTWAIT);
-
-			if (r == (ssize_t)outlen) {
-				sent++;
-				break;
-			}
-			if (r < 0 && (errno == EAGAIN || errno == EWOULDBLOCK) && tries < 200) {
-				usleep(10000);  /* the daemon is behind (or has stopped reading us) */
-				continue;
-			}
-			closed = r < 0 && errno != EAGAIN && errno != EWOULDBLOCK;
-			break;
-		}
-		capf_ipc_builder_free(&b);
-		if (!closed && sent != i + 1)
-			break;
-	}
-	/* whatever was answered before the drop is still queued: drain until EOF */
-	if (!closed) {
-		uint8_t buf[512];
-		struct timeval tv = { 5, 0 };
-
-		setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
-		for (;;) {
-			ssize_t r = recv(fd, buf, sizeof(buf), 0);
-
-			if (r == 0) {
-				closed = 1;
-				break;
-			}
-			if (r < 0)
-				break;
-		}
-	}
-	printf("sent=%u\nclosed=%d\n", sent, closed);
-	close(fd);
-	return 0;
-}
-
-/* ISSUE naming a token the signer never opened (a compromised front end). */
-static int cmd_forged_issue(const char *sock)
-{
-	struct capf_ipc_builder b;
-	struct capf_ipc_msg m;
-	uint8_t *buf = malloc(CAPF_IPC_MSG_MAX), spki[64];
-	uint32_t id = next_id++;
-	int fd = sock_connect(sock);
-
-	memset(spki, 0x30, sizeof(spki));
-	capf_ipc_build_request(&b, CAPF_IPC_ISSUE, id);
-	capf_ipc_put_u64(&b, CAPF_IPC_T_TOKEN, 0x0123456789abcdefULL);
-	capf_ipc_put_bytes(&b, CAPF_IPC_T_PUBLIC_KEY, spki, sizeof(spki));
-	capf_ipc_put_u8(&b, CAPF_IPC_T_ALT_INDEX, 0);
-	if (roundtrip(fd, &b, CAPF_IPC_ISSUE, id, buf, &m) != 0) {
-		printf("closed=1\n");
-	} else {
-		printf("closed=0\n");
-		print_status(&m);
-		capf_ipc_msg_free(&m);
-	}
-	free(buf);
-	close(fd);
-	return 0;
-}
-
-/* Sends a BEGIN saved by enroll --save-begin on a new connection; fresh: first
- * asks for a new session id and puts it in place of the saved one. */
-static int cmd_replay(const char *sock, const char *path, int fresh)
-{
-	uint8_t *msg = malloc(CAPF_IPC_MSG_MAX), *buf = malloc(CAPF_IPC_MSG_MAX);
-	FILE *f = fopen(path, "rb");
-	struct capf_ipc_msg m;
-	char err[256];
-	size_t len;
-	ssize_t n;
-	int fd = sock_connect(sock);
-
-	if (msg == NULL || buf == NULL || f == NULL)
-		die("%s: cannot read", path);
-	len = fread(msg, 1, CAPF_IPC_MSG_MAX, f);
-	fclose(f);
-	if (len < 8)
-		die("%s: not a saved request", path);
-	if (fresh) {
-		uint32_t sid = session_id(fd, buf);
-		size_t off = 8;
-		int done = 0;
-
-		/* top-level fields: tag(2) len(2) value */
-		while (off + 4 <= len && !done) {
-			unsigned tag = (unsigned)msg[off] << 8 | msg[off + 1];
-			size_t fl = (size_t)msg[off + 2] << 8 | msg[off + 3];
-
-			if (tag == CAPF_IPC_T_CAPF_SESSION && fl == 4) {
-				msg[off + 4] = (uint8_t)(sid >> 24);
-				msg[off + 5] = (uint8_t)(sid >> 16);
-				msg[off + 6] = (uint8_t)(sid >> 8);
-				msg[off + 7] = (uint8_t)sid;
-				done = 1;
-			}
-			off += 4 + fl;
-		}
-		if (!done)
-			die("%s: no CAPF_SESSION field", path);
-		printf("capf_session=%08x\n", sid);
-	}
-	if (send(fd, msg, len, MSG_NOSIGNAL) != (ssize_t)len || (n = recv(fd, buf, CAPF_IPC_MSG_MAX, 0)) <= 0) {
-		printf("closed=1\n");
-	} else {
-		uint32_t id = (uint32_t)msg[4] << 24 | (uint32_t)msg[5] << 16 | (uint32_t)msg[6] << 8 | msg[7];
-
-		if (capf_ipc_decode_response(&m, buf, (size_t)n, CAPF_IPC_BEGIN, id, err, sizeof(err)) != 0)
-			die("decode response: %s", err);
-		if (m.status == CAPF_IPC_OK) {
-			uint8_t d = 0;
-
-			capf_ipc_get_u8(&m, CAPF_IPC_T_DECISION, &d);
-			printf("decision=%s\n", capf_ipc_decision_name(d));
-		} else {
-			print_status(&m);
-		}
-		capf_ipc_msg_free(&m);
-	}
-	free(msg);
-	free(buf);
-	close(fd);
-	return 0;
-}
-
 static struct capf_store *store_open(const char *db)
 {
 	char err[512];
@@ -961,10 +602,6 @@ int main(int argc, char **argv)
 		die("usage: see the comment at the top of %s", __FILE__);
 	if (strcmp(argv[1], "ping") == 0)
 		return cmd_ping(argv[2]);
-	if (strcmp(argv[1], "raw") == 0 && (argc == 4 || argc == 5))
-		return cmd_raw(argv[2], argv[3], argc == 5 ? (size_t)strtoul(argv[4], NULL, 10) : 8);
-	if (strcmp(argv[1], "burst") == 0 && argc == 5)
-		return cmd_burst(argv[2], argv[3], (unsigned)strtoul(argv[4], NULL, 10));
 	if (strcmp(argv[1], "device-add") == 0)
 		return cmd_device_add(argc - 2, argv + 2);
 	if (strcmp(argv[1], "device-show") == 0 && argc == 4)
@@ -973,12 +610,6 @@ int main(int argc, char **argv)
 		return cmd_issuances(argv[2], argv[3]);
 	if (strcmp(argv[1], "lint") == 0 && argc == 6)
 		return cmd_lint(argv[2], argv[3], argv[4], argv[5]);
-	if (strcmp(argv[1], "unread") == 0 && argc == 4)
-		return cmd_unread(argv[2], (unsigned)strtoul(argv[3], NULL, 10));
-	if (strcmp(argv[1], "forged-issue") == 0 && argc == 3)
-		return cmd_forged_issue(argv[2]);
-	if (strcmp(argv[1], "replay") == 0 && (argc == 4 || argc == 5))
-		return cmd_replay(argv[2], argv[3], argc == 5 && strcmp(argv[4], "--fresh-session") == 0);
 	if (strcmp(argv[1], "enroll") != 0 || argc < 4)
 		die("unknown command %s", argv[1]);
 	memset(&o, 0, sizeof(o));

@@ -14,15 +14,7 @@ IS_ROOT=0; [ "$(id -u)" = 0 ] && IS_ROOT=1
 mkdir -p "$D/tok" "$D/state"
 make_capf_ca "$D" "$D/ca.pem"
 signer_user "$D/tok" "$D/state"
-cat >"$D/capf.conf" <<CONF
-token: { module = "$SOFTHSM_MODULE"; ca_key_uri = "$KEYURI"; pin_source = "$PIN"; };
-ca: { certificate = "$D/ca.pem"; };
-sockets: { dir = "$D/run"; front_uids = [$(id -u)]; admin_uids = [$(id -u)]; };
-store: { path = "$D/state/capf.db"; };
-signer: { workers = 1; sessions = 1; };
-CONF
-ADMIN=$D/run/admin.sock
-LOG=$D/signerd.log
+signer_conf "$D" "$D/ca.pem" 'signer: { workers = 1; sessions = 1; };'
 : >"$LOG"
 
 # ---- a sockets directory others could write: refused at start-up ------------

@@ -7,7 +7,7 @@ D=$T_TMP/tok
 make_token "$D" T >"$T_TMP/init.log" 2>&1 || { not_ok "make_token"; finish; }
 PROV=(-provider-path "$LIB" -provider capfhsm -provider default)
 with_env() { ( export "$1"; shift; "$@" ); }
-uri() { printf 'pkcs11:token=T;object=%s?pin-source=file:%s' "$1" "${2:-$D/T.pin}"; }
+uri() { p11_uri T "$1" "" "${2:-$D/T.pin}"; }
 
 for spec in rsa:2048 ec:P-256 ec:P-384; do
   k=${spec/:/-}

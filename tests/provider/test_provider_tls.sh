@@ -6,7 +6,7 @@ source tests/lib.sh
 D=$T_TMP/tok
 make_token "$D" T >"$T_TMP/init.log" 2>&1 || { not_ok "make_token"; finish; }
 PROV=(-provider-path "$LIB" -provider capfhsm -provider default)
-uri() { printf 'pkcs11:token=T;object=%s?pin-source=file:%s' "$1" "$D/T.pin"; }
+uri() { p11_uri T "$1" "" "$D/T.pin"; }
 
 for spec in rsa:2048 ec:P-256; do
   k=${spec/:/-}
@@ -15,23 +15,13 @@ for spec in rsa:2048 ec:P-256; do
     -addext subjectAltName=DNS:localhost -days 2 -out "$T_TMP/$k.crt"
 done
 
-# wait_for FILE REGEX SECONDS: until FILE matches (the server is listening), bounded.
-wait_for() {
-  local i
-  for ((i = 0; i < $3 * 20; i++)); do
-    grep -qE "$2" "$1" 2>/dev/null && return 0
-    sleep 0.05
-  done
-  return 1
-}
-
 # handshake KEY VERSION GROUPS: one server, one client; the client's output in $T_TMP/client.out.
 handshake() {
   local k=$1 v=$2 groups=$3 port log=$T_TMP/server.$1.$2.$3.log
   port=$(free_port)
   bg ossl s_server "${PROV[@]}" -accept "127.0.0.1:$port" -naccept 1 -www -cert "$T_TMP/$k.crt" -key "$(uri "$k")" \
      -cipher 'ECDHE:!aNULL' -ciphersuites TLS_AES_128_GCM_SHA256:TLS_AES_256_GCM_SHA384 >"$log" 2>&1
-  if ! wait_for "$log" '^ACCEPT' 20; then
+  if ! wait_log 20 "$log" '^ACCEPT'; then
     echo "server did not start:"; cat "$log"; return 1
   fi
   echo Q | timeout 20 openssl s_client -connect "127.0.0.1:$port" "-$v" -groups "$groups" -CAfile "$T_TMP/$k.crt" \
