@@ -18,12 +18,9 @@ static const struct {
 	unsigned bits;
 	int nid;
 } specs[] = {
-	{ "rsa:2048", CKK_RSA, 2048, NID_undef },
-	{ "rsa:3072", CKK_RSA, 3072, NID_undef },
-	{ "rsa:4096", CKK_RSA, 4096, NID_undef },
-	{ "ec:P-256", CKK_EC, 256, NID_X9_62_prime256v1 },
-	{ "ec:P-384", CKK_EC, 384, NID_secp384r1 },
-	{ "ec:P-521", CKK_EC, 521, NID_secp521r1 },
+	{ "rsa:2048", CKK_RSA, 2048, NID_undef },   { "rsa:3072", CKK_RSA, 3072, NID_undef },
+	{ "rsa:4096", CKK_RSA, 4096, NID_undef },   { "ec:P-256", CKK_EC, 256, NID_X9_62_prime256v1 },
+	{ "ec:P-384", CKK_EC, 384, NID_secp384r1 }, { "ec:P-521", CKK_EC, 521, NID_secp521r1 },
 };
 
 int p11_keyspec_parse(const char *s, struct p11_keyspec *spec, char *err, size_t errlen)
@@ -35,8 +32,10 @@ int p11_keyspec_parse(const char *s, struct p11_keyspec *spec, char *err, size_t
 			spec->curve_nid = specs[i].nid;
 			return P11_OK;
 		}
-	return p11_err(P11_ERR, err, errlen, "key type '%.40s': use rsa:2048, rsa:3072, rsa:4096, "
-		       "ec:P-256, ec:P-384 or ec:P-521", s ? s : "");
+	return p11_err(P11_ERR, err, errlen,
+		       "key type '%.40s': use rsa:2048, rsa:3072, rsa:4096, "
+		       "ec:P-256, ec:P-384 or ec:P-521",
+		       s ? s : "");
 }
 
 static int label_ok(const char *label, char *err, size_t errlen)
@@ -57,7 +56,7 @@ struct gen_arg {
 	unsigned char id[P11_URI_MAX_VALUE];
 	size_t idlen;
 	int exists;
-	int tried;		/* C_GenerateKeyPair was called: never again */
+	int tried; /* C_GenerateKeyPair was called: never again */
 	CK_RV gen_rv;
 	struct p11_object *priv;
 };
@@ -152,8 +151,8 @@ static CK_RV gen_op(struct p11_token *t, CK_SESSION_HANDLE h, void *arg, const c
 	return p11_object_load(t, h, priv, &a->priv);
 }
 
-int p11_keygen(struct p11_token *t, const struct p11_keyspec *spec, const char *label,
-	       const unsigned char *id, size_t idlen, struct p11_object **priv, char *err, size_t errlen)
+int p11_keygen(struct p11_token *t, const struct p11_keyspec *spec, const char *label, const unsigned char *id,
+	       size_t idlen, struct p11_object **priv, char *err, size_t errlen)
 {
 	struct gen_arg a = { .spec = spec, .label = label };
 	int rc;
@@ -169,11 +168,15 @@ int p11_keygen(struct p11_token *t, const struct p11_keyspec *spec, const char *
 	if (spec->type == CKK_EC && p11_ec_nid_bits(spec->curve_nid) == 0)
 		return p11_err(P11_ERR, err, errlen, "EC curve: use P-256, P-384 or P-521");
 	if (t->pin_file == NULL)
-		return p11_err(P11_ERR, err, errlen, "token %s: key generation needs a login; add "
-			       "?pin-source=file:/path to the URI", t->label);
+		return p11_err(P11_ERR, err, errlen,
+			       "token %s: key generation needs a login; add "
+			       "?pin-source=file:/path to the URI",
+			       t->label);
 	if (!t->rw)
-		return p11_err(P11_ERR, err, errlen, "token %s: key generation needs read-write sessions "
-			       "(p11_token_opts.rw)", t->label);
+		return p11_err(P11_ERR, err, errlen,
+			       "token %s: key generation needs read-write sessions "
+			       "(p11_token_opts.rw)",
+			       t->label);
 	if (id != NULL) {
 		if (idlen == 0 || idlen > sizeof(a.id))
 			return p11_err(P11_ERR, err, errlen, "key id must be 1..%zu bytes", sizeof(a.id));
@@ -189,8 +192,10 @@ int p11_keygen(struct p11_token *t, const struct p11_keyspec *spec, const char *
 	if ((rc = p11_run(t, gen_op, &a, 1, err, errlen)) != P11_OK)
 		return rc;
 	if (a.exists)
-		return p11_err(P11_ERR, err, errlen, "token %s: an object labelled '%s' already exists; "
-			       "choose another label (keys are never overwritten)", t->label, label);
+		return p11_err(P11_ERR, err, errlen,
+			       "token %s: an object labelled '%s' already exists; "
+			       "choose another label (keys are never overwritten)",
+			       t->label, label);
 	if (priv != NULL)
 		*priv = a.priv;
 	else
@@ -209,8 +214,8 @@ static void pad(unsigned char *dst, size_t len, const char *s)
 }
 
 /* Slot of the initialised token labelled label, or of the first uninitialised one. */
-static CK_RV scan(CK_FUNCTION_LIST *f, const char *label, int *exists, CK_SLOT_ID *labelled,
-		  int *have_free, CK_SLOT_ID *free_slot)
+static CK_RV scan(CK_FUNCTION_LIST *f, const char *label, int *exists, CK_SLOT_ID *labelled, int *have_free,
+		  CK_SLOT_ID *free_slot)
 {
 	CK_SLOT_ID *slots;
 	CK_ULONG n;
@@ -238,8 +243,8 @@ static CK_RV scan(CK_FUNCTION_LIST *f, const char *label, int *exists, CK_SLOT_I
 	return CKR_OK;
 }
 
-int p11_token_init(const char *module_path, const char *label, const char *so_pin_file,
-		   const char *pin_file, CK_SLOT_ID *slot_out, char *err, size_t errlen)
+int p11_token_init(const char *module_path, const char *label, const char *so_pin_file, const char *pin_file,
+		   CK_SLOT_ID *slot_out, char *err, size_t errlen)
 {
 	char sopin[P11_PIN_MAX + 1], pin[P11_PIN_MAX + 1];
 	size_t sopinlen = 0, pinlen = 0;
@@ -271,8 +276,10 @@ int p11_token_init(const char *module_path, const char *label, const char *so_pi
 		goto out;
 	}
 	if (exists) {
-		p11_err(P11_ERR, err, errlen, "a token labelled '%s' already exists (slot %lu); "
-			"refusing to initialise another", label, slot);
+		p11_err(P11_ERR, err, errlen,
+			"a token labelled '%s' already exists (slot %lu); "
+			"refusing to initialise another",
+			label, slot);
 		goto out;
 	}
 	if (!have_free) {

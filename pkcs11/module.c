@@ -15,7 +15,7 @@ static void *log_arg;
 static atomic_int trace_on;
 static atomic_int finalize_on = 1;
 static atomic_int exiting;
-static int exit_registered;	/* under mods_mu */
+static int exit_registered; /* under mods_mu */
 
 static pthread_mutex_t mods_mu = PTHREAD_MUTEX_INITIALIZER;
 static struct p11_module *mods;
@@ -70,7 +70,7 @@ static void register_exit(int newly_loaded)
 		return;
 	if (atexit(mark_exiting) != 0) {
 		p11_log(LOG_WARNING, "pkcs11: cannot register an exit handler: call p11_set_exiting() "
-			"before exit");
+				     "before exit");
 		return;
 	}
 	exit_registered = 1;
@@ -214,8 +214,10 @@ int p11_module_load(const char *path, struct p11_module **out, char *err, size_t
 
 	*out = NULL;
 	if (p11_exiting())
-		return p11_err(P11_EDOWN, err, errlen, "PKCS#11 module %s: the process is exiting: "
-			       "modules are not called any more", path ? path : "(none)");
+		return p11_err(P11_EDOWN, err, errlen,
+			       "PKCS#11 module %s: the process is exiting: "
+			       "modules are not called any more",
+			       path ? path : "(none)");
 	if (path == NULL || path[0] != '/')
 		return p11_err(P11_ERR, err, errlen, "PKCS#11 module %s: must be an absolute path",
 			       path ? path : "(none)");
@@ -239,7 +241,7 @@ int p11_module_load(const char *path, struct p11_module **out, char *err, size_t
 	newly_loaded = pre == NULL;
 	m->dl = dlopen(path, RTLD_NOW | RTLD_LOCAL);
 	if (pre != NULL)
-		dlclose(pre);	/* only the extra reference: m->dl keeps it loaded */
+		dlclose(pre); /* only the extra reference: m->dl keeps it loaded */
 	if (m->dl == NULL) {
 		p11_err(P11_ERR, err, errlen, "PKCS#11 module %s: cannot load: %s", path, dlerror());
 		goto fail;
@@ -259,7 +261,7 @@ int p11_module_load(const char *path, struct p11_module **out, char *err, size_t
 	args.flags = CKF_OS_LOCKING_OK;
 	rv = P11_CALL(m->f, C_Initialize, &args);
 	if (rv == CKR_CRYPTOKI_ALREADY_INITIALIZED) {
-		m->ours = 0;	/* someone else in this process owns it: never finalize */
+		m->ours = 0; /* someone else in this process owns it: never finalize */
 	} else if (rv == CKR_OK) {
 		m->ours = 1;
 	} else {
@@ -359,8 +361,7 @@ void p11_module_unuse(struct p11_module *m)
 	pthread_rwlock_unlock(&m->use);
 }
 
-int p11_module_reinit(struct p11_module *m, const char *label, const char *why, char *msg,
-		      size_t msglen)
+int p11_module_reinit(struct p11_module *m, const char *label, const char *why, char *msg, size_t msglen)
 {
 	CK_C_INITIALIZE_ARGS args;
 	char m1[256];
@@ -368,10 +369,12 @@ int p11_module_reinit(struct p11_module *m, const char *label, const char *why, 
 	int rc = -1;
 
 	if (!m->ours)
-		return p11_err(-1, msg, msglen, "the module was initialised by someone else in this "
+		return p11_err(-1, msg, msglen,
+			       "the module was initialised by someone else in this "
 			       "process: not re-initialised");
 	if (!atomic_load(&finalize_on))
-		return p11_err(-1, msg, msglen, "C_Finalize is turned off (p11_set_finalize(0)): the "
+		return p11_err(-1, msg, msglen,
+			       "C_Finalize is turned off (p11_set_finalize(0)): the "
 			       "module is not re-initialised");
 	if (p11_exiting())
 		return p11_err(-1, msg, msglen, "the process is exiting");
@@ -391,16 +394,18 @@ int p11_module_reinit(struct p11_module *m, const char *label, const char *why, 
 	args.flags = CKF_OS_LOCKING_OK;
 	rv = P11_CALL(m->f, C_Initialize, &args);
 	if (rv == CKR_CRYPTOKI_ALREADY_INITIALIZED)
-		m->ours = 0;	/* someone else in this process initialised it meanwhile */
+		m->ours = 0; /* someone else in this process initialised it meanwhile */
 	if (rv == CKR_OK || rv == CKR_CRYPTOKI_ALREADY_INITIALIZED) {
 		m->initialized = 1;
-		p11_log(LOG_WARNING, "token %s: PKCS#11 module %s re-initialised (C_Finalize, "
-			"C_Initialize) after: %s", label, m->path, why);
+		p11_log(LOG_WARNING,
+			"token %s: PKCS#11 module %s re-initialised (C_Finalize, "
+			"C_Initialize) after: %s",
+			label, m->path, why);
 		rc = 0;
 	} else {
 		p11_rv_msg(m1, sizeof(m1), "C_Initialize", rv);
-		p11_log(LOG_ERR, "token %s: PKCS#11 module %s: re-initialisation failed: %s", label,
-			m->path, m1);
+		p11_log(LOG_ERR, "token %s: PKCS#11 module %s: re-initialisation failed: %s", label, m->path,
+			m1);
 		p11_err(-1, msg, msglen, "module re-initialisation failed: %s", m1);
 	}
 	pthread_rwlock_unlock(&m->use);

@@ -14,8 +14,8 @@
 
 void p11_token_ref_internal(struct p11_token *t);
 
-CK_RV p11_get_attr(CK_FUNCTION_LIST *f, CK_SESSION_HANDLE h, CK_OBJECT_HANDLE oh,
-		   CK_ATTRIBUTE_TYPE type, unsigned char **val, size_t *len)
+CK_RV p11_get_attr(CK_FUNCTION_LIST *f, CK_SESSION_HANDLE h, CK_OBJECT_HANDLE oh, CK_ATTRIBUTE_TYPE type,
+		   unsigned char **val, size_t *len)
 {
 	CK_ATTRIBUTE a = { type, NULL, 0 };
 	CK_RV rv;
@@ -91,16 +91,15 @@ unsigned p11_ec_nid_bits(int nid)
 	}
 }
 
-static CK_RV read_ulong(CK_FUNCTION_LIST *f, CK_SESSION_HANDLE h, CK_OBJECT_HANDLE oh,
-			CK_ATTRIBUTE_TYPE type, CK_ULONG *v)
+static CK_RV read_ulong(CK_FUNCTION_LIST *f, CK_SESSION_HANDLE h, CK_OBJECT_HANDLE oh, CK_ATTRIBUTE_TYPE type,
+			CK_ULONG *v)
 {
 	CK_ATTRIBUTE a = { type, v, sizeof(*v) };
 
 	return P11_CALL(f, C_GetAttributeValue, h, oh, &a, 1);
 }
 
-CK_RV p11_object_load(struct p11_token *t, CK_SESSION_HANDLE h, CK_OBJECT_HANDLE oh,
-		      struct p11_object **out)
+CK_RV p11_object_load(struct p11_token *t, CK_SESSION_HANDLE h, CK_OBJECT_HANDLE oh, struct p11_object **out)
 {
 	struct p11_object *o;
 	unsigned char *v;
@@ -264,7 +263,7 @@ static CK_RV find_op(struct p11_token *t, CK_SESSION_HANDLE h, void *arg, const 
 		*fn = "C_GetAttributeValue";
 		rv = p11_object_load(t, h, hs[i], &a->objs[a->n]);
 		if (rv == CKR_OBJECT_HANDLE_INVALID)
-			rv = CKR_OK;	/* deleted meanwhile */
+			rv = CKR_OK; /* deleted meanwhile */
 		else if (rv == CKR_OK)
 			a->n++;
 	}
@@ -277,17 +276,28 @@ static CK_RV find_op(struct p11_token *t, CK_SESSION_HANDLE h, void *arg, const 
 static int uri_class(const struct p11_uri *u, CK_OBJECT_CLASS *cls)
 {
 	switch (u->type) {
-	case P11_TYPE_PRIVATE: *cls = CKO_PRIVATE_KEY; return 1;
-	case P11_TYPE_PUBLIC: *cls = CKO_PUBLIC_KEY; return 1;
-	case P11_TYPE_CERT: *cls = CKO_CERTIFICATE; return 1;
-	case P11_TYPE_SECRET: *cls = CKO_SECRET_KEY; return 1;
-	case P11_TYPE_DATA: *cls = CKO_DATA; return 1;
-	default: return 0;
+	case P11_TYPE_PRIVATE:
+		*cls = CKO_PRIVATE_KEY;
+		return 1;
+	case P11_TYPE_PUBLIC:
+		*cls = CKO_PUBLIC_KEY;
+		return 1;
+	case P11_TYPE_CERT:
+		*cls = CKO_CERTIFICATE;
+		return 1;
+	case P11_TYPE_SECRET:
+		*cls = CKO_SECRET_KEY;
+		return 1;
+	case P11_TYPE_DATA:
+		*cls = CKO_DATA;
+		return 1;
+	default:
+		return 0;
 	}
 }
 
-int p11_find(struct p11_token *t, const struct p11_uri *uri, size_t max,
-	     struct p11_object ***out, size_t *n, char *err, size_t errlen)
+int p11_find(struct p11_token *t, const struct p11_uri *uri, size_t max, struct p11_object ***out, size_t *n,
+	     char *err, size_t errlen)
 {
 	struct find_arg a = { .uri = uri, .max = max ? max : 1 };
 	int rc;
@@ -310,17 +320,23 @@ int p11_find(struct p11_token *t, const struct p11_uri *uri, size_t max,
 static const char *class_name(CK_OBJECT_CLASS c)
 {
 	switch (c) {
-	case CKO_PRIVATE_KEY: return "private key";
-	case CKO_PUBLIC_KEY: return "public key";
-	case CKO_CERTIFICATE: return "certificate";
-	case CKO_SECRET_KEY: return "secret key";
-	case CKO_DATA: return "data object";
-	default: return "object";
+	case CKO_PRIVATE_KEY:
+		return "private key";
+	case CKO_PUBLIC_KEY:
+		return "public key";
+	case CKO_CERTIFICATE:
+		return "certificate";
+	case CKO_SECRET_KEY:
+		return "secret key";
+	case CKO_DATA:
+		return "data object";
+	default:
+		return "object";
 	}
 }
 
-int p11_find_one(struct p11_token *t, const struct p11_uri *uri, CK_OBJECT_CLASS cls,
-		 struct p11_object **out, char *err, size_t errlen)
+int p11_find_one(struct p11_token *t, const struct p11_uri *uri, CK_OBJECT_CLASS cls, struct p11_object **out,
+		 char *err, size_t errlen)
 {
 	struct find_arg a = { .uri = uri, .max = 2, .cls = cls, .has_cls = 1 };
 	char u[P11_URI_MAX];
@@ -338,10 +354,13 @@ int p11_find_one(struct p11_token *t, const struct p11_uri *uri, CK_OBJECT_CLASS
 	if (a.n != 1) {
 		if (p11_uri_format(uri, 0, u, sizeof(u)) < 0)
 			snprintf(u, sizeof(u), "(URI)");
-		rc = p11_err(P11_ERR, err, errlen, a.n == 0 ? "token %s: no %s matches %s%s" :
-			     "token %s: several %ss match %s; add id= or a unique object=", t->label,
-			     class_name(cls), u, a.n == 0 && cls == CKO_PRIVATE_KEY && t->pin_file == NULL ?
-			     " (private objects need a login: add ?pin-source=file:/path)" : "");
+		rc = p11_err(P11_ERR, err, errlen,
+			     a.n == 0 ? "token %s: no %s matches %s%s" :
+					"token %s: several %ss match %s; add id= or a unique object=",
+			     t->label, class_name(cls), u,
+			     a.n == 0 && cls == CKO_PRIVATE_KEY && t->pin_file == NULL ?
+				     " (private objects need a login: add ?pin-source=file:/path)" :
+				     "");
 		find_reset(&a);
 		return rc;
 	}
@@ -352,12 +371,30 @@ int p11_find_one(struct p11_token *t, const struct p11_uri *uri, CK_OBJECT_CLASS
 
 /* ---- accessors -------------------------------------------------------- */
 
-struct p11_token *p11_object_token(const struct p11_object *o) { return o->t; }
-CK_OBJECT_CLASS p11_object_class(const struct p11_object *o) { return o->cls; }
-CK_KEY_TYPE p11_object_key_type(const struct p11_object *o) { return o->kt; }
-const char *p11_object_label(const struct p11_object *o) { return o->label != NULL ? o->label : ""; }
-unsigned p11_object_bits(const struct p11_object *o) { return o->bits; }
-int p11_object_curve_nid(const struct p11_object *o) { return o->nid; }
+struct p11_token *p11_object_token(const struct p11_object *o)
+{
+	return o->t;
+}
+CK_OBJECT_CLASS p11_object_class(const struct p11_object *o)
+{
+	return o->cls;
+}
+CK_KEY_TYPE p11_object_key_type(const struct p11_object *o)
+{
+	return o->kt;
+}
+const char *p11_object_label(const struct p11_object *o)
+{
+	return o->label != NULL ? o->label : "";
+}
+unsigned p11_object_bits(const struct p11_object *o)
+{
+	return o->bits;
+}
+int p11_object_curve_nid(const struct p11_object *o)
+{
+	return o->nid;
+}
 
 const unsigned char *p11_object_id(const struct p11_object *o, size_t *len)
 {
@@ -380,12 +417,23 @@ int p11_object_uri(const struct p11_object *o, char *buf, size_t len)
 		u.has_id = 1;
 	}
 	switch (o->cls) {
-	case CKO_PRIVATE_KEY: u.type = P11_TYPE_PRIVATE; break;
-	case CKO_PUBLIC_KEY: u.type = P11_TYPE_PUBLIC; break;
-	case CKO_CERTIFICATE: u.type = P11_TYPE_CERT; break;
-	case CKO_SECRET_KEY: u.type = P11_TYPE_SECRET; break;
-	case CKO_DATA: u.type = P11_TYPE_DATA; break;
-	default: break;
+	case CKO_PRIVATE_KEY:
+		u.type = P11_TYPE_PRIVATE;
+		break;
+	case CKO_PUBLIC_KEY:
+		u.type = P11_TYPE_PUBLIC;
+		break;
+	case CKO_CERTIFICATE:
+		u.type = P11_TYPE_CERT;
+		break;
+	case CKO_SECRET_KEY:
+		u.type = P11_TYPE_SECRET;
+		break;
+	case CKO_DATA:
+		u.type = P11_TYPE_DATA;
+		break;
+	default:
+		break;
 	}
 	return p11_uri_format(&u, 0, buf, len);
 }
@@ -397,7 +445,7 @@ struct attr_arg {
 	CK_ATTRIBUTE_TYPE type;
 	unsigned char *val;
 	size_t len;
-	CK_RV rv;		/* the attribute's own outcome */
+	CK_RV rv; /* the attribute's own outcome */
 };
 
 static CK_RV attr_op(struct p11_token *t, CK_SESSION_HANDLE h, void *arg, const char **fn)
@@ -420,8 +468,8 @@ static CK_RV attr_op(struct p11_token *t, CK_SESSION_HANDLE h, void *arg, const 
 	return rv;
 }
 
-int p11_object_attr(struct p11_object *o, CK_ATTRIBUTE_TYPE type, unsigned char **val,
-		    size_t *len, CK_RV *rvp, char *err, size_t errlen)
+int p11_object_attr(struct p11_object *o, CK_ATTRIBUTE_TYPE type, unsigned char **val, size_t *len, CK_RV *rvp,
+		    char *err, size_t errlen)
 {
 	struct attr_arg a = { .o = o, .type = type };
 	int rc;
@@ -453,8 +501,8 @@ int p11_object_bool(struct p11_object *o, CK_ATTRIBUTE_TYPE type, int *val, char
 		return rc;
 	if (len != sizeof(CK_BBOOL)) {
 		OPENSSL_free(v);
-		return p11_err(P11_ERR, err, errlen, "token %s: attribute 0x%lx is not a CK_BBOOL",
-			       o->t->label, type);
+		return p11_err(P11_ERR, err, errlen, "token %s: attribute 0x%lx is not a CK_BBOOL", o->t->label,
+			       type);
 	}
 	*val = v[0] != CK_FALSE;
 	OPENSSL_free(v);
@@ -464,15 +512,15 @@ int p11_object_bool(struct p11_object *o, CK_ATTRIBUTE_TYPE type, int *val, char
 int p11_object_cert_der(struct p11_object *o, unsigned char **der, size_t *len, char *err, size_t errlen)
 {
 	if (o->cls != CKO_CERTIFICATE)
-		return p11_err(P11_ERR, err, errlen, "token %s: object '%s' is not a certificate",
-			       o->t->label, o->label);
+		return p11_err(P11_ERR, err, errlen, "token %s: object '%s' is not a certificate", o->t->label,
+			       o->label);
 	return p11_object_attr(o, CKA_VALUE, der, len, NULL, err, errlen);
 }
 
 /* ---- public keys ------------------------------------------------------- */
 
-static int pkey_fromdata(OSSL_LIB_CTX *libctx, const char *propq, const char *alg,
-			 OSSL_PARAM_BLD *bld, EVP_PKEY **out, char *err, size_t errlen)
+static int pkey_fromdata(OSSL_LIB_CTX *libctx, const char *propq, const char *alg, OSSL_PARAM_BLD *bld,
+			 EVP_PKEY **out, char *err, size_t errlen)
 {
 	OSSL_PARAM *params = OSSL_PARAM_BLD_to_param(bld);
 	EVP_PKEY_CTX *ctx = EVP_PKEY_CTX_new_from_name(libctx, alg, propq);
@@ -483,8 +531,10 @@ static int pkey_fromdata(OSSL_LIB_CTX *libctx, const char *propq, const char *al
 	OSSL_PARAM_free(params);
 	EVP_PKEY_CTX_free(ctx);
 	if (!ok)
-		return p11_err(P11_ERR, err, errlen, "cannot build the %s public key from the token's "
-			       "attributes", alg);
+		return p11_err(P11_ERR, err, errlen,
+			       "cannot build the %s public key from the token's "
+			       "attributes",
+			       alg);
 	return P11_OK;
 }
 
@@ -507,8 +557,8 @@ static int rsa_pub(OSSL_LIB_CTX *libctx, const char *propq, const unsigned char 
 	return rc;
 }
 
-static int ec_pub(OSSL_LIB_CTX *libctx, const char *propq, int nid, const unsigned char *pt,
-		  size_t ptlen, EVP_PKEY **out, char *err, size_t errlen)
+static int ec_pub(OSSL_LIB_CTX *libctx, const char *propq, int nid, const unsigned char *pt, size_t ptlen,
+		  EVP_PKEY **out, char *err, size_t errlen)
 {
 	size_t fb = (p11_ec_nid_bits(nid) + 7) / 8, rawlen = 1 + 2 * fb;
 	const unsigned char *p = pt, *point = NULL;
@@ -526,8 +576,10 @@ static int ec_pub(OSSL_LIB_CTX *libctx, const char *propq, int nid, const unsign
 		point = pt;
 	} else {
 		ASN1_OCTET_STRING_free(os);
-		return p11_err(P11_ERR, err, errlen, "CKA_EC_POINT is neither a DER OCTET STRING nor an "
-			       "uncompressed point of %zu bytes", rawlen);
+		return p11_err(P11_ERR, err, errlen,
+			       "CKA_EC_POINT is neither a DER OCTET STRING nor an "
+			       "uncompressed point of %zu bytes",
+			       rawlen);
 	}
 	if ((bld = OSSL_PARAM_BLD_new()) != NULL &&
 	    OSSL_PARAM_BLD_push_utf8_string(bld, OSSL_PKEY_PARAM_GROUP_NAME, OBJ_nid2sn(nid), 0) == 1 &&
@@ -547,12 +599,12 @@ struct pub_arg {
 	EVP_PKEY *pkey;
 	char *err;
 	size_t errlen;
-	int rc;			/* outcome of building (P11_ERR with err) */
+	int rc; /* outcome of building (P11_ERR with err) */
 };
 
 /* Builds the key from object oh's attributes (public key, private key or certificate). */
-static CK_RV pub_from(struct p11_token *t, CK_SESSION_HANDLE h, CK_OBJECT_HANDLE oh,
-		      CK_OBJECT_CLASS cls, struct pub_arg *a, const char **fn)
+static CK_RV pub_from(struct p11_token *t, CK_SESSION_HANDLE h, CK_OBJECT_HANDLE oh, CK_OBJECT_CLASS cls,
+		      struct pub_arg *a, const char **fn)
 {
 	unsigned char *v1 = NULL, *v2 = NULL;
 	size_t l1, l2;
@@ -568,12 +620,16 @@ static CK_RV pub_from(struct p11_token *t, CK_SESSION_HANDLE h, CK_OBJECT_HANDLE
 		p = v1;
 		x = X509_new_ex(a->libctx, a->propq);
 		if (x == NULL || d2i_X509(&x, &p, (long)l1) == NULL) {
-			a->rc = p11_err(P11_ERR, a->err, a->errlen, "token %s: certificate with CKA_ID of "
-					"'%s' does not parse", t->label, a->o->label);
+			a->rc = p11_err(P11_ERR, a->err, a->errlen,
+					"token %s: certificate with CKA_ID of "
+					"'%s' does not parse",
+					t->label, a->o->label);
 			X509_free(x);
 		} else if ((a->pkey = X509_get_pubkey(x)) == NULL) {
-			a->rc = p11_err(P11_ERR, a->err, a->errlen, "token %s: certificate public key "
-					"unreadable", t->label);
+			a->rc = p11_err(P11_ERR, a->err, a->errlen,
+					"token %s: certificate public key "
+					"unreadable",
+					t->label);
 			X509_free(x);
 		} else {
 			X509_free(x);
@@ -640,22 +696,28 @@ static CK_RV pub_op(struct p11_token *t, CK_SESSION_HANDLE h, void *arg, const c
 	}
 	if (o->kt == CKK_RSA)
 		return pub_from(t, h, oh, CKO_PRIVATE_KEY, a, fn);
-	a->rc = p11_err(P11_ERR, a->err, a->errlen, "token %s: no public key or certificate with the "
-			"CKA_ID of private key '%s'; the public half cannot be found", t->label, o->label);
+	a->rc = p11_err(P11_ERR, a->err, a->errlen,
+			"token %s: no public key or certificate with the "
+			"CKA_ID of private key '%s'; the public half cannot be found",
+			t->label, o->label);
 	return CKR_OK;
 }
 
-int p11_object_public_key(struct p11_object *o, OSSL_LIB_CTX *libctx, const char *propq,
-			  EVP_PKEY **out, char *err, size_t errlen)
+int p11_object_public_key(struct p11_object *o, OSSL_LIB_CTX *libctx, const char *propq, EVP_PKEY **out,
+			  char *err, size_t errlen)
 {
-	struct pub_arg a = { .o = o, .libctx = libctx, .propq = propq, .err = err, .errlen = errlen,
+	struct pub_arg a = { .o = o,
+			     .libctx = libctx,
+			     .propq = propq,
+			     .err = err,
+			     .errlen = errlen,
 			     .rc = P11_ERR };
 	int rc;
 
 	*out = NULL;
 	if (o->cls != CKO_PRIVATE_KEY && o->cls != CKO_PUBLIC_KEY && o->cls != CKO_CERTIFICATE)
-		return p11_err(P11_ERR, err, errlen, "token %s: '%s' is not a key or certificate",
-			       o->t->label, o->label);
+		return p11_err(P11_ERR, err, errlen, "token %s: '%s' is not a key or certificate", o->t->label,
+			       o->label);
 	rc = p11_run(o->t, pub_op, &a, 1, err, errlen);
 	if (rc == P11_OK && a.rc != P11_OK)
 		rc = a.rc;

@@ -14,7 +14,7 @@
 #include "pkcs11/p11.h"
 
 #define NELEM(a) (sizeof(a) / sizeof((a)[0]))
-#define P11_ATTR_MAX	65536	/* largest attribute value we read */
+#define P11_ATTR_MAX 65536 /* largest attribute value we read */
 
 struct p11_module {
 	struct p11_module *next;
@@ -22,13 +22,13 @@ struct p11_module {
 	void *dl;
 	CK_FUNCTION_LIST *f;
 	unsigned refs;
-	int ours;		/* we called C_Initialize (so we may C_Finalize) */
+	int ours; /* we called C_Initialize (so we may C_Finalize) */
 	/* Held shared by every thread calling the module for a token (a pooled
 	 * session handed out, a token being opened or recovered); taken
 	 * exclusively (trywrlock, never waited for) to re-initialise it. */
 	pthread_rwlock_t use;
-	atomic_ulong epoch;	/* bumped by each re-initialisation: older sessions are gone */
-	int initialized;	/* C_Initialize in effect (changed only under use, exclusive) */
+	atomic_ulong epoch; /* bumped by each re-initialisation: older sessions are gone */
+	int initialized;    /* C_Initialize in effect (changed only under use, exclusive) */
 };
 
 /* Calling the module for a token: shared hold on m->use. */
@@ -40,14 +40,13 @@ void p11_module_unuse(struct p11_module *m);
  * exiting and no thread is using it (trywrlock). why names the failure for
  * the log. 0, or -1 with msg saying why not / what failed.
  */
-int p11_module_reinit(struct p11_module *m, const char *label, const char *why, char *msg,
-		      size_t msglen);
+int p11_module_reinit(struct p11_module *m, const char *label, const char *why, char *msg, size_t msglen);
 
 struct p11_sess {
 	CK_SESSION_HANDLE h;
 	int open;
 	int busy;
-	unsigned long gen;	/* token generation it was opened in */
+	unsigned long gen; /* token generation it was opened in */
 };
 
 struct p11_token {
@@ -59,11 +58,11 @@ struct p11_token {
 	CK_SLOT_ID slot;
 	char label[33];
 	char serial[17];
-	char *pin_file;		/* NULL: never log in */
+	char *pin_file; /* NULL: never log in */
 	int rw;
 	unsigned npool;
 	struct p11_sess *pool;
-	unsigned long gen;	/* bumped by each recovery: sessions and handles of older ones are stale */
+	unsigned long gen; /* bumped by each recovery: sessions and handles of older ones are stale */
 	int down;
 	char down_msg[256];
 	int pin_failed;
@@ -72,13 +71,13 @@ struct p11_token {
 	int recovered_before;
 	unsigned recover_ms;
 	unsigned long recoveries;
-	unsigned long epoch;	/* module epoch our sessions belong to */
-	CK_RV login_rv;		/* CK_RV of the last C_Login (CKR_OK when none was made) */
-	CK_RV open_rv;		/* CK_RV of the call that failed to re-open a session in a recovery */
-	const char *open_fn;	/* and its name */
-	unsigned long reinits;	/* module re-initialisations this token made */
-	unsigned long discarded;	/* sessions discarded after a failed operation */
-	int reinit_ok;		/* opts.reinit_module */
+	unsigned long epoch;     /* module epoch our sessions belong to */
+	CK_RV login_rv;          /* CK_RV of the last C_Login (CKR_OK when none was made) */
+	CK_RV open_rv;           /* CK_RV of the call that failed to re-open a session in a recovery */
+	const char *open_fn;     /* and its name */
+	unsigned long reinits;   /* module re-initialisations this token made */
+	unsigned long discarded; /* sessions discarded after a failed operation */
+	int reinit_ok;           /* opts.reinit_module */
 };
 
 struct p11_object {
@@ -86,21 +85,20 @@ struct p11_object {
 	struct p11_token *t;
 	CK_OBJECT_CLASS cls;
 	CK_KEY_TYPE kt;
-	CK_OBJECT_HANDLE h;	/* valid in generation gen (under t->mu) */
+	CK_OBJECT_HANDLE h; /* valid in generation gen (under t->mu) */
 	unsigned long gen;
 	/* CKA_ID and CKA_LABEL whole (p11_get_attr's buffers, NULL when absent):
 	 * they find the object again after a recovery, so they are never cut */
 	unsigned char *id;
 	size_t idlen;
-	char *label;		/* NUL-terminated */
+	char *label; /* NUL-terminated */
 	size_t labellen;
 	unsigned bits;
 	int nid;
 };
 
 /* Message helper: always returns rc. */
-int p11_err(int rc, char *err, size_t errlen, const char *fmt, ...)
-	__attribute__((format(printf, 4, 5)));
+int p11_err(int rc, char *err, size_t errlen, const char *fmt, ...) __attribute__((format(printf, 4, 5)));
 /* "FN: CKR_X (text)" with an optional "token T: " prefix. */
 int p11_err_rv(int rc, char *err, size_t errlen, const struct p11_token *t, const char *fn, CK_RV rv);
 void p11_log(int level, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
@@ -134,7 +132,7 @@ int p11_run(struct p11_token *t, p11_op_fn *op, void *arg, int retry, char *err,
 
 /* Not a Cryptoki value: "the object is no longer on the token" (found
  * again after a recovery: missing or ambiguous). A bad request, not a fault. */
-#define P11_RV_GONE	(CKR_VENDOR_DEFINED | 0x0CAF0001UL)
+#define P11_RV_GONE (CKR_VENDOR_DEFINED | 0x0CAF0001UL)
 
 /* The object's handle for this generation, re-found by class and CKA_ID
  * (or label) when a recovery happened since it was found; P11_RV_GONE when
@@ -142,16 +140,15 @@ int p11_run(struct p11_token *t, p11_op_fn *op, void *arg, int retry, char *err,
 CK_RV p11_object_handle(struct p11_object *o, CK_SESSION_HANDLE h, CK_OBJECT_HANDLE *out);
 
 /* Reads one attribute (two-call) into a fresh OPENSSL_malloc buffer. */
-CK_RV p11_get_attr(CK_FUNCTION_LIST *f, CK_SESSION_HANDLE h, CK_OBJECT_HANDLE oh,
-		   CK_ATTRIBUTE_TYPE type, unsigned char **val, size_t *len);
+CK_RV p11_get_attr(CK_FUNCTION_LIST *f, CK_SESSION_HANDLE h, CK_OBJECT_HANDLE oh, CK_ATTRIBUTE_TYPE type,
+		   unsigned char **val, size_t *len);
 
 /* Finds up to max handles for a template. */
-CK_RV p11_find_handles(CK_FUNCTION_LIST *f, CK_SESSION_HANDLE h, CK_ATTRIBUTE *tmpl,
-		       CK_ULONG ntmpl, CK_OBJECT_HANDLE *out, size_t max, size_t *n);
+CK_RV p11_find_handles(CK_FUNCTION_LIST *f, CK_SESSION_HANDLE h, CK_ATTRIBUTE *tmpl, CK_ULONG ntmpl,
+		       CK_OBJECT_HANDLE *out, size_t max, size_t *n);
 
 /* Builds a p11_object from a handle (reads class, key type, id, label, size). */
-CK_RV p11_object_load(struct p11_token *t, CK_SESSION_HANDLE h, CK_OBJECT_HANDLE oh,
-		      struct p11_object **out);
+CK_RV p11_object_load(struct p11_token *t, CK_SESSION_HANDLE h, CK_OBJECT_HANDLE oh, struct p11_object **out);
 
 /* Curve of a DER OID (CKA_EC_PARAMS): NID or NID_undef; bits for a curve NID. */
 int p11_ec_params_nid(const unsigned char *der, size_t len);

@@ -14,7 +14,7 @@
  * the NUL. The caller wipes it with OPENSSL_cleanse. An empty PIN is refused.
  * st (may be NULL): the fstat of the very file the PIN was read from, for a
  * caller that remembers a file by identity (a second stat could see another). */
-int p11_pin_read(const char *path, char *pin, size_t pinsz, size_t *pinlen, struct stat *st,
-		 char *err, size_t errlen);
+int p11_pin_read(const char *path, char *pin, size_t pinsz, size_t *pinlen, struct stat *st, char *err,
+		 size_t errlen);
 
 #endif

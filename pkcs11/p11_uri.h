@@ -26,11 +26,11 @@
 
 #include <stddef.h>
 
-#define P11_URI_MAX		4096	/* whole URI, bytes */
-#define P11_URI_MAX_VALUE	255	/* one decoded value, bytes */
+#define P11_URI_MAX 4096      /* whole URI, bytes */
+#define P11_URI_MAX_VALUE 255 /* one decoded value, bytes */
 
 enum p11_uri_type {
-	P11_TYPE_ANY = 0,		/* no type= attribute */
+	P11_TYPE_ANY = 0, /* no type= attribute */
 	P11_TYPE_PRIVATE,
 	P11_TYPE_PUBLIC,
 	P11_TYPE_CERT,
@@ -40,7 +40,7 @@ enum p11_uri_type {
 
 struct p11_uri {
 	/* token selection (NULL when absent) */
-	char *token;			/* CK_TOKEN_INFO label */
+	char *token; /* CK_TOKEN_INFO label */
 	char *manufacturer;
 	char *model;
 	char *serial;
@@ -50,15 +50,15 @@ struct p11_uri {
 	char *slot_manufacturer;
 	char *library_manufacturer;
 	char *library_description;
-	char *library_version;		/* "M" or "M.m" */
+	char *library_version; /* "M" or "M.m" */
 	/* object selection */
-	char *object;			/* CKA_LABEL */
-	unsigned char *id;		/* CKA_ID, raw bytes (may contain NUL) */
+	char *object;      /* CKA_LABEL */
+	unsigned char *id; /* CKA_ID, raw bytes (may contain NUL) */
 	size_t idlen;
 	int has_id;
 	enum p11_uri_type type;
 	/* query */
-	char *pin_source;		/* absolute path, "file:" removed */
+	char *pin_source; /* absolute path, "file:" removed */
 	char *module_path;
 	char *module_name;
 };

@@ -24,10 +24,10 @@ static int fail(char *err, size_t errlen, const char *fmt, ...)
 	return -1;
 }
 
-int p11_pin_read(const char *path, char *pin, size_t pinsz, size_t *pinlen, struct stat *stout,
-		 char *err, size_t errlen)
+int p11_pin_read(const char *path, char *pin, size_t pinsz, size_t *pinlen, struct stat *stout, char *err,
+		 size_t errlen)
 {
-	unsigned char buf[P11_PIN_MAX + 3];	/* PIN + "\r\n" + one byte to detect excess */
+	unsigned char buf[P11_PIN_MAX + 3]; /* PIN + "\r\n" + one byte to detect excess */
 	struct stat st;
 	size_t n = 0;
 	ssize_t r;
@@ -54,14 +54,17 @@ int p11_pin_read(const char *path, char *pin, size_t pinsz, size_t *pinlen, stru
 		goto out;
 	}
 	if (st.st_uid != geteuid()) {
-		fail(err, errlen, "PIN file %s: owned by uid %lu, not by this process's uid %lu; "
-		     "chown it to the user that runs this program", path, (unsigned long)st.st_uid,
-		     (unsigned long)geteuid());
+		fail(err, errlen,
+		     "PIN file %s: owned by uid %lu, not by this process's uid %lu; "
+		     "chown it to the user that runs this program",
+		     path, (unsigned long)st.st_uid, (unsigned long)geteuid());
 		goto out;
 	}
 	if (st.st_mode & (S_IRWXG | S_IRWXO)) {
-		fail(err, errlen, "PIN file %s: mode %04o gives access to group or others; "
-		     "run chmod 600 on it", path, (unsigned)(st.st_mode & 07777));
+		fail(err, errlen,
+		     "PIN file %s: mode %04o gives access to group or others; "
+		     "run chmod 600 on it",
+		     path, (unsigned)(st.st_mode & 07777));
 		goto out;
 	}
 	if (st.st_size > P11_PIN_MAX + 2) {

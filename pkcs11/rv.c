@@ -5,7 +5,10 @@
 #include "pkcs11/p11.h"
 
 #define NELEM(a) (sizeof(a) / sizeof((a)[0]))
-#define RV(n, t) { n, #n, t }
+#define RV(n, t)         \
+	{                \
+		n, #n, t \
+	}
 
 static const struct {
 	CK_RV rv;

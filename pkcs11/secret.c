@@ -46,8 +46,10 @@ int p11_hmac_sha256(struct p11_object *key, const unsigned char *in, size_t inle
 		return p11_err(P11_ERR, err, errlen, "token %s: '%s' is not a secret key", key->t->label,
 			       p11_object_label(key));
 	if (key->kt != CKK_GENERIC_SECRET && key->kt != CKK_SHA256_HMAC)
-		return p11_err(P11_ERR, err, errlen, "token %s: '%s' is not a CKK_GENERIC_SECRET or "
-			       "CKK_SHA256_HMAC key", key->t->label, p11_object_label(key));
+		return p11_err(P11_ERR, err, errlen,
+			       "token %s: '%s' is not a CKK_GENERIC_SECRET or "
+			       "CKK_SHA256_HMAC key",
+			       key->t->label, p11_object_label(key));
 	if (in == NULL || inlen == 0 || inlen > HMAC_IN_MAX)
 		return p11_err(P11_ERR, err, errlen, "CKM_SHA256_HMAC: input of %zu bytes (1..%d)", inlen,
 			       HMAC_IN_MAX);
@@ -77,20 +79,28 @@ static CK_RV sgen_op(struct p11_token *t, CK_SESSION_HANDLE h, void *arg, const 
 	CK_MECHANISM mech = { CKM_GENERIC_SECRET_KEY_GEN, NULL, 0 };
 	CK_ATTRIBUTE lt = { CKA_LABEL, (void *)a->label, strlen(a->label) };
 	CK_ATTRIBUTE tmpl[] = {
-		{ CKA_CLASS, &cls, sizeof(cls) }, { CKA_KEY_TYPE, &kt, sizeof(kt) },
-		{ CKA_VALUE_LEN, &vlen, sizeof(vlen) }, { CKA_TOKEN, &yes, sizeof(yes) },
-		{ CKA_PRIVATE, &yes, sizeof(yes) }, { CKA_SENSITIVE, &yes, sizeof(yes) },
-		{ CKA_EXTRACTABLE, &no, sizeof(no) }, { CKA_SIGN, &yes, sizeof(yes) },
-		{ CKA_VERIFY, &yes, sizeof(yes) }, { CKA_ENCRYPT, &no, sizeof(no) },
-		{ CKA_DECRYPT, &no, sizeof(no) }, { CKA_WRAP, &no, sizeof(no) },
-		{ CKA_UNWRAP, &no, sizeof(no) }, { CKA_DERIVE, &no, sizeof(no) },
-		{ CKA_LABEL, (void *)a->label, strlen(a->label) }, { CKA_ID, a->id, sizeof(a->id) },
+		{ CKA_CLASS, &cls, sizeof(cls) },
+		{ CKA_KEY_TYPE, &kt, sizeof(kt) },
+		{ CKA_VALUE_LEN, &vlen, sizeof(vlen) },
+		{ CKA_TOKEN, &yes, sizeof(yes) },
+		{ CKA_PRIVATE, &yes, sizeof(yes) },
+		{ CKA_SENSITIVE, &yes, sizeof(yes) },
+		{ CKA_EXTRACTABLE, &no, sizeof(no) },
+		{ CKA_SIGN, &yes, sizeof(yes) },
+		{ CKA_VERIFY, &yes, sizeof(yes) },
+		{ CKA_ENCRYPT, &no, sizeof(no) },
+		{ CKA_DECRYPT, &no, sizeof(no) },
+		{ CKA_WRAP, &no, sizeof(no) },
+		{ CKA_UNWRAP, &no, sizeof(no) },
+		{ CKA_DERIVE, &no, sizeof(no) },
+		{ CKA_LABEL, (void *)a->label, strlen(a->label) },
+		{ CKA_ID, a->id, sizeof(a->id) },
 	};
 	CK_OBJECT_HANDLE found[2], oh;
 	size_t nf;
 	CK_RV rv;
 
-	if (a->tried) {         /* after a fault: find what was generated, never twice */
+	if (a->tried) { /* after a fault: find what was generated, never twice */
 		CK_ATTRIBUTE q[] = { tmpl[0], tmpl[14], tmpl[15] };
 
 		*fn = "C_GenerateKey";
@@ -121,8 +131,7 @@ static CK_RV sgen_op(struct p11_token *t, CK_SESSION_HANDLE h, void *arg, const 
 	return p11_object_load(t, h, oh, &a->key);
 }
 
-int p11_secret_keygen(struct p11_token *t, const char *label, struct p11_object **key,
-		      char *err, size_t errlen)
+int p11_secret_keygen(struct p11_token *t, const char *label, struct p11_object **key, char *err, size_t errlen)
 {
 	struct sgen_arg a = { .label = label };
 	size_t n = label != NULL ? strlen(label) : 0;
@@ -133,15 +142,19 @@ int p11_secret_keygen(struct p11_token *t, const char *label, struct p11_object 
 	if (n == 0 || n > 128)
 		return p11_err(P11_ERR, err, errlen, "key label must be 1..128 bytes");
 	if (t->pin_file == NULL || !t->rw)
-		return p11_err(P11_ERR, err, errlen, "token %s: key generation needs a logged-in, "
-			       "read-write token", t->label);
+		return p11_err(P11_ERR, err, errlen,
+			       "token %s: key generation needs a logged-in, "
+			       "read-write token",
+			       t->label);
 	if (RAND_bytes(a.id, sizeof(a.id)) != 1)
 		return p11_err(P11_ERR, err, errlen, "RAND_bytes failed");
 	if ((rc = p11_run(t, sgen_op, &a, 1, err, errlen)) != P11_OK)
 		return rc;
 	if (a.exists)
-		return p11_err(P11_ERR, err, errlen, "token %s: an object labelled '%s' already exists; "
-			       "choose another label (keys are never overwritten)", t->label, label);
+		return p11_err(P11_ERR, err, errlen,
+			       "token %s: an object labelled '%s' already exists; "
+			       "choose another label (keys are never overwritten)",
+			       t->label, label);
 	if (key != NULL)
 		*key = a.key;
 	else

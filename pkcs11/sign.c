@@ -62,16 +62,20 @@ static CK_RV sign_op(struct p11_token *t, CK_SESSION_HANDLE h, void *arg, const 
 static const char *mech_name(CK_MECHANISM_TYPE m)
 {
 	switch (m) {
-	case CKM_RSA_PKCS: return "CKM_RSA_PKCS";
-	case CKM_RSA_PKCS_PSS: return "CKM_RSA_PKCS_PSS";
-	case CKM_ECDSA: return "CKM_ECDSA";
-	default: return "mechanism";
+	case CKM_RSA_PKCS:
+		return "CKM_RSA_PKCS";
+	case CKM_RSA_PKCS_PSS:
+		return "CKM_RSA_PKCS_PSS";
+	case CKM_ECDSA:
+		return "CKM_ECDSA";
+	default:
+		return "mechanism";
 	}
 }
 
 int p11_sign(struct p11_object *key, CK_MECHANISM_TYPE mech, const void *params, size_t paramslen,
-	     const unsigned char *in, size_t inlen, unsigned char *out, size_t *outlen,
-	     char *err, size_t errlen)
+	     const unsigned char *in, size_t inlen, unsigned char *out, size_t *outlen, char *err,
+	     size_t errlen)
 {
 	struct sign_arg a = { .key = key, .in = in, .inlen = inlen, .out = out };
 	struct p11_token *t = key->t;
@@ -87,23 +91,28 @@ int p11_sign(struct p11_object *key, CK_MECHANISM_TYPE mech, const void *params,
 		if (key->kt != CKK_RSA)
 			return p11_err(P11_ERR, err, errlen, "token %s: %s needs an RSA key; '%s' is not one",
 				       t->label, mech_name(mech), p11_object_label(key));
-		if (mech == CKM_RSA_PKCS_PSS &&
-		    (params == NULL || paramslen != sizeof(CK_RSA_PKCS_PSS_PARAMS)))
+		if (mech == CKM_RSA_PKCS_PSS && (params == NULL || paramslen != sizeof(CK_RSA_PKCS_PSS_PARAMS)))
 			return p11_err(P11_ERR, err, errlen, "CKM_RSA_PKCS_PSS needs CK_RSA_PKCS_PSS_PARAMS");
 		if (mech == CKM_RSA_PKCS && need >= 11 && inlen > need - 11)
-			return p11_err(P11_ERR, err, errlen, "CKM_RSA_PKCS: %zu bytes of input; at most %zu "
-				       "for this key", inlen, need - 11);
+			return p11_err(P11_ERR, err, errlen,
+				       "CKM_RSA_PKCS: %zu bytes of input; at most %zu "
+				       "for this key",
+				       inlen, need - 11);
 		break;
 	case CKM_ECDSA:
 		if (key->kt != CKK_EC)
-			return p11_err(P11_ERR, err, errlen, "token %s: CKM_ECDSA needs an EC key; '%s' is "
-				       "not one", t->label, p11_object_label(key));
+			return p11_err(P11_ERR, err, errlen,
+				       "token %s: CKM_ECDSA needs an EC key; '%s' is "
+				       "not one",
+				       t->label, p11_object_label(key));
 		if (params != NULL || paramslen != 0)
 			return p11_err(P11_ERR, err, errlen, "CKM_ECDSA takes no parameters");
 		break;
 	default:
-		return p11_err(P11_ERR, err, errlen, "mechanism 0x%lx not supported (CKM_RSA_PKCS, "
-			       "CKM_RSA_PKCS_PSS, CKM_ECDSA)", mech);
+		return p11_err(P11_ERR, err, errlen,
+			       "mechanism 0x%lx not supported (CKM_RSA_PKCS, "
+			       "CKM_RSA_PKCS_PSS, CKM_ECDSA)",
+			       mech);
 	}
 	if (need == 0)
 		return p11_err(P11_ERR, err, errlen, "token %s: size of key '%s' unknown", t->label,
@@ -116,8 +125,8 @@ int p11_sign(struct p11_object *key, CK_MECHANISM_TYPE mech, const void *params,
 		return p11_err(P11_ERR, err, errlen, "signature buffer of %zu bytes; %zu needed", *outlen,
 			       need);
 	if (in == NULL || inlen == 0 || inlen > SIGN_IN_MAX)
-		return p11_err(P11_ERR, err, errlen, "%s: input of %zu bytes (1..%d)", mech_name(mech),
-			       inlen, SIGN_IN_MAX);
+		return p11_err(P11_ERR, err, errlen, "%s: input of %zu bytes (1..%d)", mech_name(mech), inlen,
+			       SIGN_IN_MAX);
 	a.mech.mechanism = mech;
 	a.mech.pParameter = (void *)params;
 	a.mech.ulParameterLen = params ? paramslen : 0;
@@ -128,8 +137,8 @@ int p11_sign(struct p11_object *key, CK_MECHANISM_TYPE mech, const void *params,
 	return P11_OK;
 }
 
-int p11_ecdsa_raw_to_der(const unsigned char *rs, size_t rslen, unsigned char *der, size_t *derlen,
-			 char *err, size_t errlen)
+int p11_ecdsa_raw_to_der(const unsigned char *rs, size_t rslen, unsigned char *der, size_t *derlen, char *err,
+			 size_t errlen)
 {
 	ECDSA_SIG *sig = NULL;
 	BIGNUM *r = NULL, *s = NULL;
@@ -137,20 +146,19 @@ int p11_ecdsa_raw_to_der(const unsigned char *rs, size_t rslen, unsigned char *d
 	int n, rc = P11_ERR;
 
 	if (rslen == 0 || rslen % 2 != 0 || rslen > 2 * 66)
-		return p11_err(P11_ERR, err, errlen, "ECDSA signature of %zu bytes: must be r||s, even, "
-			       "at most %d", rslen, 2 * 66);
-	if ((sig = ECDSA_SIG_new()) == NULL ||
-	    (r = BN_bin2bn(rs, (int)(rslen / 2), NULL)) == NULL ||
-	    (s = BN_bin2bn(rs + rslen / 2, (int)(rslen / 2), NULL)) == NULL ||
-	    ECDSA_SIG_set0(sig, r, s) != 1) {
+		return p11_err(P11_ERR, err, errlen,
+			       "ECDSA signature of %zu bytes: must be r||s, even, "
+			       "at most %d",
+			       rslen, 2 * 66);
+	if ((sig = ECDSA_SIG_new()) == NULL || (r = BN_bin2bn(rs, (int)(rslen / 2), NULL)) == NULL ||
+	    (s = BN_bin2bn(rs + rslen / 2, (int)(rslen / 2), NULL)) == NULL || ECDSA_SIG_set0(sig, r, s) != 1) {
 		BN_free(r);
 		BN_free(s);
 		p11_err(P11_ERR, err, errlen, "out of memory");
 		goto out;
 	}
 	if ((n = i2d_ECDSA_SIG(sig, NULL)) <= 0 || (size_t)n > *derlen) {
-		p11_err(P11_ERR, err, errlen, "ECDSA DER signature needs %d bytes, buffer has %zu", n,
-			*derlen);
+		p11_err(P11_ERR, err, errlen, "ECDSA DER signature needs %d bytes, buffer has %zu", n, *derlen);
 		goto out;
 	}
 	p = der;

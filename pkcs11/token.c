@@ -10,7 +10,6 @@
 #include "pkcs11/p11_int.h"
 #include "pkcs11/p11_pin.h"
 
-
 /*
  * PIN files that a token refused, process-wide: a token opened again (the
  * provider opens one per store) must not try the same wrong PIN again. A PIN
@@ -84,9 +83,11 @@ static int token_login(struct p11_token *t, CK_SESSION_HANDLE h, char *err, size
 	if (pin_fail_known(&key)) {
 		OPENSSL_cleanse(pin, sizeof(pin));
 		t->pin_failed = 1;
-		snprintf(t->pin_msg, sizeof(t->pin_msg), "wrong PIN for token %s (from file %s): this file "
+		snprintf(t->pin_msg, sizeof(t->pin_msg),
+			 "wrong PIN for token %s (from file %s): this file "
 			 "was already refused in this process; not retried: tokens lock after a few "
-			 "failures; fix the file", t->label, t->pin_file);
+			 "failures; fix the file",
+			 t->label, t->pin_file);
 		return p11_err(P11_EPIN, err, errlen, "%s", t->pin_msg);
 	}
 	rv = P11_CALL(t->f, C_Login, h, CKU_USER, (CK_UTF8CHAR *)pin, (CK_ULONG)pinlen);
@@ -99,14 +100,18 @@ static int token_login(struct p11_token *t, CK_SESSION_HANDLE h, char *err, size
 	case CKR_PIN_INCORRECT:
 		t->pin_failed = 1;
 		pin_fail_remember(&key);
-		snprintf(t->pin_msg, sizeof(t->pin_msg), "wrong PIN for token %s (from file %s); not "
-			 "retried: tokens lock after a few failures", t->label, t->pin_file);
+		snprintf(t->pin_msg, sizeof(t->pin_msg),
+			 "wrong PIN for token %s (from file %s); not "
+			 "retried: tokens lock after a few failures",
+			 t->label, t->pin_file);
 		p11_log(LOG_ERR, "%s", t->pin_msg);
 		return p11_err(P11_EPIN, err, errlen, "%s", t->pin_msg);
 	case CKR_PIN_LOCKED:
 		t->pin_failed = 1;
-		snprintf(t->pin_msg, sizeof(t->pin_msg), "token %s: the user PIN is locked (C_Login: "
-			 "CKR_PIN_LOCKED); the security officer must reset it (C_InitPIN)", t->label);
+		snprintf(t->pin_msg, sizeof(t->pin_msg),
+			 "token %s: the user PIN is locked (C_Login: "
+			 "CKR_PIN_LOCKED); the security officer must reset it (C_InitPIN)",
+			 t->label);
 		p11_log(LOG_ERR, "%s", t->pin_msg);
 		return p11_err(P11_EPIN, err, errlen, "%s", t->pin_msg);
 	case CKR_PIN_EXPIRED:
@@ -213,8 +218,7 @@ static int recover_locked(struct p11_token *t, const char *why, char *err, size_
 	t->gen++;
 	t->open_rv = CKR_OK;
 	t->login_rv = CKR_OK;
-	p11_log(LOG_WARNING, "token %s: fault (%s); re-opening sessions and logging in again",
-		t->label, why);
+	p11_log(LOG_WARNING, "token %s: fault (%s); re-opening sessions and logging in again", t->label, why);
 	for (unsigned i = 0; i < t->npool; i++) {
 		struct p11_sess *s = &t->pool[i];
 
@@ -317,14 +321,18 @@ static int may_recover(const struct p11_token *t)
 
 static int exiting_err(struct p11_token *t, char *err, size_t errlen)
 {
-	return p11_err(P11_EDOWN, err, errlen, "token %s: the process is exiting: the PKCS#11 module "
-		       "is not called any more", t->label);
+	return p11_err(P11_EDOWN, err, errlen,
+		       "token %s: the process is exiting: the PKCS#11 module "
+		       "is not called any more",
+		       t->label);
 }
 
 static int down_err(struct p11_token *t, char *err, size_t errlen)
 {
-	return p11_err(P11_EDOWN, err, errlen, "token %s is down (%s); re-initialisation is "
-		       "attempted at most every %u ms; retry later", t->label, t->down_msg, t->recover_ms);
+	return p11_err(P11_EDOWN, err, errlen,
+		       "token %s is down (%s); re-initialisation is "
+		       "attempted at most every %u ms; retry later",
+		       t->label, t->down_msg, t->recover_ms);
 }
 
 /* Takes an idle session, (re)opening it when stale. On success the caller
@@ -447,8 +455,7 @@ static void sess_discard(struct p11_token *t, struct p11_sess *s)
 }
 
 /* After op failed with a fault in generation gen: recover unless someone did already. */
-static int recover(struct p11_token *t, unsigned long gen, const char *fn, CK_RV rv, char *err,
-		   size_t errlen)
+static int recover(struct p11_token *t, unsigned long gen, const char *fn, CK_RV rv, char *err, size_t errlen)
 {
 	char why[256];
 	int rc;
@@ -457,7 +464,7 @@ static int recover(struct p11_token *t, unsigned long gen, const char *fn, CK_RV
 	if (t->pin_failed) {
 		rc = p11_err(P11_EPIN, err, errlen, "%s", t->pin_msg);
 	} else if (t->gen != gen && !t->down) {
-		rc = P11_OK;	/* another thread recovered since our session was opened */
+		rc = P11_OK; /* another thread recovered since our session was opened */
 	} else if (rv == CKR_USER_NOT_LOGGED_IN && t->pin_file == NULL) {
 		char m[256];
 
@@ -490,19 +497,22 @@ static int recover_gone(struct p11_token *t, unsigned long gen, char *err, size_
 
 	pthread_mutex_lock(&t->mu);
 	if (t->gen != gen && !t->down) {
-		rc = P11_OK;    /* another thread recovered since: look again */
+		rc = P11_OK; /* another thread recovered since: look again */
 	} else if (!t->reinit_ok || t->pin_failed || !may_recover(t)) {
-		rc = p11_err(P11_ERR, err, errlen, "token %s: the object is no longer on the token "
-			     "(or no longer unique); open it again", t->label);
-	} else if (p11_module_reinit(t->mod, t->label, "a key is no longer found on the token",
-				     msg, sizeof(msg)) != 0) {
-		rc = p11_err(P11_ERR, err, errlen, "token %s: the object is no longer on the token "
-			     "(or no longer unique), and %s", t->label, msg);
+		rc = p11_err(P11_ERR, err, errlen,
+			     "token %s: the object is no longer on the token "
+			     "(or no longer unique); open it again",
+			     t->label);
+	} else if (p11_module_reinit(t->mod, t->label, "a key is no longer found on the token", msg,
+				     sizeof(msg)) != 0) {
+		rc = p11_err(P11_ERR, err, errlen,
+			     "token %s: the object is no longer on the token "
+			     "(or no longer unique), and %s",
+			     t->label, msg);
 	} else {
 		t->reinits++;
 		p11_module_use(t->mod);
-		rc = recover_locked(t, "PKCS#11 module re-initialised: a key was no longer found", err,
-				    errlen);
+		rc = recover_locked(t, "PKCS#11 module re-initialised: a key was no longer found", err, errlen);
 		p11_module_unuse(t->mod);
 	}
 	pthread_mutex_unlock(&t->mu);
@@ -532,8 +542,10 @@ int p11_run(struct p11_token *t, p11_op_fn *op, void *arg, int retry, char *err,
 			return exiting_err(t, err, errlen);
 		if (rv == P11_RV_GONE) {
 			if (!retry || attempt > 0)
-				return p11_err(P11_ERR, err, errlen, "token %s: the object is no longer on the "
-					       "token (or no longer unique); open it again", t->label);
+				return p11_err(P11_ERR, err, errlen,
+					       "token %s: the object is no longer on the "
+					       "token (or no longer unique); open it again",
+					       t->label);
 			if ((rc = recover_gone(t, gen, err, errlen)) != P11_OK)
 				return rc;
 			continue;
@@ -568,8 +580,7 @@ static int match_library(CK_FUNCTION_LIST *f, const struct p11_uri *u)
 	CK_INFO info;
 	char ver[32];
 
-	if (u->library_manufacturer == NULL && u->library_description == NULL &&
-	    u->library_version == NULL)
+	if (u->library_manufacturer == NULL && u->library_description == NULL && u->library_version == NULL)
 		return 1;
 	if (P11_CALL(f, C_GetInfo, &info) != CKR_OK)
 		return 0;
@@ -659,8 +670,10 @@ static int find_slot(struct p11_token *t, const struct p11_uri *u, char *err, si
 			     u->token ? " (token=" : "", u->token ? u->token : "", u->token ? ")" : "",
 			     t->mod->path);
 	} else if (nfound > 1) {
-		rc = p11_err(P11_ERR, err, errlen, "%d tokens match the URI in module %s; name one with "
-			     "token= or serial=", nfound, t->mod->path);
+		rc = p11_err(P11_ERR, err, errlen,
+			     "%d tokens match the URI in module %s; name one with "
+			     "token= or serial=",
+			     nfound, t->mod->path);
 	} else {
 		t->slot = found;
 		rc = P11_OK;
@@ -682,15 +695,16 @@ static int open_locked(struct p11_token *t, const struct p11_uri *uri, char *err
 		return rc;
 	rv = open_session(t, &h);
 	if (rv != CKR_OK)
-		return p11_err_rv(p11_rv_is_fault(rv) ? P11_EDOWN : P11_ERR, err, errlen, t, "C_OpenSession", rv);
+		return p11_err_rv(p11_rv_is_fault(rv) ? P11_EDOWN : P11_ERR, err, errlen, t, "C_OpenSession",
+				  rv);
 	t->pool[0].h = h;
 	t->pool[0].open = 1;
 	t->pool[0].gen = t->gen;
 	return token_login(t, h, err, errlen);
 }
 
-int p11_token_open(const struct p11_uri *uri, const struct p11_token_opts *opts,
-		   struct p11_token **out, char *err, size_t errlen)
+int p11_token_open(const struct p11_uri *uri, const struct p11_token_opts *opts, struct p11_token **out,
+		   char *err, size_t errlen)
 {
 	static const struct p11_token_opts defaults;
 	struct p11_token *t;
@@ -760,8 +774,8 @@ int p11_token_info(struct p11_token *t, CK_TOKEN_INFO *info, char *err, size_t e
 	if (rv != CKR_OK && p11_exiting())
 		return exiting_err(t, err, errlen);
 	if (rv != CKR_OK)
-		return p11_err_rv(p11_rv_is_fault(rv) ? P11_EDOWN : P11_ERR, err, errlen, t,
-				  "C_GetTokenInfo", rv);
+		return p11_err_rv(p11_rv_is_fault(rv) ? P11_EDOWN : P11_ERR, err, errlen, t, "C_GetTokenInfo",
+				  rv);
 	return P11_OK;
 }
 

@@ -18,9 +18,9 @@ enum kind { K_STR, K_ID, K_TYPE, K_SLOTID, K_PINSRC, K_MODPATH, K_REFUSED };
 
 struct attr {
 	const char *name;
-	int query;		/* 1: in the query (after '?') or in the path; 0: path only */
+	int query; /* 1: in the query (after '?') or in the path; 0: path only */
 	enum kind kind;
-	size_t off;		/* offset of the char * field (K_STR, K_MODPATH) */
+	size_t off; /* offset of the char * field (K_STR, K_MODPATH) */
 };
 
 #define F(f) offsetof(struct p11_uri, f)
@@ -45,13 +45,14 @@ static const struct attr attrs[] = {
 };
 #undef F
 
-static const char path_names[] = "token, manufacturer, model, serial, object, id, type, slot-id, "
+static const char path_names[] =
+	"token, manufacturer, model, serial, object, id, type, slot-id, "
 	"slot-description, slot-manufacturer, library-manufacturer, library-description, library-version, "
 	"pin-source, module-path, module-name";
 static const char query_names[] = "pin-source, module-path, module-name";
 
 static const char *const type_names[] = {
-	[P11_TYPE_ANY] = "any", [P11_TYPE_PRIVATE] = "private", [P11_TYPE_PUBLIC] = "public",
+	[P11_TYPE_ANY] = "any",   [P11_TYPE_PRIVATE] = "private",   [P11_TYPE_PUBLIC] = "public",
 	[P11_TYPE_CERT] = "cert", [P11_TYPE_SECRET] = "secret-key", [P11_TYPE_DATA] = "data",
 };
 
@@ -84,11 +85,11 @@ static int hexval(int c)
 	return -1;
 }
 
-#define PINSRC_PATH_MAX (P11_URI_MAX_VALUE - 7)     /* room for "file://" */
+#define PINSRC_PATH_MAX (P11_URI_MAX_VALUE - 7) /* room for "file://" */
 
 /* Percent-decodes s[0..n) into out (P11_URI_MAX_VALUE + 1 bytes); *outlen the length. */
-static int decode(const char *name, const char *s, size_t n, int allow_nul, unsigned char *out,
-		  size_t *outlen, char *err, size_t errlen)
+static int decode(const char *name, const char *s, size_t n, int allow_nul, unsigned char *out, size_t *outlen,
+		  char *err, size_t errlen)
 {
 	size_t i, o = 0;
 
@@ -99,27 +100,32 @@ static int decode(const char *name, const char *s, size_t n, int allow_nul, unsi
 			int hi, lo;
 
 			if (i + 2 >= n)
-				return fail(err, errlen, "pkcs11 URI: attribute '%s': truncated percent-escape "
-					    "(use %%XX with two hex digits)", name);
+				return fail(err, errlen,
+					    "pkcs11 URI: attribute '%s': truncated percent-escape "
+					    "(use %%XX with two hex digits)",
+					    name);
 			hi = hexval((unsigned char)s[i + 1]);
 			lo = hexval((unsigned char)s[i + 2]);
 			if (hi < 0 || lo < 0)
-				return fail(err, errlen, "pkcs11 URI: attribute '%s': bad percent-escape "
-					    "'%%%c%c' (use %%XX with two hex digits)", name,
-					    isprint((unsigned char)s[i + 1]) ? s[i + 1] : '?',
+				return fail(err, errlen,
+					    "pkcs11 URI: attribute '%s': bad percent-escape "
+					    "'%%%c%c' (use %%XX with two hex digits)",
+					    name, isprint((unsigned char)s[i + 1]) ? s[i + 1] : '?',
 					    isprint((unsigned char)s[i + 2]) ? s[i + 2] : '?');
 			c = hi << 4 | lo;
 			i += 2;
 			if (c == 0 && !allow_nul)
-				return fail(err, errlen, "pkcs11 URI: attribute '%s': NUL byte (%%00) not allowed",
-					    name);
+				return fail(err, errlen,
+					    "pkcs11 URI: attribute '%s': NUL byte (%%00) not allowed", name);
 		} else if (c <= 0x20 || c >= 0x7f) {
-			return fail(err, errlen, "pkcs11 URI: attribute '%s': raw byte 0x%02x; spaces, "
-				    "control and non-ASCII characters must be percent-encoded", name, c);
+			return fail(err, errlen,
+				    "pkcs11 URI: attribute '%s': raw byte 0x%02x; spaces, "
+				    "control and non-ASCII characters must be percent-encoded",
+				    name, c);
 		}
 		if (o >= P11_URI_MAX_VALUE)
-			return fail(err, errlen, "pkcs11 URI: attribute '%s': value longer than %d bytes",
-				    name, P11_URI_MAX_VALUE);
+			return fail(err, errlen, "pkcs11 URI: attribute '%s': value longer than %d bytes", name,
+				    P11_URI_MAX_VALUE);
 		out[o++] = (unsigned char)c;
 	}
 	out[o] = '\0';
@@ -127,15 +133,16 @@ static int decode(const char *name, const char *s, size_t n, int allow_nul, unsi
 	return 0;
 }
 
-static int set_attr(struct p11_uri *u, const struct attr *a, const unsigned char *v, size_t vlen,
-		    char *err, size_t errlen)
+static int set_attr(struct p11_uri *u, const struct attr *a, const unsigned char *v, size_t vlen, char *err,
+		    size_t errlen)
 {
 	char **field;
 	const char *s = (const char *)v;
 
 	switch (a->kind) {
 	case K_REFUSED:
-		return fail(err, errlen, "pkcs11 URI: 'pin-value' is refused: a URI ends up on command "
+		return fail(err, errlen,
+			    "pkcs11 URI: 'pin-value' is refused: a URI ends up on command "
 			    "lines and in logs; put the PIN in a file readable only by its owner (chmod 600) "
 			    "and use pin-source=file:/path");
 	case K_ID:
@@ -151,20 +158,26 @@ static int set_attr(struct p11_uri *u, const struct attr *a, const unsigned char
 				u->type = (enum p11_uri_type)i;
 				return 0;
 			}
-		return fail(err, errlen, "pkcs11 URI: attribute 'type': '%.40s' is not one of "
-			    "private, public, cert, secret-key, data", s);
+		return fail(err, errlen,
+			    "pkcs11 URI: attribute 'type': '%.40s' is not one of "
+			    "private, public, cert, secret-key, data",
+			    s);
 	case K_SLOTID: {
 		unsigned long long x;
 		char *end;
 
 		if (!isdigit((unsigned char)s[0]))
-			return fail(err, errlen, "pkcs11 URI: attribute 'slot-id': '%.40s' is not a decimal "
-				    "number", s);
+			return fail(err, errlen,
+				    "pkcs11 URI: attribute 'slot-id': '%.40s' is not a decimal "
+				    "number",
+				    s);
 		errno = 0;
 		x = strtoull(s, &end, 10);
 		if (*end != '\0')
-			return fail(err, errlen, "pkcs11 URI: attribute 'slot-id': '%.40s' is not a decimal "
-				    "number", s);
+			return fail(err, errlen,
+				    "pkcs11 URI: attribute 'slot-id': '%.40s' is not a decimal "
+				    "number",
+				    s);
 		if (errno == ERANGE || x > (unsigned long long)(unsigned long)-1)
 			return fail(err, errlen, "pkcs11 URI: attribute 'slot-id': '%.40s' is out of range", s);
 		u->slot_id = (unsigned long)x;
@@ -176,26 +189,34 @@ static int set_attr(struct p11_uri *u, const struct attr *a, const unsigned char
 			s += 5;
 			if (strncmp(s, "//", 2) == 0) {
 				if (s[2] != '/')
-					return fail(err, errlen, "pkcs11 URI: attribute 'pin-source': a file URI "
+					return fail(err, errlen,
+						    "pkcs11 URI: attribute 'pin-source': a file URI "
 						    "with a host is not allowed; use file:/absolute/path");
 				s += 2;
 			}
 		} else if (s[0] != '/' && strchr(s, ':') != NULL) {
-			return fail(err, errlen, "pkcs11 URI: attribute 'pin-source': only file:/absolute/path "
+			return fail(err, errlen,
+				    "pkcs11 URI: attribute 'pin-source': only file:/absolute/path "
 				    "or /absolute/path is allowed");
 		}
 		if (s[0] != '/')
-			return fail(err, errlen, "pkcs11 URI: attribute 'pin-source': '%.60s' is not an absolute "
-				    "path; use file:/absolute/path", s);
+			return fail(err, errlen,
+				    "pkcs11 URI: attribute 'pin-source': '%.60s' is not an absolute "
+				    "path; use file:/absolute/path",
+				    s);
 		/* written back as "file:" or "file://" + path: that must fit a value too */
 		if (strlen(s) > PINSRC_PATH_MAX)
-			return fail(err, errlen, "pkcs11 URI: attribute 'pin-source': the path is longer than %d "
-				    "bytes", PINSRC_PATH_MAX);
+			return fail(err, errlen,
+				    "pkcs11 URI: attribute 'pin-source': the path is longer than %d "
+				    "bytes",
+				    PINSRC_PATH_MAX);
 		break;
 	case K_MODPATH:
 		if (s[0] != '/')
-			return fail(err, errlen, "pkcs11 URI: attribute 'module-path': '%.60s' is not an "
-				    "absolute path", s);
+			return fail(err, errlen,
+				    "pkcs11 URI: attribute 'module-path': '%.60s' is not an "
+				    "absolute path",
+				    s);
 		break;
 	case K_STR:
 		break;
@@ -216,8 +237,8 @@ struct seen {
 	unsigned path, query;
 };
 
-static int parse_part(struct p11_uri *u, const char *s, size_t n, int query, struct seen *seen,
-		      char *err, size_t errlen)
+static int parse_part(struct p11_uri *u, const char *s, size_t n, int query, struct seen *seen, char *err,
+		      size_t errlen)
 {
 	const char sep = query ? '&' : ';';
 	const char *p = s, *end = s + n;
@@ -258,8 +279,10 @@ static int parse_part(struct p11_uri *u, const char *s, size_t n, int query, str
 		 * write them); path attributes never in the query. */
 		if (a == NULL || (query && !a->query)) {
 			if (a != NULL)
-				return fail(err, errlen, "pkcs11 URI: attribute '%s' belongs in the path, "
-					    "before '?' (pkcs11:token=T;object=K)", name);
+				return fail(err, errlen,
+					    "pkcs11 URI: attribute '%s' belongs in the path, "
+					    "before '?' (pkcs11:token=T;object=K)",
+					    name);
 			return fail(err, errlen, "pkcs11 URI: unknown %s attribute '%s' (allowed: %s)",
 				    query ? "query" : "path", name, query ? query_names : path_names);
 		}
@@ -268,8 +291,10 @@ static int parse_part(struct p11_uri *u, const char *s, size_t n, int query, str
 		bit = 1u << seen_bit(a);
 		if ((seen->path | seen->query) & bit) {
 			if ((query ? seen->path : seen->query) & bit)
-				return fail(err, errlen, "pkcs11 URI: attribute '%s' is given both in the "
-					    "path and in the query; give it once", name);
+				return fail(err, errlen,
+					    "pkcs11 URI: attribute '%s' is given both in the "
+					    "path and in the query; give it once",
+					    name);
 			return fail(err, errlen, "pkcs11 URI: attribute '%s' appears twice", name);
 		}
 		if (query)
@@ -278,8 +303,7 @@ static int parse_part(struct p11_uri *u, const char *s, size_t n, int query, str
 			seen->path |= bit;
 		if (eq + 1 == q)
 			return fail(err, errlen, "pkcs11 URI: attribute '%s' has an empty value", name);
-		if (decode(name, eq + 1, (size_t)(q - eq - 1), a->kind == K_ID, val, &vlen, err,
-			   errlen) < 0)
+		if (decode(name, eq + 1, (size_t)(q - eq - 1), a->kind == K_ID, val, &vlen, err, errlen) < 0)
 			return -1;
 		if (set_attr(u, a, val, vlen, err, errlen) < 0)
 			return -1;
@@ -305,11 +329,13 @@ int p11_uri_parse(const char *s, struct p11_uri *u, char *err, size_t errlen)
 	if (n > P11_URI_MAX)
 		return fail(err, errlen, "pkcs11 URI: longer than %d bytes", P11_URI_MAX);
 	if (n < strlen(SCHEME) || strncasecmp(s, SCHEME, strlen(SCHEME)) != 0)
-		return fail(err, errlen, "pkcs11 URI: must start with 'pkcs11:' (e.g. "
+		return fail(err, errlen,
+			    "pkcs11 URI: must start with 'pkcs11:' (e.g. "
 			    "pkcs11:token=CAPF;object=capf-ca?pin-source=file:/etc/capf/pin)");
 	path = s + strlen(SCHEME);
 	if (strchr(path, '#') != NULL)
-		return fail(err, errlen, "pkcs11 URI: a fragment ('#') is not allowed; "
+		return fail(err, errlen,
+			    "pkcs11 URI: a fragment ('#') is not allowed; "
 			    "percent-encode '#' as %%23");
 	qm = strchr(path, '?');
 	if (parse_part(u, path, qm ? (size_t)(qm - path) : strlen(path), 0, &seen, err, errlen) < 0 ||

@@ -32,7 +32,8 @@ static int add_rdn(X509_NAME *name, char *p, char *err, size_t errlen)
 		if (strcmp(p, subj_attrs[i]) == 0)
 			break;
 	if (i == sizeof(subj_attrs) / sizeof(subj_attrs[0])) {
-		snprintf(err, errlen, "subject: attribute \"%s\" not allowed (C ST L O OU CN emailAddress serialNumber)", p);
+		snprintf(err, errlen,
+			 "subject: attribute \"%s\" not allowed (C ST L O OU CN emailAddress serialNumber)", p);
 		return -1;
 	}
 	if (strcmp(p, "C") == 0 && strlen(val) != 2) {
@@ -76,7 +77,8 @@ X509_NAME *capf_subject_parse(const char *subject, char *err, size_t errlen)
 		} else if (*p == (slash ? '/' : ',')) {
 			*w++ = '\0';
 			if (n == (int)(sizeof(rdn) / sizeof(rdn[0]))) {
-				snprintf(err, errlen, "subject: more than %zu attributes", sizeof(rdn) / sizeof(rdn[0]));
+				snprintf(err, errlen, "subject: more than %zu attributes",
+					 sizeof(rdn) / sizeof(rdn[0]));
 				return NULL;
 			}
 			rdn[n++] = w;
@@ -90,7 +92,7 @@ X509_NAME *capf_subject_parse(const char *subject, char *err, size_t errlen)
 		return NULL;
 	}
 	for (int k = 0; k < n; k++)
-		if (!(slash && k == n - 1 && rdn[k][0] == '\0')	/* "/CN=x/" */
+		if (!(slash && k == n - 1 && rdn[k][0] == '\0') /* "/CN=x/" */
 		    && add_rdn(name, rdn[slash ? k : n - 1 - k], err, errlen) != 0) {
 			X509_NAME_free(name);
 			return NULL;
@@ -103,8 +105,8 @@ X509_NAME *capf_subject_parse(const char *subject, char *err, size_t errlen)
 	return name;
 }
 
-X509 *capf_cacert_build(OSSL_LIB_CTX *libctx, const X509_NAME *subject, EVP_PKEY *pub,
-			unsigned days, time_t now, char *err, size_t errlen)
+X509 *capf_cacert_build(OSSL_LIB_CTX *libctx, const X509_NAME *subject, EVP_PKEY *pub, unsigned days,
+			time_t now, char *err, size_t errlen)
 {
 	X509V3_CTX ctx;
 	X509 *x;
@@ -115,16 +117,16 @@ X509 *capf_cacert_build(OSSL_LIB_CTX *libctx, const X509_NAME *subject, EVP_PKEY
 	}
 	if ((x = X509_new_ex(libctx, NULL)) == NULL)
 		goto ossl;
-	if (!X509_set_version(x, X509_VERSION_3) || !capf_serial_random(X509_get_serialNumber(x), 127, NULL, NULL)
-	    || !X509_set_subject_name(x, subject) || !X509_set_issuer_name(x, subject)
-	    || !capf_cert_set_validity(x, now - 300, now + (time_t)days * 86400)
-	    || !X509_set_pubkey(x, pub))
+	if (!X509_set_version(x, X509_VERSION_3) ||
+	    !capf_serial_random(X509_get_serialNumber(x), 127, NULL, NULL) ||
+	    !X509_set_subject_name(x, subject) || !X509_set_issuer_name(x, subject) ||
+	    !capf_cert_set_validity(x, now - 300, now + (time_t)days * 86400) || !X509_set_pubkey(x, pub))
 		goto ossl;
 	X509V3_set_ctx(&ctx, x, x, NULL, NULL, 0);
-	if (!capf_cert_add_ext(&ctx, NULL, x, NID_basic_constraints, "critical,CA:TRUE,pathlen:0")
-	    || !capf_cert_add_ext(&ctx, NULL, x, NID_key_usage, "critical,digitalSignature,keyCertSign")
-	    || !capf_cert_add_ext(&ctx, NULL, x, NID_subject_key_identifier, "hash")
-	    || !capf_cert_add_ext(&ctx, NULL, x, NID_authority_key_identifier, "keyid:always"))
+	if (!capf_cert_add_ext(&ctx, NULL, x, NID_basic_constraints, "critical,CA:TRUE,pathlen:0") ||
+	    !capf_cert_add_ext(&ctx, NULL, x, NID_key_usage, "critical,digitalSignature,keyCertSign") ||
+	    !capf_cert_add_ext(&ctx, NULL, x, NID_subject_key_identifier, "hash") ||
+	    !capf_cert_add_ext(&ctx, NULL, x, NID_authority_key_identifier, "keyid:always"))
 		goto ossl;
 	return x;
 ossl:
@@ -133,8 +135,8 @@ ossl:
 	return NULL;
 }
 
-X509_REQ *capf_cacert_build_csr(OSSL_LIB_CTX *libctx, const X509_NAME *subject, EVP_PKEY *pub,
-				char *err, size_t errlen)
+X509_REQ *capf_cacert_build_csr(OSSL_LIB_CTX *libctx, const X509_NAME *subject, EVP_PKEY *pub, char *err,
+				size_t errlen)
 {
 	STACK_OF(X509_EXTENSION) *exts = NULL;
 	X509V3_CTX ctx;
@@ -142,13 +144,13 @@ X509_REQ *capf_cacert_build_csr(OSSL_LIB_CTX *libctx, const X509_NAME *subject, 
 
 	if ((req = X509_REQ_new_ex(libctx, NULL)) == NULL)
 		goto ossl;
-	if (!X509_REQ_set_version(req, X509_REQ_VERSION_1) || !X509_REQ_set_subject_name(req, subject)
-	    || !X509_REQ_set_pubkey(req, pub))
+	if (!X509_REQ_set_version(req, X509_REQ_VERSION_1) || !X509_REQ_set_subject_name(req, subject) ||
+	    !X509_REQ_set_pubkey(req, pub))
 		goto ossl;
 	X509V3_set_ctx(&ctx, NULL, NULL, req, NULL, 0);
-	if (!capf_cert_add_ext(&ctx, &exts, NULL, NID_basic_constraints, "critical,CA:TRUE,pathlen:0")
-	    || !capf_cert_add_ext(&ctx, &exts, NULL, NID_key_usage, "critical,digitalSignature,keyCertSign")
-	    || !X509_REQ_add_extensions(req, exts))
+	if (!capf_cert_add_ext(&ctx, &exts, NULL, NID_basic_constraints, "critical,CA:TRUE,pathlen:0") ||
+	    !capf_cert_add_ext(&ctx, &exts, NULL, NID_key_usage, "critical,digitalSignature,keyCertSign") ||
+	    !X509_REQ_add_extensions(req, exts))
 		goto ossl;
 	sk_X509_EXTENSION_pop_free(exts, X509_EXTENSION_free);
 	return req;
@@ -175,21 +177,23 @@ X509 *capf_tlscert_build(X509 *ca_cert, const X509_NAME *subject, EVP_PKEY *pub,
 		return NULL;
 	}
 	if (na > not_after_max)
-		na = not_after_max;	/* never beyond the issuer and its chain */
+		na = not_after_max; /* never beyond the issuer and its chain */
 	if ((x = X509_new()) == NULL)
 		goto ossl;
-	if (!X509_set_version(x, X509_VERSION_3) || !capf_serial_random(X509_get_serialNumber(x), 128, NULL, NULL)
-	    || !X509_set_subject_name(x, subject) || !X509_set_issuer_name(x, X509_get_subject_name(ca_cert))
-	    || !capf_cert_set_validity(x, now, na) || !X509_set_pubkey(x, pub))
+	if (!X509_set_version(x, X509_VERSION_3) ||
+	    !capf_serial_random(X509_get_serialNumber(x), 128, NULL, NULL) ||
+	    !X509_set_subject_name(x, subject) || !X509_set_issuer_name(x, X509_get_subject_name(ca_cert)) ||
+	    !capf_cert_set_validity(x, now, na) || !X509_set_pubkey(x, pub))
 		goto ossl;
 	X509V3_set_ctx(&ctx, ca_cert, x, NULL, NULL, 0);
-	if (!capf_cert_add_ext(&ctx, NULL, x, NID_basic_constraints, "critical,CA:FALSE")
-	    || !capf_cert_add_ext(&ctx, NULL, x, NID_key_usage, EVP_PKEY_is_a(pub, "RSA") ?
-				  "critical,digitalSignature,keyEncipherment" : "critical,digitalSignature")
-	    || !capf_cert_add_ext(&ctx, NULL, x, NID_ext_key_usage, "serverAuth")
-	    || !capf_cert_add_ext(&ctx, NULL, x, NID_subject_key_identifier, "hash")
-	    || !capf_cert_add_ext(&ctx, NULL, x, NID_authority_key_identifier, "keyid:always")
-	    || (san != NULL && san[0] != '\0' && !capf_cert_add_ext(&ctx, NULL, x, NID_subject_alt_name, san)))
+	if (!capf_cert_add_ext(&ctx, NULL, x, NID_basic_constraints, "critical,CA:FALSE") ||
+	    !capf_cert_add_ext(&ctx, NULL, x, NID_key_usage,
+			       EVP_PKEY_is_a(pub, "RSA") ? "critical,digitalSignature,keyEncipherment" :
+							   "critical,digitalSignature") ||
+	    !capf_cert_add_ext(&ctx, NULL, x, NID_ext_key_usage, "serverAuth") ||
+	    !capf_cert_add_ext(&ctx, NULL, x, NID_subject_key_identifier, "hash") ||
+	    !capf_cert_add_ext(&ctx, NULL, x, NID_authority_key_identifier, "keyid:always") ||
+	    (san != NULL && san[0] != '\0' && !capf_cert_add_ext(&ctx, NULL, x, NID_subject_alt_name, san)))
 		goto ossl;
 	return x;
 ossl:

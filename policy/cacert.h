@@ -18,7 +18,7 @@
 #include <openssl/evp.h>
 #include <openssl/x509.h>
 
-#define CAPF_CACERT_DAYS_MAX (30 * 366)   /* 30 years */
+#define CAPF_CACERT_DAYS_MAX (30 * 366) /* 30 years */
 
 /* The one subject parser: "/C=US/O=Example Corp/OU=Voice/CN=CAPF-1" (OpenSSL's
  * -subj form, in order; "\/" escapes a slash) or RFC 4514 "CN=CAPF-1,OU=Voice,
@@ -27,12 +27,12 @@
 X509_NAME *capf_subject_parse(const char *subject, char *err, size_t errlen);
 
 /* A self-signed CAPF CA certificate for pub, valid from now - 5 minutes for days. */
-X509 *capf_cacert_build(OSSL_LIB_CTX *libctx, const X509_NAME *subject, EVP_PKEY *pub,
-			unsigned days, time_t now, char *err, size_t errlen);
+X509 *capf_cacert_build(OSSL_LIB_CTX *libctx, const X509_NAME *subject, EVP_PKEY *pub, unsigned days,
+			time_t now, char *err, size_t errlen);
 
 /* A CSR for pub asking for the same profile (extensionRequest). */
-X509_REQ *capf_cacert_build_csr(OSSL_LIB_CTX *libctx, const X509_NAME *subject, EVP_PKEY *pub,
-				char *err, size_t errlen);
+X509_REQ *capf_cacert_build_csr(OSSL_LIB_CTX *libctx, const X509_NAME *subject, EVP_PKEY *pub, char *err,
+				size_t errlen);
 
 /* The CAPF TLS certificate (capf-frontd's identity on port 3804), issued by the
  * CAPF CA ca_cert: v3, a 128-bit random serial, valid from now for days (1..

@@ -12,9 +12,8 @@ int capf_asn1_to_time(const ASN1_TIME *t, time_t *out)
 
 	if (t == NULL || ASN1_TIME_to_tm(t, &tm) != 1)
 		return -1;
-	if ((v = timegm(&tm)) == (time_t)-1
-	    && !(tm.tm_year == 69 && tm.tm_mon == 11 && tm.tm_mday == 31 && tm.tm_hour == 23 && tm.tm_min == 59
-		 && tm.tm_sec == 59))
+	if ((v = timegm(&tm)) == (time_t)-1 && !(tm.tm_year == 69 && tm.tm_mon == 11 && tm.tm_mday == 31 &&
+						 tm.tm_hour == 23 && tm.tm_min == 59 && tm.tm_sec == 59))
 		return -1;
 	*out = v;
 	return 0;
@@ -22,11 +21,11 @@ int capf_asn1_to_time(const ASN1_TIME *t, time_t *out)
 
 int capf_cert_set_validity(X509 *x, time_t not_before, time_t not_after)
 {
-	return ASN1_TIME_set(X509_getm_notBefore(x), not_before) != NULL
-	       && ASN1_TIME_set(X509_getm_notAfter(x), not_after) != NULL;
+	return ASN1_TIME_set(X509_getm_notBefore(x), not_before) != NULL &&
+	       ASN1_TIME_set(X509_getm_notAfter(x), not_after) != NULL;
 }
 
-int capf_cert_add_ext(X509V3_CTX *ctx, STACK_OF(X509_EXTENSION) **sk, X509 *x, int nid, const char *val)
+int capf_cert_add_ext(X509V3_CTX *ctx, STACK_OF(X509_EXTENSION) * *sk, X509 *x, int nid, const char *val)
 {
 	X509_EXTENSION *ext = X509V3_EXT_conf_nid(NULL, ctx, nid, val);
 	int ok;

@@ -20,7 +20,7 @@ int capf_cert_set_validity(X509 *x, time_t not_before, time_t not_after);
 
 /* The extension nid = val (OpenSSL's configuration syntax, issuer and subject
  * from ctx) added to x, or, x NULL, to *sk (a request's extensions). 1 or 0. */
-int capf_cert_add_ext(X509V3_CTX *ctx, STACK_OF(X509_EXTENSION) **sk, X509 *x, int nid, const char *val);
+int capf_cert_add_ext(X509V3_CTX *ctx, STACK_OF(X509_EXTENSION) * *sk, X509 *x, int nid, const char *val);
 
 /* A random source: n bytes into buf, 1 on success (RAND_bytes' contract). */
 typedef int capf_random_fn(void *arg, unsigned char *buf, size_t n);

@@ -34,8 +34,10 @@ static int prescan(const char *t, size_t len, const char *file, struct capf_errl
 			continue;
 		}
 		if (bol && ch == '@' && len - i >= 8 && strncasecmp(t + i, "@include", 8) == 0) {
-			capf_errlist_add(errs, "%s:%d: @include is not allowed (keep the whole configuration in "
-					 "one reviewed file)", file, line);
+			capf_errlist_add(errs,
+					 "%s:%d: @include is not allowed (keep the whole configuration in "
+					 "one reviewed file)",
+					 file, line);
 			bad++;
 		}
 		bol = 0;
@@ -71,9 +73,11 @@ static int prescan(const char *t, size_t len, const char *file, struct capf_errl
 
 			if (hex)
 				i += 2;
-			for (; i < len && (hex ? isxdigit((unsigned char)t[i]) : isdigit((unsigned char)t[i])); i++) {
-				unsigned d = (unsigned)(isdigit((unsigned char)t[i]) ? t[i] - '0' :
-							tolower((unsigned char)t[i]) - 'a' + 10);
+			for (; i < len && (hex ? isxdigit((unsigned char)t[i]) : isdigit((unsigned char)t[i]));
+			     i++) {
+				unsigned d = (unsigned)(isdigit((unsigned char)t[i]) ?
+								t[i] - '0' :
+								tolower((unsigned char)t[i]) - 'a' + 10);
 				if (v > 0xffffffffULL)
 					big = 1;
 				else
@@ -81,9 +85,12 @@ static int prescan(const char *t, size_t len, const char *file, struct capf_errl
 			}
 			if ((big || v > 0x7fffffffULL) && !(i < len && (t[i] == 'L' || t[i] == 'l')) &&
 			    !(i < len && (t[i] == '.' || t[i] == 'e' || t[i] == 'E'))) {
-				capf_errlist_add(errs, "%s:%d: the integer %.*s is too large for a plain integer "
-						 "(write it with an L suffix; it is out of range anyway for every setting "
-						 "but ids)", file, line, (int)(i - start > 30 ? 30 : i - start), t + start);
+				capf_errlist_add(
+					errs,
+					"%s:%d: the integer %.*s is too large for a plain integer "
+					"(write it with an L suffix; it is out of range anyway for every setting "
+					"but ids)",
+					file, line, (int)(i - start > 30 ? 30 : i - start), t + start);
 				bad++;
 			}
 			/* the rest of the token (L suffix, fraction, exponent) */
@@ -117,7 +124,7 @@ int capf_cfg_parse(config_t *cfg, const char *text, size_t len, size_t max, cons
 	memcpy(copy, text, len);
 	copy[len] = '\0';
 	config_init(cfg);
-	config_set_options(cfg, 0);	/* no autoconversion between types */
+	config_set_options(cfg, 0); /* no autoconversion between types */
 	if (config_read_string(cfg, copy) != CONFIG_TRUE) {
 		const char *t = config_error_text(cfg);
 
@@ -134,14 +141,23 @@ int capf_cfg_parse(config_t *cfg, const char *text, size_t len, size_t max, cons
 const char *capf_cfg_type_name(int type)
 {
 	switch (type) {
-	case CONFIG_TYPE_GROUP: return "a group { ... }";
-	case CONFIG_TYPE_INT: case CONFIG_TYPE_INT64: return "an integer";
-	case CONFIG_TYPE_FLOAT: return "a floating-point number";
-	case CONFIG_TYPE_STRING: return "a string";
-	case CONFIG_TYPE_BOOL: return "true or false";
-	case CONFIG_TYPE_ARRAY: return "an array [ ... ]";
-	case CONFIG_TYPE_LIST: return "a list ( ... )";
-	default: return "something else";
+	case CONFIG_TYPE_GROUP:
+		return "a group { ... }";
+	case CONFIG_TYPE_INT:
+	case CONFIG_TYPE_INT64:
+		return "an integer";
+	case CONFIG_TYPE_FLOAT:
+		return "a floating-point number";
+	case CONFIG_TYPE_STRING:
+		return "a string";
+	case CONFIG_TYPE_BOOL:
+		return "true or false";
+	case CONFIG_TYPE_ARRAY:
+		return "an array [ ... ]";
+	case CONFIG_TYPE_LIST:
+		return "a list ( ... )";
+	default:
+		return "something else";
 	}
 }
 
@@ -175,20 +191,21 @@ int capf_cfg_walk(const config_setting_t *g, const char *path, const struct capf
 
 			known[0] = '\0';
 			for (size_t j = 0; keys[j].name != NULL && off < sizeof(known); j++)
-				off += (size_t)snprintf(known + off, sizeof(known) - off, "%s%s", off ? ", " : "",
-							keys[j].name);
+				off += (size_t)snprintf(known + off, sizeof(known) - off, "%s%s",
+							off ? ", " : "", keys[j].name);
 			if (path[0])
-				capf_errlist_add(errs, "%s:%d: %s: unknown setting (known in %s: %s)", file, line, sp,
-						 path, known);
+				capf_errlist_add(errs, "%s:%d: %s: unknown setting (known in %s: %s)", file,
+						 line, sp, path, known);
 			else
-				capf_errlist_add(errs, "%s:%d: %s: unknown setting (known groups: %s)", file, line, sp,
-						 known);
+				capf_errlist_add(errs, "%s:%d: %s: unknown setting (known groups: %s)", file,
+						 line, sp, known);
 			nerr++;
 			continue;
 		}
 		if (!same_type(keys[k].type, config_setting_type(s))) {
 			capf_errlist_add(errs, "%s:%d: %s: expected %s, found %s", file, line, sp,
-					 capf_cfg_type_name(keys[k].type), capf_cfg_type_name(config_setting_type(s)));
+					 capf_cfg_type_name(keys[k].type),
+					 capf_cfg_type_name(config_setting_type(s)));
 			nerr++;
 			continue;
 		}
@@ -197,7 +214,7 @@ int capf_cfg_walk(const config_setting_t *g, const char *path, const struct capf
 	}
 	for (size_t k = 0; keys[k].name != NULL; k++)
 		if (keys[k].required && config_setting_get_member(g, keys[k].name) == NULL) {
-			int line = (int)config_setting_source_line(g);	/* 0 for the root */
+			int line = (int)config_setting_source_line(g); /* 0 for the root */
 			char at[16] = "";
 
 			if (line > 0)

@@ -29,8 +29,8 @@ const char *capf_cfg_type_name(int type);
 
 /* One setting a group may hold. */
 struct capf_cfg_key {
-	const char *name;		/* NULL ends a table */
-	int type;			/* CONFIG_TYPE_*; 0: any (the caller checks it in its own words) */
+	const char *name; /* NULL ends a table */
+	int type;         /* CONFIG_TYPE_*; 0: any (the caller checks it in its own words) */
 	bool required;
 };
 

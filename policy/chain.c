@@ -16,11 +16,11 @@
 
 struct capf_ca {
 	X509 *cert;
-	STACK_OF(X509) *chain;  /* intermediates then root; empty when self-signed */
+	STACK_OF(X509) * chain; /* intermediates then root; empty when self-signed */
 	X509 *root;             /* borrowed from chain, or cert */
 	bool self_signed;
 	time_t not_before, not_after;
-	time_t chain_not_after;         /* the earliest notAfter of cert and everything above it */
+	time_t chain_not_after; /* the earliest notAfter of cert and everything above it */
 };
 
 /* findings joined with "; " */
@@ -81,7 +81,8 @@ static void check_ca_profile(X509 *cert, time_t now, struct findings *f, time_t 
 		if (idx < 0 || !X509_EXTENSION_get_critical(X509_get_ext(cert, idx)))
 			add(f, "the CAPF CA certificate's basicConstraints is not critical");
 		if (X509_get_pathlen(cert) != 0)
-			add(f, "the CAPF CA certificate's basicConstraints lacks pathlen:0 (it must not sign other CAs)");
+			add(f,
+			    "the CAPF CA certificate's basicConstraints lacks pathlen:0 (it must not sign other CAs)");
 	}
 	if (!(flags & EXFLAG_KUSAGE))
 		add(f, "the CAPF CA certificate has no keyUsage (needs keyCertSign, digitalSignature)");
@@ -92,23 +93,27 @@ static void check_ca_profile(X509 *cert, time_t now, struct findings *f, time_t 
 			add(f, "the CAPF CA certificate's keyUsage lacks digitalSignature");
 	}
 	if (X509_get0_subject_key_id(cert) == NULL)
-		add(f, "the CAPF CA certificate has no subjectKeyIdentifier (LSCs need it as authority key id)");
+		add(f,
+		    "the CAPF CA certificate has no subjectKeyIdentifier (LSCs need it as authority key id)");
 	kt = X509_get0_pubkey(cert) != NULL ? EVP_PKEY_get_base_id(X509_get0_pubkey(cert)) : 0;
 	if (kt != EVP_PKEY_RSA && kt != EVP_PKEY_EC)
 		add(f, "the CAPF CA key is neither RSA nor EC");
-	if (capf_asn1_to_time(X509_get0_notBefore(cert), nb) < 0 || capf_asn1_to_time(X509_get0_notAfter(cert), na) < 0) {
+	if (capf_asn1_to_time(X509_get0_notBefore(cert), nb) < 0 ||
+	    capf_asn1_to_time(X509_get0_notAfter(cert), na) < 0) {
 		add(f, "the CAPF CA certificate's validity cannot be read");
 		return;
 	}
 	if (now < *nb)
-		add(f, "the CAPF CA certificate is not yet valid (notBefore is %lld seconds from now; check the clock)",
+		add(f,
+		    "the CAPF CA certificate is not yet valid (notBefore is %lld seconds from now; check the clock)",
 		    (long long)(*nb - now));
 	if (now > *na)
-		add(f, "the CAPF CA certificate expired %lld days ago; renew it", (long long)((now - *na) / 86400));
+		add(f, "the CAPF CA certificate expired %lld days ago; renew it",
+		    (long long)((now - *na) / 86400));
 }
 
 /* check_ss: also verify the root's self-signature (at load; not again per LSC) */
-static X509_STORE_CTX *verify_ctx(X509 *anchor, STACK_OF(X509) *untrusted, X509 *target, time_t now,
+static X509_STORE_CTX *verify_ctx(X509 *anchor, STACK_OF(X509) * untrusted, X509 *target, time_t now,
 				  int check_ss, X509_STORE **store)
 {
 	X509_STORE_CTX *ctx = NULL;
@@ -122,12 +127,13 @@ static X509_STORE_CTX *verify_ctx(X509 *anchor, STACK_OF(X509) *untrusted, X509 
 	}
 	vp = X509_STORE_CTX_get0_param(ctx);
 	X509_VERIFY_PARAM_set_time(vp, now);
-	X509_VERIFY_PARAM_set_flags(vp, X509_V_FLAG_X509_STRICT | (check_ss ? X509_V_FLAG_CHECK_SS_SIGNATURE : 0));
+	X509_VERIFY_PARAM_set_flags(vp,
+				    X509_V_FLAG_X509_STRICT | (check_ss ? X509_V_FLAG_CHECK_SS_SIGNATURE : 0));
 	return ctx;
 }
 
-int capf_ca_from_x509(X509 *cert, STACK_OF(X509) *chain, time_t now, struct capf_ca **out,
-		      char *err, size_t errlen)
+int capf_ca_from_x509(X509 *cert, STACK_OF(X509) * chain, time_t now, struct capf_ca **out, char *err,
+		      size_t errlen)
 {
 	struct findings f = { .buf = err, .len = errlen };
 	struct capf_ca *ca = NULL;
@@ -156,12 +162,14 @@ int capf_ca_from_x509(X509 *cert, STACK_OF(X509) *chain, time_t now, struct capf
 		goto oom;
 	if (nchain == 0) {
 		if (X509_self_signed(cert, 1) != 1)
-			add(&f, "the CAPF CA certificate is not self-signed, and no chain was given (ca.chain): "
+			add(&f,
+			    "the CAPF CA certificate is not self-signed, and no chain was given (ca.chain): "
 			    "give the chain of its issuer up to the root");
 		root = cert;
 	} else {
 		if (X509_self_signed(cert, 0) == 1)
-			add(&f, "the CAPF CA certificate is self-signed, but a chain was given: leave ca.chain empty");
+			add(&f,
+			    "the CAPF CA certificate is self-signed, but a chain was given: leave ca.chain empty");
 		for (int i = 0; i < nchain; i++) {
 			X509 *x = sk_X509_value(chain, i);
 			if (X509_self_signed(x, 0) == 1) {
@@ -174,7 +182,8 @@ int capf_ca_from_x509(X509 *cert, STACK_OF(X509) *chain, time_t now, struct capf
 				goto oom;
 		}
 		if (root == NULL) {
-			add(&f, "the chain holds no root (self-signed) certificate: append the root CA to ca.chain");
+			add(&f,
+			    "the chain holds no root (self-signed) certificate: append the root CA to ca.chain");
 			root = NULL;
 		}
 	}
@@ -232,7 +241,8 @@ fail:
 }
 
 /* Every certificate of a PEM text; NULL with a message. */
-static STACK_OF(X509) *parse_pem(const char *what, const char *pem, size_t len, int max, char *err, size_t errlen)
+static STACK_OF(X509) *
+	parse_pem(const char *what, const char *pem, size_t len, int max, char *err, size_t errlen)
 {
 	STACK_OF(X509) *sk = sk_X509_new_null();
 	BIO *b;
@@ -264,10 +274,10 @@ fail:
 	return NULL;
 }
 
-int capf_ca_from_pem(const char *cert_pem, size_t cert_len, const char *chain_pem, size_t chain_len,
-		     time_t now, struct capf_ca **out, char *err, size_t errlen)
+int capf_ca_from_pem(const char *cert_pem, size_t cert_len, const char *chain_pem, size_t chain_len, time_t now,
+		     struct capf_ca **out, char *err, size_t errlen)
 {
-	STACK_OF(X509) *certs, *chain = NULL;
+	STACK_OF(X509) * certs, *chain = NULL;
 	int r = -1;
 
 	*out = NULL;
@@ -278,7 +288,8 @@ int capf_ca_from_pem(const char *cert_pem, size_t cert_len, const char *chain_pe
 		goto out;
 	}
 	if (chain_pem != NULL && chain_len > 0) {
-		if ((chain = parse_pem("CAPF CA chain", chain_pem, chain_len, CAPF_CA_CHAIN_MAX, err, errlen)) == NULL)
+		if ((chain = parse_pem("CAPF CA chain", chain_pem, chain_len, CAPF_CA_CHAIN_MAX, err,
+				       errlen)) == NULL)
 			goto out;
 		if (sk_X509_num(chain) == 0) {
 			snprintf(err, errlen, "CAPF CA chain: no PEM certificate found");
@@ -301,13 +312,34 @@ void capf_ca_free(struct capf_ca *ca)
 	free(ca);
 }
 
-X509 *capf_ca_cert(const struct capf_ca *ca) { return ca->cert; }
-STACK_OF(X509) *capf_ca_chain(const struct capf_ca *ca) { return ca->chain; }
-X509 *capf_ca_root(const struct capf_ca *ca) { return ca->root; }
-bool capf_ca_self_signed(const struct capf_ca *ca) { return ca->self_signed; }
-time_t capf_ca_not_before(const struct capf_ca *ca) { return ca->not_before; }
-time_t capf_ca_not_after(const struct capf_ca *ca) { return ca->not_after; }
-time_t capf_ca_chain_not_after(const struct capf_ca *ca) { return ca->chain_not_after; }
+X509 *capf_ca_cert(const struct capf_ca *ca)
+{
+	return ca->cert;
+}
+STACK_OF(X509) * capf_ca_chain(const struct capf_ca *ca)
+{
+	return ca->chain;
+}
+X509 *capf_ca_root(const struct capf_ca *ca)
+{
+	return ca->root;
+}
+bool capf_ca_self_signed(const struct capf_ca *ca)
+{
+	return ca->self_signed;
+}
+time_t capf_ca_not_before(const struct capf_ca *ca)
+{
+	return ca->not_before;
+}
+time_t capf_ca_not_after(const struct capf_ca *ca)
+{
+	return ca->not_after;
+}
+time_t capf_ca_chain_not_after(const struct capf_ca *ca)
+{
+	return ca->chain_not_after;
+}
 
 long capf_ca_days_left(const struct capf_ca *ca, time_t now)
 {
@@ -332,7 +364,8 @@ int capf_ca_verify(const struct capf_ca *ca, X509 *leaf, time_t now, char *err, 
 
 		ERR_clear_error();
 		p = der;
-		if (len <= 0 || (parsed = d2i_X509(NULL, &p, len)) == NULL || X509_get0_pubkey(parsed) == NULL) {
+		if (len <= 0 || (parsed = d2i_X509(NULL, &p, len)) == NULL ||
+		    X509_get0_pubkey(parsed) == NULL) {
 			OPENSSL_free(der);
 			snprintf(err, errlen, "the certificate's public key is unreadable");
 			goto out;
@@ -345,7 +378,8 @@ int capf_ca_verify(const struct capf_ca *ca, X509 *leaf, time_t now, char *err, 
 		goto out;
 	}
 	for (int i = 0; i < sk_X509_num(ca->chain); i++)
-		if (sk_X509_value(ca->chain, i) != ca->root && !sk_X509_push(untrusted, sk_X509_value(ca->chain, i))) {
+		if (sk_X509_value(ca->chain, i) != ca->root &&
+		    !sk_X509_push(untrusted, sk_X509_value(ca->chain, i))) {
 			snprintf(err, errlen, "out of memory");
 			goto out;
 		}

@@ -16,27 +16,27 @@
 #include <time.h>
 #include <openssl/x509.h>
 
-#define CAPF_CA_PEM_MAX (1024 * 1024)   /* certificate or chain file */
-#define CAPF_CA_CHAIN_MAX 8             /* certificates in a chain file */
+#define CAPF_CA_PEM_MAX (1024 * 1024) /* certificate or chain file */
+#define CAPF_CA_CHAIN_MAX 8           /* certificates in a chain file */
 
 struct capf_ca;
 
 /* The CAPF CA from PEM text (the files capf.conf names, read by
  * appliance/common/conffile.h's capf_ca_load, or an import through capfctl);
  * chain_pem may be NULL. Returns 0 and *out (capf_ca_free). */
-int capf_ca_from_pem(const char *cert_pem, size_t cert_len, const char *chain_pem, size_t chain_len,
-		     time_t now, struct capf_ca **out, char *err, size_t errlen);
+int capf_ca_from_pem(const char *cert_pem, size_t cert_len, const char *chain_pem, size_t chain_len, time_t now,
+		     struct capf_ca **out, char *err, size_t errlen);
 
 /* The same from parsed certificates; takes its own references (the caller keeps theirs). */
-int capf_ca_from_x509(X509 *cert, STACK_OF(X509) *chain, time_t now,
-		      struct capf_ca **out, char *err, size_t errlen);
+int capf_ca_from_x509(X509 *cert, STACK_OF(X509) * chain, time_t now, struct capf_ca **out, char *err,
+		      size_t errlen);
 
 void capf_ca_free(struct capf_ca *ca);
 
 /* Borrowed pointers, valid while ca lives. */
 X509 *capf_ca_cert(const struct capf_ca *ca);
-STACK_OF(X509) *capf_ca_chain(const struct capf_ca *ca);   /* intermediates, root last; empty if self-signed */
-X509 *capf_ca_root(const struct capf_ca *ca);              /* the trust anchor (ca cert when self-signed) */
+STACK_OF(X509) * capf_ca_chain(const struct capf_ca *ca); /* intermediates, root last; empty if self-signed */
+X509 *capf_ca_root(const struct capf_ca *ca);             /* the trust anchor (ca cert when self-signed) */
 bool capf_ca_self_signed(const struct capf_ca *ca);
 time_t capf_ca_not_before(const struct capf_ca *ca);
 time_t capf_ca_not_after(const struct capf_ca *ca);

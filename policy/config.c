@@ -19,23 +19,23 @@
 #define NELEM(a) (sizeof(a) / sizeof((a)[0]))
 
 enum kind {
-	K_STR,          /* any printable string */
-	K_ABSPATH,      /* absolute path */
-	K_ABSPATH_OPT,  /* absolute path or "" */
-	K_P11URI,       /* "pkcs11:..." */
-	K_P11URI_OPT,   /* "pkcs11:..." or "" */
-	K_KEYREF,       /* absolute path or "pkcs11:..." */
-	K_PINSRC,       /* "/abs" or "file:/abs" */
-	K_LISTEN,       /* "IPV4:PORT" or "[IPV6]:PORT" */
-	K_UINT,         /* integer in [min, max] */
+	K_STR,         /* any printable string */
+	K_ABSPATH,     /* absolute path */
+	K_ABSPATH_OPT, /* absolute path or "" */
+	K_P11URI,      /* "pkcs11:..." */
+	K_P11URI_OPT,  /* "pkcs11:..." or "" */
+	K_KEYREF,      /* absolute path or "pkcs11:..." */
+	K_PINSRC,      /* "/abs" or "file:/abs" */
+	K_LISTEN,      /* "IPV4:PORT" or "[IPV6]:PORT" */
+	K_UINT,        /* integer in [min, max] */
 	K_BOOL,
-	K_ENUM,         /* string parsed by parse() */
-	K_IDS,          /* list of numeric uids/gids */
-	K_RSA,          /* list of RSA sizes */
-	K_CURVES,       /* list of curve names */
-	K_SUBJ,         /* list of subject attribute names */
-	K_ENV,          /* list of "NAME" or "NAME=VALUE" */
-	K_AUTHMODES,    /* list of authentication mode names */
+	K_ENUM,      /* string parsed by parse() */
+	K_IDS,       /* list of numeric uids/gids */
+	K_RSA,       /* list of RSA sizes */
+	K_CURVES,    /* list of curve names */
+	K_SUBJ,      /* list of subject attribute names */
+	K_ENV,       /* list of "NAME" or "NAME=VALUE" */
+	K_AUTHMODES, /* list of authentication mode names */
 };
 
 struct field {
@@ -44,9 +44,9 @@ struct field {
 	enum kind kind;
 	size_t off;
 	long long min, max;
-	int (*parse)(const char *);             /* K_ENUM: value or -1 */
-	void (*set)(struct capf_conf *, int);   /* K_ENUM */
-	const char *allowed;                    /* K_ENUM: for messages */
+	int (*parse)(const char *);           /* K_ENUM: value or -1 */
+	void (*set)(struct capf_conf *, int); /* K_ENUM */
+	const char *allowed;                  /* K_ENUM: for messages */
 };
 
 #define OFF(m) offsetof(struct capf_conf, m)
@@ -54,33 +54,68 @@ struct field {
 static int parse_beyond(const char *s)
 {
 	return strcmp(s, "truncate") == 0 ? CAPF_BEYOND_CA_TRUNCATE :
-	       strcmp(s, "refuse") == 0 ? CAPF_BEYOND_CA_REFUSE : -1;
+	       strcmp(s, "refuse") == 0   ? CAPF_BEYOND_CA_REFUSE :
+					    -1;
 }
 
 static int parse_digest(const char *s)
 {
 	return strcmp(s, "sha256") == 0 ? CAPF_DIGEST_SHA256 :
 	       strcmp(s, "sha384") == 0 ? CAPF_DIGEST_SHA384 :
-	       strcmp(s, "sha512") == 0 ? CAPF_DIGEST_SHA512 : -1;
+	       strcmp(s, "sha512") == 0 ? CAPF_DIGEST_SHA512 :
+					  -1;
 }
 
 static int parse_tlsver(const char *s)
 {
-	return strcmp(s, "1.0") == 0 ? 0x0301 : strcmp(s, "1.1") == 0 ? 0x0302 :
-	       strcmp(s, "1.2") == 0 ? 0x0303 : strcmp(s, "1.3") == 0 ? 0x0304 : -1;
+	return strcmp(s, "1.0") == 0 ? 0x0301 :
+	       strcmp(s, "1.1") == 0 ? 0x0302 :
+	       strcmp(s, "1.2") == 0 ? 0x0303 :
+	       strcmp(s, "1.3") == 0 ? 0x0304 :
+				       -1;
 }
 
-static void set_beyond(struct capf_conf *c, int v) { c->lsc.beyond_ca = (enum capf_beyond_ca)v; }
-static void set_digest(struct capf_conf *c, int v) { c->lsc.digest = (enum capf_digest)v; }
-static void set_tlsver(struct capf_conf *c, int v) { c->tls.min_version = v; }
-static void set_order(struct capf_conf *c, int v) { c->keys.default_key_order = (enum capf_key_order)v; }
-static void set_curve(struct capf_conf *c, int v) { c->keys.default_curve = (enum capf_curve)v; }
+static void set_beyond(struct capf_conf *c, int v)
+{
+	c->lsc.beyond_ca = (enum capf_beyond_ca)v;
+}
+static void set_digest(struct capf_conf *c, int v)
+{
+	c->lsc.digest = (enum capf_digest)v;
+}
+static void set_tlsver(struct capf_conf *c, int v)
+{
+	c->tls.min_version = v;
+}
+static void set_order(struct capf_conf *c, int v)
+{
+	c->keys.default_key_order = (enum capf_key_order)v;
+}
+static void set_curve(struct capf_conf *c, int v)
+{
+	c->keys.default_curve = (enum capf_curve)v;
+}
 
-#define STRF(g, n, k, m) { g, n, k, OFF(m), 0, 0, NULL, NULL, NULL }
-#define UINTF(g, n, m, lo, hi) { g, n, K_UINT, OFF(m), lo, hi, NULL, NULL, NULL }
-#define BOOLF(g, n, m) { g, n, K_BOOL, OFF(m), 0, 1, NULL, NULL, NULL }
-#define ENUMF(g, n, p, s, a) { g, n, K_ENUM, 0, 0, 0, p, s, a }
-#define LISTF(g, n, k, m) { g, n, k, OFF(m), 0, 0, NULL, NULL, NULL }
+#define STRF(g, n, k, m)                                \
+	{                                               \
+		g, n, k, OFF(m), 0, 0, NULL, NULL, NULL \
+	}
+#define UINTF(g, n, m, lo, hi)                                 \
+	{                                                      \
+		g, n, K_UINT, OFF(m), lo, hi, NULL, NULL, NULL \
+	}
+#define BOOLF(g, n, m)                                       \
+	{                                                    \
+		g, n, K_BOOL, OFF(m), 0, 1, NULL, NULL, NULL \
+	}
+#define ENUMF(g, n, p, s, a)                   \
+	{                                      \
+		g, n, K_ENUM, 0, 0, 0, p, s, a \
+	}
+#define LISTF(g, n, k, m)                               \
+	{                                               \
+		g, n, k, OFF(m), 0, 0, NULL, NULL, NULL \
+	}
 
 static const struct field fields[] = {
 	STRF("token", "module", K_ABSPATH, token.module),
@@ -141,12 +176,15 @@ static const struct field fields[] = {
 };
 
 static const char *const groups[] = {
-	"token", "ca", "tls", "sockets", "store", "lsc", "keys", "devices", "auth",
-	"deadline", "mic", "front", "signer", "audit",
+	"token",   "ca",   "tls",      "sockets", "store", "lsc",    "keys",
+	"devices", "auth", "deadline", "mic",     "front", "signer", "audit",
 };
 
-static const struct { const char *name; unsigned bit; } subj_attrs[] = {
-	{ "O", CAPF_SUBJ_O }, { "OU", CAPF_SUBJ_OU }, { "L", CAPF_SUBJ_L },
+static const struct {
+	const char *name;
+	unsigned bit;
+} subj_attrs[] = {
+	{ "O", CAPF_SUBJ_O },   { "OU", CAPF_SUBJ_OU }, { "L", CAPF_SUBJ_L },
 	{ "ST", CAPF_SUBJ_ST }, { "C", CAPF_SUBJ_C },
 };
 
@@ -155,7 +193,8 @@ void capf_conf_defaults(struct capf_conf *c)
 	memset(c, 0, sizeof(*c));
 	snprintf(c->source, sizeof(c->source), "(defaults)");
 	snprintf(c->token.module, sizeof(c->token.module), "/usr/lib/softhsm/libsofthsm2.so");
-	snprintf(c->token.ca_key_uri, sizeof(c->token.ca_key_uri), "pkcs11:token=capf;object=capf-ca;type=private");
+	snprintf(c->token.ca_key_uri, sizeof(c->token.ca_key_uri),
+		 "pkcs11:token=capf;object=capf-ca;type=private");
 	snprintf(c->token.pin_source, sizeof(c->token.pin_source), "/etc/capf/token.pin");
 	snprintf(c->ca.certificate, sizeof(c->ca.certificate), "/etc/capf/capf-ca.pem");
 	snprintf(c->tls.certificate, sizeof(c->tls.certificate), "/etc/capf/capf-tls.pem");
@@ -210,7 +249,7 @@ struct walk {
 	const char *file;
 	struct capf_errlist *errs;
 	int nerr;
-	int line[NELEM(fields)];        /* 0: not set in the file */
+	int line[NELEM(fields)]; /* 0: not set in the file */
 };
 
 static void err_at(struct walk *w, int line, const char *path, const char *fmt, ...)
@@ -242,7 +281,8 @@ static int get_string(struct walk *w, const config_setting_t *s, const char *pat
 	const char *v;
 
 	if (config_setting_type(s) != CONFIG_TYPE_STRING) {
-		err_at(w, line_of(s), path, "expected a string, found %s", capf_cfg_type_name(config_setting_type(s)));
+		err_at(w, line_of(s), path, "expected a string, found %s",
+		       capf_cfg_type_name(config_setting_type(s)));
 		return -1;
 	}
 	v = config_setting_get_string(s);
@@ -272,14 +312,15 @@ static int check_abs(struct walk *w, const config_setting_t *s, const char *path
 	return 0;
 }
 
-static int get_uint(struct walk *w, const config_setting_t *s, const char *path, long long lo,
-		    long long hi, long long *out)
+static int get_uint(struct walk *w, const config_setting_t *s, const char *path, long long lo, long long hi,
+		    long long *out)
 {
 	long long v;
 	int t = config_setting_type(s);
 
 	if (t != CONFIG_TYPE_INT && t != CONFIG_TYPE_INT64) {
-		err_at(w, line_of(s), path, "expected an integer (%lld..%lld), found %s", lo, hi, capf_cfg_type_name(t));
+		err_at(w, line_of(s), path, "expected an integer (%lld..%lld), found %s", lo, hi,
+		       capf_cfg_type_name(t));
 		return -1;
 	}
 	v = config_setting_get_int64(s);
@@ -297,7 +338,8 @@ static int check_list(struct walk *w, const config_setting_t *s, const char *pat
 	int t = config_setting_type(s);
 
 	if (t != CONFIG_TYPE_ARRAY && t != CONFIG_TYPE_LIST) {
-		err_at(w, line_of(s), path, "expected an array [ ... ] of %s, found %s", of, capf_cfg_type_name(t));
+		err_at(w, line_of(s), path, "expected an array [ ... ] of %s, found %s", of,
+		       capf_cfg_type_name(t));
 		return -1;
 	}
 	return config_setting_length(s);
@@ -322,8 +364,10 @@ static void parse_ids(struct walk *w, const config_setting_t *s, const char *pat
 
 		snprintf(epath, sizeof(epath), "%s[%d]", path, i);
 		if (e != NULL && config_setting_type(e) == CONFIG_TYPE_STRING) {
-			err_at(w, line_of(e), epath, "\"%s\" is a name; only numeric ids are accepted "
-			       "(look it up with `id -u NAME` or `getent group NAME`)", config_setting_get_string(e));
+			err_at(w, line_of(e), epath,
+			       "\"%s\" is a name; only numeric ids are accepted "
+			       "(look it up with `id -u NAME` or `getent group NAME`)",
+			       config_setting_get_string(e));
 			bad = 1;
 			continue;
 		}
@@ -341,9 +385,18 @@ static void parse_ids(struct walk *w, const config_setting_t *s, const char *pat
  * loader's, and the ones that change where programs and libraries are found. */
 static int env_name_refused(const char *name, size_t len)
 {
-	static const char *const refused[] = { "PATH", "IFS", "HOME", "SHELL", "TMPDIR", "GCONV_PATH",
-					       "LOCALDOMAIN", "HOSTALIASES", "RESOLV_HOST_CONF",
-					       "OPENSSL_CONF", "OPENSSL_MODULES", "OPENSSL_ENGINES" };
+	static const char *const refused[] = { "PATH",
+					       "IFS",
+					       "HOME",
+					       "SHELL",
+					       "TMPDIR",
+					       "GCONV_PATH",
+					       "LOCALDOMAIN",
+					       "HOSTALIASES",
+					       "RESOLV_HOST_CONF",
+					       "OPENSSL_CONF",
+					       "OPENSSL_MODULES",
+					       "OPENSSL_ENGINES" };
 
 	if (len >= 3 && strncmp(name, "LD_", 3) == 0)
 		return 1;
@@ -378,16 +431,21 @@ static void parse_env(struct walk *w, const config_setting_t *s, const char *pat
 		}
 		eq = strchr(v, '=');
 		nl = eq != NULL ? (size_t)(eq - v) : strlen(v);
-		if (nl == 0 || strspn(v, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_") != nl
-		    || (v[0] >= '0' && v[0] <= '9')) {
-			err_at(w, line_of(e), epath, "\"%s\": expected \"NAME\" or \"NAME=VALUE\" (a name of "
-			       "letters, digits and _, not starting with a digit)", v);
+		if (nl == 0 ||
+		    strspn(v, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_") != nl ||
+		    (v[0] >= '0' && v[0] <= '9')) {
+			err_at(w, line_of(e), epath,
+			       "\"%s\": expected \"NAME\" or \"NAME=VALUE\" (a name of "
+			       "letters, digits and _, not starting with a digit)",
+			       v);
 			bad = 1;
 			continue;
 		}
 		if (env_name_refused(v, nl)) {
-			err_at(w, line_of(e), epath, "\"%.*s\" is not allowed (the loader's and the shell's "
-			       "variables are never kept); name only what the PKCS#11 module needs", (int)nl, v);
+			err_at(w, line_of(e), epath,
+			       "\"%.*s\" is not allowed (the loader's and the shell's "
+			       "variables are never kept); name only what the PKCS#11 module needs",
+			       (int)nl, v);
 			bad = 1;
 			continue;
 		}
@@ -397,8 +455,8 @@ static void parse_env(struct walk *w, const config_setting_t *s, const char *pat
 			continue;
 		}
 		for (size_t j = 0; j < k; j++)
-			if (strncmp(c->token.env[j], v, nl) == 0 && (c->token.env[j][nl] == '\0' ||
-								    c->token.env[j][nl] == '=')) {
+			if (strncmp(c->token.env[j], v, nl) == 0 &&
+			    (c->token.env[j][nl] == '\0' || c->token.env[j][nl] == '=')) {
 				err_at(w, line_of(e), epath, "%.*s is listed twice", (int)nl, v);
 				bad = 1;
 			}
@@ -431,8 +489,10 @@ static void parse_rsa(struct walk *w, const config_setting_t *s, const char *pat
 			continue;
 		}
 		if (b % 256 != 0) {
-			err_at(w, line_of(e), epath, "%lld is not allowed (RSA sizes are multiples of 256 "
-			       "from 512 to 4096)", b);
+			err_at(w, line_of(e), epath,
+			       "%lld is not allowed (RSA sizes are multiples of 256 "
+			       "from 512 to 4096)",
+			       b);
 			bad = 1;
 			continue;
 		}
@@ -463,8 +523,10 @@ static void parse_names(struct walk *w, const config_setting_t *s, const char *p
 			unsigned *out)
 {
 	char epath[200];
-	int n = check_list(w, s, path, kind == K_CURVES ? "curve names" :
-			   kind == K_AUTHMODES ? "authentication mode names" : "attribute names");
+	int n = check_list(w, s, path,
+			   kind == K_CURVES    ? "curve names" :
+			   kind == K_AUTHMODES ? "authentication mode names" :
+						 "attribute names");
 	unsigned mask = 0;
 	int bad = 0;
 
@@ -495,9 +557,9 @@ static void parse_names(struct walk *w, const config_setting_t *s, const char *p
 		}
 		if (bit == 0) {
 			err_at(w, line_of(e), epath, "\"%s\" is not allowed (allowed: %s)", v,
-			       kind == K_CURVES ? "\"P-256\", \"P-384\", \"P-521\"" :
+			       kind == K_CURVES    ? "\"P-256\", \"P-384\", \"P-521\"" :
 			       kind == K_AUTHMODES ? "\"null\", \"string\", \"lsc-first\", \"mic-first\"" :
-			       "\"O\", \"OU\", \"L\", \"ST\", \"C\"");
+						     "\"O\", \"OU\", \"L\", \"ST\", \"C\"");
 			bad = 1;
 			continue;
 		}
@@ -519,8 +581,13 @@ static void parse_field(struct walk *w, const struct field *f, const config_sett
 	long long n;
 
 	switch (f->kind) {
-	case K_STR: case K_ABSPATH: case K_ABSPATH_OPT: case K_P11URI: case K_P11URI_OPT:
-	case K_KEYREF: case K_PINSRC:
+	case K_STR:
+	case K_ABSPATH:
+	case K_ABSPATH_OPT:
+	case K_P11URI:
+	case K_P11URI_OPT:
+	case K_KEYREF:
+	case K_PINSRC:
 	case K_LISTEN: {
 		struct capf_listen la;
 
@@ -532,12 +599,15 @@ static void parse_field(struct walk *w, const struct field *f, const config_sett
 		    check_abs(w, s, path, v, "an absolute path, or \"\" for none") < 0)
 			return;
 		if (f->kind == K_P11URI && strncmp(v, "pkcs11:", 7) != 0) {
-			err_at(w, line_of(s), path, "\"%s\" is not allowed (expected a pkcs11: URI, RFC 7512)", v);
+			err_at(w, line_of(s), path, "\"%s\" is not allowed (expected a pkcs11: URI, RFC 7512)",
+			       v);
 			return;
 		}
 		if (f->kind == K_P11URI_OPT && v[0] != '\0' && strncmp(v, "pkcs11:", 7) != 0) {
-			err_at(w, line_of(s), path, "\"%s\" is not allowed (expected a pkcs11: URI, RFC 7512, "
-			       "or \"\" for none)", v);
+			err_at(w, line_of(s), path,
+			       "\"%s\" is not allowed (expected a pkcs11: URI, RFC 7512, "
+			       "or \"\" for none)",
+			       v);
 			return;
 		}
 		if (f->kind == K_KEYREF && strncmp(v, "pkcs11:", 7) != 0 &&
@@ -550,9 +620,11 @@ static void parse_field(struct walk *w, const struct field *f, const config_sett
 				return;
 		}
 		if (f->kind == K_LISTEN && capf_listen_parse(v, &la) < 0) {
-			err_at(w, line_of(s), path, "\"%s\" is not allowed (expected a numeric address and "
+			err_at(w, line_of(s), path,
+			       "\"%s\" is not allowed (expected a numeric address and "
 			       "a port 1..65535: \"IPV4:PORT\" or \"[IPV6]:PORT\", e.g. \"0.0.0.0:3804\", "
-			       "\"[::]:3804\")", v);
+			       "\"[::]:3804\")",
+			       v);
 			return;
 		}
 		snprintf(base + f->off, CAPF_CONF_STR_MAX, "%s", v);
@@ -586,7 +658,9 @@ static void parse_field(struct walk *w, const struct field *f, const config_sett
 	case K_RSA:
 		parse_rsa(w, s, path, NULL);
 		break;
-	case K_CURVES: case K_SUBJ: case K_AUTHMODES:
+	case K_CURVES:
+	case K_SUBJ:
+	case K_AUTHMODES:
 		parse_names(w, s, path, f->kind, (unsigned *)(void *)(base + f->off));
 		break;
 	case K_ENV:
@@ -597,7 +671,7 @@ static void parse_field(struct walk *w, const struct field *f, const config_sett
 
 struct group_walk {
 	struct walk *w;
-	size_t map[NELEM(fields)];	/* index in the group's key table -> fields[] */
+	size_t map[NELEM(fields)]; /* index in the group's key table -> fields[] */
 };
 
 static void group_field(void *arg, size_t k, const config_setting_t *s, const char *path)
@@ -672,7 +746,8 @@ static void cross_check(struct walk *w)
 		if (c->keys.rsa_bits[i] < 2048 && !c->keys.allow_weak_rsa)
 			err_at(w, line_any(w, "keys", "rsa_bits", "allow_weak_rsa"), "keys.rsa_bits",
 			       "%u is below 2048 bits; such keys are refused unless keys.allow_weak_rsa = true "
-			       "(only for old phones that cannot do better)", c->keys.rsa_bits[i]);
+			       "(only for old phones that cannot do better)",
+			       c->keys.rsa_bits[i]);
 	}
 	if (c->keys.n_rsa_bits == 0 && c->keys.ec_curves == 0)
 		err_at(w, line_any(w, "keys", "rsa_bits", "ec_curves"), "keys",
@@ -696,11 +771,12 @@ static void cross_check(struct walk *w)
 		       "devices.sep and devices.jabber are both false: no device could enroll");
 	if (c->deadline.default_days > c->deadline.max_days)
 		err_at(w, line_any(w, "deadline", "default_days", "max_days"), "deadline.default_days",
-		       "%u is greater than deadline.max_days (%u)", c->deadline.default_days, c->deadline.max_days);
+		       "%u is greater than deadline.max_days (%u)", c->deadline.default_days,
+		       c->deadline.max_days);
 	if ((unsigned long long)c->deadline.min_lead_hours >= (unsigned long long)c->deadline.default_days * 24)
 		err_at(w, line_any(w, "deadline", "min_lead_hours", "default_days"), "deadline.min_lead_hours",
-		       "%u hours is not less than deadline.default_days (%u days)",
-		       c->deadline.min_lead_hours, c->deadline.default_days);
+		       "%u hours is not less than deadline.default_days (%u days)", c->deadline.min_lead_hours,
+		       c->deadline.default_days);
 	if (c->tls.legacy) {
 		/* legacy implies TLS 1.0 unless the file says "1.0" or "1.1" itself */
 		if (w->line[field_index("tls", "min_version")] == 0)
@@ -714,7 +790,8 @@ static void cross_check(struct walk *w)
 			err_at(w, line_any(w, "tls", "legacy", "key"), "tls.legacy",
 			       "needs the TLS key in a file: static-RSA key transport needs an RSA "
 			       "decryption with the key, which the token through capfhsm does not offer "
-			       "(tls.key is \"%s\")", c->tls.key);
+			       "(tls.key is \"%s\")",
+			       c->tls.key);
 	}
 	if (c->signer.sessions < c->signer.workers)
 		err_at(w, line_any(w, "signer", "sessions", "workers"), "signer.sessions",
@@ -722,7 +799,7 @@ static void cross_check(struct walk *w)
 		       c->signer.sessions, c->signer.workers);
 	if (w->line[field_index("front", "max_per_address")] == 0 &&
 	    c->front.max_per_address > c->front.max_connections)
-		c->front.max_per_address = c->front.max_connections;   /* unset: at most the total */
+		c->front.max_per_address = c->front.max_connections; /* unset: at most the total */
 	else if (c->front.max_per_address > c->front.max_connections)
 		err_at(w, line_any(w, "front", "max_per_address", "max_connections"), "front.max_per_address",
 		       "%u is greater than front.max_connections (%u)", c->front.max_per_address,
@@ -730,13 +807,14 @@ static void cross_check(struct walk *w)
 	need = (unsigned long long)c->front.handshake_timeout + c->front.keygen_timeout +
 	       2ull * c->front.idle_timeout;
 	if (w->line[field_index("front", "session_timeout")] == 0 && c->front.session_timeout < need + 60)
-		c->front.session_timeout = (unsigned)(need + 60);      /* unset: follows the others */
+		c->front.session_timeout = (unsigned)(need + 60); /* unset: follows the others */
 	else if (c->front.session_timeout < need)
 		err_at(w, line_any(w, "front", "session_timeout", "keygen_timeout"), "front.session_timeout",
 		       "%u seconds is less than front.handshake_timeout + front.keygen_timeout + "
 		       "2 * front.idle_timeout (%llu): a phone could not finish an enrollment",
-		       c->front.session_timeout, (unsigned long long)c->front.handshake_timeout +
-		       c->front.keygen_timeout + 2ull * c->front.idle_timeout);
+		       c->front.session_timeout,
+		       (unsigned long long)c->front.handshake_timeout + c->front.keygen_timeout +
+			       2ull * c->front.idle_timeout);
 }
 
 /* ---- entry points ---- */
@@ -836,8 +914,10 @@ bool capf_conf_peer_allowed(const struct capf_conf *c, enum capf_role role, uid_
 
 const char *capf_digest_name(enum capf_digest d)
 {
-	return d == CAPF_DIGEST_SHA256 ? "sha256" : d == CAPF_DIGEST_SHA384 ? "sha384" :
-	       d == CAPF_DIGEST_SHA512 ? "sha512" : "unknown";
+	return d == CAPF_DIGEST_SHA256 ? "sha256" :
+	       d == CAPF_DIGEST_SHA384 ? "sha384" :
+	       d == CAPF_DIGEST_SHA512 ? "sha512" :
+					 "unknown";
 }
 
 const char *capf_beyond_ca_name(enum capf_beyond_ca b)
@@ -847,5 +927,9 @@ const char *capf_beyond_ca_name(enum capf_beyond_ca b)
 
 const char *capf_tls_version_name(int v)
 {
-	return v == 0x0301 ? "1.0" : v == 0x0302 ? "1.1" : v == 0x0303 ? "1.2" : v == 0x0304 ? "1.3" : "unknown";
+	return v == 0x0301 ? "1.0" :
+	       v == 0x0302 ? "1.1" :
+	       v == 0x0303 ? "1.2" :
+	       v == 0x0304 ? "1.3" :
+			     "unknown";
 }

@@ -50,14 +50,15 @@ bool capf_locked_out(const struct capf_conf *c, const struct capf_device *dev)
 }
 
 /* The install alternatives, in key order; REFUSE when none is left. */
-static enum capf_action decide_keys(const struct capf_conf *c, const struct capf_device *dev,
-				    unsigned version, struct capf_decision *d)
+static enum capf_action decide_keys(const struct capf_conf *c, const struct capf_device *dev, unsigned version,
+				    struct capf_decision *d)
 {
 	struct capf_keyparam ec = { .type = CAPF_KEY_EC, .curve = dev->curve };
 	struct capf_keyparam rsa = { .type = CAPF_KEY_RSA,
 				     .rsa_bits = dev->rsa_bits ? dev->rsa_bits : c->keys.default_rsa_bits };
 	bool want_ec = dev->key_order == CAPF_KEYORDER_EC_ONLY || dev->key_order == CAPF_KEYORDER_EC_PREFERRED;
-	bool want_rsa = dev->key_order == CAPF_KEYORDER_RSA_ONLY || dev->key_order == CAPF_KEYORDER_EC_PREFERRED;
+	bool want_rsa =
+		dev->key_order == CAPF_KEYORDER_RSA_ONLY || dev->key_order == CAPF_KEYORDER_EC_PREFERRED;
 	bool can_ec = version >= 3;
 	char kbuf[32];
 
@@ -75,18 +76,21 @@ static enum capf_action decide_keys(const struct capf_conf *c, const struct capf
 
 	/* nothing left: say why */
 	if (dev->key_order == CAPF_KEYORDER_EC_ONLY && !can_ec) {
-		snprintf(d->why, sizeof(d->why), "%s: key order EC Only, but the client speaks CAPF version %u "
+		snprintf(d->why, sizeof(d->why),
+			 "%s: key order EC Only, but the client speaks CAPF version %u "
 			 "(Jabber), which cannot generate EC keys; set the key order to RSA Only or EC "
-			 "Preferred RSA Backup", dev->name, version);
+			 "Preferred RSA Backup",
+			 dev->name, version);
 		return refuse(d, true, CAPF_OP_INSTALL, CAPF_FAIL_KEYGEN_FAILED);
 	}
 	if (want_rsa)
 		capf_keyparam_str(&rsa, kbuf, sizeof(kbuf));
 	else
 		capf_keyparam_str(&ec, kbuf, sizeof(kbuf));
-	snprintf(d->why, sizeof(d->why), "%s: %s (key order %s) is not allowed by the policy (keys.rsa_bits, "
-		 "keys.ec_curves); reschedule the device with an allowed key", dev->name, kbuf,
-		 capf_key_order_cisco(dev->key_order));
+	snprintf(d->why, sizeof(d->why),
+		 "%s: %s (key order %s) is not allowed by the policy (keys.rsa_bits, "
+		 "keys.ec_curves); reschedule the device with an allowed key",
+		 dev->name, kbuf, capf_key_order_cisco(dev->key_order));
 	return refuse(d, true, CAPF_OP_INSTALL, CAPF_FAIL_CA_REJECTED);
 }
 
@@ -114,21 +118,27 @@ enum capf_action capf_decide(const struct capf_conf *c, const struct capf_device
 	case CAPF_OP_NONE:
 		snprintf(d->why, sizeof(d->why), "%s: no pending operation", name);
 		return finish(d, CAPF_ACT_NOTHING, CAPF_REASON_NO_ACTION);
-	case CAPF_OP_INSTALL: case CAPF_OP_DELETE: case CAPF_OP_FETCH:
+	case CAPF_OP_INSTALL:
+	case CAPF_OP_DELETE:
+	case CAPF_OP_FETCH:
 		break;
 	default:
-		snprintf(d->why, sizeof(d->why), "%s: unknown operation %d in the device record", name, (int)dev->op);
+		snprintf(d->why, sizeof(d->why), "%s: unknown operation %d in the device record", name,
+			 (int)dev->op);
 		return refuse(d, false, CAPF_OP_NONE, CAPF_FAIL_NONE);
 	}
 	if (dev->deadline != 0 && req->now > dev->deadline) {
-		snprintf(d->why, sizeof(d->why), "%s: %s requested after its deadline (Operation Completes By) "
-			 "passed", name, capf_operation_cisco(dev->op));
+		snprintf(d->why, sizeof(d->why),
+			 "%s: %s requested after its deadline (Operation Completes By) "
+			 "passed",
+			 name, capf_operation_cisco(dev->op));
 		return refuse(d, true, dev->op, CAPF_FAIL_LATE);
 	}
 	if (capf_locked_out(c, dev)) {
-		snprintf(d->why, sizeof(d->why), "%s: locked out after %u failed authentication attempts "
-			 "(auth.max_failed_attempts = %u); reschedule the operation to unlock it", name,
-			 dev->failed_attempts, c->auth.max_failed_attempts);
+		snprintf(d->why, sizeof(d->why),
+			 "%s: locked out after %u failed authentication attempts "
+			 "(auth.max_failed_attempts = %u); reschedule the operation to unlock it",
+			 name, dev->failed_attempts, c->auth.max_failed_attempts);
 		return refuse(d, true, dev->op, capf_auth_fail_cause(dev->auth));
 	}
 	if ((unsigned)dev->auth > CAPF_AUTH_MIC_FIRST) {
@@ -136,9 +146,11 @@ enum capf_action capf_decide(const struct capf_conf *c, const struct capf_device
 		return refuse(d, true, dev->op, CAPF_FAIL_INVALID_CREDENTIALS);
 	}
 	if (dev->auth == CAPF_AUTH_STRING && !req->sent_password) {
-		snprintf(d->why, sizeof(d->why), "%s: authentication mode By Authentication String, but the client "
+		snprintf(d->why, sizeof(d->why),
+			 "%s: authentication mode By Authentication String, but the client "
 			 "sent no PASSWORD element (Jabber clients cannot: use By Null String or By Existing "
-			 "Certificate for them)", name);
+			 "Certificate for them)",
+			 name);
 		return refuse(d, true, dev->op, CAPF_FAIL_INVALID_AUTH_STRING);
 	}
 	snprintf(d->why, sizeof(d->why), "%s: %s, %s", name, capf_operation_cisco(dev->op),
@@ -174,5 +186,6 @@ enum capf_action capf_decide_fallback(const struct capf_decision *cur, bool time
 	}
 	snprintf(next->why, sizeof(next->why), "key generation %s for %s, the last alternative",
 		 timed_out ? "timed out" : "failed", kbuf);
-	return refuse(next, true, CAPF_OP_INSTALL, timed_out ? CAPF_FAIL_KEYGEN_TIMEOUT : CAPF_FAIL_KEYGEN_FAILED);
+	return refuse(next, true, CAPF_OP_INSTALL,
+		      timed_out ? CAPF_FAIL_KEYGEN_TIMEOUT : CAPF_FAIL_KEYGEN_FAILED);
 }

@@ -32,40 +32,40 @@
 #define CAPF_KEYALT_MAX 2
 
 /* CAPF END_SESSION REASON values */
-#define CAPF_REASON_NO_ACTION       0
-#define CAPF_REASON_SUCCESS         1
-#define CAPF_REASON_INVALID         7
-#define CAPF_REASON_UNKNOWN_DEVICE  9
+#define CAPF_REASON_NO_ACTION 0
+#define CAPF_REASON_SUCCESS 1
+#define CAPF_REASON_INVALID 7
+#define CAPF_REASON_UNKNOWN_DEVICE 9
 
 /* What the phone said in AUTH_RESPONSE (already decoded by the CAPF codec). */
 struct capf_request {
-	const char *device_name;    /* DEVICE_NAME */
-	unsigned version;           /* VERSION: 3 phones, 2 Jabber; >3 treated as 3 */
-	bool sent_password;         /* a PASSWORD element was present (even empty) */
+	const char *device_name; /* DEVICE_NAME */
+	unsigned version;        /* VERSION: 3 phones, 2 Jabber; >3 treated as 3 */
+	bool sent_password;      /* a PASSWORD element was present (even empty) */
 	time_t now;
 };
 
 enum capf_action {
-	CAPF_ACT_NOTHING = 0,       /* END_SESSION reason 0 */
-	CAPF_ACT_UNKNOWN,           /* END_SESSION reason 9 */
-	CAPF_ACT_REFUSE,            /* END_SESSION reason 7 */
-	CAPF_ACT_INSTALL,           /* KEY_GENERATE_REQUEST with keys[0] */
-	CAPF_ACT_FETCH,             /* FETCH_CERTIFICATE_REQUEST */
-	CAPF_ACT_DELETE,            /* DELETE_CERTIFICATE_REQUEST */
+	CAPF_ACT_NOTHING = 0, /* END_SESSION reason 0 */
+	CAPF_ACT_UNKNOWN,     /* END_SESSION reason 9 */
+	CAPF_ACT_REFUSE,      /* END_SESSION reason 7 */
+	CAPF_ACT_INSTALL,     /* KEY_GENERATE_REQUEST with keys[0] */
+	CAPF_ACT_FETCH,       /* FETCH_CERTIFICATE_REQUEST */
+	CAPF_ACT_DELETE,      /* DELETE_CERTIFICATE_REQUEST */
 };
 
 struct capf_decision {
 	enum capf_action action;
-	unsigned reason;                /* END_SESSION REASON for NOTHING/UNKNOWN/REFUSE */
-	enum capf_auth_mode auth;       /* INSTALL/FETCH/DELETE: the evidence to verify */
-	struct capf_keyparam keys[CAPF_KEYALT_MAX];     /* INSTALL: alternatives, in key order */
+	unsigned reason;                            /* END_SESSION REASON for NOTHING/UNKNOWN/REFUSE */
+	enum capf_auth_mode auth;                   /* INSTALL/FETCH/DELETE: the evidence to verify */
+	struct capf_keyparam keys[CAPF_KEYALT_MAX]; /* INSTALL: alternatives, in key order */
 	size_t n_keys;
 	/* REFUSE: when record is true, the device's status becomes
 	 * "<status_op> Failed: <cause>" (CAPF_ST_FAILED). */
 	bool record;
 	enum capf_operation status_op;
 	enum capf_fail_cause cause;
-	char why[256];                  /* for the log and REASON_INFO; never holds a secret */
+	char why[256]; /* for the log and REASON_INFO; never holds a secret */
 };
 
 /* dev: the device record for req->device_name, NULL when the store has none.
@@ -86,6 +86,6 @@ enum capf_fail_cause capf_auth_fail_cause(enum capf_auth_mode mode);
 /* failed_attempts has reached auth.max_failed_attempts. */
 bool capf_locked_out(const struct capf_conf *c, const struct capf_device *dev);
 
-const char *capf_action_name(enum capf_action a);   /* "nothing", "unknown", ... */
+const char *capf_action_name(enum capf_action a); /* "nothing", "unknown", ... */
 
 #endif

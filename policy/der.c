@@ -11,18 +11,18 @@
 
 #include "policy/der.h"
 
-#define T_INTEGER    0x02
+#define T_INTEGER 0x02
 #define T_BIT_STRING 0x03
-#define T_NULL       0x05
-#define T_OID        0x06
-#define T_SEQUENCE   0x30
+#define T_NULL 0x05
+#define T_OID 0x06
+#define T_SEQUENCE 0x30
 
 static const uint8_t oid_rsa[] = { 0x2a, 0x86, 0x48, 0x86, 0xf7, 0x0d, 0x01, 0x01, 0x01 };
 static const uint8_t oid_ec[] = { 0x2a, 0x86, 0x48, 0xce, 0x3d, 0x02, 0x01 };
 static const struct {
 	enum capf_curve curve;
-	const char *group;              /* OSSL_PKEY_PARAM_GROUP_NAME */
-	size_t field;                   /* octets per coordinate */
+	const char *group; /* OSSL_PKEY_PARAM_GROUP_NAME */
+	size_t field;      /* octets per coordinate */
 	uint8_t oid_len;
 	uint8_t oid[8];
 } curves[] = {
@@ -71,7 +71,7 @@ static int uint_value(const uint8_t **p, const uint8_t *end, const uint8_t **v, 
 	if (tlv(p, end, T_INTEGER, &c, &l) != 0 || l == 0 || (c[0] & 0x80))
 		return -1;
 	if (l > 1 && c[0] == 0 && !(c[1] & 0x80))
-		return -1;              /* a zero octet that is not needed */
+		return -1; /* a zero octet that is not needed */
 	if (l > 1 && c[0] == 0) {
 		c++;
 		l--;
@@ -97,7 +97,11 @@ static unsigned bit_length(const uint8_t *v, size_t len)
 	return bits + 8 * (unsigned)(len - 1);
 }
 
-#define FAIL(...) do { snprintf(err, errlen, __VA_ARGS__); return -1; } while (0)
+#define FAIL(...)                                   \
+	do {                                        \
+		snprintf(err, errlen, __VA_ARGS__); \
+		return -1;                          \
+	} while (0)
 
 static int parse_rsa(struct capf_spki *k, char *err, size_t errlen)
 {
@@ -266,7 +270,7 @@ X509 *capf_der_x509(const uint8_t *der, size_t len)
 	    parse_ctx == NULL || (x = X509_new_ex(parse_ctx, NULL)) == NULL)
 		return NULL;
 	if (d2i_X509(&x, &p, (long)len) == NULL)
-		return NULL;            /* d2i freed x */
+		return NULL; /* d2i freed x */
 	if (p != der + len) {
 		X509_free(x);
 		return NULL;

@@ -31,13 +31,13 @@
 
 struct capf_spki {
 	enum capf_key_type type;
-	const uint8_t *n, *e;           /* RSA: big-endian, no leading zero octet */
+	const uint8_t *n, *e; /* RSA: big-endian, no leading zero octet */
 	size_t n_len, e_len;
 	unsigned rsa_bits;
-	enum capf_curve curve;          /* EC */
-	const uint8_t *point;           /* EC: 04 || X || Y */
+	enum capf_curve curve; /* EC */
+	const uint8_t *point;  /* EC: 04 || X || Y */
 	size_t point_len;
-	const uint8_t *bits;            /* the subjectPublicKey BIT STRING's content */
+	const uint8_t *bits; /* the subjectPublicKey BIT STRING's content */
 	size_t bits_len;
 };
 

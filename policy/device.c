@@ -13,8 +13,10 @@ static const char *const op_names[] = { "none", "install", "delete", "fetch" };
 static const char *const op_cisco[] = { "No Pending Operation", "Install/Upgrade", "Delete", "Troubleshoot" };
 static const char *const auth_names[] = { "null", "string", "lsc-first", "mic-first" };
 static const char *const auth_cisco[] = {
-	"By Null String", "By Authentication String",
-	"By Existing Certificate (Precedence to LSC)", "By Existing Certificate (Precedence to MIC)",
+	"By Null String",
+	"By Authentication String",
+	"By Existing Certificate (Precedence to LSC)",
+	"By Existing Certificate (Precedence to MIC)",
 };
 static const char *const ko_names[] = { "rsa", "ec", "ec-rsa" };
 static const char *const ko_cisco[] = { "RSA Only", "EC Only", "EC Preferred RSA Backup" };
@@ -23,9 +25,17 @@ static const char *const curve_alt[] = { "prime256v1", "secp384r1", "secp521r1" 
 static const char *const curve_alt2[] = { "secp256r1", "P384", "P521" };
 static const int curve_nids[] = { NID_X9_62_prime256v1, NID_secp384r1, NID_secp521r1 };
 static const char *const cause_cisco[] = {
-	"", "Invalid LSC", "Invalid Authentication String", "Invalid MIC", "Invalid Credentials",
-	"Phone Communication Failure", "Key Generation Failed", "Key Generation Timeout",
-	"User Initiated Request Late/Timedout", "CA Communication Failure", "CA Rejected Connection",
+	"",
+	"Invalid LSC",
+	"Invalid Authentication String",
+	"Invalid MIC",
+	"Invalid Credentials",
+	"Phone Communication Failure",
+	"Key Generation Failed",
+	"Key Generation Timeout",
+	"User Initiated Request Late/Timedout",
+	"CA Communication Failure",
+	"CA Rejected Connection",
 };
 static const char *const op_verb[] = { "", "Upgrade", "Delete", "Troubleshoot" };
 
@@ -42,17 +52,50 @@ static int parse_in(const char *const *t, size_t n, const char *s)
 	return -1;
 }
 
-const char *capf_operation_name(enum capf_operation v) { return name_of(op_names, NELEM(op_names), v); }
-int capf_operation_parse(const char *s) { return parse_in(op_names, NELEM(op_names), s); }
-const char *capf_operation_cisco(enum capf_operation v) { return name_of(op_cisco, NELEM(op_cisco), v); }
-const char *capf_auth_mode_name(enum capf_auth_mode v) { return name_of(auth_names, NELEM(auth_names), v); }
-int capf_auth_mode_parse(const char *s) { return parse_in(auth_names, NELEM(auth_names), s); }
-const char *capf_auth_mode_cisco(enum capf_auth_mode v) { return name_of(auth_cisco, NELEM(auth_cisco), v); }
-const char *capf_key_order_name(enum capf_key_order v) { return name_of(ko_names, NELEM(ko_names), v); }
-int capf_key_order_parse(const char *s) { return parse_in(ko_names, NELEM(ko_names), s); }
-const char *capf_key_order_cisco(enum capf_key_order v) { return name_of(ko_cisco, NELEM(ko_cisco), v); }
-const char *capf_curve_name(enum capf_curve v) { return name_of(curve_names, NELEM(curve_names), v); }
-const char *capf_fail_cause_cisco(enum capf_fail_cause v) { return name_of(cause_cisco, NELEM(cause_cisco), v); }
+const char *capf_operation_name(enum capf_operation v)
+{
+	return name_of(op_names, NELEM(op_names), v);
+}
+int capf_operation_parse(const char *s)
+{
+	return parse_in(op_names, NELEM(op_names), s);
+}
+const char *capf_operation_cisco(enum capf_operation v)
+{
+	return name_of(op_cisco, NELEM(op_cisco), v);
+}
+const char *capf_auth_mode_name(enum capf_auth_mode v)
+{
+	return name_of(auth_names, NELEM(auth_names), v);
+}
+int capf_auth_mode_parse(const char *s)
+{
+	return parse_in(auth_names, NELEM(auth_names), s);
+}
+const char *capf_auth_mode_cisco(enum capf_auth_mode v)
+{
+	return name_of(auth_cisco, NELEM(auth_cisco), v);
+}
+const char *capf_key_order_name(enum capf_key_order v)
+{
+	return name_of(ko_names, NELEM(ko_names), v);
+}
+int capf_key_order_parse(const char *s)
+{
+	return parse_in(ko_names, NELEM(ko_names), s);
+}
+const char *capf_key_order_cisco(enum capf_key_order v)
+{
+	return name_of(ko_cisco, NELEM(ko_cisco), v);
+}
+const char *capf_curve_name(enum capf_curve v)
+{
+	return name_of(curve_names, NELEM(curve_names), v);
+}
+const char *capf_fail_cause_cisco(enum capf_fail_cause v)
+{
+	return name_of(cause_cisco, NELEM(cause_cisco), v);
+}
 
 int capf_curve_parse(const char *s)
 {
@@ -89,7 +132,8 @@ const char *capf_status_cisco(const struct capf_device *d, char *buf, size_t len
 		break;
 	case CAPF_ST_FAILED:
 		snprintf(buf, len, "%s Failed: %s",
-			 d->status_op >= CAPF_OP_INSTALL ? name_of(op_verb, NELEM(op_verb), d->status_op) : "Upgrade",
+			 d->status_op >= CAPF_OP_INSTALL ? name_of(op_verb, NELEM(op_verb), d->status_op) :
+							   "Upgrade",
 			 capf_fail_cause_cisco(d->cause));
 		break;
 	default:

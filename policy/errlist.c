@@ -7,8 +7,8 @@
 #include "policy/errlist.h"
 
 struct capf_errlist {
-	size_t n;               /* stored */
-	size_t total;           /* added */
+	size_t n;     /* stored */
+	size_t total; /* added */
 	char msg[CAPF_ERRLIST_MAX][CAPF_ERRLIST_LEN];
 };
 

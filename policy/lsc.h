@@ -21,9 +21,9 @@
 #include "policy/errlist.h"
 
 struct capf_lsc_input {
-	const char *device_name;    /* checked with capf_name_check */
-	const unsigned char *spki;  /* the phone's PUBLIC_KEY, DER SubjectPublicKeyInfo, as sent; */
-	size_t spki_len;            /* it goes into the certificate byte for byte */
+	const char *device_name;   /* checked with capf_name_check */
+	const unsigned char *spki; /* the phone's PUBLIC_KEY, DER SubjectPublicKeyInfo, as sent; */
+	size_t spki_len;           /* it goes into the certificate byte for byte */
 	time_t now;
 };
 
@@ -31,8 +31,8 @@ struct capf_lsc_input {
  * the request cannot get a certificate (e.g. beyond the CA's notAfter with refuse).
  * The certificate holds the key as the phone's bytes only: X509_get0_pubkey on it is
  * NULL (parse its DER to get an EVP_PKEY). */
-X509 *capf_lsc_build(const struct capf_conf *c, const struct capf_ca *ca,
-		     const struct capf_lsc_input *in, const EVP_MD **md, char *err, size_t errlen);
+X509 *capf_lsc_build(const struct capf_conf *c, const struct capf_ca *ca, const struct capf_lsc_input *in,
+		     const EVP_MD **md, char *err, size_t errlen);
 
 /* The digest of lsc.digest (OpenSSL's built-in EVP_MD). */
 const EVP_MD *capf_lsc_digest(const struct capf_conf *c);
@@ -40,7 +40,7 @@ const EVP_MD *capf_lsc_digest(const struct capf_conf *c);
 /* Lints cert (unsigned or signed) for in under the policy: 0 when clean, else -1 and
  * every finding in errs. A signed certificate is also checked for the signature
  * algorithm (lsc.digest with the CA's key type) and the signature (CA public key). */
-int capf_lsc_lint(const struct capf_conf *c, const struct capf_ca *ca,
-		  const struct capf_lsc_input *in, X509 *cert, struct capf_errlist *errs);
+int capf_lsc_lint(const struct capf_conf *c, const struct capf_ca *ca, const struct capf_lsc_input *in,
+		  X509 *cert, struct capf_errlist *errs);
 
 #endif

@@ -17,9 +17,12 @@
 #include "policy/names.h"
 #include "policy/pubkey.h"
 
-static const struct { unsigned bit; int nid; } copy_nids[] = {
+static const struct {
+	unsigned bit;
+	int nid;
+} copy_nids[] = {
 	{ CAPF_SUBJ_O, NID_organizationName }, { CAPF_SUBJ_OU, NID_organizationalUnitName },
-	{ CAPF_SUBJ_L, NID_localityName }, { CAPF_SUBJ_ST, NID_stateOrProvinceName },
+	{ CAPF_SUBJ_L, NID_localityName },     { CAPF_SUBJ_ST, NID_stateOrProvinceName },
 	{ CAPF_SUBJ_C, NID_countryName },
 };
 
@@ -117,7 +120,7 @@ static int add_extensions(X509 *x, X509 *ca, EVP_PKEY *pk, const char *name)
 out:
 	BASIC_CONSTRAINTS_free(bc);
 	ASN1_BIT_STRING_free(ku);
-	sk_ASN1_OBJECT_free(eku);       /* the objects are static */
+	sk_ASN1_OBJECT_free(eku); /* the objects are static */
 	ASN1_OCTET_STRING_free(ski);
 	AUTHORITY_KEYID_free(aki);
 	GENERAL_NAMES_free(san);
@@ -134,8 +137,8 @@ static void fmt_time(time_t t, char *buf, size_t len)
 		snprintf(buf, len, "%lld", (long long)t);
 }
 
-X509 *capf_lsc_build(const struct capf_conf *c, const struct capf_ca *ca,
-		     const struct capf_lsc_input *in, const EVP_MD **md, char *err, size_t errlen)
+X509 *capf_lsc_build(const struct capf_conf *c, const struct capf_ca *ca, const struct capf_lsc_input *in,
+		     const EVP_MD **md, char *err, size_t errlen)
 {
 	X509 *cacert = capf_ca_cert(ca), *x = NULL;
 	struct capf_spki k;
@@ -144,7 +147,7 @@ X509 *capf_lsc_build(const struct capf_conf *c, const struct capf_ca *ca,
 	time_t ca_nb = capf_ca_not_before(ca), ca_na = capf_ca_chain_not_after(ca);
 	time_t nb, na, now = in->now;
 	const char *what = ca_na < capf_ca_not_after(ca) ? "a certificate above the CAPF CA (its chain)" :
-			   "the CAPF CA certificate";
+							   "the CAPF CA certificate";
 	char e2[256], t1[40], t2[40];
 
 	if (capf_name_check(c, in->device_name, NULL, e2, sizeof(e2)) < 0) {
@@ -162,7 +165,8 @@ X509 *capf_lsc_build(const struct capf_conf *c, const struct capf_ca *ca,
 	}
 	if (now < ca_nb || now > ca_na) {
 		snprintf(err, errlen, "%s: %s is %s; no LSC can be issued", in->device_name,
-			 now < ca_nb ? "the CAPF CA certificate" : what, now < ca_nb ? "not yet valid" : "expired");
+			 now < ca_nb ? "the CAPF CA certificate" : what,
+			 now < ca_nb ? "not yet valid" : "expired");
 		goto fail;
 	}
 	nb = now - (time_t)c->lsc.backdate_seconds;
@@ -173,7 +177,8 @@ X509 *capf_lsc_build(const struct capf_conf *c, const struct capf_ca *ca,
 		if (c->lsc.beyond_ca == CAPF_BEYOND_CA_REFUSE) {
 			fmt_time(na, t1, sizeof(t1));
 			fmt_time(ca_na, t2, sizeof(t2));
-			snprintf(err, errlen, "%s: refused: an LSC valid %u days would end %s, after %s "
+			snprintf(err, errlen,
+				 "%s: refused: an LSC valid %u days would end %s, after %s "
 				 "expires (%s), and lsc.beyond_ca = refuse; renew the CAPF CA "
 				 "certificate, lower lsc.validity_days or set lsc.beyond_ca = truncate",
 				 in->device_name, c->lsc.validity_days, t1, what, t2);
@@ -181,15 +186,13 @@ X509 *capf_lsc_build(const struct capf_conf *c, const struct capf_ca *ca,
 		}
 		na = ca_na;
 	}
-	if ((x = X509_new()) == NULL ||
-	    !X509_set_version(x, X509_VERSION_3) ||
+	if ((x = X509_new()) == NULL || !X509_set_version(x, X509_VERSION_3) ||
 	    !capf_serial_random(X509_get_serialNumber(x), c->lsc.serial_bits, NULL, NULL) ||
 	    !set_subject(x, c, cacert, in->device_name) ||
-	    !X509_set_issuer_name(x, X509_get_subject_name(cacert)) ||
-	    !capf_cert_set_validity(x, nb, na) ||
-	    !capf_spki_set(X509_get_X509_PUBKEY(x), &k) ||
-	    !add_extensions(x, cacert, pk, in->device_name)) {
-		snprintf(err, errlen, "%s: cannot build the certificate (out of memory or random generator failure)",
+	    !X509_set_issuer_name(x, X509_get_subject_name(cacert)) || !capf_cert_set_validity(x, nb, na) ||
+	    !capf_spki_set(X509_get_X509_PUBKEY(x), &k) || !add_extensions(x, cacert, pk, in->device_name)) {
+		snprintf(err, errlen,
+			 "%s: cannot build the certificate (out of memory or random generator failure)",
 			 in->device_name);
 		goto fail;
 	}

@@ -23,9 +23,12 @@
 
 #define ERR(...) capf_errlist_add(errs, __VA_ARGS__)
 
-static const struct { unsigned bit; int nid; } subj_nids[] = {
+static const struct {
+	unsigned bit;
+	int nid;
+} subj_nids[] = {
 	{ CAPF_SUBJ_O, NID_organizationName }, { CAPF_SUBJ_OU, NID_organizationalUnitName },
-	{ CAPF_SUBJ_L, NID_localityName }, { CAPF_SUBJ_ST, NID_stateOrProvinceName },
+	{ CAPF_SUBJ_L, NID_localityName },     { CAPF_SUBJ_ST, NID_stateOrProvinceName },
 	{ CAPF_SUBJ_C, NID_countryName },
 };
 
@@ -68,8 +71,8 @@ static void lint_serial(const struct capf_conf *c, X509 *y, struct capf_errlist 
 	if (BN_is_zero(bn))
 		ERR("serial: zero (must be positive)");
 	else if (bits > (int)c->lsc.serial_bits || bits <= (int)c->lsc.serial_bits - 32)
-		ERR("serial: %d bits long, expected %u CSPRNG bits (lsc.serial_bits; more than %u)",
-		    bits, c->lsc.serial_bits, c->lsc.serial_bits - 32);
+		ERR("serial: %d bits long, expected %u CSPRNG bits (lsc.serial_bits; more than %u)", bits,
+		    c->lsc.serial_bits, c->lsc.serial_bits - 32);
 	BN_free(bn);
 }
 
@@ -132,7 +135,8 @@ static void lint_validity(const struct capf_conf *c, const struct capf_ca *ca, X
 {
 	time_t nb, na, ca_nb, ca_na, want_nb, full;
 
-	if (capf_asn1_to_time(X509_get0_notBefore(y), &nb) < 0 || capf_asn1_to_time(X509_get0_notAfter(y), &na) < 0 ||
+	if (capf_asn1_to_time(X509_get0_notBefore(y), &nb) < 0 ||
+	    capf_asn1_to_time(X509_get0_notAfter(y), &na) < 0 ||
 	    capf_asn1_to_time(X509_get0_notBefore(capf_ca_cert(ca)), &ca_nb) < 0 ||
 	    capf_asn1_to_time(X509_get0_notAfter(capf_ca_cert(ca)), &ca_na) < 0) {
 		ERR("validity: unreadable");
@@ -166,8 +170,8 @@ static void lint_validity(const struct capf_conf *c, const struct capf_ca *ca, X
 		ERR("validity: longer than lsc.validity_days = %u", c->lsc.validity_days);
 	else if (na < full && !(c->lsc.beyond_ca == CAPF_BEYOND_CA_TRUNCATE && na == ca_na))
 		ERR("validity: notAfter is %lld s before notBefore + lsc.validity_days, and not the CAPF CA's "
-		    "(or its chain's) notAfter (lsc.beyond_ca = %s)", (long long)(full - na),
-		    capf_beyond_ca_name(c->lsc.beyond_ca));
+		    "(or its chain's) notAfter (lsc.beyond_ca = %s)",
+		    (long long)(full - na), capf_beyond_ca_name(c->lsc.beyond_ca));
 }
 
 /* The key type of y's SubjectPublicKeyInfo (NID_rsaEncryption, ...), NID_undef. */
@@ -280,9 +284,16 @@ static void lint_key(const struct capf_conf *c, X509 *y, const struct capf_lsc_i
 
 static void lint_extensions(X509 *ca, X509 *y, const char *name, struct capf_errlist *errs)
 {
-	static const struct { int nid; int critical; } want[] = {
-		{ NID_basic_constraints, 1 }, { NID_key_usage, 1 }, { NID_ext_key_usage, 0 },
-		{ NID_subject_key_identifier, 0 }, { NID_authority_key_identifier, 0 }, { NID_subject_alt_name, 0 },
+	static const struct {
+		int nid;
+		int critical;
+	} want[] = {
+		{ NID_basic_constraints, 1 },
+		{ NID_key_usage, 1 },
+		{ NID_ext_key_usage, 0 },
+		{ NID_subject_key_identifier, 0 },
+		{ NID_authority_key_identifier, 0 },
+		{ NID_subject_alt_name, 0 },
 	};
 	int seen[6] = { 0 };
 	int n = X509_get_ext_count(y), rsa = key_nid(y) == NID_rsaEncryption;
@@ -304,7 +315,8 @@ static void lint_extensions(X509 *ca, X509 *y, const char *name, struct capf_err
 		if (seen[k]++)
 			ERR("extensions: %s appears more than once", OBJ_nid2ln(nid));
 		if (X509_EXTENSION_get_critical(ex) != want[k].critical)
-			ERR("extensions: %s must %sbe critical", OBJ_nid2ln(nid), want[k].critical ? "" : "not ");
+			ERR("extensions: %s must %sbe critical", OBJ_nid2ln(nid),
+			    want[k].critical ? "" : "not ");
 	}
 	for (int k = 0; k < 6; k++)
 		if (!seen[k])
@@ -323,7 +335,8 @@ static void lint_extensions(X509 *ca, X509 *y, const char *name, struct capf_err
 			bad = ASN1_BIT_STRING_get_bit(ku, b) != want_bit;
 		}
 		if (bad)
-			ERR("keyUsage: must be exactly %s", rsa ? "digitalSignature, keyEncipherment" : "digitalSignature");
+			ERR("keyUsage: must be exactly %s",
+			    rsa ? "digitalSignature, keyEncipherment" : "digitalSignature");
 	}
 	ASN1_BIT_STRING_free(ku);
 
@@ -332,7 +345,10 @@ static void lint_extensions(X509 *ca, X509 *y, const char *name, struct capf_err
 		int got = 0, bad = eku == NULL || sk_ASN1_OBJECT_num(eku) != 3;
 		for (int i = 0; !bad && i < 3; i++) {
 			int nid = OBJ_obj2nid(sk_ASN1_OBJECT_value(eku, i));
-			int bit = nid == NID_server_auth ? 1 : nid == NID_client_auth ? 2 : nid == NID_ipsecEndSystem ? 4 : 0;
+			int bit = nid == NID_server_auth    ? 1 :
+				  nid == NID_client_auth    ? 2 :
+				  nid == NID_ipsecEndSystem ? 4 :
+							      0;
 			bad = bit == 0 || (got & bit);
 			got |= bit;
 		}
@@ -347,7 +363,8 @@ static void lint_extensions(X509 *ca, X509 *y, const char *name, struct capf_err
 		unsigned char md[SHA_DIGEST_LENGTH];
 		if (ski == NULL || bits == NULL ||
 		    SHA1(ASN1_STRING_get0_data(bits), (size_t)ASN1_STRING_length(bits), md) == NULL ||
-		    ASN1_STRING_length(ski) != SHA_DIGEST_LENGTH || memcmp(ASN1_STRING_get0_data(ski), md, sizeof(md)) != 0)
+		    ASN1_STRING_length(ski) != SHA_DIGEST_LENGTH ||
+		    memcmp(ASN1_STRING_get0_data(ski), md, sizeof(md)) != 0)
 			ERR("subjectKeyIdentifier: not the SHA-1 of the public key (RFC 5280 method 1)");
 	}
 	ASN1_OCTET_STRING_free(ski);
@@ -364,7 +381,8 @@ static void lint_extensions(X509 *ca, X509 *y, const char *name, struct capf_err
 
 	GENERAL_NAMES *san = X509_get_ext_d2i(y, NID_subject_alt_name, NULL, NULL);
 	if (seen[5] == 1) {
-		GENERAL_NAME *g = san != NULL && sk_GENERAL_NAME_num(san) == 1 ? sk_GENERAL_NAME_value(san, 0) : NULL;
+		GENERAL_NAME *g =
+			san != NULL && sk_GENERAL_NAME_num(san) == 1 ? sk_GENERAL_NAME_value(san, 0) : NULL;
 		if (g == NULL || g->type != GEN_URI ||
 		    (size_t)ASN1_STRING_length(g->d.uniformResourceIdentifier) != strlen(name) ||
 		    memcmp(ASN1_STRING_get0_data(g->d.uniformResourceIdentifier), name, strlen(name)) != 0)
@@ -386,7 +404,8 @@ static int verify_bytes(EVP_PKEY *capub, int mdnid, const unsigned char *der, si
 	    capf_der_cert_tbs(der, len, &tbs, &tbs_len) != 0 || (m = EVP_MD_CTX_new()) == NULL)
 		return 0;
 	ok = EVP_DigestVerifyInit_ex(m, NULL, OBJ_nid2sn(mdnid), NULL, NULL, capub, NULL) == 1 &&
-	     EVP_DigestVerify(m, ASN1_STRING_get0_data(sig), (size_t)ASN1_STRING_length(sig), tbs, tbs_len) == 1;
+	     EVP_DigestVerify(m, ASN1_STRING_get0_data(sig), (size_t)ASN1_STRING_length(sig), tbs, tbs_len) ==
+		     1;
 	EVP_MD_CTX_free(m);
 	return ok;
 }
@@ -399,7 +418,8 @@ static void lint_signature(const struct capf_conf *c, X509 *ca, X509 *y, const u
 	const X509_ALGOR *inner = X509_get0_tbs_sigalg(y);
 	EVP_PKEY *capub = X509_get0_pubkey(ca);
 	int want_md = c->lsc.digest == CAPF_DIGEST_SHA384 ? NID_sha384 :
-		      c->lsc.digest == CAPF_DIGEST_SHA512 ? NID_sha512 : NID_sha256;
+		      c->lsc.digest == CAPF_DIGEST_SHA512 ? NID_sha512 :
+							    NID_sha256;
 	int want_pk = capub != NULL ? EVP_PKEY_get_base_id(capub) : NID_undef;
 	int mdnid = NID_undef, pknid = NID_undef;
 

@@ -15,8 +15,8 @@ static int is_uhex(int ch)
 
 static int is_jabber_char(int ch)
 {
-	return (ch >= 'A' && ch <= 'Z') || (ch >= 'a' && ch <= 'z') || (ch >= '0' && ch <= '9') ||
-	       ch == '.' || ch == '_' || ch == '-';
+	return (ch >= 'A' && ch <= 'Z') || (ch >= 'a' && ch <= 'z') || (ch >= '0' && ch <= '9') || ch == '.' ||
+	       ch == '_' || ch == '-';
 }
 
 /* The name as it may appear in a message: printable ASCII, anything else as '?'
@@ -31,8 +31,8 @@ static const char *shown(const char *name, char *buf, size_t len)
 	return buf;
 }
 
-int capf_name_check(const struct capf_conf *c, const char *name, enum capf_device_kind *kind,
-		    char *err, size_t errlen)
+int capf_name_check(const struct capf_conf *c, const char *name, enum capf_device_kind *kind, char *err,
+		    size_t errlen)
 {
 	char sb[CAPF_DEVICE_NAME_MAX + 1];
 	size_t len;
@@ -53,14 +53,18 @@ int capf_name_check(const struct capf_conf *c, const char *name, enum capf_devic
 			return -1;
 		}
 		if (len != 15) {
-			snprintf(err, errlen, "device name %s: a phone's name is SEP followed by exactly 12 "
-				 "hexadecimal digits (its MAC address), e.g. SEP58971ECC97C1", shown(name, sb, sizeof(sb)));
+			snprintf(err, errlen,
+				 "device name %s: a phone's name is SEP followed by exactly 12 "
+				 "hexadecimal digits (its MAC address), e.g. SEP58971ECC97C1",
+				 shown(name, sb, sizeof(sb)));
 			return -1;
 		}
 		for (size_t i = 3; i < 15; i++) {
 			if (!is_uhex((unsigned char)name[i])) {
-				snprintf(err, errlen, "device name %s: character %zu is not an uppercase "
-					 "hexadecimal digit (0-9, A-F)", shown(name, sb, sizeof(sb)), i + 1);
+				snprintf(err, errlen,
+					 "device name %s: character %zu is not an uppercase "
+					 "hexadecimal digit (0-9, A-F)",
+					 shown(name, sb, sizeof(sb)), i + 1);
 				return -1;
 			}
 		}
@@ -72,21 +76,26 @@ int capf_name_check(const struct capf_conf *c, const char *name, enum capf_devic
 		if (strncmp(name, jabber_prefixes[p], 3) != 0)
 			continue;
 		if (!c->devices.jabber) {
-			snprintf(err, errlen, "device name %s: Jabber devices are disabled (devices.jabber = false)",
+			snprintf(err, errlen,
+				 "device name %s: Jabber devices are disabled (devices.jabber = false)",
 				 shown(name, sb, sizeof(sb)));
 			return -1;
 		}
 		if (len < 4 || len > c->devices.max_name_length) {
-			snprintf(err, errlen, "device name %s: a Jabber name is %s followed by 1 to %u characters "
-				 "(devices.max_name_length = %u)", shown(name, sb, sizeof(sb)), jabber_prefixes[p],
+			snprintf(err, errlen,
+				 "device name %s: a Jabber name is %s followed by 1 to %u characters "
+				 "(devices.max_name_length = %u)",
+				 shown(name, sb, sizeof(sb)), jabber_prefixes[p],
 				 c->devices.max_name_length > 3 ? c->devices.max_name_length - 3 : 0,
 				 c->devices.max_name_length);
 			return -1;
 		}
 		for (size_t i = 3; i < len; i++) {
 			if (!is_jabber_char((unsigned char)name[i])) {
-				snprintf(err, errlen, "device name: character %zu is not allowed in a Jabber name "
-					 "(allowed: A-Z a-z 0-9 . _ -)", i + 1);
+				snprintf(err, errlen,
+					 "device name: character %zu is not allowed in a Jabber name "
+					 "(allowed: A-Z a-z 0-9 . _ -)",
+					 i + 1);
 				return -1;
 			}
 		}
@@ -96,7 +105,8 @@ int capf_name_check(const struct capf_conf *c, const char *name, enum capf_devic
 	}
 	snprintf(err, errlen, "device name: must start with %s (allowed: %s%s%s)",
 		 c->devices.sep && c->devices.jabber ? "SEP, CSF, BOT, TCT or TAB" :
-		 c->devices.sep ? "SEP" : "CSF, BOT, TCT or TAB",
+		 c->devices.sep                      ? "SEP" :
+						       "CSF, BOT, TCT or TAB",
 		 c->devices.sep ? "SEP + 12 uppercase hex digits" : "",
 		 c->devices.sep && c->devices.jabber ? "; " : "",
 		 c->devices.jabber ? "CSF/BOT/TCT/TAB + a name of [A-Za-z0-9._-]" : "");
@@ -113,17 +123,19 @@ int capf_auth_string_check(const struct capf_conf *c, const char *s, char *err, 
 	}
 	len = strnlen(s, c->auth.string_max + 1);
 	if (len < c->auth.string_min || len > c->auth.string_max) {
-		snprintf(err, errlen, "authentication string must be %u to %u %s long (auth.string_min, "
-			 "auth.string_max)", c->auth.string_min, c->auth.string_max,
-			 c->auth.digits_only ? "digits" : "characters");
+		snprintf(err, errlen,
+			 "authentication string must be %u to %u %s long (auth.string_min, "
+			 "auth.string_max)",
+			 c->auth.string_min, c->auth.string_max, c->auth.digits_only ? "digits" : "characters");
 		return -1;
 	}
 	for (size_t i = 0; i < len; i++) {
 		unsigned char ch = (unsigned char)s[i];
 		if (c->auth.digits_only ? !(ch >= '0' && ch <= '9') : !(ch > 0x20 && ch < 0x7f)) {
-			snprintf(err, errlen, "authentication string: character %zu is not allowed (allowed: %s)",
-				 i + 1, c->auth.digits_only ? "digits 0-9 (auth.digits_only = true)" :
-				 "printable ASCII without spaces");
+			snprintf(err, errlen,
+				 "authentication string: character %zu is not allowed (allowed: %s)", i + 1,
+				 c->auth.digits_only ? "digits 0-9 (auth.digits_only = true)" :
+						       "printable ASCII without spaces");
 			return -1;
 		}
 	}

@@ -10,7 +10,10 @@ static const char none[] = "no OpenSSL error recorded";
 const char *capf_ossl_errors(char *buf, size_t len)
 {
 	/* OpenSSL keeps at most 16 (ERR_NUM_ERRORS); older ones were already dropped */
-	struct { unsigned long e; const char *data; } q[16];
+	struct {
+		unsigned long e;
+		const char *data;
+	} q[16];
 	size_t n = 0, used = 0;
 	unsigned long e;
 	const char *data = NULL;

@@ -34,7 +34,8 @@ int capf_pubkey_param(EVP_PKEY *pk, struct capf_keyparam *out)
 		out->rsa_bits = (unsigned)EVP_PKEY_get_bits(pk);
 		return 0;
 	case EVP_PKEY_EC:
-		if (EVP_PKEY_get_utf8_string_param(pk, OSSL_PKEY_PARAM_GROUP_NAME, group, sizeof(group), &glen) != 1)
+		if (EVP_PKEY_get_utf8_string_param(pk, OSSL_PKEY_PARAM_GROUP_NAME, group, sizeof(group),
+						   &glen) != 1)
 			return -1;
 		if ((c = curve_of_group(group)) < 0)
 			return -1;
@@ -51,16 +52,16 @@ int capf_pubkey_param(EVP_PKEY *pk, struct capf_keyparam *out)
  * groups whose product fits a 32-bit word: one BN_mod_word per group (18 in all,
  * not 167), then each prime against that small remainder.
  */
-static const BN_ULONG primes[] = {      /* the odd primes below 1000 */
-	3, 5, 7, 11, 13, 17, 19, 23, 29, 31, 37, 41, 43, 47, 53, 59, 61, 67, 71, 73,
-	79, 83, 89, 97, 101, 103, 107, 109, 113, 127, 131, 137, 139, 149, 151, 157, 163, 167, 173, 179,
-	181, 191, 193, 197, 199, 211, 223, 227, 229, 233, 239, 241, 251, 257, 263, 269, 271, 277, 281, 283,
-	293, 307, 311, 313, 317, 331, 337, 347, 349, 353, 359, 367, 373, 379, 383, 389, 397, 401, 409, 419,
-	421, 431, 433, 439, 443, 449, 457, 461, 463, 467, 479, 487, 491, 499, 503, 509, 521, 523, 541, 547,
-	557, 563, 569, 571, 577, 587, 593, 599, 601, 607, 613, 617, 619, 631, 641, 643, 647, 653, 659, 661,
-	673, 677, 683, 691, 701, 709, 719, 727, 733, 739, 743, 751, 757, 761, 769, 773, 787, 797, 809, 811,
-	821, 823, 827, 829, 839, 853, 857, 859, 863, 877, 881, 883, 887, 907, 911, 919, 929, 937, 941, 947,
-	953, 967, 971, 977, 983, 991, 997,
+static const BN_ULONG primes[] = {
+	/* the odd primes below 1000 */
+	3,   5,   7,   11,  13,  17,  19,  23,  29,  31,  37,  41,  43,  47,  53,  59,  61,  67,  71,  73,  79,
+	83,  89,  97,  101, 103, 107, 109, 113, 127, 131, 137, 139, 149, 151, 157, 163, 167, 173, 179, 181, 191,
+	193, 197, 199, 211, 223, 227, 229, 233, 239, 241, 251, 257, 263, 269, 271, 277, 281, 283, 293, 307, 311,
+	313, 317, 331, 337, 347, 349, 353, 359, 367, 373, 379, 383, 389, 397, 401, 409, 419, 421, 431, 433, 439,
+	443, 449, 457, 461, 463, 467, 479, 487, 491, 499, 503, 509, 521, 523, 541, 547, 557, 563, 569, 571, 577,
+	587, 593, 599, 601, 607, 613, 617, 619, 631, 641, 643, 647, 653, 659, 661, 673, 677, 683, 691, 701, 709,
+	719, 727, 733, 739, 743, 751, 757, 761, 769, 773, 787, 797, 809, 811, 821, 823, 827, 829, 839, 853, 857,
+	859, 863, 877, 881, 883, 887, 907, 911, 919, 929, 937, 941, 947, 953, 967, 971, 977, 983, 991, 997,
 };
 
 static BN_ULONG small_factor(const BIGNUM *n)
@@ -87,8 +88,8 @@ static BN_ULONG small_factor(const BIGNUM *n)
 	return 0;
 }
 
-static int check_rsa(const struct capf_conf *c, EVP_PKEY *pk, const struct capf_keyparam *want,
-		     char *err, size_t errlen)
+static int check_rsa(const struct capf_conf *c, EVP_PKEY *pk, const struct capf_keyparam *want, char *err,
+		     size_t errlen)
 {
 	BIGNUM *n = NULL, *e = NULL;
 	BN_ULONG p;
@@ -118,9 +119,10 @@ static int check_rsa(const struct capf_conf *c, EVP_PKEY *pk, const struct capf_
 		snprintf(err, errlen, "RSA modulus has the small factor %lu", (unsigned long)p);
 		goto out;
 	}
-	if (!BN_is_odd(e) || BN_cmp(e, BN_value_one()) <= 0 || BN_get_word(e) == 3 ||
-	    BN_num_bits(e) > 256 || BN_cmp(e, n) >= 0) {
-		snprintf(err, errlen, "RSA public exponent is not allowed (must be odd, 3 < e < 2^256; 65537 is usual)");
+	if (!BN_is_odd(e) || BN_cmp(e, BN_value_one()) <= 0 || BN_get_word(e) == 3 || BN_num_bits(e) > 256 ||
+	    BN_cmp(e, n) >= 0) {
+		snprintf(err, errlen,
+			 "RSA public exponent is not allowed (must be odd, 3 < e < 2^256; 65537 is usual)");
 		goto out;
 	}
 	ret = 0;
@@ -130,8 +132,8 @@ out:
 	return ret;
 }
 
-static int check_ec(const struct capf_conf *c, EVP_PKEY *pk, const struct capf_keyparam *want,
-		    char *err, size_t errlen)
+static int check_ec(const struct capf_conf *c, EVP_PKEY *pk, const struct capf_keyparam *want, char *err,
+		    size_t errlen)
 {
 	char group[64] = "", enc[32] = "", form[32] = "";
 	size_t l;
@@ -160,7 +162,8 @@ static int check_ec(const struct capf_conf *c, EVP_PKEY *pk, const struct capf_k
 		return -1;
 	}
 	if (EVP_PKEY_get_utf8_string_param(pk, OSSL_PKEY_PARAM_EC_POINT_CONVERSION_FORMAT, form, sizeof(form),
-					   &l) == 1 && strcmp(form, OSSL_PKEY_EC_POINT_CONVERSION_FORMAT_UNCOMPRESSED) != 0) {
+					   &l) == 1 &&
+	    strcmp(form, OSSL_PKEY_EC_POINT_CONVERSION_FORMAT_UNCOMPRESSED) != 0) {
 		snprintf(err, errlen, "EC point is not in uncompressed form");
 		return -1;
 	}
@@ -171,14 +174,15 @@ static int check_ec(const struct capf_conf *c, EVP_PKEY *pk, const struct capf_k
 	ok = EVP_PKEY_public_check_quick(ctx);
 	EVP_PKEY_CTX_free(ctx);
 	if (ok != 1) {
-		snprintf(err, errlen, "EC point is not a valid point of %s", capf_curve_name((enum capf_curve)curve));
+		snprintf(err, errlen, "EC point is not a valid point of %s",
+			 capf_curve_name((enum capf_curve)curve));
 		return -1;
 	}
 	return 0;
 }
 
-int capf_pubkey_check(const struct capf_conf *c, EVP_PKEY *pk, const struct capf_keyparam *want,
-		      char *err, size_t errlen)
+int capf_pubkey_check(const struct capf_conf *c, EVP_PKEY *pk, const struct capf_keyparam *want, char *err,
+		      size_t errlen)
 {
 	switch (EVP_PKEY_get_base_id(pk)) {
 	case EVP_PKEY_RSA:

@@ -17,7 +17,7 @@
 #include "policy/config.h"
 #include "policy/device.h"
 
-#define CAPF_PUBKEY_DER_MAX 2048    /* a 4096-bit RSA SPKI is 550 bytes */
+#define CAPF_PUBKEY_DER_MAX 2048 /* a 4096-bit RSA SPKI is 550 bytes */
 
 /* want: the key the phone was asked for (NULL: anything the policy allows).
  * Returns a new EVP_PKEY (EVP_PKEY_free) or NULL with a message. */
@@ -25,8 +25,8 @@ EVP_PKEY *capf_pubkey_decode(const struct capf_conf *c, const unsigned char *der
 			     const struct capf_keyparam *want, char *err, size_t errlen);
 
 /* The checks above on a key already decoded. 0 or -1 with a message. */
-int capf_pubkey_check(const struct capf_conf *c, EVP_PKEY *pk, const struct capf_keyparam *want,
-		      char *err, size_t errlen);
+int capf_pubkey_check(const struct capf_conf *c, EVP_PKEY *pk, const struct capf_keyparam *want, char *err,
+		      size_t errlen);
 
 /* Type and size/curve of pk. 0, or -1 when it is neither RSA nor a supported curve. */
 int capf_pubkey_param(EVP_PKEY *pk, struct capf_keyparam *out);

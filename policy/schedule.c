@@ -19,8 +19,8 @@ time_t capf_deadline_default(const struct capf_conf *c, time_t now)
 	return round_up_hour(now + (time_t)c->deadline.default_days * 86400);
 }
 
-int capf_deadline_check(const struct capf_conf *c, time_t deadline, time_t now, time_t *rounded,
-			char *err, size_t errlen)
+int capf_deadline_check(const struct capf_conf *c, time_t deadline, time_t now, time_t *rounded, char *err,
+			size_t errlen)
 {
 	time_t lead = (time_t)c->deadline.min_lead_hours * 3600;
 	time_t max = (time_t)c->deadline.max_days * 86400;
@@ -28,20 +28,25 @@ int capf_deadline_check(const struct capf_conf *c, time_t deadline, time_t now, 
 
 	/* far-off values are refused before any arithmetic on them */
 	if (deadline > now + max) {
-		snprintf(err, errlen, "the deadline (Operation Completes By) must be at most %u days in the "
-			 "future (deadline.max_days)", c->deadline.max_days);
+		snprintf(err, errlen,
+			 "the deadline (Operation Completes By) must be at most %u days in the "
+			 "future (deadline.max_days)",
+			 c->deadline.max_days);
 		return -1;
 	}
 	t = round_up_hour(deadline);
 	if (deadline <= 0 || t < now + lead) {
-		snprintf(err, errlen, "the deadline (Operation Completes By) must be at least %u hour%s in the "
-			 "future (deadline.min_lead_hours)", c->deadline.min_lead_hours,
-			 c->deadline.min_lead_hours == 1 ? "" : "s");
+		snprintf(err, errlen,
+			 "the deadline (Operation Completes By) must be at least %u hour%s in the "
+			 "future (deadline.min_lead_hours)",
+			 c->deadline.min_lead_hours, c->deadline.min_lead_hours == 1 ? "" : "s");
 		return -1;
 	}
 	if (t > round_up_hour(now + max)) {
-		snprintf(err, errlen, "the deadline (Operation Completes By) must be at most %u days in the "
-			 "future (deadline.max_days)", c->deadline.max_days);
+		snprintf(err, errlen,
+			 "the deadline (Operation Completes By) must be at most %u days in the "
+			 "future (deadline.max_days)",
+			 c->deadline.max_days);
 		return -1;
 	}
 	if (rounded != NULL)
@@ -72,8 +77,8 @@ int capf_keys_check(const struct capf_conf *c, enum capf_key_order order, unsign
 	return 0;
 }
 
-int capf_device_settings_check(const struct capf_conf *c, const struct capf_device *d, time_t now,
-			       char *err, size_t errlen)
+int capf_device_settings_check(const struct capf_conf *c, const struct capf_device *d, time_t now, char *err,
+			       size_t errlen)
 {
 	enum capf_device_kind kind;
 
@@ -94,8 +99,10 @@ int capf_device_settings_check(const struct capf_conf *c, const struct capf_devi
 	if (capf_keys_check(c, d->key_order, d->rsa_bits, d->curve, err, errlen) < 0)
 		return -1;
 	if (kind == CAPF_DEVKIND_JABBER && d->key_order == CAPF_KEYORDER_EC_ONLY) {
-		snprintf(err, errlen, "%s is a Jabber client: it cannot generate EC keys (CAPF version 2); "
-			 "use key order RSA Only or EC Preferred RSA Backup", d->name);
+		snprintf(err, errlen,
+			 "%s is a Jabber client: it cannot generate EC keys (CAPF version 2); "
+			 "use key order RSA Only or EC Preferred RSA Backup",
+			 d->name);
 		return -1;
 	}
 	if (d->op != CAPF_OP_NONE) {
@@ -156,8 +163,10 @@ int capf_device_merge(const struct capf_conf *c, const char *name, const struct 
 
 			if (!chg->has_deadline)
 				d->deadline = prev == d->op && prev_deadline > now &&
-					capf_deadline_check(c, prev_deadline, now, &kept, e, sizeof(e)) == 0 ?
-					kept : capf_deadline_default(c, now);
+							      capf_deadline_check(c, prev_deadline, now, &kept,
+										  e, sizeof(e)) == 0 ?
+						      kept :
+						      capf_deadline_default(c, now);
 			d->status = CAPF_ST_PENDING;
 			d->status_op = d->op;
 			d->cause = CAPF_FAIL_NONE;
@@ -168,8 +177,10 @@ int capf_device_merge(const struct capf_conf *c, const char *name, const struct 
 		time_t rounded;
 
 		if (d->op == CAPF_OP_NONE) {
-			snprintf(err, errlen, "%s: a deadline (Operation Completes By) needs a pending "
-				 "operation: set the operation (install, delete or fetch) too", name);
+			snprintf(err, errlen,
+				 "%s: a deadline (Operation Completes By) needs a pending "
+				 "operation: set the operation (install, delete or fetch) too",
+				 name);
 			return -1;
 		}
 		if (capf_deadline_check(c, chg->deadline, now, &rounded, e, sizeof(e)) != 0) {
@@ -184,14 +195,18 @@ int capf_device_merge(const struct capf_conf *c, const char *name, const struct 
 		} else if (existing != NULL && existing_has_auth) {
 			*use = CAPF_AUTHSTR_KEEP;
 		} else {
-			snprintf(err, errlen, "%s: By Authentication String needs a string "
-				 "(capfctl: --auth-string-file FILE or --generate-auth-string)", name);
+			snprintf(err, errlen,
+				 "%s: By Authentication String needs a string "
+				 "(capfctl: --auth-string-file FILE or --generate-auth-string)",
+				 name);
 			return -1;
 		}
 	} else {
 		if (chg->has_auth_string) {
-			snprintf(err, errlen, "%s: an authentication string is only used with By "
-				 "Authentication String (auth string), not %s", name, capf_auth_mode_cisco(d->auth));
+			snprintf(err, errlen,
+				 "%s: an authentication string is only used with By "
+				 "Authentication String (auth string), not %s",
+				 name, capf_auth_mode_cisco(d->auth));
 			return -1;
 		}
 		*use = CAPF_AUTHSTR_CLEAR;

@@ -10,21 +10,35 @@
 
 struct md_der {
 	int nid;
-	size_t size;			/* hash bytes */
-	unsigned char oid[11];		/* full OID TLV of the hash */
+	size_t size;           /* hash bytes */
+	unsigned char oid[11]; /* full OID TLV of the hash */
 	size_t oidlen;
-	unsigned char rsa[11];		/* OID TLV of <hash>WithRSAEncryption */
-	unsigned char ecdsa[10];	/* OID TLV of ecdsa-with-<hash> (len 0: none) */
+	unsigned char rsa[11];   /* OID TLV of <hash>WithRSAEncryption */
+	unsigned char ecdsa[10]; /* OID TLV of ecdsa-with-<hash> (len 0: none) */
 	size_t ecdsalen;
 };
 
-#define PKCS1(n)	{ 0x06, 0x09, 0x2a, 0x86, 0x48, 0x86, 0xf7, 0x0d, 0x01, 0x01, (n) }
-#define NISTHASH(n)	{ 0x06, 0x09, 0x60, 0x86, 0x48, 0x01, 0x65, 0x03, 0x04, 0x02, (n) }
-#define ECDSA_SHA2(n)	{ 0x06, 0x08, 0x2a, 0x86, 0x48, 0xce, 0x3d, 0x04, 0x03, (n) }
+#define PKCS1(n)                                                                \
+	{                                                                       \
+		0x06, 0x09, 0x2a, 0x86, 0x48, 0x86, 0xf7, 0x0d, 0x01, 0x01, (n) \
+	}
+#define NISTHASH(n)                                                             \
+	{                                                                       \
+		0x06, 0x09, 0x60, 0x86, 0x48, 0x01, 0x65, 0x03, 0x04, 0x02, (n) \
+	}
+#define ECDSA_SHA2(n)                                                     \
+	{                                                                 \
+		0x06, 0x08, 0x2a, 0x86, 0x48, 0xce, 0x3d, 0x04, 0x03, (n) \
+	}
 
 static const struct md_der mds[] = {
-	{ NID_sha1, 20, { 0x06, 0x05, 0x2b, 0x0e, 0x03, 0x02, 0x1a }, 7, PKCS1(5),
-	  { 0x06, 0x07, 0x2a, 0x86, 0x48, 0xce, 0x3d, 0x04, 0x01 }, 9 },
+	{ NID_sha1,
+	  20,
+	  { 0x06, 0x05, 0x2b, 0x0e, 0x03, 0x02, 0x1a },
+	  7,
+	  PKCS1(5),
+	  { 0x06, 0x07, 0x2a, 0x86, 0x48, 0xce, 0x3d, 0x04, 0x01 },
+	  9 },
 	{ NID_sha224, 28, NISTHASH(4), 11, PKCS1(14), ECDSA_SHA2(1), 10 },
 	{ NID_sha256, 32, NISTHASH(1), 11, PKCS1(11), ECDSA_SHA2(2), 10 },
 	{ NID_sha384, 48, NISTHASH(2), 11, PKCS1(12), ECDSA_SHA2(3), 10 },
@@ -52,21 +66,36 @@ const unsigned char *chsm_digestinfo_prefix(int md_nid, size_t *len)
 {
 	/* SEQUENCE { SEQUENCE { OID, NULL }, OCTET STRING (hash follows) } */
 	static const unsigned char sha1[] = { 0x30, 0x21, 0x30, 0x09, 0x06, 0x05, 0x2b, 0x0e,
-		0x03, 0x02, 0x1a, 0x05, 0x00, 0x04, 0x14 };
-#define DI(h, n, l) { 0x30, (h), 0x30, 0x0d, 0x06, 0x09, 0x60, 0x86, 0x48, 0x01, 0x65, \
-		0x03, 0x04, 0x02, (n), 0x05, 0x00, 0x04, (l) }
+					      0x03, 0x02, 0x1a, 0x05, 0x00, 0x04, 0x14 };
+#define DI(h, n, l)                                                                                           \
+	{                                                                                                     \
+		0x30, (h), 0x30, 0x0d, 0x06, 0x09, 0x60, 0x86, 0x48, 0x01, 0x65, 0x03, 0x04, 0x02, (n), 0x05, \
+			0x00, 0x04, (l)                                                                       \
+	}
 	static const unsigned char sha224[] = DI(0x2d, 0x04, 0x1c);
 	static const unsigned char sha256[] = DI(0x31, 0x01, 0x20);
 	static const unsigned char sha384[] = DI(0x41, 0x02, 0x30);
 	static const unsigned char sha512[] = DI(0x51, 0x03, 0x40);
 #undef DI
 	switch (md_nid) {
-	case NID_sha1: *len = sizeof(sha1); return sha1;
-	case NID_sha224: *len = sizeof(sha224); return sha224;
-	case NID_sha256: *len = sizeof(sha256); return sha256;
-	case NID_sha384: *len = sizeof(sha384); return sha384;
-	case NID_sha512: *len = sizeof(sha512); return sha512;
-	default: *len = 0; return NULL;
+	case NID_sha1:
+		*len = sizeof(sha1);
+		return sha1;
+	case NID_sha224:
+		*len = sizeof(sha224);
+		return sha224;
+	case NID_sha256:
+		*len = sizeof(sha256);
+		return sha256;
+	case NID_sha384:
+		*len = sizeof(sha384);
+		return sha384;
+	case NID_sha512:
+		*len = sizeof(sha512);
+		return sha512;
+	default:
+		*len = 0;
+		return NULL;
 	}
 }
 
@@ -77,8 +106,8 @@ int chsm_pss_saltlen(int saltlen, unsigned modbits, size_t mdsize, char *err, si
 	long max = (long)emlen - (long)mdsize - 2;
 
 	if (max < 0) {
-		snprintf(err, errlen, "a %u-bit RSA key is too small for PSS with a %zu-byte hash",
-			 modbits, mdsize);
+		snprintf(err, errlen, "a %u-bit RSA key is too small for PSS with a %zu-byte hash", modbits,
+			 mdsize);
 		return -1;
 	}
 	switch (saltlen) {
@@ -90,13 +119,15 @@ int chsm_pss_saltlen(int saltlen, unsigned modbits, size_t mdsize, char *err, si
 		return (int)max;
 	default:
 		if (saltlen < 0) {
-			snprintf(err, errlen, "PSS salt length %d: use a byte count, \"digest\", \"max\" or \"auto\"",
+			snprintf(err, errlen,
+				 "PSS salt length %d: use a byte count, \"digest\", \"max\" or \"auto\"",
 				 saltlen);
 			return -1;
 		}
 	}
 	if ((long)saltlen > max) {
-		snprintf(err, errlen, "PSS salt length %d does not fit a %u-bit key with a %zu-byte hash (at most %ld)",
+		snprintf(err, errlen,
+			 "PSS salt length %d does not fit a %u-bit key with a %zu-byte hash (at most %ld)",
 			 saltlen, modbits, mdsize, max);
 		return -1;
 	}
@@ -164,8 +195,8 @@ static void put_uint(struct der *d, unsigned long v)
 	put_tlv(d, 0x02, b, n);
 }
 
-size_t chsm_sig_algid(enum chsm_sig_scheme scheme, int md_nid, int mgf1_nid, int saltlen,
-		      unsigned char *out, size_t outsz, char *err, size_t errlen)
+size_t chsm_sig_algid(enum chsm_sig_scheme scheme, int md_nid, int mgf1_nid, int saltlen, unsigned char *out,
+		      size_t outsz, char *err, size_t errlen)
 {
 	const struct md_der *md = md_find(md_nid), *mgf;
 	unsigned char b1[CHSM_ALGID_MAX] = { 0 }, b2[CHSM_ALGID_MAX] = { 0 }, b3[CHSM_ALGID_MAX] = { 0 };

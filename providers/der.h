@@ -15,12 +15,12 @@
 #include <stddef.h>
 
 enum chsm_sig_scheme {
-	CHSM_SIG_PKCS1 = 1,	/* RSASSA-PKCS1-v1_5 */
-	CHSM_SIG_PSS,		/* RSASSA-PSS, MGF1 */
+	CHSM_SIG_PKCS1 = 1, /* RSASSA-PKCS1-v1_5 */
+	CHSM_SIG_PSS,       /* RSASSA-PSS, MGF1 */
 	CHSM_SIG_ECDSA,
 };
 
-#define CHSM_ALGID_MAX	96	/* largest AlgorithmIdentifier built here */
+#define CHSM_ALGID_MAX 96 /* largest AlgorithmIdentifier built here */
 
 /* Whether md_nid may be used to make a signature (SHA-256/384/512). */
 int chsm_md_can_sign(int md_nid);
@@ -46,7 +46,7 @@ int chsm_pss_saltlen(int saltlen, unsigned modbits, size_t mdsize, char *err, si
  * length written to out (at most outsz), or 0 when the combination is not one
  * we sign with (message in err).
  */
-size_t chsm_sig_algid(enum chsm_sig_scheme scheme, int md_nid, int mgf1_nid, int saltlen,
-		      unsigned char *out, size_t outsz, char *err, size_t errlen);
+size_t chsm_sig_algid(enum chsm_sig_scheme scheme, int md_nid, int mgf1_nid, int saltlen, unsigned char *out,
+		      size_t outsz, char *err, size_t errlen);
 
 #endif

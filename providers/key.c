@@ -23,7 +23,7 @@ struct chsm_key *chsm_key_new(struct chsm_prov *prov, enum chsm_keytype type)
 	atomic_init(&k->refs, 1);
 	k->prov = prov;
 	k->type = type;
-	if (type == CHSM_KEY_RSA)	/* RSA has no domain parameters: like OpenSSL's, "has" them */
+	if (type == CHSM_KEY_RSA) /* RSA has no domain parameters: like OpenSSL's, "has" them */
 		k->has = OSSL_KEYMGMT_SELECT_ALL_PARAMETERS;
 	return k;
 }
@@ -75,14 +75,13 @@ void chsm_key_refresh(struct chsm_key *k)
 		if (OSSL_PARAM_locate(params, OSSL_PKEY_PARAM_PRIV_KEY) != NULL)
 			k->has |= OSSL_KEYMGMT_SELECT_PRIVATE_KEY;
 	}
-	for (OSSL_PARAM *q = params; q->key != NULL; q++)	/* may hold a software private key */
+	for (OSSL_PARAM *q = params; q->key != NULL; q++) /* may hold a software private key */
 		if (q->data != NULL)
 			OPENSSL_cleanse(q->data, q->data_size);
 	OSSL_PARAM_free(params);
 }
 
-struct chsm_key *chsm_key_from_object(struct chsm_prov *prov, struct p11_object *obj,
-				      char *err, size_t errlen)
+struct chsm_key *chsm_key_from_object(struct chsm_prov *prov, struct p11_object *obj, char *err, size_t errlen)
 {
 	CK_OBJECT_CLASS cls = p11_object_class(obj);
 	CK_KEY_TYPE kt = p11_object_key_type(obj);

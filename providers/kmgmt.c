@@ -17,9 +17,18 @@
 
 /* ---- lifetime ----------------------------------------------------------- */
 
-static void *rsa_new(void *provctx) { return chsm_key_new(provctx, CHSM_KEY_RSA); }
-static void *ec_new(void *provctx) { return chsm_key_new(provctx, CHSM_KEY_EC); }
-static void km_free(void *keydata) { chsm_key_free(keydata); }
+static void *rsa_new(void *provctx)
+{
+	return chsm_key_new(provctx, CHSM_KEY_RSA);
+}
+static void *ec_new(void *provctx)
+{
+	return chsm_key_new(provctx, CHSM_KEY_EC);
+}
+static void km_free(void *keydata)
+{
+	chsm_key_free(keydata);
+}
 
 /* reference: a struct chsm_key * made by our store (store.c). */
 static void *km_load(const void *reference, size_t size, enum chsm_keytype type)
@@ -38,8 +47,14 @@ static void *km_load(const void *reference, size_t size, enum chsm_keytype type)
 	}
 	return chsm_key_ref(k);
 }
-static void *rsa_load(const void *r, size_t n) { return km_load(r, n, CHSM_KEY_RSA); }
-static void *ec_load(const void *r, size_t n) { return km_load(r, n, CHSM_KEY_EC); }
+static void *rsa_load(const void *r, size_t n)
+{
+	return km_load(r, n, CHSM_KEY_RSA);
+}
+static void *ec_load(const void *r, size_t n)
+{
+	return km_load(r, n, CHSM_KEY_EC);
+}
 
 static void *km_dup(const void *keydata, int selection)
 {
@@ -141,43 +156,40 @@ static int km_get_params(void *keydata, OSSL_PARAM params[])
 			   chsm_keytype_name(k->type));
 		return 0;
 	}
-	if ((p = OSSL_PARAM_locate(params, OSSL_PKEY_PARAM_DEFAULT_DIGEST)) != NULL
-	    && !OSSL_PARAM_set_utf8_string(p, default_digest(k)))
+	if ((p = OSSL_PARAM_locate(params, OSSL_PKEY_PARAM_DEFAULT_DIGEST)) != NULL &&
+	    !OSSL_PARAM_set_utf8_string(p, default_digest(k)))
 		return 0;
 	return 1;
 }
 
 static const OSSL_PARAM *rsa_gettable_params(void *provctx)
 {
-	static const OSSL_PARAM p[] = {
-		OSSL_PARAM_int(OSSL_PKEY_PARAM_BITS, NULL),
-		OSSL_PARAM_int(OSSL_PKEY_PARAM_SECURITY_BITS, NULL),
-		OSSL_PARAM_int(OSSL_PKEY_PARAM_MAX_SIZE, NULL),
-		OSSL_PARAM_utf8_string(OSSL_PKEY_PARAM_DEFAULT_DIGEST, NULL, 0),
-		OSSL_PARAM_BN(OSSL_PKEY_PARAM_RSA_N, NULL, 0),
-		OSSL_PARAM_BN(OSSL_PKEY_PARAM_RSA_E, NULL, 0),
-		OSSL_PARAM_END
-	};
+	static const OSSL_PARAM p[] = { OSSL_PARAM_int(OSSL_PKEY_PARAM_BITS, NULL),
+					OSSL_PARAM_int(OSSL_PKEY_PARAM_SECURITY_BITS, NULL),
+					OSSL_PARAM_int(OSSL_PKEY_PARAM_MAX_SIZE, NULL),
+					OSSL_PARAM_utf8_string(OSSL_PKEY_PARAM_DEFAULT_DIGEST, NULL, 0),
+					OSSL_PARAM_BN(OSSL_PKEY_PARAM_RSA_N, NULL, 0),
+					OSSL_PARAM_BN(OSSL_PKEY_PARAM_RSA_E, NULL, 0),
+					OSSL_PARAM_END };
 	return p;
 }
 
 static const OSSL_PARAM *ec_gettable_params(void *provctx)
 {
-	static const OSSL_PARAM p[] = {
-		OSSL_PARAM_int(OSSL_PKEY_PARAM_BITS, NULL),
-		OSSL_PARAM_int(OSSL_PKEY_PARAM_SECURITY_BITS, NULL),
-		OSSL_PARAM_int(OSSL_PKEY_PARAM_MAX_SIZE, NULL),
-		OSSL_PARAM_utf8_string(OSSL_PKEY_PARAM_DEFAULT_DIGEST, NULL, 0),
-		OSSL_PARAM_utf8_string(OSSL_PKEY_PARAM_GROUP_NAME, NULL, 0),
-		OSSL_PARAM_octet_string(OSSL_PKEY_PARAM_ENCODED_PUBLIC_KEY, NULL, 0),
-		OSSL_PARAM_octet_string(OSSL_PKEY_PARAM_PUB_KEY, NULL, 0),
-		OSSL_PARAM_BN(OSSL_PKEY_PARAM_EC_PUB_X, NULL, 0),
-		OSSL_PARAM_BN(OSSL_PKEY_PARAM_EC_PUB_Y, NULL, 0),
-		OSSL_PARAM_utf8_string(OSSL_PKEY_PARAM_EC_ENCODING, NULL, 0),
-		OSSL_PARAM_utf8_string(OSSL_PKEY_PARAM_EC_POINT_CONVERSION_FORMAT, NULL, 0),
-		OSSL_PARAM_utf8_string(OSSL_PKEY_PARAM_EC_FIELD_TYPE, NULL, 0),
-		OSSL_PARAM_END
-	};
+	static const OSSL_PARAM p[] = { OSSL_PARAM_int(OSSL_PKEY_PARAM_BITS, NULL),
+					OSSL_PARAM_int(OSSL_PKEY_PARAM_SECURITY_BITS, NULL),
+					OSSL_PARAM_int(OSSL_PKEY_PARAM_MAX_SIZE, NULL),
+					OSSL_PARAM_utf8_string(OSSL_PKEY_PARAM_DEFAULT_DIGEST, NULL, 0),
+					OSSL_PARAM_utf8_string(OSSL_PKEY_PARAM_GROUP_NAME, NULL, 0),
+					OSSL_PARAM_octet_string(OSSL_PKEY_PARAM_ENCODED_PUBLIC_KEY, NULL, 0),
+					OSSL_PARAM_octet_string(OSSL_PKEY_PARAM_PUB_KEY, NULL, 0),
+					OSSL_PARAM_BN(OSSL_PKEY_PARAM_EC_PUB_X, NULL, 0),
+					OSSL_PARAM_BN(OSSL_PKEY_PARAM_EC_PUB_Y, NULL, 0),
+					OSSL_PARAM_utf8_string(OSSL_PKEY_PARAM_EC_ENCODING, NULL, 0),
+					OSSL_PARAM_utf8_string(OSSL_PKEY_PARAM_EC_POINT_CONVERSION_FORMAT, NULL,
+							       0),
+					OSSL_PARAM_utf8_string(OSSL_PKEY_PARAM_EC_FIELD_TYPE, NULL, 0),
+					OSSL_PARAM_END };
 	return p;
 }
 
@@ -209,20 +221,25 @@ static const OSSL_PARAM *ec_settable_params(void *provctx)
 {
 	static const OSSL_PARAM p[] = {
 		OSSL_PARAM_octet_string(OSSL_PKEY_PARAM_ENCODED_PUBLIC_KEY, NULL, 0),
-		OSSL_PARAM_utf8_string(OSSL_PKEY_PARAM_EC_POINT_CONVERSION_FORMAT, NULL, 0),
-		OSSL_PARAM_END
+		OSSL_PARAM_utf8_string(OSSL_PKEY_PARAM_EC_POINT_CONVERSION_FORMAT, NULL, 0), OSSL_PARAM_END
 	};
 	return p;
 }
 
-static const char *rsa_query_operation_name(int op) { return "RSA"; }
+static const char *rsa_query_operation_name(int op)
+{
+	return "RSA";
+}
 
 static const char *ec_query_operation_name(int op)
 {
 	switch (op) {
-	case OSSL_OP_SIGNATURE: return "ECDSA";
-	case OSSL_OP_KEYEXCH: return "ECDH";
-	default: return NULL;
+	case OSSL_OP_SIGNATURE:
+		return "ECDSA";
+	case OSSL_OP_KEYEXCH:
+		return "ECDH";
+	default:
+		return NULL;
 	}
 }
 
@@ -241,8 +258,8 @@ static int km_import(void *keydata, int selection, const OSSL_PARAM params[])
 		return 0;
 	}
 	pctx = EVP_PKEY_CTX_new_from_name(k->prov->libctx, chsm_keytype_name(k->type), CHSM_INTERNAL_PROPQ);
-	if (pctx == NULL || EVP_PKEY_fromdata_init(pctx) != 1
-	    || EVP_PKEY_fromdata(pctx, &pkey, selection, (OSSL_PARAM *)params) != 1) {
+	if (pctx == NULL || EVP_PKEY_fromdata_init(pctx) != 1 ||
+	    EVP_PKEY_fromdata(pctx, &pkey, selection, (OSSL_PARAM *)params) != 1) {
 		EVP_PKEY_CTX_free(pctx);
 		return 0;
 	}
@@ -260,8 +277,7 @@ static int km_export(void *keydata, int selection, OSSL_CALLBACK *cb, void *cbar
 	if (k == NULL || k->pkey == NULL)
 		return 0;
 	if (k->obj != NULL && (selection & OSSL_KEYMGMT_SELECT_PRIVATE_KEY) != 0) {
-		chsm_raise(ERR_R_UNSUPPORTED,
-			   "the private half of token key \"%s\" never leaves the token",
+		chsm_raise(ERR_R_UNSUPPORTED, "the private half of token key \"%s\" never leaves the token",
 			   p11_object_label(k->obj));
 		return 0;
 	}
@@ -269,24 +285,20 @@ static int km_export(void *keydata, int selection, OSSL_CALLBACK *cb, void *cbar
 }
 
 #define RSA_KEY_TYPES \
-	OSSL_PARAM_BN(OSSL_PKEY_PARAM_RSA_N, NULL, 0), \
-	OSSL_PARAM_BN(OSSL_PKEY_PARAM_RSA_E, NULL, 0)
-#define RSA_PRIV_TYPES \
-	OSSL_PARAM_BN(OSSL_PKEY_PARAM_RSA_D, NULL, 0), \
-	OSSL_PARAM_BN(OSSL_PKEY_PARAM_RSA_FACTOR1, NULL, 0), \
-	OSSL_PARAM_BN(OSSL_PKEY_PARAM_RSA_FACTOR2, NULL, 0), \
-	OSSL_PARAM_BN(OSSL_PKEY_PARAM_RSA_EXPONENT1, NULL, 0), \
-	OSSL_PARAM_BN(OSSL_PKEY_PARAM_RSA_EXPONENT2, NULL, 0), \
-	OSSL_PARAM_BN(OSSL_PKEY_PARAM_RSA_COEFFICIENT1, NULL, 0)
-#define EC_PARAM_TYPES \
-	OSSL_PARAM_utf8_string(OSSL_PKEY_PARAM_GROUP_NAME, NULL, 0), \
-	OSSL_PARAM_utf8_string(OSSL_PKEY_PARAM_EC_ENCODING, NULL, 0), \
-	OSSL_PARAM_utf8_string(OSSL_PKEY_PARAM_EC_POINT_CONVERSION_FORMAT, NULL, 0), \
-	OSSL_PARAM_int(OSSL_PKEY_PARAM_USE_COFACTOR_ECDH, NULL)
-#define EC_KEY_TYPES \
-	OSSL_PARAM_octet_string(OSSL_PKEY_PARAM_PUB_KEY, NULL, 0)
-#define EC_PRIV_TYPES \
-	OSSL_PARAM_BN(OSSL_PKEY_PARAM_PRIV_KEY, NULL, 0)
+	OSSL_PARAM_BN(OSSL_PKEY_PARAM_RSA_N, NULL, 0), OSSL_PARAM_BN(OSSL_PKEY_PARAM_RSA_E, NULL, 0)
+#define RSA_PRIV_TYPES                                                                                      \
+	OSSL_PARAM_BN(OSSL_PKEY_PARAM_RSA_D, NULL, 0), OSSL_PARAM_BN(OSSL_PKEY_PARAM_RSA_FACTOR1, NULL, 0), \
+		OSSL_PARAM_BN(OSSL_PKEY_PARAM_RSA_FACTOR2, NULL, 0),                                        \
+		OSSL_PARAM_BN(OSSL_PKEY_PARAM_RSA_EXPONENT1, NULL, 0),                                      \
+		OSSL_PARAM_BN(OSSL_PKEY_PARAM_RSA_EXPONENT2, NULL, 0),                                      \
+		OSSL_PARAM_BN(OSSL_PKEY_PARAM_RSA_COEFFICIENT1, NULL, 0)
+#define EC_PARAM_TYPES                                                                       \
+	OSSL_PARAM_utf8_string(OSSL_PKEY_PARAM_GROUP_NAME, NULL, 0),                         \
+		OSSL_PARAM_utf8_string(OSSL_PKEY_PARAM_EC_ENCODING, NULL, 0),                \
+		OSSL_PARAM_utf8_string(OSSL_PKEY_PARAM_EC_POINT_CONVERSION_FORMAT, NULL, 0), \
+		OSSL_PARAM_int(OSSL_PKEY_PARAM_USE_COFACTOR_ECDH, NULL)
+#define EC_KEY_TYPES OSSL_PARAM_octet_string(OSSL_PKEY_PARAM_PUB_KEY, NULL, 0)
+#define EC_PRIV_TYPES OSSL_PARAM_BN(OSSL_PKEY_PARAM_PRIV_KEY, NULL, 0)
 
 /* What may come in (software keys, of any part) and go out (with
  * export refusing the private half of token keys at run time). */
@@ -380,8 +392,14 @@ static void *gen_init(void *provctx, int selection, const OSSL_PARAM params[], e
 	}
 	return g;
 }
-static void *rsa_gen_init(void *p, int s, const OSSL_PARAM pa[]) { return gen_init(p, s, pa, CHSM_KEY_RSA); }
-static void *ec_gen_init(void *p, int s, const OSSL_PARAM pa[]) { return gen_init(p, s, pa, CHSM_KEY_EC); }
+static void *rsa_gen_init(void *p, int s, const OSSL_PARAM pa[])
+{
+	return gen_init(p, s, pa, CHSM_KEY_RSA);
+}
+static void *ec_gen_init(void *p, int s, const OSSL_PARAM pa[])
+{
+	return gen_init(p, s, pa, CHSM_KEY_EC);
+}
 
 static int gen_set_template(void *genctx, void *templ)
 {
@@ -395,12 +413,9 @@ static int gen_set_template(void *genctx, void *templ)
 
 static const OSSL_PARAM *rsa_gen_settable(void *genctx, void *provctx)
 {
-	static const OSSL_PARAM p[] = {
-		OSSL_PARAM_size_t(OSSL_PKEY_PARAM_RSA_BITS, NULL),
-		OSSL_PARAM_size_t(OSSL_PKEY_PARAM_RSA_PRIMES, NULL),
-		OSSL_PARAM_BN(OSSL_PKEY_PARAM_RSA_E, NULL, 0),
-		OSSL_PARAM_END
-	};
+	static const OSSL_PARAM p[] = { OSSL_PARAM_size_t(OSSL_PKEY_PARAM_RSA_BITS, NULL),
+					OSSL_PARAM_size_t(OSSL_PKEY_PARAM_RSA_PRIMES, NULL),
+					OSSL_PARAM_BN(OSSL_PKEY_PARAM_RSA_E, NULL, 0), OSSL_PARAM_END };
 	return p;
 }
 
@@ -409,8 +424,7 @@ static const OSSL_PARAM *ec_gen_settable(void *genctx, void *provctx)
 	static const OSSL_PARAM p[] = {
 		OSSL_PARAM_utf8_string(OSSL_PKEY_PARAM_GROUP_NAME, NULL, 0),
 		OSSL_PARAM_utf8_string(OSSL_PKEY_PARAM_EC_ENCODING, NULL, 0),
-		OSSL_PARAM_utf8_string(OSSL_PKEY_PARAM_EC_POINT_CONVERSION_FORMAT, NULL, 0),
-		OSSL_PARAM_END
+		OSSL_PARAM_utf8_string(OSSL_PKEY_PARAM_EC_POINT_CONVERSION_FORMAT, NULL, 0), OSSL_PARAM_END
 	};
 	return p;
 }
@@ -434,56 +448,55 @@ static void *gen_generate(void *genctx, OSSL_CALLBACK *cb, void *cbarg)
 
 /* ---- dispatch ----------------------------------------------------------- */
 
-#define F(id, fn) { id, (void (*)(void))(fn) }
+#define F(id, fn)                        \
+	{                                \
+		id, (void (*)(void))(fn) \
+	}
 
-const OSSL_DISPATCH chsm_rsa_keymgmt[] = {
-	F(OSSL_FUNC_KEYMGMT_NEW, rsa_new),
-	F(OSSL_FUNC_KEYMGMT_FREE, km_free),
-	F(OSSL_FUNC_KEYMGMT_LOAD, rsa_load),
-	F(OSSL_FUNC_KEYMGMT_DUP, km_dup),
-	F(OSSL_FUNC_KEYMGMT_HAS, km_has),
-	F(OSSL_FUNC_KEYMGMT_MATCH, km_match),
-	F(OSSL_FUNC_KEYMGMT_VALIDATE, km_validate),
-	F(OSSL_FUNC_KEYMGMT_GET_PARAMS, km_get_params),
-	F(OSSL_FUNC_KEYMGMT_GETTABLE_PARAMS, rsa_gettable_params),
-	F(OSSL_FUNC_KEYMGMT_SET_PARAMS, km_set_params),
-	F(OSSL_FUNC_KEYMGMT_SETTABLE_PARAMS, rsa_settable_params),
-	F(OSSL_FUNC_KEYMGMT_QUERY_OPERATION_NAME, rsa_query_operation_name),
-	F(OSSL_FUNC_KEYMGMT_IMPORT, km_import),
-	F(OSSL_FUNC_KEYMGMT_IMPORT_TYPES, rsa_types),
-	F(OSSL_FUNC_KEYMGMT_EXPORT, km_export),
-	F(OSSL_FUNC_KEYMGMT_EXPORT_TYPES, rsa_types),
-	F(OSSL_FUNC_KEYMGMT_GEN_INIT, rsa_gen_init),
-	F(OSSL_FUNC_KEYMGMT_GEN_SET_TEMPLATE, gen_set_template),
-	F(OSSL_FUNC_KEYMGMT_GEN_SET_PARAMS, gen_set_params),
-	F(OSSL_FUNC_KEYMGMT_GEN_SETTABLE_PARAMS, rsa_gen_settable),
-	F(OSSL_FUNC_KEYMGMT_GEN, gen_generate),
-	F(OSSL_FUNC_KEYMGMT_GEN_CLEANUP, gen_cleanup),
-	{ 0, NULL }
-};
+const OSSL_DISPATCH chsm_rsa_keymgmt[] = { F(OSSL_FUNC_KEYMGMT_NEW, rsa_new),
+					   F(OSSL_FUNC_KEYMGMT_FREE, km_free),
+					   F(OSSL_FUNC_KEYMGMT_LOAD, rsa_load),
+					   F(OSSL_FUNC_KEYMGMT_DUP, km_dup),
+					   F(OSSL_FUNC_KEYMGMT_HAS, km_has),
+					   F(OSSL_FUNC_KEYMGMT_MATCH, km_match),
+					   F(OSSL_FUNC_KEYMGMT_VALIDATE, km_validate),
+					   F(OSSL_FUNC_KEYMGMT_GET_PARAMS, km_get_params),
+					   F(OSSL_FUNC_KEYMGMT_GETTABLE_PARAMS, rsa_gettable_params),
+					   F(OSSL_FUNC_KEYMGMT_SET_PARAMS, km_set_params),
+					   F(OSSL_FUNC_KEYMGMT_SETTABLE_PARAMS, rsa_settable_params),
+					   F(OSSL_FUNC_KEYMGMT_QUERY_OPERATION_NAME, rsa_query_operation_name),
+					   F(OSSL_FUNC_KEYMGMT_IMPORT, km_import),
+					   F(OSSL_FUNC_KEYMGMT_IMPORT_TYPES, rsa_types),
+					   F(OSSL_FUNC_KEYMGMT_EXPORT, km_export),
+					   F(OSSL_FUNC_KEYMGMT_EXPORT_TYPES, rsa_types),
+					   F(OSSL_FUNC_KEYMGMT_GEN_INIT, rsa_gen_init),
+					   F(OSSL_FUNC_KEYMGMT_GEN_SET_TEMPLATE, gen_set_template),
+					   F(OSSL_FUNC_KEYMGMT_GEN_SET_PARAMS, gen_set_params),
+					   F(OSSL_FUNC_KEYMGMT_GEN_SETTABLE_PARAMS, rsa_gen_settable),
+					   F(OSSL_FUNC_KEYMGMT_GEN, gen_generate),
+					   F(OSSL_FUNC_KEYMGMT_GEN_CLEANUP, gen_cleanup),
+					   { 0, NULL } };
 
-const OSSL_DISPATCH chsm_ec_keymgmt[] = {
-	F(OSSL_FUNC_KEYMGMT_NEW, ec_new),
-	F(OSSL_FUNC_KEYMGMT_FREE, km_free),
-	F(OSSL_FUNC_KEYMGMT_LOAD, ec_load),
-	F(OSSL_FUNC_KEYMGMT_DUP, km_dup),
-	F(OSSL_FUNC_KEYMGMT_HAS, km_has),
-	F(OSSL_FUNC_KEYMGMT_MATCH, km_match),
-	F(OSSL_FUNC_KEYMGMT_VALIDATE, km_validate),
-	F(OSSL_FUNC_KEYMGMT_GET_PARAMS, km_get_params),
-	F(OSSL_FUNC_KEYMGMT_GETTABLE_PARAMS, ec_gettable_params),
-	F(OSSL_FUNC_KEYMGMT_SET_PARAMS, km_set_params),
-	F(OSSL_FUNC_KEYMGMT_SETTABLE_PARAMS, ec_settable_params),
-	F(OSSL_FUNC_KEYMGMT_QUERY_OPERATION_NAME, ec_query_operation_name),
-	F(OSSL_FUNC_KEYMGMT_IMPORT, km_import),
-	F(OSSL_FUNC_KEYMGMT_IMPORT_TYPES, ec_types),
-	F(OSSL_FUNC_KEYMGMT_EXPORT, km_export),
-	F(OSSL_FUNC_KEYMGMT_EXPORT_TYPES, ec_types),
-	F(OSSL_FUNC_KEYMGMT_GEN_INIT, ec_gen_init),
-	F(OSSL_FUNC_KEYMGMT_GEN_SET_TEMPLATE, gen_set_template),
-	F(OSSL_FUNC_KEYMGMT_GEN_SET_PARAMS, gen_set_params),
-	F(OSSL_FUNC_KEYMGMT_GEN_SETTABLE_PARAMS, ec_gen_settable),
-	F(OSSL_FUNC_KEYMGMT_GEN, gen_generate),
-	F(OSSL_FUNC_KEYMGMT_GEN_CLEANUP, gen_cleanup),
-	{ 0, NULL }
-};
+const OSSL_DISPATCH chsm_ec_keymgmt[] = { F(OSSL_FUNC_KEYMGMT_NEW, ec_new),
+					  F(OSSL_FUNC_KEYMGMT_FREE, km_free),
+					  F(OSSL_FUNC_KEYMGMT_LOAD, ec_load),
+					  F(OSSL_FUNC_KEYMGMT_DUP, km_dup),
+					  F(OSSL_FUNC_KEYMGMT_HAS, km_has),
+					  F(OSSL_FUNC_KEYMGMT_MATCH, km_match),
+					  F(OSSL_FUNC_KEYMGMT_VALIDATE, km_validate),
+					  F(OSSL_FUNC_KEYMGMT_GET_PARAMS, km_get_params),
+					  F(OSSL_FUNC_KEYMGMT_GETTABLE_PARAMS, ec_gettable_params),
+					  F(OSSL_FUNC_KEYMGMT_SET_PARAMS, km_set_params),
+					  F(OSSL_FUNC_KEYMGMT_SETTABLE_PARAMS, ec_settable_params),
+					  F(OSSL_FUNC_KEYMGMT_QUERY_OPERATION_NAME, ec_query_operation_name),
+					  F(OSSL_FUNC_KEYMGMT_IMPORT, km_import),
+					  F(OSSL_FUNC_KEYMGMT_IMPORT_TYPES, ec_types),
+					  F(OSSL_FUNC_KEYMGMT_EXPORT, km_export),
+					  F(OSSL_FUNC_KEYMGMT_EXPORT_TYPES, ec_types),
+					  F(OSSL_FUNC_KEYMGMT_GEN_INIT, ec_gen_init),
+					  F(OSSL_FUNC_KEYMGMT_GEN_SET_TEMPLATE, gen_set_template),
+					  F(OSSL_FUNC_KEYMGMT_GEN_SET_PARAMS, gen_set_params),
+					  F(OSSL_FUNC_KEYMGMT_GEN_SETTABLE_PARAMS, ec_gen_settable),
+					  F(OSSL_FUNC_KEYMGMT_GEN, gen_generate),
+					  F(OSSL_FUNC_KEYMGMT_GEN_CLEANUP, gen_cleanup),
+					  { 0, NULL } };

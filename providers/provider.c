@@ -15,7 +15,7 @@
 
 #include "providers/capfhsm.h"
 
-#define CHSM_VERSION	"1.0"
+#define CHSM_VERSION "1.0"
 
 /* ---- token cache -------------------------------------------------------- */
 
@@ -25,7 +25,7 @@
 struct tokentry {
 	struct tokentry *next;
 	char *key;
-	struct p11_token *tok;		/* NULL after a PIN failure */
+	struct p11_token *tok; /* NULL after a PIN failure */
 	char msg[CHSM_ERRLEN];
 };
 
@@ -43,7 +43,7 @@ static char *token_key(const char *module, const struct p11_uri *uri, char *err,
 	if (p11_uri_copy(&t, uri, err, errlen) != 0)
 		return NULL;
 	/* only what selects the token and logs in */
-	free(t.object);		/* p11_uri_copy allocates with malloc */
+	free(t.object); /* p11_uri_copy allocates with malloc */
 	t.object = NULL;
 	free(t.id);
 	t.id = NULL;
@@ -58,8 +58,8 @@ static char *token_key(const char *module, const struct p11_uri *uri, char *err,
 	return key;
 }
 
-int chsm_token_get(struct chsm_prov *prov, const struct p11_uri *uri, struct p11_token **tok,
-		   char *err, size_t errlen)
+int chsm_token_get(struct chsm_prov *prov, const struct p11_uri *uri, struct p11_token **tok, char *err,
+		   size_t errlen)
 {
 	struct chsm_tokcache *c = prov->tokens;
 	struct p11_token_opts opts = { .module_path = prov->module_path,
@@ -132,13 +132,11 @@ static void tokcache_free(struct chsm_tokcache *c)
 
 /* ---- algorithms --------------------------------------------------------- */
 
-static const OSSL_ALGORITHM keymgmt_algs[] = {
-	{ "RSA:rsaEncryption:1.2.840.113549.1.1.1", CHSM_PROPS, chsm_rsa_keymgmt,
-	  "RSA keys on a PKCS#11 token (capfhsm)" },
-	{ "EC:id-ecPublicKey:1.2.840.10045.2.1", CHSM_PROPS, chsm_ec_keymgmt,
-	  "EC keys on a PKCS#11 token (capfhsm)" },
-	{ NULL, NULL, NULL, NULL }
-};
+static const OSSL_ALGORITHM keymgmt_algs[] = { { "RSA:rsaEncryption:1.2.840.113549.1.1.1", CHSM_PROPS,
+						 chsm_rsa_keymgmt, "RSA keys on a PKCS#11 token (capfhsm)" },
+					       { "EC:id-ecPublicKey:1.2.840.10045.2.1", CHSM_PROPS,
+						 chsm_ec_keymgmt, "EC keys on a PKCS#11 token (capfhsm)" },
+					       { NULL, NULL, NULL, NULL } };
 
 static const OSSL_ALGORITHM signature_algs[] = {
 	{ "RSA:rsaEncryption:1.2.840.113549.1.1.1", CHSM_PROPS, chsm_rsa_signature,
@@ -148,18 +146,21 @@ static const OSSL_ALGORITHM signature_algs[] = {
 };
 
 static const OSSL_ALGORITHM store_algs[] = {
-	{ "pkcs11", CHSM_PROPS, chsm_store, "RFC 7512 pkcs11: URIs (capfhsm)" },
-	{ NULL, NULL, NULL, NULL }
+	{ "pkcs11", CHSM_PROPS, chsm_store, "RFC 7512 pkcs11: URIs (capfhsm)" }, { NULL, NULL, NULL, NULL }
 };
 
 static const OSSL_ALGORITHM *prov_query(void *provctx, int op, int *no_cache)
 {
 	*no_cache = 0;
 	switch (op) {
-	case OSSL_OP_KEYMGMT: return keymgmt_algs;
-	case OSSL_OP_SIGNATURE: return signature_algs;
-	case OSSL_OP_STORE: return store_algs;
-	default: return NULL;
+	case OSSL_OP_KEYMGMT:
+		return keymgmt_algs;
+	case OSSL_OP_SIGNATURE:
+		return signature_algs;
+	case OSSL_OP_STORE:
+		return store_algs;
+	default:
+		return NULL;
 	}
 }
 
@@ -178,12 +179,9 @@ struct tls_group {
 };
 
 static const struct tls_group tls_groups[] = {
-	{ "secp256r1", "prime256v1", 23, 128 },
-	{ "P-256", "prime256v1", 23, 128 },
-	{ "secp384r1", "secp384r1", 24, 192 },
-	{ "P-384", "secp384r1", 24, 192 },
-	{ "secp521r1", "secp521r1", 25, 256 },
-	{ "P-521", "secp521r1", 25, 256 },
+	{ "secp256r1", "prime256v1", 23, 128 }, { "P-256", "prime256v1", 23, 128 },
+	{ "secp384r1", "secp384r1", 24, 192 },  { "P-384", "secp384r1", 24, 192 },
+	{ "secp521r1", "secp521r1", 25, 256 },  { "P-521", "secp521r1", 25, 256 },
 };
 
 static int prov_get_capabilities(void *provctx, const char *capability, OSSL_CALLBACK *cb, void *arg)
@@ -193,19 +191,18 @@ static int prov_get_capabilities(void *provctx, const char *capability, OSSL_CAL
 	for (size_t i = 0; i < sizeof(tls_groups) / sizeof(tls_groups[0]); i++) {
 		const struct tls_group *g = &tls_groups[i];
 		unsigned int id = g->id, secbits = g->secbits;
-		int mintls = 0x0301, maxtls = 0, mindtls = 0xfeff, maxdtls = 0;	/* TLS 1.0+, DTLS 1.0+ */
-		OSSL_PARAM p[] = {
-			OSSL_PARAM_utf8_string(OSSL_CAPABILITY_TLS_GROUP_NAME, (char *)g->name, 0),
-			OSSL_PARAM_utf8_string(OSSL_CAPABILITY_TLS_GROUP_NAME_INTERNAL, (char *)g->internal, 0),
-			OSSL_PARAM_utf8_string(OSSL_CAPABILITY_TLS_GROUP_ALG, "EC", 0),
-			OSSL_PARAM_uint(OSSL_CAPABILITY_TLS_GROUP_ID, &id),
-			OSSL_PARAM_uint(OSSL_CAPABILITY_TLS_GROUP_SECURITY_BITS, &secbits),
-			OSSL_PARAM_int(OSSL_CAPABILITY_TLS_GROUP_MIN_TLS, &mintls),
-			OSSL_PARAM_int(OSSL_CAPABILITY_TLS_GROUP_MAX_TLS, &maxtls),
-			OSSL_PARAM_int(OSSL_CAPABILITY_TLS_GROUP_MIN_DTLS, &mindtls),
-			OSSL_PARAM_int(OSSL_CAPABILITY_TLS_GROUP_MAX_DTLS, &maxdtls),
-			OSSL_PARAM_END
-		};
+		int mintls = 0x0301, maxtls = 0, mindtls = 0xfeff, maxdtls = 0; /* TLS 1.0+, DTLS 1.0+ */
+		OSSL_PARAM p[] = { OSSL_PARAM_utf8_string(OSSL_CAPABILITY_TLS_GROUP_NAME, (char *)g->name, 0),
+				   OSSL_PARAM_utf8_string(OSSL_CAPABILITY_TLS_GROUP_NAME_INTERNAL,
+							  (char *)g->internal, 0),
+				   OSSL_PARAM_utf8_string(OSSL_CAPABILITY_TLS_GROUP_ALG, "EC", 0),
+				   OSSL_PARAM_uint(OSSL_CAPABILITY_TLS_GROUP_ID, &id),
+				   OSSL_PARAM_uint(OSSL_CAPABILITY_TLS_GROUP_SECURITY_BITS, &secbits),
+				   OSSL_PARAM_int(OSSL_CAPABILITY_TLS_GROUP_MIN_TLS, &mintls),
+				   OSSL_PARAM_int(OSSL_CAPABILITY_TLS_GROUP_MAX_TLS, &maxtls),
+				   OSSL_PARAM_int(OSSL_CAPABILITY_TLS_GROUP_MIN_DTLS, &mindtls),
+				   OSSL_PARAM_int(OSSL_CAPABILITY_TLS_GROUP_MAX_DTLS, &maxdtls),
+				   OSSL_PARAM_END };
 		if (!cb(p, arg))
 			return 0;
 	}
@@ -216,13 +213,10 @@ static int prov_get_capabilities(void *provctx, const char *capability, OSSL_CAL
 
 static const OSSL_PARAM *prov_gettable_params(void *provctx)
 {
-	static const OSSL_PARAM p[] = {
-		OSSL_PARAM_utf8_ptr(OSSL_PROV_PARAM_NAME, NULL, 0),
-		OSSL_PARAM_utf8_ptr(OSSL_PROV_PARAM_VERSION, NULL, 0),
-		OSSL_PARAM_utf8_ptr(OSSL_PROV_PARAM_BUILDINFO, NULL, 0),
-		OSSL_PARAM_int(OSSL_PROV_PARAM_STATUS, NULL),
-		OSSL_PARAM_END
-	};
+	static const OSSL_PARAM p[] = { OSSL_PARAM_utf8_ptr(OSSL_PROV_PARAM_NAME, NULL, 0),
+					OSSL_PARAM_utf8_ptr(OSSL_PROV_PARAM_VERSION, NULL, 0),
+					OSSL_PARAM_utf8_ptr(OSSL_PROV_PARAM_BUILDINFO, NULL, 0),
+					OSSL_PARAM_int(OSSL_PROV_PARAM_STATUS, NULL), OSSL_PARAM_END };
 	return p;
 }
 
@@ -230,17 +224,16 @@ static int prov_get_params(void *provctx, OSSL_PARAM params[])
 {
 	OSSL_PARAM *p;
 
-	if ((p = OSSL_PARAM_locate(params, OSSL_PROV_PARAM_NAME)) != NULL
-	    && !OSSL_PARAM_set_utf8_ptr(p, "capfhsm: PKCS#11 token keys for capf-appliance"))
+	if ((p = OSSL_PARAM_locate(params, OSSL_PROV_PARAM_NAME)) != NULL &&
+	    !OSSL_PARAM_set_utf8_ptr(p, "capfhsm: PKCS#11 token keys for capf-appliance"))
 		return 0;
-	if ((p = OSSL_PARAM_locate(params, OSSL_PROV_PARAM_VERSION)) != NULL
-	    && !OSSL_PARAM_set_utf8_ptr(p, CHSM_VERSION))
+	if ((p = OSSL_PARAM_locate(params, OSSL_PROV_PARAM_VERSION)) != NULL &&
+	    !OSSL_PARAM_set_utf8_ptr(p, CHSM_VERSION))
 		return 0;
-	if ((p = OSSL_PARAM_locate(params, OSSL_PROV_PARAM_BUILDINFO)) != NULL
-	    && !OSSL_PARAM_set_utf8_ptr(p, OPENSSL_VERSION_TEXT))
+	if ((p = OSSL_PARAM_locate(params, OSSL_PROV_PARAM_BUILDINFO)) != NULL &&
+	    !OSSL_PARAM_set_utf8_ptr(p, OPENSSL_VERSION_TEXT))
 		return 0;
-	if ((p = OSSL_PARAM_locate(params, OSSL_PROV_PARAM_STATUS)) != NULL
-	    && !OSSL_PARAM_set_int(p, 1))
+	if ((p = OSSL_PARAM_locate(params, OSSL_PROV_PARAM_STATUS)) != NULL && !OSSL_PARAM_set_int(p, 1))
 		return 0;
 	return 1;
 }
@@ -300,13 +293,10 @@ static int read_config(struct chsm_prov *prov, const OSSL_DISPATCH *in)
 		if (in->function_id == OSSL_FUNC_CORE_GET_PARAMS)
 			get_params = OSSL_FUNC_core_get_params(in);
 	if (get_params != NULL) {
-		OSSL_PARAM p[] = {
-			OSSL_PARAM_utf8_ptr(CHSM_CFG_MODULE, (char **)&cfg, 0),
-			OSSL_PARAM_utf8_ptr(CHSM_CFG_REINIT, (char **)&reinit, 0),
-			OSSL_PARAM_utf8_ptr(CHSM_CFG_RECOVER_MS, (char **)&recover, 0),
-			OSSL_PARAM_utf8_ptr(CHSM_CFG_POOL, (char **)&pool, 0),
-			OSSL_PARAM_END
-		};
+		OSSL_PARAM p[] = { OSSL_PARAM_utf8_ptr(CHSM_CFG_MODULE, (char **)&cfg, 0),
+				   OSSL_PARAM_utf8_ptr(CHSM_CFG_REINIT, (char **)&reinit, 0),
+				   OSSL_PARAM_utf8_ptr(CHSM_CFG_RECOVER_MS, (char **)&recover, 0),
+				   OSSL_PARAM_utf8_ptr(CHSM_CFG_POOL, (char **)&pool, 0), OSSL_PARAM_END };
 		if (!get_params(prov->handle, p))
 			cfg = reinit = recover = pool = NULL;
 	}
@@ -325,8 +315,8 @@ static int read_config(struct chsm_prov *prov, const OSSL_DISPATCH *in)
 		return 0;
 	}
 	prov->reinit_module = reinit != NULL && (strcmp(reinit, "1") == 0 || strcmp(reinit, "yes") == 0);
-	if (!conf_uint(CHSM_CFG_RECOVER_MS, recover, 600000, &prov->recover_ms)
-	    || !conf_uint(CHSM_CFG_POOL, pool, P11_MAX_POOL, &prov->pool_size))
+	if (!conf_uint(CHSM_CFG_RECOVER_MS, recover, 600000, &prov->recover_ms) ||
+	    !conf_uint(CHSM_CFG_POOL, pool, P11_MAX_POOL, &prov->pool_size))
 		return 0;
 	prov->module_path = OPENSSL_strdup(path);
 	prov->module_source = OPENSSL_strdup(src);
@@ -339,16 +329,15 @@ static int read_config(struct chsm_prov *prov, const OSSL_DISPATCH *in)
  * found with dlsym by appliance/common/hsm.c. fn NULL: discard (the default).
  * Process-wide, like the layer's state.
  */
-__attribute__((visibility("default")))
-void capfhsm_set_log_fn(p11_log_fn *fn, void *arg);
+__attribute__((visibility("default"))) void capfhsm_set_log_fn(p11_log_fn *fn, void *arg);
 void capfhsm_set_log_fn(p11_log_fn *fn, void *arg)
 {
 	p11_set_log_fn(fn, arg);
 }
 
-__attribute__((visibility("default")))
-int OSSL_provider_init(const OSSL_CORE_HANDLE *handle, const OSSL_DISPATCH *in,
-		       const OSSL_DISPATCH **out, void **provctx)
+__attribute__((visibility("default"))) int OSSL_provider_init(const OSSL_CORE_HANDLE *handle,
+							      const OSSL_DISPATCH *in,
+							      const OSSL_DISPATCH **out, void **provctx)
 {
 	struct chsm_prov *prov;
 

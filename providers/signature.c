@@ -25,18 +25,18 @@ enum sig_op { SIG_NONE, SIG_SIGN, SIG_VERIFY };
 
 struct sigctx {
 	struct chsm_prov *prov;
-	enum chsm_keytype type;		/* RSA or EC (ECDSA) */
+	enum chsm_keytype type; /* RSA or EC (ECDSA) */
 	struct chsm_key *key;
 	enum sig_op op;
-	int pad;			/* RSA_PKCS1_PADDING or RSA_PKCS1_PSS_PADDING */
+	int pad; /* RSA_PKCS1_PADDING or RSA_PKCS1_PSS_PADDING */
 	EVP_MD *md;
-	EVP_MD *mgf1;			/* NULL: the message digest */
-	int saltlen;			/* RSA_PSS_SALTLEN_* or bytes */
-	EVP_MD_CTX *mdctx;		/* digest-sign/verify */
-	int updated;			/* data went in: the digest is fixed */
+	EVP_MD *mgf1;      /* NULL: the message digest */
+	int saltlen;       /* RSA_PSS_SALTLEN_* or bytes */
+	EVP_MD_CTX *mdctx; /* digest-sign/verify */
+	int updated;       /* data went in: the digest is fixed */
 };
 
-#define MD_NID(md)	((md) != NULL ? EVP_MD_get_type(md) : NID_undef)
+#define MD_NID(md) ((md) != NULL ? EVP_MD_get_type(md) : NID_undef)
 
 static void *sig_newctx(void *provctx, const char *propq, enum chsm_keytype type)
 {
@@ -47,11 +47,17 @@ static void *sig_newctx(void *provctx, const char *propq, enum chsm_keytype type
 	c->prov = provctx;
 	c->type = type;
 	c->pad = RSA_PKCS1_PADDING;
-	c->saltlen = RSA_PSS_SALTLEN_AUTO;	/* as OpenSSL: max when signing, detected when verifying */
+	c->saltlen = RSA_PSS_SALTLEN_AUTO; /* as OpenSSL: max when signing, detected when verifying */
 	return c;
 }
-static void *rsa_newctx(void *p, const char *q) { return sig_newctx(p, q, CHSM_KEY_RSA); }
-static void *ecdsa_newctx(void *p, const char *q) { return sig_newctx(p, q, CHSM_KEY_EC); }
+static void *rsa_newctx(void *p, const char *q)
+{
+	return sig_newctx(p, q, CHSM_KEY_RSA);
+}
+static void *ecdsa_newctx(void *p, const char *q)
+{
+	return sig_newctx(p, q, CHSM_KEY_EC);
+}
 
 static void sig_freectx(void *vctx)
 {
@@ -78,8 +84,7 @@ static void *sig_dupctx(void *vctx)
 	c->mdctx = NULL;
 	if (src->key != NULL)
 		c->key = chsm_key_ref(src->key);
-	if ((src->md != NULL && !EVP_MD_up_ref(src->md))
-	    || (src->mgf1 != NULL && !EVP_MD_up_ref(src->mgf1)))
+	if ((src->md != NULL && !EVP_MD_up_ref(src->md)) || (src->mgf1 != NULL && !EVP_MD_up_ref(src->mgf1)))
 		goto fail;
 	c->md = src->md;
 	c->mgf1 = src->mgf1;
@@ -216,15 +221,15 @@ static int sig_set_ctx_params(void *vctx, const OSSL_PARAM params[])
 		return 0;
 	if (params == NULL)
 		return 1;
-	if ((p = OSSL_PARAM_locate_const(params, OSSL_SIGNATURE_PARAM_DIGEST)) != NULL
-	    && (!OSSL_PARAM_get_utf8_string_ptr(p, &s) || !set_md(c, s)))
+	if ((p = OSSL_PARAM_locate_const(params, OSSL_SIGNATURE_PARAM_DIGEST)) != NULL &&
+	    (!OSSL_PARAM_get_utf8_string_ptr(p, &s) || !set_md(c, s)))
 		return 0;
 	if (c->type != CHSM_KEY_RSA)
 		return 1;
 	if ((p = OSSL_PARAM_locate_const(params, OSSL_SIGNATURE_PARAM_PAD_MODE)) != NULL && !set_pad(c, p))
 		return 0;
-	if ((p = OSSL_PARAM_locate_const(params, OSSL_SIGNATURE_PARAM_PSS_SALTLEN)) != NULL
-	    && !set_saltlen(c, p))
+	if ((p = OSSL_PARAM_locate_const(params, OSSL_SIGNATURE_PARAM_PSS_SALTLEN)) != NULL &&
+	    !set_saltlen(c, p))
 		return 0;
 	if ((p = OSSL_PARAM_locate_const(params, OSSL_SIGNATURE_PARAM_MGF1_DIGEST)) != NULL) {
 		EVP_MD *md;
@@ -239,25 +244,21 @@ static int sig_set_ctx_params(void *vctx, const OSSL_PARAM params[])
 
 static const OSSL_PARAM *rsa_settable_ctx_params(void *vctx, void *provctx)
 {
-	static const OSSL_PARAM p[] = {
-		OSSL_PARAM_utf8_string(OSSL_SIGNATURE_PARAM_DIGEST, NULL, 0),
-		OSSL_PARAM_utf8_string(OSSL_SIGNATURE_PARAM_PROPERTIES, NULL, 0),
-		OSSL_PARAM_utf8_string(OSSL_SIGNATURE_PARAM_PAD_MODE, NULL, 0),
-		OSSL_PARAM_utf8_string(OSSL_SIGNATURE_PARAM_PSS_SALTLEN, NULL, 0),
-		OSSL_PARAM_utf8_string(OSSL_SIGNATURE_PARAM_MGF1_DIGEST, NULL, 0),
-		OSSL_PARAM_utf8_string(OSSL_SIGNATURE_PARAM_MGF1_PROPERTIES, NULL, 0),
-		OSSL_PARAM_END
-	};
+	static const OSSL_PARAM p[] = { OSSL_PARAM_utf8_string(OSSL_SIGNATURE_PARAM_DIGEST, NULL, 0),
+					OSSL_PARAM_utf8_string(OSSL_SIGNATURE_PARAM_PROPERTIES, NULL, 0),
+					OSSL_PARAM_utf8_string(OSSL_SIGNATURE_PARAM_PAD_MODE, NULL, 0),
+					OSSL_PARAM_utf8_string(OSSL_SIGNATURE_PARAM_PSS_SALTLEN, NULL, 0),
+					OSSL_PARAM_utf8_string(OSSL_SIGNATURE_PARAM_MGF1_DIGEST, NULL, 0),
+					OSSL_PARAM_utf8_string(OSSL_SIGNATURE_PARAM_MGF1_PROPERTIES, NULL, 0),
+					OSSL_PARAM_END };
 	return p;
 }
 
 static const OSSL_PARAM *ecdsa_settable_ctx_params(void *vctx, void *provctx)
 {
-	static const OSSL_PARAM p[] = {
-		OSSL_PARAM_utf8_string(OSSL_SIGNATURE_PARAM_DIGEST, NULL, 0),
-		OSSL_PARAM_utf8_string(OSSL_SIGNATURE_PARAM_PROPERTIES, NULL, 0),
-		OSSL_PARAM_END
-	};
+	static const OSSL_PARAM p[] = { OSSL_PARAM_utf8_string(OSSL_SIGNATURE_PARAM_DIGEST, NULL, 0),
+					OSSL_PARAM_utf8_string(OSSL_SIGNATURE_PARAM_PROPERTIES, NULL, 0),
+					OSSL_PARAM_END };
 	return p;
 }
 
@@ -270,8 +271,8 @@ static int mgf1_nid(const struct sigctx *c)
 static int resolved_saltlen(const struct sigctx *c)
 {
 	char err[CHSM_ERRLEN];
-	int s = chsm_pss_saltlen(c->saltlen, c->key != NULL ? c->key->bits : 0,
-				 (size_t)EVP_MD_get_size(c->md), err, sizeof(err));
+	int s = chsm_pss_saltlen(c->saltlen, c->key != NULL ? c->key->bits : 0, (size_t)EVP_MD_get_size(c->md),
+				 err, sizeof(err));
 
 	if (s < 0)
 		chsm_raise(PROV_R_INVALID_SALT_LENGTH, "%s", err);
@@ -288,14 +289,16 @@ static int sig_get_ctx_params(void *vctx, OSSL_PARAM params[])
 	if ((p = OSSL_PARAM_locate(params, OSSL_SIGNATURE_PARAM_ALGORITHM_ID)) != NULL && c->md != NULL) {
 		unsigned char aid[CHSM_ALGID_MAX];
 		char err[CHSM_ERRLEN];
-		enum chsm_sig_scheme scheme = c->type == CHSM_KEY_EC ? CHSM_SIG_ECDSA
-			: c->pad == RSA_PKCS1_PSS_PADDING ? CHSM_SIG_PSS : CHSM_SIG_PKCS1;
+		enum chsm_sig_scheme scheme = c->type == CHSM_KEY_EC          ? CHSM_SIG_ECDSA :
+					      c->pad == RSA_PKCS1_PSS_PADDING ? CHSM_SIG_PSS :
+										CHSM_SIG_PKCS1;
 		int salt = 0;
 		size_t n;
 
 		if (scheme == CHSM_SIG_PSS && (salt = resolved_saltlen(c)) < 0)
 			return 0;
-		n = chsm_sig_algid(scheme, MD_NID(c->md), mgf1_nid(c), salt, aid, sizeof(aid), err, sizeof(err));
+		n = chsm_sig_algid(scheme, MD_NID(c->md), mgf1_nid(c), salt, aid, sizeof(aid), err,
+				   sizeof(err));
 		if (n == 0) {
 			chsm_raise(PROV_R_INVALID_DIGEST, "%s", err);
 			return 0;
@@ -303,14 +306,14 @@ static int sig_get_ctx_params(void *vctx, OSSL_PARAM params[])
 		if (!OSSL_PARAM_set_octet_string(p, aid, n))
 			return 0;
 	}
-	if ((p = OSSL_PARAM_locate(params, OSSL_SIGNATURE_PARAM_DIGEST)) != NULL && c->md != NULL
-	    && !OSSL_PARAM_set_utf8_string(p, OBJ_nid2sn(MD_NID(c->md))))
+	if ((p = OSSL_PARAM_locate(params, OSSL_SIGNATURE_PARAM_DIGEST)) != NULL && c->md != NULL &&
+	    !OSSL_PARAM_set_utf8_string(p, OBJ_nid2sn(MD_NID(c->md))))
 		return 0;
 	if (c->type != CHSM_KEY_RSA)
 		return 1;
 	if ((p = OSSL_PARAM_locate(params, OSSL_SIGNATURE_PARAM_PAD_MODE)) != NULL) {
-		if (p->data_type == OSSL_PARAM_INTEGER ? !OSSL_PARAM_set_int(p, c->pad)
-		    : !OSSL_PARAM_set_utf8_string(p, pad_name(c->pad)))
+		if (p->data_type == OSSL_PARAM_INTEGER ? !OSSL_PARAM_set_int(p, c->pad) :
+							 !OSSL_PARAM_set_utf8_string(p, pad_name(c->pad)))
 			return 0;
 	}
 	if ((p = OSSL_PARAM_locate(params, OSSL_SIGNATURE_PARAM_PSS_SALTLEN)) != NULL) {
@@ -319,9 +322,11 @@ static int sig_get_ctx_params(void *vctx, OSSL_PARAM params[])
 				return 0;
 		} else {
 			char buf[16];
-			const char *s = c->saltlen == RSA_PSS_SALTLEN_DIGEST ? OSSL_PKEY_RSA_PSS_SALT_LEN_DIGEST
-				: c->saltlen == RSA_PSS_SALTLEN_MAX ? OSSL_PKEY_RSA_PSS_SALT_LEN_MAX
-				: c->saltlen == RSA_PSS_SALTLEN_AUTO ? OSSL_PKEY_RSA_PSS_SALT_LEN_AUTO : NULL;
+			const char *s = c->saltlen == RSA_PSS_SALTLEN_DIGEST ?
+						OSSL_PKEY_RSA_PSS_SALT_LEN_DIGEST :
+					c->saltlen == RSA_PSS_SALTLEN_MAX  ? OSSL_PKEY_RSA_PSS_SALT_LEN_MAX :
+					c->saltlen == RSA_PSS_SALTLEN_AUTO ? OSSL_PKEY_RSA_PSS_SALT_LEN_AUTO :
+									     NULL;
 			if (s == NULL) {
 				snprintf(buf, sizeof(buf), "%d", c->saltlen);
 				s = buf;
@@ -330,32 +335,28 @@ static int sig_get_ctx_params(void *vctx, OSSL_PARAM params[])
 				return 0;
 		}
 	}
-	if ((p = OSSL_PARAM_locate(params, OSSL_SIGNATURE_PARAM_MGF1_DIGEST)) != NULL && mgf1_nid(c) != NID_undef
-	    && !OSSL_PARAM_set_utf8_string(p, OBJ_nid2sn(mgf1_nid(c))))
+	if ((p = OSSL_PARAM_locate(params, OSSL_SIGNATURE_PARAM_MGF1_DIGEST)) != NULL &&
+	    mgf1_nid(c) != NID_undef && !OSSL_PARAM_set_utf8_string(p, OBJ_nid2sn(mgf1_nid(c))))
 		return 0;
 	return 1;
 }
 
 static const OSSL_PARAM *rsa_gettable_ctx_params(void *vctx, void *provctx)
 {
-	static const OSSL_PARAM p[] = {
-		OSSL_PARAM_octet_string(OSSL_SIGNATURE_PARAM_ALGORITHM_ID, NULL, 0),
-		OSSL_PARAM_utf8_string(OSSL_SIGNATURE_PARAM_DIGEST, NULL, 0),
-		OSSL_PARAM_utf8_string(OSSL_SIGNATURE_PARAM_PAD_MODE, NULL, 0),
-		OSSL_PARAM_utf8_string(OSSL_SIGNATURE_PARAM_PSS_SALTLEN, NULL, 0),
-		OSSL_PARAM_utf8_string(OSSL_SIGNATURE_PARAM_MGF1_DIGEST, NULL, 0),
-		OSSL_PARAM_END
-	};
+	static const OSSL_PARAM p[] = { OSSL_PARAM_octet_string(OSSL_SIGNATURE_PARAM_ALGORITHM_ID, NULL, 0),
+					OSSL_PARAM_utf8_string(OSSL_SIGNATURE_PARAM_DIGEST, NULL, 0),
+					OSSL_PARAM_utf8_string(OSSL_SIGNATURE_PARAM_PAD_MODE, NULL, 0),
+					OSSL_PARAM_utf8_string(OSSL_SIGNATURE_PARAM_PSS_SALTLEN, NULL, 0),
+					OSSL_PARAM_utf8_string(OSSL_SIGNATURE_PARAM_MGF1_DIGEST, NULL, 0),
+					OSSL_PARAM_END };
 	return p;
 }
 
 static const OSSL_PARAM *ecdsa_gettable_ctx_params(void *vctx, void *provctx)
 {
-	static const OSSL_PARAM p[] = {
-		OSSL_PARAM_octet_string(OSSL_SIGNATURE_PARAM_ALGORITHM_ID, NULL, 0),
-		OSSL_PARAM_utf8_string(OSSL_SIGNATURE_PARAM_DIGEST, NULL, 0),
-		OSSL_PARAM_END
-	};
+	static const OSSL_PARAM p[] = { OSSL_PARAM_octet_string(OSSL_SIGNATURE_PARAM_ALGORITHM_ID, NULL, 0),
+					OSSL_PARAM_utf8_string(OSSL_SIGNATURE_PARAM_DIGEST, NULL, 0),
+					OSSL_PARAM_END };
 	return p;
 }
 
@@ -393,8 +394,14 @@ static int sig_init(struct sigctx *c, void *vkey, const OSSL_PARAM params[], enu
 	return sig_set_ctx_params(c, params);
 }
 
-static int sign_init(void *c, void *k, const OSSL_PARAM p[]) { return sig_init(c, k, p, SIG_SIGN); }
-static int verify_init(void *c, void *k, const OSSL_PARAM p[]) { return sig_init(c, k, p, SIG_VERIFY); }
+static int sign_init(void *c, void *k, const OSSL_PARAM p[])
+{
+	return sig_init(c, k, p, SIG_SIGN);
+}
+static int verify_init(void *c, void *k, const OSSL_PARAM p[])
+{
+	return sig_init(c, k, p, SIG_VERIFY);
+}
 
 static int digest_init(struct sigctx *c, const char *mdname, void *vkey, const OSSL_PARAM params[],
 		       enum sig_op op)
@@ -404,8 +411,9 @@ static int digest_init(struct sigctx *c, const char *mdname, void *vkey, const O
 	if (mdname != NULL && *mdname != '\0') {
 		if (!set_md(c, mdname))
 			return 0;
-	} else if (c->md == NULL && !set_md(c, c->type == CHSM_KEY_EC && c->key->bits > 384 ? "SHA512"
-					   : c->type == CHSM_KEY_EC && c->key->bits > 256 ? "SHA384" : "SHA256")) {
+	} else if (c->md == NULL && !set_md(c, c->type == CHSM_KEY_EC && c->key->bits > 384 ? "SHA512" :
+					       c->type == CHSM_KEY_EC && c->key->bits > 256 ? "SHA384" :
+											      "SHA256")) {
 		return 0;
 	}
 	if (c->mdctx == NULL && (c->mdctx = EVP_MD_CTX_new()) == NULL)
@@ -440,14 +448,15 @@ static int check_hash(const struct sigctx *c, size_t len)
 {
 	if (c->md != NULL) {
 		if (len != (size_t)EVP_MD_get_size(c->md)) {
-			chsm_raise(PROV_R_INVALID_DIGEST_LENGTH, "%zu bytes to sign, but %s makes %d",
-				   len, EVP_MD_get0_name(c->md), EVP_MD_get_size(c->md));
+			chsm_raise(PROV_R_INVALID_DIGEST_LENGTH, "%zu bytes to sign, but %s makes %d", len,
+				   EVP_MD_get0_name(c->md), EVP_MD_get_size(c->md));
 			return 0;
 		}
 		return 1;
 	}
 	if (c->type == CHSM_KEY_RSA) {
-		chsm_raise(PROV_R_INVALID_DIGEST, "RSA signatures need a digest (set one: SHA-256, SHA-384, SHA-512)");
+		chsm_raise(PROV_R_INVALID_DIGEST,
+			   "RSA signatures need a digest (set one: SHA-256, SHA-384, SHA-512)");
 		return 0;
 	}
 	if (len < 20 || len > EVP_MAX_MD_SIZE) {
@@ -460,20 +469,28 @@ static int check_hash(const struct sigctx *c, size_t len)
 static CK_MECHANISM_TYPE ck_hash(int nid)
 {
 	switch (nid) {
-	case NID_sha256: return CKM_SHA256;
-	case NID_sha384: return CKM_SHA384;
-	case NID_sha512: return CKM_SHA512;
-	default: return CKM_VENDOR_DEFINED;
+	case NID_sha256:
+		return CKM_SHA256;
+	case NID_sha384:
+		return CKM_SHA384;
+	case NID_sha512:
+		return CKM_SHA512;
+	default:
+		return CKM_VENDOR_DEFINED;
 	}
 }
 
 static CK_RSA_PKCS_MGF_TYPE ck_mgf(int nid)
 {
 	switch (nid) {
-	case NID_sha256: return CKG_MGF1_SHA256;
-	case NID_sha384: return CKG_MGF1_SHA384;
-	case NID_sha512: return CKG_MGF1_SHA512;
-	default: return 0;
+	case NID_sha256:
+		return CKG_MGF1_SHA256;
+	case NID_sha384:
+		return CKG_MGF1_SHA384;
+	case NID_sha512:
+		return CKG_MGF1_SHA512;
+	default:
+		return 0;
 	}
 }
 
@@ -492,8 +509,8 @@ static void raise_p11(int rc, const char *what, const char *err)
 }
 
 /* One C_Sign on the token over a hash. */
-static int token_sign(struct sigctx *c, const unsigned char *hash, size_t hlen,
-		      unsigned char *sig, size_t *siglen, size_t sigsize)
+static int token_sign(struct sigctx *c, const unsigned char *hash, size_t hlen, unsigned char *sig,
+		      size_t *siglen, size_t sigsize)
 {
 	struct p11_object *obj = c->key->obj;
 	char err[CHSM_ERRLEN] = "";
@@ -538,8 +555,8 @@ static int token_sign(struct sigctx *c, const unsigned char *hash, size_t hlen,
 		pp.hashAlg = ck_hash(MD_NID(c->md));
 		pp.mgf = ck_mgf(mgf1_nid(c));
 		pp.sLen = (CK_ULONG)salt;
-		rc = p11_sign(obj, CKM_RSA_PKCS_PSS, &pp, sizeof(pp), hash, hlen, sig, &outlen,
-			      err, sizeof(err));
+		rc = p11_sign(obj, CKM_RSA_PKCS_PSS, &pp, sizeof(pp), hash, hlen, sig, &outlen, err,
+			      sizeof(err));
 		if (rc != P11_OK) {
 			raise_p11(rc, "RSA-PSS signature", err);
 			return 0;
@@ -586,8 +603,8 @@ static EVP_PKEY_CTX *soft_ctx(struct sigctx *c, enum sig_op op)
 
 		if (op == SIG_SIGN && (salt = resolved_saltlen(c)) < 0)
 			goto fail;
-		if ((c->mgf1 != NULL && EVP_PKEY_CTX_set_rsa_mgf1_md(pctx, c->mgf1) != 1)
-		    || EVP_PKEY_CTX_set_rsa_pss_saltlen(pctx, salt) != 1)
+		if ((c->mgf1 != NULL && EVP_PKEY_CTX_set_rsa_mgf1_md(pctx, c->mgf1) != 1) ||
+		    EVP_PKEY_CTX_set_rsa_pss_saltlen(pctx, salt) != 1)
 			goto fail;
 	}
 	return pctx;
@@ -596,8 +613,8 @@ fail:
 	return NULL;
 }
 
-static int sign_hash(struct sigctx *c, const unsigned char *hash, size_t hlen,
-		     unsigned char *sig, size_t *siglen, size_t sigsize)
+static int sign_hash(struct sigctx *c, const unsigned char *hash, size_t hlen, unsigned char *sig,
+		     size_t *siglen, size_t sigsize)
 {
 	size_t max = sig_max(c);
 	EVP_PKEY_CTX *pctx;
@@ -628,8 +645,8 @@ static int sign_hash(struct sigctx *c, const unsigned char *hash, size_t hlen,
 	return ok;
 }
 
-static int verify_hash(struct sigctx *c, const unsigned char *sig, size_t siglen,
-		       const unsigned char *hash, size_t hlen)
+static int verify_hash(struct sigctx *c, const unsigned char *sig, size_t siglen, const unsigned char *hash,
+		       size_t hlen)
 {
 	EVP_PKEY_CTX *pctx;
 	int ok;
@@ -647,14 +664,14 @@ static int verify_hash(struct sigctx *c, const unsigned char *sig, size_t siglen
 
 /* ---- entry points ------------------------------------------------------- */
 
-static int sig_sign(void *vctx, unsigned char *sig, size_t *siglen, size_t sigsize,
-		    const unsigned char *tbs, size_t tbslen)
+static int sig_sign(void *vctx, unsigned char *sig, size_t *siglen, size_t sigsize, const unsigned char *tbs,
+		    size_t tbslen)
 {
 	return sign_hash(vctx, tbs, tbslen, sig, siglen, sigsize);
 }
 
-static int sig_verify(void *vctx, const unsigned char *sig, size_t siglen,
-		      const unsigned char *tbs, size_t tbslen)
+static int sig_verify(void *vctx, const unsigned char *sig, size_t siglen, const unsigned char *tbs,
+		      size_t tbslen)
 {
 	return verify_hash(vctx, sig, siglen, tbs, tbslen);
 }
@@ -682,7 +699,7 @@ static int digest_sign_final(void *vctx, unsigned char *sig, size_t *siglen, siz
 		chsm_raise(ERR_R_SHOULD_NOT_HAVE_BEEN_CALLED, "digest not initialised");
 		return 0;
 	}
-	if (sig == NULL)	/* size query: the digest stays open */
+	if (sig == NULL) /* size query: the digest stays open */
 		return sign_hash(c, NULL, 0, NULL, siglen, 0);
 	if (!EVP_DigestFinal_ex(c->mdctx, hash, &hlen))
 		return 0;
@@ -692,8 +709,8 @@ static int digest_sign_final(void *vctx, unsigned char *sig, size_t *siglen, siz
 	return ok;
 }
 
-static int digest_sign(void *vctx, unsigned char *sig, size_t *siglen, size_t sigsize,
-		       const unsigned char *tbs, size_t tbslen)
+static int digest_sign(void *vctx, unsigned char *sig, size_t *siglen, size_t sigsize, const unsigned char *tbs,
+		       size_t tbslen)
 {
 	struct sigctx *c = vctx;
 
@@ -724,8 +741,8 @@ static int digest_verify_final(void *vctx, const unsigned char *sig, size_t sigl
 	return verify_hash(c, sig, siglen, hash, hlen);
 }
 
-static int digest_verify(void *vctx, const unsigned char *sig, size_t siglen,
-			 const unsigned char *tbs, size_t tbslen)
+static int digest_verify(void *vctx, const unsigned char *sig, size_t siglen, const unsigned char *tbs,
+			 size_t tbslen)
 {
 	struct sigctx *c = vctx;
 
@@ -738,24 +755,24 @@ static int digest_verify(void *vctx, const unsigned char *sig, size_t siglen,
 	return digest_verify_final(c, sig, siglen);
 }
 
-#define F(id, fn) { id, (void (*)(void))(fn) }
-#define COMMON \
-	F(OSSL_FUNC_SIGNATURE_FREECTX, sig_freectx), \
-	F(OSSL_FUNC_SIGNATURE_DUPCTX, sig_dupctx), \
-	F(OSSL_FUNC_SIGNATURE_SIGN_INIT, sign_init), \
-	F(OSSL_FUNC_SIGNATURE_SIGN, sig_sign), \
-	F(OSSL_FUNC_SIGNATURE_VERIFY_INIT, verify_init), \
-	F(OSSL_FUNC_SIGNATURE_VERIFY, sig_verify), \
-	F(OSSL_FUNC_SIGNATURE_DIGEST_SIGN_INIT, digest_sign_init), \
-	F(OSSL_FUNC_SIGNATURE_DIGEST_SIGN_UPDATE, digest_update), \
-	F(OSSL_FUNC_SIGNATURE_DIGEST_SIGN_FINAL, digest_sign_final), \
-	F(OSSL_FUNC_SIGNATURE_DIGEST_SIGN, digest_sign), \
-	F(OSSL_FUNC_SIGNATURE_DIGEST_VERIFY_INIT, digest_verify_init), \
-	F(OSSL_FUNC_SIGNATURE_DIGEST_VERIFY_UPDATE, digest_update), \
-	F(OSSL_FUNC_SIGNATURE_DIGEST_VERIFY_FINAL, digest_verify_final), \
-	F(OSSL_FUNC_SIGNATURE_DIGEST_VERIFY, digest_verify), \
-	F(OSSL_FUNC_SIGNATURE_GET_CTX_PARAMS, sig_get_ctx_params), \
-	F(OSSL_FUNC_SIGNATURE_SET_CTX_PARAMS, sig_set_ctx_params)
+#define F(id, fn)                        \
+	{                                \
+		id, (void (*)(void))(fn) \
+	}
+#define COMMON                                                                                              \
+	F(OSSL_FUNC_SIGNATURE_FREECTX, sig_freectx), F(OSSL_FUNC_SIGNATURE_DUPCTX, sig_dupctx),             \
+		F(OSSL_FUNC_SIGNATURE_SIGN_INIT, sign_init), F(OSSL_FUNC_SIGNATURE_SIGN, sig_sign),         \
+		F(OSSL_FUNC_SIGNATURE_VERIFY_INIT, verify_init), F(OSSL_FUNC_SIGNATURE_VERIFY, sig_verify), \
+		F(OSSL_FUNC_SIGNATURE_DIGEST_SIGN_INIT, digest_sign_init),                                  \
+		F(OSSL_FUNC_SIGNATURE_DIGEST_SIGN_UPDATE, digest_update),                                   \
+		F(OSSL_FUNC_SIGNATURE_DIGEST_SIGN_FINAL, digest_sign_final),                                \
+		F(OSSL_FUNC_SIGNATURE_DIGEST_SIGN, digest_sign),                                            \
+		F(OSSL_FUNC_SIGNATURE_DIGEST_VERIFY_INIT, digest_verify_init),                              \
+		F(OSSL_FUNC_SIGNATURE_DIGEST_VERIFY_UPDATE, digest_update),                                 \
+		F(OSSL_FUNC_SIGNATURE_DIGEST_VERIFY_FINAL, digest_verify_final),                            \
+		F(OSSL_FUNC_SIGNATURE_DIGEST_VERIFY, digest_verify),                                        \
+		F(OSSL_FUNC_SIGNATURE_GET_CTX_PARAMS, sig_get_ctx_params),                                  \
+		F(OSSL_FUNC_SIGNATURE_SET_CTX_PARAMS, sig_set_ctx_params)
 
 const OSSL_DISPATCH chsm_rsa_signature[] = {
 	F(OSSL_FUNC_SIGNATURE_NEWCTX, rsa_newctx),

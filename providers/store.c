@@ -17,12 +17,12 @@
 
 #include "providers/capfhsm.h"
 
-#define STORE_MAX_OBJECTS	1024	/* objects one URI may name (a whole token listing) */
+#define STORE_MAX_OBJECTS 1024 /* objects one URI may name (a whole token listing) */
 
 struct storectx {
 	struct chsm_prov *prov;
 	struct p11_uri uri;
-	int expect;			/* OSSL_STORE_INFO_* or 0 */
+	int expect; /* OSSL_STORE_INFO_* or 0 */
 	int searched, failed;
 	size_t delivered;
 	struct p11_object **objs;
@@ -37,22 +37,32 @@ static int rank(CK_OBJECT_CLASS cls)
 static int wanted(const struct storectx *s, CK_OBJECT_CLASS cls)
 {
 	switch (s->expect) {
-	case 0: return cls == CKO_PRIVATE_KEY || cls == CKO_PUBLIC_KEY || cls == CKO_CERTIFICATE;
-	case OSSL_STORE_INFO_PKEY: return cls == CKO_PRIVATE_KEY;
-	case OSSL_STORE_INFO_PUBKEY: return cls == CKO_PUBLIC_KEY;
-	case OSSL_STORE_INFO_CERT: return cls == CKO_CERTIFICATE;
-	default: return 0;
+	case 0:
+		return cls == CKO_PRIVATE_KEY || cls == CKO_PUBLIC_KEY || cls == CKO_CERTIFICATE;
+	case OSSL_STORE_INFO_PKEY:
+		return cls == CKO_PRIVATE_KEY;
+	case OSSL_STORE_INFO_PUBKEY:
+		return cls == CKO_PUBLIC_KEY;
+	case OSSL_STORE_INFO_CERT:
+		return cls == CKO_CERTIFICATE;
+	default:
+		return 0;
 	}
 }
 
 static const char *expect_name(int expect)
 {
 	switch (expect) {
-	case OSSL_STORE_INFO_PKEY: return "private key";
-	case OSSL_STORE_INFO_PUBKEY: return "public key";
-	case OSSL_STORE_INFO_CERT: return "certificate";
-	case 0: return "key or certificate";
-	default: return "object of the expected type";
+	case OSSL_STORE_INFO_PKEY:
+		return "private key";
+	case OSSL_STORE_INFO_PUBKEY:
+		return "public key";
+	case OSSL_STORE_INFO_CERT:
+		return "certificate";
+	case 0:
+		return "key or certificate";
+	default:
+		return "object of the expected type";
 	}
 }
 
@@ -80,8 +90,8 @@ static void *store_open(void *provctx, const char *uri)
 		return NULL;
 	}
 	/* The module comes from the provider's configuration, not from a URI. */
-	if (s->uri.module_name != NULL
-	    || (s->uri.module_path != NULL && strcmp(s->uri.module_path, prov->module_path) != 0)) {
+	if (s->uri.module_name != NULL ||
+	    (s->uri.module_path != NULL && strcmp(s->uri.module_path, prov->module_path) != 0)) {
 		chsm_raise(ERR_R_PASSED_INVALID_ARGUMENT,
 			   "the URI names a PKCS#11 module other than the one capfhsm uses, %s "
 			   "(from %s): set " CHSM_CFG_MODULE " in openssl.cnf, capf.conf's "
@@ -96,10 +106,7 @@ static void *store_open(void *provctx, const char *uri)
 
 static const OSSL_PARAM *store_settable_ctx_params(void *provctx)
 {
-	static const OSSL_PARAM p[] = {
-		OSSL_PARAM_int(OSSL_STORE_PARAM_EXPECT, NULL),
-		OSSL_PARAM_END
-	};
+	static const OSSL_PARAM p[] = { OSSL_PARAM_int(OSSL_STORE_PARAM_EXPECT, NULL), OSSL_PARAM_END };
 	return p;
 }
 
@@ -121,8 +128,8 @@ static int store_set_ctx_params(void *loaderctx, const OSSL_PARAM params[])
 
 static int cmp_objs(const void *a, const void *b)
 {
-	return rank(p11_object_class(*(struct p11_object *const *)a))
-		- rank(p11_object_class(*(struct p11_object *const *)b));
+	return rank(p11_object_class(*(struct p11_object *const *)a)) -
+	       rank(p11_object_class(*(struct p11_object *const *)b));
 }
 
 static int search(struct storectx *s)
@@ -132,8 +139,8 @@ static int search(struct storectx *s)
 	int rc;
 
 	s->searched = 1;
-	if ((rc = chsm_token_get(s->prov, &s->uri, &tok, err, sizeof(err))) != P11_OK
-	    || (rc = p11_find(tok, &s->uri, STORE_MAX_OBJECTS, &s->objs, &s->n, err, sizeof(err))) != P11_OK) {
+	if ((rc = chsm_token_get(s->prov, &s->uri, &tok, err, sizeof(err))) != P11_OK ||
+	    (rc = p11_find(tok, &s->uri, STORE_MAX_OBJECTS, &s->objs, &s->n, err, sizeof(err))) != P11_OK) {
 		s->failed = 1;
 		chsm_raise(rc == P11_EDOWN || rc == P11_EPIN ? ERR_R_OPERATION_FAIL : PROV_R_NOT_SUPPORTED,
 			   "%s", err);
@@ -160,11 +167,10 @@ static int pass_key(struct storectx *s, struct p11_object *o, OSSL_CALLBACK *cb,
 	params[1] = OSSL_PARAM_construct_utf8_string(OSSL_OBJECT_PARAM_DATA_TYPE,
 						     (char *)chsm_keytype_name(k->type), 0);
 	params[2] = OSSL_PARAM_construct_octet_string(OSSL_OBJECT_PARAM_REFERENCE, &k, sizeof(k));
-	params[3] = OSSL_PARAM_construct_utf8_string(OSSL_OBJECT_PARAM_DESC,
-						     (char *)p11_object_label(o), 0);
+	params[3] = OSSL_PARAM_construct_utf8_string(OSSL_OBJECT_PARAM_DESC, (char *)p11_object_label(o), 0);
 	params[4] = OSSL_PARAM_construct_end();
 	ok = cb(params, cbarg);
-	chsm_key_free(k);	/* the keymgmt took its own reference */
+	chsm_key_free(k); /* the keymgmt took its own reference */
 	return ok;
 }
 
@@ -182,8 +188,7 @@ static int pass_cert(struct storectx *s, struct p11_object *o, OSSL_CALLBACK *cb
 	}
 	params[0] = OSSL_PARAM_construct_int(OSSL_OBJECT_PARAM_TYPE, &type);
 	params[1] = OSSL_PARAM_construct_octet_string(OSSL_OBJECT_PARAM_DATA, der, len);
-	params[2] = OSSL_PARAM_construct_utf8_string(OSSL_OBJECT_PARAM_DESC,
-						     (char *)p11_object_label(o), 0);
+	params[2] = OSSL_PARAM_construct_utf8_string(OSSL_OBJECT_PARAM_DESC, (char *)p11_object_label(o), 0);
 	params[3] = OSSL_PARAM_construct_end();
 	ok = cb(params, cbarg);
 	OPENSSL_free(der);
@@ -208,10 +213,13 @@ static int store_load(void *loaderctx, OSSL_CALLBACK *object_cb, void *object_cb
 
 			s->failed = 1;
 			(void)p11_uri_format(&s->uri, 0, buf, sizeof(buf));
-			chsm_raise(ERR_R_UNSUPPORTED, "no %s on the token matches %s%s", expect_name(s->expect), buf,
-				   s->uri.pin_source == NULL && s->expect != OSSL_STORE_INFO_CERT
-				   && s->expect != OSSL_STORE_INFO_PUBKEY
-				   ? " (no pin-source in the URI, so not logged in: private keys are not visible)" : "");
+			chsm_raise(
+				ERR_R_UNSUPPORTED, "no %s on the token matches %s%s", expect_name(s->expect),
+				buf,
+				s->uri.pin_source == NULL && s->expect != OSSL_STORE_INFO_CERT &&
+						s->expect != OSSL_STORE_INFO_PUBKEY ?
+					" (no pin-source in the URI, so not logged in: private keys are not visible)" :
+					"");
 			return 0;
 		}
 		return 1;
@@ -246,8 +254,8 @@ static int store_close(void *loaderctx)
 
 /* Called when OpenSSL wants a key of ours in another provider's keymgmt:
  * only the public half of a public key object may go. */
-static int store_export_object(void *loaderctx, const void *reference, size_t size,
-			       OSSL_CALLBACK *cb, void *cbarg)
+static int store_export_object(void *loaderctx, const void *reference, size_t size, OSSL_CALLBACK *cb,
+			       void *cbarg)
 {
 	struct chsm_key *k;
 
@@ -261,18 +269,19 @@ static int store_export_object(void *loaderctx, const void *reference, size_t si
 			   k->obj != NULL ? p11_object_label(k->obj) : "");
 		return 0;
 	}
-	return EVP_PKEY_export(k->pkey, OSSL_KEYMGMT_SELECT_PUBLIC_KEY | OSSL_KEYMGMT_SELECT_ALL_PARAMETERS,
-			       cb, cbarg);
+	return EVP_PKEY_export(k->pkey, OSSL_KEYMGMT_SELECT_PUBLIC_KEY | OSSL_KEYMGMT_SELECT_ALL_PARAMETERS, cb,
+			       cbarg);
 }
 
-#define F(id, fn) { id, (void (*)(void))(fn) }
-const OSSL_DISPATCH chsm_store[] = {
-	F(OSSL_FUNC_STORE_OPEN, store_open),
-	F(OSSL_FUNC_STORE_SETTABLE_CTX_PARAMS, store_settable_ctx_params),
-	F(OSSL_FUNC_STORE_SET_CTX_PARAMS, store_set_ctx_params),
-	F(OSSL_FUNC_STORE_LOAD, store_load),
-	F(OSSL_FUNC_STORE_EOF, store_eof),
-	F(OSSL_FUNC_STORE_CLOSE, store_close),
-	F(OSSL_FUNC_STORE_EXPORT_OBJECT, store_export_object),
-	{ 0, NULL }
-};
+#define F(id, fn)                        \
+	{                                \
+		id, (void (*)(void))(fn) \
+	}
+const OSSL_DISPATCH chsm_store[] = { F(OSSL_FUNC_STORE_OPEN, store_open),
+				     F(OSSL_FUNC_STORE_SETTABLE_CTX_PARAMS, store_settable_ctx_params),
+				     F(OSSL_FUNC_STORE_SET_CTX_PARAMS, store_set_ctx_params),
+				     F(OSSL_FUNC_STORE_LOAD, store_load),
+				     F(OSSL_FUNC_STORE_EOF, store_eof),
+				     F(OSSL_FUNC_STORE_CLOSE, store_close),
+				     F(OSSL_FUNC_STORE_EXPORT_OBJECT, store_export_object),
+				     { 0, NULL } };

@@ -9,8 +9,7 @@
 #include "appliance/capf/evidence.h"
 #include "appliance/capf/capf_int.h"
 
-static int fail(char *err, size_t errlen, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
+static int fail(char *err, size_t errlen, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 
 static int fail(char *err, size_t errlen, const char *fmt, ...)
 {
@@ -50,19 +49,23 @@ static int der_sequence_exact(const uint8_t *der, size_t len)
 	return len - hdr == body ? 0 : -1;
 }
 
-int capf_cert_unwrap(const uint8_t *val, size_t len, struct capf_wrapped_cert *c,
-		     char *err, size_t errlen)
+int capf_cert_unwrap(const uint8_t *val, size_t len, struct capf_wrapped_cert *c, char *err, size_t errlen)
 {
 	size_t field;
 
 	memset(c, 0, sizeof(*c));
 	if (len < 7)
-		return fail(err, errlen, "CAPF CERTIFICATE: %zu bytes, too short for the 5-byte wrapping and a certificate", len);
+		return fail(err, errlen,
+			    "CAPF CERTIFICATE: %zu bytes, too short for the 5-byte wrapping and a certificate",
+			    len);
 	field = get16(val + 1);
 	if (field != len - 3)
-		return fail(err, errlen, "CAPF CERTIFICATE: wrapping length %zu, but %zu bytes follow it", field, len - 3);
+		return fail(err, errlen, "CAPF CERTIFICATE: wrapping length %zu, but %zu bytes follow it",
+			    field, len - 3);
 	if (der_sequence_exact(val + 5, len - 5) != 0)
-		return fail(err, errlen, "CAPF CERTIFICATE: the %zu bytes after the wrapping are not one DER SEQUENCE", len - 5);
+		return fail(err, errlen,
+			    "CAPF CERTIFICATE: the %zu bytes after the wrapping are not one DER SEQUENCE",
+			    len - 5);
 	c->marker = val[0];
 	c->pad = val[3];
 	c->type = val[4];
@@ -89,8 +92,7 @@ int capf_build_cert(struct capf_builder *b, uint8_t type, const uint8_t *der, si
 	return 0;
 }
 
-int capf_sha2_parse(const uint8_t *val, size_t len, struct capf_sha2_sig *s,
-		    char *err, size_t errlen)
+int capf_sha2_parse(const uint8_t *val, size_t len, struct capf_sha2_sig *s, char *err, size_t errlen)
 {
 	size_t n;
 
@@ -99,9 +101,11 @@ int capf_sha2_parse(const uint8_t *val, size_t len, struct capf_sha2_sig *s,
 		return fail(err, errlen, "CAPF SHA2_SIGNED_DATA: %zu bytes, too short", len);
 	n = get16(val + 1);
 	if (n != len - 3)
-		return fail(err, errlen, "CAPF SHA2_SIGNED_DATA: signature length %zu, but %zu bytes follow", n, len - 3);
+		return fail(err, errlen, "CAPF SHA2_SIGNED_DATA: signature length %zu, but %zu bytes follow", n,
+			    len - 3);
 	if (n > CAPF_SIG_MAX)
-		return fail(err, errlen, "CAPF SHA2_SIGNED_DATA: signature of %zu bytes, at most %d", n, CAPF_SIG_MAX);
+		return fail(err, errlen, "CAPF SHA2_SIGNED_DATA: signature of %zu bytes, at most %d", n,
+			    CAPF_SIG_MAX);
 	s->hash_id = val[0];
 	s->sig = val + 3;
 	s->sig_len = n;
@@ -122,7 +126,8 @@ int capf_build_sha2(struct capf_builder *b, uint8_t hash_id, const uint8_t *sig,
 	uint8_t *v;
 
 	if (sig == NULL || sig_len == 0 || sig_len > CAPF_SIG_MAX)
-		return capf_build_fail(b, CAPF_E_ARG, "CAPF builder: SHA2_SIGNED_DATA signature of %zu bytes, 1..%d allowed",
+		return capf_build_fail(b, CAPF_E_ARG,
+				       "CAPF builder: SHA2_SIGNED_DATA signature of %zu bytes, 1..%d allowed",
 				       sig_len, CAPF_SIG_MAX);
 	if ((v = capf_build_elem(b, CAPF_TAG_SHA2_SIGNED_DATA, 3 + sig_len)) == NULL)
 		return b->error;
@@ -140,11 +145,13 @@ int capf_sudi_parse(const uint8_t *val, size_t len, struct capf_sudi *s, char *e
 		uint8_t id;
 
 		if (len - off < 3)
-			return fail(err, errlen, "CAPF SUDI_DATA: %zu stray bytes at offset %zu", len - off, off);
+			return fail(err, errlen, "CAPF SUDI_DATA: %zu stray bytes at offset %zu", len - off,
+				    off);
 		id = val[off];
 		n = get16(val + off + 1);
 		if (len - off - 3 < n)
-			return fail(err, errlen, "CAPF SUDI_DATA: part %u at offset %zu has length %zu, only %zu bytes left",
+			return fail(err, errlen,
+				    "CAPF SUDI_DATA: part %u at offset %zu has length %zu, only %zu bytes left",
 				    id, off, n, len - off - 3);
 		const uint8_t *p = val + off + 3;
 		off += 3 + n;
@@ -152,14 +159,19 @@ int capf_sudi_parse(const uint8_t *val, size_t len, struct capf_sudi *s, char *e
 			if (s->cert != NULL)
 				return fail(err, errlen, "CAPF SUDI_DATA: two certificates");
 			if (der_sequence_exact(p, n) != 0)
-				return fail(err, errlen, "CAPF SUDI_DATA: the certificate (%zu bytes) is not one DER SEQUENCE", n);
+				return fail(
+					err, errlen,
+					"CAPF SUDI_DATA: the certificate (%zu bytes) is not one DER SEQUENCE",
+					n);
 			s->cert = p;
 			s->cert_len = n;
 		} else if (id <= CAPF_HASH_SHA512) {
 			if (s->sig[id] != NULL)
-				return fail(err, errlen, "CAPF SUDI_DATA: two %s signatures", capf_hash_name(id));
+				return fail(err, errlen, "CAPF SUDI_DATA: two %s signatures",
+					    capf_hash_name(id));
 			if (n == 0 || n > CAPF_SIG_MAX)
-				return fail(err, errlen, "CAPF SUDI_DATA: %s signature of %zu bytes, 1..%d allowed",
+				return fail(err, errlen,
+					    "CAPF SUDI_DATA: %s signature of %zu bytes, 1..%d allowed",
 					    capf_hash_name(id), n, CAPF_SIG_MAX);
 			s->sig[id] = p;
 			s->sig_len[id] = n;
@@ -175,9 +187,8 @@ int capf_sudi_parse(const uint8_t *val, size_t len, struct capf_sudi *s, char *e
 	return 0;
 }
 
-int capf_build_sudi(struct capf_builder *b, const uint8_t *cert, size_t cert_len,
-		    const uint8_t *sig_sha1, size_t sig_sha1_len,
-		    const uint8_t *sig_sha512, size_t sig_sha512_len)
+int capf_build_sudi(struct capf_builder *b, const uint8_t *cert, size_t cert_len, const uint8_t *sig_sha1,
+		    size_t sig_sha1_len, const uint8_t *sig_sha512, size_t sig_sha512_len)
 {
 	size_t total;
 	uint8_t *v;
@@ -186,10 +197,12 @@ int capf_build_sudi(struct capf_builder *b, const uint8_t *cert, size_t cert_len
 	    (sig_sha1 != NULL && (sig_sha1_len == 0 || sig_sha1_len > CAPF_SIG_MAX)) ||
 	    (sig_sha512 != NULL && (sig_sha512_len == 0 || sig_sha512_len > CAPF_SIG_MAX)))
 		return capf_build_fail(b, CAPF_E_ARG,
-				       "CAPF builder: SUDI_DATA needs a certificate and 1..%d-byte signatures", CAPF_SIG_MAX);
+				       "CAPF builder: SUDI_DATA needs a certificate and 1..%d-byte signatures",
+				       CAPF_SIG_MAX);
 	total = 3 + cert_len + (sig_sha1 ? 3 + sig_sha1_len : 0) + (sig_sha512 ? 3 + sig_sha512_len : 0);
 	if (total > 0xffff)
-		return capf_build_fail(b, CAPF_E_ARG, "CAPF builder: SUDI_DATA of %zu bytes, at most 65535", total);
+		return capf_build_fail(b, CAPF_E_ARG, "CAPF builder: SUDI_DATA of %zu bytes, at most 65535",
+				       total);
 	if ((v = capf_build_elem(b, CAPF_TAG_SUDI_DATA, total)) == NULL)
 		return b->error;
 	v = part(v, 0, cert, cert_len);
@@ -200,8 +213,8 @@ int capf_build_sudi(struct capf_builder *b, const uint8_t *cert, size_t cert_len
 	return 0;
 }
 
-int capf_sudi_signed_data(uint32_t session_id, const uint8_t *cert, size_t cert_len,
-			  uint8_t *out, size_t outlen)
+int capf_sudi_signed_data(uint32_t session_id, const uint8_t *cert, size_t cert_len, uint8_t *out,
+			  size_t outlen)
 {
 	if (cert == NULL || cert_len > 0xffff || outlen < 4 + cert_len)
 		return CAPF_E_ARG;
@@ -224,8 +237,7 @@ static int once(const struct capf_elem *e, int *seen, char *err, size_t errlen)
 	return 0;
 }
 
-int capf_auth_response_parse(const struct capf_msg *m, struct capf_auth_response *a,
-			     char *err, size_t errlen)
+int capf_auth_response_parse(const struct capf_msg *m, struct capf_auth_response *a, char *err, size_t errlen)
 {
 	struct capf_elem e;
 	size_t pos = 0;
@@ -264,8 +276,8 @@ int capf_auth_response_parse(const struct capf_msg *m, struct capf_auth_response
 			break;
 		case CAPF_TAG_PASSWORD:
 			if ((rc = once(&e, &a->has_password, err, errlen)) != 0 ||
-			    (rc = capf_elem_cstr(&e, CAPF_PASSWORD_MAX, &a->password, &a->password_len,
-						 err, errlen)) != 0)
+			    (rc = capf_elem_cstr(&e, CAPF_PASSWORD_MAX, &a->password, &a->password_len, err,
+						 errlen)) != 0)
 				goto out;
 			break;
 		case CAPF_TAG_CERTIFICATE:
@@ -277,7 +289,8 @@ int capf_auth_response_parse(const struct capf_msg *m, struct capf_auth_response
 			if ((rc = once(&e, &have_signed, err, errlen)) != 0)
 				goto out;
 			if (e.len == 0 || e.len > CAPF_SIG_MAX) {
-				rc = fail(err, errlen, "CAPF SIGNED_DATA: %u bytes, 1..%d allowed", e.len, CAPF_SIG_MAX);
+				rc = fail(err, errlen, "CAPF SIGNED_DATA: %u bytes, 1..%d allowed", e.len,
+					  CAPF_SIG_MAX);
 				goto out;
 			}
 			a->signed_data = e.val;

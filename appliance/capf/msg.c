@@ -10,8 +10,7 @@
 #include "appliance/capf/msg.h"
 #include "appliance/capf/capf_int.h"
 
-static int fail(int rc, char *err, size_t errlen, const char *fmt, ...)
-	__attribute__((format(printf, 4, 5)));
+static int fail(int rc, char *err, size_t errlen, const char *fmt, ...) __attribute__((format(printf, 4, 5)));
 
 static int fail(int rc, char *err, size_t errlen, const char *fmt, ...)
 {
@@ -40,8 +39,8 @@ static size_t effective_cap(size_t body_cap)
 	return body_cap == 0 || body_cap > CAPF_BODY_MAX ? CAPF_BODY_MAX : body_cap;
 }
 
-int capf_msg_parse(struct capf_msg *m, const uint8_t *buf, size_t len, size_t body_cap,
-		   size_t *used, char *err, size_t errlen)
+int capf_msg_parse(struct capf_msg *m, const uint8_t *buf, size_t len, size_t body_cap, size_t *used, char *err,
+		   size_t errlen)
 {
 	size_t cap = effective_cap(body_cap), off, blen;
 	unsigned n = 0, unknown = 0;
@@ -50,8 +49,8 @@ int capf_msg_parse(struct capf_msg *m, const uint8_t *buf, size_t len, size_t bo
 	if (len < 1 || buf == NULL)
 		return fail(CAPF_E_TRUNCATED, err, errlen, "CAPF message: empty");
 	if (buf[0] != CAPF_PROTOCOL_ID)
-		return fail(CAPF_E_PROTO_ID, err, errlen,
-			    "CAPF message: protocol id 0x%02x, expected 0x%02x", buf[0], CAPF_PROTOCOL_ID);
+		return fail(CAPF_E_PROTO_ID, err, errlen, "CAPF message: protocol id 0x%02x, expected 0x%02x",
+			    buf[0], CAPF_PROTOCOL_ID);
 	if (len < CAPF_HEADER_LEN)
 		return fail(CAPF_E_TRUNCATED, err, errlen,
 			    "CAPF message: %zu bytes, shorter than the %d-byte header", len, CAPF_HEADER_LEN);
@@ -65,8 +64,7 @@ int capf_msg_parse(struct capf_msg *m, const uint8_t *buf, size_t len, size_t bo
 			    "CAPF message %s: body length %zu but only %zu bytes follow the header",
 			    capf_command_name(buf[1]), blen, len - CAPF_HEADER_LEN);
 	if (used == NULL && len != CAPF_HEADER_LEN + blen)
-		return fail(CAPF_E_TRAILING, err, errlen,
-			    "CAPF message %s: %zu bytes after the body",
+		return fail(CAPF_E_TRAILING, err, errlen, "CAPF message %s: %zu bytes after the body",
 			    capf_command_name(buf[1]), len - CAPF_HEADER_LEN - blen);
 
 	const uint8_t *body = buf + CAPF_HEADER_LEN;
@@ -74,15 +72,17 @@ int capf_msg_parse(struct capf_msg *m, const uint8_t *buf, size_t len, size_t bo
 		size_t elen;
 
 		if (blen - off < CAPF_ELEM_HEADER_LEN)
-			return fail(CAPF_E_OVERRUN, err, errlen,
-				    "CAPF message %s: %zu stray bytes at body offset %zu, too short for an element header",
-				    capf_command_name(buf[1]), blen - off, off);
+			return fail(
+				CAPF_E_OVERRUN, err, errlen,
+				"CAPF message %s: %zu stray bytes at body offset %zu, too short for an element header",
+				capf_command_name(buf[1]), blen - off, off);
 		elen = get16(body + off + 1);
 		if (blen - off - CAPF_ELEM_HEADER_LEN < elen)
-			return fail(CAPF_E_OVERRUN, err, errlen,
-				    "CAPF message %s: element %s (tag %u) at body offset %zu has length %zu, only %zu bytes left in the body",
-				    capf_command_name(buf[1]), capf_tag_name(body[off]), body[off], off,
-				    elen, blen - off - CAPF_ELEM_HEADER_LEN);
+			return fail(
+				CAPF_E_OVERRUN, err, errlen,
+				"CAPF message %s: element %s (tag %u) at body offset %zu has length %zu, only %zu bytes left in the body",
+				capf_command_name(buf[1]), capf_tag_name(body[off]), body[off], off, elen,
+				blen - off - CAPF_ELEM_HEADER_LEN);
 		if (!capf_tag_known(body[off]))
 			unknown++;
 		off += CAPF_ELEM_HEADER_LEN + elen;
@@ -166,8 +166,8 @@ int capf_elem_uint(const struct capf_elem *e, uint32_t *v, char *err, size_t err
 	}
 }
 
-int capf_elem_cstr(const struct capf_elem *e, size_t maxlen, const char **s, size_t *slen,
-		   char *err, size_t errlen)
+int capf_elem_cstr(const struct capf_elem *e, size_t maxlen, const char **s, size_t *slen, char *err,
+		   size_t errlen)
 {
 	const uint8_t *nul;
 
@@ -181,8 +181,8 @@ int capf_elem_cstr(const struct capf_elem *e, size_t maxlen, const char **s, siz
 			    capf_tag_name(e->tag), e->len);
 	if ((size_t)(nul - e->val) != (size_t)e->len - 1)
 		return fail(CAPF_E_ELEMENT, err, errlen,
-			    "CAPF element %s: NUL at offset %zu inside a %u-byte string",
-			    capf_tag_name(e->tag), (size_t)(nul - e->val), e->len);
+			    "CAPF element %s: NUL at offset %zu inside a %u-byte string", capf_tag_name(e->tag),
+			    (size_t)(nul - e->val), e->len);
 	if ((size_t)e->len - 1 > maxlen)
 		return fail(CAPF_E_ELEMENT, err, errlen, "CAPF element %s: %u bytes long, at most %zu allowed",
 			    capf_tag_name(e->tag), e->len - 1, maxlen);
@@ -193,8 +193,7 @@ int capf_elem_cstr(const struct capf_elem *e, size_t maxlen, const char **s, siz
 }
 
 /* The single element with tag: 1 found, 0 absent, CAPF_E_DUPLICATE. */
-static int find_once(const struct capf_msg *m, uint8_t tag, struct capf_elem *e,
-		     char *err, size_t errlen)
+static int find_once(const struct capf_msg *m, uint8_t tag, struct capf_elem *e, char *err, size_t errlen)
 {
 	unsigned n = capf_msg_find(m, tag, e);
 
@@ -237,8 +236,8 @@ int capf_msg_uint(const struct capf_msg *m, uint8_t tag, uint32_t *v, char *err,
 	return rc < 0 ? rc : 1;
 }
 
-int capf_msg_cstr(const struct capf_msg *m, uint8_t tag, size_t maxlen, const char **s,
-		  size_t *slen, char *err, size_t errlen)
+int capf_msg_cstr(const struct capf_msg *m, uint8_t tag, size_t maxlen, const char **s, size_t *slen, char *err,
+		  size_t errlen)
 {
 	struct capf_elem e;
 	int rc = find_once(m, tag, &e, err, errlen);
@@ -249,8 +248,8 @@ int capf_msg_cstr(const struct capf_msg *m, uint8_t tag, size_t maxlen, const ch
 	return rc < 0 ? rc : 1;
 }
 
-int capf_msg_bytes(const struct capf_msg *m, uint8_t tag, const uint8_t **p, size_t *len,
-		   char *err, size_t errlen)
+int capf_msg_bytes(const struct capf_msg *m, uint8_t tag, const uint8_t **p, size_t *len, char *err,
+		   size_t errlen)
 {
 	struct capf_elem e;
 	int rc = find_once(m, tag, &e, err, errlen);
@@ -308,8 +307,10 @@ static int reserve(struct capf_builder *b, uint8_t tag, size_t n)
 	if (b->buf == NULL)
 		return capf_build_fail(b, CAPF_E_ARG, "CAPF builder: not initialised");
 	if (n > b->body_cap || b->len - CAPF_HEADER_LEN > b->body_cap - n)
-		return capf_build_fail(b, CAPF_E_ARG, "CAPF builder: element %s of %zu bytes would make the body longer than %zu",
-			     capf_tag_name(tag), n, b->body_cap);
+		return capf_build_fail(
+			b, CAPF_E_ARG,
+			"CAPF builder: element %s of %zu bytes would make the body longer than %zu",
+			capf_tag_name(tag), n, b->body_cap);
 	want = b->len + n;
 	if (want <= b->cap)
 		return 0;
@@ -336,7 +337,7 @@ static int put_header(struct capf_builder *b, uint8_t tag, size_t len)
 
 	if (len > 0xffff)
 		return capf_build_fail(b, CAPF_E_ARG, "CAPF builder: element %s of %zu bytes, at most 65535",
-			     capf_tag_name(tag), len);
+				       capf_tag_name(tag), len);
 	if ((rc = reserve(b, tag, CAPF_ELEM_HEADER_LEN + len)) != 0)
 		return rc;
 	b->buf[b->len++] = tag;
@@ -397,11 +398,13 @@ int capf_build_cstr(struct capf_builder *b, uint8_t tag, const char *s, size_t m
 	int rc;
 
 	if (s == NULL)
-		return capf_build_fail(b, CAPF_E_ARG, "CAPF builder: element %s: no string", capf_tag_name(tag));
+		return capf_build_fail(b, CAPF_E_ARG, "CAPF builder: element %s: no string",
+				       capf_tag_name(tag));
 	n = strnlen(s, 0x10000);
 	if (n >= 0xffff || (maxlen > 0 && n > maxlen))
-		return capf_build_fail(b, CAPF_E_ARG, "CAPF builder: element %s: string of %zu bytes, at most %zu allowed",
-			     capf_tag_name(tag), n, maxlen > 0 ? maxlen : (size_t)0xfffe);
+		return capf_build_fail(b, CAPF_E_ARG,
+				       "CAPF builder: element %s: string of %zu bytes, at most %zu allowed",
+				       capf_tag_name(tag), n, maxlen > 0 ? maxlen : (size_t)0xfffe);
 	if ((rc = put_header(b, tag, n + 1)) != 0)
 		return rc;
 	append(b, s, n + 1);
@@ -413,8 +416,7 @@ int capf_build_retry_delay(struct capf_builder *b, uint32_t seconds)
 	return capf_build_u32(b, CAPF_TAG_RETRY_DELAY, seconds);
 }
 
-int capf_build_finish(struct capf_builder *b, const uint8_t **out, size_t *outlen,
-		      char *err, size_t errlen)
+int capf_build_finish(struct capf_builder *b, const uint8_t **out, size_t *outlen, char *err, size_t errlen)
 {
 	size_t blen;
 

@@ -29,9 +29,9 @@ struct capf_msg {
 	uint8_t command;
 	uint32_t session_id;
 	uint16_t body_len;
-	const uint8_t *body;            /* body_len bytes, framing checked */
-	unsigned nelem;                 /* elements in the body */
-	unsigned unknown_tags;          /* of which with a tag not in enum capf_tag */
+	const uint8_t *body;   /* body_len bytes, framing checked */
+	unsigned nelem;        /* elements in the body */
+	unsigned unknown_tags; /* of which with a tag not in enum capf_tag */
 };
 
 /*
@@ -40,8 +40,8 @@ struct capf_msg {
  * must fill buf exactly (else CAPF_E_TRAILING); otherwise *used gets its size.
  * Returns 0, or CAPF_E_TRUNCATED / _PROTO_ID / _TOO_BIG / _OVERRUN / _TRAILING.
  */
-int capf_msg_parse(struct capf_msg *m, const uint8_t *buf, size_t len, size_t body_cap,
-		   size_t *used, char *err, size_t errlen);
+int capf_msg_parse(struct capf_msg *m, const uint8_t *buf, size_t len, size_t body_cap, size_t *used, char *err,
+		   size_t errlen);
 
 /* Iteration: *pos starts at 0; returns 1 and the next element, 0 at the end. */
 int capf_msg_next(const struct capf_msg *m, size_t *pos, struct capf_elem *e);
@@ -58,8 +58,8 @@ unsigned capf_msg_find(const struct capf_msg *m, uint8_t tag, struct capf_elem *
 int capf_elem_u8(const struct capf_elem *e, uint8_t *v, char *err, size_t errlen);
 int capf_elem_u16(const struct capf_elem *e, uint16_t *v, char *err, size_t errlen);
 int capf_elem_uint(const struct capf_elem *e, uint32_t *v, char *err, size_t errlen);
-int capf_elem_cstr(const struct capf_elem *e, size_t maxlen, const char **s, size_t *slen,
-		   char *err, size_t errlen);
+int capf_elem_cstr(const struct capf_elem *e, size_t maxlen, const char **s, size_t *slen, char *err,
+		   size_t errlen);
 
 /*
  * Message-level shortcuts for an element that may appear at most once:
@@ -69,20 +69,20 @@ int capf_elem_cstr(const struct capf_elem *e, size_t maxlen, const char **s, siz
 int capf_msg_u8(const struct capf_msg *m, uint8_t tag, uint8_t *v, char *err, size_t errlen);
 int capf_msg_u16(const struct capf_msg *m, uint8_t tag, uint16_t *v, char *err, size_t errlen);
 int capf_msg_uint(const struct capf_msg *m, uint8_t tag, uint32_t *v, char *err, size_t errlen);
-int capf_msg_cstr(const struct capf_msg *m, uint8_t tag, size_t maxlen, const char **s,
-		  size_t *slen, char *err, size_t errlen);
-int capf_msg_bytes(const struct capf_msg *m, uint8_t tag, const uint8_t **p, size_t *len,
-		   char *err, size_t errlen);
+int capf_msg_cstr(const struct capf_msg *m, uint8_t tag, size_t maxlen, const char **s, size_t *slen, char *err,
+		  size_t errlen);
+int capf_msg_bytes(const struct capf_msg *m, uint8_t tag, const uint8_t **p, size_t *len, char *err,
+		   size_t errlen);
 
 /*
  * Builder. Errors are sticky: after the first failing put every later call
  * fails too and capf_build_finish reports the first error.
  */
 struct capf_builder {
-	uint8_t *buf;                   /* header + body */
+	uint8_t *buf; /* header + body */
 	size_t len, cap;
 	size_t body_cap;
-	int error;                      /* first error (enum capf_err), 0 if none */
+	int error; /* first error (enum capf_err), 0 if none */
 	char errmsg[160];
 };
 
@@ -97,8 +97,7 @@ int capf_build_cstr(struct capf_builder *b, uint8_t tag, const char *s, size_t m
 /* RETRY_DELAY, written as 4 bytes big-endian. */
 int capf_build_retry_delay(struct capf_builder *b, uint32_t seconds);
 /* Writes the body length; *out and *outlen: the whole message (owned by b). */
-int capf_build_finish(struct capf_builder *b, const uint8_t **out, size_t *outlen,
-		      char *err, size_t errlen);
+int capf_build_finish(struct capf_builder *b, const uint8_t **out, size_t *outlen, char *err, size_t errlen);
 /* Wipes and frees the buffer; b may be reused with capf_build_init. */
 void capf_build_free(struct capf_builder *b);
 

@@ -6,20 +6,54 @@
 #define NELEM(a) (sizeof(a) / sizeof((a)[0]))
 
 static const char *const cmd_names[] = {
-	NULL, "AUTH_REQUEST", "AUTH_RESPONSE", "KEY_GENERATE_REQUEST", "KEY_GENERATE_RESPONSE",
-	"ENCRYPT_RESPONSE", "ENCRYPT_REQUEST", "DECRYPT_REQUEST", "DECRYPT_RESPONSE",
-	"STORE_CERTIFICATE_REQUEST", "STORE_CERTIFICATE_RESPONSE",
-	"FETCH_CERTIFICATE_REQUEST", "FETCH_CERTIFICATE_RESPONSE",
-	"DELETE_CERTIFICATE_REQUEST", "DELETE_CERTIFICATE_RESPONSE",
-	"END_SESSION", "RETRY_LATER", "REQUEST_IN_PROGRESS", "STATUS_REQUEST", "STATUS_RESPONSE",
-	"ABORT_REQUEST", "ABORT_RESPONSE", "SIGN_CERTIFICATE_REQUEST", "SIGN_CERTIFICATE_RESPONSE",
+	NULL,
+	"AUTH_REQUEST",
+	"AUTH_RESPONSE",
+	"KEY_GENERATE_REQUEST",
+	"KEY_GENERATE_RESPONSE",
+	"ENCRYPT_RESPONSE",
+	"ENCRYPT_REQUEST",
+	"DECRYPT_REQUEST",
+	"DECRYPT_RESPONSE",
+	"STORE_CERTIFICATE_REQUEST",
+	"STORE_CERTIFICATE_RESPONSE",
+	"FETCH_CERTIFICATE_REQUEST",
+	"FETCH_CERTIFICATE_RESPONSE",
+	"DELETE_CERTIFICATE_REQUEST",
+	"DELETE_CERTIFICATE_RESPONSE",
+	"END_SESSION",
+	"RETRY_LATER",
+	"REQUEST_IN_PROGRESS",
+	"STATUS_REQUEST",
+	"STATUS_RESPONSE",
+	"ABORT_REQUEST",
+	"ABORT_RESPONSE",
+	"SIGN_CERTIFICATE_REQUEST",
+	"SIGN_CERTIFICATE_RESPONSE",
 };
 
 static const char *const tag_names[] = {
-	NULL, "REASON", "REASON_INFO", "CERTIFICATE_TYPE", "CERTIFICATE", "CERTIFICATE_ID",
-	"SIGNED_DATA", "VERSION", "AUTH_TYPE", "PUBLIC_KEY", "KEY_SIZE", "PASSWORD",
-	"RETRY_DELAY", "DEVICE_NAME", NULL, NULL, "SUDI_DATA", "KEY_TYPE", "CURVE",
-	"DIGEST_TYPE", "SHA2_SIGNED_DATA",
+	NULL,
+	"REASON",
+	"REASON_INFO",
+	"CERTIFICATE_TYPE",
+	"CERTIFICATE",
+	"CERTIFICATE_ID",
+	"SIGNED_DATA",
+	"VERSION",
+	"AUTH_TYPE",
+	"PUBLIC_KEY",
+	"KEY_SIZE",
+	"PASSWORD",
+	"RETRY_DELAY",
+	"DEVICE_NAME",
+	NULL,
+	NULL,
+	"SUDI_DATA",
+	"KEY_TYPE",
+	"CURVE",
+	"DIGEST_TYPE",
+	"SHA2_SIGNED_DATA",
 };
 
 static const char *const hash_names[] = { NULL, "SHA-1", "SHA-256", "SHA-512" };
@@ -32,12 +66,30 @@ static const char *lookup(const char *const *t, size_t n, unsigned v)
 	return v < n && t[v] != NULL ? t[v] : "UNKNOWN";
 }
 
-const char *capf_command_name(unsigned cmd) { return lookup(cmd_names, NELEM(cmd_names), cmd); }
-const char *capf_tag_name(unsigned tag) { return lookup(tag_names, NELEM(tag_names), tag); }
-const char *capf_hash_name(unsigned h) { return lookup(hash_names, NELEM(hash_names), h); }
-const char *capf_key_type_name(unsigned kt) { return lookup(keytype_names, NELEM(keytype_names), kt); }
-const char *capf_wire_curve_name(unsigned c) { return lookup(curve_names, NELEM(curve_names), c); }
-const char *capf_auth_type_name(unsigned a) { return lookup(authtype_names, NELEM(authtype_names), a); }
+const char *capf_command_name(unsigned cmd)
+{
+	return lookup(cmd_names, NELEM(cmd_names), cmd);
+}
+const char *capf_tag_name(unsigned tag)
+{
+	return lookup(tag_names, NELEM(tag_names), tag);
+}
+const char *capf_hash_name(unsigned h)
+{
+	return lookup(hash_names, NELEM(hash_names), h);
+}
+const char *capf_key_type_name(unsigned kt)
+{
+	return lookup(keytype_names, NELEM(keytype_names), kt);
+}
+const char *capf_wire_curve_name(unsigned c)
+{
+	return lookup(curve_names, NELEM(curve_names), c);
+}
+const char *capf_auth_type_name(unsigned a)
+{
+	return lookup(authtype_names, NELEM(authtype_names), a);
+}
 
 int capf_tag_known(unsigned tag)
 {

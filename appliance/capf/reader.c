@@ -12,12 +12,12 @@
 
 struct capf_reader {
 	size_t body_cap;
-	uint8_t *buf;           /* header + body of the message being read */
-	size_t cap;             /* allocated bytes in buf */
-	size_t have;            /* bytes collected */
-	size_t need;            /* total bytes of the current message once known, else header */
-	int dead;               /* a framing error was reported */
-	int delivered;          /* buf holds a delivered message; reset at the next feed */
+	uint8_t *buf;  /* header + body of the message being read */
+	size_t cap;    /* allocated bytes in buf */
+	size_t have;   /* bytes collected */
+	size_t need;   /* total bytes of the current message once known, else header */
+	int dead;      /* a framing error was reported */
+	int delivered; /* buf holds a delivered message; reset at the next feed */
 };
 
 static int fail(struct capf_reader *r, int rc, char *err, size_t errlen, const char *fmt, ...)
@@ -91,8 +91,8 @@ static int grow(struct capf_reader *r, size_t total)
 	return 0;
 }
 
-int capf_reader_feed(struct capf_reader *r, const uint8_t *p, size_t len, size_t *used,
-		     struct capf_msg *msg, char *err, size_t errlen)
+int capf_reader_feed(struct capf_reader *r, const uint8_t *p, size_t len, size_t *used, struct capf_msg *msg,
+		     char *err, size_t errlen)
 {
 	size_t off = 0, n;
 	int rc;
@@ -114,8 +114,8 @@ int capf_reader_feed(struct capf_reader *r, const uint8_t *p, size_t len, size_t
 		if (r->have == 0 && r->buf[0] != CAPF_PROTOCOL_ID) {
 			*used = off + 1;
 			return fail(r, CAPF_E_PROTO_ID, err, errlen,
-				    "CAPF message: protocol id 0x%02x, expected 0x%02x",
-				    r->buf[0], CAPF_PROTOCOL_ID);
+				    "CAPF message: protocol id 0x%02x, expected 0x%02x", r->buf[0],
+				    CAPF_PROTOCOL_ID);
 		}
 		r->have += n;
 		off += n;

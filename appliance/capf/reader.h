@@ -33,8 +33,8 @@ void capf_reader_free(struct capf_reader *r);
  * as soon as the first byte is wrong, CAPF_E_TOO_BIG as soon as the header is
  * complete, CAPF_E_OVERRUN when the body is).
  */
-int capf_reader_feed(struct capf_reader *r, const uint8_t *p, size_t len, size_t *used,
-		     struct capf_msg *msg, char *err, size_t errlen);
+int capf_reader_feed(struct capf_reader *r, const uint8_t *p, size_t len, size_t *used, struct capf_msg *msg,
+		     char *err, size_t errlen);
 
 /* Bytes still needed to finish the current header or body (8 when idle), so a
  * client may read exactly that much. */

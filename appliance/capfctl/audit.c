@@ -10,52 +10,51 @@
 #include "appliance/capfctl/capfctl.h"
 
 static const char usage_audit[] =
-"usage: capfctl audit verify [--pubkey FILE] [--json]\n"
-"       capfctl audit show [--since TIME] [--device NAME] [--json]\n"
-"\n"
-"verify: without --pubkey, capf-signerd walks the audit trail's hash chain in\n"
-"the store (every admin change, every issuance, each row chained to the\n"
-"previous by SHA-256). That catches careless edits, not someone who recomputes\n"
-"every hash. With --pubkey FILE (the audit key's public key the key ceremony\n"
-"exported, e.g. capf-audit.pub.pem; keep a copy off the appliance), capfctl\n"
-"fetches the rows and the signed checkpoints, recomputes the chain itself and\n"
-"checks every checkpoint's signature with FILE: rows rewritten below a\n"
-"checkpoint are detected even with all hashes recomputed, without trusting the\n"
-"database. It reports the last signed row; rows older than\n"
-"audit.checkpoint_interval that no checkpoint covers are an error too.\n"
-"Exit 0 when intact; exit 1 naming the first bad row and the checkpoint that\n"
-"no longer matches. --json: {\"schema\": 1, \"intact\",\n"
-"\"rows\", \"checkpoints\", \"last_signed_row\", \"last_signed_time\",\n"
-"\"unsigned_rows\", \"key_id\", \"first_bad_row\", \"bad_checkpoint\", \"bad_rows\",\n"
-"\"problem\"}: a checkpoint that no longer matches proves that some row in\n"
-"bad_rows [from, to] (after the last checkpoint that still matches, up to the\n"
-"one that does not) was changed; first_bad_row is the first of them (the exact\n"
-"row when the stored hashes themselves are inconsistent).\n"
-"show: lists the trail (see capfctl audit show --help).\n"
-"Common: --socket PATH, --help.\n";
+	"usage: capfctl audit verify [--pubkey FILE] [--json]\n"
+	"       capfctl audit show [--since TIME] [--device NAME] [--json]\n"
+	"\n"
+	"verify: without --pubkey, capf-signerd walks the audit trail's hash chain in\n"
+	"the store (every admin change, every issuance, each row chained to the\n"
+	"previous by SHA-256). That catches careless edits, not someone who recomputes\n"
+	"every hash. With --pubkey FILE (the audit key's public key the key ceremony\n"
+	"exported, e.g. capf-audit.pub.pem; keep a copy off the appliance), capfctl\n"
+	"fetches the rows and the signed checkpoints, recomputes the chain itself and\n"
+	"checks every checkpoint's signature with FILE: rows rewritten below a\n"
+	"checkpoint are detected even with all hashes recomputed, without trusting the\n"
+	"database. It reports the last signed row; rows older than\n"
+	"audit.checkpoint_interval that no checkpoint covers are an error too.\n"
+	"Exit 0 when intact; exit 1 naming the first bad row and the checkpoint that\n"
+	"no longer matches. --json: {\"schema\": 1, \"intact\",\n"
+	"\"rows\", \"checkpoints\", \"last_signed_row\", \"last_signed_time\",\n"
+	"\"unsigned_rows\", \"key_id\", \"first_bad_row\", \"bad_checkpoint\", \"bad_rows\",\n"
+	"\"problem\"}: a checkpoint that no longer matches proves that some row in\n"
+	"bad_rows [from, to] (after the last checkpoint that still matches, up to the\n"
+	"one that does not) was changed; first_bad_row is the first of them (the exact\n"
+	"row when the stored hashes themselves are inconsistent).\n"
+	"show: lists the trail (see capfctl audit show --help).\n"
+	"Common: --socket PATH, --help.\n";
 
 static const char usage_stats[] =
-"usage: capfctl stats [--json]\n"
-"\n"
-"capf-signerd's counters since it started: connections, refused peers, requests,\n"
-"protocol errors, enrollments begun, refusals, LSCs issued, RETRY_LATER answers,\n"
-"signing failures, active sessions; and the CAPF CA token's state: token_up (1/0),\n"
-"token_down_ms (this outage so far), token_outages, token_recoveries,\n"
-"token_retry_later (BEGINs answered RETRY_LATER because it was down),\n"
-"token_last_outage_ms; and its key process (capf-keyd): key_process_up (1/0),\n"
-"key_process_restarts, key_process_lost_calls (requests that failed because it died).\n";
+	"usage: capfctl stats [--json]\n"
+	"\n"
+	"capf-signerd's counters since it started: connections, refused peers, requests,\n"
+	"protocol errors, enrollments begun, refusals, LSCs issued, RETRY_LATER answers,\n"
+	"signing failures, active sessions; and the CAPF CA token's state: token_up (1/0),\n"
+	"token_down_ms (this outage so far), token_outages, token_recoveries,\n"
+	"token_retry_later (BEGINs answered RETRY_LATER because it was down),\n"
+	"token_last_outage_ms; and its key process (capf-keyd): key_process_up (1/0),\n"
+	"key_process_restarts, key_process_lost_calls (requests that failed because it died).\n";
 
 static const char usage_ping[] =
-"usage: capfctl ping\n"
-"\n"
-"Checks that capf-signerd answers on the admin socket and lets you in, and shows\n"
-"the state of the token holding the CAPF CA key (exit 1 while it is down: phones\n"
-"are told to retry later until the signer has re-opened it).\n";
+	"usage: capfctl ping\n"
+	"\n"
+	"Checks that capf-signerd answers on the admin socket and lets you in, and shows\n"
+	"the state of the token holding the CAPF CA key (exit 1 while it is down: phones\n"
+	"are told to retry later until the signer has re-opened it).\n";
 
 /* --json (when json is not NULL) and --pubkey FILE (when pubkey is not NULL). */
-static int
-simple_opts(struct ctl *c, int argc, char **argv, const char *cmd, const char *usage, int *json,
-	    const char **pubkey)
+static int simple_opts(struct ctl *c, int argc, char **argv, const char *cmd, const char *usage, int *json,
+		       const char **pubkey)
 {
 	enum { O_JSON = CTL_OPT_FIRST_LOCAL, O_PUBKEY };
 	static const struct option opts[] = {
@@ -85,8 +84,7 @@ simple_opts(struct ctl *c, int argc, char **argv, const char *cmd, const char *u
 	return CTL_OK;
 }
 
-int
-cmd_audit(struct ctl *c, int argc, char **argv)
+int cmd_audit(struct ctl *c, int argc, char **argv)
 {
 	struct capf_ipc_builder b;
 	struct ctl_reply r;
@@ -117,9 +115,10 @@ cmd_audit(struct ctl *c, int argc, char **argv)
 	if (capf_ipc_get_u64(&r.msg, CAPF_IPC_T_AUDIT_ROW, &bad) == 0) {
 		if (json)
 			printf("{\"schema\": %d, \"intact\": false, \"first_bad_row\": %" PRIu64
-			       ", \"rows\": %u}\n", CTL_JSON_SCHEMA, bad, count);
-		fprintf(stderr, "audit verify: the audit chain is BROKEN at row %" PRIu64 "%s%s\n",
-			bad, text[0] ? ": " : "", text);
+			       ", \"rows\": %u}\n",
+			       CTL_JSON_SCHEMA, bad, count);
+		fprintf(stderr, "audit verify: the audit chain is BROKEN at row %" PRIu64 "%s%s\n", bad,
+			text[0] ? ": " : "", text);
 		rc = CTL_FAILED;
 	} else {
 		if (json)
@@ -132,8 +131,7 @@ cmd_audit(struct ctl *c, int argc, char **argv)
 	return rc;
 }
 
-int
-cmd_ping(struct ctl *c, int argc, char **argv)
+int cmd_ping(struct ctl *c, int argc, char **argv)
 {
 	struct capf_ipc_builder b;
 	struct ctl_reply r;
@@ -156,8 +154,7 @@ cmd_ping(struct ctl *c, int argc, char **argv)
 	return rc;
 }
 
-int
-cmd_stats(struct ctl *c, int argc, char **argv)
+int cmd_stats(struct ctl *c, int argc, char **argv)
 {
 	struct capf_ipc_builder b;
 	struct ctl_reply r;

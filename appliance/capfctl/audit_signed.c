@@ -20,7 +20,7 @@
 #include "appliance/capfctl/capfctl.h"
 #include "appliance/store/audit_chain.h"
 
-#define UNSIGNED_SLACK 120      /* seconds past audit.checkpoint_interval */
+#define UNSIGNED_SLACK 120 /* seconds past audit.checkpoint_interval */
 
 struct row {
 	uint64_t id;
@@ -162,17 +162,17 @@ static int walk_rows(struct ctl *c, int64_t since, const char *device, row_fn fn
 /* ---- show -------------------------------------------------------------------------- */
 
 static const char usage_show[] =
-"usage: capfctl audit show [--since TIME] [--device NAME] [--json]\n"
-"\n"
-"Lists the audit trail: every admin change, every issuance and refusal, with\n"
-"its time (UTC), the role and uid that caused it, the action, the device or\n"
-"object it concerns and the detail (never a secret).\n"
-"  --since TIME    rows at or after TIME: YYYY-MM-DD, YYYY-MM-DD HH:MM or\n"
-"                  RFC 3339 YYYY-MM-DDTHH:MM:SSZ (UTC)\n"
-"  --device NAME   rows about this device (case-insensitive)\n"
-"  --json          {\"schema\": 1, \"rows\": [{\"id\", \"time\" (RFC 3339\n"
-"                  UTC), \"uid\", \"role\", \"action\", \"subject\", \"detail\"}]}\n"
-"Common: --socket PATH, --help.\n";
+	"usage: capfctl audit show [--since TIME] [--device NAME] [--json]\n"
+	"\n"
+	"Lists the audit trail: every admin change, every issuance and refusal, with\n"
+	"its time (UTC), the role and uid that caused it, the action, the device or\n"
+	"object it concerns and the detail (never a secret).\n"
+	"  --since TIME    rows at or after TIME: YYYY-MM-DD, YYYY-MM-DD HH:MM or\n"
+	"                  RFC 3339 YYYY-MM-DDTHH:MM:SSZ (UTC)\n"
+	"  --device NAME   rows about this device (case-insensitive)\n"
+	"  --json          {\"schema\": 1, \"rows\": [{\"id\", \"time\" (RFC 3339\n"
+	"                  UTC), \"uid\", \"role\", \"action\", \"subject\", \"detail\"}]}\n"
+	"Common: --socket PATH, --help.\n";
 
 static int parse_since(const char *s, int64_t *out)
 {
@@ -186,8 +186,8 @@ static int parse_since(const char *s, int64_t *out)
 		return 0;
 	}
 	memset(&tm, 0, sizeof(tm));
-	n = sscanf(s, "%4d-%2d-%2dT%2d:%2d:%2d%3s", &tm.tm_year, &tm.tm_mon, &tm.tm_mday,
-		   &tm.tm_hour, &tm.tm_min, &tm.tm_sec, tail);
+	n = sscanf(s, "%4d-%2d-%2dT%2d:%2d:%2d%3s", &tm.tm_year, &tm.tm_mon, &tm.tm_mday, &tm.tm_hour,
+		   &tm.tm_min, &tm.tm_sec, tail);
 	if (n == 7 && strcmp(tail, "Z") != 0)
 		return -1;
 	if (n != 7) {
@@ -197,8 +197,8 @@ static int parse_since(const char *s, int64_t *out)
 		if (sscanf(s, "%4d-%2d-%2d%c", &tm.tm_year, &tm.tm_mon, &tm.tm_mday, &end) != 3)
 			return -1;
 	}
-	if (tm.tm_year < 1970 || tm.tm_mon < 1 || tm.tm_mon > 12 || tm.tm_mday < 1 ||
-	    tm.tm_mday > 31 || tm.tm_hour > 23 || tm.tm_min > 59 || tm.tm_sec > 60)
+	if (tm.tm_year < 1970 || tm.tm_mon < 1 || tm.tm_mon > 12 || tm.tm_mday < 1 || tm.tm_mday > 31 ||
+	    tm.tm_hour > 23 || tm.tm_min > 59 || tm.tm_sec > 60)
 		return -1;
 	tm.tm_year -= 1900;
 	tm.tm_mon -= 1;
@@ -230,8 +230,8 @@ static int show_row(const struct row *r, void *arg)
 		ctl_json_str(stdout, r->detail);
 		fputc('}', stdout);
 	} else {
-		printf("%-7" PRIu64 " %-20s %-7s %-6u %-22s %-16s %s\n", r->id, tb, r->role, r->uid,
-		       r->action, r->subject[0] ? r->subject : "-", r->detail);
+		printf("%-7" PRIu64 " %-20s %-7s %-6u %-22s %-16s %s\n", r->id, tb, r->role, r->uid, r->action,
+		       r->subject[0] ? r->subject : "-", r->detail);
 	}
 	s->n++;
 	return 0;
@@ -264,8 +264,10 @@ int ctl_audit_show(struct ctl *c, int argc, char **argv)
 		else if (opt == O_SINCE && parse_since(optarg, &since) == 0)
 			continue;
 		else if (opt == O_SINCE)
-			return ctl_usage_error("audit show", "--since %s: not a time (YYYY-MM-DD, "
-					       "YYYY-MM-DD HH:MM or YYYY-MM-DDTHH:MM:SSZ, UTC)", optarg);
+			return ctl_usage_error("audit show",
+					       "--since %s: not a time (YYYY-MM-DD, "
+					       "YYYY-MM-DD HH:MM or YYYY-MM-DDTHH:MM:SSZ, UTC)",
+					       optarg);
 		else if (opt == O_DEVICE && strlen(optarg) >= 1 && strlen(optarg) <= CAPF_DEVICE_NAME_MAX)
 			device = optarg;
 		else if (opt == O_DEVICE)
@@ -279,8 +281,8 @@ int ctl_audit_show(struct ctl *c, int argc, char **argv)
 	if (s.json)
 		printf("{\"schema\": %d, \"rows\": [", CTL_JSON_SCHEMA);
 	else
-		printf("%-7s %-20s %-7s %-6s %-22s %-16s %s\n", "ID", "TIME (UTC)", "ROLE", "UID",
-		       "ACTION", "SUBJECT", "DETAIL");
+		printf("%-7s %-20s %-7s %-6s %-22s %-16s %s\n", "ID", "TIME (UTC)", "ROLE", "UID", "ACTION",
+		       "SUBJECT", "DETAIL");
 	rc = walk_rows(c, since, device, show_row, &s);
 	if (s.json)
 		printf("%s]}\n", s.n ? "\n  " : "");
@@ -290,12 +292,12 @@ int ctl_audit_show(struct ctl *c, int argc, char **argv)
 /* ---- verify --pubkey ---------------------------------------------------------------- */
 
 struct chain {
-	unsigned char (*hash)[32];      /* recomputed hash of row i+1 */
+	unsigned char (*hash)[32]; /* recomputed hash of row i+1 */
 	uint64_t n, cap;
 	uint64_t first_bad;
-	int stopped;                    /* a row is missing: no hash after it can be known */
+	int stopped; /* a row is missing: no hash after it can be known */
 	char why[512];
-	int64_t *time;                  /* row times */
+	int64_t *time; /* row times */
 };
 
 static int chain_row(const struct row *r, void *arg)
@@ -321,19 +323,19 @@ static int chain_row(const struct row *r, void *arg)
 		}
 		ch->cap = cap;
 	}
-	prev = ch->n > 0 ? ch->hash[ch->n - 1] : zero;        /* after the realloc */
+	prev = ch->n > 0 ? ch->hash[ch->n - 1] : zero; /* after the realloc */
 	if (r->id != ch->n + 1) {
 		ch->stopped = 1;
 		if (ch->first_bad != 0)
 			return 0;
 		ch->first_bad = ch->n + 1;
-		snprintf(ch->why, sizeof(ch->why), "row %" PRIu64 " is missing (the next row is %"
-			 PRIu64 ")", ch->n + 1, r->id);
+		snprintf(ch->why, sizeof(ch->why), "row %" PRIu64 " is missing (the next row is %" PRIu64 ")",
+			 ch->n + 1, r->id);
 		return 0;
 	}
-	if (capf_audit_row_hash(prev, (int64_t)r->id, r->time, (int64_t)r->uid, r->role,
-				strlen(r->role), r->action, strlen(r->action), r->subject,
-				strlen(r->subject), r->detail, strlen(r->detail), h) != 0) {
+	if (capf_audit_row_hash(prev, (int64_t)r->id, r->time, (int64_t)r->uid, r->role, strlen(r->role),
+				r->action, strlen(r->action), r->subject, strlen(r->subject), r->detail,
+				strlen(r->detail), h) != 0) {
 		fprintf(stderr, "audit verify: SHA-256 failed\n");
 		return -1;
 	}
@@ -342,7 +344,7 @@ static int chain_row(const struct row *r, void *arg)
 		ch->first_bad = r->id;
 		snprintf(ch->why, sizeof(ch->why), "row %" PRIu64 " %s", r->id,
 			 CRYPTO_memcmp(prev, r->prev, 32) != 0 ? "does not link to the row before it" :
-			 "does not match its stored hash (edited)");
+								 "does not match its stored hash (edited)");
 	}
 	memcpy(ch->hash[ch->n], h, 32);
 	ch->time[ch->n] = r->time;
@@ -360,8 +362,8 @@ struct cpcheck {
 	char why[768];
 };
 
-static void check_cp(struct cpcheck *k, uint64_t id, int64_t t, uint64_t row,
-		     const unsigned char head[32], const char *key_id, const uint8_t *sig, size_t siglen)
+static void check_cp(struct cpcheck *k, uint64_t id, int64_t t, uint64_t row, const unsigned char head[32],
+		     const char *key_id, const uint8_t *sig, size_t siglen)
 {
 	unsigned char msg[CAPF_AUDIT_CP_MSG_LEN];
 	size_t mlen = capf_audit_checkpoint_msg((int64_t)row, head, t, msg);
@@ -376,22 +378,28 @@ static void check_cp(struct cpcheck *k, uint64_t id, int64_t t, uint64_t row,
 		return;
 	ctl_fmt_rfc3339((time_t)t, tb, sizeof(tb));
 	if (!ok) {
-		snprintf(k->why, sizeof(k->why), "checkpoint %" PRIu64 " (row %" PRIu64 ", %s) is not "
-			 "signed by this public key%s: forged or altered", id, row, tb,
-			 strcmp(key_id, k->key_id) != 0 ? " (it names another key)" : "");
+		snprintf(k->why, sizeof(k->why),
+			 "checkpoint %" PRIu64 " (row %" PRIu64 ", %s) is not "
+			 "signed by this public key%s: forged or altered",
+			 id, row, tb, strcmp(key_id, k->key_id) != 0 ? " (it names another key)" : "");
 	} else if (row < k->last_row || t < k->last_time) {
-		snprintf(k->why, sizeof(k->why), "checkpoint %" PRIu64 " (row %" PRIu64 ", %s) goes back "
-			 "before the checkpoint preceding it", id, row, tb);
+		snprintf(k->why, sizeof(k->why),
+			 "checkpoint %" PRIu64 " (row %" PRIu64 ", %s) goes back "
+			 "before the checkpoint preceding it",
+			 id, row, tb);
 		ok = 0;
 	} else if (row > k->ch->n) {
-		snprintf(k->why, sizeof(k->why), "checkpoint %" PRIu64 " signed row %" PRIu64 " at %s, "
-			 "but the trail ends at row %" PRIu64 ": signed rows were removed", id, row, tb,
-			 k->ch->n);
+		snprintf(k->why, sizeof(k->why),
+			 "checkpoint %" PRIu64 " signed row %" PRIu64 " at %s, "
+			 "but the trail ends at row %" PRIu64 ": signed rows were removed",
+			 id, row, tb, k->ch->n);
 		ok = 0;
 	} else if (CRYPTO_memcmp(k->ch->hash[row - 1], head, 32) != 0) {
-		snprintf(k->why, sizeof(k->why), "checkpoint %" PRIu64 " (row %" PRIu64 ", signed %s) no "
+		snprintf(k->why, sizeof(k->why),
+			 "checkpoint %" PRIu64 " (row %" PRIu64 ", signed %s) no "
 			 "longer matches the trail: rows %" PRIu64 "..%" PRIu64 " were rewritten after "
-			 "they were signed (hashes recomputed)", id, row, tb, k->good_row + 1, row);
+			 "they were signed (hashes recomputed)",
+			 id, row, tb, k->good_row + 1, row);
 		ok = 0;
 	}
 	if (!ok) {
@@ -481,8 +489,10 @@ int ctl_audit_verify_signed(struct ctl *c, const char *pubkey, int json)
 	memset(&ch, 0, sizeof(ch));
 	memset(&k, 0, sizeof(k));
 	if ((k.pub = read_pubkey(pubkey, k.key_id)) == NULL) {
-		fprintf(stderr, "audit verify: --pubkey %s: not a readable PEM public key (the audit "
-			"key's public key the key ceremony exported, e.g. capf-audit.pub.pem)\n", pubkey);
+		fprintf(stderr,
+			"audit verify: --pubkey %s: not a readable PEM public key (the audit "
+			"key's public key the key ceremony exported, e.g. capf-audit.pub.pem)\n",
+			pubkey);
 		return CTL_FAILED;
 	}
 	k.ch = &ch;
@@ -498,24 +508,25 @@ int ctl_audit_verify_signed(struct ctl *c, const char *pubkey, int json)
 		snprintf(problem, sizeof(problem), "%s", k.why);
 		first_bad = k.good_row + 1;
 	} else if (k.count == 0 && ch.n > 0) {
-		snprintf(problem, sizeof(problem), "no signed checkpoint: nothing in the trail is "
+		snprintf(problem, sizeof(problem),
+			 "no signed checkpoint: nothing in the trail is "
 			 "protected by the audit key (is token.audit_key_uri set?)");
 	} else if (ch.n > k.good_row && k.interval_cfg > 0 &&
 		   now - ch.time[k.good_row] > (int64_t)k.interval_cfg + UNSIGNED_SLACK) {
-		snprintf(problem, sizeof(problem), "row %" PRIu64 " is older than audit."
+		snprintf(problem, sizeof(problem),
+			 "row %" PRIu64 " is older than audit."
 			 "checkpoint_interval (%u s) but no checkpoint covers it: checkpoints were "
-			 "removed, or the signer could not sign (see its log)", k.good_row + 1,
-			 k.interval_cfg);
+			 "removed, or the signer could not sign (see its log)",
+			 k.good_row + 1, k.interval_cfg);
 		first_bad = k.good_row + 1;
 	}
 	unsigned_rows = ch.n - k.good_row;
 	if (k.count > 0)
 		ctl_fmt_rfc3339((time_t)k.last_time, tb, sizeof(tb));
 	if (json) {
-		printf("{\"schema\": %d, \"intact\": %s, \"rows\": %" PRIu64
-		       ", \"checkpoints\": %" PRIu64 ", \"last_signed_row\": %" PRIu64
-		       ", \"last_signed_time\": ", CTL_JSON_SCHEMA, problem[0] ? "false" : "true", ch.n, k.count,
-		       k.good_row);
+		printf("{\"schema\": %d, \"intact\": %s, \"rows\": %" PRIu64 ", \"checkpoints\": %" PRIu64
+		       ", \"last_signed_row\": %" PRIu64 ", \"last_signed_time\": ",
+		       CTL_JSON_SCHEMA, problem[0] ? "false" : "true", ch.n, k.count, k.good_row);
 		if (k.count > 0 && k.good_row > 0)
 			printf("\"%s\"", tb);
 		else
@@ -540,16 +551,18 @@ int ctl_audit_verify_signed(struct ctl *c, const char *pubkey, int json)
 		fputs("}\n", stdout);
 	}
 	if (k.signer_key_id[0] != '\0' && strcmp(k.signer_key_id, k.key_id) != 0)
-		fprintf(stderr, "audit verify: note: capf-signerd signs with another audit key (%s) "
-			"than %s (%s)\n", k.signer_key_id, pubkey, k.key_id);
+		fprintf(stderr,
+			"audit verify: note: capf-signerd signs with another audit key (%s) "
+			"than %s (%s)\n",
+			k.signer_key_id, pubkey, k.key_id);
 	if (problem[0]) {
 		fprintf(stderr, "audit verify: the audit trail is BROKEN: %s\n", problem);
 		rc = CTL_FAILED;
 	} else if (!json) {
 		printf("audit verify: the audit trail is intact (%" PRIu64 " row%s); rows 1..%" PRIu64
 		       " are signed by the audit key %.16s... (%" PRIu64 " checkpoint%s, the last at %s)",
-		       ch.n, ch.n == 1 ? "" : "s", k.good_row, k.key_id, k.count,
-		       k.count == 1 ? "" : "s", k.count > 0 ? tb : "-");
+		       ch.n, ch.n == 1 ? "" : "s", k.good_row, k.key_id, k.count, k.count == 1 ? "" : "s",
+		       k.count > 0 ? tb : "-");
 		if (unsigned_rows > 0)
 			printf("; %" PRIu64 " newer row%s not signed yet", unsigned_rows,
 			       unsigned_rows == 1 ? "" : "s");

@@ -25,28 +25,26 @@
 #include "appliance/common/file.h"
 
 static const char usage_backup[] =
-"usage: capfctl backup --out FILE [--json]\n"
-"\n"
-"A consistent copy of capf-signerd's store, taken while it runs (enrollments go on):\n"
-"the daemon copies the database with SQLite's online backup API (one moment's\n"
-"snapshot), checks the copy (PRAGMA integrity_check, and the audit hash chain) and\n"
-"streams it here; capfctl writes FILE (mode 0600, owned by you), checks its size and\n"
-"SHA-256 against the daemon's and syncs it. FILE must not exist: nothing is replaced.\n"
-"Restore: see docs/OPERATIONS.md (stop capf-signerd, put the file in store.path).\n"
-"  --out FILE   where to write the copy (a new file)\n"
-"  --json       print {\"file\", \"bytes\", \"sha256\", \"audit_rows\"}\n"
-"Exit: 0 written and checked, 1 failed (no FILE left), 2 usage, 3 daemon unreachable.\n";
+	"usage: capfctl backup --out FILE [--json]\n"
+	"\n"
+	"A consistent copy of capf-signerd's store, taken while it runs (enrollments go on):\n"
+	"the daemon copies the database with SQLite's online backup API (one moment's\n"
+	"snapshot), checks the copy (PRAGMA integrity_check, and the audit hash chain) and\n"
+	"streams it here; capfctl writes FILE (mode 0600, owned by you), checks its size and\n"
+	"SHA-256 against the daemon's and syncs it. FILE must not exist: nothing is replaced.\n"
+	"Restore: see docs/OPERATIONS.md (stop capf-signerd, put the file in store.path).\n"
+	"  --out FILE   where to write the copy (a new file)\n"
+	"  --json       print {\"file\", \"bytes\", \"sha256\", \"audit_rows\"}\n"
+	"Exit: 0 written and checked, 1 failed (no FILE left), 2 usage, 3 daemon unreachable.\n";
 
-static void
-hex32(const unsigned char *p, char out[65])
+static void hex32(const unsigned char *p, char out[65])
 {
 	for (int i = 0; i < 32; i++)
 		snprintf(out + 2 * i, 3, "%02x", p[i]);
 }
 
 /* SHA-256 of the whole file behind fd, read from the start */
-static int
-sha256_file(int fd, unsigned char out[32])
+static int sha256_file(int fd, unsigned char out[32])
 {
 	unsigned char buf[65536];
 	EVP_MD_CTX *md = EVP_MD_CTX_new();
@@ -64,8 +62,7 @@ sha256_file(int fd, unsigned char out[32])
 }
 
 /* Streams the snapshot into fd; its size, SHA-256 and audit row count in the out args. */
-static int
-fetch(struct ctl *c, int fd, uint64_t *size, unsigned char sha[32], uint32_t *rows)
+static int fetch(struct ctl *c, int fd, uint64_t *size, unsigned char sha[32], uint32_t *rows)
 {
 	struct capf_ipc_builder b;
 	struct ctl_reply r;
@@ -117,7 +114,7 @@ fetch(struct ctl *c, int fd, uint64_t *size, unsigned char sha[32], uint32_t *ro
 		EVP_DigestFinal_ex(md, got, NULL);
 		if (memcmp(got, sha, 32) != 0) {
 			fprintf(stderr, "capfctl backup: the bytes received do not match the daemon's "
-				"SHA-256\n");
+					"SHA-256\n");
 			rc = CTL_FAILED;
 		}
 	}
@@ -129,8 +126,7 @@ fetch(struct ctl *c, int fd, uint64_t *size, unsigned char sha[32], uint32_t *ro
 	return rc;
 }
 
-int
-cmd_backup(struct ctl *c, int argc, char **argv)
+int cmd_backup(struct ctl *c, int argc, char **argv)
 {
 	enum { O_OUT = CTL_OPT_FIRST_LOCAL, O_JSON };
 	static const struct option opts[] = {
@@ -151,10 +147,17 @@ cmd_backup(struct ctl *c, int argc, char **argv)
 		if (ctl_common_opt(c, opt, optarg))
 			continue;
 		switch (opt) {
-		case CTL_OPT_HELP: ctl_usage(usage_backup); return CTL_OK;
-		case O_OUT: out = optarg; break;
-		case O_JSON: json = 1; break;
-		default: return ctl_usage_error("backup", "unknown option");
+		case CTL_OPT_HELP:
+			ctl_usage(usage_backup);
+			return CTL_OK;
+		case O_OUT:
+			out = optarg;
+			break;
+		case O_JSON:
+			json = 1;
+			break;
+		default:
+			return ctl_usage_error("backup", "unknown option");
 		}
 	}
 	if (optind != argc)
@@ -168,8 +171,7 @@ cmd_backup(struct ctl *c, int argc, char **argv)
 	if (snprintf(tmp, sizeof(tmp), "%s.partial.XXXXXX", out) >= (int)sizeof(tmp))
 		return ctl_usage_error("backup", "--out: path too long");
 	if ((fd = mkstemp(tmp)) < 0) {
-		fprintf(stderr, "capfctl backup: cannot create a file next to %s: %s\n", out,
-			strerror(errno));
+		fprintf(stderr, "capfctl backup: cannot create a file next to %s: %s\n", out, strerror(errno));
 		return CTL_FAILED;
 	}
 	if (fchmod(fd, 0600) != 0) {
@@ -203,12 +205,13 @@ cmd_backup(struct ctl *c, int argc, char **argv)
 	if (json) {
 		fputs("{\"file\": ", stdout);
 		ctl_json_str(stdout, out);
-		printf(", \"bytes\": %" PRIu64 ", \"sha256\": \"%s\", \"audit_rows\": %u}\n", size,
-		       shahex, rows);
+		printf(", \"bytes\": %" PRIu64 ", \"sha256\": \"%s\", \"audit_rows\": %u}\n", size, shahex,
+		       rows);
 	} else {
 		printf("backup: %s written (%" PRIu64 " bytes, mode 0600, SHA-256 %s)\n", out, size, shahex);
 		printf("backup: the copy passed SQLite's integrity check; its audit chain is intact "
-		       "(%u row%s)\n", rows, rows == 1 ? "" : "s");
+		       "(%u row%s)\n",
+		       rows, rows == 1 ? "" : "s");
 	}
 	return CTL_OK;
 fail:

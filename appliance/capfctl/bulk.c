@@ -21,60 +21,59 @@
 #include "appliance/capfctl/devopts.h"
 #include "policy/names.h"
 
-#define BULK_CHUNK       150            /* records per BULK_ADD (fits in 64 KiB; the daemon
+#define BULK_CHUNK \
+	150                      /* records per BULK_ADD (fits in 64 KiB; the daemon
 					   lists up to 150 refused devices per answer: all) */
-#define BULK_MAX         100000         /* records per run */
-#define BULK_CSV_MAX     (32u << 20)    /* bytes of a CSV file */
-#define BULK_PROGRESS    1000           /* a progress line every N devices */
+#define BULK_MAX 100000          /* records per run */
+#define BULK_CSV_MAX (32u << 20) /* bytes of a CSV file */
+#define BULK_PROGRESS 1000       /* a progress line every N devices */
 
 static const char usage_bulk[] =
-"usage: capfctl bulk --csv FILE [--unique-auth-strings OUT] [--dry-run] [--progress]\n"
-"       capfctl bulk --pattern GLOB [SETTINGS] [--unique-auth-strings OUT] [--dry-run]\n"
-"\n"
-"Schedules many devices at once, all or nothing: when any device's settings are\n"
-"refused (a name the policy does not allow, an authentication mode or key the policy\n"
-"forbids, a deadline too close...), nothing changes and every offending device is\n"
-"listed (with FILE:LINE for a CSV).\n"
-"\n"
-"--csv FILE: a header line naming the columns, then one device per line. Columns\n"
-"(any order; only name is required; an empty cell keeps the current value or, for\n"
-"a new device, the default):\n"
-"  name        device name (SEP + 12 hex digits, or CSF/BOT/TCT/TAB + name)\n"
-"  operation   install | delete | fetch | none\n"
-"  auth        null | string | lsc-first | mic-first\n"
-"  key_order   rsa | ec | ec-rsa\n"
-"  rsa_bits    e.g. 2048\n"
-"  curve       P-256 | P-384 | P-521\n"
-"  deadline    YYYY-MM-DD HH:00 (UTC)\n"
-"  auth_string the device's own authentication string (sets auth to string); only in\n"
-"              a FILE owned by you with mode 0600 (it holds secrets)\n"
-"A device that exists is updated, one that does not is added. Cells may be quoted\n"
-"(\"...\"); blank lines and lines starting with # are skipped. Names are upper-cased.\n"
-"Every error of every line is reported in one pass (the file's, then the policy's).\n"
-"Example:\n"
-"  name,operation,auth,key_order,deadline\n"
-"  SEP001122334455,install,string,ec-rsa,2026-12-01 17:00\n"
-"\n"
-"--pattern GLOB: applies SETTINGS to every existing device whose name matches\n"
-"(e.g. 'SEP0011223344*'). SETTINGS are those of `capfctl device set`:\n"
-CTL_DEVOPTS_HELP
-"\n"
-"Other options:\n"
-"  --unique-auth-strings OUT   a different authentication string for every device whose\n"
-"                              mode is By Authentication String (CSPRNG digits, policy\n"
-"                              length), written as name,string lines to OUT (created\n"
-"                              0600 before anything changes; never overwritten;\n"
-"                              not with --dry-run: no file is written then)\n"
-"  --dry-run                   validate everything, change nothing, write nothing\n"
-"  --progress                  progress lines on stderr (terminal or not)\n"
-"  --socket PATH, --config FILE, --help\n";
+	"usage: capfctl bulk --csv FILE [--unique-auth-strings OUT] [--dry-run] [--progress]\n"
+	"       capfctl bulk --pattern GLOB [SETTINGS] [--unique-auth-strings OUT] [--dry-run]\n"
+	"\n"
+	"Schedules many devices at once, all or nothing: when any device's settings are\n"
+	"refused (a name the policy does not allow, an authentication mode or key the policy\n"
+	"forbids, a deadline too close...), nothing changes and every offending device is\n"
+	"listed (with FILE:LINE for a CSV).\n"
+	"\n"
+	"--csv FILE: a header line naming the columns, then one device per line. Columns\n"
+	"(any order; only name is required; an empty cell keeps the current value or, for\n"
+	"a new device, the default):\n"
+	"  name        device name (SEP + 12 hex digits, or CSF/BOT/TCT/TAB + name)\n"
+	"  operation   install | delete | fetch | none\n"
+	"  auth        null | string | lsc-first | mic-first\n"
+	"  key_order   rsa | ec | ec-rsa\n"
+	"  rsa_bits    e.g. 2048\n"
+	"  curve       P-256 | P-384 | P-521\n"
+	"  deadline    YYYY-MM-DD HH:00 (UTC)\n"
+	"  auth_string the device's own authentication string (sets auth to string); only in\n"
+	"              a FILE owned by you with mode 0600 (it holds secrets)\n"
+	"A device that exists is updated, one that does not is added. Cells may be quoted\n"
+	"(\"...\"); blank lines and lines starting with # are skipped. Names are upper-cased.\n"
+	"Every error of every line is reported in one pass (the file's, then the policy's).\n"
+	"Example:\n"
+	"  name,operation,auth,key_order,deadline\n"
+	"  SEP001122334455,install,string,ec-rsa,2026-12-01 17:00\n"
+	"\n"
+	"--pattern GLOB: applies SETTINGS to every existing device whose name matches\n"
+	"(e.g. 'SEP0011223344*'). SETTINGS are those of `capfctl device set`:\n" CTL_DEVOPTS_HELP "\n"
+	"Other options:\n"
+	"  --unique-auth-strings OUT   a different authentication string for every device whose\n"
+	"                              mode is By Authentication String (CSPRNG digits, policy\n"
+	"                              length), written as name,string lines to OUT (created\n"
+	"                              0600 before anything changes; never overwritten;\n"
+	"                              not with --dry-run: no file is written then)\n"
+	"  --dry-run                   validate everything, change nothing, write nothing\n"
+	"  --progress                  progress lines on stderr (terminal or not)\n"
+	"  --socket PATH, --config FILE, --help\n";
 
 struct bulk_rec {
 	char name[CAPF_DEVICE_NAME_MAX + 1];
 	struct ctl_devopts o;
-	unsigned line;                  /* CSV line, 0 for --pattern */
-	int cur_auth;                   /* --pattern: the device's mode now; -1 unknown */
-	char *auth;                     /* generated or shared string, or NULL */
+	unsigned line; /* CSV line, 0 for --pattern */
+	int cur_auth;  /* --pattern: the device's mode now; -1 unknown */
+	char *auth;    /* generated or shared string, or NULL */
 };
 
 struct bulk {
@@ -84,8 +83,7 @@ struct bulk {
 	unsigned errors;
 };
 
-static struct bulk_rec *
-bulk_push(struct bulk *bk)
+static struct bulk_rec *bulk_push(struct bulk *bk)
 {
 	if (bk->n >= BULK_MAX)
 		return NULL;
@@ -104,8 +102,7 @@ bulk_push(struct bulk *bk)
 	return &bk->r[bk->n++];
 }
 
-static void
-bulk_free(struct bulk *bk)
+static void bulk_free(struct bulk *bk)
 {
 	size_t i;
 
@@ -120,15 +117,23 @@ bulk_free(struct bulk *bk)
 
 /* ---- CSV ---------------------------------------------------------------- */
 
-enum col { COL_NAME, COL_OP, COL_AUTH, COL_KEY_ORDER, COL_RSA_BITS, COL_CURVE, COL_DEADLINE,
-	   COL_AUTH_STRING, NCOLS };
+enum col {
+	COL_NAME,
+	COL_OP,
+	COL_AUTH,
+	COL_KEY_ORDER,
+	COL_RSA_BITS,
+	COL_CURVE,
+	COL_DEADLINE,
+	COL_AUTH_STRING,
+	NCOLS
+};
 static const char *const col_names[NCOLS] = {
 	"name", "operation", "auth", "key_order", "rsa_bits", "curve", "deadline", "auth_string",
 };
 
 /* Splits one line (no newline) into cells, in place. Returns the count or -1. */
-static int
-csv_split(char *line, char **cells, int max, int *bad_col)
+static int csv_split(char *line, char **cells, int max, int *bad_col)
 {
 	char *p = line, *w;
 	int n = 0;
@@ -145,7 +150,7 @@ csv_split(char *line, char **cells, int max, int *bad_col)
 			for (;;) {
 				if (*p == '\0') {
 					*bad_col = n + 1;
-					return -1;      /* unterminated quote */
+					return -1; /* unterminated quote */
 				}
 				if (*p == '"' && p[1] == '"') {
 					*w++ = '"';
@@ -167,7 +172,7 @@ csv_split(char *line, char **cells, int max, int *bad_col)
 			n++;
 			if (*p == '\0')
 				return n;
-			p++;            /* the comma */
+			p++; /* the comma */
 		} else {
 			int at_end;
 
@@ -181,7 +186,7 @@ csv_split(char *line, char **cells, int max, int *bad_col)
 			n++;
 			if (at_end)
 				return n;
-			p++;            /* the comma (possibly overwritten above) */
+			p++; /* the comma (possibly overwritten above) */
 		}
 	}
 }
@@ -189,8 +194,7 @@ csv_split(char *line, char **cells, int max, int *bad_col)
 static void csv_error(struct bulk *bk, unsigned line, int col, const char *fmt, ...)
 	__attribute__((format(printf, 4, 5)));
 
-static void
-csv_error(struct bulk *bk, unsigned line, int col, const char *fmt, ...)
+static void csv_error(struct bulk *bk, unsigned line, int col, const char *fmt, ...)
 {
 	va_list ap;
 
@@ -205,8 +209,7 @@ csv_error(struct bulk *bk, unsigned line, int col, const char *fmt, ...)
 	bk->errors++;
 }
 
-static int
-csv_cell(struct bulk *bk, struct bulk_rec *r, enum col k, const char *v, int col)
+static int csv_cell(struct bulk *bk, struct bulk_rec *r, enum col k, const char *v, int col)
 {
 	struct ctl_devopts *o = &r->o;
 	unsigned long ul;
@@ -217,8 +220,8 @@ csv_cell(struct bulk *bk, struct bulk_rec *r, enum col k, const char *v, int col
 	switch (k) {
 	case COL_NAME:
 		if (*v == '\0' || strlen(v) > CAPF_DEVICE_NAME_MAX) {
-			csv_error(bk, r->line, col, "name: %s%s", *v ? "longer than 64 bytes" :
-				  "a device name is required", "");
+			csv_error(bk, r->line, col, "name: %s%s",
+				  *v ? "longer than 64 bytes" : "a device name is required", "");
 			return -1;
 		}
 		for (x = 0; v[x]; x++)
@@ -267,25 +270,28 @@ csv_cell(struct bulk *bk, struct bulk_rec *r, enum col k, const char *v, int col
 	default:
 		return -1;
 	}
-bad:
-	{
-		static const char *const allowed[NCOLS] = {
-			"", "install, delete, fetch or none", "null, string, lsc-first or mic-first",
-			"rsa, ec or ec-rsa", "a number of bits, e.g. 2048", "P-256, P-384 or P-521",
-			"YYYY-MM-DD HH:00 (UTC)", "",
-		};
-		char what[160];
+bad : {
+	static const char *const allowed[NCOLS] = {
+		"",
+		"install, delete, fetch or none",
+		"null, string, lsc-first or mic-first",
+		"rsa, ec or ec-rsa",
+		"a number of bits, e.g. 2048",
+		"P-256, P-384 or P-521",
+		"YYYY-MM-DD HH:00 (UTC)",
+		"",
+	};
+	char what[160];
 
-		snprintf(what, sizeof(what), "%s: \"%.64s\"", col_names[k], v);
-		csv_error(bk, r->line, col, "%s is not valid (allowed: %s)", what, allowed[k]);
-	}
+	snprintf(what, sizeof(what), "%s: \"%.64s\"", col_names[k], v);
+	csv_error(bk, r->line, col, "%s is not valid (allowed: %s)", what, allowed[k]);
+}
 	return -1;
 }
 
 /* Reads the whole CSV; *secret_ok: the file is a regular file owned by the
  * caller with no group/other access (may hold authentication strings). */
-static int
-csv_load(const char *path, unsigned char **out, size_t *outlen, int *secret_ok)
+static int csv_load(const char *path, unsigned char **out, size_t *outlen, int *secret_ok)
 {
 	struct stat st;
 	unsigned char *buf;
@@ -319,8 +325,7 @@ csv_load(const char *path, unsigned char **out, size_t *outlen, int *secret_ok)
 	return 0;
 }
 
-static int
-bulk_read_csv(struct bulk *bk, const char *path)
+static int bulk_read_csv(struct bulk *bk, const char *path)
 {
 	unsigned char *data;
 	size_t len;
@@ -343,8 +348,8 @@ bulk_read_csv(struct bulk *bk, const char *path)
 		bad_col = 0;
 		n = csv_split(line, cells, NCOLS + 1, &bad_col);
 		if (n < 0) {
-			csv_error(bk, lineno, bad_col, "%s%s", bad_col > NCOLS ?
-				  "too many columns" : "badly quoted cell", "");
+			csv_error(bk, lineno, bad_col, "%s%s",
+				  bad_col > NCOLS ? "too many columns" : "badly quoted cell", "");
 			if (!have_header)
 				break;
 			continue;
@@ -358,20 +363,26 @@ bulk_read_csv(struct bulk *bk, const char *path)
 					if (strcasecmp(cells[i], col_names[j]) == 0)
 						map[i] = j;
 				if (map[i] < 0) {
-					csv_error(bk, lineno, i + 1, "unknown column \"%.64s\" (columns: "
+					csv_error(bk, lineno, i + 1,
+						  "unknown column \"%.64s\" (columns: "
 						  "name, operation, auth, key_order, rsa_bits, curve, "
-						  "deadline, auth_string)%s", cells[i], "");
+						  "deadline, auth_string)%s",
+						  cells[i], "");
 				} else if (seen[map[i]]++) {
-					csv_error(bk, lineno, i + 1, "column \"%s\" twice%s",
-						  col_names[map[i]], "");
+					csv_error(bk, lineno, i + 1, "column \"%s\" twice%s", col_names[map[i]],
+						  "");
 				}
 			}
 			if (!seen[COL_NAME])
-				csv_error(bk, lineno, 0, "the header line has no \"name\" column "
-					  "(the first line names the columns)%s%s", "", "");
+				csv_error(bk, lineno, 0,
+					  "the header line has no \"name\" column "
+					  "(the first line names the columns)%s%s",
+					  "", "");
 			if (seen[COL_AUTH_STRING] && !secret_ok)
-				csv_error(bk, lineno, 0, "an auth_string column holds secrets: the file "
-					  "must be owned by you and mode 0600 (chmod 600 %s)%s", path, "");
+				csv_error(bk, lineno, 0,
+					  "an auth_string column holds secrets: the file "
+					  "must be owned by you and mode 0600 (chmod 600 %s)%s",
+					  path, "");
 			ncol = n;
 			have_header = 1;
 			if (bk->errors)
@@ -391,8 +402,8 @@ bulk_read_csv(struct bulk *bk, const char *path)
 			int bad = 0;
 
 			if (r == NULL) {
-				fprintf(stderr, "%s:%u: too many devices (at most %d per run)\n",
-					path, lineno, BULK_MAX);
+				fprintf(stderr, "%s:%u: too many devices (at most %d per run)\n", path, lineno,
+					BULK_MAX);
 				bk->errors++;
 				break;
 			}
@@ -434,8 +445,7 @@ bulk_read_csv(struct bulk *bk, const char *path)
 
 /* ---- pattern ------------------------------------------------------------ */
 
-static int
-collect(const struct ctl_device *d, void *arg)
+static int collect(const struct ctl_device *d, void *arg)
 {
 	struct bulk *bk = arg;
 	struct bulk_rec *r = bulk_push(bk);
@@ -449,16 +459,14 @@ collect(const struct ctl_device *d, void *arg)
 	return 0;
 }
 
-static void
-pattern_filter(struct capf_ipc_builder *b, void *arg)
+static void pattern_filter(struct capf_ipc_builder *b, void *arg)
 {
 	capf_ipc_put_str(b, CAPF_IPC_T_FILTER_NAME, (const char *)arg);
 }
 
 /* ---- talking to the daemon ---------------------------------------------- */
 
-static const struct bulk_rec *
-find_rec(const struct bulk *bk, const char *name)
+static const struct bulk_rec *find_rec(const struct bulk *bk, const char *name)
 {
 	size_t i;
 
@@ -469,8 +477,7 @@ find_rec(const struct bulk *bk, const char *name)
 }
 
 /* Prints every ITEM_ERROR of m; returns how many. */
-static unsigned
-print_item_errors(const struct bulk *bk, const struct capf_ipc_msg *m)
+static unsigned print_item_errors(const struct bulk *bk, const struct capf_ipc_msg *m)
 {
 	const struct capf_ipc_field *f = NULL;
 	unsigned n = 0;
@@ -495,8 +502,7 @@ print_item_errors(const struct bulk *bk, const struct capf_ipc_msg *m)
 	return n;
 }
 
-static void
-bulk_abort(struct ctl *c, uint64_t token)
+static void bulk_abort(struct ctl *c, uint64_t token)
 {
 	struct capf_ipc_builder b;
 	struct ctl_reply r;
@@ -509,8 +515,8 @@ bulk_abort(struct ctl *c, uint64_t token)
 
 /* Sends every record; check_only: only to have the daemon's verdict on each
  * (the change is aborted whatever it says). */
-static int
-bulk_send(struct ctl *c, struct bulk *bk, int dry_run, int check_only, int progress, const char *what)
+static int bulk_send(struct ctl *c, struct bulk *bk, int dry_run, int check_only, int progress,
+		     const char *what)
 {
 	struct capf_ipc_builder b;
 	struct ctl_reply r;
@@ -558,8 +564,10 @@ bulk_send(struct ctl *c, struct bulk *bk, int dry_run, int check_only, int progr
 	if (bad || check_only) {
 		bulk_abort(c, token);
 		if (bad)
-			fprintf(stderr, "bulk: refused: %u device%s with settings the policy does not "
-				"allow; nothing was changed\n", bad, bad == 1 ? "" : "s");
+			fprintf(stderr,
+				"bulk: refused: %u device%s with settings the policy does not "
+				"allow; nothing was changed\n",
+				bad, bad == 1 ? "" : "s");
 		return bad ? CTL_FAILED : CTL_OK;
 	}
 	ctl_begin(c, &b, CAPF_IPC_BULK_COMMIT);
@@ -588,8 +596,7 @@ bulk_send(struct ctl *c, struct bulk *bk, int dry_run, int check_only, int progr
 
 /* Generates a string per device in By Authentication String mode and writes
  * the OUT file (0600, new) before anything is sent. */
-static int
-unique_strings(struct ctl *c, struct bulk *bk, const char *out, int dry_run)
+static int unique_strings(struct ctl *c, struct bulk *bk, const char *out, int dry_run)
 {
 	struct capf_conf conf;
 	char err[512], s[CAPF_AUTHHASH_SECRET_MAX + 2];
@@ -601,12 +608,11 @@ unique_strings(struct ctl *c, struct bulk *bk, const char *out, int dry_run)
 		return -1;
 	for (i = 0; i < bk->n; i++) {
 		struct bulk_rec *r = &bk->r[i];
-		int need = r->o.auth == CAPF_AUTH_STRING ||
-			   (r->o.auth < 0 && r->cur_auth == CAPF_AUTH_STRING);
+		int need = r->o.auth == CAPF_AUTH_STRING || (r->o.auth < 0 && r->cur_auth == CAPF_AUTH_STRING);
 		size_t l;
 
 		if (!need || r->auth)
-			continue;       /* or its own string from the CSV */
+			continue; /* or its own string from the CSV */
 		/* distinct within the run (collisions are possible with short strings) */
 		for (;;) {
 			if (capf_auth_string_generate(&conf, s, sizeof(s), err, sizeof(err)) != 0) {
@@ -642,7 +648,7 @@ unique_strings(struct ctl *c, struct bulk *bk, const char *out, int dry_run)
 	}
 	if (ngen == 0) {
 		fprintf(stderr, "capfctl bulk: --unique-auth-strings: no device uses By Authentication "
-			"String (set auth to string)\n");
+				"String (set auth to string)\n");
 		goto out;
 	}
 	/* a dry run writes nothing: the strings were never set */
@@ -656,8 +662,7 @@ out:
 	return rc;
 }
 
-int
-cmd_bulk(struct ctl *c, int argc, char **argv)
+int cmd_bulk(struct ctl *c, int argc, char **argv)
 {
 	enum { O_CSV = CTL_OPT_FIRST_LOCAL, O_PATTERN, O_UNIQUE, O_DRY, O_PROGRESS };
 	static const struct option opts[] = {
@@ -686,11 +691,21 @@ cmd_bulk(struct ctl *c, int argc, char **argv)
 		case CTL_OPT_HELP:
 			ctl_usage(usage_bulk);
 			return CTL_OK;
-		case O_CSV: csv = optarg; continue;
-		case O_PATTERN: pattern = optarg; continue;
-		case O_UNIQUE: unique = optarg; continue;
-		case O_DRY: dry = 1; continue;
-		case O_PROGRESS: progress = 1; continue;
+		case O_CSV:
+			csv = optarg;
+			continue;
+		case O_PATTERN:
+			pattern = optarg;
+			continue;
+		case O_UNIQUE:
+			unique = optarg;
+			continue;
+		case O_DRY:
+			dry = 1;
+			continue;
+		case O_PROGRESS:
+			progress = 1;
+			continue;
 		}
 		if (opt >= DEVOPT_OP && opt <= DEVOPT_DEADLINE) {
 			if ((rc = ctl_devopts_parse(&o, opt, optarg, "bulk")) != 0)
@@ -703,15 +718,16 @@ cmd_bulk(struct ctl *c, int argc, char **argv)
 		return ctl_usage_error("bulk", "unexpected argument \"%s\"", argv[optind]);
 	if (!csv == !pattern)
 		return ctl_usage_error("bulk", "give either --csv FILE or --pattern GLOB");
-	if (csv && (o.op >= 0 || o.auth >= 0 || o.key_order >= 0 || o.curve >= 0 ||
-		    o.rsa_bits >= 0 || o.has_deadline || o.auth_file || o.generate))
+	if (csv && (o.op >= 0 || o.auth >= 0 || o.key_order >= 0 || o.curve >= 0 || o.rsa_bits >= 0 ||
+		    o.has_deadline || o.auth_file || o.generate))
 		return ctl_usage_error("bulk", "with --csv the settings come from the file's columns");
 	if (o.generate || o.auth_out)
 		return ctl_usage_error("bulk", "use --unique-auth-strings OUT for generated strings");
 	if ((rc = ctl_devopts_check(&o, "bulk")) != 0)
 		return rc;
 	if (unique && o.auth_file)
-		return ctl_usage_error("bulk", "--unique-auth-strings and --auth-string-file exclude each other");
+		return ctl_usage_error("bulk",
+				       "--unique-auth-strings and --auth-string-file exclude each other");
 	if (unique && access(unique, F_OK) == 0) {
 		fprintf(stderr, "capfctl bulk: %s exists: refusing to overwrite it\n", unique);
 		return CTL_FAILED;
@@ -728,15 +744,15 @@ cmd_bulk(struct ctl *c, int argc, char **argv)
 					return CTL_UNREACHABLE;
 				}
 			}
-			fprintf(stderr, "bulk: refused: %u error%s in %s; nothing was changed\n",
-				bk.errors, bk.errors == 1 ? "" : "s", csv);
+			fprintf(stderr, "bulk: refused: %u error%s in %s; nothing was changed\n", bk.errors,
+				bk.errors == 1 ? "" : "s", csv);
 			bulk_free(&bk);
 			return CTL_FAILED;
 		}
 		snprintf(what, sizeof(what), "capfctl bulk --csv %.200s", csv);
 	} else {
-		rc = ctl_walk_devices(c, "bulk", CAPF_IPC_DEVICE_LIST, pattern_filter,
-				      (void *)pattern, collect, &bk, NULL);
+		rc = ctl_walk_devices(c, "bulk", CAPF_IPC_DEVICE_LIST, pattern_filter, (void *)pattern, collect,
+				      &bk, NULL);
 		if (rc != CTL_OK) {
 			bulk_free(&bk);
 			return rc;
@@ -772,7 +788,7 @@ cmd_bulk(struct ctl *c, int argc, char **argv)
 	if (unique && dry) {
 		fprintf(stderr, "bulk: dry run: %s was not written (no string was set)\n", unique);
 	} else if (rc != CTL_OK && unique) {
-		unlink(unique);         /* those strings were never set */
+		unlink(unique); /* those strings were never set */
 		fprintf(stderr, "bulk: %s removed (its strings were not set)\n", unique);
 	} else if (unique) {
 		fprintf(stderr, "bulk: authentication strings written to %s (mode 0600)\n", unique);

@@ -28,52 +28,51 @@
 /* ---- capf show ------------------------------------------------------------ */
 
 static const char usage_capf[] =
-"usage: capfctl capf show [--json] [--warn-days N]\n"
-"       capfctl capf regenerate [--key-type rsa:2048|rsa:3072|rsa:4096|ec:P-256|ec:P-384|ec:P-521]\n"
-"                               [--days N] [--subject DN] [--transcript FILE] [--yes]\n"
-"       capfctl capf csr [--out FILE]\n"
-"       capfctl capf import CERT [--chain CHAIN] [--yes]\n"
-"       capfctl capf adopt --key-uri URI --cert CERT [--chain CHAIN] [--yes]\n"
-"\n"
-"show        the CAPF CA certificate (signs LSCs) and the CAPF TLS certificate (port\n"
-"            3804, the ITL's CAPF record): subject, serial, validity, days to expiry (a\n"
-"            WARNING under --warn-days, default 60), SHA-1 (as in the ITL) and SHA-256\n"
-"            fingerprints, key URI, chain (and when the chain ends before the certificate:\n"
-"            that date, which no LSC outlives, with its own WARNING); and the previous\n"
-"            CAPF CAs still trusted.\n"
-"regenerate  a new CAPF CA key inside the token (label capf-ca-YYYYMMDDhhmmss) and a new\n"
-"            self-signed certificate with the same subject (or --subject), CA:TRUE\n"
-"            pathlen:0, keyUsage digitalSignature+keyCertSign, valid --days (default\n"
-"            3650). The old CA becomes \"previous\": still trusted for LSC authentication.\n"
-"            A free label is chosen first (capf-ca-YYYYMMDDhhmmss-N when taken); a step\n"
-"            failing after the key generation destroys the new key (or says it is left).\n"
-"            --transcript FILE (new file): what was asked and done, in the ceremony's\n"
-"            transcript form (timestamped steps, SHA-256 of the certificate).\n"
-"csr         a PKCS#10 request for the current CAPF CA key (its subject, CA:TRUE\n"
-"            pathlen:0, digitalSignature+keyCertSign), PEM to --out FILE (new) or stdout.\n"
-"import      a CAPF CA certificate signed by a third-party CA (PEM or DER), with its\n"
-"            chain up to the root (PEM, --chain). Refused unless its public key is the\n"
-"            token's CAPF CA key, it has CA:TRUE pathlen:0 and keyCertSign, and the\n"
-"            chain verifies. It becomes active, the old one previous.\n"
-"adopt       rotation by ceremony: the key a capf-ceremony made in the production\n"
-"            token (--key-uri, the transcript's pkcs11: URI, no PIN: the daemon uses\n"
-"            token.pin_source) with its certificate (--cert: the ceremony's self-signed\n"
-"            one, or the third party's for the ceremony's CSR, with --chain up to the\n"
-"            root). Refused unless the key opens in the token, signs, matches the\n"
-"            certificate, and the certificate passes the CAPF CA checks with its chain.\n"
-"            It becomes active, the old CA previous (still trusted for LSC\n"
-"            authentication).\n"
-"\n"
-"regenerate, import and adopt change the CAPF CA: capfctl prints the phone-reset\n"
-"warning with the number of phones holding LSCs from the outgoing CA, and changes\n"
-"nothing without --yes (or \"yes\" typed on a terminal): exit code 4.\n"
-"The store records the CA with its chain (a restart reads nothing else); the daemon\n"
-"also exports it to ca.certificate (and its chain next to it): when that export\n"
-"cannot be written the change is made but capfctl says so and exits 1.\n"
-"Common: --socket PATH, --help.\n";
+	"usage: capfctl capf show [--json] [--warn-days N]\n"
+	"       capfctl capf regenerate [--key-type rsa:2048|rsa:3072|rsa:4096|ec:P-256|ec:P-384|ec:P-521]\n"
+	"                               [--days N] [--subject DN] [--transcript FILE] [--yes]\n"
+	"       capfctl capf csr [--out FILE]\n"
+	"       capfctl capf import CERT [--chain CHAIN] [--yes]\n"
+	"       capfctl capf adopt --key-uri URI --cert CERT [--chain CHAIN] [--yes]\n"
+	"\n"
+	"show        the CAPF CA certificate (signs LSCs) and the CAPF TLS certificate (port\n"
+	"            3804, the ITL's CAPF record): subject, serial, validity, days to expiry (a\n"
+	"            WARNING under --warn-days, default 60), SHA-1 (as in the ITL) and SHA-256\n"
+	"            fingerprints, key URI, chain (and when the chain ends before the certificate:\n"
+	"            that date, which no LSC outlives, with its own WARNING); and the previous\n"
+	"            CAPF CAs still trusted.\n"
+	"regenerate  a new CAPF CA key inside the token (label capf-ca-YYYYMMDDhhmmss) and a new\n"
+	"            self-signed certificate with the same subject (or --subject), CA:TRUE\n"
+	"            pathlen:0, keyUsage digitalSignature+keyCertSign, valid --days (default\n"
+	"            3650). The old CA becomes \"previous\": still trusted for LSC authentication.\n"
+	"            A free label is chosen first (capf-ca-YYYYMMDDhhmmss-N when taken); a step\n"
+	"            failing after the key generation destroys the new key (or says it is left).\n"
+	"            --transcript FILE (new file): what was asked and done, in the ceremony's\n"
+	"            transcript form (timestamped steps, SHA-256 of the certificate).\n"
+	"csr         a PKCS#10 request for the current CAPF CA key (its subject, CA:TRUE\n"
+	"            pathlen:0, digitalSignature+keyCertSign), PEM to --out FILE (new) or stdout.\n"
+	"import      a CAPF CA certificate signed by a third-party CA (PEM or DER), with its\n"
+	"            chain up to the root (PEM, --chain). Refused unless its public key is the\n"
+	"            token's CAPF CA key, it has CA:TRUE pathlen:0 and keyCertSign, and the\n"
+	"            chain verifies. It becomes active, the old one previous.\n"
+	"adopt       rotation by ceremony: the key a capf-ceremony made in the production\n"
+	"            token (--key-uri, the transcript's pkcs11: URI, no PIN: the daemon uses\n"
+	"            token.pin_source) with its certificate (--cert: the ceremony's self-signed\n"
+	"            one, or the third party's for the ceremony's CSR, with --chain up to the\n"
+	"            root). Refused unless the key opens in the token, signs, matches the\n"
+	"            certificate, and the certificate passes the CAPF CA checks with its chain.\n"
+	"            It becomes active, the old CA previous (still trusted for LSC\n"
+	"            authentication).\n"
+	"\n"
+	"regenerate, import and adopt change the CAPF CA: capfctl prints the phone-reset\n"
+	"warning with the number of phones holding LSCs from the outgoing CA, and changes\n"
+	"nothing without --yes (or \"yes\" typed on a terminal): exit code 4.\n"
+	"The store records the CA with its chain (a restart reads nothing else); the daemon\n"
+	"also exports it to ca.certificate (and its chain next to it): when that export\n"
+	"cannot be written the change is made but capfctl says so and exits 1.\n"
+	"Common: --socket PATH, --help.\n";
 
-static int
-capf_show(struct ctl *c, int argc, char **argv)
+static int capf_show(struct ctl *c, int argc, char **argv)
 {
 	enum { O_JSON = CTL_OPT_FIRST_LOCAL, O_WARN };
 	static const struct option opts[] = {
@@ -85,8 +84,9 @@ capf_show(struct ctl *c, int argc, char **argv)
 	struct certs cs;
 	unsigned long ul;
 	long warn = 60;
-	int opt, json = 0, rc, i, first, order[] = { CAPF_IPC_CERT_ACTIVE, CAPF_IPC_CERT_TLS,
-		CAPF_IPC_CERT_PENDING, CAPF_IPC_CERT_PREVIOUS, CAPF_IPC_CERT_RETIRED };
+	int opt, json = 0, rc, i, first,
+		 order[] = { CAPF_IPC_CERT_ACTIVE, CAPF_IPC_CERT_TLS, CAPF_IPC_CERT_PENDING,
+			     CAPF_IPC_CERT_PREVIOUS, CAPF_IPC_CERT_RETIRED };
 	size_t k;
 
 	while ((opt = getopt_long(argc, argv, "", opts, NULL)) != -1) {
@@ -159,8 +159,7 @@ capf_show(struct ctl *c, int argc, char **argv)
 
 /* ---- regenerate --------------------------------------------------------- */
 
-static int
-parse_key_type(const char *s, uint8_t *type, uint32_t *bits, int *curve)
+static int parse_key_type(const char *s, uint8_t *type, uint32_t *bits, int *curve)
 {
 	unsigned long ul;
 
@@ -178,8 +177,7 @@ parse_key_type(const char *s, uint8_t *type, uint32_t *bits, int *curve)
 	return -1;
 }
 
-static int
-print_cert_reply(const struct ctl_reply *r, const char *intro)
+static int print_cert_reply(const struct ctl_reply *r, const char *intro)
 {
 	const struct capf_ipc_field *f = capf_ipc_find(&r->msg, CAPF_IPC_T_CAPF_CERT, NULL);
 	struct ctl_cert cc;
@@ -195,8 +193,7 @@ print_cert_reply(const struct ctl_reply *r, const char *intro)
 }
 
 /* The change is made; an export file was not: an error the operator must see. */
-static int
-export_error(const struct ctl_reply *r, const char *what)
+static int export_error(const struct ctl_reply *r, const char *what)
 {
 	char t[1100];
 
@@ -207,20 +204,19 @@ export_error(const struct ctl_reply *r, const char *what)
 }
 
 /* The ceremony's transcript header for a change made through the daemon. */
-static void
-transcript_head(struct transcript *t, const char *title)
+static void transcript_head(struct transcript *t, const char *title)
 {
 	struct passwd *pw = getpwuid(geteuid());
 	char host[256] = "?";
 
 	gethostname(host, sizeof(host) - 1);
 	transcript_step(t, "capf-appliance %s", title);
-	transcript_step(t, "run by: uid %u (%s) on %s", (unsigned)geteuid(), pw != NULL ? pw->pw_name : "?", host);
+	transcript_step(t, "run by: uid %u (%s) on %s", (unsigned)geteuid(), pw != NULL ? pw->pw_name : "?",
+			host);
 }
 
 /* What the reply's CAPF_CERT says, as transcript steps. */
-static void
-transcript_cert(struct transcript *t, const struct ctl_reply *r)
+static void transcript_cert(struct transcript *t, const struct ctl_reply *r)
 {
 	const struct capf_ipc_field *f = capf_ipc_find(&r->msg, CAPF_IPC_T_CAPF_CERT, NULL);
 	struct ctl_cert cc;
@@ -248,8 +244,7 @@ transcript_cert(struct transcript *t, const struct ctl_reply *r)
 	ctl_cert_clear(&cc);
 }
 
-static int
-capf_regenerate(struct ctl *c, int argc, char **argv)
+static int capf_regenerate(struct ctl *c, int argc, char **argv)
 {
 	enum { O_KEY = CTL_OPT_FIRST_LOCAL, O_DAYS, O_YES, O_SUBJECT, O_TRANSCRIPT };
 	static const struct option opts[] = {
@@ -280,8 +275,10 @@ capf_regenerate(struct ctl *c, int argc, char **argv)
 			return CTL_OK;
 		case O_KEY:
 			if (parse_key_type(optarg, &type, &bits, &curve) != 0)
-				return ctl_usage_error("capf regenerate", "--key-type %s: rsa:2048, rsa:3072, "
-						       "rsa:4096, ec:P-256, ec:P-384 or ec:P-521", optarg);
+				return ctl_usage_error("capf regenerate",
+						       "--key-type %s: rsa:2048, rsa:3072, "
+						       "rsa:4096, ec:P-256, ec:P-384 or ec:P-521",
+						       optarg);
 			has_key = 1;
 			key_arg = optarg;
 			break;
@@ -290,7 +287,8 @@ capf_regenerate(struct ctl *c, int argc, char **argv)
 			break;
 		case O_DAYS:
 			if (ctl_parse_uint(optarg, 1, 36500, &days) != 0)
-				return ctl_usage_error("capf regenerate", "--days %s: a number of days", optarg);
+				return ctl_usage_error("capf regenerate", "--days %s: a number of days",
+						       optarg);
 			break;
 		case O_SUBJECT:
 			subject = optarg;
@@ -306,12 +304,16 @@ capf_regenerate(struct ctl *c, int argc, char **argv)
 		return ctl_usage_error("capf regenerate", "unexpected argument \"%s\"", argv[optind]);
 	/* before the question: a transcript is never overwritten */
 	if (tpath && access(tpath, F_OK) == 0) {
-		fprintf(stderr, "capfctl capf regenerate: --transcript %s: already exists (a transcript "
-			"is never overwritten); nothing was changed\n", tpath);
+		fprintf(stderr,
+			"capfctl capf regenerate: --transcript %s: already exists (a transcript "
+			"is never overwritten); nothing was changed\n",
+			tpath);
 		return CTL_FAILED;
 	}
-	if ((rc = ctl_reset_warning(c, "regenerating the CAPF CA replaces the certificate that "
-				"signs LSCs.", 1)) != CTL_OK)
+	if ((rc = ctl_reset_warning(c,
+				    "regenerating the CAPF CA replaces the certificate that "
+				    "signs LSCs.",
+				    1)) != CTL_OK)
 		return rc;
 	if (!ctl_confirm(yes, "Regenerate the CAPF CA key and certificate?"))
 		return CTL_NOCONFIRM;
@@ -323,8 +325,8 @@ capf_regenerate(struct ctl *c, int argc, char **argv)
 	if (t) {
 		transcript_head(t, "CAPF CA regenerate (capfctl capf regenerate)");
 		transcript_step(t, "request: key type %s, subject %s, %lu days; daemon %s",
-				key_arg ? key_arg : "as the current CA", subject ? subject : "of the current CA",
-				days ? days : 3650UL, c->socket_path);
+				key_arg ? key_arg : "as the current CA",
+				subject ? subject : "of the current CA", days ? days : 3650UL, c->socket_path);
 	}
 	ctl_begin(c, &b, CAPF_IPC_CAPF_REGENERATE);
 	capf_ipc_put_u8(&b, CAPF_IPC_T_CONFIRM, 1);
@@ -364,25 +366,26 @@ capf_regenerate(struct ctl *c, int argc, char **argv)
 		char why[1100] = "";
 
 		transcript_cert(t, &r);
-		transcript_step(t, "step: the new CA is active (recorded in the store); the old one is previous");
+		transcript_step(t,
+				"step: the new CA is active (recorded in the store); the old one is previous");
 		if (rc != CTL_OK && capf_ipc_get_str(&r.msg, CAPF_IPC_T_EXPORT_ERROR, why, sizeof(why)) == 0)
 			transcript_step(t, "export: %s", why);
 		if (transcript_close(t, 1) != 0) {
-			fprintf(stderr, "capfctl capf regenerate: %s: the transcript could not be written completely\n",
+			fprintf(stderr,
+				"capfctl capf regenerate: %s: the transcript could not be written completely\n",
 				tpath);
 			rc = CTL_FAILED;
 		}
 	}
 	ctl_reply_free(&r);
 	fprintf(stderr, "Next: issue the TLS certificate again (`capfctl tls issue`), update the "
-		"ITL, and add the new CA to the trust stores (`capfctl trust export`).\n");
+			"ITL, and add the new CA to the trust stores (`capfctl trust export`).\n");
 	return CTL_OK;
 }
 
 /* ---- csr ------------------------------------------------------------------ */
 
-static int
-capf_csr(struct ctl *c, int argc, char **argv)
+static int capf_csr(struct ctl *c, int argc, char **argv)
 {
 	enum { O_OUT = CTL_OPT_FIRST_LOCAL };
 	static const struct option opts[] = {
@@ -448,8 +451,7 @@ capf_csr(struct ctl *c, int argc, char **argv)
 /* ---- import --------------------------------------------------------------- */
 
 /* Every certificate of a PEM file (or the one of a DER file), at most max. */
-static int
-read_certs(const char *path, X509 **out, int max)
+static int read_certs(const char *path, X509 **out, int max)
 {
 	unsigned char *data;
 	size_t len;
@@ -494,8 +496,7 @@ read_certs(const char *path, X509 **out, int max)
 	return n > 0 ? n : -1;
 }
 
-static int
-put_x509(struct capf_ipc_builder *b, uint16_t tag, X509 *x)
+static int put_x509(struct capf_ipc_builder *b, uint16_t tag, X509 *x)
 {
 	unsigned char *der = NULL;
 	int n = i2d_X509(x, &der);
@@ -512,15 +513,14 @@ put_x509(struct capf_ipc_builder *b, uint16_t tag, X509 *x)
  * with the LSC counts, asks, sends, prints the answer and any export error. */
 struct ca_change {
 	uint16_t verb;
-	const char *what;       /* "capf import" */
-	const char *warning;    /* "importing a CAPF CA certificate replaces ..." */
+	const char *what;    /* "capf import" */
+	const char *warning; /* "importing a CAPF CA certificate replaces ..." */
 	const char *question;
-	const char *done;       /* the answer's title */
+	const char *done; /* the answer's title */
 };
 
-static int
-send_ca_change(struct ctl *c, const struct ca_change *w, const char *key_uri, const char *cert_path,
-	       const char *chain_path, int yes)
+static int send_ca_change(struct ctl *c, const struct ca_change *w, const char *key_uri, const char *cert_path,
+			  const char *chain_path, int yes)
 {
 	struct capf_ipc_builder b;
 	struct ctl_reply r;
@@ -557,8 +557,7 @@ send_ca_change(struct ctl *c, const struct ca_change *w, const char *key_uri, co
 	return rc;
 }
 
-static int
-capf_import(struct ctl *c, int argc, char **argv)
+static int capf_import(struct ctl *c, int argc, char **argv)
 {
 	enum { O_CHAIN = CTL_OPT_FIRST_LOCAL, O_YES };
 	static const struct option opts[] = {
@@ -568,7 +567,8 @@ capf_import(struct ctl *c, int argc, char **argv)
 		{ NULL, 0, NULL, 0 },
 	};
 	static const struct ca_change w = {
-		CAPF_IPC_CAPF_IMPORT, "capf import",
+		CAPF_IPC_CAPF_IMPORT,
+		"capf import",
 		"importing a CAPF CA certificate replaces the certificate that signs LSCs.",
 		"Import this CAPF CA certificate?",
 		"Imported CAPF CA certificate (active; the old one is now previous):",
@@ -597,8 +597,7 @@ capf_import(struct ctl *c, int argc, char **argv)
 
 /* ---- adopt ---------------------------------------------------------------- */
 
-static int
-capf_adopt(struct ctl *c, int argc, char **argv)
+static int capf_adopt(struct ctl *c, int argc, char **argv)
 {
 	enum { O_URI = CTL_OPT_FIRST_LOCAL, O_CERT, O_CHAIN, O_YES };
 	static const struct option opts[] = {
@@ -610,7 +609,8 @@ capf_adopt(struct ctl *c, int argc, char **argv)
 		{ NULL, 0, NULL, 0 },
 	};
 	static const struct ca_change w = {
-		CAPF_IPC_CAPF_ADOPT, "capf adopt",
+		CAPF_IPC_CAPF_ADOPT,
+		"capf adopt",
 		"adopting a new CAPF CA key and certificate replaces the certificate that signs LSCs.",
 		"Adopt this key and certificate as the CAPF CA?",
 		"Adopted CAPF CA (active; the old one is now previous, still trusted for LSC "
@@ -626,10 +626,18 @@ capf_adopt(struct ctl *c, int argc, char **argv)
 		case CTL_OPT_HELP:
 			ctl_usage(usage_capf);
 			return CTL_OK;
-		case O_URI: uri = optarg; break;
-		case O_CERT: cert_path = optarg; break;
-		case O_CHAIN: chain_path = optarg; break;
-		case O_YES: yes = 1; break;
+		case O_URI:
+			uri = optarg;
+			break;
+		case O_CERT:
+			cert_path = optarg;
+			break;
+		case O_CHAIN:
+			chain_path = optarg;
+			break;
+		case O_YES:
+			yes = 1;
+			break;
 		default:
 			return ctl_usage_error("capf adopt", "unknown option");
 		}
@@ -638,21 +646,20 @@ capf_adopt(struct ctl *c, int argc, char **argv)
 		return ctl_usage_error("capf adopt", "unexpected argument \"%s\"", argv[optind]);
 	if (uri == NULL || strncmp(uri, "pkcs11:", 7) != 0)
 		return ctl_usage_error("capf adopt", "--key-uri pkcs11:token=...;object=...;type=private "
-				       "(the URI in the ceremony's transcript) is needed");
+						     "(the URI in the ceremony's transcript) is needed");
 	if (strstr(uri, "pin-value") != NULL || strstr(uri, "pin-source") != NULL)
 		return ctl_usage_error("capf adopt", "--key-uri: no PIN in the URI (the daemon logs in "
-				       "with token.pin_source)");
+						     "with token.pin_source)");
 	if (cert_path == NULL)
 		return ctl_usage_error("capf adopt", "--cert FILE (the key's certificate) is needed");
 	rc = send_ca_change(c, &w, uri, cert_path, chain_path, yes);
 	if (rc == CTL_OK || rc == CTL_FAILED)
 		fprintf(stderr, "Next: issue the TLS certificate again (`capfctl tls issue`), update "
-			"the ITL, and add the new CA to the trust stores (`capfctl trust export`).\n");
+				"the ITL, and add the new CA to the trust stores (`capfctl trust export`).\n");
 	return rc;
 }
 
-int
-cmd_capf(struct ctl *c, int argc, char **argv)
+int cmd_capf(struct ctl *c, int argc, char **argv)
 {
 	const char *sub;
 

@@ -23,9 +23,7 @@
 
 /* ---- a CAPF_CERT record ----------------------------------------------- */
 
-
-void
-ctl_cert_clear(struct ctl_cert *c)
+void ctl_cert_clear(struct ctl_cert *c)
 {
 	int i;
 
@@ -35,8 +33,7 @@ ctl_cert_clear(struct ctl_cert *c)
 	memset(c, 0, sizeof(*c));
 }
 
-int
-ctl_cert_decode(const struct capf_ipc_field *f, struct ctl_cert *c)
+int ctl_cert_decode(const struct capf_ipc_field *f, struct ctl_cert *c)
 {
 	const struct capf_ipc_field *cf = NULL;
 	struct capf_ipc_msg sub;
@@ -78,9 +75,7 @@ ctl_cert_decode(const struct capf_ipc_field *f, struct ctl_cert *c)
 	return 0;
 }
 
-
-void
-ctl_certs_clear(struct certs *cs)
+void ctl_certs_clear(struct certs *cs)
 {
 	int i;
 
@@ -89,8 +84,7 @@ ctl_certs_clear(struct certs *cs)
 	cs->n = 0;
 }
 
-int
-ctl_certs_from_reply(const struct ctl_reply *r, struct certs *cs)
+int ctl_certs_from_reply(const struct ctl_reply *r, struct certs *cs)
 {
 	const struct capf_ipc_field *f = NULL;
 
@@ -107,8 +101,7 @@ ctl_certs_from_reply(const struct ctl_reply *r, struct certs *cs)
 	return 0;
 }
 
-const struct ctl_cert *
-ctl_certs_find(const struct certs *cs, int role)
+const struct ctl_cert *ctl_certs_find(const struct certs *cs, int role)
 {
 	int i;
 
@@ -119,8 +112,7 @@ ctl_certs_find(const struct certs *cs, int role)
 }
 
 /* CAPF_SHOW into cs. */
-int
-ctl_fetch_certs(struct ctl *c, const char *what, struct certs *cs)
+int ctl_fetch_certs(struct ctl *c, const char *what, struct certs *cs)
 {
 	struct capf_ipc_builder b;
 	struct ctl_reply r;
@@ -137,16 +129,14 @@ ctl_fetch_certs(struct ctl *c, const char *what, struct certs *cs)
 /* ---- certificate details ------------------------------------------------ */
 
 /* The serial in hex, "?" when it cannot be read. */
-static const char *
-serial_text(const X509 *x, char *buf, size_t len)
+static const char *serial_text(const X509 *x, char *buf, size_t len)
 {
 	if (capf_x509_serial_hex(x, buf, len) < 0)
 		snprintf(buf, len, "?");
 	return buf;
 }
 
-const char *
-ctl_x_keydesc(X509 *x, char *buf, size_t len)
+const char *ctl_x_keydesc(X509 *x, char *buf, size_t len)
 {
 	EVP_PKEY *k = X509_get0_pubkey(x);
 	char group[64] = "";
@@ -164,15 +154,19 @@ ctl_x_keydesc(X509 *x, char *buf, size_t len)
 	return buf;
 }
 
-const char *
-ctl_role_title(int role)
+const char *ctl_role_title(int role)
 {
 	switch (role) {
-	case CAPF_IPC_CERT_ACTIVE: return "CAPF CA certificate (active: signs LSCs)";
-	case CAPF_IPC_CERT_PREVIOUS: return "Previous CAPF CA (still trusted for LSC authentication)";
-	case CAPF_IPC_CERT_RETIRED: return "Retired CAPF CA";
-	case CAPF_IPC_CERT_TLS: return "CAPF TLS certificate (port 3804; the ITL's CAPF record)";
-	case CAPF_IPC_CERT_PENDING: return "Pending CAPF CA (CSR exported)";
+	case CAPF_IPC_CERT_ACTIVE:
+		return "CAPF CA certificate (active: signs LSCs)";
+	case CAPF_IPC_CERT_PREVIOUS:
+		return "Previous CAPF CA (still trusted for LSC authentication)";
+	case CAPF_IPC_CERT_RETIRED:
+		return "Retired CAPF CA";
+	case CAPF_IPC_CERT_TLS:
+		return "CAPF TLS certificate (port 3804; the ITL's CAPF record)";
+	case CAPF_IPC_CERT_PENDING:
+		return "Pending CAPF CA (CSR exported)";
 	}
 	return "Certificate";
 }
@@ -188,8 +182,7 @@ static time_t chain_not_after(const struct ctl_cert *c)
 	return na;
 }
 
-void
-ctl_cert_print(FILE *f, const struct ctl_cert *c, long warn_days)
+void ctl_cert_print(FILE *f, const struct ctl_cert *c, long warn_days)
 {
 	char s[1100], t1[64], t2[64], buf[200];
 	time_t nb = capf_x509_not_before(c->x);
@@ -210,14 +203,15 @@ ctl_cert_print(FILE *f, const struct ctl_cert *c, long warn_days)
 		fprintf(f, "  Key URI:       %s\n", c->key_uri);
 	if (c->has_lsc_count && c->role != CAPF_IPC_CERT_TLS)
 		fprintf(f, "  Valid LSCs:    %u\n", c->lsc_count);
-	if (c->nchain == 0 && c->role != CAPF_IPC_CERT_TLS &&
-	    X509_check_issued(c->x, c->x) == X509_V_OK)
+	if (c->nchain == 0 && c->role != CAPF_IPC_CERT_TLS && X509_check_issued(c->x, c->x) == X509_V_OK)
 		fprintf(f, "  Chain:         self-signed\n");
 	for (i = 0; i < c->nchain; i++)
 		fprintf(f, "  Chain[%d]:      %s\n", i + 1, capf_x509_subject(c->chain[i], s, sizeof(s)));
 	if (cna < na) {
-		fprintf(f, "  Chain ends:    %s (%ld days left), before this certificate: nothing it signs "
-			"is valid after that\n", ctl_fmt_time(cna, t1, sizeof(t1)), cdays);
+		fprintf(f,
+			"  Chain ends:    %s (%ld days left), before this certificate: nothing it signs "
+			"is valid after that\n",
+			ctl_fmt_time(cna, t1, sizeof(t1)), cdays);
 		if (cdays < 0)
 			fprintf(f, "  WARNING: a certificate of its chain EXPIRED %ld days ago\n", -cdays);
 		else if (cdays < warn_days && c->role != CAPF_IPC_CERT_RETIRED)
@@ -226,12 +220,10 @@ ctl_cert_print(FILE *f, const struct ctl_cert *c, long warn_days)
 	if (days < 0)
 		fprintf(f, "  WARNING: this certificate EXPIRED %ld days ago\n", -days);
 	else if (days < warn_days && c->role != CAPF_IPC_CERT_RETIRED)
-		fprintf(f, "  WARNING: this certificate expires in %ld days (under %ld)\n", days,
-			warn_days);
+		fprintf(f, "  WARNING: this certificate expires in %ld days (under %ld)\n", days, warn_days);
 }
 
-void
-ctl_cert_json(FILE *f, const struct ctl_cert *c, long warn_days)
+void ctl_cert_json(FILE *f, const struct ctl_cert *c, long warn_days)
 {
 	static const char *const roles[] = { "active", "previous", "retired", "tls", "pending" };
 	char s[1100];
@@ -280,8 +272,7 @@ ctl_cert_json(FILE *f, const struct ctl_cert *c, long warn_days)
 /* ---- the phone-reset warning ------------------------------------------------ */
 
 /* Prints the warning for a change of the CA (ca_change) and/or the TLS certificate. */
-int
-ctl_reset_warning(struct ctl *c, const char *what, int ca_change)
+int ctl_reset_warning(struct ctl *c, const char *what, int ca_change)
 {
 	struct certs cs;
 	const struct ctl_cert *a, *t;
@@ -296,28 +287,29 @@ ctl_reset_warning(struct ctl *c, const char *what, int ca_change)
 		"WARNING: %s\n"
 		"  Every phone resets when the ITL changes: the ITL's CAPF record carries the CAPF\n"
 		"  TLS certificate%s, so regenerate the ITL (TFTP) and expect every registered\n"
-		"  phone to reset.\n", what,
-		ca_change ? ", which the new CAPF CA must issue again (`capfctl tls issue`)" : "");
+		"  phone to reset.\n",
+		what, ca_change ? ", which the new CAPF CA must issue again (`capfctl tls issue`)" : "");
 	if (ca_change) {
 		fprintf(stderr, "  Outgoing CAPF CA: %s\n",
 			a ? capf_x509_subject(a->x, s, sizeof(s)) : "(none)");
 		if (a)
-			fprintf(stderr, "    SHA-256 %s\n", capf_x509_fp_hex(a->x, EVP_sha256(), ':', s, sizeof(s)));
+			fprintf(stderr, "    SHA-256 %s\n",
+				capf_x509_fp_hex(a->x, EVP_sha256(), ':', s, sizeof(s)));
 		fprintf(stderr,
 			"  %u device%s hold%s a valid LSC from the outgoing CAPF CA. Keep its certificate\n"
 			"  in CallManager-trust, CAPF-trust, the 802.1X (RADIUS) servers and the ASA until\n"
 			"  those phones have re-enrolled (`capfctl report --issuer FINGERPRINT`), and add\n"
 			"  the new one there (`capfctl trust export --for callmanager-trust` ...).\n",
-			a && a->has_lsc_count ? a->lsc_count : 0,
-			a && a->lsc_count == 1 ? "" : "s", a && a->lsc_count == 1 ? "s" : "");
+			a && a->has_lsc_count ? a->lsc_count : 0, a && a->lsc_count == 1 ? "" : "s",
+			a && a->lsc_count == 1 ? "s" : "");
 	} else {
 		fprintf(stderr, "  Current CAPF TLS certificate: %s\n",
 			t ? capf_x509_fp_hex(t->x, EVP_sha1(), ':', s, sizeof(s)) : "(none recorded)");
 		fprintf(stderr,
 			"  The CAPF CA does not change: CallManager-trust, CAPF-trust, 802.1X servers and\n"
 			"  the ASA keep their certificates; %u device%s keep%s valid LSCs.\n",
-			a && a->has_lsc_count ? a->lsc_count : 0,
-			a && a->lsc_count == 1 ? "" : "s", a && a->lsc_count == 1 ? "s" : "");
+			a && a->has_lsc_count ? a->lsc_count : 0, a && a->lsc_count == 1 ? "" : "s",
+			a && a->lsc_count == 1 ? "s" : "");
 	}
 	ctl_certs_clear(&cs);
 	return CTL_OK;

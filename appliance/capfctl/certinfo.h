@@ -15,7 +15,7 @@
 #include "appliance/capfctl/capfctl.h"
 
 #define CERT_FILE_MAX (1024 * 1024)
-#define CHAIN_MAX     8
+#define CHAIN_MAX 8
 
 struct ctl_cert {
 	int role;
@@ -40,7 +40,7 @@ const struct ctl_cert *ctl_certs_find(const struct certs *cs, int role);
 /* CAPF_SHOW into cs: CTL_OK or an exit code (printed). */
 int ctl_fetch_certs(struct ctl *c, const char *what, struct certs *cs);
 
-const char *ctl_x_keydesc(X509 *x, char *buf, size_t len);     /* "RSA 2048", "EC prime256v1" */
+const char *ctl_x_keydesc(X509 *x, char *buf, size_t len); /* "RSA 2048", "EC prime256v1" */
 const char *ctl_role_title(int role);
 void ctl_cert_print(FILE *f, const struct ctl_cert *c, long warn_days);
 void ctl_cert_json(FILE *f, const struct ctl_cert *c, long warn_days);

@@ -17,8 +17,7 @@
 #include "appliance/common/peercred.h"
 #include "policy/device.h"
 
-int
-ctl_connect(struct ctl *c)
+int ctl_connect(struct ctl *c)
 {
 	struct sockaddr_un sa;
 	char err[512];
@@ -40,10 +39,11 @@ ctl_connect(struct ctl *c)
 	if (connect(c->fd, (struct sockaddr *)&sa, sizeof(sa)) != 0) {
 		int e = errno;
 
-		fprintf(stderr, "%s: cannot reach capf-signerd at %s: %s%s\n", c->prog,
-			c->socket_path, strerror(e),
-			e == EACCES ? " (is your user allowed to use the admin socket?)" :
-			e == ENOENT || e == ECONNREFUSED ? " (is capf-signerd running? --socket PATH)" : "");
+		fprintf(stderr, "%s: cannot reach capf-signerd at %s: %s%s\n", c->prog, c->socket_path,
+			strerror(e),
+			e == EACCES                      ? " (is your user allowed to use the admin socket?)" :
+			e == ENOENT || e == ECONNREFUSED ? " (is capf-signerd running? --socket PATH)" :
+							   "");
 		close(c->fd);
 		c->fd = -1;
 		return CTL_UNREACHABLE;
@@ -57,31 +57,27 @@ ctl_connect(struct ctl *c)
 	return CTL_OK;
 }
 
-void
-ctl_close(struct ctl *c)
+void ctl_close(struct ctl *c)
 {
 	if (c->fd >= 0)
 		close(c->fd);
 	c->fd = -1;
 }
 
-int
-ctl_begin(struct ctl *c, struct capf_ipc_builder *b, uint16_t verb)
+int ctl_begin(struct ctl *c, struct capf_ipc_builder *b, uint16_t verb)
 {
 	memset(b, 0, sizeof(*b));
 	return capf_ipc_build_request(b, verb, ++c->next_id);
 }
 
-void
-ctl_reply_free(struct ctl_reply *r)
+void ctl_reply_free(struct ctl_reply *r)
 {
 	capf_ipc_msg_free(&r->msg);
 	free(r->buf);
 	r->buf = NULL;
 }
 
-void
-ctl_print_refusal(const struct capf_ipc_msg *m, const char *what)
+void ctl_print_refusal(const struct capf_ipc_msg *m, const char *what)
 {
 	char text[1100] = "";
 	uint8_t cause;
@@ -91,21 +87,17 @@ ctl_print_refusal(const struct capf_ipc_msg *m, const char *what)
 		uint32_t d = 0;
 
 		capf_ipc_get_u32(m, CAPF_IPC_T_RETRY_DELAY, &d);
-		fprintf(stderr, "%s: the signer is busy or the token is down; retry in %u s%s%s\n",
-			what, d, text[0] ? ": " : "", text);
+		fprintf(stderr, "%s: the signer is busy or the token is down; retry in %u s%s%s\n", what, d,
+			text[0] ? ": " : "", text);
 		return;
 	}
-	if (text[0] == '\0' && capf_ipc_get_u8(m, CAPF_IPC_T_CAUSE, &cause) == 0 &&
-	    cause != CAPF_FAIL_NONE)
+	if (text[0] == '\0' && capf_ipc_get_u8(m, CAPF_IPC_T_CAUSE, &cause) == 0 && cause != CAPF_FAIL_NONE)
 		snprintf(text, sizeof(text), "%s", capf_fail_cause_cisco(cause));
-	fprintf(stderr, "%s: %s: %s\n", what,
-		m->status == CAPF_IPC_REFUSED ? "refused" : "failed",
+	fprintf(stderr, "%s: %s: %s\n", what, m->status == CAPF_IPC_REFUSED ? "refused" : "failed",
 		text[0] ? text : "(no reason given)");
 }
 
-int
-ctl_call_raw(struct ctl *c, struct capf_ipc_builder *b, const char *what,
-	     struct ctl_reply *r)
+int ctl_call_raw(struct ctl *c, struct capf_ipc_builder *b, const char *what, struct ctl_reply *r)
 {
 	const uint8_t *out;
 	size_t outlen;
@@ -128,11 +120,13 @@ ctl_call_raw(struct ctl *c, struct capf_ipc_builder *b, const char *what,
 		return rc;
 	}
 	n = send(c->fd, out, outlen, MSG_NOSIGNAL);
-	capf_ipc_builder_free(b);               /* wipes: it may hold an authentication string */
+	capf_ipc_builder_free(b); /* wipes: it may hold an authentication string */
 	if (n < 0 && (errno == EPIPE || errno == ECONNRESET)) {
 		/* connected, then dropped at once: the daemon's peer check */
-		fprintf(stderr, "%s: capf-signerd closed the connection without an answer (is your "
-			"user allowed to use the admin socket?)\n", what);
+		fprintf(stderr,
+			"%s: capf-signerd closed the connection without an answer (is your "
+			"user allowed to use the admin socket?)\n",
+			what);
 		ctl_close(c);
 		return CTL_FAILED;
 	}
@@ -151,8 +145,8 @@ ctl_call_raw(struct ctl *c, struct capf_ipc_builder *b, const char *what,
 		n = recv(c->fd, r->buf, CAPF_IPC_MSG_MAX, MSG_TRUNC);
 	while (n < 0 && errno == EINTR);
 	if (n <= 0) {
-		fprintf(stderr, "%s: capf-signerd closed the connection without an answer%s%s\n",
-			what, n < 0 ? ": " : "",
+		fprintf(stderr, "%s: capf-signerd closed the connection without an answer%s%s\n", what,
+			n < 0 ? ": " : "",
 			n < 0 ? strerror(errno) : " (is your user allowed to use the admin socket?)");
 		ctl_close(c);
 		ctl_reply_free(r);
@@ -175,8 +169,7 @@ ctl_call_raw(struct ctl *c, struct capf_ipc_builder *b, const char *what,
 	return CTL_OK;
 }
 
-int
-ctl_call(struct ctl *c, struct capf_ipc_builder *b, const char *what, struct ctl_reply *r)
+int ctl_call(struct ctl *c, struct capf_ipc_builder *b, const char *what, struct ctl_reply *r)
 {
 	int rc = ctl_call_raw(c, b, what, r);
 

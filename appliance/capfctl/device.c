@@ -14,41 +14,38 @@
 #include "policy/names.h"
 
 static const char usage_device[] =
-"usage: capfctl device add NAME [SETTINGS]     a new device (default: no pending operation)\n"
-"       capfctl device set NAME [SETTINGS]     change the settings given, keep the others\n"
-"       capfctl device show NAME [--json]\n"
-"       capfctl device remove NAME             (its issuance history stays)\n"
-"       capfctl device list [FILTERS] [--json]\n"
-"       capfctl device reset-lockout NAME      clear the failed-authentication counter\n"
-"       capfctl device cert NAME [--fetched | --lsc] [--out FILE]\n"
-"                                              the certificate the phone last returned to\n"
-"                                              Troubleshoot (default; with the verdict), or\n"
-"                                              its current LSC: PEM on stdout or into FILE\n"
-"       capfctl device history NAME [--json]   every issuance, delivery, fetch, delete,\n"
-"                                              refusal and change, oldest first\n"
-"\n"
-"NAME: SEP + 12 hex digits (SEP58971ECC97C1), or a Jabber name CSF/BOT/TCT/TAB + name;\n"
-"names and patterns are case-insensitive (upper-cased: sep58971ecc97c1 is SEP58971ECC97C1).\n"
-"\n"
-"List filters (all given must match; a filter given twice matches either value):\n"
-"  --pattern GLOB        names matching GLOB ('*', '?', [A-F])\n"
-"  --status STATUS       " CTL_STATUS_NAMES "\n"
-"  --op OP               the pending operation: install, delete, fetch or none\n"
-"  --auth MODE           null, string, lsc-first or mic-first\n"
-"  --key-order K         rsa, ec or ec-rsa\n"
-"  --no-lsc              devices without a current LSC\n"
-"  --deadline-passed     a pending operation whose Operation Completes By is over\n"
-"  --locked-out          failed attempts reached auth.max_failed_attempts\n"
-"\n"
-CTL_DEVOPTS_HELP
-"\n"
-"Common: --socket PATH, --config FILE, --json (add, set, show, list, history; the\n"
-"fields are those of docs/json.md), --help.\n";
+	"usage: capfctl device add NAME [SETTINGS]     a new device (default: no pending operation)\n"
+	"       capfctl device set NAME [SETTINGS]     change the settings given, keep the others\n"
+	"       capfctl device show NAME [--json]\n"
+	"       capfctl device remove NAME             (its issuance history stays)\n"
+	"       capfctl device list [FILTERS] [--json]\n"
+	"       capfctl device reset-lockout NAME      clear the failed-authentication counter\n"
+	"       capfctl device cert NAME [--fetched | --lsc] [--out FILE]\n"
+	"                                              the certificate the phone last returned to\n"
+	"                                              Troubleshoot (default; with the verdict), or\n"
+	"                                              its current LSC: PEM on stdout or into FILE\n"
+	"       capfctl device history NAME [--json]   every issuance, delivery, fetch, delete,\n"
+	"                                              refusal and change, oldest first\n"
+	"\n"
+	"NAME: SEP + 12 hex digits (SEP58971ECC97C1), or a Jabber name CSF/BOT/TCT/TAB + name;\n"
+	"names and patterns are case-insensitive (upper-cased: sep58971ecc97c1 is SEP58971ECC97C1).\n"
+	"\n"
+	"List filters (all given must match; a filter given twice matches either value):\n"
+	"  --pattern GLOB        names matching GLOB ('*', '?', [A-F])\n"
+	"  --status STATUS       " CTL_STATUS_NAMES "\n"
+	"  --op OP               the pending operation: install, delete, fetch or none\n"
+	"  --auth MODE           null, string, lsc-first or mic-first\n"
+	"  --key-order K         rsa, ec or ec-rsa\n"
+	"  --no-lsc              devices without a current LSC\n"
+	"  --deadline-passed     a pending operation whose Operation Completes By is over\n"
+	"  --locked-out          failed attempts reached auth.max_failed_attempts\n"
+	"\n" CTL_DEVOPTS_HELP "\n"
+	"Common: --socket PATH, --config FILE, --json (add, set, show, list, history; the\n"
+	"fields are those of docs/json.md), --help.\n";
 
 /* ---- settings shared with bulk --------------------------------------- */
 
-int
-ctl_devopts_parse(struct ctl_devopts *o, int opt, const char *arg, const char *cmd)
+int ctl_devopts_parse(struct ctl_devopts *o, int opt, const char *arg, const char *cmd)
 {
 	int v;
 	unsigned long ul;
@@ -61,7 +58,8 @@ ctl_devopts_parse(struct ctl_devopts *o, int opt, const char *arg, const char *c
 		return 0;
 	case DEVOPT_AUTH:
 		if ((v = capf_auth_mode_parse(arg)) < 0)
-			return ctl_usage_error(cmd, "--auth %s: expected null, string, lsc-first or mic-first", arg);
+			return ctl_usage_error(cmd, "--auth %s: expected null, string, lsc-first or mic-first",
+					       arg);
 		o->auth = v;
 		return 0;
 	case DEVOPT_AUTH_FILE:
@@ -90,23 +88,22 @@ ctl_devopts_parse(struct ctl_devopts *o, int opt, const char *arg, const char *c
 		return 0;
 	case DEVOPT_DEADLINE:
 		if (ctl_parse_time(arg, &o->deadline) != 0)
-			return ctl_usage_error(cmd, "--deadline \"%s\": expected \"YYYY-MM-DD HH:00\" (UTC)", arg);
+			return ctl_usage_error(cmd, "--deadline \"%s\": expected \"YYYY-MM-DD HH:00\" (UTC)",
+					       arg);
 		o->has_deadline = 1;
 		return 0;
 	}
 	return -1;
 }
 
-void
-ctl_devopts_init(struct ctl_devopts *o)
+void ctl_devopts_init(struct ctl_devopts *o)
 {
 	memset(o, 0, sizeof(*o));
 	o->op = o->auth = o->key_order = o->curve = -1;
 	o->rsa_bits = -1;
 }
 
-int
-ctl_devopts_check(const struct ctl_devopts *o, const char *cmd)
+int ctl_devopts_check(const struct ctl_devopts *o, const char *cmd)
 {
 	if (o->auth_file && o->generate)
 		return ctl_usage_error(cmd, "--auth-string-file and --generate-auth-string exclude each other");
@@ -118,8 +115,7 @@ ctl_devopts_check(const struct ctl_devopts *o, const char *cmd)
 }
 
 /* Puts the settings into the open DEVICE nest. auth: the string or NULL. */
-void
-ctl_devopts_put(const struct ctl_devopts *o, struct capf_ipc_builder *b, const char *auth)
+void ctl_devopts_put(const struct ctl_devopts *o, struct capf_ipc_builder *b, const char *auth)
 {
 	if (o->op >= 0)
 		capf_ipc_put_u8(b, CAPF_IPC_T_OPERATION, (uint8_t)o->op);
@@ -141,8 +137,7 @@ ctl_devopts_put(const struct ctl_devopts *o, struct capf_ipc_builder *b, const c
 
 /* ---- add / set --------------------------------------------------------- */
 
-static int
-print_device_reply(const struct ctl_reply *r, int json)
+static int print_device_reply(const struct ctl_reply *r, int json)
 {
 	const struct capf_ipc_field *f;
 	struct ctl_device d;
@@ -161,8 +156,7 @@ print_device_reply(const struct ctl_reply *r, int json)
 	return CTL_OK;
 }
 
-static int
-device_put(struct ctl *c, const char *cmd, int argc, char **argv, int add)
+static int device_put(struct ctl *c, const char *cmd, int argc, char **argv, int add)
 {
 	static const struct option opts[] = {
 		CTL_COMMON_LONGOPTS,
@@ -199,14 +193,15 @@ device_put(struct ctl *c, const char *cmd, int argc, char **argv, int add)
 		return ctl_usage_error(cmd, "unknown option");
 	}
 	if (optind + 1 != argc)
-		return ctl_usage_error(cmd, optind >= argc ? "a device NAME is needed" :
-				       "one device NAME only (use `capfctl bulk` for many)");
+		return ctl_usage_error(cmd, optind >= argc ?
+						    "a device NAME is needed" :
+						    "one device NAME only (use `capfctl bulk` for many)");
 	name = argv[optind];
 	if ((rc = ctl_devopts_check(&o, cmd)) != 0)
 		return rc;
 	if (add && o.auth == CAPF_AUTH_STRING && !o.auth_file && !o.generate)
 		return ctl_usage_error(cmd, "--auth string needs --auth-string-file FILE or "
-				       "--generate-auth-string");
+					    "--generate-auth-string");
 
 	if (o.auth_file) {
 		if (ctl_read_secret_file(o.auth_file, secret, sizeof(secret)) != 0)
@@ -242,7 +237,7 @@ device_put(struct ctl *c, const char *cmd, int argc, char **argv, int add)
 	rc = ctl_call(c, &b, cmd, &r);
 	if (rc != CTL_OK) {
 		if (wrote_out)
-			unlink(o.auth_out);     /* the string was never set */
+			unlink(o.auth_out); /* the string was never set */
 		OPENSSL_cleanse(secret, sizeof(secret));
 		return rc;
 	}
@@ -253,8 +248,7 @@ device_put(struct ctl *c, const char *cmd, int argc, char **argv, int add)
 		else
 			printf("Authentication string for %s: %s\n", name, secret);
 	} else if (wrote_out) {
-		fprintf(stderr, "Authentication string for %s written to %s (mode 0600).\n",
-			name, o.auth_out);
+		fprintf(stderr, "Authentication string for %s written to %s (mode 0600).\n", name, o.auth_out);
 	}
 	OPENSSL_cleanse(secret, sizeof(secret));
 	rc = print_device_reply(&r, json);
@@ -264,8 +258,7 @@ device_put(struct ctl *c, const char *cmd, int argc, char **argv, int add)
 
 /* ---- show / remove / reset-lockout ------------------------------------ */
 
-static int
-device_by_name(struct ctl *c, const char *cmd, int argc, char **argv, uint16_t verb)
+static int device_by_name(struct ctl *c, const char *cmd, int argc, char **argv, uint16_t verb)
 {
 	static const struct option opts[] = {
 		CTL_COMMON_LONGOPTS,
@@ -300,8 +293,7 @@ device_by_name(struct ctl *c, const char *cmd, int argc, char **argv, uint16_t v
 			printf("{\"schema\": %d, \"removed\": ", CTL_JSON_SCHEMA);
 			ctl_json_str(stdout, argv[optind]);
 			puts("}");
-		}
-		else
+		} else
 			printf("Removed %s (its LSC history stays in the store).\n", argv[optind]);
 	} else {
 		rc = print_device_reply(&r, json);
@@ -313,10 +305,9 @@ device_by_name(struct ctl *c, const char *cmd, int argc, char **argv, uint16_t v
 /* ---- list -------------------------------------------------------------- */
 
 /* Walks every page of DEVICE_LIST or REPORT, calling cb per record. */
-int
-ctl_walk_devices(struct ctl *c, const char *cmd, uint16_t verb,
-		 void (*put_filters)(struct capf_ipc_builder *, void *), void *farg,
-		 int (*cb)(const struct ctl_device *, void *), void *arg, uint32_t *total)
+int ctl_walk_devices(struct ctl *c, const char *cmd, uint16_t verb,
+		     void (*put_filters)(struct capf_ipc_builder *, void *), void *farg,
+		     int (*cb)(const struct ctl_device *, void *), void *arg, uint32_t *total)
 {
 	uint8_t cursor[256];
 	size_t cursor_len = 0;
@@ -368,8 +359,7 @@ struct list_state {
 	unsigned n;
 };
 
-static int
-list_one(const struct ctl_device *d, void *arg)
+static int list_one(const struct ctl_device *d, void *arg)
 {
 	struct list_state *ls = arg;
 	char st[200], t[64];
@@ -383,8 +373,7 @@ list_one(const struct ctl_device *d, void *arg)
 		if (ls->n == 0)
 			printf("%-20s %-20s %-44s %-21s %s\n", "NAME", "OPERATION", "AUTHENTICATION",
 			       "COMPLETES BY", "STATUS");
-		printf("%-20s %-20s %-44s %-21s %s\n", d->name,
-		       d->op >= 0 ? capf_operation_cisco(d->op) : "-",
+		printf("%-20s %-20s %-44s %-21s %s\n", d->name, d->op >= 0 ? capf_operation_cisco(d->op) : "-",
 		       d->auth >= 0 ? capf_auth_mode_cisco(d->auth) : "-",
 		       d->op > 0 ? ctl_fmt_time((time_t)d->deadline, t, sizeof(t)) : "-",
 		       ctl_device_status_long(d, st, sizeof(st)));
@@ -400,8 +389,7 @@ struct list_filters {
 	uint8_t flags;
 };
 
-static void
-list_filters(struct capf_ipc_builder *b, void *arg)
+static void list_filters(struct capf_ipc_builder *b, void *arg)
 {
 	const struct list_filters *f = arg;
 	unsigned i;
@@ -421,8 +409,7 @@ list_filters(struct capf_ipc_builder *b, void *arg)
 }
 
 /* Appends v to a filter list of at most 8 values. */
-static int
-filter_add(uint8_t *list, unsigned *n, int v, const char *what, const char *arg, const char *allowed)
+static int filter_add(uint8_t *list, unsigned *n, int v, const char *what, const char *arg, const char *allowed)
 {
 	if (v < 0)
 		return ctl_usage_error("device list", "%s %s: expected %s", what, arg, allowed);
@@ -432,11 +419,19 @@ filter_add(uint8_t *list, unsigned *n, int v, const char *what, const char *arg,
 	return 0;
 }
 
-static int
-device_list(struct ctl *c, int argc, char **argv)
+static int device_list(struct ctl *c, int argc, char **argv)
 {
-	enum { O_JSON = CTL_OPT_FIRST_LOCAL, O_PATTERN, O_STATUS, O_OP, O_AUTH, O_KEY, O_NOLSC,
-	       O_PASSED, O_LOCKED };
+	enum {
+		O_JSON = CTL_OPT_FIRST_LOCAL,
+		O_PATTERN,
+		O_STATUS,
+		O_OP,
+		O_AUTH,
+		O_KEY,
+		O_NOLSC,
+		O_PASSED,
+		O_LOCKED
+	};
 	static const struct option opts[] = {
 		CTL_COMMON_LONGOPTS,
 		{ "json", no_argument, NULL, O_JSON },
@@ -505,8 +500,7 @@ device_list(struct ctl *c, int argc, char **argv)
 		return ctl_usage_error("device list", "unexpected argument \"%s\"", argv[optind]);
 	if (ls.json)
 		fputs("[", stdout);
-	rc = ctl_walk_devices(c, "device list", CAPF_IPC_DEVICE_LIST, list_filters, &f, list_one,
-			      &ls, &total);
+	rc = ctl_walk_devices(c, "device list", CAPF_IPC_DEVICE_LIST, list_filters, &f, list_one, &ls, &total);
 	if (ls.json)
 		fputs(ls.n ? "\n]\n" : "]\n", stdout);
 	else if (rc == CTL_OK)
@@ -514,8 +508,7 @@ device_list(struct ctl *c, int argc, char **argv)
 	return rc;
 }
 
-int
-cmd_device(struct ctl *c, int argc, char **argv)
+int cmd_device(struct ctl *c, int argc, char **argv)
 {
 	const char *sub;
 
@@ -535,8 +528,7 @@ cmd_device(struct ctl *c, int argc, char **argv)
 	if (strcmp(sub, "remove") == 0)
 		return device_by_name(c, "device remove", argc, argv, CAPF_IPC_DEVICE_REMOVE);
 	if (strcmp(sub, "reset-lockout") == 0)
-		return device_by_name(c, "device reset-lockout", argc, argv,
-				      CAPF_IPC_DEVICE_RESET_LOCKOUT);
+		return device_by_name(c, "device reset-lockout", argc, argv, CAPF_IPC_DEVICE_RESET_LOCKOUT);
 	if (strcmp(sub, "list") == 0)
 		return device_list(c, argc, argv);
 	if (strcmp(sub, "cert") == 0)

@@ -11,8 +11,7 @@
 #include "appliance/common/x509.h"
 #include "policy/device.h"
 
-int
-ctl_device_decode(const struct capf_ipc_field *f, struct ctl_device *d)
+int ctl_device_decode(const struct capf_ipc_field *f, struct ctl_device *d)
 {
 	struct capf_ipc_msg sub;
 	char err[160];
@@ -30,22 +29,36 @@ ctl_device_decode(const struct capf_ipc_field *f, struct ctl_device *d)
 		return -1;
 	}
 	capf_ipc_get_str(&sub, CAPF_IPC_T_DEVICE_NAME, d->name, sizeof(d->name));
-	if (capf_ipc_get_u8(&sub, CAPF_IPC_T_OPERATION, &v8) == 0) d->op = v8;
-	if (capf_ipc_get_u8(&sub, CAPF_IPC_T_AUTH_MODE, &v8) == 0) d->auth = v8;
-	if (capf_ipc_get_u8(&sub, CAPF_IPC_T_KEY_ORDER, &v8) == 0) d->key_order = v8;
-	if (capf_ipc_get_u8(&sub, CAPF_IPC_T_CURVE, &v8) == 0) d->curve = v8;
-	if (capf_ipc_get_u8(&sub, CAPF_IPC_T_DEV_STATUS, &v8) == 0) d->status = v8;
-	if (capf_ipc_get_u8(&sub, CAPF_IPC_T_STATUS_OP, &v8) == 0) d->status_op = v8;
-	if (capf_ipc_get_u8(&sub, CAPF_IPC_T_CAUSE, &v8) == 0) d->cause = v8;
-	if (capf_ipc_get_u32(&sub, CAPF_IPC_T_RSA_BITS, &v32) == 0) d->rsa_bits = v32;
-	if (capf_ipc_get_u32(&sub, CAPF_IPC_T_FAILED_ATTEMPTS, &v32) == 0) d->failed_attempts = v32;
-	if (capf_ipc_get_i64(&sub, CAPF_IPC_T_DEADLINE, &v64) == 0) d->deadline = v64;
-	if (capf_ipc_get_i64(&sub, CAPF_IPC_T_LAST_SEEN, &v64) == 0) d->last_seen = v64;
-	if (capf_ipc_get_i64(&sub, CAPF_IPC_T_LSC_NOT_AFTER, &v64) == 0) d->lsc_not_after = v64;
+	if (capf_ipc_get_u8(&sub, CAPF_IPC_T_OPERATION, &v8) == 0)
+		d->op = v8;
+	if (capf_ipc_get_u8(&sub, CAPF_IPC_T_AUTH_MODE, &v8) == 0)
+		d->auth = v8;
+	if (capf_ipc_get_u8(&sub, CAPF_IPC_T_KEY_ORDER, &v8) == 0)
+		d->key_order = v8;
+	if (capf_ipc_get_u8(&sub, CAPF_IPC_T_CURVE, &v8) == 0)
+		d->curve = v8;
+	if (capf_ipc_get_u8(&sub, CAPF_IPC_T_DEV_STATUS, &v8) == 0)
+		d->status = v8;
+	if (capf_ipc_get_u8(&sub, CAPF_IPC_T_STATUS_OP, &v8) == 0)
+		d->status_op = v8;
+	if (capf_ipc_get_u8(&sub, CAPF_IPC_T_CAUSE, &v8) == 0)
+		d->cause = v8;
+	if (capf_ipc_get_u32(&sub, CAPF_IPC_T_RSA_BITS, &v32) == 0)
+		d->rsa_bits = v32;
+	if (capf_ipc_get_u32(&sub, CAPF_IPC_T_FAILED_ATTEMPTS, &v32) == 0)
+		d->failed_attempts = v32;
+	if (capf_ipc_get_i64(&sub, CAPF_IPC_T_DEADLINE, &v64) == 0)
+		d->deadline = v64;
+	if (capf_ipc_get_i64(&sub, CAPF_IPC_T_LAST_SEEN, &v64) == 0)
+		d->last_seen = v64;
+	if (capf_ipc_get_i64(&sub, CAPF_IPC_T_LSC_NOT_AFTER, &v64) == 0)
+		d->lsc_not_after = v64;
 	capf_ipc_get_str(&sub, CAPF_IPC_T_LSC_SERIAL, d->serial, sizeof(d->serial));
 	capf_ipc_get_str(&sub, CAPF_IPC_T_LSC_ISSUER, d->issuer, sizeof(d->issuer));
-	if (capf_ipc_get_u8(&sub, CAPF_IPC_T_DEV_FLAGS, &v8) == 0) d->flags = v8;
-	if (capf_ipc_get_i64(&sub, CAPF_IPC_T_EVENT_TIME, &v64) == 0) d->fetch_time = v64;
+	if (capf_ipc_get_u8(&sub, CAPF_IPC_T_DEV_FLAGS, &v8) == 0)
+		d->flags = v8;
+	if (capf_ipc_get_i64(&sub, CAPF_IPC_T_EVENT_TIME, &v64) == 0)
+		d->fetch_time = v64;
 	capf_ipc_get_str(&sub, CAPF_IPC_T_EVENT_OUTCOME, d->fetch_outcome, sizeof(d->fetch_outcome));
 	if (capf_ipc_get_i64(&sub, CAPF_IPC_T_LSC_DAYS_LEFT, &v64) == 0) {
 		d->has_days_left = 1;
@@ -55,8 +68,7 @@ ctl_device_decode(const struct capf_ipc_field *f, struct ctl_device *d)
 	return 0;
 }
 
-const char *
-ctl_device_status(const struct ctl_device *d, char *buf, size_t len)
+const char *ctl_device_status(const struct ctl_device *d, char *buf, size_t len)
 {
 	struct capf_device dev;
 
@@ -68,8 +80,7 @@ ctl_device_status(const struct ctl_device *d, char *buf, size_t len)
 	return capf_status_cisco(&dev, buf, len);
 }
 
-int
-ctl_status_parse(const char *s)
+int ctl_status_parse(const char *s)
 {
 	static const char *const names[] = {
 		"none", "pending", "upgrade-success", "delete-success", "troubleshoot-success", "failed",
@@ -81,14 +92,12 @@ ctl_status_parse(const char *s)
 	return -1;
 }
 
-static int
-flag(const struct ctl_device *d, int bit)
+static int flag(const struct ctl_device *d, int bit)
 {
 	return d->flags >= 0 && (d->flags & bit) != 0;
 }
 
-const char *
-ctl_device_status_long(const struct ctl_device *d, char *buf, size_t len)
+const char *ctl_device_status_long(const struct ctl_device *d, char *buf, size_t len)
 {
 	char st[160];
 
@@ -98,34 +107,29 @@ ctl_device_status_long(const struct ctl_device *d, char *buf, size_t len)
 	return buf;
 }
 
-long
-ctl_device_days_left(const struct ctl_device *d)
+long ctl_device_days_left(const struct ctl_device *d)
 {
 	return d->has_days_left ? d->days_left : capf_days_left((time_t)d->lsc_not_after, time(NULL));
 }
 
-const char *
-ctl_device_lsc_state(const struct ctl_device *d)
+const char *ctl_device_lsc_state(const struct ctl_device *d)
 {
 	if (!d->serial[0])
 		return "none";
 	return ctl_device_days_left(d) < 0 || (time_t)d->lsc_not_after <= time(NULL) ? "expired" : "valid";
 }
 
-static const char *
-keyparams(const struct ctl_device *d, char *buf, size_t len)
+static const char *keyparams(const struct ctl_device *d, char *buf, size_t len)
 {
 	char bits[24] = "default";
 
 	if (d->rsa_bits > 0)
 		snprintf(bits, sizeof(bits), "%ld", d->rsa_bits);
-	snprintf(buf, len, "RSA %s bits, EC %s", bits,
-		 d->curve >= 0 ? capf_curve_name(d->curve) : "default");
+	snprintf(buf, len, "RSA %s bits, EC %s", bits, d->curve >= 0 ? capf_curve_name(d->curve) : "default");
 	return buf;
 }
 
-void
-ctl_device_print(FILE *f, const struct ctl_device *d)
+void ctl_device_print(FILE *f, const struct ctl_device *d)
 {
 	char t[64], st[160], kp[64];
 
@@ -141,12 +145,14 @@ ctl_device_print(FILE *f, const struct ctl_device *d)
 		fprintf(f, "Operation Completes By:      %s%s\n",
 			ctl_fmt_time((time_t)d->deadline, t, sizeof(t)),
 			flag(d, CAPF_IPC_DEVF_DEADLINE_PASSED) ? " (deadline passed: the phone will be "
-			"refused; set a new deadline)" : "");
+								 "refused; set a new deadline)" :
+								 "");
 	fprintf(f, "Certificate Operation Status: %s\n", ctl_device_status(d, st, sizeof(st)));
 	if (d->failed_attempts >= 0)
 		fprintf(f, "Failed Attempts:             %ld%s\n", d->failed_attempts,
 			flag(d, CAPF_IPC_DEVF_LOCKED_OUT) ? " (locked out: clear it with `capfctl device "
-			"reset-lockout`)" : "");
+							    "reset-lockout`)" :
+							    "");
 	if (flag(d, CAPF_IPC_DEVF_DEADLINE_PASSED))
 		fprintf(f, "Deadline Passed:             yes\n");
 	if (flag(d, CAPF_IPC_DEVF_LOCKED_OUT))
@@ -166,15 +172,13 @@ ctl_device_print(FILE *f, const struct ctl_device *d)
 			ctl_fmt_time((time_t)d->fetch_time, t, sizeof(t)), d->fetch_outcome, d->name);
 }
 
-static void
-jkey(FILE *f, int *first, const char *k)
+static void jkey(FILE *f, int *first, const char *k)
 {
 	fprintf(f, "%s\"%s\": ", *first ? "" : ", ", k);
 	*first = 0;
 }
 
-static void
-jstr(FILE *f, int *first, const char *k, const char *v)
+static void jstr(FILE *f, int *first, const char *k, const char *v)
 {
 	jkey(f, first, k);
 	if (v == NULL)
@@ -183,23 +187,20 @@ jstr(FILE *f, int *first, const char *k, const char *v)
 		ctl_json_str(f, v);
 }
 
-static void
-jtime(FILE *f, int *first, const char *k, int64_t v)
+static void jtime(FILE *f, int *first, const char *k, int64_t v)
 {
 	jkey(f, first, k);
 	ctl_json_time(f, (time_t)v);
 }
 
-static void
-jbool(FILE *f, int *first, const char *k, int v)
+static void jbool(FILE *f, int *first, const char *k, int v)
 {
 	jkey(f, first, k);
 	fputs(v ? "true" : "false", f);
 }
 
 /* The device record of docs/json.md (schema 1). */
-void
-ctl_device_json(FILE *f, const struct ctl_device *d)
+void ctl_device_json(FILE *f, const struct ctl_device *d)
 {
 	char st[160];
 	int first = 1;

@@ -18,29 +18,28 @@
 #include "appliance/common/x509.h"
 
 static const char usage_cert[] =
-"usage: capfctl device cert NAME [--fetched | --lsc] [--out FILE]\n"
-"\n"
-"  --fetched    the certificate the phone last returned to Troubleshoot (default), with\n"
-"               the signer's verdict on stderr: accepted (it names the device and chains\n"
-"               to a CAPF CA, active or previous, or to a manufacturing CA) or refused\n"
-"  --lsc        the device's current LSC, as issued\n"
-"  --out FILE   write the PEM to FILE (0644, replaced) instead of stdout\n"
-"  --socket PATH, --help\n";
+	"usage: capfctl device cert NAME [--fetched | --lsc] [--out FILE]\n"
+	"\n"
+	"  --fetched    the certificate the phone last returned to Troubleshoot (default), with\n"
+	"               the signer's verdict on stderr: accepted (it names the device and chains\n"
+	"               to a CAPF CA, active or previous, or to a manufacturing CA) or refused\n"
+	"  --lsc        the device's current LSC, as issued\n"
+	"  --out FILE   write the PEM to FILE (0644, replaced) instead of stdout\n"
+	"  --socket PATH, --help\n";
 
 static const char usage_history[] =
-"usage: capfctl device history NAME [--json]\n"
-"\n"
-"Every issuance (serial, issuing CAPF CA), delivery, Troubleshoot fetch (with the\n"
-"verdict), delete, refusal and settings change of the device, oldest first, with the\n"
-"time (UTC) and who caused it. The history stays after `capfctl device remove`.\n"
-"  --json       {\"schema\", \"name\", \"events\": [{\"time\", \"event\", \"lsc_serial\",\n"
-"               \"lsc_issuer\", \"issuer\", \"outcome\", \"actor\"}]} (docs/json.md)\n"
-"  --socket PATH, --help\n";
+	"usage: capfctl device history NAME [--json]\n"
+	"\n"
+	"Every issuance (serial, issuing CAPF CA), delivery, Troubleshoot fetch (with the\n"
+	"verdict), delete, refusal and settings change of the device, oldest first, with the\n"
+	"time (UTC) and who caused it. The history stays after `capfctl device remove`.\n"
+	"  --json       {\"schema\", \"name\", \"events\": [{\"time\", \"event\", \"lsc_serial\",\n"
+	"               \"lsc_issuer\", \"issuer\", \"outcome\", \"actor\"}]} (docs/json.md)\n"
+	"  --socket PATH, --help\n";
 
 /* Options shared by cert and history; returns CTL_OK, or an exit code, or -1 for --help. */
-static int
-parse(struct ctl *c, int argc, char **argv, const char *cmd, const char *usage, int *json,
-      int *kind, const char **out, const char **name)
+static int parse(struct ctl *c, int argc, char **argv, const char *cmd, const char *usage, int *json, int *kind,
+		 const char **out, const char **name)
 {
 	enum { O_JSON = CTL_OPT_FIRST_LOCAL, O_FETCHED, O_LSC, O_OUT };
 	static const struct option opts[] = {
@@ -79,8 +78,7 @@ parse(struct ctl *c, int argc, char **argv, const char *cmd, const char *usage, 
 	return CTL_OK;
 }
 
-int
-ctl_device_cert(struct ctl *c, int argc, char **argv)
+int ctl_device_cert(struct ctl *c, int argc, char **argv)
 {
 	struct capf_ipc_builder b;
 	struct ctl_reply r;
@@ -147,8 +145,7 @@ struct hist_state {
 	unsigned n;
 };
 
-static void
-print_event(struct hist_state *h, const struct capf_ipc_field *f)
+static void print_event(struct hist_state *h, const struct capf_ipc_field *f)
 {
 	struct capf_ipc_msg sub;
 	char kind[40] = "", serial[80] = "", issuer[1100] = "", outcome[1100] = "", actor[1100] = "";
@@ -191,8 +188,7 @@ print_event(struct hist_state *h, const struct capf_ipc_field *f)
 	h->n++;
 }
 
-int
-ctl_device_history(struct ctl *c, int argc, char **argv)
+int ctl_device_history(struct ctl *c, int argc, char **argv)
 {
 	struct hist_state h = { 0, 0 };
 	uint8_t cursor[8];
@@ -208,7 +204,7 @@ ctl_device_history(struct ctl *c, int argc, char **argv)
 		size_t i;
 
 		for (i = 0; name[i] && i < CAPF_DEVICE_NAME_MAX; i++)
-			up[i] = (char)toupper((unsigned char)name[i]);      /* as the daemon does */
+			up[i] = (char)toupper((unsigned char)name[i]); /* as the daemon does */
 		up[i] = '\0';
 		printf("{\"schema\": %d, \"name\": ", CTL_JSON_SCHEMA);
 		ctl_json_str(stdout, up);
@@ -230,8 +226,8 @@ ctl_device_history(struct ctl *c, int argc, char **argv)
 		while ((f = capf_ipc_find(&r.msg, CAPF_IPC_T_EVENT, f)) != NULL)
 			print_event(&h, f);
 		more = 0;
-		if (capf_ipc_get_bytes(&r.msg, CAPF_IPC_T_CURSOR, &cp, &clen) == 0 &&
-		    clen == sizeof(cursor) && !(cursor_len && memcmp(cp, cursor, clen) == 0)) {
+		if (capf_ipc_get_bytes(&r.msg, CAPF_IPC_T_CURSOR, &cp, &clen) == 0 && clen == sizeof(cursor) &&
+		    !(cursor_len && memcmp(cp, cursor, clen) == 0)) {
 			memcpy(cursor, cp, clen);
 			cursor_len = clen;
 			more = 1;

@@ -26,44 +26,51 @@
 #include "appliance/itl/itl.h"
 
 static const char usage_itl[] =
-"usage: capfctl itl record [--out FILE]\n"
-"       capfctl itl build --sast-key URI --sast-cert FILE [--record ROLE:CERTFILE]...\n"
-"                         --out FILE [--signer-version 1.0|1.1] [--filename NAME]\n"
-"       capfctl itl show FILE [--json]\n"
-"\n"
-"The Cisco ITL file (ITLFile.tlv) phones download by TFTP, in the format of\n"
-"usecallmanager's certutils `tlvfile` (docs/itl.md).\n"
-"  record  the ITL's CAPF record (role CAPF) for capf-signerd's current TLS\n"
-"          certificate, as TLV bytes (--out FILE, a new file; else stdout when it is\n"
-"          not a terminal). The certificate itself: `capfctl trust export --for itl`.\n"
-"  build   a complete signed ITLFile.tlv: the SAST certificate first (role SAST), then\n"
-"          every --record ROLE:CERTFILE (PEM or DER) in order; ROLE is SAST, CCM,\n"
-"          CCM+TFTP, TFTP, CAPF, APP-SERVER or TVS. The file is signed (RSA PKCS#1\n"
-"          v1.5) by the SAST key in the token: --sast-key 'pkcs11:token=T;object=O\n"
-"          ?pin-source=file:/path' (without pin-source, capf.conf's token.pin_source);\n"
-"          the PKCS#11 module is capf.conf's token.module (--config FILE).\n"
-"          The signature is over SHA-512 (the token provider makes no SHA-1\n"
-"          signatures; `itl show` still reads SHA-1 files). Needs no daemon.\n"
-"  show    parses a file, lists its records and verifies its signature with the\n"
-"          certificate of the SAST record the header names; exit 1 when it does not\n"
-"          verify. --json for scripts.\n"
-"Every phone resets when the ITL it trusts changes: the CAPF record changes with the\n"
-"CAPF TLS certificate (`capfctl tls issue`), so rebuild and publish the ITL then.\n"
-"Common: --socket PATH, --config FILE, --help.\n";
+	"usage: capfctl itl record [--out FILE]\n"
+	"       capfctl itl build --sast-key URI --sast-cert FILE [--record ROLE:CERTFILE]...\n"
+	"                         --out FILE [--signer-version 1.0|1.1] [--filename NAME]\n"
+	"       capfctl itl show FILE [--json]\n"
+	"\n"
+	"The Cisco ITL file (ITLFile.tlv) phones download by TFTP, in the format of\n"
+	"usecallmanager's certutils `tlvfile` (docs/itl.md).\n"
+	"  record  the ITL's CAPF record (role CAPF) for capf-signerd's current TLS\n"
+	"          certificate, as TLV bytes (--out FILE, a new file; else stdout when it is\n"
+	"          not a terminal). The certificate itself: `capfctl trust export --for itl`.\n"
+	"  build   a complete signed ITLFile.tlv: the SAST certificate first (role SAST), then\n"
+	"          every --record ROLE:CERTFILE (PEM or DER) in order; ROLE is SAST, CCM,\n"
+	"          CCM+TFTP, TFTP, CAPF, APP-SERVER or TVS. The file is signed (RSA PKCS#1\n"
+	"          v1.5) by the SAST key in the token: --sast-key 'pkcs11:token=T;object=O\n"
+	"          ?pin-source=file:/path' (without pin-source, capf.conf's token.pin_source);\n"
+	"          the PKCS#11 module is capf.conf's token.module (--config FILE).\n"
+	"          The signature is over SHA-512 (the token provider makes no SHA-1\n"
+	"          signatures; `itl show` still reads SHA-1 files). Needs no daemon.\n"
+	"  show    parses a file, lists its records and verifies its signature with the\n"
+	"          certificate of the SAST record the header names; exit 1 when it does not\n"
+	"          verify. --json for scripts.\n"
+	"Every phone resets when the ITL it trusts changes: the CAPF record changes with the\n"
+	"CAPF TLS certificate (`capfctl tls issue`), so rebuild and publish the ITL then.\n"
+	"Common: --socket PATH, --config FILE, --help.\n";
 
 /* ---- certificates into ITL record fields ------------------------------------ */
 
 /* The name as tlvfile writes it (python-cryptography's RFC 4514 form per attribute):
  * each attribute "NAME=value" in certificate order, joined by ';'; NAME is CN, L, ST,
  * O, OU, C, STREET, DC or UID, else the dotted OID; special characters escaped. */
-static int
-itl_name(const X509_NAME *n, char *buf, size_t len)
+static int itl_name(const X509_NAME *n, char *buf, size_t len)
 {
-	static const struct { int nid; const char *name; } names[] = {
-		{ NID_commonName, "CN" }, { NID_localityName, "L" }, { NID_stateOrProvinceName, "ST" },
-		{ NID_organizationName, "O" }, { NID_organizationalUnitName, "OU" },
-		{ NID_countryName, "C" }, { NID_streetAddress, "STREET" },
-		{ NID_domainComponent, "DC" }, { NID_userId, "UID" },
+	static const struct {
+		int nid;
+		const char *name;
+	} names[] = {
+		{ NID_commonName, "CN" },
+		{ NID_localityName, "L" },
+		{ NID_stateOrProvinceName, "ST" },
+		{ NID_organizationName, "O" },
+		{ NID_organizationalUnitName, "OU" },
+		{ NID_countryName, "C" },
+		{ NID_streetAddress, "STREET" },
+		{ NID_domainComponent, "DC" },
+		{ NID_userId, "UID" },
 	};
 	size_t at = 0, k;
 	int i, j;
@@ -82,15 +89,15 @@ itl_name(const X509_NAME *n, char *buf, size_t len)
 				snprintf(oid, sizeof(oid), "%s", names[k].name);
 		if ((ul = ASN1_STRING_to_UTF8(&u, X509_NAME_ENTRY_get_data(e))) < 0)
 			return -1;
-		if (memchr(u, 0, (size_t)ul) != NULL
-		    || snprintf(buf + at, len - at, "%s%s=", at ? ";" : "", oid) >= (int)(len - at)) {
+		if (memchr(u, 0, (size_t)ul) != NULL ||
+		    snprintf(buf + at, len - at, "%s%s=", at ? ";" : "", oid) >= (int)(len - at)) {
 			OPENSSL_free(u);
 			return -1;
 		}
 		at += strlen(buf + at);
 		for (j = 0; j < ul; j++) {
-			int esc = strchr(",+\"\\<>;", u[j]) != NULL || (j == 0 && (u[j] == '#' || u[j] == ' '))
-				  || (j == ul - 1 && u[j] == ' ');
+			int esc = strchr(",+\"\\<>;", u[j]) != NULL ||
+				  (j == 0 && (u[j] == '#' || u[j] == ' ')) || (j == ul - 1 && u[j] == ' ');
 
 			if (at + 3 > len) {
 				OPENSSL_free(u);
@@ -115,8 +122,7 @@ struct itl_cert {
 	struct itl_cert_fields f;
 };
 
-static void
-itl_cert_free(struct itl_cert *c)
+static void itl_cert_free(struct itl_cert *c)
 {
 	X509_free(c->x);
 	OPENSSL_free(c->pub);
@@ -125,8 +131,7 @@ itl_cert_free(struct itl_cert *c)
 }
 
 /* Takes ownership of x. 0, or -1 with a message printed (what: the file). */
-static int
-itl_cert_fill(struct itl_cert *c, X509 *x, int role, const char *what)
+static int itl_cert_fill(struct itl_cert *c, X509 *x, int role, const char *what)
 {
 	const ASN1_BIT_STRING *sig;
 	BIGNUM *bn;
@@ -139,16 +144,17 @@ itl_cert_fill(struct itl_cert *c, X509 *x, int role, const char *what)
 		fprintf(stderr, "capfctl itl: %s: only RSA and EC certificates go into an ITL\n", what);
 		return -1;
 	}
-	if (itl_name(X509_get_subject_name(x), c->subject, sizeof(c->subject)) != 0
-	    || itl_name(X509_get_issuer_name(x), c->issuer, sizeof(c->issuer)) != 0) {
+	if (itl_name(X509_get_subject_name(x), c->subject, sizeof(c->subject)) != 0 ||
+	    itl_name(X509_get_issuer_name(x), c->issuer, sizeof(c->issuer)) != 0) {
 		fprintf(stderr, "capfctl itl: %s: subject or issuer cannot be written as one line\n", what);
 		return -1;
 	}
 	bn = ASN1_INTEGER_to_BN(X509_get0_serialNumber(x), NULL);
-	if (bn == NULL || BN_is_negative(bn) || (sn = BN_num_bytes(bn)) > (int)sizeof(c->serial)
-	    || BN_bn2bin(bn, c->serial) != sn || sn == 0) {
+	if (bn == NULL || BN_is_negative(bn) || (sn = BN_num_bytes(bn)) > (int)sizeof(c->serial) ||
+	    BN_bn2bin(bn, c->serial) != sn || sn == 0) {
 		BN_free(bn);
-		fprintf(stderr, "capfctl itl: %s: the serial number must be positive, at most 64 bytes\n", what);
+		fprintf(stderr, "capfctl itl: %s: the serial number must be positive, at most 64 bytes\n",
+			what);
 		return -1;
 	}
 	BN_free(bn);
@@ -158,7 +164,9 @@ itl_cert_fill(struct itl_cert *c, X509 *x, int role, const char *what)
 		return -1;
 	}
 	c->f = (struct itl_cert_fields){
-		.role = role, .subject = c->subject, .issuer = c->issuer,
+		.role = role,
+		.subject = c->subject,
+		.issuer = c->issuer,
 		.serial = { c->serial, (size_t)sn },
 		.public_key = { c->pub, (size_t)c->publen },
 		.signature = { ASN1_STRING_get0_data(sig), (size_t)ASN1_STRING_length(sig) },
@@ -167,8 +175,7 @@ itl_cert_fill(struct itl_cert *c, X509 *x, int role, const char *what)
 	return 0;
 }
 
-static X509 *
-read_cert(const char *path)
+static X509 *read_cert(const char *path)
 {
 	unsigned char *data;
 	const unsigned char *p;
@@ -197,8 +204,7 @@ read_cert(const char *path)
 }
 
 /* Writes bytes to out (a new file) or stdout when that is not a terminal. */
-static int
-write_binary(const char *cmd, const char *out, const uint8_t *p, size_t n, const char *what)
+static int write_binary(const char *cmd, const char *out, const uint8_t *p, size_t n, const char *what)
 {
 	if (out) {
 		if (ctl_write_file(out, p, n, 1) != 0)
@@ -217,8 +223,7 @@ write_binary(const char *cmd, const char *out, const uint8_t *p, size_t n, const
 
 /* ---- itl record ------------------------------------------------------------- */
 
-static int
-itl_record(struct ctl *c, int argc, char **argv)
+static int itl_record(struct ctl *c, int argc, char **argv)
 {
 	enum { O_OUT = CTL_OPT_FIRST_LOCAL };
 	static const struct option opts[] = {
@@ -266,7 +271,8 @@ itl_record(struct ctl *c, int argc, char **argv)
 			tls = X509_dup(cs.c[i].x);
 	ctl_certs_clear(&cs);
 	if (tls == NULL) {
-		fprintf(stderr, "itl record: capf-signerd has no CAPF TLS certificate yet (`capfctl tls issue`)\n");
+		fprintf(stderr,
+			"itl record: capf-signerd has no CAPF TLS certificate yet (`capfctl tls issue`)\n");
 		return CTL_FAILED;
 	}
 	if (itl_cert_fill(&ic, tls, ITL_ROLE_CAPF, "the CAPF TLS certificate") != 0) {
@@ -278,8 +284,10 @@ itl_record(struct ctl *c, int argc, char **argv)
 		itl_cert_free(&ic);
 		return CTL_FAILED;
 	}
-	rc = ctl_reset_warning(c, "the ITL's CAPF record carries the CAPF TLS certificate: this record "
-			       "changes with it.", 0);
+	rc = ctl_reset_warning(c,
+			       "the ITL's CAPF record carries the CAPF TLS certificate: this record "
+			       "changes with it.",
+			       0);
 	if (rc == CTL_OK)
 		rc = write_binary("itl record", out, rec, reclen, "the ITL's CAPF record");
 	free(rec);
@@ -291,8 +299,7 @@ itl_record(struct ctl *c, int argc, char **argv)
 
 /* The SAST key, opened through capfhsm with capf.conf's token.module, and with
  * capf.conf's token.pin_source when the URI names no PIN source. 0 or -1 (printed). */
-static int
-sast_key(struct ctl *c, const char *uri, struct capf_hsm **hsm, EVP_PKEY **key)
+static int sast_key(struct ctl *c, const char *uri, struct capf_hsm **hsm, EVP_PKEY **key)
 {
 	struct capf_conf *conf = calloc(1, sizeof(*conf));
 	char full[2048], err[512];
@@ -304,9 +311,10 @@ sast_key(struct ctl *c, const char *uri, struct capf_hsm **hsm, EVP_PKEY **key)
 		fprintf(stderr, "capfctl itl build: --sast-key: a pkcs11: URI, not \"%s\"\n", uri);
 		goto done;
 	}
-	if (capf_hsm_open(&(struct capf_hsm_opts){ .module = conf->token.module }, hsm, err, sizeof(err)) != 0
-	    || capf_hsm_key_uri(*hsm, uri, conf->token.pin_source, full, sizeof(full), err, sizeof(err)) != 0
-	    || capf_hsm_load_key(*hsm, full, key, err, sizeof(err)) != 0) {
+	if (capf_hsm_open(&(struct capf_hsm_opts){ .module = conf->token.module }, hsm, err, sizeof(err)) !=
+		    0 ||
+	    capf_hsm_key_uri(*hsm, uri, conf->token.pin_source, full, sizeof(full), err, sizeof(err)) != 0 ||
+	    capf_hsm_load_key(*hsm, full, key, err, sizeof(err)) != 0) {
 		fprintf(stderr, "capfctl itl build: the SAST key: %s\n", err);
 		goto done;
 	}
@@ -316,15 +324,14 @@ done:
 	return rc;
 }
 
-static int
-sign_file(EVP_PKEY *key, OSSL_LIB_CTX *libctx, const char *md, const uint8_t *msg, size_t n,
-	  uint8_t *sig, size_t *siglen)
+static int sign_file(EVP_PKEY *key, OSSL_LIB_CTX *libctx, const char *md, const uint8_t *msg, size_t n,
+		     uint8_t *sig, size_t *siglen)
 {
 	EVP_MD_CTX *s = EVP_MD_CTX_new();
 	EVP_PKEY_CTX *pc = NULL;
-	int ok = s && EVP_DigestSignInit_ex(s, &pc, md, libctx, NULL, key, NULL) == 1
-		&& EVP_PKEY_CTX_set_rsa_padding(pc, RSA_PKCS1_PADDING) == 1
-		&& EVP_DigestSign(s, sig, siglen, msg, n) == 1;
+	int ok = s && EVP_DigestSignInit_ex(s, &pc, md, libctx, NULL, key, NULL) == 1 &&
+		 EVP_PKEY_CTX_set_rsa_padding(pc, RSA_PKCS1_PADDING) == 1 &&
+		 EVP_DigestSign(s, sig, siglen, msg, n) == 1;
 
 	EVP_MD_CTX_free(s);
 	return ok ? 0 : -1;
@@ -332,8 +339,7 @@ sign_file(EVP_PKEY *key, OSSL_LIB_CTX *libctx, const char *md, const uint8_t *ms
 
 #define ITL_BUILD_MAX 32
 
-static int
-itl_build(struct ctl *c, int argc, char **argv)
+static int itl_build(struct ctl *c, int argc, char **argv)
 {
 	enum { O_KEY = CTL_OPT_FIRST_LOCAL, O_CERT, O_REC, O_OUT, O_VER, O_NAME };
 	static const struct option opts[] = {
@@ -366,10 +372,18 @@ itl_build(struct ctl *c, int argc, char **argv)
 		case CTL_OPT_HELP:
 			ctl_usage(usage_itl);
 			return CTL_OK;
-		case O_KEY: key_uri = optarg; break;
-		case O_CERT: sast_file = optarg; break;
-		case O_OUT: out = optarg; break;
-		case O_NAME: fname = optarg; break;
+		case O_KEY:
+			key_uri = optarg;
+			break;
+		case O_CERT:
+			sast_file = optarg;
+			break;
+		case O_OUT:
+			out = optarg;
+			break;
+		case O_NAME:
+			fname = optarg;
+			break;
 		case O_VER:
 			if (strcmp(optarg, "1.0") != 0 && strcmp(optarg, "1.1") != 0)
 				return ctl_usage_error("itl build", "--signer-version %s: 1.0 or 1.1", optarg);
@@ -381,13 +395,15 @@ itl_build(struct ctl *c, int argc, char **argv)
 
 			if (nrec == ITL_BUILD_MAX)
 				return ctl_usage_error("itl build", "at most %d --record", ITL_BUILD_MAX);
-			if (colon == NULL || colon == optarg || (size_t)(colon - optarg) >= sizeof(role)
-			    || colon[1] == '\0')
+			if (colon == NULL || colon == optarg || (size_t)(colon - optarg) >= sizeof(role) ||
+			    colon[1] == '\0')
 				return ctl_usage_error("itl build", "--record %s: ROLE:CERTFILE", optarg);
 			snprintf(role, sizeof(role), "%.*s", (int)(colon - optarg), optarg);
 			if ((rec_role[nrec] = itl_role_from_name(role)) < 0)
-				return ctl_usage_error("itl build", "--record %s: role %s: SAST, CCM, CCM+TFTP, "
-						       "TFTP, CAPF, APP-SERVER or TVS", optarg, role);
+				return ctl_usage_error("itl build",
+						       "--record %s: role %s: SAST, CCM, CCM+TFTP, "
+						       "TFTP, CAPF, APP-SERVER or TVS",
+						       optarg, role);
 			rec_file[nrec++] = colon + 1;
 			break;
 		}
@@ -398,7 +414,8 @@ itl_build(struct ctl *c, int argc, char **argv)
 	if (optind != argc)
 		return ctl_usage_error("itl build", "unexpected argument \"%s\"", argv[optind]);
 	if (key_uri == NULL || sast_file == NULL || out == NULL)
-		return ctl_usage_error("itl build", "--sast-key URI, --sast-cert FILE and --out FILE are needed");
+		return ctl_usage_error("itl build",
+				       "--sast-key URI, --sast-cert FILE and --out FILE are needed");
 	if (fname == NULL)
 		fname = strrchr(out, '/') ? strrchr(out, '/') + 1 : out;
 	if (strlen(fname) == 0 || strlen(fname) > 255)
@@ -409,7 +426,7 @@ itl_build(struct ctl *c, int argc, char **argv)
 		X509 *x = read_cert(sast_file);
 
 		if (x == NULL || itl_cert_fill(&certs[0], x, ITL_ROLE_SAST, sast_file) != 0) {
-			nf = 1;         /* certs[0] is released below */
+			nf = 1; /* certs[0] is released below */
 			goto done;
 		}
 		fields[nf++] = certs[0].f;
@@ -424,9 +441,10 @@ itl_build(struct ctl *c, int argc, char **argv)
 		for (dup = 0, i = 0; i < nf; i++)
 			dup |= fields[i].role == rec_role[j] && X509_cmp(certs[i].x, x) == 0;
 		if (dup) {
-			fprintf(stderr, "capfctl itl build: %s: this certificate is already in the file as %s "
-				"(the SAST certificate is always the first record)\n", rec_file[j],
-				itl_role_name(rec_role[j]));
+			fprintf(stderr,
+				"capfctl itl build: %s: this certificate is already in the file as %s "
+				"(the SAST certificate is always the first record)\n",
+				rec_file[j], itl_role_name(rec_role[j]));
 			nf++;
 			goto done;
 		}
@@ -439,27 +457,30 @@ itl_build(struct ctl *c, int argc, char **argv)
 		goto done;
 	if (!EVP_PKEY_is_a(key, "RSA")) {
 		fprintf(stderr, "capfctl itl build: the SAST key is not RSA: phones check the ITL's "
-			"signature with RSA only\n");
+				"signature with RSA only\n");
 		goto done;
 	}
 	if (EVP_PKEY_eq(X509_get0_pubkey(certs[0].x), key) != 1) {
-		fprintf(stderr, "capfctl itl build: %s is not the certificate of the SAST key %s\n",
-			sast_file, key_uri);
+		fprintf(stderr, "capfctl itl build: %s is not the certificate of the SAST key %s\n", sast_file,
+			key_uri);
 		goto done;
 	}
 	s = (struct itl_signer){
-		.signer_major = (uint8_t)major, .signer_minor = (uint8_t)minor,
-		.signer_name = certs[0].subject, .issuer = certs[0].issuer,
-		.serial = certs[0].f.serial, .hash_alg = ITL_HASH_SHA512,
-		.sig_len = (size_t)EVP_PKEY_get_size(key), .filename = fname,
+		.signer_major = (uint8_t)major,
+		.signer_minor = (uint8_t)minor,
+		.signer_name = certs[0].subject,
+		.issuer = certs[0].issuer,
+		.serial = certs[0].f.serial,
+		.hash_alg = ITL_HASH_SHA512,
+		.sig_len = (size_t)EVP_PKEY_get_size(key),
+		.filename = fname,
 		.timestamp = (uint32_t)time(NULL),
 	};
 	if (itl_build_unsigned(&s, fields, nf, &u, &ulen, &sig_at, err, sizeof(err)) != 0) {
 		fprintf(stderr, "capfctl itl build: %s\n", err);
 		goto done;
 	}
-	if (sign_file(key, capf_hsm_libctx(hsm), "SHA512", u, ulen,
-		      sig, &siglen) != 0 || siglen != s.sig_len) {
+	if (sign_file(key, capf_hsm_libctx(hsm), "SHA512", u, ulen, sig, &siglen) != 0 || siglen != s.sig_len) {
 		capf_ossl_errors(err, sizeof(err));
 		fprintf(stderr, "capfctl itl build: signing with the SAST key: %s\n", err);
 		goto done;
@@ -475,8 +496,8 @@ itl_build(struct ctl *c, int argc, char **argv)
 		"  signed by the same SAST key (or after the ITL is erased on the phone).\n");
 	if (ctl_write_file(out, file, flen, 1) != 0)
 		goto done;
-	fprintf(stderr, "%s: %zu records, signed by SAST %s (SHA-1 %s), %zu bytes\n", out, nf,
-		certs[0].subject, capf_x509_fp_hex(certs[0].x, EVP_sha1(), ':', sfp, sizeof(sfp)), flen);
+	fprintf(stderr, "%s: %zu records, signed by SAST %s (SHA-1 %s), %zu bytes\n", out, nf, certs[0].subject,
+		capf_x509_fp_hex(certs[0].x, EVP_sha1(), ':', sfp, sizeof(sfp)), flen);
 	rc = CTL_OK;
 done:
 	free(u);
@@ -490,8 +511,7 @@ done:
 
 /* ---- itl show ------------------------------------------------------------- */
 
-static void
-json_bytes_str(FILE *f, struct itl_bytes b)
+static void json_bytes_str(FILE *f, struct itl_bytes b)
 {
 	char *s;
 
@@ -508,8 +528,7 @@ json_bytes_str(FILE *f, struct itl_bytes b)
 }
 
 /* 1 verified, 0 not, -1 no SAST record / certificate to verify with. */
-static int
-verify_file(const uint8_t *buf, size_t len, const struct itl_file *f, X509 **signer)
+static int verify_file(const uint8_t *buf, size_t len, const struct itl_file *f, X509 **signer)
 {
 	uint8_t *msg;
 	size_t n, i;
@@ -520,18 +539,18 @@ verify_file(const uint8_t *buf, size_t len, const struct itl_file *f, X509 **sig
 	for (i = 0; i < f->nrec && *signer == NULL; i++) {
 		const struct itl_record *r = &f->r[i];
 
-		if (r->role == ITL_ROLE_SAST && r->serial.n == f->h.serial.n && r->certificate.p
-		    && memcmp(r->serial.p, f->h.serial.p, r->serial.n) == 0)
+		if (r->role == ITL_ROLE_SAST && r->serial.n == f->h.serial.n && r->certificate.p &&
+		    memcmp(r->serial.p, f->h.serial.p, r->serial.n) == 0)
 			*signer = capf_x509_from_der(r->certificate.p, r->certificate.n);
 	}
 	if (*signer == NULL)
 		return -1;
 	if (itl_signed_data(buf, len, f, &msg, &n) != 0)
 		return 0;
-	if ((s = EVP_MD_CTX_new()) != NULL
-	    && EVP_DigestVerifyInit(s, NULL, f->h.hash_alg == ITL_HASH_SHA1 ? EVP_sha1() : EVP_sha512(),
-				    NULL, X509_get0_pubkey(*signer)) == 1
-	    && EVP_DigestVerify(s, f->h.signature.p, f->h.signature.n, msg, n) == 1)
+	if ((s = EVP_MD_CTX_new()) != NULL &&
+	    EVP_DigestVerifyInit(s, NULL, f->h.hash_alg == ITL_HASH_SHA1 ? EVP_sha1() : EVP_sha512(), NULL,
+				 X509_get0_pubkey(*signer)) == 1 &&
+	    EVP_DigestVerify(s, f->h.signature.p, f->h.signature.n, msg, n) == 1)
 		ok = 1;
 	EVP_MD_CTX_free(s);
 	free(msg);
@@ -539,8 +558,7 @@ verify_file(const uint8_t *buf, size_t len, const struct itl_file *f, X509 **sig
 	return ok;
 }
 
-static int
-itl_show(struct ctl *c, int argc, char **argv)
+static int itl_show(struct ctl *c, int argc, char **argv)
 {
 	enum { O_JSON = CTL_OPT_FIRST_LOCAL };
 	static const struct option opts[] = {
@@ -609,14 +627,17 @@ itl_show(struct ctl *c, int argc, char **argv)
 		printf(", \"signature_valid\": %s, \"records\": [", v == 1 ? "true" : "false");
 	} else {
 		printf("File:            %s (%zu bytes)\n", argv[optind], len);
-		printf("Version:         %u.%u, header %u bytes\n", f.h.version_major, f.h.version_minor, f.h.length);
+		printf("Version:         %u.%u, header %u bytes\n", f.h.version_major, f.h.version_minor,
+		       f.h.length);
 		if (f.h.signer_major >= 0)
 			printf("Signer version:  %d.%d\n", f.h.signer_major, f.h.signer_minor);
-		printf("Signer:          %.*s\n", (int)f.h.signer_name.n, f.h.signer_name.p ? (const char *)f.h.signer_name.p : "");
+		printf("Signer:          %.*s\n", (int)f.h.signer_name.n,
+		       f.h.signer_name.p ? (const char *)f.h.signer_name.p : "");
 		printf("Signer serial:   %s\n", capf_hex(f.h.serial.p, f.h.serial.n, 0, hex, sizeof(hex)));
-		printf("Signer issuer:   %.*s\n", (int)f.h.issuer.n, f.h.issuer.p ? (const char *)f.h.issuer.p : "");
-		printf("Digest:          %s, signature %zu bytes\n", f.h.hash_alg == ITL_HASH_SHA1 ? "SHA-1" : "SHA-512",
-		       f.h.signature.n);
+		printf("Signer issuer:   %.*s\n", (int)f.h.issuer.n,
+		       f.h.issuer.p ? (const char *)f.h.issuer.p : "");
+		printf("Digest:          %s, signature %zu bytes\n",
+		       f.h.hash_alg == ITL_HASH_SHA1 ? "SHA-1" : "SHA-512", f.h.signature.n);
 		if (f.h.filename.p)
 			printf("Filename:        %.*s\n", (int)f.h.filename.n, (const char *)f.h.filename.p);
 		if (f.h.timestamp >= 0)
@@ -651,11 +672,13 @@ itl_show(struct ctl *c, int argc, char **argv)
 			printf("\nRecord %zu (%zu bytes)\n", i + 1, r->length);
 			printf("  Role:          %s (%d)\n", rn ? rn : "unknown", r->role);
 			if (r->subject.p)
-				printf("  Subject:       %.*s\n", (int)r->subject.n, (const char *)r->subject.p);
+				printf("  Subject:       %.*s\n", (int)r->subject.n,
+				       (const char *)r->subject.p);
 			if (r->issuer.p)
 				printf("  Issuer:        %.*s\n", (int)r->issuer.n, (const char *)r->issuer.p);
 			if (r->serial.p)
-				printf("  Serial:        %s\n", capf_hex(r->serial.p, r->serial.n, 0, hex, sizeof(hex)));
+				printf("  Serial:        %s\n",
+				       capf_hex(r->serial.p, r->serial.n, 0, hex, sizeof(hex)));
 			if (r->certificate.p)
 				printf("  Certificate:   %zu bytes%s\n  SHA-1:         %s\n", r->certificate.n,
 				       x ? "" : " (not a certificate)", fp);
@@ -665,18 +688,20 @@ itl_show(struct ctl *c, int argc, char **argv)
 	if (json)
 		printf("]}\n");
 	else
-		printf("\nSignature:       %s\n", v == 1 ? "valid (by the SAST record's certificate)" :
-		       v == 0 ? "INVALID" : "cannot be checked: no SAST record with the signer's serial");
+		printf("\nSignature:       %s\n",
+		       v == 1 ? "valid (by the SAST record's certificate)" :
+		       v == 0 ? "INVALID" :
+				"cannot be checked: no SAST record with the signer's serial");
 	X509_free(signer);
 	free(buf);
 	if (v != 1)
 		fprintf(stderr, "capfctl itl show: %s: the signature %s\n", argv[optind],
-			v == 0 ? "does not verify" : "cannot be checked (no SAST record with the signer's serial)");
+			v == 0 ? "does not verify" :
+				 "cannot be checked (no SAST record with the signer's serial)");
 	return v == 1 ? CTL_OK : CTL_FAILED;
 }
 
-int
-cmd_itl(struct ctl *c, int argc, char **argv)
+int cmd_itl(struct ctl *c, int argc, char **argv)
 {
 	if (argc < 2 || strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0) {
 		ctl_usage(usage_itl);

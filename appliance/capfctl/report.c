@@ -14,28 +14,28 @@
 #include "policy/device.h"
 
 static const char usage_report[] =
-"usage: capfctl report [--expiring-within DAYS] [--issuer FINGERPRINT] [--status STATUS]\n"
-"                      [--pattern GLOB] [--format table|csv|json]\n"
-"\n"
-"Every device with its LSC state (none, valid, expired), LSC serial, issuing CAPF CA\n"
-"(SHA-256 fingerprint, as `capfctl capf show` prints it), notAfter and days left, the\n"
-"pending Certificate Operation, Operation Completes By, and the last Certificate\n"
-"Operation Status in Cisco's wording.\n"
-"\n"
-"  --expiring-within DAYS  only devices whose LSC has at most DAYS whole days left (the\n"
-"                          DAYS column; expired ones too)\n"
-"  --issuer FINGERPRINT    only LSCs issued by this CAPF CA (SHA-256, hex, colons allowed)\n"
-"  --status STATUS         none | pending | upgrade-success | delete-success |\n"
-"                          troubleshoot-success | failed\n"
-"  --pattern GLOB          device names matching GLOB\n"
-"  --format F              table (default), csv (header line), json (an array of device\n"
-"                          records); field names, times (RFC 3339 UTC) and the schema\n"
-"                          version: docs/json.md\n"
-"  --json                  the same as --format json\n"
-"\n"
-"STATUS says \"deadline passed\" when a pending operation's Operation Completes By is\n"
-"over, and \"locked out\" when the failed attempts reached auth.max_failed_attempts.\n"
-"  --socket PATH, --help\n";
+	"usage: capfctl report [--expiring-within DAYS] [--issuer FINGERPRINT] [--status STATUS]\n"
+	"                      [--pattern GLOB] [--format table|csv|json]\n"
+	"\n"
+	"Every device with its LSC state (none, valid, expired), LSC serial, issuing CAPF CA\n"
+	"(SHA-256 fingerprint, as `capfctl capf show` prints it), notAfter and days left, the\n"
+	"pending Certificate Operation, Operation Completes By, and the last Certificate\n"
+	"Operation Status in Cisco's wording.\n"
+	"\n"
+	"  --expiring-within DAYS  only devices whose LSC has at most DAYS whole days left (the\n"
+	"                          DAYS column; expired ones too)\n"
+	"  --issuer FINGERPRINT    only LSCs issued by this CAPF CA (SHA-256, hex, colons allowed)\n"
+	"  --status STATUS         none | pending | upgrade-success | delete-success |\n"
+	"                          troubleshoot-success | failed\n"
+	"  --pattern GLOB          device names matching GLOB\n"
+	"  --format F              table (default), csv (header line), json (an array of device\n"
+	"                          records); field names, times (RFC 3339 UTC) and the schema\n"
+	"                          version: docs/json.md\n"
+	"  --json                  the same as --format json\n"
+	"\n"
+	"STATUS says \"deadline passed\" when a pending operation's Operation Completes By is\n"
+	"over, and \"locked out\" when the failed attempts reached auth.max_failed_attempts.\n"
+	"  --socket PATH, --help\n";
 
 struct report_args {
 	long expiring;
@@ -50,8 +50,7 @@ struct report_state {
 	unsigned n;
 };
 
-static void
-report_filters(struct capf_ipc_builder *b, void *arg)
+static void report_filters(struct capf_ipc_builder *b, void *arg)
 {
 	const struct report_args *a = arg;
 
@@ -66,11 +65,11 @@ report_filters(struct capf_ipc_builder *b, void *arg)
 }
 
 /* The CSV columns: the JSON names of docs/json.md, the same values. */
-#define REPORT_CSV_HEADER "name,lsc_state,lsc_serial,lsc_issuer,lsc_not_after,lsc_days_left," \
+#define REPORT_CSV_HEADER                                                   \
+	"name,lsc_state,lsc_serial,lsc_issuer,lsc_not_after,lsc_days_left," \
 	"operation,deadline,status,deadline_passed,locked_out"
 
-static int
-report_one(const struct ctl_device *d, void *arg)
+static int report_one(const struct ctl_device *d, void *arg)
 {
 	struct report_state *rs = arg;
 	char st[200], na[64], dl[64], days[24] = "-";
@@ -105,9 +104,8 @@ report_one(const struct ctl_device *d, void *arg)
 		ctl_fmt_time(d->serial[0] ? (time_t)d->lsc_not_after : 0, na, sizeof(na));
 		ctl_fmt_time(d->op > 0 ? (time_t)d->deadline : 0, dl, sizeof(dl));
 		if (rs->n == 0)
-			printf("%-18s %-7s %-34s %-18s %-21s %5s  %-20s %-21s %s\n", "DEVICE", "LSC",
-			       "SERIAL", "ISSUER (SHA-256)", "NOT AFTER", "DAYS", "OPERATION",
-			       "COMPLETES BY", "STATUS");
+			printf("%-18s %-7s %-34s %-18s %-21s %5s  %-20s %-21s %s\n", "DEVICE", "LSC", "SERIAL",
+			       "ISSUER (SHA-256)", "NOT AFTER", "DAYS", "OPERATION", "COMPLETES BY", "STATUS");
 		printf("%-18s %-7s %-34.34s %-18.16s %-21s %5s  %-20s %-21s %s\n", d->name,
 		       ctl_device_lsc_state(d), d->serial[0] ? d->serial : "-",
 		       d->serial[0] && d->issuer[0] ? d->issuer : "-", na, days,
@@ -117,8 +115,7 @@ report_one(const struct ctl_device *d, void *arg)
 	return 0;
 }
 
-int
-cmd_report(struct ctl *c, int argc, char **argv)
+int cmd_report(struct ctl *c, int argc, char **argv)
 {
 	enum { O_EXP = CTL_OPT_FIRST_LOCAL, O_ISSUER, O_STATUS, O_FORMAT, O_PATTERN, O_JSON };
 	static const struct option opts[] = {
@@ -146,14 +143,15 @@ cmd_report(struct ctl *c, int argc, char **argv)
 			return CTL_OK;
 		case O_EXP:
 			if (ctl_parse_uint(optarg, 0, 100000, &ul) != 0)
-				return ctl_usage_error("report", "--expiring-within %s: a number of days", optarg);
+				return ctl_usage_error("report", "--expiring-within %s: a number of days",
+						       optarg);
 			a.expiring = (long)ul;
 			break;
 		case O_ISSUER:
 			a.issuer_len = ctl_unhex(optarg, a.issuer, sizeof(a.issuer));
 			if (a.issuer_len != 32)
 				return ctl_usage_error("report", "--issuer: a SHA-256 fingerprint "
-						       "(64 hex digits, colons allowed)");
+								 "(64 hex digits, colons allowed)");
 			break;
 		case O_STATUS:
 			if ((a.status = ctl_status_parse(optarg)) < 0)
@@ -184,8 +182,7 @@ cmd_report(struct ctl *c, int argc, char **argv)
 		return ctl_usage_error("report", "unexpected argument \"%s\"", argv[optind]);
 	if (rs.fmt == FMT_JSON)
 		fputs("[", stdout);
-	rc = ctl_walk_devices(c, "report", CAPF_IPC_REPORT, report_filters, &a, report_one, &rs,
-			      &total);
+	rc = ctl_walk_devices(c, "report", CAPF_IPC_REPORT, report_filters, &a, report_one, &rs, &total);
 	if (rs.fmt == FMT_JSON)
 		fputs(rs.n ? "\n]\n" : "]\n", stdout);
 	else if (rs.fmt == FMT_CSV && rs.n == 0 && rc == CTL_OK)

@@ -24,25 +24,24 @@
 /* ---- tls issue ---------------------------------------------------------------- */
 
 static const char usage_tls[] =
-"usage: capfctl tls issue (--pubkey FILE | --csr FILE) --out CERT [--cn NAME]\n"
-"                         [--dns NAME]... [--ip ADDRESS]... [--days N] [--yes]\n"
-"\n"
-"(Re)issues the front end's TLS certificate (port 3804) from the CAPF CA: subject\n"
-"CN from --cn or the CSR, extendedKeyUsage serverAuth, subjectAltName from --dns and\n"
-"--ip, recorded in the store. CERT gets the certificate followed by its chain (PEM),\n"
-"replaced atomically. The ITL's CAPF record must then carry the new certificate\n"
-"(`capfctl trust export --for itl`): every phone resets when the ITL changes, so\n"
-"capfctl prints that warning and changes nothing without --yes (or \"yes\" typed on\n"
-"a terminal): exit code 4.\n"
-"  --pubkey FILE   the front end's public key (PEM or DER SubjectPublicKeyInfo): RSA\n"
-"                  2048..8192 (keyEncipherment too: tls.legacy's static RSA needs it)\n"
-"                  or EC P-256/384/521\n"
-"  --csr FILE      or its PKCS#10 request (PEM or DER); only its key and CN are used\n"
-"  --days N        validity (default: the daemon's, 825)\n"
-"Common: --socket PATH, --help.\n";
+	"usage: capfctl tls issue (--pubkey FILE | --csr FILE) --out CERT [--cn NAME]\n"
+	"                         [--dns NAME]... [--ip ADDRESS]... [--days N] [--yes]\n"
+	"\n"
+	"(Re)issues the front end's TLS certificate (port 3804) from the CAPF CA: subject\n"
+	"CN from --cn or the CSR, extendedKeyUsage serverAuth, subjectAltName from --dns and\n"
+	"--ip, recorded in the store. CERT gets the certificate followed by its chain (PEM),\n"
+	"replaced atomically. The ITL's CAPF record must then carry the new certificate\n"
+	"(`capfctl trust export --for itl`): every phone resets when the ITL changes, so\n"
+	"capfctl prints that warning and changes nothing without --yes (or \"yes\" typed on\n"
+	"a terminal): exit code 4.\n"
+	"  --pubkey FILE   the front end's public key (PEM or DER SubjectPublicKeyInfo): RSA\n"
+	"                  2048..8192 (keyEncipherment too: tls.legacy's static RSA needs it)\n"
+	"                  or EC P-256/384/521\n"
+	"  --csr FILE      or its PKCS#10 request (PEM or DER); only its key and CN are used\n"
+	"  --days N        validity (default: the daemon's, 825)\n"
+	"Common: --socket PATH, --help.\n";
 
-static int
-read_der_object(const char *path, int csr, uint8_t **der, int *derlen)
+static int read_der_object(const char *path, int csr, uint8_t **der, int *derlen)
 {
 	unsigned char *data;
 	size_t len;
@@ -58,15 +57,15 @@ read_der_object(const char *path, int csr, uint8_t **der, int *derlen)
 	bio = BIO_new_mem_buf(data, (int)len);
 	if (csr) {
 		X509_REQ *r = strstr((char *)data, "-----BEGIN") ?
-			PEM_read_bio_X509_REQ(bio, NULL, NULL, NULL) :
-			d2i_X509_REQ_bio(bio, NULL);
+				      PEM_read_bio_X509_REQ(bio, NULL, NULL, NULL) :
+				      d2i_X509_REQ_bio(bio, NULL);
 
 		if (r && (*derlen = i2d_X509_REQ(r, der)) > 0)
 			ok = 0;
 		X509_REQ_free(r);
 	} else {
-		EVP_PKEY *k = strstr((char *)data, "-----BEGIN") ?
-			PEM_read_bio_PUBKEY(bio, NULL, NULL, NULL) : d2i_PUBKEY_bio(bio, NULL);
+		EVP_PKEY *k = strstr((char *)data, "-----BEGIN") ? PEM_read_bio_PUBKEY(bio, NULL, NULL, NULL) :
+								   d2i_PUBKEY_bio(bio, NULL);
 
 		if (k && (*derlen = i2d_PUBKEY(k, der)) > 0)
 			ok = 0;
@@ -81,8 +80,7 @@ read_der_object(const char *path, int csr, uint8_t **der, int *derlen)
 	return ok;
 }
 
-static int
-tls_issue(struct ctl *c, int argc, char **argv)
+static int tls_issue(struct ctl *c, int argc, char **argv)
 {
 	enum { O_PUB = CTL_OPT_FIRST_LOCAL, O_CSR, O_OUT, O_CN, O_DNS, O_IP, O_DAYS, O_YES };
 	static const struct option opts[] = {
@@ -113,11 +111,21 @@ tls_issue(struct ctl *c, int argc, char **argv)
 		case CTL_OPT_HELP:
 			ctl_usage(usage_tls);
 			return CTL_OK;
-		case O_PUB: pub = optarg; break;
-		case O_CSR: csr = optarg; break;
-		case O_OUT: out = optarg; break;
-		case O_CN: cn = optarg; break;
-		case O_YES: yes = 1; break;
+		case O_PUB:
+			pub = optarg;
+			break;
+		case O_CSR:
+			csr = optarg;
+			break;
+		case O_OUT:
+			out = optarg;
+			break;
+		case O_CN:
+			cn = optarg;
+			break;
+		case O_YES:
+			yes = 1;
+			break;
 		case O_DNS:
 			if (ndns == 16)
 				return ctl_usage_error("tls issue", "at most 16 --dns");
@@ -206,8 +214,8 @@ tls_issue(struct ctl *c, int argc, char **argv)
 			printf("  SHA-1:   %s\n", capf_x509_fp_hex(x, EVP_sha1(), ':', s, sizeof(s)));
 			printf("  SHA-256: %s\n", capf_x509_fp_hex(x, EVP_sha256(), ':', s, sizeof(s)));
 			fprintf(stderr, "Next: install it in the front end (tls.certificate), restart "
-				"capf-frontd, and put it in the ITL's CAPF record (`capfctl trust "
-				"export --for itl`).\n");
+					"capf-frontd, and put it in the ITL's CAPF record (`capfctl trust "
+					"export --for itl`).\n");
 		}
 		X509_free(x);
 		BIO_free(bio);
@@ -216,8 +224,7 @@ tls_issue(struct ctl *c, int argc, char **argv)
 	return rc;
 }
 
-int
-cmd_tls(struct ctl *c, int argc, char **argv)
+int cmd_tls(struct ctl *c, int argc, char **argv)
 {
 	if (argc < 2 || strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0) {
 		ctl_usage(usage_tls);

@@ -24,23 +24,22 @@
 /* ---- trust export ---------------------------------------------------------------- */
 
 static const char usage_trust[] =
-"usage: capfctl trust export --for TARGET [--out FILE]\n"
-"\n"
-"Which certificate goes where, as a PEM bundle with a comment before each certificate:\n"
-"  itl                the CAPF TLS certificate: the ITL's CAPF record (phones check it\n"
-"                     during the TLS handshake on port 3804)\n"
-"  callmanager-trust  the CAPF CA, the previous CAPF CAs still holding valid LSCs, and\n"
-"  capf-trust         the chain up to the root for a third-party signed CAPF CA: the\n"
-"  8021x              stores that must accept LSCs (CUCM CallManager-trust and\n"
-"  asa                CAPF-trust, the 802.1X/RADIUS servers, the ASA)\n"
-"  all                every certificate above\n"
-"--out FILE: a new file (never overwritten); default stdout.\n"
-"Common: --socket PATH, --help.\n";
+	"usage: capfctl trust export --for TARGET [--out FILE]\n"
+	"\n"
+	"Which certificate goes where, as a PEM bundle with a comment before each certificate:\n"
+	"  itl                the CAPF TLS certificate: the ITL's CAPF record (phones check it\n"
+	"                     during the TLS handshake on port 3804)\n"
+	"  callmanager-trust  the CAPF CA, the previous CAPF CAs still holding valid LSCs, and\n"
+	"  capf-trust         the chain up to the root for a third-party signed CAPF CA: the\n"
+	"  8021x              stores that must accept LSCs (CUCM CallManager-trust and\n"
+	"  asa                CAPF-trust, the 802.1X/RADIUS servers, the ASA)\n"
+	"  all                every certificate above\n"
+	"--out FILE: a new file (never overwritten); default stdout.\n"
+	"Common: --socket PATH, --help.\n";
 
 /* Whether x is a certificate of cs written before cs->c[upto]'s chain: one of the
  * CA certificates up to upto, or in the chain of one before it. */
-static int
-written_before(const struct certs *cs, int upto, X509 *x)
+static int written_before(const struct certs *cs, int upto, X509 *x)
 {
 	int k, j;
 
@@ -54,8 +53,7 @@ written_before(const struct certs *cs, int upto, X509 *x)
 	return 0;
 }
 
-static int
-trust_export(struct ctl *c, int argc, char **argv)
+static int trust_export(struct ctl *c, int argc, char **argv)
 {
 	enum { O_FOR = CTL_OPT_FIRST_LOCAL, O_OUT };
 	static const struct option opts[] = {
@@ -64,7 +62,11 @@ trust_export(struct ctl *c, int argc, char **argv)
 		{ "out", required_argument, NULL, O_OUT },
 		{ NULL, 0, NULL, 0 },
 	};
-	static const struct { const char *name; int target; const char *title; } targets[] = {
+	static const struct {
+		const char *name;
+		int target;
+		const char *title;
+	} targets[] = {
 		{ "itl", CAPF_IPC_TRUST_ITL, "the ITL's CAPF record" },
 		{ "callmanager-trust", CAPF_IPC_TRUST_CALLMANAGER, "CUCM CallManager-trust" },
 		{ "capf-trust", CAPF_IPC_TRUST_CAPF, "CUCM CAPF-trust" },
@@ -95,8 +97,10 @@ trust_export(struct ctl *c, int argc, char **argv)
 					tkey = targets[k].name;
 				}
 			if (target < 0)
-				return ctl_usage_error("trust export", "--for %s: itl, callmanager-trust, "
-						       "capf-trust, 8021x, asa or all", optarg);
+				return ctl_usage_error("trust export",
+						       "--for %s: itl, callmanager-trust, "
+						       "capf-trust, 8021x, asa or all",
+						       optarg);
 		} else if (opt == O_OUT) {
 			out = optarg;
 		} else {
@@ -126,22 +130,22 @@ trust_export(struct ctl *c, int argc, char **argv)
 		BIO_printf(bio, "#\n# %s\n", ctl_role_title(cc->role));
 		if (cc->role == CAPF_IPC_CERT_PREVIOUS && cc->has_lsc_count)
 			BIO_printf(bio, "#   keep until the %u phone%s holding LSCs from it re-enroll%s\n",
-				   cc->lsc_count, cc->lsc_count == 1 ? "" : "s",
-				   cc->lsc_count == 1 ? "s" : "");
+				   cc->lsc_count, cc->lsc_count == 1 ? "" : "s", cc->lsc_count == 1 ? "s" : "");
 		BIO_printf(bio, "#   Subject: %s\n", capf_x509_subject(cc->x, s, sizeof(s)));
-		BIO_printf(bio, "#   Not after: %s\n", ctl_fmt_time(capf_x509_not_after(cc->x),
-								t1, sizeof(t1)));
+		BIO_printf(bio, "#   Not after: %s\n",
+			   ctl_fmt_time(capf_x509_not_after(cc->x), t1, sizeof(t1)));
 		BIO_printf(bio, "#   SHA-1: %s\n", capf_x509_fp_hex(cc->x, EVP_sha1(), ':', f1, sizeof(f1)));
 		BIO_printf(bio, "#   SHA-256: %s\n", capf_x509_fp_hex(cc->x, EVP_sha256(), ':', s, sizeof(s)));
 		PEM_write_bio_X509(bio, cc->x);
 		nout++;
 		for (j = 0; j < cc->nchain; j++) {
 			if (written_before(&cs, i, cc->chain[j]))
-				continue;       /* an intermediate or root shared with a CA above */
+				continue; /* an intermediate or root shared with a CA above */
 			BIO_printf(bio, "# chain of the CAPF CA above (%s)\n#   Subject: %s\n",
 				   j + 1 == cc->nchain ? "root" : "intermediate",
 				   capf_x509_subject(cc->chain[j], s, sizeof(s)));
-			BIO_printf(bio, "#   SHA-256: %s\n", capf_x509_fp_hex(cc->chain[j], EVP_sha256(), ':', s, sizeof(s)));
+			BIO_printf(bio, "#   SHA-256: %s\n",
+				   capf_x509_fp_hex(cc->chain[j], EVP_sha256(), ':', s, sizeof(s)));
 			PEM_write_bio_X509(bio, cc->chain[j]);
 			nout++;
 		}
@@ -170,8 +174,7 @@ trust_export(struct ctl *c, int argc, char **argv)
 	return rc;
 }
 
-int
-cmd_trust(struct ctl *c, int argc, char **argv)
+int cmd_trust(struct ctl *c, int argc, char **argv)
 {
 	if (argc < 2 || strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0) {
 		ctl_usage(usage_trust);

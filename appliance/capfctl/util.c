@@ -19,8 +19,7 @@
 #include "policy/errlist.h"
 
 /* The first line of a private file: owned by us, no group/other access. */
-int
-ctl_read_secret_file(const char *path, char *buf, size_t len)
+int ctl_read_secret_file(const char *path, char *buf, size_t len)
 {
 	struct stat st;
 	ssize_t n;
@@ -38,9 +37,10 @@ ctl_read_secret_file(const char *path, char *buf, size_t len)
 		return -1;
 	}
 	if ((st.st_mode & 077) != 0 || st.st_uid != geteuid()) {
-		fprintf(stderr, "capfctl: %s: a file holding a secret must be owned by you and "
-			"mode 0600 (it is %04o, uid %u): chmod 600 %s\n", path,
-			(unsigned)(st.st_mode & 07777), (unsigned)st.st_uid, path);
+		fprintf(stderr,
+			"capfctl: %s: a file holding a secret must be owned by you and "
+			"mode 0600 (it is %04o, uid %u): chmod 600 %s\n",
+			path, (unsigned)(st.st_mode & 07777), (unsigned)st.st_uid, path);
 		close(fd);
 		return -1;
 	}
@@ -61,8 +61,7 @@ ctl_read_secret_file(const char *path, char *buf, size_t len)
 	return 0;
 }
 
-int
-ctl_write_new_secret_file(const char *path, const void *data, size_t len)
+int ctl_write_new_secret_file(const char *path, const void *data, size_t len)
 {
 	char err[512];
 
@@ -73,8 +72,7 @@ ctl_write_new_secret_file(const char *path, const void *data, size_t len)
 	return 0;
 }
 
-int
-ctl_write_file(const char *path, const void *data, size_t len, int exclusive)
+int ctl_write_file(const char *path, const void *data, size_t len, int exclusive)
 {
 	char err[512];
 	int rc;
@@ -90,8 +88,7 @@ ctl_write_file(const char *path, const void *data, size_t len, int exclusive)
 	return 0;
 }
 
-int
-ctl_load_conf(struct ctl *c, struct capf_conf *conf)
+int ctl_load_conf(struct ctl *c, struct capf_conf *conf)
 {
 	const char *path = c->config_path;
 	struct capf_errlist *errs;
@@ -100,7 +97,7 @@ ctl_load_conf(struct ctl *c, struct capf_conf *conf)
 	capf_conf_defaults(conf);
 	if (path == NULL) {
 		if (access(CTL_DEFAULT_CONFIG, R_OK) != 0)
-			return 0;               /* the embedded defaults */
+			return 0; /* the embedded defaults */
 		path = CTL_DEFAULT_CONFIG;
 	}
 	errs = capf_errlist_new();
@@ -116,21 +113,19 @@ ctl_load_conf(struct ctl *c, struct capf_conf *conf)
 	return 0;
 }
 
-int
-ctl_parse_time(const char *s, time_t *out)
+int ctl_parse_time(const char *s, time_t *out)
 {
 	struct tm tm;
 	char tail[8] = "";
 	int n;
 
 	memset(&tm, 0, sizeof(tm));
-	n = sscanf(s, "%4d-%2d-%2d%*1[ T]%2d:%2d%7s", &tm.tm_year, &tm.tm_mon, &tm.tm_mday,
-		   &tm.tm_hour, &tm.tm_min, tail);
-	if (n < 5 || (n == 6 && strcmp(tail, "Z") != 0 && strcmp(tail, "UTC") != 0 &&
-		      strcmp(tail, ":00") != 0))
+	n = sscanf(s, "%4d-%2d-%2d%*1[ T]%2d:%2d%7s", &tm.tm_year, &tm.tm_mon, &tm.tm_mday, &tm.tm_hour,
+		   &tm.tm_min, tail);
+	if (n < 5 || (n == 6 && strcmp(tail, "Z") != 0 && strcmp(tail, "UTC") != 0 && strcmp(tail, ":00") != 0))
 		return -1;
-	if (tm.tm_year < 1970 || tm.tm_mon < 1 || tm.tm_mon > 12 || tm.tm_mday < 1 ||
-	    tm.tm_mday > 31 || tm.tm_hour > 23 || tm.tm_min < 0 || tm.tm_min > 59)
+	if (tm.tm_year < 1970 || tm.tm_mon < 1 || tm.tm_mon > 12 || tm.tm_mday < 1 || tm.tm_mday > 31 ||
+	    tm.tm_hour > 23 || tm.tm_min < 0 || tm.tm_min > 59)
 		return -1;
 	tm.tm_year -= 1900;
 	tm.tm_mon -= 1;
@@ -138,8 +133,7 @@ ctl_parse_time(const char *s, time_t *out)
 	return *out == (time_t)-1 ? -1 : 0;
 }
 
-static const char *
-fmt_utc(time_t t, int rfc3339, char *buf, size_t len)
+static const char *fmt_utc(time_t t, int rfc3339, char *buf, size_t len)
 {
 	struct tm tm;
 
@@ -154,20 +148,17 @@ fmt_utc(time_t t, int rfc3339, char *buf, size_t len)
 	return buf;
 }
 
-const char *
-ctl_fmt_time(time_t t, char *buf, size_t len)
+const char *ctl_fmt_time(time_t t, char *buf, size_t len)
 {
 	return fmt_utc(t, 0, buf, len);
 }
 
-const char *
-ctl_fmt_rfc3339(time_t t, char *buf, size_t len)
+const char *ctl_fmt_rfc3339(time_t t, char *buf, size_t len)
 {
 	return fmt_utc(t, 1, buf, len);
 }
 
-void
-ctl_json_opt(FILE *f, const char *s)
+void ctl_json_opt(FILE *f, const char *s)
 {
 	if (s == NULL || s[0] == '\0')
 		fputs("null", f);
@@ -175,8 +166,7 @@ ctl_json_opt(FILE *f, const char *s)
 		ctl_json_str(f, s);
 }
 
-void
-ctl_json_time(FILE *f, time_t t)
+void ctl_json_time(FILE *f, time_t t)
 {
 	char b[40];
 
@@ -186,8 +176,7 @@ ctl_json_time(FILE *f, time_t t)
 		fprintf(f, "\"%s\"", ctl_fmt_rfc3339(t, b, sizeof(b)));
 }
 
-void
-ctl_json_str(FILE *f, const char *s)
+void ctl_json_str(FILE *f, const char *s)
 {
 	const unsigned char *p;
 
@@ -203,8 +192,7 @@ ctl_json_str(FILE *f, const char *s)
 	fputc('"', f);
 }
 
-void
-ctl_csv_str(FILE *f, const char *s)
+void ctl_csv_str(FILE *f, const char *s)
 {
 	if (strpbrk(s, ",\"\r\n") == NULL) {
 		fputs(s, f);
@@ -219,8 +207,7 @@ ctl_csv_str(FILE *f, const char *s)
 	fputc('"', f);
 }
 
-static int
-hexval(int ch)
+static int hexval(int ch)
 {
 	if (ch >= '0' && ch <= '9')
 		return ch - '0';
@@ -231,8 +218,7 @@ hexval(int ch)
 	return -1;
 }
 
-int
-ctl_unhex(const char *s, uint8_t *out, size_t max)
+int ctl_unhex(const char *s, uint8_t *out, size_t max)
 {
 	size_t n = 0;
 	int hi = -1, v;
@@ -254,8 +240,7 @@ ctl_unhex(const char *s, uint8_t *out, size_t max)
 	return hi >= 0 ? -1 : (int)n;
 }
 
-int
-ctl_parse_uint(const char *s, unsigned long min, unsigned long max, unsigned long *out)
+int ctl_parse_uint(const char *s, unsigned long min, unsigned long max, unsigned long *out)
 {
 	char *end;
 	unsigned long v;
@@ -270,8 +255,7 @@ ctl_parse_uint(const char *s, unsigned long min, unsigned long max, unsigned lon
 	return 0;
 }
 
-int
-ctl_confirm(bool yes, const char *question)
+int ctl_confirm(bool yes, const char *question)
 {
 	char line[64];
 
@@ -295,8 +279,7 @@ ctl_confirm(bool yes, const char *question)
 	return 1;
 }
 
-bool
-ctl_want_help(int argc, char **argv)
+bool ctl_want_help(int argc, char **argv)
 {
 	int i;
 

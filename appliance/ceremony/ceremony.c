@@ -59,10 +59,10 @@ static const char usage[] =
 	"     pathlen:0, keyUsage digitalSignature+keyCertSign, both critical) or a\n"
 	"     CSR asking for that profile (csr = {...});\n"
 	"  5. verify every output against the token key;\n"
-"  5b. when audit_key = {...} is given: generate the audit checkpoint key pair\n"
-"     and export its public key (capfctl audit verify --pubkey); when\n"
-"     auth_key = {...} is given: generate the secret key (sensitive, never\n"
-"     extractable) that HMACs authentication strings; check both;\n"
+	"  5b. when audit_key = {...} is given: generate the audit checkpoint key pair\n"
+	"     and export its public key (capfctl audit verify --pubkey); when\n"
+	"     auth_key = {...} is given: generate the secret key (sensitive, never\n"
+	"     extractable) that HMACs authentication strings; check both;\n"
 	"  6. record every step with its time and the SHA-256 of each artifact in\n"
 	"     the transcript.\n"
 	"No output file and no key label is ever overwritten: a second run refuses\n"
@@ -155,8 +155,10 @@ static int preflight(struct run *r)
 		struct stat st;
 
 		if (lstat(outs[i], &st) == 0) {
-			fprintf(stderr, "capf-ceremony: %s: already exists; a ceremony never overwrites "
-				"(move it away or name another file in %s)\n", outs[i], r->c.file);
+			fprintf(stderr,
+				"capf-ceremony: %s: already exists; a ceremony never overwrites "
+				"(move it away or name another file in %s)\n",
+				outs[i], r->c.file);
 			bad = 1;
 		}
 	}
@@ -269,7 +271,8 @@ static int init_softhsm(struct run *r)
 	n = snprintf(text, sizeof(text),
 		     "# SoftHSM configuration written by capf-ceremony (development token)\n"
 		     "directories.tokendir = %s\nobjectstore.backend = file\nlog.level = ERROR\n"
-		     "slots.removable = false\n", dir);
+		     "slots.removable = false\n",
+		     dir);
 	if (capf_file_create(conf, 0644, text, (size_t)n, r->err, sizeof(r->err)) < 0)
 		return fail(r, "SoftHSM configuration");
 	setenv("SOFTHSM2_CONF", conf, 1);
@@ -314,17 +317,26 @@ static int write_pem(struct run *r, const char *path, int (*wr)(BIO *, const voi
 
 	if (b == NULL || !wr(b, obj) || (n = BIO_get_mem_data(b, &data)) <= 0) {
 		snprintf(r->err, sizeof(r->err), "encoding PEM failed");
-	} else if (mkdirs_for(path, r->err, sizeof(r->err)) == 0
-		   && capf_file_create(path, 0644, data, (size_t)n, r->err, sizeof(r->err)) == 0) {
+	} else if (mkdirs_for(path, r->err, sizeof(r->err)) == 0 &&
+		   capf_file_create(path, 0644, data, (size_t)n, r->err, sizeof(r->err)) == 0) {
 		rc = transcript_artifact(r->t, what, path, 0, NULL, r->err, sizeof(r->err));
 	}
 	BIO_free(b);
 	return rc < 0 ? fail(r, what) : 0;
 }
 
-static int wr_pubkey(BIO *b, const void *k) { return PEM_write_bio_PUBKEY(b, (EVP_PKEY *)k); }
-static int wr_cert(BIO *b, const void *x) { return PEM_write_bio_X509(b, (X509 *)x); }
-static int wr_req(BIO *b, const void *x) { return PEM_write_bio_X509_REQ(b, (X509_REQ *)x); }
+static int wr_pubkey(BIO *b, const void *k)
+{
+	return PEM_write_bio_PUBKEY(b, (EVP_PKEY *)k);
+}
+static int wr_cert(BIO *b, const void *x)
+{
+	return PEM_write_bio_X509(b, (X509 *)x);
+}
+static int wr_req(BIO *b, const void *x)
+{
+	return PEM_write_bio_X509_REQ(b, (X509_REQ *)x);
+}
 
 static EVP_PKEY *read_pubkey(const char *path)
 {
@@ -343,11 +355,11 @@ static int challenge(OSSL_LIB_CTX *libctx, EVP_PKEY *key, EVP_PKEY *pub)
 	EVP_MD_CTX *s = EVP_MD_CTX_new(), *v = EVP_MD_CTX_new();
 	int ok = 0;
 
-	if (s != NULL && v != NULL && RAND_bytes(msg, sizeof(msg)) == 1
-	    && EVP_DigestSignInit_ex(s, NULL, "SHA256", libctx, NULL, key, NULL) == 1
-	    && EVP_DigestSign(s, sig, &siglen, msg, sizeof(msg)) == 1
-	    && EVP_DigestVerifyInit_ex(v, NULL, "SHA256", NULL, NULL, pub, NULL) == 1
-	    && EVP_DigestVerify(v, sig, siglen, msg, sizeof(msg)) == 1)
+	if (s != NULL && v != NULL && RAND_bytes(msg, sizeof(msg)) == 1 &&
+	    EVP_DigestSignInit_ex(s, NULL, "SHA256", libctx, NULL, key, NULL) == 1 &&
+	    EVP_DigestSign(s, sig, &siglen, msg, sizeof(msg)) == 1 &&
+	    EVP_DigestVerifyInit_ex(v, NULL, "SHA256", NULL, NULL, pub, NULL) == 1 &&
+	    EVP_DigestVerify(v, sig, siglen, msg, sizeof(msg)) == 1)
 		ok = 1;
 	EVP_MD_CTX_free(s);
 	EVP_MD_CTX_free(v);
@@ -365,10 +377,13 @@ static void undo_keygen(struct run *r, struct p11_object *priv)
 	char e[512];
 
 	if (p11_keypair_destroy(priv, e, sizeof(e)) == P11_OK) {
-		transcript_step(r->t, "step: the new key pair \"%s\" was destroyed: nothing is left in the token",
+		transcript_step(r->t,
+				"step: the new key pair \"%s\" was destroyed: nothing is left in the token",
 				r->c.key.label);
-		fprintf(stderr, "capf-ceremony: the new key pair \"%s\" was destroyed; nothing is left in "
-			"the token\n", r->c.key.label);
+		fprintf(stderr,
+			"capf-ceremony: the new key pair \"%s\" was destroyed; nothing is left in "
+			"the token\n",
+			r->c.key.label);
 		/* its public key and certificate (this run made them: preflight) describe nothing now */
 		if (unlink(r->c.key.public_key) == 0)
 			transcript_step(r->t, "step: removed %s (the destroyed key's)", r->c.key.public_key);
@@ -376,10 +391,14 @@ static void undo_keygen(struct run *r, struct p11_object *priv)
 			transcript_step(r->t, "step: removed %s (the destroyed key's)", r->c.cert.out);
 		return;
 	}
-	transcript_step(r->t, "LEFT IN THE TOKEN: the token refused to destroy the new key pair \"%s\" "
-			"(%s); it is unused: remove it by hand", r->c.key.label, e);
-	fprintf(stderr, "capf-ceremony: the token refused to destroy the new key pair \"%s\" (%s): it is "
-		"left in token \"%s\", unused; remove it by hand\n", r->c.key.label, e, r->c.token.label);
+	transcript_step(r->t,
+			"LEFT IN THE TOKEN: the token refused to destroy the new key pair \"%s\" "
+			"(%s); it is unused: remove it by hand",
+			r->c.key.label, e);
+	fprintf(stderr,
+		"capf-ceremony: the token refused to destroy the new key pair \"%s\" (%s): it is "
+		"left in token \"%s\", unused; remove it by hand\n",
+		r->c.key.label, e, r->c.token.label);
 }
 
 static int ceremony(struct run *r, const char *provider_dir)
@@ -418,8 +437,8 @@ static int ceremony(struct run *r, const char *provider_dir)
 	}
 	if (r->c.token.init && init_softhsm(r) < 0)
 		goto out;
-	if (key_uri(r, 1, ubuf, sizeof(ubuf)) < 0 || key_uri(r, 0, shown, sizeof(shown)) < 0
-	    || p11_uri_parse(ubuf, &uri, r->err, sizeof(r->err)) != P11_OK) {
+	if (key_uri(r, 1, ubuf, sizeof(ubuf)) < 0 || key_uri(r, 0, shown, sizeof(shown)) < 0 ||
+	    p11_uri_parse(ubuf, &uri, r->err, sizeof(r->err)) != P11_OK) {
 		fail(r, "key URI");
 		goto out;
 	}
@@ -427,7 +446,8 @@ static int ceremony(struct run *r, const char *provider_dir)
 		fail(r, "opening the token");
 		goto out;
 	}
-	transcript_step(r->t, "step: logged in to token \"%s\" (PIN from %s)", r->c.token.label, r->c.token.pin_file);
+	transcript_step(r->t, "step: logged in to token \"%s\" (PIN from %s)", r->c.token.label,
+			r->c.token.pin_file);
 	{
 		int in_use = 1;
 
@@ -436,14 +456,17 @@ static int ceremony(struct run *r, const char *provider_dir)
 			goto out;
 		}
 		if (in_use) {
-			snprintf(r->err, sizeof(r->err), "token %s: an object labelled '%s' already exists; "
-				 "choose another key.label (keys are never overwritten)", r->c.token.label,
-				 r->c.key.label);
+			snprintf(r->err, sizeof(r->err),
+				 "token %s: an object labelled '%s' already exists; "
+				 "choose another key.label (keys are never overwritten)",
+				 r->c.token.label, r->c.key.label);
 			fail(r, "key label");
 			goto out;
 		}
-		transcript_step(r->t, "checked: the label \"%s\" is free in the token; every early check "
-				"passed", r->c.key.label);
+		transcript_step(r->t,
+				"checked: the label \"%s\" is free in the token; every early check "
+				"passed",
+				r->c.key.label);
 	}
 	if (p11_keygen(tok, &spec, r->c.key.label, NULL, 0, &priv, r->err, sizeof(r->err)) != P11_OK) {
 		fail(r, "key generation");
@@ -455,12 +478,12 @@ static int ceremony(struct run *r, const char *provider_dir)
 
 		for (size_t i = 0; i < idlen && i < 64; i++)
 			snprintf(idhex + 2 * i, 3, "%02x", id[i]);
-		transcript_step(r->t, "step: generated %s key \"%s\" (id %s) inside the token: %s", r->c.key.type,
-				r->c.key.label, idhex, shown);
+		transcript_step(r->t, "step: generated %s key \"%s\" (id %s) inside the token: %s",
+				r->c.key.type, r->c.key.label, idhex, shown);
 	}
-	if (p11_object_bool(priv, CKA_SENSITIVE, &sens, r->err, sizeof(r->err)) != P11_OK
-	    || p11_object_bool(priv, CKA_EXTRACTABLE, &extr, r->err, sizeof(r->err)) != P11_OK
-	    || p11_object_bool(priv, CKA_NEVER_EXTRACTABLE, &never, r->err, sizeof(r->err)) != P11_OK) {
+	if (p11_object_bool(priv, CKA_SENSITIVE, &sens, r->err, sizeof(r->err)) != P11_OK ||
+	    p11_object_bool(priv, CKA_EXTRACTABLE, &extr, r->err, sizeof(r->err)) != P11_OK ||
+	    p11_object_bool(priv, CKA_NEVER_EXTRACTABLE, &never, r->err, sizeof(r->err)) != P11_OK) {
 		fail(r, "reading the key's attributes");
 		goto out;
 	}
@@ -513,13 +536,15 @@ static int ceremony(struct run *r, const char *provider_dir)
 			goto out;
 		}
 		capf_ca_free(ca);
-		transcript_step(r->t, "step: self-signed CAPF CA certificate, %s, %u days, %s; passes the CAPF CA "
-				"checks (CA:TRUE pathlen:0, digitalSignature+keyCertSign)", r->c.cert.subject,
-				r->c.cert.days, r->c.cert.digest);
+		transcript_step(r->t,
+				"step: self-signed CAPF CA certificate, %s, %u days, %s; passes the CAPF CA "
+				"checks (CA:TRUE pathlen:0, digitalSignature+keyCertSign)",
+				r->c.cert.subject, r->c.cert.days, r->c.cert.digest);
 		if (write_pem(r, r->c.cert.out, wr_cert, cert, "certificate") < 0)
 			goto out;
 	} else {
-		if ((req = capf_cacert_build_csr(capf_hsm_libctx(hsm), subject, pub, r->err, sizeof(r->err))) == NULL) {
+		if ((req = capf_cacert_build_csr(capf_hsm_libctx(hsm), subject, pub, r->err, sizeof(r->err))) ==
+		    NULL) {
 			fail(r, "CSR");
 			goto out;
 		}
@@ -528,15 +553,17 @@ static int ceremony(struct run *r, const char *provider_dir)
 			fail(r, "CSR");
 			goto out;
 		}
-		transcript_step(r->t, "step: CSR for %s asking for CA:TRUE pathlen:0, digitalSignature+keyCertSign, %s",
-				r->c.cert.subject, r->c.cert.digest);
+		transcript_step(
+			r->t, "step: CSR for %s asking for CA:TRUE pathlen:0, digitalSignature+keyCertSign, %s",
+			r->c.cert.subject, r->c.cert.digest);
 		if (write_pem(r, r->c.cert.out, wr_req, req, "csr") < 0)
 			goto out;
 	}
 
 	/* Verify the files as written against the token key. */
 	if ((pubfile = read_pubkey(r->c.key.public_key)) == NULL || EVP_PKEY_eq(pubfile, pub) != 1) {
-		snprintf(r->err, sizeof(r->err), "%s does not hold the token's public key", r->c.key.public_key);
+		snprintf(r->err, sizeof(r->err), "%s does not hold the token's public key",
+			 r->c.key.public_key);
 		fail(r, "verification");
 		goto out;
 	}
@@ -551,9 +578,10 @@ static int ceremony(struct run *r, const char *provider_dir)
 
 		certfile = b != NULL ? PEM_read_bio_X509(b, NULL, NULL, NULL) : NULL;
 		BIO_free(b);
-		if (certfile == NULL || X509_verify(certfile, pubfile) != 1
-		    || EVP_PKEY_eq(X509_get0_pubkey(certfile), pub) != 1) {
-			snprintf(r->err, sizeof(r->err), "%s: not the certificate of the token key", r->c.cert.out);
+		if (certfile == NULL || X509_verify(certfile, pubfile) != 1 ||
+		    EVP_PKEY_eq(X509_get0_pubkey(certfile), pub) != 1) {
+			snprintf(r->err, sizeof(r->err), "%s: not the certificate of the token key",
+				 r->c.cert.out);
 			fail(r, "verification");
 			goto out;
 		}
@@ -567,7 +595,8 @@ static int ceremony(struct run *r, const char *provider_dir)
 		BIO_free(b);
 		X509_REQ_free(rf);
 		if (!ok) {
-			snprintf(r->err, sizeof(r->err), "%s: not a CSR signed by the token key", r->c.cert.out);
+			snprintf(r->err, sizeof(r->err), "%s: not a CSR signed by the token key",
+				 r->c.cert.out);
 			fail(r, "verification");
 			goto out;
 		}
@@ -595,8 +624,7 @@ out:
 }
 
 /* The key label as a URI (with PIN and module when with_pin). */
-static int label_uri(const struct run *r, const char *label, int type, int with_pin, char *buf,
-		     size_t len)
+static int label_uri(const struct run *r, const char *label, int type, int with_pin, char *buf, size_t len)
 {
 	struct p11_uri u;
 
@@ -655,8 +683,8 @@ static int extra_keys(struct run *r, const char *provider_dir)
 	}
 	if (r->c.audit_key.label[0] != '\0') {
 		if (p11_keyspec_parse(r->c.audit_key.type, &spec, r->err, sizeof(r->err)) != P11_OK ||
-		    p11_keygen(tok, &spec, r->c.audit_key.label, NULL, 0, &obj, r->err,
-			       sizeof(r->err)) != P11_OK) {
+		    p11_keygen(tok, &spec, r->c.audit_key.label, NULL, 0, &obj, r->err, sizeof(r->err)) !=
+			    P11_OK) {
 			fail(r, "audit key generation");
 			goto out;
 		}
@@ -681,13 +709,17 @@ static int extra_keys(struct run *r, const char *provider_dir)
 		}
 		if ((pubfile = read_pubkey(r->c.audit_key.public_key)) == NULL ||
 		    EVP_PKEY_eq(pubfile, pub) != 1 || !challenge(capf_hsm_libctx(hsm), key, pubfile)) {
-			snprintf(r->err, sizeof(r->err), "a fresh audit-key signature does not verify "
-				 "with %s", r->c.audit_key.public_key);
+			snprintf(r->err, sizeof(r->err),
+				 "a fresh audit-key signature does not verify "
+				 "with %s",
+				 r->c.audit_key.public_key);
 			fail(r, "verification");
 			goto out;
 		}
-		transcript_step(r->t, "verified: a fresh audit-key signature verifies with %s "
-				"(capfctl audit verify --pubkey)", r->c.audit_key.public_key);
+		transcript_step(r->t,
+				"verified: a fresh audit-key signature verifies with %s "
+				"(capfctl audit verify --pubkey)",
+				r->c.audit_key.public_key);
 		p11_object_free(obj);
 		obj = NULL;
 	}
@@ -699,7 +731,8 @@ static int extra_keys(struct run *r, const char *provider_dir)
 			goto out;
 		}
 		label_uri(r, r->c.auth_key.label, P11_TYPE_SECRET, 0, shown, sizeof(shown));
-		transcript_step(r->t, "step: generated a 256-bit generic secret key \"%s\" inside the "
+		transcript_step(r->t,
+				"step: generated a 256-bit generic secret key \"%s\" inside the "
 				"token for authentication strings (HMAC-SHA-256): %s",
 				r->c.auth_key.label, shown);
 		if (private_attrs(r, obj, "the token did not keep the secret key private") < 0)
@@ -715,7 +748,7 @@ static int extra_keys(struct run *r, const char *provider_dir)
 			goto out;
 		}
 		transcript_step(r->t, "verified: CKA_SENSITIVE=true CKA_EXTRACTABLE=false; "
-				"CKM_SHA256_HMAC works with it");
+				      "CKM_SHA256_HMAC works with it");
 	}
 	rc = 0;
 out:
@@ -740,7 +773,8 @@ static void print_plan(const struct cer_conf *c)
 		       c->token.softhsm_dir, c->token.pin_file, c->token.so_pin_file);
 	else
 		printf("  use token \"%s\" (PIN from %s)\n", c->token.label, c->token.pin_file);
-	printf("  generate %s key \"%s\" in the token (module %s)\n", c->key.type, c->key.label, c->token.module);
+	printf("  generate %s key \"%s\" in the token (module %s)\n", c->key.type, c->key.label,
+	       c->token.module);
 	printf("  write its public key to %s\n", c->key.public_key);
 	if (c->output == CER_OUT_CERT)
 		printf("  write a self-signed CAPF CA certificate (%s, %u days, %s) to %s\n", c->cert.subject,
@@ -751,16 +785,17 @@ static void print_plan(const struct cer_conf *c)
 		printf("  generate %s audit key \"%s\", its public key to %s\n", c->audit_key.type,
 		       c->audit_key.label, c->audit_key.public_key);
 	if (c->auth_key.label[0] != '\0')
-		printf("  generate secret key \"%s\" (HMAC of authentication strings)\n",
-		       c->auth_key.label);
+		printf("  generate secret key \"%s\" (HMAC of authentication strings)\n", c->auth_key.label);
 	printf("  transcript: %s\n", c->transcript);
 }
 
 int main(int argc, char **argv)
 {
 	static const struct option lopts[] = {
-		{ "dir", required_argument, NULL, 'd' }, { "check", no_argument, NULL, 'c' },
-		{ "provider-path", required_argument, NULL, 'p' }, { "help", no_argument, NULL, 'h' },
+		{ "dir", required_argument, NULL, 'd' },
+		{ "check", no_argument, NULL, 'c' },
+		{ "provider-path", required_argument, NULL, 'p' },
+		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
 	struct run *r;
@@ -774,11 +809,21 @@ int main(int argc, char **argv)
 		return 0;
 	while ((o = getopt_long(argc, argv, "h", lopts, NULL)) != -1) {
 		switch (o) {
-		case 'd': dir = optarg; break;
-		case 'c': check = 1; break;
-		case 'p': provider_dir = optarg; break;
-		case 'h': fputs(usage, stdout); return 0;
-		default: fputs(usage, stderr); return EXIT_USAGE;
+		case 'd':
+			dir = optarg;
+			break;
+		case 'c':
+			check = 1;
+			break;
+		case 'p':
+			provider_dir = optarg;
+			break;
+		case 'h':
+			fputs(usage, stdout);
+			return 0;
+		default:
+			fputs(usage, stderr);
+			return EXIT_USAGE;
 		}
 	}
 	if (optind != argc - 1) {
@@ -786,7 +831,7 @@ int main(int argc, char **argv)
 		return EXIT_USAGE;
 	}
 	umask(022);
-	p11_set_finalize(0);    /* SoftHSM 2.6 can crash in C_Finalize at exit */
+	p11_set_finalize(0); /* SoftHSM 2.6 can crash in C_Finalize at exit */
 	snprintf(cfgcopy, sizeof(cfgcopy), "%s", argv[optind]);
 	if (realpath(dir != NULL ? dir : dirname(cfgcopy), base) == NULL) {
 		fprintf(stderr, "capf-ceremony: %s: %s\n", dir != NULL ? dir : cfgcopy, strerror(errno));
@@ -812,8 +857,9 @@ int main(int argc, char **argv)
 		struct capf_hsm *hsm = NULL;
 
 		/* the provider the key will be used through: loadable? */
-		if (capf_hsm_open(&(struct capf_hsm_opts){ .provider_dir = provider_dir, .module = r->c.token.module },
-			  &hsm, r->err, sizeof(r->err)) < 0) {
+		if (capf_hsm_open(&(struct capf_hsm_opts){ .provider_dir = provider_dir,
+							   .module = r->c.token.module },
+				  &hsm, r->err, sizeof(r->err)) < 0) {
 			fprintf(stderr, "capf-ceremony: loading the capfhsm provider: %s\n", r->err);
 			free(r);
 			return EXIT_FAILED;
@@ -824,8 +870,8 @@ int main(int argc, char **argv)
 		free(r);
 		return 0;
 	}
-	if (mkdirs_for(r->c.transcript, r->err, sizeof(r->err)) < 0
-	    || transcript_create(r->c.transcript, &r->t, r->err, sizeof(r->err)) < 0) {
+	if (mkdirs_for(r->c.transcript, r->err, sizeof(r->err)) < 0 ||
+	    transcript_create(r->c.transcript, &r->t, r->err, sizeof(r->err)) < 0) {
 		fail(r, "transcript");
 		free(r);
 		return EXIT_FAILED;
@@ -837,13 +883,15 @@ int main(int argc, char **argv)
 		transcript_step(r->t, "config: %s sha256=%s", r->c.file, sha);
 	for (int i = 0; i < r->c.n_operators; i++)
 		transcript_step(r->t, "operator: %s", r->c.operators[i]);
-	transcript_step(r->t, "run by: uid %u (%s) on %s", (unsigned)geteuid(), pw != NULL ? pw->pw_name : "?", host);
+	transcript_step(r->t, "run by: uid %u (%s) on %s", (unsigned)geteuid(), pw != NULL ? pw->pw_name : "?",
+			host);
 
 	rc = ceremony(r, provider_dir);
 	if (rc == 0)
 		rc = extra_keys(r, provider_dir);
 	if (transcript_close(r->t, rc == 0) < 0) {
-		fprintf(stderr, "capf-ceremony: %s: the transcript could not be written completely\n", r->c.transcript);
+		fprintf(stderr, "capf-ceremony: %s: the transcript could not be written completely\n",
+			r->c.transcript);
 		rc = -1;
 	}
 	if (rc == 0)

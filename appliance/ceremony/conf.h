@@ -27,7 +27,7 @@ struct cer_conf {
 	char transcript[PATH_MAX];
 	struct {
 		char module[PATH_MAX];
-		char label[33];             /* CK_TOKEN_INFO label: 32 bytes */
+		char label[33]; /* CK_TOKEN_INFO label: 32 bytes */
 		char pin_file[PATH_MAX];
 		bool init;                  /* development only: initialise a SoftHSM token */
 		char softhsm_dir[PATH_MAX]; /* with init: where the token lives */
@@ -35,22 +35,22 @@ struct cer_conf {
 	} token;
 	struct {
 		char label[CER_STR_MAX];
-		char type[16];              /* "rsa:2048" ... "ec:P-521" */
+		char type[16]; /* "rsa:2048" ... "ec:P-521" */
 		char public_key[PATH_MAX];
 	} key;
-	struct {                        /* optional: audit checkpoint key ("" label: none) */
+	struct { /* optional: audit checkpoint key ("" label: none) */
 		char label[CER_STR_MAX];
 		char type[16];
 		char public_key[PATH_MAX];
 	} audit_key;
-	struct {                        /* optional: HMAC key of authentication strings */
+	struct { /* optional: HMAC key of authentication strings */
 		char label[CER_STR_MAX];
 	} auth_key;
 	enum cer_output output;
 	struct {
 		char subject[CER_STR_MAX];
 		unsigned days;
-		char digest[16];            /* sha256 | sha384 | sha512 */
+		char digest[16]; /* sha256 | sha384 | sha512 */
 		char out[PATH_MAX];
 	} cert;
 };

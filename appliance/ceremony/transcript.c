@@ -79,7 +79,8 @@ int transcript_create(const char *path, struct transcript **out, char *err, size
 	*out = NULL;
 	if ((fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0644)) < 0) {
 		snprintf(err, errlen, "%s: %s", path,
-			 errno == EEXIST ? "already exists; refusing to overwrite a transcript" : strerror(errno));
+			 errno == EEXIST ? "already exists; refusing to overwrite a transcript" :
+					   strerror(errno));
 		return -1;
 	}
 	if ((t = calloc(1, sizeof(*t))) == NULL || (t->f = fdopen(fd, "w")) == NULL) {
@@ -108,8 +109,8 @@ int transcript_step(struct transcript *t, const char *fmt, ...)
 	return t->failed ? -1 : 0;
 }
 
-int transcript_artifact(struct transcript *t, const char *what, const char *path, int secret,
-			char *sha_hex, char *err, size_t errlen)
+int transcript_artifact(struct transcript *t, const char *what, const char *path, int secret, char *sha_hex,
+			char *err, size_t errlen)
 {
 	char hex[65] = "(secret: digest not recorded)";
 
@@ -132,10 +133,12 @@ int transcript_close(struct transcript *t, int success)
 	char line[PATH_MAX + 160];
 	int rc;
 
-	emit(t, success ? "\nresult: completed\nartifacts (sha256  what  path):\n"
-			: "\nresult: FAILED (see the last step above)\nartifacts written before the failure:\n");
+	emit(t, success ?
+			"\nresult: completed\nartifacts (sha256  what  path):\n" :
+			"\nresult: FAILED (see the last step above)\nartifacts written before the failure:\n");
 	for (int i = 0; i < t->n; i++) {
-		snprintf(line, sizeof(line), "  %-64s  %-12s  %s\n", t->art[i].sha, t->art[i].what, t->art[i].path);
+		snprintf(line, sizeof(line), "  %-64s  %-12s  %s\n", t->art[i].sha, t->art[i].what,
+			 t->art[i].path);
 		emit(t, line);
 	}
 	rc = fclose(t->f) != 0 || t->failed ? -1 : 0;

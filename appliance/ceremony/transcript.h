@@ -16,8 +16,8 @@ int transcript_create(const char *path, struct transcript **out, char *err, size
 int transcript_step(struct transcript *t, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 /* Records an artifact: its SHA-256 (hex into sha_hex[65] when not NULL), or
  * secret = 1 for a file whose digest must not be published. */
-int transcript_artifact(struct transcript *t, const char *what, const char *path, int secret,
-			char *sha_hex, char *err, size_t errlen);
+int transcript_artifact(struct transcript *t, const char *what, const char *path, int secret, char *sha_hex,
+			char *err, size_t errlen);
 /* Writes the artifact table and closes. Returns 0 when everything reached the disk. */
 int transcript_close(struct transcript *t, int success);
 

@@ -36,8 +36,8 @@ int capf_conf_check(const char *path, struct capf_errlist *errs)
 	return r;
 }
 
-int capf_ca_load(const char *cert_path, const char *chain_path, time_t now, struct capf_ca **out,
-		 char *err, size_t errlen)
+int capf_ca_load(const char *cert_path, const char *chain_path, time_t now, struct capf_ca **out, char *err,
+		 size_t errlen)
 {
 	unsigned char *cert = NULL, *chain = NULL;
 	size_t clen = 0, chlen = 0;
@@ -47,8 +47,8 @@ int capf_ca_load(const char *cert_path, const char *chain_path, time_t now, stru
 	*out = NULL;
 	if (capf_file_read(cert_path, CAPF_CA_PEM_MAX, &cert, &clen, err, errlen) < 0)
 		return -1;
-	if (chain_path != NULL && chain_path[0] != '\0'
-	    && capf_file_read(chain_path, CAPF_CA_PEM_MAX, &chain, &chlen, err, errlen) < 0) {
+	if (chain_path != NULL && chain_path[0] != '\0' &&
+	    capf_file_read(chain_path, CAPF_CA_PEM_MAX, &chain, &chlen, err, errlen) < 0) {
 		free(cert);
 		return -1;
 	}

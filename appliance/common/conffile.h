@@ -24,7 +24,7 @@ int capf_conf_check(const char *path, struct capf_errlist *errs);
  * most CAPF_CA_PEM_MAX bytes), checked by policy's capf_ca_from_pem. chain_path:
  * NULL or "" for a self-signed CAPF CA. Returns 0 and *out (capf_ca_free), or -1
  * with err naming the file. */
-int capf_ca_load(const char *cert_path, const char *chain_path, time_t now,
-		 struct capf_ca **out, char *err, size_t errlen);
+int capf_ca_load(const char *cert_path, const char *chain_path, time_t now, struct capf_ca **out, char *err,
+		 size_t errlen);
 
 #endif

@@ -14,8 +14,7 @@
 
 #include "appliance/common/file.h"
 
-int capf_file_read(const char *path, size_t max, unsigned char **out, size_t *len,
-		   char *err, size_t errlen)
+int capf_file_read(const char *path, size_t max, unsigned char **out, size_t *len, char *err, size_t errlen)
 {
 	struct stat st;
 	unsigned char *buf = NULL;
@@ -35,8 +34,8 @@ int capf_file_read(const char *path, size_t max, unsigned char **out, size_t *le
 		goto fail;
 	}
 	if ((size_t)st.st_size > max) {
-		snprintf(err, errlen, "%s: %lld bytes, more than the %zu allowed", path,
-			 (long long)st.st_size, max);
+		snprintf(err, errlen, "%s: %lld bytes, more than the %zu allowed", path, (long long)st.st_size,
+			 max);
 		goto fail;
 	}
 	if ((buf = malloc((size_t)st.st_size + 1)) == NULL) {
@@ -99,8 +98,7 @@ static int fsync_dir_of(const char *path)
 	return rc;
 }
 
-static int write_new(const char *path, mode_t mode, const void *data, size_t len,
-		     char *err, size_t errlen)
+static int write_new(const char *path, mode_t mode, const void *data, size_t len, char *err, size_t errlen)
 {
 	int fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, mode);
 
@@ -123,8 +121,7 @@ static int write_new(const char *path, mode_t mode, const void *data, size_t len
 	return 0;
 }
 
-int capf_file_create(const char *path, mode_t mode, const void *data, size_t len,
-		     char *err, size_t errlen)
+int capf_file_create(const char *path, mode_t mode, const void *data, size_t len, char *err, size_t errlen)
 {
 	if (write_new(path, mode, data, len, err, errlen) < 0)
 		return -1;
@@ -135,15 +132,14 @@ int capf_file_create(const char *path, mode_t mode, const void *data, size_t len
 	return 0;
 }
 
-int capf_file_replace(const char *path, mode_t mode, const void *data, size_t len,
-		      char *err, size_t errlen)
+int capf_file_replace(const char *path, mode_t mode, const void *data, size_t len, char *err, size_t errlen)
 {
 	static atomic_uint seq;
 	char tmp[PATH_MAX];
 
 	/* one temporary per call: threads of one process may replace files at once */
-	if (snprintf(tmp, sizeof(tmp), "%s.tmp.%ld.%u", path, (long)getpid(),
-		     atomic_fetch_add(&seq, 1)) >= (int)sizeof(tmp)) {
+	if (snprintf(tmp, sizeof(tmp), "%s.tmp.%ld.%u", path, (long)getpid(), atomic_fetch_add(&seq, 1)) >=
+	    (int)sizeof(tmp)) {
 		snprintf(err, errlen, "%s: path too long", path);
 		return -1;
 	}

@@ -67,8 +67,8 @@ int capf_drop_privileges(uid_t uid, gid_t gid, const char *groups_of, char *err,
 		return -1;
 	}
 	/* Verify there is no way back. */
-	if (setuid(0) == 0 || seteuid(0) == 0 || setgid(0) == 0 || setegid(0) == 0 ||
-	    getuid() != uid || geteuid() != uid || getgid() != gid || getegid() != gid) {
+	if (setuid(0) == 0 || seteuid(0) == 0 || setgid(0) == 0 || setegid(0) == 0 || getuid() != uid ||
+	    geteuid() != uid || getgid() != gid || getegid() != gid) {
 		snprintf(err, errlen, "privileges could be regained after dropping to uid %u gid %u",
 			 (unsigned)uid, (unsigned)gid);
 		return -1;
@@ -143,7 +143,7 @@ int capf_seccomp_allow(scmp_filter_ctx ctx, const char *const *names, size_t n)
 		int rc;
 
 		if (nr == __NR_SCMP_ERROR)
-			continue;       /* not on this architecture */
+			continue; /* not on this architecture */
 		if ((rc = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, nr, 0)) != 0)
 			return rc;
 	}

@@ -60,8 +60,8 @@ static int find_dir(const char *given, char *out, size_t len)
 	for (size_t i = 0; i < sizeof(rel) / sizeof(rel[0]); i++) {
 		char cand[PATH_MAX], real[PATH_MAX];
 
-		if (snprintf(cand, sizeof(cand), "%s/%s", bindir, rel[i]) < (int)sizeof(cand)
-		    && realpath(cand, real) != NULL && exists_provider(real))
+		if (snprintf(cand, sizeof(cand), "%s/%s", bindir, rel[i]) < (int)sizeof(cand) &&
+		    realpath(cand, real) != NULL && exists_provider(real))
 			return snprintf(out, len, "%s", real) < (int)len ? 0 : -1;
 	}
 	return -1;
@@ -110,8 +110,8 @@ static int configure(struct capf_hsm *h, const struct capf_hsm_opts *o, char *er
 	int n, rc = -1;
 
 	snprintf(so, sizeof(so), "%s/capfhsm.so", h->dir);
-	if (conf_quote("the capfhsm provider", so, qso, sizeof(qso), err, errlen) < 0
-	    || conf_quote("token.module", h->module, qmod, sizeof(qmod), err, errlen) < 0)
+	if (conf_quote("the capfhsm provider", so, qso, sizeof(qso), err, errlen) < 0 ||
+	    conf_quote("token.module", h->module, qmod, sizeof(qmod), err, errlen) < 0)
 		return -1;
 	n = snprintf(cnf, sizeof(cnf),
 		     "capf_hsm_conf = capf_hsm_init\n"
@@ -121,8 +121,8 @@ static int configure(struct capf_hsm *h, const struct capf_hsm_opts *o, char *er
 		     "[capf_hsm_capfhsm]\nmodule = %s\n%s%s%s"
 		     "capfhsm-reinit-module = %d\ncapfhsm-recover-ms = %u\ncapfhsm-sessions = %u\n"
 		     "activate = 1\n",
-		     qso, h->module[0] ? "pkcs11-module-path = " : "", h->module[0] ? qmod : "", h->module[0] ? "\n" : "",
-		     o->reinit_module ? 1 : 0, o->recover_ms, o->sessions);
+		     qso, h->module[0] ? "pkcs11-module-path = " : "", h->module[0] ? qmod : "",
+		     h->module[0] ? "\n" : "", o->reinit_module ? 1 : 0, o->recover_ms, o->sessions);
 	if (n < 0 || n >= (int)sizeof(cnf)) {
 		snprintf(err, errlen, "provider configuration too long");
 		return -1;
@@ -137,8 +137,8 @@ static int configure(struct capf_hsm *h, const struct capf_hsm_opts *o, char *er
 		snprintf(err, errlen, "the provider configuration (line %ld): %s", eline, m);
 		goto out;
 	}
-	if (CONF_modules_load(conf, "capf_hsm_conf", 0) <= 0
-	    || !OSSL_PROVIDER_available(h->libctx, "capfhsm") || !OSSL_PROVIDER_available(h->libctx, "default")) {
+	if (CONF_modules_load(conf, "capf_hsm_conf", 0) <= 0 ||
+	    !OSSL_PROVIDER_available(h->libctx, "capfhsm") || !OSSL_PROVIDER_available(h->libctx, "default")) {
 		capf_ossl_errors(m, sizeof(m));
 		snprintf(err, errlen, "loading the capfhsm provider from %s: %s", h->dir, m);
 		goto out;
@@ -173,7 +173,7 @@ static int set_log(struct capf_hsm *h, const struct capf_hsm_opts *o, char *err,
 		return -1;
 	}
 	fn(o->log, o->log_arg);
-	dlclose(dl);	/* only our extra reference: the library context holds it */
+	dlclose(dl); /* only our extra reference: the library context holds it */
 	return 0;
 }
 
@@ -201,13 +201,14 @@ int capf_hsm_open(const struct capf_hsm_opts *o, struct capf_hsm **out, char *er
 		if (o->provider_dir != NULL && o->provider_dir[0] != '\0')
 			snprintf(err, errlen, "%s: no capfhsm.so there", o->provider_dir);
 		else
-			snprintf(err, errlen, "capfhsm provider not found (looked next to the program in "
+			snprintf(err, errlen,
+				 "capfhsm provider not found (looked next to the program in "
 				 "../lib and ../lib/capf-appliance); name its directory explicitly");
 		goto fail;
 	}
 	if (o->module != NULL && o->module[0] != '\0') {
-		if (o->module[0] != '/' || snprintf(h->module, sizeof(h->module), "%s", o->module)
-		    >= (int)sizeof(h->module)) {
+		if (o->module[0] != '/' ||
+		    snprintf(h->module, sizeof(h->module), "%s", o->module) >= (int)sizeof(h->module)) {
 			snprintf(err, errlen, "token.module \"%s\": not an absolute path", o->module);
 			goto fail;
 		}
@@ -239,8 +240,8 @@ const char *capf_hsm_module(const struct capf_hsm *h)
 	return h->module;
 }
 
-int capf_hsm_key_uri(const struct capf_hsm *h, const char *uri, const char *pin_source, char *out,
-		     size_t len, char *err, size_t errlen)
+int capf_hsm_key_uri(const struct capf_hsm *h, const char *uri, const char *pin_source, char *out, size_t len,
+		     char *err, size_t errlen)
 {
 	struct p11_uri u;
 	int rc = -1;
@@ -248,11 +249,11 @@ int capf_hsm_key_uri(const struct capf_hsm *h, const char *uri, const char *pin_
 	err[0] = '\0';
 	if (p11_uri_parse(uri, &u, err, errlen) != 0)
 		return -1;
-	if (u.pin_source == NULL && pin_source != NULL && pin_source[0] != '\0'
-	    && (u.pin_source = strdup(pin_source)) == NULL)
+	if (u.pin_source == NULL && pin_source != NULL && pin_source[0] != '\0' &&
+	    (u.pin_source = strdup(pin_source)) == NULL)
 		goto out;
-	if (u.module_path == NULL && u.module_name == NULL && h->module[0] != '\0'
-	    && (u.module_path = strdup(h->module)) == NULL)
+	if (u.module_path == NULL && u.module_name == NULL && h->module[0] != '\0' &&
+	    (u.module_path = strdup(h->module)) == NULL)
 		goto out;
 	if (p11_uri_format(&u, 1, out, len) != 0) {
 		snprintf(err, errlen, "pkcs11 URI too long");
@@ -322,7 +323,8 @@ int capf_hsm_load_key(struct capf_hsm *h, const char *uri, EVP_PKEY **out, char 
 			int any = ERR_peek_last_error() != 0;
 
 			capf_ossl_errors(m, sizeof(m));
-			snprintf(err, errlen, "no private key found (%s)", any ? m : "check the URI's token and object");
+			snprintf(err, errlen, "no private key found (%s)",
+				 any ? m : "check the URI's token and object");
 		} else {
 			snprintf(err, errlen, "%d private keys match; name one with object= or id=", n);
 		}

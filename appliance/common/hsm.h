@@ -28,13 +28,13 @@ struct capf_hsm;
 typedef void capf_hsm_log_fn(void *arg, int level, const char *msg);
 
 struct capf_hsm_opts {
-	const char *provider_dir;	/* NULL or "": search next to the program */
-	const char *module;		/* token.module; NULL or "": $CAPFHSM_MODULE, else SoftHSM's */
-	int reinit_module;		/* the provider is the module's only user in this process:
+	const char *provider_dir; /* NULL or "": search next to the program */
+	const char *module;       /* token.module; NULL or "": $CAPFHSM_MODULE, else SoftHSM's */
+	int reinit_module;        /* the provider is the module's only user in this process:
 					 * it may C_Finalize + C_Initialize a wedged module */
-	unsigned recover_ms;		/* minimum gap between recoveries (0: 1000) */
-	unsigned sessions;		/* token sessions per token (0: the provider's default) */
-	capf_hsm_log_fn *log;		/* NULL: the provider's events are discarded */
+	unsigned recover_ms;      /* minimum gap between recoveries (0: 1000) */
+	unsigned sessions;        /* token sessions per token (0: the provider's default) */
+	capf_hsm_log_fn *log;     /* NULL: the provider's events are discarded */
 	void *log_arg;
 };
 
@@ -54,14 +54,14 @@ const char *capf_hsm_module(const struct capf_hsm *h);
  * uri with pin-source (pin_source, "" none) and module-path (the configured
  * module) added when it has none, into out. A pkcs11: URI only.
  */
-int capf_hsm_key_uri(const struct capf_hsm *h, const char *uri, const char *pin_source, char *out,
-		     size_t len, char *err, size_t errlen);
+int capf_hsm_key_uri(const struct capf_hsm *h, const char *uri, const char *pin_source, char *out, size_t len,
+		     char *err, size_t errlen);
 
 /* Opens the private key a "pkcs11:" URI names (a file path works too, through the
  * default provider's file store). Exactly one private key must match.
  * Returns 0, -1 (bad URI, no such key, several keys), or -2 when the token is
  * unavailable (down, re-initialising, login refused): retry later. */
-#define CAPF_HSM_EDOWN	(-2)
+#define CAPF_HSM_EDOWN (-2)
 int capf_hsm_load_key(struct capf_hsm *h, const char *uri, EVP_PKEY **out, char *err, size_t errlen);
 
 /* The provider directory that would be used (for messages). */

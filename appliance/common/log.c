@@ -37,7 +37,8 @@ void capf_log(int prio, const char *event, const char *fmt, ...)
 		va_end(ap);
 	}
 	if (log_stderr) {
-		static const char *const lv[] = { "emerg", "alert", "crit", "err", "warning", "notice", "info", "debug" };
+		static const char *const lv[] = { "emerg",   "alert",  "crit", "err",
+						  "warning", "notice", "info", "debug" };
 		char ts[32];
 		struct timespec now;
 		struct tm tm;

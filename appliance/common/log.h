@@ -18,8 +18,7 @@
 
 /* ident: program name; to_stderr: foreground (also echoes LOG_DEBUG when verbose). */
 void capf_log_open(const char *ident, int to_stderr, int verbose);
-void capf_log(int prio, const char *event, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
+void capf_log(int prio, const char *event, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 
 /* Quotes an untrusted value for a log field: printable ASCII without spaces, '"'
  * or '\\' passes as it is; anything else is wrapped in quotes with \xNN escapes.

@@ -24,9 +24,10 @@ int capf_sockdir_check(const char *dir, uid_t *owner, char *err, size_t errlen)
 		return -1;
 	}
 	if (st.st_mode & (S_IWGRP | S_IWOTH)) {
-		snprintf(err, errlen, "sockets directory %s is writable by %s (mode %04o): anyone "
-			 "there could put their own socket in place; chmod 0750 it", dir,
-			 st.st_mode & S_IWOTH ? "others" : "its group", (unsigned)(st.st_mode & 07777));
+		snprintf(err, errlen,
+			 "sockets directory %s is writable by %s (mode %04o): anyone "
+			 "there could put their own socket in place; chmod 0750 it",
+			 dir, st.st_mode & S_IWOTH ? "others" : "its group", (unsigned)(st.st_mode & 07777));
 		return -1;
 	}
 	*owner = st.st_uid;
@@ -46,9 +47,10 @@ int capf_peer_uid_is(int fd, uid_t want, char *err, size_t errlen)
 	/* root too: a signer started as root listens before it drops to --user, and
 	 * SO_PEERCRED gives the credentials of listen() */
 	if (cr.uid != want && cr.uid != 0) {
-		snprintf(err, errlen, "the server is uid %u (pid %d), not uid %u that owns the sockets "
-			 "directory (nor root): someone else's socket is in place", (unsigned)cr.uid,
-			 (int)cr.pid, (unsigned)want);
+		snprintf(err, errlen,
+			 "the server is uid %u (pid %d), not uid %u that owns the sockets "
+			 "directory (nor root): someone else's socket is in place",
+			 (unsigned)cr.uid, (int)cr.pid, (unsigned)want);
 		return -1;
 	}
 	return 0;

@@ -33,8 +33,8 @@ void capf_sd_capture(void)
 		explicit_bzero(entry, strlen(entry));
 	}
 	journal_stderr = js != NULL && sscanf(js, "%llu:%llu", &dev, &ino) == 2 &&
-			 fstat(STDERR_FILENO, &st) == 0 &&
-			 (unsigned long long)st.st_dev == dev && (unsigned long long)st.st_ino == ino;
+			 fstat(STDERR_FILENO, &st) == 0 && (unsigned long long)st.st_dev == dev &&
+			 (unsigned long long)st.st_ino == ino;
 }
 
 int capf_sd_notify(const char *state, char *err, size_t errlen)

@@ -13,7 +13,7 @@
 #include <time.h>
 #include <openssl/types.h>
 
-#include "policy/osslerr.h"	/* capf_ossl_errors, for this header's users */
+#include "policy/osslerr.h" /* capf_ossl_errors, for this header's users */
 
 /* Subject / issuer on one line (RFC 2253); "" when it cannot be printed. Returns buf. */
 const char *capf_x509_subject(const X509 *x, char *buf, size_t len);

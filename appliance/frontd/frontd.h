@@ -39,9 +39,9 @@ struct front_ev {
  * REFUSE_SLOTS such connections at a time, REFUSE_PER_ADDRESS of them from one
  * address; beyond that a connection is closed at once (counted and logged).
  */
-#define REFUSE_SLOTS            64
-#define REFUSE_PER_ADDRESS      4
-#define REFUSE_HANDSHAKE_MS     5000
+#define REFUSE_SLOTS 64
+#define REFUSE_PER_ADDRESS 4
+#define REFUSE_HANDSHAKE_MS 5000
 
 /* ---- main.c: the loop ---- */
 struct front {
@@ -49,11 +49,11 @@ struct front {
 	int epfd;
 	SSL_CTX *ssl;
 	struct signer_pool *signer;
-	unsigned nsessions;             /* open phone connections (served) */
-	unsigned nrefusing;             /* connections being told RETRY_LATER */
+	unsigned nsessions; /* open phone connections (served) */
+	unsigned nrefusing; /* connections being told RETRY_LATER */
 	unsigned max_sessions;
 	unsigned max_per_address;
-	unsigned peak_per_address;      /* most connections served from one address at once */
+	unsigned peak_per_address; /* most connections served from one address at once */
 	unsigned long long accepted, refused_full, refused_address, dropped;
 	int stopping;
 };
@@ -72,14 +72,13 @@ int front_sandbox(int token_key, char *err, size_t errlen);
 /* The server context: certificate and key from conf->tls, versions from
  * tls.min_version (1.2 by default), ECDHE suites only, no client certificate.
  * provider_dir: where capfhsm.so lives (only used for a pkcs11: key). */
-SSL_CTX *front_tls_ctx(const struct capf_conf *conf, const char *provider_dir,
-		       char *err, size_t errlen);
+SSL_CTX *front_tls_ctx(const struct capf_conf *conf, const char *provider_dir, char *err, size_t errlen);
 void front_tls_free(void);
 
 /* ---- peers.c ---- */
 struct peer {
-	unsigned sessions;              /* served connections from this address */
-	unsigned refusing;              /* connections being told RETRY_LATER */
+	unsigned sessions; /* served connections from this address */
+	unsigned refusing; /* connections being told RETRY_LATER */
 };
 /* The counts of ss's address (zero for a new one), or NULL when out of memory. */
 struct peer *peer_get(const struct sockaddr_storage *ss);
@@ -114,19 +113,18 @@ void session_close_all(struct front *f);
 struct signer_req;
 typedef void (*signer_done_fn)(void *arg, struct signer_req *r, const struct capf_ipc_msg *resp);
 
-struct signer_pool *signer_pool_new(struct front *f, const char *sock_path, unsigned nconn,
-				    unsigned queue_max, unsigned timeout_ms);
+struct signer_pool *signer_pool_new(struct front *f, const char *sock_path, unsigned nconn, unsigned queue_max,
+				    unsigned timeout_ms);
 void signer_pool_free(struct signer_pool *p);
 /* The message built by b (its request id is assigned here). Returns the request
  * (the caller keeps it to cancel), or NULL when the pool is saturated or the
  * signer is down (nothing was queued; the builder is not consumed either way). */
-struct signer_req *signer_submit(struct signer_pool *p, struct capf_ipc_builder *b,
-				 uint16_t verb, signer_done_fn done, void *arg);
+struct signer_req *signer_submit(struct signer_pool *p, struct capf_ipc_builder *b, uint16_t verb,
+				 signer_done_fn done, void *arg);
 /* The caller lost interest: done will not be called. When the request was
  * already sent and carries a signer session, abort_token (non-zero) is
  * ABORTed with cause once its answer is in (or the token of a BEGIN answer). */
-void signer_cancel(struct signer_pool *p, struct signer_req *r, uint64_t abort_token,
-		   uint8_t cause);
+void signer_cancel(struct signer_pool *p, struct signer_req *r, uint64_t abort_token, uint8_t cause);
 /* Fire and forget (ABORT, RESULT after the phone is gone). Returns 0 or -1. */
 int signer_send_orphan(struct signer_pool *p, struct capf_ipc_builder *b, uint16_t verb);
 void signer_event(struct signer_pool *p, struct front_ev *ev, uint32_t events);

@@ -38,12 +38,12 @@
 #include "appliance/frontd/frontd.h"
 #include "policy/errlist.h"
 
-#define EXIT_RUNTIME    1       /* failed after start-up */
-#define EXIT_USAGE      2       /* bad command line or configuration */
-#define EXIT_STARTUP    3       /* could not start: key, certificate, port, user, signer socket path */
+#define EXIT_RUNTIME 1 /* failed after start-up */
+#define EXIT_USAGE 2   /* bad command line or configuration */
+#define EXIT_STARTUP 3 /* could not start: key, certificate, port, user, signer socket path */
 
-#define TICK_MS         200
-#define ACCEPT_BATCH    64
+#define TICK_MS 200
+#define ACCEPT_BATCH 64
 #define SIGNER_TIMEOUT_MS 30000
 
 static volatile sig_atomic_t got_signal;
@@ -56,51 +56,51 @@ static void on_signal(int sig)
 static void usage(FILE *out)
 {
 	fprintf(out,
-"usage: capf-frontd --config FILE [options]\n"
-"\n"
-"The CAPF front end: TLS on the CAPF port for the phones, every enrollment step\n"
-"forwarded to capf-signerd over SOCKETS_DIR/front.sock. Holds no CAPF CA key.\n"
-"\n"
-"  --config FILE            capf.conf (tls.*, sockets.dir, front.*); required\n"
-"  --listen ADDR:PORT       address to listen on; overrides front.listen of capf.conf\n"
-"                           (default 0.0.0.0:3804; [::]:3804 for IPv6)\n"
-"  --user NAME              when started as root: drop to this user after binding the\n"
-"                           port and loading the TLS key (root without --user is refused)\n"
-"  --signer-connections N   connections to the signer, one request each (default 32, 1..256)\n"
-"  --signer-queue N         requests waiting for a free connection before phones are told\n"
-"                           to retry later (default 1024)\n"
-"  --provider-dir DIR       where capfhsm.so is, for a pkcs11: tls.key (default: ../lib\n"
-"                           beside bin/, else ../lib/capf-appliance); its PKCS#11 module\n"
-"                           is capf.conf's token.module\n"
-"  --foreground             stay in the foreground, log to stderr (else detach, syslog)\n"
-"  --verbose                log debug events too\n"
-"  --no-seccomp             do not install the system-call allow-list (debugging only)\n"
-"  --help                   this text\n"
-"  --version                print the version and exit\n"
-"\n"
-"TLS: 1.2 and 1.3 (tls.min_version \"1.0\"/\"1.1\" adds the old versions for old phones and\n"
-"lowers OpenSSL's security level to 0 for them), ECDHE suites only, no client certificate.\n"
-"tls.legacy = true (phones offering only TLSv1 with AES256-SHA:AES128-SHA) adds TLS 1.0/1.1\n"
-"and the static-RSA suites AES128-SHA, AES256-SHA; it needs an RSA tls.key in a file (an EC\n"
-"or pkcs11: key is refused at start-up). Each handshake below TLS 1.2 or with static RSA\n"
-"is logged: event=legacy_tls peer=... version=... cipher=...\n"
-"The address: --listen when given, else front.listen of capf.conf (default 0.0.0.0:3804).\n"
-"\n"
-"Limits (capf.conf front.*): max_connections phones at once, max_per_address from one\n"
-"address; beyond either, a phone is told RETRY_LATER {retry_delay} right after a TLS\n"
-"handshake of at most 5 s (64 such at a time, 4 per address; beyond, closed at once).\n"
-"Deadlines, all absolute (bytes that never complete a CAPF message extend nothing):\n"
-"handshake_timeout, idle_timeout for each answer of the phone, keygen_timeout, and\n"
-"session_timeout for the whole session. The environment is emptied at start-up but for\n"
-"SOFTHSM2_CONF and CAPFHSM_MODULE. front.sock is used only when its server is the owner\n"
-"of sockets.dir (SO_PEERCRED) and neither group nor others may write that directory.\n"
-"\n"
-"Exit status: 0 stopped by SIGTERM/SIGINT, 1 runtime failure, 2 usage or configuration\n"
-"error, 3 start-up failure (TLS key or certificate, port, user, sandbox), 70 a system\n"
-"call outside the seccomp allow-list (logged as event=seccomp_violation).\n"
-"Under systemd run it with --foreground (Type=notify): readiness is reported through\n"
-"NOTIFY_SOCKET once the port listens; stderr on the journal (JOURNAL_STREAM) gets \"<N>\"\n"
-"priorities instead of timestamps.\n");
+		"usage: capf-frontd --config FILE [options]\n"
+		"\n"
+		"The CAPF front end: TLS on the CAPF port for the phones, every enrollment step\n"
+		"forwarded to capf-signerd over SOCKETS_DIR/front.sock. Holds no CAPF CA key.\n"
+		"\n"
+		"  --config FILE            capf.conf (tls.*, sockets.dir, front.*); required\n"
+		"  --listen ADDR:PORT       address to listen on; overrides front.listen of capf.conf\n"
+		"                           (default 0.0.0.0:3804; [::]:3804 for IPv6)\n"
+		"  --user NAME              when started as root: drop to this user after binding the\n"
+		"                           port and loading the TLS key (root without --user is refused)\n"
+		"  --signer-connections N   connections to the signer, one request each (default 32, 1..256)\n"
+		"  --signer-queue N         requests waiting for a free connection before phones are told\n"
+		"                           to retry later (default 1024)\n"
+		"  --provider-dir DIR       where capfhsm.so is, for a pkcs11: tls.key (default: ../lib\n"
+		"                           beside bin/, else ../lib/capf-appliance); its PKCS#11 module\n"
+		"                           is capf.conf's token.module\n"
+		"  --foreground             stay in the foreground, log to stderr (else detach, syslog)\n"
+		"  --verbose                log debug events too\n"
+		"  --no-seccomp             do not install the system-call allow-list (debugging only)\n"
+		"  --help                   this text\n"
+		"  --version                print the version and exit\n"
+		"\n"
+		"TLS: 1.2 and 1.3 (tls.min_version \"1.0\"/\"1.1\" adds the old versions for old phones and\n"
+		"lowers OpenSSL's security level to 0 for them), ECDHE suites only, no client certificate.\n"
+		"tls.legacy = true (phones offering only TLSv1 with AES256-SHA:AES128-SHA) adds TLS 1.0/1.1\n"
+		"and the static-RSA suites AES128-SHA, AES256-SHA; it needs an RSA tls.key in a file (an EC\n"
+		"or pkcs11: key is refused at start-up). Each handshake below TLS 1.2 or with static RSA\n"
+		"is logged: event=legacy_tls peer=... version=... cipher=...\n"
+		"The address: --listen when given, else front.listen of capf.conf (default 0.0.0.0:3804).\n"
+		"\n"
+		"Limits (capf.conf front.*): max_connections phones at once, max_per_address from one\n"
+		"address; beyond either, a phone is told RETRY_LATER {retry_delay} right after a TLS\n"
+		"handshake of at most 5 s (64 such at a time, 4 per address; beyond, closed at once).\n"
+		"Deadlines, all absolute (bytes that never complete a CAPF message extend nothing):\n"
+		"handshake_timeout, idle_timeout for each answer of the phone, keygen_timeout, and\n"
+		"session_timeout for the whole session. The environment is emptied at start-up but for\n"
+		"SOFTHSM2_CONF and CAPFHSM_MODULE. front.sock is used only when its server is the owner\n"
+		"of sockets.dir (SO_PEERCRED) and neither group nor others may write that directory.\n"
+		"\n"
+		"Exit status: 0 stopped by SIGTERM/SIGINT, 1 runtime failure, 2 usage or configuration\n"
+		"error, 3 start-up failure (TLS key or certificate, port, user, sandbox), 70 a system\n"
+		"call outside the seccomp allow-list (logged as event=seccomp_violation).\n"
+		"Under systemd run it with --foreground (Type=notify): readiness is reported through\n"
+		"NOTIFY_SOCKET once the port listens; stderr on the journal (JOURNAL_STREAM) gets \"<N>\"\n"
+		"priorities instead of timestamps.\n");
 }
 
 /* ---- the loop ---- */
@@ -197,10 +197,11 @@ static void do_accept(struct front *f)
 			f->dropped++;
 		now = front_now_ms();
 		if (now - last_full_log >= 1000) {
-			capf_log(LOG_WARNING, "connection_limit", "peer=%s limit=%s max_connections=%u "
+			capf_log(LOG_WARNING, "connection_limit",
+				 "peer=%s limit=%s max_connections=%u "
 				 "max_per_address=%u sessions=%u from_peer=%u addresses=%u refused_full=%llu "
-				 "refused_address=%llu dropped=%llu", peer,
-				 f->nsessions >= f->max_sessions ? "max_connections" : "max_per_address",
+				 "refused_address=%llu dropped=%llu",
+				 peer, f->nsessions >= f->max_sessions ? "max_connections" : "max_per_address",
 				 f->max_sessions, f->max_per_address, f->nsessions, pa->sessions, peer_count(),
 				 f->refused_full, f->refused_address, f->dropped);
 			last_full_log = now;
@@ -257,9 +258,11 @@ static int run(struct front *f)
 		}
 		session_reap();
 	}
-	capf_log(LOG_INFO, "stopping", "signal=%d sessions=%u accepted=%llu refused_full=%llu "
-		 "refused_address=%llu dropped=%llu peak_per_address=%u", (int)got_signal, f->nsessions,
-		 f->accepted, f->refused_full, f->refused_address, f->dropped, f->peak_per_address);
+	capf_log(LOG_INFO, "stopping",
+		 "signal=%d sessions=%u accepted=%llu refused_full=%llu "
+		 "refused_address=%llu dropped=%llu peak_per_address=%u",
+		 (int)got_signal, f->nsessions, f->accepted, f->refused_full, f->refused_address, f->dropped,
+		 f->peak_per_address);
 	return 0;
 }
 
@@ -313,8 +316,8 @@ static int drop_privileges(const char *user)
 	char err[256];
 
 	if (pw == NULL) {
-		fprintf(stderr, "capf-frontd: --user %s: no such user (scripts/create-users makes capf-front)\n",
-			user);
+		fprintf(stderr,
+			"capf-frontd: --user %s: no such user (scripts/create-users makes capf-front)\n", user);
 		return -1;
 	}
 	if (pw->pw_uid == 0) {
@@ -389,34 +392,54 @@ int main(int argc, char **argv)
 	struct rlimit rl;
 	struct sigaction sa;
 
-	capf_sd_capture();      /* NOTIFY_SOCKET, JOURNAL_STREAM: before anything else */
+	capf_sd_capture(); /* NOTIFY_SOCKET, JOURNAL_STREAM: before anything else */
 	if (capf_version_option(argc, argv, "capf-frontd"))
 		return 0;
 	if (harden() < 0)
 		return EXIT_STARTUP;
 	while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
 		switch (c) {
-		case 'c': config = optarg; break;
-		case 'l': listen_spec = optarg; break;
-		case 'u': user = optarg; break;
-		case 'p': snprintf(provider_dir, sizeof(provider_dir), "%s", optarg); break;
-		case 'f': foreground = 1; break;
-		case 'v': verbose = 1; break;
-		case 's': no_seccomp = 1; break;
+		case 'c':
+			config = optarg;
+			break;
+		case 'l':
+			listen_spec = optarg;
+			break;
+		case 'u':
+			user = optarg;
+			break;
+		case 'p':
+			snprintf(provider_dir, sizeof(provider_dir), "%s", optarg);
+			break;
+		case 'f':
+			foreground = 1;
+			break;
+		case 'v':
+			verbose = 1;
+			break;
+		case 's':
+			no_seccomp = 1;
+			break;
 		case 'n':
 			if (parse_uint(optarg, 1, 256, &nconn) < 0) {
-				fprintf(stderr, "capf-frontd: --signer-connections %s: expected 1..256\n", optarg);
+				fprintf(stderr, "capf-frontd: --signer-connections %s: expected 1..256\n",
+					optarg);
 				return EXIT_USAGE;
 			}
 			break;
 		case 'q':
 			if (parse_uint(optarg, 1, 1000000, &qmax) < 0) {
-				fprintf(stderr, "capf-frontd: --signer-queue %s: expected 1..1000000\n", optarg);
+				fprintf(stderr, "capf-frontd: --signer-queue %s: expected 1..1000000\n",
+					optarg);
 				return EXIT_USAGE;
 			}
 			break;
-		case 'h': usage(stdout); return 0;
-		default: usage(stderr); return EXIT_USAGE;
+		case 'h':
+			usage(stdout);
+			return 0;
+		default:
+			usage(stderr);
+			return EXIT_USAGE;
 		}
 	}
 	if (optind != argc || config == NULL) {
@@ -425,7 +448,7 @@ int main(int argc, char **argv)
 	}
 	if (geteuid() == 0 && user == NULL) {
 		fprintf(stderr, "capf-frontd: refusing to run as root; start it as its own user "
-			"or give --user capf-front\n");
+				"or give --user capf-front\n");
 		return EXIT_USAGE;
 	}
 	if (geteuid() != 0 && user != NULL) {
@@ -445,7 +468,7 @@ int main(int argc, char **argv)
 		return EXIT_USAGE;
 	}
 	capf_errlist_free(errs);
-	if (listen_spec == NULL)                /* --listen overrides front.listen */
+	if (listen_spec == NULL) /* --listen overrides front.listen */
 		listen_spec = conf.front.listen;
 	rc = snprintf(sock, sizeof(sock), "%s/front.sock", conf.sockets.dir);
 	if (rc < 0 || (size_t)rc >= 108) {
@@ -472,7 +495,8 @@ int main(int argc, char **argv)
 	if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur != RLIM_INFINITY &&
 	    rl.rlim_cur < (rlim_t)F.max_sessions + REFUSE_SLOTS + nconn + 32) {
 		F.max_sessions = rl.rlim_cur > nconn + REFUSE_SLOTS + 64 ?
-				 (unsigned)(rl.rlim_cur - nconn - REFUSE_SLOTS - 32) : 16;
+					 (unsigned)(rl.rlim_cur - nconn - REFUSE_SLOTS - 32) :
+					 16;
 		capf_log(LOG_WARNING, "max_connections_lowered", "configured=%u effective=%u nofile=%llu",
 			 conf.front.max_connections, F.max_sessions, (unsigned long long)rl.rlim_cur);
 	}
@@ -500,7 +524,7 @@ int main(int argc, char **argv)
 		capf_log(LOG_ERR, "signer_pool_failed", "socket=%s", sock);
 		return EXIT_RUNTIME;
 	}
-	tzset();                        /* /etc/localtime now: no file opens in the sandbox */
+	tzset(); /* /etc/localtime now: no file opens in the sandbox */
 	if (!no_seccomp && front_sandbox(strncmp(conf.tls.key, "pkcs11:", 7) == 0, err, sizeof(err)) < 0) {
 		capf_log(LOG_ERR, "sandbox_failed", "error=\"%s\"", err);
 		return EXIT_STARTUP;
@@ -509,10 +533,11 @@ int main(int argc, char **argv)
 	 * Type=notify; the filter allows socket(AF_UNIX) and sendto). */
 	if (capf_sd_notify("READY=1", err, sizeof(err)) < 0)
 		capf_log(LOG_WARNING, "notify_failed", "error=\"%s\"", err);
-	capf_log(LOG_INFO, "started", "listen=%s tls_min=%s tls_legacy=%d signer=%s signer_connections=%u "
-		 "max_connections=%u max_per_address=%u uid=%u seccomp=%d", listen_spec,
-		 capf_tls_version_name(conf.tls.min_version), conf.tls.legacy, sock, nconn, F.max_sessions,
-		 F.max_per_address, (unsigned)getuid(), !no_seccomp);
+	capf_log(LOG_INFO, "started",
+		 "listen=%s tls_min=%s tls_legacy=%d signer=%s signer_connections=%u "
+		 "max_connections=%u max_per_address=%u uid=%u seccomp=%d",
+		 listen_spec, capf_tls_version_name(conf.tls.min_version), conf.tls.legacy, sock, nconn,
+		 F.max_sessions, F.max_per_address, (unsigned)getuid(), !no_seccomp);
 	rc = run(&F);
 	(void)capf_sd_notify("STOPPING=1", err, sizeof(err));
 	session_close_all(&F);

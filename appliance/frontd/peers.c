@@ -14,9 +14,9 @@
 #define NBUCKETS 4096
 
 struct peer_entry {
-	struct peer p;                  /* first: handed out */
+	struct peer p; /* first: handed out */
 	struct peer_entry *next;
-	uint8_t key[17];                /* family byte + 16 address bytes */
+	uint8_t key[17]; /* family byte + 16 address bytes */
 	unsigned bucket;
 };
 
@@ -46,7 +46,7 @@ static void key_of(const struct sockaddr_storage *ss, uint8_t key[17])
 
 static unsigned hash_of(const uint8_t key[17])
 {
-	uint32_t h = 2166136261u;       /* FNV-1a */
+	uint32_t h = 2166136261u; /* FNV-1a */
 
 	for (int i = 0; i < 17; i++)
 		h = (h ^ key[i]) * 16777619u;

@@ -16,30 +16,35 @@
 #include "appliance/frontd/frontd.h"
 
 static const char *const allowed[] = {
-	"read", "write", "readv", "writev", "close", "fstat", "newfstatat", "lseek",
-	"epoll_wait", "epoll_pwait", "epoll_ctl", "accept4", "connect", "shutdown",
-	"recvfrom", "recvmsg", "sendto", "sendmsg", "setsockopt", "getsockopt", "getsockname",
-	"getpeername", "poll", "ppoll",
-	"mmap", "munmap", "mprotect", "mremap", "brk", "madvise",
-	"futex", "sched_yield", "clock_gettime", "gettimeofday", "time", "nanosleep",
-	"clock_nanosleep", "getrandom", "getpid", "gettid", "getuid", "geteuid", "getgid",
-	"getegid", "uname", "fcntl",
-	"rt_sigreturn", "rt_sigprocmask", "rt_sigaction", "restart_syscall",
-	"exit", "exit_group",
+	"read",        "write",           "readv",          "writev",       "close",
+	"fstat",       "newfstatat",      "lseek",          "epoll_wait",   "epoll_pwait",
+	"epoll_ctl",   "accept4",         "connect",        "shutdown",     "recvfrom",
+	"recvmsg",     "sendto",          "sendmsg",        "setsockopt",   "getsockopt",
+	"getsockname", "getpeername",     "poll",           "ppoll",        "mmap",
+	"munmap",      "mprotect",        "mremap",         "brk",          "madvise",
+	"futex",       "sched_yield",     "clock_gettime",  "gettimeofday", "time",
+	"nanosleep",   "clock_nanosleep", "getrandom",      "getpid",       "gettid",
+	"getuid",      "geteuid",         "getgid",         "getegid",      "uname",
+	"fcntl",       "rt_sigreturn",    "rt_sigprocmask", "rt_sigaction", "restart_syscall",
+	"exit",        "exit_group",
 };
 
 /* SoftHSM reading its token (pkcs11: TLS key) */
 static const char *const allowed_token[] = {
-	"openat", "open", "stat", "lstat", "statx", "access", "faccessat", "faccessat2",
-	"pread64", "flock", "getdents64", "readlink", "readlinkat", "getcwd", "dup", "dup3",
+	"openat",  "open",  "stat",       "lstat",    "statx",      "access", "faccessat", "faccessat2",
+	"pread64", "flock", "getdents64", "readlink", "readlinkat", "getcwd", "dup",       "dup3",
 };
 
 #if defined(__SANITIZE_ADDRESS__)
 /* ASan/LSan runtime at run time and at exit (sanitizer builds only) */
 static const char *const allowed_sanitizer[] = {
-	"sigaltstack", "prctl", "ptrace", "wait4", "waitid", "clone", "mincore",
-	"pipe2", "process_vm_readv", "kill", "getdents", "getdents64", "open", "openat",
-	"readlink", "dup", "dup2", "dup3", "tgkill", "getppid", "sched_getaffinity",
+	"sigaltstack", "prctl",    "ptrace",
+	"wait4",       "waitid",   "clone",
+	"mincore",     "pipe2",    "process_vm_readv",
+	"kill",        "getdents", "getdents64",
+	"open",        "openat",   "readlink",
+	"dup",         "dup2",     "dup3",
+	"tgkill",      "getppid",  "sched_getaffinity",
 };
 #endif
 

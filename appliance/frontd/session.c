@@ -53,19 +53,28 @@
 #include "appliance/frontd/frontd.h"
 #include "policy/osslerr.h"
 
-#define MAX_ALTS        8
-#define RX_CAP          (256 * 1024)    /* bytes a phone may send in one session */
-#define TX_CAP          (128 * 1024)    /* bytes queued for one phone */
-#define CLOSE_GRACE_MS  3000            /* to flush the last message */
+#define MAX_ALTS 8
+#define RX_CAP (256 * 1024) /* bytes a phone may send in one session */
+#define TX_CAP (128 * 1024) /* bytes queued for one phone */
+#define CLOSE_GRACE_MS 3000 /* to flush the last message */
 
 enum sstate {
-	S_HANDSHAKE, S_AUTH, S_BEGIN, S_KEYGEN, S_ISSUE, S_STORE, S_FETCH, S_DELETE,
-	S_RESULT, S_CLOSING, S_SESSID,
+	S_HANDSHAKE,
+	S_AUTH,
+	S_BEGIN,
+	S_KEYGEN,
+	S_ISSUE,
+	S_STORE,
+	S_FETCH,
+	S_DELETE,
+	S_RESULT,
+	S_CLOSING,
+	S_SESSID,
 };
 
 static const char *const state_names[] = {
-	"handshake", "auth", "begin", "keygen", "issue", "store", "fetch", "delete",
-	"result", "closing", "session_id",
+	"handshake", "auth",   "begin",  "keygen",  "issue",      "store",
+	"fetch",     "delete", "result", "closing", "session_id",
 };
 
 struct outmsg {
@@ -77,16 +86,16 @@ struct outmsg {
 struct session {
 	struct front_ev ev;
 	struct front *f;
-	struct session *prev, *next;    /* all sessions (live list, then graveyard) */
+	struct session *prev, *next; /* all sessions (live list, then graveyard) */
 	SSL *ssl;
 	enum sstate st;
 	int dead;
-	uint32_t events;                /* epoll interest now */
+	uint32_t events; /* epoll interest now */
 	int ssl_wants_write;
 	char peer[80];
-	char name[2 * CAPF_NAME_MAX + 8];       /* quoted for logs */
+	char name[2 * CAPF_NAME_MAX + 8]; /* quoted for logs */
 	uint32_t sid;
-	int sid_signed;                 /* sid chosen by the signer (SESSION_ID answered) */
+	int sid_signed; /* sid chosen by the signer (SESSION_ID answered) */
 	int has_version;
 	uint8_t version;
 	struct capf_reader *rd;
@@ -94,23 +103,23 @@ struct session {
 	size_t oq_bytes;
 	size_t rx_total;
 	uint64_t deadline, t_start;
-	uint64_t end_by;                /* the whole session's deadline */
-	struct peer *pa;                /* counts of the phone's address */
-	int refuse;                     /* connection limit: RETRY_LATER after the handshake */
+	uint64_t end_by; /* the whole session's deadline */
+	struct peer *pa; /* counts of the phone's address */
+	int refuse;      /* connection limit: RETRY_LATER after the handshake */
 	/* with the signer */
 	struct signer_req *req;
 	uint64_t token;
-	int token_live;                 /* a signer session whose outcome is not reported yet */
+	int token_live; /* a signer session whose outcome is not reported yet */
 	uint8_t decision;
 	struct capf_keyparam alts[MAX_ALTS];
 	unsigned nalts, alt;
-	uint8_t outcome;                /* the RESULT being reported */
-	const char *end_what;           /* for the closing log line */
+	uint8_t outcome;      /* the RESULT being reported */
+	const char *end_what; /* for the closing log line */
 	unsigned end_reason;
 };
 
-static struct session *live;            /* open sessions */
-static struct session *graveyard;       /* closed, freed after the epoll batch */
+static struct session *live;      /* open sessions */
+static struct session *graveyard; /* closed, freed after the epoll batch */
 
 static void s_unlink(struct session **head, struct session *s)
 {
@@ -247,7 +256,7 @@ static int flush(struct session *s)
 		return -1;
 	}
 	if (s->st == S_CLOSING) {
-		SSL_shutdown(s->ssl);   /* close_notify, best effort */
+		SSL_shutdown(s->ssl); /* close_notify, best effort */
 		destroy(s, s->end_what != NULL ? s->end_what : "done");
 		return -1;
 	}
@@ -301,8 +310,9 @@ static void finish(struct session *s, uint8_t command, unsigned value, const cha
 	s->end_reason = value;
 	s->deadline = front_now_ms() + CLOSE_GRACE_MS;
 	/* a refusal at the connection limit: counted and logged once a second by main.c */
-	capf_log(s->refuse ? LOG_DEBUG : value == CAPF_REASON_SUCCESS ||
-		 command == CAPF_CMD_RETRY_LATER ? LOG_INFO : LOG_NOTICE,
+	capf_log(s->refuse                                                       ? LOG_DEBUG :
+		 value == CAPF_REASON_SUCCESS || command == CAPF_CMD_RETRY_LATER ? LOG_INFO :
+										   LOG_NOTICE,
 		 "session_end", "peer=%s device=%s sent=%s value=%u outcome=\"%s\" ms=%llu", s->peer,
 		 s->name[0] ? s->name : "-", capf_command_name(command), value, what,
 		 (unsigned long long)(front_now_ms() - s->t_start));
@@ -361,7 +371,7 @@ static int submit(struct session *s, struct capf_ipc_builder *b, uint16_t verb, 
 	}
 	s->req = r;
 	s->st = next;
-	s->deadline = 0;                /* the pool times signer requests out */
+	s->deadline = 0; /* the pool times signer requests out */
 	return 0;
 }
 
@@ -372,12 +382,11 @@ static void send_keygen(struct session *s)
 	char kbuf[32];
 
 	/* protocol 2 (Jabber) knows RSA only: skip EC alternatives */
-	while (s->alt < s->nalts && s->alts[s->alt].type != CAPF_KEY_RSA &&
-	       (!s->has_version || s->version < 3))
+	while (s->alt < s->nalts && s->alts[s->alt].type != CAPF_KEY_RSA && (!s->has_version || s->version < 3))
 		s->alt++;
 	if (s->alt >= s->nalts) {
-		capf_log(LOG_WARNING, "no_key_alternative", "peer=%s device=%s version=%u", s->peer,
-			 s->name, s->version);
+		capf_log(LOG_WARNING, "no_key_alternative", "peer=%s device=%s version=%u", s->peer, s->name,
+			 s->version);
 		signer_abandon(s, CAPF_FAIL_KEYGEN_FAILED);
 		end_session(s, CAPF_REASON_INVALID, "no key type the phone can generate");
 		return;
@@ -481,8 +490,10 @@ static void begin_answer(struct session *s, const struct capf_ipc_msg *m)
 		int fetch = s->decision == CAPF_IPC_DO_FETCH;
 
 		s->token_live = 1;
-		capf_build_init(&b, fetch ? CAPF_CMD_FETCH_CERTIFICATE_REQUEST :
-				CAPF_CMD_DELETE_CERTIFICATE_REQUEST, s->sid, 0);
+		capf_build_init(&b,
+				fetch ? CAPF_CMD_FETCH_CERTIFICATE_REQUEST :
+					CAPF_CMD_DELETE_CERTIFICATE_REQUEST,
+				s->sid, 0);
 		capf_build_u8(&b, CAPF_TAG_CERTIFICATE_TYPE, CAPF_CERT_LSC);
 		if (queue_msg(s, &b) < 0) {
 			destroy(s, "cannot queue request");
@@ -594,15 +605,17 @@ static void on_signer(void *arg, struct signer_req *r, const struct capf_ipc_msg
 		capf_ipc_get_u8(resp, CAPF_IPC_T_CAUSE, &cause);
 		capf_ipc_get_u32(resp, CAPF_IPC_T_RETRY_DELAY, &delay);
 		capf_ipc_get_str(resp, CAPF_IPC_T_TEXT, text, sizeof(text));
-		capf_log(LOG_NOTICE, "signer_refused", "peer=%s device=%s step=%s status=%s cause=%u text=\"%s\"",
-			 s->peer, s->name, state_names[st], capf_ipc_status_name(resp->status), cause, text);
+		capf_log(LOG_NOTICE, "signer_refused",
+			 "peer=%s device=%s step=%s status=%s cause=%u text=\"%s\"", s->peer, s->name,
+			 state_names[st], capf_ipc_status_name(resp->status), cause, text);
 		/* the signer closed its session when it refused */
 		s->token_live = 0;
 		if (resp->status == CAPF_IPC_RETRY_LATER)
 			retry_later(s, delay, "signer asked to retry later");
 		else
-			end_session(s, CAPF_REASON_INVALID, resp->status == CAPF_IPC_REFUSED ?
-				    "refused by the signer" : "signer error");
+			end_session(s, CAPF_REASON_INVALID,
+				    resp->status == CAPF_IPC_REFUSED ? "refused by the signer" :
+								       "signer error");
 		goto out;
 	}
 	switch (st) {
@@ -628,7 +641,7 @@ static void on_signer(void *arg, struct signer_req *r, const struct capf_ipc_msg
 		if (s->outcome != CAPF_IPC_KEYGEN_FAILED)
 			s->token_live = 0;
 		else
-			s->token_live = 0;      /* re-armed by result_answer when a next alternative follows */
+			s->token_live = 0; /* re-armed by result_answer when a next alternative follows */
 		result_answer(s, resp);
 		break;
 	default:
@@ -658,15 +671,20 @@ static void on_auth_response(struct session *s, const struct capf_msg *m)
 	capf_log_quote(s->name, sizeof(s->name), a.device_name);
 	s->has_version = a.has_version;
 	s->version = a.version;
-	capf_log(LOG_INFO, "auth_response", "peer=%s device=%s version=%u password=%s cert=%s "
-		 "signed=%s sha2=%s sudi=%s unknown_tags=%u", s->peer, s->name,
-		 a.has_version ? a.version : 0, !a.has_password ? "absent" :
-		 a.password_len == 0 ? "empty" : "set", a.has_cert ? (a.cert.type == CAPF_CERT_MIC ?
-		 "MIC" : "LSC") : "none", a.signed_data ? "yes" : "no", a.has_sha2 ? "yes" : "no",
-		 a.has_sudi ? "yes" : "no", a.unknown_tags);
+	capf_log(LOG_INFO, "auth_response",
+		 "peer=%s device=%s version=%u password=%s cert=%s "
+		 "signed=%s sha2=%s sudi=%s unknown_tags=%u",
+		 s->peer, s->name, a.has_version ? a.version : 0,
+		 !a.has_password     ? "absent" :
+		 a.password_len == 0 ? "empty" :
+				       "set",
+		 a.has_cert ? (a.cert.type == CAPF_CERT_MIC ? "MIC" : "LSC") : "none",
+		 a.signed_data ? "yes" : "no", a.has_sha2 ? "yes" : "no", a.has_sudi ? "yes" : "no",
+		 a.unknown_tags);
 
 	if (!s->sid_signed) {
-		capf_log(LOG_WARNING, "signer_unavailable", "peer=%s device=%s verb=SESSION_ID", s->peer, s->name);
+		capf_log(LOG_WARNING, "signer_unavailable", "peer=%s device=%s verb=SESSION_ID", s->peer,
+			 s->name);
 		retry_later(s, 0, "no session id from the signer");
 		return;
 	}
@@ -744,8 +762,7 @@ static void on_message(struct session *s, const struct capf_msg *m)
 	uint8_t reason;
 
 	if (m->session_id != s->sid) {
-		violation(s, "wrong session id %08x, expected %08x", (unsigned)m->session_id,
-			  (unsigned)s->sid);
+		violation(s, "wrong session id %08x, expected %08x", (unsigned)m->session_id, (unsigned)s->sid);
 		return;
 	}
 	switch (s->st) {
@@ -757,7 +774,7 @@ static void on_message(struct session *s, const struct capf_msg *m)
 		break;
 	case S_KEYGEN:
 		if (m->command == CAPF_CMD_REQUEST_IN_PROGRESS)
-			return;         /* the key-generation timeout keeps running */
+			return; /* the key-generation timeout keeps running */
 		if (m->command == CAPF_CMD_KEY_GENERATE_RESPONSE) {
 			on_keygen_response(s, m);
 			return;
@@ -802,13 +819,14 @@ static void on_message(struct session *s, const struct capf_msg *m)
 				violation(s, "bad REASON in %s", "DELETE_CERTIFICATE_RESPONSE");
 				return;
 			}
-			send_result(s, reason == CAPF_REASON_SUCCESS ? CAPF_IPC_DELETED : CAPF_IPC_DELETE_FAILED,
+			send_result(s,
+				    reason == CAPF_REASON_SUCCESS ? CAPF_IPC_DELETED : CAPF_IPC_DELETE_FAILED,
 				    NULL, 0);
 			return;
 		}
 		break;
 	case S_CLOSING:
-		return;                 /* whatever comes after our last message */
+		return; /* whatever comes after our last message */
 	default:
 		break;
 	}
@@ -838,7 +856,8 @@ static void on_readable(struct session *s)
 				destroy(s, s->end_what);
 			else
 				destroy(s, e == SSL_ERROR_ZERO_RETURN ? "phone closed" :
-					capf_reader_pending(s->rd) ? "phone gone mid-message" : "phone gone");
+					   capf_reader_pending(s->rd) ? "phone gone mid-message" :
+									"phone gone");
 			return;
 		}
 		s->rx_total += (size_t)n;
@@ -852,7 +871,7 @@ static void on_readable(struct session *s)
 		}
 		if (s->st == S_CLOSING) {
 			OPENSSL_cleanse(buf, (size_t)n);
-			continue;       /* drain, ignore */
+			continue; /* drain, ignore */
 		}
 		p = buf;
 		left = (size_t)n;
@@ -909,12 +928,12 @@ static void request_session_id(struct session *s)
 	r = signer_submit(s->f->signer, &b, CAPF_IPC_SESSION_ID, on_signer, s);
 	capf_ipc_builder_free(&b);
 	if (r == NULL) {
-		send_auth_request(s);   /* RETRY_LATER after AUTH_RESPONSE */
+		send_auth_request(s); /* RETRY_LATER after AUTH_RESPONSE */
 		return;
 	}
 	s->req = r;
 	s->st = S_SESSID;
-	s->deadline = 0;                /* the pool times signer requests out */
+	s->deadline = 0; /* the pool times signer requests out */
 }
 
 /* Which phones need tls.legacy: TLS below 1.2 or static-RSA key transport. */
@@ -924,9 +943,9 @@ static void legacy_note(struct session *s)
 	int rsa_kx = c != NULL && SSL_CIPHER_get_kx_nid(c) == NID_kx_rsa;
 
 	if (SSL_version(s->ssl) < TLS1_2_VERSION || rsa_kx)
-		capf_log(LOG_NOTICE, "legacy_tls", "peer=%s version=%s cipher=%s kx=%s sid=%08x",
-			 s->peer, SSL_get_version(s->ssl), c ? SSL_CIPHER_get_name(c) : "none",
-			 rsa_kx ? "rsa" : "ecdhe", (unsigned)s->sid);
+		capf_log(LOG_NOTICE, "legacy_tls", "peer=%s version=%s cipher=%s kx=%s sid=%08x", s->peer,
+			 SSL_get_version(s->ssl), c ? SSL_CIPHER_get_name(c) : "none", rsa_kx ? "rsa" : "ecdhe",
+			 (unsigned)s->sid);
 }
 
 static void handshake(struct session *s)
@@ -960,7 +979,9 @@ static void handshake(struct session *s)
 		int any = ERR_peek_error() != 0;
 
 		capf_log(LOG_NOTICE, "tls_failed", "peer=%s error=\"%s\"", s->peer,
-			 any ? capf_ossl_errors(buf, sizeof(buf)) : e == SSL_ERROR_SYSCALL ? "connection closed" : "handshake failed");
+			 any                    ? capf_ossl_errors(buf, sizeof(buf)) :
+			 e == SSL_ERROR_SYSCALL ? "connection closed" :
+						  "handshake failed");
 	}
 	destroy(s, "TLS handshake failed");
 }
@@ -968,7 +989,7 @@ static void handshake(struct session *s)
 void session_event(struct session *s, uint32_t events)
 {
 	if (s->dead)
-		return;                 /* closed earlier in this batch */
+		return; /* closed earlier in this batch */
 	if (s->st == S_HANDSHAKE) {
 		handshake(s);
 		if (s->dead || s->st == S_HANDSHAKE) {

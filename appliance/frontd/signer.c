@@ -28,31 +28,31 @@
 #include "appliance/common/peercred.h"
 #include "appliance/frontd/frontd.h"
 
-#define BACKOFF_MIN_MS  100
-#define BACKOFF_MAX_MS  5000
+#define BACKOFF_MIN_MS 100
+#define BACKOFF_MAX_MS 5000
 
 struct sconn;
 
 struct signer_req {
-	struct signer_req *next;        /* queue link */
+	struct signer_req *next; /* queue link */
 	uint8_t *buf;
 	size_t len;
 	uint16_t verb;
 	uint32_t id;
-	signer_done_fn done;            /* NULL: orphan (ABORT, late RESULT) or cancelled */
+	signer_done_fn done; /* NULL: orphan (ABORT, late RESULT) or cancelled */
 	void *arg;
 	int cancelled;
-	uint64_t abort_token;           /* ABORT this once answered (cancelled requests) */
+	uint64_t abort_token; /* ABORT this once answered (cancelled requests) */
 	uint8_t abort_cause;
-	uint64_t deadline;              /* queued or in flight: give up after this */
+	uint64_t deadline; /* queued or in flight: give up after this */
 };
 
 struct sconn {
-	struct front_ev ev;             /* ev.fd -1 while down */
+	struct front_ev ev; /* ev.fd -1 while down */
 	struct signer_pool *pool;
 	unsigned idx;
-	struct signer_req *cur;         /* in flight (or waiting for EPOLLOUT) */
-	int unsent;                     /* cur not yet accepted by send() */
+	struct signer_req *cur; /* in flight (or waiting for EPOLLOUT) */
+	int unsent;             /* cur not yet accepted by send() */
 	uint64_t retry_at;
 	unsigned backoff;
 	uint32_t next_id;
@@ -67,8 +67,8 @@ struct signer_pool {
 	unsigned qlen, qmax;
 	unsigned timeout_ms;
 	uint8_t *rbuf;
-	int warned;                     /* "unreachable" logged for this outage */
-	int distrusted;                 /* "not trusted" logged: a server of the wrong uid */
+	int warned;     /* "unreachable" logged for this outage */
+	int distrusted; /* "not trusted" logged: a server of the wrong uid */
 };
 
 static void req_free(struct signer_req *r)
@@ -139,8 +139,9 @@ static void conn_down(struct sconn *c, const char *why)
 	}
 	c->cur = NULL;
 	c->unsent = 0;
-	c->backoff = c->backoff == 0 ? BACKOFF_MIN_MS :
-		     c->backoff * 2 > BACKOFF_MAX_MS ? BACKOFF_MAX_MS : c->backoff * 2;
+	c->backoff = c->backoff == 0                 ? BACKOFF_MIN_MS :
+		     c->backoff * 2 > BACKOFF_MAX_MS ? BACKOFF_MAX_MS :
+						       c->backoff * 2;
 	c->retry_at = now + c->backoff;
 	if (r != NULL)
 		req_complete(p, r, NULL);
@@ -162,8 +163,9 @@ static int conn_up(struct sconn *c)
 
 		if (fd >= 0)
 			close(fd);
-		c->backoff = c->backoff == 0 ? BACKOFF_MIN_MS :
-			     c->backoff * 2 > BACKOFF_MAX_MS ? BACKOFF_MAX_MS : c->backoff * 2;
+		c->backoff = c->backoff == 0                 ? BACKOFF_MIN_MS :
+			     c->backoff * 2 > BACKOFF_MAX_MS ? BACKOFF_MAX_MS :
+							       c->backoff * 2;
 		c->retry_at = front_now_ms() + c->backoff;
 		if (!p->warned && pool_up(p) == 0)
 			capf_log(LOG_WARNING, "signer_unreachable", "socket=%s error=\"%s\" retry_ms=%u",
@@ -177,8 +179,8 @@ static int conn_up(struct sconn *c)
 		c->backoff = BACKOFF_MAX_MS;
 		c->retry_at = front_now_ms() + c->backoff;
 		if (!p->distrusted)
-			capf_log(LOG_ERR, "signer_not_trusted", "socket=%s error=\"%s\" retry_ms=%u",
-				 p->path, err, c->backoff);
+			capf_log(LOG_ERR, "signer_not_trusted", "socket=%s error=\"%s\" retry_ms=%u", p->path,
+				 err, c->backoff);
 		p->distrusted = 1;
 		return -1;
 	}
@@ -257,8 +259,8 @@ static void fail_queue(struct signer_pool *p)
 	}
 }
 
-struct signer_pool *signer_pool_new(struct front *f, const char *sock_path, unsigned nconn,
-				    unsigned queue_max, unsigned timeout_ms)
+struct signer_pool *signer_pool_new(struct front *f, const char *sock_path, unsigned nconn, unsigned queue_max,
+				    unsigned timeout_ms)
 {
 	struct signer_pool *p;
 
@@ -288,7 +290,7 @@ struct signer_pool *signer_pool_new(struct front *f, const char *sock_path, unsi
 	}
 	for (unsigned i = 0; i < nconn; i++)
 		if (conn_up(&p->c[i]) < 0)
-			break;          /* the signer is not there yet: the tick retries */
+			break; /* the signer is not there yet: the tick retries */
 	return p;
 }
 
@@ -328,8 +330,8 @@ static struct signer_req *enqueue(struct signer_pool *p, struct capf_ipc_builder
 	uint64_t now = front_now_ms();
 
 	if (capf_ipc_build_finish(b, &msg, &len, err, sizeof(err)) < 0) {
-		capf_log(LOG_ERR, "signer_request_invalid", "verb=%s error=\"%s\"",
-			 capf_ipc_verb_name(verb), err);
+		capf_log(LOG_ERR, "signer_request_invalid", "verb=%s error=\"%s\"", capf_ipc_verb_name(verb),
+			 err);
 		return NULL;
 	}
 	if (len < CAPF_IPC_HEADER_LEN)
@@ -370,8 +372,8 @@ static struct signer_req *enqueue(struct signer_pool *p, struct capf_ipc_builder
 	return r;
 }
 
-struct signer_req *signer_submit(struct signer_pool *p, struct capf_ipc_builder *b,
-				 uint16_t verb, signer_done_fn done, void *arg)
+struct signer_req *signer_submit(struct signer_pool *p, struct capf_ipc_builder *b, uint16_t verb,
+				 signer_done_fn done, void *arg)
 {
 	return enqueue(p, b, verb, done, arg);
 }
@@ -451,7 +453,7 @@ void signer_event(struct signer_pool *p, struct front_ev *ev, uint32_t events)
 	struct sconn *c = (struct sconn *)(void *)ev;
 
 	if (c->ev.fd < 0)
-		return;                 /* stale event for a connection closed in this batch */
+		return; /* stale event for a connection closed in this batch */
 	if ((events & EPOLLOUT) && c->unsent && c->cur != NULL) {
 		ssize_t n = send(c->ev.fd, c->cur->buf, c->cur->len, MSG_DONTWAIT | MSG_NOSIGNAL);
 

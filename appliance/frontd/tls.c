@@ -55,7 +55,7 @@ static int drop_roots(SSL_CTX *ctx)
 			return -1;
 		}
 	}
-	ok = SSL_CTX_set1_chain(ctx, keep) == 1;        /* takes its own references */
+	ok = SSL_CTX_set1_chain(ctx, keep) == 1; /* takes its own references */
 	sk_X509_free(keep);
 	SSL_CTX_set_mode(ctx, SSL_MODE_NO_AUTO_CHAIN);
 	return ok ? 0 : -1;
@@ -82,9 +82,10 @@ static EVP_PKEY *key_from_file(const char *path, char *err, size_t errlen)
 		return NULL;
 	}
 	if ((st.st_mode & 077) != 0) {
-		snprintf(err, errlen, "tls.key %s: mode %04o is readable by others "
-			 "(chmod 0600 and chown it to the front end's user)", path,
-			 (unsigned)(st.st_mode & 07777));
+		snprintf(err, errlen,
+			 "tls.key %s: mode %04o is readable by others "
+			 "(chmod 0600 and chown it to the front end's user)",
+			 path, (unsigned)(st.st_mode & 07777));
 		close(fd);
 		return NULL;
 	}
@@ -104,8 +105,7 @@ static EVP_PKEY *key_from_file(const char *path, char *err, size_t errlen)
 	return k;
 }
 
-SSL_CTX *front_tls_ctx(const struct capf_conf *conf, const char *provider_dir,
-		       char *err, size_t errlen)
+SSL_CTX *front_tls_ctx(const struct capf_conf *conf, const char *provider_dir, char *err, size_t errlen)
 {
 	SSL_CTX *ctx = NULL;
 	EVP_PKEY *key = NULL;
@@ -113,8 +113,10 @@ SSL_CTX *front_tls_ctx(const struct capf_conf *conf, const char *provider_dir,
 
 	if (token) {
 		/* The front end is the module's only user in its process. */
-		struct capf_hsm_opts ho = { .provider_dir = provider_dir, .module = conf->token.module,
-					    .reinit_module = 1, .log = capf_hsm_log };
+		struct capf_hsm_opts ho = { .provider_dir = provider_dir,
+					    .module = conf->token.module,
+					    .reinit_module = 1,
+					    .log = capf_hsm_log };
 		char e[512];
 
 		/* token.env's "NAME=VALUE" entries: what the module needs to find its
@@ -153,8 +155,8 @@ SSL_CTX *front_tls_ctx(const struct capf_conf *conf, const char *provider_dir,
 	if (token) {
 		char full[2048], e[512];
 
-		if (capf_hsm_key_uri(tls_hsm, conf->tls.key, NULL, full, sizeof(full), e,
-				     sizeof(e)) != 0 || capf_hsm_load_key(tls_hsm, full, &key, e, sizeof(e)) != 0) {
+		if (capf_hsm_key_uri(tls_hsm, conf->tls.key, NULL, full, sizeof(full), e, sizeof(e)) != 0 ||
+		    capf_hsm_load_key(tls_hsm, full, &key, e, sizeof(e)) != 0) {
 			OPENSSL_cleanse(full, sizeof(full));
 			snprintf(err, errlen, "tls.key %s: %s", conf->tls.key, e);
 			goto fail;
@@ -168,9 +170,11 @@ SSL_CTX *front_tls_ctx(const struct capf_conf *conf, const char *provider_dir,
 		goto fail;
 	}
 	if (conf->tls.legacy && !EVP_PKEY_is_a(key, "RSA")) {
-		snprintf(err, errlen, "tls.legacy = true needs an RSA TLS key (static-RSA key transport "
+		snprintf(err, errlen,
+			 "tls.legacy = true needs an RSA TLS key (static-RSA key transport "
 			 "decrypts with it); tls.key %s is %s: make an RSA-2048 key, certify it "
-			 "(capfctl tls issue --pubkey), or set tls.legacy = false", conf->tls.key,
+			 "(capfctl tls issue --pubkey), or set tls.legacy = false",
+			 conf->tls.key,
 			 EVP_PKEY_get0_type_name(key) ? EVP_PKEY_get0_type_name(key) : "not RSA");
 		goto fail;
 	}
@@ -186,16 +190,17 @@ SSL_CTX *front_tls_ctx(const struct capf_conf *conf, const char *provider_dir,
 	}
 	/* ECDHE only, AEAD first; the CBC suites remain for TLS 1.0/1.1 phones; legacy:
 	 * the two static-RSA suites last (server preference: only phones without ECDHE) */
-	if (SSL_CTX_set_cipher_list(ctx, conf->tls.legacy ?
-				    "ECDHE+AESGCM:ECDHE+CHACHA20:ECDHE+AES:AES128-SHA:AES256-SHA:!aNULL:!eNULL" :
-				    "ECDHE+AESGCM:ECDHE+CHACHA20:ECDHE+AES:!aNULL:!eNULL") != 1 ||
+	if (SSL_CTX_set_cipher_list(
+		    ctx, conf->tls.legacy ?
+				 "ECDHE+AESGCM:ECDHE+CHACHA20:ECDHE+AES:AES128-SHA:AES256-SHA:!aNULL:!eNULL" :
+				 "ECDHE+AESGCM:ECDHE+CHACHA20:ECDHE+AES:!aNULL:!eNULL") != 1 ||
 	    SSL_CTX_set1_groups_list(ctx, "X25519:P-256:P-384:P-521") != 1) {
 		capf_ossl_error_msg(err, errlen, "cipher or group list");
 		goto fail;
 	}
 	SSL_CTX_set_options(ctx, SSL_OP_NO_RENEGOTIATION | SSL_OP_CIPHER_SERVER_PREFERENCE |
-			    SSL_OP_NO_COMPRESSION | SSL_OP_NO_TICKET);
-	SSL_CTX_set_num_tickets(ctx, 0);        /* one operation per connection */
+					 SSL_OP_NO_COMPRESSION | SSL_OP_NO_TICKET);
+	SSL_CTX_set_num_tickets(ctx, 0); /* one operation per connection */
 	SSL_CTX_set_session_cache_mode(ctx, SSL_SESS_CACHE_OFF);
 	SSL_CTX_set_verify(ctx, SSL_VERIFY_NONE, NULL);
 	/* thousands of idle phones: give buffers back between records */

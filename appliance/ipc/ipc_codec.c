@@ -12,8 +12,7 @@
 #include "appliance/ipc/ipc.h"
 #include "appliance/ipc/ipc_int.h"
 
-static int fail(int rc, char *err, size_t errlen, const char *fmt, ...)
-	__attribute__((format(printf, 4, 5)));
+static int fail(int rc, char *err, size_t errlen, const char *fmt, ...) __attribute__((format(printf, 4, 5)));
 
 static int fail(int rc, char *err, size_t errlen, const char *fmt, ...)
 {
@@ -60,7 +59,7 @@ static int rules_fit(const struct ipc_rule *rules)
 }
 
 struct walk {
-	const char *where;              /* "BEGIN request", "DEVICE in BULK_ADD request", ... */
+	const char *where; /* "BEGIN request", "DEVICE in BULK_ADD request", ... */
 	int response;
 	int status_seen;
 	uint8_t status;
@@ -95,8 +94,9 @@ static int check_value(const struct ipc_tagdef *t, const uint8_t *v, size_t n, s
 		return fail(CAPF_IPC_E_FIELD, w->err, w->errlen, "IPC %s: field %s = %u, at most %u allowed",
 			    w->where, t->name, v[0], (unsigned)t->max);
 	if ((t->type == FT_STR || t->type == FT_BYTES || t->type == FT_NEST) && n > t->max)
-		return fail(CAPF_IPC_E_FIELD, w->err, w->errlen, "IPC %s: field %s has %zu bytes, at most %u allowed",
-			    w->where, t->name, n, (unsigned)t->max);
+		return fail(CAPF_IPC_E_FIELD, w->err, w->errlen,
+			    "IPC %s: field %s has %zu bytes, at most %u allowed", w->where, t->name, n,
+			    (unsigned)t->max);
 	if (t->type == FT_STR && n > 0 && memchr(v, 0, n) != NULL)
 		return fail(CAPF_IPC_E_FIELD, w->err, w->errlen, "IPC %s: string field %s contains a NUL byte",
 			    w->where, t->name);
@@ -116,7 +116,8 @@ static int walk_fields(const uint8_t *p, size_t len, const struct ipc_rule *rule
 
 	if (!rules_fit(rules) || !rules_fit(common))
 		return fail(CAPF_IPC_E_MALFORMED, w->err, w->errlen,
-			    "IPC %s: the schema lists more than %d rules (ipc_schema_check)", w->where, IPC_RULES_MAX);
+			    "IPC %s: the schema lists more than %d rules (ipc_schema_check)", w->where,
+			    IPC_RULES_MAX);
 	while (off < len) {
 		const struct ipc_tagdef *t;
 		const struct ipc_rule *r;
@@ -137,8 +138,8 @@ static int walk_fields(const uint8_t *p, size_t len, const struct ipc_rule *rule
 		off += CAPF_IPC_FIELD_HEADER + n;
 
 		if ((t = ipc_tagdef(tag)) == NULL)
-			return fail(CAPF_IPC_E_TAG, w->err, w->errlen, "IPC %s: unknown field tag %u",
-				    w->where, tag);
+			return fail(CAPF_IPC_E_TAG, w->err, w->errlen, "IPC %s: unknown field tag %u", w->where,
+				    tag);
 		if ((rc = check_value(t, v, n, w)) != 0)
 			return rc;
 		if ((t->flags & TF_REQUEST_ONLY) && w->response)
@@ -208,25 +209,27 @@ static int walk_fields(const uint8_t *p, size_t len, const struct ipc_rule *rule
 	}
 	for (i = 0; rules != NULL && i < IPC_RULES_MAX && rules[i].tag != 0; i++)
 		if ((rules[i].flags & RF_REQUIRED) && count[i] == 0)
-			return fail(CAPF_IPC_E_MISSING, w->err, w->errlen, "IPC %s: required field %s is missing",
-				    w->where, capf_ipc_tag_name(rules[i].tag));
+			return fail(CAPF_IPC_E_MISSING, w->err, w->errlen,
+				    "IPC %s: required field %s is missing", w->where,
+				    capf_ipc_tag_name(rules[i].tag));
 	return 0;
 }
 
 /* Header and schema checks shared by decoding and building. */
-static int validate(const uint8_t *buf, size_t len, unsigned roles, int response,
-		    uint16_t verb_expected, uint32_t id_expected, struct walk *w)
+static int validate(const uint8_t *buf, size_t len, unsigned roles, int response, uint16_t verb_expected,
+		    uint32_t id_expected, struct walk *w)
 {
 	const struct ipc_verbdef *vd;
 	uint16_t verb;
 	char where[64];
 
 	if (len > CAPF_IPC_MSG_MAX)
-		return fail(CAPF_IPC_E_TOO_BIG, w->err, w->errlen, "IPC message of %zu bytes, at most %d",
-			    len, CAPF_IPC_MSG_MAX);
+		return fail(CAPF_IPC_E_TOO_BIG, w->err, w->errlen, "IPC message of %zu bytes, at most %d", len,
+			    CAPF_IPC_MSG_MAX);
 	if (buf == NULL || len < CAPF_IPC_HEADER_LEN)
-		return fail(CAPF_IPC_E_MALFORMED, w->err, w->errlen, "IPC message of %zu bytes, shorter than the %d-byte header",
-			    len, CAPF_IPC_HEADER_LEN);
+		return fail(CAPF_IPC_E_MALFORMED, w->err, w->errlen,
+			    "IPC message of %zu bytes, shorter than the %d-byte header", len,
+			    CAPF_IPC_HEADER_LEN);
 	if (buf[0] != CAPF_IPC_VERSION)
 		return fail(CAPF_IPC_E_VERSION, w->err, w->errlen, "IPC message version %u, expected %d",
 			    buf[0], CAPF_IPC_VERSION);
@@ -236,8 +239,8 @@ static int validate(const uint8_t *buf, size_t len, unsigned roles, int response
 	verb = get16(buf + 2);
 	if (response && (verb != verb_expected || get32(buf + 4) != id_expected))
 		return fail(CAPF_IPC_E_MISMATCH, w->err, w->errlen,
-			    "IPC response for %s id %u, but the request was %s id %u",
-			    capf_ipc_verb_name(verb), get32(buf + 4), capf_ipc_verb_name(verb_expected), id_expected);
+			    "IPC response for %s id %u, but the request was %s id %u", capf_ipc_verb_name(verb),
+			    get32(buf + 4), capf_ipc_verb_name(verb_expected), id_expected);
 	vd = ipc_verbdef(verb);
 	if (vd == NULL)
 		return fail(CAPF_IPC_E_VERB, w->err, w->errlen, "IPC unknown verb 0x%04x", verb);
@@ -247,13 +250,12 @@ static int validate(const uint8_t *buf, size_t len, unsigned roles, int response
 	snprintf(where, sizeof(where), "%s %s", vd->name, response ? "response" : "request");
 	w->where = where;
 	w->response = response;
-	return walk_fields(buf + CAPF_IPC_HEADER_LEN, len - CAPF_IPC_HEADER_LEN,
-			   response ? vd->rsp : vd->req, response ? ipc_response_common : NULL, 0, w);
+	return walk_fields(buf + CAPF_IPC_HEADER_LEN, len - CAPF_IPC_HEADER_LEN, response ? vd->rsp : vd->req,
+			   response ? ipc_response_common : NULL, 0, w);
 }
 
 /* Fills m->fields from a validated field area. */
-static int collect(struct capf_ipc_msg *m, const uint8_t *p, size_t len, size_t n,
-		   char *err, size_t errlen)
+static int collect(struct capf_ipc_msg *m, const uint8_t *p, size_t len, size_t n, char *err, size_t errlen)
 {
 	size_t off = 0, k = 0;
 
@@ -285,8 +287,8 @@ static int collect(struct capf_ipc_msg *m, const uint8_t *p, size_t len, size_t 
 	return 0;
 }
 
-static int decode(struct capf_ipc_msg *m, const uint8_t *buf, size_t len, unsigned roles,
-		  int response, uint16_t verb, uint32_t id, char *err, size_t errlen)
+static int decode(struct capf_ipc_msg *m, const uint8_t *buf, size_t len, unsigned roles, int response,
+		  uint16_t verb, uint32_t id, char *err, size_t errlen)
 {
 	struct walk w = { .err = err, .errlen = errlen };
 	int rc;
@@ -302,20 +304,19 @@ static int decode(struct capf_ipc_msg *m, const uint8_t *buf, size_t len, unsign
 	return collect(m, buf + CAPF_IPC_HEADER_LEN, len - CAPF_IPC_HEADER_LEN, w.nfields, err, errlen);
 }
 
-int capf_ipc_decode_request(struct capf_ipc_msg *m, const uint8_t *buf, size_t len,
-			    unsigned roles, char *err, size_t errlen)
+int capf_ipc_decode_request(struct capf_ipc_msg *m, const uint8_t *buf, size_t len, unsigned roles, char *err,
+			    size_t errlen)
 {
 	return decode(m, buf, len, roles, 0, 0, 0, err, errlen);
 }
 
-int capf_ipc_decode_response(struct capf_ipc_msg *m, const uint8_t *buf, size_t len,
-			     uint16_t verb, uint32_t id, char *err, size_t errlen)
+int capf_ipc_decode_response(struct capf_ipc_msg *m, const uint8_t *buf, size_t len, uint16_t verb, uint32_t id,
+			     char *err, size_t errlen)
 {
 	return decode(m, buf, len, 0, 1, verb, id, err, errlen);
 }
 
-int capf_ipc_decode_nested(const struct capf_ipc_field *f, struct capf_ipc_msg *sub,
-			   char *err, size_t errlen)
+int capf_ipc_decode_nested(const struct capf_ipc_field *f, struct capf_ipc_msg *sub, char *err, size_t errlen)
 {
 	size_t off = 0, n = 0;
 
@@ -376,10 +377,22 @@ static const struct capf_ipc_field *sized(const struct capf_ipc_msg *m, uint16_t
 	return f != NULL && f->len == n ? f : NULL;
 }
 
-uint8_t capf_ipc_field_u8(const struct capf_ipc_field *f) { return f->len == 1 ? f->val[0] : 0; }
-uint32_t capf_ipc_field_u32(const struct capf_ipc_field *f) { return f->len == 4 ? get32(f->val) : 0; }
-uint64_t capf_ipc_field_u64(const struct capf_ipc_field *f) { return f->len == 8 ? get64(f->val) : 0; }
-int64_t capf_ipc_field_i64(const struct capf_ipc_field *f) { return (int64_t)capf_ipc_field_u64(f); }
+uint8_t capf_ipc_field_u8(const struct capf_ipc_field *f)
+{
+	return f->len == 1 ? f->val[0] : 0;
+}
+uint32_t capf_ipc_field_u32(const struct capf_ipc_field *f)
+{
+	return f->len == 4 ? get32(f->val) : 0;
+}
+uint64_t capf_ipc_field_u64(const struct capf_ipc_field *f)
+{
+	return f->len == 8 ? get64(f->val) : 0;
+}
+int64_t capf_ipc_field_i64(const struct capf_ipc_field *f)
+{
+	return (int64_t)capf_ipc_field_u64(f);
+}
 
 int capf_ipc_get_u8(const struct capf_ipc_msg *m, uint16_t tag, uint8_t *v)
 {
@@ -496,8 +509,7 @@ int capf_ipc_build_request(struct capf_ipc_builder *b, uint16_t verb, uint32_t i
 	return rc;
 }
 
-int capf_ipc_build_response(struct capf_ipc_builder *b, const struct capf_ipc_msg *req,
-			    uint8_t status)
+int capf_ipc_build_response(struct capf_ipc_builder *b, const struct capf_ipc_msg *req, uint8_t status)
 {
 	int rc = begin(b, CAPF_IPC_FLAG_RESPONSE, req->verb, req->id);
 
@@ -521,8 +533,8 @@ static int put(struct capf_ipc_builder *b, uint16_t tag, uint8_t type, const voi
 	if (type == FT_NEST && b->nest_at != 0)
 		return bfail(b, CAPF_IPC_E_ARG, "IPC builder: field %s nested inside a nested field", t->name);
 	if (n > 0xffff || CAPF_IPC_MSG_MAX - b->len < CAPF_IPC_FIELD_HEADER + n)
-		return bfail(b, CAPF_IPC_E_TOO_BIG, "IPC builder: field %s of %zu bytes does not fit in the message",
-			     t->name, n);
+		return bfail(b, CAPF_IPC_E_TOO_BIG,
+			     "IPC builder: field %s of %zu bytes does not fit in the message", t->name, n);
 	b->buf[b->len++] = (uint8_t)(tag >> 8);
 	b->buf[b->len++] = (uint8_t)tag;
 	b->buf[b->len++] = (uint8_t)(n >> 8);
@@ -607,8 +619,8 @@ int capf_ipc_nest_end(struct capf_ipc_builder *b)
 	return 0;
 }
 
-int capf_ipc_build_finish(struct capf_ipc_builder *b, const uint8_t **out, size_t *outlen,
-			  char *err, size_t errlen)
+int capf_ipc_build_finish(struct capf_ipc_builder *b, const uint8_t **out, size_t *outlen, char *err,
+			  size_t errlen)
 {
 	struct walk w = { .err = err, .errlen = errlen };
 	int response, rc;

@@ -7,21 +7,21 @@
 
 enum ipc_ftype { FT_U8 = 1, FT_U32, FT_U64, FT_I64, FT_STR, FT_BYTES, FT_NEST };
 
-#define TF_REQUEST_ONLY 0x01            /* never in a response (secrets going in) */
+#define TF_REQUEST_ONLY 0x01 /* never in a response (secrets going in) */
 
 struct ipc_tagdef {
 	uint16_t tag;
-	uint8_t type;                   /* enum ipc_ftype */
+	uint8_t type; /* enum ipc_ftype */
 	uint8_t flags;
-	uint32_t max;                   /* u8: largest value; str/bytes/nest: largest length */
+	uint32_t max; /* u8: largest value; str/bytes/nest: largest length */
 	const char *name;
 };
 
-#define RF_REQUIRED 0x01                /* responses: required when STATUS is OK */
-#define RF_REPEAT   0x02
+#define RF_REQUIRED 0x01 /* responses: required when STATUS is OK */
+#define RF_REPEAT 0x02
 
 struct ipc_rule {
-	uint16_t tag;                   /* 0 ends a list */
+	uint16_t tag; /* 0 ends a list */
 	uint8_t flags;
 };
 

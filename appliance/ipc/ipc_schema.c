@@ -126,18 +126,30 @@ static const struct ipc_tagdef tags[] = {
 	{ CAPF_IPC_T_KEY_MAC, FT_BYTES, 0, 32, "KEY_MAC" },
 };
 
-#define R(t)    { CAPF_IPC_T_##t, RF_REQUIRED }
-#define O(t)    { CAPF_IPC_T_##t, 0 }
-#define M(t)    { CAPF_IPC_T_##t, RF_REPEAT }
-#define END     { 0, 0 }
+#define R(t)                                \
+	{                                   \
+		CAPF_IPC_T_##t, RF_REQUIRED \
+	}
+#define O(t)                      \
+	{                         \
+		CAPF_IPC_T_##t, 0 \
+	}
+#define M(t)                              \
+	{                                 \
+		CAPF_IPC_T_##t, RF_REPEAT \
+	}
+#define END          \
+	{            \
+		0, 0 \
+	}
 
 const struct ipc_rule ipc_response_common[] = { O(STATUS), O(CAUSE), O(TEXT), O(RETRY_DELAY), END };
 static const struct ipc_rule none[] = { END };
 
 /* front role */
-static const struct ipc_rule begin_req[] = {
-	R(DEVICE_NAME), R(CAPF_SESSION), R(PEER), O(CLIENT_VERSION), O(PASSWORD), O(CERT),
-	O(CERT_TYPE), O(SIGNED_DATA), O(SHA2_HASH), O(SHA2_SIG), O(SUDI_DATA), END };
+static const struct ipc_rule begin_req[] = { R(DEVICE_NAME), R(CAPF_SESSION), R(PEER),      O(CLIENT_VERSION),
+					     O(PASSWORD),    O(CERT),         O(CERT_TYPE), O(SIGNED_DATA),
+					     O(SHA2_HASH),   O(SHA2_SIG),     O(SUDI_DATA), END };
 static const struct ipc_rule begin_rsp[] = { R(DECISION), R(TOKEN), M(KEY_ALT), END };
 static const struct ipc_rule issue_req[] = { R(TOKEN), R(PUBLIC_KEY), R(ALT_INDEX), END };
 static const struct ipc_rule issue_rsp[] = { R(CERT), END };
@@ -152,9 +164,9 @@ static const struct ipc_rule device_req[] = { R(DEVICE), END };
 static const struct ipc_rule device_rsp[] = { O(DEVICE), END };
 static const struct ipc_rule device_rsp_req[] = { R(DEVICE), END };
 static const struct ipc_rule name_req[] = { R(DEVICE_NAME), END };
-static const struct ipc_rule list_req[] = {
-	O(FILTER_NAME), M(FILTER_STATUS), M(FILTER_OPERATION), O(CURSOR), O(LIMIT),
-	M(FILTER_AUTH_MODE), M(FILTER_KEY_ORDER), O(FILTER_FLAGS), END };
+static const struct ipc_rule list_req[] = { O(FILTER_NAME),      M(FILTER_STATUS), M(FILTER_OPERATION),
+					    O(CURSOR),           O(LIMIT),         M(FILTER_AUTH_MODE),
+					    M(FILTER_KEY_ORDER), O(FILTER_FLAGS),  END };
 static const struct ipc_rule list_rsp[] = { M(DEVICE), O(CURSOR), O(COUNT), END };
 static const struct ipc_rule bulk_begin_req[] = { O(TEXT), END };
 static const struct ipc_rule bulk_begin_rsp[] = { R(BULK), END };
@@ -162,18 +174,26 @@ static const struct ipc_rule bulk_add_req[] = { R(BULK), M(DEVICE), END };
 static const struct ipc_rule bulk_rsp[] = { O(COUNT), M(ITEM_ERROR), END };
 static const struct ipc_rule bulk_commit_req[] = { R(BULK), O(DRY_RUN), END };
 static const struct ipc_rule bulk_abort_req[] = { R(BULK), END };
-static const struct ipc_rule report_req[] = {
-	O(FILTER_NAME), M(FILTER_STATUS), M(FILTER_OPERATION), O(FILTER_EXPIRING), O(FILTER_ISSUER),
-	O(CURSOR), O(LIMIT), M(FILTER_AUTH_MODE), M(FILTER_KEY_ORDER), O(FILTER_FLAGS), END };
+static const struct ipc_rule report_req[] = { O(FILTER_NAME),
+					      M(FILTER_STATUS),
+					      M(FILTER_OPERATION),
+					      O(FILTER_EXPIRING),
+					      O(FILTER_ISSUER),
+					      O(CURSOR),
+					      O(LIMIT),
+					      M(FILTER_AUTH_MODE),
+					      M(FILTER_KEY_ORDER),
+					      O(FILTER_FLAGS),
+					      END };
 static const struct ipc_rule capf_certs_rsp[] = { M(CAPF_CERT), END };
 static const struct ipc_rule capf_cert_rsp[] = { O(CAPF_CERT), O(EXPORT_ERROR), END };
-static const struct ipc_rule regen_req[] = {
-	R(CONFIRM), O(KEY_TYPE), O(RSA_BITS), O(CURVE), O(SUBJECT), O(VALIDITY_DAYS), END };
+static const struct ipc_rule regen_req[] = { R(CONFIRM), O(KEY_TYPE),      O(RSA_BITS), O(CURVE),
+					     O(SUBJECT), O(VALIDITY_DAYS), END };
 static const struct ipc_rule csr_req[] = { O(KEY_TYPE), O(RSA_BITS), O(CURVE), O(SUBJECT), END };
 static const struct ipc_rule csr_rsp[] = { R(CSR), END };
 static const struct ipc_rule import_req[] = { R(CONFIRM), R(CERT), M(CHAIN_CERT), END };
-static const struct ipc_rule tls_req[] = {
-	O(PUBLIC_KEY), O(CSR), O(SUBJECT), M(SAN_DNS), O(VALIDITY_DAYS), O(CONFIRM), M(SAN_IP), END };
+static const struct ipc_rule tls_req[] = { O(PUBLIC_KEY),    O(CSR),     O(SUBJECT), M(SAN_DNS),
+					   O(VALIDITY_DAYS), O(CONFIRM), M(SAN_IP),  END };
 static const struct ipc_rule tls_rsp[] = { R(CERT), M(CHAIN_CERT), END };
 static const struct ipc_rule trust_req[] = { R(TARGET), END };
 static const struct ipc_rule audit_rsp[] = { O(COUNT), O(AUDIT_ROW), END };
@@ -186,54 +206,58 @@ static const struct ipc_rule backup_end_req[] = { R(BACKUP), END };
 static const struct ipc_rule adopt_req[] = { R(CONFIRM), R(KEY_URI), R(CERT), M(CHAIN_CERT), END };
 static const struct ipc_rule dev_cert_req[] = { R(DEVICE_NAME), O(CERT_KIND), END };
 static const struct ipc_rule dev_cert_rsp[] = {
-	R(CERT), O(EVENT_TIME), O(EVENT_OUTCOME), O(LSC_SERIAL), O(LSC_ISSUER), O(ISSUER_NAME), END };
+	R(CERT), O(EVENT_TIME), O(EVENT_OUTCOME), O(LSC_SERIAL), O(LSC_ISSUER), O(ISSUER_NAME), END
+};
 static const struct ipc_rule history_req[] = { R(DEVICE_NAME), O(CURSOR), END };
 static const struct ipc_rule history_rsp[] = { M(EVENT), O(CURSOR), END };
-static const struct ipc_rule audit_rows_req[] = {
-	O(AUDIT_AFTER), O(LIMIT), O(AUDIT_SINCE), O(DEVICE_NAME), END };
-static const struct ipc_rule audit_rows_rsp[] = {
-	M(AUDIT_ENTRY), O(AUDIT_AFTER), O(AUDIT_MORE), END };
+static const struct ipc_rule audit_rows_req[] = { O(AUDIT_AFTER), O(LIMIT), O(AUDIT_SINCE), O(DEVICE_NAME),
+						  END };
+static const struct ipc_rule audit_rows_rsp[] = { M(AUDIT_ENTRY), O(AUDIT_AFTER), O(AUDIT_MORE), END };
 static const struct ipc_rule audit_cps_req[] = { O(AUDIT_AFTER), END };
-static const struct ipc_rule audit_cps_rsp[] = {
-	M(AUDIT_CHECKPOINT), O(AUDIT_AFTER), O(AUDIT_MORE), O(AUDIT_KEY_ID), O(AUDIT_CP_ROWS),
-	O(AUDIT_CP_INTERVAL), END };
+static const struct ipc_rule audit_cps_rsp[] = { M(AUDIT_CHECKPOINT),
+						 O(AUDIT_AFTER),
+						 O(AUDIT_MORE),
+						 O(AUDIT_KEY_ID),
+						 O(AUDIT_CP_ROWS),
+						 O(AUDIT_CP_INTERVAL),
+						 END };
 
 /* key role (capf-signerd -> capf-keyd) */
-static const struct ipc_rule key_load_req[] = {
-	R(KEY_SLOT), R(KEY_CLASS), R(KEY_URI), O(CERT), M(CHAIN_CERT), END };
+static const struct ipc_rule key_load_req[] = { R(KEY_SLOT), R(KEY_CLASS),  R(KEY_URI),
+						O(CERT),     M(CHAIN_CERT), END };
 static const struct ipc_rule key_load_rsp[] = { O(PUBLIC_KEY), END };
 static const struct ipc_rule key_slot_req[] = { R(KEY_SLOT), END };
-static const struct ipc_rule key_sign_req[] = {
-	R(KEY_SLOT), R(SIGN_KIND), O(CERT), O(CSR), O(KEY_DATA), END };
+static const struct ipc_rule key_sign_req[] = { R(KEY_SLOT), R(SIGN_KIND), O(CERT), O(CSR), O(KEY_DATA), END };
 static const struct ipc_rule key_sign_rsp[] = { O(CERT), O(CSR), O(KEY_SIG), END };
 static const struct ipc_rule key_hmac_req[] = { R(KEY_SLOT), R(KEY_DATA), END };
 static const struct ipc_rule key_hmac_rsp[] = { R(KEY_MAC), END };
-static const struct ipc_rule key_gen_req[] = {
-	R(KEY_TYPE), O(RSA_BITS), O(CURVE), R(KEY_LABEL), END };
+static const struct ipc_rule key_gen_req[] = { R(KEY_TYPE), O(RSA_BITS), O(CURVE), R(KEY_LABEL), END };
 static const struct ipc_rule key_gen_rsp[] = { R(KEY_URI), R(KEY_LABEL), R(PUBLIC_KEY), END };
 static const struct ipc_rule key_destroy_req[] = { R(KEY_URI), END };
 
 /* nested */
 static const struct ipc_rule key_alt[] = { R(KEY_TYPE), O(RSA_BITS), O(CURVE), END };
-static const struct ipc_rule device_rec[] = {
-	R(DEVICE_NAME), O(OPERATION), O(AUTH_MODE), O(AUTH_STRING), O(KEY_ORDER), O(RSA_BITS),
-	O(CURVE), O(DEADLINE), O(DEV_STATUS), O(STATUS_OP), O(CAUSE), O(FAILED_ATTEMPTS),
-	O(LAST_SEEN), O(LSC_SERIAL), O(LSC_ISSUER), O(LSC_NOT_AFTER), O(DEV_FLAGS),
-	O(LSC_DAYS_LEFT), O(EVENT_TIME), O(EVENT_OUTCOME), END };
+static const struct ipc_rule device_rec[] = { R(DEVICE_NAME),   O(OPERATION),     O(AUTH_MODE),
+					      O(AUTH_STRING),   O(KEY_ORDER),     O(RSA_BITS),
+					      O(CURVE),         O(DEADLINE),      O(DEV_STATUS),
+					      O(STATUS_OP),     O(CAUSE),         O(FAILED_ATTEMPTS),
+					      O(LAST_SEEN),     O(LSC_SERIAL),    O(LSC_ISSUER),
+					      O(LSC_NOT_AFTER), O(DEV_FLAGS),     O(LSC_DAYS_LEFT),
+					      O(EVENT_TIME),    O(EVENT_OUTCOME), END };
 static const struct ipc_rule item_error[] = { R(DEVICE_NAME), R(TEXT), END };
 static const struct ipc_rule capf_cert_rec[] = {
-	R(CERT_ROLE), O(CERT), O(SUBJECT), O(FINGERPRINT), O(NOT_BEFORE), O(NOT_AFTER),
-	O(LSC_COUNT), O(KEY_TYPE), O(RSA_BITS), O(CURVE), O(KEY_URI), M(CHAIN_CERT), END };
+	R(CERT_ROLE), O(CERT),     O(SUBJECT), O(FINGERPRINT), O(NOT_BEFORE), O(NOT_AFTER), O(LSC_COUNT),
+	O(KEY_TYPE),  O(RSA_BITS), O(CURVE),   O(KEY_URI),     M(CHAIN_CERT), END
+};
 static const struct ipc_rule stat_rec[] = { R(STAT_NAME), R(STAT_VALUE), END };
-static const struct ipc_rule event_rec[] = {
-	R(EVENT_TIME), R(EVENT_KIND), O(LSC_SERIAL), O(LSC_ISSUER), O(ISSUER_NAME), O(EVENT_OUTCOME),
-	O(TEXT), END };
+static const struct ipc_rule event_rec[] = { R(EVENT_TIME),  R(EVENT_KIND),    O(LSC_SERIAL), O(LSC_ISSUER),
+					     O(ISSUER_NAME), O(EVENT_OUTCOME), O(TEXT),       END };
 static const struct ipc_rule audit_entry[] = {
-	R(AUDIT_ROW), R(AUDIT_TIME), R(AUDIT_UID), R(AUDIT_ROLE), R(AUDIT_ACTION),
-	R(AUDIT_SUBJECT), R(AUDIT_DETAIL), R(AUDIT_PREV_HASH), R(AUDIT_HASH), END };
-static const struct ipc_rule audit_cp[] = {
-	R(AUDIT_CP_ID), R(AUDIT_TIME), R(AUDIT_ROW), R(AUDIT_HASH), R(AUDIT_KEY_ID), R(AUDIT_SIG),
-	END };
+	R(AUDIT_ROW),     R(AUDIT_TIME),   R(AUDIT_UID),       R(AUDIT_ROLE), R(AUDIT_ACTION),
+	R(AUDIT_SUBJECT), R(AUDIT_DETAIL), R(AUDIT_PREV_HASH), R(AUDIT_HASH), END
+};
+static const struct ipc_rule audit_cp[] = { R(AUDIT_CP_ID),  R(AUDIT_TIME), R(AUDIT_ROW), R(AUDIT_HASH),
+					    R(AUDIT_KEY_ID), R(AUDIT_SIG),  END };
 
 #define F CAPF_IPC_ROLE_FRONT
 #define A CAPF_IPC_ROLE_ADMIN
@@ -287,14 +311,10 @@ static const struct {
 	uint16_t tag;
 	const struct ipc_rule *rules;
 } nests[] = {
-	{ CAPF_IPC_T_KEY_ALT, key_alt },
-	{ CAPF_IPC_T_DEVICE, device_rec },
-	{ CAPF_IPC_T_ITEM_ERROR, item_error },
-	{ CAPF_IPC_T_CAPF_CERT, capf_cert_rec },
-	{ CAPF_IPC_T_STAT, stat_rec },
-	{ CAPF_IPC_T_EVENT, event_rec },
-	{ CAPF_IPC_T_AUDIT_ENTRY, audit_entry },
-	{ CAPF_IPC_T_AUDIT_CHECKPOINT, audit_cp },
+	{ CAPF_IPC_T_KEY_ALT, key_alt },         { CAPF_IPC_T_DEVICE, device_rec },
+	{ CAPF_IPC_T_ITEM_ERROR, item_error },   { CAPF_IPC_T_CAPF_CERT, capf_cert_rec },
+	{ CAPF_IPC_T_STAT, stat_rec },           { CAPF_IPC_T_EVENT, event_rec },
+	{ CAPF_IPC_T_AUDIT_ENTRY, audit_entry }, { CAPF_IPC_T_AUDIT_CHECKPOINT, audit_cp },
 };
 
 const struct ipc_tagdef *ipc_tagdef(uint16_t tag)
@@ -363,9 +383,9 @@ const char *capf_ipc_decision_name(unsigned d)
 
 const char *capf_ipc_outcome_name(unsigned o)
 {
-	static const char *const n[] = { NULL, "stored", "store-failed", "keygen-failed", "fetched",
-					 "fetch-none", "deleted", "delete-failed", "comm-failure",
-					 "keygen-timeout" };
+	static const char *const n[] = { NULL,           "stored",        "store-failed", "keygen-failed",
+					 "fetched",      "fetch-none",    "deleted",      "delete-failed",
+					 "comm-failure", "keygen-timeout" };
 
 	return lookup(n, NELEM(n), o);
 }
@@ -386,9 +406,18 @@ const char *capf_ipc_trust_target_name(unsigned t)
 
 const char *capf_ipc_err_name(int rc)
 {
-	static const char *const n[] = { "ok", "malformed", "bad version", "unknown verb", "unknown tag",
-					 "bad field", "field not allowed", "duplicate field",
-					 "missing field", "too big", "reply mismatch", "out of memory",
+	static const char *const n[] = { "ok",
+					 "malformed",
+					 "bad version",
+					 "unknown verb",
+					 "unknown tag",
+					 "bad field",
+					 "field not allowed",
+					 "duplicate field",
+					 "missing field",
+					 "too big",
+					 "reply mismatch",
+					 "out of memory",
 					 "bad argument" };
 
 	return rc <= 0 && (size_t)-rc < NELEM(n) ? n[-rc] : "unknown error";
@@ -396,7 +425,8 @@ const char *capf_ipc_err_name(int rc)
 
 /* One rule list: ended within IPC_RULES_MAX, tags defined and listed once, a
  * nested tag with its own rules. */
-static int check_rules(const struct ipc_rule *rules, const char *what, const char *side, char *err, size_t errlen)
+static int check_rules(const struct ipc_rule *rules, const char *what, const char *side, char *err,
+		       size_t errlen)
 {
 	int i;
 
@@ -418,7 +448,8 @@ static int check_rules(const struct ipc_rule *rules, const char *what, const cha
 		}
 	}
 	if (i == IPC_RULES_MAX) {
-		snprintf(err, errlen, "%s %s: more than %d rules (raise IPC_RULES_MAX)", what, side, IPC_RULES_MAX - 1);
+		snprintf(err, errlen, "%s %s: more than %d rules (raise IPC_RULES_MAX)", what, side,
+			 IPC_RULES_MAX - 1);
 		return -1;
 	}
 	return 0;
@@ -430,14 +461,15 @@ int ipc_schema_check(char *err, size_t errlen)
 						CAPF_IPC_T_RETRY_DELAY };
 
 	for (size_t i = 0; i < NELEM(verbs); i++)
-		if (check_rules(verbs[i].req, verbs[i].name, "request", err, errlen) != 0
-		    || check_rules(verbs[i].rsp, verbs[i].name, "response", err, errlen) != 0)
+		if (check_rules(verbs[i].req, verbs[i].name, "request", err, errlen) != 0 ||
+		    check_rules(verbs[i].rsp, verbs[i].name, "response", err, errlen) != 0)
 			return -1;
 	for (size_t i = 0; i < NELEM(nests); i++) {
 		const struct ipc_tagdef *t = ipc_tagdef(nests[i].tag);
 
 		if (t == NULL || t->type != FT_NEST) {
-			snprintf(err, errlen, "nested rules for tag %u, which is not a nested field", nests[i].tag);
+			snprintf(err, errlen, "nested rules for tag %u, which is not a nested field",
+				 nests[i].tag);
 			return -1;
 		}
 		if (check_rules(nests[i].rules, t->name, "(nested)", err, errlen) != 0)
@@ -451,7 +483,8 @@ int ipc_schema_check(char *err, size_t errlen)
 		for (size_t i = 0; ipc_response_common[i].tag != 0; i++)
 			found |= ipc_response_common[i].tag == common_tags[k];
 		if (!found) {
-			snprintf(err, errlen, "the common response rules lack %s", capf_ipc_tag_name(common_tags[k]));
+			snprintf(err, errlen, "the common response rules lack %s",
+				 capf_ipc_tag_name(common_tags[k]));
 			return -1;
 		}
 	}

@@ -10,25 +10,48 @@
 #include "appliance/itl/itl.h"
 
 enum {
-	H_VERSION = 1, H_LENGTH = 2, H_SIGNER_INFO = 3, H_SIGNER_NAME = 4, H_SERIAL = 5,
-	H_ISSUER = 6, H_SIGNATURE_INFO = 7, H_HASH_ALG = 8, H_SIGALG_INFO = 9, H_SIGALG = 10,
-	H_SIG_MODULUS = 11, H_SIGNATURE = 12, H_PADDING = 13, H_FILENAME = 14,
-	H_TIMESTAMP = 15, H_SIGNER_VERSION = 28,
+	H_VERSION = 1,
+	H_LENGTH = 2,
+	H_SIGNER_INFO = 3,
+	H_SIGNER_NAME = 4,
+	H_SERIAL = 5,
+	H_ISSUER = 6,
+	H_SIGNATURE_INFO = 7,
+	H_HASH_ALG = 8,
+	H_SIGALG_INFO = 9,
+	H_SIGALG = 10,
+	H_SIG_MODULUS = 11,
+	H_SIGNATURE = 12,
+	H_PADDING = 13,
+	H_FILENAME = 14,
+	H_TIMESTAMP = 15,
+	H_SIGNER_VERSION = 28,
 };
 enum {
-	R_LENGTH = 1, R_DNS_NAME = 2, R_SUBJECT = 3, R_ROLE = 4, R_ISSUER = 5, R_SERIAL = 6,
-	R_PUBLIC_KEY = 7, R_SIGNATURE = 8, R_CERTIFICATE = 9, R_IP_ADDRESS = 10,
-	R_CERT_HASH = 11, R_HASH_ALG = 12,
+	R_LENGTH = 1,
+	R_DNS_NAME = 2,
+	R_SUBJECT = 3,
+	R_ROLE = 4,
+	R_ISSUER = 5,
+	R_SERIAL = 6,
+	R_PUBLIC_KEY = 7,
+	R_SIGNATURE = 8,
+	R_CERTIFICATE = 9,
+	R_IP_ADDRESS = 10,
+	R_CERT_HASH = 11,
+	R_HASH_ALG = 12,
 };
 
-static const struct { int role; const char *name; } roles[] = {
-	{ ITL_ROLE_SAST, "SAST" }, { ITL_ROLE_CCM, "CCM" }, { ITL_ROLE_CCM_TFTP, "CCM+TFTP" },
+static const struct {
+	int role;
+	const char *name;
+} roles[] = {
+	{ ITL_ROLE_SAST, "SAST" }, { ITL_ROLE_CCM, "CCM" },   { ITL_ROLE_CCM_TFTP, "CCM+TFTP" },
 	{ ITL_ROLE_TFTP, "TFTP" }, { ITL_ROLE_CAPF, "CAPF" }, { ITL_ROLE_APP_SERVER, "APP-SERVER" },
 	{ ITL_ROLE_TVS, "TVS" },
 };
 
-const char *
-itl_role_name(int role)
+const char *itl_role_name(int role)
 {
 	size_t i;
 
@@ -38,8 +61,7 @@ itl_role_name(int role)
 	return NULL;
 }
 
-int
-itl_role_from_name(const char *name)
+int itl_role_from_name(const char *name)
 {
 	size_t i;
 
@@ -49,8 +71,7 @@ itl_role_from_name(const char *name)
 	return -1;
 }
 
-static int
-fail(char *err, size_t errlen, const char *fmt, ...)
+static int fail(char *err, size_t errlen, const char *fmt, ...)
 {
 	va_list ap;
 
@@ -62,15 +83,13 @@ fail(char *err, size_t errlen, const char *fmt, ...)
 	return -1;
 }
 
-static unsigned
-be16(const uint8_t *p)
+static unsigned be16(const uint8_t *p)
 {
 	return (unsigned)p[0] << 8 | p[1];
 }
 
 /* The TLV at *at inside [0, end): tag, value. -1 when it does not fit. */
-static int
-tlv(const uint8_t *b, size_t end, size_t *at, unsigned *tag, struct itl_bytes *v)
+static int tlv(const uint8_t *b, size_t end, size_t *at, unsigned *tag, struct itl_bytes *v)
 {
 	size_t n;
 
@@ -87,8 +106,7 @@ tlv(const uint8_t *b, size_t end, size_t *at, unsigned *tag, struct itl_bytes *v
 }
 
 /* A NUL-terminated name: n without the NUL; refused without its NUL or with one inside. */
-static int
-name(struct itl_bytes *dst, struct itl_bytes v)
+static int name(struct itl_bytes *dst, struct itl_bytes v)
 {
 	if (v.n == 0 || v.p[v.n - 1] != 0 || memchr(v.p, 0, v.n - 1) != NULL)
 		return -1;
@@ -97,8 +115,7 @@ name(struct itl_bytes *dst, struct itl_bytes v)
 	return 0;
 }
 
-static int
-once(struct itl_bytes *dst, struct itl_bytes v)
+static int once(struct itl_bytes *dst, struct itl_bytes v)
 {
 	if (dst->p != NULL)
 		return -1;
@@ -106,8 +123,7 @@ once(struct itl_bytes *dst, struct itl_bytes v)
 	return 0;
 }
 
-static int
-parse_header(const uint8_t *b, size_t len, struct itl_header *h, char *err, size_t errlen)
+static int parse_header(const uint8_t *b, size_t len, struct itl_header *h, char *err, size_t errlen)
 {
 	struct itl_bytes v;
 	unsigned tag;
@@ -135,7 +151,8 @@ parse_header(const uint8_t *b, size_t len, struct itl_header *h, char *err, size
 		if (tag == H_SIGNER_INFO || tag == H_SIGNATURE_INFO || tag == H_SIGALG_INFO) {
 			/* containers: their members follow as header TLVs */
 			if (at + 3 > h->length || at + 3 + be16(b + at + 1) > h->length)
-				return fail(err, errlen, "offset %zu: header tag %u runs past the header", start, tag);
+				return fail(err, errlen, "offset %zu: header tag %u runs past the header",
+					    start, tag);
 			at += 3;
 			continue;
 		}
@@ -194,19 +211,20 @@ parse_header(const uint8_t *b, size_t len, struct itl_header *h, char *err, size
 		}
 		continue;
 bad:
-		return fail(err, errlen, "offset %zu: header tag %u: bad length, value or repeated", start, tag);
+		return fail(err, errlen, "offset %zu: header tag %u: bad length, value or repeated", start,
+			    tag);
 	}
 	if (h->serial.p == NULL)
 		return fail(err, errlen, "header: no SERIAL_NUMBER (the signer's certificate)");
 	if (h->hash_alg != ITL_HASH_SHA1 && h->hash_alg != ITL_HASH_SHA512)
-		return fail(err, errlen, "header: HASH_ALGORITHM %d: only 1 (SHA-1) and 3 (SHA-512)", h->hash_alg);
+		return fail(err, errlen, "header: HASH_ALGORITHM %d: only 1 (SHA-1) and 3 (SHA-512)",
+			    h->hash_alg);
 	if (h->signature.p == NULL)
 		return fail(err, errlen, "header: no SIGNATURE");
 	return 0;
 }
 
-static int
-parse_record(const uint8_t *b, size_t len, size_t at, struct itl_record *r, char *err, size_t errlen)
+static int parse_record(const uint8_t *b, size_t len, size_t at, struct itl_record *r, char *err, size_t errlen)
 {
 	struct itl_bytes v, *dst;
 	unsigned tag;
@@ -250,12 +268,24 @@ parse_record(const uint8_t *b, size_t len, size_t at, struct itl_record *r, char
 				goto bad;
 			r->hash_alg = v.p[0];
 			continue;
-		case R_SERIAL: dst = &r->serial; break;
-		case R_PUBLIC_KEY: dst = &r->public_key; break;
-		case R_SIGNATURE: dst = &r->signature; break;
-		case R_CERTIFICATE: dst = &r->certificate; break;
-		case R_IP_ADDRESS: dst = &r->ip_address; break;
-		case R_CERT_HASH: dst = &r->cert_hash; break;
+		case R_SERIAL:
+			dst = &r->serial;
+			break;
+		case R_PUBLIC_KEY:
+			dst = &r->public_key;
+			break;
+		case R_SIGNATURE:
+			dst = &r->signature;
+			break;
+		case R_CERTIFICATE:
+			dst = &r->certificate;
+			break;
+		case R_IP_ADDRESS:
+			dst = &r->ip_address;
+			break;
+		case R_CERT_HASH:
+			dst = &r->cert_hash;
+			break;
 		default:
 			return fail(err, errlen, "offset %zu: unknown record tag %u", here, tag);
 		}
@@ -270,8 +300,7 @@ bad:
 	return 0;
 }
 
-int
-itl_parse(const uint8_t *buf, size_t len, struct itl_file *f, char *err, size_t errlen)
+int itl_parse(const uint8_t *buf, size_t len, struct itl_file *f, char *err, size_t errlen)
 {
 	size_t at;
 
@@ -291,8 +320,7 @@ itl_parse(const uint8_t *buf, size_t len, struct itl_file *f, char *err, size_t 
 	return 0;
 }
 
-int
-itl_signed_data(const uint8_t *buf, size_t len, const struct itl_file *f, uint8_t **out, size_t *outlen)
+int itl_signed_data(const uint8_t *buf, size_t len, const struct itl_file *f, uint8_t **out, size_t *outlen)
 {
 	size_t cut = 3 + f->h.signature.n, at = f->h.sig_offset;
 
@@ -312,8 +340,7 @@ struct buf {
 	int bad;
 };
 
-static void
-put(struct buf *b, const void *p, size_t n)
+static void put(struct buf *b, const void *p, size_t n)
 {
 	if (b->bad)
 		return;
@@ -339,8 +366,7 @@ put(struct buf *b, const void *p, size_t n)
 	b->n += n;
 }
 
-static void
-put_tl(struct buf *b, unsigned tag, size_t n)
+static void put_tl(struct buf *b, unsigned tag, size_t n)
 {
 	uint8_t t[3] = { (uint8_t)tag, (uint8_t)(n >> 8), (uint8_t)n };
 
@@ -349,21 +375,18 @@ put_tl(struct buf *b, unsigned tag, size_t n)
 	put(b, t, 3);
 }
 
-static void
-put_tlv(struct buf *b, unsigned tag, const void *p, size_t n)
+static void put_tlv(struct buf *b, unsigned tag, const void *p, size_t n)
 {
 	put_tl(b, tag, n);
 	put(b, p, n);
 }
 
-static void
-put_name(struct buf *b, unsigned tag, const char *s)
+static void put_name(struct buf *b, unsigned tag, const char *s)
 {
 	put_tlv(b, tag, s, strlen(s) + 1);
 }
 
-static void
-set16(struct buf *b, size_t at, size_t v)
+static void set16(struct buf *b, size_t at, size_t v)
 {
 	if (b->bad || v > 0xffff) {
 		b->bad = 1;
@@ -373,17 +396,17 @@ set16(struct buf *b, size_t at, size_t v)
 	b->p[at + 1] = (uint8_t)v;
 }
 
-static int
-record_into(struct buf *b, const struct itl_cert_fields *r, char *err, size_t errlen)
+static int record_into(struct buf *b, const struct itl_cert_fields *r, char *err, size_t errlen)
 {
 	size_t start = b->n;
 	uint8_t role[2] = { (uint8_t)(r->role >> 8), (uint8_t)r->role };
 
 	if (itl_role_name(r->role) == NULL)
 		return fail(err, errlen, "role %d: not an ITL role", r->role);
-	if (r->subject == NULL || r->issuer == NULL || r->certificate.p == NULL || r->public_key.p == NULL
-	    || r->signature.p == NULL || r->serial.p == NULL)
-		return fail(err, errlen, "record: subject, issuer, serial, public key, signature and "
+	if (r->subject == NULL || r->issuer == NULL || r->certificate.p == NULL || r->public_key.p == NULL ||
+	    r->signature.p == NULL || r->serial.p == NULL)
+		return fail(err, errlen,
+			    "record: subject, issuer, serial, public key, signature and "
 			    "certificate are all needed");
 	put_tl(b, R_LENGTH, 2);
 	put(b, "\0", 2);
@@ -403,8 +426,7 @@ record_into(struct buf *b, const struct itl_cert_fields *r, char *err, size_t er
 	return 0;
 }
 
-int
-itl_build_record(const struct itl_cert_fields *rec, uint8_t **out, size_t *outlen, char *err, size_t errlen)
+int itl_build_record(const struct itl_cert_fields *rec, uint8_t **out, size_t *outlen, char *err, size_t errlen)
 {
 	struct buf b = { 0 };
 
@@ -417,9 +439,8 @@ itl_build_record(const struct itl_cert_fields *rec, uint8_t **out, size_t *outle
 	return 0;
 }
 
-int
-itl_build_unsigned(const struct itl_signer *s, const struct itl_cert_fields *recs, size_t n,
-		   uint8_t **out, size_t *outlen, size_t *sig_at, char *err, size_t errlen)
+int itl_build_unsigned(const struct itl_signer *s, const struct itl_cert_fields *recs, size_t n, uint8_t **out,
+		       size_t *outlen, size_t *sig_at, char *err, size_t errlen)
 {
 	static const size_t moduli[] = { 64, 128, 256, 512 };
 	struct buf b = { 0 };
@@ -429,8 +450,10 @@ itl_build_unsigned(const struct itl_signer *s, const struct itl_cert_fields *rec
 	for (m = 0; m < 4 && moduli[m] != s->sig_len; m++)
 		;
 	if (m == 4)
-		return fail(err, errlen, "signature of %zu bytes: the SAST key must be RSA 512, 1024, "
-			    "2048 or 4096 bits", s->sig_len);
+		return fail(err, errlen,
+			    "signature of %zu bytes: the SAST key must be RSA 512, 1024, "
+			    "2048 or 4096 bits",
+			    s->sig_len);
 	if (s->hash_alg != ITL_HASH_SHA1 && s->hash_alg != ITL_HASH_SHA512)
 		return fail(err, errlen, "hash algorithm %d: SHA-1 (1) or SHA-512 (3)", s->hash_alg);
 	if (n == 0 || n > ITL_RECORDS_MAX)
@@ -455,7 +478,7 @@ itl_build_unsigned(const struct itl_signer *s, const struct itl_cert_fields *rec
 	v[0] = (uint8_t)s->hash_alg;
 	put_tlv(&b, H_HASH_ALG, v, 1);
 	put_tl(&b, H_SIGALG_INFO, 8);
-	v[0] = 0;                       /* RSA */
+	v[0] = 0; /* RSA */
 	put_tlv(&b, H_SIGALG, v, 1);
 	v[0] = (uint8_t)m;
 	put_tlv(&b, H_SIG_MODULUS, v, 1);
@@ -483,9 +506,8 @@ itl_build_unsigned(const struct itl_signer *s, const struct itl_cert_fields *rec
 	return 0;
 }
 
-int
-itl_insert_signature(const uint8_t *u, size_t ulen, size_t sig_at, const uint8_t *sig, size_t siglen,
-		     uint8_t **out, size_t *outlen, char *err, size_t errlen)
+int itl_insert_signature(const uint8_t *u, size_t ulen, size_t sig_at, const uint8_t *sig, size_t siglen,
+			 uint8_t **out, size_t *outlen, char *err, size_t errlen)
 {
 	struct buf b = { 0 };
 

@@ -36,7 +36,7 @@ struct capf_hsm;
 
 struct keyd {
 	struct capf_conf conf;
-	struct capf_hsm *hsm;           /* NULL in --keygen */
+	struct capf_hsm *hsm; /* NULL in --keygen */
 	OSSL_LIB_CTX *libctx;
 	int keygen;
 };

@@ -35,11 +35,11 @@
 struct slot {
 	int used;
 	uint32_t id;
-	uint8_t cls;                    /* enum capf_ipc_key_class */
-	EVP_PKEY *key;                  /* CA, audit: the token key (capfhsm) */
-	EVP_PKEY *pub;                  /* its public half (default provider) */
-	struct capf_ca *ca;             /* CA with a certificate: certificate + chain */
-	struct p11_token *tok;          /* HMAC: the token layer's handle */
+	uint8_t cls;           /* enum capf_ipc_key_class */
+	EVP_PKEY *key;         /* CA, audit: the token key (capfhsm) */
+	EVP_PKEY *pub;         /* its public half (default provider) */
+	struct capf_ca *ca;    /* CA with a certificate: certificate + chain */
+	struct p11_token *tok; /* HMAC: the token layer's handle */
 	struct p11_object *secret;
 	char uri[CAPF_CONF_STR_MAX];
 };
@@ -80,7 +80,8 @@ int keyd_keys_init(struct keyd *k, char *err, size_t errlen)
 	OPENSSL_cleanse(full, sizeof(full));
 	EVP_PKEY_free(key);
 	if (rc != 0) {
-		snprintf(err, errlen, "opening the token of token.ca_key_uri (%s): %s", k->conf.token.ca_key_uri, e);
+		snprintf(err, errlen, "opening the token of token.ca_key_uri (%s): %s",
+			 k->conf.token.ca_key_uri, e);
 		return -1;
 	}
 	return 0;
@@ -112,10 +113,10 @@ static void slot_put(void)
 	pthread_rwlock_unlock(&slots_lock);
 }
 
-static int reply(const struct capf_ipc_msg *req, struct capf_ipc_builder *resp, int status,
-		 const char *fmt, ...) __attribute__((format(printf, 4, 5)));
-static int reply(const struct capf_ipc_msg *req, struct capf_ipc_builder *resp, int status,
-		 const char *fmt, ...)
+static int reply(const struct capf_ipc_msg *req, struct capf_ipc_builder *resp, int status, const char *fmt,
+		 ...) __attribute__((format(printf, 4, 5)));
+static int reply(const struct capf_ipc_msg *req, struct capf_ipc_builder *resp, int status, const char *fmt,
+		 ...)
 {
 	char text[1024];
 	va_list ap;
@@ -134,8 +135,8 @@ static int reply(const struct capf_ipc_msg *req, struct capf_ipc_builder *resp, 
 
 /* One signature over msg with the slot's token key, verified with its public
  * half. 0, or -1 (token: retry) / -2 (does not verify). */
-static int sign_data(struct keyd *k, struct slot *s, const unsigned char *msg, size_t mlen,
-		     unsigned char *sig, size_t *siglen, char *err, size_t errlen)
+static int sign_data(struct keyd *k, struct slot *s, const unsigned char *msg, size_t mlen, unsigned char *sig,
+		     size_t *siglen, char *err, size_t errlen)
 {
 	EVP_MD_CTX *m = EVP_MD_CTX_new(), *v = EVP_MD_CTX_new();
 	int rc = -1;
@@ -178,8 +179,7 @@ static int probe(struct keyd *k, struct slot *s, char *err, size_t errlen)
 }
 
 /* The secret key of token.auth_key_uri style URIs: sensitive, never extractable. */
-static int open_secret(struct keyd *k, struct slot *s, const char *full, int *down, char *err,
-		       size_t errlen)
+static int open_secret(struct keyd *k, struct slot *s, const char *full, int *down, char *err, size_t errlen)
 {
 	struct p11_token_opts opts = { 0 };
 	struct p11_uri u;
@@ -201,14 +201,15 @@ static int open_secret(struct keyd *k, struct slot *s, const char *full, int *do
 	    p11_object_bool(s->secret, CKA_EXTRACTABLE, &extr, err, errlen) != P11_OK)
 		return -1;
 	if (!sens || extr) {
-		snprintf(err, errlen, "the key is not sensitive, or extractable: make it with "
+		snprintf(err, errlen,
+			 "the key is not sensitive, or extractable: make it with "
 			 "CKA_SENSITIVE true and CKA_EXTRACTABLE false");
 		return -1;
 	}
 	return 0;
 }
 
-static STACK_OF(X509) *chain_of(const struct capf_ipc_msg *req)
+static STACK_OF(X509) * chain_of(const struct capf_ipc_msg *req)
 {
 	STACK_OF(X509) *chain = sk_X509_new_null();
 
@@ -290,8 +291,10 @@ static int key_load(struct keyd *k, const struct capf_ipc_msg *req, struct capf_
 			snprintf(err, sizeof(err), "the CAPF CA certificate: %s", e2);
 			s.ca = NULL;
 		} else if (EVP_PKEY_eq(X509_get0_pubkey(capf_ca_cert(s.ca)), s.pub) != 1) {
-			snprintf(err, sizeof(err), "the key %s does not match the CAPF CA certificate (its "
-				 "public key differs)", uri);
+			snprintf(err, sizeof(err),
+				 "the key %s does not match the CAPF CA certificate (its "
+				 "public key differs)",
+				 uri);
 		}
 		X509_free(x);
 		sk_X509_pop_free(chain, X509_free);
@@ -497,8 +500,8 @@ static int sign_csr(struct keyd *k, struct slot *s, const struct capf_ipc_msg *r
 	}
 	ERR_clear_error();
 	if ((m = EVP_MD_CTX_new()) == NULL ||
-	    EVP_DigestSignInit_ex(m, NULL, EVP_MD_get0_name(capf_cert_digest_for(s->pub)), k->libctx, NULL, s->key,
-				  NULL) != 1 ||
+	    EVP_DigestSignInit_ex(m, NULL, EVP_MD_get0_name(capf_cert_digest_for(s->pub)), k->libctx, NULL,
+				  s->key, NULL) != 1 ||
 	    X509_REQ_sign_ctx(r, m) <= 0) {
 		ossl_err(oe, sizeof(oe));
 		reply(req, resp, CAPF_IPC_RETRY_LATER, "signing the CSR with %s failed: %s", s->uri, oe);
@@ -532,9 +535,10 @@ static int sign_checkpoint(struct keyd *k, struct slot *s, const struct capf_ipc
 
 	if (capf_ipc_get_bytes(req, CAPF_IPC_T_KEY_DATA, &msg, &mlen) != 0 || mlen != CAPF_AUDIT_CP_MSG_LEN ||
 	    memcmp(msg, CAPF_AUDIT_CP_LABEL, sizeof(CAPF_AUDIT_CP_LABEL)) != 0) {
-		capf_log(LOG_WARNING, "lint_refused", "slot=%u kind=checkpoint findings=\"not a checkpoint message\"",
-			 s->id);
-		return reply(req, resp, CAPF_IPC_ERROR, "refused by the key process's lint: KEY_DATA is not "
+		capf_log(LOG_WARNING, "lint_refused",
+			 "slot=%u kind=checkpoint findings=\"not a checkpoint message\"", s->id);
+		return reply(req, resp, CAPF_IPC_ERROR,
+			     "refused by the key process's lint: KEY_DATA is not "
 			     "an audit checkpoint message");
 	}
 	siglen = sizeof(sig);
@@ -558,8 +562,9 @@ static int key_sign(struct keyd *k, const struct capf_ipc_msg *req, struct capf_
 	if ((s = slot_get(id)) == NULL)
 		return reply(req, resp, CAPF_IPC_ERROR, "no key in slot %u", id);
 	if (kind == CAPF_IPC_SIGN_CHECKPOINT)
-		rc = s->cls == CAPF_IPC_KEYCLASS_AUDIT ? sign_checkpoint(k, s, req, resp) :
-		     reply(req, resp, CAPF_IPC_ERROR, "only the audit key signs checkpoints");
+		rc = s->cls == CAPF_IPC_KEYCLASS_AUDIT ?
+			     sign_checkpoint(k, s, req, resp) :
+			     reply(req, resp, CAPF_IPC_ERROR, "only the audit key signs checkpoints");
 	else if (s->cls != CAPF_IPC_KEYCLASS_CA)
 		rc = reply(req, resp, CAPF_IPC_ERROR, "only a CAPF CA key signs certificates and CSRs");
 	else if (kind == CAPF_IPC_SIGN_CSR)

@@ -39,29 +39,28 @@ static struct keyd kd;
 
 static void usage(FILE *f)
 {
-	fprintf(f,
-"usage: capf-keyd --config FILE --channels N [options]\n"
-"\n"
-"capf-signerd's key process: the only process that opens the token. capf-signerd\n"
-"starts it (through its supervisor) with N request channels on descriptors 3..;\n"
-"it is not started by hand. It signs only what passes the policy's lints.\n"
-"\n"
-"  --config FILE        the signer's capf.conf (token.*, lsc.*)\n"
-"  --channels N         channels on descriptors 3 .. 3+N-1 (1..64)\n"
-"  --keygen             serve key generation (KEY_GENERATE, KEY_DESTROY) on one channel\n"
-"  --provider-dir DIR   where capfhsm.so is (default: next to the program)\n"
-"  --foreground         log to stderr instead of syslog\n"
-"  --verbose            also log debug events\n"
-"  --no-seccomp         DEBUGGING ONLY: no system-call allow-list\n"
-"  --seccomp-selftest CALL\n"
-"                       install the allow-list, then make the forbidden CALL\n"
-"                       (open-write, open-create, exec-map, mprotect-exec, socket-inet,\n"
-"                       unlink, execve, setrlimit, kill-parent): the process must die\n"
-"                       of SIGSYS; exit 0 means it was NOT stopped (open-read: an\n"
-"                       allowed call, exit 0)\n"
-"  --help, --version\n"
-"\n"
-"Exit status: 0 a channel closed (the signer stopped); 2 usage; 3 start-up failed.\n");
+	fprintf(f, "usage: capf-keyd --config FILE --channels N [options]\n"
+		   "\n"
+		   "capf-signerd's key process: the only process that opens the token. capf-signerd\n"
+		   "starts it (through its supervisor) with N request channels on descriptors 3..;\n"
+		   "it is not started by hand. It signs only what passes the policy's lints.\n"
+		   "\n"
+		   "  --config FILE        the signer's capf.conf (token.*, lsc.*)\n"
+		   "  --channels N         channels on descriptors 3 .. 3+N-1 (1..64)\n"
+		   "  --keygen             serve key generation (KEY_GENERATE, KEY_DESTROY) on one channel\n"
+		   "  --provider-dir DIR   where capfhsm.so is (default: next to the program)\n"
+		   "  --foreground         log to stderr instead of syslog\n"
+		   "  --verbose            also log debug events\n"
+		   "  --no-seccomp         DEBUGGING ONLY: no system-call allow-list\n"
+		   "  --seccomp-selftest CALL\n"
+		   "                       install the allow-list, then make the forbidden CALL\n"
+		   "                       (open-write, open-create, exec-map, mprotect-exec, socket-inet,\n"
+		   "                       unlink, execve, setrlimit, kill-parent): the process must die\n"
+		   "                       of SIGSYS; exit 0 means it was NOT stopped (open-read: an\n"
+		   "                       allowed call, exit 0)\n"
+		   "  --help, --version\n"
+		   "\n"
+		   "Exit status: 0 a channel closed (the signer stopped); 2 usage; 3 start-up failed.\n");
 }
 
 /* Only 0-2 and the channels stay open. */
@@ -154,21 +153,41 @@ int main(int argc, char **argv)
 	pthread_t th[CAPF_KEYD_CHANNELS_MAX];
 	char err[1024];
 
-	capf_sd_capture();      /* JOURNAL_STREAM (the supervisor passes the signer's on) */
+	capf_sd_capture(); /* JOURNAL_STREAM (the supervisor passes the signer's on) */
 	if (capf_version_option(argc, argv, "capf-keyd"))
 		return 0;
 	while ((o = getopt_long(argc, argv, "", opts, NULL)) != -1) {
 		switch (o) {
-		case 'c': config = optarg; break;
-		case 'n': nch = atoi(optarg); break;
-		case 'k': kd.keygen = 1; break;
-		case 'P': provdir = optarg; break;
-		case 'f': foreground = 1; break;
-		case 'v': verbose = 1; break;
-		case 'S': seccomp = 0; break;
-		case 'T': selftest = optarg; break;
-		case 'h': usage(stdout); return 0;
-		default: usage(stderr); return 2;
+		case 'c':
+			config = optarg;
+			break;
+		case 'n':
+			nch = atoi(optarg);
+			break;
+		case 'k':
+			kd.keygen = 1;
+			break;
+		case 'P':
+			provdir = optarg;
+			break;
+		case 'f':
+			foreground = 1;
+			break;
+		case 'v':
+			verbose = 1;
+			break;
+		case 'S':
+			seccomp = 0;
+			break;
+		case 'T':
+			selftest = optarg;
+			break;
+		case 'h':
+			usage(stdout);
+			return 0;
+		default:
+			usage(stderr);
+			return 2;
 		}
 	}
 	if (selftest != NULL) {
@@ -192,10 +211,11 @@ int main(int argc, char **argv)
 		core = cur;
 	else if (setrlimit(RLIMIT_CORE, &core) != 0)
 		core.rlim_max = 1;
-	if (core.rlim_max != 0 || prctl(PR_SET_DUMPABLE, 0) != 0 ||
-	    close_others(nch) != 0) {
-		fprintf(stderr, "capf-keyd: cannot harden the process, or descriptors 3..%d are not its "
-			"channels (capf-keyd is started by capf-signerd)\n", CAPF_KEYD_FD_FIRST + nch - 1);
+	if (core.rlim_max != 0 || prctl(PR_SET_DUMPABLE, 0) != 0 || close_others(nch) != 0) {
+		fprintf(stderr,
+			"capf-keyd: cannot harden the process, or descriptors 3..%d are not its "
+			"channels (capf-keyd is started by capf-signerd)\n",
+			CAPF_KEYD_FD_FIRST + nch - 1);
 		return EX_STARTUP;
 	}
 	capf_log_open(kd.keygen ? "capf-keyd-keygen" : "capf-keyd", foreground, verbose);
@@ -208,8 +228,12 @@ int main(int argc, char **argv)
 	capf_errlist_free(errs);
 	if (!kd.keygen) {
 		struct capf_hsm_opts ho = {
-			.provider_dir = provdir, .module = kd.conf.token.module, .reinit_module = 1,
-			.recover_ms = 1000, .sessions = (unsigned)nch, .log = capf_hsm_log,
+			.provider_dir = provdir,
+			.module = kd.conf.token.module,
+			.reinit_module = 1,
+			.recover_ms = 1000,
+			.sessions = (unsigned)nch,
+			.log = capf_hsm_log,
 		};
 
 		if (capf_hsm_open(&ho, &kd.hsm, err, sizeof(err)) != 0) {
@@ -220,7 +244,8 @@ int main(int argc, char **argv)
 		kd.libctx = capf_hsm_libctx(kd.hsm);
 	}
 	/* the token's module loaded and logged in now: nothing is mapped later */
-	if ((kd.keygen ? keyd_keygen_init(&kd, err, sizeof(err)) : keyd_keys_init(&kd, err, sizeof(err))) != 0) {
+	if ((kd.keygen ? keyd_keygen_init(&kd, err, sizeof(err)) : keyd_keys_init(&kd, err, sizeof(err))) !=
+	    0) {
 		capf_log(LOG_ERR, "startup_failed", "stage=token error=\"%s\"", err);
 		fprintf(stderr, "capf-keyd: %s\n", err);
 		return EX_STARTUP;

@@ -30,36 +30,90 @@
 #include "appliance/keyd/keyd.h"
 
 static const char *const base[] = {
-	"read", "write", "readv", "writev", "pread64", "close", "fstat", "newfstatat", "stat",
-	"lstat", "statx", "lseek", "access", "faccessat", "faccessat2", "readlink", "readlinkat",
-	"getdents64", "fcntl", "flock", "dup", "dup3",
-	"munmap", "mremap", "brk", "madvise", "mlock", "munlock", "mlock2",
-	"futex", "set_robust_list", "rseq", "sched_yield", "sched_getaffinity",
-	"nanosleep", "clock_nanosleep", "clock_gettime", "gettimeofday", "time",
-	"getpid", "gettid", "getuid", "geteuid", "getgid", "getegid", "getppid", "getrandom",
-	"recvfrom", "recvmsg", "sendmsg", "sendto", "poll", "ppoll", "getsockopt",
-	"rt_sigreturn", "rt_sigprocmask", "rt_sigaction", "restart_syscall",
-	"exit", "exit_group", "membarrier", "uname", "getrlimit", "sysinfo",
+	"read",
+	"write",
+	"readv",
+	"writev",
+	"pread64",
+	"close",
+	"fstat",
+	"newfstatat",
+	"stat",
+	"lstat",
+	"statx",
+	"lseek",
+	"access",
+	"faccessat",
+	"faccessat2",
+	"readlink",
+	"readlinkat",
+	"getdents64",
+	"fcntl",
+	"flock",
+	"dup",
+	"dup3",
+	"munmap",
+	"mremap",
+	"brk",
+	"madvise",
+	"mlock",
+	"munlock",
+	"mlock2",
+	"futex",
+	"set_robust_list",
+	"rseq",
+	"sched_yield",
+	"sched_getaffinity",
+	"nanosleep",
+	"clock_nanosleep",
+	"clock_gettime",
+	"gettimeofday",
+	"time",
+	"getpid",
+	"gettid",
+	"getuid",
+	"geteuid",
+	"getgid",
+	"getegid",
+	"getppid",
+	"getrandom",
+	"recvfrom",
+	"recvmsg",
+	"sendmsg",
+	"sendto",
+	"poll",
+	"ppoll",
+	"getsockopt",
+	"rt_sigreturn",
+	"rt_sigprocmask",
+	"rt_sigaction",
+	"restart_syscall",
+	"exit",
+	"exit_group",
+	"membarrier",
+	"uname",
+	"getrlimit",
+	"sysinfo",
 };
 
 /* what a module reaching its HSM over the network (or p11-kit's socket) needs */
 static const char *const net[] = {
-	"connect", "bind", "getsockname", "getpeername", "setsockopt", "shutdown", "socketpair",
-	"select", "pselect6", "epoll_create1", "epoll_ctl", "epoll_wait", "epoll_pwait",
-	"eventfd2", "pipe2",
+	"connect",   "bind",       "getsockname", "getpeername", "setsockopt",
+	"shutdown",  "socketpair", "select",      "pselect6",    "epoll_create1",
+	"epoll_ctl", "epoll_wait", "epoll_pwait", "eventfd2",    "pipe2",
 };
 
 /* --keygen: the module writes its token files */
 static const char *const files[] = {
-	"pwrite64", "rename", "renameat", "renameat2", "unlink", "unlinkat", "mkdir", "mkdirat",
-	"fsync", "fdatasync", "ftruncate", "fallocate", "fchmod", "chmod", "umask",
+	"pwrite64", "rename",    "renameat",  "renameat2", "unlink", "unlinkat", "mkdir", "mkdirat",
+	"fsync",    "fdatasync", "ftruncate", "fallocate", "fchmod", "chmod",    "umask",
 };
 
 #if defined(__SANITIZE_ADDRESS__)
 #define KEYD_SANITIZER 1
 static const char *const sanitizer[] = {
-	"sigaltstack", "prctl", "ptrace", "wait4", "waitid", "clone", "mincore", "pipe2",
-	"process_vm_readv", "kill", "getdents", "openat", "open", "mmap", "mprotect",
+	"sigaltstack",      "prctl", "ptrace",   "wait4",  "waitid", "clone", "mincore",  "pipe2",
+	"process_vm_readv", "kill",  "getdents", "openat", "open",   "mmap",  "mprotect",
 };
 #else
 #define KEYD_SANITIZER 0
@@ -109,16 +163,19 @@ int keyd_sandbox(int network, int keygen, char *err, size_t errlen)
 				      SCMP_A0(SCMP_CMP_EQ, (scmp_datum_t)getpid()));
 	/* getrlimit through prlimit64: reading only */
 	if (rc == 0)
-		rc = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(prlimit64), 2,
-				      SCMP_A0(SCMP_CMP_EQ, 0), SCMP_A2(SCMP_CMP_EQ, 0));
+		rc = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(prlimit64), 2, SCMP_A0(SCMP_CMP_EQ, 0),
+				      SCMP_A2(SCMP_CMP_EQ, 0));
 	if (rc == 0 && network) {
 		rc = capf_seccomp_allow_table(ctx, net);
 		if (rc == 0)
-			rc = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(socket), 1, SCMP_A0(SCMP_CMP_EQ, AF_UNIX));
+			rc = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(socket), 1,
+					      SCMP_A0(SCMP_CMP_EQ, AF_UNIX));
 		if (rc == 0)
-			rc = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(socket), 1, SCMP_A0(SCMP_CMP_EQ, AF_INET));
+			rc = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(socket), 1,
+					      SCMP_A0(SCMP_CMP_EQ, AF_INET));
 		if (rc == 0)
-			rc = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(socket), 1, SCMP_A0(SCMP_CMP_EQ, AF_INET6));
+			rc = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(socket), 1,
+					      SCMP_A0(SCMP_CMP_EQ, AF_INET6));
 	} else if (rc == 0) {
 		rc = seccomp_rule_add(ctx, SCMP_ACT_ERRNO(EACCES), SCMP_SYS(socket), 1,
 				      SCMP_A0(SCMP_CMP_EQ, AF_UNIX));
@@ -135,7 +192,7 @@ int keyd_sandbox(int network, int keygen, char *err, size_t errlen)
 void keyd_selftest(const char *name)
 {
 	fprintf(stderr, "capf-keyd: seccomp self-test: %s\n", name);
-	if (strcmp(name, "open-read") == 0) {          /* allowed: the control case */
+	if (strcmp(name, "open-read") == 0) { /* allowed: the control case */
 		int fd = open("/dev/null", O_RDONLY);
 
 		if (fd >= 0)

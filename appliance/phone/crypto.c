@@ -29,12 +29,13 @@ static const char *curve_group(int curve)
 	}
 }
 
-int phone_sign(EVP_PKEY *key, int hash_id, const uint8_t *data, size_t len,
-	       uint8_t **sig, size_t *siglen, char *err, size_t errlen)
+int phone_sign(EVP_PKEY *key, int hash_id, const uint8_t *data, size_t len, uint8_t **sig, size_t *siglen,
+	       char *err, size_t errlen)
 {
-	const char *mdname = hash_id == CAPF_HASH_SHA1 ? "SHA1" :
+	const char *mdname = hash_id == CAPF_HASH_SHA1   ? "SHA1" :
 			     hash_id == CAPF_HASH_SHA256 ? "SHA256" :
-			     hash_id == CAPF_HASH_SHA512 ? "SHA512" : NULL;
+			     hash_id == CAPF_HASH_SHA512 ? "SHA512" :
+							   NULL;
 	unsigned char dg[EVP_MAX_MD_SIZE];
 	unsigned int dlen = 0;
 	EVP_PKEY_CTX *ctx = NULL;
@@ -102,14 +103,15 @@ EVP_PKEY *phone_keygen(int key_type, unsigned rsa_bits, int curve, char *err, si
 }
 
 /* Appends one signature element over data with hash hash_id. */
-static int put_sig(struct capf_builder *b, EVP_PKEY *key, int sha2, const uint8_t *data, size_t len,
-		   char *err, size_t errlen)
+static int put_sig(struct capf_builder *b, EVP_PKEY *key, int sha2, const uint8_t *data, size_t len, char *err,
+		   size_t errlen)
 {
 	uint8_t *sig;
 	size_t siglen;
 	int rc;
 
-	if (phone_sign(key, sha2 ? CAPF_HASH_SHA512 : CAPF_HASH_SHA1, data, len, &sig, &siglen, err, errlen) != 0)
+	if (phone_sign(key, sha2 ? CAPF_HASH_SHA512 : CAPF_HASH_SHA1, data, len, &sig, &siglen, err, errlen) !=
+	    0)
 		return -1;
 	if (sha2)
 		rc = capf_build_sha2(b, CAPF_HASH_SHA512, sig, siglen);
@@ -135,8 +137,8 @@ static int der_of(X509 *x, uint8_t **der, size_t *len, char *err, size_t errlen)
 	return 0;
 }
 
-int phone_auth_response(const struct phone_config *cfg, uint32_t session_id,
-			uint8_t **out, size_t *outlen, char *err, size_t errlen)
+int phone_auth_response(const struct phone_config *cfg, uint32_t session_id, uint8_t **out, size_t *outlen,
+			char *err, size_t errlen)
 {
 	struct capf_builder b;
 	uint8_t *der = NULL, *data = NULL, *sdata = NULL, *s1 = NULL, *s3 = NULL;
@@ -313,7 +315,8 @@ int phone_keypool_fill(struct phone_keypool *p, const char *spec, unsigned n, ch
 	unsigned bits, made = 0;
 
 	if (phone_key_spec(spec, &kt, &bits, &curve) != 0) {
-		snprintf(err, errlen, "key kind \"%s\": expected rsa:BITS (512..8192) or ec:P-256|P-384|P-521", spec);
+		snprintf(err, errlen, "key kind \"%s\": expected rsa:BITS (512..8192) or ec:P-256|P-384|P-521",
+			 spec);
 		return -1;
 	}
 	/* generate outside the lock (several threads fill one pool), then append */
@@ -341,7 +344,7 @@ int phone_keypool_fill(struct phone_keypool *p, const char *spec, unsigned n, ch
 		k->keys = nk;
 		memcpy(k->keys + k->n, fresh, n * sizeof(*fresh));
 		k->n += n;
-		made = 0;       /* owned by the pool now */
+		made = 0; /* owned by the pool now */
 		rc = 0;
 	} else {
 		snprintf(err, errlen, k == NULL ? "too many key kinds" : "out of memory");

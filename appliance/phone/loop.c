@@ -35,12 +35,12 @@
 #include "appliance/phone/phone_int.h"
 
 enum conn_state {
-	C_IDLE = 0,                     /* no session in this slot */
-	C_CONNECT,                      /* TCP connect in progress */
-	C_HANDSHAKE,                    /* TLS handshake */
-	C_SESSION,                      /* CAPF messages */
-	C_END,                          /* over: report and close */
-	C_WAIT,                         /* told RETRY_LATER: starts again at its deadline */
+	C_IDLE = 0,  /* no session in this slot */
+	C_CONNECT,   /* TCP connect in progress */
+	C_HANDSHAKE, /* TLS handshake */
+	C_SESSION,   /* CAPF messages */
+	C_END,       /* over: report and close */
+	C_WAIT,      /* told RETRY_LATER: starts again at its deadline */
 };
 
 struct conn {
@@ -49,23 +49,23 @@ struct conn {
 	char name[CAPF_NAME_MAX + 1];
 	struct phone_config cfg;
 	struct phone_session s;
-	const struct addrinfo *ai;      /* the address being tried */
+	const struct addrinfo *ai; /* the address being tried */
 	int fd;
-	uint32_t events;                /* registered with epoll; 0: not registered */
+	uint32_t events; /* registered with epoll; 0: not registered */
 	SSL *ssl;
 	struct capf_reader *rd;
-	unsigned wi;                    /* the next s.out[] to write */
-	int rc;                         /* phone_session_input's answer, acted on once written */
-	double t0, deadline;            /* ms, CLOCK_MONOTONIC */
-	double first_t0;                /* the first attempt's start (RETRY_LATER retried) */
-	unsigned seed;                  /* the retry delay's jitter */
+	unsigned wi;         /* the next s.out[] to write */
+	int rc;              /* phone_session_input's answer, acted on once written */
+	double t0, deadline; /* ms, CLOCK_MONOTONIC */
+	double first_t0;     /* the first attempt's start (RETRY_LATER retried) */
+	unsigned seed;       /* the retry delay's jitter */
 };
 
 struct run {
 	const struct phone_load *l;
 	struct addrinfo *addrs;
 	char gai_err[200];
-	atomic_ulong next;              /* the next session to start */
+	atomic_ulong next; /* the next session to start */
 };
 
 struct worker {
@@ -73,9 +73,9 @@ struct worker {
 	struct conn *conns;
 	unsigned nconns;
 	int ep;
-	int started;                    /* a thread of its own */
+	int started; /* a thread of its own */
 	pthread_t th;
-	char err[200];                  /* why the loop stopped early */
+	char err[200]; /* why the loop stopped early */
 	uint8_t buf[16384];
 };
 
@@ -120,7 +120,7 @@ static void watch(struct worker *w, struct conn *c, uint32_t events)
 static void close_fd(struct conn *c)
 {
 	if (c->fd >= 0)
-		close(c->fd);           /* also leaves the epoll set */
+		close(c->fd); /* also leaves the epoll set */
 	c->fd = -1;
 	c->events = 0;
 }
@@ -156,7 +156,7 @@ static void session_io(struct worker *w, struct conn *c)
 		}
 		phone_session_clear_out(s);
 		c->wi = 0;
-		if (c->rc < 0) {                /* s->error says why */
+		if (c->rc < 0) { /* s->error says why */
 			fail(c, "%s", "protocol error");
 			return;
 		}
@@ -178,9 +178,11 @@ static void session_io(struct worker *w, struct conn *c)
 				watch(w, c, e == SSL_ERROR_WANT_READ ? EPOLLIN : EPOLLOUT);
 				return;
 			}
-			if (e == SSL_ERROR_ZERO_RETURN || (e == SSL_ERROR_SYSCALL && ERR_peek_error() == 0 && errno == 0))
+			if (e == SSL_ERROR_ZERO_RETURN ||
+			    (e == SSL_ERROR_SYSCALL && ERR_peek_error() == 0 && errno == 0))
 				fail(c, "the server closed the connection %s",
-				     capf_reader_pending(c->rd) ? "in the middle of a message" : "before END_SESSION");
+				     capf_reader_pending(c->rd) ? "in the middle of a message" :
+								  "before END_SESSION");
 			else if (e == SSL_ERROR_SYSCALL && errno != 0)
 				fail(c, "TLS read: %s", strerror(errno));
 			else {
@@ -196,7 +198,7 @@ static void session_io(struct worker *w, struct conn *c)
 		}
 		if (rc == 0)
 			continue;
-		if (used != (size_t)n) {        /* cannot happen: we read what the reader wanted */
+		if (used != (size_t)n) { /* cannot happen: we read what the reader wanted */
 			fail(c, "%s", "bytes after the end of a message");
 			return;
 		}
@@ -243,7 +245,7 @@ static void tls_start(struct worker *w, struct conn *c)
 {
 	char err[256];
 
-	c->s.error[0] = '\0';                   /* an earlier address's failure */
+	c->s.error[0] = '\0'; /* an earlier address's failure */
 	if ((c->ssl = SSL_new(w->r->l->ctx)) == NULL || SSL_set_fd(c->ssl, c->fd) != 1) {
 		capf_ossl_error_msg(err, sizeof(err), "TLS");
 		fail(c, "%s", err);
@@ -303,7 +305,8 @@ static void tcp_connect(struct worker *w, struct conn *c)
 			watch(w, c, EPOLLOUT);
 			return;
 		}
-		snprintf(c->s.error, sizeof(c->s.error), "connect %s:%s: %s", l->host, l->port, strerror(errno));
+		snprintf(c->s.error, sizeof(c->s.error), "connect %s:%s: %s", l->host, l->port,
+			 strerror(errno));
 		close_fd(c);
 	}
 	fail(c, "connect %s:%s: no address", l->host, l->port);
@@ -381,7 +384,7 @@ static void conn_end(struct worker *w, struct conn *c)
 			d = l->retry_max_ms;
 		d = d / 2 + d / 2 * (double)rand_r(&c->seed) / RAND_MAX;
 		if (now_ms() + d >= c->first_t0 + l->timeout_ms)
-			goto report;    /* no time left: RETRY_LATER is its result */
+			goto report; /* no time left: RETRY_LATER is its result */
 		if (l->retries != NULL)
 			atomic_fetch_add(l->retries, 1);
 		phone_session_free(&c->s);
@@ -572,8 +575,8 @@ int phone_load_run(const struct phone_load *l, char *err, size_t errlen)
 		}
 	}
 	if (rc == 0 && atomic_load(&r.next) < l->count) {
-		snprintf(err, errlen, "only %lu of %lu sessions were started", (unsigned long)atomic_load(&r.next),
-			 l->count);
+		snprintf(err, errlen, "only %lu of %lu sessions were started",
+			 (unsigned long)atomic_load(&r.next), l->count);
 		rc = -1;
 	}
 out:

@@ -27,57 +27,57 @@
 #include "appliance/phone/phone_int.h"
 
 static const char usage_text[] =
-"usage: capf-phone --capf-cert FILE [--host H] [--port P] --name NAME [options]\n"
-"       capf-phone --capf-cert FILE --load N [--concurrency C] --name-pattern P [options]\n"
-"\n"
-"A CAPF client that behaves like a Cisco IP phone (protocol 3) or a Jabber client\n"
-"(protocol 2): TLS to the CAPF port, pinned to the CAPF certificate, then AUTH_RESPONSE,\n"
-"key generation, certificate store / fetch / delete as the server asks.\n"
-"\n"
-"  --host H                 server (default 127.0.0.1)\n"
-"  --port P                 port (default 3804)\n"
-"  --bind ADDR              numeric source address of the connections (e.g. 127.0.0.2:\n"
-"                           another loopback address, as another phone's would be)\n"
-"  --capf-cert FILE         PEM certificate(s) the server's TLS certificate must be or chain to\n"
-"                           (the ITL's CAPF record; host names are not checked, as on phones)\n"
-"  --name NAME              DEVICE_NAME, e.g. SEP58971ECC97C1 or CSFJSMITH\n"
-"  --protocol 3|2           3: phone (default); 2: Jabber (no PASSWORD element, RSA only)\n"
-"  --auth MODE              null (default) | string | lsc | mic\n"
-"  --auth-string-file FILE  the authentication string (file mode 0600; never on argv)\n"
-"  --cert FILE --key FILE   the LSC or MIC (PEM) for --auth lsc|mic; also what a fetch returns\n"
-"  --sudi-cert FILE --sudi-key FILE   send SUDI_DATA bound to the session id\n"
-"  --send-in-progress       send REQUEST_IN_PROGRESS before KEY_GENERATE_RESPONSE\n"
-"  --fail-keygen rsa|ec|all answer key generation requests of that kind with a failure\n"
-"  --out-cert FILE          write the stored LSC (PEM)\n"
-"  --out-key FILE           write its private key (PEM, mode 0600)\n"
-"  --timeout SEC            a session's deadline: connect, TLS handshake and the whole\n"
-"                           exchange (default 30)\n"
-"  --tls-max 1.2|1.3        highest TLS version offered (1.2: as older phones do)\n"
-"  --tls-version V          offer only TLS V: 1.0, 1.1, 1.2 or 1.3 (lowest and highest\n"
-"                           pinned; 1.0/1.1 at OpenSSL security level 0, as old phones)\n"
-"  --ciphers LIST           the TLS 1.2-and-below cipher list (OpenSSL syntax), e.g.\n"
-"                           AES256-SHA:AES128-SHA as phones without ECDHE offer; with\n"
-"                           --tls-version 1.0 that phone needs the server's tls.legacy\n"
-"  --json                   print a JSON summary line\n"
-"  --quiet                  no human-readable lines\n"
-"load mode:\n"
-"  --load N                 N sessions; names from --name-pattern (e.g. SEP%012X) from --first\n"
-"  --concurrency C          C sessions at a time (default 8)\n"
-"  --threads T              threads running them, each an event loop over its share of the\n"
-"                           C sessions (default: one per online CPU; at most C)\n"
-"  --first N                first number of the pattern (default 0)\n"
-"  --keys LIST              key kinds to pre-generate before the clock starts\n"
-"                           (default rsa:2048,ec:P-256; rsa:BITS, ec:P-256|P-384|P-521)\n"
-"  --pool-size K            keys per kind (default N); --reuse-keys: K keys used round robin\n"
-"                           (a session finding no key left generates one on its thread,\n"
-"                           holding up the other sessions of that thread meanwhile)\n"
-"  --retry-later MAX        a phone told RETRY_LATER waits the delay the server gave (at most\n"
-"                           MAX seconds, jittered down to half) and connects again, as\n"
-"                           phones do, while --timeout from its first connect allows;\n"
-"                           counted as retried, its result is its last attempt's\n"
-"  --version                print the version and exit\n"
-"exit codes: 0 success, 10 nothing to do, 11 unknown device, 12 refused, 13 retry later,\n"
-"            1 error (TLS, protocol, timeout), 2 usage\n";
+	"usage: capf-phone --capf-cert FILE [--host H] [--port P] --name NAME [options]\n"
+	"       capf-phone --capf-cert FILE --load N [--concurrency C] --name-pattern P [options]\n"
+	"\n"
+	"A CAPF client that behaves like a Cisco IP phone (protocol 3) or a Jabber client\n"
+	"(protocol 2): TLS to the CAPF port, pinned to the CAPF certificate, then AUTH_RESPONSE,\n"
+	"key generation, certificate store / fetch / delete as the server asks.\n"
+	"\n"
+	"  --host H                 server (default 127.0.0.1)\n"
+	"  --port P                 port (default 3804)\n"
+	"  --bind ADDR              numeric source address of the connections (e.g. 127.0.0.2:\n"
+	"                           another loopback address, as another phone's would be)\n"
+	"  --capf-cert FILE         PEM certificate(s) the server's TLS certificate must be or chain to\n"
+	"                           (the ITL's CAPF record; host names are not checked, as on phones)\n"
+	"  --name NAME              DEVICE_NAME, e.g. SEP58971ECC97C1 or CSFJSMITH\n"
+	"  --protocol 3|2           3: phone (default); 2: Jabber (no PASSWORD element, RSA only)\n"
+	"  --auth MODE              null (default) | string | lsc | mic\n"
+	"  --auth-string-file FILE  the authentication string (file mode 0600; never on argv)\n"
+	"  --cert FILE --key FILE   the LSC or MIC (PEM) for --auth lsc|mic; also what a fetch returns\n"
+	"  --sudi-cert FILE --sudi-key FILE   send SUDI_DATA bound to the session id\n"
+	"  --send-in-progress       send REQUEST_IN_PROGRESS before KEY_GENERATE_RESPONSE\n"
+	"  --fail-keygen rsa|ec|all answer key generation requests of that kind with a failure\n"
+	"  --out-cert FILE          write the stored LSC (PEM)\n"
+	"  --out-key FILE           write its private key (PEM, mode 0600)\n"
+	"  --timeout SEC            a session's deadline: connect, TLS handshake and the whole\n"
+	"                           exchange (default 30)\n"
+	"  --tls-max 1.2|1.3        highest TLS version offered (1.2: as older phones do)\n"
+	"  --tls-version V          offer only TLS V: 1.0, 1.1, 1.2 or 1.3 (lowest and highest\n"
+	"                           pinned; 1.0/1.1 at OpenSSL security level 0, as old phones)\n"
+	"  --ciphers LIST           the TLS 1.2-and-below cipher list (OpenSSL syntax), e.g.\n"
+	"                           AES256-SHA:AES128-SHA as phones without ECDHE offer; with\n"
+	"                           --tls-version 1.0 that phone needs the server's tls.legacy\n"
+	"  --json                   print a JSON summary line\n"
+	"  --quiet                  no human-readable lines\n"
+	"load mode:\n"
+	"  --load N                 N sessions; names from --name-pattern (e.g. SEP%012X) from --first\n"
+	"  --concurrency C          C sessions at a time (default 8)\n"
+	"  --threads T              threads running them, each an event loop over its share of the\n"
+	"                           C sessions (default: one per online CPU; at most C)\n"
+	"  --first N                first number of the pattern (default 0)\n"
+	"  --keys LIST              key kinds to pre-generate before the clock starts\n"
+	"                           (default rsa:2048,ec:P-256; rsa:BITS, ec:P-256|P-384|P-521)\n"
+	"  --pool-size K            keys per kind (default N); --reuse-keys: K keys used round robin\n"
+	"                           (a session finding no key left generates one on its thread,\n"
+	"                           holding up the other sessions of that thread meanwhile)\n"
+	"  --retry-later MAX        a phone told RETRY_LATER waits the delay the server gave (at most\n"
+	"                           MAX seconds, jittered down to half) and connects again, as\n"
+	"                           phones do, while --timeout from its first connect allows;\n"
+	"                           counted as retried, its result is its last attempt's\n"
+	"  --version                print the version and exit\n"
+	"exit codes: 0 success, 10 nothing to do, 11 unknown device, 12 refused, 13 retry later,\n"
+	"            1 error (TLS, protocol, timeout), 2 usage\n";
 
 struct opts {
 	const char *host, *port, *capf_cert, *name, *auth_file, *cert, *key, *sudi_cert, *sudi_key;
@@ -104,7 +104,8 @@ static unsigned long num(const char *s, const char *what, unsigned long min, uns
 	errno = 0;
 	v = strtoul(s, &end, 10);
 	if (errno != 0 || *s == '\0' || *end != '\0' || v < min || v > max) {
-		fprintf(stderr, "capf-phone: %s \"%s\": expected a number from %lu to %lu\n", what, s, min, max);
+		fprintf(stderr, "capf-phone: %s \"%s\": expected a number from %lu to %lu\n", what, s, min,
+			max);
 		exit(PHONE_EXIT_USAGE);
 	}
 	return v;
@@ -134,7 +135,8 @@ static EVP_PKEY *load_key(const char *path, X509 *match)
 		exit(PHONE_EXIT_USAGE);
 	}
 	if (match != NULL && X509_check_private_key(match, k) != 1) {
-		fprintf(stderr, "capf-phone: %s: this key does not belong to the certificate given with it\n", path);
+		fprintf(stderr, "capf-phone: %s: this key does not belong to the certificate given with it\n",
+			path);
 		exit(PHONE_EXIT_USAGE);
 	}
 	return k;
@@ -153,8 +155,10 @@ static char *load_auth_string(const char *path)
 		exit(PHONE_EXIT_USAGE);
 	}
 	if (st.st_mode & 077) {
-		fprintf(stderr, "capf-phone: %s: mode %03o; an authentication string file must be 0600 "
-			"(chmod 600 %s)\n", path, (unsigned)(st.st_mode & 0777), path);
+		fprintf(stderr,
+			"capf-phone: %s: mode %03o; an authentication string file must be 0600 "
+			"(chmod 600 %s)\n",
+			path, (unsigned)(st.st_mode & 0777), path);
 		exit(PHONE_EXIT_USAGE);
 	}
 	if (capf_file_read(path, 256, &buf, &len, err, sizeof(err)) != 0) {
@@ -175,33 +179,74 @@ static char *load_auth_string(const char *path)
 
 static void parse_args(int argc, char **argv, struct opts *o)
 {
-	enum { O_HOST = 256, O_PORT, O_CAPF, O_NAME, O_PROTO, O_AUTH, O_AUTHFILE, O_CERT, O_KEY,
-	       O_SUDIC, O_SUDIK, O_INPROG, O_FAILKG, O_OUTC, O_OUTK, O_TIMEOUT, O_JSON, O_QUIET,
-	       O_LOAD, O_CONC, O_PATTERN, O_FIRST, O_KEYS, O_POOL, O_REUSE, O_TLSMAX, O_THREADS, O_HELP,
-	       O_BIND, O_TLSVER, O_CIPHERS, O_RETRY };
+	enum {
+		O_HOST = 256,
+		O_PORT,
+		O_CAPF,
+		O_NAME,
+		O_PROTO,
+		O_AUTH,
+		O_AUTHFILE,
+		O_CERT,
+		O_KEY,
+		O_SUDIC,
+		O_SUDIK,
+		O_INPROG,
+		O_FAILKG,
+		O_OUTC,
+		O_OUTK,
+		O_TIMEOUT,
+		O_JSON,
+		O_QUIET,
+		O_LOAD,
+		O_CONC,
+		O_PATTERN,
+		O_FIRST,
+		O_KEYS,
+		O_POOL,
+		O_REUSE,
+		O_TLSMAX,
+		O_THREADS,
+		O_HELP,
+		O_BIND,
+		O_TLSVER,
+		O_CIPHERS,
+		O_RETRY
+	};
 	static const struct option lo[] = {
-		{ "host", required_argument, NULL, O_HOST }, { "port", required_argument, NULL, O_PORT },
-		{ "capf-cert", required_argument, NULL, O_CAPF }, { "name", required_argument, NULL, O_NAME },
-		{ "protocol", required_argument, NULL, O_PROTO }, { "auth", required_argument, NULL, O_AUTH },
+		{ "host", required_argument, NULL, O_HOST },
+		{ "port", required_argument, NULL, O_PORT },
+		{ "capf-cert", required_argument, NULL, O_CAPF },
+		{ "name", required_argument, NULL, O_NAME },
+		{ "protocol", required_argument, NULL, O_PROTO },
+		{ "auth", required_argument, NULL, O_AUTH },
 		{ "auth-string-file", required_argument, NULL, O_AUTHFILE },
-		{ "cert", required_argument, NULL, O_CERT }, { "key", required_argument, NULL, O_KEY },
-		{ "sudi-cert", required_argument, NULL, O_SUDIC }, { "sudi-key", required_argument, NULL, O_SUDIK },
+		{ "cert", required_argument, NULL, O_CERT },
+		{ "key", required_argument, NULL, O_KEY },
+		{ "sudi-cert", required_argument, NULL, O_SUDIC },
+		{ "sudi-key", required_argument, NULL, O_SUDIK },
 		{ "send-in-progress", no_argument, NULL, O_INPROG },
 		{ "fail-keygen", required_argument, NULL, O_FAILKG },
-		{ "out-cert", required_argument, NULL, O_OUTC }, { "out-key", required_argument, NULL, O_OUTK },
-		{ "timeout", required_argument, NULL, O_TIMEOUT }, { "json", no_argument, NULL, O_JSON },
-		{ "quiet", no_argument, NULL, O_QUIET }, { "load", required_argument, NULL, O_LOAD },
+		{ "out-cert", required_argument, NULL, O_OUTC },
+		{ "out-key", required_argument, NULL, O_OUTK },
+		{ "timeout", required_argument, NULL, O_TIMEOUT },
+		{ "json", no_argument, NULL, O_JSON },
+		{ "quiet", no_argument, NULL, O_QUIET },
+		{ "load", required_argument, NULL, O_LOAD },
 		{ "concurrency", required_argument, NULL, O_CONC },
 		{ "threads", required_argument, NULL, O_THREADS },
 		{ "name-pattern", required_argument, NULL, O_PATTERN },
-		{ "first", required_argument, NULL, O_FIRST }, { "keys", required_argument, NULL, O_KEYS },
-		{ "pool-size", required_argument, NULL, O_POOL }, { "reuse-keys", no_argument, NULL, O_REUSE },
+		{ "first", required_argument, NULL, O_FIRST },
+		{ "keys", required_argument, NULL, O_KEYS },
+		{ "pool-size", required_argument, NULL, O_POOL },
+		{ "reuse-keys", no_argument, NULL, O_REUSE },
 		{ "tls-max", required_argument, NULL, O_TLSMAX },
 		{ "bind", required_argument, NULL, O_BIND },
 		{ "tls-version", required_argument, NULL, O_TLSVER },
 		{ "ciphers", required_argument, NULL, O_CIPHERS },
 		{ "retry-later", required_argument, NULL, O_RETRY },
-		{ "help", no_argument, NULL, O_HELP }, { NULL, 0, NULL, 0 },
+		{ "help", no_argument, NULL, O_HELP },
+		{ NULL, 0, NULL, 0 },
 	};
 	int c;
 
@@ -214,11 +259,21 @@ static void parse_args(int argc, char **argv, struct opts *o)
 	o->keys = "rsa:2048,ec:P-256";
 	while ((c = getopt_long(argc, argv, "h", lo, NULL)) != -1) {
 		switch (c) {
-		case O_HOST: o->host = optarg; break;
-		case O_PORT: o->port = optarg; break;
-		case O_CAPF: o->capf_cert = optarg; break;
-		case O_NAME: o->name = optarg; break;
-		case O_PROTO: o->protocol = (int)num(optarg, "--protocol", 2, 3); break;
+		case O_HOST:
+			o->host = optarg;
+			break;
+		case O_PORT:
+			o->port = optarg;
+			break;
+		case O_CAPF:
+			o->capf_cert = optarg;
+			break;
+		case O_NAME:
+			o->name = optarg;
+			break;
+		case O_PROTO:
+			o->protocol = (int)num(optarg, "--protocol", 2, 3);
+			break;
 		case O_AUTH:
 			if (strcmp(optarg, "null") == 0)
 				o->cfg.auth = PHONE_AUTH_NULL;
@@ -231,12 +286,24 @@ static void parse_args(int argc, char **argv, struct opts *o)
 			else
 				die_usage("--auth must be null, string, lsc or mic, not ", optarg);
 			break;
-		case O_AUTHFILE: o->auth_file = optarg; break;
-		case O_CERT: o->cert = optarg; break;
-		case O_KEY: o->key = optarg; break;
-		case O_SUDIC: o->sudi_cert = optarg; break;
-		case O_SUDIK: o->sudi_key = optarg; break;
-		case O_INPROG: o->cfg.send_in_progress = 1; break;
+		case O_AUTHFILE:
+			o->auth_file = optarg;
+			break;
+		case O_CERT:
+			o->cert = optarg;
+			break;
+		case O_KEY:
+			o->key = optarg;
+			break;
+		case O_SUDIC:
+			o->sudi_cert = optarg;
+			break;
+		case O_SUDIK:
+			o->sudi_key = optarg;
+			break;
+		case O_INPROG:
+			o->cfg.send_in_progress = 1;
+			break;
 		case O_FAILKG:
 			if (strcmp(optarg, "rsa") == 0)
 				o->cfg.fail_keygen = PHONE_FAIL_RSA;
@@ -247,20 +314,48 @@ static void parse_args(int argc, char **argv, struct opts *o)
 			else
 				die_usage("--fail-keygen must be rsa, ec or all, not ", optarg);
 			break;
-		case O_OUTC: o->out_cert = optarg; break;
-		case O_OUTK: o->out_key = optarg; break;
-		case O_TIMEOUT: o->timeout = (int)num(optarg, "--timeout", 1, 3600); break;
-		case O_JSON: o->json = 1; break;
-		case O_QUIET: o->quiet = 1; break;
-		case O_LOAD: o->load = num(optarg, "--load", 1, 10000000); break;
-		case O_CONC: o->concurrency = (unsigned)num(optarg, "--concurrency", 1, 100000); break;
-		case O_RETRY: o->retry_max = (int)num(optarg, "--retry-later", 1, 3600); break;
-		case O_THREADS: o->threads = (unsigned)num(optarg, "--threads", 1, 1024); break;
-		case O_PATTERN: o->pattern = optarg; break;
-		case O_FIRST: o->first = num(optarg, "--first", 0, 0xffffffffffUL); break;
-		case O_KEYS: o->keys = optarg; break;
-		case O_POOL: o->pool_size = num(optarg, "--pool-size", 1, 10000000); break;
-		case O_REUSE: o->reuse = 1; break;
+		case O_OUTC:
+			o->out_cert = optarg;
+			break;
+		case O_OUTK:
+			o->out_key = optarg;
+			break;
+		case O_TIMEOUT:
+			o->timeout = (int)num(optarg, "--timeout", 1, 3600);
+			break;
+		case O_JSON:
+			o->json = 1;
+			break;
+		case O_QUIET:
+			o->quiet = 1;
+			break;
+		case O_LOAD:
+			o->load = num(optarg, "--load", 1, 10000000);
+			break;
+		case O_CONC:
+			o->concurrency = (unsigned)num(optarg, "--concurrency", 1, 100000);
+			break;
+		case O_RETRY:
+			o->retry_max = (int)num(optarg, "--retry-later", 1, 3600);
+			break;
+		case O_THREADS:
+			o->threads = (unsigned)num(optarg, "--threads", 1, 1024);
+			break;
+		case O_PATTERN:
+			o->pattern = optarg;
+			break;
+		case O_FIRST:
+			o->first = num(optarg, "--first", 0, 0xffffffffffUL);
+			break;
+		case O_KEYS:
+			o->keys = optarg;
+			break;
+		case O_POOL:
+			o->pool_size = num(optarg, "--pool-size", 1, 10000000);
+			break;
+		case O_REUSE:
+			o->reuse = 1;
+			break;
 		case O_TLSMAX:
 			if (strcmp(optarg, "1.2") == 0)
 				o->tls_max = TLS1_2_VERSION;
@@ -273,7 +368,8 @@ static void parse_args(int argc, char **argv, struct opts *o)
 			o->tls_version = strcmp(optarg, "1.0") == 0 ? TLS1_VERSION :
 					 strcmp(optarg, "1.1") == 0 ? TLS1_1_VERSION :
 					 strcmp(optarg, "1.2") == 0 ? TLS1_2_VERSION :
-					 strcmp(optarg, "1.3") == 0 ? TLS1_3_VERSION : 0;
+					 strcmp(optarg, "1.3") == 0 ? TLS1_3_VERSION :
+								      0;
 			if (o->tls_version == 0)
 				die_usage("--tls-version must be 1.0, 1.1, 1.2 or 1.3, not ", optarg);
 			break;
@@ -309,12 +405,15 @@ static void parse_args(int argc, char **argv, struct opts *o)
 	if (o->name != NULL && (strlen(o->name) == 0 || strlen(o->name) > CAPF_NAME_MAX))
 		die_usage("--name must be 1..64 bytes: ", o->name);
 	if (o->cfg.auth == PHONE_AUTH_STRING && o->auth_file == NULL)
-		die_usage("--auth string needs --auth-string-file (a 0600 file; never on the command line)", NULL);
+		die_usage("--auth string needs --auth-string-file (a 0600 file; never on the command line)",
+			  NULL);
 	if (o->cfg.auth == PHONE_AUTH_STRING && o->protocol == 2)
 		die_usage("--protocol 2 (Jabber) sends no PASSWORD element: use --auth null, lsc or mic", NULL);
-	if ((o->cfg.auth == PHONE_AUTH_LSC || o->cfg.auth == PHONE_AUTH_MIC) && (o->cert == NULL || o->key == NULL))
+	if ((o->cfg.auth == PHONE_AUTH_LSC || o->cfg.auth == PHONE_AUTH_MIC) &&
+	    (o->cert == NULL || o->key == NULL))
 		die_usage("--auth lsc|mic needs --cert and --key", NULL);
-	if ((o->cert == NULL) != (o->key == NULL) && o->cfg.auth != PHONE_AUTH_NULL && o->cfg.auth != PHONE_AUTH_STRING)
+	if ((o->cert == NULL) != (o->key == NULL) && o->cfg.auth != PHONE_AUTH_NULL &&
+	    o->cfg.auth != PHONE_AUTH_STRING)
 		die_usage("--cert and --key go together", NULL);
 	if ((o->sudi_cert == NULL) != (o->sudi_key == NULL))
 		die_usage("--sudi-cert and --sudi-key go together", NULL);
@@ -379,7 +478,8 @@ static int write_outputs(const struct opts *o, struct phone_session *s)
 		goto out;
 	}
 	BIO_free(b);
-	if ((b = BIO_new(BIO_s_secmem())) == NULL || PEM_write_bio_PrivateKey(b, s->key, NULL, NULL, 0, NULL, NULL) != 1)
+	if ((b = BIO_new(BIO_s_secmem())) == NULL ||
+	    PEM_write_bio_PrivateKey(b, s->key, NULL, NULL, 0, NULL, NULL) != 1)
 		goto out;
 	n = BIO_get_mem_data(b, &data);
 	if (capf_file_replace(o->out_key, 0600, data, (size_t)n, err, sizeof(err)) != 0) {
@@ -416,8 +516,17 @@ static int run_one(struct opts *o, SSL_CTX *ctx)
 	phone_session_init(&s, &o->cfg);
 	s.result = PHONE_ERROR;
 	pl = (struct phone_load){
-		.ctx = ctx, .host = o->host, .port = o->port, .bind = o->bind, .timeout_ms = o->timeout * 1000,
-		.count = 1, .concurrency = 1, .threads = 1, .cfg = &o->cfg, .done = one_done, .arg = &s,
+		.ctx = ctx,
+		.host = o->host,
+		.port = o->port,
+		.bind = o->bind,
+		.timeout_ms = o->timeout * 1000,
+		.count = 1,
+		.concurrency = 1,
+		.threads = 1,
+		.cfg = &o->cfg,
+		.done = one_done,
+		.arg = &s,
 	};
 	if (phone_load_run(&pl, err, sizeof(err)) != 0 && s.error[0] == '\0')
 		snprintf(s.error, sizeof(s.error), "%s", err);
@@ -450,7 +559,8 @@ static int run_one(struct opts *o, SSL_CTX *ctx)
 	if (o->json) {
 		printf("{\"schema\":1,\"name\":");
 		json_str(stdout, o->name);
-		printf(",\"result\":\"%s\",\"exit\":%d,\"operation\":", phone_result_name(r), phone_result_exit(r));
+		printf(",\"result\":\"%s\",\"exit\":%d,\"operation\":", phone_result_name(r),
+		       phone_result_exit(r));
 		json_str(stdout, s.operation);
 		printf(",\"end_reason\":%u,\"retry_delay\":%u,\"keygen_requests\":%u,\"keygen_failed\":%u",
 		       s.end_reason, s.retry_delay, s.keygen_requests, s.keygen_failed);
@@ -470,7 +580,7 @@ static int run_one(struct opts *o, SSL_CTX *ctx)
 
 /* Load mode: the sessions run in loop.c, results are gathered here */
 struct load {
-	double *lat_ms;                 /* per session */
+	double *lat_ms; /* per session */
 	enum phone_result *res;
 	char first_error[400];
 	pthread_mutex_t lock;
@@ -570,7 +680,8 @@ static int run_load(struct opts *o, SSL_CTX *ctx)
 		pthread_t gt[64];
 
 		for (unsigned t = 0; t < nt; t++) {
-			ga[t] = (struct gen_arg){ o->cfg.pool, spec, (unsigned)(per / nt + (t < per % nt)), "", 0 };
+			ga[t] = (struct gen_arg){ o->cfg.pool, spec, (unsigned)(per / nt + (t < per % nt)), "",
+						  0 };
 			pthread_create(&gt[t], NULL, gen_worker, &ga[t]);
 		}
 		for (unsigned t = 0; t < nt; t++) {
@@ -595,10 +706,21 @@ static int run_load(struct opts *o, SSL_CTX *ctx)
 		return PHONE_EXIT_ERROR;
 	}
 	pl = (struct phone_load){
-		.ctx = ctx, .host = o->host, .port = o->port, .bind = o->bind, .timeout_ms = o->timeout * 1000,
-		.count = o->load, .concurrency = o->concurrency, .threads = o->threads,
-		.cfg = &o->cfg, .pattern = &pat, .first = o->first, .done = load_done, .arg = &l,
-		.retry_max_ms = o->retry_max * 1000, .retries = &retries,
+		.ctx = ctx,
+		.host = o->host,
+		.port = o->port,
+		.bind = o->bind,
+		.timeout_ms = o->timeout * 1000,
+		.count = o->load,
+		.concurrency = o->concurrency,
+		.threads = o->threads,
+		.cfg = &o->cfg,
+		.pattern = &pat,
+		.first = o->first,
+		.done = load_done,
+		.arg = &l,
+		.retry_max_ms = o->retry_max * 1000,
+		.retries = &retries,
 	};
 	atomic_init(&retries, 0);
 	/* a descriptor per concurrent session: the hard limit, as far as it goes */
@@ -614,9 +736,11 @@ static int run_load(struct opts *o, SSL_CTX *ctx)
 	getrusage(RUSAGE_SELF, &ru1);
 	if (!o->quiet) {
 		/* the load generator's own cost (its keys excluded), next to the server's */
-		double us = tv_s(&ru1.ru_utime) - tv_s(&ru0.ru_utime), sy = tv_s(&ru1.ru_stime) - tv_s(&ru0.ru_stime);
+		double us = tv_s(&ru1.ru_utime) - tv_s(&ru0.ru_utime),
+		       sy = tv_s(&ru1.ru_stime) - tv_s(&ru0.ru_stime);
 
-		fprintf(stderr, "capf-phone: CPU during the sessions: %.2f s user, %.2f s system, %.3f ms per session\n",
+		fprintf(stderr,
+			"capf-phone: CPU during the sessions: %.2f s user, %.2f s system, %.3f ms per session\n",
 			us, sy, (us + sy) * 1e3 / (double)o->load);
 	}
 	for (unsigned long i = 0; i < o->load; i++) {
@@ -629,12 +753,14 @@ static int run_load(struct opts *o, SSL_CTX *ctx)
 	double rate = wall > 0 ? (double)nok / wall : 0;
 	unsigned long failures = o->load - counts[PHONE_SUCCESS];
 	if (!o->quiet) {
-		printf("capf-phone load: %lu sessions, concurrency %u, %.2f s\n", o->load, o->concurrency, wall);
+		printf("capf-phone load: %lu sessions, concurrency %u, %.2f s\n", o->load, o->concurrency,
+		       wall);
 		printf("  enrollments/s %.1f  latency ms p50 %.1f p90 %.1f p99 %.1f max %.1f\n", rate,
-		       pct(ok_lat, nok, 50), pct(ok_lat, nok, 90), pct(ok_lat, nok, 99), nok ? ok_lat[nok - 1] : 0.0);
+		       pct(ok_lat, nok, 50), pct(ok_lat, nok, 90), pct(ok_lat, nok, 99),
+		       nok ? ok_lat[nok - 1] : 0.0);
 		printf("  success %lu  nothing %lu  unknown %lu  refused %lu  retry-later %lu  error %lu\n",
-		       counts[PHONE_SUCCESS], counts[PHONE_NOTHING], counts[PHONE_UNKNOWN], counts[PHONE_REFUSED],
-		       counts[PHONE_RETRY], counts[PHONE_ERROR]);
+		       counts[PHONE_SUCCESS], counts[PHONE_NOTHING], counts[PHONE_UNKNOWN],
+		       counts[PHONE_REFUSED], counts[PHONE_RETRY], counts[PHONE_ERROR]);
 		if (o->retry_max > 0)
 			printf("  RETRY_LATER answers retried %lu\n", (unsigned long)atomic_load(&retries));
 		if (l.first_error[0])
@@ -646,9 +772,9 @@ static int run_load(struct opts *o, SSL_CTX *ctx)
 		       "\"unknown\":%lu,\"refused\":%lu,\"retry_later\":%lu,\"error\":%lu,\"failures\":%lu,"
 		       "\"retried\":%lu,\"first_error\":",
 		       o->load, o->concurrency, wall, rate, pct(ok_lat, nok, 50), pct(ok_lat, nok, 90),
-		       pct(ok_lat, nok, 99), counts[PHONE_SUCCESS], counts[PHONE_NOTHING], counts[PHONE_UNKNOWN],
-		       counts[PHONE_REFUSED], counts[PHONE_RETRY], counts[PHONE_ERROR], failures,
-		       (unsigned long)atomic_load(&retries));
+		       pct(ok_lat, nok, 99), counts[PHONE_SUCCESS], counts[PHONE_NOTHING],
+		       counts[PHONE_UNKNOWN], counts[PHONE_REFUSED], counts[PHONE_RETRY], counts[PHONE_ERROR],
+		       failures, (unsigned long)atomic_load(&retries));
 		json_str(stdout, l.first_error);
 		printf("}\n");
 	}
@@ -705,8 +831,10 @@ int main(int argc, char **argv)
 		SSL_CTX_set_max_proto_version(ctx, o.tls_version);
 	}
 	if (o.ciphers != NULL && SSL_CTX_set_cipher_list(ctx, o.ciphers) != 1) {
-		fprintf(stderr, "capf-phone: --ciphers %s: no cipher OpenSSL knows (at this TLS "
-			"version and security level)\n", o.ciphers);
+		fprintf(stderr,
+			"capf-phone: --ciphers %s: no cipher OpenSSL knows (at this TLS "
+			"version and security level)\n",
+			o.ciphers);
 		SSL_CTX_free(ctx);
 		return PHONE_EXIT_USAGE;
 	}

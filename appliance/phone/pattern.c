@@ -53,7 +53,8 @@ int phone_pattern_parse(struct phone_pattern *p, const char *s, char *err, size_
 	while (*q >= '0' && *q <= '9' && p->width < 64)
 		p->width = p->width * 10 + (*q++ - '0');
 	if (p->width >= 64 || (*q != 'X' && *q != 'x' && *q != 'd' && *q != 'u')) {
-		snprintf(err, errlen, "name pattern \"%s\": the conversion must be %%[0][width]X, x, d or u", s);
+		snprintf(err, errlen, "name pattern \"%s\": the conversion must be %%[0][width]X, x, d or u",
+			 s);
 		return -1;
 	}
 	p->conv = *q;
@@ -72,13 +73,16 @@ int phone_pattern_format(const struct phone_pattern *p, unsigned long n, char *b
 
 	switch (p->conv) {
 	case 'X':
-		w = p->zero ? snprintf(num, sizeof(num), "%0*lX", p->width, n) : snprintf(num, sizeof(num), "%*lX", p->width, n);
+		w = p->zero ? snprintf(num, sizeof(num), "%0*lX", p->width, n) :
+			      snprintf(num, sizeof(num), "%*lX", p->width, n);
 		break;
 	case 'x':
-		w = p->zero ? snprintf(num, sizeof(num), "%0*lx", p->width, n) : snprintf(num, sizeof(num), "%*lx", p->width, n);
+		w = p->zero ? snprintf(num, sizeof(num), "%0*lx", p->width, n) :
+			      snprintf(num, sizeof(num), "%*lx", p->width, n);
 		break;
 	default:
-		w = p->zero ? snprintf(num, sizeof(num), "%0*lu", p->width, n) : snprintf(num, sizeof(num), "%*lu", p->width, n);
+		w = p->zero ? snprintf(num, sizeof(num), "%0*lu", p->width, n) :
+			      snprintf(num, sizeof(num), "%*lu", p->width, n);
 		break;
 	}
 	if (w < 0 || (size_t)w >= sizeof(num))

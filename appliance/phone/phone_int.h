@@ -6,7 +6,7 @@
 #include <stdint.h>
 #include <openssl/evp.h>
 
-#include "policy/osslerr.h"	/* capf_ossl_error_msg: OpenSSL's errors for err */
+#include "policy/osslerr.h" /* capf_ossl_error_msg: OpenSSL's errors for err */
 
 /* A fresh key: RSA of rsa_bits, or EC on a CAPF curve id. NULL with err. */
 EVP_PKEY *phone_keygen(int key_type, unsigned rsa_bits, int curve, char *err, size_t errlen);

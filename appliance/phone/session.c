@@ -41,7 +41,7 @@ void phone_session_free(struct phone_session *s)
 
 const char *phone_result_name(enum phone_result r)
 {
-	static const char *const n[] = { "running", "success", "nothing", "unknown-device",
+	static const char *const n[] = { "running", "success",     "nothing", "unknown-device",
 					 "refused", "retry-later", "error" };
 
 	return (unsigned)r < sizeof(n) / sizeof(n[0]) ? n[r] : "error";
@@ -151,7 +151,7 @@ static int on_keygen(struct phone_session *s, const struct capf_msg *m)
 		return perr(s, "KEY_GENERATE_REQUEST for EC without CURVE");
 	fail = (kt == CAPF_KEY_RSA && (s->cfg->fail_keygen & PHONE_FAIL_RSA)) ||
 	       (kt == CAPF_KEY_EC && (s->cfg->fail_keygen & PHONE_FAIL_EC)) ||
-	       (kt == CAPF_KEY_EC && s->cfg->protocol < 3);        /* Jabber: RSA only */
+	       (kt == CAPF_KEY_EC && s->cfg->protocol < 3); /* Jabber: RSA only */
 	EVP_PKEY_free(s->key);
 	s->key = NULL;
 	if (!fail) {

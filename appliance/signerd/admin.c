@@ -11,8 +11,7 @@
 #include "appliance/common/log.h"
 #include "appliance/signerd/admin.h"
 
-static int
-reply_text(struct admin_req *a, enum capf_ipc_status st, const char *fmt, va_list ap)
+static int reply_text(struct admin_req *a, enum capf_ipc_status st, const char *fmt, va_list ap)
 {
 	char text[1024];
 
@@ -20,8 +19,7 @@ reply_text(struct admin_req *a, enum capf_ipc_status st, const char *fmt, va_lis
 	return signerd_reply(a->sd, a->resp, a->req, st, CAPF_FAIL_NONE, text);
 }
 
-int
-admin_refuse(struct admin_req *a, const char *fmt, ...)
+int admin_refuse(struct admin_req *a, const char *fmt, ...)
 {
 	va_list ap;
 	int rc;
@@ -32,8 +30,7 @@ admin_refuse(struct admin_req *a, const char *fmt, ...)
 	return rc;
 }
 
-int
-admin_error(struct admin_req *a, const char *fmt, ...)
+int admin_error(struct admin_req *a, const char *fmt, ...)
 {
 	va_list ap;
 	int rc;
@@ -44,20 +41,17 @@ admin_error(struct admin_req *a, const char *fmt, ...)
 	return rc;
 }
 
-int
-admin_retry(struct admin_req *a, const char *text)
+int admin_retry(struct admin_req *a, const char *text)
 {
 	return signerd_reply(a->sd, a->resp, a->req, CAPF_IPC_RETRY_LATER, CAPF_FAIL_NONE, text);
 }
 
-int
-admin_ok(struct admin_req *a)
+int admin_ok(struct admin_req *a)
 {
 	return signerd_reply(a->sd, a->resp, a->req, CAPF_IPC_OK, CAPF_FAIL_NONE, NULL);
 }
 
-int
-admin_store_fail(struct admin_req *a, int rc, const char *err)
+int admin_store_fail(struct admin_req *a, int rc, const char *err)
 {
 	if (rc == CAPF_STORE_NOTFOUND || rc == CAPF_STORE_EXISTS)
 		return admin_refuse(a, "%s", err);
@@ -66,8 +60,7 @@ admin_store_fail(struct admin_req *a, int rc, const char *err)
 	return admin_error(a, "%s", err);
 }
 
-int
-admin_need_confirm(struct admin_req *a, const char *what)
+int admin_need_confirm(struct admin_req *a, const char *what)
 {
 	uint8_t confirm = 0;
 
@@ -75,13 +68,14 @@ admin_need_confirm(struct admin_req *a, const char *what)
 	if (confirm == 1)
 		return 0;
 	signerd_audit(a->sd, a->peer, "refused", what, "no confirmation");
-	admin_refuse(a, "%s changes what phones trust: every phone resets when the ITL changes. "
-		     "Nothing was changed: confirm explicitly (capfctl --yes)", what);
+	admin_refuse(a,
+		     "%s changes what phones trust: every phone resets when the ITL changes. "
+		     "Nothing was changed: confirm explicitly (capfctl --yes)",
+		     what);
 	return -1;
 }
 
-static int
-admin_ping(struct admin_req *a)
+static int admin_ping(struct admin_req *a)
 {
 	return admin_ok(a);
 }
@@ -122,14 +116,13 @@ static const struct {
 
 /* Verbs that change nothing: no checkpoint is forced after them (every other
  * admin verb is followed by one when it appended audit rows). */
-static int
-read_only_verb(uint16_t verb)
+static int read_only_verb(uint16_t verb)
 {
 	static const uint16_t ro[] = {
-		CAPF_IPC_PING, CAPF_IPC_DEVICE_SHOW, CAPF_IPC_DEVICE_LIST, CAPF_IPC_REPORT,
-		CAPF_IPC_CAPF_SHOW, CAPF_IPC_TRUST_EXPORT, CAPF_IPC_AUDIT_VERIFY, CAPF_IPC_STATS,
-		CAPF_IPC_AUDIT_ROWS, CAPF_IPC_AUDIT_CHECKPOINTS, CAPF_IPC_BULK_BEGIN,
-		CAPF_IPC_BULK_ADD, CAPF_IPC_BULK_ABORT,
+		CAPF_IPC_PING,       CAPF_IPC_DEVICE_SHOW,       CAPF_IPC_DEVICE_LIST,  CAPF_IPC_REPORT,
+		CAPF_IPC_CAPF_SHOW,  CAPF_IPC_TRUST_EXPORT,      CAPF_IPC_AUDIT_VERIFY, CAPF_IPC_STATS,
+		CAPF_IPC_AUDIT_ROWS, CAPF_IPC_AUDIT_CHECKPOINTS, CAPF_IPC_BULK_BEGIN,   CAPF_IPC_BULK_ADD,
+		CAPF_IPC_BULK_ABORT,
 	};
 
 	for (size_t i = 0; i < sizeof(ro) / sizeof(ro[0]); i++)
@@ -138,8 +131,7 @@ read_only_verb(uint16_t verb)
 	return 0;
 }
 
-void
-signerd_admin_closed(struct signerd *sd, const struct signerd_peer *peer)
+void signerd_admin_closed(struct signerd *sd, const struct signerd_peer *peer)
 {
 	(void)sd;
 	if (peer->role == CAPF_ROLE_ADMIN) {
@@ -148,9 +140,8 @@ signerd_admin_closed(struct signerd *sd, const struct signerd_peer *peer)
 	}
 }
 
-int
-signerd_admin_dispatch(struct signerd *sd, const struct signerd_peer *peer,
-		       const struct capf_ipc_msg *req, struct capf_ipc_builder *resp)
+int signerd_admin_dispatch(struct signerd *sd, const struct signerd_peer *peer, const struct capf_ipc_msg *req,
+			   struct capf_ipc_builder *resp)
 {
 	struct admin_req a = { sd, peer, req, resp, signerd_actor(peer) };
 	size_t i;
@@ -169,10 +160,10 @@ signerd_admin_dispatch(struct signerd *sd, const struct signerd_peer *peer,
 
 			/* every admin change is signed before its answer leaves */
 			if (!read_only_verb(req->verb))
-				signerd_checkpoint(sd, 1, err, sizeof(err));    /* logged on failure */
+				signerd_checkpoint(sd, 1, err, sizeof(err)); /* logged on failure */
 			return rc;
 		}
-	capf_log(LOG_ERR, "admin_refused", "verb=%u uid=%u reason=unknown_verb",
-		 (unsigned)req->verb, (unsigned)peer->uid);
+	capf_log(LOG_ERR, "admin_refused", "verb=%u uid=%u reason=unknown_verb", (unsigned)req->verb,
+		 (unsigned)peer->uid);
 	return -1;
 }

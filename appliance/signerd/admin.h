@@ -16,8 +16,8 @@
  * recorded; not a valid device name for the policy (lower case), never listed. */
 #define ADMIN_TLS_DEVICE "capf-tls"
 
-#define ADMIN_PAGE_RECORDS 1000         /* DEVICE records per DEVICE_LIST/REPORT page (the 56 KB bound comes first) */
-#define ADMIN_ITEM_ERRORS_MAX 150       /* ITEM_ERRORs per response */
+#define ADMIN_PAGE_RECORDS 1000   /* DEVICE records per DEVICE_LIST/REPORT page (the 56 KB bound comes first) */
+#define ADMIN_ITEM_ERRORS_MAX 150 /* ITEM_ERRORs per response */
 
 struct admin_req {
 	struct signerd *sd;
@@ -58,23 +58,22 @@ int admin_device_history(struct admin_req *a);
 /* The settings a DEVICE record asks for, parsed (the string hashed at once). */
 struct admin_devreq {
 	char name[CAPF_DEVICE_NAME_MAX + 1];
-	int op, auth, key_order, curve;         /* -1: absent */
-	long rsa_bits;                          /* -1: absent */
+	int op, auth, key_order, curve; /* -1: absent */
+	long rsa_bits;                  /* -1: absent */
 	int has_deadline;
 	time_t deadline;
 	int has_auth_string;
-	struct capf_authhash hash;              /* when has_auth_string */
+	struct capf_authhash hash; /* when has_auth_string */
 };
 /* Parses a DEVICE nest; hashes (and wipes) the authentication string after
  * checking it against the policy. 0 or -1 with a message. */
-int admin_devreq_parse(struct signerd *sd, const struct capf_ipc_field *f,
-		       struct admin_devreq *r, char *err, size_t errlen);
+int admin_devreq_parse(struct signerd *sd, const struct capf_ipc_field *f, struct admin_devreq *r, char *err,
+		       size_t errlen);
 /* Merges r into *out: existing (NULL for a new device) plus what r sets,
  * validated with the policy at now. put_flags gets CAPF_STORE_PUT_*. */
 int admin_devreq_apply(struct signerd *sd, const struct admin_devreq *r,
-		       const struct capf_store_device *existing, time_t now,
-		       struct capf_store_device *out, unsigned *put_flags,
-		       char *err, size_t errlen);
+		       const struct capf_store_device *existing, time_t now, struct capf_store_device *out,
+		       unsigned *put_flags, char *err, size_t errlen);
 
 /* admin_bulk.c */
 int admin_bulk_begin(struct admin_req *a);
@@ -110,12 +109,11 @@ int admin_audit_checkpoints(struct admin_req *a);
 /* Writes cert as the new ca.certificate (atomically, 0644; the old file kept as
  * <path>.previous-<fp8>) and chain (PEM) as ca.chain when one is configured,
  * else <ca.certificate>.chain. Returns 0, or -1 with a message. */
-int admin_ca_files_write(struct signerd *sd, X509 *cert, STACK_OF(X509) *chain,
-			 char *err, size_t errlen);
+int admin_ca_files_write(struct signerd *sd, X509 *cert, STACK_OF(X509) * chain, char *err, size_t errlen);
 /* Puts one CAPF_CERT record (role, cert, subject, fingerprint, validity,
  * key parameters; lsc_count < 0: none; key_uri and chain optional). */
 int admin_put_cert(struct admin_req *a, int role, X509 *x, long lsc_count, const char *key_uri,
-		   STACK_OF(X509) *chain);
+		   STACK_OF(X509) * chain);
 /* The current CAPF TLS certificate from the store (NULL: none). */
 X509 *admin_tls_current(struct signerd *sd);
 

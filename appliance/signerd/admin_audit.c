@@ -15,8 +15,7 @@
 
 /* ---- AUDIT_VERIFY, STATS ---------------------------------------------------------- */
 
-int
-admin_audit_verify(struct admin_req *a)
+int admin_audit_verify(struct admin_req *a)
 {
 	int64_t bad = 0;
 	uint64_t rows = 0;
@@ -33,21 +32,34 @@ admin_audit_verify(struct admin_req *a)
 	if (rc != 0) {
 		capf_ipc_put_u64(a->resp, CAPF_IPC_T_AUDIT_ROW, (uint64_t)bad);
 		capf_ipc_put_str(a->resp, CAPF_IPC_T_TEXT, err);
-		capf_log(LOG_CRIT, "audit_broken", "row=%lld uid=%u", (long long)bad,
-			 (unsigned)a->peer->uid);
+		capf_log(LOG_CRIT, "audit_broken", "row=%lld uid=%u", (long long)bad, (unsigned)a->peer->uid);
 	}
 	return 0;
 }
 
-int
-admin_stats(struct admin_req *a)
+int admin_stats(struct admin_req *a)
 {
 	struct signerd_stats s;
 	const char *names[] = {
-		"connections", "peers_refused", "requests", "protocol_errors", "begins",
-		"refusals", "issued", "retry_later", "sign_failures", "sessions_active",
-		"bulk_staged", "token_up", "token_down_ms", "token_outages", "token_recoveries",
-		"token_retry_later", "token_last_outage_ms", "key_process_up", "key_process_restarts",
+		"connections",
+		"peers_refused",
+		"requests",
+		"protocol_errors",
+		"begins",
+		"refusals",
+		"issued",
+		"retry_later",
+		"sign_failures",
+		"sessions_active",
+		"bulk_staged",
+		"token_up",
+		"token_down_ms",
+		"token_outages",
+		"token_recoveries",
+		"token_retry_later",
+		"token_last_outage_ms",
+		"key_process_up",
+		"key_process_restarts",
 		"key_process_lost_calls",
 	};
 	struct signerd_token_state ts;
@@ -56,13 +68,24 @@ admin_stats(struct admin_req *a)
 	int kup = 0;
 
 	signerd_stats_get(a->sd, &s);
-	v[0] = s.connections; v[1] = s.peers_refused; v[2] = s.requests;
-	v[3] = s.protocol_errors; v[4] = s.begins; v[5] = s.refusals; v[6] = s.issued;
-	v[7] = s.retry_later; v[8] = s.sign_failures; v[9] = s.sessions_active;
+	v[0] = s.connections;
+	v[1] = s.peers_refused;
+	v[2] = s.requests;
+	v[3] = s.protocol_errors;
+	v[4] = s.begins;
+	v[5] = s.refusals;
+	v[6] = s.issued;
+	v[7] = s.retry_later;
+	v[8] = s.sign_failures;
+	v[9] = s.sessions_active;
 	v[10] = admin_bulk_staged();
 	signerd_token_state_get(a->sd, &ts);
-	v[11] = !ts.down; v[12] = ts.down_ms; v[13] = ts.outages; v[14] = ts.recoveries;
-	v[15] = ts.begin_retry_later; v[16] = ts.last_outage_ms;
+	v[11] = !ts.down;
+	v[12] = ts.down_ms;
+	v[13] = ts.outages;
+	v[14] = ts.recoveries;
+	v[15] = ts.begin_retry_later;
+	v[16] = ts.last_outage_ms;
 	signerd_keyproc_stats(a->sd, &v[18], &v[19], &kup);
 	v[17] = (uint64_t)kup;
 	if (admin_ok(a) != 0)
@@ -92,8 +115,7 @@ struct rows_walk {
 	int more;
 };
 
-static int
-rows_cb(const struct capf_store_audit_row *r, void *arg)
+static int rows_cb(const struct capf_store_audit_row *r, void *arg)
 {
 	struct rows_walk *w = arg;
 	struct capf_ipc_builder *b = w->a->resp;
@@ -123,8 +145,7 @@ rows_cb(const struct capf_store_audit_row *r, void *arg)
 	return 0;
 }
 
-int
-admin_audit_rows(struct admin_req *a)
+int admin_audit_rows(struct admin_req *a)
 {
 	struct rows_walk w = { .a = a, .since = INT64_MIN, .limit = ROWS_DEFAULT_LIMIT };
 	char device[CAPF_DEVICE_NAME_MAX + 1], err[768];
@@ -162,8 +183,7 @@ struct cps_walk {
 	int more;
 };
 
-static int
-cps_cb(const struct capf_store_checkpoint *cp, void *arg)
+static int cps_cb(const struct capf_store_checkpoint *cp, void *arg)
 {
 	struct cps_walk *w = arg;
 	struct capf_ipc_builder *b = w->a->resp;
@@ -184,8 +204,7 @@ cps_cb(const struct capf_store_checkpoint *cp, void *arg)
 	return 0;
 }
 
-int
-admin_audit_checkpoints(struct admin_req *a)
+int admin_audit_checkpoints(struct admin_req *a)
 {
 	struct cps_walk w = { .a = a };
 	uint64_t after = 0;

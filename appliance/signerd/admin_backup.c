@@ -26,12 +26,12 @@
 #include "appliance/signerd/admin.h"
 #include "appliance/store/store_backup.h"
 
-#define BACKUP_SLOTS 4                  /* snapshots held at once */
-#define BACKUP_CHUNK 49152              /* bytes per READ (the DATA tag's cap) */
-#define BACKUP_IDLE_MAX 300             /* seconds: a snapshot nobody reads any more goes */
+#define BACKUP_SLOTS 4      /* snapshots held at once */
+#define BACKUP_CHUNK 49152  /* bytes per READ (the DATA tag's cap) */
+#define BACKUP_IDLE_MAX 300 /* seconds: a snapshot nobody reads any more goes */
 
 struct backup_slot {
-	uint64_t handle;                /* 0: free */
+	uint64_t handle; /* 0: free */
 	uint64_t conn_id;
 	int fd;
 	uint64_t size;
@@ -43,8 +43,7 @@ static pthread_mutex_t backup_lock = PTHREAD_MUTEX_INITIALIZER;
 static struct backup_slot slots[BACKUP_SLOTS];
 static unsigned backup_seq;
 
-static void
-slot_free(struct backup_slot *s)
+static void slot_free(struct backup_slot *s)
 {
 	if (s->handle != 0 && s->fd >= 0)
 		close(s->fd);
@@ -53,8 +52,7 @@ slot_free(struct backup_slot *s)
 }
 
 /* The slot the request's BACKUP names, for this connection (marked busy), or NULL. */
-static struct backup_slot *
-slot_take(struct admin_req *a)
+static struct backup_slot *slot_take(struct admin_req *a)
 {
 	uint64_t h = 0;
 
@@ -71,8 +69,7 @@ slot_take(struct admin_req *a)
 	return NULL;
 }
 
-static void
-slot_release(struct backup_slot *s, int drop)
+static void slot_release(struct backup_slot *s, int drop)
 {
 	pthread_mutex_lock(&backup_lock);
 	if (drop) {
@@ -84,8 +81,7 @@ slot_release(struct backup_slot *s, int drop)
 	pthread_mutex_unlock(&backup_lock);
 }
 
-void
-admin_backup_conn_closed(uint64_t conn_id)
+void admin_backup_conn_closed(uint64_t conn_id)
 {
 	pthread_mutex_lock(&backup_lock);
 	for (int i = 0; i < BACKUP_SLOTS; i++)
@@ -94,8 +90,7 @@ admin_backup_conn_closed(uint64_t conn_id)
 	pthread_mutex_unlock(&backup_lock);
 }
 
-static int
-sha256_fd(int fd, uint64_t size, unsigned char out[32])
+static int sha256_fd(int fd, uint64_t size, unsigned char out[32])
 {
 	unsigned char buf[65536];
 	EVP_MD_CTX *md = EVP_MD_CTX_new();
@@ -115,8 +110,7 @@ sha256_fd(int fd, uint64_t size, unsigned char out[32])
 	return ok ? 0 : -1;
 }
 
-int
-admin_backup_begin(struct admin_req *a)
+int admin_backup_begin(struct admin_req *a)
 {
 	struct capf_store_backup_info info;
 	struct backup_slot *s = NULL;
@@ -179,8 +173,8 @@ admin_backup_begin(struct admin_req *a)
 	for (i = 0; i < 32; i++)
 		snprintf(hex + 2 * i, 3, "%02x", sha[i]);
 	capf_log(LOG_NOTICE, "backup", "uid=%u bytes=%llu audit_rows=%llu devices=%llu sha256=%s",
-		 (unsigned)a->peer->uid, (unsigned long long)info.bytes,
-		 (unsigned long long)info.audit_rows, (unsigned long long)info.devices, hex);
+		 (unsigned)a->peer->uid, (unsigned long long)info.bytes, (unsigned long long)info.audit_rows,
+		 (unsigned long long)info.devices, hex);
 	signerd_audit(a->sd, a->peer, "backup", "store", "bytes=%llu audit_rows=%llu sha256=%s",
 		      (unsigned long long)info.bytes, (unsigned long long)info.audit_rows, hex);
 	if (admin_ok(a) != 0)
@@ -193,8 +187,7 @@ admin_backup_begin(struct admin_req *a)
 	return 0;
 }
 
-int
-admin_backup_read(struct admin_req *a)
+int admin_backup_read(struct admin_req *a)
 {
 	static __thread unsigned char buf[BACKUP_CHUNK];
 	struct backup_slot *s;
@@ -223,8 +216,7 @@ admin_backup_read(struct admin_req *a)
 	return 0;
 }
 
-int
-admin_backup_end(struct admin_req *a)
+int admin_backup_end(struct admin_req *a)
 {
 	struct backup_slot *s;
 

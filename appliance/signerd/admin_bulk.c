@@ -19,27 +19,26 @@
 #include "appliance/common/log.h"
 #include "appliance/signerd/admin.h"
 
-#define BULK_SLOTS       8              /* open transactions */
-#define BULK_RECORDS_MAX 100000         /* records per transaction */
-#define BULK_IDLE_MAX    600            /* seconds before an idle transaction is dropped */
+#define BULK_SLOTS 8            /* open transactions */
+#define BULK_RECORDS_MAX 100000 /* records per transaction */
+#define BULK_IDLE_MAX 600       /* seconds before an idle transaction is dropped */
 
 struct bulk_tx {
-	uint64_t token;                 /* 0: free slot */
+	uint64_t token; /* 0: free slot */
 	uint64_t conn_id;
 	uid_t uid;
 	time_t used;
 	char what[128];
 	struct admin_devreq *rec;
 	size_t n, cap;
-	unsigned errors;                /* records refused by BULK_ADD */
-	int busy;                       /* a request is working on it */
+	unsigned errors; /* records refused by BULK_ADD */
+	int busy;        /* a request is working on it */
 };
 
 static pthread_mutex_t bulk_lock = PTHREAD_MUTEX_INITIALIZER;
 static struct bulk_tx bulk_tx[BULK_SLOTS];
 
-static void
-tx_free(struct bulk_tx *t)
+static void tx_free(struct bulk_tx *t)
 {
 	if (t->rec) {
 		OPENSSL_cleanse(t->rec, t->cap * sizeof(*t->rec));
@@ -49,8 +48,7 @@ tx_free(struct bulk_tx *t)
 }
 
 /* Drops transactions idle too long (a backstop: closing the connection drops them). */
-static void
-expire_locked(time_t now)
+static void expire_locked(time_t now)
 {
 	int i;
 
@@ -62,8 +60,7 @@ expire_locked(time_t now)
 }
 
 /* Takes the transaction named by the request's BULK for this connection. */
-static struct bulk_tx *
-tx_take(struct admin_req *a)
+static struct bulk_tx *tx_take(struct admin_req *a)
 {
 	uint64_t token;
 	int i;
@@ -85,8 +82,7 @@ tx_take(struct admin_req *a)
 	return NULL;
 }
 
-static void
-tx_release(struct bulk_tx *t, int drop)
+static void tx_release(struct bulk_tx *t, int drop)
 {
 	pthread_mutex_lock(&bulk_lock);
 	if (drop) {
@@ -98,24 +94,23 @@ tx_release(struct bulk_tx *t, int drop)
 	pthread_mutex_unlock(&bulk_lock);
 }
 
-void
-admin_bulk_conn_closed(uint64_t conn_id)
+void admin_bulk_conn_closed(uint64_t conn_id)
 {
 	int i;
 
 	pthread_mutex_lock(&bulk_lock);
 	for (i = 0; i < BULK_SLOTS; i++)
 		if (bulk_tx[i].token && bulk_tx[i].conn_id == conn_id && !bulk_tx[i].busy) {
-			capf_log(LOG_NOTICE, "bulk_dropped", "conn=%llu uid=%u records=%zu "
-				 "reason=connection_closed", (unsigned long long)conn_id,
-				 (unsigned)bulk_tx[i].uid, bulk_tx[i].n);
+			capf_log(LOG_NOTICE, "bulk_dropped",
+				 "conn=%llu uid=%u records=%zu "
+				 "reason=connection_closed",
+				 (unsigned long long)conn_id, (unsigned)bulk_tx[i].uid, bulk_tx[i].n);
 			tx_free(&bulk_tx[i]);
 		}
 	pthread_mutex_unlock(&bulk_lock);
 }
 
-unsigned
-admin_bulk_staged(void)
+unsigned admin_bulk_staged(void)
 {
 	unsigned n = 0;
 	int i;
@@ -127,8 +122,7 @@ admin_bulk_staged(void)
 	return n;
 }
 
-int
-admin_bulk_begin(struct admin_req *a)
+int admin_bulk_begin(struct admin_req *a)
 {
 	struct bulk_tx *t = NULL;
 	uint64_t token = 0;
@@ -161,8 +155,7 @@ admin_bulk_begin(struct admin_req *a)
 	return 0;
 }
 
-static void
-put_item_error(struct capf_ipc_builder *b, const char *name, const char *text, unsigned *n)
+static void put_item_error(struct capf_ipc_builder *b, const char *name, const char *text, unsigned *n)
 {
 	char t[1024];
 
@@ -176,29 +169,27 @@ put_item_error(struct capf_ipc_builder *b, const char *name, const char *text, u
 }
 
 /* Checks r against the store as it is now; fills ch. */
-static int
-check_one(struct admin_req *a, const struct admin_devreq *r, time_t now,
-	  struct capf_store_device_change *ch, char *err, size_t errlen)
+static int check_one(struct admin_req *a, const struct admin_devreq *r, time_t now,
+		     struct capf_store_device_change *ch, char *err, size_t errlen)
 {
 	struct capf_store_device cur;
 	int rc, have;
 
 	memset(&cur, 0, sizeof(cur));
 	memset(ch, 0, sizeof(*ch));
-	rc = strcmp(r->name, ADMIN_TLS_DEVICE) == 0 ? CAPF_STORE_NOTFOUND :
-		capf_store_device_get(a->sd->store, r->name, &cur, err, errlen);
+	rc = strcmp(r->name, ADMIN_TLS_DEVICE) == 0 ?
+		     CAPF_STORE_NOTFOUND :
+		     capf_store_device_get(a->sd->store, r->name, &cur, err, errlen);
 	if (rc != 0 && rc != CAPF_STORE_NOTFOUND)
 		return -2;
 	have = rc == 0;
 	ch->kind = CAPF_STORE_CHANGE_PUT;
-	rc = admin_devreq_apply(a->sd, r, have ? &cur : NULL, now, &ch->rec, &ch->put_flags,
-				err, errlen);
+	rc = admin_devreq_apply(a->sd, r, have ? &cur : NULL, now, &ch->rec, &ch->put_flags, err, errlen);
 	OPENSSL_cleanse(&cur, sizeof(cur));
 	return rc;
 }
 
-int
-admin_bulk_add(struct admin_req *a)
+int admin_bulk_add(struct admin_req *a)
 {
 	const struct capf_ipc_field *f = NULL;
 	struct capf_store_device_change ch;
@@ -212,7 +203,7 @@ admin_bulk_add(struct admin_req *a)
 
 	if ((t = tx_take(a)) == NULL)
 		return admin_refuse(a, "no such bulk change on this connection (it was aborted, "
-				    "committed or expired)");
+				       "committed or expired)");
 	if (admin_ok(a) != 0) {
 		tx_release(t, 0);
 		return -1;
@@ -232,8 +223,7 @@ admin_bulk_add(struct admin_req *a)
 			if (strcmp(t->rec[i].name, r.name) == 0)
 				break;
 		if (i < t->n) {
-			put_item_error(a->resp, r.name, "the device appears twice in this bulk change",
-				       &nerr);
+			put_item_error(a->resp, r.name, "the device appears twice in this bulk change", &nerr);
 			t->errors++;
 			OPENSSL_cleanse(&r, sizeof(r));
 			continue;
@@ -287,8 +277,7 @@ admin_bulk_add(struct admin_req *a)
 	return 0;
 }
 
-int
-admin_bulk_commit(struct admin_req *a)
+int admin_bulk_commit(struct admin_req *a)
 {
 	struct capf_store_device_change *ch = NULL;
 	struct bulk_tx *t;
@@ -301,11 +290,11 @@ admin_bulk_commit(struct admin_req *a)
 
 	if ((t = tx_take(a)) == NULL)
 		return admin_refuse(a, "no such bulk change on this connection (it was aborted, "
-				    "committed or expired)");
+				       "committed or expired)");
 	capf_ipc_get_u8(a->req, CAPF_IPC_T_DRY_RUN, &dry);
 	if (t->errors) {
-		rc = admin_refuse(a, "%u device%s refused while staging: nothing was changed",
-				  t->errors, t->errors == 1 ? "" : "s");
+		rc = admin_refuse(a, "%u device%s refused while staging: nothing was changed", t->errors,
+				  t->errors == 1 ? "" : "s");
 		tx_release(t, 1);
 		return rc;
 	}
@@ -345,17 +334,15 @@ admin_bulk_commit(struct admin_req *a)
 	if (!dry) {
 		rc = capf_store_device_bulk(a->sd->store, ch, t->n, &a->who, &failed, err, sizeof(err));
 		if (rc != 0) {
-			if (admin_store_fail(a, rc, err) == 0 && failed < t->n &&
-			    a->resp->buf != NULL)
+			if (admin_store_fail(a, rc, err) == 0 && failed < t->n && a->resp->buf != NULL)
 				put_item_error(a->resp, ch[failed].rec.dev.name, err, &nerr);
 			goto out;
 		}
-		signerd_audit(a->sd, a->peer, "bulk.commit", t->what[0] ? t->what : "bulk",
-			      "devices=%zu", t->n);
+		signerd_audit(a->sd, a->peer, "bulk.commit", t->what[0] ? t->what : "bulk", "devices=%zu",
+			      t->n);
 		for (size_t k = 0; k < t->n; k++)
 			signerd_front_device_changed(a->sd, ch[k].rec.dev.name);
-		capf_log(LOG_NOTICE, "bulk_applied", "devices=%zu uid=%u", t->n,
-			 (unsigned)a->peer->uid);
+		capf_log(LOG_NOTICE, "bulk_applied", "devices=%zu uid=%u", t->n, (unsigned)a->peer->uid);
 	}
 	if (admin_ok(a) == 0)
 		capf_ipc_put_u32(a->resp, CAPF_IPC_T_COUNT, (uint32_t)t->n);
@@ -370,8 +357,7 @@ fail_mem:
 	return -1;
 }
 
-int
-admin_bulk_abort(struct admin_req *a)
+int admin_bulk_abort(struct admin_req *a)
 {
 	struct bulk_tx *t = tx_take(a);
 

@@ -34,12 +34,11 @@
 #include "policy/chain.h"
 
 #define CA_DAYS_DEFAULT 3650
-#define CA_DAYS_MAX     9125
+#define CA_DAYS_MAX 9125
 
 /* ---- files --------------------------------------------------------------- */
 
-static int
-pem_of(X509 *x, STACK_OF(X509) *chain, char **out, size_t *len)
+static int pem_of(X509 *x, STACK_OF(X509) * chain, char **out, size_t *len)
 {
 	BIO *b = BIO_new(BIO_s_mem());
 	char *p;
@@ -67,9 +66,7 @@ pem_of(X509 *x, STACK_OF(X509) *chain, char **out, size_t *len)
 	return 0;
 }
 
-int
-admin_ca_files_write(struct signerd *sd, X509 *cert, STACK_OF(X509) *chain,
-		     char *err, size_t errlen)
+int admin_ca_files_write(struct signerd *sd, X509 *cert, STACK_OF(X509) * chain, char *err, size_t errlen)
 {
 	const char *path = sd->conf.ca.certificate;
 	unsigned char *old = NULL;
@@ -137,8 +134,7 @@ out:
 /* Records nca as the active CA in the store, with its chain and key URI (a
  * restart needs no file). 0, or a store code (CAPF_STORE_ERROR when encoding
  * failed) with err. Does not take nca. */
-static int
-record_ca(struct admin_req *a, struct signerd_ca *nca, char *err, size_t errlen)
+static int record_ca(struct admin_req *a, struct signerd_ca *nca, char *err, size_t errlen)
 {
 	X509 *x = capf_ca_cert(nca->ca);
 	struct capf_store_cert sc;
@@ -163,10 +159,9 @@ record_ca(struct admin_req *a, struct signerd_ca *nca, char *err, size_t errlen)
 	}
 	rc = capf_store_cert_add(a->sd->store, &sc, &a->who, err, errlen);
 	if (rc == CAPF_STORE_EXISTS &&
-	    (rc = capf_store_cert_set_chain(a->sd->store, nca->fp, sc.chain, sc.chain_len, &a->who,
-					    err, errlen)) == 0)
-		rc = capf_store_cert_set_role(a->sd->store, nca->fp, CAPF_CERT_ACTIVE, &a->who,
-					      err, errlen);
+	    (rc = capf_store_cert_set_chain(a->sd->store, nca->fp, sc.chain, sc.chain_len, &a->who, err,
+					    errlen)) == 0)
+		rc = capf_store_cert_set_role(a->sd->store, nca->fp, CAPF_CERT_ACTIVE, &a->who, err, errlen);
 	OPENSSL_free(der);
 	free(sc.chain);
 	return rc;
@@ -174,23 +169,21 @@ record_ca(struct admin_req *a, struct signerd_ca *nca, char *err, size_t errlen)
 
 /* nca is recorded (record_ca): writes the export files, swaps it in, audits;
  * answers with the new CAPF_CERT (and EXPORT_ERROR). Takes nca. */
-static int
-publish_recorded(struct admin_req *a, struct signerd_ca *nca, const char *action, const char *old_fp,
-		 long old_lscs)
+static int publish_recorded(struct admin_req *a, struct signerd_ca *nca, const char *action, const char *old_fp,
+			    long old_lscs)
 {
 	X509 *x = capf_ca_cert(nca->ca);
-	STACK_OF(X509) *chain;
+	STACK_OF(X509) * chain;
 	char key_uri[CAPF_CONF_STR_MAX];
 	char ferr[768] = "";
 
 	/* The files are exports: the store is the record. A failure to write
 	 * one is an error the operator sees (EXPORT_ERROR), not only a log line. */
 	if (admin_ca_files_write(a->sd, x, capf_ca_chain(nca->ca), ferr, sizeof(ferr)) != 0)
-		capf_log(LOG_ERR, "ca_export_failed", "path=%s uid=%u why=\"%s\"",
-			 a->sd->conf.ca.certificate, (unsigned)geteuid(), ferr);
-	signerd_audit(a->sd, a->peer, action, nca->fp,
-		      "key_uri=%s previous=%s previous_valid_lscs=%ld", nca->key_uri,
-		      old_fp ? old_fp : "none", old_lscs);
+		capf_log(LOG_ERR, "ca_export_failed", "path=%s uid=%u why=\"%s\"", a->sd->conf.ca.certificate,
+			 (unsigned)geteuid(), ferr);
+	signerd_audit(a->sd, a->peer, action, nca->fp, "key_uri=%s previous=%s previous_valid_lscs=%ld",
+		      nca->key_uri, old_fp ? old_fp : "none", old_lscs);
 	/* what the answer needs, before the daemon takes nca */
 	snprintf(key_uri, sizeof(key_uri), "%s", nca->key_uri);
 	X509_up_ref(x);
@@ -201,11 +194,12 @@ publish_recorded(struct admin_req *a, struct signerd_ca *nca, const char *action
 		if (ferr[0]) {
 			char t[2048];
 
-			snprintf(t, sizeof(t), "the CA is active (recorded in the store, with its chain) but "
+			snprintf(t, sizeof(t),
+				 "the CA is active (recorded in the store, with its chain) but "
 				 "its export %s was not written by capf-signerd (uid %u): %s; a restart "
 				 "does not need it; export it with `capfctl trust export` or make the "
-				 "folder writable by the signer's user", a->sd->conf.ca.certificate,
-				 (unsigned)geteuid(), ferr);
+				 "folder writable by the signer's user",
+				 a->sd->conf.ca.certificate, (unsigned)geteuid(), ferr);
 			t[1023] = '\0';
 			capf_ipc_put_str(a->resp, CAPF_IPC_T_EXPORT_ERROR, t);
 		}
@@ -216,9 +210,8 @@ publish_recorded(struct admin_req *a, struct signerd_ca *nca, const char *action
 }
 
 /* record_ca then publish_recorded. Takes nca. */
-static int
-publish(struct admin_req *a, struct signerd_ca *nca, const char *action, const char *old_fp,
-	long old_lscs)
+static int publish(struct admin_req *a, struct signerd_ca *nca, const char *action, const char *old_fp,
+		   long old_lscs)
 {
 	char err[768];
 	int rc;
@@ -232,8 +225,7 @@ publish(struct admin_req *a, struct signerd_ca *nca, const char *action, const c
 
 /* ---- CAPF_REGENERATE --------------------------------------------------------- */
 
-int
-admin_capf_regenerate(struct admin_req *a)
+int admin_capf_regenerate(struct admin_req *a)
 {
 	struct signerd *sd = a->sd;
 	struct signerd_ca *g = NULL, *nca;
@@ -243,7 +235,7 @@ admin_capf_regenerate(struct admin_req *a)
 	EVP_PKEY *pub = NULL;
 	X509 *x = NULL, *signed_x;
 	char err[1024], msg[1400], base[64], label[80] = "", uri[CAPF_CONF_STR_MAX] = "", subj[1025],
-		old_fp[SIGNERD_FP_HEX_LEN + 1];
+					     old_fp[SIGNERD_FP_HEX_LEN + 1];
 	uint8_t kt = CAPF_KEY_RSA, curve = CAPF_CURVE_P256;
 	uint32_t bits = 2048, days = CA_DAYS_DEFAULT, slot = 0;
 	time_t now = time(NULL);
@@ -323,7 +315,8 @@ admin_capf_regenerate(struct admin_req *a)
 		snprintf(msg, sizeof(msg), "the new key's type cannot sign a certificate");
 		goto undo;
 	}
-	if ((signed_x = signerd_key_sign_cert(sd, slot, CAPF_IPC_SIGN_CA, x, &retry, err, sizeof(err))) == NULL) {
+	if ((signed_x = signerd_key_sign_cert(sd, slot, CAPF_IPC_SIGN_CA, x, &retry, err, sizeof(err))) ==
+	    NULL) {
 		snprintf(msg, sizeof(msg), "%s", err);
 		goto undo;
 	}
@@ -352,8 +345,8 @@ admin_capf_regenerate(struct admin_req *a)
 		snprintf(msg, sizeof(msg), "recording the new CAPF CA in the store: %s", err);
 		goto undo;
 	}
-	capf_log(LOG_NOTICE, "ca_regenerated", "fp=%s key_uri=%s previous=%s uid=%u", nca->fp, uri,
-		 old_fp, (unsigned)a->peer->uid);
+	capf_log(LOG_NOTICE, "ca_regenerated", "fp=%s key_uri=%s previous=%s uid=%u", nca->fp, uri, old_fp,
+		 (unsigned)a->peer->uid);
 	rc = publish_recorded(a, nca, "capf.regenerate", old_fp, old_lscs);
 	goto out;
 undo:
@@ -365,10 +358,14 @@ undo:
 		capf_log(LOG_WARNING, "ca_regenerate_failed", "label=%s key=destroyed why=\"%s\"", label, msg);
 		rc = admin_error(a, "%s (the new key %s was destroyed; nothing changed)", msg, label);
 	} else {
-		capf_log(LOG_ERR, "ca_regenerate_failed", "label=%s key=left_in_token uri=%s why=\"%s\" "
-			 "destroy=\"%s\"", label, uri, msg, err);
-		rc = admin_error(a, "%s; the token refused to destroy the new key %s (%s): it is left "
-				 "in the token unused, remove it by hand", msg, uri[0] ? uri : label, err);
+		capf_log(LOG_ERR, "ca_regenerate_failed",
+			 "label=%s key=left_in_token uri=%s why=\"%s\" "
+			 "destroy=\"%s\"",
+			 label, uri, msg, err);
+		rc = admin_error(a,
+				 "%s; the token refused to destroy the new key %s (%s): it is left "
+				 "in the token unused, remove it by hand",
+				 msg, uri[0] ? uri : label, err);
 	}
 out:
 	if (slot != 0)
@@ -387,9 +384,8 @@ out:
 /* The CERT and CHAIN_CERT* of an import or adoption, and the active CA (which
  * CERT must not be). 0 with *x, *chain, *g, fp filled (the caller frees them),
  * or 1 with the refusal answered and *rc its return value (nothing to free). */
-static int
-req_ca_cert(struct admin_req *a, X509 **x, STACK_OF(X509) **chain, struct signerd_ca **g,
-	    char fp[SIGNERD_FP_HEX_LEN + 1], int *rc)
+static int req_ca_cert(struct admin_req *a, X509 **x, STACK_OF(X509) * *chain, struct signerd_ca **g,
+		       char fp[SIGNERD_FP_HEX_LEN + 1], int *rc)
 {
 	const struct capf_ipc_field *f = NULL;
 	const uint8_t *p;
@@ -399,7 +395,8 @@ req_ca_cert(struct admin_req *a, X509 **x, STACK_OF(X509) **chain, struct signer
 	*chain = NULL;
 	*g = NULL;
 	fp[0] = '\0';
-	if (capf_ipc_get_bytes(a->req, CAPF_IPC_T_CERT, &p, &n) != 0 || (*x = capf_x509_from_der(p, n)) == NULL) {
+	if (capf_ipc_get_bytes(a->req, CAPF_IPC_T_CERT, &p, &n) != 0 ||
+	    (*x = capf_x509_from_der(p, n)) == NULL) {
 		*rc = admin_refuse(a, "the certificate does not parse (DER X.509 expected)");
 		return 1;
 	}
@@ -435,8 +432,7 @@ fail:
 	return 1;
 }
 
-int
-admin_capf_import(struct admin_req *a)
+int admin_capf_import(struct admin_req *a)
 {
 	struct signerd_ca *g = NULL, *nca;
 	STACK_OF(X509) *chain = NULL;
@@ -454,9 +450,11 @@ admin_capf_import(struct admin_req *a)
 	if (EVP_PKEY_eq(X509_get0_pubkey(x), X509_get0_pubkey(capf_ca_cert(g->ca))) != 1) {
 		ERR_clear_error();
 		signerd_audit(a->sd, a->peer, "refused", "capf.import", "fp=%s: not the token key", fp);
-		rc = admin_refuse(a, "the certificate's public key is not the CAPF CA key in "
+		rc = admin_refuse(a,
+				  "the certificate's public key is not the CAPF CA key in "
 				  "the token (%s); import the certificate issued for the CSR from "
-				  "`capfctl capf csr`", g->key_uri);
+				  "`capfctl capf csr`",
+				  g->key_uri);
 		goto out;
 	}
 	if (capf_ca_from_x509(x, chain, time(NULL), &ca, err, sizeof(err)) != 0) {
@@ -492,15 +490,13 @@ out:
  * through capfhsm and match the certificate; the certificate must pass the
  * CAPF CA checks with its chain. It becomes active, the old CA previous.
  */
-int
-admin_capf_adopt(struct admin_req *a)
+int admin_capf_adopt(struct admin_req *a)
 {
 	struct signerd_ca *g = NULL, *nca;
 	STACK_OF(X509) *chain = NULL;
 	struct capf_ca *ca = NULL;
 	X509 *x = NULL;
-	char err[1024], uri[CAPF_CONF_STR_MAX], fp[SIGNERD_FP_HEX_LEN + 1] = "",
-		old_fp[SIGNERD_FP_HEX_LEN + 1];
+	char err[1024], uri[CAPF_CONF_STR_MAX], fp[SIGNERD_FP_HEX_LEN + 1] = "", old_fp[SIGNERD_FP_HEX_LEN + 1];
 	long old_lscs;
 	int retry = 0, rc;
 
@@ -513,7 +509,7 @@ admin_capf_adopt(struct admin_req *a)
 	 * capf.conf's (the key process refuses them too, and parses the URI) */
 	if (strcasestr(uri, "pin-") != NULL || strcasestr(uri, "module-") != NULL)
 		return admin_refuse(a, "KEY_URI: no PIN, pin-source or module in the URI (the daemon "
-				    "uses token.module and token.pin_source)");
+				       "uses token.module and token.pin_source)");
 	if (req_ca_cert(a, &x, &chain, &g, fp, &rc) != 0)
 		return rc;
 	if (capf_ca_from_x509(x, chain, time(NULL), &ca, err, sizeof(err)) != 0) {

@@ -27,10 +27,9 @@
 #include "policy/cacert.h"
 #include "policy/chain.h"
 
-#define SHOW_CERTS_MAX  24
+#define SHOW_CERTS_MAX 24
 
-static void
-put_key_params(struct capf_ipc_builder *b, EVP_PKEY *k)
+static void put_key_params(struct capf_ipc_builder *b, EVP_PKEY *k)
 {
 	char group[64];
 	size_t gl;
@@ -49,9 +48,8 @@ put_key_params(struct capf_ipc_builder *b, EVP_PKEY *k)
 	}
 }
 
-int
-admin_put_cert(struct admin_req *a, int role, X509 *x, long lsc_count, const char *key_uri,
-	       STACK_OF(X509) *chain)
+int admin_put_cert(struct admin_req *a, int role, X509 *x, long lsc_count, const char *key_uri,
+		   STACK_OF(X509) * chain)
 {
 	struct capf_ipc_builder *b = a->resp;
 	unsigned char *der = NULL, fp[EVP_MAX_MD_SIZE];
@@ -87,24 +85,21 @@ admin_put_cert(struct admin_req *a, int role, X509 *x, long lsc_count, const cha
 	return b->error ? -1 : 0;
 }
 
-X509 *
-admin_tls_current(struct signerd *sd)
+X509 *admin_tls_current(struct signerd *sd)
 {
 	struct capf_store_issuance is;
 	char err[256];
 	X509 *x = NULL;
 
 	memset(&is, 0, sizeof(is));
-	if (capf_store_issuance_latest_for_device(sd->store, ADMIN_TLS_DEVICE, &is, err,
-						  sizeof(err)) == 0 &&
+	if (capf_store_issuance_latest_for_device(sd->store, ADMIN_TLS_DEVICE, &is, err, sizeof(err)) == 0 &&
 	    (is.state == CAPF_ISS_ISSUED || is.state == CAPF_ISS_DELIVERED))
 		x = capf_x509_from_der(is.der, is.der_len);
 	capf_store_issuance_clear(&is);
 	return x;
 }
 
-long
-admin_valid_lscs(struct signerd *sd, const char *fp)
+long admin_valid_lscs(struct signerd *sd, const char *fp)
 {
 	unsigned long n = 0;
 	char err[256];
@@ -116,8 +111,8 @@ admin_valid_lscs(struct signerd *sd, const char *fp)
 		return -1;
 	/* the CAPF TLS certificate is recorded as an issuance too: not a phone */
 	memset(&is, 0, sizeof(is));
-	if (n > 0 && capf_store_issuance_latest_for_device(sd->store, ADMIN_TLS_DEVICE, &is, err,
-							   sizeof(err)) == 0 &&
+	if (n > 0 &&
+	    capf_store_issuance_latest_for_device(sd->store, ADMIN_TLS_DEVICE, &is, err, sizeof(err)) == 0 &&
 	    (is.state == CAPF_ISS_ISSUED || is.state == CAPF_ISS_DELIVERED) &&
 	    strcasecmp(is.issuer_fp, fp) == 0 && is.not_before <= now && is.not_after >= now)
 		n--;
@@ -132,7 +127,7 @@ struct certrow {
 	char fp[CAPF_STORE_FP_HEX_LEN + 1];
 	enum capf_store_cert_role role;
 	X509 *x;
-	STACK_OF(X509) *chain;  /* recorded with it (empty: self-signed) */
+	STACK_OF(X509) * chain; /* recorded with it (empty: self-signed) */
 	char key_uri[CAPF_STORE_KEY_URI_MAX + 1];
 };
 struct certrows {
@@ -140,8 +135,7 @@ struct certrows {
 	int n;
 };
 
-static int
-collect_cb(const struct capf_store_cert *c, void *arg)
+static int collect_cb(const struct capf_store_cert *c, void *arg)
 {
 	struct certrows *rs = arg;
 	struct certrow *r;
@@ -162,8 +156,7 @@ collect_cb(const struct capf_store_cert *c, void *arg)
 	return 0;
 }
 
-static void
-rows_clear(struct certrows *rs)
+static void rows_clear(struct certrows *rs)
 {
 	int i;
 
@@ -177,8 +170,7 @@ rows_clear(struct certrows *rs)
 /* Puts the CA certificates of the store, each with its chain: the active one,
  * previous ones (only those still holding valid LSCs when lsc_only), retired
  * ones when retired. */
-static int
-put_store_certs(struct admin_req *a, int lsc_only, int retired)
+static int put_store_certs(struct admin_req *a, int lsc_only, int retired)
 {
 	struct signerd_ca *g = signerd_ca_get(a->sd);
 	struct certrows rs;
@@ -218,8 +210,7 @@ put_store_certs(struct admin_req *a, int lsc_only, int retired)
 	return rc;
 }
 
-int
-admin_capf_show(struct admin_req *a)
+int admin_capf_show(struct admin_req *a)
 {
 	X509 *tls;
 
@@ -237,8 +228,7 @@ admin_capf_show(struct admin_req *a)
 	return 0;
 }
 
-int
-admin_trust_export(struct admin_req *a)
+int admin_trust_export(struct admin_req *a)
 {
 	uint8_t target = 0;
 	X509 *tls = NULL;
@@ -248,7 +238,7 @@ admin_trust_export(struct admin_req *a)
 		tls = admin_tls_current(a->sd);
 		if (tls == NULL && target == CAPF_IPC_TRUST_ITL)
 			return admin_refuse(a, "no CAPF TLS certificate recorded: issue one with "
-					    "`capfctl tls issue`");
+					       "`capfctl tls issue`");
 	}
 	if (admin_ok(a) != 0) {
 		X509_free(tls);
@@ -269,8 +259,7 @@ admin_trust_export(struct admin_req *a)
 
 /* ---- CAPF_CSR ------------------------------------------------------------------ */
 
-int
-admin_capf_csr(struct admin_req *a)
+int admin_capf_csr(struct admin_req *a)
 {
 	struct signerd_ca *g;
 	X509_REQ *req = NULL;
@@ -285,7 +274,7 @@ admin_capf_csr(struct admin_req *a)
 
 	if (capf_ipc_find(a->req, CAPF_IPC_T_KEY_TYPE, NULL))
 		return admin_refuse(a, "a CSR is for the current CAPF CA key; for a new key, "
-				    "`capfctl capf regenerate` first");
+				       "`capfctl capf regenerate` first");
 	if ((g = signerd_ca_get(a->sd)) == NULL)
 		return admin_error(a, "no active CAPF CA");
 	cert = capf_ca_cert(g->ca);
@@ -302,11 +291,9 @@ admin_capf_csr(struct admin_req *a)
 	e2 = X509V3_EXT_conf_nid(NULL, &ctx, NID_key_usage, "critical,digitalSignature,keyCertSign");
 	if ((exts = sk_X509_EXTENSION_new_null()) == NULL || e1 == NULL || e2 == NULL ||
 	    sk_X509_EXTENSION_push(exts, e1) <= 0 || (e1 = NULL, sk_X509_EXTENSION_push(exts, e2) <= 0) ||
-	    (e2 = NULL, (req = X509_REQ_new()) == NULL) || name == NULL ||
-	    X509_REQ_set_version(req, 0) != 1 ||
+	    (e2 = NULL, (req = X509_REQ_new()) == NULL) || name == NULL || X509_REQ_set_version(req, 0) != 1 ||
 	    X509_REQ_set_subject_name(req, name) != 1 ||
-	    X509_REQ_set_pubkey(req, X509_get0_pubkey(cert)) != 1 ||
-	    X509_REQ_add_extensions(req, exts) != 1) {
+	    X509_REQ_set_pubkey(req, X509_get0_pubkey(cert)) != 1 || X509_REQ_add_extensions(req, exts) != 1) {
 		X509_EXTENSION_free(e1);
 		X509_EXTENSION_free(e2);
 		capf_ossl_errors(err, sizeof(err));
@@ -317,11 +304,13 @@ admin_capf_csr(struct admin_req *a)
 		X509_REQ *signed_req;
 		int retry = 0;
 
-		if (capf_req_preset_sigalg(req, X509_get0_pubkey(cert), capf_cert_digest_for(X509_get0_pubkey(cert))) != 0) {
+		if (capf_req_preset_sigalg(req, X509_get0_pubkey(cert),
+					   capf_cert_digest_for(X509_get0_pubkey(cert))) != 0) {
 			rc = admin_error(a, "the CAPF CA's key type cannot sign a CSR");
 			goto out;
 		}
-		if ((signed_req = signerd_key_sign_req(a->sd, g->slot, req, &retry, err, sizeof(err))) == NULL) {
+		if ((signed_req = signerd_key_sign_req(a->sd, g->slot, req, &retry, err, sizeof(err))) ==
+		    NULL) {
 			rc = retry ? admin_retry(a, err) : admin_error(a, "%s", err);
 			goto out;
 		}

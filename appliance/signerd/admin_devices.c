@@ -23,8 +23,7 @@
 
 /* Device names are case-insensitive for people: normalised to upper case on input
  * (names and name patterns), as the policy's SEP names are. */
-void
-admin_name_upcase(char *s)
+void admin_name_upcase(char *s)
 {
 	for (; *s; s++)
 		*s = (char)toupper((unsigned char)*s);
@@ -32,9 +31,8 @@ admin_name_upcase(char *s)
 
 /* ---- parsing and merging --------------------------------------------------- */
 
-int
-admin_devreq_parse(struct signerd *sd, const struct capf_ipc_field *f, struct admin_devreq *r,
-		   char *err, size_t errlen)
+int admin_devreq_parse(struct signerd *sd, const struct capf_ipc_field *f, struct admin_devreq *r, char *err,
+		       size_t errlen)
 {
 	struct capf_ipc_msg m;
 	char s[CAPF_AUTHHASH_SECRET_MAX + 1], e[256];
@@ -50,18 +48,22 @@ admin_devreq_parse(struct signerd *sd, const struct capf_ipc_field *f, struct ad
 		snprintf(err, errlen, "malformed device record: %s", e);
 		return -1;
 	}
-	if (capf_ipc_get_str(&m, CAPF_IPC_T_DEVICE_NAME, r->name, sizeof(r->name)) != 0 ||
-	    r->name[0] == '\0') {
+	if (capf_ipc_get_str(&m, CAPF_IPC_T_DEVICE_NAME, r->name, sizeof(r->name)) != 0 || r->name[0] == '\0') {
 		snprintf(err, errlen, "a device name is required");
 		goto out;
 	}
 	if (strcasecmp(r->name, ADMIN_TLS_DEVICE) != 0)
 		admin_name_upcase(r->name);
-	if (capf_ipc_get_u8(&m, CAPF_IPC_T_OPERATION, &v8) == 0) r->op = v8;
-	if (capf_ipc_get_u8(&m, CAPF_IPC_T_AUTH_MODE, &v8) == 0) r->auth = v8;
-	if (capf_ipc_get_u8(&m, CAPF_IPC_T_KEY_ORDER, &v8) == 0) r->key_order = v8;
-	if (capf_ipc_get_u8(&m, CAPF_IPC_T_CURVE, &v8) == 0) r->curve = v8;
-	if (capf_ipc_get_u32(&m, CAPF_IPC_T_RSA_BITS, &v32) == 0) r->rsa_bits = v32;
+	if (capf_ipc_get_u8(&m, CAPF_IPC_T_OPERATION, &v8) == 0)
+		r->op = v8;
+	if (capf_ipc_get_u8(&m, CAPF_IPC_T_AUTH_MODE, &v8) == 0)
+		r->auth = v8;
+	if (capf_ipc_get_u8(&m, CAPF_IPC_T_KEY_ORDER, &v8) == 0)
+		r->key_order = v8;
+	if (capf_ipc_get_u8(&m, CAPF_IPC_T_CURVE, &v8) == 0)
+		r->curve = v8;
+	if (capf_ipc_get_u32(&m, CAPF_IPC_T_RSA_BITS, &v32) == 0)
+		r->rsa_bits = v32;
 	if (capf_ipc_get_i64(&m, CAPF_IPC_T_DEADLINE, &v64) == 0) {
 		r->has_deadline = 1;
 		r->deadline = (time_t)v64;
@@ -80,8 +82,9 @@ admin_devreq_parse(struct signerd *sd, const struct capf_ipc_field *f, struct ad
 			goto out;
 		}
 		if ((signerd_auth_mac(sd) != NULL ?
-		     capf_authhash_make_mac(&r->hash, s, strlen(s), signerd_auth_mac(sd), e, sizeof(e)) :
-		     capf_authhash_make(&r->hash, s, strlen(s), NULL, e, sizeof(e))) != 0) {
+			     capf_authhash_make_mac(&r->hash, s, strlen(s), signerd_auth_mac(sd), e,
+						    sizeof(e)) :
+			     capf_authhash_make(&r->hash, s, strlen(s), NULL, e, sizeof(e))) != 0) {
 			snprintf(err, errlen, "%s: cannot hash the authentication string: %s", r->name, e);
 			goto out;
 		}
@@ -97,14 +100,18 @@ out:
 	return rc;
 }
 
-int
-admin_devreq_apply(struct signerd *sd, const struct admin_devreq *r,
-		   const struct capf_store_device *existing, time_t now,
-		   struct capf_store_device *out, unsigned *put_flags, char *err, size_t errlen)
+int admin_devreq_apply(struct signerd *sd, const struct admin_devreq *r,
+		       const struct capf_store_device *existing, time_t now, struct capf_store_device *out,
+		       unsigned *put_flags, char *err, size_t errlen)
 {
 	struct capf_device_change chg = {
-		.op = r->op, .auth = r->auth, .key_order = r->key_order, .curve = r->curve,
-		.rsa_bits = r->rsa_bits, .has_deadline = r->has_deadline, .deadline = r->deadline,
+		.op = r->op,
+		.auth = r->auth,
+		.key_order = r->key_order,
+		.curve = r->curve,
+		.rsa_bits = r->rsa_bits,
+		.has_deadline = r->has_deadline,
+		.deadline = r->deadline,
 		.has_auth_string = r->has_auth_string != 0,
 	};
 	enum capf_auth_string_use use;
@@ -140,8 +147,7 @@ admin_devreq_apply(struct signerd *sd, const struct admin_devreq *r,
 /* ---- responses ------------------------------------------------------------ */
 
 /* DEV_FLAGS of d: a pending operation past its deadline, a lockout, no LSC. */
-static uint8_t
-device_flags(const struct signerd *sd, const struct capf_device *d, int has_lsc, time_t now)
+static uint8_t device_flags(const struct signerd *sd, const struct capf_device *d, int has_lsc, time_t now)
 {
 	uint8_t f = 0;
 
@@ -154,8 +160,7 @@ device_flags(const struct signerd *sd, const struct capf_device *d, int has_lsc,
 	return f;
 }
 
-static void
-put_device_fields(struct capf_ipc_builder *b, const struct capf_device *d)
+static void put_device_fields(struct capf_ipc_builder *b, const struct capf_device *d)
 {
 	capf_ipc_put_str(b, CAPF_IPC_T_DEVICE_NAME, d->name);
 	capf_ipc_put_u8(b, CAPF_IPC_T_OPERATION, (uint8_t)d->op);
@@ -174,8 +179,7 @@ put_device_fields(struct capf_ipc_builder *b, const struct capf_device *d)
 }
 
 /* The DEVICE record of name with its current LSC. */
-static int
-put_device_by_name(struct admin_req *a, const char *name)
+static int put_device_by_name(struct admin_req *a, const char *name)
 {
 	struct capf_store_device d;
 	struct capf_store_issuance is;
@@ -204,8 +208,7 @@ put_device_by_name(struct admin_req *a, const char *name)
 		capf_ipc_put_str(a->resp, CAPF_IPC_T_LSC_SERIAL, is.serial);
 		capf_ipc_put_str(a->resp, CAPF_IPC_T_LSC_ISSUER, is.issuer_fp);
 		capf_ipc_put_i64(a->resp, CAPF_IPC_T_LSC_NOT_AFTER, (int64_t)is.not_after);
-		capf_ipc_put_i64(a->resp, CAPF_IPC_T_LSC_DAYS_LEFT,
-				 (int64_t)capf_days_left(is.not_after, now));
+		capf_ipc_put_i64(a->resp, CAPF_IPC_T_LSC_DAYS_LEFT, (int64_t)capf_days_left(is.not_after, now));
 	}
 	{
 		/* the verdict on the certificate the phone last returned to Troubleshoot */
@@ -225,8 +228,7 @@ put_device_by_name(struct admin_req *a, const char *name)
 	return 0;
 }
 
-static int
-get_name(struct admin_req *a, char *name, size_t len)
+static int get_name(struct admin_req *a, char *name, size_t len)
 {
 	if (capf_ipc_get_str(a->req, CAPF_IPC_T_DEVICE_NAME, name, len) != 0 || name[0] == '\0')
 		return admin_refuse(a, "a device name is required"), -1;
@@ -239,8 +241,7 @@ get_name(struct admin_req *a, char *name, size_t len)
 
 /* ---- ADD / SET ------------------------------------------------------------- */
 
-static int
-device_put(struct admin_req *a, int add)
+static int device_put(struct admin_req *a, int add)
 {
 	const struct capf_ipc_field *f = capf_ipc_find(a->req, CAPF_IPC_T_DEVICE, NULL);
 	struct capf_store_device cur, out;
@@ -263,8 +264,10 @@ device_put(struct admin_req *a, int add)
 			memcpy(name, r.name, sizeof(name));
 			OPENSSL_cleanse(&r, sizeof(r));
 			if (rc == CAPF_STORE_NOTFOUND)
-				return admin_refuse(a, "%s: no such device (add it with `capfctl device "
-						    "add`)", name);
+				return admin_refuse(a,
+						    "%s: no such device (add it with `capfctl device "
+						    "add`)",
+						    name);
 			return admin_store_fail(a, rc, err);
 		}
 		have = 1;
@@ -278,31 +281,30 @@ device_put(struct admin_req *a, int add)
 	OPENSSL_cleanse(&out.auth, sizeof(out.auth));
 	if (rc != 0) {
 		if (rc == CAPF_STORE_EXISTS)
-			return admin_refuse(a, "%s: the device exists already (change it with "
-					    "`capfctl device set`)", out.dev.name);
+			return admin_refuse(a,
+					    "%s: the device exists already (change it with "
+					    "`capfctl device set`)",
+					    out.dev.name);
 		return admin_store_fail(a, rc, err);
 	}
-	capf_log(LOG_NOTICE, add ? "device_added" : "device_changed",
-		 "device=%s op=%s auth=%s uid=%u", out.dev.name, capf_operation_name(out.dev.op),
-		 capf_auth_mode_name(out.dev.auth), (unsigned)a->peer->uid);
+	capf_log(LOG_NOTICE, add ? "device_added" : "device_changed", "device=%s op=%s auth=%s uid=%u",
+		 out.dev.name, capf_operation_name(out.dev.op), capf_auth_mode_name(out.dev.auth),
+		 (unsigned)a->peer->uid);
 	signerd_front_device_changed(a->sd, out.dev.name);
 	return put_device_by_name(a, out.dev.name);
 }
 
-int
-admin_device_add(struct admin_req *a)
+int admin_device_add(struct admin_req *a)
 {
 	return device_put(a, 1);
 }
 
-int
-admin_device_set(struct admin_req *a)
+int admin_device_set(struct admin_req *a)
 {
 	return device_put(a, 0);
 }
 
-int
-admin_device_show(struct admin_req *a)
+int admin_device_show(struct admin_req *a)
 {
 	char name[CAPF_DEVICE_NAME_MAX + 1];
 
@@ -311,8 +313,7 @@ admin_device_show(struct admin_req *a)
 	return put_device_by_name(a, name);
 }
 
-int
-admin_device_remove(struct admin_req *a)
+int admin_device_remove(struct admin_req *a)
 {
 	char name[CAPF_DEVICE_NAME_MAX + 1], err[512];
 	int rc;
@@ -329,8 +330,7 @@ admin_device_remove(struct admin_req *a)
 	return admin_ok(a);
 }
 
-int
-admin_device_reset_lockout(struct admin_req *a)
+int admin_device_reset_lockout(struct admin_req *a)
 {
 	char name[CAPF_DEVICE_NAME_MAX + 1], err[512];
 	int rc;
@@ -349,23 +349,22 @@ admin_device_reset_lockout(struct admin_req *a)
 
 /* ---- LIST and REPORT: pages of DEVICE records ------------------------------- */
 
-#define PAGE_BYTES_MAX 56000    /* stop filling a page here (64 KiB messages) */
+#define PAGE_BYTES_MAX 56000 /* stop filling a page here (64 KiB messages) */
 
 struct page {
 	struct admin_req *a;
-	char after[CAPF_DEVICE_NAME_MAX + 1];   /* cursor: names > this */
+	char after[CAPF_DEVICE_NAME_MAX + 1]; /* cursor: names > this */
 	char last[CAPF_DEVICE_NAME_MAX + 1];
 	unsigned limit, put, total;
 	int full;
-	int count_all;                          /* the first page: walk every match for COUNT */
-	unsigned status_mask, op_mask;          /* 0: any */
-	unsigned auth_mask, key_order_mask;     /* 0: any */
-	uint8_t flags;                          /* CAPF_IPC_DEVF_* all required */
+	int count_all;                      /* the first page: walk every match for COUNT */
+	unsigned status_mask, op_mask;      /* 0: any */
+	unsigned auth_mask, key_order_mask; /* 0: any */
+	uint8_t flags;                      /* CAPF_IPC_DEVF_* all required */
 	time_t now;
 };
 
-static int
-page_wants(struct page *p, const struct capf_device *d, uint8_t flags)
+static int page_wants(struct page *p, const struct capf_device *d, uint8_t flags)
 {
 	if (strcmp(d->name, ADMIN_TLS_DEVICE) == 0)
 		return 0;
@@ -394,8 +393,7 @@ page_wants(struct page *p, const struct capf_device *d, uint8_t flags)
  * more across all the pages, not a walk per page. */
 
 /* One device of the page (with its LSC columns for a report row). */
-static int
-put_row(struct page *p, const struct capf_device *dev, const struct capf_store_report_row *r)
+static int put_row(struct page *p, const struct capf_device *dev, const struct capf_store_report_row *r)
 {
 	uint8_t flags = device_flags(p->a->sd, dev, r->has_lsc, p->now);
 
@@ -416,14 +414,12 @@ put_row(struct page *p, const struct capf_device *dev, const struct capf_store_r
 	return 0;
 }
 
-static int
-report_cb(const struct capf_store_report_row *r, void *arg)
+static int report_cb(const struct capf_store_report_row *r, void *arg)
 {
 	return put_row(arg, &r->dev, r);
 }
 
-static int
-page_init(struct admin_req *a, struct page *p, char *pattern, size_t plen)
+static int page_init(struct admin_req *a, struct page *p, char *pattern, size_t plen)
 {
 	const struct capf_ipc_field *f = NULL;
 	const uint8_t *cur;
@@ -460,8 +456,7 @@ page_init(struct admin_req *a, struct page *p, char *pattern, size_t plen)
 
 /* Ends the page after the store's walk returned rc: its cursor and count, or when
  * the walk failed, the store's failure alone (nothing of the page goes out). */
-static int
-page_finish(struct page *p, int rc, const char *err)
+static int page_finish(struct page *p, int rc, const char *err)
 {
 	if (rc != 0) {
 		capf_ipc_builder_free(p->a->resp);
@@ -477,8 +472,7 @@ page_finish(struct page *p, int rc, const char *err)
 
 /* A list is a report without its LSC filters: every record says whether the
  * device has an LSC, so that "no LSC" can be filtered on. */
-int
-admin_device_list(struct admin_req *a)
+int admin_device_list(struct admin_req *a)
 {
 	struct capf_store_report_filter f = CAPF_STORE_REPORT_FILTER_INIT;
 	struct page p;
@@ -495,8 +489,7 @@ admin_device_list(struct admin_req *a)
 	return page_finish(&p, rc, err);
 }
 
-int
-admin_report(struct admin_req *a)
+int admin_report(struct admin_req *a)
 {
 	struct capf_store_report_filter f = CAPF_STORE_REPORT_FILTER_INIT;
 	struct page p;

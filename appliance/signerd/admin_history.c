@@ -15,11 +15,10 @@
 #include "appliance/signerd/admin.h"
 #include "policy/device.h"
 
-#define HISTORY_PAGE 200        /* EVENTs per response, at most */
-#define HISTORY_BYTES 56000     /* stop filling a response here (64 KiB messages) */
+#define HISTORY_PAGE 200    /* EVENTs per response, at most */
+#define HISTORY_BYTES 56000 /* stop filling a response here (64 KiB messages) */
 
-static int
-get_device_name(struct admin_req *a, char *name, size_t len)
+static int get_device_name(struct admin_req *a, char *name, size_t len)
 {
 	if (capf_ipc_get_str(a->req, CAPF_IPC_T_DEVICE_NAME, name, len) != 0 || name[0] == '\0')
 		return admin_refuse(a, "a device name is required"), -1;
@@ -29,8 +28,7 @@ get_device_name(struct admin_req *a, char *name, size_t len)
 
 /* ---- DEVICE_CERT -------------------------------------------------------------- */
 
-static int
-cert_fetched(struct admin_req *a, const char *name)
+static int cert_fetched(struct admin_req *a, const char *name)
 {
 	struct capf_store_fetched f;
 	char err[512], outcome[CAPF_STORE_REASON_MAX + 16];
@@ -38,8 +36,10 @@ cert_fetched(struct admin_req *a, const char *name)
 
 	if ((rc = capf_store_fetched_latest(a->sd->store, name, &f, err, sizeof(err))) != 0) {
 		if (rc == CAPF_STORE_NOTFOUND)
-			return admin_refuse(a, "%s: no certificate was fetched from this device (schedule "
-					    "Troubleshoot: capfctl device set %s --op fetch)", name, name);
+			return admin_refuse(a,
+					    "%s: no certificate was fetched from this device (schedule "
+					    "Troubleshoot: capfctl device set %s --op fetch)",
+					    name, name);
 		return admin_store_fail(a, rc, err);
 	}
 	snprintf(outcome, sizeof(outcome), "%s: %s", f.accepted ? "accepted" : "refused", f.reason);
@@ -57,8 +57,7 @@ cert_fetched(struct admin_req *a, const char *name)
 	return 0;
 }
 
-static int
-cert_lsc(struct admin_req *a, const char *name)
+static int cert_lsc(struct admin_req *a, const char *name)
 {
 	struct capf_store_issuance is;
 	char err[512];
@@ -85,8 +84,7 @@ cert_lsc(struct admin_req *a, const char *name)
 	return 0;
 }
 
-int
-admin_device_cert(struct admin_req *a)
+int admin_device_cert(struct admin_req *a)
 {
 	char name[CAPF_DEVICE_NAME_MAX + 1];
 	uint8_t kind = CAPF_IPC_CERT_FETCHED;
@@ -101,8 +99,8 @@ admin_device_cert(struct admin_req *a)
 
 /* The value of key in an audit detail "k1=v1 k2=v2 ...": up to " next=" of the
  * keys that can follow it (values may hold spaces), or the end. "" when absent. */
-static const char *
-detail_get(const char *detail, const char *key, const char *const *next, char *buf, size_t len)
+static const char *detail_get(const char *detail, const char *key, const char *const *next, char *buf,
+			      size_t len)
 {
 	size_t kl = strlen(key), vl;
 	const char *p = detail, *v = NULL, *end;
@@ -139,12 +137,13 @@ struct hist {
 	unsigned n;
 	int full;
 	int64_t last_id;
-	struct { char serial[CAPF_STORE_SERIAL_HEX_MAX + 1], issuer[CAPF_STORE_FP_HEX_LEN + 1]; } seen[32];
+	struct {
+		char serial[CAPF_STORE_SERIAL_HEX_MAX + 1], issuer[CAPF_STORE_FP_HEX_LEN + 1];
+	} seen[32];
 	unsigned nseen;
 };
 
-static const char *
-issuer_of(const struct hist *h, const char *serial)
+static const char *issuer_of(const struct hist *h, const char *serial)
 {
 	for (unsigned i = 0; i < h->nseen && i < 32; i++)
 		if (strcmp(h->seen[i].serial, serial) == 0)
@@ -159,8 +158,7 @@ static const char *const status_names[] = {
 /* "status=failed status_op=fetch cause=1" -> "Troubleshoot Failed: Invalid LSC"; kind
  * "refused" for a refusal of the phone's credentials or timing, "failed" for other
  * failures, "status" otherwise. */
-static const char *
-status_event(const char *detail, char *out, size_t len)
+static const char *status_event(const char *detail, char *out, size_t len)
 {
 	static const char *const keys[] = { "status", "status_op", "cause", "operation", NULL };
 	struct capf_device d;
@@ -197,11 +195,10 @@ status_event(const char *detail, char *out, size_t len)
 	}
 }
 
-static int
-history_cb(const struct capf_store_audit_row *r, void *arg)
+static int history_cb(const struct capf_store_audit_row *r, void *arg)
 {
-	static const char *const fetch_keys[] = { "serial", "issuer_fp", "fp", "outcome", "issuer", "reason",
-						  NULL };
+	static const char *const fetch_keys[] = { "serial", "issuer_fp", "fp", "outcome",
+						  "issuer", "reason",    NULL };
 	static const char *const issue_keys[] = { "serial", "issuer", "spki", "not_after", "peer", NULL };
 	static const char *const state_keys[] = { "serial", "state", NULL };
 	struct hist *h = arg;
@@ -212,7 +209,7 @@ history_cb(const struct capf_store_audit_row *r, void *arg)
 	const char *kind, *action = r->action ? r->action : "", *detail = r->detail ? r->detail : "";
 
 	if (b->len > HISTORY_BYTES) {
-		h->full = 1;            /* the rest on the next page */
+		h->full = 1; /* the rest on the next page */
 		return 1;
 	}
 
@@ -238,8 +235,9 @@ history_cb(const struct capf_store_audit_row *r, void *arg)
 	} else if (strcmp(action, "lsc.state") == 0) {
 		detail_get(detail, "serial", state_keys, serial, sizeof(serial));
 		detail_get(detail, "state", state_keys, v, sizeof(v));
-		kind = strcmp(v, "deleted") == 0 ? "deleted" : strcmp(v, "delivered") == 0 ? "delivered" :
-		       "superseded";
+		kind = strcmp(v, "deleted") == 0   ? "deleted" :
+		       strcmp(v, "delivered") == 0 ? "delivered" :
+						     "superseded";
 		snprintf(issuer, sizeof(issuer), "%s", issuer_of(h, serial));
 		snprintf(outcome, sizeof(outcome), "LSC %s", v);
 	} else if (strcmp(action, "lsc.fetch") == 0 || strcmp(action, "fetched") == 0) {
@@ -306,8 +304,7 @@ history_cb(const struct capf_store_audit_row *r, void *arg)
 	return 0;
 }
 
-int
-admin_device_history(struct admin_req *a)
+int admin_device_history(struct admin_req *a)
 {
 	char name[CAPF_DEVICE_NAME_MAX + 1], err[512];
 	struct hist h;
@@ -328,8 +325,8 @@ admin_device_history(struct admin_req *a)
 	h.a = a;
 	if (admin_ok(a) != 0)
 		return -1;
-	rc = capf_store_audit_for_subject(a->sd->store, name, after, HISTORY_PAGE, history_cb, &h,
-					  err, sizeof(err));
+	rc = capf_store_audit_for_subject(a->sd->store, name, after, HISTORY_PAGE, history_cb, &h, err,
+					  sizeof(err));
 	if (rc != 0) {
 		capf_ipc_builder_free(a->resp);
 		memset(a->resp, 0, sizeof(*a->resp));

@@ -26,18 +26,19 @@
 #include "policy/chain.h"
 
 #define TLS_DAYS_DEFAULT 825
-#define TLS_SAN_MAX      16
+#define TLS_SAN_MAX 16
 
-static int
-key_ok(EVP_PKEY *k, char *err, size_t errlen)
+static int key_ok(EVP_PKEY *k, char *err, size_t errlen)
 {
 	char group[64];
 	size_t gl;
 
 	if (EVP_PKEY_is_a(k, "RSA")) {
 		if (EVP_PKEY_get_bits(k) < 2048 || EVP_PKEY_get_bits(k) > 8192) {
-			snprintf(err, errlen, "RSA %d: the TLS key must be RSA 2048..8192 or EC "
-				 "P-256/384/521", EVP_PKEY_get_bits(k));
+			snprintf(err, errlen,
+				 "RSA %d: the TLS key must be RSA 2048..8192 or EC "
+				 "P-256/384/521",
+				 EVP_PKEY_get_bits(k));
 			return -1;
 		}
 		return 0;
@@ -51,8 +52,7 @@ key_ok(EVP_PKEY *k, char *err, size_t errlen)
 	return -1;
 }
 
-static int
-dns_ok(const char *s)
+static int dns_ok(const char *s)
 {
 	size_t i, n = strlen(s);
 
@@ -65,8 +65,7 @@ dns_ok(const char *s)
 	return 1;
 }
 
-static int
-ip_ok(const char *s)
+static int ip_ok(const char *s)
 {
 	ASN1_OCTET_STRING *o;
 
@@ -79,8 +78,7 @@ ip_ok(const char *s)
 }
 
 /* "DNS:a,IP:b" from the request; "" when none. -1 on a bad name. */
-static int
-san_string(struct admin_req *a, char *out, size_t len, char *err, size_t errlen)
+static int san_string(struct admin_req *a, char *out, size_t len, char *err, size_t errlen)
 {
 	const struct capf_ipc_field *f = NULL;
 	char v[256];
@@ -93,8 +91,7 @@ san_string(struct admin_req *a, char *out, size_t len, char *err, size_t errlen)
 
 		f = NULL;
 		while ((f = capf_ipc_find(a->req, tag, f)) != NULL) {
-			if (capf_ipc_field_str(f, v, sizeof(v)) != 0 ||
-			    !(pass == 0 ? dns_ok(v) : ip_ok(v))) {
+			if (capf_ipc_field_str(f, v, sizeof(v)) != 0 || !(pass == 0 ? dns_ok(v) : ip_ok(v))) {
 				snprintf(err, errlen, "subjectAltName: \"%.64s\" is not a valid %s", v,
 					 pass == 0 ? "DNS name" : "IP address");
 				return -1;
@@ -114,8 +111,7 @@ san_string(struct admin_req *a, char *out, size_t len, char *err, size_t errlen)
 	return 0;
 }
 
-static int
-spki_sha256_hex(EVP_PKEY *k, char out[CAPF_STORE_FP_HEX_LEN + 1])
+static int spki_sha256_hex(EVP_PKEY *k, char out[CAPF_STORE_FP_HEX_LEN + 1])
 {
 	unsigned char *der = NULL, md[32];
 	int n = i2d_PUBKEY(k, &der), i;
@@ -131,9 +127,8 @@ spki_sha256_hex(EVP_PKEY *k, char out[CAPF_STORE_FP_HEX_LEN + 1])
 }
 
 /* Records x (issued by g) under ADMIN_TLS_DEVICE. */
-static int
-record(struct admin_req *a, const struct signerd_ca *g, X509 *x, EVP_PKEY *pub,
-       char *err, size_t errlen)
+static int record(struct admin_req *a, const struct signerd_ca *g, X509 *x, EVP_PKEY *pub, char *err,
+		  size_t errlen)
 {
 	struct capf_store_device dev;
 	struct capf_store_issuance is;
@@ -169,8 +164,7 @@ record(struct admin_req *a, const struct signerd_ca *g, X509 *x, EVP_PKEY *pub,
 	return rc;
 }
 
-int
-admin_tls_issue(struct admin_req *a)
+int admin_tls_issue(struct admin_req *a)
 {
 	struct signerd *sd = a->sd;
 	struct signerd_ca *g = NULL;
@@ -251,7 +245,8 @@ admin_tls_issue(struct admin_req *a)
 		rc = admin_error(a, "building the TLS certificate: %s", err);
 		goto out;
 	}
-	if (capf_cert_preset_sigalg(x, X509_get0_pubkey(cacert), capf_cert_digest_for(X509_get0_pubkey(cacert))) != 0) {
+	if (capf_cert_preset_sigalg(x, X509_get0_pubkey(cacert),
+				    capf_cert_digest_for(X509_get0_pubkey(cacert))) != 0) {
 		rc = admin_error(a, "the CAPF CA's key type cannot sign");
 		goto out;
 	}
@@ -279,8 +274,7 @@ admin_tls_issue(struct admin_req *a)
 		signerd_cert_fp(x, fp);
 		signerd_audit(sd, a->peer, "tls.issue", fp, "subject=%s ca=%s days=%u",
 			      capf_x509_subject(x, subj, sizeof(subj)), g->fp, days);
-		capf_log(LOG_NOTICE, "tls_issued", "fp=%s ca=%s uid=%u", fp, g->fp,
-			 (unsigned)a->peer->uid);
+		capf_log(LOG_NOTICE, "tls_issued", "fp=%s ca=%s uid=%u", fp, g->fp, (unsigned)a->peer->uid);
 	}
 	if ((derlen = i2d_X509(x, &der)) <= 0) {
 		rc = admin_error(a, "cannot encode the certificate");
@@ -300,7 +294,7 @@ admin_tls_issue(struct admin_req *a)
 		X509 *cx = sk_X509_value(capf_ca_chain(g->ca), i);
 
 		if (X509_check_issued(cx, cx) == X509_V_OK)
-			break;          /* the root stays out of the served chain */
+			break; /* the root stays out of the served chain */
 		if ((derlen = i2d_X509(cx, &der)) > 0)
 			capf_ipc_put_bytes(a->resp, CAPF_IPC_T_CHAIN_CERT, der, (size_t)derlen);
 		OPENSSL_free(der);

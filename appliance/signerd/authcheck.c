@@ -173,8 +173,10 @@ static int lsc_current(struct signerd *sd, const char *name, X509 *cert, char *w
 			client = 1;
 	EXTENDED_KEY_USAGE_free(eku);
 	if (!client) {
-		snprintf(why, whylen, "%s: the certificate does not have the LSC profile "
-			 "(extendedKeyUsage clientAuth)", name);
+		snprintf(why, whylen,
+			 "%s: the certificate does not have the LSC profile "
+			 "(extendedKeyUsage clientAuth)",
+			 name);
 		ERR_clear_error();
 		return -1;
 	}
@@ -211,8 +213,8 @@ static int lsc_current(struct signerd *sd, const char *name, X509 *cert, char *w
 
 /* The proofs over data with cert's key: every signature sent must verify;
  * at least one must be sent. */
-static int proofs_ok(EVP_PKEY *pk, const unsigned char *data, size_t len,
-		     const struct signerd_evidence *ev, char *why, size_t whylen)
+static int proofs_ok(EVP_PKEY *pk, const unsigned char *data, size_t len, const struct signerd_evidence *ev,
+		     char *why, size_t whylen)
 {
 	char e[256];
 
@@ -221,8 +223,7 @@ static int proofs_ok(EVP_PKEY *pk, const unsigned char *data, size_t len,
 		return -1;
 	}
 	if (ev->signed_data != NULL &&
-	    signerd_pop_verify(pk, EVP_sha1(), data, len, ev->signed_data, ev->signed_len,
-			       e, sizeof(e)) != 0) {
+	    signerd_pop_verify(pk, EVP_sha1(), data, len, ev->signed_data, ev->signed_len, e, sizeof(e)) != 0) {
 		snprintf(why, whylen, "SIGNED_DATA: %.200s", e);
 		return -1;
 	}
@@ -243,8 +244,8 @@ static int proofs_ok(EVP_PKEY *pk, const unsigned char *data, size_t len,
 }
 
 static int check_cert(struct signerd *sd, const char *name, enum capf_auth_mode mode,
-		      const struct signerd_evidence *ev, enum capf_fail_cause *cause, int *is_lsc,
-		      char *why, size_t whylen)
+		      const struct signerd_evidence *ev, enum capf_fail_cause *cause, int *is_lsc, char *why,
+		      size_t whylen)
 {
 	struct signerd_core *c = signerd_core(sd);
 	const unsigned char *p = ev->cert;
@@ -287,8 +288,10 @@ static int check_cert(struct signerd *sd, const char *name, enum capf_auth_mode 
 		}
 	}
 	if (kind == NULL) {
-		snprintf(why, whylen, "%s: the certificate chains neither to a CAPF CA (%s) nor to a "
-			 "manufacturing CA (%s)", name, e_lsc, e_mic);
+		snprintf(why, whylen,
+			 "%s: the certificate chains neither to a CAPF CA (%s) nor to a "
+			 "manufacturing CA (%s)",
+			 name, e_lsc, e_mic);
 		goto out;
 	}
 	*cause = kind[0] == 'L' ? CAPF_FAIL_INVALID_LSC : CAPF_FAIL_INVALID_MIC;
@@ -327,8 +330,8 @@ out:
 
 /* lsc_ok: the phone authenticated with its LSC, so SUDI_DATA made with a
  * current LSC of the device is accepted too. 0, -1, -2 (store error). */
-static int check_sudi(struct signerd *sd, const char *name, const struct signerd_evidence *ev,
-		      int lsc_ok, char *why, size_t whylen)
+static int check_sudi(struct signerd *sd, const char *name, const struct signerd_evidence *ev, int lsc_ok,
+		      char *why, size_t whylen)
 {
 	struct signerd_core *c = signerd_core(sd);
 	static const unsigned char ids[] = { CAPF_HASH_SHA1, CAPF_HASH_SHA256, CAPF_HASH_SHA512 };
@@ -349,8 +352,10 @@ static int check_sudi(struct signerd *sd, const char *name, const struct signerd
 		goto out;
 	}
 	if (c->mic_store == NULL && !lsc_ok) {
-		snprintf(why, whylen, "%s: SUDI_DATA sent but no manufacturing CAs are configured "
-			 "(mic.ca_dir) to check it against", name);
+		snprintf(why, whylen,
+			 "%s: SUDI_DATA sent but no manufacturing CAs are configured "
+			 "(mic.ca_dir) to check it against",
+			 name);
 		goto out;
 	}
 	if (c->mic_store == NULL || chain_ok(c->mic_store, cert, e, sizeof(e)) != 0) {
@@ -370,12 +375,15 @@ static int check_sudi(struct signerd *sd, const char *name, const struct signerd
 		r = chain_ok(lsc, cert, e2, sizeof(e2));
 		X509_STORE_free(lsc);
 		if (r != 0) {
-			snprintf(why, whylen, "%s: SUDI certificate chains neither to a manufacturing CA (%.120s) "
-				 "nor to a CAPF CA (%.120s)", name, c->mic_store != NULL ? e : "none configured", e2);
+			snprintf(why, whylen,
+				 "%s: SUDI certificate chains neither to a manufacturing CA (%.120s) "
+				 "nor to a CAPF CA (%.120s)",
+				 name, c->mic_store != NULL ? e : "none configured", e2);
 			goto out;
 		}
 		if (!names_device(cert, name, 0)) {
-			snprintf(why, whylen, "%s: SUDI certificate: an LSC that does not name the device", name);
+			snprintf(why, whylen, "%s: SUDI certificate: an LSC that does not name the device",
+				 name);
 			goto out;
 		}
 		if ((r = lsc_current(sd, name, cert, e2, sizeof(e2))) != 0) {
@@ -393,8 +401,10 @@ static int check_sudi(struct signerd *sd, const char *name, const struct signerd
 			continue;
 		if (signerd_pop_verify(X509_get0_pubkey(cert), signerd_pop_md(ids[i]), data, (size_t)n,
 				       s.sig[ids[i]], s.sig_len[ids[i]], e, sizeof(e)) != 0) {
-			snprintf(why, whylen, "%s: SUDI signature (hash id %u) does not cover CAPF session "
-				 "%u (replayed from another session?): %s", name, ids[i], ev->capf_session, e);
+			snprintf(why, whylen,
+				 "%s: SUDI signature (hash id %u) does not cover CAPF session "
+				 "%u (replayed from another session?): %s",
+				 name, ids[i], ev->capf_session, e);
 			goto out;
 		}
 	}
@@ -426,15 +436,13 @@ static int check_string(struct signerd *sd, const struct capf_store_device *dev,
 	}
 	memcpy(pw, ev->password, ev->password_len);
 	pw[ev->password_len] = '\0';
-	v = capf_authhash_verify_mac(&dev->auth, pw, ev->password_len, signerd_auth_mac(sd), e,
-				     sizeof(e));
+	v = capf_authhash_verify_mac(&dev->auth, pw, ev->password_len, signerd_auth_mac(sd), e, sizeof(e));
 	OPENSSL_cleanse(pw, sizeof(pw));
 	if (v == 1)
 		return 0;
 	if (v < 0 && dev->auth.kdf == CAPF_AUTHHASH_KDF_HMAC) {
 		/* not the phone's fault: never counted as a failed attempt */
-		snprintf(why, whylen, "%s: the authentication string cannot be checked: %s",
-			 dev->dev.name, e);
+		snprintf(why, whylen, "%s: the authentication string cannot be checked: %s", dev->dev.name, e);
 		return -2;
 	}
 	if (v < 0)
@@ -453,7 +461,8 @@ static void replay_key(struct signerd_evidence *ev, unsigned char kind, const ui
 	if (ev->n_replay >= sizeof(ev->replay_keys) / sizeof(ev->replay_keys[0]) || sig == NULL || len == 0)
 		goto out;
 	if (c != NULL && EVP_DigestInit_ex(c, EVP_sha256(), NULL) && EVP_DigestUpdate(c, &kind, 1) &&
-	    EVP_DigestUpdate(c, sig, len) && EVP_DigestFinal_ex(c, ev->replay_keys[ev->n_replay], &n) && n == 32)
+	    EVP_DigestUpdate(c, sig, len) && EVP_DigestFinal_ex(c, ev->replay_keys[ev->n_replay], &n) &&
+	    n == 32)
 		ev->n_replay++;
 out:
 	EVP_MD_CTX_free(c);
@@ -486,17 +495,16 @@ static int replay_check(struct signerd *sd, struct signerd_evidence *ev, int cer
 		ev->n_replay_checked = ev->n_replay;
 	if (r == NULL || ev->n_replay == 0)
 		return 0;
-	if (signerd_replay_check_add(r, (const uint8_t (*)[SIGNERD_REPLAY_KEY_LEN])ev->replay_keys,
+	if (signerd_replay_check_add(r, (const uint8_t(*)[SIGNERD_REPLAY_KEY_LEN])ev->replay_keys,
 				     ev->n_replay_checked, ev->n_replay) != 0) {
-		ev->n_replay = ev->n_replay_checked = 0;        /* nothing of ours to take out */
+		ev->n_replay = ev->n_replay_checked = 0; /* nothing of ours to take out */
 		return -1;
 	}
 	return 0;
 }
 
-int signerd_auth_check(struct signerd *sd, const struct capf_store_device *dev,
-		       enum capf_auth_mode mode, struct signerd_evidence *ev,
-		       enum capf_fail_cause *cause, char *why, size_t whylen)
+int signerd_auth_check(struct signerd *sd, const struct capf_store_device *dev, enum capf_auth_mode mode,
+		       struct signerd_evidence *ev, enum capf_fail_cause *cause, char *why, size_t whylen)
 {
 	const char *name = dev->dev.name;
 	int rc = 0, is_lsc = 0;
@@ -529,8 +537,10 @@ int signerd_auth_check(struct signerd *sd, const struct capf_store_device *dev,
 	else
 		*cause = CAPF_FAIL_INVALID_CREDENTIALS;
 	if (ev->sudi == NULL && (sd->conf.auth.require_sudi & (1u << mode))) {
-		snprintf(why, whylen, "%s: %s without SUDI_DATA, which auth.require_sudi requires in this "
-			 "mode (a proof without it could be a replay)", name, capf_auth_mode_cisco(mode));
+		snprintf(why, whylen,
+			 "%s: %s without SUDI_DATA, which auth.require_sudi requires in this "
+			 "mode (a proof without it could be a replay)",
+			 name, capf_auth_mode_cisco(mode));
 		return -1;
 	}
 	if (ev->sudi != NULL) {
@@ -545,8 +555,10 @@ int signerd_auth_check(struct signerd *sd, const struct capf_store_device *dev,
 	}
 	if (!ev->replay_exempt &&
 	    replay_check(sd, ev, mode == CAPF_AUTH_LSC_FIRST || mode == CAPF_AUTH_MIC_FIRST) != 0) {
-		snprintf(why, whylen, "%s: this certificate proof was seen before (a replay: the phone's "
-			 "signatures are new on every connection when it sends SUDI_DATA)", name);
+		snprintf(why, whylen,
+			 "%s: this certificate proof was seen before (a replay: the phone's "
+			 "signatures are new on every connection when it sends SUDI_DATA)",
+			 name);
 		return -1;
 	}
 	*cause = CAPF_FAIL_NONE;
@@ -567,8 +579,8 @@ static void issuer_fp(X509_STORE *trust, X509 *cert, char fp[SIGNERD_FP_HEX_LEN 
 	ERR_clear_error();
 }
 
-int signerd_fetched_check(struct signerd *sd, const char *name, X509 *cert,
-			  char issuer[SIGNERD_FP_HEX_LEN + 1], char *why, size_t whylen)
+int signerd_fetched_check(struct signerd *sd, const char *name, X509 *cert, char issuer[SIGNERD_FP_HEX_LEN + 1],
+			  char *why, size_t whylen)
 {
 	struct signerd_core *c = signerd_core(sd);
 	X509_STORE *lsc;
@@ -590,8 +602,10 @@ int signerd_fetched_check(struct signerd *sd, const char *name, X509 *cert,
 	X509_STORE_free(lsc);
 	ERR_clear_error();
 	if (kind == NULL) {
-		snprintf(why, whylen, "the certificate chains neither to a CAPF CA (%s) nor to a "
-			 "manufacturing CA (%s)", e_lsc, e_mic);
+		snprintf(why, whylen,
+			 "the certificate chains neither to a CAPF CA (%s) nor to a "
+			 "manufacturing CA (%s)",
+			 e_lsc, e_mic);
 		return -1;
 	}
 	if (!names_device(cert, name, mic)) {

@@ -18,8 +18,8 @@ struct signerd_authkey {
 	struct capf_authhash_mac mac;
 };
 
-static int mac_fn(void *ctx, const unsigned char *in, size_t inlen,
-		  unsigned char out[CAPF_AUTHHASH_LEN], char *err, size_t errlen)
+static int mac_fn(void *ctx, const unsigned char *in, size_t inlen, unsigned char out[CAPF_AUTHHASH_LEN],
+		  char *err, size_t errlen)
 {
 	struct signerd_authkey *k = ctx;
 
@@ -47,8 +47,8 @@ int signerd_authkey_init(struct signerd *sd, char *err, size_t errlen)
 		snprintf(err, errlen, "out of memory");
 		return -1;
 	}
-	if (signerd_key_load(sd, CAPF_IPC_KEYCLASS_HMAC, uri, NULL, NULL, &k->slot, NULL, NULL, e,
-			     sizeof(e)) != 0) {
+	if (signerd_key_load(sd, CAPF_IPC_KEYCLASS_HMAC, uri, NULL, NULL, &k->slot, NULL, NULL, e, sizeof(e)) !=
+	    0) {
 		snprintf(err, errlen, "token.auth_key_uri: %s", e);
 		free(k);
 		return -1;

@@ -34,7 +34,7 @@ int signerd_cert_fp(X509 *cert, char fp[SIGNERD_FP_HEX_LEN + 1])
 	return 0;
 }
 
-int signerd_chain_der(STACK_OF(X509) *chain, unsigned char **der, size_t *len)
+int signerd_chain_der(STACK_OF(X509) * chain, unsigned char **der, size_t *len)
 {
 	unsigned char *buf = NULL, *p;
 	size_t total = 0;
@@ -62,7 +62,7 @@ int signerd_chain_der(STACK_OF(X509) *chain, unsigned char **der, size_t *len)
 	return 0;
 }
 
-STACK_OF(X509) *signerd_chain_parse(const unsigned char *der, size_t len)
+STACK_OF(X509) * signerd_chain_parse(const unsigned char *der, size_t len)
 {
 	STACK_OF(X509) *chain = sk_X509_new_null();
 	const unsigned char *p = der, *end = der + len;
@@ -91,8 +91,8 @@ static void ca_free(struct signerd_ca *g)
 	free(g);
 }
 
-struct signerd_ca *signerd_ca_new(struct signerd *sd, struct capf_ca *ca, const char *key_uri,
-				  int *retry, char *err, size_t errlen)
+struct signerd_ca *signerd_ca_new(struct signerd *sd, struct capf_ca *ca, const char *key_uri, int *retry,
+				  char *err, size_t errlen)
 {
 	struct signerd_ca *g;
 	uint32_t slot;
@@ -162,8 +162,8 @@ void signerd_ca_replace(struct signerd *sd, struct signerd_ca *nca)
 	signerd_ca_put(old);
 }
 
-X509 *signerd_ca_sign(struct signerd *sd, const struct signerd_ca *g, enum capf_ipc_sign_kind kind,
-		      X509 *tbs, int *retry, char *err, size_t errlen)
+X509 *signerd_ca_sign(struct signerd *sd, const struct signerd_ca *g, enum capf_ipc_sign_kind kind, X509 *tbs,
+		      int *retry, char *err, size_t errlen)
 {
 	int r = 0;
 	X509 *x;
@@ -196,14 +196,14 @@ static void chain_path_of(struct signerd *sd, char *out, size_t len)
 		snprintf(out, len, "%s", sd->conf.ca.chain);
 		return;
 	}
-	if (snprintf(out, len, "%s.chain", sd->conf.ca.certificate) >= (int)len ||
-	    stat(out, &st) != 0 || !S_ISREG(st.st_mode))
+	if (snprintf(out, len, "%s.chain", sd->conf.ca.certificate) >= (int)len || stat(out, &st) != 0 ||
+	    !S_ISREG(st.st_mode))
 		out[0] = '\0';
 }
 
 /* The PEM certificates of path (at most CAPF_CA_CHAIN_MAX). NULL with a
  * message (naming path only when reading it failed). */
-static STACK_OF(X509) *read_chain(const char *path, char *err, size_t errlen)
+static STACK_OF(X509) * read_chain(const char *path, char *err, size_t errlen)
 {
 	STACK_OF(X509) *chain = NULL;
 	unsigned char *pem = NULL;
@@ -242,8 +242,8 @@ fail:
 /* The store's active CAPF CA (regenerated or imported since the config was
  * written, or recorded at the first start): its certificate, with the chain
  * file when it is not self-signed. */
-static struct capf_ca *ca_from_store(struct signerd *sd, const struct capf_store_cert *sc,
-				     char *err, size_t errlen)
+static struct capf_ca *ca_from_store(struct signerd *sd, const struct capf_store_cert *sc, char *err,
+				     size_t errlen)
 {
 	const unsigned char *p = sc->der;
 	X509 *x = d2i_X509(NULL, &p, (long)sc->der_len);
@@ -260,8 +260,10 @@ static struct capf_ca *ca_from_store(struct signerd *sd, const struct capf_store
 	if (sc->chain_len > 0) {
 		/* the chain recorded with it: no file needed */
 		if ((chain = signerd_chain_parse(sc->chain, sc->chain_len)) == NULL) {
-			snprintf(err, errlen, "the store's active CAPF CA %s: its recorded chain is not a "
-				 "sequence of DER certificates", sc->fp);
+			snprintf(err, errlen,
+				 "the store's active CAPF CA %s: its recorded chain is not a "
+				 "sequence of DER certificates",
+				 sc->fp);
 			goto out;
 		}
 		if (capf_ca_from_x509(x, chain, time(NULL), &ca, e2, sizeof(e2)) != 0) {
@@ -277,13 +279,15 @@ static struct capf_ca *ca_from_store(struct signerd *sd, const struct capf_store
 	/* a store written before chains were recorded: the chain file once */
 	chain_path_of(sd, cpath, sizeof(cpath));
 	if (cpath[0] == '\0') {
-		snprintf(err, errlen, "the store's active CAPF CA %s: %s (no chain file: neither ca.chain "
-			 "nor %s.chain exists; a third-party signed CA needs its chain there)", sc->fp, e1,
-			 sd->conf.ca.certificate);
+		snprintf(err, errlen,
+			 "the store's active CAPF CA %s: %s (no chain file: neither ca.chain "
+			 "nor %s.chain exists; a third-party signed CA needs its chain there)",
+			 sc->fp, e1, sd->conf.ca.certificate);
 		goto out;
 	}
 	if ((chain = read_chain(cpath, e2, sizeof(e2))) == NULL) {
-		snprintf(err, errlen, "the store's active CAPF CA %s needs its chain %s: %s", sc->fp, cpath, e2);
+		snprintf(err, errlen, "the store's active CAPF CA %s needs its chain %s: %s", sc->fp, cpath,
+			 e2);
 		goto out;
 	}
 	if (capf_ca_from_x509(x, chain, time(NULL), &ca, e2, sizeof(e2)) != 0) {
@@ -346,9 +350,8 @@ static int config_cert_fp(struct signerd *sd, char fp[SIGNERD_FP_HEX_LEN + 1], c
  * as an earlier CA (a rewrite that did not happen, an older copy): anything
  * else is not a rotation and is refused.
  */
-static int startup_from_store(struct signerd *sd, const struct capf_store_cert *sc,
-			      struct capf_ca **ca, char *key_uri, size_t key_uri_len,
-			      char *err, size_t errlen)
+static int startup_from_store(struct signerd *sd, const struct capf_store_cert *sc, struct capf_ca **ca,
+			      char *key_uri, size_t key_uri_len, char *err, size_t errlen)
 {
 	const char *path = sd->conf.ca.certificate;
 	struct capf_store_cert known;
@@ -356,7 +359,8 @@ static int startup_from_store(struct signerd *sd, const struct capf_store_cert *
 	int rc;
 
 	if (config_cert_fp(sd, fp, e, sizeof(e)) != 0) {
-		snprintf(err, errlen, "%s; the store %s records the active CAPF CA %s: restore ca.certificate "
+		snprintf(err, errlen,
+			 "%s; the store %s records the active CAPF CA %s: restore ca.certificate "
 			 "(`capfctl trust export --for capf-trust` prints it, or a %s.previous-* copy)",
 			 e, sd->conf.store.path, sc->fp, path);
 		return -1;
@@ -365,12 +369,14 @@ static int startup_from_store(struct signerd *sd, const struct capf_store_cert *
 		memset(&known, 0, sizeof(known));
 		rc = capf_store_cert_get(sd->store, fp, &known, e, sizeof(e));
 		if (rc == CAPF_STORE_NOTFOUND) {
-			snprintf(err, errlen, "ca.certificate %s (SHA-256 %s) is not the active CAPF CA of the "
-				 "store %s (SHA-256 %s) nor one it replaced: the CA changes only through "
-				 "`capfctl capf regenerate` or `capfctl capf import`. Put the active certificate "
-				 "back in %s (`capfctl trust export`, or the copy the daemon wrote), or import "
-				 "this one with capfctl; a new CA with a new key needs a new store.path",
-				 path, fp, sd->conf.store.path, sc->fp, path);
+			snprintf(
+				err, errlen,
+				"ca.certificate %s (SHA-256 %s) is not the active CAPF CA of the "
+				"store %s (SHA-256 %s) nor one it replaced: the CA changes only through "
+				"`capfctl capf regenerate` or `capfctl capf import`. Put the active certificate "
+				"back in %s (`capfctl trust export`, or the copy the daemon wrote), or import "
+				"this one with capfctl; a new CA with a new key needs a new store.path",
+				path, fp, sd->conf.store.path, sc->fp, path);
 			return -1;
 		}
 		if (rc != CAPF_STORE_OK) {
@@ -378,8 +384,8 @@ static int startup_from_store(struct signerd *sd, const struct capf_store_cert *
 			snprintf(err, errlen, "%s", e);
 			return -1;
 		}
-		capf_log(LOG_WARNING, "ca_file_stale", "path=%s file_fp=%s file_role=%s active_fp=%s",
-			 path, fp, capf_store_cert_role_name(known.role), sc->fp);
+		capf_log(LOG_WARNING, "ca_file_stale", "path=%s file_fp=%s file_role=%s active_fp=%s", path, fp,
+			 capf_store_cert_role_name(known.role), sc->fp);
 		capf_store_cert_clear(&known);
 	}
 	if ((*ca = ca_from_store(sd, sc, err, errlen)) == NULL)

@@ -26,9 +26,9 @@
 #define SOFTHSM_DEFAULT "/usr/lib/softhsm/libsofthsm2.so"
 
 struct chk {
-	const char *conf;       /* capf.conf, for messages */
-	const char *who;        /* "capf-signer (uid 998)" */
-	int root_setup;         /* started as root: sockets.dir is made and bound as root */
+	const char *conf; /* capf.conf, for messages */
+	const char *who;  /* "capf-signer (uid 998)" */
+	int root_setup;   /* started as root: sockets.dir is made and bound as root */
 	int bad;
 };
 
@@ -43,7 +43,8 @@ static void problem(struct chk *k, const char *path, const char *setting, const 
 	va_start(ap, fmt);
 	vsnprintf(why, sizeof(why), fmt, ap);
 	va_end(ap);
-	fprintf(stderr, "%s: %s: %s: %s (checked as %s, the user capf-signerd runs as)\n", k->conf, setting, path, why, k->who);
+	fprintf(stderr, "%s: %s: %s: %s (checked as %s, the user capf-signerd runs as)\n", k->conf, setting,
+		path, why, k->who);
 	k->bad++;
 }
 
@@ -83,8 +84,7 @@ static int usable_dir(struct chk *k, const char *path, const char *setting, int 
 		return -1;
 	}
 	if (access(path, (write ? W_OK : R_OK) | X_OK) != 0) {
-		problem(k, path, setting, "is not %s (%s)", write ? "writable" : "readable",
-			strerror(errno));
+		problem(k, path, setting, "is not %s (%s)", write ? "writable" : "readable", strerror(errno));
 		return -1;
 	}
 	return 0;
@@ -131,11 +131,15 @@ static void check_all(struct chk *k, const struct capf_conf *c)
 	if (c->token.pin_source[0] != '\0' && readable_file(k, c->token.pin_source, "token.pin_source") == 0 &&
 	    stat(c->token.pin_source, &st) == 0) {
 		if (st.st_uid != geteuid())
-			problem(k, c->token.pin_source, "token.pin_source", "is owned by uid %u, not by the "
-				"daemon's user (the PIN reader refuses it: chown it)", (unsigned)st.st_uid);
+			problem(k, c->token.pin_source, "token.pin_source",
+				"is owned by uid %u, not by the "
+				"daemon's user (the PIN reader refuses it: chown it)",
+				(unsigned)st.st_uid);
 		if ((st.st_mode & 077) != 0)
-			problem(k, c->token.pin_source, "token.pin_source", "holds a PIN but is mode %04o "
-				"(group or others may read it: chmod 0600)", (unsigned)(st.st_mode & 07777));
+			problem(k, c->token.pin_source, "token.pin_source",
+				"holds a PIN but is mode %04o "
+				"(group or others may read it: chmod 0600)",
+				(unsigned)(st.st_mode & 07777));
 	}
 	pem_cert(k, c->ca.certificate, "ca.certificate");
 	if (c->ca.chain[0] != '\0')
@@ -147,8 +151,10 @@ static void check_all(struct chk *k, const struct capf_conf *c)
 		problem(k, c->store.path, "store.path", "cannot be read and written (%s)", strerror(errno));
 	/* mic.ca_dir: a missing one is allowed (no MIC/SUDI checks), as at start-up */
 	if (c->mic.ca_dir[0] != '\0' && stat(c->mic.ca_dir, &st) != 0 && errno == ENOENT)
-		fprintf(stderr, "%s: note: mic.ca_dir %s does not exist: no manufacturing CA is "
-			"trusted (MIC/SUDI evidence is refused)\n", k->conf, c->mic.ca_dir);
+		fprintf(stderr,
+			"%s: note: mic.ca_dir %s does not exist: no manufacturing CA is "
+			"trusted (MIC/SUDI evidence is refused)\n",
+			k->conf, c->mic.ca_dir);
 	else if (c->mic.ca_dir[0] != '\0')
 		usable_dir(k, c->mic.ca_dir, "mic.ca_dir", 0);
 	/* sockets.dir: made by the daemon when missing (as root when started as root,
@@ -163,16 +169,20 @@ static void check_all(struct chk *k, const struct capf_conf *c)
 	} else {
 		parent_of(c->sockets.dir, dir, sizeof(dir));
 		if (stat(dir, &st) != 0 || !S_ISDIR(st.st_mode))
-			problem(k, c->sockets.dir, "sockets.dir", "cannot be made: its folder %s does not "
-				"exist", dir);
+			problem(k, c->sockets.dir, "sockets.dir",
+				"cannot be made: its folder %s does not "
+				"exist",
+				dir);
 	}
 	/* exports: not needed to run, but a CA change reports them as errors */
 	parent_of(c->ca.certificate, dir, sizeof(dir));
 	if (access(dir, W_OK | X_OK) != 0)
-		fprintf(stderr, "%s: note: ca.certificate's folder %s is not writable by %s: after "
+		fprintf(stderr,
+			"%s: note: ca.certificate's folder %s is not writable by %s: after "
 			"`capfctl capf import|regenerate|adopt` the store holds the CA and its chain (a "
 			"restart needs nothing else), but the export of the file will be reported as "
-			"an error\n", k->conf, dir, k->who);
+			"an error\n",
+			k->conf, dir, k->who);
 }
 
 /* Becomes user (its uid, gid and groups). 0, or -1 with a message printed. */
@@ -180,8 +190,7 @@ static int become(const struct passwd *pw)
 {
 	if (geteuid() != 0)
 		return 0;
-	if (initgroups(pw->pw_name, pw->pw_gid) != 0 || setgid(pw->pw_gid) != 0 ||
-	    setuid(pw->pw_uid) != 0) {
+	if (initgroups(pw->pw_name, pw->pw_gid) != 0 || setgid(pw->pw_gid) != 0 || setuid(pw->pw_uid) != 0) {
 		fprintf(stderr, "capf-signerd: cannot become %s to check its access: %s\n", pw->pw_name,
 			strerror(errno));
 		return -1;
@@ -200,8 +209,10 @@ int signerd_check_files(const struct capf_conf *c, const char *conf_path, const 
 		user = "capf-signer";
 	pw = user != NULL ? getpwnam(user) : getpwuid(geteuid());
 	if (pw == NULL) {
-		fprintf(stderr, "%s: the daemon would run as %s, which is not a user here (create it: "
-			"scripts/create-users, or pass --user NAME)\n", conf_path, user ? user : "(this uid)");
+		fprintf(stderr,
+			"%s: the daemon would run as %s, which is not a user here (create it: "
+			"scripts/create-users, or pass --user NAME)\n",
+			conf_path, user ? user : "(this uid)");
 		return 1;
 	}
 	snprintf(who, sizeof(who), "%s (uid %u)", pw->pw_name, (unsigned)pw->pw_uid);

@@ -20,12 +20,12 @@
 #include "appliance/signerd/signerd_int.h"
 #include "appliance/store/audit_chain.h"
 
-#define RETRY_AFTER_FAILURE 10  /* seconds before a due (not forced) checkpoint is retried */
+#define RETRY_AFTER_FAILURE 10 /* seconds before a due (not forced) checkpoint is retried */
 
 struct signerd_checkpointer {
 	pthread_mutex_t mu;
-	uint32_t slot;                  /* the audit key in the key process */
-	EVP_PKEY *pub;                  /* its public half */
+	uint32_t slot; /* the audit key in the key process */
+	EVP_PKEY *pub; /* its public half */
 	char key_id[65];
 	int64_t last_row;
 	time_t last_time, failed_at;
@@ -99,8 +99,8 @@ int signerd_checkpoint(struct signerd *sd, int force, char *err, size_t errlen)
 		rc = -1;
 		goto fail;
 	}
-	capf_log(LOG_INFO, "audit_checkpoint", "row=%lld unsigned_rows=%lld forced=%d",
-		 (long long)row, (long long)(row - c->last_row), force);
+	capf_log(LOG_INFO, "audit_checkpoint", "row=%lld unsigned_rows=%lld forced=%d", (long long)row,
+		 (long long)(row - c->last_row), force);
 	c->last_row = row;
 	c->last_time = now;
 	c->failed_at = 0;
@@ -166,9 +166,11 @@ int signerd_checkpoint_init(struct signerd *sd, char *err, size_t errlen)
 		goto fail;
 	}
 	signerd_core(sd)->cp = c;
-	capf_log(LOG_NOTICE, "audit_checkpoints", "enabled=1 key_uri=%s key_id=%s rows=%u "
-		 "interval=%u last_row=%lld", uri, c->key_id, sd->conf.audit.checkpoint_rows,
-		 sd->conf.audit.checkpoint_interval, (long long)c->last_row);
+	capf_log(LOG_NOTICE, "audit_checkpoints",
+		 "enabled=1 key_uri=%s key_id=%s rows=%u "
+		 "interval=%u last_row=%lld",
+		 uri, c->key_id, sd->conf.audit.checkpoint_rows, sd->conf.audit.checkpoint_interval,
+		 (long long)c->last_row);
 	/* Rows written while no signer ran are signed now (and the key proven). */
 	if (signerd_checkpoint(sd, 1, e, sizeof(e)) != 0) {
 		snprintf(err, errlen, "the first audit checkpoint failed: %s", e);

@@ -14,11 +14,11 @@
 #include "appliance/common/log.h"
 #include "appliance/signerd/signerd_int.h"
 
-typedef int (*verb_fn)(struct signerd *sd, const struct signerd_peer *peer,
-		       const struct capf_ipc_msg *req, struct capf_ipc_builder *resp);
+typedef int (*verb_fn)(struct signerd *sd, const struct signerd_peer *peer, const struct capf_ipc_msg *req,
+		       struct capf_ipc_builder *resp);
 
-static int do_ping(struct signerd *sd, const struct signerd_peer *peer,
-		   const struct capf_ipc_msg *req, struct capf_ipc_builder *resp)
+static int do_ping(struct signerd *sd, const struct signerd_peer *peer, const struct capf_ipc_msg *req,
+		   struct capf_ipc_builder *resp)
 {
 	struct signerd_token_state ts;
 	char t[512];
@@ -33,15 +33,15 @@ static int do_ping(struct signerd *sd, const struct signerd_peer *peer,
 	return 0;
 }
 
-static int do_admin(struct signerd *sd, const struct signerd_peer *peer,
-		    const struct capf_ipc_msg *req, struct capf_ipc_builder *resp)
+static int do_admin(struct signerd *sd, const struct signerd_peer *peer, const struct capf_ipc_msg *req,
+		    struct capf_ipc_builder *resp)
 {
 	return signerd_admin_dispatch(sd, peer, req, resp);
 }
 
 #define F CAPF_IPC_ROLE_FRONT
 #define A CAPF_IPC_ROLE_ADMIN
-#define ANY_ADMIN_VERB 0        /* the row for every admin verb (admin.c's table) */
+#define ANY_ADMIN_VERB 0 /* the row for every admin verb (admin.c's table) */
 
 static const struct {
 	uint16_t verb;
@@ -73,8 +73,8 @@ static const char *need_name(enum signerd_need n)
 	}
 }
 
-int signerd_dispatch(struct signerd *sd, const struct signerd_peer *peer,
-		     const struct capf_ipc_msg *req, struct capf_ipc_builder *resp)
+int signerd_dispatch(struct signerd *sd, const struct signerd_peer *peer, const struct capf_ipc_msg *req,
+		     struct capf_ipc_builder *resp)
 {
 	unsigned role = peer->role == CAPF_ROLE_ADMIN ? A : F;
 	char why[200], q[300];
@@ -88,13 +88,14 @@ int signerd_dispatch(struct signerd *sd, const struct signerd_peer *peer,
 				 (unsigned)peer->uid, (long)peer->pid, role == A ? "admin" : "front",
 				 capf_ipc_verb_name(req->verb), need_name(table[i].need),
 				 capf_log_quote(q, sizeof(q), why));
-			return -1;      /* the connection is closed */
+			return -1; /* the connection is closed */
 		}
 		return table[i].fn(sd, peer, req, resp);
 	}
 	SIGNERD_STAT_INC(sd, protocol_errors);
 	capf_log(LOG_WARNING, "out_of_state", "uid=%u pid=%ld role=%s verb=%s needs=- why=\"not in the table\"",
-		 (unsigned)peer->uid, (long)peer->pid, role == A ? "admin" : "front", capf_ipc_verb_name(req->verb));
+		 (unsigned)peer->uid, (long)peer->pid, role == A ? "admin" : "front",
+		 capf_ipc_verb_name(req->verb));
 	return -1;
 }
 

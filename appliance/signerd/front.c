@@ -43,9 +43,9 @@
 #include "appliance/signerd/replay.h"
 
 #define SESS_BUCKETS 1024
-#define SESS_MARGIN 60          /* seconds beyond front.keygen_timeout + idle_timeout */
-#define REPLAY_CAP 65536        /* certificate proofs remembered */
-#define ENDED_CAP 65536         /* tokens of ended sessions remembered */
+#define SESS_MARGIN 60   /* seconds beyond front.keygen_timeout + idle_timeout */
+#define REPLAY_CAP 65536 /* certificate proofs remembered */
+#define ENDED_CAP 65536  /* tokens of ended sessions remembered */
 
 struct fsess {
 	uint64_t token;
@@ -53,15 +53,15 @@ struct fsess {
 	uid_t uid;
 	pid_t pid;
 	time_t expires;
-	int busy;                       /* a request of this session is being served */
+	int busy; /* a request of this session is being served */
 	enum capf_operation op;
-	struct capf_decision d;         /* install: the alternatives left, in key order */
+	struct capf_decision d;                 /* install: the alternatives left, in key order */
 	unsigned char alt_idx[CAPF_KEYALT_MAX]; /* BEGIN's index of d.keys[i] */
 	int issued;
-	int ended;                      /* an administrator changed the device */
+	int ended; /* an administrator changed the device */
 	char serial[CAPF_STORE_SERIAL_HEX_MAX + 1];
 	char peer_addr[129];
-	uint8_t version;                /* BEGIN's CLIENT_VERSION, for ISSUE's re-check */
+	uint8_t version; /* BEGIN's CLIENT_VERSION, for ISSUE's re-check */
 	int sent_password;
 	struct fsess *next;
 };
@@ -81,7 +81,7 @@ struct signerd_sessions {
 	unsigned n, max;
 	struct pend *pb[SESS_BUCKETS];
 	unsigned npend;
-	struct signerd_replay *ended;   /* tokens of sessions that ended (signerd_front_state_ok) */
+	struct signerd_replay *ended; /* tokens of sessions that ended (signerd_front_state_ok) */
 	/* the sweeper thread */
 	pthread_t sweeper;
 	pthread_cond_t wake;
@@ -103,7 +103,7 @@ static void sess_gone(struct signerd_sessions *s, uint64_t token)
 	memset(key, 0, sizeof(key));
 	memcpy(key[0], &token, sizeof(token));
 	if (s->ended != NULL)
-		signerd_replay_check_add(s->ended, (const uint8_t (*)[SIGNERD_REPLAY_KEY_LEN])key, 0, 1);
+		signerd_replay_check_add(s->ended, (const uint8_t(*)[SIGNERD_REPLAY_KEY_LEN])key, 0, 1);
 }
 
 int signerd_front_init(struct signerd *sd, char *err, size_t errlen)
@@ -252,8 +252,7 @@ static int sess_add(struct signerd *sd, struct fsess *in)
 
 /* Checks a session out for one request: copied into *out and marked busy.
  * 0, -1 unknown/expired/other peer, -2 busy. */
-static int sess_take(struct signerd *sd, uint64_t token, const struct signerd_peer *peer,
-		     struct fsess *out)
+static int sess_take(struct signerd *sd, uint64_t token, const struct signerd_peer *peer, struct fsess *out)
 {
 	struct signerd_sessions *s = signerd_core(sd)->sessions;
 	struct fsess *e;
@@ -303,8 +302,7 @@ static void sess_give_back(struct signerd *sd, struct fsess *in, int keep)
 }
 
 static void set_status(struct signerd *sd, const struct signerd_peer *peer, const char *name,
-		       enum capf_status st, enum capf_operation op, enum capf_fail_cause cause,
-		       unsigned flags)
+		       enum capf_status st, enum capf_operation op, enum capf_fail_cause cause, unsigned flags)
 {
 	struct capf_store_actor who = signerd_actor(peer);
 	char err[256], q[300];
@@ -388,7 +386,7 @@ static void *sweeper_main(void *arg)
 		{
 			char cerr[600];
 
-			signerd_checkpoint(sd, 0, cerr, sizeof(cerr));  /* when due; logged on failure */
+			signerd_checkpoint(sd, 0, cerr, sizeof(cerr)); /* when due; logged on failure */
 		}
 		pthread_mutex_lock(&s->lock);
 	}
@@ -431,7 +429,8 @@ void signerd_front_device_changed(struct signerd *sd, const char *name)
 	}
 	pthread_mutex_unlock(&s->lock);
 	if (ended)
-		capf_log(LOG_NOTICE, "sessions_ended", "device=%s sessions=%u reason=admin_change", name, ended);
+		capf_log(LOG_NOTICE, "sessions_ended", "device=%s sessions=%u reason=admin_change", name,
+			 ended);
 }
 
 /* Was the session ended by an administrator since it was taken? */
@@ -536,7 +535,8 @@ static int do_session_id(struct signerd *sd, const struct signerd_peer *peer, co
 
 	if (r == -1) {
 		capf_log(LOG_WARNING, "session_ids_full", "front_pid=%ld", (long)peer->pid);
-		return signerd_reply(sd, resp, req, CAPF_IPC_RETRY_LATER, 0, "too many phone connections waiting");
+		return signerd_reply(sd, resp, req, CAPF_IPC_RETRY_LATER, 0,
+				     "too many phone connections waiting");
 	}
 	if (r != 0)
 		return signerd_reply(sd, resp, req, CAPF_IPC_ERROR, 0, "no randomness");
@@ -641,7 +641,8 @@ static int do_begin(struct signerd *sd, const struct signerd_peer *peer, const s
 	capf_ipc_get_u32(req, CAPF_IPC_T_CAPF_SESSION, &sid);
 	if (sid_use(sd, peer, sid) != 0) {
 		SIGNERD_STAT_INC(sd, refusals);
-		capf_log(LOG_WARNING, "session_id_refused", "device=%s capf_session=%08x front_pid=%ld "
+		capf_log(LOG_WARNING, "session_id_refused",
+			 "device=%s capf_session=%08x front_pid=%ld "
 			 "why=\"not a session id this signer handed to this front, or already used\"",
 			 qname, (unsigned)sid, (long)peer->pid);
 		return signerd_reply(sd, resp, req, CAPF_IPC_REFUSED, CAPF_FAIL_INVALID_CREDENTIALS,
@@ -654,8 +655,9 @@ static int do_begin(struct signerd *sd, const struct signerd_peer *peer, const s
 	if (rc != CAPF_STORE_OK && rc != CAPF_STORE_NOTFOUND) {
 		capf_log(LOG_ERR, "store_failed", "device=%s what=device_get error=%s", qname,
 			 capf_log_quote(why, sizeof(why), err));
-		return signerd_reply(sd, resp, req, rc == CAPF_STORE_BUSY ? CAPF_IPC_RETRY_LATER : CAPF_IPC_ERROR,
-				     0, "the signer's store is unavailable");
+		return signerd_reply(sd, resp, req,
+				     rc == CAPF_STORE_BUSY ? CAPF_IPC_RETRY_LATER : CAPF_IPC_ERROR, 0,
+				     "the signer's store is unavailable");
 	}
 	have = rc == CAPF_STORE_OK;
 	memset(&cr, 0, sizeof(cr));
@@ -724,7 +726,7 @@ static int do_begin(struct signerd *sd, const struct signerd_peer *peer, const s
 	if (sess_add(sd, &s) != 0) {
 		/* the phone may come back with the same (deterministic) proof */
 		signerd_replay_remove(signerd_core(sd)->replay,
-				      (const uint8_t (*)[SIGNERD_REPLAY_KEY_LEN])ev.replay_keys,
+				      (const uint8_t(*)[SIGNERD_REPLAY_KEY_LEN])ev.replay_keys,
 				      ev.n_replay_checked);
 		capf_log(LOG_WARNING, "sessions_full", "device=%s", qname);
 		rc = signerd_reply(sd, resp, req, CAPF_IPC_RETRY_LATER, 0, "too many enrollment sessions");
@@ -771,9 +773,8 @@ static int spki_sha256(X509 *x, char out[CAPF_STORE_FP_HEX_LEN + 1])
 }
 
 /* The token has a session; stage = what it must be. */
-static int take_or_refuse(struct signerd *sd, const struct signerd_peer *peer,
-			  const struct capf_ipc_msg *req, struct capf_ipc_builder *resp,
-			  struct fsess *s, int *answered)
+static int take_or_refuse(struct signerd *sd, const struct signerd_peer *peer, const struct capf_ipc_msg *req,
+			  struct capf_ipc_builder *resp, struct fsess *s, int *answered)
 {
 	uint64_t token = 0;
 	int r;
@@ -784,11 +785,11 @@ static int take_or_refuse(struct signerd *sd, const struct signerd_peer *peer,
 	if (r == 0)
 		return 0;
 	*answered = 1;
-	capf_log(LOG_NOTICE, "session_unknown", "verb=%s busy=%d front_pid=%ld",
-		 capf_ipc_verb_name(req->verb), r == -2, (long)peer->pid);
+	capf_log(LOG_NOTICE, "session_unknown", "verb=%s busy=%d front_pid=%ld", capf_ipc_verb_name(req->verb),
+		 r == -2, (long)peer->pid);
 	return signerd_reply(sd, resp, req, CAPF_IPC_ERROR, 0,
 			     r == -2 ? "the session is busy with another request" :
-			     "no such session (unknown, expired or opened by another peer)");
+				       "no such session (unknown, expired or opened by another peer)");
 }
 
 /* ISSUE re-reads the device: BEGIN's decision must still hold (operation,
@@ -813,13 +814,15 @@ static int still_holds(struct signerd *sd, const struct signerd_peer *peer, cons
 	OPENSSL_cleanse(&dev.auth, sizeof(dev.auth));
 	if (rc == CAPF_STORE_NOTFOUND) {
 		capf_log(LOG_NOTICE, "issue_cancelled", "device=%s reason=removed", s->device);
-		return answered(signerd_reply(sd, resp, req, CAPF_IPC_ERROR, 0, "the device was removed during this session"));
+		return answered(signerd_reply(sd, resp, req, CAPF_IPC_ERROR, 0,
+					      "the device was removed during this session"));
 	}
 	if (rc != CAPF_STORE_OK) {
 		capf_log(LOG_ERR, "store_failed", "device=%s what=device_get error=%s", s->device,
 			 capf_log_quote(q, sizeof(q), err));
-		return answered(signerd_reply(sd, resp, req, rc == CAPF_STORE_BUSY ? CAPF_IPC_RETRY_LATER : CAPF_IPC_ERROR, 0,
-				     "the signer's store is unavailable"));
+		return answered(signerd_reply(sd, resp, req,
+					      rc == CAPF_STORE_BUSY ? CAPF_IPC_RETRY_LATER : CAPF_IPC_ERROR, 0,
+					      "the signer's store is unavailable"));
 	}
 	memset(&cr, 0, sizeof(cr));
 	cr.device_name = s->device;
@@ -827,15 +830,16 @@ static int still_holds(struct signerd *sd, const struct signerd_peer *peer, cons
 	cr.sent_password = s->sent_password;
 	cr.now = time(NULL);
 	capf_decide(&sd->conf, &dev.dev, &cr, &d);
-	if (d.action == CAPF_ACT_REFUSE)        /* locked out, deadline passed */
+	if (d.action == CAPF_ACT_REFUSE) /* locked out, deadline passed */
 		return answered(refuse(sd, peer, req, resp, s->device, d.status_op, d.cause, d.record, d.why));
 	if (d.action != CAPF_ACT_INSTALL || dev.dev.op != CAPF_OP_INSTALL || d.auth != s->d.auth) {
 		capf_log(LOG_NOTICE, "issue_cancelled", "device=%s reason=changed op=%s decision=%s auth=%s",
 			 s->device, capf_operation_name(dev.dev.op), capf_action_name(d.action),
 			 capf_auth_mode_name(dev.dev.auth));
-		return answered(signerd_reply(sd, resp, req, CAPF_IPC_ERROR, 0,
-				     "the device's operation or authentication mode changed during this session "
-				     "(cancelled by an administrator?)"));
+		return answered(signerd_reply(
+			sd, resp, req, CAPF_IPC_ERROR, 0,
+			"the device's operation or authentication mode changed during this session "
+			"(cancelled by an administrator?)"));
 	}
 	return 0;
 }
@@ -863,11 +867,13 @@ static int do_issue(struct signerd *sd, const struct signerd_peer *peer, const s
 	if ((rc = take_or_refuse(sd, peer, req, resp, &s, &answered)) != 0 || answered)
 		return rc;
 	if (s.op != CAPF_OP_INSTALL || s.d.action != CAPF_ACT_INSTALL) {
-		rc = signerd_reply(sd, resp, req, CAPF_IPC_ERROR, 0, "ISSUE in a session that is not an install");
+		rc = signerd_reply(sd, resp, req, CAPF_IPC_ERROR, 0,
+				   "ISSUE in a session that is not an install");
 		goto out;
 	}
 	if (s.issued) {
-		rc = signerd_reply(sd, resp, req, CAPF_IPC_ERROR, 0, "a certificate was already issued in this session");
+		rc = signerd_reply(sd, resp, req, CAPF_IPC_ERROR, 0,
+				   "a certificate was already issued in this session");
 		goto out;
 	}
 	if ((rc = still_holds(sd, peer, req, resp, &s)) != 0) {
@@ -919,8 +925,9 @@ static int do_issue(struct signerd *sd, const struct signerd_peer *peer, const s
 		if (signed_x == NULL) {
 			capf_log(LOG_ERR, "sign_failed", "device=%s retry=%d error=%s", s.device, retry,
 				 capf_log_quote(q, sizeof(q), err));
-			rc = retry ? signerd_reply(sd, resp, req, CAPF_IPC_RETRY_LATER, 0, "the token is unavailable")
-				   : signerd_reply(sd, resp, req, CAPF_IPC_ERROR, 0, "signing failed");
+			rc = retry ? signerd_reply(sd, resp, req, CAPF_IPC_RETRY_LATER, 0,
+						   "the token is unavailable") :
+				     signerd_reply(sd, resp, req, CAPF_IPC_ERROR, 0, "signing failed");
 			goto out;
 		}
 		X509_free(x);
@@ -947,9 +954,10 @@ static int do_issue(struct signerd *sd, const struct signerd_peer *peer, const s
 	snprintf(is.device, sizeof(is.device), "%s", s.device);
 	snprintf(is.issuer_fp, sizeof(is.issuer_fp), "%s", g->fp);
 	/* the store records the validity as signed: never a 0 standing for "unreadable" */
-	if (capf_asn1_to_time(X509_get0_notBefore(x), &is.not_before) != 0
-	    || capf_asn1_to_time(X509_get0_notAfter(x), &is.not_after) != 0) {
-		rc = signerd_reply(sd, resp, req, CAPF_IPC_ERROR, 0, "cannot read back the certificate's validity");
+	if (capf_asn1_to_time(X509_get0_notBefore(x), &is.not_before) != 0 ||
+	    capf_asn1_to_time(X509_get0_notAfter(x), &is.not_after) != 0) {
+		rc = signerd_reply(sd, resp, req, CAPF_IPC_ERROR, 0,
+				   "cannot read back the certificate's validity");
 		goto out;
 	}
 	snprintf(is.peer, sizeof(is.peer), "%s phone:%.64s", signerd_peer_str(peer, pstr, sizeof(pstr)),
@@ -965,16 +973,16 @@ static int do_issue(struct signerd *sd, const struct signerd_peer *peer, const s
 	}
 	/* Durable before the certificate leaves the daemon. */
 	if (capf_store_issuance_record(sd->store, &is, &who, err, sizeof(err)) != 0) {
-		capf_log(LOG_ERR, "store_failed", "device=%s what=issuance_record serial=%s error=%s",
-			 s.device, is.serial, capf_log_quote(q, sizeof(q), err));
+		capf_log(LOG_ERR, "store_failed", "device=%s what=issuance_record serial=%s error=%s", s.device,
+			 is.serial, capf_log_quote(q, sizeof(q), err));
 		rc = signerd_reply(sd, resp, req, CAPF_IPC_ERROR, 0, "the issuance could not be recorded");
 		goto out;
 	}
 	s.issued = 1;
 	snprintf(s.serial, sizeof(s.serial), "%s", is.serial);
 	SIGNERD_STAT_INC(sd, issued);
-	capf_log(LOG_NOTICE, "issued", "device=%s serial=%s issuer=%s alt=%u not_after=%lld peer=%s",
-		 s.device, is.serial, g->fp, idx, (long long)is.not_after, capf_log_quote(q, sizeof(q), is.peer));
+	capf_log(LOG_NOTICE, "issued", "device=%s serial=%s issuer=%s alt=%u not_after=%lld peer=%s", s.device,
+		 is.serial, g->fp, idx, (long long)is.not_after, capf_log_quote(q, sizeof(q), is.peer));
 	rc = signerd_reply(sd, resp, req, CAPF_IPC_OK, 0, NULL);
 	capf_ipc_put_bytes(resp, CAPF_IPC_T_CERT, der, (size_t)derlen);
 out:
@@ -1018,8 +1026,8 @@ static int fetched(struct signerd *sd, const struct signerd_peer *peer, const st
 	f.der_len = len;
 	X509_free(x);
 	if (capf_store_fetched_record(sd->store, &f, &who, err, sizeof(err)) != 0)
-		capf_log(LOG_ERR, "store_failed", "device=%s what=fetched serial=%s error=%s", device,
-			 f.serial, capf_log_quote(q, sizeof(q), err));
+		capf_log(LOG_ERR, "store_failed", "device=%s what=fetched serial=%s error=%s", device, f.serial,
+			 capf_log_quote(q, sizeof(q), err));
 	capf_log(LOG_NOTICE, f.accepted ? "fetched" : "fetch_refused", "device=%s serial=%s fp=%s why=%s",
 		 device, f.serial[0] ? f.serial : "-", f.fp, capf_log_quote(q, sizeof(q), f.reason));
 	if (f.accepted)
@@ -1055,8 +1063,8 @@ static int do_result(struct signerd *sd, const struct signerd_peer *peer, const 
 		/* deferred: durable with the status write below, which is waited for */
 		if (capf_store_issuance_set_state_deferred(sd->store, s.serial, CAPF_ISS_DELIVERED, &who, err,
 							   sizeof(err)) != 0)
-			capf_log(LOG_ERR, "store_failed", "device=%s what=delivered serial=%s error=%s", s.device,
-				 s.serial, capf_log_quote(q, sizeof(q), err));
+			capf_log(LOG_ERR, "store_failed", "device=%s what=delivered serial=%s error=%s",
+				 s.device, s.serial, capf_log_quote(q, sizeof(q), err));
 		set_status(sd, peer, s.device, CAPF_ST_UPGRADE_SUCCESS, CAPF_OP_INSTALL, CAPF_FAIL_NONE,
 			   CAPF_STORE_STATUS_CLEAR_OP);
 		capf_log(LOG_NOTICE, "delivered", "device=%s serial=%s", s.device, s.serial);
@@ -1070,8 +1078,9 @@ static int do_result(struct signerd *sd, const struct signerd_peer *peer, const 
 		if (s.d.action != CAPF_ACT_INSTALL || s.issued || s.d.n_keys == 0 ||
 		    (outcome == CAPF_IPC_KEYGEN_FAILED && s.alt_idx[0] != idx)) {
 			keep = 1;
-			rc = signerd_reply(sd, resp, req, CAPF_IPC_ERROR, 0,
-					   "key generation result for an alternative that is not the current one");
+			rc = signerd_reply(
+				sd, resp, req, CAPF_IPC_ERROR, 0,
+				"key generation result for an alternative that is not the current one");
 			break;
 		}
 		capf_decide_fallback(&s.d, outcome == CAPF_IPC_KEYGEN_TIMEOUT, &next);
@@ -1085,9 +1094,10 @@ static int do_result(struct signerd *sd, const struct signerd_peer *peer, const 
 			capf_ipc_put_u8(resp, CAPF_IPC_T_ALT_INDEX, s.alt_idx[0]);
 		} else {
 			rc = refuse(sd, peer, req, resp, s.device, CAPF_OP_INSTALL,
-				    next.cause != CAPF_FAIL_NONE ? next.cause :
+				    next.cause != CAPF_FAIL_NONE       ? next.cause :
 				    outcome == CAPF_IPC_KEYGEN_TIMEOUT ? CAPF_FAIL_KEYGEN_TIMEOUT :
-				    CAPF_FAIL_KEYGEN_FAILED, 1, next.why[0] ? next.why : "no key alternative left");
+									 CAPF_FAIL_KEYGEN_FAILED,
+				    1, next.why[0] ? next.why : "no key alternative left");
 		}
 		break;
 	}
@@ -1103,8 +1113,10 @@ static int do_result(struct signerd *sd, const struct signerd_peer *peer, const 
 		memset(&last, 0, sizeof(last));
 		if (capf_store_issuance_latest_for_device(sd->store, s.device, &last, err, sizeof(err)) == 0 &&
 		    (last.state == CAPF_ISS_ISSUED || last.state == CAPF_ISS_DELIVERED) &&
-		    capf_store_issuance_set_state(sd->store, last.serial, CAPF_ISS_DELETED, &who, err, sizeof(err)) != 0)
-			capf_log(LOG_ERR, "store_failed", "device=%s what=deleted serial=%s", s.device, last.serial);
+		    capf_store_issuance_set_state(sd->store, last.serial, CAPF_ISS_DELETED, &who, err,
+						  sizeof(err)) != 0)
+			capf_log(LOG_ERR, "store_failed", "device=%s what=deleted serial=%s", s.device,
+				 last.serial);
 		capf_store_issuance_clear(&last);
 		set_status(sd, peer, s.device, CAPF_ST_DELETE_SUCCESS, CAPF_OP_DELETE, CAPF_FAIL_NONE,
 			   CAPF_STORE_STATUS_CLEAR_OP);
@@ -1143,8 +1155,8 @@ static int do_abort(struct signerd *sd, const struct signerd_peer *peer, const s
 		char qc[96];
 
 		capf_log(LOG_NOTICE, "aborted", "device=%s op=%s cause=%s issued=%d", s.device,
-			 capf_operation_name(s.op), capf_log_quote(qc, sizeof(qc), capf_fail_cause_cisco(cause)),
-			 s.issued);
+			 capf_operation_name(s.op),
+			 capf_log_quote(qc, sizeof(qc), capf_fail_cause_cisco(cause)), s.issued);
 		set_status(sd, peer, s.device, CAPF_ST_FAILED, s.op, cause, 0);
 		sess_give_back(sd, &s, 0);
 	}
@@ -1159,26 +1171,26 @@ int signerd_front_session_id(struct signerd *sd, const struct signerd_peer *peer
 	return do_session_id(sd, peer, req, resp);
 }
 
-int signerd_front_begin(struct signerd *sd, const struct signerd_peer *peer,
-			const struct capf_ipc_msg *req, struct capf_ipc_builder *resp)
+int signerd_front_begin(struct signerd *sd, const struct signerd_peer *peer, const struct capf_ipc_msg *req,
+			struct capf_ipc_builder *resp)
 {
 	return do_begin(sd, peer, req, resp);
 }
 
-int signerd_front_issue(struct signerd *sd, const struct signerd_peer *peer,
-			const struct capf_ipc_msg *req, struct capf_ipc_builder *resp)
+int signerd_front_issue(struct signerd *sd, const struct signerd_peer *peer, const struct capf_ipc_msg *req,
+			struct capf_ipc_builder *resp)
 {
 	return do_issue(sd, peer, req, resp);
 }
 
-int signerd_front_result(struct signerd *sd, const struct signerd_peer *peer,
-			 const struct capf_ipc_msg *req, struct capf_ipc_builder *resp)
+int signerd_front_result(struct signerd *sd, const struct signerd_peer *peer, const struct capf_ipc_msg *req,
+			 struct capf_ipc_builder *resp)
 {
 	return do_result(sd, peer, req, resp);
 }
 
-int signerd_front_abort(struct signerd *sd, const struct signerd_peer *peer,
-			const struct capf_ipc_msg *req, struct capf_ipc_builder *resp)
+int signerd_front_abort(struct signerd *sd, const struct signerd_peer *peer, const struct capf_ipc_msg *req,
+			struct capf_ipc_builder *resp)
 {
 	return do_abort(sd, peer, req, resp);
 }
@@ -1187,8 +1199,8 @@ int signerd_front_abort(struct signerd *sd, const struct signerd_peer *peer,
  * follows the protocol is always inside; a session that ended or expired
  * meanwhile is inside too (its token is remembered) and gets its ordinary
  * answer. 0, or -1 with why. */
-int signerd_front_state_ok(struct signerd *sd, const struct signerd_peer *peer,
-			   const struct capf_ipc_msg *req, enum signerd_need need, char *why, size_t whylen)
+int signerd_front_state_ok(struct signerd *sd, const struct signerd_peer *peer, const struct capf_ipc_msg *req,
+			   enum signerd_need need, char *why, size_t whylen)
 {
 	struct signerd_sessions *s = signerd_core(sd)->sessions;
 	uint64_t token = 0;
@@ -1209,8 +1221,10 @@ int signerd_front_state_ok(struct signerd *sd, const struct signerd_peer *peer,
 		ok = q != NULL && q->uid == peer->uid && q->pid == peer->pid;
 		pthread_mutex_unlock(&s->lock);
 		if (!ok)
-			snprintf(why, whylen, "CAPF_SESSION %08x was not handed to this peer by SESSION_ID, or "
-				 "was used already", (unsigned)sid);
+			snprintf(why, whylen,
+				 "CAPF_SESSION %08x was not handed to this peer by SESSION_ID, or "
+				 "was used already",
+				 (unsigned)sid);
 		return ok ? 0 : -1;
 	case SIGNERD_NEED_SESSION:
 	case SIGNERD_NEED_INSTALL_SESSION:
@@ -1222,7 +1236,8 @@ int signerd_front_state_ok(struct signerd *sd, const struct signerd_peer *peer,
 			snprintf(why, whylen, "TOKEN names another peer's session");
 		} else if (e != NULL && need == SIGNERD_NEED_INSTALL_SESSION &&
 			   (e->d.action != CAPF_ACT_INSTALL || e->issued)) {
-			snprintf(why, whylen, "ISSUE in a session that is not an install, or that was issued "
+			snprintf(why, whylen,
+				 "ISSUE in a session that is not an install, or that was issued "
 				 "a certificate already");
 		} else if (e != NULL) {
 			ok = 1;
@@ -1232,8 +1247,8 @@ int signerd_front_state_ok(struct signerd *sd, const struct signerd_peer *peer,
 			return ok ? 0 : -1;
 		memset(key, 0, sizeof(key));
 		memcpy(key[0], &token, sizeof(token));
-		if (token != 0 && signerd_replay_seen(s->ended, (const uint8_t (*)[SIGNERD_REPLAY_KEY_LEN])key))
-			return 0;       /* ended or expired: the handler answers */
+		if (token != 0 && signerd_replay_seen(s->ended, (const uint8_t(*)[SIGNERD_REPLAY_KEY_LEN])key))
+			return 0; /* ended or expired: the handler answers */
 		snprintf(why, whylen, "TOKEN names no session this signer opened");
 		return -1;
 	}

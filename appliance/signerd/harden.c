@@ -111,22 +111,92 @@ int signerd_env_scrub(struct signerd_env_keep *k, char *err, size_t errlen)
 
 /* What the daemon, SoftHSM, SQLite and OpenSSL do after start-up. */
 static const char *const allowed[] = {
-	"read", "write", "readv", "writev", "pread64", "pwrite64", "preadv", "pwritev",
-	"openat", "open", "close", "fstat", "newfstatat", "stat", "lstat", "statx", "lseek",
-	"access", "faccessat", "faccessat2", "readlink", "readlinkat", "getcwd",
-	"fsync", "fdatasync", "rename", "renameat", "renameat2", "unlink", "unlinkat",
-	"fchmod",                       /* common/file.c: a created file gets its mode exactly */
-	"mkdir", "mkdirat", "getdents64", "ftruncate", "fallocate",
-	"munmap", "mremap", "brk", "madvise",
-	"futex", "set_robust_list", "rseq", "sched_yield", "sched_getaffinity",
-	"nanosleep", "clock_nanosleep", "clock_gettime", "gettimeofday", "time",
-	"getpid", "gettid", "getuid", "geteuid", "getgid", "getegid", "getppid",
-	"fcntl", "flock", "dup", "dup3",
-	"accept4", "recvfrom", "recvmsg", "sendmsg", "sendto", "shutdown", "getsockopt",
-	"setsockopt", "getsockname", "poll", "ppoll", "epoll_wait", "epoll_pwait", "epoll_ctl",
-	"getrandom", "uname", "sysinfo", "getrlimit",
-	"rt_sigreturn", "rt_sigprocmask", "rt_sigaction", "restart_syscall",
-	"exit", "exit_group", "membarrier",
+	"read",
+	"write",
+	"readv",
+	"writev",
+	"pread64",
+	"pwrite64",
+	"preadv",
+	"pwritev",
+	"openat",
+	"open",
+	"close",
+	"fstat",
+	"newfstatat",
+	"stat",
+	"lstat",
+	"statx",
+	"lseek",
+	"access",
+	"faccessat",
+	"faccessat2",
+	"readlink",
+	"readlinkat",
+	"getcwd",
+	"fsync",
+	"fdatasync",
+	"rename",
+	"renameat",
+	"renameat2",
+	"unlink",
+	"unlinkat",
+	"fchmod", /* common/file.c: a created file gets its mode exactly */
+	"mkdir",
+	"mkdirat",
+	"getdents64",
+	"ftruncate",
+	"fallocate",
+	"munmap",
+	"mremap",
+	"brk",
+	"madvise",
+	"futex",
+	"set_robust_list",
+	"rseq",
+	"sched_yield",
+	"sched_getaffinity",
+	"nanosleep",
+	"clock_nanosleep",
+	"clock_gettime",
+	"gettimeofday",
+	"time",
+	"getpid",
+	"gettid",
+	"getuid",
+	"geteuid",
+	"getgid",
+	"getegid",
+	"getppid",
+	"fcntl",
+	"flock",
+	"dup",
+	"dup3",
+	"accept4",
+	"recvfrom",
+	"recvmsg",
+	"sendmsg",
+	"sendto",
+	"shutdown",
+	"getsockopt",
+	"setsockopt",
+	"getsockname",
+	"poll",
+	"ppoll",
+	"epoll_wait",
+	"epoll_pwait",
+	"epoll_ctl",
+	"getrandom",
+	"uname",
+	"sysinfo",
+	"getrlimit",
+	"rt_sigreturn",
+	"rt_sigprocmask",
+	"rt_sigaction",
+	"restart_syscall",
+	"exit",
+	"exit_group",
+	"membarrier",
 };
 
 /*
@@ -138,8 +208,8 @@ static const char *const allowed[] = {
 #if defined(__SANITIZE_ADDRESS__)
 #define SIGNERD_SANITIZER 1
 static const char *const allowed_sanitizer[] = {
-	"sigaltstack", "prctl", "ptrace", "wait4", "waitid", "clone", "mincore",
-	"pipe2", "process_vm_readv", "kill", "getdents",
+	"sigaltstack", "prctl", "ptrace",           "wait4", "waitid",   "clone",
+	"mincore",     "pipe2", "process_vm_readv", "kill",  "getdents",
 };
 #else
 #define SIGNERD_SANITIZER 0
@@ -187,15 +257,14 @@ int signerd_seccomp_install(char *err, size_t errlen)
 		rc = seccomp_rule_add(ctx, SCMP_ACT_ERRNO(ENOSYS), SCMP_SYS(clone3), 0);
 	/* Resource limits: read only (prlimit64 of this process with no new limit). */
 	if (rc == 0)
-		rc = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(prlimit64), 2,
-				      SCMP_A0(SCMP_CMP_EQ, 0), SCMP_A2(SCMP_CMP_EQ, 0));
+		rc = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(prlimit64), 2, SCMP_A0(SCMP_CMP_EQ, 0),
+				      SCMP_A2(SCMP_CMP_EQ, 0));
 	/* sd_notify: an AF_UNIX datagram sent with sendto (no connect). syslog(3)
 	 * reconnects to /dev/log after journald restarts: it fails (EACCES) and
 	 * those lines are lost; under systemd the daemon logs to stderr
 	 * (--foreground, the journal's stream), which needs neither. */
 	if (rc == 0)
-		rc = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(socket), 1,
-				      SCMP_A0(SCMP_CMP_EQ, AF_UNIX));
+		rc = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(socket), 1, SCMP_A0(SCMP_CMP_EQ, AF_UNIX));
 	if (rc == 0)
 		rc = seccomp_rule_add(ctx, SCMP_ACT_ERRNO(EACCES), SCMP_SYS(connect), 0);
 	return capf_seccomp_finish(ctx, rc, err, errlen);

@@ -92,7 +92,7 @@ static EVP_PKEY *pub_of(const struct capf_ipc_msg *resp)
 }
 
 int signerd_key_load(struct signerd *sd, enum capf_ipc_key_class cls, const char *uri, X509 *cert,
-		     STACK_OF(X509) *chain, uint32_t *slot, EVP_PKEY **pub, int *retry, char *err,
+		     STACK_OF(X509) * chain, uint32_t *slot, EVP_PKEY **pub, int *retry, char *err,
 		     size_t errlen)
 {
 	struct capf_ipc_builder b;
@@ -172,8 +172,8 @@ static int sign(struct signerd *sd, uint32_t slot, uint8_t kind, uint16_t tag_in
 	capf_ipc_put_u32(&b, CAPF_IPC_T_KEY_SLOT, slot);
 	capf_ipc_put_u8(&b, CAPF_IPC_T_SIGN_KIND, kind);
 	capf_ipc_put_bytes(&b, tag_in, in, inlen);
-	rc = outcome(call(sd, &b, CAPF_IPC_KEY_SIGN, &resp, err, errlen), &resp, retry, "the key process",
-		     err, errlen);
+	rc = outcome(call(sd, &b, CAPF_IPC_KEY_SIGN, &resp, err, errlen), &resp, retry, "the key process", err,
+		     errlen);
 	if (rc == 0 && (capf_ipc_get_bytes(&resp, tag_out, &p, &len) != 0 || (*out = malloc(len)) == NULL)) {
 		snprintf(err, errlen, "the key process: no %s in its answer", capf_ipc_tag_name(tag_out));
 		rc = -1;
@@ -290,7 +290,7 @@ int signerd_key_hmac(struct signerd *sd, uint32_t slot, const uint8_t *in, size_
 	if (rc == 0)
 		memcpy(out, p, 32);
 	capf_ipc_msg_free(&resp);
-	capf_ipc_builder_free(&b);   /* wiped: the input is an authentication string */
+	capf_ipc_builder_free(&b); /* wiped: the input is an authentication string */
 	return rc;
 }
 

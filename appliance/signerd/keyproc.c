@@ -42,8 +42,8 @@
 #include "appliance/signerd/keyproc.h"
 #include "appliance/signerd/signerd_int.h"
 
-#define CALL_TIMEOUT_MS 60000   /* one token operation (an HSM may be slow, never this slow) */
-#define WAIT_SET_MS 2000        /* a request waits this long for a key process */
+#define CALL_TIMEOUT_MS 60000 /* one token operation (an HSM may be slow, never this slow) */
+#define WAIT_SET_MS 2000      /* a request waits this long for a key process */
 #define REG_MAX CAPF_KEYD_SLOTS_MAX
 
 struct kp_chan {
@@ -61,20 +61,20 @@ struct kp_set {
 struct kp_reg {
 	int used;
 	uint32_t slot;
-	uint8_t *msg;                   /* the KEY_LOAD request as first sent */
+	uint8_t *msg; /* the KEY_LOAD request as first sent */
 	size_t len;
 };
 
 struct signerd_keyproc {
 	pthread_mutex_t mu;
 	pthread_cond_t cv;
-	struct kp_set *cur;             /* published; NULL while none */
+	struct kp_set *cur; /* published; NULL while none */
 	uint64_t generations;
 	int sign_fd, gen_fd;
 	pid_t sup;
 	pthread_t watcher;
 	int watcher_started;
-	pthread_mutex_t gen_mu;         /* one keygen request to the supervisor at a time */
+	pthread_mutex_t gen_mu; /* one keygen request to the supervisor at a time */
 	struct kp_reg reg[REG_MAX];
 	atomic_uint next_id, rr, next_slot;
 	atomic_ulong calls_down, restarts;
@@ -214,7 +214,7 @@ static long long now_ms(void)
 }
 
 static __attribute__((noreturn)) void supervise(int sign_fd, int gen_fd, char *const *argv,
-						 char *const *argv_gen, unsigned nch)
+						char *const *argv_gen, unsigned nch)
 {
 	struct rlimit r;
 	sigset_t none;
@@ -254,7 +254,7 @@ static __attribute__((noreturn)) void supervise(int sign_fd, int gen_fd, char *c
 			if ((kid = spawn(argv, nch, sign_fd, 'K')) < 0) {
 				kid = 0;
 				if (errno == EPIPE || errno == ECONNRESET)
-					_exit(0);       /* the signer is gone */
+					_exit(0); /* the signer is gone */
 				next = t + 1000;
 			}
 		}
@@ -274,7 +274,7 @@ static __attribute__((noreturn)) void supervise(int sign_fd, int gen_fd, char *c
 		}
 		while ((dead = waitpid(-1, &st, WNOHANG)) > 0) {
 			if (dead != kid)
-				continue;       /* a keygen run ended */
+				continue; /* a keygen run ended */
 			t = now_ms();
 			if (WIFSIGNALED(st))
 				sup_log("key_process_died", "pid=%ld signal=%d%s lived_ms=%lld", (long)dead,
@@ -337,10 +337,11 @@ static void set_lost(struct signerd_keyproc *kp, struct kp_set *s, const char *w
 	}
 	pthread_mutex_unlock(&kp->mu);
 	if (was) {
-		capf_log(LOG_ERR, "key_process_lost", "generation=%llu why=\"%s\" action=\"requests answer "
+		capf_log(LOG_ERR, "key_process_lost",
+			 "generation=%llu why=\"%s\" action=\"requests answer "
 			 "RETRY_LATER until the supervisor's next key process is ready\"",
 			 (unsigned long long)s->gen, why);
-		set_put(s);     /* the published reference */
+		set_put(s); /* the published reference */
 	}
 }
 
@@ -374,8 +375,8 @@ static int fd_call(int fd, const uint8_t *msg, size_t len, uint16_t verb, uint32
 	return 0;
 }
 
-static int chan_call(struct kp_set *s, unsigned i, const uint8_t *msg, size_t len, uint16_t verb,
-		     uint32_t id, uint8_t *rbuf, struct capf_ipc_msg *resp, char *err, size_t errlen)
+static int chan_call(struct kp_set *s, unsigned i, const uint8_t *msg, size_t len, uint16_t verb, uint32_t id,
+		     uint8_t *rbuf, struct capf_ipc_msg *resp, char *err, size_t errlen)
 {
 	int rc;
 
@@ -508,7 +509,7 @@ static int replay(struct signerd_keyproc *kp, struct kp_set *s, uint8_t *rbuf, c
 		uint16_t verb = i < n ? CAPF_IPC_KEY_LOAD : CAPF_IPC_PING;
 		uint32_t id = atomic_fetch_add(&kp->next_id, 1) + 1;
 
-		if (i == n) {           /* last: a PING, so that an empty registry still checks it */
+		if (i == n) { /* last: a PING, so that an empty registry still checks it */
 			ping[0] = CAPF_IPC_VERSION;
 			ping[1] = 0;
 			ping[2] = CAPF_IPC_PING >> 8;
@@ -546,7 +547,8 @@ static void *watcher(void *arg)
 		struct kp_set *s, *old;
 
 		if (n < 0) {
-			capf_log(LOG_ERR, "key_supervisor_gone", "action=\"no signing until capf-signerd restarts\"");
+			capf_log(LOG_ERR, "key_supervisor_gone",
+				 "action=\"no signing until capf-signerd restarts\"");
 			break;
 		}
 		if (tag != 'K' || n == 0 || (s = calloc(1, sizeof(*s))) == NULL) {
@@ -562,7 +564,8 @@ static void *watcher(void *arg)
 		}
 		/* its keys, loaded again (the token may be down: try every second) */
 		while ((rc = replay(kp, s, rbuf, err, sizeof(err))) == 1) {
-			capf_log(LOG_WARNING, "key_process_reload", "error=\"%s\" action=\"again in 1 s\"", err);
+			capf_log(LOG_WARNING, "key_process_reload", "error=\"%s\" action=\"again in 1 s\"",
+				 err);
 			sleep(1);
 		}
 		if (rc != 0) {
@@ -611,8 +614,10 @@ static int find_keyd(const char *given, char *out, size_t len, char *err, size_t
 		return 0;
 	if (snprintf(out, len, "%s/../lib/capf-appliance/capf-keyd", self) < (int)len && access(out, X_OK) == 0)
 		return 0;
-	snprintf(err, errlen, "capf-keyd is neither in %s nor in %s/../lib/capf-appliance (install it, or "
-		 "give --keyd PATH)", self, self);
+	snprintf(err, errlen,
+		 "capf-keyd is neither in %s nor in %s/../lib/capf-appliance (install it, or "
+		 "give --keyd PATH)",
+		 self, self);
 	return -1;
 }
 
@@ -641,8 +646,7 @@ static const char *provider_dir(const char *given, char *buf, size_t len)
 	return NULL;
 }
 
-int signerd_keyproc_start(struct signerd *sd, const struct signerd_keyproc_opts *o, char *err,
-			  size_t errlen)
+int signerd_keyproc_start(struct signerd *sd, const struct signerd_keyproc_opts *o, char *err, size_t errlen)
 {
 	char pdir[PATH_MAX + 32];
 	const char *provdir = provider_dir(o->provider_dir, pdir, sizeof(pdir));
@@ -661,7 +665,7 @@ int signerd_keyproc_start(struct signerd *sd, const struct signerd_keyproc_opts 
 	pthread_cond_init(&kp->cv, NULL);
 	pthread_mutex_init(&kp->gen_mu, NULL);
 	kp->nch = sd->conf.signer.sessions > CAPF_KEYD_CHANNELS_MAX ? CAPF_KEYD_CHANNELS_MAX :
-		  sd->conf.signer.sessions;
+								      sd->conf.signer.sessions;
 	snprintf(chans, sizeof(chans), "%u", kp->nch);
 	argv[a++] = path;
 	argv[a++] = (char *)"--config";
@@ -709,7 +713,8 @@ int signerd_keyproc_start(struct signerd *sd, const struct signerd_keyproc_opts 
 		return -1;
 	}
 	kp->watcher_started = 1;
-	capf_log(LOG_INFO, "key_supervisor_started", "pid=%ld keyd=%s channels=%u", (long)kp->sup, path, kp->nch);
+	capf_log(LOG_INFO, "key_supervisor_started", "pid=%ld keyd=%s channels=%u", (long)kp->sup, path,
+		 kp->nch);
 	return 0;
 }
 
@@ -718,8 +723,10 @@ int signerd_keyproc_wait(struct signerd *sd, unsigned ms, char *err, size_t errl
 	struct kp_set *s = set_get(kp_of(sd), ms);
 
 	if (s == NULL) {
-		snprintf(err, errlen, "the key process (capf-keyd) did not become ready within %u s: see its "
-			 "log lines (token, PIN file, capf.conf)", ms / 1000);
+		snprintf(err, errlen,
+			 "the key process (capf-keyd) did not become ready within %u s: see its "
+			 "log lines (token, PIN file, capf.conf)",
+			 ms / 1000);
 		return -1;
 	}
 	set_put(s);

@@ -14,17 +14,16 @@
 
 struct signerd;
 
-#define KP_DOWN (-2)            /* no key process right now (it died, restarts): retry later */
+#define KP_DOWN (-2) /* no key process right now (it died, restarts): retry later */
 
 struct signerd_keyproc_opts {
-	const char *keyd_path;          /* NULL: next to the program */
-	const char *provider_dir;       /* NULL: capf-keyd looks next to itself */
+	const char *keyd_path;    /* NULL: next to the program */
+	const char *provider_dir; /* NULL: capf-keyd looks next to itself */
 	int foreground, verbose, seccomp;
 };
 
 /* Forks the supervisor (before anything from outside is read) and the watcher. */
-int signerd_keyproc_start(struct signerd *sd, const struct signerd_keyproc_opts *o, char *err,
-			  size_t errlen);
+int signerd_keyproc_start(struct signerd *sd, const struct signerd_keyproc_opts *o, char *err, size_t errlen);
 /* Waits until the first key process answers: 0, or -1 with a message. */
 int signerd_keyproc_wait(struct signerd *sd, unsigned ms, char *err, size_t errlen);
 void signerd_keyproc_stop(struct signerd *sd);

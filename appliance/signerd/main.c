@@ -39,59 +39,59 @@
 #include "appliance/signerd/signerd_int.h"
 #include "policy/errlist.h"
 
-#define EX_OK_          0
-#define EX_CONFIG       1       /* configuration invalid (also --check-config) */
-#define EX_USAGE_       2       /* bad command line */
-#define EX_STARTUP      3       /* start-up failed: CA, key, token, store, sockets, hardening */
-#define EX_ROOT         4       /* started as root without --user */
+#define EX_OK_ 0
+#define EX_CONFIG 1  /* configuration invalid (also --check-config) */
+#define EX_USAGE_ 2  /* bad command line */
+#define EX_STARTUP 3 /* start-up failed: CA, key, token, store, sockets, hardening */
+#define EX_ROOT 4    /* started as root without --user */
 
 #define DEFAULT_CONFIG "/etc/capf/capf.conf"
 
 static void usage(FILE *f)
 {
 	fprintf(f,
-"usage: capf-signerd [options]\n"
-"       capf-signerd --check-config FILE\n"
-"\n"
-"The CAPF signing daemon: holds the CAPF CA key (through the capfhsm provider),\n"
-"answers capf-frontd on front.sock and capfctl on admin.sock (sockets.dir).\n"
-"\n"
-"  --config FILE        configuration (default " DEFAULT_CONFIG ")\n"
-"  --check-config FILE  check FILE, print \"FILE: OK\" or every error, exit 0 or 1:\n"
-"                       its settings, then every file and folder it names (token.module,\n"
-"                       token.pin_source, ca.certificate, ca.chain, store.path's folder,\n"
-"                       sockets.dir, mic.ca_dir), tried as the user the daemon runs as\n"
-"                       (--user NAME; started as root: capf-signer; else the caller);\n"
-"                       each problem names the setting, the file and why\n"
-"  --user NAME          when started as root: set up as root, then become NAME\n"
-"                       (required as root: the daemon refuses to keep running as root)\n"
-"  --socket-group NAME  group of sockets.dir and front.sock (default when started as\n"
-"                       root: \"capf\" if it exists, else --user's primary group); the front end's\n"
-"                       user must be in it. admin.sock is 0600 unless sockets.admin_gids\n"
-"                       names a group (then 0660 with that group)\n"
-"  --pidfile FILE       write the process id to FILE (before dropping privileges; owned\n"
-"                       by --user, removed at exit, or emptied when its folder is not\n"
-"                       writable by that user)\n"
-"  --provider-dir DIR   where capfhsm.so is, for the key process (default: next to\n"
-"                       capf-keyd: <dir>/../lib, then <dir>/../lib/capf-appliance)\n"
-"  --keyd PATH          the key process program (default: capf-keyd next to this\n"
-"                       program, then <bindir>/../lib/capf-appliance/capf-keyd)\n"
-"  --foreground         log to stderr instead of syslog\n"
-"  --verbose            also log debug events\n"
-"  --no-seccomp         DEBUGGING ONLY: do not install the system-call allow-list\n"
-"  --help               this text\n"
-"  --version            print the version and exit\n"
-"\n"
-"Exit status: 0 stopped cleanly (SIGTERM/SIGINT) or configuration OK; 1 configuration\n"
-"invalid; 2 usage error; 3 start-up failed (CA, key, token, store, sockets, hardening);\n"
-"4 started as root without --user.\n"
-"Environment: only SOFTHSM2_CONF and CAPFHSM_MODULE are kept (and token.env's variables,\n"
-"for the key process); everything else is cleared.\n"
-"The token is opened only by the key process, capf-keyd, which a supervisor child of this\n"
-"daemon runs, and runs again when it dies.\n"
-"Under systemd (Type=notify, NOTIFY_SOCKET) readiness is reported once the sockets listen;\n"
-"with --foreground and stderr on the journal (JOURNAL_STREAM) lines carry \"<N>\" priorities\n"
-"instead of timestamps.\n");
+		"usage: capf-signerd [options]\n"
+		"       capf-signerd --check-config FILE\n"
+		"\n"
+		"The CAPF signing daemon: holds the CAPF CA key (through the capfhsm provider),\n"
+		"answers capf-frontd on front.sock and capfctl on admin.sock (sockets.dir).\n"
+		"\n"
+		"  --config FILE        configuration (default " DEFAULT_CONFIG ")\n"
+		"  --check-config FILE  check FILE, print \"FILE: OK\" or every error, exit 0 or 1:\n"
+		"                       its settings, then every file and folder it names (token.module,\n"
+		"                       token.pin_source, ca.certificate, ca.chain, store.path's folder,\n"
+		"                       sockets.dir, mic.ca_dir), tried as the user the daemon runs as\n"
+		"                       (--user NAME; started as root: capf-signer; else the caller);\n"
+		"                       each problem names the setting, the file and why\n"
+		"  --user NAME          when started as root: set up as root, then become NAME\n"
+		"                       (required as root: the daemon refuses to keep running as root)\n"
+		"  --socket-group NAME  group of sockets.dir and front.sock (default when started as\n"
+		"                       root: \"capf\" if it exists, else --user's primary group); the front end's\n"
+		"                       user must be in it. admin.sock is 0600 unless sockets.admin_gids\n"
+		"                       names a group (then 0660 with that group)\n"
+		"  --pidfile FILE       write the process id to FILE (before dropping privileges; owned\n"
+		"                       by --user, removed at exit, or emptied when its folder is not\n"
+		"                       writable by that user)\n"
+		"  --provider-dir DIR   where capfhsm.so is, for the key process (default: next to\n"
+		"                       capf-keyd: <dir>/../lib, then <dir>/../lib/capf-appliance)\n"
+		"  --keyd PATH          the key process program (default: capf-keyd next to this\n"
+		"                       program, then <bindir>/../lib/capf-appliance/capf-keyd)\n"
+		"  --foreground         log to stderr instead of syslog\n"
+		"  --verbose            also log debug events\n"
+		"  --no-seccomp         DEBUGGING ONLY: do not install the system-call allow-list\n"
+		"  --help               this text\n"
+		"  --version            print the version and exit\n"
+		"\n"
+		"Exit status: 0 stopped cleanly (SIGTERM/SIGINT) or configuration OK; 1 configuration\n"
+		"invalid; 2 usage error; 3 start-up failed (CA, key, token, store, sockets, hardening);\n"
+		"4 started as root without --user.\n"
+		"Environment: only SOFTHSM2_CONF and CAPFHSM_MODULE are kept (and token.env's variables,\n"
+		"for the key process); everything else is cleared.\n"
+		"The token is opened only by the key process, capf-keyd, which a supervisor child of this\n"
+		"daemon runs, and runs again when it dies.\n"
+		"Under systemd (Type=notify, NOTIFY_SOCKET) readiness is reported once the sockets listen;\n"
+		"with --foreground and stderr on the journal (JOURNAL_STREAM) lines carry \"<N>\" priorities\n"
+		"instead of timestamps.\n");
 }
 
 static int check_config(const char *path, const char *user)
@@ -134,18 +134,12 @@ static int write_pidfile(const char *path, char *err, size_t errlen)
 int main(int argc, char **argv)
 {
 	static const struct option opts[] = {
-		{ "config", required_argument, NULL, 'c' },
-		{ "check-config", required_argument, NULL, 'C' },
-		{ "user", required_argument, NULL, 'u' },
-		{ "socket-group", required_argument, NULL, 'g' },
-		{ "pidfile", required_argument, NULL, 'p' },
-		{ "provider-dir", required_argument, NULL, 'P' },
-		{ "keyd", required_argument, NULL, 'K' },
-		{ "foreground", no_argument, NULL, 'f' },
-		{ "verbose", no_argument, NULL, 'v' },
-		{ "no-seccomp", no_argument, NULL, 'S' },
-		{ "help", no_argument, NULL, 'h' },
-		{ NULL, 0, NULL, 0 },
+		{ "config", required_argument, NULL, 'c' },  { "check-config", required_argument, NULL, 'C' },
+		{ "user", required_argument, NULL, 'u' },    { "socket-group", required_argument, NULL, 'g' },
+		{ "pidfile", required_argument, NULL, 'p' }, { "provider-dir", required_argument, NULL, 'P' },
+		{ "keyd", required_argument, NULL, 'K' },    { "foreground", no_argument, NULL, 'f' },
+		{ "verbose", no_argument, NULL, 'v' },       { "no-seccomp", no_argument, NULL, 'S' },
+		{ "help", no_argument, NULL, 'h' },          { NULL, 0, NULL, 0 },
 	};
 	const char *config = DEFAULT_CONFIG, *user = NULL, *sgroup = NULL, *pidfile = NULL;
 	const char *provdir = NULL, *check = NULL, *keyd = NULL;
@@ -160,23 +154,47 @@ int main(int argc, char **argv)
 	gid_t run_gid = (gid_t)-1;
 	char err[1024];
 
-	capf_sd_capture();      /* NOTIFY_SOCKET, JOURNAL_STREAM: before the scrub */
+	capf_sd_capture(); /* NOTIFY_SOCKET, JOURNAL_STREAM: before the scrub */
 	if (capf_version_option(argc, argv, "capf-signerd"))
 		return 0;
 	while ((o = getopt_long(argc, argv, "", opts, NULL)) != -1) {
 		switch (o) {
-		case 'c': config = optarg; break;
-		case 'C': check = optarg; break;
-		case 'u': user = optarg; break;
-		case 'g': sgroup = optarg; break;
-		case 'p': pidfile = optarg; break;
-		case 'P': provdir = optarg; break;
-		case 'K': keyd = optarg; break;
-		case 'f': foreground = 1; break;
-		case 'v': verbose = 1; break;
-		case 'S': seccomp = 0; break;
-		case 'h': usage(stdout); return EX_OK_;
-		default: usage(stderr); return EX_USAGE_;
+		case 'c':
+			config = optarg;
+			break;
+		case 'C':
+			check = optarg;
+			break;
+		case 'u':
+			user = optarg;
+			break;
+		case 'g':
+			sgroup = optarg;
+			break;
+		case 'p':
+			pidfile = optarg;
+			break;
+		case 'P':
+			provdir = optarg;
+			break;
+		case 'K':
+			keyd = optarg;
+			break;
+		case 'f':
+			foreground = 1;
+			break;
+		case 'v':
+			verbose = 1;
+			break;
+		case 'S':
+			seccomp = 0;
+			break;
+		case 'h':
+			usage(stdout);
+			return EX_OK_;
+		default:
+			usage(stderr);
+			return EX_USAGE_;
 		}
 	}
 	if (optind != argc) {
@@ -188,7 +206,7 @@ int main(int argc, char **argv)
 		return check_config(check, user);
 	if (geteuid() == 0 && user == NULL) {
 		fprintf(stderr, "capf-signerd: refusing to run as root: start it as its own user "
-			"or pass --user NAME (e.g. --user capf-signer) to drop to it after set-up\n");
+				"or pass --user NAME (e.g. --user capf-signer) to drop to it after set-up\n");
 		return EX_ROOT;
 	}
 	if (user != NULL && geteuid() != 0) {
@@ -216,7 +234,7 @@ int main(int argc, char **argv)
 		signerd_env_forget(&keep);
 		return EX_STARTUP;
 	}
-	if (capf_harden_process(err, sizeof(err)) != 0) {       /* fds, umask, core, dumpable */
+	if (capf_harden_process(err, sizeof(err)) != 0) { /* fds, umask, core, dumpable */
 		fprintf(stderr, "capf-signerd: %s\n", err);
 		signerd_env_forget(&keep);
 		return EX_STARTUP;
@@ -257,7 +275,7 @@ int main(int argc, char **argv)
 		/* names only: values are not secrets, but not the log's business either */
 		for (size_t i = 0; i < sd.conf.token.n_env && off < sizeof(names); i++)
 			off += (size_t)snprintf(names + off, sizeof(names) - off, "%s%.*s", i ? "," : "",
-					      (int)strcspn(sd.conf.token.env[i], "="), sd.conf.token.env[i]);
+						(int)strcspn(sd.conf.token.env[i], "="), sd.conf.token.env[i]);
 		capf_log(LOG_INFO, "token_environment", "kept=%s network=%d", names[0] ? names : "-",
 			 sd.conf.token.network);
 	}
@@ -269,8 +287,10 @@ int main(int argc, char **argv)
 		struct passwd *pw = getpwnam(user);
 
 		if (pw == NULL) {
-			fprintf(stderr, "capf-signerd: --user %s: no such user (scripts/create-users creates "
-				"capf-signer)\n", user);
+			fprintf(stderr,
+				"capf-signerd: --user %s: no such user (scripts/create-users creates "
+				"capf-signer)\n",
+				user);
 			return EX_USAGE_;
 		}
 		if (pw->pw_uid == 0) {
@@ -322,8 +342,11 @@ int main(int argc, char **argv)
 	/* the key process first: nothing from outside has been read yet */
 	{
 		struct signerd_keyproc_opts ko = {
-			.keyd_path = keyd, .provider_dir = provdir, .foreground = foreground,
-			.verbose = verbose, .seccomp = seccomp,
+			.keyd_path = keyd,
+			.provider_dir = provdir,
+			.foreground = foreground,
+			.verbose = verbose,
+			.seccomp = seccomp,
 		};
 
 		if (signerd_keyproc_start(&sd, &ko, err, sizeof(err)) != 0 ||
@@ -344,8 +367,8 @@ int main(int argc, char **argv)
 		fprintf(stderr, "capf-signerd: CAPF CA: %s\n", err);
 		goto out;
 	}
-	if (signerd_mic_load(&sd, err, sizeof(err)) != 0 || signerd_front_init(&sd, err, sizeof(err)) != 0
-	    || signerd_token_watch_start(&sd, err, sizeof(err)) != 0) {
+	if (signerd_mic_load(&sd, err, sizeof(err)) != 0 || signerd_front_init(&sd, err, sizeof(err)) != 0 ||
+	    signerd_token_watch_start(&sd, err, sizeof(err)) != 0) {
 		capf_log(LOG_ERR, "startup_failed", "stage=init error=%s", err);
 		fprintf(stderr, "capf-signerd: %s\n", err);
 		goto out;
@@ -356,8 +379,7 @@ int main(int argc, char **argv)
 		fprintf(stderr, "capf-signerd: %s\n", err);
 		goto out;
 	}
-	if (capf_no_new_privs(err, sizeof(err)) != 0 ||
-	    signerd_server_start(srv, err, sizeof(err)) != 0) {
+	if (capf_no_new_privs(err, sizeof(err)) != 0 || signerd_server_start(srv, err, sizeof(err)) != 0) {
 		capf_log(LOG_ERR, "startup_failed", "stage=serve error=%s", err);
 		fprintf(stderr, "capf-signerd: %s\n", err);
 		goto out;
@@ -385,7 +407,7 @@ int main(int argc, char **argv)
 	}
 	rc = signerd_server_run(srv) == 0 ? EX_OK_ : EX_STARTUP;
 	(void)capf_sd_notify("STOPPING=1", err, sizeof(err));
-	signerd_checkpoint(&sd, 1, err, sizeof(err));  /* the last rows signed (logged on failure) */
+	signerd_checkpoint(&sd, 1, err, sizeof(err)); /* the last rows signed (logged on failure) */
 	capf_log(LOG_NOTICE, "stopped", "status=%d", rc);
 out:
 	signerd_server_free(srv);

@@ -7,7 +7,7 @@
 
 #include "appliance/signerd/possession.h"
 
-#define POP_RSA_MAX 1024                /* bytes of modulus: 8192 bits */
+#define POP_RSA_MAX 1024 /* bytes of modulus: 8192 bits */
 
 const EVP_MD *signerd_pop_md(unsigned hash_id)
 {
@@ -23,8 +23,8 @@ const EVP_MD *signerd_pop_md(unsigned hash_id)
 	}
 }
 
-static int pop_rsa(EVP_PKEY *pk, const unsigned char *h, size_t hlen,
-		   const unsigned char *sig, size_t siglen, char *err, size_t errlen)
+static int pop_rsa(EVP_PKEY *pk, const unsigned char *h, size_t hlen, const unsigned char *sig, size_t siglen,
+		   char *err, size_t errlen)
 {
 	unsigned char em[POP_RSA_MAX], want[POP_RSA_MAX];
 	size_t k = (size_t)EVP_PKEY_get_size(pk), emlen = sizeof(em);
@@ -45,8 +45,7 @@ static int pop_rsa(EVP_PKEY *pk, const unsigned char *h, size_t hlen,
 	}
 	if ((ctx = EVP_PKEY_CTX_new(pk, NULL)) == NULL)
 		return snprintf(err, errlen, "out of memory"), -1;
-	ok = EVP_PKEY_verify_recover_init(ctx) == 1 &&
-	     EVP_PKEY_CTX_set_rsa_padding(ctx, RSA_NO_PADDING) == 1 &&
+	ok = EVP_PKEY_verify_recover_init(ctx) == 1 && EVP_PKEY_CTX_set_rsa_padding(ctx, RSA_NO_PADDING) == 1 &&
 	     EVP_PKEY_verify_recover(ctx, em, &emlen, sig, siglen) == 1;
 	EVP_PKEY_CTX_free(ctx);
 	ERR_clear_error();
@@ -67,14 +66,15 @@ static int pop_rsa(EVP_PKEY *pk, const unsigned char *h, size_t hlen,
 	ok = CRYPTO_memcmp(em, want, k) == 0;
 	OPENSSL_cleanse(em, sizeof(em));
 	if (!ok) {
-		snprintf(err, errlen, "the signature is not a PKCS#1 v1.5 type-1 block over the expected digest");
+		snprintf(err, errlen,
+			 "the signature is not a PKCS#1 v1.5 type-1 block over the expected digest");
 		return -1;
 	}
 	return 0;
 }
 
-static int pop_ec(EVP_PKEY *pk, const unsigned char *h, size_t hlen,
-		  const unsigned char *sig, size_t siglen, char *err, size_t errlen)
+static int pop_ec(EVP_PKEY *pk, const unsigned char *h, size_t hlen, const unsigned char *sig, size_t siglen,
+		  char *err, size_t errlen)
 {
 	EVP_PKEY_CTX *ctx = EVP_PKEY_CTX_new(pk, NULL);
 	int ok;

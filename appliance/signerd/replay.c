@@ -13,7 +13,7 @@
 
 struct slot {
 	uint8_t key[SIGNERD_REPLAY_KEY_LEN];
-	uint32_t next;                  /* chain in its bucket */
+	uint32_t next; /* chain in its bucket */
 	int used;
 };
 
@@ -21,7 +21,7 @@ struct signerd_replay {
 	pthread_mutex_t lock;
 	struct slot *slots;
 	uint32_t *bucket;
-	size_t cap, nbuckets, head, count;      /* head: the slot written next */
+	size_t cap, nbuckets, head, count; /* head: the slot written next */
 };
 
 struct signerd_replay *signerd_replay_new(size_t cap)
@@ -107,7 +107,7 @@ int signerd_replay_check_add(struct signerd_replay *r, const uint8_t (*keys)[SIG
 		size_t b;
 
 		if (find(r, keys[i], NULL) != NIL)
-			continue;       /* held already (not checked), or twice in one request */
+			continue; /* held already (not checked), or twice in one request */
 		unlink_slot(r, s);
 		memcpy(r->slots[s].key, keys[i], SIGNERD_REPLAY_KEY_LEN);
 		b = bucket_of(r, keys[i]);
@@ -121,8 +121,7 @@ int signerd_replay_check_add(struct signerd_replay *r, const uint8_t (*keys)[SIG
 	return 0;
 }
 
-void signerd_replay_remove(struct signerd_replay *r, const uint8_t (*keys)[SIGNERD_REPLAY_KEY_LEN],
-			   size_t n)
+void signerd_replay_remove(struct signerd_replay *r, const uint8_t (*keys)[SIGNERD_REPLAY_KEY_LEN], size_t n)
 {
 	pthread_mutex_lock(&r->lock);
 	for (size_t i = 0; i < n; i++) {

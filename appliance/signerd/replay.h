@@ -25,8 +25,7 @@ void signerd_replay_free(struct signerd_replay *r);
 int signerd_replay_check_add(struct signerd_replay *r, const uint8_t (*keys)[SIGNERD_REPLAY_KEY_LEN],
 			     size_t ncheck, size_t n);
 /* Takes keys out again (the session they opened could not be kept). */
-void signerd_replay_remove(struct signerd_replay *r, const uint8_t (*keys)[SIGNERD_REPLAY_KEY_LEN],
-			   size_t n);
+void signerd_replay_remove(struct signerd_replay *r, const uint8_t (*keys)[SIGNERD_REPLAY_KEY_LEN], size_t n);
 /* Is key held? */
 int signerd_replay_seen(struct signerd_replay *r, const uint8_t (*key)[SIGNERD_REPLAY_KEY_LEN]);
 /* Keys held now. */

@@ -36,8 +36,8 @@
 struct conn {
 	int fd;
 	struct signerd_peer peer;
-	struct conn *qnext;             /* work queue */
-	struct conn *prev, *next;       /* every open connection */
+	struct conn *qnext;       /* work queue */
+	struct conn *prev, *next; /* every open connection */
 };
 
 struct signerd_server {
@@ -54,8 +54,8 @@ struct signerd_server {
 	struct conn *all;
 	unsigned nconns, maxconns;
 	int stopping;
-	unsigned char *dbuf;            /* the dispatcher's receive buffer (RETRY_LATER) */
-	time_t sat_logged;              /* saturation: last log line, and answers since */
+	unsigned char *dbuf; /* the dispatcher's receive buffer (RETRY_LATER) */
+	time_t sat_logged;   /* saturation: last log line, and answers since */
 	unsigned long sat_count;
 };
 
@@ -85,9 +85,10 @@ static int make_dir(const char *dir, uid_t uid, gid_t gid, char *err, size_t err
 	if (capf_sockdir_check(dir, &owner, err, errlen) != 0)
 		return -1;
 	if (owner != want) {
-		snprintf(err, errlen, "sockets.dir %s is owned by uid %u, not by uid %u that capf-signerd "
-			 "runs as: chown it (or remove it: capf-signerd creates it 0750)", dir,
-			 (unsigned)owner, (unsigned)want);
+		snprintf(err, errlen,
+			 "sockets.dir %s is owned by uid %u, not by uid %u that capf-signerd "
+			 "runs as: chown it (or remove it: capf-signerd creates it 0750)",
+			 dir, (unsigned)owner, (unsigned)want);
 		return -1;
 	}
 	return 0;
@@ -131,8 +132,7 @@ static int make_socket(const char *path, mode_t mode, uid_t uid, gid_t gid, char
 			close(fd);
 		return -1;
 	}
-	if (chmod(path, mode) != 0 ||
-	    ((uid != (uid_t)-1 || gid != (gid_t)-1) && chown(path, uid, gid) != 0) ||
+	if (chmod(path, mode) != 0 || ((uid != (uid_t)-1 || gid != (gid_t)-1) && chown(path, uid, gid) != 0) ||
 	    listen(fd, 128) != 0) {
 		snprintf(err, errlen, "%s: %s", path, strerror(errno));
 		close(fd);
@@ -142,8 +142,8 @@ static int make_socket(const char *path, mode_t mode, uid_t uid, gid_t gid, char
 	return fd;
 }
 
-struct signerd_server *signerd_server_new(struct signerd *sd, const struct signerd_serve_opts *o,
-					  char *err, size_t errlen)
+struct signerd_server *signerd_server_new(struct signerd *sd, const struct signerd_serve_opts *o, char *err,
+					  size_t errlen)
 {
 	struct signerd_server *srv = calloc(1, sizeof(*srv));
 	gid_t gids[NROLES] = { o->front_gid, o->admin_gid };
@@ -164,7 +164,8 @@ struct signerd_server *signerd_server_new(struct signerd *sd, const struct signe
 	for (int r = 0; r < NROLES; r++) {
 		if (snprintf(srv->path[r], sizeof(srv->path[r]), "%s/%s", sd->conf.sockets.dir,
 			     sock_names[r]) >= (int)sizeof(srv->path[r])) {
-			snprintf(err, errlen, "sockets.dir %s: too long for a socket path", sd->conf.sockets.dir);
+			snprintf(err, errlen, "sockets.dir %s: too long for a socket path",
+				 sd->conf.sockets.dir);
 			goto fail;
 		}
 		if ((srv->lfd[r] = make_socket(srv->path[r], modes[r], o->sock_uid, gids[r], err, errlen)) < 0)
@@ -221,7 +222,8 @@ static void do_accept(struct signerd_server *srv, int role)
 			return;
 		}
 		if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cr, &crl) != 0 || crl != sizeof(cr)) {
-			capf_log(LOG_ERR, "peer_unknown", "role=%s error=%s", role_names[role], strerror(errno));
+			capf_log(LOG_ERR, "peer_unknown", "role=%s error=%s", role_names[role],
+				 strerror(errno));
 			close(fd);
 			continue;
 		}
@@ -330,7 +332,8 @@ static int serve_one(struct signerd_server *srv, struct conn *c, unsigned char *
 			 capf_log_quote(q, sizeof(q), err));
 		capf_ipc_builder_free(&resp);
 		memset(&resp, 0, sizeof(resp));
-		if (signerd_reply(sd, &resp, &req, CAPF_IPC_ERROR, 0, "internal error building the response") != 0 ||
+		if (signerd_reply(sd, &resp, &req, CAPF_IPC_ERROR, 0, "internal error building the response") !=
+			    0 ||
 		    capf_ipc_build_finish(&resp, &out, &outlen, err, sizeof(err)) != 0)
 			goto out;
 	}
@@ -369,7 +372,7 @@ static void *worker_main(void *arg)
 		pthread_mutex_lock(&srv->lock);
 		while (srv->qhead == NULL && !srv->stopping)
 			pthread_cond_wait(&srv->cond, &srv->lock);
-		if ((c = srv->qhead) == NULL) {         /* stopping and drained */
+		if ((c = srv->qhead) == NULL) { /* stopping and drained */
 			pthread_mutex_unlock(&srv->lock);
 			break;
 		}

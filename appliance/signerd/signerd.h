@@ -29,18 +29,18 @@
 #include "appliance/store/store.h"
 #include "appliance/ipc/ipc.h"
 
-struct signerd_sessions;        /* front enrollment sessions (front.c) */
+struct signerd_sessions; /* front enrollment sessions (front.c) */
 
-#define SIGNERD_FP_HEX_LEN 64   /* SHA-256, hex */
+#define SIGNERD_FP_HEX_LEN 64 /* SHA-256, hex */
 
 /* One generation of the CAPF CA: immutable once published, refcounted. */
 struct signerd_ca {
-	struct capf_ca *ca;             /* certificate + chain (policy/chain.h) */
-	uint32_t slot;                  /* its token key in the key process (signerd_key_load) */
-	struct signerd *sd;             /* private: unloads the slot when the last user puts it */
-	char fp[SIGNERD_FP_HEX_LEN + 1];/* SHA-256 of the certificate DER, lower-case hex */
-	char key_uri[CAPF_CONF_STR_MAX];/* pkcs11: URI of the key, without pin-source */
-	unsigned refs;                  /* private: use signerd_ca_get/put */
+	struct capf_ca *ca;              /* certificate + chain (policy/chain.h) */
+	uint32_t slot;                   /* its token key in the key process (signerd_key_load) */
+	struct signerd *sd;              /* private: unloads the slot when the last user puts it */
+	char fp[SIGNERD_FP_HEX_LEN + 1]; /* SHA-256 of the certificate DER, lower-case hex */
+	char key_uri[CAPF_CONF_STR_MAX]; /* pkcs11: URI of the key, without pin-source */
+	unsigned refs;                   /* private: use signerd_ca_get/put */
 };
 
 /* Who is on the other end of a connection (SO_PEERCRED at accept). */
@@ -48,8 +48,8 @@ struct signerd_peer {
 	uid_t uid;
 	gid_t gid;
 	pid_t pid;
-	enum capf_role role;            /* the socket it came in on (policy/config.h) */
-	uint64_t conn_id;               /* unique per accepted connection in this process */
+	enum capf_role role; /* the socket it came in on (policy/config.h) */
+	uint64_t conn_id;    /* unique per accepted connection in this process */
 };
 
 /* Counters for the STATS verb (read with signerd_stats_get). */
@@ -62,7 +62,7 @@ struct signerd_stats {
 /* The daemon. Set up by main before the workers start; read-only afterwards
  * except through the functions below. */
 struct signerd {
-	struct capf_conf conf;          /* capf.conf as loaded at start-up */
+	struct capf_conf conf; /* capf.conf as loaded at start-up */
 	const char *conf_path;
 	struct capf_store *store;
 	/* private to the core: */
@@ -82,8 +82,8 @@ struct signerd {
  * with ERROR "admin verbs not built". State of its own (bulk tables...)
  * is set up lazily (pthread_once).
  */
-int signerd_admin_dispatch(struct signerd *sd, const struct signerd_peer *peer,
-			   const struct capf_ipc_msg *req, struct capf_ipc_builder *resp);
+int signerd_admin_dispatch(struct signerd *sd, const struct signerd_peer *peer, const struct capf_ipc_msg *req,
+			   struct capf_ipc_builder *resp);
 
 /*
  * Called once when an ADMIN-role connection closes (peer->conn_id is never
@@ -105,8 +105,8 @@ void signerd_ca_put(struct signerd_ca *ca);
  * and signs. NULL with a message; *retry (may be NULL) is 1 when the token or
  * the key process is down.
  */
-struct signerd_ca *signerd_ca_new(struct signerd *sd, struct capf_ca *ca, const char *key_uri,
-				  int *retry, char *err, size_t errlen);
+struct signerd_ca *signerd_ca_new(struct signerd *sd, struct capf_ca *ca, const char *key_uri, int *retry,
+				  char *err, size_t errlen);
 
 /* Publishes nca as the active generation (the reference passed in goes to the
  * daemon); the old one is freed when its last user puts it. The caller records
@@ -120,8 +120,8 @@ void signerd_ca_replace(struct signerd *sd, struct signerd_ca *nca);
  * or the key process is down or busy (answer RETRY_LATER); a failure of the
  * token marks it down (tokstate.c).
  */
-X509 *signerd_ca_sign(struct signerd *sd, const struct signerd_ca *ca, enum capf_ipc_sign_kind kind,
-		      X509 *tbs, int *retry, char *err, size_t errlen);
+X509 *signerd_ca_sign(struct signerd *sd, const struct signerd_ca *ca, enum capf_ipc_sign_kind kind, X509 *tbs,
+		      int *retry, char *err, size_t errlen);
 
 /* SHA-256 of a certificate's DER as lower-case hex into fp (65 bytes). */
 int signerd_cert_fp(X509 *cert, char fp[SIGNERD_FP_HEX_LEN + 1]);
@@ -131,8 +131,8 @@ int signerd_cert_fp(X509 *cert, char fp[SIGNERD_FP_HEX_LEN + 1]);
  * signerd_chain_der returns 0 or -1 (out of memory); signerd_chain_parse
  * returns the certificates (an empty stack for len 0), or NULL when the bytes
  * are not a sequence of certificates. */
-int signerd_chain_der(STACK_OF(X509) *chain, unsigned char **der, size_t *len);
-STACK_OF(X509) *signerd_chain_parse(const unsigned char *der, size_t len);
+int signerd_chain_der(STACK_OF(X509) * chain, unsigned char **der, size_t *len);
+STACK_OF(X509) * signerd_chain_parse(const unsigned char *der, size_t len);
 
 /* ---- the key process (keyops.c): the only process with a token session ---- */
 
@@ -140,7 +140,7 @@ STACK_OF(X509) *signerd_chain_parse(const unsigned char *der, size_t len);
  * with cert (and chain) for a CA key, which must match. The slot is loaded
  * again into every later key process. *pub (may be NULL): the public key. */
 int signerd_key_load(struct signerd *sd, enum capf_ipc_key_class cls, const char *uri, X509 *cert,
-		     STACK_OF(X509) *chain, uint32_t *slot, EVP_PKEY **pub, int *retry, char *err,
+		     STACK_OF(X509) * chain, uint32_t *slot, EVP_PKEY **pub, int *retry, char *err,
 		     size_t errlen);
 void signerd_key_unload(struct signerd *sd, uint32_t slot);
 /* The same as signerd_ca_sign on a slot: kind LSC, TLS or CA (a new key's own certificate). */
@@ -182,16 +182,14 @@ const char *signerd_peer_str(const struct signerd_peer *peer, char *buf, size_t 
  * printf-formatted (never a PIN or an authentication string). Failure to
  * append is logged (event=audit_failed) and returned as -1.
  */
-int signerd_audit(struct signerd *sd, const struct signerd_peer *peer, const char *action,
-		  const char *subject, const char *fmt, ...)
-	__attribute__((format(printf, 5, 6)));
+int signerd_audit(struct signerd *sd, const struct signerd_peer *peer, const char *action, const char *subject,
+		  const char *fmt, ...) __attribute__((format(printf, 5, 6)));
 /* The same without waiting for the row to be durable: it commits, in order, with
  * the next store write that is waited for (capf_store_audit_append_deferred).
  * Only a failure to queue is returned; a failed write is logged by
  * signerd_store_deferred_error (capf_store_on_deferred_error). */
 int signerd_audit_deferred(struct signerd *sd, const struct signerd_peer *peer, const char *action,
-			   const char *subject, const char *fmt, ...)
-	__attribute__((format(printf, 5, 6)));
+			   const char *subject, const char *fmt, ...) __attribute__((format(printf, 5, 6)));
 void signerd_store_deferred_error(const char *msg, void *ctx);
 
 /* ---- authentication strings and audit checkpoints ---------------------- */
@@ -217,9 +215,8 @@ const char *signerd_checkpoint_key_id(struct signerd *sd);
 /* Builds a response with status (REFUSED: cause; RETRY_LATER: the configured
  * front.retry_delay; ERROR: text) in resp. 0 or -1. text may be NULL except
  * for ERROR. */
-int signerd_reply(struct signerd *sd, struct capf_ipc_builder *resp,
-		  const struct capf_ipc_msg *req, enum capf_ipc_status status,
-		  enum capf_fail_cause cause, const char *text);
+int signerd_reply(struct signerd *sd, struct capf_ipc_builder *resp, const struct capf_ipc_msg *req,
+		  enum capf_ipc_status status, enum capf_fail_cause cause, const char *text);
 
 void signerd_stats_get(struct signerd *sd, struct signerd_stats *out);
 
@@ -227,9 +224,9 @@ void signerd_stats_get(struct signerd *sd, struct signerd_stats *out);
  * for want of it, up again once a probe signs. */
 struct signerd_token_state {
 	int down;
-	uint64_t down_ms;		/* this outage so far (down) */
-	time_t since;			/* when it went down (down) */
-	char why[300];			/* what failed (down) */
+	uint64_t down_ms; /* this outage so far (down) */
+	time_t since;     /* when it went down (down) */
+	char why[300];    /* what failed (down) */
 	uint64_t outages, recoveries, begin_retry_later, last_outage_ms;
 };
 void signerd_token_state_get(struct signerd *sd, struct signerd_token_state *out);

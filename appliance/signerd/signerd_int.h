@@ -18,17 +18,17 @@ struct signerd_core {
 	pthread_mutex_t ca_lock;
 	struct signerd_ca *active;
 	struct signerd_keyproc *keyproc; /* the key process (keyproc.c) */
-	X509_STORE *mic_store;          /* manufacturing CAs (mic.ca_dir), NULL: none */
+	X509_STORE *mic_store;           /* manufacturing CAs (mic.ca_dir), NULL: none */
 	unsigned mic_count;
 	struct signerd_sessions *sessions;
-	struct signerd_replay *replay;  /* certificate proofs seen (replay.h), made by front.c */
+	struct signerd_replay *replay; /* certificate proofs seen (replay.h), made by front.c */
 	atomic_uint_fast64_t conn_seq;
 	struct {
 		atomic_uint_fast64_t connections, peers_refused, requests, protocol_errors;
 		atomic_uint_fast64_t begins, refusals, issued, retry_later, sign_failures;
 	} st;
-	struct signerd_authkey *authkey;        /* authkey.c: token.auth_key_uri, NULL none */
-	struct signerd_checkpointer *cp;        /* checkpoint.c: token.audit_key_uri, NULL none */
+	struct signerd_authkey *authkey; /* authkey.c: token.auth_key_uri, NULL none */
+	struct signerd_checkpointer *cp; /* checkpoint.c: token.audit_key_uri, NULL none */
 };
 
 static inline struct signerd_core *signerd_core(struct signerd *sd)
@@ -46,7 +46,7 @@ static inline struct signerd_core *signerd_core(struct signerd *sd)
 /* ---- harden.c ---- */
 struct signerd_env_keep {
 	char *softhsm2_conf, *capfhsm_module;
-	char **all;			/* the whole start-up environment until signerd_env_apply */
+	char **all; /* the whole start-up environment until signerd_env_apply */
 	size_t nall;
 };
 void signerd_env_capture(struct signerd_env_keep *k);
@@ -95,25 +95,25 @@ void signerd_front_fini(struct signerd *sd);
 /* The front verbs (dispatch.c's table calls them once the state is checked). */
 int signerd_front_session_id(struct signerd *sd, const struct signerd_peer *peer,
 			     const struct capf_ipc_msg *req, struct capf_ipc_builder *resp);
-int signerd_front_begin(struct signerd *sd, const struct signerd_peer *peer,
-			const struct capf_ipc_msg *req, struct capf_ipc_builder *resp);
-int signerd_front_issue(struct signerd *sd, const struct signerd_peer *peer,
-			const struct capf_ipc_msg *req, struct capf_ipc_builder *resp);
-int signerd_front_result(struct signerd *sd, const struct signerd_peer *peer,
-			 const struct capf_ipc_msg *req, struct capf_ipc_builder *resp);
-int signerd_front_abort(struct signerd *sd, const struct signerd_peer *peer,
-			const struct capf_ipc_msg *req, struct capf_ipc_builder *resp);
+int signerd_front_begin(struct signerd *sd, const struct signerd_peer *peer, const struct capf_ipc_msg *req,
+			struct capf_ipc_builder *resp);
+int signerd_front_issue(struct signerd *sd, const struct signerd_peer *peer, const struct capf_ipc_msg *req,
+			struct capf_ipc_builder *resp);
+int signerd_front_result(struct signerd *sd, const struct signerd_peer *peer, const struct capf_ipc_msg *req,
+			 struct capf_ipc_builder *resp);
+int signerd_front_abort(struct signerd *sd, const struct signerd_peer *peer, const struct capf_ipc_msg *req,
+			struct capf_ipc_builder *resp);
 /* A certificate's serial number in upper-case hex (as the store keeps it): 0 or -1. */
 int signerd_serial_hex(X509 *x, char *out, size_t len);
 /* The session state a verb needs before it is served (dispatch.c's table). */
 enum signerd_need {
 	SIGNERD_NEED_NOTHING = 0,
-	SIGNERD_NEED_SESSION_ID,        /* CAPF_SESSION handed to this peer, unused */
-	SIGNERD_NEED_SESSION,           /* TOKEN of this peer's session (open, or ended lately) */
-	SIGNERD_NEED_INSTALL_SESSION,   /* ... an install not issued yet, when open */
+	SIGNERD_NEED_SESSION_ID,      /* CAPF_SESSION handed to this peer, unused */
+	SIGNERD_NEED_SESSION,         /* TOKEN of this peer's session (open, or ended lately) */
+	SIGNERD_NEED_INSTALL_SESSION, /* ... an install not issued yet, when open */
 };
-int signerd_front_state_ok(struct signerd *sd, const struct signerd_peer *peer,
-			   const struct capf_ipc_msg *req, enum signerd_need need, char *why, size_t whylen);
+int signerd_front_state_ok(struct signerd *sd, const struct signerd_peer *peer, const struct capf_ipc_msg *req,
+			   enum signerd_need need, char *why, size_t whylen);
 /* Expires old sessions (records them as failed); called about once a second
  * by front.c's own sweeper thread. */
 void signerd_front_sweep(struct signerd *sd, time_t now);
@@ -121,20 +121,20 @@ unsigned signerd_front_active(struct signerd *sd);
 
 /* ---- dispatch.c ---- */
 /* Answers one decoded request (PING, front verbs, admin verbs). */
-int signerd_dispatch(struct signerd *sd, const struct signerd_peer *peer,
-		     const struct capf_ipc_msg *req, struct capf_ipc_builder *resp);
+int signerd_dispatch(struct signerd *sd, const struct signerd_peer *peer, const struct capf_ipc_msg *req,
+		     struct capf_ipc_builder *resp);
 /* A connection is closing (after its last request): per-connection state goes. */
 void signerd_conn_closed(struct signerd *sd, const struct signerd_peer *peer);
 
 /* ---- serve.c ---- */
 struct signerd_serve_opts {
-	uid_t sock_uid;                 /* owner of the directory and sockets (-1: leave) */
-	gid_t front_gid, admin_gid;     /* group of front.sock / admin.sock (-1: leave) */
+	uid_t sock_uid;             /* owner of the directory and sockets (-1: leave) */
+	gid_t front_gid, admin_gid; /* group of front.sock / admin.sock (-1: leave) */
 };
 struct signerd_server;
 /* Creates the directory and both sockets (as root, before dropping privileges). */
-struct signerd_server *signerd_server_new(struct signerd *sd, const struct signerd_serve_opts *o,
-					  char *err, size_t errlen);
+struct signerd_server *signerd_server_new(struct signerd *sd, const struct signerd_serve_opts *o, char *err,
+					  size_t errlen);
 /* Starts the workers (before seccomp). */
 int signerd_server_start(struct signerd_server *srv, char *err, size_t errlen);
 /* Serves until SIGTERM/SIGINT, then drains; 0 on a clean stop. */
@@ -157,31 +157,30 @@ int signerd_fetched_check(struct signerd *sd, const char *name, X509 *cert,
 struct signerd_evidence {
 	uint32_t capf_session;
 	int has_password;
-	const uint8_t *password;        /* not NUL-terminated, in the request buffer */
+	const uint8_t *password; /* not NUL-terminated, in the request buffer */
 	size_t password_len;
-	const uint8_t *cert;            /* CERT DER, NULL when absent */
+	const uint8_t *cert; /* CERT DER, NULL when absent */
 	size_t cert_len;
-	int cert_type;                  /* enum capf_cert_type, -1 when absent */
-	const uint8_t *signed_data;     /* SHA-1 proof, NULL when absent */
+	int cert_type;              /* enum capf_cert_type, -1 when absent */
+	const uint8_t *signed_data; /* SHA-1 proof, NULL when absent */
 	size_t signed_len;
-	int sha2_hash;                  /* hash id, -1 when absent */
+	int sha2_hash; /* hash id, -1 when absent */
 	const uint8_t *sha2_sig;
 	size_t sha2_len;
-	const uint8_t *sudi;            /* SUDI_DATA value, NULL when absent */
+	const uint8_t *sudi; /* SUDI_DATA value, NULL when absent */
 	size_t sudi_len;
-	int replay_exempt;              /* fetch/delete: nothing is issued, no replay check */
+	int replay_exempt; /* fetch/delete: nothing is issued, no replay check */
 	/* set by signerd_auth_check: the replay cache keys it added */
 	uint8_t replay_keys[6][32];
-	size_t n_replay, n_replay_checked;     /* the first n_replay_checked had to be new */
+	size_t n_replay, n_replay_checked; /* the first n_replay_checked had to be new */
 };
 /* 0 when the evidence for mode (and the SUDI data, when sent) verifies, is
  * fresh (auth.require_sudi) and was not seen before (the replay cache: its
  * signatures are added, ev->replay_keys); -1 with *cause (the Cisco cause to
  * record) and a message without secrets. The caller that cannot use the
  * evidence after all takes its keys out again (signerd_replay_remove). */
-int signerd_auth_check(struct signerd *sd, const struct capf_store_device *dev,
-		       enum capf_auth_mode mode, struct signerd_evidence *ev,
-		       enum capf_fail_cause *cause, char *why, size_t whylen);
+int signerd_auth_check(struct signerd *sd, const struct capf_store_device *dev, enum capf_auth_mode mode,
+		       struct signerd_evidence *ev, enum capf_fail_cause *cause, char *why, size_t whylen);
 /* Hard error verifying (store unreadable...): *cause is CAPF_FAIL_CA_COMMUNICATION
  * and the return -2. */
 

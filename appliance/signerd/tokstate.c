@@ -34,7 +34,7 @@ static struct {
 	pthread_t thread;
 	int started, stop;
 	atomic_int down;
-	struct timespec since;		/* CLOCK_MONOTONIC, when it went down */
+	struct timespec since; /* CLOCK_MONOTONIC, when it went down */
 	time_t since_wall;
 	char why[300];
 	atomic_uint_fast64_t outages, recoveries, probes, begin_retry_later;
@@ -61,8 +61,10 @@ void signerd_token_failed(struct signerd *sd, const char *why)
 		snprintf(ts.why, sizeof(ts.why), "%s", why);
 		atomic_store(&ts.down, 1);
 		atomic_fetch_add(&ts.outages, 1);
-		capf_log(LOG_ERR, "token_down", "error=%s action=\"BEGIN answers RETRY_LATER; re-opening "
-			 "the token every %d ms\"", capf_log_quote(q, sizeof(q), why), SIGNERD_TOKEN_RECOVER_MS);
+		capf_log(LOG_ERR, "token_down",
+			 "error=%s action=\"BEGIN answers RETRY_LATER; re-opening "
+			 "the token every %d ms\"",
+			 capf_log_quote(q, sizeof(q), why), SIGNERD_TOKEN_RECOVER_MS);
 		pthread_cond_signal(&ts.cv);
 	}
 	pthread_mutex_unlock(&ts.mu);
@@ -120,7 +122,7 @@ static void *prober(void *arg)
 		err[0] = '\0';
 		int ok = probe(sd, err, sizeof(err)) == 0;
 		if (!ok && !was_down) {
-			signerd_token_failed(sd, err);	/* takes ts.mu */
+			signerd_token_failed(sd, err); /* takes ts.mu */
 			pthread_mutex_lock(&ts.mu);
 			continue;
 		}
@@ -193,7 +195,9 @@ const char *signerd_token_state_text(struct signerd *sd, char *buf, size_t len)
 		snprintf(buf, len, "token up (outages %llu, recovered %llu)", (unsigned long long)s.outages,
 			 (unsigned long long)s.recoveries);
 	else
-		snprintf(buf, len, "token DOWN for %llu ms: %.300s; enrollments answered RETRY_LATER until "
-			 "it is back", (unsigned long long)s.down_ms, s.why);
+		snprintf(buf, len,
+			 "token DOWN for %llu ms: %.300s; enrollments answered RETRY_LATER until "
+			 "it is back",
+			 (unsigned long long)s.down_ms, s.why);
 	return buf;
 }

@@ -18,8 +18,7 @@ struct capf_store_actor signerd_actor(const struct signerd_peer *peer)
 
 const char *signerd_peer_str(const struct signerd_peer *peer, char *buf, size_t len)
 {
-	snprintf(buf, len, "uid:%u gid:%u pid:%ld", (unsigned)peer->uid, (unsigned)peer->gid,
-		 (long)peer->pid);
+	snprintf(buf, len, "uid:%u gid:%u pid:%ld", (unsigned)peer->uid, (unsigned)peer->gid, (long)peer->pid);
 	return buf;
 }
 
@@ -33,8 +32,9 @@ static int audit_v(struct signerd *sd, const struct signerd_peer *peer, int defe
 	vsnprintf(detail, sizeof(detail), fmt, ap);
 	if (subject == NULL)
 		subject = "";
-	rc = deferred ? capf_store_audit_append_deferred(sd->store, &who, action, subject, detail, err, sizeof(err))
-		      : capf_store_audit_append(sd->store, &who, action, subject, detail, err, sizeof(err));
+	rc = deferred ? capf_store_audit_append_deferred(sd->store, &who, action, subject, detail, err,
+							 sizeof(err)) :
+			capf_store_audit_append(sd->store, &who, action, subject, detail, err, sizeof(err));
 	if (rc != 0) {
 		char q[300];
 
@@ -45,8 +45,8 @@ static int audit_v(struct signerd *sd, const struct signerd_peer *peer, int defe
 	return 0;
 }
 
-int signerd_audit(struct signerd *sd, const struct signerd_peer *peer, const char *action,
-		  const char *subject, const char *fmt, ...)
+int signerd_audit(struct signerd *sd, const struct signerd_peer *peer, const char *action, const char *subject,
+		  const char *fmt, ...)
 {
 	va_list ap;
 	int rc;

@@ -23,12 +23,11 @@
 #define CAPF_AUDIT_CP_LABEL "capf-audit-checkpoint-v1"
 #define CAPF_AUDIT_CP_MSG_LEN (sizeof(CAPF_AUDIT_CP_LABEL) + 8 + CAPF_AUDIT_HASH_LEN + 8)
 
-int capf_audit_row_hash(const unsigned char prev[CAPF_AUDIT_HASH_LEN], int64_t id, int64_t t,
-			int64_t uid, const char *role, size_t rl, const char *action, size_t al,
-			const char *subject, size_t sl, const char *detail, size_t dl,
-			unsigned char out[CAPF_AUDIT_HASH_LEN]);
+int capf_audit_row_hash(const unsigned char prev[CAPF_AUDIT_HASH_LEN], int64_t id, int64_t t, int64_t uid,
+			const char *role, size_t rl, const char *action, size_t al, const char *subject,
+			size_t sl, const char *detail, size_t dl, unsigned char out[CAPF_AUDIT_HASH_LEN]);
 
-size_t capf_audit_checkpoint_msg(int64_t row_id, const unsigned char head[CAPF_AUDIT_HASH_LEN],
-				 int64_t t, unsigned char msg[CAPF_AUDIT_CP_MSG_LEN]);
+size_t capf_audit_checkpoint_msg(int64_t row_id, const unsigned char head[CAPF_AUDIT_HASH_LEN], int64_t t,
+				 unsigned char msg[CAPF_AUDIT_CP_MSG_LEN]);
 
 #endif

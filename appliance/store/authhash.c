@@ -18,15 +18,17 @@ static void seterr(char *err, size_t errlen, const char *msg)
 const char *capf_authhash_kdf_name(int kdf)
 {
 	return kdf == CAPF_AUTHHASH_KDF_SCRYPT ? "scrypt" :
-	       kdf == CAPF_AUTHHASH_KDF_HMAC ? "hmac-sha256" : NULL;
+	       kdf == CAPF_AUTHHASH_KDF_HMAC   ? "hmac-sha256" :
+						 NULL;
 }
 
 int capf_authhash_kdf_parse(const char *name)
 {
 	if (name == NULL)
 		return -1;
-	return strcmp(name, "scrypt") == 0 ? CAPF_AUTHHASH_KDF_SCRYPT :
-	       strcmp(name, "hmac-sha256") == 0 ? CAPF_AUTHHASH_KDF_HMAC : -1;
+	return strcmp(name, "scrypt") == 0      ? CAPF_AUTHHASH_KDF_SCRYPT :
+	       strcmp(name, "hmac-sha256") == 0 ? CAPF_AUTHHASH_KDF_HMAC :
+						  -1;
 }
 
 int capf_authhash_check_params(const struct capf_authhash_params *p, char *err, size_t errlen)
@@ -38,14 +40,18 @@ int capf_authhash_check_params(const struct capf_authhash_params *p, char *err, 
 		return -1;
 	}
 	if (p->n < 1024 || p->n > (1u << 20) || (p->n & (p->n - 1)) != 0) {
-		snprintf(msg, sizeof(msg), "authhash: scrypt N=%llu is not a power of two "
-			 "between 1024 and 1048576", (unsigned long long)p->n);
+		snprintf(msg, sizeof(msg),
+			 "authhash: scrypt N=%llu is not a power of two "
+			 "between 1024 and 1048576",
+			 (unsigned long long)p->n);
 		seterr(err, errlen, msg);
 		return -1;
 	}
 	if (p->r < 1 || p->r > 32 || p->p < 1 || p->p > 16) {
-		snprintf(msg, sizeof(msg), "authhash: scrypt r=%u p=%u out of range "
-			 "(r 1..32, p 1..16)", p->r, p->p);
+		snprintf(msg, sizeof(msg),
+			 "authhash: scrypt r=%u p=%u out of range "
+			 "(r 1..32, p 1..16)",
+			 p->r, p->p);
 		seterr(err, errlen, msg);
 		return -1;
 	}
@@ -56,15 +62,14 @@ int capf_authhash_check_params(const struct capf_authhash_params *p, char *err, 
 	return 0;
 }
 
-static int derive(const struct capf_authhash_params *pp, const unsigned char *salt,
-		  const char *secret, size_t len, unsigned char out[CAPF_AUTHHASH_LEN],
-		  char *err, size_t errlen)
+static int derive(const struct capf_authhash_params *pp, const unsigned char *salt, const char *secret,
+		  size_t len, unsigned char out[CAPF_AUTHHASH_LEN], char *err, size_t errlen)
 {
 	/* scrypt's own working set is 128*N*r*p (V) plus 256*r*p (B and XY). */
 	uint64_t mem = 128ull * pp->n * pp->r * pp->p + 256ull * pp->r * pp->p + 4096;
 
-	if (EVP_PBE_scrypt(len > 0 ? secret : "", len, salt, CAPF_AUTHHASH_SALT_LEN,
-			   pp->n, pp->r, pp->p, mem, out, CAPF_AUTHHASH_LEN) != 1) {
+	if (EVP_PBE_scrypt(len > 0 ? secret : "", len, salt, CAPF_AUTHHASH_SALT_LEN, pp->n, pp->r, pp->p, mem,
+			   out, CAPF_AUTHHASH_LEN) != 1) {
 		seterr(err, errlen, "authhash: scrypt failed (out of memory?)");
 		return -1;
 	}
@@ -74,9 +79,8 @@ static int derive(const struct capf_authhash_params *pp, const unsigned char *sa
 int capf_authhash_make(struct capf_authhash *out, const char *secret, size_t len,
 		       const struct capf_authhash_params *params, char *err, size_t errlen)
 {
-	struct capf_authhash_params def = {
-		CAPF_AUTHHASH_DEFAULT_N, CAPF_AUTHHASH_DEFAULT_R, CAPF_AUTHHASH_DEFAULT_P
-	};
+	struct capf_authhash_params def = { CAPF_AUTHHASH_DEFAULT_N, CAPF_AUTHHASH_DEFAULT_R,
+					    CAPF_AUTHHASH_DEFAULT_P };
 
 	if (out == NULL || (secret == NULL && len > 0)) {
 		seterr(err, errlen, "authhash: missing argument");
@@ -107,9 +111,8 @@ int capf_authhash_make(struct capf_authhash *out, const char *secret, size_t len
 #define MAC_LABEL "capf-auth-v1"
 
 /* HMAC(key, MAC_LABEL || salt || secret) through the token. */
-static int mac_of(const struct capf_authhash_mac *mac, const unsigned char *salt,
-		  const char *secret, size_t len, unsigned char out[CAPF_AUTHHASH_LEN],
-		  char *err, size_t errlen)
+static int mac_of(const struct capf_authhash_mac *mac, const unsigned char *salt, const char *secret,
+		  size_t len, unsigned char out[CAPF_AUTHHASH_LEN], char *err, size_t errlen)
 {
 	unsigned char in[sizeof(MAC_LABEL) - 1 + CAPF_AUTHHASH_SALT_LEN + CAPF_AUTHHASH_SECRET_MAX];
 	size_t n = 0;
@@ -151,8 +154,8 @@ int capf_authhash_make_mac(struct capf_authhash *out, const char *secret, size_t
 	return 0;
 }
 
-int capf_authhash_verify(const struct capf_authhash *h, const char *secret, size_t len,
-			 char *err, size_t errlen)
+int capf_authhash_verify(const struct capf_authhash *h, const char *secret, size_t len, char *err,
+			 size_t errlen)
 {
 	return capf_authhash_verify_mac(h, secret, len, NULL, err, errlen);
 }
@@ -169,7 +172,8 @@ int capf_authhash_verify_mac(const struct capf_authhash *h, const char *secret, 
 	}
 	if (h->kdf == CAPF_AUTHHASH_KDF_HMAC) {
 		if (mac == NULL || mac->fn == NULL) {
-			seterr(err, errlen, "authhash: the string is stored as an HMAC under the "
+			seterr(err, errlen,
+			       "authhash: the string is stored as an HMAC under the "
 			       "token's key (token.auth_key_uri): it cannot be checked without it");
 			return -1;
 		}
@@ -188,7 +192,7 @@ int capf_authhash_verify_mac(const struct capf_authhash *h, const char *secret, 
 	if (capf_authhash_check_params(&h->params, err, errlen) < 0)
 		return -1;
 	if (len > CAPF_AUTHHASH_SECRET_MAX)
-		return 0;       /* cannot have been set: a plain mismatch */
+		return 0; /* cannot have been set: a plain mismatch */
 	if (derive(&h->params, h->salt, secret, len, got, err, errlen) < 0)
 		return -1;
 	match = CRYPTO_memcmp(got, h->hash, sizeof(got)) == 0;

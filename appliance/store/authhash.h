@@ -27,11 +27,11 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define CAPF_AUTHHASH_KDF_SCRYPT 1      /* stored as "scrypt" */
-#define CAPF_AUTHHASH_KDF_HMAC   2      /* HMAC-SHA-256 under a token key; "hmac-sha256" */
-#define CAPF_AUTHHASH_SALT_LEN   16
-#define CAPF_AUTHHASH_LEN        32
-#define CAPF_AUTHHASH_SECRET_MAX 256    /* bytes; Cisco strings are 4-10 digits */
+#define CAPF_AUTHHASH_KDF_SCRYPT 1 /* stored as "scrypt" */
+#define CAPF_AUTHHASH_KDF_HMAC 2   /* HMAC-SHA-256 under a token key; "hmac-sha256" */
+#define CAPF_AUTHHASH_SALT_LEN 16
+#define CAPF_AUTHHASH_LEN 32
+#define CAPF_AUTHHASH_SECRET_MAX 256 /* bytes; Cisco strings are 4-10 digits */
 
 /* scrypt cost. Accepted range (make and verify): N a power of two in
  * [2^10, 2^20], r in [1, 32], p in [1, 16], 128*N*r*p <= 1 GiB. */
@@ -47,8 +47,8 @@ struct capf_authhash_params {
 #define CAPF_AUTHHASH_DEFAULT_P 1u
 
 struct capf_authhash {
-	int kdf;                                /* CAPF_AUTHHASH_KDF_* */
-	struct capf_authhash_params params;     /* scrypt only (HMAC: zero) */
+	int kdf;                            /* CAPF_AUTHHASH_KDF_* */
+	struct capf_authhash_params params; /* scrypt only (HMAC: zero) */
 	unsigned char salt[CAPF_AUTHHASH_SALT_LEN];
 	unsigned char hash[CAPF_AUTHHASH_LEN];
 };
@@ -59,14 +59,14 @@ int capf_authhash_make(struct capf_authhash *out, const char *secret, size_t len
 
 /* 1 when secret matches h, 0 when it does not, -1 (err) when h is malformed or
  * its parameters are outside the accepted range. */
-int capf_authhash_verify(const struct capf_authhash *h, const char *secret, size_t len,
-			 char *err, size_t errlen);
+int capf_authhash_verify(const struct capf_authhash *h, const char *secret, size_t len, char *err,
+			 size_t errlen);
 
 /* The token's HMAC-SHA-256: out = HMAC(key, in[0..inlen)); 0, or -1 with a
  * message (the token is down...). */
 struct capf_authhash_mac {
-	int (*fn)(void *ctx, const unsigned char *in, size_t inlen,
-		  unsigned char out[CAPF_AUTHHASH_LEN], char *err, size_t errlen);
+	int (*fn)(void *ctx, const unsigned char *in, size_t inlen, unsigned char out[CAPF_AUTHHASH_LEN],
+		  char *err, size_t errlen);
 	void *ctx;
 };
 

@@ -24,16 +24,16 @@
 #include "appliance/store/store_int.h"
 
 #define BUSY_TIMEOUT_MS 5000
-#define MAX_BATCH       1024
+#define MAX_BATCH 1024
 #define MAX_IDLE_READERS 8
 
 struct store_wreq {
 	store_write_fn fn;
 	void *arg;
-	void (*free_arg)(void *);       /* deferred: nobody waits; the writer frees */
+	void (*free_arg)(void *); /* deferred: nobody waits; the writer frees */
 	int rc;
 	int done;
-	pthread_cond_t cv;              /* the waiter's own: no herd of wake-ups */
+	pthread_cond_t cv; /* the waiter's own: no herd of wake-ups */
 	char msg[512];
 	struct store_wreq *next;
 };
@@ -55,8 +55,7 @@ int store_sqlerr(sqlite3 *db, int rc, const char *what, char *err, size_t errlen
 {
 	int prim = rc & 0xff;
 
-	store_err(err, errlen, "store: %s: %s", what, db != NULL ? sqlite3_errmsg(db) :
-		  sqlite3_errstr(rc));
+	store_err(err, errlen, "store: %s: %s", what, db != NULL ? sqlite3_errmsg(db) : sqlite3_errstr(rc));
 	if (prim == SQLITE_BUSY || prim == SQLITE_LOCKED)
 		return CAPF_STORE_BUSY;
 	if (rc == SQLITE_CONSTRAINT_PRIMARYKEY || rc == SQLITE_CONSTRAINT_UNIQUE)
@@ -197,16 +196,18 @@ int store_check_name(const char *what, const char *name, size_t max, char *err, 
 	for (size_t i = 0; i < n; i++) {
 		unsigned char c = (unsigned char)name[i];
 		if (c <= 0x20 || c >= 0x7f) {
-			store_err(err, errlen, "store: %s has a character outside printable "
-				  "ASCII (byte %zu)", what, i);
+			store_err(err, errlen,
+				  "store: %s has a character outside printable "
+				  "ASCII (byte %zu)",
+				  what, i);
 			return CAPF_STORE_ERROR;
 		}
 	}
 	return 0;
 }
 
-int store_norm_hex(const char *what, const char *in, char *out, size_t max, size_t len_exact,
-		   int upper, char *err, size_t errlen)
+int store_norm_hex(const char *what, const char *in, char *out, size_t max, size_t len_exact, int upper,
+		   char *err, size_t errlen)
 {
 	size_t n;
 
@@ -219,8 +220,10 @@ int store_norm_hex(const char *what, const char *in, char *out, size_t max, size
 		if (len_exact != 0)
 			store_err(err, errlen, "store: %s must be %zu hex digits", what, len_exact);
 		else
-			store_err(err, errlen, "store: %s must be an even number of hex digits, "
-				  "2 to %zu", what, max);
+			store_err(err, errlen,
+				  "store: %s must be an even number of hex digits, "
+				  "2 to %zu",
+				  what, max);
 		return CAPF_STORE_ERROR;
 	}
 	for (size_t i = 0; i < n; i++) {
@@ -250,37 +253,41 @@ static int set_pragmas(sqlite3 *db, int writer, char *err, size_t errlen)
 	sqlite3_extended_result_codes(db, 1);
 	if ((rc = sqlite3_busy_timeout(db, BUSY_TIMEOUT_MS)) != SQLITE_OK)
 		return store_sqlerr(db, rc, "busy timeout", err, errlen);
-	if ((rc = store_exec(db, "PRAGMA foreign_keys = ON; PRAGMA trusted_schema = OFF;"
-			     "PRAGMA secure_delete = ON", err, errlen)) < 0)
+	if ((rc = store_exec(db,
+			     "PRAGMA foreign_keys = ON; PRAGMA trusted_schema = OFF;"
+			     "PRAGMA secure_delete = ON",
+			     err, errlen)) < 0)
 		return rc;
 	if (sqlite3_db_config(db, SQLITE_DBCONFIG_DEFENSIVE, 1, NULL) != SQLITE_OK)
 		return store_sqlerr(db, SQLITE_ERROR, "defensive mode", err, errlen);
 	if (!writer)
-		return store_exec(db, "PRAGMA synchronous = FULL; PRAGMA query_only = ON",
-				  err, errlen);
+		return store_exec(db, "PRAGMA synchronous = FULL; PRAGMA query_only = ON", err, errlen);
 	/* journal_mode answers with the mode in effect: it must say wal. */
 	if ((rc = store_prepare(db, "PRAGMA journal_mode = WAL", &s, err, errlen)) < 0)
 		return rc;
 	rc = sqlite3_step(s);
 	mode = rc == SQLITE_ROW ? (const char *)sqlite3_column_text(s, 0) : NULL;
 	if (mode == NULL || strcmp(mode, "wal") != 0) {
-		store_err(err, errlen, "store: cannot switch to WAL journaling (got %s): "
-			  "is the file system local?", mode != NULL ? mode : sqlite3_errmsg(db));
+		store_err(err, errlen,
+			  "store: cannot switch to WAL journaling (got %s): "
+			  "is the file system local?",
+			  mode != NULL ? mode : sqlite3_errmsg(db));
 		store_finalize(s);
 		return CAPF_STORE_ERROR;
 	}
 	store_finalize(s);
 	/* FULL: the WAL is fsynced at every commit. The WAL is truncated back
 	 * to 64 MiB after checkpoints. */
-	return store_exec(db, "PRAGMA synchronous = FULL; "
-			  "PRAGMA journal_size_limit = 67108864", err, errlen);
+	return store_exec(db,
+			  "PRAGMA synchronous = FULL; "
+			  "PRAGMA journal_size_limit = 67108864",
+			  err, errlen);
 }
 
 sqlite3 *store_connect(struct capf_store *st, int writer, char *err, size_t errlen)
 {
 	sqlite3 *db = NULL;
-	int flags = SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX | SQLITE_OPEN_EXRESCODE |
-		    SQLITE_OPEN_NOFOLLOW;
+	int flags = SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX | SQLITE_OPEN_EXRESCODE | SQLITE_OPEN_NOFOLLOW;
 	int rc;
 
 	rc = sqlite3_open_v2(st->path, &db, flags, st->vfs_name);
@@ -312,7 +319,7 @@ sqlite3 *store_reader_get(struct capf_store *st, char *err, size_t errlen)
 		if ((db = store_connect(st, 0, err, errlen)) == NULL)
 			return NULL;
 		if ((r = malloc(sizeof(*r))) == NULL)
-			return db;              /* served without a statement cache */
+			return db; /* served without a statement cache */
 		r->db = db;
 		r->cache.db = db;
 		r->cache.n = 0;
@@ -413,8 +420,10 @@ static void run_batch(struct capf_store *st, struct store_wreq **reqs, size_t n)
 			if (sqlite3_get_autocommit(db)) {
 				/* SQLite rolled the whole transaction back (I/O
 				 * error, disk full): the earlier ones are lost. */
-				snprintf(msg, sizeof(msg), "store: transaction rolled back "
-					 "by SQLite: %s", sqlite3_errmsg(db));
+				snprintf(msg, sizeof(msg),
+					 "store: transaction rolled back "
+					 "by SQLite: %s",
+					 sqlite3_errmsg(db));
 				for (size_t j = first; j < i; j++)
 					if (reqs[j]->rc == 0)
 						fail_req(reqs[j], CAPF_STORE_ERROR, msg);
@@ -424,8 +433,9 @@ static void run_batch(struct capf_store *st, struct store_wreq **reqs, size_t n)
 				goto next;
 			}
 			if (r->rc < 0)
-				rc = exec_cached(db, "ROLLBACK TO w", msg, sizeof(msg)) < 0 ? -1 :
-				     exec_cached(db, "RELEASE w", msg, sizeof(msg));
+				rc = exec_cached(db, "ROLLBACK TO w", msg, sizeof(msg)) < 0 ?
+					     -1 :
+					     exec_cached(db, "RELEASE w", msg, sizeof(msg));
 			else
 				rc = exec_cached(db, "RELEASE w", msg, sizeof(msg));
 			if (rc < 0) {
@@ -637,9 +647,10 @@ static int check_place(const char *path, int readonly, char *err, size_t errlen)
 		goto out;
 	}
 	if (!S_ISDIR(sb.st_mode) || sb.st_uid != geteuid() || (sb.st_mode & 022) != 0) {
-		store_err(err, errlen, "store: directory %s must be owned by uid %u and not "
-			  "writable by group or others (it is uid %u, mode %04o)", dir,
-			  (unsigned)geteuid(), (unsigned)sb.st_uid, (unsigned)(sb.st_mode & 07777));
+		store_err(err, errlen,
+			  "store: directory %s must be owned by uid %u and not "
+			  "writable by group or others (it is uid %u, mode %04o)",
+			  dir, (unsigned)geteuid(), (unsigned)sb.st_uid, (unsigned)(sb.st_mode & 07777));
 		goto out;
 	}
 	fd = readonly ? -1 : open(path, O_RDWR | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
@@ -647,8 +658,7 @@ static int check_place(const char *path, int readonly, char *err, size_t errlen)
 		/* A new file: make its name durable before anything is in it. */
 		int dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 		if (dfd < 0 || fsync(dfd) < 0) {
-			store_err(err, errlen, "store: fsync of directory %s: %s", dir,
-				  strerror(errno));
+			store_err(err, errlen, "store: fsync of directory %s: %s", dir, strerror(errno));
 			if (dfd >= 0)
 				close(dfd);
 			close(fd);
@@ -662,11 +672,11 @@ static int check_place(const char *path, int readonly, char *err, size_t errlen)
 		store_err(err, errlen, "store: %s: %s", path, strerror(errno));
 		goto out;
 	}
-	if (fstat(fd, &sb) < 0 || !S_ISREG(sb.st_mode) || sb.st_uid != geteuid() ||
-	    (sb.st_mode & 077) != 0) {
-		store_err(err, errlen, "store: %s must be a regular file owned by uid %u with "
-			  "mode 0600 (it is uid %u, mode %04o): chmod 600 it", path,
-			  (unsigned)geteuid(), (unsigned)sb.st_uid, (unsigned)(sb.st_mode & 07777));
+	if (fstat(fd, &sb) < 0 || !S_ISREG(sb.st_mode) || sb.st_uid != geteuid() || (sb.st_mode & 077) != 0) {
+		store_err(err, errlen,
+			  "store: %s must be a regular file owned by uid %u with "
+			  "mode 0600 (it is uid %u, mode %04o): chmod 600 it",
+			  path, (unsigned)geteuid(), (unsigned)sb.st_uid, (unsigned)(sb.st_mode & 07777));
 		close(fd);
 		goto out;
 	}
@@ -705,8 +715,10 @@ struct capf_store *capf_store_open(const char *path, unsigned flags, char *err, 
 		return NULL;
 	}
 	if (path[0] == ':') {
-		store_err(err, errlen, "store: %s: the store must be a file (names starting "
-			  "with ':' are special to SQLite)", path);
+		store_err(err, errlen,
+			  "store: %s: the store must be a file (names starting "
+			  "with ':' are special to SQLite)",
+			  path);
 		return NULL;
 	}
 	if (!sqlite3_threadsafe()) {

@@ -19,13 +19,11 @@
 #define HASH_LEN 32
 #define HEAD_KEY "capf.audit_head"
 
-static int row_hash(const unsigned char prev[HASH_LEN], int64_t id, int64_t t, int64_t uid,
-		    const char *role, size_t rl, const char *action, size_t al,
-		    const char *subject, size_t sl, const char *detail, size_t dl,
-		    unsigned char out[HASH_LEN])
+static int row_hash(const unsigned char prev[HASH_LEN], int64_t id, int64_t t, int64_t uid, const char *role,
+		    size_t rl, const char *action, size_t al, const char *subject, size_t sl,
+		    const char *detail, size_t dl, unsigned char out[HASH_LEN])
 {
-	return capf_audit_row_hash(prev, id, t, uid, role, rl, action, al, subject, sl, detail, dl,
-				   out);
+	return capf_audit_row_hash(prev, id, t, uid, role, rl, action, al, subject, sl, detail, dl, out);
 }
 
 static void hex(const unsigned char *b, size_t n, char *out)
@@ -59,8 +57,7 @@ static int unhex(const char *s, unsigned char *out, size_t n)
 }
 
 /* Reads the recorded head: 0 with *id = 0 when there is none yet. */
-static int read_head(sqlite3 *db, int64_t *id, unsigned char hash[HASH_LEN], char *err,
-		     size_t errlen)
+static int read_head(sqlite3 *db, int64_t *id, unsigned char hash[HASH_LEN], char *err, size_t errlen)
 {
 	sqlite3_stmt *s;
 	char buf[128], hx[HASH_LEN * 2 + 1];
@@ -69,8 +66,7 @@ static int read_head(sqlite3 *db, int64_t *id, unsigned char hash[HASH_LEN], cha
 
 	*id = 0;
 	memset(hash, 0, HASH_LEN);
-	if ((rc = store_prepare(db, "SELECT value FROM meta WHERE key = '" HEAD_KEY "'", &s,
-				err, errlen)) < 0)
+	if ((rc = store_prepare(db, "SELECT value FROM meta WHERE key = '" HEAD_KEY "'", &s, err, errlen)) < 0)
 		return rc;
 	rc = sqlite3_step(s);
 	if (rc == SQLITE_DONE) {
@@ -95,15 +91,14 @@ static int read_head(sqlite3 *db, int64_t *id, unsigned char hash[HASH_LEN], cha
 static int check_text(const char *what, const char *s, char *err, size_t errlen)
 {
 	if (s != NULL && strnlen(s, CAPF_STORE_AUDIT_TEXT_MAX + 1) > CAPF_STORE_AUDIT_TEXT_MAX) {
-		store_err(err, errlen, "store: audit %s longer than %d bytes", what,
-			  CAPF_STORE_AUDIT_TEXT_MAX);
+		store_err(err, errlen, "store: audit %s longer than %d bytes", what, CAPF_STORE_AUDIT_TEXT_MAX);
 		return CAPF_STORE_ERROR;
 	}
 	return 0;
 }
 
-int store_audit_add(sqlite3 *db, const struct capf_store_actor *who, const char *action,
-		    const char *subject, const char *detail, char *err, size_t errlen)
+int store_audit_add(sqlite3 *db, const struct capf_store_actor *who, const char *action, const char *subject,
+		    const char *detail, char *err, size_t errlen)
 {
 	unsigned char prev[HASH_LEN], h[HASH_LEN];
 	char head[128], hx[HASH_LEN * 2 + 1];
@@ -132,12 +127,13 @@ int store_audit_add(sqlite3 *db, const struct capf_store_actor *who, const char 
 	if ((rc = read_head(db, &id, prev, err, errlen)) < 0)
 		return rc;
 	id++;
-	if (row_hash(prev, id, now, (int64_t)who->uid, role, strlen(role), action, strlen(action),
-		     subject, strlen(subject), detail, strlen(detail), h) < 0) {
+	if (row_hash(prev, id, now, (int64_t)who->uid, role, strlen(role), action, strlen(action), subject,
+		     strlen(subject), detail, strlen(detail), h) < 0) {
 		store_err(err, errlen, "store: SHA-256 failed");
 		return CAPF_STORE_ERROR;
 	}
-	if ((rc = store_prepare(db, "INSERT INTO audit(id, time, uid, role, action, subject, "
+	if ((rc = store_prepare(db,
+				"INSERT INTO audit(id, time, uid, role, action, subject, "
 				"detail, prev_hash, hash) VALUES (?,?,?,?,?,?,?,?,?)",
 				&s, err, errlen)) < 0)
 		return rc;
@@ -153,19 +149,18 @@ int store_audit_add(sqlite3 *db, const struct capf_store_actor *who, const char 
 	rc = sqlite3_step(s);
 	store_finalize(s);
 	if (rc != SQLITE_DONE)
-		return store_sqlerr(db, sqlite3_extended_errcode(db), "appending to the audit trail",
-				    err, errlen);
+		return store_sqlerr(db, sqlite3_extended_errcode(db), "appending to the audit trail", err,
+				    errlen);
 	hex(h, HASH_LEN, hx);
 	snprintf(head, sizeof(head), "%" PRId64 " %s", id, hx);
-	if ((rc = store_prepare(db, "INSERT OR REPLACE INTO meta(key, value) VALUES ('"
-				HEAD_KEY "', ?)", &s, err, errlen)) < 0)
+	if ((rc = store_prepare(db, "INSERT OR REPLACE INTO meta(key, value) VALUES ('" HEAD_KEY "', ?)", &s,
+				err, errlen)) < 0)
 		return rc;
 	sqlite3_bind_text(s, 1, head, -1, SQLITE_STATIC);
 	rc = sqlite3_step(s);
 	store_finalize(s);
 	if (rc != SQLITE_DONE)
-		return store_sqlerr(db, sqlite3_extended_errcode(db), "recording the audit head",
-				    err, errlen);
+		return store_sqlerr(db, sqlite3_extended_errcode(db), "recording the audit head", err, errlen);
 	return 0;
 }
 
@@ -183,9 +178,8 @@ static int do_append(struct capf_store *st, sqlite3 *db, void *arg, char *err, s
 	return store_audit_add(db, a->who, a->action, a->subject, a->detail, err, errlen);
 }
 
-int capf_store_audit_append(struct capf_store *st, const struct capf_store_actor *who,
-			    const char *action, const char *subject, const char *detail,
-			    char *err, size_t errlen)
+int capf_store_audit_append(struct capf_store *st, const struct capf_store_actor *who, const char *action,
+			    const char *subject, const char *detail, char *err, size_t errlen)
 {
 	struct append_args a = { who, action, subject, detail };
 
@@ -200,12 +194,12 @@ int capf_store_audit_append(struct capf_store *st, const struct capf_store_actor
 struct deferred_append {
 	struct append_args a;
 	struct capf_store_actor who;
-	char text[];                    /* role, action, subject, detail, each NUL-terminated */
+	char text[]; /* role, action, subject, detail, each NUL-terminated */
 };
 
 int capf_store_audit_append_deferred(struct capf_store *st, const struct capf_store_actor *who,
-				     const char *action, const char *subject, const char *detail,
-				     char *err, size_t errlen)
+				     const char *action, const char *subject, const char *detail, char *err,
+				     size_t errlen)
 {
 	const char *src[4];
 	size_t len[4], total = 0;
@@ -240,12 +234,13 @@ int capf_store_audit_append_deferred(struct capf_store *st, const struct capf_st
 	return store_write_deferred(st, do_append, d, free, err, errlen);
 }
 
-int capf_store_audit_list(struct capf_store *st, int64_t after_id, capf_store_audit_cb cb,
-			  void *arg, char *err, size_t errlen)
+int capf_store_audit_list(struct capf_store *st, int64_t after_id, capf_store_audit_cb cb, void *arg, char *err,
+			  size_t errlen)
 {
-	return store_audit_rows(st, "SELECT id, time, uid, role, action, subject, detail, prev_hash, hash "
-				"FROM audit WHERE id > ?2 ORDER BY id LIMIT ?3", NULL, after_id, -1, cb, arg,
-				"listing the audit trail", err, errlen);
+	return store_audit_rows(st,
+				"SELECT id, time, uid, role, action, subject, detail, prev_hash, hash "
+				"FROM audit WHERE id > ?2 ORDER BY id LIMIT ?3",
+				NULL, after_id, -1, cb, arg, "listing the audit trail", err, errlen);
 }
 
 static int blob32(sqlite3_stmt *s, int col, unsigned char out[HASH_LEN])
@@ -256,8 +251,7 @@ static int blob32(sqlite3_stmt *s, int col, unsigned char out[HASH_LEN])
 	return 0;
 }
 
-int capf_store_audit_verify(struct capf_store *st, int64_t *bad_id, uint64_t *rows,
-			    char *err, size_t errlen)
+int capf_store_audit_verify(struct capf_store *st, int64_t *bad_id, uint64_t *rows, char *err, size_t errlen)
 {
 	unsigned char prev[HASH_LEN], got_prev[HASH_LEN], got[HASH_LEN], want[HASH_LEN];
 	unsigned char head_hash[HASH_LEN];
@@ -278,8 +272,10 @@ int capf_store_audit_verify(struct capf_store *st, int64_t *bad_id, uint64_t *ro
 		goto out;
 	if ((rc = read_head(db, &head_id, head_hash, err, errlen)) < 0)
 		goto out;
-	if ((rc = store_prepare(db, "SELECT id, time, uid, role, action, subject, detail, "
-				"prev_hash, hash FROM audit ORDER BY id", &s, err, errlen)) < 0)
+	if ((rc = store_prepare(db,
+				"SELECT id, time, uid, role, action, subject, detail, "
+				"prev_hash, hash FROM audit ORDER BY id",
+				&s, err, errlen)) < 0)
 		goto out;
 	memset(prev, 0, sizeof(prev));
 	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
@@ -294,28 +290,33 @@ int capf_store_audit_verify(struct capf_store *st, int64_t *bad_id, uint64_t *ro
 				t[k] = "";
 		}
 		if (id != expect) {
-			store_err(err, errlen, "store: audit trail broken at row %" PRId64
-				  ": row %" PRId64 " is missing", id, expect);
+			store_err(err, errlen,
+				  "store: audit trail broken at row %" PRId64 ": row %" PRId64 " is missing",
+				  id, expect);
 			bad = id;
 			break;
 		}
 		if (blob32(s, 7, got_prev) < 0 || blob32(s, 8, got) < 0 ||
 		    CRYPTO_memcmp(got_prev, prev, HASH_LEN) != 0) {
-			store_err(err, errlen, "store: audit trail broken at row %" PRId64
-				  ": it does not link to the row before it", id);
+			store_err(err, errlen,
+				  "store: audit trail broken at row %" PRId64
+				  ": it does not link to the row before it",
+				  id);
 			bad = id;
 			break;
 		}
-		if (row_hash(prev, id, sqlite3_column_int64(s, 1), sqlite3_column_int64(s, 2),
-			     t[0], l[0], t[1], l[1], t[2], l[2], t[3], l[3], want) < 0) {
+		if (row_hash(prev, id, sqlite3_column_int64(s, 1), sqlite3_column_int64(s, 2), t[0], l[0], t[1],
+			     l[1], t[2], l[2], t[3], l[3], want) < 0) {
 			store_err(err, errlen, "store: SHA-256 failed");
 			rc = SQLITE_DONE;
 			bad = -1;
 			break;
 		}
 		if (CRYPTO_memcmp(want, got, HASH_LEN) != 0) {
-			store_err(err, errlen, "store: audit trail broken at row %" PRId64
-				  ": its content does not match its hash (edited)", id);
+			store_err(err, errlen,
+				  "store: audit trail broken at row %" PRId64
+				  ": its content does not match its hash (edited)",
+				  id);
 			bad = id;
 			break;
 		}
@@ -327,11 +328,13 @@ int capf_store_audit_verify(struct capf_store *st, int64_t *bad_id, uint64_t *ro
 		rc = store_sqlerr(db, rc, "reading the audit trail", err, errlen);
 		goto out;
 	}
-	if (bad == 0 && (head_id != expect - 1 ||
-			 (head_id > 0 && CRYPTO_memcmp(head_hash, prev, HASH_LEN) != 0))) {
-		store_err(err, errlen, "store: audit trail broken: the recorded head is row %"
-			  PRId64 " but the last row is %" PRId64 " (rows removed or the head "
-			  "edited)", head_id, expect - 1);
+	if (bad == 0 &&
+	    (head_id != expect - 1 || (head_id > 0 && CRYPTO_memcmp(head_hash, prev, HASH_LEN) != 0))) {
+		store_err(err, errlen,
+			  "store: audit trail broken: the recorded head is row %" PRId64
+			  " but the last row is %" PRId64 " (rows removed or the head "
+			  "edited)",
+			  head_id, expect - 1);
 		bad = head_id > expect - 1 ? head_id : expect - 1;
 		if (bad == 0)
 			bad = 1;

@@ -146,8 +146,8 @@ out:
 	return rc;
 }
 
-int capf_store_backup(struct capf_store *st, const char *dest, struct capf_store_backup_info *info,
-		      char *err, size_t errlen)
+int capf_store_backup(struct capf_store *st, const char *dest, struct capf_store_backup_info *info, char *err,
+		      size_t errlen)
 {
 	char *copy;
 	struct stat sb;
@@ -163,8 +163,10 @@ int capf_store_backup(struct capf_store *st, const char *dest, struct capf_store
 	}
 	if (stat(dirname(copy), &sb) < 0 || !S_ISDIR(sb.st_mode) || sb.st_uid != geteuid() ||
 	    (sb.st_mode & 022) != 0) {
-		store_err(err, errlen, "backup: the directory of %s must exist, be owned by uid %u "
-			  "and not be writable by group or others", dest, (unsigned)geteuid());
+		store_err(err, errlen,
+			  "backup: the directory of %s must exist, be owned by uid %u "
+			  "and not be writable by group or others",
+			  dest, (unsigned)geteuid());
 		free(copy);
 		return CAPF_STORE_ERROR;
 	}
@@ -189,8 +191,8 @@ int capf_store_backup(struct capf_store *st, const char *dest, struct capf_store
 	return 0;
 }
 
-int store_backup_pre_migration(sqlite3 *db, const char *path, int from, int to, char *saved,
-			       size_t savedlen, char *err, size_t errlen)
+int store_backup_pre_migration(sqlite3 *db, const char *path, int from, int to, char *saved, size_t savedlen,
+			       char *err, size_t errlen)
 {
 	sqlite3 *dst = NULL;
 	sqlite3_backup *b;
@@ -207,9 +209,10 @@ int store_backup_pre_migration(sqlite3 *db, const char *path, int from, int to, 
 			break;
 	}
 	if (fd < 0) {
-		store_err(err, errlen, "store: %s: cannot create the copy taken before migrating from "
-			  "schema version %d to %d (%s): nothing was migrated", saved, from, to,
-			  strerror(errno));
+		store_err(err, errlen,
+			  "store: %s: cannot create the copy taken before migrating from "
+			  "schema version %d to %d (%s): nothing was migrated",
+			  saved, from, to, strerror(errno));
 		return CAPF_STORE_ERROR;
 	}
 	close(fd);
@@ -233,8 +236,10 @@ int store_backup_pre_migration(sqlite3 *db, const char *path, int from, int to, 
 		rc = SQLITE_IOERR;
 	if (rc != SQLITE_OK) {
 		unlink(saved);
-		store_err(err, errlen, "store: %s: the copy taken before migrating from schema version "
-			  "%d to %d failed (%s): nothing was migrated", path, from, to, e2);
+		store_err(err, errlen,
+			  "store: %s: the copy taken before migrating from schema version "
+			  "%d to %d failed (%s): nothing was migrated",
+			  path, from, to, e2);
 		return CAPF_STORE_ERROR;
 	}
 	return 0;

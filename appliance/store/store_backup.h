@@ -23,13 +23,13 @@
 #include "appliance/store/store.h"
 
 struct capf_store_backup_info {
-	uint64_t bytes;         /* size of the copy */
-	uint64_t audit_rows;    /* audit rows whose chain was verified in the copy */
-	uint64_t devices;       /* devices in the copy */
+	uint64_t bytes;      /* size of the copy */
+	uint64_t audit_rows; /* audit rows whose chain was verified in the copy */
+	uint64_t devices;    /* devices in the copy */
 };
 
-int capf_store_backup(struct capf_store *st, const char *dest, struct capf_store_backup_info *info,
-		      char *err, size_t errlen);
+int capf_store_backup(struct capf_store *st, const char *dest, struct capf_store_backup_info *info, char *err,
+		      size_t errlen);
 int capf_store_check_copy(const char *path, struct capf_store_backup_info *info, char *err, size_t errlen);
 
 #endif

@@ -83,16 +83,17 @@ static void sha256_hex(const unsigned char *d, size_t n, char out[CAPF_STORE_FP_
 }
 
 /* Demotes the current active certificate (other than fp) to previous. */
-static int demote_active(sqlite3 *db, const char *fp, const struct capf_store_actor *who,
-			 char *err, size_t errlen)
+static int demote_active(sqlite3 *db, const char *fp, const struct capf_store_actor *who, char *err,
+			 size_t errlen)
 {
 	char old[CAPF_STORE_FP_HEX_LEN + 1] = "";
 	sqlite3_stmt *s;
 	int rc;
 
-	if ((rc = store_prepare(db, "UPDATE capf_certs SET role = 'previous' WHERE role = "
-				"'active' AND fingerprint <> ? RETURNING fingerprint", &s,
-				err, errlen)) < 0)
+	if ((rc = store_prepare(db,
+				"UPDATE capf_certs SET role = 'previous' WHERE role = "
+				"'active' AND fingerprint <> ? RETURNING fingerprint",
+				&s, err, errlen)) < 0)
 		return rc;
 	sqlite3_bind_text(s, 1, fp, -1, SQLITE_STATIC);
 	rc = sqlite3_step(s);
@@ -102,11 +103,12 @@ static int demote_active(sqlite3 *db, const char *fp, const struct capf_store_ac
 	}
 	store_finalize(s);
 	if (rc != SQLITE_DONE)
-		return store_sqlerr(db, sqlite3_extended_errcode(db), "demoting the active CAPF "
-				    "certificate", err, errlen);
+		return store_sqlerr(db, sqlite3_extended_errcode(db),
+				    "demoting the active CAPF "
+				    "certificate",
+				    err, errlen);
 	if (old[0] != '\0')
-		return store_audit_add(db, who, "capf-cert.role", old, "role=previous",
-				       err, errlen);
+		return store_audit_add(db, who, "capf-cert.role", old, "role=previous", err, errlen);
 	return 0;
 }
 
@@ -124,11 +126,10 @@ static int do_add(struct capf_store *st, sqlite3 *db, void *arg, char *err, size
 	sqlite3_stmt *s;
 	int rc;
 
-	if (a->c->role == CAPF_CERT_ACTIVE && (rc = demote_active(db, a->fp, a->who, err,
-								  errlen)) < 0)
+	if (a->c->role == CAPF_CERT_ACTIVE && (rc = demote_active(db, a->fp, a->who, err, errlen)) < 0)
 		return rc;
-	if ((rc = store_prepare(db, "INSERT INTO capf_certs(" CERT_COLS ") VALUES (?,?,?,?,?,?,?)",
-				&s, err, errlen)) < 0)
+	if ((rc = store_prepare(db, "INSERT INTO capf_certs(" CERT_COLS ") VALUES (?,?,?,?,?,?,?)", &s, err,
+				errlen)) < 0)
 		return rc;
 	sqlite3_bind_text(s, 1, a->fp, -1, SQLITE_STATIC);
 	sqlite3_bind_text(s, 2, role_names[a->c->role], -1, SQLITE_STATIC);
@@ -136,16 +137,14 @@ static int do_add(struct capf_store *st, sqlite3 *db, void *arg, char *err, size
 	sqlite3_bind_text(s, 4, a->c->key_uri, -1, SQLITE_STATIC);
 	sqlite3_bind_int64(s, 5, a->c->created != 0 ? (int64_t)a->c->created : (int64_t)time(NULL));
 	sqlite3_bind_int64(s, 6, (int64_t)a->c->not_after);
-	sqlite3_bind_blob(s, 7, a->c->chain != NULL ? (const void *)a->c->chain : "",
-			  (int)a->c->chain_len, SQLITE_STATIC);
+	sqlite3_bind_blob(s, 7, a->c->chain != NULL ? (const void *)a->c->chain : "", (int)a->c->chain_len,
+			  SQLITE_STATIC);
 	rc = sqlite3_step(s);
 	store_finalize(s);
 	if (rc != SQLITE_DONE) {
-		rc = store_sqlerr(db, sqlite3_extended_errcode(db), "adding a CAPF certificate",
-				  err, errlen);
+		rc = store_sqlerr(db, sqlite3_extended_errcode(db), "adding a CAPF certificate", err, errlen);
 		if (rc == CAPF_STORE_EXISTS)
-			store_err(err, errlen, "store: CAPF certificate %s is already in the store",
-				  a->fp);
+			store_err(err, errlen, "store: CAPF certificate %s is already in the store", a->fp);
 		return rc;
 	}
 	snprintf(detail, sizeof(detail), "role=%s key=%s", role_names[a->c->role], a->c->key_uri);
@@ -184,13 +183,14 @@ int capf_store_cert_add(struct capf_store *st, const struct capf_store_cert *c,
 		return CAPF_STORE_ERROR;
 	}
 	if (c->fp[0] != '\0') {
-		if ((rc = store_norm_hex("CAPF certificate fingerprint", c->fp, given,
-					 CAPF_STORE_FP_HEX_LEN, CAPF_STORE_FP_HEX_LEN, 0,
-					 err, errlen)) < 0)
+		if ((rc = store_norm_hex("CAPF certificate fingerprint", c->fp, given, CAPF_STORE_FP_HEX_LEN,
+					 CAPF_STORE_FP_HEX_LEN, 0, err, errlen)) < 0)
 			return rc;
 		if (strcmp(given, a.fp) != 0) {
-			store_err(err, errlen, "store: CAPF certificate fingerprint %s does not "
-				  "match its DER (SHA-256 %s)", given, a.fp);
+			store_err(err, errlen,
+				  "store: CAPF certificate fingerprint %s does not "
+				  "match its DER (SHA-256 %s)",
+				  given, a.fp);
 			return CAPF_STORE_ERROR;
 		}
 	}
@@ -206,8 +206,7 @@ static int do_role(struct capf_store *st, sqlite3 *db, void *arg, char *err, siz
 	sqlite3_stmt *s;
 	int rc;
 
-	if ((rc = store_prepare(db, "SELECT 1 FROM capf_certs WHERE fingerprint = ?", &s,
-				err, errlen)) < 0)
+	if ((rc = store_prepare(db, "SELECT 1 FROM capf_certs WHERE fingerprint = ?", &s, err, errlen)) < 0)
 		return rc;
 	sqlite3_bind_text(s, 1, a->fp, -1, SQLITE_STATIC);
 	rc = sqlite3_step(s);
@@ -220,22 +219,23 @@ static int do_role(struct capf_store *st, sqlite3 *db, void *arg, char *err, siz
 		return store_sqlerr(db, rc, "looking up a CAPF certificate", err, errlen);
 	if (a->role == CAPF_CERT_ACTIVE && (rc = demote_active(db, a->fp, a->who, err, errlen)) < 0)
 		return rc;
-	if ((rc = store_prepare(db, "UPDATE capf_certs SET role = ? WHERE fingerprint = ?", &s,
-				err, errlen)) < 0)
+	if ((rc = store_prepare(db, "UPDATE capf_certs SET role = ? WHERE fingerprint = ?", &s, err, errlen)) <
+	    0)
 		return rc;
 	sqlite3_bind_text(s, 1, role_names[a->role], -1, SQLITE_STATIC);
 	sqlite3_bind_text(s, 2, a->fp, -1, SQLITE_STATIC);
 	rc = sqlite3_step(s);
 	store_finalize(s);
 	if (rc != SQLITE_DONE)
-		return store_sqlerr(db, sqlite3_extended_errcode(db), "changing a CAPF "
-				    "certificate's role", err, errlen);
+		return store_sqlerr(db, sqlite3_extended_errcode(db),
+				    "changing a CAPF "
+				    "certificate's role",
+				    err, errlen);
 	snprintf(detail, sizeof(detail), "role=%s", role_names[a->role]);
 	return store_audit_add(db, a->who, "capf-cert.role", a->fp, detail, err, errlen);
 }
 
-int capf_store_cert_set_role(struct capf_store *st, const char *fp,
-			     enum capf_store_cert_role role,
+int capf_store_cert_set_role(struct capf_store *st, const char *fp, enum capf_store_cert_role role,
 			     const struct capf_store_actor *who, char *err, size_t errlen)
 {
 	struct cert_args a;
@@ -268,17 +268,18 @@ static int do_chain(struct capf_store *st, sqlite3 *db, void *arg, char *err, si
 	sqlite3_stmt *s;
 	int rc;
 
-	if ((rc = store_prepare(db, "UPDATE capf_certs SET chain = ? WHERE fingerprint = ?", &s,
-				err, errlen)) < 0)
+	if ((rc = store_prepare(db, "UPDATE capf_certs SET chain = ? WHERE fingerprint = ?", &s, err, errlen)) <
+	    0)
 		return rc;
-	sqlite3_bind_blob(s, 1, a->chain != NULL ? (const void *)a->chain : "", (int)a->len,
-			  SQLITE_STATIC);
+	sqlite3_bind_blob(s, 1, a->chain != NULL ? (const void *)a->chain : "", (int)a->len, SQLITE_STATIC);
 	sqlite3_bind_text(s, 2, a->fp, -1, SQLITE_STATIC);
 	rc = sqlite3_step(s);
 	store_finalize(s);
 	if (rc != SQLITE_DONE)
-		return store_sqlerr(db, sqlite3_extended_errcode(db), "recording a CAPF "
-				    "certificate's chain", err, errlen);
+		return store_sqlerr(db, sqlite3_extended_errcode(db),
+				    "recording a CAPF "
+				    "certificate's chain",
+				    err, errlen);
 	if (sqlite3_changes(db) == 0) {
 		store_err(err, errlen, "store: no CAPF certificate %s", a->fp);
 		return CAPF_STORE_NOTFOUND;
@@ -287,8 +288,8 @@ static int do_chain(struct capf_store *st, sqlite3 *db, void *arg, char *err, si
 	return store_audit_add(db, a->who, "capf-cert.chain", a->fp, detail, err, errlen);
 }
 
-int capf_store_cert_set_chain(struct capf_store *st, const char *fp, const unsigned char *chain,
-			      size_t len, const struct capf_store_actor *who, char *err, size_t errlen)
+int capf_store_cert_set_chain(struct capf_store *st, const char *fp, const unsigned char *chain, size_t len,
+			      const struct capf_store_actor *who, char *err, size_t errlen)
 {
 	struct chain_args a;
 	int rc;
@@ -308,8 +309,8 @@ int capf_store_cert_set_chain(struct capf_store *st, const char *fp, const unsig
 	return store_write(st, do_chain, &a, err, errlen);
 }
 
-static int get_cert(struct capf_store *st, const char *sql, const char *key,
-		    struct capf_store_cert *out, char *err, size_t errlen)
+static int get_cert(struct capf_store *st, const char *sql, const char *key, struct capf_store_cert *out,
+		    char *err, size_t errlen)
 {
 	sqlite3_stmt *s;
 	sqlite3 *db;
@@ -333,7 +334,8 @@ static int get_cert(struct capf_store *st, const char *sql, const char *key,
 		if (key != NULL)
 			store_err(err, errlen, "store: no CAPF certificate %s", key);
 		else
-			store_err(err, errlen, "store: no active CAPF certificate: generate or "
+			store_err(err, errlen,
+				  "store: no active CAPF certificate: generate or "
 				  "import one (capfctl)");
 		rc = CAPF_STORE_NOTFOUND;
 	} else {
@@ -345,8 +347,8 @@ out:
 	return rc;
 }
 
-int capf_store_cert_get(struct capf_store *st, const char *fp, struct capf_store_cert *out,
-			char *err, size_t errlen)
+int capf_store_cert_get(struct capf_store *st, const char *fp, struct capf_store_cert *out, char *err,
+			size_t errlen)
 {
 	char norm[CAPF_STORE_FP_HEX_LEN + 1];
 	int rc;
@@ -354,19 +356,17 @@ int capf_store_cert_get(struct capf_store *st, const char *fp, struct capf_store
 	if ((rc = store_norm_hex("CAPF certificate fingerprint", fp, norm, CAPF_STORE_FP_HEX_LEN,
 				 CAPF_STORE_FP_HEX_LEN, 0, err, errlen)) < 0)
 		return rc;
-	return get_cert(st, "SELECT " CERT_COLS " FROM capf_certs WHERE fingerprint = ?", norm,
-			out, err, errlen);
+	return get_cert(st, "SELECT " CERT_COLS " FROM capf_certs WHERE fingerprint = ?", norm, out, err,
+			errlen);
 }
 
-int capf_store_cert_active(struct capf_store *st, struct capf_store_cert *out,
-			   char *err, size_t errlen)
+int capf_store_cert_active(struct capf_store *st, struct capf_store_cert *out, char *err, size_t errlen)
 {
-	return get_cert(st, "SELECT " CERT_COLS " FROM capf_certs WHERE role = 'active'", NULL,
-			out, err, errlen);
+	return get_cert(st, "SELECT " CERT_COLS " FROM capf_certs WHERE role = 'active'", NULL, out, err,
+			errlen);
 }
 
-int capf_store_cert_list(struct capf_store *st, capf_store_cert_cb cb, void *arg,
-			 char *err, size_t errlen)
+int capf_store_cert_list(struct capf_store *st, capf_store_cert_cb cb, void *arg, char *err, size_t errlen)
 {
 	struct capf_store_cert c;
 	sqlite3_stmt *s;
@@ -375,9 +375,11 @@ int capf_store_cert_list(struct capf_store *st, capf_store_cert_cb cb, void *arg
 
 	if ((db = store_reader_get(st, err, errlen)) == NULL)
 		return CAPF_STORE_ERROR;
-	if ((rc = store_prepare(db, "SELECT " CERT_COLS " FROM capf_certs ORDER BY CASE role "
+	if ((rc = store_prepare(db,
+				"SELECT " CERT_COLS " FROM capf_certs ORDER BY CASE role "
 				"WHEN 'active' THEN 0 WHEN 'previous' THEN 1 ELSE 2 END, "
-				"created DESC, fingerprint", &s, err, errlen)) < 0)
+				"created DESC, fingerprint",
+				&s, err, errlen)) < 0)
 		goto out;
 	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
 		int stop;
@@ -397,8 +399,7 @@ int capf_store_cert_list(struct capf_store *st, capf_store_cert_cb cb, void *arg
 	if (rc == SQLITE_NOMEM)
 		rc = CAPF_STORE_ERROR;
 	else
-		rc = rc == SQLITE_DONE ? 0 : store_sqlerr(db, rc, "listing CAPF certificates",
-							  err, errlen);
+		rc = rc == SQLITE_DONE ? 0 : store_sqlerr(db, rc, "listing CAPF certificates", err, errlen);
 	store_finalize(s);
 out:
 	store_reader_put(st, db);
@@ -431,16 +432,15 @@ static int do_meta(struct capf_store *st, sqlite3 *db, void *arg, char *err, siz
 	sqlite3_stmt *s;
 	int rc;
 
-	if ((rc = store_prepare(db, "INSERT OR REPLACE INTO meta(key, value) VALUES (?, ?)", &s,
-				err, errlen)) < 0)
+	if ((rc = store_prepare(db, "INSERT OR REPLACE INTO meta(key, value) VALUES (?, ?)", &s, err, errlen)) <
+	    0)
 		return rc;
 	sqlite3_bind_text(s, 1, a->key, -1, SQLITE_STATIC);
 	sqlite3_bind_text(s, 2, a->value, -1, SQLITE_STATIC);
 	rc = sqlite3_step(s);
 	store_finalize(s);
 	if (rc != SQLITE_DONE)
-		return store_sqlerr(db, sqlite3_extended_errcode(db), "setting a meta value",
-				    err, errlen);
+		return store_sqlerr(db, sqlite3_extended_errcode(db), "setting a meta value", err, errlen);
 	return store_audit_add(db, a->who, "meta.set", a->key, a->value, err, errlen);
 }
 
@@ -460,8 +460,8 @@ int capf_store_meta_set(struct capf_store *st, const char *key, const char *valu
 	return store_write(st, do_meta, &a, err, errlen);
 }
 
-int capf_store_meta_get(struct capf_store *st, const char *key, char *value, size_t len,
-			char *err, size_t errlen)
+int capf_store_meta_get(struct capf_store *st, const char *key, char *value, size_t len, char *err,
+			size_t errlen)
 {
 	sqlite3_stmt *s;
 	sqlite3 *db;
@@ -481,8 +481,7 @@ int capf_store_meta_get(struct capf_store *st, const char *key, char *value, siz
 	rc = sqlite3_step(s);
 	if (rc == SQLITE_ROW) {
 		if ((size_t)sqlite3_column_bytes(s, 0) >= len) {
-			store_err(err, errlen, "store: meta value %s does not fit in %zu bytes",
-				  key, len);
+			store_err(err, errlen, "store: meta value %s does not fit in %zu bytes", key, len);
 			rc = CAPF_STORE_ERROR;
 		} else {
 			store_col_text(s, 0, value, len);

@@ -11,16 +11,15 @@
 
 #define HASH_LEN 32
 
-static int last_row(sqlite3 *db, int64_t *row_id, unsigned char head[HASH_LEN], char *err,
-		    size_t errlen)
+static int last_row(sqlite3 *db, int64_t *row_id, unsigned char head[HASH_LEN], char *err, size_t errlen)
 {
 	sqlite3_stmt *s;
 	int rc;
 
 	*row_id = 0;
 	memset(head, 0, HASH_LEN);
-	if ((rc = store_prepare(db, "SELECT id, hash FROM audit ORDER BY id DESC LIMIT 1", &s,
-				err, errlen)) < 0)
+	if ((rc = store_prepare(db, "SELECT id, hash FROM audit ORDER BY id DESC LIMIT 1", &s, err, errlen)) <
+	    0)
 		return rc;
 	rc = sqlite3_step(s);
 	if (rc == SQLITE_ROW) {
@@ -42,8 +41,8 @@ static int last_row(sqlite3 *db, int64_t *row_id, unsigned char head[HASH_LEN], 
 	return rc;
 }
 
-int capf_store_audit_head(struct capf_store *st, int64_t *row_id, unsigned char head[32],
-			  char *err, size_t errlen)
+int capf_store_audit_head(struct capf_store *st, int64_t *row_id, unsigned char head[32], char *err,
+			  size_t errlen)
 {
 	sqlite3 *db;
 	int rc;
@@ -71,13 +70,15 @@ static int do_add(struct capf_store *st, sqlite3 *db, void *arg, char *err, size
 		store_finalize(s);
 		if (rc != SQLITE_ROW && rc != SQLITE_DONE)
 			return store_sqlerr(db, rc, "reading an audit row", err, errlen);
-		store_err(err, errlen, "store: checkpoint refused: audit row %" PRId64 " %s",
-			  cp->row_id, rc == SQLITE_ROW ? "has another hash" : "does not exist");
+		store_err(err, errlen, "store: checkpoint refused: audit row %" PRId64 " %s", cp->row_id,
+			  rc == SQLITE_ROW ? "has another hash" : "does not exist");
 		return CAPF_STORE_ERROR;
 	}
 	store_finalize(s);
-	if ((rc = store_prepare(db, "INSERT INTO audit_checkpoints(time, row_id, head, key_id, sig) "
-				"VALUES (?,?,?,?,?)", &s, err, errlen)) < 0)
+	if ((rc = store_prepare(db,
+				"INSERT INTO audit_checkpoints(time, row_id, head, key_id, sig) "
+				"VALUES (?,?,?,?,?)",
+				&s, err, errlen)) < 0)
 		return rc;
 	sqlite3_bind_int64(s, 1, (int64_t)cp->time);
 	sqlite3_bind_int64(s, 2, cp->row_id);
@@ -87,13 +88,13 @@ static int do_add(struct capf_store *st, sqlite3 *db, void *arg, char *err, size
 	rc = sqlite3_step(s);
 	store_finalize(s);
 	if (rc != SQLITE_DONE)
-		return store_sqlerr(db, sqlite3_extended_errcode(db), "recording an audit checkpoint",
-				    err, errlen);
+		return store_sqlerr(db, sqlite3_extended_errcode(db), "recording an audit checkpoint", err,
+				    errlen);
 	return 0;
 }
 
-int capf_store_checkpoint_add(struct capf_store *st, const struct capf_store_checkpoint *cp,
-			      char *err, size_t errlen)
+int capf_store_checkpoint_add(struct capf_store *st, const struct capf_store_checkpoint *cp, char *err,
+			      size_t errlen)
 {
 	if (cp == NULL || cp->row_id < 1 || cp->sig_len < 1 || cp->sig_len > CAPF_STORE_SIG_MAX ||
 	    strlen(cp->key_id) != 64) {
@@ -122,8 +123,8 @@ static int row_to_cp(sqlite3_stmt *s, struct capf_store_checkpoint *cp)
 
 #define CP_COLS "id, time, row_id, head, key_id, sig"
 
-int capf_store_checkpoint_list(struct capf_store *st, int64_t after_id, capf_store_checkpoint_cb cb,
-			       void *arg, char *err, size_t errlen)
+int capf_store_checkpoint_list(struct capf_store *st, int64_t after_id, capf_store_checkpoint_cb cb, void *arg,
+			       char *err, size_t errlen)
 {
 	struct capf_store_checkpoint cp;
 	sqlite3_stmt *s;
@@ -132,8 +133,10 @@ int capf_store_checkpoint_list(struct capf_store *st, int64_t after_id, capf_sto
 
 	if ((db = store_reader_get(st, err, errlen)) == NULL)
 		return CAPF_STORE_ERROR;
-	if ((rc = store_prepare(db, "SELECT " CP_COLS " FROM audit_checkpoints WHERE id > ? "
-				"ORDER BY id", &s, err, errlen)) < 0)
+	if ((rc = store_prepare(db,
+				"SELECT " CP_COLS " FROM audit_checkpoints WHERE id > ? "
+				"ORDER BY id",
+				&s, err, errlen)) < 0)
 		goto out;
 	sqlite3_bind_int64(s, 1, after_id);
 	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
@@ -149,16 +152,15 @@ int capf_store_checkpoint_list(struct capf_store *st, int64_t after_id, capf_sto
 		}
 	}
 	if (rc != CAPF_STORE_ERROR)
-		rc = rc == SQLITE_DONE ? 0 : store_sqlerr(db, rc, "listing audit checkpoints", err,
-							  errlen);
+		rc = rc == SQLITE_DONE ? 0 : store_sqlerr(db, rc, "listing audit checkpoints", err, errlen);
 	store_finalize(s);
 out:
 	store_reader_put(st, db);
 	return rc;
 }
 
-int capf_store_checkpoint_last(struct capf_store *st, struct capf_store_checkpoint *out,
-			       char *err, size_t errlen)
+int capf_store_checkpoint_last(struct capf_store *st, struct capf_store_checkpoint *out, char *err,
+			       size_t errlen)
 {
 	sqlite3_stmt *s;
 	sqlite3 *db;
@@ -166,8 +168,10 @@ int capf_store_checkpoint_last(struct capf_store *st, struct capf_store_checkpoi
 
 	if ((db = store_reader_get(st, err, errlen)) == NULL)
 		return CAPF_STORE_ERROR;
-	if ((rc = store_prepare(db, "SELECT " CP_COLS " FROM audit_checkpoints ORDER BY id DESC "
-				"LIMIT 1", &s, err, errlen)) < 0)
+	if ((rc = store_prepare(db,
+				"SELECT " CP_COLS " FROM audit_checkpoints ORDER BY id DESC "
+				"LIMIT 1",
+				&s, err, errlen)) < 0)
 		goto out;
 	rc = sqlite3_step(s);
 	if (rc == SQLITE_ROW) {

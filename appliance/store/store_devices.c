@@ -9,14 +9,16 @@
 
 #include "appliance/store/store_int.h"
 
-#define DEVICE_COLS "name, operation, auth_mode, auth_kdf, auth_n, auth_r, auth_p, auth_salt, " \
+#define DEVICE_COLS                                                                   \
+	"name, operation, auth_mode, auth_kdf, auth_n, auth_r, auth_p, auth_salt, "   \
 	"auth_hash, key_order, rsa_bits, curve, deadline, status, status_op, cause, " \
 	"failed_attempts, last_seen, created, updated, auth_mac"
 
 static const char *status_name(enum capf_status s)
 {
-	static const char *const n[] = { "none", "pending", "upgrade-success", "delete-success",
-					 "troubleshoot-success", "failed" };
+	static const char *const n[] = {
+		"none", "pending", "upgrade-success", "delete-success", "troubleshoot-success", "failed"
+	};
 	return (int)s >= 0 && (size_t)s < NELEM(n) ? n[s] : "unknown";
 }
 
@@ -28,22 +30,25 @@ static int check_device(const struct capf_store_device *r, char *err, size_t err
 	if ((rc = store_check_name("device name", d->name, CAPF_DEVICE_NAME_MAX, err, errlen)) < 0)
 		return rc;
 	if ((unsigned)d->op > CAPF_OP_FETCH || (unsigned)d->auth > CAPF_AUTH_MIC_FIRST ||
-	    (unsigned)d->key_order > CAPF_KEYORDER_EC_PREFERRED ||
-	    (unsigned)d->curve > CAPF_CURVE_P521 || (unsigned)d->status > CAPF_ST_FAILED ||
-	    (unsigned)d->status_op > CAPF_OP_FETCH || (unsigned)d->cause > CAPF_FAIL_CA_REJECTED) {
-		store_err(err, errlen, "store: device %s: an operation, authentication mode, key "
-			  "order, curve, status or cause value is out of range", d->name);
+	    (unsigned)d->key_order > CAPF_KEYORDER_EC_PREFERRED || (unsigned)d->curve > CAPF_CURVE_P521 ||
+	    (unsigned)d->status > CAPF_ST_FAILED || (unsigned)d->status_op > CAPF_OP_FETCH ||
+	    (unsigned)d->cause > CAPF_FAIL_CA_REJECTED) {
+		store_err(err, errlen,
+			  "store: device %s: an operation, authentication mode, key "
+			  "order, curve, status or cause value is out of range",
+			  d->name);
 		return CAPF_STORE_ERROR;
 	}
 	if (d->rsa_bits > 16384) {
-		store_err(err, errlen, "store: device %s: rsa_bits %u is above 16384", d->name,
-			  d->rsa_bits);
+		store_err(err, errlen, "store: device %s: rsa_bits %u is above 16384", d->name, d->rsa_bits);
 		return CAPF_STORE_ERROR;
 	}
 	if (r->has_auth && r->auth.kdf != CAPF_AUTHHASH_KDF_HMAC) {
 		if (r->auth.kdf != CAPF_AUTHHASH_KDF_SCRYPT) {
-			store_err(err, errlen, "store: device %s: authentication hash with an "
-				  "unknown KDF", d->name);
+			store_err(err, errlen,
+				  "store: device %s: authentication hash with an "
+				  "unknown KDF",
+				  d->name);
 			return CAPF_STORE_ERROR;
 		}
 		if (capf_authhash_check_params(&r->auth.params, err, errlen) < 0)
@@ -58,8 +63,7 @@ static void row_to_device(sqlite3_stmt *s, struct capf_store_device *out)
 	store_col_text(s, 0, out->dev.name, sizeof(out->dev.name));
 	out->dev.op = (enum capf_operation)sqlite3_column_int(s, 1);
 	out->dev.auth = (enum capf_auth_mode)sqlite3_column_int(s, 2);
-	if (sqlite3_column_type(s, 3) != SQLITE_NULL &&
-	    sqlite3_column_bytes(s, 7) == CAPF_AUTHHASH_SALT_LEN &&
+	if (sqlite3_column_type(s, 3) != SQLITE_NULL && sqlite3_column_bytes(s, 7) == CAPF_AUTHHASH_SALT_LEN &&
 	    sqlite3_column_bytes(s, 8) == CAPF_AUTHHASH_LEN) {
 		out->has_auth = 1;
 		out->auth.kdf = capf_authhash_kdf_parse((const char *)sqlite3_column_text(s, 3));
@@ -131,18 +135,21 @@ static int put_one(sqlite3 *db, const struct capf_store_device *r, unsigned flag
 	}
 	keep = exists && (flags & CAPF_STORE_PUT_KEEP_AUTH);
 	if (exists)
-		rc = store_prepare(db, keep ?
-			"UPDATE devices SET operation=?2, auth_mode=?3, key_order=?10, "
-			"rsa_bits=?11, curve=?12, deadline=?13, status=?14, status_op=?15, "
-			"cause=?16, failed_attempts=?17, last_seen=?18, updated=?19 WHERE name=?1" :
-			"UPDATE devices SET operation=?2, auth_mode=?3, auth_kdf=?4, auth_n=?5, "
-			"auth_r=?6, auth_p=?7, auth_salt=?8, auth_hash=?9, key_order=?10, "
-			"rsa_bits=?11, curve=?12, deadline=?13, status=?14, status_op=?15, "
-			"cause=?16, failed_attempts=?17, last_seen=?18, updated=?19, auth_mac=?20 "
-			"WHERE name=?1",
+		rc = store_prepare(
+			db,
+			keep ? "UPDATE devices SET operation=?2, auth_mode=?3, key_order=?10, "
+			       "rsa_bits=?11, curve=?12, deadline=?13, status=?14, status_op=?15, "
+			       "cause=?16, failed_attempts=?17, last_seen=?18, updated=?19 WHERE name=?1" :
+			       "UPDATE devices SET operation=?2, auth_mode=?3, auth_kdf=?4, auth_n=?5, "
+			       "auth_r=?6, auth_p=?7, auth_salt=?8, auth_hash=?9, key_order=?10, "
+			       "rsa_bits=?11, curve=?12, deadline=?13, status=?14, status_op=?15, "
+			       "cause=?16, failed_attempts=?17, last_seen=?18, updated=?19, auth_mac=?20 "
+			       "WHERE name=?1",
 			&s, err, errlen);
 	else
-		rc = store_prepare(db, "INSERT INTO devices(" DEVICE_COLS ") VALUES "
+		rc = store_prepare(
+			db,
+			"INSERT INTO devices(" DEVICE_COLS ") VALUES "
 			"(?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?11,?12,?13,?14,?15,?16,?17,?18,?19,?19,?20)",
 			&s, err, errlen);
 	if (rc < 0)
@@ -190,18 +197,19 @@ static int put_one(sqlite3 *db, const struct capf_store_device *r, unsigned flag
 		return store_sqlerr(db, sqlite3_extended_errcode(db), what, err, errlen);
 	}
 	/* Never the authentication string: only whether a hash was set. */
-	snprintf(detail, sizeof(detail), "op=%s auth=%s key_order=%s rsa_bits=%u curve=%s "
+	snprintf(detail, sizeof(detail),
+		 "op=%s auth=%s key_order=%s rsa_bits=%u curve=%s "
 		 "deadline=%" PRId64 " status=%s auth_hash=%s",
-		 capf_operation_name(d->op), capf_auth_mode_name(d->auth),
-		 capf_key_order_name(d->key_order), d->rsa_bits, capf_curve_name(d->curve),
-		 (int64_t)d->deadline, status_name(d->status),
-		 keep ? "kept" : r->has_auth ? "set" : "none");
-	return store_audit_add(db, who, exists ? "device.update" : "device.add", d->name, detail,
-			       err, errlen);
+		 capf_operation_name(d->op), capf_auth_mode_name(d->auth), capf_key_order_name(d->key_order),
+		 d->rsa_bits, capf_curve_name(d->curve), (int64_t)d->deadline, status_name(d->status),
+		 keep        ? "kept" :
+		 r->has_auth ? "set" :
+			       "none");
+	return store_audit_add(db, who, exists ? "device.update" : "device.add", d->name, detail, err, errlen);
 }
 
-static int delete_one(sqlite3 *db, const char *name, const struct capf_store_actor *who,
-		      char *err, size_t errlen)
+static int delete_one(sqlite3 *db, const char *name, const struct capf_store_actor *who, char *err,
+		      size_t errlen)
 {
 	sqlite3_stmt *s;
 	int rc;
@@ -237,9 +245,8 @@ static int do_put(struct capf_store *st, sqlite3 *db, void *arg, char *err, size
 	return put_one(db, a->rec, a->flags, a->who, err, errlen);
 }
 
-int capf_store_device_put(struct capf_store *st, const struct capf_store_device *rec,
-			  unsigned flags, const struct capf_store_actor *who,
-			  char *err, size_t errlen)
+int capf_store_device_put(struct capf_store *st, const struct capf_store_device *rec, unsigned flags,
+			  const struct capf_store_actor *who, char *err, size_t errlen)
 {
 	struct put_args a = { rec, flags, who };
 
@@ -267,8 +274,8 @@ static int do_delete(struct capf_store *st, sqlite3 *db, void *arg, char *err, s
 	return delete_one(db, a->name, a->who, err, errlen);
 }
 
-int capf_store_device_delete(struct capf_store *st, const char *name,
-			     const struct capf_store_actor *who, char *err, size_t errlen)
+int capf_store_device_delete(struct capf_store *st, const char *name, const struct capf_store_actor *who,
+			     char *err, size_t errlen)
 {
 	struct name_args a = { .name = name, .who = who };
 
@@ -303,17 +310,18 @@ static int do_bulk(struct capf_store *st, sqlite3 *db, void *arg, char *err, siz
 			char name[CAPF_DEVICE_NAME_MAX + 1];
 			snprintf(name, sizeof(name), "%s", c->rec.dev.name);
 			a->failed = i;
-			store_err(err, errlen, "store: bulk change %zu of %zu (device %s) failed, "
-				  "nothing was changed: %s", i + 1, a->n, name, msg);
+			store_err(err, errlen,
+				  "store: bulk change %zu of %zu (device %s) failed, "
+				  "nothing was changed: %s",
+				  i + 1, a->n, name, msg);
 			return rc;
 		}
 	}
 	return 0;
 }
 
-int capf_store_device_bulk(struct capf_store *st, const struct capf_store_device_change *ch,
-			   size_t n, const struct capf_store_actor *who, size_t *failed,
-			   char *err, size_t errlen)
+int capf_store_device_bulk(struct capf_store *st, const struct capf_store_device_change *ch, size_t n,
+			   const struct capf_store_actor *who, size_t *failed, char *err, size_t errlen)
 {
 	struct bulk_args a = { ch, n, who, (size_t)-1 };
 	int rc;
@@ -340,9 +348,11 @@ static int do_attempt(struct capf_store *st, sqlite3 *db, void *arg, char *err, 
 	unsigned count;
 	int rc;
 
-	if ((rc = store_prepare(db, "UPDATE devices SET failed_attempts = failed_attempts + 1, "
+	if ((rc = store_prepare(db,
+				"UPDATE devices SET failed_attempts = failed_attempts + 1, "
 				"last_seen = unixepoch(), updated = unixepoch() WHERE name = ? "
-				"RETURNING failed_attempts", &s, err, errlen)) < 0)
+				"RETURNING failed_attempts",
+				&s, err, errlen)) < 0)
 		return rc;
 	sqlite3_bind_text(s, 1, a->name, -1, SQLITE_STATIC);
 	rc = sqlite3_step(s);
@@ -362,16 +372,15 @@ static int do_attempt(struct capf_store *st, sqlite3 *db, void *arg, char *err, 
 	if (rc != SQLITE_DONE)
 		return store_sqlerr(db, rc, "counting a failed attempt", err, errlen);
 	snprintf(detail, sizeof(detail), "failed_attempts=%u", count);
-	if ((rc = store_audit_add(db, a->who, "device.auth-failed", a->name, detail,
-				  err, errlen)) < 0)
+	if ((rc = store_audit_add(db, a->who, "device.auth-failed", a->name, detail, err, errlen)) < 0)
 		return rc;
 	*a->count = count;
 	return 0;
 }
 
 int capf_store_device_record_attempt(struct capf_store *st, const char *name,
-				     const struct capf_store_actor *who, unsigned *count,
-				     char *err, size_t errlen)
+				     const struct capf_store_actor *who, unsigned *count, char *err,
+				     size_t errlen)
 {
 	unsigned c = 0;
 	struct name_args a = { .name = name, .who = who, .count = &c };
@@ -410,13 +419,14 @@ static int update_named(sqlite3 *db, const char *sql, struct name_args *a, const
 
 static int do_reset(struct capf_store *st, sqlite3 *db, void *arg, char *err, size_t errlen)
 {
-	return update_named(db, "UPDATE devices SET failed_attempts = 0, updated = unixepoch() "
-			    "WHERE name = ?1", arg,
-			    "device.reset-lockout", "", err, errlen);
+	return update_named(db,
+			    "UPDATE devices SET failed_attempts = 0, updated = unixepoch() "
+			    "WHERE name = ?1",
+			    arg, "device.reset-lockout", "", err, errlen);
 }
 
-int capf_store_device_reset_lockout(struct capf_store *st, const char *name,
-				    const struct capf_store_actor *who, char *err, size_t errlen)
+int capf_store_device_reset_lockout(struct capf_store *st, const char *name, const struct capf_store_actor *who,
+				    char *err, size_t errlen)
 {
 	struct name_args a = { .name = name, .who = who };
 	int rc;
@@ -432,33 +442,36 @@ static int do_status(struct capf_store *st, sqlite3 *db, void *arg, char *err, s
 	char detail[160];
 	int clear = (a->flags & CAPF_STORE_STATUS_CLEAR_OP) != 0;
 
-	snprintf(detail, sizeof(detail), "status=%s status_op=%s cause=%d%s",
-		 status_name(a->status), capf_operation_name(a->status_op), (int)a->cause,
-		 clear ? " operation=cleared" : "");
-	return update_named(db, clear ?
-		"UPDATE devices SET status=?2, status_op=?3, cause=?4, last_seen=unixepoch(), "
-		"updated=unixepoch(), operation=0, deadline=0, failed_attempts=0, auth_kdf=NULL, "
-		"auth_n=NULL, auth_r=NULL, auth_p=NULL, auth_salt=NULL, auth_hash=NULL, auth_mac=NULL "
-		"WHERE name=?1" :
-		"UPDATE devices SET status=?2, status_op=?3, cause=?4, last_seen=unixepoch(), "
-		"updated=unixepoch() WHERE name=?1", a, "device.status", detail, err, errlen);
+	snprintf(detail, sizeof(detail), "status=%s status_op=%s cause=%d%s", status_name(a->status),
+		 capf_operation_name(a->status_op), (int)a->cause, clear ? " operation=cleared" : "");
+	return update_named(
+		db,
+		clear ? "UPDATE devices SET status=?2, status_op=?3, cause=?4, last_seen=unixepoch(), "
+			"updated=unixepoch(), operation=0, deadline=0, failed_attempts=0, auth_kdf=NULL, "
+			"auth_n=NULL, auth_r=NULL, auth_p=NULL, auth_salt=NULL, auth_hash=NULL, auth_mac=NULL "
+			"WHERE name=?1" :
+			"UPDATE devices SET status=?2, status_op=?3, cause=?4, last_seen=unixepoch(), "
+			"updated=unixepoch() WHERE name=?1",
+		a, "device.status", detail, err, errlen);
 }
 
-int capf_store_device_set_status(struct capf_store *st, const char *name,
-				 enum capf_status status, enum capf_operation status_op,
-				 enum capf_fail_cause cause, unsigned flags,
+int capf_store_device_set_status(struct capf_store *st, const char *name, enum capf_status status,
+				 enum capf_operation status_op, enum capf_fail_cause cause, unsigned flags,
 				 const struct capf_store_actor *who, char *err, size_t errlen)
 {
-	struct name_args a = { .name = name, .who = who, .status = status,
-			       .status_op = status_op, .cause = cause, .flags = flags };
+	struct name_args a = { .name = name,
+			       .who = who,
+			       .status = status,
+			       .status_op = status_op,
+			       .cause = cause,
+			       .flags = flags };
 	int rc;
 
 	if ((rc = store_check_name("device name", name, CAPF_DEVICE_NAME_MAX, err, errlen)) < 0)
 		return rc;
 	if ((unsigned)status > CAPF_ST_FAILED || (unsigned)status_op > CAPF_OP_FETCH ||
 	    (unsigned)cause > CAPF_FAIL_CA_REJECTED) {
-		store_err(err, errlen, "store: device %s: status, operation or cause out of range",
-			  name);
+		store_err(err, errlen, "store: device %s: status, operation or cause out of range", name);
 		return CAPF_STORE_ERROR;
 	}
 	return store_write(st, do_status, &a, err, errlen);
@@ -466,8 +479,8 @@ int capf_store_device_set_status(struct capf_store *st, const char *name,
 
 /* ---- reads ------------------------------------------------------------ */
 
-int capf_store_device_get(struct capf_store *st, const char *name,
-			  struct capf_store_device *out, char *err, size_t errlen)
+int capf_store_device_get(struct capf_store *st, const char *name, struct capf_store_device *out, char *err,
+			  size_t errlen)
 {
 	sqlite3_stmt *s;
 	sqlite3 *db;
@@ -477,8 +490,7 @@ int capf_store_device_get(struct capf_store *st, const char *name,
 		return rc;
 	if ((db = store_reader_get(st, err, errlen)) == NULL)
 		return CAPF_STORE_ERROR;
-	if ((rc = store_prepare(db, "SELECT " DEVICE_COLS " FROM devices WHERE name = ?", &s,
-				err, errlen)) < 0)
+	if ((rc = store_prepare(db, "SELECT " DEVICE_COLS " FROM devices WHERE name = ?", &s, err, errlen)) < 0)
 		goto out;
 	sqlite3_bind_text(s, 1, name, -1, SQLITE_STATIC);
 	rc = sqlite3_step(s);
@@ -514,7 +526,8 @@ int capf_store_device_list(struct capf_store *st, const struct capf_store_device
 	}
 	if ((db = store_reader_get(st, err, errlen)) == NULL)
 		return CAPF_STORE_ERROR;
-	if ((rc = store_prepare(db, "SELECT " DEVICE_COLS " FROM devices WHERE "
+	if ((rc = store_prepare(db,
+				"SELECT " DEVICE_COLS " FROM devices WHERE "
 				"(?1 IS NULL OR name GLOB ?1) AND (?2 < 0 OR operation = ?2) AND "
 				"(?3 < 0 OR status = ?3) AND (?4 < 0 OR auth_mode = ?4) AND "
 				"(?5 = 0 OR (operation <> 0 AND deadline < ?5)) AND "

@@ -31,7 +31,8 @@ static int do_fetched(struct capf_store *st, sqlite3 *db, void *arg, char *err, 
 	sqlite3_stmt *s;
 	int rc;
 
-	if ((rc = store_prepare(db, "INSERT INTO fetched_certs(device, fetched_at, serial, issuer, "
+	if ((rc = store_prepare(db,
+				"INSERT INTO fetched_certs(device, fetched_at, serial, issuer, "
 				"fingerprint, der, accepted, reason, issuer_fp) VALUES (?,?,?,?,?,?,?,?,?)",
 				&s, err, errlen)) < 0)
 		return rc;
@@ -47,8 +48,8 @@ static int do_fetched(struct capf_store *st, sqlite3 *db, void *arg, char *err, 
 	rc = sqlite3_step(s);
 	store_finalize(s);
 	if (rc != SQLITE_DONE)
-		return store_sqlerr(db, sqlite3_extended_errcode(db), "recording a fetched certificate",
-				    err, errlen);
+		return store_sqlerr(db, sqlite3_extended_errcode(db), "recording a fetched certificate", err,
+				    errlen);
 	snprintf(detail, sizeof(detail), "serial=%s issuer_fp=%s fp=%s outcome=%s issuer=%s reason=%s",
 		 f->serial[0] ? f->serial : "-", f->issuer_fp[0] ? f->issuer_fp : "-", f->fp,
 		 f->accepted ? "accepted" : "refused", f->issuer[0] ? f->issuer : "-", f->reason);
@@ -64,24 +65,26 @@ int capf_store_fetched_record(struct capf_store *st, const struct capf_store_fet
 
 	if ((rc = store_check_name("device name", f->device, CAPF_DEVICE_NAME_MAX, err, errlen)) < 0)
 		return rc;
-	if ((rc = store_norm_hex("fingerprint", f->fp, fp, CAPF_STORE_FP_HEX_LEN,
-				 CAPF_STORE_FP_HEX_LEN, 0, err, errlen)) < 0)
+	if ((rc = store_norm_hex("fingerprint", f->fp, fp, CAPF_STORE_FP_HEX_LEN, CAPF_STORE_FP_HEX_LEN, 0, err,
+				 errlen)) < 0)
 		return rc;
-	if (f->issuer_fp[0] && (rc = store_norm_hex("issuer fingerprint", f->issuer_fp, fp,
-						    CAPF_STORE_FP_HEX_LEN, CAPF_STORE_FP_HEX_LEN, 0,
-						    err, errlen)) < 0)
+	if (f->issuer_fp[0] &&
+	    (rc = store_norm_hex("issuer fingerprint", f->issuer_fp, fp, CAPF_STORE_FP_HEX_LEN,
+				 CAPF_STORE_FP_HEX_LEN, 0, err, errlen)) < 0)
 		return rc;
 	if (f->der == NULL || f->der_len == 0 || f->der_len > CAPF_STORE_DER_MAX ||
 	    strlen(f->serial) > CAPF_STORE_SERIAL_HEX_MAX || strlen(f->reason) > CAPF_STORE_REASON_MAX) {
-		store_err(err, errlen, "store: device %s: fetched certificate, serial or reason out of "
-			  "range", f->device);
+		store_err(err, errlen,
+			  "store: device %s: fetched certificate, serial or reason out of "
+			  "range",
+			  f->device);
 		return CAPF_STORE_ERROR;
 	}
 	return store_write(st, do_fetched, &a, err, errlen);
 }
 
-int capf_store_fetched_latest(struct capf_store *st, const char *device,
-			      struct capf_store_fetched *out, char *err, size_t errlen)
+int capf_store_fetched_latest(struct capf_store *st, const char *device, struct capf_store_fetched *out,
+			      char *err, size_t errlen)
 {
 	sqlite3_stmt *s;
 	sqlite3 *db;
@@ -92,9 +95,11 @@ int capf_store_fetched_latest(struct capf_store *st, const char *device,
 		return rc;
 	if ((db = store_reader_get(st, err, errlen)) == NULL)
 		return CAPF_STORE_ERROR;
-	if ((rc = store_prepare(db, "SELECT device, fetched_at, serial, issuer, fingerprint, der, "
+	if ((rc = store_prepare(db,
+				"SELECT device, fetched_at, serial, issuer, fingerprint, der, "
 				"accepted, reason, issuer_fp FROM fetched_certs WHERE device = ? "
-				"ORDER BY id DESC LIMIT 1", &s, err, errlen)) < 0)
+				"ORDER BY id DESC LIMIT 1",
+				&s, err, errlen)) < 0)
 		goto out;
 	sqlite3_bind_text(s, 1, device, -1, SQLITE_STATIC);
 	rc = sqlite3_step(s);
@@ -138,8 +143,9 @@ void store_audit_row_read(sqlite3_stmt *s, struct capf_store_audit_row *r)
 	r->subject = (const char *)sqlite3_column_text(s, 5);
 	r->detail = (const char *)sqlite3_column_text(s, 6);
 	r->prev_hash = r->hash = NULL;
-	if (sqlite3_column_count(s) >= 9) {     /* ... prev_hash, hash: the chain's readers */
-		r->prev_hash = sqlite3_column_bytes(s, 7) == CAPF_AUDIT_HASH_LEN ? sqlite3_column_blob(s, 7) : NULL;
+	if (sqlite3_column_count(s) >= 9) { /* ... prev_hash, hash: the chain's readers */
+		r->prev_hash =
+			sqlite3_column_bytes(s, 7) == CAPF_AUDIT_HASH_LEN ? sqlite3_column_blob(s, 7) : NULL;
 		r->hash = sqlite3_column_bytes(s, 8) == CAPF_AUDIT_HASH_LEN ? sqlite3_column_blob(s, 8) : NULL;
 	}
 }
@@ -175,11 +181,12 @@ out:
 	return rc;
 }
 
-int capf_store_audit_for_subject(struct capf_store *st, const char *subject, int64_t after_id,
-				 unsigned limit, capf_store_audit_cb cb, void *arg,
-				 char *err, size_t errlen)
+int capf_store_audit_for_subject(struct capf_store *st, const char *subject, int64_t after_id, unsigned limit,
+				 capf_store_audit_cb cb, void *arg, char *err, size_t errlen)
 {
-	return store_audit_rows(st, "SELECT id, time, uid, role, action, subject, detail FROM audit "
-				"WHERE subject = ?1 AND id > ?2 ORDER BY id LIMIT ?3", subject, after_id,
-				limit ? (int64_t)limit : -1, cb, arg, "reading a device's history", err, errlen);
+	return store_audit_rows(st,
+				"SELECT id, time, uid, role, action, subject, detail FROM audit "
+				"WHERE subject = ?1 AND id > ?2 ORDER BY id LIMIT ?3",
+				subject, after_id, limit ? (int64_t)limit : -1, cb, arg,
+				"reading a device's history", err, errlen);
 }

@@ -16,10 +16,9 @@
 
 /* A write: fn runs on the writer thread inside a SAVEPOINT of the batch's
  * transaction; returning < 0 rolls back that savepoint alone. */
-typedef int (*store_write_fn)(struct capf_store *st, sqlite3 *db, void *arg,
-			      char *err, size_t errlen);
+typedef int (*store_write_fn)(struct capf_store *st, sqlite3 *db, void *arg, char *err, size_t errlen);
 
-struct store_vfs;                       /* store_vfs.c: counts fsyncs */
+struct store_vfs; /* store_vfs.c: counts fsyncs */
 
 /* Prepared statements of one connection, kept across requests (keyed by the SQL
  * text's address, checked against the text): the writer's, and each pooled
@@ -62,10 +61,10 @@ struct capf_store {
 
 	/* readers */
 	pthread_mutex_t rmu;
-	struct store_reader *readers;   /* idle */
+	struct store_reader *readers; /* idle */
 	unsigned nidle;
 
-	size_t inflight;                /* submitted, not yet answered (under mu) */
+	size_t inflight; /* submitted, not yet answered (under mu) */
 
 	/* statistics */
 	atomic_uint_fast64_t writes, commits, syncs;
@@ -95,8 +94,8 @@ int store_migrate(sqlite3 *db, const char *path, int readonly, char *err, size_t
  * (SQLite's backup API, PRAGMA integrity_check) in a new 0600 file
  * "<path>.pre-v<to>.<n>.bak" (n: the first free number), whose name is written to saved.
  * 0, or CAPF_STORE_ERROR (then nothing may be migrated). */
-int store_backup_pre_migration(sqlite3 *db, const char *path, int from, int to, char *saved,
-			       size_t savedlen, char *err, size_t errlen);
+int store_backup_pre_migration(sqlite3 *db, const char *path, int from, int to, char *saved, size_t savedlen,
+			       char *err, size_t errlen);
 
 /* VFS (store_vfs.c). */
 struct store_vfs *store_vfs_new(atomic_uint_fast64_t *syncs, char *err, size_t errlen);
@@ -105,8 +104,8 @@ void store_vfs_free(struct store_vfs *v);
 
 /* Audit (store_audit.c): appends a chained row in db's current transaction.
  * who NULL: nothing. */
-int store_audit_add(sqlite3 *db, const struct capf_store_actor *who, const char *action,
-		    const char *subject, const char *detail, char *err, size_t errlen);
+int store_audit_add(sqlite3 *db, const struct capf_store_actor *who, const char *action, const char *subject,
+		    const char *detail, char *err, size_t errlen);
 
 /* A row of "SELECT id, time, uid, role, action, subject, detail[, prev_hash, hash]
  * FROM audit" (the strings and hashes valid until the next step; the hashes NULL
@@ -119,8 +118,7 @@ int store_audit_rows(struct capf_store *st, const char *sql, const char *subject
 		     int64_t limit, capf_store_audit_cb cb, void *arg, const char *what, char *err,
 		     size_t errlen);
 /* Helpers (store.c). */
-void store_err(char *err, size_t errlen, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
+void store_err(char *err, size_t errlen, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 /* Maps a SQLite error on db to a CAPF_STORE_E* value and a message prefixed by what. */
 int store_sqlerr(sqlite3 *db, int rc, const char *what, char *err, size_t errlen);
 int store_exec(sqlite3 *db, const char *sql, char *err, size_t errlen);
@@ -134,7 +132,7 @@ void store_col_text(sqlite3_stmt *s, int col, char *buf, size_t len);
 int store_check_name(const char *what, const char *name, size_t max, char *err, size_t errlen);
 /* Hex: lower (fingerprints) or upper (serials) normalised copy; len_exact 0: any
  * even length 2..max. */
-int store_norm_hex(const char *what, const char *in, char *out, size_t max, size_t len_exact,
-		   int upper, char *err, size_t errlen);
+int store_norm_hex(const char *what, const char *in, char *out, size_t max, size_t len_exact, int upper,
+		   char *err, size_t errlen);
 
 #endif

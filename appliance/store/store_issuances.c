@@ -9,7 +9,8 @@
 
 #include "appliance/store/store_int.h"
 
-#define ISS_COLS "serial, device, issuer_fp, spki_sha256, not_before, not_after, der, " \
+#define ISS_COLS                                                               \
+	"serial, device, issuer_fp, spki_sha256, not_before, not_after, der, " \
 	"issued_at, peer, state"
 
 static const char *const state_names[] = { "issued", "delivered", "superseded", "deleted" };
@@ -66,7 +67,7 @@ static int row_to_issuance(sqlite3_stmt *s, struct capf_store_issuance *out)
 /* ---- record ----------------------------------------------------------- */
 
 struct rec_args {
-	struct capf_store_issuance is;  /* normalised copy (der borrowed) */
+	struct capf_store_issuance is; /* normalised copy (der borrowed) */
 	const struct capf_store_actor *who;
 };
 
@@ -80,7 +81,8 @@ static int do_record(struct capf_store *st, sqlite3 *db, void *arg, char *err, s
 
 	/* The device and the issuing CA must be known: explicit messages
 	 * rather than a bare constraint error. */
-	if ((rc = store_prepare(db, "SELECT (SELECT count(*) FROM devices WHERE name = ?1), "
+	if ((rc = store_prepare(db,
+				"SELECT (SELECT count(*) FROM devices WHERE name = ?1), "
 				"(SELECT count(*) FROM capf_certs WHERE fingerprint = ?2)",
 				&s, err, errlen)) < 0)
 		return rc;
@@ -93,10 +95,11 @@ static int do_record(struct capf_store *st, sqlite3 *db, void *arg, char *err, s
 	}
 	if (sqlite3_column_int(s, 0) == 0 || sqlite3_column_int(s, 1) == 0) {
 		if (sqlite3_column_int(s, 0) == 0)
-			store_err(err, errlen, "store: LSC %s: device %s is not in the store",
-				  is->serial, is->device);
+			store_err(err, errlen, "store: LSC %s: device %s is not in the store", is->serial,
+				  is->device);
 		else
-			store_err(err, errlen, "store: LSC %s: issuing CAPF certificate %s is not "
+			store_err(err, errlen,
+				  "store: LSC %s: issuing CAPF certificate %s is not "
 				  "in the store (add it with capf_store_cert_add first)",
 				  is->serial, is->issuer_fp);
 		store_finalize(s);
@@ -104,30 +107,34 @@ static int do_record(struct capf_store *st, sqlite3 *db, void *arg, char *err, s
 	}
 	store_finalize(s);
 
-	if ((rc = store_prepare(db, "SELECT 1 FROM issuances WHERE serial = ?", &s, err,
-				errlen)) < 0)
+	if ((rc = store_prepare(db, "SELECT 1 FROM issuances WHERE serial = ?", &s, err, errlen)) < 0)
 		return rc;
 	sqlite3_bind_text(s, 1, is->serial, -1, SQLITE_STATIC);
 	rc = sqlite3_step(s);
 	store_finalize(s);
 	if (rc == SQLITE_ROW) {
-		store_err(err, errlen, "store: LSC serial %s is already recorded (serials are "
-			  "never reused: check the serial generator)", is->serial);
+		store_err(err, errlen,
+			  "store: LSC serial %s is already recorded (serials are "
+			  "never reused: check the serial generator)",
+			  is->serial);
 		return CAPF_STORE_EXISTS;
 	}
 
-	if ((rc = store_prepare(db, "UPDATE issuances SET state = 'superseded' WHERE device = ? "
-				"AND state IN ('issued', 'delivered')", &s, err, errlen)) < 0)
+	if ((rc = store_prepare(db,
+				"UPDATE issuances SET state = 'superseded' WHERE device = ? "
+				"AND state IN ('issued', 'delivered')",
+				&s, err, errlen)) < 0)
 		return rc;
 	sqlite3_bind_text(s, 1, is->device, -1, SQLITE_STATIC);
 	rc = sqlite3_step(s);
 	store_finalize(s);
 	if (rc != SQLITE_DONE)
-		return store_sqlerr(db, sqlite3_extended_errcode(db), "superseding older LSCs",
-				    err, errlen);
+		return store_sqlerr(db, sqlite3_extended_errcode(db), "superseding older LSCs", err, errlen);
 
-	if ((rc = store_prepare(db, "INSERT INTO issuances(" ISS_COLS ") VALUES "
-				"(?,?,?,?,?,?,?,?,?,'issued')", &s, err, errlen)) < 0)
+	if ((rc = store_prepare(db,
+				"INSERT INTO issuances(" ISS_COLS ") VALUES "
+				"(?,?,?,?,?,?,?,?,?,'issued')",
+				&s, err, errlen)) < 0)
 		return rc;
 	sqlite3_bind_text(s, 1, is->serial, -1, SQLITE_STATIC);
 	sqlite3_bind_text(s, 2, is->device, -1, SQLITE_STATIC);
@@ -145,9 +152,8 @@ static int do_record(struct capf_store *st, sqlite3 *db, void *arg, char *err, s
 		snprintf(what, sizeof(what), "LSC serial %s", is->serial);
 		return store_sqlerr(db, sqlite3_extended_errcode(db), what, err, errlen);
 	}
-	snprintf(detail, sizeof(detail), "serial=%s issuer=%s spki=%s not_after=%" PRId64
-		 " peer=%s", is->serial, is->issuer_fp, is->spki_sha256,
-		 (int64_t)is->not_after, is->peer);
+	snprintf(detail, sizeof(detail), "serial=%s issuer=%s spki=%s not_after=%" PRId64 " peer=%s",
+		 is->serial, is->issuer_fp, is->spki_sha256, (int64_t)is->not_after, is->peer);
 	return store_audit_add(db, a->who, "lsc.issue", is->device, detail, err, errlen);
 }
 
@@ -163,18 +169,17 @@ int capf_store_issuance_record(struct capf_store *st, const struct capf_store_is
 	}
 	memset(&a, 0, sizeof(a));
 	a.who = who;
-	if ((rc = store_norm_hex("LSC serial", is->serial, a.is.serial, CAPF_STORE_SERIAL_HEX_MAX,
-				 0, 1, err, errlen)) < 0 ||
-	    (rc = store_norm_hex("issuer fingerprint", is->issuer_fp, a.is.issuer_fp,
-				 CAPF_STORE_FP_HEX_LEN, CAPF_STORE_FP_HEX_LEN, 0, err, errlen)) < 0 ||
-	    (rc = store_norm_hex("subject key hash", is->spki_sha256, a.is.spki_sha256,
-				 CAPF_STORE_FP_HEX_LEN, CAPF_STORE_FP_HEX_LEN, 0, err, errlen)) < 0 ||
-	    (rc = store_check_name("device name", is->device, CAPF_DEVICE_NAME_MAX, err,
-				   errlen)) < 0)
+	if ((rc = store_norm_hex("LSC serial", is->serial, a.is.serial, CAPF_STORE_SERIAL_HEX_MAX, 0, 1, err,
+				 errlen)) < 0 ||
+	    (rc = store_norm_hex("issuer fingerprint", is->issuer_fp, a.is.issuer_fp, CAPF_STORE_FP_HEX_LEN,
+				 CAPF_STORE_FP_HEX_LEN, 0, err, errlen)) < 0 ||
+	    (rc = store_norm_hex("subject key hash", is->spki_sha256, a.is.spki_sha256, CAPF_STORE_FP_HEX_LEN,
+				 CAPF_STORE_FP_HEX_LEN, 0, err, errlen)) < 0 ||
+	    (rc = store_check_name("device name", is->device, CAPF_DEVICE_NAME_MAX, err, errlen)) < 0)
 		return rc;
 	if (is->der == NULL || is->der_len == 0 || is->der_len > CAPF_STORE_DER_MAX) {
-		store_err(err, errlen, "store: LSC %s: certificate must be 1 to %d bytes of DER",
-			  a.is.serial, CAPF_STORE_DER_MAX);
+		store_err(err, errlen, "store: LSC %s: certificate must be 1 to %d bytes of DER", a.is.serial,
+			  CAPF_STORE_DER_MAX);
 		return CAPF_STORE_ERROR;
 	}
 	if (is->not_after < is->not_before) {
@@ -212,8 +217,7 @@ static int do_state(struct capf_store *st, sqlite3 *db, void *arg, char *err, si
 
 	/* Only a current LSC (issued or delivered) changes state: superseded
 	 * and deleted are final. */
-	if ((rc = store_prepare(db, "SELECT state FROM issuances WHERE serial = ?", &s, err,
-				errlen)) < 0)
+	if ((rc = store_prepare(db, "SELECT state FROM issuances WHERE serial = ?", &s, err, errlen)) < 0)
 		return rc;
 	sqlite3_bind_text(s, 1, a->serial, -1, SQLITE_STATIC);
 	rc = sqlite3_step(s);
@@ -227,12 +231,14 @@ static int do_state(struct capf_store *st, sqlite3 *db, void *arg, char *err, si
 	if (rc != SQLITE_ROW)
 		return store_sqlerr(db, rc, "reading an LSC's state", err, errlen);
 	if (strcmp(cur, "issued") != 0 && strcmp(cur, "delivered") != 0) {
-		store_err(err, errlen, "store: LSC %s is %s, which is final: it cannot become %s",
-			  a->serial, cur, state_names[a->state]);
+		store_err(err, errlen, "store: LSC %s is %s, which is final: it cannot become %s", a->serial,
+			  cur, state_names[a->state]);
 		return CAPF_STORE_ERROR;
 	}
-	if ((rc = store_prepare(db, "UPDATE issuances SET state = ?2 WHERE serial = ?1 "
-				"RETURNING device", &s, err, errlen)) < 0)
+	if ((rc = store_prepare(db,
+				"UPDATE issuances SET state = ?2 WHERE serial = ?1 "
+				"RETURNING device",
+				&s, err, errlen)) < 0)
 		return rc;
 	sqlite3_bind_text(s, 1, a->serial, -1, SQLITE_STATIC);
 	sqlite3_bind_text(s, 2, state_names[a->state], -1, SQLITE_STATIC);
@@ -243,8 +249,7 @@ static int do_state(struct capf_store *st, sqlite3 *db, void *arg, char *err, si
 	}
 	store_finalize(s);
 	if (rc != SQLITE_DONE)
-		return store_sqlerr(db, sqlite3_extended_errcode(db), "changing an LSC's state",
-				    err, errlen);
+		return store_sqlerr(db, sqlite3_extended_errcode(db), "changing an LSC's state", err, errlen);
 	snprintf(detail, sizeof(detail), "serial=%s state=%s", a->serial, state_names[a->state]);
 	return store_audit_add(db, a->who, "lsc.state", device, detail, err, errlen);
 }
@@ -255,12 +260,12 @@ static int state_args_set(struct state_args *a, const char *serial, enum capf_st
 	int rc;
 
 	memset(a, 0, sizeof(*a));
-	if ((rc = store_norm_hex("LSC serial", serial, a->serial, CAPF_STORE_SERIAL_HEX_MAX, 0, 1,
-				 err, errlen)) < 0)
+	if ((rc = store_norm_hex("LSC serial", serial, a->serial, CAPF_STORE_SERIAL_HEX_MAX, 0, 1, err,
+				 errlen)) < 0)
 		return rc;
-	if (state != CAPF_ISS_DELIVERED && state != CAPF_ISS_DELETED &&
-	    state != CAPF_ISS_SUPERSEDED) {
-		store_err(err, errlen, "store: an LSC can only be set to delivered, deleted or "
+	if (state != CAPF_ISS_DELIVERED && state != CAPF_ISS_DELETED && state != CAPF_ISS_SUPERSEDED) {
+		store_err(err, errlen,
+			  "store: an LSC can only be set to delivered, deleted or "
 			  "superseded");
 		return CAPF_STORE_ERROR;
 	}
@@ -270,8 +275,8 @@ static int state_args_set(struct state_args *a, const char *serial, enum capf_st
 }
 
 int capf_store_issuance_set_state(struct capf_store *st, const char *serial,
-				  enum capf_store_issuance_state state,
-				  const struct capf_store_actor *who, char *err, size_t errlen)
+				  enum capf_store_issuance_state state, const struct capf_store_actor *who,
+				  char *err, size_t errlen)
 {
 	struct state_args a;
 	int rc;
@@ -315,8 +320,8 @@ int capf_store_issuance_set_state_deferred(struct capf_store *st, const char *se
 
 /* ---- reads ------------------------------------------------------------ */
 
-static int get_one(struct capf_store *st, const char *sql, const char *key,
-		   struct capf_store_issuance *out, const char *what, char *err, size_t errlen)
+static int get_one(struct capf_store *st, const char *sql, const char *key, struct capf_store_issuance *out,
+		   const char *what, char *err, size_t errlen)
 {
 	sqlite3_stmt *s;
 	sqlite3 *db;
@@ -347,29 +352,28 @@ out:
 	return rc;
 }
 
-int capf_store_issuance_get(struct capf_store *st, const char *serial,
-			    struct capf_store_issuance *out, char *err, size_t errlen)
+int capf_store_issuance_get(struct capf_store *st, const char *serial, struct capf_store_issuance *out,
+			    char *err, size_t errlen)
 {
 	char norm[CAPF_STORE_SERIAL_HEX_MAX + 1];
 	int rc;
 
-	if ((rc = store_norm_hex("LSC serial", serial, norm, CAPF_STORE_SERIAL_HEX_MAX, 0, 1,
-				 err, errlen)) < 0)
+	if ((rc = store_norm_hex("LSC serial", serial, norm, CAPF_STORE_SERIAL_HEX_MAX, 0, 1, err, errlen)) < 0)
 		return rc;
-	return get_one(st, "SELECT " ISS_COLS " FROM issuances WHERE serial = ?", norm, out,
-		       "serial", err, errlen);
+	return get_one(st, "SELECT " ISS_COLS " FROM issuances WHERE serial = ?", norm, out, "serial", err,
+		       errlen);
 }
 
 int capf_store_issuance_latest_for_device(struct capf_store *st, const char *device,
-					  struct capf_store_issuance *out,
-					  char *err, size_t errlen)
+					  struct capf_store_issuance *out, char *err, size_t errlen)
 {
 	int rc;
 
 	if ((rc = store_check_name("device name", device, CAPF_DEVICE_NAME_MAX, err, errlen)) < 0)
 		return rc;
 	/* Same second: the current one (issued/delivered) wins, then the rowid. */
-	return get_one(st, "SELECT " ISS_COLS " FROM issuances WHERE device = ? ORDER BY "
+	return get_one(st,
+		       "SELECT " ISS_COLS " FROM issuances WHERE device = ? ORDER BY "
 		       "issued_at DESC, state IN ('issued', 'delivered') DESC, rowid DESC LIMIT 1",
 		       device, out, "device", err, errlen);
 }
@@ -382,8 +386,8 @@ static long days_between(time_t from, time_t to)
 	return (long)(d >= 0 ? d / 86400 : -((-d + 86399) / 86400));
 }
 
-int capf_store_report(struct capf_store *st, const struct capf_store_report_filter *f,
-		      capf_store_report_cb cb, void *arg, char *err, size_t errlen)
+int capf_store_report(struct capf_store *st, const struct capf_store_report_filter *f, capf_store_report_cb cb,
+		      void *arg, char *err, size_t errlen)
 {
 	static const struct capf_store_report_filter all = CAPF_STORE_REPORT_FILTER_INIT;
 	struct capf_store_report_row r;
@@ -410,19 +414,21 @@ int capf_store_report(struct capf_store *st, const struct capf_store_report_filt
 	}
 	if ((db = store_reader_get(st, err, errlen)) == NULL)
 		return CAPF_STORE_ERROR;
-	if ((rc = store_prepare(db,
-		"SELECT d.name, d.operation, d.auth_mode, d.key_order, d.rsa_bits, d.curve, "
-		"d.deadline, d.status, d.status_op, d.cause, d.failed_attempts, d.last_seen, "
-		"i.serial, i.issuer_fp, i.not_after, i.state "
-		"FROM devices d LEFT JOIN issuances i "
-		"  ON i.device = d.name AND i.state IN ('issued', 'delivered') "
-		"WHERE (?1 IS NULL OR d.name GLOB ?1) "
-		"  AND (?2 < 0 OR (i.serial IS NOT NULL AND i.not_after - ?6 < (?2 + 1) * 86400)) "
-		"  AND (?3 IS NULL OR i.issuer_fp = ?3) "
-		"  AND (?4 < 0 OR d.status = ?4) "
-		"  AND (?5 = 0 OR i.serial IS NULL) "
-		"  AND d.name > ?7 "
-		"ORDER BY d.name", &s, err, errlen)) < 0)
+	if ((rc = store_prepare(
+		     db,
+		     "SELECT d.name, d.operation, d.auth_mode, d.key_order, d.rsa_bits, d.curve, "
+		     "d.deadline, d.status, d.status_op, d.cause, d.failed_attempts, d.last_seen, "
+		     "i.serial, i.issuer_fp, i.not_after, i.state "
+		     "FROM devices d LEFT JOIN issuances i "
+		     "  ON i.device = d.name AND i.state IN ('issued', 'delivered') "
+		     "WHERE (?1 IS NULL OR d.name GLOB ?1) "
+		     "  AND (?2 < 0 OR (i.serial IS NOT NULL AND i.not_after - ?6 < (?2 + 1) * 86400)) "
+		     "  AND (?3 IS NULL OR i.issuer_fp = ?3) "
+		     "  AND (?4 < 0 OR d.status = ?4) "
+		     "  AND (?5 = 0 OR i.serial IS NULL) "
+		     "  AND d.name > ?7 "
+		     "ORDER BY d.name",
+		     &s, err, errlen)) < 0)
 		goto out;
 	if (f->pattern != NULL)
 		sqlite3_bind_text(s, 1, f->pattern, -1, SQLITE_STATIC);
@@ -468,8 +474,8 @@ out:
 	return rc;
 }
 
-int capf_store_count_valid_lsc(struct capf_store *st, const char *issuer_fp, time_t now,
-			       unsigned long *count, char *err, size_t errlen)
+int capf_store_count_valid_lsc(struct capf_store *st, const char *issuer_fp, time_t now, unsigned long *count,
+			       char *err, size_t errlen)
 {
 	char fp[CAPF_STORE_FP_HEX_LEN + 1];
 	sqlite3_stmt *s;
@@ -483,9 +489,11 @@ int capf_store_count_valid_lsc(struct capf_store *st, const char *issuer_fp, tim
 		now = time(NULL);
 	if ((db = store_reader_get(st, err, errlen)) == NULL)
 		return CAPF_STORE_ERROR;
-	if ((rc = store_prepare(db, "SELECT count(DISTINCT device) FROM issuances WHERE "
+	if ((rc = store_prepare(db,
+				"SELECT count(DISTINCT device) FROM issuances WHERE "
 				"issuer_fp = ?1 AND state IN ('issued', 'delivered') AND "
-				"not_before <= ?2 AND not_after >= ?2", &s, err, errlen)) < 0)
+				"not_before <= ?2 AND not_after >= ?2",
+				&s, err, errlen)) < 0)
 		goto out;
 	sqlite3_bind_text(s, 1, fp, -1, SQLITE_STATIC);
 	sqlite3_bind_int64(s, 2, (int64_t)now);

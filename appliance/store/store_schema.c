@@ -8,7 +8,7 @@
 
 #include "appliance/store/store_int.h"
 
-#define CAPF_APPLICATION_ID 0x43415046  /* "CAPF" */
+#define CAPF_APPLICATION_ID 0x43415046 /* "CAPF" */
 
 static const char *const migrations[] = {
 	/* 0 -> 1 */
@@ -132,8 +132,7 @@ static const char *const migrations[] = {
 	"  CHECK (auth_mac IS NULL OR (length(auth_mac) = 48 AND auth_hash IS NULL));",
 };
 
-_Static_assert(NELEM(migrations) == CAPF_STORE_SCHEMA_VERSION,
-	       "one migration per schema version");
+_Static_assert(NELEM(migrations) == CAPF_STORE_SCHEMA_VERSION, "one migration per schema version");
 
 static int pragma_int(sqlite3 *db, const char *sql, int *out, char *err, size_t errlen)
 {
@@ -166,29 +165,33 @@ int store_migrate(sqlite3 *db, const char *path, int readonly, char *err, size_t
 	 * never committed (a crash, an older failure): migrate it. */
 	if ((version > 0 && appid != CAPF_APPLICATION_ID) ||
 	    (version == 0 && appid != CAPF_APPLICATION_ID && (appid != 0 || ntables != 0))) {
-		store_err(err, errlen, "store: %s is an SQLite database but not a CAPF store "
+		store_err(err, errlen,
+			  "store: %s is an SQLite database but not a CAPF store "
 			  "(application_id %#x, schema version %d): point the store at its own file",
 			  path, (unsigned)appid, version);
 		return CAPF_STORE_ERROR;
 	}
 	if (version > CAPF_STORE_SCHEMA_VERSION) {
-		store_err(err, errlen, "store: %s has schema version %d but this build knows "
+		store_err(err, errlen,
+			  "store: %s has schema version %d but this build knows "
 			  "versions up to %d: it was written by a newer capf-signerd; run that "
 			  "version (or restore a backup made for this one), do not downgrade",
 			  path, version, CAPF_STORE_SCHEMA_VERSION);
 		return CAPF_STORE_ERROR;
 	}
 	if (version < CAPF_STORE_SCHEMA_VERSION && readonly) {
-		store_err(err, errlen, "store: %s has schema version %d, older than %d: open it "
-			  "read-write once to migrate it", path, version, CAPF_STORE_SCHEMA_VERSION);
+		store_err(err, errlen,
+			  "store: %s has schema version %d, older than %d: open it "
+			  "read-write once to migrate it",
+			  path, version, CAPF_STORE_SCHEMA_VERSION);
 		return CAPF_STORE_ERROR;
 	}
 	/* An upgrade: a checked copy of the store as it was, before anything changes. */
 	if (version > 0 && version < CAPF_STORE_SCHEMA_VERSION) {
 		char saved[4200];
 
-		if ((rc = store_backup_pre_migration(db, path, version, CAPF_STORE_SCHEMA_VERSION,
-						     saved, sizeof(saved), err, errlen)) < 0)
+		if ((rc = store_backup_pre_migration(db, path, version, CAPF_STORE_SCHEMA_VERSION, saved,
+						     sizeof(saved), err, errlen)) < 0)
 			return rc;
 	}
 	while (version < CAPF_STORE_SCHEMA_VERSION) {
@@ -204,16 +207,20 @@ int store_migrate(sqlite3 *db, const char *path, int readonly, char *err, size_t
 		if ((rc = store_exec(db, migrations[version], err, errlen)) < 0) {
 			char why[256];
 			snprintf(why, sizeof(why), "%s", err != NULL ? err : "");
-			store_err(err, errlen, "store: %s: migration to schema version %d failed "
-				  "and was rolled back (%s)", path, version + 1, why);
+			store_err(err, errlen,
+				  "store: %s: migration to schema version %d failed "
+				  "and was rolled back (%s)",
+				  path, version + 1, why);
 			goto fail;
 		}
 		snprintf(sql, sizeof(sql), "PRAGMA application_id = %d; PRAGMA user_version = %d",
 			 CAPF_APPLICATION_ID, version + 1);
 		if ((rc = store_exec(db, sql, err, errlen)) < 0)
 			goto fail;
-		snprintf(sql, sizeof(sql), "INSERT OR REPLACE INTO meta(key, value) "
-			 "VALUES ('capf.migrated.%d', CAST(unixepoch() AS TEXT))", version + 1);
+		snprintf(sql, sizeof(sql),
+			 "INSERT OR REPLACE INTO meta(key, value) "
+			 "VALUES ('capf.migrated.%d', CAST(unixepoch() AS TEXT))",
+			 version + 1);
 		if ((rc = store_exec(db, sql, err, errlen)) < 0)
 			goto fail;
 		if ((rc = store_exec(db, "COMMIT", err, errlen)) < 0)

@@ -10,16 +10,16 @@
 #include "appliance/store/store_int.h"
 
 struct store_vfs {
-	sqlite3_vfs base;               /* first: SQLite hands us &base */
+	sqlite3_vfs base; /* first: SQLite hands us &base */
 	sqlite3_vfs *root;
 	atomic_uint_fast64_t *syncs;
 	char name[48];
 };
 
 struct cfile {
-	sqlite3_file base;              /* first */
+	sqlite3_file base; /* first */
 	struct store_vfs *vfs;
-	sqlite3_file *real;             /* follows this struct in the same allocation */
+	sqlite3_file *real; /* follows this struct in the same allocation */
 };
 
 #define REAL(f) (((struct cfile *)(f))->real)
@@ -100,13 +100,15 @@ static int c_unfetch(sqlite3_file *f, sqlite3_int64 o, void *p)
 	return REAL(f)->pMethods->xUnfetch(REAL(f), o, p);
 }
 
-#define METHODS(v) { v, c_close, c_read, c_write, c_truncate, c_sync, c_filesize, \
-	c_lock, c_unlock, c_checkreserved, c_fcntl, c_sectorsize, c_devchar, \
-	c_shmmap, c_shmlock, c_shmbarrier, c_shmunmap, c_fetch, c_unfetch }
+#define METHODS(v)                                                                                            \
+	{                                                                                                     \
+		v, c_close, c_read, c_write, c_truncate, c_sync, c_filesize, c_lock, c_unlock,                \
+			c_checkreserved, c_fcntl, c_sectorsize, c_devchar, c_shmmap, c_shmlock, c_shmbarrier, \
+			c_shmunmap, c_fetch, c_unfetch                                                        \
+	}
 static const sqlite3_io_methods methods[3] = { METHODS(1), METHODS(2), METHODS(3) };
 
-static int c_open(sqlite3_vfs *vfs, sqlite3_filename name, sqlite3_file *f, int flags,
-		  int *outflags)
+static int c_open(sqlite3_vfs *vfs, sqlite3_filename name, sqlite3_file *f, int flags, int *outflags)
 {
 	struct store_vfs *v = (struct store_vfs *)vfs;
 	struct cfile *cf = (struct cfile *)f;
@@ -147,8 +149,7 @@ struct store_vfs *store_vfs_new(atomic_uint_fast64_t *syncs, char *err, size_t e
 	memcpy(&v->base, root, sizeof(v->base));
 	v->root = root;
 	v->syncs = syncs;
-	snprintf(v->name, sizeof(v->name), "capf-store-%u-%p", atomic_fetch_add(&serial, 1),
-		 (void *)v);
+	snprintf(v->name, sizeof(v->name), "capf-store-%u-%p", atomic_fetch_add(&serial, 1), (void *)v);
 	v->base.zName = v->name;
 	v->base.pNext = NULL;
 	v->base.szOsFile = (int)sizeof(struct cfile) + root->szOsFile;

@@ -97,8 +97,7 @@ static void log_cb(void *arg, int level, const char *msg)
 
 static int usage_err(const char *usage, const char *msg, const char *arg)
 {
-	fprintf(stderr, "%s: %s%s%s%s\n%s", prog, msg, arg ? " '" : "", arg ? arg : "",
-		arg ? "'" : "", usage);
+	fprintf(stderr, "%s: %s%s%s%s\n%s", prog, msg, arg ? " '" : "", arg ? arg : "", arg ? "'" : "", usage);
 	return EXIT_USAGE;
 }
 
@@ -217,20 +216,32 @@ static int cmd_init(int argc, char **argv)
 
 	while ((ch = getopt_long(argc, argv, "+", opts, NULL)) != -1) {
 		switch (ch) {
-		case 'm': module = optarg; break;
-		case 'l': label = optarg; break;
-		case 's': sopin = optarg; break;
-		case 'p': pin = optarg; break;
-		case 'h': fputs(usage_init, stdout); return 0;
-		default: fputs(usage_init, stderr); return EXIT_USAGE;
+		case 'm':
+			module = optarg;
+			break;
+		case 'l':
+			label = optarg;
+			break;
+		case 's':
+			sopin = optarg;
+			break;
+		case 'p':
+			pin = optarg;
+			break;
+		case 'h':
+			fputs(usage_init, stdout);
+			return 0;
+		default:
+			fputs(usage_init, stderr);
+			return EXIT_USAGE;
 		}
 	}
 	if (optind < argc)
 		return usage_err(usage_init, "unexpected argument", argv[optind]);
 	if (label == NULL || sopin == NULL || pin == NULL)
 		return usage_err(usage_init, "--label, --so-pin-file and --pin-file are required", NULL);
-	if (p11_token_init(p11_module_choose(module, NULL), label, sopin, pin, &slot, err,
-			   sizeof(err)) != P11_OK)
+	if (p11_token_init(p11_module_choose(module, NULL), label, sopin, pin, &slot, err, sizeof(err)) !=
+	    P11_OK)
 		return fail(err);
 	printf("initialised token '%s' in slot %lu\n", label, slot);
 	return 0;
@@ -322,13 +333,27 @@ static int cmd_keygen(int argc, char **argv)
 
 	while ((ch = getopt_long(argc, argv, "+", opts, NULL)) != -1) {
 		switch (ch) {
-		case 'u': c.uri_s = optarg; break;
-		case 't': type = optarg; break;
-		case 'i': idhex = optarg; break;
-		case 'o': pubout = optarg; break;
-		case 'm': c.module = optarg; break;
-		case 'h': fputs(usage_keygen, stdout); return 0;
-		default: fputs(usage_keygen, stderr); return EXIT_USAGE;
+		case 'u':
+			c.uri_s = optarg;
+			break;
+		case 't':
+			type = optarg;
+			break;
+		case 'i':
+			idhex = optarg;
+			break;
+		case 'o':
+			pubout = optarg;
+			break;
+		case 'm':
+			c.module = optarg;
+			break;
+		case 'h':
+			fputs(usage_keygen, stdout);
+			return 0;
+		default:
+			fputs(usage_keygen, stderr);
+			return EXIT_USAGE;
 		}
 	}
 	if (optind < argc)
@@ -379,8 +404,8 @@ static int cmd_keygen(int argc, char **argv)
 		goto out;
 	}
 	if (pubout != NULL && write_pub(pk, pubout, err, sizeof(err)) < 0) {
-		fprintf(stderr, "%s: key generated (%s) but the public key was not written: %s\n",
-			prog, uri, err);
+		fprintf(stderr, "%s: key generated (%s) but the public key was not written: %s\n", prog, uri,
+			err);
 		goto out;
 	}
 	printf("uri: %s\n", uri);
@@ -399,23 +424,34 @@ out:
 static const char *class_word(CK_OBJECT_CLASS c)
 {
 	switch (c) {
-	case CKO_PRIVATE_KEY: return "private";
-	case CKO_PUBLIC_KEY: return "public";
-	case CKO_CERTIFICATE: return "cert";
-	case CKO_SECRET_KEY: return "secret-key";
-	case CKO_DATA: return "data";
-	default: return "other";
+	case CKO_PRIVATE_KEY:
+		return "private";
+	case CKO_PUBLIC_KEY:
+		return "public";
+	case CKO_CERTIFICATE:
+		return "cert";
+	case CKO_SECRET_KEY:
+		return "secret-key";
+	case CKO_DATA:
+		return "data";
+	default:
+		return "other";
 	}
 }
 
 static const char *ktype_word(CK_KEY_TYPE k)
 {
 	switch (k) {
-	case CKK_RSA: return "rsa";
-	case CKK_EC: return "ec";
-	case CKK_AES: return "aes";
-	case (CK_KEY_TYPE)-1: return "-";
-	default: return "other";
+	case CKK_RSA:
+		return "rsa";
+	case CKK_EC:
+		return "ec";
+	case CKK_AES:
+		return "aes";
+	case (CK_KEY_TYPE)-1:
+		return "-";
+	default:
+		return "other";
 	}
 }
 
@@ -424,8 +460,11 @@ static void size_word(struct p11_object *o, char *buf, size_t len)
 	int nid = p11_object_curve_nid(o);
 
 	if (nid != NID_undef)
-		snprintf(buf, len, "%s", nid == NID_X9_62_prime256v1 ? "P-256" : nid == NID_secp384r1 ?
-			 "P-384" : nid == NID_secp521r1 ? "P-521" : OBJ_nid2sn(nid));
+		snprintf(buf, len, "%s",
+			 nid == NID_X9_62_prime256v1 ? "P-256" :
+			 nid == NID_secp384r1        ? "P-384" :
+			 nid == NID_secp521r1        ? "P-521" :
+						       OBJ_nid2sn(nid));
 	else if (p11_object_bits(o) > 0)
 		snprintf(buf, len, "%u", p11_object_bits(o));
 	else
@@ -464,11 +503,21 @@ static int cmd_list(int argc, char **argv)
 
 	while ((ch = getopt_long(argc, argv, "+", opts, NULL)) != -1) {
 		switch (ch) {
-		case 'u': c.uri_s = optarg; break;
-		case 'j': c.json = 1; break;
-		case 'm': c.module = optarg; break;
-		case 'h': fputs(usage_list, stdout); return 0;
-		default: fputs(usage_list, stderr); return EXIT_USAGE;
+		case 'u':
+			c.uri_s = optarg;
+			break;
+		case 'j':
+			c.json = 1;
+			break;
+		case 'm':
+			c.module = optarg;
+			break;
+		case 'h':
+			fputs(usage_list, stdout);
+			return 0;
+		default:
+			fputs(usage_list, stderr);
+			return EXIT_USAGE;
 		}
 	}
 	if (optind < argc)
@@ -547,11 +596,21 @@ static int cmd_pubkey(int argc, char **argv)
 
 	while ((ch = getopt_long(argc, argv, "+", opts, NULL)) != -1) {
 		switch (ch) {
-		case 'u': c.uri_s = optarg; break;
-		case 'o': out = optarg; break;
-		case 'm': c.module = optarg; break;
-		case 'h': fputs(usage_pubkey, stdout); return 0;
-		default: fputs(usage_pubkey, stderr); return EXIT_USAGE;
+		case 'u':
+			c.uri_s = optarg;
+			break;
+		case 'o':
+			out = optarg;
+			break;
+		case 'm':
+			c.module = optarg;
+			break;
+		case 'h':
+			fputs(usage_pubkey, stdout);
+			return 0;
+		default:
+			fputs(usage_pubkey, stderr);
+			return EXIT_USAGE;
 		}
 	}
 	if (optind < argc)
@@ -580,8 +639,9 @@ static int cmd_pubkey(int argc, char **argv)
 				pick = objs[i];
 			}
 	if (pick == NULL) {
-		fail(c.uri.pin_source ? "no key or certificate matches the URI" :
-		     "no key or certificate matches the URI (private keys need pin-source=file:/path)");
+		fail(c.uri.pin_source ?
+			     "no key or certificate matches the URI" :
+			     "no key or certificate matches the URI (private keys need pin-source=file:/path)");
 		goto out;
 	}
 	if (p11_object_public_key(pick, NULL, NULL, &pk, err, sizeof(err)) != P11_OK ||
@@ -651,11 +711,21 @@ static int cmd_info(int argc, char **argv)
 
 	while ((ch = getopt_long(argc, argv, "+", opts, NULL)) != -1) {
 		switch (ch) {
-		case 'u': c.uri_s = optarg; break;
-		case 'j': c.json = 1; break;
-		case 'm': c.module = optarg; break;
-		case 'h': fputs(usage_info, stdout); return 0;
-		default: fputs(usage_info, stderr); return EXIT_USAGE;
+		case 'u':
+			c.uri_s = optarg;
+			break;
+		case 'j':
+			c.json = 1;
+			break;
+		case 'm':
+			c.module = optarg;
+			break;
+		case 'h':
+			fputs(usage_info, stdout);
+			return 0;
+		default:
+			fputs(usage_info, stderr);
+			return EXIT_USAGE;
 		}
 	}
 	if (optind < argc)
@@ -692,10 +762,14 @@ static int cmd_info(int argc, char **argv)
 			}
 		printf("]}\n");
 	} else {
-		printf("label:        "); text_str(stdout, label);
-		printf("\nmanufacturer: "); text_str(stdout, manuf);
-		printf("\nmodel:        "); text_str(stdout, model);
-		printf("\nserial:       "); text_str(stdout, serial);
+		printf("label:        ");
+		text_str(stdout, label);
+		printf("\nmanufacturer: ");
+		text_str(stdout, manuf);
+		printf("\nmodel:        ");
+		text_str(stdout, model);
+		printf("\nserial:       ");
+		text_str(stdout, serial);
 		printf("\nslot:         %lu\nmodule:       %s\nuser PIN:     %s\nflags:       ",
 		       p11_token_slot(t), p11_module_path(p11_token_module(t)), pin_state(ti.flags));
 		for (size_t i = 0; i < sizeof(token_flags) / sizeof(token_flags[0]); i++)
@@ -716,7 +790,7 @@ int main(int argc, char **argv)
 		const char *name;
 		int (*fn)(int, char **);
 	} cmds[] = {
-		{ "init", cmd_init }, { "keygen", cmd_keygen }, { "list", cmd_list },
+		{ "init", cmd_init },     { "keygen", cmd_keygen }, { "list", cmd_list },
 		{ "pubkey", cmd_pubkey }, { "info", cmd_info },
 	};
 	const char *v = getenv("CAPF_TOKEN_VERBOSE");

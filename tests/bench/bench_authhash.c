@@ -28,8 +28,8 @@ static double now_ms(void)
 	return ts.tv_sec * 1e3 + ts.tv_nsec / 1e6;
 }
 
-static int mac_fn(void *ctx, const unsigned char *in, size_t inlen,
-		  unsigned char out[CAPF_AUTHHASH_LEN], char *err, size_t errlen)
+static int mac_fn(void *ctx, const unsigned char *in, size_t inlen, unsigned char out[CAPF_AUTHHASH_LEN],
+		  char *err, size_t errlen)
 {
 	return p11_hmac_sha256(ctx, in, inlen, out, err, errlen) == P11_OK ? 0 : -1;
 }
@@ -62,8 +62,10 @@ int main(int argc, char **argv)
 		return 2;
 	snprintf(p, sizeof(p), "%s/tokens", dir);
 	mkdir(p, 0700);
-	snprintf(body, sizeof(body), "directories.tokendir = %s\nobjectstore.backend = file\n"
-		 "log.level = ERROR\n", p);
+	snprintf(body, sizeof(body),
+		 "directories.tokendir = %s\nobjectstore.backend = file\n"
+		 "log.level = ERROR\n",
+		 p);
 	snprintf(p, sizeof(p), "%s/softhsm2.conf", dir);
 	snprintf(pin, sizeof(pin), "%s/user.pin", dir);
 	snprintf(so, sizeof(so), "%s/so.pin", dir);
@@ -108,13 +110,13 @@ int main(int argc, char **argv)
 	hmac_verify = (now_ms() - t0) / 100;
 
 	printf("authentication string, store one: scrypt (N=2^15 r=8 p=1, before) %.1f ms; "
-	       "token HMAC-SHA-256 (after) %.3f ms; %.0fx faster\n", scrypt_make, hmac_make,
-	       scrypt_make / hmac_make);
-	printf("authentication string, check one: scrypt %.1f ms; token HMAC %.3f ms\n",
-	       scrypt_verify, hmac_verify);
+	       "token HMAC-SHA-256 (after) %.3f ms; %.0fx faster\n",
+	       scrypt_make, hmac_make, scrypt_make / hmac_make);
+	printf("authentication string, check one: scrypt %.1f ms; token HMAC %.3f ms\n", scrypt_verify,
+	       hmac_verify);
 	printf("10,000-device bulk with unique strings, hashing: scrypt %.0f s (from %d strings); "
-	       "token HMAC %.2f s (measured over %d strings)\n", scrypt_make * 10000 / 1e3, ns,
-	       hmac_make * 10000 / 1e3, nh);
+	       "token HMAC %.2f s (measured over %d strings)\n",
+	       scrypt_make * 10000 / 1e3, ns, hmac_make * 10000 / 1e3, nh);
 	rc = 0;
 	goto out;
 fail:

@@ -34,8 +34,8 @@ static void *work(void *arg)
 	while (!atomic_load(&stop)) {
 		size_t siglen = sizeof(sig);
 
-		if (p11_sign(r->key, r->mech, NULL, 0, in, r->mech == CKM_ECDSA ? 32 : 51, sig, &siglen,
-			     err, sizeof(err)) == P11_OK)
+		if (p11_sign(r->key, r->mech, NULL, 0, in, r->mech == CKM_ECDSA ? 32 : 51, sig, &siglen, err,
+			     sizeof(err)) == P11_OK)
 			r->n++;
 		else
 			r->fail++;
@@ -73,7 +73,8 @@ int main(int argc, char **argv)
 	static const struct {
 		const char *spec, *name;
 		CK_MECHANISM_TYPE mech;
-	} kinds[] = { { "ec:P-256", "ECDSA P-256", CKM_ECDSA }, { "rsa:2048", "RSA-2048 PKCS#1", CKM_RSA_PKCS } };
+	} kinds[] = { { "ec:P-256", "ECDSA P-256", CKM_ECDSA },
+		      { "rsa:2048", "RSA-2048 PKCS#1", CKM_RSA_PKCS } };
 
 	if (mkdtemp(dir) == NULL)
 		return 1;
@@ -94,7 +95,8 @@ int main(int argc, char **argv)
 		return 1;
 	}
 	snprintf(uri, sizeof(uri), "pkcs11:token=BENCH?pin-source=file:%s", pin);
-	if (p11_uri_parse(uri, &u, err, sizeof(err)) != 0 || p11_token_open(&u, &opts, &t, err, sizeof(err)) != P11_OK) {
+	if (p11_uri_parse(uri, &u, err, sizeof(err)) != 0 ||
+	    p11_token_open(&u, &opts, &t, err, sizeof(err)) != P11_OK) {
 		fprintf(stderr, "open: %s\n", err);
 		return 1;
 	}

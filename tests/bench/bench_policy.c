@@ -64,8 +64,8 @@ static void run(const char *ca_spec, const char *phone_spec, int n)
 		EVP_PKEY_free(k);
 	}
 	printf("policy CA %-8s phone %-8s: %d issuances; policy (decode+build+lint+lint) %.0f us CPU each "
-	       "(%.0f/s per core); software signing %.0f us CPU each\n", ca_spec, phone_spec, n,
-	       t_policy / n * 1e6, n / t_policy, t_sign / n * 1e6);
+	       "(%.0f/s per core); software signing %.0f us CPU each\n",
+	       ca_spec, phone_spec, n, t_policy / n * 1e6, n / t_policy, t_sign / n * 1e6);
 	OPENSSL_free(der);
 	capf_errlist_free(e);
 	capf_ca_free(ca);

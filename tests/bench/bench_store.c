@@ -28,7 +28,7 @@ struct run {
 	const char *issuer;
 	int thread, per;
 	int failures;
-	unsigned char der[900];         /* about an LSC's size */
+	unsigned char der[900]; /* about an LSC's size */
 };
 
 static double now_s(void)
@@ -87,8 +87,8 @@ static void *worker(void *arg)
 }
 
 /* One measurement in a fresh store; returns records/s or -1. */
-static double measure(const char *base, unsigned flags, int threads, int total,
-		      double *commits_per, double *syncs_per)
+static double measure(const char *base, unsigned flags, int threads, int total, double *commits_per,
+		      double *syncs_per)
 {
 	char dir[256], path[300], err[512], fp[65];
 	struct capf_store_device_change *ch;
@@ -132,8 +132,7 @@ static double measure(const char *base, unsigned flags, int threads, int total,
 			d->dev.status_op = CAPF_OP_INSTALL;
 		}
 	if (ch == NULL || capf_store_cert_add(st, &cert, NULL, err, sizeof(err)) != 0 ||
-	    capf_store_device_bulk(st, ch, (size_t)(per * threads), NULL, &failed, err,
-				   sizeof(err)) != 0) {
+	    capf_store_device_bulk(st, ch, (size_t)(per * threads), NULL, &failed, err, sizeof(err)) != 0) {
 		fprintf(stderr, "bench_store: setup: %s\n", err);
 		free(ch);
 		capf_store_close(st);
@@ -246,9 +245,9 @@ int main(int argc, char **argv)
 		return 2;
 	}
 	printf("store: issuance_record (durable, synchronous=FULL, WAL) in %s, %d records per "
-	       "run, median of %d\n", base, total, reps);
-	printf("%-14s %8s %12s %15s %13s\n", "mode", "threads", "records/s", "commits/record",
-	       "fsyncs/record");
+	       "run, median of %d\n",
+	       base, total, reps);
+	printf("%-14s %8s %12s %15s %13s\n", "mode", "threads", "records/s", "commits/record", "fsyncs/record");
 	for (size_t i = 0; i < sizeof(thread_counts) / sizeof(thread_counts[0]); i++) {
 		for (int naive = 1; naive >= 0; naive--) {
 			double cpr = 0, spr = 0, v[15], rps;
@@ -265,8 +264,8 @@ int main(int argc, char **argv)
 			}
 			qsort(v, (size_t)reps, sizeof(v[0]), cmp_double);
 			rps = v[reps / 2];
-			printf("%-14s %8d %12.0f %15.3f %13.3f\n",
-			       naive ? "naive" : "group-commit", thread_counts[i], rps, cpr, spr);
+			printf("%-14s %8d %12.0f %15.3f %13.3f\n", naive ? "naive" : "group-commit",
+			       thread_counts[i], rps, cpr, spr);
 			fflush(stdout);
 		}
 	}

@@ -38,8 +38,8 @@ static double cpu_s(void)
 	struct rusage ru;
 
 	getrusage(RUSAGE_SELF, &ru);
-	return (double)ru.ru_utime.tv_sec + (double)ru.ru_utime.tv_usec / 1e6 +
-	       (double)ru.ru_stime.tv_sec + (double)ru.ru_stime.tv_usec / 1e6;
+	return (double)ru.ru_utime.tv_sec + (double)ru.ru_utime.tv_usec / 1e6 + (double)ru.ru_stime.tv_sec +
+	       (double)ru.ru_stime.tv_usec / 1e6;
 }
 
 static double now(void)
@@ -116,7 +116,7 @@ int main(int argc, char **argv)
 			digest = argv[++i];
 		else {
 			fprintf(stderr, "usage: bench_tokensign --uri URI [--provider-dir DIR] [--threads N] "
-				"[--seconds S] [--digest NAME]\n");
+					"[--seconds S] [--digest NAME]\n");
 			return 2;
 		}
 	}

@@ -106,7 +106,7 @@ static struct {
 	double interval, within, duration, rate, delay;
 } opt = { "SEP0000DEADBEEF", "END_SESSION:9", NULL, NULL, 300, -1, 0.5, 10.0, 20.0, 200.0, 0.0 };
 
-static double limit_s = 20.0;           /* $CAPF_HOSTILE_TIMEOUT */
+static double limit_s = 20.0; /* $CAPF_HOSTILE_TIMEOUT */
 static SSL_CTX *ctx;
 
 static void fail(const char *fmt, ...) __attribute__((format(printf, 1, 2), noreturn));
@@ -149,7 +149,9 @@ static void set_timeout(int fd, double s)
 /* A TCP socket to host:port from bind (NULL: any), connected (nonblock: in progress). */
 static int tcp_open(const char *host, const char *port, const char *bind_addr, int nonblock)
 {
-	struct addrinfo hints = { .ai_family = AF_UNSPEC, .ai_socktype = SOCK_STREAM, .ai_flags = AI_NUMERICHOST };
+	struct addrinfo hints = { .ai_family = AF_UNSPEC,
+				  .ai_socktype = SOCK_STREAM,
+				  .ai_flags = AI_NUMERICHOST };
 	struct addrinfo *ai, *src = NULL;
 	int fd, one = 1;
 
@@ -164,7 +166,7 @@ static int tcp_open(const char *host, const char *port, const char *bind_addr, i
 			freeaddrinfo(src);
 		return -1;
 	}
-	setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));   /* one TLS record per byte, really */
+	setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one)); /* one TLS record per byte, really */
 	if (!nonblock)
 		set_timeout(fd, limit_s);
 	if ((src != NULL && bind(fd, src->ai_addr, src->ai_addrlen) != 0) ||
@@ -290,7 +292,8 @@ static long value_of(const struct capf_msg *m)
 
 	if (m->command == CAPF_CMD_END_SESSION && capf_msg_u8(m, CAPF_TAG_REASON, &v8, err, sizeof(err)) == 1)
 		return v8;
-	if (m->command == CAPF_CMD_RETRY_LATER && capf_msg_uint(m, CAPF_TAG_RETRY_DELAY, &v32, err, sizeof(err)) == 1)
+	if (m->command == CAPF_CMD_RETRY_LATER &&
+	    capf_msg_uint(m, CAPF_TAG_RETRY_DELAY, &v32, err, sizeof(err)) == 1)
 		return (long)v32;
 	return -1;
 }
@@ -423,7 +426,8 @@ static int case_bad(const char *host, const char *port, const char *c)
 		memcpy(out + 2, sid, 3);
 		n = 5;
 	} else if (strcmp(c, "length-overrun") == 0) {
-		n = message(out, CAPF_CMD_AUTH_RESPONSE, sid, (const uint8_t *)"\x0d\x00\x05SEP00xxxxxxxxxxxx", 20);
+		n = message(out, CAPF_CMD_AUTH_RESPONSE, sid, (const uint8_t *)"\x0d\x00\x05SEP00xxxxxxxxxxxx",
+			    20);
 		put_be(out + 6, 200, 2);
 	} else if (strcmp(c, "short-body") == 0) {
 		/* DEVICE_NAME cut 4 bytes short, then a VERSION header announcing 16 bytes */
@@ -486,7 +490,7 @@ static int case_good(const char *host, const char *port, const char *c)
 	n = auth_response(out, sizeof(out), sid, opt.name, strcmp(c, "unknown-tag") == 0);
 	if (strcmp(c, "split") == 0) {
 		for (size_t i = 0; i < n; i++)
-			send_all(s, out + i, 1);        /* one TLS record per byte */
+			send_all(s, out + i, 1); /* one TLS record per byte */
 	} else {
 		send_all(s, out, n);
 	}
@@ -522,7 +526,7 @@ static int case_keygen(const char *host, const char *port, int silent)
 		return 1;
 	}
 	if (!silent) {
-		tls_close(s);           /* gone */
+		tls_close(s); /* gone */
 		printf("ok: %s: vanished after KEY_GENERATE_REQUEST\n", opt.name);
 		return 0;
 	}
@@ -565,10 +569,10 @@ static int case_idle(const char *host, const char *port)
 	for (long i = 0; i < n; i++) {
 		pf[i].fd = -1;
 		if (i % 2) {
-			SSL *s = tls_connect(host, port, NULL);     /* handshake done, then silence */
+			SSL *s = tls_connect(host, port, NULL); /* handshake done, then silence */
 
 			if (s == NULL || !read_msg(s, &r) || r.m.command == CAPF_CMD_RETRY_LATER) {
-				refused++;              /* closed or RETRY_LATER (connection limit) */
+				refused++; /* closed or RETRY_LATER (connection limit) */
 				tls_close(s);
 				continue;
 			}
@@ -599,8 +603,8 @@ static int case_idle(const char *host, const char *port)
 			if (ssl[i] != NULL) {
 				for (;;) {
 					if (SSL_read_ex(ssl[i], buf, sizeof(buf), &got) == 1) {
-						if (got >= 2 && buf[0] == CAPF_PROTOCOL_ID && buf[1] == CAPF_CMD_END_SESSION &&
-						    buf[got - 1] != 7)
+						if (got >= 2 && buf[0] == CAPF_PROTOCOL_ID &&
+						    buf[1] == CAPF_CMD_END_SESSION && buf[got - 1] != 7)
 							bad++;
 						continue;
 					}
@@ -679,8 +683,8 @@ static int case_limit(const char *host, const char *port)
 	if (opt.other != NULL) {
 		s = tls_connect(host, port, opt.other);
 		if (s == NULL || !read_msg(s, &r) || r.m.command != CAPF_CMD_AUTH_REQUEST) {
-			printf("FAIL: limit: a connection from %s was not served while %s is at its limit\n", opt.other,
-			       opt.bind ? opt.bind : "127.0.0.1");
+			printf("FAIL: limit: a connection from %s was not served while %s is at its limit\n",
+			       opt.other, opt.bind ? opt.bind : "127.0.0.1");
 			return 1;
 		}
 		tls_close(s);
@@ -742,8 +746,8 @@ static int case_trickle(const char *host, const char *port)
 	dt = now() - t0;
 	if (end == NULL || dt > opt.within) {
 		snprintf(endbuf, sizeof(endbuf), "%s", end ? end : "still open");
-		printf("FAIL: trickle: the server kept the session %.1fs (%ld bytes trickled, %s), limit %.1fs\n", dt,
-		       sent, endbuf, opt.within);
+		printf("FAIL: trickle: the server kept the session %.1fs (%ld bytes trickled, %s), limit %.1fs\n",
+		       dt, sent, endbuf, opt.within);
 		return 1;
 	}
 	printf("ok: trickle: %s after %.1fs and %ld bytes one every %.2fs\n", end, dt, sent, opt.interval);
@@ -792,7 +796,8 @@ static int case_slow_handshake(const char *host, const char *port)
 	close(fd);
 	SSL_free(s);
 	if (end == NULL || dt > opt.within) {
-		printf("FAIL: slow-handshake: open after %.1fs (%ld bytes sent), limit %.1fs\n", dt, i, opt.within);
+		printf("FAIL: slow-handshake: open after %.1fs (%ld bytes sent), limit %.1fs\n", dt, i,
+		       opt.within);
 		return 1;
 	}
 	printf("ok: slow-handshake: closed after %.1fs and %ld bytes\n", dt, i);
@@ -806,7 +811,7 @@ struct conn {
 	SSL *s;
 	enum phase phase;
 	uint8_t head[8], last[2];
-	size_t got;             /* bytes of the first message read (up to 8) */
+	size_t got; /* bytes of the first message read (up to 8) */
 	long sent;
 	double next;
 };
@@ -897,8 +902,9 @@ static void conn_step(struct conn *c)
 				}
 				continue;
 			}
-			if (c->phase == P_HELD && c->last[1] == CAPF_PROTOCOL_ID && buf[i] == CAPF_CMD_END_SESSION) {
-				conn_close(c, &st.closed);      /* END_SESSION: the server ended it */
+			if (c->phase == P_HELD && c->last[1] == CAPF_PROTOCOL_ID &&
+			    buf[i] == CAPF_CMD_END_SESSION) {
+				conn_close(c, &st.closed); /* END_SESSION: the server ended it */
 				return;
 			}
 			c->last[0] = c->last[1];
@@ -1055,7 +1061,7 @@ static int fake_server(const char *path)
 			} else if ((k = recv(pf[i].fd, buf, sizeof(buf), 0)) > 0) {
 				printf("received %zd bytes\n", k);
 			} else {
-				pf[i].fd = -pf[i].fd - 1;       /* peer gone: keep it, stop polling it */
+				pf[i].fd = -pf[i].fd - 1; /* peer gone: keep it, stop polling it */
 			}
 			fflush(stdout);
 		}
@@ -1065,17 +1071,22 @@ static int fake_server(const char *path)
 
 int main(int argc, char **argv)
 {
-	static const struct option longopts[] = {
-		{ "expect", required_argument, NULL, 'e' }, { "name", required_argument, NULL, 'n' },
-		{ "count", required_argument, NULL, 'c' }, { "bind", required_argument, NULL, 'b' },
-		{ "other-bind", required_argument, NULL, 'o' }, { "interval", required_argument, NULL, 'i' },
-		{ "within", required_argument, NULL, 'w' }, { "duration", required_argument, NULL, 'd' },
-		{ "rate", required_argument, NULL, 'r' }, { "uid", required_argument, NULL, 'u' },
-		{ "delay", required_argument, NULL, 'D' }, { "help", no_argument, NULL, 'h' },
-		{ NULL, 0, NULL, 0 }
-	};
-	static const char *bad_cases[] = { "half-header", "length-overrun", "short-body", "wrong-protocol-id",
-					   "wrong-session-id", "unknown-command", "garbage", "huge-body" };
+	static const struct option longopts[] = { { "expect", required_argument, NULL, 'e' },
+						  { "name", required_argument, NULL, 'n' },
+						  { "count", required_argument, NULL, 'c' },
+						  { "bind", required_argument, NULL, 'b' },
+						  { "other-bind", required_argument, NULL, 'o' },
+						  { "interval", required_argument, NULL, 'i' },
+						  { "within", required_argument, NULL, 'w' },
+						  { "duration", required_argument, NULL, 'd' },
+						  { "rate", required_argument, NULL, 'r' },
+						  { "uid", required_argument, NULL, 'u' },
+						  { "delay", required_argument, NULL, 'D' },
+						  { "help", no_argument, NULL, 'h' },
+						  { NULL, 0, NULL, 0 } };
+	static const char *bad_cases[] = { "half-header",       "length-overrun",   "short-body",
+					   "wrong-protocol-id", "wrong-session-id", "unknown-command",
+					   "garbage",           "huge-body" };
 	const char *c, *host = NULL, *port = NULL;
 	int o, npos;
 
@@ -1103,19 +1114,45 @@ int main(int argc, char **argv)
 	optind = 2 + npos;
 	while ((o = getopt_long(argc, argv, "h", longopts, NULL)) != -1) {
 		switch (o) {
-		case 'e': opt.expect = optarg; break;
-		case 'n': opt.name = optarg; break;
-		case 'c': opt.count = atol(optarg); break;
-		case 'b': opt.bind = optarg; break;
-		case 'o': opt.other = optarg; break;
-		case 'i': opt.interval = atof(optarg); break;
-		case 'w': opt.within = atof(optarg); break;
-		case 'd': opt.duration = atof(optarg); break;
-		case 'r': opt.rate = atof(optarg); break;
-		case 'u': opt.uid = atol(optarg); break;
-		case 'D': opt.delay = atof(optarg); break;
-		case 'h': fputs(usage, stdout); return 0;
-		default: fprintf(stderr, "capf-hostile: see --help\n"); return 2;
+		case 'e':
+			opt.expect = optarg;
+			break;
+		case 'n':
+			opt.name = optarg;
+			break;
+		case 'c':
+			opt.count = atol(optarg);
+			break;
+		case 'b':
+			opt.bind = optarg;
+			break;
+		case 'o':
+			opt.other = optarg;
+			break;
+		case 'i':
+			opt.interval = atof(optarg);
+			break;
+		case 'w':
+			opt.within = atof(optarg);
+			break;
+		case 'd':
+			opt.duration = atof(optarg);
+			break;
+		case 'r':
+			opt.rate = atof(optarg);
+			break;
+		case 'u':
+			opt.uid = atol(optarg);
+			break;
+		case 'D':
+			opt.delay = atof(optarg);
+			break;
+		case 'h':
+			fputs(usage, stdout);
+			return 0;
+		default:
+			fprintf(stderr, "capf-hostile: see --help\n");
+			return 2;
 		}
 	}
 	if (optind != argc || opt.count < 1 || opt.interval <= 0) {

@@ -154,7 +154,7 @@ static int cmd_unread(const char *sock, unsigned n)
 				break;
 			}
 			if (r < 0 && (errno == EAGAIN || errno == EWOULDBLOCK) && tries < 200) {
-				usleep(10000);  /* the daemon is behind (or has stopped reading us) */
+				usleep(10000); /* the daemon is behind (or has stopped reading us) */
 				continue;
 			}
 			closed = r < 0 && errno != EAGAIN && errno != EWOULDBLOCK;
@@ -473,7 +473,8 @@ int hostile_ipc(const char *c, int argc, char **argv)
 		return cmd_unread(argv[0], (unsigned)strtoul(argv[1], NULL, 10));
 	if (strcmp(c, "ipc-forged-issue") == 0 && argc == 1)
 		return cmd_forged_issue(argv[0]);
-	if (strcmp(c, "ipc-replay") == 0 && (argc == 2 || (argc == 3 && strcmp(argv[2], "--fresh-session") == 0)))
+	if (strcmp(c, "ipc-replay") == 0 &&
+	    (argc == 2 || (argc == 3 && strcmp(argv[2], "--fresh-session") == 0)))
 		return cmd_replay(argv[0], argv[1], argc == 3);
 	fprintf(stderr, "capf-hostile %s: wrong arguments (--help)\n", c);
 	return 2;

@@ -35,11 +35,11 @@ static void check_elements(const struct capf_msg *m)
 		capf_elem_uint(&e, &v32, err, sizeof(err));
 		if (capf_elem_cstr(&e, CAPF_NAME_MAX, &s, &slen, err, sizeof(err)) == 0 && strlen(s) != slen)
 			abort();
-		if (e.tag == CAPF_TAG_CERTIFICATE && capf_cert_unwrap(e.val, e.len, &c, err, sizeof(err)) == 0 &&
-		    c.der_len + 5 != e.len)
+		if (e.tag == CAPF_TAG_CERTIFICATE &&
+		    capf_cert_unwrap(e.val, e.len, &c, err, sizeof(err)) == 0 && c.der_len + 5 != e.len)
 			abort();
-		if (e.tag == CAPF_TAG_SHA2_SIGNED_DATA && capf_sha2_parse(e.val, e.len, &s2, err, sizeof(err)) == 0 &&
-		    s2.sig_len + 3 != e.len)
+		if (e.tag == CAPF_TAG_SHA2_SIGNED_DATA &&
+		    capf_sha2_parse(e.val, e.len, &s2, err, sizeof(err)) == 0 && s2.sig_len + 3 != e.len)
 			abort();
 		if (e.tag == CAPF_TAG_SUDI_DATA && capf_sudi_parse(e.val, e.len, &sd, err, sizeof(err)) == 0 &&
 		    (sd.cert == NULL || sd.cert + sd.cert_len > e.val + e.len))

@@ -96,8 +96,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	size_t plen;
 	char s[128];
 
-	if (capf_ipc_decode_request(&m, data, size, CAPF_IPC_ROLE_FRONT | CAPF_IPC_ROLE_ADMIN,
-				    err, sizeof(err)) == 0) {
+	if (capf_ipc_decode_request(&m, data, size, CAPF_IPC_ROLE_FRONT | CAPF_IPC_ROLE_ADMIN, err,
+				    sizeof(err)) == 0) {
 		if ((capf_ipc_verb_roles(m.verb) & (CAPF_IPC_ROLE_FRONT | CAPF_IPC_ROLE_ADMIN)) == 0)
 			abort();
 		capf_ipc_get_u8(&m, CAPF_IPC_T_KEY_TYPE, &v8);
@@ -110,7 +110,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	}
 	if (size >= CAPF_IPC_HEADER_LEN) {
 		uint16_t verb = (uint16_t)(data[2] << 8 | data[3]);
-		uint32_t id = (uint32_t)data[4] << 24 | (uint32_t)data[5] << 16 | (uint32_t)data[6] << 8 | data[7];
+		uint32_t id =
+			(uint32_t)data[4] << 24 | (uint32_t)data[5] << 16 | (uint32_t)data[6] << 8 | data[7];
 
 		if (capf_ipc_decode_response(&m, data, size, verb, id, err, sizeof(err)) == 0) {
 			if (m.status > CAPF_IPC_ERROR)

@@ -31,8 +31,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	inside(f.h.signature, data, data + f.h.length);
 	inside(f.h.serial, data, data + f.h.length);
 	inside(f.h.signer_name, data, data + f.h.length);
-	if (itl_signed_data(data, size, &f, &sd, &sdlen) != 0 || sdlen != size - 3 - f.h.signature.n
-	    || memcmp(sd, data, f.h.sig_offset) != 0)
+	if (itl_signed_data(data, size, &f, &sd, &sdlen) != 0 || sdlen != size - 3 - f.h.signature.n ||
+	    memcmp(sd, data, f.h.sig_offset) != 0)
 		abort();
 	free(sd);
 	for (at = f.h.length, i = 0; i < f.nrec; i++) {
@@ -49,27 +49,31 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		inside(r->certificate, lo, hi);
 		inside(r->subject, lo, hi);
 		inside(r->serial, lo, hi);
-		if (!r->subject.p || !r->issuer.p || !r->serial.p || !r->public_key.p || !r->signature.p
-		    || !r->certificate.p || !itl_role_name(r->role))
+		if (!r->subject.p || !r->issuer.p || !r->serial.p || !r->public_key.p || !r->signature.p ||
+		    !r->certificate.p || !itl_role_name(r->role))
 			continue;
 		memcpy(subj, r->subject.p, r->subject.n);
 		subj[r->subject.n] = 0;
 		memcpy(iss, r->issuer.p, r->issuer.n);
 		iss[r->issuer.n] = 0;
-		c = (struct itl_cert_fields){ .role = r->role, .subject = subj, .issuer = iss,
-			.serial = r->serial, .public_key = r->public_key, .signature = r->signature,
-			.certificate = r->certificate };
+		c = (struct itl_cert_fields){ .role = r->role,
+					      .subject = subj,
+					      .issuer = iss,
+					      .serial = r->serial,
+					      .public_key = r->public_key,
+					      .signature = r->signature,
+					      .certificate = r->certificate };
 		if (itl_build_record(&c, &rb, &rl, err, sizeof(err)) != 0)
-			continue;       /* a field too large together */
+			continue; /* a field too large together */
 		/* a lone record behind the parsed header parses back to the same certificate */
 		{
 			uint8_t *two = malloc(f.h.length + rl);
 
 			memcpy(two, data, f.h.length);
 			memcpy(two + f.h.length, rb, rl);
-			if (itl_parse(two, f.h.length + rl, &g, err, sizeof(err)) != 0 || g.nrec != 1
-			    || g.r[0].role != r->role || g.r[0].certificate.n != r->certificate.n
-			    || memcmp(g.r[0].certificate.p, r->certificate.p, r->certificate.n) != 0)
+			if (itl_parse(two, f.h.length + rl, &g, err, sizeof(err)) != 0 || g.nrec != 1 ||
+			    g.r[0].role != r->role || g.r[0].certificate.n != r->certificate.n ||
+			    memcmp(g.r[0].certificate.p, r->certificate.p, r->certificate.n) != 0)
 				abort();
 			free(two);
 		}

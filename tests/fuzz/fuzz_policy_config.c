@@ -32,15 +32,15 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	if (capf_conf_parse(&c, (const char *)data, size, "fuzz.conf", e) == 0) {
 		/* a valid config is consistent */
 		if (capf_errlist_count(e) != 0 || c.lsc.validity_days < 1 || c.lsc.validity_days > 1825 ||
-		    c.lsc.serial_bits < 64 || c.lsc.serial_bits > 159 || c.auth.string_min > c.auth.string_max ||
-		    c.keys.n_rsa_bits > CAPF_CONF_RSA_MAX || c.signer.sessions < c.signer.workers ||
-		    (!c.devices.sep && !c.devices.jabber))
+		    c.lsc.serial_bits < 64 || c.lsc.serial_bits > 159 ||
+		    c.auth.string_min > c.auth.string_max || c.keys.n_rsa_bits > CAPF_CONF_RSA_MAX ||
+		    c.signer.sessions < c.signer.workers || (!c.devices.sep && !c.devices.jabber))
 			abort();
 		for (size_t i = 0; i < c.keys.n_rsa_bits; i++)
 			if (c.keys.rsa_bits[i] < 2048 && !c.keys.allow_weak_rsa)
 				abort();
 	} else if (capf_errlist_count(e) == 0) {
-		abort();        /* a failure always says why */
+		abort(); /* a failure always says why */
 	}
 	capf_errlist_join(e, "\n", buf, sizeof(buf));
 	return 0;

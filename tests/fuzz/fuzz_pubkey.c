@@ -30,7 +30,7 @@
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
-static EVP_PKEY *dec_key;               /* where dec writes what it decoded */
+static EVP_PKEY *dec_key; /* where dec writes what it decoded */
 static OSSL_DECODER_CTX *dec;
 
 /* OpenSSL's decoding of der[0..len) (all of it: nothing trailing), or NULL. */
@@ -86,10 +86,12 @@ static int canonical_spki(EVP_PKEY *pk, unsigned char **out)
 		ASN1_put_object(&p, 1, nl + el, V_ASN1_SEQUENCE, V_ASN1_UNIVERSAL);
 		put_integer(n, &p);
 		put_integer(e, &p);
-		if (!X509_PUBKEY_set0_param(pub, OBJ_nid2obj(NID_rsaEncryption), V_ASN1_NULL, NULL, bits, (int)blen))
+		if (!X509_PUBKEY_set0_param(pub, OBJ_nid2obj(NID_rsaEncryption), V_ASN1_NULL, NULL, bits,
+					    (int)blen))
 			goto out;
 	} else if (EVP_PKEY_get_base_id(pk) == EVP_PKEY_EC) {
-		if (EVP_PKEY_get_utf8_string_param(pk, OSSL_PKEY_PARAM_GROUP_NAME, group, sizeof(group), &glen) != 1 ||
+		if (EVP_PKEY_get_utf8_string_param(pk, OSSL_PKEY_PARAM_GROUP_NAME, group, sizeof(group),
+						   &glen) != 1 ||
 		    (curve = OBJ_nid2obj(OBJ_sn2nid(group))) == NULL || OBJ_length(curve) == 0 ||
 		    EVP_PKEY_get_octet_string_param(pk, OSSL_PKEY_PARAM_PUB_KEY, NULL, 0, &blen) != 1 ||
 		    (bits = OPENSSL_malloc(blen)) == NULL ||
@@ -100,7 +102,7 @@ static int canonical_spki(EVP_PKEY *pk, unsigned char **out)
 	} else {
 		goto out;
 	}
-	bits = NULL;            /* pub owns it */
+	bits = NULL; /* pub owns it */
 	len = i2d_X509_PUBKEY(pub, out);
 out:
 	OPENSSL_free(bits);
@@ -142,11 +144,24 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	if (size < 1)
 		return 0;
 	switch (data[0] % 5) {
-	case 1: want = (struct capf_keyparam){ .type = CAPF_KEY_RSA, .rsa_bits = 2048 }; wp = &want; break;
-	case 2: want = (struct capf_keyparam){ .type = CAPF_KEY_EC, .curve = CAPF_CURVE_P256 }; wp = &want; break;
-	case 3: want = (struct capf_keyparam){ .type = CAPF_KEY_EC, .curve = CAPF_CURVE_P384 }; wp = &want; break;
-	case 4: want = (struct capf_keyparam){ .type = CAPF_KEY_EC, .curve = CAPF_CURVE_P521 }; wp = &want; break;
-	default: break;
+	case 1:
+		want = (struct capf_keyparam){ .type = CAPF_KEY_RSA, .rsa_bits = 2048 };
+		wp = &want;
+		break;
+	case 2:
+		want = (struct capf_keyparam){ .type = CAPF_KEY_EC, .curve = CAPF_CURVE_P256 };
+		wp = &want;
+		break;
+	case 3:
+		want = (struct capf_keyparam){ .type = CAPF_KEY_EC, .curve = CAPF_CURVE_P384 };
+		wp = &want;
+		break;
+	case 4:
+		want = (struct capf_keyparam){ .type = CAPF_KEY_EC, .curve = CAPF_CURVE_P521 };
+		wp = &want;
+		break;
+	default:
+		break;
 	}
 	pk = capf_pubkey_decode(&c, data + 1, size - 1, wp, err, sizeof(err));
 	o = openssl_decode(data + 1, size - 1);
@@ -155,19 +170,21 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		 * encoding, of the asked type */
 		if (o == NULL || EVP_PKEY_eq(o, pk) != 1 || !is_canonical(o, data + 1, size - 1) ||
 		    capf_pubkey_param(pk, &got) != 0 ||
-		    (wp != NULL && (got.type != wp->type ||
-				    (got.type == CAPF_KEY_RSA ? got.rsa_bits != wp->rsa_bits : got.curve != wp->curve))))
+		    (wp != NULL &&
+		     (got.type != wp->type ||
+		      (got.type == CAPF_KEY_RSA ? got.rsa_bits != wp->rsa_bits : got.curve != wp->curve))))
 			abort();
 		EVP_PKEY_free(pk);
 	} else if (err[0] == '\0') {
 		abort();
 	} else if (o != NULL &&
 		   (EVP_PKEY_get_base_id(o) == EVP_PKEY_RSA || EVP_PKEY_get_base_id(o) == EVP_PKEY_EC) &&
-		   capf_pubkey_check(&c, o, wp, err2, sizeof(err2)) == 0 && is_canonical(o, data + 1, size - 1)) {
+		   capf_pubkey_check(&c, o, wp, err2, sizeof(err2)) == 0 &&
+		   is_canonical(o, data + 1, size - 1)) {
 		/* refused: OpenSSL's own decoder must not see a canonical key the policy allows */
 		abort();
 	}
 	EVP_PKEY_free(o);
-	ERR_clear_error();      /* the failed decodes' errors: not kept from one input to the next */
+	ERR_clear_error(); /* the failed decodes' errors: not kept from one input to the next */
 	return 0;
 }

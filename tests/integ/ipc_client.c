@@ -11,7 +11,7 @@
 #include "tests/integ/ipc_client.h"
 
 uint32_t next_id = 1;
-const char *save_begin;          /* signerd-client enroll --save-begin */
+const char *save_begin; /* signerd-client enroll --save-begin */
 
 void die(const char *fmt, ...)
 {
@@ -40,8 +40,8 @@ int sock_connect(const char *path)
 
 /* Sends b's request and decodes the response into *m (buf keeps the bytes).
  * Returns 0, or 1 when the daemon closed the connection. */
-int roundtrip(int fd, struct capf_ipc_builder *b, uint16_t verb, uint32_t id,
-	      uint8_t *buf, struct capf_ipc_msg *m)
+int roundtrip(int fd, struct capf_ipc_builder *b, uint16_t verb, uint32_t id, uint8_t *buf,
+	      struct capf_ipc_msg *m)
 {
 	const uint8_t *out;
 	size_t outlen;

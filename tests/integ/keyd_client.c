@@ -99,8 +99,10 @@ static EVP_PKEY *load(uint32_t slot, const char *uri, X509 *cert)
 
 static void report(const char *name, int st, const char *text)
 {
-	const char *what = st == CAPF_IPC_OK ? "OK" : st == CAPF_IPC_RETRY_LATER ? "RETRY" :
-			   strstr(text, "lint") != NULL ? "REFUSED" : "ERROR";
+	const char *what = st == CAPF_IPC_OK            ? "OK" :
+			   st == CAPF_IPC_RETRY_LATER   ? "RETRY" :
+			   strstr(text, "lint") != NULL ? "REFUSED" :
+							  "ERROR";
 
 	printf("CASE %s: %s %s\n", name, what, st == CAPF_IPC_OK ? "" : text);
 }
@@ -284,7 +286,8 @@ int main(int argc, char **argv)
 	{
 		X509_NAME *other = X509_NAME_new();
 
-		X509_NAME_add_entry_by_txt(other, "CN", MBSTRING_ASC, (const unsigned char *)"Other CA", -1, -1, 0);
+		X509_NAME_add_entry_by_txt(other, "CN", MBSTRING_ASC, (const unsigned char *)"Other CA", -1, -1,
+					   0);
 		X509_set_issuer_name(y, other);
 		X509_NAME_free(other);
 	}

@@ -32,13 +32,16 @@ static CK_RV spy_login(CK_SESSION_HANDLE h, CK_USER_TYPE user, CK_UTF8CHAR *pin,
 
 static CK_RV spy_sign_init(CK_SESSION_HANDLE h, CK_MECHANISM *m, CK_OBJECT_HANDLE k)
 {
-	(void)h; (void)m; (void)k;
+	(void)h;
+	(void)m;
+	(void)k;
 	return CKR_KEY_FUNCTION_NOT_PERMITTED;
 }
 
 static CK_RV spy_destroy(CK_SESSION_HANDLE h, CK_OBJECT_HANDLE o)
 {
-	(void)h; (void)o;
+	(void)h;
+	(void)o;
 	return CKR_ACTION_PROHIBITED;
 }
 

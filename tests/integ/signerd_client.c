@@ -82,8 +82,8 @@ static EVP_PKEY *read_key(const char *path)
 
 /* CAPF proof: RSA PKCS#1 v1.5 type 1 over the bare digest; EC DER ECDSA.
  * bad: 0 good, 1 flip a byte, 2 DigestInfo padding (trailing hash right). */
-static size_t pop_sign(EVP_PKEY *k, const EVP_MD *md, const unsigned char *d, size_t dl,
-		       unsigned char *sig, size_t cap, int bad)
+static size_t pop_sign(EVP_PKEY *k, const EVP_MD *md, const unsigned char *d, size_t dl, unsigned char *sig,
+		       size_t cap, int bad)
 {
 	unsigned char h[EVP_MAX_MD_SIZE];
 	unsigned hl = 0;
@@ -150,7 +150,8 @@ static void put_evidence(struct capf_ipc_builder *b, const char *name, const str
 		memcpy(data + nl + 1, der, (size_t)dl);
 		capf_ipc_put_bytes(b, CAPF_IPC_T_CERT, der, (size_t)dl);
 		capf_ipc_put_u8(b, CAPF_IPC_T_CERT_TYPE,
-				o->cert_type != NULL && strcmp(o->cert_type, "mic") == 0 ? CAPF_CERT_MIC : CAPF_CERT_LSC);
+				o->cert_type != NULL && strcmp(o->cert_type, "mic") == 0 ? CAPF_CERT_MIC :
+											   CAPF_CERT_LSC);
 		n = pop_sign(k, EVP_sha1(), data, nl + 1 + (size_t)dl, sig, sizeof(sig), bad);
 		capf_ipc_put_bytes(b, CAPF_IPC_T_SIGNED_DATA, sig, n);
 		n = pop_sign(k, EVP_sha512(), data, nl + 1 + (size_t)dl, sig, sizeof(sig), 0);
@@ -219,7 +220,10 @@ static EVP_PKEY *phone_key(const struct capf_ipc_field *alt, const char *force)
 		if (type == 0)
 			snprintf(spec, sizeof(spec), "rsa:%u", bits);
 		else
-			snprintf(spec, sizeof(spec), "ec:%s", curve == 0 ? "P-256" : curve == 1 ? "P-384" : "P-521");
+			snprintf(spec, sizeof(spec), "ec:%s",
+				 curve == 0 ? "P-256" :
+				 curve == 1 ? "P-384" :
+					      "P-521");
 	}
 	printf("key=%s\n", spec);
 	if (strncmp(spec, "rsa:", 4) == 0)
@@ -229,9 +233,10 @@ static EVP_PKEY *phone_key(const struct capf_ipc_field *alt, const char *force)
 
 static int outcome_code(const char *s)
 {
-	static const char *const names[] = { "", "stored", "store-failed", "keygen-failed", "fetched",
-					     "fetch-none", "deleted", "delete-failed", "comm-failure",
-					     "keygen-timeout" };
+	static const char *const names[] = {
+		"",           "stored",  "store-failed",  "keygen-failed", "fetched",
+		"fetch-none", "deleted", "delete-failed", "comm-failure",  "keygen-timeout"
+	};
 
 	for (int i = 1; i < 10; i++)
 		if (strcmp(s, names[i]) == 0)
@@ -298,8 +303,9 @@ static int enroll(struct enroll_res *res, const char *name, struct enroll_opts *
 	printf("decision=%s\n", capf_ipc_decision_name(decision));
 	printf("token=%s\n", token ? "set" : "none");
 	if (decision == CAPF_IPC_DO_FETCH || decision == CAPF_IPC_DO_DELETE) {
-		int oc = o->outcome ? outcome_code(o->outcome) :
-			 decision == CAPF_IPC_DO_FETCH ? CAPF_IPC_FETCH_NONE : CAPF_IPC_DELETED;
+		int oc = o->outcome                    ? outcome_code(o->outcome) :
+			 decision == CAPF_IPC_DO_FETCH ? CAPF_IPC_FETCH_NONE :
+							 CAPF_IPC_DELETED;
 
 		capf_ipc_msg_free(&res->m);
 		id = next_id++;
@@ -425,7 +431,8 @@ static int enroll(struct enroll_res *res, const char *name, struct enroll_opts *
 	id = next_id++;
 	capf_ipc_build_request(&res->b, CAPF_IPC_RESULT, id);
 	capf_ipc_put_u64(&res->b, CAPF_IPC_T_TOKEN, token);
-	capf_ipc_put_u8(&res->b, CAPF_IPC_T_OUTCOME, o->outcome ? (uint8_t)outcome_code(o->outcome) : CAPF_IPC_STORED);
+	capf_ipc_put_u8(&res->b, CAPF_IPC_T_OUTCOME,
+			o->outcome ? (uint8_t)outcome_code(o->outcome) : CAPF_IPC_STORED);
 	if (roundtrip(res->fd, &res->b, CAPF_IPC_RESULT, id, res->buf, &res->m) != 0)
 		return printf("closed=1\n"), 1;
 	if (res->m.status == CAPF_IPC_OK)
@@ -618,7 +625,12 @@ int main(int argc, char **argv)
 	for (int i = 4; i < argc; i++) {
 		const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
 
-#define OPT(s, field) if (strcmp(a, s) == 0 && v != NULL) { o.field = v; i++; continue; }
+#define OPT(s, field)                         \
+	if (strcmp(a, s) == 0 && v != NULL) { \
+		o.field = v;                  \
+		i++;                          \
+		continue;                     \
+	}
 		OPT("--password-file", password_file)
 		OPT("--key", key)
 		OPT("--cert", cert)
@@ -633,8 +645,16 @@ int main(int argc, char **argv)
 		OPT("--fetch-cert", fetch_cert)
 		OPT("--wait-before-issue", wait_file)
 #undef OPT
-		if (strcmp(a, "--save-begin") == 0 && v != NULL) { save_begin = v; i++; continue; }
-		if (strcmp(a, "--version") == 0 && v != NULL) { o.version = (unsigned)atoi(v); i++; continue; }
+		if (strcmp(a, "--save-begin") == 0 && v != NULL) {
+			save_begin = v;
+			i++;
+			continue;
+		}
+		if (strcmp(a, "--version") == 0 && v != NULL) {
+			o.version = (unsigned)atoi(v);
+			i++;
+			continue;
+		}
 		if (strcmp(a, "--session") == 0 && v != NULL) {
 			o.session = (unsigned)strtoul(v, NULL, 0);
 			o.has_session = 1;
@@ -647,10 +667,22 @@ int main(int argc, char **argv)
 			i++;
 			continue;
 		}
-		if (strcmp(a, "--no-password") == 0) { o.no_password = 1; continue; }
-		if (strcmp(a, "--keygen-fail-first") == 0) { o.keygen_fail_first = 1; continue; }
-		if (strcmp(a, "--no-result") == 0) { o.no_result = 1; continue; }
-		if (strcmp(a, "--abort") == 0) { o.abort_after_begin = 1; continue; }
+		if (strcmp(a, "--no-password") == 0) {
+			o.no_password = 1;
+			continue;
+		}
+		if (strcmp(a, "--keygen-fail-first") == 0) {
+			o.keygen_fail_first = 1;
+			continue;
+		}
+		if (strcmp(a, "--no-result") == 0) {
+			o.no_result = 1;
+			continue;
+		}
+		if (strcmp(a, "--abort") == 0) {
+			o.abort_after_begin = 1;
+			continue;
+		}
 		die("unknown option %s", a);
 	}
 	return cmd_enroll(argv[2], argv[3], &o);

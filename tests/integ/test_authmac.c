@@ -42,8 +42,8 @@ static void write_file(const char *path, const char *content)
 	close(fd);
 }
 
-static int mac_fn(void *ctx, const unsigned char *in, size_t inlen,
-		  unsigned char out[CAPF_AUTHHASH_LEN], char *err, size_t errlen)
+static int mac_fn(void *ctx, const unsigned char *in, size_t inlen, unsigned char out[CAPF_AUTHHASH_LEN],
+		  char *err, size_t errlen)
 {
 	return p11_hmac_sha256(ctx, in, inlen, out, err, errlen) == P11_OK ? 0 : -1;
 }
@@ -60,8 +60,10 @@ static int group_setup(void **state)
 	snprintf(conf, sizeof(conf), "%s/softhsm2.conf", dir);
 	snprintf(sub, sizeof(sub), "%s/tokens", dir);
 	mkdir(sub, 0700);
-	snprintf(body, sizeof(body), "directories.tokendir = %s\nobjectstore.backend = file\n"
-		 "log.level = ERROR\nslots.removable = false\n", sub);
+	snprintf(body, sizeof(body),
+		 "directories.tokendir = %s\nobjectstore.backend = file\n"
+		 "log.level = ERROR\nslots.removable = false\n",
+		 sub);
 	write_file(conf, body);
 	setenv("SOFTHSM2_CONF", conf, 1);
 	snprintf(pin_file, sizeof(pin_file), "%s/user.pin", dir);
@@ -214,7 +216,8 @@ static void test_bulk_unique_strings(void **state)
 		snprintf(s, sizeof(s), "%08d", 10000000 + i * 7919 % 90000000);
 		assert_int_equal(capf_authhash_verify_mac(&h[i], s, strlen(s), &m1, err, sizeof(err)), 1);
 		assert_int_equal(capf_authhash_verify_mac(&h[(i + 1) % BULK], s, strlen(s), &m1, err,
-							  sizeof(err)), 0);
+							  sizeof(err)),
+				 0);
 	}
 	printf("# %d unique strings stored as token HMACs in %.0f ms (%.3f ms each)\n", BULK, t1 - t0,
 	       (t1 - t0) / BULK);

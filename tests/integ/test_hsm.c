@@ -79,8 +79,11 @@ static int teardown(void **state)
  * else" and never re-initialise it. */
 static struct capf_hsm *open_hsm(const char *mod, int reinit)
 {
-	struct capf_hsm_opts o = { .provider_dir = libdir, .module = mod, .reinit_module = reinit,
-				   .recover_ms = 100, .log = log_cb };
+	struct capf_hsm_opts o = { .provider_dir = libdir,
+				   .module = mod,
+				   .reinit_module = reinit,
+				   .recover_ms = 100,
+				   .log = log_cb };
 	struct capf_hsm *h = NULL;
 	char err[512];
 
@@ -96,13 +99,13 @@ static int signs(struct capf_hsm *h, EVP_PKEY *key)
 	unsigned char sig[256];
 	size_t siglen = sizeof(sig);
 	EVP_MD_CTX *m = EVP_MD_CTX_new();
-	int ok = EVP_DigestSignInit_ex(m, NULL, "SHA256", capf_hsm_libctx(h), NULL, key, NULL) == 1
-		 && EVP_DigestSign(m, sig, &siglen, msg, sizeof(msg) - 1) == 1;
+	int ok = EVP_DigestSignInit_ex(m, NULL, "SHA256", capf_hsm_libctx(h), NULL, key, NULL) == 1 &&
+		 EVP_DigestSign(m, sig, &siglen, msg, sizeof(msg) - 1) == 1;
 
 	EVP_MD_CTX_free(m);
 	m = EVP_MD_CTX_new();
-	ok = ok && EVP_DigestVerifyInit_ex(m, NULL, "SHA256", capf_hsm_libctx(h), NULL, key, NULL) == 1
-	     && EVP_DigestVerify(m, sig, siglen, msg, sizeof(msg) - 1) == 1;
+	ok = ok && EVP_DigestVerifyInit_ex(m, NULL, "SHA256", capf_hsm_libctx(h), NULL, key, NULL) == 1 &&
+	     EVP_DigestVerify(m, sig, siglen, msg, sizeof(msg) - 1) == 1;
 	EVP_MD_CTX_free(m);
 	return ok;
 }
@@ -115,7 +118,8 @@ static void test_module_from_config(void **state)
 
 	assert_string_equal(capf_hsm_module(h), module);
 	assert_int_equal(capf_hsm_key_uri(h, "pkcs11:token=htest;object=ec-P-256;type=private", tok.pin_file,
-					  full, sizeof(full), err, sizeof(err)), 0);
+					  full, sizeof(full), err, sizeof(err)),
+			 0);
 	assert_non_null(strstr(full, "module-path="));
 	assert_non_null(strstr(full, "pin-source="));
 	/* the URI names the configured module: accepted */
@@ -124,8 +128,10 @@ static void test_module_from_config(void **state)
 	assert_true(signs(h, key));
 	EVP_PKEY_free(key);
 	/* another module in the URI: refused, saying which module the provider uses */
-	snprintf(other, sizeof(other), "pkcs11:token=htest;object=ec-P-256;type=private;"
-		 "module-path=/tmp/other.so?pin-source=file:%s", tok.pin_file);
+	snprintf(other, sizeof(other),
+		 "pkcs11:token=htest;object=ec-P-256;type=private;"
+		 "module-path=/tmp/other.so?pin-source=file:%s",
+		 tok.pin_file);
 	assert_int_equal(capf_hsm_load_key(h, other, &key, err, sizeof(err)), -1);
 	assert_non_null(strstr(err, "other than the one capfhsm uses"));
 	assert_non_null(strstr(err, module));
@@ -146,13 +152,14 @@ static void test_bad_settings(void **state)
 	assert_int_equal(capf_hsm_open(&o, &h, err, sizeof(err)), -1);
 	assert_non_null(strstr(err, "/nonexistent: no capfhsm.so there"));
 	o.provider_dir = libdir;
-	o.module = "/etc/capf\nx";       /* the one thing the generated configuration cannot hold */
+	o.module = "/etc/capf\nx"; /* the one thing the generated configuration cannot hold */
 	assert_int_equal(capf_hsm_open(&o, &h, err, sizeof(err)), -1);
 	assert_non_null(strstr(err, "token.module"));
 	/* a module that is not there: named when the key is opened */
 	h = open_hsm("/nonexistent/libvendor.so", 1);
 	assert_int_equal(capf_hsm_key_uri(h, "pkcs11:token=htest;object=ec-P-256;type=private", tok.pin_file,
-					  full, sizeof(full), err, sizeof(err)), 0);
+					  full, sizeof(full), err, sizeof(err)),
+			 0);
 	assert_int_not_equal(capf_hsm_load_key(h, full, &key, err, sizeof(err)), 0);
 	assert_non_null(strstr(err, "/nonexistent/libvendor.so"));
 	assert_null(key);
@@ -172,7 +179,8 @@ static void test_log_wrong_pin(void **state)
 	fputs("98765432\n", f);
 	fclose(f);
 	chmod(pinfile, 0600);
-	snprintf(uri, sizeof(uri), "pkcs11:token=htest;object=ec-P-256;type=private?pin-source=file:%s", pinfile);
+	snprintf(uri, sizeof(uri), "pkcs11:token=htest;object=ec-P-256;type=private?pin-source=file:%s",
+		 pinfile);
 	assert_int_not_equal(capf_hsm_load_key(h, uri, &key, err, sizeof(err)), 0);
 	assert_true(logged("wrong PIN for token htest"));
 	assert_false(logged("98765432"));
@@ -189,14 +197,15 @@ static void test_outage_reinit(void **state)
 	int ok = 0, rc;
 
 	assert_int_equal(capf_hsm_key_uri(h, "pkcs11:token=htest;object=ec-P-256;type=private", tok.pin_file,
-					  full, sizeof(full), err, sizeof(err)), 0);
+					  full, sizeof(full), err, sizeof(err)),
+			 0);
 	assert_int_equal(capf_hsm_load_key(h, full, &key, err, sizeof(err)), 0);
 	assert_true(signs(h, key));
 	snprintf(tokdir, sizeof(tokdir), "%s/tokens", tok.dir);
 	snprintf(away, sizeof(away), "%s/tokens.away", tok.dir);
 	assert_int_equal(rename(tokdir, away), 0);
 	assert_false(signs(h, key));
-	usleep(150 * 1000);	/* past the recovery gap: the next use tries again, and fails */
+	usleep(150 * 1000); /* past the recovery gap: the next use tries again, and fails */
 	rc = capf_hsm_load_key(h, full, &again, err, sizeof(err));
 	if (rc != CAPF_HSM_EDOWN)
 		fail_msg("token gone: capf_hsm_load_key %d (want CAPF_HSM_EDOWN): %s", rc, err);

@@ -91,8 +91,10 @@ static int group_setup(void **state)
 	if (mkdtemp(dir) == NULL)
 		return -1;
 	snprintf(conf, sizeof(conf), "%s/softhsm2.conf", dir);
-	snprintf(body, sizeof(body), "directories.tokendir = %s/tokens\nobjectstore.backend = file\n"
-		 "log.level = ERROR\nslots.removable = false\n", dir);
+	snprintf(body, sizeof(body),
+		 "directories.tokendir = %s/tokens\nobjectstore.backend = file\n"
+		 "log.level = ERROR\nslots.removable = false\n",
+		 dir);
 	snprintf(exe, sizeof(exe), "%s/tokens", dir);
 	mkdir(exe, 0700);
 	write_file(conf, body, 0600);
@@ -169,12 +171,9 @@ static const struct {
 	unsigned bits;
 	int nid;
 } keys[] = {
-	{ "rsa:2048", "k-rsa2048", 2048, NID_undef },
-	{ "rsa:3072", "k-rsa3072", 3072, NID_undef },
-	{ "rsa:4096", "k-rsa4096", 4096, NID_undef },
-	{ "ec:P-256", "k-p256", 256, NID_X9_62_prime256v1 },
-	{ "ec:P-384", "k-p384", 384, NID_secp384r1 },
-	{ "ec:P-521", "k-p521", 521, NID_secp521r1 },
+	{ "rsa:2048", "k-rsa2048", 2048, NID_undef }, { "rsa:3072", "k-rsa3072", 3072, NID_undef },
+	{ "rsa:4096", "k-rsa4096", 4096, NID_undef }, { "ec:P-256", "k-p256", 256, NID_X9_62_prime256v1 },
+	{ "ec:P-384", "k-p384", 384, NID_secp384r1 }, { "ec:P-521", "k-p521", 521, NID_secp521r1 },
 };
 
 static void kill_sessions(struct p11_token *t);
@@ -205,8 +204,8 @@ static void test_keygen_and_lookup(void **state)
 		assert_string_equal(p11_object_label(k), keys[i].label);
 		id = p11_object_id(k, &idlen);
 		assert_int_equal(idlen, 16);
-		assert_int_equal(p11_sign_size(k), keys[i].nid == NID_undef ? keys[i].bits / 8 :
-				 2 * ((keys[i].bits + 7) / 8));
+		assert_int_equal(p11_sign_size(k),
+				 keys[i].nid == NID_undef ? keys[i].bits / 8 : 2 * ((keys[i].bits + 7) / 8));
 
 		/* By id alone: the private key and the public key share it. */
 		memset(&u, 0, sizeof(u));
@@ -310,7 +309,8 @@ static void test_keygen_refuses(void **state)
 		size_t idlen;
 
 		assert_int_equal(p11_keygen(t, &spec, "k-given-id", (const unsigned char *)"\x01\x02\x03", 3,
-					    &k, err, sizeof(err)), P11_OK);
+					    &k, err, sizeof(err)),
+				 P11_OK);
 		id = p11_object_id(k, &idlen);
 		assert_int_equal(idlen, 3);
 		assert_memory_equal(id, "\x01\x02\x03", 3);
@@ -335,9 +335,10 @@ static void test_key_attributes(void **state)
 			CK_ATTRIBUTE_TYPE a;
 			int want;
 		} bools[] = {
-			{ CKA_TOKEN, 1 }, { CKA_PRIVATE, 1 }, { CKA_SENSITIVE, 1 }, { CKA_EXTRACTABLE, 0 },
-			{ CKA_NEVER_EXTRACTABLE, 1 }, { CKA_ALWAYS_SENSITIVE, 1 }, { CKA_SIGN, 1 },
-			{ CKA_DECRYPT, 0 }, { CKA_UNWRAP, 0 }, { CKA_DERIVE, 0 },
+			{ CKA_TOKEN, 1 },       { CKA_PRIVATE, 1 },           { CKA_SENSITIVE, 1 },
+			{ CKA_EXTRACTABLE, 0 }, { CKA_NEVER_EXTRACTABLE, 1 }, { CKA_ALWAYS_SENSITIVE, 1 },
+			{ CKA_SIGN, 1 },        { CKA_DECRYPT, 0 },           { CKA_UNWRAP, 0 },
+			{ CKA_DERIVE, 0 },
 		};
 		unsigned char *v;
 		size_t len;
@@ -362,7 +363,8 @@ static void test_key_attributes(void **state)
 				assert_non_null(strstr(err, "CKR_ATTRIBUTE_SENSITIVE"));
 			}
 		} else {
-			assert_int_equal(p11_object_attr(k, CKA_VALUE, &v, &len, &rv, err, sizeof(err)), P11_ERR);
+			assert_int_equal(p11_object_attr(k, CKA_VALUE, &v, &len, &rv, err, sizeof(err)),
+					 P11_ERR);
 			assert_int_equal(rv, CKR_ATTRIBUTE_SENSITIVE);
 		}
 		/* The public key object verifies and is public. */
@@ -383,13 +385,13 @@ static void test_key_attributes(void **state)
 /* ---- signatures --------------------------------------------------------- */
 
 static const unsigned char sha256_prefix[] = {
-	0x30, 0x31, 0x30, 0x0d, 0x06, 0x09, 0x60, 0x86, 0x48, 0x01, 0x65, 0x03, 0x04, 0x02, 0x01,
-	0x05, 0x00, 0x04, 0x20,
+	0x30, 0x31, 0x30, 0x0d, 0x06, 0x09, 0x60, 0x86, 0x48, 0x01,
+	0x65, 0x03, 0x04, 0x02, 0x01, 0x05, 0x00, 0x04, 0x20,
 };
 
 /* Signs msg with key using mech; verifies with OpenSSL against pub. Returns 1 when valid. */
-static int sign_verify(struct p11_object *k, EVP_PKEY *pub, CK_MECHANISM_TYPE mech, const char *msg,
-		       char *err, size_t errlen, int *rc_out)
+static int sign_verify(struct p11_object *k, EVP_PKEY *pub, CK_MECHANISM_TYPE mech, const char *msg, char *err,
+		       size_t errlen, int *rc_out)
 {
 	unsigned char hash[64], in[128], sig[1024], der[P11_ECDSA_DER_MAX];
 	const EVP_MD *md = EVP_sha256();
@@ -476,7 +478,8 @@ static void test_sign_verify(void **state)
 			struct p11_object *po = find_key(t, keys[i].label, CKO_PUBLIC_KEY);
 			EVP_PKEY *pub2;
 
-			assert_int_equal(p11_object_public_key(po, NULL, NULL, &pub2, err, sizeof(err)), P11_OK);
+			assert_int_equal(p11_object_public_key(po, NULL, NULL, &pub2, err, sizeof(err)),
+					 P11_OK);
 			assert_int_equal(EVP_PKEY_eq(pub, pub2), 1);
 			EVP_PKEY_free(pub2);
 			p11_object_free(po);
@@ -509,17 +512,19 @@ static void test_sign_verify(void **state)
 				 P11_ERR);
 		assert_non_null(strstr(err, "256 needed"));
 		siglen = sizeof(sig);
-		assert_int_equal(p11_sign(k, CKM_RSA_PKCS_PSS, NULL, 0, in, 32, sig, &siglen, err,
-					  sizeof(err)), P11_ERR);
+		assert_int_equal(p11_sign(k, CKM_RSA_PKCS_PSS, NULL, 0, in, 32, sig, &siglen, err, sizeof(err)),
+				 P11_ERR);
 		assert_int_equal(p11_sign(k, CKM_SHA256_RSA_PKCS, NULL, 0, in, 32, sig, &siglen, err,
-					  sizeof(err)), P11_ERR);
+					  sizeof(err)),
+				 P11_ERR);
 		assert_non_null(strstr(err, "not supported"));
 		/* PSS parameters the token refuses: the CK_RV is in the message. */
 		{
 			CK_RSA_PKCS_PSS_PARAMS pss = { CKM_SHA256, CKG_MGF1_SHA256, 32 };
 
 			assert_int_equal(p11_sign(k, CKM_RSA_PKCS_PSS, &pss, sizeof(pss), in, 20, sig, &siglen,
-						  err, sizeof(err)), P11_ERR);
+						  err, sizeof(err)),
+					 P11_ERR);
 			assert_non_null(strstr(err, "C_Sign"));
 		}
 		pub = find_key(t, "k-rsa2048", CKO_PUBLIC_KEY);
@@ -540,7 +545,7 @@ struct worker {
 	EVP_PKEY *pub;
 	CK_MECHANISM_TYPE mech;
 	int n, ok, down, other;
-	pthread_barrier_t *bar;	/* when set: the first signature, then two waits, then the rest */
+	pthread_barrier_t *bar; /* when set: the first signature, then two waits, then the rest */
 	char err[512];
 };
 
@@ -695,11 +700,12 @@ static void test_pubkey_from_cert(void **state)
 		CK_ATTRIBUTE tmpl[] = {
 			{ CKA_CLASS, &cls, sizeof(cls) }, { CKA_CERTIFICATE_TYPE, &ct, sizeof(ct) },
 			{ CKA_TOKEN, &yes, sizeof(yes) }, { CKA_ID, (void *)id, idlen },
-			{ CKA_LABEL, "k-certonly", 10 }, { CKA_VALUE, der, (CK_ULONG)derlen },
+			{ CKA_LABEL, "k-certonly", 10 },  { CKA_VALUE, der, (CK_ULONG)derlen },
 			{ CKA_SUBJECT, "", 0 },
 		};
 		assert_int_equal(f->C_OpenSession(p11_token_slot(t), CKF_SERIAL_SESSION | CKF_RW_SESSION, NULL,
-						  NULL, &h), CKR_OK);
+						  NULL, &h),
+				 CKR_OK);
 		/* SoftHSM wants a real DER subject. */
 		unsigned char *subj = NULL;
 		int sl = i2d_X509_NAME(X509_get_subject_name(x), &subj);
@@ -712,7 +718,8 @@ static void test_pubkey_from_cert(void **state)
 	pubo = find_key(t, "k-certonly", CKO_PUBLIC_KEY);
 	{
 		CK_ATTRIBUTE tmpl[] = { { CKA_CLASS, &(CK_OBJECT_CLASS){ CKO_PUBLIC_KEY },
-					  sizeof(CK_OBJECT_CLASS) }, { CKA_ID, (void *)id, idlen } };
+					  sizeof(CK_OBJECT_CLASS) },
+					{ CKA_ID, (void *)id, idlen } };
 		CK_ULONG n;
 
 		assert_int_equal(f->C_FindObjectsInit(h, tmpl, 2), CKR_OK);
@@ -836,7 +843,8 @@ static void test_recovery(void **state)
 		CK_FUNCTION_LIST *f = p11_module_functions(p11_token_module(t2));
 		CK_SESSION_HANDLE h;
 
-		assert_int_equal(f->C_OpenSession(p11_token_slot(t2), CKF_SERIAL_SESSION, NULL, NULL, &h), CKR_OK);
+		assert_int_equal(f->C_OpenSession(p11_token_slot(t2), CKF_SERIAL_SESSION, NULL, NULL, &h),
+				 CKR_OK);
 		assert_int_equal(f->C_Logout(h), CKR_OK);
 		log_clear();
 		if (!sign_verify(k2, pub, CKM_ECDSA, "relogin", err, sizeof(err), &rc))
@@ -912,8 +920,9 @@ static void test_deleted_key(void **state)
 	{
 		CK_ATTRIBUTE tmpl[] = { { CKA_CLASS, &cls, sizeof(cls) }, { CKA_LABEL, "k-doomed", 8 } };
 
-		assert_int_equal(f->C_OpenSession(p11_token_slot(t), CKF_SERIAL_SESSION | CKF_RW_SESSION,
-						  NULL, NULL, &h), CKR_OK);
+		assert_int_equal(f->C_OpenSession(p11_token_slot(t), CKF_SERIAL_SESSION | CKF_RW_SESSION, NULL,
+						  NULL, &h),
+				 CKR_OK);
 		assert_int_equal(f->C_FindObjectsInit(h, tmpl, 2), CKR_OK);
 		assert_int_equal(f->C_FindObjects(h, &oh, 1, &n), CKR_OK);
 		assert_int_equal(f->C_FindObjectsFinal(h), CKR_OK);
@@ -961,8 +970,9 @@ static void test_long_id_label_recovery(void **state)
 	for (size_t i = 0; i < sizeof(id); i++)
 		id[i] = (unsigned char)i;
 	/* both halves get the long label and id (the public half is found by id) */
-	assert_int_equal(f->C_OpenSession(p11_token_slot(t), CKF_SERIAL_SESSION | CKF_RW_SESSION,
-					  NULL, NULL, &h), CKR_OK);
+	assert_int_equal(f->C_OpenSession(p11_token_slot(t), CKF_SERIAL_SESSION | CKF_RW_SESSION, NULL, NULL,
+					  &h),
+			 CKR_OK);
 	for (int half = 0; half < 2; half++) {
 		CK_ATTRIBUTE tmpl[] = { { CKA_CLASS, &cls, sizeof(cls) }, { CKA_LABEL, "k-long", 6 } };
 		CK_ATTRIBUTE set[] = { { CKA_LABEL, label, 300 }, { CKA_ID, id, sizeof(id) } };
@@ -1015,8 +1025,9 @@ static void test_failed_session_discarded(void **state)
 	assert_int_equal(p11_object_public_key(pubo, NULL, NULL, &pub, err, sizeof(err)), P11_OK);
 	assert_int_equal(p11_token_discarded(t), 0);
 	/* 20 bytes are not a SHA-256 hash: the token refuses the operation */
-	assert_int_equal(p11_sign(k, CKM_RSA_PKCS_PSS, &pss, sizeof(pss), in, sizeof(in), sig, &siglen,
-				  err, sizeof(err)), P11_ERR);
+	assert_int_equal(p11_sign(k, CKM_RSA_PKCS_PSS, &pss, sizeof(pss), in, sizeof(in), sig, &siglen, err,
+				  sizeof(err)),
+			 P11_ERR);
 	assert_int_equal(p11_token_discarded(t), 1);
 	assert_false(p11_token_is_down(t));
 	for (int i = 0; i < 3; i++)
@@ -1046,7 +1057,7 @@ static void test_pin_file_mode(void **state)
 	assert_int_equal(p11_token_open(&u, &o, &t, err, sizeof(err)), P11_ERR);
 	assert_non_null(strstr(err, "chmod 600"));
 	assert_null(t);
-	assert_int_equal(spy_logins(1), before);	/* the token never saw the PIN */
+	assert_int_equal(spy_logins(1), before); /* the token never saw the PIN */
 	p11_uri_clear(&u);
 	/* No such token. */
 	assert_int_equal(p11_uri_parse("pkcs11:token=NOSUCH", &u, err, sizeof(err)), 0);
@@ -1089,7 +1100,7 @@ static void test_wrong_pin(void **state)
 	assert_non_null(strstr(err, bad_pin_file));
 	assert_non_null(strstr(err, "not retried: tokens lock after a few failures"));
 	assert_false(strstr(err, "00000000"));
-	assert_int_equal(spy_logins(1), before + 1);		/* exactly one attempt */
+	assert_int_equal(spy_logins(1), before + 1); /* exactly one attempt */
 	assert_true(log_has("<3>wrong PIN for token"));
 	/* Opening again with the same, unchanged file: refused without trying. */
 	assert_int_equal(p11_token_open(&u, &o, &t, err, sizeof(err)), P11_EPIN);
@@ -1167,8 +1178,7 @@ static char tokdir[256], awaydir[256];
 /* pkcs11/p11_int.h (internal to pkcs11/): the re-initialisation guard itself. */
 void p11_module_use(struct p11_module *m);
 void p11_module_unuse(struct p11_module *m);
-int p11_module_reinit(struct p11_module *m, const char *label, const char *why, char *msg,
-		      size_t msglen);
+int p11_module_reinit(struct p11_module *m, const char *label, const char *why, char *msg, size_t msglen);
 
 static int restore_tokdir(void **state)
 {
@@ -1209,14 +1219,14 @@ static void test_module_wedged(void **state)
 		fail_msg("log:\n%s", logbuf);
 	EVP_PKEY_free(pub);
 	p11_object_free(k);
-	p11_token_close(t);	/* the last reference: C_Finalize, so the next test starts afresh */
+	p11_token_close(t); /* the last reference: C_Finalize, so the next test starts afresh */
 }
 
 /* Moves the token directory away, checks that signing with k is refused
  * (P11_EDOWN) and that the module could not be initialised again meanwhile,
  * brings it back and waits for a signature. Returns the tries it took. */
-static int vanish_and_return(struct p11_token *t, struct p11_object *k, EVP_PKEY *pub,
-			     unsigned recover_ms, struct p11_token *also_kill)
+static int vanish_and_return(struct p11_token *t, struct p11_object *k, EVP_PKEY *pub, unsigned recover_ms,
+			     struct p11_token *also_kill)
 {
 	unsigned long logins;
 	char err[512];
@@ -1272,7 +1282,9 @@ static int vanish_and_return(struct p11_token *t, struct p11_object *k, EVP_PKEY
 static void test_module_reinit(void **state)
 {
 	struct p11_token_opts opts = { .pool_size = 2, .recover_ms = 100, .reinit_module = 1 };
-	struct p11_token_opts popts = { .module_path = spy_path, .pool_size = 2, .recover_ms = 100,
+	struct p11_token_opts popts = { .module_path = spy_path,
+					.pool_size = 2,
+					.recover_ms = 100,
 					.reinit_module = 1 };
 	struct p11_token *t = open_token(pin_file, &opts), *t2 = NULL;
 	struct p11_object *k = find_key(t, "k-p256", CKO_PRIVATE_KEY), *k2;
@@ -1382,8 +1394,8 @@ static int exit_child(const char *mode, const char *module, const char *pin)
 	    p11_token_open(&u, &o, &exit_tok, err, sizeof(err)) != P11_OK ||
 	    p11_token_open(&u, &o, &other, err, sizeof(err)) != P11_OK ||
 	    p11_find_one(exit_tok, &k, CKO_PRIVATE_KEY, &exit_key, err, sizeof(err)) != P11_OK ||
-	    p11_sign(exit_key, CKM_ECDSA, NULL, 0, hash, sizeof(hash), sig, &siglen, err,
-		     sizeof(err)) != P11_OK) {
+	    p11_sign(exit_key, CKM_ECDSA, NULL, 0, hash, sizeof(hash), sig, &siglen, err, sizeof(err)) !=
+		    P11_OK) {
 		printf("setup failed: %s\n", err);
 		return 3;
 	}
@@ -1397,8 +1409,7 @@ static int exit_child(const char *mode, const char *module, const char *pin)
 		/* p11_set_exiting(): from now on nothing reaches the module. */
 		p11_set_exiting();
 		siglen = sizeof(sig);
-		rc = p11_sign(exit_key, CKM_ECDSA, NULL, 0, hash, sizeof(hash), sig, &siglen, err,
-			      sizeof(err));
+		rc = p11_sign(exit_key, CKM_ECDSA, NULL, 0, hash, sizeof(hash), sig, &siglen, err, sizeof(err));
 		printf("main: sign after p11_set_exiting: rc %d: %s\n", rc, err);
 		if (p11_token_open(&u, &o, &other, err, sizeof(err)) == P11_OK)
 			return 4;

@@ -25,7 +25,7 @@
 
 #include "appliance/store/store.h"
 #include "appliance/store/store_backup.h"
-#include "appliance/store/store_int.h"     /* white box: store_inflight() */
+#include "appliance/store/store_int.h" /* white box: store_inflight() */
 
 #define DAY 86400
 static const struct capf_store_actor admin = { 1000, "admin" };
@@ -35,7 +35,7 @@ struct fx {
 	char dir[64];
 	char path[128];
 	struct capf_store *st;
-	char fp_a[65], fp_b[65];        /* two CAPF certificates in the store */
+	char fp_a[65], fp_b[65]; /* two CAPF certificates in the store */
 };
 
 /* ---- helpers ---------------------------------------------------------- */
@@ -69,8 +69,8 @@ static void sha256_hex(const void *d, size_t n, char out[65])
 }
 
 /* A "certificate": the store keeps DER opaque, so any bytes do. */
-static int add_cert(struct capf_store *st, const char *tag, enum capf_store_cert_role role,
-		    time_t not_after, char fp[65])
+static int add_cert(struct capf_store *st, const char *tag, enum capf_store_cert_role role, time_t not_after,
+		    char fp[65])
 {
 	struct capf_store_cert c;
 	char err[256];
@@ -89,8 +89,8 @@ static int add_cert(struct capf_store *st, const char *tag, enum capf_store_cert
 	return rc;
 }
 
-static struct capf_store_device mkdev(const char *name, enum capf_operation op,
-				      enum capf_auth_mode auth, enum capf_status status)
+static struct capf_store_device mkdev(const char *name, enum capf_operation op, enum capf_auth_mode auth,
+				      enum capf_status status)
 {
 	struct capf_store_device d;
 
@@ -107,8 +107,8 @@ static struct capf_store_device mkdev(const char *name, enum capf_operation op,
 	return d;
 }
 
-static void put_dev(struct capf_store *st, const char *name, enum capf_operation op,
-		    enum capf_auth_mode auth, enum capf_status status)
+static void put_dev(struct capf_store *st, const char *name, enum capf_operation op, enum capf_auth_mode auth,
+		    enum capf_status status)
 {
 	struct capf_store_device d = mkdev(name, op, auth, status);
 	char err[256] = "";
@@ -117,8 +117,8 @@ static void put_dev(struct capf_store *st, const char *name, enum capf_operation
 		fail_msg("device_put %s: %s", name, err);
 }
 
-static struct capf_store_issuance mkiss(const char *serial, const char *device,
-					const char *issuer, time_t not_after)
+static struct capf_store_issuance mkiss(const char *serial, const char *device, const char *issuer,
+					time_t not_after)
 {
 	struct capf_store_issuance is;
 	static unsigned char der[] = { 0x30, 0x03, 0x02, 0x01, 0x01 };
@@ -136,8 +136,8 @@ static struct capf_store_issuance mkiss(const char *serial, const char *device,
 	return is;
 }
 
-static int record(struct capf_store *st, const char *serial, const char *device,
-		  const char *issuer, time_t not_after, char *err, size_t errlen)
+static int record(struct capf_store *st, const char *serial, const char *device, const char *issuer,
+		  time_t not_after, char *err, size_t errlen)
 {
 	struct capf_store_issuance is = mkiss(serial, device, issuer, not_after);
 
@@ -165,11 +165,11 @@ static void raw_exec(sqlite3 *db, const char *sql)
  * later migration of store_schema.c undone, newest first. */
 static void raw_back_to_v1(sqlite3 *db)
 {
-	raw_exec(db, "ALTER TABLE devices DROP COLUMN auth_mac;"          /* 4 -> 5 */
-		 "DROP TABLE audit_checkpoints;"                          /* 3 -> 4 */
-		 "DROP INDEX audit_subject; DROP TABLE fetched_certs;"    /* 2 -> 3 */
-		 "ALTER TABLE capf_certs DROP COLUMN chain;"              /* 1 -> 2 */
-		 "PRAGMA user_version = 1");
+	raw_exec(db, "ALTER TABLE devices DROP COLUMN auth_mac;"           /* 4 -> 5 */
+		     "DROP TABLE audit_checkpoints;"                       /* 3 -> 4 */
+		     "DROP INDEX audit_subject; DROP TABLE fetched_certs;" /* 2 -> 3 */
+		     "ALTER TABLE capf_certs DROP COLUMN chain;"           /* 1 -> 2 */
+		     "PRAGMA user_version = 1");
 }
 
 static long long raw_int(const char *path, const char *sql)
@@ -209,10 +209,8 @@ static int setup_store(void **state)
 	f->st = capf_store_open(f->path, 0, err, sizeof(err));
 	if (f->st == NULL)
 		fail_msg("open: %s", err);
-	assert_int_equal(add_cert(f->st, "capf-ca-A", CAPF_CERT_ACTIVE, time(NULL) + 900 * DAY,
-				  f->fp_a), 0);
-	assert_int_equal(add_cert(f->st, "capf-ca-B", CAPF_CERT_ACTIVE, time(NULL) + 1800 * DAY,
-				  f->fp_b), 0);
+	assert_int_equal(add_cert(f->st, "capf-ca-A", CAPF_CERT_ACTIVE, time(NULL) + 900 * DAY, f->fp_a), 0);
+	assert_int_equal(add_cert(f->st, "capf-ca-B", CAPF_CERT_ACTIVE, time(NULL) + 1800 * DAY, f->fp_b), 0);
 	return 0;
 }
 
@@ -246,8 +244,7 @@ static void test_open_creates_schema(void **state)
 		assert_int_equal(stat(wal, &sb), 0);
 		assert_int_equal(sb.st_mode & 0777, 0600);
 	}
-	assert_int_equal(capf_store_meta_get(f->st, "capf.migrated.1", v, sizeof(v), err,
-					     sizeof(err)), 0);
+	assert_int_equal(capf_store_meta_get(f->st, "capf.migrated.1", v, sizeof(v), err, sizeof(err)), 0);
 	capf_store_close(f->st);
 	f->st = NULL;
 	assert_int_equal(raw_int(f->path, "PRAGMA user_version"), CAPF_STORE_SCHEMA_VERSION);
@@ -277,7 +274,8 @@ static void test_open_empty_file_migrates(void **state)
 	f->st = NULL;
 	assert_int_equal(raw_int(f->path, "PRAGMA user_version"), CAPF_STORE_SCHEMA_VERSION);
 	assert_int_equal(raw_int(f->path, "SELECT count(*) FROM sqlite_schema WHERE name IN "
-				 "('devices','issuances','capf_certs','audit','meta')"), 5);
+					  "('devices','issuances','capf_certs','audit','meta')"),
+			 5);
 }
 
 static void test_reopen_keeps_data(void **state)
@@ -346,7 +344,8 @@ static void test_failed_migration_rolls_back(void **state)
 	assert_non_null(strstr(err, "issuances"));
 	assert_int_equal(raw_int(f->path, "PRAGMA user_version"), 0);
 	assert_int_equal(raw_int(f->path, "SELECT count(*) FROM sqlite_schema WHERE name IN "
-				 "('meta', 'devices', 'capf_certs')"), 0);
+					  "('meta', 'devices', 'capf_certs')"),
+			 0);
 	/* Once the obstacle is gone the same file migrates. */
 	db = raw_open(f->path);
 	raw_exec(db, "DROP TABLE issuances");
@@ -417,16 +416,16 @@ static void test_device_crud(void **state)
 {
 	struct fx *f = *state;
 	struct capf_store_device d = mkdev("SEP00AABBCCDDEE", CAPF_OP_INSTALL, CAPF_AUTH_STRING,
-					   CAPF_ST_PENDING), got;
+					   CAPF_ST_PENDING),
+				 got;
 	struct capf_authhash_params small = { 1024, 8, 1 };
 	char err[512] = "";
 
 	assert_int_equal(capf_authhash_make(&d.auth, "1234", 4, &small, err, sizeof(err)), 0);
 	d.has_auth = 1;
-	assert_int_equal(capf_store_device_put(f->st, &d, CAPF_STORE_PUT_NEW, &admin, err,
-					       sizeof(err)), 0);
-	assert_int_equal(capf_store_device_put(f->st, &d, CAPF_STORE_PUT_NEW, &admin, err,
-					       sizeof(err)), CAPF_STORE_EXISTS);
+	assert_int_equal(capf_store_device_put(f->st, &d, CAPF_STORE_PUT_NEW, &admin, err, sizeof(err)), 0);
+	assert_int_equal(capf_store_device_put(f->st, &d, CAPF_STORE_PUT_NEW, &admin, err, sizeof(err)),
+			 CAPF_STORE_EXISTS);
 	assert_non_null(strstr(err, "SEP00AABBCCDDEE already exists"));
 	assert_int_equal(capf_store_device_get(f->st, "SEP00AABBCCDDEE", &got, err, sizeof(err)), 0);
 	assert_string_equal(got.dev.name, "SEP00AABBCCDDEE");
@@ -444,9 +443,9 @@ static void test_device_crud(void **state)
 	/* Update keeping the hash. */
 	d.has_auth = 0;
 	d.dev.curve = CAPF_CURVE_P384;
-	assert_int_equal(capf_store_device_put(f->st, &d, CAPF_STORE_PUT_EXISTING |
-					       CAPF_STORE_PUT_KEEP_AUTH, &admin, err,
-					       sizeof(err)), 0);
+	assert_int_equal(capf_store_device_put(f->st, &d, CAPF_STORE_PUT_EXISTING | CAPF_STORE_PUT_KEEP_AUTH,
+					       &admin, err, sizeof(err)),
+			 0);
 	assert_int_equal(capf_store_device_get(f->st, "SEP00AABBCCDDEE", &got, err, sizeof(err)), 0);
 	assert_int_equal(got.dev.curve, CAPF_CURVE_P384);
 	assert_int_equal(got.has_auth, 1);
@@ -455,17 +454,18 @@ static void test_device_crud(void **state)
 	assert_int_equal(capf_store_device_get(f->st, "SEP00AABBCCDDEE", &got, err, sizeof(err)), 0);
 	assert_int_equal(got.has_auth, 0);
 
-	assert_int_equal(capf_store_device_put(f->st, &(struct capf_store_device){
-		.dev = { .name = "SEPFFFFFFFFFFFF" } }, CAPF_STORE_PUT_EXISTING, &admin, err,
-		sizeof(err)), CAPF_STORE_NOTFOUND);
+	assert_int_equal(capf_store_device_put(f->st,
+					       &(struct capf_store_device){
+						       .dev = { .name = "SEPFFFFFFFFFFFF" } },
+					       CAPF_STORE_PUT_EXISTING, &admin, err, sizeof(err)),
+			 CAPF_STORE_NOTFOUND);
 	assert_int_equal(capf_store_device_get(f->st, "SEPFFFFFFFFFFFF", &got, err, sizeof(err)),
 			 CAPF_STORE_NOTFOUND);
-	assert_int_equal(capf_store_device_delete(f->st, "SEP00AABBCCDDEE", &admin, err,
-						  sizeof(err)), 0);
+	assert_int_equal(capf_store_device_delete(f->st, "SEP00AABBCCDDEE", &admin, err, sizeof(err)), 0);
 	assert_int_equal(capf_store_device_get(f->st, "SEP00AABBCCDDEE", &got, err, sizeof(err)),
 			 CAPF_STORE_NOTFOUND);
-	assert_int_equal(capf_store_device_delete(f->st, "SEP00AABBCCDDEE", &admin, err,
-						  sizeof(err)), CAPF_STORE_NOTFOUND);
+	assert_int_equal(capf_store_device_delete(f->st, "SEP00AABBCCDDEE", &admin, err, sizeof(err)),
+			 CAPF_STORE_NOTFOUND);
 }
 
 static void test_device_refuses_bad_values(void **state)
@@ -473,8 +473,10 @@ static void test_device_refuses_bad_values(void **state)
 	struct fx *f = *state;
 	struct capf_store_device d;
 	char err[512] = "";
-	static const char *const bad_names[] = { "", "SEP 001122", "SEP\n", "\xc3\xa9t\xc3\xa9",
-		"A234567890123456789012345678901234567890123456789012345678901234X" };
+	static const char *const bad_names[] = {
+		"", "SEP 001122", "SEP\n", "\xc3\xa9t\xc3\xa9",
+		"A234567890123456789012345678901234567890123456789012345678901234X"
+	};
 
 	for (size_t i = 0; i < sizeof(bad_names) / sizeof(bad_names[0]); i++) {
 		memset(&d, 0, sizeof(d));
@@ -486,17 +488,15 @@ static void test_device_refuses_bad_values(void **state)
 	}
 	d = mkdev("SEP001122334455", CAPF_OP_INSTALL, CAPF_AUTH_NULL, CAPF_ST_NONE);
 	d.dev.op = (enum capf_operation)9;
-	assert_int_equal(capf_store_device_put(f->st, &d, 0, &admin, err, sizeof(err)),
-			 CAPF_STORE_ERROR);
+	assert_int_equal(capf_store_device_put(f->st, &d, 0, &admin, err, sizeof(err)), CAPF_STORE_ERROR);
 	assert_non_null(strstr(err, "out of range"));
 	d = mkdev("SEP001122334455", CAPF_OP_INSTALL, CAPF_AUTH_STRING, CAPF_ST_NONE);
 	d.has_auth = 1;
 	d.auth.kdf = CAPF_AUTHHASH_KDF_SCRYPT;
-	d.auth.params.n = 1000;         /* not a power of two */
+	d.auth.params.n = 1000; /* not a power of two */
 	d.auth.params.r = 8;
 	d.auth.params.p = 1;
-	assert_int_equal(capf_store_device_put(f->st, &d, 0, &admin, err, sizeof(err)),
-			 CAPF_STORE_ERROR);
+	assert_int_equal(capf_store_device_put(f->st, &d, 0, &admin, err, sizeof(err)), CAPF_STORE_ERROR);
 }
 
 struct names {
@@ -529,18 +529,19 @@ static void test_device_list_filters(void **state)
 	/* BOTBOB is late. */
 	d = mkdev("BOTBOB", CAPF_OP_INSTALL, CAPF_AUTH_NULL, CAPF_ST_PENDING);
 	d.dev.deadline = time(NULL) - 3600;
-	assert_int_equal(capf_store_device_put(f->st, &d, CAPF_STORE_PUT_EXISTING, &admin, err,
-					       sizeof(err)), 0);
-	assert_int_equal(capf_store_device_record_attempt(f->st, "CSFALICE", &front, &cnt, err,
-							  sizeof(err)), 0);
-	assert_int_equal(capf_store_device_record_attempt(f->st, "CSFALICE", &front, &cnt, err,
-							  sizeof(err)), 0);
+	assert_int_equal(capf_store_device_put(f->st, &d, CAPF_STORE_PUT_EXISTING, &admin, err, sizeof(err)),
+			 0);
+	assert_int_equal(capf_store_device_record_attempt(f->st, "CSFALICE", &front, &cnt, err, sizeof(err)),
+			 0);
+	assert_int_equal(capf_store_device_record_attempt(f->st, "CSFALICE", &front, &cnt, err, sizeof(err)),
+			 0);
 
 	static const struct {
 		struct capf_store_device_filter f;
 		const char *want;
 	} cases[] = {
-		{ { NULL, -1, -1, -1, 0, 0 }, "BOTBOB,CSFALICE,SEP0000000000A1,SEP0000000000A2,SEP0000000000B1" },
+		{ { NULL, -1, -1, -1, 0, 0 },
+		  "BOTBOB,CSFALICE,SEP0000000000A1,SEP0000000000A2,SEP0000000000B1" },
 		{ { "SEP*", -1, -1, -1, 0, 0 }, "SEP0000000000A1,SEP0000000000A2,SEP0000000000B1" },
 		{ { "SEP0000000000A?", -1, -1, -1, 0, 0 }, "SEP0000000000A1,SEP0000000000A2" },
 		{ { "SEP*[B]1", -1, -1, -1, 0, 0 }, "SEP0000000000B1" },
@@ -549,14 +550,14 @@ static void test_device_list_filters(void **state)
 		{ { NULL, -1, CAPF_ST_PENDING, -1, 0, 0 }, "BOTBOB,SEP0000000000A1,SEP0000000000B1" },
 		{ { NULL, -1, -1, CAPF_AUTH_NULL, 0, 0 }, "BOTBOB,SEP0000000000A2" },
 		{ { "SEP*", CAPF_OP_INSTALL, CAPF_ST_PENDING, CAPF_AUTH_STRING, 0, 0 }, "SEP0000000000A1" },
-		{ { NULL, -1, -1, -1, 1, 0 }, "" },     /* deadline_before = epoch + 1s */
+		{ { NULL, -1, -1, -1, 1, 0 }, "" }, /* deadline_before = epoch + 1s */
 		{ { NULL, -1, -1, -1, 0, 2 }, "CSFALICE" },
 		{ { NULL, -1, -1, -1, 0, 3 }, "" },
 	};
 	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
 		struct names c = { "", 0 };
-		assert_int_equal(capf_store_device_list(f->st, &cases[i].f, collect_dev, &c, err,
-							sizeof(err)), 0);
+		assert_int_equal(capf_store_device_list(f->st, &cases[i].f, collect_dev, &c, err, sizeof(err)),
+				 0);
 		if (strcmp(c.buf, cases[i].want) != 0)
 			fail_msg("case %zu: got '%s' want '%s'", i, c.buf, cases[i].want);
 	}
@@ -565,8 +566,7 @@ static void test_device_list_filters(void **state)
 		struct capf_store_device_filter lf = CAPF_STORE_DEVICE_FILTER_INIT;
 		struct names c = { "", 0 };
 		lf.deadline_before = time(NULL);
-		assert_int_equal(capf_store_device_list(f->st, &lf, collect_dev, &c, err,
-							sizeof(err)), 0);
+		assert_int_equal(capf_store_device_list(f->st, &lf, collect_dev, &c, err, sizeof(err)), 0);
 		assert_string_equal(c.buf, "BOTBOB");
 	}
 }
@@ -585,8 +585,7 @@ static void test_device_list_stops(void **state)
 
 	put_dev(f->st, "SEP000000000001", CAPF_OP_NONE, CAPF_AUTH_NULL, CAPF_ST_NONE);
 	put_dev(f->st, "SEP000000000002", CAPF_OP_NONE, CAPF_AUTH_NULL, CAPF_ST_NONE);
-	assert_int_equal(capf_store_device_list(f->st, NULL, stop_after_one, &n, err,
-						sizeof(err)), 0);
+	assert_int_equal(capf_store_device_list(f->st, NULL, stop_after_one, &n, err, sizeof(err)), 0);
 	assert_int_equal(n, 1);
 }
 
@@ -599,31 +598,34 @@ static void test_lockout_counter(void **state)
 
 	put_dev(f->st, "SEP001122334455", CAPF_OP_INSTALL, CAPF_AUTH_STRING, CAPF_ST_PENDING);
 	for (unsigned i = 1; i <= 3; i++) {
-		assert_int_equal(capf_store_device_record_attempt(f->st, "SEP001122334455", &front,
-								  &n, err, sizeof(err)), 0);
+		assert_int_equal(capf_store_device_record_attempt(f->st, "SEP001122334455", &front, &n, err,
+								  sizeof(err)),
+				 0);
 		assert_int_equal(n, i);
 	}
 	assert_int_equal(capf_store_device_get(f->st, "SEP001122334455", &d, err, sizeof(err)), 0);
 	assert_int_equal(d.dev.failed_attempts, 3);
 	assert_true(d.dev.last_seen > 0);
-	assert_int_equal(capf_store_device_reset_lockout(f->st, "SEP001122334455", &admin, err,
-							 sizeof(err)), 0);
+	assert_int_equal(capf_store_device_reset_lockout(f->st, "SEP001122334455", &admin, err, sizeof(err)),
+			 0);
 	assert_int_equal(capf_store_device_get(f->st, "SEP001122334455", &d, err, sizeof(err)), 0);
 	assert_int_equal(d.dev.failed_attempts, 0);
-	assert_int_equal(capf_store_device_record_attempt(f->st, "SEP001122334455", &front, &n,
-							  err, sizeof(err)), 0);
+	assert_int_equal(capf_store_device_record_attempt(f->st, "SEP001122334455", &front, &n, err,
+							  sizeof(err)),
+			 0);
 	assert_int_equal(n, 1);
-	assert_int_equal(capf_store_device_record_attempt(f->st, "SEPNOSUCHDEVICE", &front, &n,
-							  err, sizeof(err)), CAPF_STORE_NOTFOUND);
-	assert_int_equal(capf_store_device_reset_lockout(f->st, "SEPNOSUCHDEVICE", &admin, err,
-							 sizeof(err)), CAPF_STORE_NOTFOUND);
+	assert_int_equal(capf_store_device_record_attempt(f->st, "SEPNOSUCHDEVICE", &front, &n, err,
+							  sizeof(err)),
+			 CAPF_STORE_NOTFOUND);
+	assert_int_equal(capf_store_device_reset_lockout(f->st, "SEPNOSUCHDEVICE", &admin, err, sizeof(err)),
+			 CAPF_STORE_NOTFOUND);
 }
 
 static void test_set_status(void **state)
 {
 	struct fx *f = *state;
-	struct capf_store_device d = mkdev("SEP001122334455", CAPF_OP_INSTALL, CAPF_AUTH_STRING,
-					   CAPF_ST_PENDING);
+	struct capf_store_device d =
+		mkdev("SEP001122334455", CAPF_OP_INSTALL, CAPF_AUTH_STRING, CAPF_ST_PENDING);
 	struct capf_authhash_params small = { 1024, 1, 1 };
 	char err[256] = "", buf[128];
 	unsigned n;
@@ -631,11 +633,12 @@ static void test_set_status(void **state)
 	assert_int_equal(capf_authhash_make(&d.auth, "98765", 5, &small, err, sizeof(err)), 0);
 	d.has_auth = 1;
 	assert_int_equal(capf_store_device_put(f->st, &d, 0, &admin, err, sizeof(err)), 0);
-	assert_int_equal(capf_store_device_record_attempt(f->st, d.dev.name, &front, &n, err,
-							  sizeof(err)), 0);
+	assert_int_equal(capf_store_device_record_attempt(f->st, d.dev.name, &front, &n, err, sizeof(err)), 0);
 	/* A failure keeps the operation pending. */
-	assert_int_equal(capf_store_device_set_status(f->st, d.dev.name, CAPF_ST_FAILED,
-		CAPF_OP_INSTALL, CAPF_FAIL_INVALID_AUTH_STRING, 0, &front, err, sizeof(err)), 0);
+	assert_int_equal(capf_store_device_set_status(f->st, d.dev.name, CAPF_ST_FAILED, CAPF_OP_INSTALL,
+						      CAPF_FAIL_INVALID_AUTH_STRING, 0, &front, err,
+						      sizeof(err)),
+			 0);
 	assert_int_equal(capf_store_device_get(f->st, d.dev.name, &d, err, sizeof(err)), 0);
 	assert_string_equal(capf_status_cisco(&d.dev, buf, sizeof(buf)),
 			    "Upgrade Failed: Invalid Authentication String");
@@ -643,18 +646,21 @@ static void test_set_status(void **state)
 	assert_int_equal(d.has_auth, 1);
 	/* Success clears it, with the one-time hash and the counter. */
 	assert_int_equal(capf_store_device_set_status(f->st, d.dev.name, CAPF_ST_UPGRADE_SUCCESS,
-		CAPF_OP_INSTALL, CAPF_FAIL_NONE, CAPF_STORE_STATUS_CLEAR_OP, &front, err,
-		sizeof(err)), 0);
+						      CAPF_OP_INSTALL, CAPF_FAIL_NONE,
+						      CAPF_STORE_STATUS_CLEAR_OP, &front, err, sizeof(err)),
+			 0);
 	assert_int_equal(capf_store_device_get(f->st, d.dev.name, &d, err, sizeof(err)), 0);
 	assert_int_equal(d.dev.status, CAPF_ST_UPGRADE_SUCCESS);
 	assert_int_equal(d.dev.op, CAPF_OP_NONE);
 	assert_int_equal(d.dev.deadline, 0);
 	assert_int_equal(d.dev.failed_attempts, 0);
 	assert_int_equal(d.has_auth, 0);
-	assert_int_equal(capf_store_device_set_status(f->st, "SEPNOSUCHDEVICE", CAPF_ST_NONE,
-		CAPF_OP_NONE, CAPF_FAIL_NONE, 0, &front, err, sizeof(err)), CAPF_STORE_NOTFOUND);
-	assert_int_equal(capf_store_device_set_status(f->st, d.dev.name, (enum capf_status)17,
-		CAPF_OP_NONE, CAPF_FAIL_NONE, 0, &front, err, sizeof(err)), CAPF_STORE_ERROR);
+	assert_int_equal(capf_store_device_set_status(f->st, "SEPNOSUCHDEVICE", CAPF_ST_NONE, CAPF_OP_NONE,
+						      CAPF_FAIL_NONE, 0, &front, err, sizeof(err)),
+			 CAPF_STORE_NOTFOUND);
+	assert_int_equal(capf_store_device_set_status(f->st, d.dev.name, (enum capf_status)17, CAPF_OP_NONE,
+						      CAPF_FAIL_NONE, 0, &front, err, sizeof(err)),
+			 CAPF_STORE_ERROR);
 }
 
 /* ---- issuances and reports -------------------------------------------- */
@@ -667,82 +673,87 @@ static void test_issuance_supersede(void **state)
 	time_t now = time(NULL);
 
 	put_dev(f->st, "SEP001122334455", CAPF_OP_INSTALL, CAPF_AUTH_NULL, CAPF_ST_PENDING);
-	assert_int_equal(record(f->st, "0a1b2c3d4e5f6071", "SEP001122334455", f->fp_a,
-				now + 100 * DAY, err, sizeof(err)), 0);
-	assert_int_equal(capf_store_issuance_get(f->st, "0A1B2C3D4E5F6071", &is, err,
-						 sizeof(err)), 0);
-	assert_string_equal(is.serial, "0A1B2C3D4E5F6071");   /* normalised */
+	assert_int_equal(record(f->st, "0a1b2c3d4e5f6071", "SEP001122334455", f->fp_a, now + 100 * DAY, err,
+				sizeof(err)),
+			 0);
+	assert_int_equal(capf_store_issuance_get(f->st, "0A1B2C3D4E5F6071", &is, err, sizeof(err)), 0);
+	assert_string_equal(is.serial, "0A1B2C3D4E5F6071"); /* normalised */
 	assert_int_equal(is.state, CAPF_ISS_ISSUED);
 	assert_int_equal(is.der_len, 5);
 	assert_true(is.issued_at >= now);
 	assert_non_null(strstr(is.peer, "uid:998"));
 	capf_store_issuance_clear(&is);
-	assert_int_equal(capf_store_issuance_set_state(f->st, "0A1B2C3D4E5F6071",
-		CAPF_ISS_DELIVERED, &front, err, sizeof(err)), 0);
+	assert_int_equal(capf_store_issuance_set_state(f->st, "0A1B2C3D4E5F6071", CAPF_ISS_DELIVERED, &front,
+						       err, sizeof(err)),
+			 0);
 
-	assert_int_equal(record(f->st, "0A1B2C3D4E5F6072", "SEP001122334455", f->fp_b,
-				now + 200 * DAY, err, sizeof(err)), 0);
-	assert_int_equal(capf_store_issuance_get(f->st, "0A1B2C3D4E5F6071", &is, err,
-						 sizeof(err)), 0);
+	assert_int_equal(record(f->st, "0A1B2C3D4E5F6072", "SEP001122334455", f->fp_b, now + 200 * DAY, err,
+				sizeof(err)),
+			 0);
+	assert_int_equal(capf_store_issuance_get(f->st, "0A1B2C3D4E5F6071", &is, err, sizeof(err)), 0);
 	assert_int_equal(is.state, CAPF_ISS_SUPERSEDED);
 	capf_store_issuance_clear(&is);
-	assert_int_equal(capf_store_issuance_latest_for_device(f->st, "SEP001122334455", &is,
-							       err, sizeof(err)), 0);
+	assert_int_equal(capf_store_issuance_latest_for_device(f->st, "SEP001122334455", &is, err, sizeof(err)),
+			 0);
 	assert_string_equal(is.serial, "0A1B2C3D4E5F6072");
 	assert_string_equal(is.issuer_fp, f->fp_b);
 	assert_int_equal(is.state, CAPF_ISS_ISSUED);
 	capf_store_issuance_clear(&is);
 
 	/* Refusals. */
-	assert_int_equal(record(f->st, "0A1B2C3D4E5F6072", "SEP001122334455", f->fp_b,
-				now + DAY, err, sizeof(err)), CAPF_STORE_EXISTS);
+	assert_int_equal(record(f->st, "0A1B2C3D4E5F6072", "SEP001122334455", f->fp_b, now + DAY, err,
+				sizeof(err)),
+			 CAPF_STORE_EXISTS);
 	assert_non_null(strstr(err, "0A1B2C3D4E5F6072"));
-	assert_int_equal(record(f->st, "01", "SEPNOSUCHDEVICE", f->fp_b, now + DAY, err,
-				sizeof(err)), CAPF_STORE_NOTFOUND);
+	assert_int_equal(record(f->st, "01", "SEPNOSUCHDEVICE", f->fp_b, now + DAY, err, sizeof(err)),
+			 CAPF_STORE_NOTFOUND);
 	assert_int_equal(record(f->st, "02", "SEP001122334455",
-				"1111111111111111111111111111111111111111111111111111111111111111",
-				now + DAY, err, sizeof(err)), CAPF_STORE_NOTFOUND);
+				"1111111111111111111111111111111111111111111111111111111111111111", now + DAY,
+				err, sizeof(err)),
+			 CAPF_STORE_NOTFOUND);
 	assert_non_null(strstr(err, "CAPF certificate"));
-	assert_int_equal(record(f->st, "0G", "SEP001122334455", f->fp_b, now + DAY, err,
-				sizeof(err)), CAPF_STORE_ERROR);
-	assert_int_equal(record(f->st, "ABC", "SEP001122334455", f->fp_b, now + DAY, err,
-				sizeof(err)), CAPF_STORE_ERROR);
-	is = mkiss("01", "SEP001122334455", f->fp_b, now + DAY);
-	memset(is.serial, 'A', sizeof(is.serial));      /* 41 digits, unterminated */
-	assert_int_equal(capf_store_issuance_record(f->st, &is, &front, err, sizeof(err)),
+	assert_int_equal(record(f->st, "0G", "SEP001122334455", f->fp_b, now + DAY, err, sizeof(err)),
 			 CAPF_STORE_ERROR);
+	assert_int_equal(record(f->st, "ABC", "SEP001122334455", f->fp_b, now + DAY, err, sizeof(err)),
+			 CAPF_STORE_ERROR);
+	is = mkiss("01", "SEP001122334455", f->fp_b, now + DAY);
+	memset(is.serial, 'A', sizeof(is.serial)); /* 41 digits, unterminated */
+	assert_int_equal(capf_store_issuance_record(f->st, &is, &front, err, sizeof(err)), CAPF_STORE_ERROR);
 	is = mkiss("03", "SEP001122334455", f->fp_b, now + DAY);
 	is.not_after = is.not_before - 1;
-	assert_int_equal(capf_store_issuance_record(f->st, &is, &front, err, sizeof(err)),
-			 CAPF_STORE_ERROR);
+	assert_int_equal(capf_store_issuance_record(f->st, &is, &front, err, sizeof(err)), CAPF_STORE_ERROR);
 	is = mkiss("04", "SEP001122334455", f->fp_b, now + DAY);
 	is.der_len = CAPF_STORE_DER_MAX + 1;
-	assert_int_equal(capf_store_issuance_record(f->st, &is, &front, err, sizeof(err)),
+	assert_int_equal(capf_store_issuance_record(f->st, &is, &front, err, sizeof(err)), CAPF_STORE_ERROR);
+	assert_int_equal(capf_store_issuance_set_state(f->st, "0A1B2C3D4E5F6072", CAPF_ISS_ISSUED, &front, err,
+						       sizeof(err)),
 			 CAPF_STORE_ERROR);
-	assert_int_equal(capf_store_issuance_set_state(f->st, "0A1B2C3D4E5F6072",
-		CAPF_ISS_ISSUED, &front, err, sizeof(err)), CAPF_STORE_ERROR);
-	assert_int_equal(capf_store_issuance_set_state(f->st, "99", CAPF_ISS_DELIVERED, &front,
-						       err, sizeof(err)), CAPF_STORE_NOTFOUND);
+	assert_int_equal(capf_store_issuance_set_state(f->st, "99", CAPF_ISS_DELIVERED, &front, err,
+						       sizeof(err)),
+			 CAPF_STORE_NOTFOUND);
 	/* The failed attempts left the current LSC alone. */
-	assert_int_equal(capf_store_issuance_latest_for_device(f->st, "SEP001122334455", &is,
-							       err, sizeof(err)), 0);
+	assert_int_equal(capf_store_issuance_latest_for_device(f->st, "SEP001122334455", &is, err, sizeof(err)),
+			 0);
 	assert_string_equal(is.serial, "0A1B2C3D4E5F6072");
 	capf_store_issuance_clear(&is);
 	/* Superseded is final. */
-	assert_int_equal(capf_store_issuance_set_state(f->st, "0A1B2C3D4E5F6071",
-		CAPF_ISS_DELIVERED, &front, err, sizeof(err)), CAPF_STORE_ERROR);
+	assert_int_equal(capf_store_issuance_set_state(f->st, "0A1B2C3D4E5F6071", CAPF_ISS_DELIVERED, &front,
+						       err, sizeof(err)),
+			 CAPF_STORE_ERROR);
 	assert_non_null(strstr(err, "superseded"));
 	/* A Delete operation. */
-	assert_int_equal(capf_store_issuance_set_state(f->st, "0A1B2C3D4E5F6072",
-		CAPF_ISS_DELETED, &front, err, sizeof(err)), 0);
-	assert_int_equal(capf_store_issuance_latest_for_device(f->st, "SEP001122334455", &is,
-							       err, sizeof(err)), 0);
+	assert_int_equal(capf_store_issuance_set_state(f->st, "0A1B2C3D4E5F6072", CAPF_ISS_DELETED, &front, err,
+						       sizeof(err)),
+			 0);
+	assert_int_equal(capf_store_issuance_latest_for_device(f->st, "SEP001122334455", &is, err, sizeof(err)),
+			 0);
 	assert_int_equal(is.state, CAPF_ISS_DELETED);
 	capf_store_issuance_clear(&is);
-	assert_int_equal(capf_store_issuance_set_state(f->st, "0A1B2C3D4E5F6072",
-		CAPF_ISS_DELIVERED, &front, err, sizeof(err)), CAPF_STORE_ERROR);
-	assert_int_equal(capf_store_issuance_latest_for_device(f->st, "SEPNOLSC", &is, err,
-							       sizeof(err)), CAPF_STORE_NOTFOUND);
+	assert_int_equal(capf_store_issuance_set_state(f->st, "0A1B2C3D4E5F6072", CAPF_ISS_DELIVERED, &front,
+						       err, sizeof(err)),
+			 CAPF_STORE_ERROR);
+	assert_int_equal(capf_store_issuance_latest_for_device(f->st, "SEPNOLSC", &is, err, sizeof(err)),
+			 CAPF_STORE_NOTFOUND);
 }
 
 struct rows {
@@ -770,7 +781,7 @@ static void test_report_view(void **state)
 {
 	struct fx *f = *state;
 	char err[512] = "";
-	time_t now = 1800000000;        /* fixed "now" for days_left */
+	time_t now = 1800000000; /* fixed "now" for days_left */
 	unsigned long cnt;
 
 	/* The fixture's certificates expire relative to the wall clock; the
@@ -779,14 +790,13 @@ static void test_report_view(void **state)
 	put_dev(f->st, "SEP0000000000A2", CAPF_OP_NONE, CAPF_AUTH_NULL, CAPF_ST_UPGRADE_SUCCESS);
 	put_dev(f->st, "SEP0000000000A3", CAPF_OP_INSTALL, CAPF_AUTH_STRING, CAPF_ST_PENDING);
 	put_dev(f->st, "SEP0000000000A4", CAPF_OP_NONE, CAPF_AUTH_NULL, CAPF_ST_UPGRADE_SUCCESS);
-	assert_int_equal(record(f->st, "A1", "SEP0000000000A1", f->fp_a, now + 10 * DAY + 5, err,
-				sizeof(err)), 0);
-	assert_int_equal(record(f->st, "A2", "SEP0000000000A2", f->fp_b, now + 300 * DAY, err,
-				sizeof(err)), 0);
-	assert_int_equal(record(f->st, "A4", "SEP0000000000A4", f->fp_a, now - DAY - 1, err,
-				sizeof(err)), 0);   /* expired */
-	assert_int_equal(record(f->st, "A40", "SEP0000000000A4", f->fp_a, now - 3 * DAY, err,
-				sizeof(err)), CAPF_STORE_ERROR);    /* odd hex length */
+	assert_int_equal(record(f->st, "A1", "SEP0000000000A1", f->fp_a, now + 10 * DAY + 5, err, sizeof(err)),
+			 0);
+	assert_int_equal(record(f->st, "A2", "SEP0000000000A2", f->fp_b, now + 300 * DAY, err, sizeof(err)), 0);
+	assert_int_equal(record(f->st, "A4", "SEP0000000000A4", f->fp_a, now - DAY - 1, err, sizeof(err)),
+			 0); /* expired */
+	assert_int_equal(record(f->st, "A40", "SEP0000000000A4", f->fp_a, now - 3 * DAY, err, sizeof(err)),
+			 CAPF_STORE_ERROR); /* odd hex length */
 
 	struct capf_store_report_filter rf = CAPF_STORE_REPORT_FILTER_INIT;
 	struct rows c = { 0 };
@@ -803,7 +813,7 @@ static void test_report_view(void **state)
 	assert_int_equal(c.r[2].dev.op, CAPF_OP_INSTALL);
 	assert_int_equal(c.r[2].dev.status, CAPF_ST_PENDING);
 	assert_true(c.r[2].dev.deadline > 0);
-	assert_int_equal(c.r[3].days_left, -2);     /* floor(-(1 day + 1 s)) */
+	assert_int_equal(c.r[3].days_left, -2); /* floor(-(1 day + 1 s)) */
 
 	/* A page's cursor: only the names after it, in order; a callback's non-zero
 	 * answer ends the walk there. */
@@ -825,13 +835,13 @@ static void test_report_view(void **state)
 
 	static const struct {
 		int within;
-		int issuer;     /* 0 any, 1 A, 2 B */
+		int issuer; /* 0 any, 1 A, 2 B */
 		int status;
 		int without;
 		const char *want;
 	} cases[] = {
 		{ 30, 0, -1, 0, "SEP0000000000A1,SEP0000000000A4" },
-		{ 10, 0, -1, 0, "SEP0000000000A1,SEP0000000000A4" },   /* DAYS 10: within 10 */
+		{ 10, 0, -1, 0, "SEP0000000000A1,SEP0000000000A4" }, /* DAYS 10: within 10 */
 		{ 9, 0, -1, 0, "SEP0000000000A4" },
 		{ 11, 0, -1, 0, "SEP0000000000A1,SEP0000000000A4" },
 		{ 0, 0, -1, 0, "SEP0000000000A4" },
@@ -867,8 +877,7 @@ static void test_report_view(void **state)
 	assert_int_equal(capf_store_count_valid_lsc(f->st, f->fp_b, now, &cnt, err, sizeof(err)), 0);
 	assert_int_equal(cnt, 1);
 	/* A superseded LSC no longer counts. */
-	assert_int_equal(record(f->st, "B1", "SEP0000000000A1", f->fp_b, now + 50 * DAY, err,
-				sizeof(err)), 0);
+	assert_int_equal(record(f->st, "B1", "SEP0000000000A1", f->fp_b, now + 50 * DAY, err, sizeof(err)), 0);
 	assert_int_equal(capf_store_count_valid_lsc(f->st, f->fp_a, now, &cnt, err, sizeof(err)), 0);
 	assert_int_equal(cnt, 0);
 	assert_int_equal(capf_store_count_valid_lsc(f->st, f->fp_b, now, &cnt, err, sizeof(err)), 0);
@@ -909,17 +918,16 @@ static void test_capf_cert_roles(void **state)
 	capf_store_cert_clear(&c);
 
 	/* Promote A back: B becomes previous; retire B. */
-	assert_int_equal(capf_store_cert_set_role(f->st, f->fp_a, CAPF_CERT_ACTIVE, &admin, err,
-						  sizeof(err)), 0);
+	assert_int_equal(capf_store_cert_set_role(f->st, f->fp_a, CAPF_CERT_ACTIVE, &admin, err, sizeof(err)),
+			 0);
 	assert_int_equal(capf_store_cert_get(f->st, f->fp_b, &c, err, sizeof(err)), 0);
 	assert_int_equal(c.role, CAPF_CERT_PREVIOUS);
 	capf_store_cert_clear(&c);
-	assert_int_equal(capf_store_cert_set_role(f->st, f->fp_b, CAPF_CERT_RETIRED, &admin, err,
-						  sizeof(err)), 0);
+	assert_int_equal(capf_store_cert_set_role(f->st, f->fp_b, CAPF_CERT_RETIRED, &admin, err, sizeof(err)),
+			 0);
 	assert_int_equal(add_cert(f->st, "capf-ca-C", CAPF_CERT_PREVIOUS, time(NULL) + DAY, fp_c), 0);
 	assert_int_equal(capf_store_cert_list(f->st, collect_cert, &n, err, sizeof(err)), 0);
-	snprintf(want, sizeof(want), "active:%.8s,previous:%.8s,retired:%.8s", f->fp_a, fp_c,
-		 f->fp_b);
+	snprintf(want, sizeof(want), "active:%.8s,previous:%.8s,retired:%.8s", f->fp_a, fp_c, f->fp_b);
 	assert_string_equal(n.buf, want);
 
 	/* Refusals: duplicate, wrong fingerprint, unknown, bad role. */
@@ -930,11 +938,13 @@ static void test_capf_cert_roles(void **state)
 	memcpy(c.fp, f->fp_a, sizeof(c.fp));
 	assert_int_equal(capf_store_cert_add(f->st, &c, &admin, err, sizeof(err)), CAPF_STORE_ERROR);
 	assert_non_null(strstr(err, "does not match"));
-	assert_int_equal(capf_store_cert_set_role(f->st,
-		"2222222222222222222222222222222222222222222222222222222222222222",
-		CAPF_CERT_ACTIVE, &admin, err, sizeof(err)), CAPF_STORE_NOTFOUND);
-	assert_int_equal(capf_store_cert_set_role(f->st, f->fp_b, (enum capf_store_cert_role)5,
-						  &admin, err, sizeof(err)), CAPF_STORE_ERROR);
+	assert_int_equal(capf_store_cert_set_role(
+				 f->st, "2222222222222222222222222222222222222222222222222222222222222222",
+				 CAPF_CERT_ACTIVE, &admin, err, sizeof(err)),
+			 CAPF_STORE_NOTFOUND);
+	assert_int_equal(capf_store_cert_set_role(f->st, f->fp_b, (enum capf_store_cert_role)5, &admin, err,
+						  sizeof(err)),
+			 CAPF_STORE_ERROR);
 	/* Still exactly one active after all that. */
 	assert_int_equal(raw_int(f->path, "SELECT count(*) FROM capf_certs WHERE role='active'"), 1);
 }
@@ -975,8 +985,9 @@ static void test_capf_cert_chain(void **state)
 	assert_memory_equal(got.chain, "intermediate+root", 17);
 	capf_store_cert_clear(&got);
 	/* replaced, then emptied */
-	assert_int_equal(capf_store_cert_set_chain(f->st, fp, (const unsigned char *)"other", 5, &admin,
-						   err, sizeof(err)), 0);
+	assert_int_equal(capf_store_cert_set_chain(f->st, fp, (const unsigned char *)"other", 5, &admin, err,
+						   sizeof(err)),
+			 0);
 	assert_int_equal(capf_store_cert_get(f->st, fp, &got, err, sizeof(err)), 0);
 	assert_int_equal(got.chain_len, 5);
 	assert_memory_equal(got.chain, "other", 5);
@@ -1054,11 +1065,11 @@ static void test_bulk_all_or_nothing(void **state)
 	assert_int_equal(capf_store_device_get(f->st, "SEP0000000000C2", &d, err, sizeof(err)),
 			 CAPF_STORE_NOTFOUND);
 	assert_int_equal(capf_store_device_get(f->st, "SEP0000000000C3", &d, err, sizeof(err)), 0);
-	assert_int_equal(d.dev.op, CAPF_OP_NONE);       /* untouched */
+	assert_int_equal(d.dev.op, CAPF_OP_NONE); /* untouched */
 	assert_int_equal(capf_store_device_get(f->st, "SEP0000000000C9", &d, err, sizeof(err)), 0);
 	assert_int_equal(capf_store_audit_verify(f->st, NULL, &rows, err, sizeof(err)), 0);
 	audit_after = (int64_t)rows;
-	assert_int_equal(audit_after, audit_before);    /* no audit rows either */
+	assert_int_equal(audit_after, audit_before); /* no audit rows either */
 
 	/* Fixed, the same batch applies entirely. */
 	ch[2].put_flags = CAPF_STORE_PUT_EXISTING;
@@ -1097,8 +1108,8 @@ static int collect_audit(const struct capf_store_audit_row *r, void *arg)
 
 static void make_history(struct fx *f)
 {
-	struct capf_store_device d = mkdev("SEP001122334455", CAPF_OP_INSTALL, CAPF_AUTH_STRING,
-					   CAPF_ST_PENDING);
+	struct capf_store_device d =
+		mkdev("SEP001122334455", CAPF_OP_INSTALL, CAPF_AUTH_STRING, CAPF_ST_PENDING);
 	struct capf_authhash_params small = { 1024, 1, 1 };
 	char err[256] = "";
 	unsigned n;
@@ -1106,12 +1117,11 @@ static void make_history(struct fx *f)
 	assert_int_equal(capf_authhash_make(&d.auth, "424242", 6, &small, err, sizeof(err)), 0);
 	d.has_auth = 1;
 	assert_int_equal(capf_store_device_put(f->st, &d, 0, &admin, err, sizeof(err)), 0);
-	assert_int_equal(capf_store_device_record_attempt(f->st, d.dev.name, &front, &n, err,
-							  sizeof(err)), 0);
-	assert_int_equal(record(f->st, "01", d.dev.name, f->fp_b, time(NULL) + DAY, err,
-				sizeof(err)), 0);
-	assert_int_equal(capf_store_audit_append(f->st, &admin, "peer.refused", "uid:4242",
-						 "socket=admin", err, sizeof(err)), 0);
+	assert_int_equal(capf_store_device_record_attempt(f->st, d.dev.name, &front, &n, err, sizeof(err)), 0);
+	assert_int_equal(record(f->st, "01", d.dev.name, f->fp_b, time(NULL) + DAY, err, sizeof(err)), 0);
+	assert_int_equal(capf_store_audit_append(f->st, &admin, "peer.refused", "uid:4242", "socket=admin", err,
+						 sizeof(err)),
+			 0);
 }
 
 static void test_audit_chain_edit(void **state)
@@ -1132,18 +1142,17 @@ static void test_audit_chain_edit(void **state)
 	assert_int_equal(seen.n, 7);
 	assert_int_equal(seen.saw_secret, 0);
 	assert_string_equal(seen.actions, "capf-cert.add;capf-cert.role;capf-cert.add;device.add;"
-			    "device.auth-failed;lsc.issue;peer.refused;");
+					  "device.auth-failed;lsc.issue;peer.refused;");
 
 	/* The triggers refuse a plain edit... */
 	db = raw_open(f->path);
-	assert_int_not_equal(sqlite3_exec(db, "UPDATE audit SET detail = 'x' WHERE id = 4",
-					  NULL, NULL, NULL), SQLITE_OK);
+	assert_int_not_equal(sqlite3_exec(db, "UPDATE audit SET detail = 'x' WHERE id = 4", NULL, NULL, NULL),
+			     SQLITE_OK);
 	/* ...and someone who drops them first is caught by the chain. */
 	raw_exec(db, "DROP TRIGGER audit_no_update");
 	raw_exec(db, "UPDATE audit SET detail = 'op=none' WHERE id = 4");
 	sqlite3_close(db);
-	assert_int_equal(capf_store_audit_verify(f->st, &bad, &rows, err, sizeof(err)),
-			 CAPF_STORE_ERROR);
+	assert_int_equal(capf_store_audit_verify(f->st, &bad, &rows, err, sizeof(err)), CAPF_STORE_ERROR);
 	assert_int_equal(bad, 4);
 	assert_non_null(strstr(err, "row 4"));
 	assert_int_equal(rows, 3);
@@ -1176,23 +1185,27 @@ static void test_deferred_writes(void **state)
 
 	capf_store_on_deferred_error(f->st, on_deferred, &bad);
 	put_dev(f->st, "SEP001122334455", CAPF_OP_INSTALL, CAPF_AUTH_NULL, CAPF_ST_PENDING);
-	assert_int_equal(record(f->st, "0A01", "SEP001122334455", f->fp_b, time(NULL) + DAY, err,
-				sizeof(err)), 0);
+	assert_int_equal(record(f->st, "0A01", "SEP001122334455", f->fp_b, time(NULL) + DAY, err, sizeof(err)),
+			 0);
 	/* 50 deferred rows (their strings gone from the stack at once), then one waited-for write */
 	for (int i = 0; i < 50; i++) {
 		snprintf(detail, sizeof(detail), "n=%d", i);
 		assert_int_equal(capf_store_audit_append_deferred(f->st, &front, "enroll_begin",
-								  "SEP001122334455", detail, err, sizeof(err)), 0);
+								  "SEP001122334455", detail, err, sizeof(err)),
+				 0);
 		memset(detail, 'x', sizeof(detail) - 1);
 	}
 	assert_int_equal(capf_store_issuance_set_state_deferred(f->st, "0A01", CAPF_ISS_DELIVERED, &front, err,
-								 sizeof(err)), 0);
+								sizeof(err)),
+			 0);
 	/* a deferred write that fails: the callback hears of it, the others are unharmed */
 	assert_int_equal(capf_store_issuance_set_state_deferred(f->st, "0BAD", CAPF_ISS_DELIVERED, &front, err,
-								 sizeof(err)), 0);
+								sizeof(err)),
+			 0);
 	/* refused before queueing: the caller hears of it */
 	assert_int_equal(capf_store_issuance_set_state_deferred(f->st, "0G", CAPF_ISS_DELIVERED, &front, err,
-								 sizeof(err)), CAPF_STORE_ERROR);
+								sizeof(err)),
+			 CAPF_STORE_ERROR);
 	assert_int_equal(capf_store_audit_append(f->st, &admin, "after", "x", "", err, sizeof(err)), 0);
 	/* everything queued before the waited-for write is visible now, in order */
 	assert_int_equal(capf_store_issuance_get(f->st, "0A01", &is, err, sizeof(err)), 0);
@@ -1207,7 +1220,8 @@ static void test_deferred_writes(void **state)
 	/* close drains what is queued: the rows are there after a reopen */
 	for (int i = 0; i < 20; i++)
 		assert_int_equal(capf_store_audit_append_deferred(f->st, &front, "late", "SEP001122334455", "",
-								  err, sizeof(err)), 0);
+								  err, sizeof(err)),
+				 0);
 	capf_store_close(f->st);
 	f->st = capf_store_open(f->path, 0, err, sizeof(err));
 	assert_non_null(f->st);
@@ -1229,8 +1243,7 @@ static void test_checkpoints(void **state)
 	char err[512] = "";
 	sqlite3 *db;
 
-	assert_int_equal(capf_store_checkpoint_last(f->st, &last, err, sizeof(err)),
-			 CAPF_STORE_NOTFOUND);
+	assert_int_equal(capf_store_checkpoint_last(f->st, &last, err, sizeof(err)), CAPF_STORE_NOTFOUND);
 	make_history(f);
 	assert_int_equal(capf_store_audit_head(f->st, &row, head, err, sizeof(err)), 0);
 	assert_true(row > 3);
@@ -1267,8 +1280,8 @@ static void test_checkpoints(void **state)
 	assert_int_equal(raw_int(f->path, "SELECT count(*) FROM audit_checkpoints"), 1);
 }
 
-static int mac_xor(void *ctx, const unsigned char *in, size_t inlen, unsigned char out[32],
-		   char *err, size_t errlen)
+static int mac_xor(void *ctx, const unsigned char *in, size_t inlen, unsigned char out[32], char *err,
+		   size_t errlen)
 {
 	/* a stand-in keyed MAC for the store's own test (the token's is tested in
 	 * tests/integ/test_authmac.c): SHA-256(key || in) */
@@ -1286,7 +1299,8 @@ static void test_auth_mac_and_migration(void **state)
 {
 	struct fx *f = *state;
 	struct capf_store_device d = mkdev("SEP00AABBCCDD01", CAPF_OP_INSTALL, CAPF_AUTH_STRING,
-					   CAPF_ST_PENDING), e, got;
+					   CAPF_ST_PENDING),
+				 e, got;
 	struct capf_authhash_params small = { 1024, 8, 1 };
 	struct capf_authhash_mac m = { mac_xor, (void *)"8bytekey" };
 	char err[512] = "";
@@ -1300,7 +1314,8 @@ static void test_auth_mac_and_migration(void **state)
 	e.has_auth = 1;
 	assert_int_equal(capf_store_device_put(f->st, &e, CAPF_STORE_PUT_NEW, &admin, err, sizeof(err)), 0);
 	assert_int_equal(raw_int(f->path, "SELECT length(auth_mac) FROM devices WHERE name='SEP00AABBCCDD01' "
-				 "AND auth_hash IS NULL AND auth_kdf IS NULL"), 48);
+					  "AND auth_hash IS NULL AND auth_kdf IS NULL"),
+			 48);
 	assert_int_equal(capf_store_device_get(f->st, "SEP00AABBCCDD01", &got, err, sizeof(err)), 0);
 	assert_int_equal(got.has_auth, 1);
 	assert_int_equal(got.auth.kdf, CAPF_AUTHHASH_KDF_HMAC);
@@ -1308,14 +1323,18 @@ static void test_auth_mac_and_migration(void **state)
 	assert_int_equal(capf_authhash_verify_mac(&got.auth, "5556", 4, &m, err, sizeof(err)), 0);
 	/* a string changed to scrypt drops the MAC, and back */
 	got.auth = e.auth;
-	assert_int_equal(capf_store_device_put(f->st, &got, CAPF_STORE_PUT_EXISTING, &admin, err, sizeof(err)), 0);
+	assert_int_equal(capf_store_device_put(f->st, &got, CAPF_STORE_PUT_EXISTING, &admin, err, sizeof(err)),
+			 0);
 	assert_int_equal(raw_int(f->path, "SELECT count(*) FROM devices WHERE name='SEP00AABBCCDD01' "
-				 "AND auth_mac IS NULL AND auth_kdf = 'scrypt'"), 1);
+					  "AND auth_mac IS NULL AND auth_kdf = 'scrypt'"),
+			 1);
 	/* operation done: the MAC is erased like the hash */
-	assert_int_equal(capf_store_device_put(f->st, &d, CAPF_STORE_PUT_EXISTING, &admin, err, sizeof(err)), 0);
+	assert_int_equal(capf_store_device_put(f->st, &d, CAPF_STORE_PUT_EXISTING, &admin, err, sizeof(err)),
+			 0);
 	assert_int_equal(capf_store_device_set_status(f->st, "SEP00AABBCCDD01", CAPF_ST_UPGRADE_SUCCESS,
-						      CAPF_OP_INSTALL, CAPF_FAIL_NONE, CAPF_STORE_STATUS_CLEAR_OP,
-						      &admin, err, sizeof(err)), 0);
+						      CAPF_OP_INSTALL, CAPF_FAIL_NONE,
+						      CAPF_STORE_STATUS_CLEAR_OP, &admin, err, sizeof(err)),
+			 0);
 	assert_int_equal(raw_int(f->path, "SELECT count(*) FROM devices WHERE auth_mac IS NOT NULL"), 0);
 	/* back to schema version 1 (what an older capf-signerd left), then reopen */
 	capf_store_close(f->st);
@@ -1345,8 +1364,7 @@ static void test_audit_chain_rehash_detected(void **state)
 	raw_exec(db, "DROP TRIGGER audit_no_update");
 	raw_exec(db, "UPDATE audit SET hash = zeroblob(32) WHERE id = 5");
 	sqlite3_close(db);
-	assert_int_equal(capf_store_audit_verify(f->st, &bad, NULL, err, sizeof(err)),
-			 CAPF_STORE_ERROR);
+	assert_int_equal(capf_store_audit_verify(f->st, &bad, NULL, err, sizeof(err)), CAPF_STORE_ERROR);
 	assert_int_equal(bad, 5);
 }
 
@@ -1362,8 +1380,7 @@ static void test_audit_chain_delete(void **state)
 	raw_exec(db, "DROP TRIGGER audit_no_delete");
 	raw_exec(db, "DELETE FROM audit WHERE id = 3");
 	sqlite3_close(db);
-	assert_int_equal(capf_store_audit_verify(f->st, &bad, NULL, err, sizeof(err)),
-			 CAPF_STORE_ERROR);
+	assert_int_equal(capf_store_audit_verify(f->st, &bad, NULL, err, sizeof(err)), CAPF_STORE_ERROR);
 	assert_int_equal(bad, 4);
 	assert_non_null(strstr(err, "row 3 is missing"));
 }
@@ -1380,13 +1397,11 @@ static void test_audit_chain_delete_last(void **state)
 	raw_exec(db, "DROP TRIGGER audit_no_delete");
 	raw_exec(db, "DELETE FROM audit WHERE id = 7");
 	sqlite3_close(db);
-	assert_int_equal(capf_store_audit_verify(f->st, &bad, NULL, err, sizeof(err)),
-			 CAPF_STORE_ERROR);
+	assert_int_equal(capf_store_audit_verify(f->st, &bad, NULL, err, sizeof(err)), CAPF_STORE_ERROR);
 	assert_int_equal(bad, 7);
 	/* New rows keep counting from the recorded head; the gap stays visible. */
 	assert_int_equal(capf_store_audit_append(f->st, &admin, "x", "", "", err, sizeof(err)), 0);
-	assert_int_equal(capf_store_audit_verify(f->st, &bad, NULL, err, sizeof(err)),
-			 CAPF_STORE_ERROR);
+	assert_int_equal(capf_store_audit_verify(f->st, &bad, NULL, err, sizeof(err)), CAPF_STORE_ERROR);
 	assert_int_equal(bad, 8);
 }
 
@@ -1440,14 +1455,14 @@ static void test_no_plaintext_on_disk(void **state)
 	char wal[160], err[256] = "";
 	struct capf_store_device d;
 
-	make_history(f);        /* its string is 424242 */
+	make_history(f); /* its string is 424242 */
 	assert_int_equal(capf_store_device_get(f->st, "SEP001122334455", &d, err, sizeof(err)), 0);
 	assert_int_equal(capf_authhash_verify(&d.auth, "424242", 6, err, sizeof(err)), 1);
 	snprintf(wal, sizeof(wal), "%s-wal", f->path);
-	assert_true(file_contains(wal, "SEP001122334455"));    /* the check can see text */
+	assert_true(file_contains(wal, "SEP001122334455")); /* the check can see text */
 	assert_false(file_contains(wal, "424242"));
 	assert_false(file_contains(f->path, "424242"));
-	capf_store_close(f->st);        /* checkpoint into the main file */
+	capf_store_close(f->st); /* checkpoint into the main file */
 	f->st = NULL;
 	assert_false(file_contains(f->path, "424242"));
 	assert_true(file_contains(f->path, "SEP001122334455"));
@@ -1460,24 +1475,19 @@ static void test_meta(void **state)
 	struct fx *f = *state;
 	char err[256] = "", v[64], tiny[4];
 
-	assert_int_equal(capf_store_meta_set(f->st, "serial.prefix", "7F", &admin, err,
-					     sizeof(err)), 0);
-	assert_int_equal(capf_store_meta_get(f->st, "serial.prefix", v, sizeof(v), err,
-					     sizeof(err)), 0);
+	assert_int_equal(capf_store_meta_set(f->st, "serial.prefix", "7F", &admin, err, sizeof(err)), 0);
+	assert_int_equal(capf_store_meta_get(f->st, "serial.prefix", v, sizeof(v), err, sizeof(err)), 0);
 	assert_string_equal(v, "7F");
-	assert_int_equal(capf_store_meta_set(f->st, "serial.prefix", "80", &admin, err,
-					     sizeof(err)), 0);
-	assert_int_equal(capf_store_meta_get(f->st, "serial.prefix", v, sizeof(v), err,
-					     sizeof(err)), 0);
+	assert_int_equal(capf_store_meta_set(f->st, "serial.prefix", "80", &admin, err, sizeof(err)), 0);
+	assert_int_equal(capf_store_meta_get(f->st, "serial.prefix", v, sizeof(v), err, sizeof(err)), 0);
 	assert_string_equal(v, "80");
-	assert_int_equal(capf_store_meta_set(f->st, "capf.audit_head", "1 00", &admin, err,
-					     sizeof(err)), CAPF_STORE_ERROR);
+	assert_int_equal(capf_store_meta_set(f->st, "capf.audit_head", "1 00", &admin, err, sizeof(err)),
+			 CAPF_STORE_ERROR);
 	assert_int_equal(capf_store_meta_get(f->st, "nope", v, sizeof(v), err, sizeof(err)),
 			 CAPF_STORE_NOTFOUND);
-	assert_int_equal(capf_store_meta_set(f->st, "long", "0123456789", &admin, err,
-					     sizeof(err)), 0);
-	assert_int_equal(capf_store_meta_get(f->st, "long", tiny, sizeof(tiny), err,
-					     sizeof(err)), CAPF_STORE_ERROR);
+	assert_int_equal(capf_store_meta_set(f->st, "long", "0123456789", &admin, err, sizeof(err)), 0);
+	assert_int_equal(capf_store_meta_get(f->st, "long", tiny, sizeof(tiny), err, sizeof(err)),
+			 CAPF_STORE_ERROR);
 }
 
 /* ---- durability ------------------------------------------------------- */
@@ -1501,12 +1511,14 @@ static void test_sigkill_after_commit(void **state)
 		struct capf_store *st;
 		close(p[0]);
 		st = capf_store_open(f->path, 0, err, sizeof(err));
-		c = st != NULL && record(st, "DEADBEEF01", "SEP001122334455", f->fp_b,
-					 time(NULL) + DAY, err, sizeof(err)) == 0 ? 'K' : 'F';
+		c = st != NULL && record(st, "DEADBEEF01", "SEP001122334455", f->fp_b, time(NULL) + DAY, err,
+					 sizeof(err)) == 0 ?
+			    'K' :
+			    'F';
 		if (write(p[1], &c, 1) != 1)
 			_exit(2);
 		for (;;)
-			pause();        /* killed here, store still open */
+			pause(); /* killed here, store still open */
 	}
 	close(p[1]);
 	assert_int_equal(read(p[0], &c, 1), 1);
@@ -1558,8 +1570,8 @@ static void *worker_main(void *arg)
 	for (int i = 0; i < w->count; i++) {
 		serial_for(w->idx, i, serial);
 		snprintf(dev, sizeof(dev), "SEP0000000%05d", w->idx * 100 + i);
-		w->rc[i] = record(w->f->st, serial, dev, w->f->fp_b, time(NULL) + DAY,
-				  w->err[i], sizeof(w->err[i]));
+		w->rc[i] = record(w->f->st, serial, dev, w->f->fp_b, time(NULL) + DAY, w->err[i],
+				  sizeof(w->err[i]));
 	}
 	return NULL;
 }
@@ -1575,11 +1587,11 @@ static void put_devices(struct fx *f, int threads, int per)
 		for (int i = 0; i < per; i++) {
 			char dev[32];
 			snprintf(dev, sizeof(dev), "SEP0000000%05d", t * 100 + i);
-			ch[t * per + i].rec = mkdev(dev, CAPF_OP_INSTALL, CAPF_AUTH_NULL,
-						    CAPF_ST_PENDING);
+			ch[t * per + i].rec = mkdev(dev, CAPF_OP_INSTALL, CAPF_AUTH_NULL, CAPF_ST_PENDING);
 		}
-	assert_int_equal(capf_store_device_bulk(f->st, ch, (size_t)(threads * per), NULL, &failed,
-						err, sizeof(err)), 0);
+	assert_int_equal(capf_store_device_bulk(f->st, ch, (size_t)(threads * per), NULL, &failed, err,
+						sizeof(err)),
+			 0);
 	free(ch);
 }
 
@@ -1596,14 +1608,14 @@ static void test_group_commit_16_threads(void **state)
 	put_devices(f, THREADS, PER_THREAD);
 	/* Thread 3's 5th record goes first so that thread 7's copy always loses. */
 	serial_for(3, 5, serial);
-	assert_int_equal(record(f->st, serial, "SEP000000000305", f->fp_b, time(NULL) + DAY, err,
-				sizeof(err)), 0);
+	assert_int_equal(record(f->st, serial, "SEP000000000305", f->fp_b, time(NULL) + DAY, err, sizeof(err)),
+			 0);
 	capf_store_get_stats(f->st, &before);
 	pthread_barrier_init(&start, NULL, THREADS);
 	for (int t = 0; t < THREADS; t++) {
 		w[t] = (struct worker){ .f = f, .idx = t, .count = PER_THREAD, .start = &start };
 		if (t == 3)
-			w[t].count = 5;         /* its 5th was recorded above */
+			w[t].count = 5; /* its 5th was recorded above */
 		assert_int_equal(pthread_create(&th[t], NULL, worker_main, &w[t]), 0);
 	}
 	for (int t = 0; t < THREADS; t++)
@@ -1621,18 +1633,18 @@ static void test_group_commit_16_threads(void **state)
 				assert_int_equal(w[t].rc[i], CAPF_STORE_EXISTS);
 				assert_non_null(strstr(w[t].err[i], serial));
 				/* The serial still belongs to thread 3's device. */
-				assert_int_equal(capf_store_issuance_get(f->st, serial, &is, err,
-									 sizeof(err)), 0);
+				assert_int_equal(capf_store_issuance_get(f->st, serial, &is, err, sizeof(err)),
+						 0);
 				assert_string_equal(is.device, "SEP000000000305");
 				capf_store_issuance_clear(&is);
-				assert_int_equal(capf_store_issuance_latest_for_device(f->st, dev,
-					&is, err, sizeof(err)), CAPF_STORE_NOTFOUND);
+				assert_int_equal(capf_store_issuance_latest_for_device(f->st, dev, &is, err,
+										       sizeof(err)),
+						 CAPF_STORE_NOTFOUND);
 				continue;
 			}
 			if (w[t].rc[i] != 0)
 				fail_msg("thread %d record %d: %s", t, i, w[t].err[i]);
-			assert_int_equal(capf_store_issuance_get(f->st, serial, &is, err,
-								 sizeof(err)), 0);
+			assert_int_equal(capf_store_issuance_get(f->st, serial, &is, err, sizeof(err)), 0);
 			assert_string_equal(is.device, dev);
 			capf_store_issuance_clear(&is);
 			ok++;
@@ -1664,8 +1676,7 @@ static void *one_main(void *arg)
 
 	snprintf(serial, sizeof(serial), "%06X", o->idx == 9 ? 0x200000 : 0x200000 + o->idx);
 	snprintf(dev, sizeof(dev), "SEP0000000%05d", o->idx * 100);
-	o->rc = record(o->f->st, serial, dev, o->f->fp_b, time(NULL) + DAY, o->err,
-		       sizeof(o->err));
+	o->rc = record(o->f->st, serial, dev, o->f->fp_b, time(NULL) + DAY, o->err, sizeof(o->err));
 	return NULL;
 }
 
@@ -1744,7 +1755,8 @@ static void test_naive_mode(void **state)
 	assert_true(after.syncs - before.syncs >= 32);
 	/* A failing write rolls back alone here too. */
 	assert_int_equal(record(f->st, "100000", "SEP000000000001", f->fp_b, time(NULL) + DAY, err,
-				sizeof(err)), CAPF_STORE_EXISTS);
+				sizeof(err)),
+			 CAPF_STORE_EXISTS);
 	assert_int_equal(raw_int(f->path, "SELECT count(*) FROM issuances"), 32);
 	assert_int_equal(capf_store_audit_verify(f->st, NULL, NULL, err, sizeof(err)), 0);
 }
@@ -1827,7 +1839,7 @@ static void test_backup_refuses_broken_chain(void **state)
 	assert_int_equal(capf_store_backup(f->st, copy, &info, err, sizeof(err)), CAPF_STORE_ERROR);
 	assert_non_null(strstr(err, "audit chain"));
 	assert_non_null(strstr(err, "row 2"));
-	assert_int_equal(access(copy, F_OK), -1);           /* nothing left */
+	assert_int_equal(access(copy, F_OK), -1); /* nothing left */
 	/* the same check on the live store finds the edit too */
 	assert_int_equal(capf_store_check_copy(f->path, &info, err, sizeof(err)), CAPF_STORE_ERROR);
 	assert_non_null(strstr(err, "row 2"));
@@ -1859,7 +1871,8 @@ static void test_pre_migration_copy(void **state)
 	assert_int_equal(raw_int(saved, "SELECT count(*) FROM devices"), 1);
 	/* a second upgrade attempt keeps the first copy and makes another */
 	assert_int_equal(store_backup_pre_migration(db, f->path, 1, 2, saved2, sizeof(saved2), err,
-						    sizeof(err)), 0);
+						    sizeof(err)),
+			 0);
 	assert_string_not_equal(saved, saved2);
 	assert_int_equal(raw_int(saved, "SELECT count(*) FROM devices"), 1);
 	sqlite3_close(db);
@@ -1867,8 +1880,9 @@ static void test_pre_migration_copy(void **state)
 	assert_int_equal(chmod(f->dir, 0500), 0);
 	db = raw_open(f->path);
 	if (geteuid() != 0)
-		assert_int_equal(store_backup_pre_migration(db, f->path, 1, 2, saved2, sizeof(saved2),
-							    err, sizeof(err)), CAPF_STORE_ERROR);
+		assert_int_equal(store_backup_pre_migration(db, f->path, 1, 2, saved2, sizeof(saved2), err,
+							    sizeof(err)),
+				 CAPF_STORE_ERROR);
 	sqlite3_close(db);
 	assert_int_equal(chmod(f->dir, 0700), 0);
 }
@@ -1941,8 +1955,9 @@ static void test_fetched_and_history(void **state)
 
 	/* history: only the rows naming the device, in order */
 	memset(&h, 0, sizeof(h));
-	assert_int_equal(capf_store_audit_for_subject(f->st, "SEP0000000000F1", 0, 0, hist_cb, &h,
-						      err, sizeof(err)), 0);
+	assert_int_equal(capf_store_audit_for_subject(f->st, "SEP0000000000F1", 0, 0, hist_cb, &h, err,
+						      sizeof(err)),
+			 0);
 	assert_int_equal(h.n, 3);
 	assert_string_equal(h.action[0], "device.add");
 	assert_string_equal(h.action[1], "lsc.fetch");
@@ -1954,18 +1969,21 @@ static void test_fetched_and_history(void **state)
 		int64_t first = h.id[0], second = h.id[1];
 
 		memset(&p, 0, sizeof(p));
-		assert_int_equal(capf_store_audit_for_subject(f->st, "SEP0000000000F1", 0, 2, hist_cb, &p,
-							      err, sizeof(err)), 0);
+		assert_int_equal(capf_store_audit_for_subject(f->st, "SEP0000000000F1", 0, 2, hist_cb, &p, err,
+							      sizeof(err)),
+				 0);
 		assert_int_equal(p.n, 2);
 		memset(&p, 0, sizeof(p));
-		assert_int_equal(capf_store_audit_for_subject(f->st, "SEP0000000000F1", first, 0, hist_cb,
-							      &p, err, sizeof(err)), 0);
+		assert_int_equal(capf_store_audit_for_subject(f->st, "SEP0000000000F1", first, 0, hist_cb, &p,
+							      err, sizeof(err)),
+				 0);
 		assert_int_equal(p.n, 2);
 		assert_int_equal(p.id[0], second);
 	}
 	memset(&h, 0, sizeof(h));
-	assert_int_equal(capf_store_audit_for_subject(f->st, "SEP0000000000F9", 0, 0, hist_cb, &h,
-						      err, sizeof(err)), 0);
+	assert_int_equal(capf_store_audit_for_subject(f->st, "SEP0000000000F9", 0, 0, hist_cb, &h, err,
+						      sizeof(err)),
+			 0);
 	assert_int_equal(h.n, 0);
 }
 

@@ -49,8 +49,8 @@ static void *worker(void *arg)
 		siglen = sizeof(sig);
 
 		msg[0] = (unsigned char)r->count;
-		if (EVP_DigestSignInit_ex(m, NULL, "SHA256", r->ctx, NULL, r->key, NULL) != 1
-		    || EVP_DigestSign(m, sig, &siglen, msg, sizeof(msg)) != 1) {
+		if (EVP_DigestSignInit_ex(m, NULL, "SHA256", r->ctx, NULL, r->key, NULL) != 1 ||
+		    EVP_DigestSign(m, sig, &siglen, msg, sizeof(msg)) != 1) {
 			r->bad++;
 			break;
 		}
@@ -59,8 +59,8 @@ static void *worker(void *arg)
 	/* the last signature of the run verifies */
 	if (r->count > 0) {
 		msg[0] = (unsigned char)(r->count - 1);
-		if (EVP_DigestVerifyInit_ex(m, NULL, "SHA256", r->ctx, NULL, r->key, NULL) != 1
-		    || EVP_DigestVerify(m, sig, siglen, msg, sizeof(msg)) != 1)
+		if (EVP_DigestVerifyInit_ex(m, NULL, "SHA256", r->ctx, NULL, r->key, NULL) != 1 ||
+		    EVP_DigestVerify(m, sig, siglen, msg, sizeof(msg)) != 1)
 			r->bad++;
 	}
 	EVP_MD_CTX_free(m);
@@ -124,8 +124,8 @@ int main(void)
 
 		ptoken_uri(&tok, labels[k], uri, sizeof(uri));
 		key = ptoken_load(ctx, uri, OSSL_STORE_INFO_PKEY);
-		soft = k == 0 ? EVP_PKEY_Q_keygen(defctx, NULL, "RSA", (size_t)2048)
-			: EVP_PKEY_Q_keygen(defctx, NULL, "EC", "P-256");
+		soft = k == 0 ? EVP_PKEY_Q_keygen(defctx, NULL, "RSA", (size_t)2048) :
+				EVP_PKEY_Q_keygen(defctx, NULL, "EC", "P-256");
 		if (key == NULL || soft == NULL) {
 			ERR_print_errors_fp(stderr);
 			rc = 1;

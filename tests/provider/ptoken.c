@@ -25,8 +25,8 @@ static int write_secret(const char *path, char *err, size_t errlen)
 	if (RAND_bytes(r, sizeof(r)) != 1)
 		return -1;
 	n = snprintf(pin, sizeof(pin), "%02x%02x%02x%02x%02x%02x\n", r[0], r[1], r[2], r[3], r[4], r[5]);
-	if ((fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600)) < 0
-	    || write(fd, pin, (size_t)n) != n) {
+	if ((fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600)) < 0 ||
+	    write(fd, pin, (size_t)n) != n) {
 		snprintf(err, errlen, "%s: %s", path, strerror(errno));
 		if (fd >= 0)
 			close(fd);
@@ -37,8 +37,8 @@ static int write_secret(const char *path, char *err, size_t errlen)
 }
 
 /* In the child: init the token and generate the keys, then _exit. */
-static int child_make(struct ptoken *t, const char *module, const char *const *specs, size_t n,
-		      char *err, size_t errlen)
+static int child_make(struct ptoken *t, const char *module, const char *const *specs, size_t n, char *err,
+		      size_t errlen)
 {
 	char so[320], uri[600];
 	struct p11_uri u;
@@ -47,8 +47,8 @@ static int child_make(struct ptoken *t, const char *module, const char *const *s
 	CK_SLOT_ID slot;
 
 	snprintf(so, sizeof(so), "%s/%s.sopin", t->dir, t->label);
-	if (write_secret(so, err, errlen) != 0
-	    || p11_token_init(module, t->label, so, t->pin_file, &slot, err, errlen) != P11_OK)
+	if (write_secret(so, err, errlen) != 0 ||
+	    p11_token_init(module, t->label, so, t->pin_file, &slot, err, errlen) != P11_OK)
 		return -1;
 	snprintf(uri, sizeof(uri), "pkcs11:token=%s?pin-source=file:%s", t->label, t->pin_file);
 	if (p11_uri_parse(uri, &u, err, errlen) != 0)
@@ -66,8 +66,8 @@ static int child_make(struct ptoken *t, const char *module, const char *const *s
 		for (char *c = label; *c != '\0'; c++)
 			if (*c == ':')
 				*c = '-';
-		if (p11_keyspec_parse(specs[i], &spec, err, errlen) != 0
-		    || p11_keygen(tok, &spec, label, NULL, 0, NULL, err, errlen) != P11_OK) {
+		if (p11_keyspec_parse(specs[i], &spec, err, errlen) != 0 ||
+		    p11_keygen(tok, &spec, label, NULL, 0, NULL, err, errlen) != P11_OK) {
 			p11_token_close(tok);
 			return -1;
 		}
@@ -76,8 +76,8 @@ static int child_make(struct ptoken *t, const char *module, const char *const *s
 	return 0;
 }
 
-int ptoken_make(struct ptoken *t, const char *label, const char *const *specs, size_t nspecs,
-		char *err, size_t errlen)
+int ptoken_make(struct ptoken *t, const char *label, const char *const *specs, size_t nspecs, char *err,
+		size_t errlen)
 {
 	char path[400];
 	const char *module = getenv("SOFTHSM_MODULE");
@@ -99,8 +99,10 @@ int ptoken_make(struct ptoken *t, const char *label, const char *const *specs, s
 	snprintf(path, sizeof(path), "%s/softhsm2.conf", t->dir);
 	if ((f = fopen(path, "w")) == NULL)
 		return -1;
-	fprintf(f, "directories.tokendir = %s/tokens\nobjectstore.backend = file\nlog.level = ERROR\n"
-		"slots.removable = false\n", t->dir);
+	fprintf(f,
+		"directories.tokendir = %s/tokens\nobjectstore.backend = file\nlog.level = ERROR\n"
+		"slots.removable = false\n",
+		t->dir);
 	fclose(f);
 	setenv("SOFTHSM2_CONF", path, 1);
 	if (module == NULL || *module == '\0')

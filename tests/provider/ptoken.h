@@ -11,7 +11,7 @@
 #include <openssl/types.h>
 
 struct ptoken {
-	char dir[256];		/* temp dir: softhsm2.conf, tokens/, PIN files */
+	char dir[256]; /* temp dir: softhsm2.conf, tokens/, PIN files */
 	char label[32];
 	char pin_file[300];
 };
@@ -19,8 +19,8 @@ struct ptoken {
 /* Makes dir, its softhsm2.conf (exported as SOFTHSM2_CONF), 0600 PIN files and
  * a token labelled label holding one key pair per spec ("rsa:2048", "ec:P-256"),
  * each labelled as its spec with ':' turned into '-'. 0 or -1 (err says why). */
-int ptoken_make(struct ptoken *t, const char *label, const char *const *specs, size_t nspecs,
-		char *err, size_t errlen);
+int ptoken_make(struct ptoken *t, const char *label, const char *const *specs, size_t nspecs, char *err,
+		size_t errlen);
 /* Removes the temp dir (unless $KEEP_TMP is set). */
 void ptoken_remove(struct ptoken *t);
 

@@ -63,8 +63,13 @@ static size_t openssl_algid(EVP_PKEY *key, const char *md, int pss, int saltlen,
 	return (size_t)len;
 }
 
-static const struct { const char *name; int nid; } mds[] = {
-	{ "SHA256", NID_sha256 }, { "SHA384", NID_sha384 }, { "SHA512", NID_sha512 },
+static const struct {
+	const char *name;
+	int nid;
+} mds[] = {
+	{ "SHA256", NID_sha256 },
+	{ "SHA384", NID_sha384 },
+	{ "SHA512", NID_sha512 },
 };
 
 static void test_algid_pkcs1_ecdsa(void **state)
@@ -101,9 +106,10 @@ static void test_algid_pss(void **state)
 				int mgf_nid = mgfs[g] != NULL ? OBJ_sn2nid(mgfs[g]) : mds[i].nid;
 				size_t n, m;
 
-				n = chsm_sig_algid(CHSM_SIG_PSS, mds[i].nid, mgf_nid, salts[s], ours, sizeof(ours),
-						   err, sizeof(err));
-				m = openssl_algid(rsa, mds[i].name, 1, salts[s], mgfs[g], theirs, sizeof(theirs));
+				n = chsm_sig_algid(CHSM_SIG_PSS, mds[i].nid, mgf_nid, salts[s], ours,
+						   sizeof(ours), err, sizeof(err));
+				m = openssl_algid(rsa, mds[i].name, 1, salts[s], mgfs[g], theirs,
+						  sizeof(theirs));
 				assert_int_not_equal(n, 0);
 				assert_int_equal(n, m);
 				assert_memory_equal(ours, theirs, n);
@@ -119,14 +125,22 @@ static void test_algid_refused(void **state)
 
 	assert_int_equal(chsm_sig_algid(CHSM_SIG_PKCS1, NID_sha1, 0, 0, out, sizeof(out), err, sizeof(err)), 0);
 	assert_non_null(strstr(err, "SHA-256"));
-	assert_int_equal(chsm_sig_algid(CHSM_SIG_ECDSA, NID_sha224, 0, 0, out, sizeof(out), err, sizeof(err)), 0);
+	assert_int_equal(chsm_sig_algid(CHSM_SIG_ECDSA, NID_sha224, 0, 0, out, sizeof(out), err, sizeof(err)),
+			 0);
 	assert_int_equal(chsm_sig_algid(CHSM_SIG_ECDSA, NID_md5, 0, 0, out, sizeof(out), err, sizeof(err)), 0);
-	assert_int_equal(chsm_sig_algid(CHSM_SIG_PSS, NID_sha256, NID_sha1, 32, out, sizeof(out), err, sizeof(err)), 0);
+	assert_int_equal(chsm_sig_algid(CHSM_SIG_PSS, NID_sha256, NID_sha1, 32, out, sizeof(out), err,
+					sizeof(err)),
+			 0);
 	assert_non_null(strstr(err, "MGF1"));
-	assert_int_equal(chsm_sig_algid(CHSM_SIG_PSS, NID_sha256, NID_sha256, -1, out, sizeof(out), err, sizeof(err)), 0);
-	assert_int_equal(chsm_sig_algid((enum chsm_sig_scheme)99, NID_sha256, 0, 0, out, sizeof(out), err, sizeof(err)), 0);
+	assert_int_equal(chsm_sig_algid(CHSM_SIG_PSS, NID_sha256, NID_sha256, -1, out, sizeof(out), err,
+					sizeof(err)),
+			 0);
+	assert_int_equal(chsm_sig_algid((enum chsm_sig_scheme)99, NID_sha256, 0, 0, out, sizeof(out), err,
+					sizeof(err)),
+			 0);
 	/* too small a buffer */
-	assert_int_equal(chsm_sig_algid(CHSM_SIG_PSS, NID_sha256, NID_sha256, 32, out, 10, err, sizeof(err)), 0);
+	assert_int_equal(chsm_sig_algid(CHSM_SIG_PSS, NID_sha256, NID_sha256, 32, out, 10, err, sizeof(err)),
+			 0);
 	assert_int_equal(chsm_sig_algid(CHSM_SIG_PKCS1, NID_sha256, 0, 0, out, 14, err, sizeof(err)), 0);
 	assert_int_equal(chsm_sig_algid(CHSM_SIG_PKCS1, NID_sha256, 0, 0, out, 15, err, sizeof(err)), 15);
 }
@@ -163,21 +177,26 @@ static void test_digestinfo(void **state)
 
 static void test_saltlen(void **state)
 {
-	static const struct { int salt; unsigned bits; size_t md; int want; } cases[] = {
+	static const struct {
+		int salt;
+		unsigned bits;
+		size_t md;
+		int want;
+	} cases[] = {
 		{ RSA_PSS_SALTLEN_DIGEST, 2048, 32, 32 },
 		{ RSA_PSS_SALTLEN_DIGEST, 2048, 64, 64 },
 		{ RSA_PSS_SALTLEN_MAX, 2048, 32, 222 },
-		{ RSA_PSS_SALTLEN_AUTO, 2048, 64, 190 },	/* auto signs with max */
+		{ RSA_PSS_SALTLEN_AUTO, 2048, 64, 190 }, /* auto signs with max */
 		{ RSA_PSS_SALTLEN_MAX, 3072, 48, 334 },
-		{ RSA_PSS_SALTLEN_MAX, 2049, 32, 222 },	/* emLen = ceil((modBits-1)/8) */
+		{ RSA_PSS_SALTLEN_MAX, 2049, 32, 222 }, /* emLen = ceil((modBits-1)/8) */
 		{ RSA_PSS_SALTLEN_MAX, 2050, 32, 223 },
 		{ 0, 2048, 32, 0 },
 		{ 20, 2048, 32, 20 },
 		{ 222, 2048, 32, 222 },
-		{ 223, 2048, 32, -1 },			/* does not fit */
+		{ 223, 2048, 32, -1 }, /* does not fit */
 		{ 191, 2048, 64, -1 },
-		{ -5, 2048, 32, -1 },			/* not a rule */
-		{ RSA_PSS_SALTLEN_DIGEST, 512, 64, -1 },	/* key too small for the hash */
+		{ -5, 2048, 32, -1 },                    /* not a rule */
+		{ RSA_PSS_SALTLEN_DIGEST, 512, 64, -1 }, /* key too small for the hash */
 		{ RSA_PSS_SALTLEN_MAX, 0, 32, -1 },
 	};
 
@@ -207,12 +226,9 @@ static void test_can_sign(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_algid_pkcs1_ecdsa),
-		cmocka_unit_test(test_algid_pss),
-		cmocka_unit_test(test_algid_refused),
-		cmocka_unit_test(test_digestinfo),
-		cmocka_unit_test(test_saltlen),
-		cmocka_unit_test(test_can_sign),
+		cmocka_unit_test(test_algid_pkcs1_ecdsa), cmocka_unit_test(test_algid_pss),
+		cmocka_unit_test(test_algid_refused),     cmocka_unit_test(test_digestinfo),
+		cmocka_unit_test(test_saltlen),           cmocka_unit_test(test_can_sign),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);
 }

@@ -35,7 +35,10 @@ static struct ptoken tok;
 static OSSL_LIB_CTX *ctx, *defctx;
 static EVP_PKEY *keys[NELEM(specs)], *pubs[NELEM(specs)];
 
-static int is_rsa(size_t i) { return strncmp(specs[i], "rsa", 3) == 0; }
+static int is_rsa(size_t i)
+{
+	return strncmp(specs[i], "rsa", 3) == 0;
+}
 
 static void dump_errors(void)
 {
@@ -56,8 +59,8 @@ static int group_setup(void **state)
 	}
 	for (size_t i = 0; i < NELEM(specs); i++) {
 		ptoken_uri(&tok, labels[i], uri, sizeof(uri));
-		if ((keys[i] = ptoken_load(ctx, uri, OSSL_STORE_INFO_PKEY)) == NULL
-		    || (pubs[i] = ptoken_public_copy(defctx, keys[i])) == NULL) {
+		if ((keys[i] = ptoken_load(ctx, uri, OSSL_STORE_INFO_PKEY)) == NULL ||
+		    (pubs[i] = ptoken_public_copy(defctx, keys[i])) == NULL) {
 			fprintf(stderr, "load %s failed\n", uri);
 			dump_errors();
 			return -1;
@@ -88,8 +91,8 @@ static int sign(OSSL_LIB_CTX *lctx, EVP_PKEY *key, const char *md, int pad, int 
 
 	ok = m != NULL && EVP_DigestSignInit_ex(m, &pctx, md, lctx, NULL, key, NULL) == 1;
 	if (ok && pad != 0)
-		ok = EVP_PKEY_CTX_set_rsa_padding(pctx, pad) == 1
-			&& EVP_PKEY_CTX_set_rsa_pss_saltlen(pctx, saltlen) == 1;
+		ok = EVP_PKEY_CTX_set_rsa_padding(pctx, pad) == 1 &&
+		     EVP_PKEY_CTX_set_rsa_pss_saltlen(pctx, saltlen) == 1;
 	ok = ok && EVP_DigestSign(m, sig, siglen, msg, mlen) == 1;
 	EVP_MD_CTX_free(m);
 	if (!ok)
@@ -106,8 +109,8 @@ static int verify(OSSL_LIB_CTX *lctx, EVP_PKEY *pub, const char *md, int pad, in
 
 	ok = m != NULL && EVP_DigestVerifyInit_ex(m, &pctx, md, lctx, NULL, pub, NULL) == 1;
 	if (ok && pad != 0)
-		ok = EVP_PKEY_CTX_set_rsa_padding(pctx, pad) == 1
-			&& EVP_PKEY_CTX_set_rsa_pss_saltlen(pctx, saltlen) == 1;
+		ok = EVP_PKEY_CTX_set_rsa_padding(pctx, pad) == 1 &&
+		     EVP_PKEY_CTX_set_rsa_pss_saltlen(pctx, saltlen) == 1;
 	ok = ok && EVP_DigestVerify(m, sig, siglen, msg, mlen) == 1;
 	EVP_MD_CTX_free(m);
 	ERR_clear_error();
@@ -119,7 +122,9 @@ static int verify(OSSL_LIB_CTX *lctx, EVP_PKEY *pub, const char *md, int pad, in
 static void test_sign_matrix(void **state)
 {
 	static const unsigned char msg[] = "capf: to be signed";
-	struct { int pad, saltlen; } rsa_modes[] = {
+	struct {
+		int pad, saltlen;
+	} rsa_modes[] = {
 		{ RSA_PKCS1_PADDING, 0 },
 		{ RSA_PKCS1_PSS_PADDING, RSA_PSS_SALTLEN_DIGEST },
 		{ RSA_PKCS1_PSS_PADDING, RSA_PSS_SALTLEN_MAX },
@@ -140,12 +145,13 @@ static void test_sign_matrix(void **state)
 
 				if (!sign(ctx, keys[k], digests[d], vpad, salt, msg, sizeof(msg), sig, &siglen))
 					fail_msg("%s %s pad %d: sign failed", labels[k], digests[d], pad);
-				if (!verify(defctx, pubs[k], digests[d], vpad,
-					    vpad ? RSA_PSS_SALTLEN_AUTO : 0, msg, sizeof(msg), sig, siglen))
-					fail_msg("%s %s pad %d salt %d: does not verify", labels[k], digests[d], pad, salt);
+				if (!verify(defctx, pubs[k], digests[d], vpad, vpad ? RSA_PSS_SALTLEN_AUTO : 0,
+					    msg, sizeof(msg), sig, siglen))
+					fail_msg("%s %s pad %d salt %d: does not verify", labels[k], digests[d],
+						 pad, salt);
 				/* the provider's own verification (software, public half) agrees */
-				assert_true(verify(ctx, keys[k], digests[d], vpad, vpad ? salt : 0,
-						   msg, sizeof(msg), sig, siglen));
+				assert_true(verify(ctx, keys[k], digests[d], vpad, vpad ? salt : 0, msg,
+						   sizeof(msg), sig, siglen));
 				assert_false(verify(defctx, pubs[k], digests[d], vpad, RSA_PSS_SALTLEN_AUTO,
 						    msg, sizeof(msg) - 1, sig, siglen));
 				sig[siglen / 2] ^= 0x01;
@@ -314,12 +320,16 @@ static void test_key_params(void **state)
 			size_t l2;
 
 			assert_int_equal(EVP_PKEY_get_utf8_string_param(keys[k], OSSL_PKEY_PARAM_GROUP_NAME,
-									name, sizeof(name), &len), 1);
+									name, sizeof(name), &len),
+					 1);
 			assert_string_equal(name, groups[k]);
-			assert_int_equal(EVP_PKEY_get_octet_string_param(keys[k], OSSL_PKEY_PARAM_ENCODED_PUBLIC_KEY,
-									 pt, sizeof(pt), &len), 1);
-			assert_int_equal(EVP_PKEY_get_octet_string_param(pubs[k], OSSL_PKEY_PARAM_PUB_KEY,
-									 pt2, sizeof(pt2), &l2), 1);
+			assert_int_equal(EVP_PKEY_get_octet_string_param(keys[k],
+									 OSSL_PKEY_PARAM_ENCODED_PUBLIC_KEY, pt,
+									 sizeof(pt), &len),
+					 1);
+			assert_int_equal(EVP_PKEY_get_octet_string_param(pubs[k], OSSL_PKEY_PARAM_PUB_KEY, pt2,
+									 sizeof(pt2), &l2),
+					 1);
 			assert_int_equal(len, l2);
 			assert_memory_equal(pt, pt2, len);
 		}
@@ -339,8 +349,8 @@ static void test_no_private_export(void **state)
 		assert_int_equal(EVP_PKEY_todata(keys[k], EVP_PKEY_PUBLIC_KEY, &params), 1);
 		assert_null(OSSL_PARAM_locate(params, OSSL_PKEY_PARAM_RSA_D));
 		assert_null(OSSL_PARAM_locate(params, OSSL_PKEY_PARAM_PRIV_KEY));
-		assert_non_null(OSSL_PARAM_locate(params, is_rsa(k) ? OSSL_PKEY_PARAM_RSA_N
-						  : OSSL_PKEY_PARAM_PUB_KEY));
+		assert_non_null(
+			OSSL_PARAM_locate(params, is_rsa(k) ? OSSL_PKEY_PARAM_RSA_N : OSSL_PKEY_PARAM_PUB_KEY));
 		OSSL_PARAM_free(params);
 		assert_int_equal(PEM_write_bio_PrivateKey(b, keys[k], NULL, NULL, 0, NULL, NULL), 0);
 		assert_true(i2d_PrivateKey(keys[k], &der) <= 0);
@@ -370,8 +380,10 @@ static void test_dupctx(void **state)
 		/* without EVP_MD_CTX_FLAG_FINALISE, final works on a copy: a second final still works */
 		la = sizeof(sa);
 		assert_int_equal(EVP_DigestSignFinal(a, sa, &la), 1);
-		assert_true(verify(defctx, pubs[k], "SHA256", 0, 0, (const unsigned char *)"hello world", 11, sa, la));
-		assert_true(verify(defctx, pubs[k], "SHA256", 0, 0, (const unsigned char *)"hello there", 11, sb, lb));
+		assert_true(verify(defctx, pubs[k], "SHA256", 0, 0, (const unsigned char *)"hello world", 11,
+				   sa, la));
+		assert_true(verify(defctx, pubs[k], "SHA256", 0, 0, (const unsigned char *)"hello there", 11,
+				   sb, lb));
 		EVP_MD_CTX_free(a);
 		EVP_MD_CTX_free(b);
 	}
@@ -444,7 +456,8 @@ static void test_default_first(void **state)
 		assert_non_null(key);
 		assert_string_equal(OSSL_PROVIDER_get0_name(EVP_PKEY_get0_provider(key)), "capfhsm");
 		assert_true(sign(c2, key, "SHA256", 0, 0, (const unsigned char *)"m", 1, sig, &siglen));
-		assert_true(verify(defctx, pubs[k], "SHA256", 0, 0, (const unsigned char *)"m", 1, sig, siglen));
+		assert_true(
+			verify(defctx, pubs[k], "SHA256", 0, 0, (const unsigned char *)"m", 1, sig, siglen));
 		EVP_PKEY_free(key);
 	}
 	ptoken_libctx_free(c2);
@@ -527,8 +540,8 @@ static void *signer(void *arg)
 		size_t siglen = sizeof(sig);
 		int n = snprintf(msg, sizeof(msg), "thread message %p %d", (void *)j, i);
 
-		if (!sign(ctx, keys[j->key], "SHA256", 0, 0, (unsigned char *)msg, (size_t)n, sig, &siglen)
-		    || !verify(defctx, pubs[j->key], "SHA256", 0, 0, (unsigned char *)msg, (size_t)n, sig, siglen))
+		if (!sign(ctx, keys[j->key], "SHA256", 0, 0, (unsigned char *)msg, (size_t)n, sig, &siglen) ||
+		    !verify(defctx, pubs[j->key], "SHA256", 0, 0, (unsigned char *)msg, (size_t)n, sig, siglen))
 			j->bad++;
 	}
 	return NULL;
@@ -540,7 +553,7 @@ static void test_threads(void **state)
 	struct job jobs[NTHREADS];
 
 	for (int i = 0; i < NTHREADS; i++) {
-		jobs[i].key = i % 2 == 0 ? 0 : 2;	/* RSA-2048 and P-256 at once */
+		jobs[i].key = i % 2 == 0 ? 0 : 2; /* RSA-2048 and P-256 at once */
 		jobs[i].bad = 0;
 		assert_int_equal(pthread_create(&th[i], NULL, signer, &jobs[i]), 0);
 	}
@@ -553,16 +566,11 @@ static void test_threads(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_key_params),
-		cmocka_unit_test(test_sign_matrix),
-		cmocka_unit_test(test_sign_prehashed),
-		cmocka_unit_test(test_x509_sign),
-		cmocka_unit_test(test_match),
-		cmocka_unit_test(test_no_private_export),
-		cmocka_unit_test(test_dupctx),
-		cmocka_unit_test(test_refusals),
-		cmocka_unit_test(test_default_first),
-		cmocka_unit_test(test_software_keys),
+		cmocka_unit_test(test_key_params),     cmocka_unit_test(test_sign_matrix),
+		cmocka_unit_test(test_sign_prehashed), cmocka_unit_test(test_x509_sign),
+		cmocka_unit_test(test_match),          cmocka_unit_test(test_no_private_export),
+		cmocka_unit_test(test_dupctx),         cmocka_unit_test(test_refusals),
+		cmocka_unit_test(test_default_first),  cmocka_unit_test(test_software_keys),
 		cmocka_unit_test(test_threads),
 	};
 	return cmocka_run_group_tests(tests, group_setup, group_teardown);

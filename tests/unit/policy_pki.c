@@ -12,8 +12,15 @@
 
 #include "tests/unit/policy_pki.h"
 
-static struct { char spec[32]; EVP_PKEY *k; } cache[32];
-static struct { EVP_PKEY *k; unsigned char *der; size_t len; } spkis[64];
+static struct {
+	char spec[32];
+	EVP_PKEY *k;
+} cache[32];
+static struct {
+	EVP_PKEY *k;
+	unsigned char *der;
+	size_t len;
+} spkis[64];
 
 static void free_cache(void)
 {
@@ -71,7 +78,7 @@ EVP_PKEY *pki_key(const char *spec)
 			return cache[i].k;
 	char gen[32];
 	snprintf(gen, sizeof(gen), "%s", spec);
-	gen[strcspn(gen, "#")] = '\0';         /* "EC:P-256#2": another key of that kind */
+	gen[strcspn(gen, "#")] = '\0'; /* "EC:P-256#2": another key of that kind */
 	spec = gen;
 	if (strncmp(spec, "RSA:", 4) == 0)
 		k = EVP_RSA_gen((unsigned)atoi(spec + 4));
@@ -79,8 +86,7 @@ EVP_PKEY *pki_key(const char *spec)
 		k = EVP_EC_gen(spec + 3);
 	else if (strcmp(spec, "ED25519") == 0)
 		k = EVP_PKEY_Q_keygen(NULL, NULL, "ED25519");
-	else if (strncmp(spec, "RSA-PSS:", 8) == 0)
-	{
+	else if (strncmp(spec, "RSA-PSS:", 8) == 0) {
 		EVP_PKEY_CTX *ctx = EVP_PKEY_CTX_new_from_name(NULL, "RSA-PSS", NULL);
 		if (ctx == NULL || EVP_PKEY_keygen_init(ctx) != 1 ||
 		    EVP_PKEY_CTX_set_rsa_keygen_bits(ctx, atoi(spec + 8)) != 1 || EVP_PKEY_keygen(ctx, &k) != 1)
@@ -107,13 +113,13 @@ EVP_PKEY *pki_rsa_pub(unsigned bits, unsigned long e, int add)
 
 	snprintf(spec, sizeof(spec), "RSA:%u", bits);
 	if (EVP_PKEY_get_bn_param(pki_key(spec), OSSL_PKEY_PARAM_RSA_N, &n) != 1 || be == NULL ||
-	    !(e == 0 ? BN_set_word(be, 1) && BN_lshift(be, be, 256) && BN_add_word(be, 1) : BN_set_word(be, e)) ||
+	    !(e == 0 ? BN_set_word(be, 1) && BN_lshift(be, be, 256) && BN_add_word(be, 1) :
+		       BN_set_word(be, e)) ||
 	    (add > 0 && !BN_add_word(n, (BN_ULONG)add)) ||
 	    (add < 0 && !(BN_sub_word(n, BN_mod_word(n, (BN_ULONG)-add)) &&
 			  (BN_is_odd(n) || BN_add_word(n, (BN_ULONG)-add)))) ||
 	    !OSSL_PARAM_BLD_push_BN(b, OSSL_PKEY_PARAM_RSA_N, n) ||
-	    !OSSL_PARAM_BLD_push_BN(b, OSSL_PKEY_PARAM_RSA_E, be) ||
-	    (p = OSSL_PARAM_BLD_to_param(b)) == NULL ||
+	    !OSSL_PARAM_BLD_push_BN(b, OSSL_PKEY_PARAM_RSA_E, be) || (p = OSSL_PARAM_BLD_to_param(b)) == NULL ||
 	    EVP_PKEY_fromdata_init(ctx) != 1 || EVP_PKEY_fromdata(ctx, &k, EVP_PKEY_PUBLIC_KEY, p) != 1)
 		abort();
 	OSSL_PARAM_free(p);
@@ -219,24 +225,35 @@ void pki_world_make_ex(struct pki_world *w, time_t now, const char *capf_key_spe
 	snprintf(k2, sizeof(k2), "EC:P-256%s", tag);
 	struct pki_cert r = {
 		.subject = "/C=US/O=Third Party Trust/CN=Third Party Root",
-		.key = pki_key(k1), .not_before = now - 86400 * 30, .not_after = now + 86400L * 7300,
-		.bc = "critical,CA:TRUE", .ku = "critical,keyCertSign,cRLSign",
+		.key = pki_key(k1),
+		.not_before = now - 86400 * 30,
+		.not_after = now + 86400L * 7300,
+		.bc = "critical,CA:TRUE",
+		.ku = "critical,keyCertSign,cRLSign",
 	};
 	w->root_key = r.key;
 	w->root = pki_cert(&r);
 	struct pki_cert i = {
 		.subject = "/C=US/O=Third Party Trust/CN=Third Party Issuing CA",
-		.issuer = w->root, .issuer_key = w->root_key, .key = pki_key(k2),
-		.not_before = now - 86400 * 20, .not_after = now + 86400L * inter_days,
-		.bc = "critical,CA:TRUE,pathlen:1", .ku = "critical,keyCertSign,cRLSign",
+		.issuer = w->root,
+		.issuer_key = w->root_key,
+		.key = pki_key(k2),
+		.not_before = now - 86400 * 20,
+		.not_after = now + 86400L * inter_days,
+		.bc = "critical,CA:TRUE,pathlen:1",
+		.ku = "critical,keyCertSign,cRLSign",
 	};
 	w->inter_key = i.key;
 	w->inter = pki_cert(&i);
 	struct pki_cert c = {
 		.subject = PKI_CAPF_SUBJECT,
-		.issuer = w->inter, .issuer_key = w->inter_key, .key = pki_key(capf_key_spec),
-		.not_before = now - 86400, .not_after = now + 86400L * capf_days,
-		.bc = "critical,CA:TRUE,pathlen:0", .ku = "critical,keyCertSign,digitalSignature",
+		.issuer = w->inter,
+		.issuer_key = w->inter_key,
+		.key = pki_key(capf_key_spec),
+		.not_before = now - 86400,
+		.not_after = now + 86400L * capf_days,
+		.bc = "critical,CA:TRUE,pathlen:0",
+		.ku = "critical,keyCertSign,digitalSignature",
 	};
 	w->capf_key = c.key;
 	w->capf = pki_cert(&c);

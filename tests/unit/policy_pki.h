@@ -26,13 +26,13 @@ const unsigned char *pki_spki(EVP_PKEY *k, size_t *len);
 struct capf_lsc_input pki_input(const char *name, EVP_PKEY *k, time_t now);
 
 struct pki_cert {
-	const char *subject;            /* "/C=US/O=Example/CN=CAPF" */
-	X509 *issuer;                   /* NULL: self-signed */
-	EVP_PKEY *issuer_key;           /* NULL: key (self-signed) */
+	const char *subject;  /* "/C=US/O=Example/CN=CAPF" */
+	X509 *issuer;         /* NULL: self-signed */
+	EVP_PKEY *issuer_key; /* NULL: key (self-signed) */
 	EVP_PKEY *key;
 	time_t not_before, not_after;
-	const char *bc;                 /* "critical,CA:TRUE,pathlen:0"; NULL: none */
-	const char *ku;                 /* "critical,keyCertSign,digitalSignature"; NULL: none */
+	const char *bc; /* "critical,CA:TRUE,pathlen:0"; NULL: none */
+	const char *ku; /* "critical,keyCertSign,digitalSignature"; NULL: none */
 	bool no_ski;
 };
 X509 *pki_cert(const struct pki_cert *p);
@@ -51,7 +51,7 @@ int pki_errs_have(const struct capf_errlist *l, const char *want);
  * + digitalSignature critical, SKI, AKI), valid from now - 1 day for capf_days. */
 struct pki_world {
 	X509 *root, *inter, *capf;
-	EVP_PKEY *root_key, *inter_key, *capf_key;     /* borrowed from the key cache */
+	EVP_PKEY *root_key, *inter_key, *capf_key; /* borrowed from the key cache */
 };
 void pki_world_make(struct pki_world *w, time_t now, const char *capf_key_spec, long capf_days);
 /* The same with other root and intermediate keys: tag "#2" (same names). */

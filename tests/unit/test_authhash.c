@@ -44,10 +44,12 @@ static void test_right_and_wrong(void **state)
 	char err[256] = "";
 
 	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
-		assert_int_equal(capf_authhash_make(&h, cases[i].set, strlen(cases[i].set), &small,
-						    err, sizeof(err)), 0);
-		assert_int_equal(capf_authhash_verify(&h, cases[i].typed, strlen(cases[i].typed),
-						      err, sizeof(err)), cases[i].want);
+		assert_int_equal(capf_authhash_make(&h, cases[i].set, strlen(cases[i].set), &small, err,
+						    sizeof(err)),
+				 0);
+		assert_int_equal(capf_authhash_verify(&h, cases[i].typed, strlen(cases[i].typed), err,
+						      sizeof(err)),
+				 cases[i].want);
 	}
 }
 
@@ -89,9 +91,8 @@ static void test_params_stored(void **state)
 static void test_params_refused(void **state)
 {
 	static const struct capf_authhash_params bad[] = {
-		{ 0, 8, 1 }, { 512, 8, 1 }, { 1000, 8, 1 }, { 1u << 21, 8, 1 },
-		{ 1024, 0, 1 }, { 1024, 33, 1 }, { 1024, 8, 0 }, { 1024, 8, 17 },
-		{ 1u << 20, 32, 16 },   /* 64 GiB */
+		{ 0, 8, 1 },     { 512, 8, 1 },  { 1000, 8, 1 },  { 1u << 21, 8, 1 },   { 1024, 0, 1 },
+		{ 1024, 33, 1 }, { 1024, 8, 0 }, { 1024, 8, 17 }, { 1u << 20, 32, 16 }, /* 64 GiB */
 	};
 	struct capf_authhash h;
 	char err[256];
@@ -117,14 +118,11 @@ static void test_length_limits(void **state)
 	char err[256];
 
 	memset(big, '7', sizeof(big));
-	assert_int_equal(capf_authhash_make(&h, big, CAPF_AUTHHASH_SECRET_MAX, &small, err,
-					    sizeof(err)), 0);
-	assert_int_equal(capf_authhash_verify(&h, big, CAPF_AUTHHASH_SECRET_MAX, err,
-					      sizeof(err)), 1);
-	assert_int_equal(capf_authhash_verify(&h, big, CAPF_AUTHHASH_SECRET_MAX + 1, err,
-					      sizeof(err)), 0);
-	assert_int_equal(capf_authhash_make(&h, big, CAPF_AUTHHASH_SECRET_MAX + 1, &small, err,
-					    sizeof(err)), -1);
+	assert_int_equal(capf_authhash_make(&h, big, CAPF_AUTHHASH_SECRET_MAX, &small, err, sizeof(err)), 0);
+	assert_int_equal(capf_authhash_verify(&h, big, CAPF_AUTHHASH_SECRET_MAX, err, sizeof(err)), 1);
+	assert_int_equal(capf_authhash_verify(&h, big, CAPF_AUTHHASH_SECRET_MAX + 1, err, sizeof(err)), 0);
+	assert_int_equal(capf_authhash_make(&h, big, CAPF_AUTHHASH_SECRET_MAX + 1, &small, err, sizeof(err)),
+			 -1);
 	assert_int_equal(capf_authhash_make(NULL, "1", 1, &small, err, sizeof(err)), -1);
 	assert_int_equal(capf_authhash_make(&h, NULL, 1, &small, err, sizeof(err)), -1);
 }
@@ -141,12 +139,9 @@ static void test_kdf_names(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_defaults_verify),
-		cmocka_unit_test(test_right_and_wrong),
-		cmocka_unit_test(test_salts_differ),
-		cmocka_unit_test(test_params_stored),
-		cmocka_unit_test(test_params_refused),
-		cmocka_unit_test(test_length_limits),
+		cmocka_unit_test(test_defaults_verify), cmocka_unit_test(test_right_and_wrong),
+		cmocka_unit_test(test_salts_differ),    cmocka_unit_test(test_params_stored),
+		cmocka_unit_test(test_params_refused),  cmocka_unit_test(test_length_limits),
 		cmocka_unit_test(test_kdf_names),
 	};
 

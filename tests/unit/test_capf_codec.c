@@ -112,7 +112,7 @@ static void test_roundtrip_server_messages(void **state)
 		{ CAPF_CMD_STORE_CERTIFICATE_RESPONSE, { CAPF_TAG_REASON } },
 		{ CAPF_CMD_FETCH_CERTIFICATE_RESPONSE, { CAPF_TAG_REASON, CAPF_TAG_CERTIFICATE } },
 		{ CAPF_CMD_DELETE_CERTIFICATE_RESPONSE, { CAPF_TAG_REASON } },
-		{ 99, { CAPF_TAG_REASON_INFO } },    /* unknown command: returned as such */
+		{ 99, { CAPF_TAG_REASON_INFO } }, /* unknown command: returned as such */
 	};
 	uint8_t der[1200];
 	size_t dlen = fake_der(der, 1100, 0x11);
@@ -141,7 +141,9 @@ static void test_roundtrip_server_messages(void **state)
 				assert_int_equal(capf_build_put(&b, CAPF_TAG_PUBLIC_KEY, der, 300), 0);
 				break;
 			case CAPF_TAG_REASON_INFO:
-				assert_int_equal(capf_build_cstr(&b, CAPF_TAG_REASON_INFO, "text", CAPF_TEXT_MAX), 0);
+				assert_int_equal(capf_build_cstr(&b, CAPF_TAG_REASON_INFO, "text",
+								 CAPF_TEXT_MAX),
+						 0);
 				break;
 			default:
 				assert_int_equal(capf_build_u8(&b, cases[i].tags[t], (uint8_t)(t + 1)), 0);
@@ -292,14 +294,20 @@ static void test_auth_response_refused(void **state)
 		{ "empty DEVICE_NAME", { 13, 0, 1, 0 }, 4, CAPF_E_ELEMENT },
 		{ "zero-length DEVICE_NAME", { 13, 0, 0 }, 3, CAPF_E_ELEMENT },
 		{ "duplicate DEVICE_NAME", { 13, 0, 2, 'A', 0, 13, 0, 2, 'B', 0 }, 10, CAPF_E_DUPLICATE },
-		{ "duplicate PASSWORD", { 13, 0, 2, 'A', 0, 11, 0, 1, 0, 11, 0, 2, '1', 0 }, 14, CAPF_E_DUPLICATE },
+		{ "duplicate PASSWORD",
+		  { 13, 0, 2, 'A', 0, 11, 0, 1, 0, 11, 0, 2, '1', 0 },
+		  14,
+		  CAPF_E_DUPLICATE },
 		{ "unterminated PASSWORD", { 13, 0, 2, 'A', 0, 11, 0, 2, '1', '2' }, 10, CAPF_E_ELEMENT },
 		{ "REASON of 2 bytes", { 13, 0, 2, 'A', 0, 1, 0, 2, 0, 1 }, 10, CAPF_E_ELEMENT },
 		{ "VERSION of 0 bytes", { 13, 0, 2, 'A', 0, 7, 0, 0 }, 8, CAPF_E_ELEMENT },
 		{ "empty SIGNED_DATA", { 13, 0, 2, 'A', 0, 6, 0, 0 }, 8, CAPF_E_ELEMENT },
 		{ "CERTIFICATE too short", { 13, 0, 2, 'A', 0, 4, 0, 3, 1, 0, 2 }, 11, CAPF_E_ELEMENT },
 		{ "SHA2 length mismatch", { 13, 0, 2, 'A', 0, 20, 0, 5, 3, 0, 3, 1, 1 }, 13, CAPF_E_ELEMENT },
-		{ "SUDI without signature", { 13, 0, 2, 'A', 0, 16, 0, 5, 0, 0, 2, 0x30, 0 }, 13, CAPF_E_ELEMENT },
+		{ "SUDI without signature",
+		  { 13, 0, 2, 'A', 0, 16, 0, 5, 0, 0, 2, 0x30, 0 },
+		  13,
+		  CAPF_E_ELEMENT },
 	};
 
 	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
@@ -314,7 +322,7 @@ static void test_auth_response_refused(void **state)
 		if (rc != cases[i].rc)
 			fail_msg("%s: rc %d (%s), expected %d", cases[i].what, rc, err, cases[i].rc);
 		assert_true(err[0] != 0);
-		assert_int_equal(a.has_password, 0);    /* nothing half-filled */
+		assert_int_equal(a.has_password, 0); /* nothing half-filled */
 	}
 }
 
@@ -358,12 +366,28 @@ static void test_framing_errors(void **state)
 		{ "truncated header", { 0x55, 1, 0, 0, 0, 1, 0 }, 7, 0, CAPF_E_TRUNCATED },
 		{ "wrong protocol id", { 0x56, 1, 0, 0, 0, 1, 0, 0 }, 8, 0, CAPF_E_PROTO_ID },
 		{ "wrong protocol id, short", { 0x00 }, 1, 0, CAPF_E_PROTO_ID },
-		{ "body shorter than announced", { 0x55, 1, 0, 0, 0, 1, 0, 4, 7, 0, 1 }, 11, 0, CAPF_E_TRUNCATED },
+		{ "body shorter than announced",
+		  { 0x55, 1, 0, 0, 0, 1, 0, 4, 7, 0, 1 },
+		  11,
+		  0,
+		  CAPF_E_TRUNCATED },
 		{ "body beyond the cap", { 0x55, 2, 0, 0, 0, 1, 0x40, 0x01 }, 8, 16384, CAPF_E_TOO_BIG },
-		{ "element overrunning the body", { 0x55, 2, 0, 0, 0, 1, 0, 4, 7, 0, 2, 3 }, 12, 0, CAPF_E_OVERRUN },
-		{ "stray byte after elements", { 0x55, 2, 0, 0, 0, 1, 0, 5, 7, 0, 1, 3, 9 }, 13, 0, CAPF_E_OVERRUN },
+		{ "element overrunning the body",
+		  { 0x55, 2, 0, 0, 0, 1, 0, 4, 7, 0, 2, 3 },
+		  12,
+		  0,
+		  CAPF_E_OVERRUN },
+		{ "stray byte after elements",
+		  { 0x55, 2, 0, 0, 0, 1, 0, 5, 7, 0, 1, 3, 9 },
+		  13,
+		  0,
+		  CAPF_E_OVERRUN },
 		{ "two stray bytes", { 0x55, 2, 0, 0, 0, 1, 0, 2, 7, 0 }, 10, 0, CAPF_E_OVERRUN },
-		{ "element length 0xffff", { 0x55, 2, 0, 0, 0, 1, 0, 3, 13, 0xff, 0xff }, 11, 0, CAPF_E_OVERRUN },
+		{ "element length 0xffff",
+		  { 0x55, 2, 0, 0, 0, 1, 0, 3, 13, 0xff, 0xff },
+		  11,
+		  0,
+		  CAPF_E_OVERRUN },
 		{ "trailing bytes", { 0x55, 15, 0, 0, 0, 1, 0, 4, 1, 0, 1, 0, 0x55 }, 13, 0, CAPF_E_TRAILING },
 	};
 
@@ -428,12 +452,8 @@ static void test_unknown_tags(void **state)
 {
 	/* AUTH_RESPONSE with unknown tags 14, 99, 255 around the known ones */
 	static const uint8_t body[] = {
-		99, 0, 3, 1, 2, 3,
-		13, 0, 4, 'C', 'S', 'F', 0,
-		14, 0, 0,
-		7, 0, 1, 2,
-		255, 0, 1, 0,
-		8, 0, 1, 3,             /* known, not used by AUTH_RESPONSE: ignored */
+		99, 0, 3, 1, 2, 3,   13, 0, 4, 'C', 'S', 'F', 0, 14, 0,
+		0,  7, 0, 1, 2, 255, 0,  1, 0, 8,   0,   1,   3, /* known, not used by AUTH_RESPONSE: ignored */
 	};
 	uint8_t buf[64];
 	struct capf_msg m;
@@ -461,11 +481,11 @@ static void test_unknown_tags(void **state)
 static void test_typed_getters(void **state)
 {
 	static const uint8_t body[] = {
-		12, 0, 1, 30,                   /* RETRY_DELAY as 1 byte */
-		10, 0, 2, 0x08, 0x00,           /* KEY_SIZE 2048 */
-		1, 0, 1, 1, 1, 0, 1, 7,         /* REASON twice */
-		18, 0, 3, 1, 2, 3,              /* CURVE of 3 bytes */
-		2, 0, 3, 'a', 'b', 0,           /* REASON_INFO */
+		12, 0, 1, 30,                  /* RETRY_DELAY as 1 byte */
+		10, 0, 2, 0x08, 0x00,          /* KEY_SIZE 2048 */
+		1,  0, 1, 1,    1,    0, 1, 7, /* REASON twice */
+		18, 0, 3, 1,    2,    3,       /* CURVE of 3 bytes */
+		2,  0, 3, 'a',  'b',  0,       /* REASON_INFO */
 	};
 	uint8_t buf[64];
 	struct capf_msg m;
@@ -493,7 +513,8 @@ static void test_typed_getters(void **state)
 	assert_int_equal(capf_msg_u8(&m, CAPF_TAG_KEY_TYPE, &v8, err, sizeof(err)), 0);
 	assert_int_equal(capf_msg_cstr(&m, CAPF_TAG_REASON_INFO, 10, &s, &slen, err, sizeof(err)), 1);
 	assert_string_equal(s, "ab");
-	assert_int_equal(capf_msg_cstr(&m, CAPF_TAG_REASON_INFO, 1, &s, &slen, err, sizeof(err)), CAPF_E_ELEMENT);
+	assert_int_equal(capf_msg_cstr(&m, CAPF_TAG_REASON_INFO, 1, &s, &slen, err, sizeof(err)),
+			 CAPF_E_ELEMENT);
 	assert_int_equal(capf_msg_bytes(&m, CAPF_TAG_CURVE, &p, &plen, err, sizeof(err)), 1);
 	assert_int_equal(plen, 3);
 	assert_int_equal(capf_msg_bytes(&m, CAPF_TAG_PUBLIC_KEY, &p, &plen, err, sizeof(err)), 0);
@@ -539,7 +560,7 @@ static void test_wrapped_cert(void **state)
 	val[5] = 0x31;
 	assert_int_equal(capf_cert_unwrap(val, dlen + 5, &c, err, sizeof(err)), CAPF_E_ELEMENT);
 	val[5] = 0x30;
-	val[7]++;               /* DER length one more than present */
+	val[7]++; /* DER length one more than present */
 	assert_int_equal(capf_cert_unwrap(val, dlen + 5, &c, err, sizeof(err)), CAPF_E_ELEMENT);
 	val[7]--;
 	assert_int_equal(capf_cert_unwrap(val, 6, &c, err, sizeof(err)), CAPF_E_ELEMENT);
@@ -567,7 +588,7 @@ static void test_sha2(void **state)
 	assert_int_equal(capf_sha2_parse(v, 258, &s, err, sizeof(err)), CAPF_E_ELEMENT);
 	assert_int_equal(capf_sha2_parse(v, 260, &s, err, sizeof(err)), CAPF_E_ELEMENT);
 	assert_int_equal(capf_sha2_parse(v, 3, &s, err, sizeof(err)), CAPF_E_ELEMENT);
-	v[1] = 0x04;    /* 1025 bytes: above the cap */
+	v[1] = 0x04; /* 1025 bytes: above the cap */
 	v[2] = 0x01;
 	static uint8_t big[3 + 1025];
 	memcpy(big, v, 3);
@@ -607,21 +628,22 @@ static void test_sudi(void **state)
 	assert_int_equal(s.unknown_parts, 1);
 
 	/* malformed */
-	assert_int_equal(capf_sudi_parse(v, n - 1, &s, err, sizeof(err)), CAPF_E_ELEMENT);     /* overrun */
-	assert_int_equal(capf_sudi_parse(v, n + 2, &s, err, sizeof(err)), CAPF_E_ELEMENT);     /* stray */
-	assert_int_equal(capf_sudi_parse(v, 3 + clen, &s, err, sizeof(err)), CAPF_E_ELEMENT);  /* no sig */
+	assert_int_equal(capf_sudi_parse(v, n - 1, &s, err, sizeof(err)), CAPF_E_ELEMENT);    /* overrun */
+	assert_int_equal(capf_sudi_parse(v, n + 2, &s, err, sizeof(err)), CAPF_E_ELEMENT);    /* stray */
+	assert_int_equal(capf_sudi_parse(v, 3 + clen, &s, err, sizeof(err)), CAPF_E_ELEMENT); /* no sig */
 	assert_non_null(strstr(err, "no signature"));
-	assert_int_equal(capf_sudi_parse(v + 3 + clen, n - 3 - clen, &s, err, sizeof(err)), CAPF_E_ELEMENT); /* no cert */
+	assert_int_equal(capf_sudi_parse(v + 3 + clen, n - 3 - clen, &s, err, sizeof(err)),
+			 CAPF_E_ELEMENT); /* no cert */
 	assert_non_null(strstr(err, "no certificate"));
 	assert_int_equal(capf_sudi_parse(v, 0, &s, err, sizeof(err)), CAPF_E_ELEMENT);
-	n2 = n + sudi_part(v + n, 1, sig, 10);                                                  /* dup sig */
+	n2 = n + sudi_part(v + n, 1, sig, 10); /* dup sig */
 	assert_int_equal(capf_sudi_parse(v, n2, &s, err, sizeof(err)), CAPF_E_ELEMENT);
-	n2 = n + sudi_part(v + n, 0, cert, clen);                                               /* dup cert */
+	n2 = n + sudi_part(v + n, 0, cert, clen); /* dup cert */
 	assert_int_equal(capf_sudi_parse(v, n2, &s, err, sizeof(err)), CAPF_E_ELEMENT);
-	n2 = sudi_part(v, 0, cert, clen - 1);                                                   /* bad DER */
+	n2 = sudi_part(v, 0, cert, clen - 1); /* bad DER */
 	n2 += sudi_part(v + n2, 1, sig, 10);
 	assert_int_equal(capf_sudi_parse(v, n2, &s, err, sizeof(err)), CAPF_E_ELEMENT);
-	n2 = sudi_part(v, 0, cert, clen);                                                       /* empty sig */
+	n2 = sudi_part(v, 0, cert, clen); /* empty sig */
 	n2 += sudi_part(v + n2, 3, sig, 0);
 	assert_int_equal(capf_sudi_parse(v, n2, &s, err, sizeof(err)), CAPF_E_ELEMENT);
 
@@ -694,10 +716,22 @@ static void feed_stream(const uint8_t *stream, size_t total, const size_t *msg_l
 	capf_reader_free(r);
 }
 
-static size_t piece_one(size_t i) { return 1; }
-static size_t piece_all(size_t i) { return 1u << 20; }
-static size_t piece_random(size_t i) { return (size_t)(rand() % 23); }
-static size_t piece_seven(size_t i) { return 7; }
+static size_t piece_one(size_t i)
+{
+	return 1;
+}
+static size_t piece_all(size_t i)
+{
+	return 1u << 20;
+}
+static size_t piece_random(size_t i)
+{
+	return (size_t)(rand() % 23);
+}
+static size_t piece_seven(size_t i)
+{
+	return 7;
+}
 
 static void test_reader_splits(void **state)
 {
@@ -715,7 +749,7 @@ static void test_reader_splits(void **state)
 			capf_build_cert(&b, CAPF_CERT_LSC, der, dlen);
 		if (k == 2)
 			capf_build_cstr(&b, CAPF_TAG_DEVICE_NAME, "SEP001122334455", 64);
-		if (k != 4)             /* k == 4: empty body */
+		if (k != 4) /* k == 4: empty body */
 			capf_build_u8(&b, CAPF_TAG_REASON, 1);
 		buf = finish(&b, &lens[k]);
 		stream = realloc(stream, total + lens[k]);
@@ -761,7 +795,8 @@ static void test_reader_errors(void **state)
 
 	/* element overrunning the body */
 	r = capf_reader_new(0);
-	assert_int_equal(capf_reader_feed(r, overrun, sizeof(overrun), &used, &m, err, sizeof(err)), CAPF_E_OVERRUN);
+	assert_int_equal(capf_reader_feed(r, overrun, sizeof(overrun), &used, &m, err, sizeof(err)),
+			 CAPF_E_OVERRUN);
 	capf_reader_free(r);
 
 	/* truncation: what is pending when the peer closes */

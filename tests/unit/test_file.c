@@ -37,7 +37,7 @@ static void test_fifo_refused(void **state)
 
 	snprintf(path, sizeof(path), "%s/capf.conf", dir);
 	assert_int_equal(mkfifo(path, 0600), 0);
-	alarm(10);		/* before the fix this open() never returned */
+	alarm(10); /* before the fix this open() never returned */
 	assert_int_equal(capf_file_read(path, 4096, &buf, &len, err, sizeof(err)), -1);
 	alarm(0);
 	assert_non_null(strstr(err, "not a regular file"));
@@ -86,7 +86,8 @@ static void test_conf_files(void **state)
 	assert_int_equal(capf_conf_check(path, e), -1);
 	assert_int_equal(capf_errlist_count(e), 1);
 	assert_true(strncmp(capf_errlist_get(e, 0), path, strlen(path)) == 0);
-	assert_true(pki_errs_have(e, "capf.conf:2: lsc.validity_days: 3000 is out of range (allowed: 1..1825)"));
+	assert_true(
+		pki_errs_have(e, "capf.conf:2: lsc.validity_days: 3000 is out of range (allowed: 1..1825)"));
 	fp = fopen(path, "w");
 	fputs("lsc = { validity_days = 30; };\n", fp);
 	fclose(fp);
@@ -94,7 +95,7 @@ static void test_conf_files(void **state)
 	assert_int_equal(capf_conf_load(&conf, path, e), 0);
 	assert_int_equal(conf.lsc.validity_days, 30);
 	assert_string_equal(conf.source, path);
-	assert_int_equal(capf_conf_check(dir, e), -1);	/* a directory */
+	assert_int_equal(capf_conf_check(dir, e), -1); /* a directory */
 	assert_true(pki_errs_have(e, "not a regular file"));
 	unlink(path);
 	assert_int_equal(mkfifo(path, 0600), 0);
@@ -103,7 +104,7 @@ static void test_conf_files(void **state)
 	assert_int_equal(capf_conf_load(&conf, path, e), -1);
 	alarm(0);
 	assert_true(pki_errs_have(e, "capf.conf: not a regular file"));
-	assert_int_equal(conf.lsc.validity_days, 1825);	/* the defaults */
+	assert_int_equal(conf.lsc.validity_days, 1825); /* the defaults */
 	unlink(path);
 	capf_errlist_free(e);
 }

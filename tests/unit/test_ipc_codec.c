@@ -9,23 +9,45 @@
 #include <cmocka.h>
 
 #include "appliance/ipc/ipc.h"
-#include "appliance/ipc/ipc_int.h"      /* the schema tables, to fill every field of every verb */
+#include "appliance/ipc/ipc_int.h" /* the schema tables, to fill every field of every verb */
 #include "policy/device.h"
 
 static char err[256];
 
 static const uint16_t all_verbs[] = {
-	CAPF_IPC_PING, CAPF_IPC_BEGIN, CAPF_IPC_ISSUE, CAPF_IPC_RESULT, CAPF_IPC_ABORT,
-	CAPF_IPC_DEVICE_ADD, CAPF_IPC_DEVICE_SET, CAPF_IPC_DEVICE_SHOW, CAPF_IPC_DEVICE_REMOVE,
-	CAPF_IPC_DEVICE_LIST, CAPF_IPC_DEVICE_RESET_LOCKOUT, CAPF_IPC_BULK_BEGIN, CAPF_IPC_BULK_ADD,
-	CAPF_IPC_BULK_COMMIT, CAPF_IPC_BULK_ABORT, CAPF_IPC_REPORT, CAPF_IPC_CAPF_SHOW,
-	CAPF_IPC_CAPF_REGENERATE, CAPF_IPC_CAPF_CSR, CAPF_IPC_CAPF_IMPORT, CAPF_IPC_TLS_ISSUE,
-	CAPF_IPC_TRUST_EXPORT, CAPF_IPC_AUDIT_VERIFY, CAPF_IPC_STATS,
-	CAPF_IPC_BACKUP_BEGIN, CAPF_IPC_BACKUP_READ, CAPF_IPC_BACKUP_END,
+	CAPF_IPC_PING,
+	CAPF_IPC_BEGIN,
+	CAPF_IPC_ISSUE,
+	CAPF_IPC_RESULT,
+	CAPF_IPC_ABORT,
+	CAPF_IPC_DEVICE_ADD,
+	CAPF_IPC_DEVICE_SET,
+	CAPF_IPC_DEVICE_SHOW,
+	CAPF_IPC_DEVICE_REMOVE,
+	CAPF_IPC_DEVICE_LIST,
+	CAPF_IPC_DEVICE_RESET_LOCKOUT,
+	CAPF_IPC_BULK_BEGIN,
+	CAPF_IPC_BULK_ADD,
+	CAPF_IPC_BULK_COMMIT,
+	CAPF_IPC_BULK_ABORT,
+	CAPF_IPC_REPORT,
+	CAPF_IPC_CAPF_SHOW,
+	CAPF_IPC_CAPF_REGENERATE,
+	CAPF_IPC_CAPF_CSR,
+	CAPF_IPC_CAPF_IMPORT,
+	CAPF_IPC_TLS_ISSUE,
+	CAPF_IPC_TRUST_EXPORT,
+	CAPF_IPC_AUDIT_VERIFY,
+	CAPF_IPC_STATS,
+	CAPF_IPC_BACKUP_BEGIN,
+	CAPF_IPC_BACKUP_READ,
+	CAPF_IPC_BACKUP_END,
 	CAPF_IPC_CAPF_ADOPT,
 	CAPF_IPC_SESSION_ID,
-	CAPF_IPC_DEVICE_CERT, CAPF_IPC_DEVICE_HISTORY,
-	CAPF_IPC_AUDIT_ROWS, CAPF_IPC_AUDIT_CHECKPOINTS,
+	CAPF_IPC_DEVICE_CERT,
+	CAPF_IPC_DEVICE_HISTORY,
+	CAPF_IPC_AUDIT_ROWS,
+	CAPF_IPC_AUDIT_CHECKPOINTS,
 };
 
 /* A deterministic sample value for a tag, by type. */
@@ -218,7 +240,8 @@ static void test_every_verb_roundtrip(void **state)
 		/* echo checks */
 		assert_int_equal(capf_ipc_decode_response(&rsp, out, len, vd->verb, id + 1, err, sizeof(err)),
 				 CAPF_IPC_E_MISMATCH);
-		assert_int_equal(capf_ipc_decode_response(&rsp, out, len, vd->verb ^ 0x8000, id, err, sizeof(err)),
+		assert_int_equal(capf_ipc_decode_response(&rsp, out, len, vd->verb ^ 0x8000, id, err,
+							  sizeof(err)),
 				 CAPF_IPC_E_MISMATCH);
 		/* a response is not a request */
 		assert_int_equal(capf_ipc_decode_request(&rsp, out, len, vd->roles, err, sizeof(err)),
@@ -347,7 +370,8 @@ static void test_roles_and_verbs(void **state)
 	assert_int_equal(capf_ipc_build_request(&b, CAPF_IPC_DEVICE_REMOVE, 1), 0);
 	capf_ipc_put_str(&b, CAPF_IPC_T_DEVICE_NAME, "SEP001122334455");
 	assert_int_equal(capf_ipc_build_finish(&b, &out, &len, err, sizeof(err)), 0);
-	assert_int_equal(capf_ipc_decode_request(&m, out, len, CAPF_IPC_ROLE_FRONT, err, sizeof(err)), CAPF_IPC_E_VERB);
+	assert_int_equal(capf_ipc_decode_request(&m, out, len, CAPF_IPC_ROLE_FRONT, err, sizeof(err)),
+			 CAPF_IPC_E_VERB);
 	assert_non_null(strstr(err, "DEVICE_REMOVE"));
 	assert_int_equal(capf_ipc_decode_request(&m, out, len, CAPF_IPC_ROLE_ADMIN, err, sizeof(err)), 0);
 	capf_ipc_msg_free(&m);
@@ -356,7 +380,8 @@ static void test_roles_and_verbs(void **state)
 	capf_ipc_put_u64(&b, CAPF_IPC_T_TOKEN, 5);
 	capf_ipc_put_u8(&b, CAPF_IPC_T_CAUSE, CAPF_FAIL_PHONE_COMMUNICATION);
 	assert_int_equal(capf_ipc_build_finish(&b, &out, &len, err, sizeof(err)), 0);
-	assert_int_equal(capf_ipc_decode_request(&m, out, len, CAPF_IPC_ROLE_ADMIN, err, sizeof(err)), CAPF_IPC_E_VERB);
+	assert_int_equal(capf_ipc_decode_request(&m, out, len, CAPF_IPC_ROLE_ADMIN, err, sizeof(err)),
+			 CAPF_IPC_E_VERB);
 	assert_int_equal(capf_ipc_decode_request(&m, out, len, CAPF_IPC_ROLE_FRONT, err, sizeof(err)), 0);
 	capf_ipc_msg_free(&m);
 	capf_ipc_builder_free(&b);
@@ -364,8 +389,9 @@ static void test_roles_and_verbs(void **state)
 	assert_int_equal(capf_ipc_build_request(&b, CAPF_IPC_KEY_PROBE, 1), 0);
 	capf_ipc_put_u32(&b, CAPF_IPC_T_KEY_SLOT, 1);
 	assert_int_equal(capf_ipc_build_finish(&b, &out, &len, err, sizeof(err)), 0);
-	assert_int_equal(capf_ipc_decode_request(&m, out, len, CAPF_IPC_ROLE_FRONT | CAPF_IPC_ROLE_ADMIN,
-						 err, sizeof(err)), CAPF_IPC_E_VERB);
+	assert_int_equal(capf_ipc_decode_request(&m, out, len, CAPF_IPC_ROLE_FRONT | CAPF_IPC_ROLE_ADMIN, err,
+						 sizeof(err)),
+			 CAPF_IPC_E_VERB);
 	assert_int_equal(capf_ipc_decode_request(&m, out, len, CAPF_IPC_ROLE_KEY, err, sizeof(err)), 0);
 	capf_ipc_msg_free(&m);
 	capf_ipc_builder_free(&b);
@@ -410,41 +436,116 @@ static void test_malformed(void **state)
 		{ "unknown flag bit", { HDR(CAPF_IPC_PING, 0x02) }, 8, 0, CAPF_IPC_E_VERSION },
 		{ "request with the response bit", { HDR(CAPF_IPC_PING, 1) }, 8, 0, CAPF_IPC_E_VERSION },
 		{ "stray bytes", { HDR(CAPF_IPC_PING, 0), 0, 3, 0 }, 11, 0, CAPF_IPC_E_MALFORMED },
-		{ "field overruns", { HDR(CAPF_IPC_DEVICE_SHOW, 0), 0, 16, 0, 9, 'S', 'E', 'P' }, 15, 0,
+		{ "field overruns",
+		  { HDR(CAPF_IPC_DEVICE_SHOW, 0), 0, 16, 0, 9, 'S', 'E', 'P' },
+		  15,
+		  0,
 		  CAPF_IPC_E_MALFORMED },
 		{ "unknown tag", { HDR(CAPF_IPC_PING, 0), 0x12, 0x34, 0, 0 }, 12, 0, CAPF_IPC_E_TAG },
 		{ "u8 of 2 bytes", { HDR(CAPF_IPC_ABORT, 0), 0, 2, 0, 2, 0, 1 }, 14, 0, CAPF_IPC_E_FIELD },
-		{ "u64 of 4 bytes", { HDR(CAPF_IPC_BULK_ABORT, 0), 0, 71, 0, 4, 0, 0, 0, 1 }, 16, 0, CAPF_IPC_E_FIELD },
-		{ "u8 out of range", { HDR(CAPF_IPC_TRUST_EXPORT, 0), 0, 90, 0, 1, 6 }, 13, 0, CAPF_IPC_E_FIELD },
-		{ "NUL in a string", { HDR(CAPF_IPC_DEVICE_SHOW, 0), 0, 16, 0, 3, 'A', 0, 'B' }, 15, 0,
+		{ "u64 of 4 bytes",
+		  { HDR(CAPF_IPC_BULK_ABORT, 0), 0, 71, 0, 4, 0, 0, 0, 1 },
+		  16,
+		  0,
 		  CAPF_IPC_E_FIELD },
-		{ "duplicate field", { HDR(CAPF_IPC_DEVICE_SHOW, 0), 0, 16, 0, 1, 'A', 0, 16, 0, 1, 'B' }, 18, 0,
+		{ "u8 out of range",
+		  { HDR(CAPF_IPC_TRUST_EXPORT, 0), 0, 90, 0, 1, 6 },
+		  13,
+		  0,
+		  CAPF_IPC_E_FIELD },
+		{ "NUL in a string",
+		  { HDR(CAPF_IPC_DEVICE_SHOW, 0), 0, 16, 0, 3, 'A', 0, 'B' },
+		  15,
+		  0,
+		  CAPF_IPC_E_FIELD },
+		{ "duplicate field",
+		  { HDR(CAPF_IPC_DEVICE_SHOW, 0), 0, 16, 0, 1, 'A', 0, 16, 0, 1, 'B' },
+		  18,
+		  0,
 		  CAPF_IPC_E_DUPLICATE },
-		{ "field not allowed for the verb", { HDR(CAPF_IPC_DEVICE_SHOW, 0), 0, 16, 0, 1, 'A', 0, 20, 0, 1, '1' },
-		  18, 0, CAPF_IPC_E_NOT_ALLOWED },
-		{ "required field missing", { HDR(CAPF_IPC_DEVICE_SHOW, 0) }, 8, 0, CAPF_IPC_E_MISSING },
-		{ "nested in nested", { HDR(CAPF_IPC_DEVICE_ADD, 0), 0, 48, 0, 4, 0, 48, 0, 0 }, 16, 0,
+		{ "field not allowed for the verb",
+		  { HDR(CAPF_IPC_DEVICE_SHOW, 0), 0, 16, 0, 1, 'A', 0, 20, 0, 1, '1' },
+		  18,
+		  0,
 		  CAPF_IPC_E_NOT_ALLOWED },
-		{ "unknown tag in a nest", { HDR(CAPF_IPC_DEVICE_ADD, 0), 0, 48, 0, 4, 0x77, 0, 0, 0 }, 16, 0,
+		{ "required field missing", { HDR(CAPF_IPC_DEVICE_SHOW, 0) }, 8, 0, CAPF_IPC_E_MISSING },
+		{ "nested in nested",
+		  { HDR(CAPF_IPC_DEVICE_ADD, 0), 0, 48, 0, 4, 0, 48, 0, 0 },
+		  16,
+		  0,
+		  CAPF_IPC_E_NOT_ALLOWED },
+		{ "unknown tag in a nest",
+		  { HDR(CAPF_IPC_DEVICE_ADD, 0), 0, 48, 0, 4, 0x77, 0, 0, 0 },
+		  16,
+		  0,
 		  CAPF_IPC_E_TAG },
-		{ "nest missing its required field", { HDR(CAPF_IPC_DEVICE_ADD, 0), 0, 48, 0, 5, 0, 49, 0, 1, 1 },
-		  17, 0, CAPF_IPC_E_MISSING },
-		{ "nest overruns", { HDR(CAPF_IPC_DEVICE_ADD, 0), 0, 48, 0, 5, 0, 16, 0, 9, 'A' }, 17, 0,
+		{ "nest missing its required field",
+		  { HDR(CAPF_IPC_DEVICE_ADD, 0), 0, 48, 0, 5, 0, 49, 0, 1, 1 },
+		  17,
+		  0,
+		  CAPF_IPC_E_MISSING },
+		{ "nest overruns",
+		  { HDR(CAPF_IPC_DEVICE_ADD, 0), 0, 48, 0, 5, 0, 16, 0, 9, 'A' },
+		  17,
+		  0,
 		  CAPF_IPC_E_MALFORMED },
-		{ "field of another nest", { HDR(CAPF_IPC_DEVICE_ADD, 0), 0, 48, 0, 10, 0, 16, 0, 1, 'A',
-					     0, 94, 0, 1, 'x' }, 22, 0, CAPF_IPC_E_NOT_ALLOWED },
+		{ "field of another nest",
+		  { HDR(CAPF_IPC_DEVICE_ADD, 0), 0, 48, 0, 10, 0, 16, 0, 1, 'A', 0, 94, 0, 1, 'x' },
+		  22,
+		  0,
+		  CAPF_IPC_E_NOT_ALLOWED },
 		{ "response without STATUS", { HDR(CAPF_IPC_PING, 1) }, 8, 1, CAPF_IPC_E_MISSING },
-		{ "REFUSED without CAUSE", { HDR(CAPF_IPC_PING, 1), 0, 1, 0, 1, 1 }, 13, 1, CAPF_IPC_E_MISSING },
-		{ "RETRY_LATER without delay", { HDR(CAPF_IPC_PING, 1), 0, 1, 0, 1, 2 }, 13, 1, CAPF_IPC_E_MISSING },
+		{ "REFUSED without CAUSE",
+		  { HDR(CAPF_IPC_PING, 1), 0, 1, 0, 1, 1 },
+		  13,
+		  1,
+		  CAPF_IPC_E_MISSING },
+		{ "RETRY_LATER without delay",
+		  { HDR(CAPF_IPC_PING, 1), 0, 1, 0, 1, 2 },
+		  13,
+		  1,
+		  CAPF_IPC_E_MISSING },
 		{ "ERROR without TEXT", { HDR(CAPF_IPC_PING, 1), 0, 1, 0, 1, 3 }, 13, 1, CAPF_IPC_E_MISSING },
 		{ "status 4", { HDR(CAPF_IPC_PING, 1), 0, 1, 0, 1, 4 }, 13, 1, CAPF_IPC_E_FIELD },
-		{ "OK without the verb's required", { HDR(CAPF_IPC_DEVICE_SHOW, 1), 0, 1, 0, 1, 0 }, 13, 1,
+		{ "OK without the verb's required",
+		  { HDR(CAPF_IPC_DEVICE_SHOW, 1), 0, 1, 0, 1, 0 },
+		  13,
+		  1,
 		  CAPF_IPC_E_MISSING },
-		{ "AUTH_STRING in a response", { HDR(CAPF_IPC_DEVICE_SHOW, 1), 0, 1, 0, 1, 0, 0, 48, 0, 10,
-						 0, 16, 0, 1, 'A', 0, 51, 0, 1, '1' }, 27, 1, CAPF_IPC_E_NOT_ALLOWED },
-		{ "two STATUS", { HDR(CAPF_IPC_PING, 1), 0, 1, 0, 1, 0, 0, 1, 0, 1, 0 }, 18, 1, CAPF_IPC_E_DUPLICATE },
-		{ "request field in a response", { HDR(CAPF_IPC_DEVICE_SHOW, 1), 0, 1, 0, 1, 1, 0, 2, 0, 1, 1,
-						   0, 16, 0, 1, 'A' }, 23, 1, CAPF_IPC_E_NOT_ALLOWED },
+		{ "AUTH_STRING in a response",
+		  { HDR(CAPF_IPC_DEVICE_SHOW, 1),
+		    0,
+		    1,
+		    0,
+		    1,
+		    0,
+		    0,
+		    48,
+		    0,
+		    10,
+		    0,
+		    16,
+		    0,
+		    1,
+		    'A',
+		    0,
+		    51,
+		    0,
+		    1,
+		    '1' },
+		  27,
+		  1,
+		  CAPF_IPC_E_NOT_ALLOWED },
+		{ "two STATUS",
+		  { HDR(CAPF_IPC_PING, 1), 0, 1, 0, 1, 0, 0, 1, 0, 1, 0 },
+		  18,
+		  1,
+		  CAPF_IPC_E_DUPLICATE },
+		{ "request field in a response",
+		  { HDR(CAPF_IPC_DEVICE_SHOW, 1), 0, 1, 0, 1, 1, 0, 2, 0, 1, 1, 0, 16, 0, 1, 'A' },
+		  23,
+		  1,
+		  CAPF_IPC_E_NOT_ALLOWED },
 	};
 
 	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
@@ -454,14 +555,16 @@ static void test_malformed(void **state)
 		err[0] = 0;
 		if (cases[i].response) {
 			uint16_t verb = (uint16_t)(cases[i].bytes[2] << 8 | cases[i].bytes[3]);
-			rc = capf_ipc_decode_response(&m, cases[i].bytes, cases[i].len, verb, 9, err, sizeof(err));
+			rc = capf_ipc_decode_response(&m, cases[i].bytes, cases[i].len, verb, 9, err,
+						      sizeof(err));
 		} else {
 			rc = capf_ipc_decode_request(&m, cases[i].bytes, cases[i].len,
-						     CAPF_IPC_ROLE_FRONT | CAPF_IPC_ROLE_ADMIN, err, sizeof(err));
+						     CAPF_IPC_ROLE_FRONT | CAPF_IPC_ROLE_ADMIN, err,
+						     sizeof(err));
 		}
 		if (rc != cases[i].rc)
-			fail_msg("%s: rc %d (%s: %s), expected %d (%s)", cases[i].what, rc, capf_ipc_err_name(rc),
-				 err, cases[i].rc, capf_ipc_err_name(cases[i].rc));
+			fail_msg("%s: rc %d (%s: %s), expected %d (%s)", cases[i].what, rc,
+				 capf_ipc_err_name(rc), err, cases[i].rc, capf_ipc_err_name(cases[i].rc));
 		assert_true(err[0] != 0);
 		assert_null(m.fields);
 		assert_int_equal(m.nfields, 0);
@@ -514,17 +617,16 @@ static void test_caps(void **state)
 	capf_ipc_put_bytes(&b, CAPF_IPC_T_CHAIN_CERT, big, 16384);
 	capf_ipc_put_bytes(&b, CAPF_IPC_T_CHAIN_CERT, big, 16384);
 	assert_int_equal(capf_ipc_put_bytes(&b, CAPF_IPC_T_CHAIN_CERT, big, 16384), CAPF_IPC_E_TOO_BIG);
-	assert_int_equal(capf_ipc_put_u8(&b, CAPF_IPC_T_CONFIRM, 1), CAPF_IPC_E_TOO_BIG);   /* sticky */
+	assert_int_equal(capf_ipc_put_u8(&b, CAPF_IPC_T_CONFIRM, 1), CAPF_IPC_E_TOO_BIG); /* sticky */
 	assert_int_equal(capf_ipc_build_finish(&b, &out, &len, err, sizeof(err)), CAPF_IPC_E_TOO_BIG);
 	capf_ipc_builder_free(&b);
 	/* exactly 65536 bytes decodes */
 	assert_int_equal(capf_ipc_build_request(&b, CAPF_IPC_CAPF_IMPORT, 1), 0);
-	capf_ipc_put_u8(&b, CAPF_IPC_T_CONFIRM, 1);                           /* 5 */
-	capf_ipc_put_bytes(&b, CAPF_IPC_T_CERT, big, 16384);                  /* 16388 */
+	capf_ipc_put_u8(&b, CAPF_IPC_T_CONFIRM, 1);          /* 5 */
+	capf_ipc_put_bytes(&b, CAPF_IPC_T_CERT, big, 16384); /* 16388 */
 	capf_ipc_put_bytes(&b, CAPF_IPC_T_CHAIN_CERT, big, 16384);
 	capf_ipc_put_bytes(&b, CAPF_IPC_T_CHAIN_CERT, big, 16384);
-	capf_ipc_put_bytes(&b, CAPF_IPC_T_CHAIN_CERT, big,
-			   65536 - 8 - 5 - 3 * 16388 - 4);
+	capf_ipc_put_bytes(&b, CAPF_IPC_T_CHAIN_CERT, big, 65536 - 8 - 5 - 3 * 16388 - 4);
 	assert_int_equal(capf_ipc_build_finish(&b, &out, &len, err, sizeof(err)), 0);
 	assert_int_equal(len, CAPF_IPC_MSG_MAX);
 	assert_int_equal(capf_ipc_decode_request(&m, out, len, CAPF_IPC_ROLE_ADMIN, err, sizeof(err)), 0);
@@ -587,7 +689,7 @@ static void test_builder_misuse(void **state)
 	assert_int_equal(capf_ipc_build_request(&b, CAPF_IPC_DEVICE_SHOW, 1), 0);
 	assert_int_equal(capf_ipc_put_str(&b, CAPF_IPC_T_DEVICE_NAME, NULL), CAPF_IPC_E_ARG);
 	capf_ipc_builder_free(&b);
-	capf_ipc_builder_free(&b);      /* twice is fine */
+	capf_ipc_builder_free(&b); /* twice is fine */
 }
 
 /* BULK_ADD chunks: as many device records as fit in one message. */

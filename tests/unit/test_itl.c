@@ -20,16 +20,26 @@ static uint8_t sig[256];
 static struct itl_cert_fields rec(int role, const uint8_t *cert, size_t n)
 {
 	return (struct itl_cert_fields){
-		.role = role, .subject = "O=Example;CN=sast", .issuer = "CN=issuer",
-		.serial = { serial, sizeof(serial) }, .public_key = { pub, sizeof(pub) },
-		.signature = { csig, sizeof(csig) }, .certificate = { cert, n },
+		.role = role,
+		.subject = "O=Example;CN=sast",
+		.issuer = "CN=issuer",
+		.serial = { serial, sizeof(serial) },
+		.public_key = { pub, sizeof(pub) },
+		.signature = { csig, sizeof(csig) },
+		.certificate = { cert, n },
 	};
 }
 
 static const struct itl_signer signer = {
-	.signer_major = 1, .signer_minor = 1, .signer_name = "O=Example;CN=sast",
-	.issuer = "CN=issuer", .serial = { serial, sizeof(serial) }, .hash_alg = ITL_HASH_SHA512,
-	.sig_len = 256, .filename = "ITLFile.tlv", .timestamp = 0x5f000001,
+	.signer_major = 1,
+	.signer_minor = 1,
+	.signer_name = "O=Example;CN=sast",
+	.issuer = "CN=issuer",
+	.serial = { serial, sizeof(serial) },
+	.hash_alg = ITL_HASH_SHA512,
+	.sig_len = 256,
+	.filename = "ITLFile.tlv",
+	.timestamp = 0x5f000001,
 };
 
 /* A signed file of the records given (two by default) into *out. */
@@ -42,8 +52,9 @@ static size_t build(uint8_t **out, size_t *sig_at, uint8_t **unsig, size_t *ulen
 	for (n = 0; n < sizeof(sig); n++)
 		sig[n] = (uint8_t)n;
 	assert_int_equal(itl_build_unsigned(&signer, r, 2, unsig, ulen, sig_at, err, sizeof(err)), 0);
-	assert_int_equal(itl_insert_signature(*unsig, *ulen, *sig_at, sig, sizeof(sig), out, &n,
-					      err, sizeof(err)), 0);
+	assert_int_equal(itl_insert_signature(*unsig, *ulen, *sig_at, sig, sizeof(sig), out, &n, err,
+					      sizeof(err)),
+			 0);
 	return n;
 }
 
@@ -63,7 +74,7 @@ static void test_round_trip(void **state)
 	assert_int_equal(f.h.signer_minor, 1);
 	assert_int_equal(f.h.hash_alg, ITL_HASH_SHA512);
 	assert_int_equal(f.h.sig_alg, 0);
-	assert_int_equal(f.h.sig_modulus, 2);            /* 256 bytes: index 2 of 64,128,256,512 */
+	assert_int_equal(f.h.sig_modulus, 2); /* 256 bytes: index 2 of 64,128,256,512 */
 	assert_int_equal(f.h.timestamp, 0x5f000001);
 	assert_int_equal(f.h.sig_offset, sig_at);
 	assert_int_equal(f.h.signature.n, sizeof(sig));
@@ -123,7 +134,7 @@ static void test_truncations(void **state)
 
 		memcpy(p, file, cut);
 		rc = itl_parse(p, cut, &f, err, sizeof(err));
-		if (cut == rec1)        /* a cut between records leaves a shorter valid file */
+		if (cut == rec1) /* a cut between records leaves a shorter valid file */
 			assert_int_equal(rc, 0);
 		else
 			assert_int_equal(rc, -1);
@@ -203,11 +214,15 @@ static void test_caps(void **state)
 	for (i = 0; i < ITL_RECORDS_MAX + 1; i++)
 		many[i] = rec(ITL_ROLE_CCM, cert1, sizeof(cert1));
 	/* too many records: refused when built... */
-	assert_int_equal(itl_build_unsigned(&s, many, ITL_RECORDS_MAX + 1, &u, &ulen, &sig_at, err, sizeof(err)), -1);
+	assert_int_equal(itl_build_unsigned(&s, many, ITL_RECORDS_MAX + 1, &u, &ulen, &sig_at, err,
+					    sizeof(err)),
+			 -1);
 	/* ...and when parsed (64 built, one more appended) */
-	assert_int_equal(itl_build_unsigned(&s, many, ITL_RECORDS_MAX, &u, &ulen, &sig_at, err, sizeof(err)), 0);
+	assert_int_equal(itl_build_unsigned(&s, many, ITL_RECORDS_MAX, &u, &ulen, &sig_at, err, sizeof(err)),
+			 0);
 	assert_int_equal(itl_build_record(&many[0], &rr, &rl, err, sizeof(err)), 0);
-	assert_int_equal(itl_insert_signature(u, ulen, sig_at, sig, sizeof(sig), &file, &n, err, sizeof(err)), 0);
+	assert_int_equal(itl_insert_signature(u, ulen, sig_at, sig, sizeof(sig), &file, &n, err, sizeof(err)),
+			 0);
 	assert_int_equal(itl_parse(file, n, &f, err, sizeof(err)), 0);
 	assert_int_equal(f.nrec, ITL_RECORDS_MAX);
 	file = realloc(file, n + rl);
@@ -244,12 +259,9 @@ static void test_roles(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_round_trip),
-		cmocka_unit_test(test_lone_record),
-		cmocka_unit_test(test_truncations),
-		cmocka_unit_test(test_refusals),
-		cmocka_unit_test(test_caps),
-		cmocka_unit_test(test_roles),
+		cmocka_unit_test(test_round_trip),  cmocka_unit_test(test_lone_record),
+		cmocka_unit_test(test_truncations), cmocka_unit_test(test_refusals),
+		cmocka_unit_test(test_caps),        cmocka_unit_test(test_roles),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

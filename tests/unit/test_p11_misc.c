@@ -49,12 +49,19 @@ static void test_rv_msg(void **state)
 static void test_rv_fault(void **state)
 {
 	static const CK_RV faults[] = {
-		CKR_DEVICE_ERROR, CKR_SESSION_HANDLE_INVALID, CKR_SESSION_CLOSED, CKR_TOKEN_NOT_PRESENT,
-		CKR_DEVICE_REMOVED, CKR_USER_NOT_LOGGED_IN, CKR_OBJECT_HANDLE_INVALID,
+		CKR_DEVICE_ERROR,          CKR_SESSION_HANDLE_INVALID, CKR_SESSION_CLOSED,
+		CKR_TOKEN_NOT_PRESENT,     CKR_DEVICE_REMOVED,         CKR_USER_NOT_LOGGED_IN,
+		CKR_OBJECT_HANDLE_INVALID,
 	};
 	static const CK_RV not_faults[] = {
-		CKR_OK, CKR_PIN_INCORRECT, CKR_PIN_LOCKED, CKR_ARGUMENTS_BAD, CKR_MECHANISM_INVALID,
-		CKR_DATA_LEN_RANGE, CKR_ATTRIBUTE_SENSITIVE, CKR_KEY_FUNCTION_NOT_PERMITTED,
+		CKR_OK,
+		CKR_PIN_INCORRECT,
+		CKR_PIN_LOCKED,
+		CKR_ARGUMENTS_BAD,
+		CKR_MECHANISM_INVALID,
+		CKR_DATA_LEN_RANGE,
+		CKR_ATTRIBUTE_SENSITIVE,
+		CKR_KEY_FUNCTION_NOT_PERMITTED,
 	};
 	for (size_t i = 0; i < sizeof(faults) / sizeof(faults[0]); i++)
 		assert_true(p11_rv_is_fault(faults[i]));
@@ -76,8 +83,8 @@ static void test_ecdsa_der(void **state)
 		size_t n = sizes[k];
 
 		for (size_t i = 0; i < n; i++)
-			rs[i] = (unsigned char)(i * 7 + 0x80);	/* high bit set: DER needs a 0 pad */
-		rs[0] = 0x00;					/* leading zero: DER drops it */
+			rs[i] = (unsigned char)(i * 7 + 0x80); /* high bit set: DER needs a 0 pad */
+		rs[0] = 0x00;                                  /* leading zero: DER drops it */
 		derlen = sizeof(der);
 		assert_int_equal(p11_ecdsa_raw_to_der(rs, n, der, &derlen, err, sizeof(err)), 0);
 		p = der;
@@ -111,8 +118,8 @@ static void test_keyspec(void **state)
 		unsigned bits;
 		int nid;
 	} good[] = {
-		{ "rsa:2048", CKK_RSA, 2048, NID_undef }, { "rsa:3072", CKK_RSA, 3072, NID_undef },
-		{ "rsa:4096", CKK_RSA, 4096, NID_undef }, { "ec:P-256", CKK_EC, 256, NID_X9_62_prime256v1 },
+		{ "rsa:2048", CKK_RSA, 2048, NID_undef },   { "rsa:3072", CKK_RSA, 3072, NID_undef },
+		{ "rsa:4096", CKK_RSA, 4096, NID_undef },   { "ec:P-256", CKK_EC, 256, NID_X9_62_prime256v1 },
 		{ "ec:P-384", CKK_EC, 384, NID_secp384r1 }, { "ec:P-521", CKK_EC, 521, NID_secp521r1 },
 	};
 	static const char *bad[] = { "rsa:1024", "rsa", "ec:P-224", "ec:p-256", "dsa:2048", "", "rsa:2048 " };
@@ -165,12 +172,9 @@ static void test_module_errors(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_rv_names),
-		cmocka_unit_test(test_rv_msg),
-		cmocka_unit_test(test_rv_fault),
-		cmocka_unit_test(test_ecdsa_der),
-		cmocka_unit_test(test_keyspec),
-		cmocka_unit_test(test_module_choose),
+		cmocka_unit_test(test_rv_names),      cmocka_unit_test(test_rv_msg),
+		cmocka_unit_test(test_rv_fault),      cmocka_unit_test(test_ecdsa_der),
+		cmocka_unit_test(test_keyspec),       cmocka_unit_test(test_module_choose),
 		cmocka_unit_test(test_module_errors),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -55,11 +55,8 @@ static const struct {
 	size_t len;
 	const char *pin;
 } good[] = {
-	{ "1234\n", 5, "1234" },
-	{ "1234", 4, "1234" },
-	{ "1234\r\n", 6, "1234" },
-	{ "12 34 \n", 7, "12 34 " },
-	{ "1234\r", 5, "1234\r" },		/* only "\n" or "\r\n" is stripped */
+	{ "1234\n", 5, "1234" },     { "1234", 4, "1234" },     { "1234\r\n", 6, "1234" },
+	{ "12 34 \n", 7, "12 34 " }, { "1234\r", 5, "1234\r" }, /* only "\n" or "\r\n" is stripped */
 	{ "x\n", 2, "x" },
 };
 
@@ -91,16 +88,18 @@ static void test_max(void **state)
 
 	memset(buf, '7', sizeof(buf));
 	buf[P11_PIN_MAX] = '\n';
-	assert_int_equal(readpin(mkfile("max.pin", buf, P11_PIN_MAX + 1, 0600), pin, &len, err, sizeof(err)), 0);
+	assert_int_equal(readpin(mkfile("max.pin", buf, P11_PIN_MAX + 1, 0600), pin, &len, err, sizeof(err)),
+			 0);
 	assert_int_equal(len, P11_PIN_MAX);
 	/* 256 bytes + "\r\n" is still a 256-byte PIN. */
 	buf[P11_PIN_MAX] = '\r';
 	buf[P11_PIN_MAX + 1] = '\n';
-	assert_int_equal(readpin(mkfile("crlf.pin", buf, P11_PIN_MAX + 2, 0600), pin, &len, err,
-				 sizeof(err)), 0);
+	assert_int_equal(readpin(mkfile("crlf.pin", buf, P11_PIN_MAX + 2, 0600), pin, &len, err, sizeof(err)),
+			 0);
 	assert_int_equal(len, P11_PIN_MAX);
 	memset(buf, '7', sizeof(buf));
-	assert_int_equal(readpin(mkfile("over.pin", buf, P11_PIN_MAX + 1, 0600), pin, &len, err, sizeof(err)), -1);
+	assert_int_equal(readpin(mkfile("over.pin", buf, P11_PIN_MAX + 1, 0600), pin, &len, err, sizeof(err)),
+			 -1);
 	assert_non_null(strstr(err, "larger than 256 bytes"));
 }
 
@@ -121,7 +120,9 @@ static void test_refused(void **state)
 		{ "\r\n", 2, 0600, "empty" },
 		{ "12\n34\n", 6, 0600, "more than one line" },
 		{ "12\n\n", 4, 0600, "more than one line" },
-		{ "12\0" "34", 5, 0600, "NUL byte" },
+		{ "12\0"
+		  "34",
+		  5, 0600, "NUL byte" },
 	};
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
 		char pin[P11_PIN_MAX + 1], err[256] = "";
@@ -188,7 +189,8 @@ static void test_small_buffer(void **state)
 	size_t len;
 
 	assert_int_equal(p11_pin_read(mkfile("s.pin", "1\n", 2, 0600), pin, sizeof(pin), &len, NULL, err,
-				      sizeof(err)), -1);
+				      sizeof(err)),
+			 -1);
 }
 
 /* The identity handed back is the file that was read, not whatever the path names later. */
@@ -214,12 +216,9 @@ static void test_identity_of_the_file_read(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_good),
-		cmocka_unit_test(test_identity_of_the_file_read),
-		cmocka_unit_test(test_max),
-		cmocka_unit_test(test_refused),
-		cmocka_unit_test(test_not_regular),
-		cmocka_unit_test(test_owner),
+		cmocka_unit_test(test_good),         cmocka_unit_test(test_identity_of_the_file_read),
+		cmocka_unit_test(test_max),          cmocka_unit_test(test_refused),
+		cmocka_unit_test(test_not_regular),  cmocka_unit_test(test_owner),
 		cmocka_unit_test(test_small_buffer),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);

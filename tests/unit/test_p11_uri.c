@@ -22,7 +22,9 @@ static void test_full(void **state)
 				       "type=private;slot-id=42;slot-description=s%3bd;slot-manufacturer=m;"
 				       "library-manufacturer=lm;library-description=ld;library-version=2.6"
 				       "?pin-source=file:/etc/capf/pin&module-path=/usr/lib/softhsm/"
-				       "libsofthsm2.so&module-name=softhsm2", &u, err, sizeof(err)), 0);
+				       "libsofthsm2.so&module-name=softhsm2",
+				       &u, err, sizeof(err)),
+			 0);
 	assert_string_equal(u.token, "CAPF CA");
 	assert_string_equal(u.manufacturer, "SoftHSM project");
 	assert_string_equal(u.model, "SoftHSM v2");
@@ -140,29 +142,39 @@ static const struct {
 	{ "pkcs11:slot-id=-1", "attribute 'slot-id': '-1' is not a decimal number" },
 	{ "pkcs11:slot-id=+1", "attribute 'slot-id'" },
 	{ "pkcs11:slot-id=12x", "attribute 'slot-id': '12x' is not a decimal number" },
-	{ "pkcs11:slot-id=99999999999999999999999", "attribute 'slot-id': '99999999999999999999999' is out of range" },
-	{ "pkcs11:token=A?pin-source=relative/pin", "attribute 'pin-source': 'relative/pin' is not an absolute path" },
-	{ "pkcs11:token=A?pin-source=file:relative", "attribute 'pin-source': 'relative' is not an absolute path" },
+	{ "pkcs11:slot-id=99999999999999999999999",
+	  "attribute 'slot-id': '99999999999999999999999' is out of range" },
+	{ "pkcs11:token=A?pin-source=relative/pin",
+	  "attribute 'pin-source': 'relative/pin' is not an absolute path" },
+	{ "pkcs11:token=A?pin-source=file:relative",
+	  "attribute 'pin-source': 'relative' is not an absolute path" },
 	{ "pkcs11:token=A?pin-source=file://host/pin", "attribute 'pin-source': a file URI with a host" },
 	{ "pkcs11:token=A?pin-source=https://x/pin", "attribute 'pin-source': only file:" },
 	{ "pkcs11:token=A?pin-source=env:PIN", "attribute 'pin-source': only file:" },
-	{ "pkcs11:token=A?module-path=libsofthsm2.so", "attribute 'module-path': 'libsofthsm2.so' is not an absolute path" },
+	{ "pkcs11:token=A?module-path=libsofthsm2.so",
+	  "attribute 'module-path': 'libsofthsm2.so' is not an absolute path" },
 	{ "pkcs11:token=A?token=B", "attribute 'token' belongs in the path" },
 	{ "pkcs11:token=A?object=k", "attribute 'object' belongs in the path" },
 	/* the same query attribute in the path and in the query, or twice in the path */
-	{ "pkcs11:token=A;pin-source=/a?pin-source=/b", "attribute 'pin-source' is given both in the path and in the query" },
-	{ "pkcs11:token=A;pin-source=/a?pin-source=/a", "attribute 'pin-source' is given both in the path and in the query" },
-	{ "pkcs11:module-path=/m.so?pin-source=/p&module-path=/m.so", "attribute 'module-path' is given both in the path and in the query" },
-	{ "pkcs11:module-name=m?module-name=m", "attribute 'module-name' is given both in the path and in the query" },
+	{ "pkcs11:token=A;pin-source=/a?pin-source=/b",
+	  "attribute 'pin-source' is given both in the path and in the query" },
+	{ "pkcs11:token=A;pin-source=/a?pin-source=/a",
+	  "attribute 'pin-source' is given both in the path and in the query" },
+	{ "pkcs11:module-path=/m.so?pin-source=/p&module-path=/m.so",
+	  "attribute 'module-path' is given both in the path and in the query" },
+	{ "pkcs11:module-name=m?module-name=m",
+	  "attribute 'module-name' is given both in the path and in the query" },
 	{ "pkcs11:pin-source=/a;token=A;pin-source=/b", "attribute 'pin-source' appears twice" },
 	/* the path form is checked like the query form */
 	{ "pkcs11:token=A;pin-source=", "attribute 'pin-source' has an empty value" },
 	{ "pkcs11:token=A;pin-source", "attribute 'pin-source' has no '=value'" },
-	{ "pkcs11:token=A;pin-source=relative/pin", "attribute 'pin-source': 'relative/pin' is not an absolute path" },
+	{ "pkcs11:token=A;pin-source=relative/pin",
+	  "attribute 'pin-source': 'relative/pin' is not an absolute path" },
 	{ "pkcs11:token=A;pin-source=file://host/pin", "attribute 'pin-source': a file URI with a host" },
 	{ "pkcs11:token=A;pin-source=env:PIN", "attribute 'pin-source': only file:" },
 	{ "pkcs11:token=A;pin-source=/a%00b", "attribute 'pin-source': NUL byte" },
-	{ "pkcs11:token=A;module-path=libsofthsm2.so", "attribute 'module-path': 'libsofthsm2.so' is not an absolute path" },
+	{ "pkcs11:token=A;module-path=libsofthsm2.so",
+	  "attribute 'module-path': 'libsofthsm2.so' is not an absolute path" },
 	{ "pkcs11:token=A;pin-source=/p?pin-value=1234", "'pin-value' is refused" },
 	{ "pkcs11:pin-value=1234;pin-source=/p", "'pin-value' is refused" },
 	{ "pkcs11:token=A#frag", "fragment" },
@@ -217,7 +229,8 @@ static void test_lengths(void **state)
 	free(s);
 	/* A long unknown attribute name is cut in the message. */
 	assert_int_equal(p11_uri_parse("pkcs11:aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa=1", &u, err,
-				       sizeof(err)), -1);
+				       sizeof(err)),
+			 -1);
 	assert_non_null(strstr(err, "unknown path attribute"));
 	assert_int_equal(p11_uri_parse(NULL, &u, err, sizeof(err)), -1);
 }
@@ -227,8 +240,7 @@ static void test_format_roundtrip(void **state)
 	static const char *in[] = {
 		"pkcs11:token=CAPF%20CA;object=k%3b1;id=%00%01%ff;type=private",
 		"pkcs11:token=T;serial=1;slot-id=7;object=x?pin-source=file:/a%20b/pin&module-path=/m.so",
-		"pkcs11:",
-		"pkcs11:?pin-source=//n",	/* found by the fuzzer: must not turn into a host */
+		"pkcs11:", "pkcs11:?pin-source=//n", /* found by the fuzzer: must not turn into a host */
 	};
 	for (size_t i = 0; i < NELEM(in); i++) {
 		struct p11_uri a, b;
@@ -286,8 +298,7 @@ static const struct {
 	{ "pkcs11:pin-source=/p;token=T", "pkcs11:token=T?pin-source=/p" },
 	{ "pkcs11:token=T;pin-source=file:%2Fa%20b;module-path=/m.so;module-name=softhsm2;id=%01",
 	  "pkcs11:token=T;id=%01?module-name=softhsm2&module-path=/m.so&pin-source=file:/a%20b" },
-	{ "pkcs11:token=T;pin-source=/p?module-path=/m.so",
-	  "pkcs11:token=T?module-path=/m.so&pin-source=/p" },
+	{ "pkcs11:token=T;pin-source=/p?module-path=/m.so", "pkcs11:token=T?module-path=/m.so&pin-source=/p" },
 };
 
 static void test_path_form(void **state)
@@ -332,7 +343,8 @@ static void test_copy(void **state)
 	char err[256];
 
 	assert_int_equal(p11_uri_parse("pkcs11:token=T;id=%02%03;type=cert?pin-source=/p", &a, err,
-				       sizeof(err)), 0);
+				       sizeof(err)),
+			 0);
 	assert_int_equal(p11_uri_copy(&b, &a, err, sizeof(err)), 0);
 	p11_uri_clear(&a);
 	assert_string_equal(b.token, "T");

@@ -63,7 +63,7 @@ static void test_pattern(void **state)
 	static const struct {
 		const char *pat;
 		unsigned long n;
-		const char *want;   /* NULL: refused */
+		const char *want; /* NULL: refused */
 	} cases[] = {
 		{ "SEP%012X", 0x1A2B, "SEP000000001A2B" },
 		{ "CSFUSER%u", 42, "CSFUSER42" },
@@ -100,8 +100,8 @@ static void test_pattern(void **state)
 }
 
 /* The RSA signature is PKCS#1 type 1 over the bare digest: recovering it gives the digest alone. */
-static void check_rsa_bare(EVP_PKEY *k, const EVP_MD *md, const uint8_t *data, size_t len,
-			   const uint8_t *sig, size_t siglen)
+static void check_rsa_bare(EVP_PKEY *k, const EVP_MD *md, const uint8_t *data, size_t len, const uint8_t *sig,
+			   size_t siglen)
 {
 	unsigned char dg[64], rec[512];
 	unsigned int dlen;
@@ -113,13 +113,13 @@ static void check_rsa_bare(EVP_PKEY *k, const EVP_MD *md, const uint8_t *data, s
 	assert_true(EVP_PKEY_verify_recover_init(c) > 0);
 	assert_true(EVP_PKEY_CTX_set_rsa_padding(c, RSA_PKCS1_PADDING) > 0);
 	assert_true(EVP_PKEY_verify_recover(c, rec, &rlen, sig, siglen) > 0);
-	assert_int_equal(rlen, dlen);           /* no DigestInfo */
+	assert_int_equal(rlen, dlen); /* no DigestInfo */
 	assert_memory_equal(rec, dg, dlen);
 	EVP_PKEY_CTX_free(c);
 }
 
-static void check_ec(EVP_PKEY *k, const EVP_MD *md, const uint8_t *data, size_t len,
-		     const uint8_t *sig, size_t siglen)
+static void check_ec(EVP_PKEY *k, const EVP_MD *md, const uint8_t *data, size_t len, const uint8_t *sig,
+		     size_t siglen)
 {
 	unsigned char dg[64];
 	unsigned int dlen;
@@ -139,16 +139,24 @@ static void test_sign(void **state)
 	uint8_t *sig;
 	size_t siglen;
 
-	assert_int_equal(phone_sign(rsa_key, CAPF_HASH_SHA1, data, sizeof(data), &sig, &siglen, err, sizeof(err)), 0);
+	assert_int_equal(phone_sign(rsa_key, CAPF_HASH_SHA1, data, sizeof(data), &sig, &siglen, err,
+				    sizeof(err)),
+			 0);
 	check_rsa_bare(rsa_key, EVP_sha1(), data, sizeof(data), sig, siglen);
 	free(sig);
-	assert_int_equal(phone_sign(rsa_key, CAPF_HASH_SHA512, data, sizeof(data), &sig, &siglen, err, sizeof(err)), 0);
+	assert_int_equal(phone_sign(rsa_key, CAPF_HASH_SHA512, data, sizeof(data), &sig, &siglen, err,
+				    sizeof(err)),
+			 0);
 	check_rsa_bare(rsa_key, EVP_sha512(), data, sizeof(data), sig, siglen);
 	free(sig);
-	assert_int_equal(phone_sign(ec_key, CAPF_HASH_SHA1, data, sizeof(data), &sig, &siglen, err, sizeof(err)), 0);
+	assert_int_equal(phone_sign(ec_key, CAPF_HASH_SHA1, data, sizeof(data), &sig, &siglen, err,
+				    sizeof(err)),
+			 0);
 	check_ec(ec_key, EVP_sha1(), data, sizeof(data), sig, siglen);
 	free(sig);
-	assert_int_equal(phone_sign(ec_key, CAPF_HASH_SHA512, data, sizeof(data), &sig, &siglen, err, sizeof(err)), 0);
+	assert_int_equal(phone_sign(ec_key, CAPF_HASH_SHA512, data, sizeof(data), &sig, &siglen, err,
+				    sizeof(err)),
+			 0);
 	check_ec(ec_key, EVP_sha512(), data, sizeof(data), sig, siglen);
 	free(sig);
 	assert_int_equal(phone_sign(ec_key, 9, data, sizeof(data), &sig, &siglen, err, sizeof(err)), -1);
@@ -175,17 +183,18 @@ static void test_auth_response(void **state)
 		EVP_PKEY *key;
 		int with_sudi;
 	} cases[] = {
-		{ 3, PHONE_AUTH_NULL, NULL, NULL, 0 },
-		{ 3, PHONE_AUTH_STRING, NULL, NULL, 0 },
-		{ 3, PHONE_AUTH_LSC, lsc, rsa_key, 1 },
-		{ 3, PHONE_AUTH_MIC, mic, ec_key, 0 },
+		{ 3, PHONE_AUTH_NULL, NULL, NULL, 0 },  { 3, PHONE_AUTH_STRING, NULL, NULL, 0 },
+		{ 3, PHONE_AUTH_LSC, lsc, rsa_key, 1 }, { 3, PHONE_AUTH_MIC, mic, ec_key, 0 },
 		{ 2, PHONE_AUTH_NULL, NULL, NULL, 0 },
 	};
 
 	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
-		struct phone_config cfg = { .name = "SEP001122334455", .protocol = cases[i].protocol,
-					    .auth = cases[i].auth, .auth_string = "1234567",
-					    .cert = cases[i].cert, .cert_key = cases[i].key };
+		struct phone_config cfg = { .name = "SEP001122334455",
+					    .protocol = cases[i].protocol,
+					    .auth = cases[i].auth,
+					    .auth_string = "1234567",
+					    .cert = cases[i].cert,
+					    .cert_key = cases[i].key };
 		struct capf_msg m;
 		struct capf_auth_response a;
 		uint8_t *buf;
@@ -196,7 +205,8 @@ static void test_auth_response(void **state)
 			cfg.sudi_key = ec_key;
 		}
 		assert_int_equal(phone_auth_response(&cfg, 0xCAFE0001, &buf, &len, err, sizeof(err)), 0);
-		assert_int_equal(capf_msg_parse(&m, buf, len, CAPF_BODY_CAP_DEFAULT, NULL, err, sizeof(err)), 0);
+		assert_int_equal(capf_msg_parse(&m, buf, len, CAPF_BODY_CAP_DEFAULT, NULL, err, sizeof(err)),
+				 0);
 		assert_int_equal(m.command, CAPF_CMD_AUTH_RESPONSE);
 		assert_int_equal(m.session_id, 0xCAFE0001);
 		assert_int_equal(capf_auth_response_parse(&m, &a, err, sizeof(err)), 0);
@@ -214,7 +224,8 @@ static void test_auth_response(void **state)
 			size_t dlen, n = strlen(cfg.name) + 1;
 			uint8_t *der = der_of(cases[i].cert, &dlen), *data = malloc(n + dlen);
 
-			assert_int_equal(a.cert.type, cases[i].auth == PHONE_AUTH_LSC ? CAPF_CERT_LSC : CAPF_CERT_MIC);
+			assert_int_equal(a.cert.type,
+					 cases[i].auth == PHONE_AUTH_LSC ? CAPF_CERT_LSC : CAPF_CERT_MIC);
 			assert_int_equal(a.cert.der_len, dlen);
 			assert_memory_equal(a.cert.der, der, dlen);
 			memcpy(data, cfg.name, n);
@@ -222,8 +233,10 @@ static void test_auth_response(void **state)
 			assert_true(a.has_sha2);
 			assert_int_equal(a.sha2.hash_id, CAPF_HASH_SHA512);
 			if (cases[i].key == rsa_key) {
-				check_rsa_bare(rsa_key, EVP_sha1(), data, n + dlen, a.signed_data, a.signed_data_len);
-				check_rsa_bare(rsa_key, EVP_sha512(), data, n + dlen, a.sha2.sig, a.sha2.sig_len);
+				check_rsa_bare(rsa_key, EVP_sha1(), data, n + dlen, a.signed_data,
+					       a.signed_data_len);
+				check_rsa_bare(rsa_key, EVP_sha512(), data, n + dlen, a.sha2.sig,
+					       a.sha2.sig_len);
 			} else {
 				check_ec(ec_key, EVP_sha1(), data, n + dlen, a.signed_data, a.signed_data_len);
 				check_ec(ec_key, EVP_sha512(), data, n + dlen, a.sha2.sig, a.sha2.sig_len);
@@ -239,10 +252,11 @@ static void test_auth_response(void **state)
 			uint8_t *der = der_of(sudi, &dlen), sd[2048];
 			int n = capf_sudi_signed_data(0xCAFE0001, der, dlen, sd, sizeof(sd));
 
-			assert_int_equal(sd[0], 0x01);  /* little-endian session id */
+			assert_int_equal(sd[0], 0x01); /* little-endian session id */
 			assert_int_equal(sd[3], 0xCA);
 			assert_memory_equal(a.sudi.cert, der, dlen);
-			check_ec(ec_key, EVP_sha1(), sd, (size_t)n, a.sudi.sig[CAPF_HASH_SHA1], a.sudi.sig_len[CAPF_HASH_SHA1]);
+			check_ec(ec_key, EVP_sha1(), sd, (size_t)n, a.sudi.sig[CAPF_HASH_SHA1],
+				 a.sudi.sig_len[CAPF_HASH_SHA1]);
 			check_ec(ec_key, EVP_sha512(), sd, (size_t)n, a.sudi.sig[CAPF_HASH_SHA512],
 				 a.sudi.sig_len[CAPF_HASH_SHA512]);
 			free(der);
@@ -404,7 +418,7 @@ static void test_keygen_fallback_and_jabber(void **state)
 	assert_int_equal(capf_msg_u8(&m, CAPF_TAG_REASON, &r, err, sizeof(err)), 1);
 	assert_int_equal(r, CAPF_REASON_INVALID);
 	assert_null(s.key);
-	keygen(&s, 5, 0, 1024);                 /* the server falls back to RSA */
+	keygen(&s, 5, 0, 1024); /* the server falls back to RSA */
 	check_pubkey(&s, 0);
 	assert_int_equal(s.keygen_requests, 2);
 	assert_int_equal(s.keygen_failed, 1);
@@ -432,11 +446,11 @@ static void test_store_wrong_key(void **state)
 
 	start(&s, &cfg, 7);
 	keygen(&s, 7, 1, CAPF_CURVE_P256);
-	store(&s, 7, rsa_key, CAPF_REASON_INVALID);     /* certificate for another key */
+	store(&s, 7, rsa_key, CAPF_REASON_INVALID); /* certificate for another key */
 	assert_null(s.lsc);
 	assert_non_null(strstr(s.error, "not for the key"));
 	assert_int_equal(end(&s, 7, CAPF_REASON_SUCCESS), 1);
-	assert_int_equal(s.result, PHONE_REFUSED);      /* nothing stored: not a success */
+	assert_int_equal(s.result, PHONE_REFUSED); /* nothing stored: not a success */
 	phone_session_free(&s);
 }
 
@@ -444,7 +458,10 @@ static void test_fetch_delete(void **state)
 {
 	X509 *lsc = make_cert(ec_key, "SEP001122334455");
 	struct phone_config none = { .name = "SEP001122334455", .protocol = 3 };
-	struct phone_config with = { .name = "SEP001122334455", .protocol = 3, .cert = lsc, .cert_key = ec_key,
+	struct phone_config with = { .name = "SEP001122334455",
+				     .protocol = 3,
+				     .cert = lsc,
+				     .cert_key = ec_key,
 				     .auth = PHONE_AUTH_LSC };
 	struct phone_session s;
 	struct capf_msg m;
@@ -503,7 +520,7 @@ static void test_endings(void **state)
 		{ CAPF_REASON_NO_ACTION, PHONE_NOTHING, PHONE_EXIT_NOTHING },
 		{ CAPF_REASON_UNKNOWN_DEVICE, PHONE_UNKNOWN, PHONE_EXIT_UNKNOWN },
 		{ CAPF_REASON_INVALID, PHONE_REFUSED, PHONE_EXIT_REFUSED },
-		{ CAPF_REASON_SUCCESS, PHONE_REFUSED, PHONE_EXIT_REFUSED },    /* success with no operation */
+		{ CAPF_REASON_SUCCESS, PHONE_REFUSED, PHONE_EXIT_REFUSED }, /* success with no operation */
 	};
 
 	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
@@ -659,7 +676,7 @@ static void test_keypool(void **state)
 	assert_int_equal(spki_len, (size_t)der_len);
 	assert_memory_equal(spki, der, spki_len);
 	OPENSSL_free(der);
-	assert_null(phone_key_spki(ec_key, &spki_len));         /* not from a pool */
+	assert_null(phone_key_spki(ec_key, &spki_len)); /* not from a pool */
 	EVP_PKEY_free(a);
 	EVP_PKEY_free(b);
 

@@ -184,11 +184,11 @@ static void test_tls(void **state)
 	x = tls(0, "clientAuth", 365);
 	assert_int_equal(capf_tls_lint(ca, x, now, NULL), -1);
 	X509_free(x);
-	x = tls(0, "serverAuth", 20000);          /* beyond the CA */
+	x = tls(0, "serverAuth", 20000); /* beyond the CA */
 	assert_int_equal(capf_tls_lint(ca, x, now, NULL), -1);
 	X509_free(x);
 	x = tls(0, "serverAuth", 365);
-	assert_int_equal(capf_tls_lint(ca, x, now + 2 * 86400, NULL), -1);   /* stale notBefore */
+	assert_int_equal(capf_tls_lint(ca, x, now + 2 * 86400, NULL), -1); /* stale notBefore */
 	X509_free(x);
 }
 
@@ -196,15 +196,18 @@ static void test_cacert(void **state)
 {
 	EVP_PKEY *k = pki_key("EC:P-256#3");
 	struct pki_cert p = {
-		.subject = "/O=Example Corp/CN=CAPF-new", .key = k, .not_before = now,
-		.not_after = now + 3650L * 86400, .bc = "critical,CA:TRUE,pathlen:0",
+		.subject = "/O=Example Corp/CN=CAPF-new",
+		.key = k,
+		.not_before = now,
+		.not_after = now + 3650L * 86400,
+		.bc = "critical,CA:TRUE,pathlen:0",
 		.ku = "critical,keyCertSign,digitalSignature",
 	};
 	X509 *x = pki_cert(&p);
 
 	(void)state;
 	assert_int_equal(capf_cacert_lint(x, k, now, NULL), 0);
-	assert_int_equal(capf_cacert_lint(x, pki_key("EC:P-256#4"), now, NULL), -1);  /* another key */
+	assert_int_equal(capf_cacert_lint(x, pki_key("EC:P-256#4"), now, NULL), -1); /* another key */
 	X509_free(x);
 	p.bc = "critical,CA:FALSE";
 	x = pki_cert(&p);
@@ -213,7 +216,7 @@ static void test_cacert(void **state)
 	p.bc = "critical,CA:TRUE,pathlen:0";
 	p.issuer = world.capf;
 	p.issuer_key = world.capf_key;
-	x = pki_cert(&p);                         /* issued by another: not self-signed */
+	x = pki_cert(&p); /* issued by another: not self-signed */
 	assert_int_equal(capf_cacert_lint(x, k, now, NULL), -1);
 	X509_free(x);
 }

@@ -42,7 +42,11 @@ static void test_times(void **state)
 	X509_free(x);
 }
 
-struct script { const unsigned char *bytes; size_t len, off; int calls; };
+struct script {
+	const unsigned char *bytes;
+	size_t len, off;
+	int calls;
+};
 
 /* A random source that replays fixed bytes. */
 static int replay(void *arg, unsigned char *buf, size_t n)
@@ -60,8 +64,8 @@ static int replay(void *arg, unsigned char *buf, size_t n)
 static void test_serial(void **state)
 {
 	static const unsigned char bytes[] = {
-		0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x01,	/* too small: drawn again */
-		0xff, 0x01, 0x02, 0x03, 0x04, 0x05, 0x06, 0x07,	/* 64 bits: kept whole */
+		0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x01, /* too small: drawn again */
+		0xff, 0x01, 0x02, 0x03, 0x04, 0x05, 0x06, 0x07, /* 64 bits: kept whole */
 	};
 	struct script s = { bytes, sizeof(bytes), 0, 0 };
 	ASN1_INTEGER *a = ASN1_INTEGER_new();
@@ -139,7 +143,8 @@ static void test_tlscert(void **state)
 	const time_t now = 1790000000;
 	struct pki_world w;
 	EVP_PKEY *k = pki_key("EC:P-256"), *r = pki_key("RSA:2048");
-	X509_NAME *n = capf_subject_parse("CN=capf.example.com", NULL, 0), *nocn = capf_subject_parse("/O=x", NULL, 0);
+	X509_NAME *n = capf_subject_parse("CN=capf.example.com", NULL, 0),
+		  *nocn = capf_subject_parse("/O=x", NULL, 0);
 	char err[256];
 	time_t nb, na;
 	X509 *x;
@@ -150,12 +155,12 @@ static void test_tlscert(void **state)
 	assert_null(capf_tlscert_build(w.capf, nocn, k, 30, now + 86400 * 365, "", now, err, sizeof(err)));
 	assert_non_null(strstr(err, "CN"));
 	assert_null(capf_tlscert_build(w.capf, n, k, 0, now + 86400 * 365, "", now, err, sizeof(err)));
-	assert_non_null(x = capf_tlscert_build(w.capf, n, k, 3650, now + 86400 * 365, "DNS:capf.example.com", now,
-					       err, sizeof(err)));
+	assert_non_null(x = capf_tlscert_build(w.capf, n, k, 3650, now + 86400 * 365, "DNS:capf.example.com",
+					       now, err, sizeof(err)));
 	assert_int_equal(capf_asn1_to_time(X509_get0_notBefore(x), &nb), 0);
 	assert_int_equal(capf_asn1_to_time(X509_get0_notAfter(x), &na), 0);
 	assert_int_equal(nb, now);
-	assert_int_equal(na, now + 86400 * 365);	/* capped by the issuer */
+	assert_int_equal(na, now + 86400 * 365); /* capped by the issuer */
 	assert_true(X509_sign(x, w.capf_key, EVP_sha256()) > 0);
 	assert_int_equal(X509_check_purpose(x, X509_PURPOSE_SSL_SERVER, 0), 1);
 	assert_non_null(X509_get0_authority_key_id(x));

@@ -19,14 +19,21 @@ static int has(const struct capf_errlist *l, const char *want)
 }
 
 static const struct capf_cfg_key inner[] = {
-	{ "label", CONFIG_TYPE_STRING, true }, { "days", CONFIG_TYPE_INT, false }, { "any", 0, false },
+	{ "label", CONFIG_TYPE_STRING, true },
+	{ "days", CONFIG_TYPE_INT, false },
+	{ "any", 0, false },
 	{ NULL, 0, false },
 };
 static const struct capf_cfg_key outer[] = {
-	{ "key", CONFIG_TYPE_GROUP, true }, { "name", CONFIG_TYPE_STRING, true }, { NULL, 0, false },
+	{ "key", CONFIG_TYPE_GROUP, true },
+	{ "name", CONFIG_TYPE_STRING, true },
+	{ NULL, 0, false },
 };
 
-struct seen { int n; char paths[8][64]; };
+struct seen {
+	int n;
+	char paths[8][64];
+};
 
 static void each(void *arg, size_t k, const config_setting_t *s, const char *path)
 {

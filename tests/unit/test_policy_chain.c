@@ -84,7 +84,9 @@ static void issue_and_verify(struct capf_ca *ca, EVP_PKEY *ca_key, X509 *root, c
 				X509_verify_cert_error_string(X509_STORE_CTX_get_error(ctx)));
 		assert_int_equal(ok, 1);
 		/* issuer is the CAPF CA's subject, not its issuer */
-		assert_int_equal(X509_NAME_cmp(X509_get_issuer_name(lsc), X509_get_subject_name(capf_ca_cert(ca))), 0);
+		assert_int_equal(X509_NAME_cmp(X509_get_issuer_name(lsc),
+					       X509_get_subject_name(capf_ca_cert(ca))),
+				 0);
 		X509_STORE_CTX_free(ctx);
 		X509_STORE_free(st);
 		sk_X509_free(untrusted);
@@ -177,9 +179,12 @@ static void test_from_pem(void **state)
 static void test_self_signed(void **state)
 {
 	struct pki_cert p = {
-		.subject = "/O=Example/OU=Voice/CN=CAPF-self", .key = pki_key("EC:P-256"),
-		.not_before = NOW - 3600, .not_after = NOW + 86400L * 3650,
-		.bc = "critical,CA:TRUE,pathlen:0", .ku = "critical,keyCertSign,digitalSignature",
+		.subject = "/O=Example/OU=Voice/CN=CAPF-self",
+		.key = pki_key("EC:P-256"),
+		.not_before = NOW - 3600,
+		.not_after = NOW + 86400L * 3650,
+		.bc = "critical,CA:TRUE,pathlen:0",
+		.ku = "critical,keyCertSign,digitalSignature",
 	};
 	X509 *x = pki_cert(&p);
 	struct capf_ca *ca;
@@ -212,24 +217,29 @@ static void test_self_signed(void **state)
 /* CAPF CA certificates that must be refused, and why. */
 struct bad_ca {
 	const char *bc, *ku;
-	long nb_days, na_days;          /* relative to NOW */
+	long nb_days, na_days; /* relative to NOW */
 	int no_ski;
 	const char *err;
 };
 
 static const struct bad_ca bad_cas[] = {
 	{ "critical,CA:TRUE,pathlen:0", "critical,keyCertSign,digitalSignature", -1, 365, 0, NULL },
-	{ "critical,CA:TRUE,pathlen:0", "critical,keyCertSign,digitalSignature", -400, -1, 0, "expired 1 days ago" },
+	{ "critical,CA:TRUE,pathlen:0", "critical,keyCertSign,digitalSignature", -400, -1, 0,
+	  "expired 1 days ago" },
 	{ "critical,CA:TRUE,pathlen:0", "critical,keyCertSign,digitalSignature", 2, 365, 0, "not yet valid" },
 	{ "critical,CA:TRUE,pathlen:0", "critical,digitalSignature", -1, 365, 0, "keyUsage lacks keyCertSign" },
 	{ "critical,CA:TRUE,pathlen:0", "critical,keyCertSign", -1, 365, 0, "keyUsage lacks digitalSignature" },
 	{ "critical,CA:TRUE,pathlen:0", NULL, -1, 365, 0, "has no keyUsage" },
 	{ "critical,CA:TRUE", "critical,keyCertSign,digitalSignature", -1, 365, 0, "lacks pathlen:0" },
-	{ "critical,CA:TRUE,pathlen:1", "critical,keyCertSign,digitalSignature", -1, 365, 0, "lacks pathlen:0" },
-	{ "CA:TRUE,pathlen:0", "critical,keyCertSign,digitalSignature", -1, 365, 0, "basicConstraints is not critical" },
-	{ "critical,CA:FALSE", "critical,keyCertSign,digitalSignature", -1, 365, 0, "lacks basicConstraints CA:TRUE" },
+	{ "critical,CA:TRUE,pathlen:1", "critical,keyCertSign,digitalSignature", -1, 365, 0,
+	  "lacks pathlen:0" },
+	{ "CA:TRUE,pathlen:0", "critical,keyCertSign,digitalSignature", -1, 365, 0,
+	  "basicConstraints is not critical" },
+	{ "critical,CA:FALSE", "critical,keyCertSign,digitalSignature", -1, 365, 0,
+	  "lacks basicConstraints CA:TRUE" },
 	{ NULL, "critical,keyCertSign,digitalSignature", -1, 365, 0, "lacks basicConstraints CA:TRUE" },
-	{ "critical,CA:TRUE,pathlen:0", "critical,keyCertSign,digitalSignature", -1, 365, 1, "no subjectKeyIdentifier" },
+	{ "critical,CA:TRUE,pathlen:0", "critical,keyCertSign,digitalSignature", -1, 365, 1,
+	  "no subjectKeyIdentifier" },
 };
 
 static void test_bad_cas(void **state)
@@ -244,18 +254,24 @@ static void test_bad_cas(void **state)
 		/* self-signed, and under the third-party root */
 		for (int third = 0; third < 2; third++) {
 			struct pki_cert p = {
-				.subject = PKI_CAPF_SUBJECT, .key = pki_key("EC:P-256"),
-				.issuer = third ? w.inter : NULL, .issuer_key = third ? w.inter_key : NULL,
-				.not_before = NOW + 86400 * t->nb_days, .not_after = NOW + 86400 * t->na_days,
-				.bc = t->bc, .ku = t->ku, .no_ski = t->no_ski,
+				.subject = PKI_CAPF_SUBJECT,
+				.key = pki_key("EC:P-256"),
+				.issuer = third ? w.inter : NULL,
+				.issuer_key = third ? w.inter_key : NULL,
+				.not_before = NOW + 86400 * t->nb_days,
+				.not_after = NOW + 86400 * t->na_days,
+				.bc = t->bc,
+				.ku = t->ku,
+				.no_ski = t->no_ski,
 			};
 			X509 *x = pki_cert(&p);
 			X509 *chain[] = { w.inter, w.root };
 			struct capf_ca *ca = load(x, chain, third ? 2 : 0, NOW, err, sizeof(err));
 
 			if (t->err == NULL ? ca == NULL : (ca != NULL || strstr(err, t->err) == NULL)) {
-				fprintf(stderr, "case %zu (%s): want %s, got %s\n", i, third ? "third-party" : "self-signed",
-					t->err ? t->err : "OK", ca ? "OK" : err);
+				fprintf(stderr, "case %zu (%s): want %s, got %s\n", i,
+					third ? "third-party" : "self-signed", t->err ? t->err : "OK",
+					ca ? "OK" : err);
 				failures++;
 			}
 			capf_ca_free(ca);
@@ -273,41 +289,45 @@ static void test_bad_chains(void **state)
 
 	pki_world_make(&w, NOW, "EC:P-256", 100);
 	pki_world_make_tagged(&other, NOW, "EC:P-256#2", 100, "#2");
-	{       /* no root in the chain */
+	{ /* no root in the chain */
 		X509 *chain[] = { w.inter };
 		assert_null(load(w.capf, chain, 1, NOW, err, sizeof(err)));
 		assert_non_null(strstr(err, "no root (self-signed) certificate"));
 	}
-	{       /* another hierarchy's root (same names, other keys) */
+	{ /* another hierarchy's root (same names, other keys) */
 		X509 *chain[] = { other.inter, other.root };
 		assert_null(load(w.capf, chain, 2, NOW, err, sizeof(err)));
 		assert_non_null(strstr(err, "does not verify"));
 	}
-	{       /* the intermediate missing */
+	{ /* the intermediate missing */
 		X509 *chain[] = { w.root };
 		assert_null(load(w.capf, chain, 1, NOW, err, sizeof(err)));
 		assert_non_null(strstr(err, "does not verify"));
 	}
-	{       /* two roots */
+	{ /* two roots */
 		X509 *chain[] = { w.inter, w.root, other.root };
 		assert_null(load(w.capf, chain, 3, NOW, err, sizeof(err)));
 		assert_non_null(strstr(err, "more than one self-signed"));
 	}
-	{       /* the CA outlives... no: the intermediate expired */
-		assert_null(load(w.capf, (X509 *[]){ w.inter, w.root }, 2, NOW + 86400L * 6000, err, sizeof(err)));
+	{ /* the CA outlives... no: the intermediate expired */
+		assert_null(
+			load(w.capf, (X509 *[]){ w.inter, w.root }, 2, NOW + 86400L * 6000, err, sizeof(err)));
 		assert_non_null(strstr(err, "expired"));
 	}
-	{       /* not PEM */
+	{ /* not PEM */
 		struct capf_ca *ca = NULL;
 		assert_int_equal(capf_ca_from_pem("hello", 5, NULL, 0, NOW, &ca, err, sizeof(err)), -1);
 		assert_non_null(strstr(err, "no PEM certificate"));
-		assert_int_equal(capf_ca_from_pem("-----BEGIN CERTIFICATE-----\nAAAA\n-----END CERTIFICATE-----\n", 60,
-						  NULL, 0, NOW, &ca, err, sizeof(err)), -1);
+		assert_int_equal(
+			capf_ca_from_pem("-----BEGIN CERTIFICATE-----\nAAAA\n-----END CERTIFICATE-----\n", 60,
+					 NULL, 0, NOW, &ca, err, sizeof(err)),
+			-1);
 		assert_non_null(strstr(err, "malformed"));
 	}
-	{       /* an LSC of one hierarchy does not verify under the other */
+	{ /* an LSC of one hierarchy does not verify under the other */
 		struct capf_ca *ca = load(w.capf, (X509 *[]){ w.inter, w.root }, 2, NOW, err, sizeof(err));
-		struct capf_ca *oca = load(other.capf, (X509 *[]){ other.inter, other.root }, 2, NOW, err, sizeof(err));
+		struct capf_ca *oca =
+			load(other.capf, (X509 *[]){ other.inter, other.root }, 2, NOW, err, sizeof(err));
 		struct capf_lsc_input in = pki_input("SEP001122334455", pki_key("EC:P-256"), NOW);
 		const EVP_MD *md;
 		X509 *lsc;
@@ -331,10 +351,8 @@ static void test_bad_chains(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_third_party),
-		cmocka_unit_test(test_from_pem),
-		cmocka_unit_test(test_self_signed),
-		cmocka_unit_test(test_bad_cas),
+		cmocka_unit_test(test_third_party), cmocka_unit_test(test_from_pem),
+		cmocka_unit_test(test_self_signed), cmocka_unit_test(test_bad_cas),
 		cmocka_unit_test(test_bad_chains),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -38,7 +38,7 @@ struct ko_case {
 	unsigned version;
 	size_t n;
 	const struct capf_keyparam *k0, *k1;
-	enum capf_fail_cause cause;     /* when n == 0 */
+	enum capf_fail_cause cause; /* when n == 0 */
 	const char *why;
 };
 
@@ -49,64 +49,73 @@ static const struct ko_case ko_cases[] = {
 	{ CAPF_KEYORDER_EC_ONLY, 2, 0, NULL, NULL, CAPF_FAIL_KEYGEN_FAILED, "cannot generate EC keys" },
 	{ CAPF_KEYORDER_EC_PREFERRED, 3, 2, &EC384, &RSA2048, 0, NULL },
 	{ CAPF_KEYORDER_EC_PREFERRED, 2, 1, &RSA2048, NULL, 0, NULL },
-	{ CAPF_KEYORDER_EC_PREFERRED, 4, 2, &EC384, &RSA2048, 0, NULL },        /* > 3 as 3 */
+	{ CAPF_KEYORDER_EC_PREFERRED, 4, 2, &EC384, &RSA2048, 0, NULL }, /* > 3 as 3 */
 	{ CAPF_KEYORDER_EC_ONLY, 1, 0, NULL, NULL, CAPF_FAIL_KEYGEN_FAILED, "cannot generate EC keys" },
 };
 
 static int same_key(const struct capf_keyparam *a, const struct capf_keyparam *b)
 {
-	return a->type == b->type && (a->type == CAPF_KEY_RSA ? a->rsa_bits == b->rsa_bits : a->curve == b->curve);
+	return a->type == b->type &&
+	       (a->type == CAPF_KEY_RSA ? a->rsa_bits == b->rsa_bits : a->curve == b->curve);
 }
 
 /* The whole matrix: key order x version x operation x {in time, late, locked out}. */
 static void test_matrix(void **state)
 {
-	static const enum capf_operation ops[] = { CAPF_OP_NONE, CAPF_OP_INSTALL, CAPF_OP_DELETE, CAPF_OP_FETCH };
+	static const enum capf_operation ops[] = { CAPF_OP_NONE, CAPF_OP_INSTALL, CAPF_OP_DELETE,
+						   CAPF_OP_FETCH };
 	int failures = 0, n = 0;
 
 	capf_conf_defaults(&conf);
 	for (size_t k = 0; k < sizeof(ko_cases) / sizeof(ko_cases[0]); k++)
-	for (size_t o = 0; o < 4; o++)
-	for (int cond = 0; cond < 3; cond++) {
-		const struct ko_case *t = &ko_cases[k];
-		const char *name = t->version >= 3 ? "SEP001122334455" : "CSFJSMITH";
-		struct capf_device d = dev(name, ops[o], t->ko);
-		struct capf_request q = { .device_name = name, .version = t->version, .sent_password = t->version >= 3,
-					  .now = NOW };
-		struct capf_decision r;
-		enum capf_action want;
-		int ok;
+		for (size_t o = 0; o < 4; o++)
+			for (int cond = 0; cond < 3; cond++) {
+				const struct ko_case *t = &ko_cases[k];
+				const char *name = t->version >= 3 ? "SEP001122334455" : "CSFJSMITH";
+				struct capf_device d = dev(name, ops[o], t->ko);
+				struct capf_request q = { .device_name = name,
+							  .version = t->version,
+							  .sent_password = t->version >= 3,
+							  .now = NOW };
+				struct capf_decision r;
+				enum capf_action want;
+				int ok;
 
-		if (cond == 1)
-			q.now = d.deadline + 1;         /* late */
-		if (cond == 2)
-			d.failed_attempts = conf.auth.max_failed_attempts;
-		capf_decide(&conf, &d, &q, &r);
-		n++;
-		if (ops[o] == CAPF_OP_NONE) {
-			ok = r.action == CAPF_ACT_NOTHING && r.reason == 0 && !r.record;
-		} else if (cond == 1) {
-			ok = r.action == CAPF_ACT_REFUSE && r.reason == 7 && r.record && r.cause == CAPF_FAIL_LATE &&
-			     r.status_op == ops[o];
-		} else if (cond == 2) {
-			ok = r.action == CAPF_ACT_REFUSE && r.reason == 7 && r.record &&
-			     r.cause == CAPF_FAIL_INVALID_CREDENTIALS && strstr(r.why, "locked out") != NULL;
-		} else if (ops[o] != CAPF_OP_INSTALL) {
-			want = ops[o] == CAPF_OP_DELETE ? CAPF_ACT_DELETE : CAPF_ACT_FETCH;
-			ok = r.action == want && r.auth == CAPF_AUTH_NULL && r.n_keys == 0;
-		} else if (t->n == 0) {
-			ok = r.action == CAPF_ACT_REFUSE && r.reason == 7 && r.record && r.cause == t->cause &&
-			     r.status_op == CAPF_OP_INSTALL && strstr(r.why, t->why) != NULL;
-		} else {
-			ok = r.action == CAPF_ACT_INSTALL && r.n_keys == t->n && same_key(&r.keys[0], t->k0) &&
-			     (t->n < 2 || same_key(&r.keys[1], t->k1));
-		}
-		if (!ok) {
-			fprintf(stderr, "ko=%d v=%u op=%d cond=%d: action=%s reason=%u n_keys=%zu cause=%d why=%s\n",
-				t->ko, t->version, ops[o], cond, capf_action_name(r.action), r.reason, r.n_keys, r.cause, r.why);
-			failures++;
-		}
-	}
+				if (cond == 1)
+					q.now = d.deadline + 1; /* late */
+				if (cond == 2)
+					d.failed_attempts = conf.auth.max_failed_attempts;
+				capf_decide(&conf, &d, &q, &r);
+				n++;
+				if (ops[o] == CAPF_OP_NONE) {
+					ok = r.action == CAPF_ACT_NOTHING && r.reason == 0 && !r.record;
+				} else if (cond == 1) {
+					ok = r.action == CAPF_ACT_REFUSE && r.reason == 7 && r.record &&
+					     r.cause == CAPF_FAIL_LATE && r.status_op == ops[o];
+				} else if (cond == 2) {
+					ok = r.action == CAPF_ACT_REFUSE && r.reason == 7 && r.record &&
+					     r.cause == CAPF_FAIL_INVALID_CREDENTIALS &&
+					     strstr(r.why, "locked out") != NULL;
+				} else if (ops[o] != CAPF_OP_INSTALL) {
+					want = ops[o] == CAPF_OP_DELETE ? CAPF_ACT_DELETE : CAPF_ACT_FETCH;
+					ok = r.action == want && r.auth == CAPF_AUTH_NULL && r.n_keys == 0;
+				} else if (t->n == 0) {
+					ok = r.action == CAPF_ACT_REFUSE && r.reason == 7 && r.record &&
+					     r.cause == t->cause && r.status_op == CAPF_OP_INSTALL &&
+					     strstr(r.why, t->why) != NULL;
+				} else {
+					ok = r.action == CAPF_ACT_INSTALL && r.n_keys == t->n &&
+					     same_key(&r.keys[0], t->k0) &&
+					     (t->n < 2 || same_key(&r.keys[1], t->k1));
+				}
+				if (!ok) {
+					fprintf(stderr,
+						"ko=%d v=%u op=%d cond=%d: action=%s reason=%u n_keys=%zu cause=%d why=%s\n",
+						t->ko, t->version, ops[o], cond, capf_action_name(r.action),
+						r.reason, r.n_keys, r.cause, r.why);
+					failures++;
+				}
+			}
 	assert_int_equal(n, 8 * 4 * 3);
 	assert_int_equal(failures, 0);
 }
@@ -167,7 +176,7 @@ static void test_auth_modes(void **state)
 		enum capf_fail_cause cause;
 	} cases[] = {
 		{ CAPF_AUTH_NULL, 1, CAPF_ACT_INSTALL, 0 },
-		{ CAPF_AUTH_NULL, 0, CAPF_ACT_INSTALL, 0 },             /* Jabber sends none */
+		{ CAPF_AUTH_NULL, 0, CAPF_ACT_INSTALL, 0 }, /* Jabber sends none */
 		{ CAPF_AUTH_STRING, 1, CAPF_ACT_INSTALL, 0 },
 		{ CAPF_AUTH_STRING, 0, CAPF_ACT_REFUSE, CAPF_FAIL_INVALID_AUTH_STRING },
 		{ CAPF_AUTH_LSC_FIRST, 0, CAPF_ACT_INSTALL, 0 },
@@ -179,7 +188,9 @@ static void test_auth_modes(void **state)
 	capf_conf_defaults(&conf);
 	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
 		struct capf_device d = dev("SEP001122334455", CAPF_OP_INSTALL, CAPF_KEYORDER_RSA_ONLY);
-		struct capf_request q = { .device_name = d.name, .version = 3, .now = NOW,
+		struct capf_request q = { .device_name = d.name,
+					  .version = 3,
+					  .now = NOW,
 					  .sent_password = cases[i].sent_password };
 		d.auth = cases[i].mode;
 		assert_int_equal(capf_decide(&conf, &d, &q, &r), cases[i].want);
@@ -205,7 +216,8 @@ static void test_auth_modes(void **state)
 		d.status = CAPF_ST_FAILED;
 		d.status_op = r.status_op;
 		d.cause = r.cause;
-		assert_string_equal(capf_status_cisco(&d, buf, sizeof(buf)), "Delete Failed: Invalid Authentication String");
+		assert_string_equal(capf_status_cisco(&d, buf, sizeof(buf)),
+				    "Delete Failed: Invalid Authentication String");
 	}
 }
 
@@ -230,7 +242,7 @@ static void test_key_params(void **state)
 	assert_int_equal(r.n_keys, 1);
 	assert_int_equal(r.keys[0].type, CAPF_KEY_RSA);
 	/* and 4096 dropped too: refused, CA Rejected */
-	conf.keys.n_rsa_bits = 1;       /* [2048] */
+	conf.keys.n_rsa_bits = 1; /* [2048] */
 	assert_int_equal(capf_decide(&conf, &d, &q, &r), CAPF_ACT_REFUSE);
 	assert_int_equal(r.cause, CAPF_FAIL_CA_REJECTED);
 	assert_non_null(strstr(r.why, "not allowed by the policy"));
@@ -285,10 +297,8 @@ static void test_fallback(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_matrix),
-		cmocka_unit_test(test_unknown_and_names),
-		cmocka_unit_test(test_auth_modes),
-		cmocka_unit_test(test_key_params),
+		cmocka_unit_test(test_matrix),     cmocka_unit_test(test_unknown_and_names),
+		cmocka_unit_test(test_auth_modes), cmocka_unit_test(test_key_params),
 		cmocka_unit_test(test_fallback),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -46,7 +46,8 @@ static const uint8_t OID_P256[] = { 0x06, 0x08, 0x2a, 0x86, 0x48, 0xce, 0x3d, 0x
 static const uint8_t NUL[] = { 0x05, 0x00 };
 
 /* SEQUENCE { SEQUENCE { alg }, BIT STRING { unused, key } } */
-static size_t spki(uint8_t *out, const uint8_t *alg, size_t alen, uint8_t unused, const uint8_t *key, size_t klen)
+static size_t spki(uint8_t *out, const uint8_t *alg, size_t alen, uint8_t unused, const uint8_t *key,
+		   size_t klen)
 {
 	uint8_t a[64], b[1200], body[1400];
 	size_t al = put(a, 0x30, alg, alen), bl, n;
@@ -99,9 +100,16 @@ static int roundtrip(const uint8_t *der, size_t len)
 
 static void test_openssl_keys(void **state)
 {
-	static const struct { const char *spec; enum capf_key_type type; unsigned bits; enum capf_curve curve; } keys[] = {
-		{ "RSA:2048", CAPF_KEY_RSA, 2048, 0 }, { "RSA:3072", CAPF_KEY_RSA, 3072, 0 },
-		{ "EC:P-256", CAPF_KEY_EC, 0, CAPF_CURVE_P256 }, { "EC:P-384", CAPF_KEY_EC, 0, CAPF_CURVE_P384 },
+	static const struct {
+		const char *spec;
+		enum capf_key_type type;
+		unsigned bits;
+		enum capf_curve curve;
+	} keys[] = {
+		{ "RSA:2048", CAPF_KEY_RSA, 2048, 0 },
+		{ "RSA:3072", CAPF_KEY_RSA, 3072, 0 },
+		{ "EC:P-256", CAPF_KEY_EC, 0, CAPF_CURVE_P256 },
+		{ "EC:P-384", CAPF_KEY_EC, 0, CAPF_CURVE_P384 },
 		{ "EC:P-521", CAPF_KEY_EC, 0, CAPF_CURVE_P521 },
 	};
 
@@ -137,7 +145,7 @@ static void test_refusals(void **state)
 	const unsigned char *ecder;
 
 	memset(n, 0xc5, sizeof(n));
-	n[0] = 0x00;                    /* positive 2048-bit modulus */
+	n[0] = 0x00; /* positive 2048-bit modulus */
 	memcpy(alg, OID_RSA, sizeof(OID_RSA));
 	memcpy(alg + sizeof(OID_RSA), NUL, sizeof(NUL));
 	al = sizeof(OID_RSA) + sizeof(NUL);
@@ -184,7 +192,8 @@ static void test_refusals(void **state)
 		refuse(der, spki(der, alg, al, 0, key, kl), "RSA modulus and exponent");
 	}
 	/* another algorithm: Ed25519 */
-	refuse(der, spki(der, (const uint8_t *)"\x06\x03\x2b\x65\x70", 5, 0, e, sizeof(e)), "type is not allowed");
+	refuse(der, spki(der, (const uint8_t *)"\x06\x03\x2b\x65\x70", 5, 0, e, sizeof(e)),
+	       "type is not allowed");
 
 	/* EC */
 	ecder = pki_spki(ec, &len);
@@ -215,7 +224,7 @@ static void test_refusals(void **state)
 		l += put(a2 + l, 0x30, (const uint8_t *)"\x02\x01\x01", 3);
 		refuse(der, spki(der, a2, l, 0, pt, sizeof(pt)), "explicit curve parameters");
 		l = sizeof(OID_EC);
-		memcpy(a2 + l, "\x06\x05\x2b\x81\x04\x00\x0a", 7);     /* secp256k1 */
+		memcpy(a2 + l, "\x06\x05\x2b\x81\x04\x00\x0a", 7); /* secp256k1 */
 		refuse(der, spki(der, a2, l + 7, 0, pt, sizeof(pt)), "unsupported curve");
 		refuse(der, spki(der, OID_EC, sizeof(OID_EC), 0, pt, sizeof(pt)), "without a named curve");
 	}
@@ -266,15 +275,18 @@ static void test_mutations(void **state)
 				accepted++;
 				assert_true(roundtrip(m, len));
 			}
-		assert_true(accepted > 0);      /* changes inside the key's numbers parse */
+		assert_true(accepted > 0); /* changes inside the key's numbers parse */
 	}
 }
 
 static void test_certificates(void **state)
 {
 	EVP_PKEY *key = pki_key("RSA:2048");
-	struct pki_cert pc = { .subject = "/O=Example/CN=der", .key = key, .not_before = 1700000000,
-			       .not_after = 1800000000, .bc = "critical,CA:TRUE,pathlen:0" };
+	struct pki_cert pc = { .subject = "/O=Example/CN=der",
+			       .key = key,
+			       .not_before = 1700000000,
+			       .not_after = 1800000000,
+			       .bc = "critical,CA:TRUE,pathlen:0" };
 	X509 *x = pki_cert(&pc), *y;
 	unsigned char *der = NULL, *tbs = NULL, buf[4096];
 	const uint8_t *t;

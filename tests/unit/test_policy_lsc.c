@@ -31,7 +31,7 @@ static int setup(void **state)
 
 	pki_world_make(&world, NOW, "RSA:2048", 3650);
 	if (capf_ca_from_x509(world.capf, NULL, NOW, &ca, err, sizeof(err)) == 0)
-		return -1;      /* a third-party CA needs its chain */
+		return -1; /* a third-party CA needs its chain */
 	STACK_OF(X509) *chain = sk_X509_new_null();
 	sk_X509_push(chain, world.inter);
 	sk_X509_push(chain, world.root);
@@ -75,7 +75,7 @@ static void check_fields(const char *spec, int rsa)
 	const EVP_MD *md = NULL;
 	X509 *x = build(ca, spec, NOW, &md);
 	const X509_NAME *sub = X509_get_subject_name(x);
-	static const int want_nids[] = { NID_countryName, NID_stateOrProvinceName, NID_localityName,
+	static const int want_nids[] = { NID_countryName,      NID_stateOrProvinceName,    NID_localityName,
 					 NID_organizationName, NID_organizationalUnitName, NID_commonName };
 	static const char *const want_vals[] = { "US", "California", "San Jose", "Example Corp", "Voice", DEV };
 	BIGNUM *serial;
@@ -120,8 +120,12 @@ static void check_fields(const char *spec, int rsa)
 	}
 	/* extensions: exactly these, in this order */
 	{
-		static const int nids[] = { NID_basic_constraints, NID_key_usage, NID_ext_key_usage,
-					    NID_subject_key_identifier, NID_authority_key_identifier, NID_subject_alt_name };
+		static const int nids[] = { NID_basic_constraints,
+					    NID_key_usage,
+					    NID_ext_key_usage,
+					    NID_subject_key_identifier,
+					    NID_authority_key_identifier,
+					    NID_subject_alt_name };
 		static const int crits[] = { 1, 1, 0, 0, 0, 0 };
 		assert_int_equal(X509_get_ext_count(x), 6);
 		for (int i = 0; i < 6; i++) {
@@ -143,7 +147,8 @@ static void check_fields(const char *spec, int rsa)
 		assert_int_equal(ASN1_STRING_length(v), 2);
 		assert_memory_equal(ASN1_STRING_get0_data(v), "\x30\x00", 2);
 	}
-	assert_int_equal(X509_get_key_usage(x), rsa ? (KU_DIGITAL_SIGNATURE | KU_KEY_ENCIPHERMENT) : KU_DIGITAL_SIGNATURE);
+	assert_int_equal(X509_get_key_usage(x),
+			 rsa ? (KU_DIGITAL_SIGNATURE | KU_KEY_ENCIPHERMENT) : KU_DIGITAL_SIGNATURE);
 	{
 		EXTENDED_KEY_USAGE *eku = X509_get_ext_d2i(x, NID_ext_key_usage, NULL, NULL);
 		char oid[64];
@@ -154,7 +159,7 @@ static void check_fields(const char *spec, int rsa)
 		assert_string_equal(oid, "1.3.6.1.5.5.7.3.5");
 		sk_ASN1_OBJECT_pop_free(eku, ASN1_OBJECT_free);
 	}
-	{       /* SKI = SHA-1 of the subjectPublicKey BIT STRING (computed here from the DER) */
+	{ /* SKI = SHA-1 of the subjectPublicKey BIT STRING (computed here from the DER) */
 		unsigned char *spki = NULL, md1[SHA_DIGEST_LENGTH];
 		int len = i2d_PUBKEY(pki_key(spec), &spki);
 		const unsigned char *p = spki;
@@ -169,7 +174,7 @@ static void check_fields(const char *spec, int rsa)
 		X509_PUBKEY_free(xp);
 		OPENSSL_free(spki);
 	}
-	{       /* AKI: keyid only, = the CA's SKI */
+	{ /* AKI: keyid only, = the CA's SKI */
 		AUTHORITY_KEYID *aki = X509_get_ext_d2i(x, NID_authority_key_identifier, NULL, NULL);
 		assert_non_null(aki->keyid);
 		assert_null(aki->issuer);
@@ -177,7 +182,7 @@ static void check_fields(const char *spec, int rsa)
 		assert_int_equal(ASN1_OCTET_STRING_cmp(aki->keyid, X509_get0_subject_key_id(world.capf)), 0);
 		AUTHORITY_KEYID_free(aki);
 	}
-	{       /* SAN: URI = device name, nothing else */
+	{ /* SAN: URI = device name, nothing else */
 		GENERAL_NAMES *san = X509_get_ext_d2i(x, NID_subject_alt_name, NULL, NULL);
 		assert_int_equal(sk_GENERAL_NAME_num(san), 1);
 		GENERAL_NAME *g = sk_GENERAL_NAME_value(san, 0);
@@ -229,7 +234,10 @@ static void test_options(void **state)
 	assert_string_equal(buf, "/O=Example Corp/CN=" DEV);
 	assert_int_equal(t_of(X509_get0_notBefore(x)), NOW);
 	assert_int_equal(t_of(X509_get0_notAfter(x)), NOW + 30 * 86400);
-	assert_int_equal(capf_lsc_lint(&conf, ca, (struct capf_lsc_input[]){ pki_input(DEV, pki_key("EC:P-256"), NOW) }, x, NULL), 0);
+	assert_int_equal(capf_lsc_lint(&conf, ca,
+				       (struct capf_lsc_input[]){ pki_input(DEV, pki_key("EC:P-256"), NOW) }, x,
+				       NULL),
+			 0);
 	X509_free(x);
 	conf.lsc.copy_subject = 0;
 	x = build(ca, "EC:P-256", NOW, &md);
@@ -280,8 +288,11 @@ static void test_serials(void **state)
 			for (int j = 0; j < i; j++)
 				assert_int_not_equal(BN_cmp(prev[j], bn), 0);
 			prev[i] = bn;
-			assert_int_equal(capf_lsc_lint(&conf, ca, (struct capf_lsc_input[]){ pki_input(DEV, pki_key("EC:P-256"), NOW) },
-						       x, NULL), 0);
+			assert_int_equal(capf_lsc_lint(&conf, ca,
+						       (struct capf_lsc_input[]){
+							       pki_input(DEV, pki_key("EC:P-256"), NOW) },
+						       x, NULL),
+					 0);
 			X509_free(x);
 		}
 		/* the top bit is random, not forced: about half have it (P(miss all) = 2^-64) */
@@ -316,7 +327,7 @@ static void test_ca_bounds(void **state)
 	X509 *x;
 	struct capf_lsc_input in = pki_input(DEV, pki_key("EC:P-256"), NOW);
 
-	pki_world_make(&w, NOW, "EC:P-256", 100);      /* CA valid NOW - 1 day .. NOW + 100 days */
+	pki_world_make(&w, NOW, "EC:P-256", 100); /* CA valid NOW - 1 day .. NOW + 100 days */
 	short_ca = world_ca(&w);
 
 	capf_conf_defaults(&conf);
@@ -350,7 +361,7 @@ static void test_ca_bounds(void **state)
 	/* notBefore never before the CA's notBefore */
 	capf_conf_defaults(&conf);
 	conf.lsc.backdate_seconds = 86400;
-	in.now = NOW - 86400 + 60;      /* the CA started 60 s ago */
+	in.now = NOW - 86400 + 60; /* the CA started 60 s ago */
 	x = capf_lsc_build(&conf, short_ca, &in, &md, err, sizeof(err));
 	assert_non_null(x);
 	assert_int_equal(t_of(X509_get0_notBefore(x)), capf_ca_not_before(short_ca));
@@ -449,18 +460,37 @@ static void swap_key(X509 *x, struct capf_lsc_input *in, EVP_PKEY *k)
 	X509_set_pubkey(x, k);
 	in->spki = pki_spki(k, &in->spki_len);
 }
-static void t_weak_rsa(X509 *x, struct capf_lsc_input *in) { swap_key(x, in, pki_key("RSA:1024")); }
-static void t_rsa_e3(X509 *x, struct capf_lsc_input *in) { swap_key(x, in, swapped = pki_rsa_pub(2048, 3, 0)); }
-static void t_rsa_even(X509 *x, struct capf_lsc_input *in) { swap_key(x, in, swapped = pki_rsa_pub(2048, 65537, 1)); }
-static void t_rsa_e_even(X509 *x, struct capf_lsc_input *in) { swap_key(x, in, swapped = pki_rsa_pub(2048, 65536, 0)); }
-static void t_wrong_curve(X509 *x, struct capf_lsc_input *in) { swap_key(x, in, pki_key("EC:P-384")); }
-static void t_other_key(X509 *x, struct capf_lsc_input *in) { X509_set_pubkey(x, pki_key("EC:P-256#other")); }
+static void t_weak_rsa(X509 *x, struct capf_lsc_input *in)
+{
+	swap_key(x, in, pki_key("RSA:1024"));
+}
+static void t_rsa_e3(X509 *x, struct capf_lsc_input *in)
+{
+	swap_key(x, in, swapped = pki_rsa_pub(2048, 3, 0));
+}
+static void t_rsa_even(X509 *x, struct capf_lsc_input *in)
+{
+	swap_key(x, in, swapped = pki_rsa_pub(2048, 65537, 1));
+}
+static void t_rsa_e_even(X509 *x, struct capf_lsc_input *in)
+{
+	swap_key(x, in, swapped = pki_rsa_pub(2048, 65536, 0));
+}
+static void t_wrong_curve(X509 *x, struct capf_lsc_input *in)
+{
+	swap_key(x, in, pki_key("EC:P-384"));
+}
+static void t_other_key(X509 *x, struct capf_lsc_input *in)
+{
+	X509_set_pubkey(x, pki_key("EC:P-256#other"));
+}
 static void t_wrong_cn(X509 *x, struct capf_lsc_input *in)
 {
 	X509_NAME *n = X509_NAME_dup(X509_get_subject_name(x));
 	X509_NAME_ENTRY *e = X509_NAME_delete_entry(n, X509_NAME_entry_count(n) - 1);
 	X509_NAME_ENTRY_free(e);
-	X509_NAME_add_entry_by_NID(n, NID_commonName, MBSTRING_ASC, (const unsigned char *)"SEP000000000000", -1, -1, 0);
+	X509_NAME_add_entry_by_NID(n, NID_commonName, MBSTRING_ASC, (const unsigned char *)"SEP000000000000",
+				   -1, -1, 0);
 	X509_set_subject_name(x, n);
 	X509_NAME_free(n);
 }
@@ -494,7 +524,7 @@ static void t_ku_extra(X509 *x, struct capf_lsc_input *in)
 	ASN1_BIT_STRING *ku = ASN1_BIT_STRING_new();
 	ASN1_BIT_STRING_set_bit(ku, 0, 1);
 	ASN1_BIT_STRING_set_bit(ku, 2, 1);
-	ASN1_BIT_STRING_set_bit(ku, 5, 1);      /* keyCertSign */
+	ASN1_BIT_STRING_set_bit(ku, 5, 1); /* keyCertSign */
 	replace_ext(x, NID_key_usage, ku, 1);
 	ASN1_BIT_STRING_free(ku);
 }
@@ -569,17 +599,20 @@ static void t_signed_sha512(X509 *x, struct capf_lsc_input *in)
 
 struct tamper {
 	const char *name;
-	const char *spec;               /* the phone's key */
+	const char *spec; /* the phone's key */
 	void (*fn)(X509 *, struct capf_lsc_input *);
 	const char *finding;
 };
 
 static const struct tamper tampers[] = {
-	{ "extra extension", "EC:P-256", t_extra_ext, "extensions: unexpected extension 2.16.840.1.113730.1.13" },
+	{ "extra extension", "EC:P-256", t_extra_ext,
+	  "extensions: unexpected extension 2.16.840.1.113730.1.13" },
 	{ "wrong issuer", "EC:P-256", t_wrong_issuer, "issuer: not the CAPF CA certificate's subject" },
 	{ "issuer of the CA", "EC:P-256", t_issuer_of_ca, "issuer: not the CAPF CA certificate's subject" },
-	{ "wrong AKI", "EC:P-256", t_wrong_aki, "authorityKeyIdentifier: not the CAPF CA's subjectKeyIdentifier" },
-	{ "AKI with serial", "EC:P-256", t_aki_with_issuer, "authorityKeyIdentifier: must hold the key identifier only" },
+	{ "wrong AKI", "EC:P-256", t_wrong_aki,
+	  "authorityKeyIdentifier: not the CAPF CA's subjectKeyIdentifier" },
+	{ "AKI with serial", "EC:P-256", t_aki_with_issuer,
+	  "authorityKeyIdentifier: must hold the key identifier only" },
 	{ "basicConstraints not critical", "EC:P-256", t_bc_noncritical, "Basic Constraints must be critical" },
 	{ "basicConstraints CA:TRUE", "EC:P-256", t_bc_ca, "basicConstraints: must be CA:FALSE" },
 	{ "serial 1", "EC:P-256", t_serial_small, "serial: 1 bits long, expected 128" },
@@ -598,18 +631,23 @@ static const struct tamper tampers[] = {
 	{ "SAN not the URI", "EC:P-256", t_wrong_san, "subjectAltName: must be exactly URI:" DEV },
 	{ "SAN missing", "EC:P-256", t_no_san, "X509v3 Subject Alternative Name is missing" },
 	{ "extension twice", "EC:P-256", t_dup_ext, "X509v3 Extended Key Usage appears more than once" },
-	{ "keyUsage keyCertSign", "RSA:2048", t_ku_extra, "keyUsage: must be exactly digitalSignature, keyEncipherment" },
-	{ "keyUsage keyEncipherment on EC", "EC:P-256", t_ku_extra, "keyUsage: must be exactly digitalSignature" },
+	{ "keyUsage keyCertSign", "RSA:2048", t_ku_extra,
+	  "keyUsage: must be exactly digitalSignature, keyEncipherment" },
+	{ "keyUsage keyEncipherment on EC", "EC:P-256", t_ku_extra,
+	  "keyUsage: must be exactly digitalSignature" },
 	{ "keyUsage not critical", "EC:P-256", t_ku_noncritical, "Key Usage must be critical" },
 	{ "EKU without ipsecEndSystem", "EC:P-256", t_eku_missing_ipsec, "extendedKeyUsage: must be exactly" },
 	{ "wrong SKI", "EC:P-256", t_wrong_ski, "subjectKeyIdentifier: not the SHA-1 of the public key" },
 	{ "validity too long", "EC:P-256", t_long_validity, "validity: longer than lsc.validity_days" },
 	{ "validity cut short", "EC:P-256", t_short_validity, "validity: notAfter is" },
-	{ "backdated a month", "EC:P-256", t_backdated, "validity: notBefore is -2592000 s from now, expected -300" },
-	{ "GeneralizedTime before 2050", "EC:P-256", t_generalized_time, "notBefore: encoded as GeneralizedTime" },
+	{ "backdated a month", "EC:P-256", t_backdated,
+	  "validity: notBefore is -2592000 s from now, expected -300" },
+	{ "GeneralizedTime before 2050", "EC:P-256", t_generalized_time,
+	  "notBefore: encoded as GeneralizedTime" },
 	{ "version 1", "EC:P-256", t_version1, "version: not 3" },
 	{ "another device", "EC:P-256", t_other_device, "subjectAltName: must be exactly URI:SEP000000000000" },
-	{ "signed by another key", "EC:P-256", t_signed_wrong_key, "signature: does not verify with the CAPF CA's public key" },
+	{ "signed by another key", "EC:P-256", t_signed_wrong_key,
+	  "signature: does not verify with the CAPF CA's public key" },
 	{ "signed with SHA-1", "EC:P-256", t_signed_sha1, "signature: algorithm is not sha256" },
 	{ "signed with SHA-512", "RSA:2048", t_signed_sha512, "signature: algorithm is not sha256" },
 };
@@ -624,7 +662,7 @@ static void test_chain_bounds(void **state)
 	X509 *x;
 	struct capf_lsc_input in = pki_input(DEV, pki_key("RSA:2048"), NOW);
 
-	pki_world_make_ex(&w, NOW, "EC:P-256", 3650, "", 100);     /* intermediate ends NOW + 100 days */
+	pki_world_make_ex(&w, NOW, "EC:P-256", 3650, "", 100); /* intermediate ends NOW + 100 days */
 	ca2 = world_ca(&w);
 	assert_int_equal(capf_ca_not_after(ca2), NOW + 3650L * 86400);
 	assert_int_equal(capf_ca_chain_not_after(ca2), NOW + 100L * 86400);
@@ -698,7 +736,7 @@ static void test_lint_tampering(void **state)
 		int r;
 
 		capf_conf_defaults(&conf);
-		conf.keys.ec_curves = 1u << CAPF_CURVE_P256;   /* for "wrong curve" */
+		conf.keys.ec_curves = 1u << CAPF_CURVE_P256; /* for "wrong curve" */
 		x = build(ca, t->spec, NOW, &md);
 		/* clean before */
 		swapped = NULL;
@@ -746,14 +784,10 @@ static void test_lint_all_findings(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_fields_rsa),
-		cmocka_unit_test(test_fields_ec),
-		cmocka_unit_test(test_options),
-		cmocka_unit_test(test_serials),
-		cmocka_unit_test(test_ca_bounds),
-		cmocka_unit_test(test_chain_bounds),
-		cmocka_unit_test(test_lint_clean),
-		cmocka_unit_test(test_lint_tampering),
+		cmocka_unit_test(test_fields_rsa),        cmocka_unit_test(test_fields_ec),
+		cmocka_unit_test(test_options),           cmocka_unit_test(test_serials),
+		cmocka_unit_test(test_ca_bounds),         cmocka_unit_test(test_chain_bounds),
+		cmocka_unit_test(test_lint_clean),        cmocka_unit_test(test_lint_tampering),
 		cmocka_unit_test(test_lint_all_findings),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);

@@ -15,11 +15,11 @@ static struct capf_conf conf;
 
 struct name_case {
 	const char *name;
-	int sep, jabber;                /* config */
-	unsigned max;                   /* devices.max_name_length */
-	int ok;                         /* 0: refused */
+	int sep, jabber; /* config */
+	unsigned max;    /* devices.max_name_length */
+	int ok;          /* 0: refused */
 	enum capf_device_kind kind;
-	const char *err;                /* substring when refused */
+	const char *err; /* substring when refused */
 };
 
 static const struct name_case names[] = {
@@ -30,15 +30,16 @@ static const struct name_case names[] = {
 	{ "SEP58971ECC97C12", 1, 1, 64, 0, 0, "exactly 12" },
 	{ "SEP58971ECC97G1", 1, 1, 15, 0, 0, "character 14 is not an uppercase hexadecimal" },
 	{ "SEP58971ECC97C1", 0, 1, 15, 0, 0, "SEP devices are disabled" },
-	{ "SEP\n11223344556", 1, 1, 15, 0, 0, "device name SEP?11223344556: character 4" },     /* no raw control bytes in messages */
+	{ "SEP\n11223344556", 1, 1, 15, 0, 0,
+	  "device name SEP?11223344556: character 4" }, /* no raw control bytes in messages */
 	{ "sep58971ECC97C1", 1, 1, 15, 0, 0, "must start with" },
 	{ "CSFJSMITH", 1, 1, 15, 1, CAPF_DEVKIND_JABBER, NULL },
 	{ "BOTjsmith", 1, 1, 15, 1, CAPF_DEVKIND_JABBER, NULL },
 	{ "TCTj.smith-2_x", 1, 1, 15, 1, CAPF_DEVKIND_JABBER, NULL },
 	{ "TABA", 1, 1, 15, 1, CAPF_DEVKIND_JABBER, NULL },
 	{ "CSF", 1, 1, 15, 0, 0, "followed by 1 to 12 characters" },
-	{ "CSFABCDEFGHIJKL", 1, 1, 15, 1, CAPF_DEVKIND_JABBER, NULL },      /* 15 */
-	{ "CSFABCDEFGHIJKLM", 1, 1, 15, 0, 0, "followed by 1 to 12" },     /* 16 */
+	{ "CSFABCDEFGHIJKL", 1, 1, 15, 1, CAPF_DEVKIND_JABBER, NULL }, /* 15 */
+	{ "CSFABCDEFGHIJKLM", 1, 1, 15, 0, 0, "followed by 1 to 12" }, /* 16 */
 	{ "CSFABCDEFGHIJKLM", 1, 1, 16, 1, CAPF_DEVKIND_JABBER, NULL },
 	{ "CSFJ SMITH", 1, 1, 15, 0, 0, "character 5 is not allowed in a Jabber name" },
 	{ "CSFJ/SMITH", 1, 1, 15, 0, 0, "is not allowed in a Jabber name" },
@@ -47,7 +48,8 @@ static const struct name_case names[] = {
 	{ "csfJSMITH", 1, 1, 15, 0, 0, "must start with" },
 	{ "ATA001122334455", 1, 1, 15, 0, 0, "must start with SEP, CSF, BOT, TCT or TAB" },
 	{ "", 1, 1, 15, 0, 0, "empty" },
-	{ "CSFAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA", 1, 1, 64, 0, 0, "longer than 64" },
+	{ "CSFAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA", 1, 1, 64, 0, 0,
+	  "longer than 64" },
 };
 
 static void test_names(void **state)
@@ -133,7 +135,7 @@ static void test_auth_generate(void **state)
 	assert_int_equal(strlen(a), 10);
 	assert_int_equal(capf_auth_string_check(&conf, a, err, sizeof(err)), 0);
 	assert_int_equal(capf_auth_string_generate(&conf, b, sizeof(b), err, sizeof(err)), 0);
-	assert_string_not_equal(a, b);          /* 1 in 10^10 */
+	assert_string_not_equal(a, b); /* 1 in 10^10 */
 	assert_int_equal(capf_auth_string_generate(&conf, small, sizeof(small), err, sizeof(err)), -1);
 	/* every digit shows up (10000 digits: the chance one is missing is ~1e-456) */
 	for (int i = 0; i < 1000; i++) {
@@ -151,7 +153,7 @@ static void test_auth_generate(void **state)
 	assert_int_equal(capf_auth_string_check(&conf, a, err, sizeof(err)), 0);
 }
 
-#define NOW ((time_t)1790000000)        /* 2026-09-21 ... UTC, not on an hour */
+#define NOW ((time_t)1790000000) /* 2026-09-21 ... UTC, not on an hour */
 
 static void test_deadline(void **state)
 {
@@ -174,7 +176,7 @@ static void test_deadline(void **state)
 	assert_int_equal(capf_deadline_check(&conf, NOW + 60, NOW, &r, err, sizeof(err)) == 0,
 			 (NOW + 60 + 3599) / 3600 * 3600 >= NOW + 3600);
 	{
-		time_t base = NOW - NOW % 3600;         /* on the hour */
+		time_t base = NOW - NOW % 3600; /* on the hour */
 		assert_int_equal(capf_deadline_check(&conf, base + 3599, base, &r, err, sizeof(err)), 0);
 		assert_int_equal(r, base + 3600);
 		assert_int_equal(capf_deadline_check(&conf, base, base, &r, err, sizeof(err)), -1);
@@ -199,18 +201,32 @@ static void test_keys(void **state)
 	char err[256];
 
 	capf_conf_defaults(&conf);
-	assert_int_equal(capf_keys_check(&conf, CAPF_KEYORDER_RSA_ONLY, 0, CAPF_CURVE_P256, err, sizeof(err)), 0);
-	assert_int_equal(capf_keys_check(&conf, CAPF_KEYORDER_RSA_ONLY, 4096, CAPF_CURVE_P256, err, sizeof(err)), 0);
-	assert_int_equal(capf_keys_check(&conf, CAPF_KEYORDER_RSA_ONLY, 1024, CAPF_CURVE_P256, err, sizeof(err)), -1);
+	assert_int_equal(capf_keys_check(&conf, CAPF_KEYORDER_RSA_ONLY, 0, CAPF_CURVE_P256, err, sizeof(err)),
+			 0);
+	assert_int_equal(capf_keys_check(&conf, CAPF_KEYORDER_RSA_ONLY, 4096, CAPF_CURVE_P256, err,
+					 sizeof(err)),
+			 0);
+	assert_int_equal(capf_keys_check(&conf, CAPF_KEYORDER_RSA_ONLY, 1024, CAPF_CURVE_P256, err,
+					 sizeof(err)),
+			 -1);
 	assert_non_null(strstr(err, "RSA 1024 bits is not allowed"));
-	assert_int_equal(capf_keys_check(&conf, CAPF_KEYORDER_EC_ONLY, 1024, CAPF_CURVE_P521, err, sizeof(err)), 0);
+	assert_int_equal(capf_keys_check(&conf, CAPF_KEYORDER_EC_ONLY, 1024, CAPF_CURVE_P521, err, sizeof(err)),
+			 0);
 	conf.keys.ec_curves = 1u << CAPF_CURVE_P256;
-	assert_int_equal(capf_keys_check(&conf, CAPF_KEYORDER_EC_ONLY, 0, CAPF_CURVE_P384, err, sizeof(err)), -1);
+	assert_int_equal(capf_keys_check(&conf, CAPF_KEYORDER_EC_ONLY, 0, CAPF_CURVE_P384, err, sizeof(err)),
+			 -1);
 	assert_non_null(strstr(err, "curve P-384 is not allowed"));
-	assert_int_equal(capf_keys_check(&conf, CAPF_KEYORDER_EC_PREFERRED, 0, CAPF_CURVE_P384, err, sizeof(err)), -1);
-	assert_int_equal(capf_keys_check(&conf, CAPF_KEYORDER_EC_PREFERRED, 3072, CAPF_CURVE_P256, err, sizeof(err)), 0);
-	assert_int_equal(capf_keys_check(&conf, CAPF_KEYORDER_EC_PREFERRED, 1024, CAPF_CURVE_P256, err, sizeof(err)), -1);
-	assert_int_equal(capf_keys_check(&conf, (enum capf_key_order)7, 0, CAPF_CURVE_P256, err, sizeof(err)), -1);
+	assert_int_equal(capf_keys_check(&conf, CAPF_KEYORDER_EC_PREFERRED, 0, CAPF_CURVE_P384, err,
+					 sizeof(err)),
+			 -1);
+	assert_int_equal(capf_keys_check(&conf, CAPF_KEYORDER_EC_PREFERRED, 3072, CAPF_CURVE_P256, err,
+					 sizeof(err)),
+			 0);
+	assert_int_equal(capf_keys_check(&conf, CAPF_KEYORDER_EC_PREFERRED, 1024, CAPF_CURVE_P256, err,
+					 sizeof(err)),
+			 -1);
+	assert_int_equal(capf_keys_check(&conf, (enum capf_key_order)7, 0, CAPF_CURVE_P256, err, sizeof(err)),
+			 -1);
 }
 
 static void test_device_settings(void **state)
@@ -233,7 +249,7 @@ static void test_device_settings(void **state)
 	d.deadline = NOW - NOW % 3600;
 	assert_int_equal(capf_device_settings_check(&conf, &d, NOW, err, sizeof(err)), -1);
 	assert_non_null(strstr(err, "at least 1 hour"));
-	d.op = CAPF_OP_NONE;            /* no operation: no deadline */
+	d.op = CAPF_OP_NONE; /* no operation: no deadline */
 	d.deadline = 0;
 	assert_int_equal(capf_device_settings_check(&conf, &d, NOW, err, sizeof(err)), 0);
 	d.op = (enum capf_operation)9;
@@ -254,12 +270,16 @@ static void test_device_settings(void **state)
 	assert_non_null(strstr(err, "cannot generate EC keys"));
 	snprintf(d.name, sizeof(d.name), "SEP00112233445");
 	assert_int_equal(capf_device_settings_check(&conf, &d, NOW, err, sizeof(err)), -1);
-	memset(d.name, 'A', sizeof(d.name));   /* not terminated */
+	memset(d.name, 'A', sizeof(d.name)); /* not terminated */
 	assert_int_equal(capf_device_settings_check(&conf, &d, NOW, err, sizeof(err)), -1);
 }
 
 static const struct capf_device_change NOCHANGE = {
-	.op = -1, .auth = -1, .key_order = -1, .curve = -1, .rsa_bits = -1,
+	.op = -1,
+	.auth = -1,
+	.key_order = -1,
+	.curve = -1,
+	.rsa_bits = -1,
 };
 
 /* The one merge of an administrator's change into a device (capf_device_merge). */
@@ -272,32 +292,37 @@ static void test_device_merge(void **state)
 
 	capf_conf_defaults(&conf);
 	/* a new device: the policy's defaults, nothing pending */
-	assert_int_equal(capf_device_merge(&conf, "SEP001122334455", &chg, NULL, false, NOW, &d, &use,
-					   err, sizeof(err)), 0);
+	assert_int_equal(capf_device_merge(&conf, "SEP001122334455", &chg, NULL, false, NOW, &d, &use, err,
+					   sizeof(err)),
+			 0);
 	assert_string_equal(d.name, "SEP001122334455");
 	assert_int_equal(d.op, CAPF_OP_NONE);
 	assert_int_equal(d.key_order, conf.keys.default_key_order);
 	assert_int_equal(use, CAPF_AUTHSTR_CLEAR);
 	/* an operation: pending, with the default deadline */
 	chg.op = CAPF_OP_INSTALL;
-	assert_int_equal(capf_device_merge(&conf, d.name, &chg, &d, false, NOW, &d2, &use, err, sizeof(err)), 0);
+	assert_int_equal(capf_device_merge(&conf, d.name, &chg, &d, false, NOW, &d2, &use, err, sizeof(err)),
+			 0);
 	assert_int_equal(d2.status, CAPF_ST_PENDING);
 	assert_int_equal(d2.deadline, capf_deadline_default(&conf, NOW));
 	/* the same operation an hour later keeps its deadline */
 	assert_int_equal(capf_device_merge(&conf, d.name, &chg, &d2, false, NOW + 3600, &d, &use, err,
-					   sizeof(err)), 0);
+					   sizeof(err)),
+			 0);
 	assert_int_equal(d.deadline, d2.deadline);
 	/* a deadline without an operation is refused */
 	chg = NOCHANGE;
 	chg.op = CAPF_OP_NONE;
 	chg.has_deadline = true;
 	chg.deadline = NOW + 86400;
-	assert_int_equal(capf_device_merge(&conf, d.name, &chg, &d, false, NOW, &d2, &use, err, sizeof(err)), -1);
+	assert_int_equal(capf_device_merge(&conf, d.name, &chg, &d, false, NOW, &d2, &use, err, sizeof(err)),
+			 -1);
 	assert_non_null(strstr(err, "needs a pending operation"));
 	/* By Authentication String: a new string, the stored one, or refused */
 	chg = NOCHANGE;
 	chg.auth = CAPF_AUTH_STRING;
-	assert_int_equal(capf_device_merge(&conf, d.name, &chg, &d, false, NOW, &d2, &use, err, sizeof(err)), -1);
+	assert_int_equal(capf_device_merge(&conf, d.name, &chg, &d, false, NOW, &d2, &use, err, sizeof(err)),
+			 -1);
 	assert_non_null(strstr(err, "needs a string"));
 	assert_int_equal(capf_device_merge(&conf, d.name, &chg, &d, true, NOW, &d2, &use, err, sizeof(err)), 0);
 	assert_int_equal(use, CAPF_AUTHSTR_KEEP);
@@ -305,27 +330,27 @@ static void test_device_merge(void **state)
 	assert_int_equal(capf_device_merge(&conf, d.name, &chg, &d, true, NOW, &d2, &use, err, sizeof(err)), 0);
 	assert_int_equal(use, CAPF_AUTHSTR_NEW);
 	chg.auth = CAPF_AUTH_NULL;
-	assert_int_equal(capf_device_merge(&conf, d.name, &chg, &d, true, NOW, &d2, &use, err, sizeof(err)), -1);
+	assert_int_equal(capf_device_merge(&conf, d.name, &chg, &d, true, NOW, &d2, &use, err, sizeof(err)),
+			 -1);
 	assert_non_null(strstr(err, "only used with By Authentication String"));
 	/* a near deadline the change does not touch is not judged again */
 	chg = NOCHANGE;
 	chg.key_order = CAPF_KEYORDER_RSA_ONLY;
 	assert_int_equal(capf_device_merge(&conf, d.name, &chg, &d, false, d.deadline - 60, &d2, &use, err,
-					   sizeof(err)), 0);
+					   sizeof(err)),
+			 0);
 	/* a bad name */
 	assert_int_equal(capf_device_merge(&conf, "SEP1", &NOCHANGE, NULL, false, NOW, &d2, &use, err,
-					   sizeof(err)), -1);
+					   sizeof(err)),
+			 -1);
 }
 
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_names),
-		cmocka_unit_test(test_auth_strings),
-		cmocka_unit_test(test_auth_generate),
-		cmocka_unit_test(test_deadline),
-		cmocka_unit_test(test_keys),
-		cmocka_unit_test(test_device_settings),
+		cmocka_unit_test(test_names),         cmocka_unit_test(test_auth_strings),
+		cmocka_unit_test(test_auth_generate), cmocka_unit_test(test_deadline),
+		cmocka_unit_test(test_keys),          cmocka_unit_test(test_device_settings),
 		cmocka_unit_test(test_device_merge),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);

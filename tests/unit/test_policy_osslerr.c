@@ -13,7 +13,7 @@ static void every_error_with_its_text_and_the_queue_emptied(void **state)
 	char buf[512];
 
 	ERR_raise_data(ERR_LIB_X509, ERR_R_PASSED_NULL_PARAMETER, "first %d", 1);
-	ERR_raise(ERR_LIB_DSO, ERR_R_INTERNAL_ERROR);	/* engine noise: left out */
+	ERR_raise(ERR_LIB_DSO, ERR_R_INTERNAL_ERROR); /* engine noise: left out */
 	ERR_raise_data(ERR_LIB_PROV, ERR_R_OPERATION_FAIL, "capfhsm: token down");
 	assert_ptr_equal(capf_ossl_errors(buf, sizeof(buf)), buf);
 	/* newest first */

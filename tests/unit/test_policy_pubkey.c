@@ -53,9 +53,12 @@ static const struct capf_keyparam P521 = { .type = CAPF_KEY_EC, .curve = CAPF_CU
 
 static void test_accept(void **state)
 {
-	static const struct { const char *spec; const struct capf_keyparam *kp; } ok[] = {
-		{ "RSA:2048", &RSA2048 }, { "RSA:3072", &RSA3072 },
-		{ "EC:P-256", &P256 }, { "EC:P-384", &P384 }, { "EC:P-521", &P521 },
+	static const struct {
+		const char *spec;
+		const struct capf_keyparam *kp;
+	} ok[] = {
+		{ "RSA:2048", &RSA2048 }, { "RSA:3072", &RSA3072 }, { "EC:P-256", &P256 },
+		{ "EC:P-384", &P384 },    { "EC:P-521", &P521 },
 	};
 	struct capf_keyparam got;
 	int len;
@@ -113,7 +116,7 @@ static void test_weak_rsa(void **state)
 	capf_conf_defaults(&conf);
 	expect(d, (size_t)len, NULL, "RSA 1024-bit keys are not allowed by the policy (keys.rsa_bits)");
 	expect(d, (size_t)len, &RSA1024, "RSA 1024-bit keys are not allowed");
-	conf.keys.rsa_bits[conf.keys.n_rsa_bits++] = 1024;     /* keys.allow_weak_rsa */
+	conf.keys.rsa_bits[conf.keys.n_rsa_bits++] = 1024; /* keys.allow_weak_rsa */
 	conf.keys.allow_weak_rsa = true;
 	expect(d, (size_t)len, &RSA1024, NULL);
 	OPENSSL_free(d);
@@ -121,13 +124,17 @@ static void test_weak_rsa(void **state)
 
 static void test_odd_rsa(void **state)
 {
-	static const struct { unsigned long e; int add; const char *err; } cases[] = {
+	static const struct {
+		unsigned long e;
+		int add;
+		const char *err;
+	} cases[] = {
 		{ 65537, 0, NULL },
 		{ 17, 0, NULL },
 		{ 5, 0, NULL },
 		{ 3, 0, "RSA public exponent is not allowed" },
 		{ 65536, 0, "RSA public exponent is not allowed" },
-		{ 0, 0, "RSA public exponent is not allowed" },         /* 2^256 + 1 */
+		{ 0, 0, "RSA public exponent is not allowed" }, /* 2^256 + 1 */
 		{ 65537, 1, "RSA modulus is even" },
 		{ 65537, -3, "RSA modulus has the small factor 3" },
 		{ 65537, -997, "RSA modulus has the small factor" },
@@ -190,7 +197,8 @@ static void test_ec_forms(void **state)
 	capf_conf_defaults(&conf);
 	/* compressed point */
 	assert_int_equal(EVP_PKEY_set_utf8_string_param(k, OSSL_PKEY_PARAM_EC_POINT_CONVERSION_FORMAT,
-							 OSSL_PKEY_EC_POINT_CONVERSION_FORMAT_COMPRESSED), 1);
+							OSSL_PKEY_EC_POINT_CONVERSION_FORMAT_COMPRESSED),
+			 1);
 	d = der_of(k, &len);
 	expect(d, (size_t)len, NULL, "not in uncompressed form");
 	OPENSSL_free(d);
@@ -198,7 +206,8 @@ static void test_ec_forms(void **state)
 	/* explicit parameters */
 	k = EVP_PKEY_dup(pki_key("EC:P-256"));
 	assert_int_equal(EVP_PKEY_set_utf8_string_param(k, OSSL_PKEY_PARAM_EC_ENCODING,
-							 OSSL_PKEY_EC_ENCODING_EXPLICIT), 1);
+							OSSL_PKEY_EC_ENCODING_EXPLICIT),
+			 1);
 	d = der_of(k, &len);
 	{
 		char err[256];
@@ -234,12 +243,9 @@ static void test_other_types(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_accept),
-		cmocka_unit_test(test_want),
-		cmocka_unit_test(test_weak_rsa),
-		cmocka_unit_test(test_odd_rsa),
-		cmocka_unit_test(test_encoding),
-		cmocka_unit_test(test_ec_forms),
+		cmocka_unit_test(test_accept),      cmocka_unit_test(test_want),
+		cmocka_unit_test(test_weak_rsa),    cmocka_unit_test(test_odd_rsa),
+		cmocka_unit_test(test_encoding),    cmocka_unit_test(test_ec_forms),
 		cmocka_unit_test(test_other_types),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -30,7 +30,9 @@ static int bound(const char *name)
 	memcpy(sa.sun_path, name, n);
 	if (name[0] == '@')
 		sa.sun_path[0] = '\0';
-	assert_int_equal(bind(fd, (struct sockaddr *)&sa, (socklen_t)(offsetof(struct sockaddr_un, sun_path) + n)), 0);
+	assert_int_equal(bind(fd, (struct sockaddr *)&sa,
+			      (socklen_t)(offsetof(struct sockaddr_un, sun_path) + n)),
+			 0);
 	return fd;
 }
 
@@ -65,8 +67,8 @@ static void test_path_socket(void **state)
 	setenv("NOTIFY_SOCKET", path, 1);
 	entry = getenv("NOTIFY_SOCKET") - strlen("NOTIFY_SOCKET=");
 	capf_sd_capture();
-	assert_null(getenv("NOTIFY_SOCKET"));   /* children never inherit it */
-	assert_int_equal(entry[0], '\0');        /* nor does /proc/PID/environ show it */
+	assert_null(getenv("NOTIFY_SOCKET")); /* children never inherit it */
+	assert_int_equal(entry[0], '\0');     /* nor does /proc/PID/environ show it */
 	assert_int_equal(capf_sd_notify("READY=1", err, sizeof(err)), 1);
 	expect_datagram(fd, "READY=1");
 	assert_int_equal(capf_sd_notify("STOPPING=1", err, sizeof(err)), 1);
@@ -94,8 +96,11 @@ static void test_abstract_socket(void **state)
 
 static void test_bad_values_ignored(void **state)
 {
-	static const char *const bad[] = { "relative/notify", "@", "", "/x/"
-		"aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa" };
+	static const char *const bad[] = {
+		"relative/notify", "@", "",
+		"/x/"
+		"aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"
+	};
 	char err[128] = "";
 
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
@@ -163,12 +168,9 @@ static void test_log_not_journal(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_no_socket_is_noop),
-		cmocka_unit_test(test_path_socket),
-		cmocka_unit_test(test_abstract_socket),
-		cmocka_unit_test(test_bad_values_ignored),
-		cmocka_unit_test(test_log_journal),
-		cmocka_unit_test(test_log_not_journal),
+		cmocka_unit_test(test_no_socket_is_noop), cmocka_unit_test(test_path_socket),
+		cmocka_unit_test(test_abstract_socket),   cmocka_unit_test(test_bad_values_ignored),
+		cmocka_unit_test(test_log_journal),       cmocka_unit_test(test_log_not_journal),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -50,13 +50,13 @@ static size_t rsa_raw(const unsigned char *block, size_t k, unsigned char *sig)
 }
 
 enum variant {
-	V_GOOD,                 /* 00 01 FF.. 00 || H */
-	V_FLIP,                 /* good, one signature byte flipped */
-	V_PAD_FE,               /* one padding byte FE instead of FF: trailing hash right */
-	V_DIGESTINFO,           /* standard RSA-SHA-x with DigestInfo: trailing hash right */
-	V_SHORT_PAD,            /* 00 01 FF*4 00 junk || H: trailing hash right, padding too short */
-	V_WRONG_HASH,           /* right padding, digest of other data */
-	V_TRUNCATED,            /* signature one byte short */
+	V_GOOD,       /* 00 01 FF.. 00 || H */
+	V_FLIP,       /* good, one signature byte flipped */
+	V_PAD_FE,     /* one padding byte FE instead of FF: trailing hash right */
+	V_DIGESTINFO, /* standard RSA-SHA-x with DigestInfo: trailing hash right */
+	V_SHORT_PAD,  /* 00 01 FF*4 00 junk || H: trailing hash right, padding too short */
+	V_WRONG_HASH, /* right padding, digest of other data */
+	V_TRUNCATED,  /* signature one byte short */
 };
 
 static size_t rsa_sig(enum variant v, const EVP_MD *md, unsigned char *sig)
@@ -107,13 +107,10 @@ static void test_rsa_table(void **state)
 		int sha512;
 		int want;
 	} rows[] = {
-		{ V_GOOD, 0, 0 }, { V_GOOD, 1, 0 },
-		{ V_FLIP, 0, -1 }, { V_FLIP, 1, -1 },
-		{ V_PAD_FE, 0, -1 }, { V_PAD_FE, 1, -1 },
-		{ V_DIGESTINFO, 0, -1 }, { V_DIGESTINFO, 1, -1 },
-		{ V_SHORT_PAD, 0, -1 },
-		{ V_WRONG_HASH, 0, -1 }, { V_WRONG_HASH, 1, -1 },
-		{ V_TRUNCATED, 0, -1 },
+		{ V_GOOD, 0, 0 },        { V_GOOD, 1, 0 },        { V_FLIP, 0, -1 },
+		{ V_FLIP, 1, -1 },       { V_PAD_FE, 0, -1 },     { V_PAD_FE, 1, -1 },
+		{ V_DIGESTINFO, 0, -1 }, { V_DIGESTINFO, 1, -1 }, { V_SHORT_PAD, 0, -1 },
+		{ V_WRONG_HASH, 0, -1 }, { V_WRONG_HASH, 1, -1 }, { V_TRUNCATED, 0, -1 },
 	};
 	unsigned char sig[512];
 	char err[256];
@@ -140,10 +137,11 @@ static void test_rsa_digest_mismatch(void **state)
 	(void)state;
 	n = rsa_sig(V_GOOD, EVP_sha1(), sig);
 	assert_int_equal(signerd_pop_verify(rsa_key, EVP_sha512(), data, sizeof(data), sig, n, err,
-					    sizeof(err)), -1);
+					    sizeof(err)),
+			 -1);
 	n = rsa_sig(V_GOOD, EVP_sha512(), sig);
-	assert_int_equal(signerd_pop_verify(rsa_key, EVP_sha1(), data, sizeof(data), sig, n, err,
-					    sizeof(err)), -1);
+	assert_int_equal(signerd_pop_verify(rsa_key, EVP_sha1(), data, sizeof(data), sig, n, err, sizeof(err)),
+			 -1);
 }
 
 static size_t ec_sig(const EVP_MD *md, const unsigned char *d, size_t dl, unsigned char *sig)
@@ -168,18 +166,24 @@ static void test_ec(void **state)
 
 	(void)state;
 	n = ec_sig(EVP_sha1(), data, sizeof(data), sig);
-	assert_int_equal(signerd_pop_verify(ec_key, EVP_sha1(), data, sizeof(data), sig, n, err, sizeof(err)), 0);
+	assert_int_equal(signerd_pop_verify(ec_key, EVP_sha1(), data, sizeof(data), sig, n, err, sizeof(err)),
+			 0);
 	n = ec_sig(EVP_sha512(), data, sizeof(data), sig);
-	assert_int_equal(signerd_pop_verify(ec_key, EVP_sha512(), data, sizeof(data), sig, n, err, sizeof(err)), 0);
+	assert_int_equal(signerd_pop_verify(ec_key, EVP_sha512(), data, sizeof(data), sig, n, err, sizeof(err)),
+			 0);
 	/* other data, flipped byte, wrong digest, wrong key */
 	n = ec_sig(EVP_sha1(), (const unsigned char *)"other", 5, sig);
-	assert_int_equal(signerd_pop_verify(ec_key, EVP_sha1(), data, sizeof(data), sig, n, err, sizeof(err)), -1);
+	assert_int_equal(signerd_pop_verify(ec_key, EVP_sha1(), data, sizeof(data), sig, n, err, sizeof(err)),
+			 -1);
 	n = ec_sig(EVP_sha1(), data, sizeof(data), sig);
 	sig[n - 3] ^= 0x40;
-	assert_int_equal(signerd_pop_verify(ec_key, EVP_sha1(), data, sizeof(data), sig, n, err, sizeof(err)), -1);
+	assert_int_equal(signerd_pop_verify(ec_key, EVP_sha1(), data, sizeof(data), sig, n, err, sizeof(err)),
+			 -1);
 	n = ec_sig(EVP_sha1(), data, sizeof(data), sig);
-	assert_int_equal(signerd_pop_verify(ec_key, EVP_sha512(), data, sizeof(data), sig, n, err, sizeof(err)), -1);
-	assert_int_equal(signerd_pop_verify(rsa_key, EVP_sha1(), data, sizeof(data), sig, n, err, sizeof(err)), -1);
+	assert_int_equal(signerd_pop_verify(ec_key, EVP_sha512(), data, sizeof(data), sig, n, err, sizeof(err)),
+			 -1);
+	assert_int_equal(signerd_pop_verify(rsa_key, EVP_sha1(), data, sizeof(data), sig, n, err, sizeof(err)),
+			 -1);
 }
 
 static void test_args(void **state)
@@ -188,9 +192,11 @@ static void test_args(void **state)
 	char err[256];
 
 	(void)state;
-	assert_int_equal(signerd_pop_verify(NULL, EVP_sha1(), data, sizeof(data), sig, 4, err, sizeof(err)), -1);
+	assert_int_equal(signerd_pop_verify(NULL, EVP_sha1(), data, sizeof(data), sig, 4, err, sizeof(err)),
+			 -1);
 	assert_int_equal(signerd_pop_verify(rsa_key, NULL, data, sizeof(data), sig, 4, err, sizeof(err)), -1);
-	assert_int_equal(signerd_pop_verify(rsa_key, EVP_sha1(), data, sizeof(data), sig, 0, err, sizeof(err)), -1);
+	assert_int_equal(signerd_pop_verify(rsa_key, EVP_sha1(), data, sizeof(data), sig, 0, err, sizeof(err)),
+			 -1);
 	assert_ptr_equal(signerd_pop_md(1), EVP_sha1());
 	assert_ptr_equal(signerd_pop_md(2), EVP_sha256());
 	assert_ptr_equal(signerd_pop_md(3), EVP_sha512());

@@ -70,10 +70,10 @@ static void test_unchecked(void **state)
 	uint8_t k[3][SIGNERD_REPLAY_KEY_LEN];
 
 	(void)state;
-	key(k[0], 20);          /* SUDI signature of session 1 */
-	key(k[1], 21);          /* the MIC proof */
+	key(k[0], 20); /* SUDI signature of session 1 */
+	key(k[1], 21); /* the MIC proof */
 	assert_int_equal(signerd_replay_check_add(r, k, 1, 2), 0);
-	key(k[0], 22);          /* SUDI signature of session 2, the same MIC proof */
+	key(k[0], 22); /* SUDI signature of session 2, the same MIC proof */
 	assert_int_equal(signerd_replay_check_add(r, k, 1, 2), 0);
 	assert_int_equal(signerd_replay_count(r), 3);
 	/* the MIC proof alone (no SUDI) is checked: seen before */
