@@ -36,6 +36,7 @@
 #include "appliance/common/version.h"
 #include "pkcs11/p11.h"
 #include "policy/cacert.h"
+#include "policy/certlint.h"
 #include "policy/chain.h"
 #include "policy/osslerr.h"
 
@@ -521,6 +522,20 @@ static int ceremony(struct run *r, const char *provider_dir)
 			fail(r, "certificate");
 			goto out;
 		}
+		/* linted before the token signs anything (the same lint as capf-keyd's) */
+		{
+			struct capf_errlist *errs = capf_errlist_new();
+
+			if (errs == NULL || capf_cert_preset_sigalg(cert, pub, md) != 0 ||
+			    capf_cacert_lint(cert, pub, now, errs) != 0) {
+				if (errs != NULL)
+					capf_errlist_join(errs, "; ", r->err, sizeof(r->err));
+				capf_errlist_free(errs);
+				fail(r, "the certificate fails the CAPF CA lint");
+				goto out;
+			}
+			capf_errlist_free(errs);
+		}
 		if (X509_sign(cert, key, md) <= 0) {
 			ossl_err(r, "X509_sign with the token key");
 			fail(r, "certificate");
@@ -545,6 +560,11 @@ static int ceremony(struct run *r, const char *provider_dir)
 	} else {
 		if ((req = capf_cacert_build_csr(capf_hsm_libctx(hsm), subject, pub, r->err, sizeof(r->err))) ==
 		    NULL) {
+			fail(r, "CSR");
+			goto out;
+		}
+		if (capf_csr_lint(req, pub, NULL) != 0) {
+			snprintf(r->err, sizeof(r->err), "the CSR is not for the generated key");
 			fail(r, "CSR");
 			goto out;
 		}

@@ -264,10 +264,7 @@ int admin_capf_csr(struct admin_req *a)
 	struct signerd_ca *g;
 	X509_REQ *req = NULL;
 	X509_NAME *name = NULL;
-	STACK_OF(X509_EXTENSION) *exts = NULL;
 	X509 *cert;
-	X509V3_CTX ctx;
-	X509_EXTENSION *e1, *e2;
 	unsigned char *der = NULL;
 	char err[768], subj[1025];
 	int n, rc;
@@ -286,18 +283,10 @@ int admin_capf_csr(struct admin_req *a)
 	} else {
 		name = X509_NAME_dup(X509_get_subject_name(cert));
 	}
-	X509V3_set_ctx(&ctx, NULL, NULL, NULL, NULL, 0);
-	e1 = X509V3_EXT_conf_nid(NULL, &ctx, NID_basic_constraints, "critical,CA:TRUE,pathlen:0");
-	e2 = X509V3_EXT_conf_nid(NULL, &ctx, NID_key_usage, "critical,digitalSignature,keyCertSign");
-	if ((exts = sk_X509_EXTENSION_new_null()) == NULL || e1 == NULL || e2 == NULL ||
-	    sk_X509_EXTENSION_push(exts, e1) <= 0 || (e1 = NULL, sk_X509_EXTENSION_push(exts, e2) <= 0) ||
-	    (e2 = NULL, (req = X509_REQ_new()) == NULL) || name == NULL || X509_REQ_set_version(req, 0) != 1 ||
-	    X509_REQ_set_subject_name(req, name) != 1 ||
-	    X509_REQ_set_pubkey(req, X509_get0_pubkey(cert)) != 1 || X509_REQ_add_extensions(req, exts) != 1) {
-		X509_EXTENSION_free(e1);
-		X509_EXTENSION_free(e2);
-		capf_ossl_errors(err, sizeof(err));
-		rc = admin_error(a, "building the CSR: %s", err);
+	/* policy's CA profile, asked for in the request (extensionRequest) */
+	if (name == NULL ||
+	    (req = capf_cacert_build_csr(NULL, name, X509_get0_pubkey(cert), err, sizeof(err))) == NULL) {
+		rc = admin_error(a, "building the CSR: %s", name == NULL ? "out of memory" : err);
 		goto out;
 	}
 	{
@@ -332,7 +321,6 @@ int admin_capf_csr(struct admin_req *a)
 		capf_ipc_put_bytes(a->resp, CAPF_IPC_T_CSR, der, (size_t)n);
 out:
 	OPENSSL_free(der);
-	sk_X509_EXTENSION_pop_free(exts, X509_EXTENSION_free);
 	X509_REQ_free(req);
 	X509_NAME_free(name);
 	signerd_ca_put(g);
