@@ -196,3 +196,39 @@ int capf_env_scrub(const char *const *keep, size_t nkeep, char *err, size_t errl
 	}
 	return rc;
 }
+
+int capf_seccomp_allow_sanitizer(scmp_filter_ctx ctx)
+{
+#if CAPF_SANITIZER
+	static const char *const runtime[] = {
+		"sigaltstack",
+		"prctl",
+		"ptrace",
+		"wait4",
+		"waitid",
+		"clone",
+		"mincore",
+		"pipe2",
+		"kill",
+		"tgkill",
+		"getdents",
+		"getdents64",
+		"open",
+		"openat",
+		"readlink",
+		"dup",
+		"dup2",
+		"dup3",
+		"getppid",
+		"sched_getaffinity",
+		"process_vm_readv",
+		"mmap",
+		"mprotect",
+	};
+
+	return capf_seccomp_allow_table(ctx, runtime);
+#else
+	(void)ctx;
+	return 0;
+#endif
+}

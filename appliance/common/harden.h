@@ -46,4 +46,15 @@ int capf_seccomp_allow(scmp_filter_ctx ctx, const char *const *names, size_t n);
  * releases ctx in any case. */
 int capf_seccomp_finish(scmp_filter_ctx ctx, int rc, char *err, size_t errlen);
 
+/* Sanitizer builds only (make SANITIZE=1): 1, and capf_seccomp_allow_sanitizer
+ * allows what the ASan/LSan runtime does in a running process and at exit
+ * (alternate signal stacks, LeakSanitizer's tracer: clone, ptrace, wait4, its
+ * maps and /proc reads). In a production build 0, and it allows nothing. */
+#if defined(__SANITIZE_ADDRESS__)
+#define CAPF_SANITIZER 1
+#else
+#define CAPF_SANITIZER 0
+#endif
+int capf_seccomp_allow_sanitizer(scmp_filter_ctx ctx);
+
 #endif

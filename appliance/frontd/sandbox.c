@@ -35,19 +35,6 @@ static const char *const allowed_token[] = {
 	"pread64", "flock", "getdents64", "readlink", "readlinkat", "getcwd", "dup",       "dup3",
 };
 
-#if defined(__SANITIZE_ADDRESS__)
-/* ASan/LSan runtime at run time and at exit (sanitizer builds only) */
-static const char *const allowed_sanitizer[] = {
-	"sigaltstack", "prctl",    "ptrace",
-	"wait4",       "waitid",   "clone",
-	"mincore",     "pipe2",    "process_vm_readv",
-	"kill",        "getdents", "getdents64",
-	"open",        "openat",   "readlink",
-	"dup",         "dup2",     "dup3",
-	"tgkill",      "getppid",  "sched_getaffinity",
-};
-#endif
-
 int front_sandbox(int token_key, char *err, size_t errlen)
 {
 	scmp_filter_ctx ctx;
@@ -59,10 +46,8 @@ int front_sandbox(int token_key, char *err, size_t errlen)
 	rc = capf_seccomp_allow_table(ctx, allowed);
 	if (rc == 0 && token_key)
 		rc = capf_seccomp_allow_table(ctx, allowed_token);
-#if defined(__SANITIZE_ADDRESS__)
 	if (rc == 0)
-		rc = capf_seccomp_allow_table(ctx, allowed_sanitizer);
-#endif
+		rc = capf_seccomp_allow_sanitizer(ctx);
 	/* new sockets: AF_UNIX only (the signer's front.sock, syslog's /dev/log) */
 	if (rc == 0)
 		rc = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(socket), 1, SCMP_A0(SCMP_CMP_EQ, AF_UNIX));

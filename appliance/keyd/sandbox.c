@@ -109,22 +109,12 @@ static const char *const files[] = {
 	"fsync",    "fdatasync", "ftruncate", "fallocate", "fchmod", "chmod",    "umask",
 };
 
-#if defined(__SANITIZE_ADDRESS__)
-#define KEYD_SANITIZER 1
-static const char *const sanitizer[] = {
-	"sigaltstack",      "prctl", "ptrace",   "wait4",  "waitid", "clone", "mincore",  "pipe2",
-	"process_vm_readv", "kill",  "getdents", "openat", "open",   "mmap",  "mprotect",
-};
-#else
-#define KEYD_SANITIZER 0
-#endif
-
 #define NOEXEC SCMP_CMP_MASKED_EQ, PROT_EXEC, 0
 #define RDONLY SCMP_CMP_MASKED_EQ, O_ACCMODE | O_CREAT | O_TRUNC | O_APPEND, O_RDONLY
 
 int keyd_sandbox(int network, int keygen, char *err, size_t errlen)
 {
-	scmp_filter_ctx ctx = seccomp_init(KEYD_SANITIZER ? SCMP_ACT_TRAP : SCMP_ACT_KILL_PROCESS);
+	scmp_filter_ctx ctx = seccomp_init(CAPF_SANITIZER ? SCMP_ACT_TRAP : SCMP_ACT_KILL_PROCESS);
 	int rc;
 
 	if (ctx == NULL) {
@@ -152,13 +142,13 @@ int keyd_sandbox(int network, int keygen, char *err, size_t errlen)
 			rc = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(open), 1, SCMP_A1(RDONLY));
 	}
 	/* threads only (clone3's flags are in memory: ENOSYS, glibc falls back) */
-	if (rc == 0 && !KEYD_SANITIZER)
+	if (rc == 0 && !CAPF_SANITIZER)
 		rc = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(clone), 1,
 				      SCMP_A0(SCMP_CMP_MASKED_EQ, CLONE_THREAD, CLONE_THREAD));
 	if (rc == 0)
 		rc = seccomp_rule_add(ctx, SCMP_ACT_ERRNO(ENOSYS), SCMP_SYS(clone3), 0);
 	/* signals to this process only (abort) */
-	if (rc == 0 && !KEYD_SANITIZER)
+	if (rc == 0 && !CAPF_SANITIZER)
 		rc = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(tgkill), 1,
 				      SCMP_A0(SCMP_CMP_EQ, (scmp_datum_t)getpid()));
 	/* getrlimit through prlimit64: reading only */
@@ -182,10 +172,8 @@ int keyd_sandbox(int network, int keygen, char *err, size_t errlen)
 		if (rc == 0)
 			rc = seccomp_rule_add(ctx, SCMP_ACT_ERRNO(EACCES), SCMP_SYS(connect), 0);
 	}
-#if KEYD_SANITIZER
 	if (rc == 0)
-		rc = capf_seccomp_allow_table(ctx, sanitizer);
-#endif
+		rc = capf_seccomp_allow_sanitizer(ctx);
 	return capf_seccomp_finish(ctx, rc, err, errlen);
 }
 

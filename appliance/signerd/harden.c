@@ -199,22 +199,6 @@ static const char *const allowed[] = {
 	"membarrier",
 };
 
-/*
- * Sanitizer builds only (make SANITIZE=1): what the ASan/LSan runtime does in
- * a running process (alternate signal stacks for new threads, and at exit
- * LeakSanitizer's StopTheWorld: a tracer clone that ptraces the threads).
- * Never in a production build.
- */
-#if defined(__SANITIZE_ADDRESS__)
-#define SIGNERD_SANITIZER 1
-static const char *const allowed_sanitizer[] = {
-	"sigaltstack", "prctl", "ptrace",           "wait4", "waitid",   "clone",
-	"mincore",     "pipe2", "process_vm_readv", "kill",  "getdents",
-};
-#else
-#define SIGNERD_SANITIZER 0
-#endif
-
 int signerd_seccomp_install(char *err, size_t errlen)
 {
 	scmp_filter_ctx ctx;
@@ -224,13 +208,9 @@ int signerd_seccomp_install(char *err, size_t errlen)
 	if ((ctx = capf_seccomp_start(1, err, errlen)) == NULL)
 		return -1;
 	rc = capf_seccomp_allow_table(ctx, allowed);
-#if SIGNERD_SANITIZER
+#if CAPF_SANITIZER
 	if (rc == 0)
-		rc = capf_seccomp_allow_table(ctx, allowed_sanitizer);
-	if (rc == 0)
-		rc = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(mmap), 0);
-	if (rc == 0)
-		rc = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(mprotect), 0);
+		rc = capf_seccomp_allow_sanitizer(ctx);
 #else
 	/* Threads only: clone with CLONE_THREAD (no fork: the key process's
 	 * supervisor was forked at start-up); clone3 (flags in memory, not

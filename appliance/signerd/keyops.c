@@ -187,66 +187,52 @@ static int sign(struct signerd *sd, uint32_t slot, uint8_t kind, uint16_t tag_in
 	return rc;
 }
 
-X509 *signerd_key_sign_cert(struct signerd *sd, uint32_t slot, enum capf_ipc_sign_kind kind, X509 *tbs,
-			    int *retry, char *err, size_t errlen)
+/* An ASN.1 object (a certificate or a CSR, it) signed as kind: encoded, sent
+ * in the field tag, the answer's same field decoded (whole). NULL with err. */
+static void *sign_object(struct signerd *sd, uint32_t slot, enum capf_ipc_sign_kind kind, uint16_t tag,
+			 const ASN1_ITEM *it, const void *obj, const char *what, int *retry, char *err,
+			 size_t errlen)
 {
 	unsigned char *der = NULL, *out = NULL;
 	const unsigned char *p;
 	size_t outlen = 0;
-	X509 *x = NULL;
+	void *signed_obj = NULL;
 	int n;
 
 	if (retry != NULL)
 		*retry = 0;
-	if ((n = i2d_X509(tbs, &der)) <= 0) {
+	if ((n = ASN1_item_i2d((const ASN1_VALUE *)obj, &der, it)) <= 0) {
 		ERR_clear_error();
-		snprintf(err, errlen, "cannot encode the certificate to sign");
+		snprintf(err, errlen, "cannot encode the %s to sign", what);
 		return NULL;
 	}
-	if (sign(sd, slot, (uint8_t)kind, CAPF_IPC_T_CERT, der, (size_t)n, CAPF_IPC_T_CERT, &out, &outlen,
-		 retry, err, errlen) == 0) {
+	if (sign(sd, slot, (uint8_t)kind, tag, der, (size_t)n, tag, &out, &outlen, retry, err, errlen) == 0) {
 		p = out;
-		if ((x = d2i_X509(NULL, &p, (long)outlen)) == NULL || p != out + outlen) {
-			X509_free(x);
-			x = NULL;
+		signed_obj = ASN1_item_d2i(NULL, &p, (long)outlen, it);
+		if (signed_obj == NULL || p != out + outlen) {
+			ASN1_item_free(signed_obj, it);
+			signed_obj = NULL;
 			ERR_clear_error();
-			snprintf(err, errlen, "the key process answered no certificate");
+			snprintf(err, errlen, "the key process answered no %s", what);
 		}
 	}
 	OPENSSL_free(der);
 	free(out);
-	return x;
+	return signed_obj;
+}
+
+X509 *signerd_key_sign_cert(struct signerd *sd, uint32_t slot, enum capf_ipc_sign_kind kind, X509 *tbs,
+			    int *retry, char *err, size_t errlen)
+{
+	return sign_object(sd, slot, kind, CAPF_IPC_T_CERT, ASN1_ITEM_rptr(X509), tbs, "certificate", retry,
+			   err, errlen);
 }
 
 X509_REQ *signerd_key_sign_req(struct signerd *sd, uint32_t slot, X509_REQ *req, int *retry, char *err,
 			       size_t errlen)
 {
-	unsigned char *der = NULL, *out = NULL;
-	const unsigned char *p;
-	size_t outlen = 0;
-	X509_REQ *r = NULL;
-	int n;
-
-	if (retry != NULL)
-		*retry = 0;
-	if ((n = i2d_X509_REQ(req, &der)) <= 0) {
-		ERR_clear_error();
-		snprintf(err, errlen, "cannot encode the CSR to sign");
-		return NULL;
-	}
-	if (sign(sd, slot, CAPF_IPC_SIGN_CSR, CAPF_IPC_T_CSR, der, (size_t)n, CAPF_IPC_T_CSR, &out, &outlen,
-		 retry, err, errlen) == 0) {
-		p = out;
-		if ((r = d2i_X509_REQ(NULL, &p, (long)outlen)) == NULL || p != out + outlen) {
-			X509_REQ_free(r);
-			r = NULL;
-			ERR_clear_error();
-			snprintf(err, errlen, "the key process answered no CSR");
-		}
-	}
-	OPENSSL_free(der);
-	free(out);
-	return r;
+	return sign_object(sd, slot, CAPF_IPC_SIGN_CSR, CAPF_IPC_T_CSR, ASN1_ITEM_rptr(X509_REQ), req, "CSR",
+			   retry, err, errlen);
 }
 
 int signerd_key_sign_data(struct signerd *sd, uint32_t slot, enum capf_ipc_sign_kind kind, const uint8_t *msg,
