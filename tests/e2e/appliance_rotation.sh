@@ -64,8 +64,11 @@ ceremony = {
   csr = { subject = "/O=Example Corp/OU=Voice/CN=CAPF-rotated"; digest = "sha256"; out = "rotation/capf-ca-rotated.csr"; };
 };
 CONF
+# the wrapper copied where the token's owner can read it (a clone in a 0700 home is not)
+install -m 0755 scripts/ceremony "$R/ceremony"
+[ ${#RUNAS[@]} -gt 0 ] && chown capf-signer: "$R/ceremony"
 check "the rotation ceremony in the appliance's token" "${RUNAS[@]}" env SOFTHSM2_CONF="$APP/signer/softhsm/softhsm2.conf" CAPF_CEREMONY="$BIN/capf-ceremony" "${CER_ENV[@]}" \
-  scripts/ceremony --provider-path "$LIB" --dir "$R" "$R/rotate.conf"
+  "$R/ceremony" --provider-path "$LIB" --dir "$R" "$R/rotate.conf"
 KEY=$(sed -n 's/.*`capfctl capf adopt --key-uri`: //p' "$R/rotation/transcript.txt")
 tp_sign "$R/rotation/capf-ca-rotated.csr" "$P/capf-rotated.pem"
 "${CTL[@]}" capf adopt --key-uri "$KEY" --cert "$P/capf-rotated.pem" --chain "$P/chain.pem" </dev/null >"$T_TMP/adopt0.out" 2>&1
