@@ -8,6 +8,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sched.h>
+#include <sys/mman.h>
 #include <sys/prctl.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
@@ -231,4 +233,70 @@ int capf_seccomp_allow_sanitizer(scmp_filter_ctx ctx)
 	(void)ctx;
 	return 0;
 #endif
+}
+
+int capf_seccomp_allow_runtime(scmp_filter_ctx ctx)
+{
+	static const char *const runtime[] = {
+		"munmap",
+		"mremap",
+		"brk",
+		"madvise",
+		"futex",
+		"set_robust_list",
+		"rseq",
+		"sched_yield",
+		"sched_getaffinity",
+		"nanosleep",
+		"clock_nanosleep",
+		"clock_gettime",
+		"gettimeofday",
+		"time",
+		"getpid",
+		"gettid",
+		"getuid",
+		"geteuid",
+		"getgid",
+		"getegid",
+		"getppid",
+		"getrandom",
+		"rt_sigreturn",
+		"rt_sigprocmask",
+		"rt_sigaction",
+		"restart_syscall",
+		"exit",
+		"exit_group",
+		"membarrier",
+		"uname",
+		"getrlimit",
+		"sysinfo",
+	};
+	int rc = capf_seccomp_allow_table(ctx, runtime);
+
+	if (rc == 0)
+		rc = seccomp_rule_add(ctx, SCMP_ACT_ERRNO(ENOSYS), SCMP_SYS(clone3), 0);
+	if (rc == 0)
+		rc = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(prlimit64), 2, SCMP_A0(SCMP_CMP_EQ, 0),
+				      SCMP_A2(SCMP_CMP_EQ, 0));
+#if CAPF_SANITIZER
+	if (rc == 0)
+		rc = capf_seccomp_allow_sanitizer(ctx);
+#else
+	if (rc == 0)
+		rc = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(clone), 1,
+				      SCMP_A0(SCMP_CMP_MASKED_EQ, CLONE_THREAD, CLONE_THREAD));
+	if (rc == 0)
+		rc = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(mmap), 1,
+				      SCMP_A2(SCMP_CMP_MASKED_EQ, PROT_EXEC, 0));
+	if (rc == 0)
+		rc = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(mprotect), 1,
+				      SCMP_A2(SCMP_CMP_MASKED_EQ, PROT_EXEC, 0));
+	if (rc == 0)
+		rc = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(tgkill), 1,
+				      SCMP_A0(SCMP_CMP_EQ, (scmp_datum_t)getpid()));
+	if (rc == 0)
+		rc = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(kill), 1,
+				      SCMP_A0(SCMP_CMP_EQ, (scmp_datum_t)getpid()));
+#endif
+	return rc;
 }

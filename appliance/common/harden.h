@@ -57,4 +57,13 @@ int capf_seccomp_finish(scmp_filter_ctx ctx, int rc, char *err, size_t errlen);
 #endif
 int capf_seccomp_allow_sanitizer(scmp_filter_ctx ctx);
 
+/* What any thread of a running daemon does, whatever its job: memory (mmap and
+ * mprotect never PROT_EXEC), futexes, time, its own ids, signal handling and
+ * signals to itself only, new threads (clone with CLONE_THREAD; clone3 answers
+ * ENOSYS so that glibc falls back to clone), reading its resource limits, exit.
+ * No fork, exec or executable memory. (Sanitizer builds: the runtime's own
+ * calls instead of the conditions, capf_seccomp_allow_sanitizer.) 0 or libseccomp's
+ * negative errno. */
+int capf_seccomp_allow_runtime(scmp_filter_ctx ctx);
+
 #endif

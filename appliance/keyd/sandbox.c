@@ -30,70 +30,10 @@
 #include "appliance/keyd/keyd.h"
 
 static const char *const base[] = {
-	"read",
-	"write",
-	"readv",
-	"writev",
-	"pread64",
-	"close",
-	"fstat",
-	"newfstatat",
-	"stat",
-	"lstat",
-	"statx",
-	"lseek",
-	"access",
-	"faccessat",
-	"faccessat2",
-	"readlink",
-	"readlinkat",
-	"getdents64",
-	"fcntl",
-	"flock",
-	"dup",
-	"dup3",
-	"munmap",
-	"mremap",
-	"brk",
-	"madvise",
-	"mlock",
-	"munlock",
-	"mlock2",
-	"futex",
-	"set_robust_list",
-	"rseq",
-	"sched_yield",
-	"sched_getaffinity",
-	"nanosleep",
-	"clock_nanosleep",
-	"clock_gettime",
-	"gettimeofday",
-	"time",
-	"getpid",
-	"gettid",
-	"getuid",
-	"geteuid",
-	"getgid",
-	"getegid",
-	"getppid",
-	"getrandom",
-	"recvfrom",
-	"recvmsg",
-	"sendmsg",
-	"sendto",
-	"poll",
-	"ppoll",
-	"getsockopt",
-	"rt_sigreturn",
-	"rt_sigprocmask",
-	"rt_sigaction",
-	"restart_syscall",
-	"exit",
-	"exit_group",
-	"membarrier",
-	"uname",
-	"getrlimit",
-	"sysinfo",
+	"read",       "write",      "readv",   "writev",  "pread64", "close",     "fstat",      "newfstatat",
+	"stat",       "lstat",      "statx",   "lseek",   "access",  "faccessat", "faccessat2", "readlink",
+	"readlinkat", "getdents64", "fcntl",   "flock",   "dup",     "dup3",      "mlock",      "munlock",
+	"mlock2",     "recvfrom",   "recvmsg", "sendmsg", "sendto",  "poll",      "ppoll",      "getsockopt",
 };
 
 /* what a module reaching its HSM over the network (or p11-kit's socket) needs */
@@ -109,7 +49,6 @@ static const char *const files[] = {
 	"fsync",    "fdatasync", "ftruncate", "fallocate", "fchmod", "chmod",    "umask",
 };
 
-#define NOEXEC SCMP_CMP_MASKED_EQ, PROT_EXEC, 0
 #define RDONLY SCMP_CMP_MASKED_EQ, O_ACCMODE | O_CREAT | O_TRUNC | O_APPEND, O_RDONLY
 
 int keyd_sandbox(int network, int keygen, char *err, size_t errlen)
@@ -126,11 +65,9 @@ int keyd_sandbox(int network, int keygen, char *err, size_t errlen)
 		rc = seccomp_attr_set(ctx, SCMP_FLTATR_CTL_NNP, 1);
 	if (rc == 0)
 		rc = capf_seccomp_allow_table(ctx, base);
-	/* memory: never executable */
+	/* memory never executable, threads only, signals to itself, limits read only */
 	if (rc == 0)
-		rc = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(mmap), 1, SCMP_A2(NOEXEC));
-	if (rc == 0)
-		rc = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(mprotect), 1, SCMP_A2(NOEXEC));
+		rc = capf_seccomp_allow_runtime(ctx);
 	/* files: read-only, unless generating keys */
 	if (rc == 0 && keygen) {
 		rc = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(openat), 0);
@@ -141,20 +78,6 @@ int keyd_sandbox(int network, int keygen, char *err, size_t errlen)
 		if (rc == 0)
 			rc = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(open), 1, SCMP_A1(RDONLY));
 	}
-	/* threads only (clone3's flags are in memory: ENOSYS, glibc falls back) */
-	if (rc == 0 && !CAPF_SANITIZER)
-		rc = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(clone), 1,
-				      SCMP_A0(SCMP_CMP_MASKED_EQ, CLONE_THREAD, CLONE_THREAD));
-	if (rc == 0)
-		rc = seccomp_rule_add(ctx, SCMP_ACT_ERRNO(ENOSYS), SCMP_SYS(clone3), 0);
-	/* signals to this process only (abort) */
-	if (rc == 0 && !CAPF_SANITIZER)
-		rc = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(tgkill), 1,
-				      SCMP_A0(SCMP_CMP_EQ, (scmp_datum_t)getpid()));
-	/* getrlimit through prlimit64: reading only */
-	if (rc == 0)
-		rc = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(prlimit64), 2, SCMP_A0(SCMP_CMP_EQ, 0),
-				      SCMP_A2(SCMP_CMP_EQ, 0));
 	if (rc == 0 && network) {
 		rc = capf_seccomp_allow_table(ctx, net);
 		if (rc == 0)
@@ -172,8 +95,6 @@ int keyd_sandbox(int network, int keygen, char *err, size_t errlen)
 		if (rc == 0)
 			rc = seccomp_rule_add(ctx, SCMP_ACT_ERRNO(EACCES), SCMP_SYS(connect), 0);
 	}
-	if (rc == 0)
-		rc = capf_seccomp_allow_sanitizer(ctx);
 	return capf_seccomp_finish(ctx, rc, err, errlen);
 }
 

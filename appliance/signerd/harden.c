@@ -111,92 +111,15 @@ int signerd_env_scrub(struct signerd_env_keep *k, char *err, size_t errlen)
 
 /* What the daemon, SoftHSM, SQLite and OpenSSL do after start-up. */
 static const char *const allowed[] = {
-	"read",
-	"write",
-	"readv",
-	"writev",
-	"pread64",
-	"pwrite64",
-	"preadv",
-	"pwritev",
-	"openat",
-	"open",
-	"close",
-	"fstat",
-	"newfstatat",
-	"stat",
-	"lstat",
-	"statx",
-	"lseek",
-	"access",
-	"faccessat",
-	"faccessat2",
-	"readlink",
-	"readlinkat",
-	"getcwd",
-	"fsync",
-	"fdatasync",
-	"rename",
-	"renameat",
-	"renameat2",
-	"unlink",
-	"unlinkat",
-	"fchmod", /* common/file.c: a created file gets its mode exactly */
-	"mkdir",
-	"mkdirat",
-	"getdents64",
-	"ftruncate",
-	"fallocate",
-	"munmap",
-	"mremap",
-	"brk",
-	"madvise",
-	"futex",
-	"set_robust_list",
-	"rseq",
-	"sched_yield",
-	"sched_getaffinity",
-	"nanosleep",
-	"clock_nanosleep",
-	"clock_gettime",
-	"gettimeofday",
-	"time",
-	"getpid",
-	"gettid",
-	"getuid",
-	"geteuid",
-	"getgid",
-	"getegid",
-	"getppid",
-	"fcntl",
-	"flock",
-	"dup",
-	"dup3",
-	"accept4",
-	"recvfrom",
-	"recvmsg",
-	"sendmsg",
-	"sendto",
-	"shutdown",
-	"getsockopt",
-	"setsockopt",
-	"getsockname",
-	"poll",
-	"ppoll",
-	"epoll_wait",
-	"epoll_pwait",
-	"epoll_ctl",
-	"getrandom",
-	"uname",
-	"sysinfo",
-	"getrlimit",
-	"rt_sigreturn",
-	"rt_sigprocmask",
-	"rt_sigaction",
-	"restart_syscall",
-	"exit",
-	"exit_group",
-	"membarrier",
+	"read",        "write",      "readv",      "writev",      "pread64",   "pwrite64",   "preadv",
+	"pwritev",     "openat",     "open",       "close",       "fstat",     "newfstatat", "stat",
+	"lstat",       "statx",      "lseek",      "access",      "faccessat", "faccessat2", "readlink",
+	"readlinkat",  "getcwd",     "fsync",      "fdatasync",   "rename",    "renameat",   "renameat2",
+	"unlink",      "unlinkat",   "fchmod", /* common/file.c: a created file gets its mode exactly */
+	"mkdir",       "mkdirat",    "getdents64", "ftruncate",   "fallocate", "fcntl",      "flock",
+	"dup",         "dup3",       "accept4",    "recvfrom",    "recvmsg",   "sendmsg",    "sendto",
+	"shutdown",    "getsockopt", "setsockopt", "getsockname", "poll",      "ppoll",      "epoll_wait",
+	"epoll_pwait", "epoll_ctl",
 };
 
 int signerd_seccomp_install(char *err, size_t errlen)
@@ -208,37 +131,10 @@ int signerd_seccomp_install(char *err, size_t errlen)
 	if ((ctx = capf_seccomp_start(1, err, errlen)) == NULL)
 		return -1;
 	rc = capf_seccomp_allow_table(ctx, allowed);
-#if CAPF_SANITIZER
+	/* threads only (the key process's supervisor was forked at start-up), no
+	 * executable memory (nothing is loaded after start-up), signals to itself */
 	if (rc == 0)
-		rc = capf_seccomp_allow_sanitizer(ctx);
-#else
-	/* Threads only: clone with CLONE_THREAD (no fork: the key process's
-	 * supervisor was forked at start-up); clone3 (flags in memory, not
-	 * filterable) answers ENOSYS so that glibc falls back to clone. */
-	if (rc == 0)
-		rc = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(clone), 1,
-				      SCMP_A0(SCMP_CMP_MASKED_EQ, CLONE_THREAD, CLONE_THREAD));
-	/* Memory: never executable (nothing is loaded after start-up). */
-	if (rc == 0)
-		rc = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(mmap), 1,
-				      SCMP_A2(SCMP_CMP_MASKED_EQ, PROT_EXEC, 0));
-	if (rc == 0)
-		rc = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(mprotect), 1,
-				      SCMP_A2(SCMP_CMP_MASKED_EQ, PROT_EXEC, 0));
-	/* Signals to this process only (abort paths). */
-	if (rc == 0)
-		rc = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(tgkill), 1,
-				      SCMP_A0(SCMP_CMP_EQ, (scmp_datum_t)getpid()));
-	if (rc == 0)
-		rc = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(kill), 1,
-				      SCMP_A0(SCMP_CMP_EQ, (scmp_datum_t)getpid()));
-#endif
-	if (rc == 0)
-		rc = seccomp_rule_add(ctx, SCMP_ACT_ERRNO(ENOSYS), SCMP_SYS(clone3), 0);
-	/* Resource limits: read only (prlimit64 of this process with no new limit). */
-	if (rc == 0)
-		rc = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(prlimit64), 2, SCMP_A0(SCMP_CMP_EQ, 0),
-				      SCMP_A2(SCMP_CMP_EQ, 0));
+		rc = capf_seccomp_allow_runtime(ctx);
 	/* sd_notify: an AF_UNIX datagram sent with sendto (no connect). syslog(3)
 	 * reconnects to /dev/log after journald restarts: it fails (EACCES) and
 	 * those lines are lost; under systemd the daemon logs to stderr
