@@ -74,7 +74,7 @@ static int generate(struct keyd *k, const struct capf_ipc_msg *req, struct capf_
 	struct p11_object *priv = NULL;
 	EVP_PKEY *pub = NULL;
 	unsigned char *der = NULL;
-	char base[65], label[80], uri[CAPF_CONF_STR_MAX], err[768], msg[1024];
+	char base[65] = "", label[80], uri[CAPF_CONF_STR_MAX], err[768], msg[1024];
 	uint8_t kt = 0, curve = CAPF_CURVE_P256;
 	uint32_t bits = 2048;
 	int down = 0, in_use = 1, n;

@@ -147,6 +147,9 @@ static int recv_fds(int sock, char *tag, int *fds, unsigned max)
 		if (c->cmsg_level != SOL_SOCKET || c->cmsg_type != SCM_RIGHTS)
 			continue;
 		size_t k = (c->cmsg_len - CMSG_LEN(0)) / sizeof(int);
+
+		if (k > CAPF_KEYD_CHANNELS_MAX) /* never more than the buffer holds */
+			k = CAPF_KEYD_CHANNELS_MAX;
 		int got[CAPF_KEYD_CHANNELS_MAX];
 
 		memcpy(got, CMSG_DATA(c), k * sizeof(int));
