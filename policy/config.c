@@ -236,8 +236,8 @@ void capf_conf_defaults(struct capf_conf *c)
 	c->front.retry_delay = 60;
 	c->front.max_per_address = 64;
 	c->front.session_timeout = 600;
-	c->signer.workers = 2;
-	c->signer.sessions = 4;
+	c->signer.workers = 16;
+	c->signer.sessions = 16;
 	c->audit.checkpoint_rows = 100;
 	c->audit.checkpoint_interval = 300;
 }

@@ -22,7 +22,7 @@
 #   BENCH_CAS ("rsa:2048 ec:P-256") BENCH_N64 (1500) BENCH_N512 (2000)
 #   BENCH_BURST (10000; BENCH_BURST_EC, 3000, for the CAs after the first)
 #   BENCH_BULK_UNIQUE (10000) BENCH_STORE_N (100000)
-#   BENCH_WORKERS (signer.workers, 4) BENCH_SIGNER_CONNS (frontd --signer-connections, 32)
+#   BENCH_WORKERS (signer.workers, 16: the default) BENCH_SIGNER_CONNS (frontd --signer-connections, 32)
 #   BENCH_PERF (1: profile with perf when it runs here; 0: no)
 . tests/lib.sh
 
@@ -33,7 +33,7 @@ NB=${BENCH_BURST:-10000}
 NBE=${BENCH_BURST_EC:-3000}     # the burst with the CAs after the first (bounds make bench's time)
 NU=${BENCH_BULK_UNIQUE:-10000}
 NS=${BENCH_STORE_N:-100000}
-W=${BENCH_WORKERS:-4}
+W=${BENCH_WORKERS:-16}
 SC=${BENCH_SIGNER_CONNS:-32}
 PERF=${BENCH_PERF:-1}
 HZ=$(getconf CLK_TCK)
@@ -174,7 +174,7 @@ base=$((0x700000))
 for KIND in $CAS; do
   D=$T_TMP/app-${KIND//[:]/-}
   PORT=$(free_port)
-  export CAPF_CA_KEY_TYPE=$KIND CAPF_SIGNER_WORKERS=$W CAPF_SIGNER_SESSIONS=$((W * 2)) \
+  export CAPF_CA_KEY_TYPE=$KIND CAPF_SIGNER_WORKERS=$W CAPF_SIGNER_SESSIONS=$W \
     CAPF_MAX_CONNECTIONS=$((NB + 1000)) CAPF_MAX_PER_ADDRESS=$((NB + 1000)) CAPF_RETRY_DELAY=30 \
     CAPF_HANDSHAKE_TIMEOUT=300 CAPF_FRONTD_ARGS="--signer-connections $SC"
   scripts/appliance-local up "$D" --port "$PORT" >"$T_TMP/env" 2>"$T_TMP/up.err" || { tail "$T_TMP/up.err"; exit 1; }

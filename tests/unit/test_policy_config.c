@@ -70,8 +70,8 @@ static void test_defaults(void **state)
 	assert_int_equal(conf.front.retry_delay, 60);
 	assert_int_equal(conf.front.max_per_address, 64);
 	assert_int_equal(conf.front.session_timeout, 600);
-	assert_int_equal(conf.signer.workers, 2);
-	assert_int_equal(conf.signer.sessions, 4);
+	assert_int_equal(conf.signer.workers, 16);
+	assert_int_equal(conf.signer.sessions, 16);
 	assert_string_equal(conf.source, "empty.conf");
 	capf_errlist_free(e);
 }
