@@ -342,8 +342,9 @@ int64_t capf_ipc_field_i64(const struct capf_ipc_field *f);
 int capf_ipc_field_str(const struct capf_ipc_field *f, char *buf, size_t buflen);
 
 /*
- * Builder. One CAPF_IPC_MSG_MAX buffer, wiped on free (it may carry an
- * authentication string or a PASSWORD). Errors are sticky; finish reports the
+ * Builder. One CAPF_IPC_MSG_MAX buffer, wiped on free as far as it was written
+ * (it may carry an authentication string or a PASSWORD), then kept as the
+ * calling thread's spare for its next builder. Errors are sticky; finish reports the
  * first one and validates the message against the schema, so that a sender
  * never puts on the wire what the receiver would refuse.
  */

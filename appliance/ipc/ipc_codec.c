@@ -4,6 +4,7 @@
  * schema before anything is allocated; then one array of field views is
  * allocated, sized by the count the walk found.
  */
+#include <pthread.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -482,10 +483,46 @@ static int bfail(struct capf_ipc_builder *b, int rc, const char *fmt, ...)
 	return b->error;
 }
 
+/*
+ * One spare builder buffer per thread. A daemon builds a message or two per
+ * request; a malloc and free of 64 KiB each time cost more than the message
+ * (glibc consolidates its fast bins on every allocation of that size). A buffer
+ * is wiped, as far as it was written, before it is kept; the thread's spare is
+ * freed when the thread exits.
+ */
+static pthread_key_t spare_key;
+static pthread_once_t spare_once = PTHREAD_ONCE_INIT;
+static int spare_ok;
+
+static void spare_init(void)
+{
+	spare_ok = pthread_key_create(&spare_key, free) == 0;
+}
+
+static uint8_t *buf_take(void)
+{
+	uint8_t *p;
+
+	pthread_once(&spare_once, spare_init);
+	if (spare_ok && (p = pthread_getspecific(spare_key)) != NULL) {
+		pthread_setspecific(spare_key, NULL);
+		return p;
+	}
+	return malloc(CAPF_IPC_MSG_MAX);
+}
+
+static void buf_give(uint8_t *p, size_t used)
+{
+	explicit_bzero(p, used);
+	if (spare_ok && pthread_getspecific(spare_key) == NULL && pthread_setspecific(spare_key, p) == 0)
+		return;
+	free(p);
+}
+
 static int begin(struct capf_ipc_builder *b, uint8_t flags, uint16_t verb, uint32_t id)
 {
 	memset(b, 0, sizeof(*b));
-	b->buf = malloc(CAPF_IPC_MSG_MAX);
+	b->buf = buf_take();
 	if (b->buf == NULL)
 		return bfail(b, CAPF_IPC_E_NOMEM, "IPC builder: out of memory");
 	b->buf[0] = CAPF_IPC_VERSION;
@@ -647,9 +684,8 @@ int capf_ipc_build_finish(struct capf_ipc_builder *b, const uint8_t **out, size_
 
 void capf_ipc_builder_free(struct capf_ipc_builder *b)
 {
-	if (b->buf != NULL) {
-		explicit_bzero(b->buf, CAPF_IPC_MSG_MAX);
-		free(b->buf);
-	}
+	/* len only grows: nothing past it was ever written */
+	if (b->buf != NULL)
+		buf_give(b->buf, b->len);
 	memset(b, 0, sizeof(*b));
 }
