@@ -280,15 +280,20 @@ X509 *capf_der_x509(const uint8_t *der, size_t len)
 
 int capf_der_cert_tbs(const uint8_t *der, size_t len, const uint8_t **tbs, size_t *tbs_len)
 {
-	const uint8_t *p = der, *end = der + len, *c, *tv;
-	size_t l, tl;
+	const uint8_t *p = der, *end = der + len, *c, *v, *t;
+	size_t l, vl;
 
 	if (der == NULL || tlv(&p, end, T_SEQUENCE, &c, &l) != 0 || p != end)
 		return -1;
 	p = c;
-	if (tlv(&p, c + l, T_SEQUENCE, &tv, &tl) != 0)
+	if (tlv(&p, c + l, T_SEQUENCE, &v, &vl) != 0)
+		return -1;
+	t = p;
+	/* signatureAlgorithm and signatureValue, and nothing after them */
+	if (tlv(&p, c + l, T_SEQUENCE, &v, &vl) != 0 || tlv(&p, c + l, T_BIT_STRING, &v, &vl) != 0 ||
+	    p != c + l)
 		return -1;
 	*tbs = c;
-	*tbs_len = (size_t)(p - c);
+	*tbs_len = (size_t)(t - c);
 	return 0;
 }

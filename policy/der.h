@@ -55,7 +55,9 @@ int capf_spki_set(X509_PUBKEY *pub, const struct capf_spki *k);
 /* The certificate in der[0..len) (all of it), or NULL. */
 X509 *capf_der_x509(const uint8_t *der, size_t len);
 
-/* *tbs and *tbs_len: the TBSCertificate element inside a DER certificate. 0 or -1. */
+/* *tbs and *tbs_len: the TBSCertificate element inside a DER certificate, which must
+ * be a SEQUENCE of exactly a SEQUENCE (TBSCertificate), a SEQUENCE
+ * (signatureAlgorithm) and a BIT STRING (signatureValue). 0 or -1. */
 int capf_der_cert_tbs(const uint8_t *der, size_t len, const uint8_t **tbs, size_t *tbs_len);
 
 #endif

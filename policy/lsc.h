@@ -42,5 +42,9 @@ const EVP_MD *capf_lsc_digest(const struct capf_conf *c);
  * algorithm (lsc.digest with the CA's key type) and the signature (CA public key). */
 int capf_lsc_lint(const struct capf_conf *c, const struct capf_ca *ca, const struct capf_lsc_input *in,
 		  X509 *cert, struct capf_errlist *errs);
+/* The same for a certificate's DER encoding (what is signed or sent): no
+ * re-encoding of an object. */
+int capf_lsc_lint_der(const struct capf_conf *c, const struct capf_ca *ca, const struct capf_lsc_input *in,
+		      const unsigned char *der, size_t len, struct capf_errlist *errs);
 
 #endif

@@ -7,6 +7,7 @@
  * compared byte for byte with what the phone sent and read with OpenSSL's ASN.1.
  */
 #include <stdio.h>
+#include <limits.h>
 #include <string.h>
 #include <time.h>
 #include <openssl/bn.h>
@@ -434,21 +435,16 @@ static void lint_signature(const struct capf_conf *c, X509 *ca, X509 *y, const u
 		ERR("signature: does not verify with the CAPF CA's public key");
 }
 
-static int lint(const struct capf_conf *c, const struct capf_ca *ca, const struct capf_lsc_input *in,
-		X509 *cert, struct capf_errlist *errs)
+/* Everything below looks at the bytes (parsed here), not at a builder's object. */
+static int lint_der(const struct capf_conf *c, const struct capf_ca *ca, const struct capf_lsc_input *in,
+		    const unsigned char *der, int len, struct capf_errlist *errs)
 {
 	X509 *cacert = capf_ca_cert(ca), *y = NULL;
-	unsigned char *der = NULL;
 	size_t before = capf_errlist_total(errs);
-	int len, fail = 0;
+	int fail = 0;
 
-	if (cert == NULL || in == NULL || in->device_name == NULL) {
+	if (der == NULL || len <= 0 || in == NULL || in->device_name == NULL) {
 		ERR("lint: nothing to check");
-		return -1;
-	}
-	/* parse the encoding back: everything below looks at the bytes, not at the builder's object */
-	if ((len = i2d_X509(cert, &der)) <= 0) {
-		ERR("lint: the certificate cannot be encoded");
 		return -1;
 	}
 	if ((y = capf_der_x509(der, (size_t)len)) == NULL) {
@@ -470,19 +466,40 @@ static int lint(const struct capf_conf *c, const struct capf_ca *ca, const struc
 		ERR("issuer: the CAPF CA certificate has no subjectKeyIdentifier");
 out:
 	X509_free(y);
-	OPENSSL_free(der);
 	return fail || capf_errlist_total(errs) != before ? -1 : 0;
 }
 
-int capf_lsc_lint(const struct capf_conf *c, const struct capf_ca *ca, const struct capf_lsc_input *in,
-		  X509 *cert, struct capf_errlist *errs)
+int capf_lsc_lint_der(const struct capf_conf *c, const struct capf_ca *ca, const struct capf_lsc_input *in,
+		      const unsigned char *der, size_t len, struct capf_errlist *errs)
 {
 	struct capf_errlist *own = NULL;
 	int r;
 
 	if (errs == NULL && (errs = own = capf_errlist_new()) == NULL)
 		return -1;
-	r = lint(c, ca, in, cert, errs);
+	r = lint_der(c, ca, in, der, len > INT_MAX ? -1 : (int)len, errs);
 	capf_errlist_free(own);
+	return r;
+}
+
+int capf_lsc_lint(const struct capf_conf *c, const struct capf_ca *ca, const struct capf_lsc_input *in,
+		  X509 *cert, struct capf_errlist *errs)
+{
+	unsigned char *der = NULL;
+	int len, r;
+
+	/* the encoding, parsed back by the lint */
+	if (cert == NULL || (len = i2d_X509(cert, &der)) <= 0) {
+		struct capf_errlist *own = NULL;
+
+		if (errs == NULL && (errs = own = capf_errlist_new()) == NULL)
+			return -1;
+		capf_errlist_add(errs, cert == NULL ? "lint: nothing to check" :
+						      "lint: the certificate cannot be encoded");
+		capf_errlist_free(own);
+		return -1;
+	}
+	r = capf_lsc_lint_der(c, ca, in, der, (size_t)len, errs);
+	OPENSSL_free(der);
 	return r;
 }

@@ -162,6 +162,17 @@ void signerd_ca_replace(struct signerd *sd, struct signerd_ca *nca)
 	signerd_ca_put(old);
 }
 
+/* A signature refused or failed: counted; only the token's failures (r) make
+ * it down, a lint refusal is not one. */
+static void sign_failed(struct signerd *sd, int r, int *retry, const char *err)
+{
+	SIGNERD_STAT_INC(sd, sign_failures);
+	if (r)
+		signerd_token_failed(sd, err);
+	if (retry != NULL)
+		*retry = r;
+}
+
 X509 *signerd_ca_sign(struct signerd *sd, const struct signerd_ca *g, enum capf_ipc_sign_kind kind, X509 *tbs,
 		      int *retry, char *err, size_t errlen)
 {
@@ -174,15 +185,28 @@ X509 *signerd_ca_sign(struct signerd *sd, const struct signerd_ca *g, enum capf_
 		snprintf(err, errlen, "signerd_ca_sign: missing argument");
 		return NULL;
 	}
-	if ((x = signerd_key_sign_cert(sd, g->slot, kind, tbs, &r, err, errlen)) == NULL) {
-		SIGNERD_STAT_INC(sd, sign_failures);
-		/* only the token's failures make it down; a lint refusal is not one */
-		if (r)
-			signerd_token_failed(sd, err);
-		if (retry != NULL)
-			*retry = r;
-	}
+	if ((x = signerd_key_sign_cert(sd, g->slot, kind, tbs, &r, err, errlen)) == NULL)
+		sign_failed(sd, r, retry, err);
 	return x;
+}
+
+int signerd_ca_sign_der(struct signerd *sd, const struct signerd_ca *g, enum capf_ipc_sign_kind kind,
+			const uint8_t *der, size_t len, unsigned char **out, size_t *outlen, int *retry,
+			char *err, size_t errlen)
+{
+	int r = 0;
+
+	if (retry != NULL)
+		*retry = 0;
+	if (g == NULL || der == NULL) {
+		snprintf(err, errlen, "signerd_ca_sign_der: missing argument");
+		return -1;
+	}
+	if (signerd_key_sign_der(sd, g->slot, kind, der, len, out, outlen, &r, err, errlen) != 0) {
+		sign_failed(sd, r, retry, err);
+		return -1;
+	}
+	return 0;
 }
 
 /* The chain file of the active CAPF CA: ca.chain when configured, else

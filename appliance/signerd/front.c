@@ -846,20 +846,6 @@ static int still_holds(struct signerd *sd, const struct signerd_peer *peer, cons
 }
 
 /* Whether signed is unsigned with a signature: the same TBSCertificate bytes. */
-static int same_tbs(X509 *unsigned_x, X509 *signed_x)
-{
-	unsigned char *a = NULL, *b = NULL;
-	const uint8_t *ta, *tb;
-	size_t la, lb;
-	int na = i2d_X509(unsigned_x, &a), nb = i2d_X509(signed_x, &b);
-	int same = na > 0 && nb > 0 && capf_der_cert_tbs(a, (size_t)na, &ta, &la) == 0 &&
-		   capf_der_cert_tbs(b, (size_t)nb, &tb, &lb) == 0 && la == lb && memcmp(ta, tb, la) == 0;
-
-	OPENSSL_free(a);
-	OPENSSL_free(b);
-	return same;
-}
-
 static int do_issue(struct signerd *sd, const struct signerd_peer *peer, const struct capf_ipc_msg *req,
 		    struct capf_ipc_builder *resp)
 {
@@ -873,11 +859,11 @@ static int do_issue(struct signerd *sd, const struct signerd_peer *peer, const s
 	const EVP_MD *md = NULL;
 	EVP_PKEY *pk = NULL;
 	X509 *x = NULL;
-	unsigned char *der = NULL;
-	size_t klen;
+	unsigned char *der = NULL, *tbsder = NULL;
+	size_t klen, dlen = 0;
 	uint8_t idx = 0;
 	char err[1024], pstr[64], q[1100];
-	int rc, answered, keep = 1, derlen, retry = 0;
+	int rc, answered, keep = 1, derlen, tbslen, retry = 0;
 	size_t i;
 
 	if ((rc = take_or_refuse(sd, peer, req, resp, &s, &answered)) != 0 || answered)
@@ -926,7 +912,15 @@ static int do_issue(struct signerd *sd, const struct signerd_peer *peer, const s
 		rc = signerd_reply(sd, resp, req, CAPF_IPC_ERROR, 0, "out of memory");
 		goto out;
 	}
-	if (capf_lsc_lint(&sd->conf, g->ca, &in, x, errs) != 0) {
+	/* One encoding: linted here, sent to the key process (which lints it again,
+	 * signs and verifies), and what comes back must be it, byte for byte, with
+	 * a signature. The certificate is handled as bytes from here on; x (the
+	 * same TBSCertificate) is read for the store's fields. */
+	if ((tbslen = i2d_X509(x, &tbsder)) <= 0) {
+		rc = signerd_reply(sd, resp, req, CAPF_IPC_ERROR, 0, "cannot encode the certificate");
+		goto out;
+	}
+	if (capf_lsc_lint_der(&sd->conf, g->ca, &in, tbsder, (size_t)tbslen, errs) != 0) {
 		capf_errlist_join(errs, "; ", err, sizeof(err));
 		capf_log(LOG_ERR, "lint_failed", "device=%s stage=unsigned findings=%s", s.device,
 			 capf_log_quote(q, sizeof(q), err));
@@ -934,36 +928,19 @@ static int do_issue(struct signerd *sd, const struct signerd_peer *peer, const s
 		rc = refuse(sd, peer, req, resp, s.device, CAPF_OP_INSTALL, CAPF_FAIL_CA_REJECTED, 1, err);
 		goto out;
 	}
-	{
-		/* the key process lints it again, signs and verifies: what comes back
-		 * must be the certificate linted here, byte for byte, with a signature
-		 * (not linted a third time) */
-		X509 *signed_x = signerd_ca_sign(sd, g, CAPF_IPC_SIGN_LSC, x, &retry, err, sizeof(err));
-
-		if (signed_x == NULL) {
-			capf_log(LOG_ERR, "sign_failed", "device=%s retry=%d error=%s", s.device, retry,
-				 capf_log_quote(q, sizeof(q), err));
-			rc = retry ? signerd_reply(sd, resp, req, CAPF_IPC_RETRY_LATER, 0,
-						   "the token is unavailable") :
-				     signerd_reply(sd, resp, req, CAPF_IPC_ERROR, 0, "signing failed");
-			goto out;
-		}
-		if (!same_tbs(x, signed_x)) {
-			X509_free(signed_x);
-			capf_log(LOG_ERR, "sign_failed",
-				 "device=%s error=\"the key process signed another "
-				 "certificate than the one linted\"",
-				 s.device);
-			rc = signerd_reply(sd, resp, req, CAPF_IPC_ERROR, 0, "signing failed");
-			goto out;
-		}
-		X509_free(x);
-		x = signed_x;
-	}
-	if ((derlen = i2d_X509(x, &der)) <= 0 || (size_t)derlen > CAPF_STORE_DER_MAX) {
-		rc = signerd_reply(sd, resp, req, CAPF_IPC_ERROR, 0, "cannot encode the certificate");
+	if (signerd_ca_sign_der(sd, g, CAPF_IPC_SIGN_LSC, tbsder, (size_t)tbslen, &der, &dlen, &retry, err,
+				sizeof(err)) != 0) {
+		capf_log(LOG_ERR, "sign_failed", "device=%s retry=%d error=%s", s.device, retry,
+			 capf_log_quote(q, sizeof(q), err));
+		rc = retry ? signerd_reply(sd, resp, req, CAPF_IPC_RETRY_LATER, 0, "the token is unavailable") :
+			     signerd_reply(sd, resp, req, CAPF_IPC_ERROR, 0, "signing failed");
 		goto out;
 	}
+	if (dlen > CAPF_STORE_DER_MAX) {
+		rc = signerd_reply(sd, resp, req, CAPF_IPC_ERROR, 0, "the signed certificate is too long");
+		goto out;
+	}
+	derlen = (int)dlen;
 	memset(&is, 0, sizeof(is));
 	if (signerd_serial_hex(x, is.serial, sizeof(is.serial)) != 0 || spki_sha256(x, is.spki_sha256) != 0) {
 		rc = signerd_reply(sd, resp, req, CAPF_IPC_ERROR, 0, "cannot read back the certificate");
@@ -1005,7 +982,8 @@ static int do_issue(struct signerd *sd, const struct signerd_peer *peer, const s
 	capf_ipc_put_bytes(resp, CAPF_IPC_T_CERT, der, (size_t)derlen);
 out:
 	sess_give_back(sd, &s, keep);
-	OPENSSL_free(der);
+	OPENSSL_free(tbsder);
+	free(der);
 	X509_free(x);
 	EVP_PKEY_free(pk);
 	capf_errlist_free(errs);

@@ -227,6 +227,32 @@ static void *sign_object(struct signerd *sd, uint32_t slot, enum capf_ipc_sign_k
 	return signed_obj;
 }
 
+int signerd_key_sign_der(struct signerd *sd, uint32_t slot, enum capf_ipc_sign_kind kind, const uint8_t *der,
+			 size_t len, unsigned char **out, size_t *outlen, int *retry, char *err, size_t errlen)
+{
+	const uint8_t *ta, *tb;
+	size_t la, lb;
+
+	if (retry != NULL)
+		*retry = 0;
+	if (capf_der_cert_tbs(der, len, &ta, &la) != 0) {
+		snprintf(err, errlen, "the certificate to sign is not DER");
+		return -1;
+	}
+	if (sign(sd, slot, (uint8_t)kind, CAPF_IPC_T_CERT, der, len, CAPF_IPC_T_CERT, out, outlen, retry, err,
+		 errlen) != 0)
+		return -1;
+	/* the key process linted, signed and verified it: what comes back must be
+	 * that certificate, byte for byte, with a signature */
+	if (capf_der_cert_tbs(*out, *outlen, &tb, &lb) != 0 || la != lb || memcmp(ta, tb, la) != 0) {
+		free(*out);
+		*out = NULL;
+		snprintf(err, errlen, "the key process signed another certificate than the one sent");
+		return -1;
+	}
+	return 0;
+}
+
 X509 *signerd_key_sign_cert(struct signerd *sd, uint32_t slot, enum capf_ipc_sign_kind kind, X509 *tbs,
 			    int *retry, char *err, size_t errlen)
 {

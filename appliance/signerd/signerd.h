@@ -122,6 +122,11 @@ void signerd_ca_replace(struct signerd *sd, struct signerd_ca *nca);
  */
 X509 *signerd_ca_sign(struct signerd *sd, const struct signerd_ca *ca, enum capf_ipc_sign_kind kind, X509 *tbs,
 		      int *retry, char *err, size_t errlen);
+/* The same for the DER of the unsigned certificate: 0 and *out (the signed DER,
+ * with the same TBSCertificate; free()), or -1. */
+int signerd_ca_sign_der(struct signerd *sd, const struct signerd_ca *ca, enum capf_ipc_sign_kind kind,
+			const uint8_t *der, size_t len, unsigned char **out, size_t *outlen, int *retry,
+			char *err, size_t errlen);
 
 /* SHA-256 of a certificate's DER as lower-case hex into fp (65 bytes). */
 int signerd_cert_fp(X509 *cert, char fp[SIGNERD_FP_HEX_LEN + 1]);
@@ -146,6 +151,10 @@ void signerd_key_unload(struct signerd *sd, uint32_t slot);
 /* The same as signerd_ca_sign on a slot: kind LSC, TLS or CA (a new key's own certificate). */
 X509 *signerd_key_sign_cert(struct signerd *sd, uint32_t slot, enum capf_ipc_sign_kind kind, X509 *tbs,
 			    int *retry, char *err, size_t errlen);
+/* The same for a certificate's DER (*out: the signed DER, to free()): the
+ * answer must carry the TBSCertificate sent, byte for byte. */
+int signerd_key_sign_der(struct signerd *sd, uint32_t slot, enum capf_ipc_sign_kind kind, const uint8_t *der,
+			 size_t len, unsigned char **out, size_t *outlen, int *retry, char *err, size_t errlen);
 /* A CSR for the slot's own key, signed. */
 X509_REQ *signerd_key_sign_req(struct signerd *sd, uint32_t slot, X509_REQ *req, int *retry, char *err,
 			       size_t errlen);

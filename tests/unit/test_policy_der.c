@@ -314,6 +314,15 @@ static void test_certificates(void **state)
 	assert_memory_equal(t, tbs, tl);
 	assert_int_equal(capf_der_cert_tbs(der, (size_t)len - 1, &t, &tl), -1);
 	assert_int_equal(capf_der_cert_tbs((const uint8_t *)"\x30\x02\x05\x00", 4, &t, &tl), -1);
+	/* the three elements of a certificate, and nothing else */
+	assert_int_equal(capf_der_cert_tbs((const uint8_t *)"\x30\x06\x30\x00\x30\x00\x03\x00", 8, &t, &tl), 0);
+	assert_int_equal(tl, 2);
+	assert_int_equal(capf_der_cert_tbs((const uint8_t *)"\x30\x04\x30\x00\x30\x00", 6, &t, &tl), -1);
+	assert_int_equal(capf_der_cert_tbs((const uint8_t *)"\x30\x06\x30\x00\x30\x00\x04\x00", 8, &t, &tl),
+			 -1);
+	assert_int_equal(capf_der_cert_tbs((const uint8_t *)"\x30\x08\x30\x00\x30\x00\x03\x00\x05\x00", 10, &t,
+					   &tl),
+			 -1);
 	OPENSSL_free(der);
 	OPENSSL_free(tbs);
 	X509_free(x);
