@@ -64,7 +64,7 @@ out:
 	return ok;
 }
 
-static int add_extensions(X509 *x, X509 *ca, EVP_PKEY *pk, const char *name)
+static int add_extensions(X509 *x, X509 *ca, int rsa, const char *name)
 {
 	BASIC_CONSTRAINTS *bc = BASIC_CONSTRAINTS_new();
 	ASN1_BIT_STRING *ku = ASN1_BIT_STRING_new();
@@ -88,8 +88,7 @@ static int add_extensions(X509 *x, X509 *ca, EVP_PKEY *pk, const char *name)
 	if (!X509_add1_ext_i2d(x, NID_basic_constraints, bc, 1, X509V3_ADD_APPEND))
 		goto out;
 	/* keyUsage, critical: bit 0 digitalSignature, bit 2 keyEncipherment (RSA) */
-	if (!ASN1_BIT_STRING_set_bit(ku, 0, 1) ||
-	    (EVP_PKEY_get_base_id(pk) == EVP_PKEY_RSA && !ASN1_BIT_STRING_set_bit(ku, 2, 1)) ||
+	if (!ASN1_BIT_STRING_set_bit(ku, 0, 1) || (rsa && !ASN1_BIT_STRING_set_bit(ku, 2, 1)) ||
 	    !X509_add1_ext_i2d(x, NID_key_usage, ku, 1, X509V3_ADD_APPEND))
 		goto out;
 	/* extendedKeyUsage serverAuth, clientAuth, ipsecEndSystem */
@@ -142,7 +141,6 @@ X509 *capf_lsc_build(const struct capf_conf *c, const struct capf_ca *ca, const 
 {
 	X509 *cacert = capf_ca_cert(ca), *x = NULL;
 	struct capf_spki k;
-	EVP_PKEY *pk = NULL;
 	/* the chain's end, not only the CA's: an LSC is no use once its issuer's issuer expired */
 	time_t ca_nb = capf_ca_not_before(ca), ca_na = capf_ca_chain_not_after(ca);
 	time_t nb, na, now = in->now;
@@ -154,7 +152,7 @@ X509 *capf_lsc_build(const struct capf_conf *c, const struct capf_ca *ca, const 
 		snprintf(err, errlen, "%s", e2);
 		return NULL;
 	}
-	if ((pk = capf_pubkey_decode(c, in->spki, in->spki_len, NULL, e2, sizeof(e2))) == NULL ||
+	if (capf_pubkey_validate(c, in->spki, in->spki_len, NULL, e2, sizeof(e2)) != 0 ||
 	    capf_spki_parse(in->spki, in->spki_len, &k, e2, sizeof(e2)) != 0) {
 		snprintf(err, errlen, "%s: %s", in->device_name, e2);
 		goto fail;
@@ -190,7 +188,8 @@ X509 *capf_lsc_build(const struct capf_conf *c, const struct capf_ca *ca, const 
 	    !capf_serial_random(X509_get_serialNumber(x), c->lsc.serial_bits, NULL, NULL) ||
 	    !set_subject(x, c, cacert, in->device_name) ||
 	    !X509_set_issuer_name(x, X509_get_subject_name(cacert)) || !capf_cert_set_validity(x, nb, na) ||
-	    !capf_spki_set(X509_get_X509_PUBKEY(x), &k) || !add_extensions(x, cacert, pk, in->device_name)) {
+	    !capf_spki_set(X509_get_X509_PUBKEY(x), &k) ||
+	    !add_extensions(x, cacert, k.type == CAPF_KEY_RSA, in->device_name)) {
 		snprintf(err, errlen,
 			 "%s: cannot build the certificate (out of memory or random generator failure)",
 			 in->device_name);
@@ -203,10 +202,8 @@ X509 *capf_lsc_build(const struct capf_conf *c, const struct capf_ca *ca, const 
 	}
 	if (md != NULL)
 		*md = capf_lsc_digest(c);
-	EVP_PKEY_free(pk);
 	return x;
 fail:
 	X509_free(x);
-	EVP_PKEY_free(pk);
 	return NULL;
 }

@@ -88,45 +88,67 @@ static BN_ULONG small_factor(const BIGNUM *n)
 	return 0;
 }
 
-static int check_rsa(const struct capf_conf *c, EVP_PKEY *pk, const struct capf_keyparam *want, char *err,
-		     size_t errlen)
+/* The RSA rules on the modulus and exponent. 0 or -1 with a message. */
+static int rsa_rules(const struct capf_conf *c, const BIGNUM *n, const BIGNUM *e,
+		     const struct capf_keyparam *want, char *err, size_t errlen)
 {
-	BIGNUM *n = NULL, *e = NULL;
 	BN_ULONG p;
-	int bits, ret = -1;
+	int bits = BN_num_bits(n);
 
-	if (EVP_PKEY_get_bn_param(pk, OSSL_PKEY_PARAM_RSA_N, &n) != 1 ||
-	    EVP_PKEY_get_bn_param(pk, OSSL_PKEY_PARAM_RSA_E, &e) != 1) {
-		snprintf(err, errlen, "RSA key without modulus or exponent");
-		goto out;
-	}
-	bits = BN_num_bits(n);
 	if (want != NULL && (want->type != CAPF_KEY_RSA || (unsigned)bits != want->rsa_bits)) {
 		char kbuf[32];
 		snprintf(err, errlen, "the phone sent an RSA %d-bit key, but was asked for %s", bits,
 			 capf_keyparam_str(want, kbuf, sizeof(kbuf)));
-		goto out;
+		return -1;
 	}
 	if (!capf_conf_rsa_allowed(c, (unsigned)bits)) {
 		snprintf(err, errlen, "RSA %d-bit keys are not allowed by the policy (keys.rsa_bits)", bits);
-		goto out;
+		return -1;
 	}
 	if (!BN_is_odd(n)) {
 		snprintf(err, errlen, "RSA modulus is even");
-		goto out;
+		return -1;
 	}
 	if ((p = small_factor(n)) != 0) {
 		snprintf(err, errlen, "RSA modulus has the small factor %lu", (unsigned long)p);
-		goto out;
+		return -1;
 	}
 	if (!BN_is_odd(e) || BN_cmp(e, BN_value_one()) <= 0 || BN_get_word(e) == 3 || BN_num_bits(e) > 256 ||
 	    BN_cmp(e, n) >= 0) {
 		snprintf(err, errlen,
 			 "RSA public exponent is not allowed (must be odd, 3 < e < 2^256; 65537 is usual)");
-		goto out;
+		return -1;
 	}
-	ret = 0;
-out:
+	return 0;
+}
+
+static int check_rsa(const struct capf_conf *c, EVP_PKEY *pk, const struct capf_keyparam *want, char *err,
+		     size_t errlen)
+{
+	BIGNUM *n = NULL, *e = NULL;
+	int ret = -1;
+
+	if (EVP_PKEY_get_bn_param(pk, OSSL_PKEY_PARAM_RSA_N, &n) != 1 ||
+	    EVP_PKEY_get_bn_param(pk, OSSL_PKEY_PARAM_RSA_E, &e) != 1)
+		snprintf(err, errlen, "RSA key without modulus or exponent");
+	else
+		ret = rsa_rules(c, n, e, want, err, errlen);
+	BN_free(n);
+	BN_free(e);
+	return ret;
+}
+
+/* The same on the parsed SubjectPublicKeyInfo: no key object is built. */
+static int check_rsa_spki(const struct capf_conf *c, const struct capf_spki *k,
+			  const struct capf_keyparam *want, char *err, size_t errlen)
+{
+	BIGNUM *n = BN_bin2bn(k->n, (int)k->n_len, NULL), *e = BN_bin2bn(k->e, (int)k->e_len, NULL);
+	int ret = -1;
+
+	if (n == NULL || e == NULL)
+		snprintf(err, errlen, "RSA key cannot be loaded (out of memory?)");
+	else
+		ret = rsa_rules(c, n, e, want, err, errlen);
 	BN_free(n);
 	BN_free(e);
 	return ret;
@@ -195,33 +217,59 @@ int capf_pubkey_check(const struct capf_conf *c, EVP_PKEY *pk, const struct capf
 	}
 }
 
+/* Parsed and checked; for EC, *pk (NULL: not wanted) is the key the point check
+ * built. 0 or -1 with a message. */
+static int validate(const struct capf_conf *c, const unsigned char *der, size_t len,
+		    const struct capf_keyparam *want, struct capf_spki *k, EVP_PKEY **pk, char *err,
+		    size_t errlen)
+{
+	EVP_PKEY *ec;
+
+	if (der == NULL || len == 0) {
+		snprintf(err, errlen, "public key is empty");
+		return -1;
+	}
+	if (len > CAPF_PUBKEY_DER_MAX) {
+		snprintf(err, errlen, "public key is %zu bytes (at most %d)", len, CAPF_PUBKEY_DER_MAX);
+		return -1;
+	}
+	/* exact DER by construction: the parser accepts one encoding only */
+	if (capf_spki_parse(der, len, k, err, errlen) != 0)
+		return -1;
+	if (k->type == CAPF_KEY_RSA)
+		return check_rsa_spki(c, k, want, err, errlen);
+	if ((ec = capf_spki_pkey(k)) == NULL) {
+		snprintf(err, errlen, "EC point is not a valid point of %s", capf_curve_name(k->curve));
+		return -1;
+	}
+	if (capf_pubkey_check(c, ec, want, err, errlen) < 0) {
+		EVP_PKEY_free(ec);
+		return -1;
+	}
+	if (pk != NULL)
+		*pk = ec;
+	else
+		EVP_PKEY_free(ec);
+	return 0;
+}
+
+int capf_pubkey_validate(const struct capf_conf *c, const unsigned char *der, size_t len,
+			 const struct capf_keyparam *want, char *err, size_t errlen)
+{
+	struct capf_spki k;
+
+	return validate(c, der, len, want, &k, NULL, err, errlen);
+}
+
 EVP_PKEY *capf_pubkey_decode(const struct capf_conf *c, const unsigned char *der, size_t len,
 			     const struct capf_keyparam *want, char *err, size_t errlen)
 {
 	struct capf_spki k;
-	EVP_PKEY *pk;
+	EVP_PKEY *pk = NULL;
 
-	if (der == NULL || len == 0) {
-		snprintf(err, errlen, "public key is empty");
+	if (validate(c, der, len, want, &k, &pk, err, errlen) != 0)
 		return NULL;
-	}
-	if (len > CAPF_PUBKEY_DER_MAX) {
-		snprintf(err, errlen, "public key is %zu bytes (at most %d)", len, CAPF_PUBKEY_DER_MAX);
-		return NULL;
-	}
-	/* exact DER by construction: the parser accepts one encoding only */
-	if (capf_spki_parse(der, len, &k, err, errlen) != 0)
-		return NULL;
-	if ((pk = capf_spki_pkey(&k)) == NULL) {
-		if (k.type == CAPF_KEY_EC)
-			snprintf(err, errlen, "EC point is not a valid point of %s", capf_curve_name(k.curve));
-		else
-			snprintf(err, errlen, "RSA key cannot be loaded (out of memory?)");
-		return NULL;
-	}
-	if (capf_pubkey_check(c, pk, want, err, errlen) < 0) {
-		EVP_PKEY_free(pk);
-		return NULL;
-	}
+	if (pk == NULL && (pk = capf_spki_pkey(&k)) == NULL)
+		snprintf(err, errlen, "RSA key cannot be loaded (out of memory?)");
 	return pk;
 }

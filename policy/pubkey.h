@@ -24,6 +24,11 @@
 EVP_PKEY *capf_pubkey_decode(const struct capf_conf *c, const unsigned char *der, size_t len,
 			     const struct capf_keyparam *want, char *err, size_t errlen);
 
+/* The same checks without the key object (an RSA key is checked from its
+ * bytes): 0, or -1 with a message. */
+int capf_pubkey_validate(const struct capf_conf *c, const unsigned char *der, size_t len,
+			 const struct capf_keyparam *want, char *err, size_t errlen);
+
 /* The checks above on a key already decoded. 0 or -1 with a message. */
 int capf_pubkey_check(const struct capf_conf *c, EVP_PKEY *pk, const struct capf_keyparam *want, char *err,
 		      size_t errlen);

@@ -857,7 +857,6 @@ static int do_issue(struct signerd *sd, const struct signerd_peer *peer, const s
 	struct fsess s;
 	const uint8_t *kder;
 	const EVP_MD *md = NULL;
-	EVP_PKEY *pk = NULL;
 	X509 *x = NULL;
 	unsigned char *der = NULL, *tbsder = NULL;
 	size_t klen, dlen = 0;
@@ -892,7 +891,7 @@ static int do_issue(struct signerd *sd, const struct signerd_peer *peer, const s
 		goto out;
 	}
 	capf_ipc_get_bytes(req, CAPF_IPC_T_PUBLIC_KEY, &kder, &klen);
-	if ((pk = capf_pubkey_decode(&sd->conf, kder, klen, &s.d.keys[i], err, sizeof(err))) == NULL) {
+	if (capf_pubkey_validate(&sd->conf, kder, klen, &s.d.keys[i], err, sizeof(err)) != 0) {
 		keep = 0;
 		rc = refuse(sd, peer, req, resp, s.device, CAPF_OP_INSTALL, CAPF_FAIL_KEYGEN_FAILED, 1, err);
 		goto out;
@@ -985,7 +984,6 @@ out:
 	OPENSSL_free(tbsder);
 	free(der);
 	X509_free(x);
-	EVP_PKEY_free(pk);
 	capf_errlist_free(errs);
 	signerd_ca_put(g);
 	return rc;

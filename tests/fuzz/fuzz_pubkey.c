@@ -164,6 +164,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		break;
 	}
 	pk = capf_pubkey_decode(&c, data + 1, size - 1, wp, err, sizeof(err));
+	/* the check without a key object decides the same */
+	if ((capf_pubkey_validate(&c, data + 1, size - 1, wp, err2, sizeof(err2)) == 0) != (pk != NULL))
+		abort();
 	o = openssl_decode(data + 1, size - 1);
 	if (pk != NULL) {
 		/* accepted means: OpenSSL decodes the same key, the input is its canonical

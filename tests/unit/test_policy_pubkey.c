@@ -28,9 +28,13 @@ static unsigned char *der_of(EVP_PKEY *k, int *len)
 /* decode: NULL expected when err_sub != NULL (and err must contain it) */
 static void expect(const unsigned char *der, size_t len, const struct capf_keyparam *want, const char *err_sub)
 {
-	char err[256] = "";
+	char err[256] = "", verr[256] = "";
 	EVP_PKEY *k = capf_pubkey_decode(&conf, der, len, want, err, sizeof(err));
 
+	/* validate (no key object for RSA) says the same, in the same words */
+	assert_int_equal(capf_pubkey_validate(&conf, der, len, want, verr, sizeof(verr)), k != NULL ? 0 : -1);
+	if (k == NULL)
+		assert_string_equal(verr, err);
 	if (err_sub == NULL) {
 		if (k == NULL)
 			fprintf(stderr, "refused: %s\n", err);
