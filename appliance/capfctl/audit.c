@@ -43,7 +43,9 @@ static const char usage_stats[] =
 	"token_down_ms (this outage so far), token_outages, token_recoveries,\n"
 	"token_retry_later (BEGINs answered RETRY_LATER because it was down),\n"
 	"token_last_outage_ms; and its key process (capf-keyd): key_process_up (1/0),\n"
-	"key_process_restarts, key_process_lost_calls (requests that failed because it died).\n";
+	"key_process_restarts, key_process_lost_calls (requests that failed because it died);\n"
+	"the store: store_writes (writes committed), store_commits (transactions: the writes of\n"
+	"the requests in flight are grouped), store_syncs (fsyncs).\n";
 
 static const char usage_ping[] =
 	"usage: capfctl ping\n"

@@ -61,9 +61,13 @@ int admin_stats(struct admin_req *a)
 		"key_process_up",
 		"key_process_restarts",
 		"key_process_lost_calls",
+		"store_writes",
+		"store_commits",
+		"store_syncs",
 	};
 	struct signerd_token_state ts;
-	uint64_t v[20];
+	struct capf_store_stats ss;
+	uint64_t v[23];
 	size_t i;
 	int kup = 0;
 
@@ -88,6 +92,10 @@ int admin_stats(struct admin_req *a)
 	v[16] = ts.last_outage_ms;
 	signerd_keyproc_stats(a->sd, &v[18], &v[19], &kup);
 	v[17] = (uint64_t)kup;
+	capf_store_get_stats(a->sd->store, &ss);
+	v[20] = ss.writes;
+	v[21] = ss.commits;
+	v[22] = ss.syncs;
 	if (admin_ok(a) != 0)
 		return -1;
 	for (i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
