@@ -10,6 +10,9 @@
  * is one fsync of the WAL for the whole batch. A deferred write is queued the
  * same way but nobody waits for it: it commits, in order, with the batch it
  * lands in, so any later write that is waited for is durable after it.
+ * Under load (the last commit had more than one caller waiting) the writer
+ * waits GATHER_NS before it starts a batch, so that the writes on their way
+ * share its fsync.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -19,12 +22,14 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "appliance/store/store_int.h"
 
 #define BUSY_TIMEOUT_MS 5000
 #define MAX_BATCH 1024
+#define GATHER_NS 300000 /* the wait for more writes under load: 0.3 ms */
 #define MAX_IDLE_READERS 8
 
 struct store_wreq {
@@ -467,11 +472,23 @@ next:
 	}
 }
 
+/* Moves queued requests into batch[n..max) (under mu); the new count. */
+static size_t take(struct capf_store *st, struct store_wreq **batch, size_t n, size_t max)
+{
+	for (; n < max && st->head != NULL; n++) {
+		batch[n] = st->head;
+		st->head = st->head->next;
+	}
+	if (st->head == NULL)
+		st->tail = NULL;
+	return n;
+}
+
 static void *writer_main(void *arg)
 {
 	struct capf_store *st = arg;
 	struct store_wreq *batch[MAX_BATCH];
-	size_t n, max = (st->flags & CAPF_STORE_OPEN_NO_GROUP_COMMIT) ? 1 : MAX_BATCH;
+	size_t n, waited = 0, max = (st->flags & CAPF_STORE_OPEN_NO_GROUP_COMMIT) ? 1 : MAX_BATCH;
 
 	tl_cache = &st->wcache;
 	pthread_mutex_lock(&st->mu);
@@ -480,13 +497,22 @@ static void *writer_main(void *arg)
 			pthread_cond_wait(&st->cv_work, &st->mu);
 		if (st->head == NULL)
 			break;
-		for (n = 0; n < max && st->head != NULL; n++) {
-			batch[n] = st->head;
-			st->head = st->head->next;
+		n = take(st, batch, 0, max);
+		/* Under load (the last commit had several callers waiting), the
+		 * writes on their way join this commit after a short wait: its
+		 * fsync costs the same for one write as for thirty. */
+		if (waited > 1 && n < max && !st->stopping) {
+			const struct timespec gather = { 0, GATHER_NS };
+
+			pthread_mutex_unlock(&st->mu);
+			nanosleep(&gather, NULL);
+			pthread_mutex_lock(&st->mu);
+			n = take(st, batch, n, max);
 		}
-		if (st->head == NULL)
-			st->tail = NULL;
 		pthread_mutex_unlock(&st->mu);
+		waited = 0;
+		for (size_t i = 0; i < n; i++)
+			waited += batch[i]->free_arg == NULL;
 
 		for (size_t i = 0; i < n; i++)
 			batch[i]->rc = 0;
