@@ -134,6 +134,13 @@ load() {
     printf "    appliance CPU per LSC %.2f ms (frontd %.2f + signer tree %.2f); one token signature %.3f ms; efficiency %.2f (target >= 0.50)\n",
       f + s, f, s, sig, ((f + s) > 0 ? sig / (f + s) : 0) }'
   [ "$label" = 64 ] && awk -v p="${p99:-999999}" 'BEGIN { printf "    p99 at 64 phones %.1f ms (target <= 100 ms): %s\n", p, p <= 100 ? "met" : "not met" }'
+  # The phones run on the same cores: with both CPUs per LSC, Little's law bounds the
+  # mean latency of C phones at once from below (C / the most LSCs/s the cores allow).
+  drv=$(sed -n 's/.*CPU during the sessions:.* \([0-9.]*\) ms per session.*/\1/p' "$T_TMP/load.err")
+  [ "$label" = 64 ] && [ -n "$drv" ] && awk -v f="$ft" -v s="$st" -v d="$drv" -v n="$(nproc)" -v c="$c" 'BEGIN {
+    if (f + s + d <= 0) exit
+    r = n * 1000 / (f + s + d)
+    printf "    the phones'"'"' own CPU %.2f ms per session on the same %d cores: at most %.0f LSC/s here, so the mean latency of %d phones at once is at least %.0f ms\n", d, n, r, c, c * 1000 / r }'
   if [ "$prc" != 0 ] || [ "${ok:-0}" != "$n" ]; then
     echo "  bench_capacity: FAILED enrollments in the $label run (capf-phone exit $prc)"; grep -E 'first failure|success' "$T_TMP/load.out"; tail -3 "$T_TMP/load.err"
     return 1
