@@ -98,8 +98,9 @@ static int lint_times(X509 *y, time_t now, time_t *nb, time_t *na, struct capf_e
 	return 0;
 }
 
-int capf_lsc_lint_issued(const struct capf_conf *c, const struct capf_ca *ca, X509 *cert, time_t now,
-			 struct capf_errlist *errs)
+/* The LSC lint of der (cert: der parsed), its inputs read back from cert. */
+static int lsc_issued(const struct capf_conf *c, const struct capf_ca *ca, X509 *cert, const unsigned char *der,
+		      size_t len, time_t now, struct capf_errlist *errs)
 {
 	struct capf_lsc_input in;
 	unsigned char *spki = NULL;
@@ -149,8 +150,38 @@ int capf_lsc_lint_issued(const struct capf_conf *c, const struct capf_ca *ca, X5
 		if (t >= now - CAPF_LINT_CLOCK_SLACK && t <= now + CAPF_LINT_CLOCK_SLACK)
 			in.now = t;
 	}
-	r = capf_lsc_lint(c, ca, &in, cert, errs);
+	r = capf_lsc_lint_der(c, ca, &in, der, len, errs);
 	OPENSSL_free(spki);
+	return r;
+}
+
+int capf_lsc_lint_issued_der(const struct capf_conf *c, const struct capf_ca *ca, const unsigned char *der,
+			     size_t len, time_t now, struct capf_errlist *errs)
+{
+	X509 *x = capf_der_x509(der, len);
+	int r;
+
+	if (x == NULL) {
+		ERR("lint: not a DER certificate");
+		return -1;
+	}
+	r = lsc_issued(c, ca, x, der, len, now, errs);
+	X509_free(x);
+	return r;
+}
+
+int capf_lsc_lint_issued(const struct capf_conf *c, const struct capf_ca *ca, X509 *cert, time_t now,
+			 struct capf_errlist *errs)
+{
+	unsigned char *der = NULL;
+	int n, r;
+
+	if (cert == NULL || (n = i2d_X509(cert, &der)) <= 0) {
+		ERR("lint: nothing to check");
+		return -1;
+	}
+	r = lsc_issued(c, ca, cert, der, (size_t)n, now, errs);
+	OPENSSL_free(der);
 	return r;
 }
 

@@ -29,6 +29,9 @@
 
 int capf_lsc_lint_issued(const struct capf_conf *c, const struct capf_ca *ca, X509 *cert, time_t now,
 			 struct capf_errlist *errs);
+/* The same on a certificate's DER: the bytes themselves are linted. */
+int capf_lsc_lint_issued_der(const struct capf_conf *c, const struct capf_ca *ca, const unsigned char *der,
+			     size_t len, time_t now, struct capf_errlist *errs);
 int capf_tls_lint(const struct capf_ca *ca, X509 *cert, time_t now, struct capf_errlist *errs);
 int capf_cacert_lint(X509 *cert, EVP_PKEY *key, time_t now, struct capf_errlist *errs);
 int capf_csr_lint(X509_REQ *req, EVP_PKEY *key, struct capf_errlist *errs);

@@ -278,6 +278,79 @@ X509 *capf_der_x509(const uint8_t *der, size_t len)
 	return x;
 }
 
+int capf_der_tbs_sigalg(const uint8_t *tbs, size_t len, const uint8_t **alg, size_t *alg_len)
+{
+	const uint8_t *p = tbs, *end = tbs + len, *c, *v;
+	size_t l, vl;
+
+	if (tbs == NULL || tlv(&p, end, T_SEQUENCE, &c, &l) != 0 || p != end)
+		return -1;
+	p = c;
+	end = c + l;
+	if (p < end && p[0] == 0xa0 && tlv(&p, end, 0xa0, &v, &vl) != 0) /* [0] version */
+		return -1;
+	if (tlv(&p, end, 0x02, &v, &vl) != 0) /* serialNumber */
+		return -1;
+	*alg = p;
+	if (tlv(&p, end, T_SEQUENCE, &v, &vl) != 0)
+		return -1;
+	*alg_len = (size_t)(p - *alg);
+	return 0;
+}
+
+/* A DER length (at most 3 octets: below 16 MiB) at out; its size. */
+static size_t put_len(uint8_t *out, size_t n)
+{
+	if (n < 0x80) {
+		out[0] = (uint8_t)n;
+		return 1;
+	}
+	if (n <= 0xff) {
+		out[0] = 0x81;
+		out[1] = (uint8_t)n;
+		return 2;
+	}
+	if (n <= 0xffff) {
+		out[0] = 0x82;
+		out[1] = (uint8_t)(n >> 8);
+		out[2] = (uint8_t)n;
+		return 3;
+	}
+	out[0] = 0x83;
+	out[1] = (uint8_t)(n >> 16);
+	out[2] = (uint8_t)(n >> 8);
+	out[3] = (uint8_t)n;
+	return 4;
+}
+
+uint8_t *capf_der_cert_assemble(const uint8_t *tbs, size_t tbs_len, const uint8_t *alg, size_t alg_len,
+				const uint8_t *sig, size_t sig_len, size_t *out_len)
+{
+	uint8_t lb[4], *out, *q;
+	size_t bits = sig_len + 1, body, n;
+
+	if (tbs == NULL || alg == NULL || sig == NULL || tbs_len + alg_len + sig_len > 0x100000)
+		return NULL;
+	body = tbs_len + alg_len + 1 + put_len(lb, bits) + bits;
+	if ((out = malloc(1 + 4 + body)) == NULL)
+		return NULL;
+	q = out;
+	*q++ = T_SEQUENCE;
+	q += put_len(q, body);
+	memcpy(q, tbs, tbs_len);
+	q += tbs_len;
+	memcpy(q, alg, alg_len);
+	q += alg_len;
+	*q++ = T_BIT_STRING;
+	n = put_len(q, bits);
+	q += n;
+	*q++ = 0; /* no unused bits */
+	memcpy(q, sig, sig_len);
+	q += sig_len;
+	*out_len = (size_t)(q - out);
+	return out;
+}
+
 int capf_der_cert_tbs(const uint8_t *der, size_t len, const uint8_t **tbs, size_t *tbs_len)
 {
 	const uint8_t *p = der, *end = der + len, *c, *v, *t;

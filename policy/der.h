@@ -16,6 +16,9 @@
  *   capf_der_x509     a certificate parsed without building its key (X509_get0_pubkey
  *                     is NULL; everything else readable).
  *   capf_der_cert_tbs the TBSCertificate bytes of a DER certificate (what is signed).
+ *   capf_der_tbs_sigalg the signature AlgorithmIdentifier inside a TBSCertificate.
+ *   capf_der_cert_assemble a DER certificate from a TBSCertificate, an algorithm and
+ *                     a signature (what the key process returns).
  * Pure functions over caller memory; the parse-only library context is created
  * once (thread-safe) and never changes.
  */
@@ -59,5 +62,14 @@ X509 *capf_der_x509(const uint8_t *der, size_t len);
  * be a SEQUENCE of exactly a SEQUENCE (TBSCertificate), a SEQUENCE
  * (signatureAlgorithm) and a BIT STRING (signatureValue). 0 or -1. */
 int capf_der_cert_tbs(const uint8_t *der, size_t len, const uint8_t **tbs, size_t *tbs_len);
+
+/* *alg and *alg_len: the signature AlgorithmIdentifier inside a TBSCertificate
+ * (after the optional version and the serial number). 0 or -1. */
+int capf_der_tbs_sigalg(const uint8_t *tbs, size_t len, const uint8_t **alg, size_t *alg_len);
+
+/* A DER certificate from its parts: SEQUENCE { tbs, alg, BIT STRING (no unused
+ * bits) sig }. A new buffer (free()) and *out_len, or NULL. */
+uint8_t *capf_der_cert_assemble(const uint8_t *tbs, size_t tbs_len, const uint8_t *alg, size_t alg_len,
+				const uint8_t *sig, size_t sig_len, size_t *out_len);
 
 #endif

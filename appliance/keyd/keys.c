@@ -374,6 +374,87 @@ static const char *lint_text(struct capf_errlist *errs, char *buf, size_t len)
 	return capf_errlist_join(errs, "; ", buf, len);
 }
 
+/*
+ * An LSC, as bytes: the certificate received is linted as it is but unsigned (its
+ * inputs read back from it), its TBSCertificate is signed as it is, verified, and the answer is
+ * that TBSCertificate with the algorithm it names (the lint checked that it is the
+ * one outside too, lsc.digest with the CA's key) and the signature. What is signed
+ * is byte for byte what was linted; no object is encoded again.
+ */
+static int sign_lsc(struct keyd *k, struct slot *s, const struct capf_ipc_msg *req,
+		    struct capf_ipc_builder *resp)
+{
+	struct capf_errlist *errs = capf_errlist_new();
+	const uint8_t *der, *tbs, *alg;
+	size_t derlen, tbslen, alglen, siglen = 0, outlen = 0, ulen = 0;
+	const EVP_MD *md = capf_lsc_digest(&k->conf);
+	unsigned char *sig = NULL;
+	uint8_t *out = NULL, *u = NULL;
+	EVP_MD_CTX *m = NULL, *v = NULL;
+	char text[900], oe[512];
+
+	if (errs == NULL)
+		return reply(req, resp, CAPF_IPC_ERROR, "out of memory");
+	if (capf_ipc_get_bytes(req, CAPF_IPC_T_CERT, &der, &derlen) != 0) {
+		reply(req, resp, CAPF_IPC_ERROR, "CERT: the unsigned certificate is missing");
+		goto out;
+	}
+	if (capf_der_cert_tbs(der, derlen, &tbs, &tbslen) != 0 ||
+	    capf_der_tbs_sigalg(tbs, tbslen, &alg, &alglen) != 0) {
+		reply(req, resp, CAPF_IPC_ERROR, "CERT: not a DER certificate");
+		goto out;
+	}
+	/* whatever signature it carries is not ours to keep: linted as unsigned */
+	if ((u = capf_der_cert_assemble(tbs, tbslen, alg, alglen, (const uint8_t *)"", 0, &ulen)) == NULL) {
+		reply(req, resp, CAPF_IPC_ERROR, "out of memory");
+		goto out;
+	}
+	if (s->ca == NULL)
+		capf_errlist_add(errs, "the slot has no CAPF CA certificate");
+	else
+		capf_lsc_lint_issued_der(&k->conf, s->ca, u, ulen, time(NULL), errs);
+	if (capf_errlist_total(errs) > 0) {
+		capf_log(LOG_WARNING, "lint_refused", "slot=%u kind=%u findings=\"%s\"", s->id,
+			 CAPF_IPC_SIGN_LSC, lint_text(errs, text, sizeof(text)));
+		reply(req, resp, CAPF_IPC_ERROR, "refused by the key process's lint: %s",
+		      lint_text(errs, text, sizeof(text)));
+		goto out;
+	}
+	ERR_clear_error();
+	if ((m = EVP_MD_CTX_new()) == NULL ||
+	    EVP_DigestSignInit_ex(m, NULL, EVP_MD_get0_name(md), k->libctx, NULL, s->key, NULL) != 1 ||
+	    EVP_DigestSign(m, NULL, &siglen, tbs, tbslen) != 1 || (sig = OPENSSL_malloc(siglen)) == NULL ||
+	    EVP_DigestSign(m, sig, &siglen, tbs, tbslen) != 1) {
+		ossl_err(oe, sizeof(oe));
+		reply(req, resp, CAPF_IPC_RETRY_LATER, "signing with %s failed: %s", s->uri, oe);
+		goto out;
+	}
+	if ((v = EVP_MD_CTX_new()) == NULL ||
+	    EVP_DigestVerifyInit_ex(v, NULL, EVP_MD_get0_name(md), NULL, NULL,
+				    X509_get0_pubkey(capf_ca_cert(s->ca)), NULL) != 1 ||
+	    EVP_DigestVerify(v, sig, siglen, tbs, tbslen) != 1) {
+		ossl_err(oe, sizeof(oe));
+		reply(req, resp, CAPF_IPC_ERROR, "the signature made with %s does not verify: %s", s->uri, oe);
+		goto out;
+	}
+	if ((out = capf_der_cert_assemble(tbs, tbslen, alg, alglen, sig, siglen, &outlen)) == NULL) {
+		reply(req, resp, CAPF_IPC_ERROR, "cannot encode the signed certificate");
+		goto out;
+	}
+	reply(req, resp, CAPF_IPC_OK, NULL);
+	capf_ipc_put_bytes(resp, CAPF_IPC_T_CERT, out, outlen);
+out:
+	ERR_clear_error();
+	free(out);
+	free(u);
+	OPENSSL_free(sig);
+	EVP_MD_CTX_free(m);
+	EVP_MD_CTX_free(v);
+	capf_errlist_free(errs);
+	return 0;
+}
+
+/* A TLS server certificate or a CA certificate (kind), as an object. */
 static int sign_cert(struct keyd *k, struct slot *s, uint8_t kind, const struct capf_ipc_msg *req,
 		     struct capf_ipc_builder *resp)
 {
@@ -396,13 +477,8 @@ static int sign_cert(struct keyd *k, struct slot *s, uint8_t kind, const struct 
 		reply(req, resp, CAPF_IPC_ERROR, "CERT: the unsigned certificate is missing");
 		goto out;
 	}
-	/* an LSC: the phone's key stays bytes (the lint parses them itself; OpenSSL's
-	 * decoders would cost more than the signature) */
 	p = der;
-	if (kind == CAPF_IPC_SIGN_LSC)
-		x = capf_der_x509(der, derlen), p = der + derlen;
-	else
-		x = d2i_X509(NULL, &p, (long)derlen);
+	x = d2i_X509(NULL, &p, (long)derlen);
 	if (x == NULL || p != der + derlen) {
 		reply(req, resp, CAPF_IPC_ERROR, "CERT: not a DER certificate");
 		goto out;
@@ -416,13 +492,6 @@ static int sign_cert(struct keyd *k, struct slot *s, uint8_t kind, const struct 
 			ASN1_BIT_STRING_set((ASN1_BIT_STRING *)sig, NULL, 0);
 	}
 	switch (kind) {
-	case CAPF_IPC_SIGN_LSC:
-		if (s->ca == NULL)
-			capf_errlist_add(errs, "the slot has no CAPF CA certificate");
-		else
-			lint = capf_lsc_lint_issued(&k->conf, s->ca, x, now, errs);
-		md = capf_lsc_digest(&k->conf);
-		break;
 	case CAPF_IPC_SIGN_TLS:
 		if (s->ca == NULL)
 			capf_errlist_add(errs, "the slot has no CAPF CA certificate");
@@ -577,7 +646,7 @@ static int key_sign(struct keyd *k, const struct capf_ipc_msg *req, struct capf_
 	else if (kind == CAPF_IPC_SIGN_CSR)
 		rc = sign_csr(k, s, req, resp);
 	else if (kind >= CAPF_IPC_SIGN_LSC && kind <= CAPF_IPC_SIGN_CA)
-		rc = sign_cert(k, s, kind, req, resp);
+		rc = kind == CAPF_IPC_SIGN_LSC ? sign_lsc(k, s, req, resp) : sign_cert(k, s, kind, req, resp);
 	else
 		rc = reply(req, resp, CAPF_IPC_ERROR, "SIGN_KIND %u: unknown", kind);
 	slot_put();

@@ -314,6 +314,36 @@ static void test_certificates(void **state)
 	assert_memory_equal(t, tbs, tl);
 	assert_int_equal(capf_der_cert_tbs(der, (size_t)len - 1, &t, &tl), -1);
 	assert_int_equal(capf_der_cert_tbs((const uint8_t *)"\x30\x02\x05\x00", 4, &t, &tl), -1);
+	/* the TBSCertificate's algorithm, and the certificate put together again from
+	 * its parts is OpenSSL's encoding, byte for byte */
+	{
+		const uint8_t *a;
+		size_t al, ol;
+		unsigned char *alg = NULL;
+		int alen = i2d_X509_ALGOR(X509_get0_tbs_sigalg(x), &alg);
+		const ASN1_BIT_STRING *sig;
+		uint8_t *whole;
+
+		assert_int_equal(capf_der_tbs_sigalg(t, tl, &a, &al), 0);
+		assert_int_equal(al, (size_t)alen);
+		assert_memory_equal(a, alg, al);
+		X509_get0_signature(&sig, NULL, x);
+		assert_non_null(whole = capf_der_cert_assemble(t, tl, a, al, ASN1_STRING_get0_data(sig),
+							       (size_t)ASN1_STRING_length(sig), &ol));
+		assert_int_equal(ol, (size_t)len);
+		assert_memory_equal(whole, der, ol);
+		free(whole);
+		OPENSSL_free(alg);
+		/* no version (v1), and a version that is not [0] */
+		assert_int_equal(capf_der_tbs_sigalg((const uint8_t *)"\x30\x05\x02\x01\x01\x30\x00", 7, &a,
+						     &al),
+				 0);
+		assert_int_equal(al, 2);
+		assert_int_equal(capf_der_tbs_sigalg((const uint8_t *)"\x30\x05\x04\x01\x01\x30\x00", 7, &a,
+						     &al),
+				 -1);
+		assert_int_equal(capf_der_tbs_sigalg((const uint8_t *)"\x30\x03\x02\x01\x01", 5, &a, &al), -1);
+	}
 	/* the three elements of a certificate, and nothing else */
 	assert_int_equal(capf_der_cert_tbs((const uint8_t *)"\x30\x06\x30\x00\x30\x00\x03\x00", 8, &t, &tl), 0);
 	assert_int_equal(tl, 2);
