@@ -374,6 +374,18 @@ static const char *lint_text(struct capf_errlist *errs, char *buf, size_t len)
 	return capf_errlist_join(errs, "; ", buf, len);
 }
 
+/* A lint refused what the slot was asked to sign (kind: its name in the log):
+ * logged, and the findings answered as an error. */
+static void lint_refused(const struct slot *s, const char *kind, struct capf_errlist *errs,
+			 const struct capf_ipc_msg *req, struct capf_ipc_builder *resp)
+{
+	char text[900];
+
+	capf_log(LOG_WARNING, "lint_refused", "slot=%u kind=%s findings=\"%s\"", s->id, kind,
+		 lint_text(errs, text, sizeof(text)));
+	reply(req, resp, CAPF_IPC_ERROR, "refused by the key process's lint: %s", text);
+}
+
 /*
  * An LSC, as bytes: the certificate received is linted as it is but unsigned (its
  * inputs read back from it), its TBSCertificate is signed as it is, verified, and the answer is
@@ -391,7 +403,7 @@ static int sign_lsc(struct keyd *k, struct slot *s, const struct capf_ipc_msg *r
 	unsigned char *sig = NULL;
 	uint8_t *out = NULL, *u = NULL;
 	EVP_MD_CTX *m = NULL, *v = NULL;
-	char text[900], oe[512];
+	char oe[512];
 
 	if (errs == NULL)
 		return reply(req, resp, CAPF_IPC_ERROR, "out of memory");
@@ -414,10 +426,7 @@ static int sign_lsc(struct keyd *k, struct slot *s, const struct capf_ipc_msg *r
 	else
 		capf_lsc_lint_issued_der(&k->conf, s->ca, u, ulen, time(NULL), errs);
 	if (capf_errlist_total(errs) > 0) {
-		capf_log(LOG_WARNING, "lint_refused", "slot=%u kind=%u findings=\"%s\"", s->id,
-			 CAPF_IPC_SIGN_LSC, lint_text(errs, text, sizeof(text)));
-		reply(req, resp, CAPF_IPC_ERROR, "refused by the key process's lint: %s",
-		      lint_text(errs, text, sizeof(text)));
+		lint_refused(s, "lsc", errs, req, resp);
 		goto out;
 	}
 	ERR_clear_error();
@@ -467,7 +476,7 @@ static int sign_cert(struct keyd *k, struct slot *s, uint8_t kind, const struct 
 	EVP_MD_CTX *m = NULL;
 	X509 *x = NULL;
 	EVP_PKEY *vkey = s->pub;
-	char text[900], oe[512];
+	char oe[512];
 	time_t now = time(NULL);
 	int lint = 0, n;
 
@@ -513,10 +522,7 @@ static int sign_cert(struct keyd *k, struct slot *s, uint8_t kind, const struct 
 	if (s->ca != NULL)
 		vkey = X509_get0_pubkey(capf_ca_cert(s->ca));
 	if (lint != 0 || capf_errlist_total(errs) > 0) {
-		capf_log(LOG_WARNING, "lint_refused", "slot=%u kind=%u findings=\"%s\"", s->id, kind,
-			 lint_text(errs, text, sizeof(text)));
-		reply(req, resp, CAPF_IPC_ERROR, "refused by the key process's lint: %s",
-		      lint_text(errs, text, sizeof(text)));
+		lint_refused(s, kind == CAPF_IPC_SIGN_TLS ? "tls" : "ca", errs, req, resp);
 		goto out;
 	}
 	ERR_clear_error();
@@ -557,7 +563,7 @@ static int sign_csr(struct keyd *k, struct slot *s, const struct capf_ipc_msg *r
 	unsigned char *out = NULL;
 	EVP_MD_CTX *m = NULL;
 	X509_REQ *r = NULL;
-	char text[900], oe[512];
+	char oe[512];
 	int n;
 
 	if (errs == NULL)
@@ -568,10 +574,7 @@ static int sign_csr(struct keyd *k, struct slot *s, const struct capf_ipc_msg *r
 		goto out;
 	}
 	if (capf_csr_lint(r, s->pub, errs) != 0) {
-		capf_log(LOG_WARNING, "lint_refused", "slot=%u kind=csr findings=\"%s\"", s->id,
-			 lint_text(errs, text, sizeof(text)));
-		reply(req, resp, CAPF_IPC_ERROR, "refused by the key process's lint: %s",
-		      lint_text(errs, text, sizeof(text)));
+		lint_refused(s, "csr", errs, req, resp);
 		goto out;
 	}
 	ERR_clear_error();
