@@ -29,7 +29,7 @@
 
 #define BUSY_TIMEOUT_MS 5000
 #define MAX_BATCH 1024
-#define GATHER_NS 300000 /* the wait for more writes under load: 0.3 ms */
+#define GATHER_NS 1000000 /* the wait for more writes under load: 1 ms */
 #define MAX_IDLE_READERS 8
 
 struct store_wreq {
