@@ -693,6 +693,31 @@ static void test_builder_misuse(void **state)
 }
 
 /* BULK_ADD chunks: as many device records as fit in one message. */
+/* A builder's buffer is wiped as far as it was written when it is freed, and the
+ * next builder of the thread reuses it: nothing of an authentication string is
+ * left in memory, and the second message carries nothing of the first. */
+static void test_builder_wipe(void **state)
+{
+	static const char secret[] = "314159265358979323846264338327950288";
+	struct capf_ipc_builder b;
+	const uint8_t *buf;
+	size_t first;
+
+	(void)state;
+	assert_int_equal(capf_ipc_build_request(&b, CAPF_IPC_BEGIN, 1), 0);
+	assert_int_equal(capf_ipc_put_str(&b, CAPF_IPC_T_AUTH_STRING, secret), 0);
+	assert_non_null(memmem(b.buf, b.len, secret, sizeof(secret) - 1));
+	buf = b.buf;
+	first = b.len;
+	capf_ipc_builder_free(&b);
+	assert_int_equal(capf_ipc_build_request(&b, CAPF_IPC_PING, 2), 0);
+	assert_ptr_equal(b.buf, buf); /* the thread's spare */
+	assert_true(b.len < first);
+	for (size_t i = b.len; i < first; i++)
+		assert_int_equal(b.buf[i], 0);
+	capf_ipc_builder_free(&b);
+}
+
 static void test_bulk_chunk(void **state)
 {
 	struct capf_ipc_builder b;
@@ -798,6 +823,7 @@ int main(void)
 		cmocka_unit_test(test_malformed),
 		cmocka_unit_test(test_caps),
 		cmocka_unit_test(test_builder_misuse),
+		cmocka_unit_test(test_builder_wipe),
 		cmocka_unit_test(test_bulk_chunk),
 		cmocka_unit_test(test_names),
 		cmocka_unit_test(test_schema_check),
