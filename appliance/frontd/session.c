@@ -1158,7 +1158,9 @@ static void on_first_bytes(struct session *s, uint32_t events)
 			return;
 	}
 	nsilent--;
-	if (s->refuse) { /* bounded by REFUSE_SLOTS: no slot, no queue */
+	/* refused: bounded by REFUSE_SLOTS, no slot; else a free slot and nobody
+	 * waiting for one: at once */
+	if (s->refuse || (s->f->rr == NULL && s->f->nhandshakes < s->f->max_handshakes)) {
 		start_handshake(s, front_now_ms());
 		return;
 	}
