@@ -44,7 +44,7 @@ struct front_ev {
 #define REFUSE_HANDSHAKE_MS 5000
 
 /*
- * Handshakes in progress (TLS state, OpenSSL's handshake buffers: about 35 KiB
+ * Handshakes in progress (TLS state, OpenSSL's handshake buffers: about 44 KiB
  * each) are bounded by --max-handshakes (DEFAULT_MAX_HANDSHAKES). A connection
  * takes no SSL object and no slot until its first TLS record (the ClientHello)
  * is complete in the socket; then it waits for a slot in its address's queue,

@@ -41,6 +41,7 @@
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <errno.h>
+#include <malloc.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -1277,12 +1278,15 @@ static void evict_for_fairness(struct front *f, uint64_t now)
 
 void session_log_load(const struct front *f, const char *why)
 {
+	struct mallinfo2 mi = mallinfo2(); /* the heap: in use, free inside it, mmap'd */
+
 	capf_log(LOG_INFO, "front_load",
 		 "why=%s sessions=%u refusing=%u silent=%u hello_waiting=%u handshakes=%u "
 		 "max_handshakes=%u ssl=%u handshake_addresses=%u addresses=%u peak_handshakes=%u "
-		 "peak_ssl=%u evicted=%llu",
+		 "peak_ssl=%u evicted=%llu heap_used_kib=%zu heap_free_kib=%zu mmap_kib=%zu",
 		 why, f->nsessions, f->nrefusing, nsilent, f->nwaiting, f->nhandshakes, f->max_handshakes,
-		 f->nssl, f->hs_addrs, peer_count(), f->peak_handshakes, f->peak_ssl, f->evicted);
+		 f->nssl, f->hs_addrs, peer_count(), f->peak_handshakes, f->peak_ssl, f->evicted,
+		 mi.uordblks / 1024, mi.fordblks / 1024, mi.hblkhd / 1024);
 }
 
 void session_new(struct front *f, int fd, const char *peer, struct peer *pa, int refuse)

@@ -217,6 +217,15 @@ for KIND in $CAS; do
         split($1, a, ":"); mb = $2 / 1024
         t = a[2] == f ? " (target <= 256 MiB: " (mb <= 256 ? "met" : "not met") ")" : a[2] == s ? " (target <= 64 MiB: " (mb <= 64 ? "met" : "not met") ")" : ""
         printf "      %s %.1f MiB%s\n", $1, mb, t }'
+    # what capf-frontd held at once: its event=front_load line (logged on SIGUSR1)
+    n0=$(grep -c 'event=front_load' "$D/logs/frontd.log" 2>/dev/null)
+    kill -USR1 "$CAPF_FRONTD_PID" 2>/dev/null
+    for _ in $(seq 50); do
+      [ "$(grep -c 'event=front_load' "$D/logs/frontd.log" 2>/dev/null)" -gt "${n0:-0}" ] && break
+      sleep 0.1
+    done
+    grep 'event=front_load' "$D/logs/frontd.log" 2>/dev/null | tail -n 1 |
+      sed -n 's/.*max_handshakes=\([0-9]*\) .*peak_handshakes=\([0-9]*\) peak_ssl=\([0-9]*\) evicted=\([0-9]*\).*/      capf-frontd held at most \2 TLS handshakes (--max-handshakes \1) and \3 SSL objects at once (\4 handshakes evicted)/p'
   fi
 
   if [ "$KIND" = "${CAS%% *}" ] && part bulk; then
