@@ -762,24 +762,34 @@ static int case_trickle(const char *host, const char *port)
 	return 0;
 }
 
-static int case_slow_handshake(const char *host, const char *port)
+/* A real ClientHello (from a memory BIO): its length. */
+static int client_hello(uint8_t *hello, int cap)
 {
-	/* a real ClientHello, from a memory BIO, sent one byte at a time */
 	BIO *in = BIO_new(BIO_s_mem()), *out = BIO_new(BIO_s_mem());
 	SSL *s = SSL_new(ctx);
-	uint8_t hello[4096], buf[4096];
-	int hl, fd;
-	long i = 0;
-	double t0, dt;
-	const char *end = NULL;
+	int hl;
 
 	if (in == NULL || out == NULL || s == NULL)
 		fail("out of memory");
 	SSL_set_bio(s, in, out);
 	SSL_set_connect_state(s);
 	SSL_do_handshake(s);
-	if ((hl = BIO_read(out, hello, sizeof(hello))) <= 0)
+	if ((hl = BIO_read(out, hello, cap)) <= 0)
 		fail("no ClientHello");
+	SSL_free(s);
+	ERR_clear_error();
+	return hl;
+}
+
+static int case_slow_handshake(const char *host, const char *port)
+{
+	/* a real ClientHello sent one byte at a time */
+	uint8_t hello[4096], buf[4096];
+	int hl = client_hello(hello, sizeof(hello)), fd;
+	long i = 0;
+	double t0, dt;
+	const char *end = NULL;
+
 	if ((fd = tcp_open(host, port, NULL, 0)) < 0)
 		fail("no connection to %s:%s", host, port);
 	set_timeout(fd, opt.interval);
@@ -801,7 +811,6 @@ static int case_slow_handshake(const char *host, const char *port)
 	}
 	dt = now() - t0;
 	close(fd);
-	SSL_free(s);
 	if (end == NULL || dt > opt.within) {
 		printf("FAIL: slow-handshake: open after %.1fs (%ld bytes sent), limit %.1fs\n", dt, i,
 		       opt.within);
@@ -949,6 +958,17 @@ static void conn_trickle(struct conn *c, double t)
 	c->next = t + opt.interval;
 }
 
+/* --rate connections a second: the budget grows with the time since last, up to a second's worth */
+static void refill(double *budget, double *last)
+{
+	double t = now();
+
+	*budget += (t - *last) * opt.rate;
+	if (*budget > opt.rate)
+		*budget = opt.rate;
+	*last = t;
+}
+
 static int case_flood(const char *host, const char *port)
 {
 	long n = opt.count, open_n = 0;
@@ -964,12 +984,9 @@ static int case_flood(const char *host, const char *port)
 	if ((c = calloc((size_t)n, sizeof(*c))) == NULL || (pf = calloc((size_t)n, sizeof(*pf))) == NULL)
 		fail("out of memory");
 	while (!flood_stop && now() < stop_at) {
-		double t = now();
+		double t;
 
-		budget += (t - last) * opt.rate;
-		if (budget > opt.rate)
-			budget = opt.rate;
-		last = t;
+		refill(&budget, &last);
 		open_n = 0;
 		for (long i = 0; i < n; i++)
 			open_n += c[i].phase != P_FREE;
@@ -1025,24 +1042,13 @@ static int case_flood(const char *host, const char *port)
 
 static int case_stall(const char *host, const char *port, int hello)
 {
-	BIO *in = BIO_new(BIO_s_mem()), *out = BIO_new(BIO_s_mem());
-	SSL *s = SSL_new(ctx);
 	uint8_t ch[4096];
-	int chl = 0, ready = 0;
+	int chl = hello ? client_hello(ch, sizeof(ch)) : 0, ready = 0;
 	long n = opt.count, attempts = 0, closed = 0, open_n = 0;
 	int *fds;
 	struct pollfd *pf;
 	double t0 = now(), stop_at = t0 + opt.duration, budget = 0, last = t0;
 
-	if (in == NULL || out == NULL || s == NULL)
-		fail("out of memory");
-	SSL_set_bio(s, in, out); /* a real ClientHello, from a memory BIO; sent as it is each time */
-	SSL_set_connect_state(s);
-	SSL_do_handshake(s);
-	if (hello && (chl = BIO_read(out, ch, sizeof(ch))) <= 0)
-		fail("no ClientHello");
-	SSL_free(s);
-	ERR_clear_error();
 	raise_nofile(&n);
 	signal(SIGTERM, on_term);
 	if ((fds = calloc((size_t)n, sizeof(*fds))) == NULL || (pf = calloc((size_t)n, sizeof(*pf))) == NULL)
@@ -1050,12 +1056,7 @@ static int case_stall(const char *host, const char *port, int hello)
 	for (long i = 0; i < n; i++)
 		fds[i] = -1;
 	while (!flood_stop && now() < stop_at) {
-		double t = now();
-
-		budget += (t - last) * opt.rate;
-		if (budget > opt.rate)
-			budget = opt.rate;
-		last = t;
+		refill(&budget, &last);
 		for (long i = 0; i < n; i++) {
 			int fd;
 
