@@ -2,7 +2,8 @@
 # capf-frontd's handshake slots (issue #14: memory in a burst, without undoing #11's
 # guarantee that hostile clients cannot starve honest phones), against the whole
 # appliance (real token, real TLS), with --max-handshakes 32:
-#  - a silent connection holds no SSL object (front_load, logged on SIGUSR1: silent=N ssl=0);
+#  - a silent connection holds no SSL object (front_load, logged on SIGUSR1: silent=N ssl=0),
+#    nor one sending its ClientHello a byte at a time (closed at handshake_timeout);
 #  - 100 phones from one address at once, three times the slots: every one enrolls, at
 #    most 32 handshakes at once;
 #  - four addresses, 60 connections each (7.5 times the slots), send a ClientHello and
@@ -62,11 +63,15 @@ for a in 21 22 23 24; do
   T_PIDS+=($!)
 done
 for i in 0 1 2 3; do wait_log 30 "$T_TMP/silent.$((21 + i))" '^ready' "${pids[$i]}"; done
-sleep 1
+# and a ClientHello a byte every 0.2 s (it never completes before handshake_timeout)
+"$H" slow-handshake "$CAPF_HOST" "$CAPF_PORT" --interval 0.2 --within 40 >"$T_TMP/slow.out" 2>&1 &
+SLOW=$!
+T_PIDS+=($!)
+sleep 2
 load silent
 rss1=$(rss)
-check_grep "200 silent connections: counted, no SSL object, no handshake slot" \
-  " silent=200 hello_waiting=0 handshakes=0 max_handshakes=32 ssl=0 " "$T_TMP/load.silent"
+check_grep "200 silent connections and a ClientHello trickled: counted, no SSL object, no handshake slot" \
+  " silent=201 hello_waiting=0 handshakes=0 max_handshakes=32 ssl=0 " "$T_TMP/load.silent"
 echo "    capf-frontd VmRSS ${rss0} kB before, ${rss1} kB with the 200 silent connections"
 
 # 2. a burst from one address: three times the slots
@@ -112,6 +117,10 @@ check_grep "logged as event=handshake_evicted" "event=handshake_evicted peer=127
 check "never more than 32 handshakes at once ($(field peak_handshakes attacked))" \
   test "$(field peak_handshakes attacked)" -le 32
 for p in "${spids[@]}" "${pids[@]}"; do kill -TERM "$p" 2>/dev/null; wait "$p" 2>/dev/null; done
+wait "$SLOW"
+src=$?
+check "the trickled ClientHello was closed at handshake_timeout ($(cat "$T_TMP/slow.out"))" \
+  test "$src" = 0
 cat "$T_TMP"/stall.1? | grep attempts | sed 's/^/    staller: /'
 check "capf-frontd survived" kill -0 "$CAPF_FRONTD_PID"
 app_down
