@@ -123,10 +123,10 @@ void session_new(struct front *f, int fd, const char *peer, struct peer *pa, int
 /* Socket readiness (EPOLLIN/OUT/ERR/HUP bits). */
 void session_event(struct session *s, uint32_t events);
 /* Called every loop turn: ClientHellos waiting get the free handshake slots (one
- * address after the other), and stalled handshakes are evicted for addresses
- * below their fair share. */
+ * address after the other). */
 void session_admit(struct front *f, uint64_t now);
-/* Called every TICK_MS: timeouts. */
+/* Called every TICK_MS: timeouts; stalled handshakes evicted for addresses below
+ * their fair share of the slots. */
 void session_tick(struct front *f, uint64_t now);
 /* Logs event=front_load: connections by stage, SSL objects, slots, evictions. */
 void session_log_load(const struct front *f, const char *why);
