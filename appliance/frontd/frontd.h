@@ -43,6 +43,19 @@ struct front_ev {
 #define REFUSE_PER_ADDRESS 4
 #define REFUSE_HANDSHAKE_MS 5000
 
+/*
+ * Handshakes in progress (TLS state, OpenSSL's handshake buffers: about 44 KiB
+ * each) are bounded by --max-handshakes (DEFAULT_MAX_HANDSHAKES). A connection
+ * takes no SSL object and no slot until its first TLS record (the ClientHello)
+ * is complete in the socket; then it waits for a slot in its address's queue,
+ * the addresses served in turn. When every slot is taken, a handshake that has
+ * held its slot for HANDSHAKE_MIN_HOLD_MS is evicted (closed) for a waiting
+ * address holding fewer than its fair share (slots / addresses with handshakes
+ * or waiting ClientHellos), when its own address holds more than that share.
+ */
+#define DEFAULT_MAX_HANDSHAKES 1024
+#define HANDSHAKE_MIN_HOLD_MS 2000
+
 /* ---- main.c: the loop ---- */
 struct front {
 	const struct capf_conf *conf;
@@ -56,6 +69,16 @@ struct front {
 	unsigned peak_per_address; /* most connections served from one address at once */
 	unsigned long long accepted, refused_full, refused_address, dropped;
 	int stopping;
+	/* handshakes (see DEFAULT_MAX_HANDSHAKES) */
+	unsigned max_handshakes;
+	unsigned nhandshakes;     /* holding a handshake slot */
+	unsigned nwaiting;        /* ClientHello in, waiting for a slot */
+	unsigned nssl;            /* SSL objects alive (every connection past its ClientHello) */
+	unsigned hs_addrs;        /* addresses with a handshake slot or a waiting ClientHello */
+	unsigned peak_handshakes; /* most slots held at once */
+	unsigned peak_ssl;        /* most SSL objects at once */
+	unsigned long long evicted;
+	struct peer *rr; /* the next address whose ClientHello gets a slot */
 };
 
 int front_ev_add(struct front *f, struct front_ev *ev, uint32_t events);
@@ -76,9 +99,14 @@ SSL_CTX *front_tls_ctx(const struct capf_conf *conf, const char *provider_dir, c
 void front_tls_free(void);
 
 /* ---- peers.c ---- */
+struct session;
 struct peer {
-	unsigned sessions; /* served connections from this address */
-	unsigned refusing; /* connections being told RETRY_LATER */
+	unsigned sessions;                 /* served connections from this address */
+	unsigned refusing;                 /* connections being told RETRY_LATER */
+	unsigned handshakes;               /* of them holding a handshake slot */
+	unsigned waiting;                  /* of them with a ClientHello waiting for a slot */
+	struct session *wq_head, *wq_tail; /* those, first come first */
+	struct peer *rr_prev, *rr_next;    /* the ring of addresses with waiting ClientHellos */
 };
 /* The counts of ss's address (zero for a new one), or NULL when out of memory. */
 struct peer *peer_get(const struct sockaddr_storage *ss);
@@ -88,15 +116,20 @@ void peer_release(struct peer *p);
 unsigned peer_count(void);
 
 /* ---- session.c ---- */
-struct session;
 /* Takes an accepted, non-blocking socket (closes it on failure) and counts it in
  * f and pa (released when it closes). refuse: tell the phone RETRY_LATER right
  * after the TLS handshake (connection limit) instead of serving it. */
 void session_new(struct front *f, int fd, const char *peer, struct peer *pa, int refuse);
 /* Socket readiness (EPOLLIN/OUT/ERR/HUP bits). */
 void session_event(struct session *s, uint32_t events);
-/* Called once a second: timeouts. */
+/* Called every loop turn: ClientHellos waiting get the free handshake slots (one
+ * address after the other). */
+void session_admit(struct front *f, uint64_t now);
+/* Called every TICK_MS: timeouts; stalled handshakes evicted for addresses below
+ * their fair share of the slots. */
 void session_tick(struct front *f, uint64_t now);
+/* Logs event=front_load: connections by stage, SSL objects, slots, evictions. */
+void session_log_load(const struct front *f, const char *why);
 /* Frees the sessions closed during the last epoll batch. */
 void session_reap(void);
 /* Closes every session (shutdown). */

@@ -46,11 +46,17 @@
 #define ACCEPT_BATCH 64
 #define SIGNER_TIMEOUT_MS 30000
 
-static volatile sig_atomic_t got_signal;
+static volatile sig_atomic_t got_signal, got_usr1;
 
 static void on_signal(int sig)
 {
 	got_signal = sig;
+}
+
+static void on_usr1(int sig)
+{
+	(void)sig;
+	got_usr1 = 1;
 }
 
 static void usage(FILE *out)
@@ -69,6 +75,8 @@ static void usage(FILE *out)
 		"  --signer-connections N   connections to the signer, one request each (default 32, 1..256)\n"
 		"  --signer-queue N         requests waiting for a free connection before phones are told\n"
 		"                           to retry later (default 1024)\n"
+		"  --max-handshakes N       TLS handshakes in progress at once (default 1024, 1..1000000);\n"
+		"                           the other ClientHellos wait, see Memory below\n"
 		"  --provider-dir DIR       where capfhsm.so is, for a pkcs11: tls.key (default: ../lib\n"
 		"                           beside bin/, else ../lib/capf-appliance); its PKCS#11 module\n"
 		"                           is capf.conf's token.module\n"
@@ -91,9 +99,22 @@ static void usage(FILE *out)
 		"handshake of at most 5 s (64 such at a time, 4 per address; beyond, closed at once).\n"
 		"Deadlines, all absolute (bytes that never complete a CAPF message extend nothing):\n"
 		"handshake_timeout, idle_timeout for each answer of the phone, keygen_timeout, and\n"
-		"session_timeout for the whole session. The environment is emptied at start-up but for\n"
-		"SOFTHSM2_CONF and CAPFHSM_MODULE. front.sock is used only when its server is the owner\n"
-		"of sockets.dir (SO_PEERCRED) and neither group nor others may write that directory.\n"
+		"session_timeout for the whole session.\n"
+		"\n"
+		"Memory: a connection takes no TLS state before its first TLS record (the ClientHello)\n"
+		"is complete: a silent one costs a descriptor and under 1 KiB. A handshake in\n"
+		"progress costs about 44 KiB (OpenSSL's buffers); at most --max-handshakes of them, the\n"
+		"other ClientHellos wait (inside handshake_timeout from connect) in one queue per\n"
+		"address, the addresses served in turn. When all are taken, a handshake that has held\n"
+		"its slot 2 s is closed for an address holding fewer than its share (max-handshakes over\n"
+		"the addresses with handshakes or ClientHellos waiting) when its own address holds more:\n"
+		"clients that send a ClientHello and stall cannot keep other addresses' phones out.\n"
+		"SIGUSR1 logs event=front_load (connections silent, waiting, in handshake; SSL objects;\n"
+		"evictions; the heap); so does the stopping line.\n"
+		"\n"
+		"The environment is emptied at start-up but for SOFTHSM2_CONF and CAPFHSM_MODULE.\n"
+		"front.sock is used only when its server is the owner of sockets.dir (SO_PEERCRED) and\n"
+		"neither group nor others may write that directory.\n"
 		"\n"
 		"Exit status: 0 stopped by SIGTERM/SIGINT, 1 runtime failure, 2 usage or configuration\n"
 		"error, 3 start-up failure (TLS key or certificate, port, user, sandbox), 70 a system\n"
@@ -247,6 +268,11 @@ static int run(struct front *f)
 			}
 		}
 		now = front_now_ms();
+		session_admit(f, now);
+		if (got_usr1) {
+			got_usr1 = 0;
+			session_log_load(f, "SIGUSR1");
+		}
 		if (now >= next_tick) {
 			signer_tick(f->signer, now);
 			session_tick(f, now);
@@ -258,6 +284,7 @@ static int run(struct front *f)
 		}
 		session_reap();
 	}
+	session_log_load(f, "stopping");
 	capf_log(LOG_INFO, "stopping",
 		 "signal=%d sessions=%u accepted=%llu refused_full=%llu "
 		 "refused_address=%llu dropped=%llu peak_per_address=%u",
@@ -376,6 +403,7 @@ int main(int argc, char **argv)
 		{ "user", required_argument, NULL, 'u' },
 		{ "signer-connections", required_argument, NULL, 'n' },
 		{ "signer-queue", required_argument, NULL, 'q' },
+		{ "max-handshakes", required_argument, NULL, 'm' },
 		{ "provider-dir", required_argument, NULL, 'p' },
 		{ "foreground", no_argument, NULL, 'f' },
 		{ "verbose", no_argument, NULL, 'v' },
@@ -386,7 +414,7 @@ int main(int argc, char **argv)
 	static struct capf_conf conf;
 	const char *config = NULL, *listen_spec = NULL, *user = NULL;
 	char provider_dir[PATH_MAX + 8] = "", sock[CAPF_CONF_STR_MAX + 16], err[512];
-	unsigned nconn = 32, qmax = 1024;
+	unsigned nconn = 32, qmax = 1024, max_hs = DEFAULT_MAX_HANDSHAKES;
 	int foreground = 0, verbose = 0, no_seccomp = 0, c, rc;
 	struct capf_errlist *errs;
 	struct rlimit rl;
@@ -430,6 +458,13 @@ int main(int argc, char **argv)
 		case 'q':
 			if (parse_uint(optarg, 1, 1000000, &qmax) < 0) {
 				fprintf(stderr, "capf-frontd: --signer-queue %s: expected 1..1000000\n",
+					optarg);
+				return EXIT_USAGE;
+			}
+			break;
+		case 'm':
+			if (parse_uint(optarg, 1, 1000000, &max_hs) < 0) {
+				fprintf(stderr, "capf-frontd: --max-handshakes %s: expected 1..1000000\n",
 					optarg);
 				return EXIT_USAGE;
 			}
@@ -491,6 +526,7 @@ int main(int argc, char **argv)
 
 	F.max_sessions = conf.front.max_connections;
 	F.max_per_address = conf.front.max_per_address;
+	F.max_handshakes = max_hs;
 	/* descriptors: the phones, the RETRY_LATER slots, the signer, a few spare */
 	if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur != RLIM_INFINITY &&
 	    rl.rlim_cur < (rlim_t)F.max_sessions + REFUSE_SLOTS + nconn + 32) {
@@ -510,6 +546,8 @@ int main(int argc, char **argv)
 	sigemptyset(&sa.sa_mask);
 	sigaction(SIGTERM, &sa, NULL);
 	sigaction(SIGINT, &sa, NULL);
+	sa.sa_handler = on_usr1;
+	sigaction(SIGUSR1, &sa, NULL);
 	sa.sa_handler = SIG_IGN;
 	sigaction(SIGPIPE, &sa, NULL);
 	sigaction(SIGHUP, &sa, NULL);
@@ -535,9 +573,9 @@ int main(int argc, char **argv)
 		capf_log(LOG_WARNING, "notify_failed", "error=\"%s\"", err);
 	capf_log(LOG_INFO, "started",
 		 "listen=%s tls_min=%s tls_legacy=%d signer=%s signer_connections=%u "
-		 "max_connections=%u max_per_address=%u uid=%u seccomp=%d",
+		 "max_connections=%u max_per_address=%u max_handshakes=%u uid=%u seccomp=%d",
 		 listen_spec, capf_tls_version_name(conf.tls.min_version), conf.tls.legacy, sock, nconn,
-		 F.max_sessions, F.max_per_address, (unsigned)getuid(), !no_seccomp);
+		 F.max_sessions, F.max_per_address, F.max_handshakes, (unsigned)getuid(), !no_seccomp);
 	rc = run(&F);
 	(void)capf_sd_notify("STOPPING=1", err, sizeof(err));
 	session_close_all(&F);

@@ -20,6 +20,9 @@ SHELL_TESTS += tests/e2e/appliance_legacy_tls.sh
 SHELL_TESTS += tests/e2e/appliance_local.sh
 # 4,000 trickling connections from one address while 960 phones enroll from another.
 SHELL_TESTS += tests/e2e/appliance_starve.sh
+# --max-handshakes: silent connections hold no SSL object; stalled ClientHellos from four
+# addresses are evicted for phones from a fifth.
+SHELL_TESTS += tests/e2e/frontd_handshakes.sh
 # Issue #14's figures: CPU per LSC of each process vs one token signature, latency at
 # 64 and 512 phones, a 10,000-phone burst and peak RSS, bulk/report/list over 100,000
 # devices; RSA-2048 and EC P-256 CAPF CA.

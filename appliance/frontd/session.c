@@ -5,6 +5,9 @@
  * forwarded to the signer (BEGIN, ISSUE, RESULT, ABORT).
  *
  * States and what moves them:
+ *   WAITING    --first TLS record complete, a handshake slot-->  HANDSHAKE
+ *              (no SSL object before: a silent connection costs the descriptor
+ *              and this struct; see DEFAULT_MAX_HANDSHAKES in frontd.h)
  *   HANDSHAKE  --TLS done-->            SESSID   (the signer chooses the CAPF session id)
  *   SESSID     --session id-->          AUTH     (AUTH_REQUEST sent)
  *   AUTH       --AUTH_RESPONSE-->       BEGIN    (waiting for the signer)
@@ -22,7 +25,8 @@
  *
  * Deadlines, all absolute (bytes that do not complete a CAPF message extend
  * nothing, so a client trickling bytes cannot hold a slot):
- *   the TLS handshake          front.handshake_timeout from connect
+ *   the TLS handshake          front.handshake_timeout from connect (waiting
+ *                              for a slot included)
  *   each request to the phone  front.idle_timeout from sending it until the
  *                              phone's complete answer (front.keygen_timeout for
  *                              KEY_GENERATE_REQUEST; REQUEST_IN_PROGRESS does
@@ -37,6 +41,7 @@
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <errno.h>
+#include <malloc.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -70,11 +75,12 @@ enum sstate {
 	S_RESULT,
 	S_CLOSING,
 	S_SESSID,
+	S_WAIT,
 };
 
 static const char *const state_names[] = {
 	"handshake", "auth",   "begin",  "keygen",  "issue",      "store",
-	"fetch",     "delete", "result", "closing", "session_id",
+	"fetch",     "delete", "result", "closing", "session_id", "waiting",
 };
 
 struct outmsg {
@@ -106,6 +112,11 @@ struct session {
 	uint64_t end_by; /* the whole session's deadline */
 	struct peer *pa; /* counts of the phone's address */
 	int refuse;      /* connection limit: RETRY_LATER after the handshake */
+	/* WAITING: hello (its ClientHello is in, queued in pa->wq); HANDSHAKE: in
+	 * the slot list since t_slot (refuse: no slot) */
+	int hello, in_slot;
+	struct session *qprev, *qnext;
+	uint64_t t_slot;
 	/* with the signer */
 	struct signer_req *req;
 	uint64_t token;
@@ -139,6 +150,127 @@ static void s_push(struct session **head, struct session *s)
 	if (*head != NULL)
 		(*head)->prev = s;
 	*head = s;
+}
+
+/* ---- handshake slots and the ClientHellos waiting for one ---- */
+
+static struct session *hs_head, *hs_tail; /* holding a slot, oldest first */
+static unsigned nsilent;                  /* WAITING, nothing (complete) received yet */
+static uint64_t last_evict_log;
+
+/* The address's held slots (dh) and waiting ClientHellos (dw) change. */
+static void demand(struct front *f, struct peer *p, int dh, int dw)
+{
+	unsigned before = p->handshakes + p->waiting;
+
+	p->handshakes = (unsigned)((int)p->handshakes + dh);
+	p->waiting = (unsigned)((int)p->waiting + dw);
+	if (before == 0 && p->handshakes + p->waiting != 0)
+		f->hs_addrs++;
+	else if (before != 0 && p->handshakes + p->waiting == 0)
+		f->hs_addrs--;
+}
+
+/* A new address in the ring goes just before the cursor: after those waiting. */
+static void ring_add(struct front *f, struct peer *p)
+{
+	if (f->rr == NULL) {
+		p->rr_prev = p->rr_next = p;
+		f->rr = p;
+		return;
+	}
+	p->rr_next = f->rr;
+	p->rr_prev = f->rr->rr_prev;
+	p->rr_prev->rr_next = p;
+	f->rr->rr_prev = p;
+}
+
+static void ring_del(struct front *f, struct peer *p)
+{
+	if (p->rr_next == p) {
+		f->rr = NULL;
+	} else {
+		p->rr_prev->rr_next = p->rr_next;
+		p->rr_next->rr_prev = p->rr_prev;
+		if (f->rr == p)
+			f->rr = p->rr_next;
+	}
+	p->rr_prev = p->rr_next = NULL;
+}
+
+/* s's ClientHello is in: it waits behind its address's others. */
+static void wait_push(struct session *s)
+{
+	struct peer *p = s->pa;
+
+	s->hello = 1;
+	s->qnext = NULL;
+	s->qprev = p->wq_tail;
+	if (p->wq_tail != NULL)
+		p->wq_tail->qnext = s;
+	else
+		p->wq_head = s;
+	p->wq_tail = s;
+	if (p->waiting == 0)
+		ring_add(s->f, p);
+	demand(s->f, p, 0, 1);
+	s->f->nwaiting++;
+}
+
+static void wait_unlink(struct session *s)
+{
+	struct peer *p = s->pa;
+
+	if (s->qprev != NULL)
+		s->qprev->qnext = s->qnext;
+	else
+		p->wq_head = s->qnext;
+	if (s->qnext != NULL)
+		s->qnext->qprev = s->qprev;
+	else
+		p->wq_tail = s->qprev;
+	s->qprev = s->qnext = NULL;
+	s->hello = 0;
+	demand(s->f, p, 0, -1);
+	s->f->nwaiting--;
+	if (p->waiting == 0)
+		ring_del(s->f, p);
+}
+
+static void slot_take(struct session *s, uint64_t now)
+{
+	struct front *f = s->f;
+
+	s->in_slot = 1;
+	s->t_slot = now;
+	s->qnext = NULL;
+	s->qprev = hs_tail;
+	if (hs_tail != NULL)
+		hs_tail->qnext = s;
+	else
+		hs_head = s;
+	hs_tail = s;
+	demand(f, s->pa, 1, 0);
+	if (++f->nhandshakes > f->peak_handshakes)
+		f->peak_handshakes = f->nhandshakes;
+}
+
+static void slot_release(struct session *s)
+{
+	if (!s->in_slot)
+		return;
+	if (s->qprev != NULL)
+		s->qprev->qnext = s->qnext;
+	else
+		hs_head = s->qnext;
+	if (s->qnext != NULL)
+		s->qnext->qprev = s->qprev;
+	else
+		hs_tail = s->qprev;
+	s->qprev = s->qnext = NULL;
+	s->in_slot = 0;
+	demand(s->f, s->pa, -1, 0);
+	s->f->nhandshakes--;
 }
 
 static uint32_t idle_ms(const struct session *s)
@@ -185,16 +317,22 @@ static void destroy(struct session *s, const char *why)
 	if (s->dead)
 		return;
 	if (s->st != S_CLOSING || s->end_what == NULL)
-		capf_log(s->st == S_HANDSHAKE ? LOG_DEBUG : LOG_INFO, "session_closed",
+		capf_log(s->st == S_HANDSHAKE || s->st == S_WAIT ? LOG_DEBUG : LOG_INFO, "session_closed",
 			 "peer=%s device=%s state=%s reason=\"%s\" ms=%llu", s->peer,
 			 s->name[0] ? s->name : "-", state_names[s->st], why,
 			 (unsigned long long)(front_now_ms() - s->t_start));
 	signer_abandon(s, CAPF_FAIL_PHONE_COMMUNICATION);
 	s->dead = 1;
 	front_ev_del(s->f, &s->ev);
+	if (s->hello)
+		wait_unlink(s);
+	else if (s->st == S_WAIT)
+		nsilent--;
+	slot_release(s);
 	if (s->ssl != NULL) {
 		SSL_free(s->ssl);
 		s->ssl = NULL;
+		s->f->nssl--;
 	}
 	close(s->ev.fd);
 	s->ev.fd = -1;
@@ -955,6 +1093,7 @@ static void handshake(struct session *s)
 	ERR_clear_error();
 	n = SSL_do_handshake(s->ssl);
 	if (n == 1) {
+		slot_release(s);
 		capf_log(LOG_DEBUG, "tls_established", "peer=%s version=%s cipher=%s sid=%08x", s->peer,
 			 SSL_get_version(s->ssl), SSL_get_cipher_name(s->ssl), (unsigned)s->sid);
 		legacy_note(s);
@@ -986,10 +1125,62 @@ static void handshake(struct session *s)
 	destroy(s, "TLS handshake failed");
 }
 
+static void start_handshake(struct session *s, uint64_t now);
+
+/* WAITING: the first TLS record (the ClientHello), peeked until it is complete;
+ * then the connection waits for a handshake slot (session_admit). */
+static void on_first_bytes(struct session *s, uint32_t events)
+{
+	static uint8_t peek[5 + 16384 + 2048]; /* one TLS record at most */
+	ssize_t n;
+
+	if (s->hello) { /* waiting for a slot: only its end matters */
+		if (events & (EPOLLERR | EPOLLHUP | EPOLLRDHUP))
+			destroy(s, "phone gone while its ClientHello waited");
+		return;
+	}
+	n = recv(s->ev.fd, peek, sizeof(peek), MSG_PEEK);
+	if (n == 0) {
+		destroy(s, "closed before a ClientHello");
+		return;
+	}
+	if (n < 0) {
+		if (errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR)
+			destroy(s, "connection error before a ClientHello");
+		return;
+	}
+	/* a handshake record (22): all of it first, so that a ClientHello sent a
+	 * byte at a time takes no slot (the next bytes wake us: edge-triggered);
+	 * anything else goes to OpenSSL, which refuses it */
+	if (peek[0] == 22) {
+		size_t need = n >= 5 ? 5 + ((size_t)peek[3] << 8 | peek[4]) : 6;
+
+		if ((size_t)n < need && need <= sizeof(peek))
+			return;
+	}
+	nsilent--;
+	/* refused: bounded by REFUSE_SLOTS, no slot; else a free slot and nobody
+	 * waiting for one: at once */
+	if (s->refuse || (s->f->rr == NULL && s->f->nhandshakes < s->f->max_handshakes)) {
+		start_handshake(s, front_now_ms());
+		return;
+	}
+	wait_push(s);
+	if (front_ev_mod(s->f, &s->ev, EPOLLRDHUP) < 0) {
+		destroy(s, "epoll");
+		return;
+	}
+	s->events = EPOLLRDHUP;
+}
+
 void session_event(struct session *s, uint32_t events)
 {
 	if (s->dead)
 		return; /* closed earlier in this batch */
+	if (s->st == S_WAIT) {
+		on_first_bytes(s, events);
+		return;
+	}
 	if (s->st == S_HANDSHAKE) {
 		handshake(s);
 		if (s->dead || s->st == S_HANDSHAKE) {
@@ -1010,6 +1201,94 @@ void session_event(struct session *s, uint32_t events)
 	set_events(s);
 }
 
+/* The ClientHello is in and a slot is s's (or it is being refused): the SSL
+ * object, then the handshake as if the socket had just become readable. */
+static void start_handshake(struct session *s, uint64_t now)
+{
+	struct front *f = s->f;
+
+	if (!s->refuse)
+		slot_take(s, now);
+	s->st = S_HANDSHAKE;
+	s->ssl = SSL_new(f->ssl);
+	if (s->ssl == NULL) {
+		destroy(s, "out of memory for TLS");
+		return;
+	}
+	if (++f->nssl > f->peak_ssl)
+		f->peak_ssl = f->nssl;
+	if (SSL_set_fd(s->ssl, s->ev.fd) != 1) {
+		destroy(s, "out of memory for TLS");
+		return;
+	}
+	SSL_set_accept_state(s->ssl);
+	session_event(s, EPOLLIN);
+}
+
+void session_admit(struct front *f, uint64_t now)
+{
+	while (f->rr != NULL && f->nhandshakes < f->max_handshakes) {
+		struct peer *p = f->rr;
+		struct session *s = p->wq_head;
+
+		f->rr = p->rr_next; /* the next address goes next */
+		wait_unlink(s);
+		start_handshake(s, now);
+	}
+}
+
+/* Every slot taken, ClientHellos waiting: an address below its fair share takes
+ * the slot of the oldest handshake (held HANDSHAKE_MIN_HOLD_MS at least) of an
+ * address above it. At most 64 addresses looked at, 64 evictions, a turn. */
+static void evict_for_fairness(struct front *f, uint64_t now)
+{
+	unsigned looked = 0, evicted = 0;
+
+	while (f->rr != NULL && f->nhandshakes >= f->max_handshakes && looked < 64 && evicted < 64) {
+		unsigned fair = f->max_handshakes / (f->hs_addrs ? f->hs_addrs : 1);
+		struct peer *p = f->rr;
+		struct session *v, *w;
+
+		if (fair == 0)
+			fair = 1;
+		looked++;
+		f->rr = p->rr_next;
+		if (p->handshakes >= fair)
+			continue;
+		for (v = hs_head; v != NULL; v = v->qnext)
+			if (v->pa->handshakes > fair && now - v->t_slot >= HANDSHAKE_MIN_HOLD_MS)
+				break;
+		if (v == NULL)
+			return; /* none held long enough yet */
+		f->evicted++;
+		evicted++;
+		if (now - last_evict_log >= 1000) {
+			capf_log(LOG_NOTICE, "handshake_evicted",
+				 "peer=%s held_ms=%llu from_peer=%u fair_share=%u for=%s evicted=%llu", v->peer,
+				 (unsigned long long)(now - v->t_slot), v->pa->handshakes, fair,
+				 p->wq_head->peer, f->evicted);
+			last_evict_log = now;
+		}
+		destroy(v, "handshake evicted: its address held more than its share of handshake slots");
+		w = p->wq_head;
+		wait_unlink(w);
+		start_handshake(w, now);
+	}
+}
+
+void session_log_load(const struct front *f, const char *why)
+{
+	struct mallinfo2 mi = mallinfo2(); /* the heap: in use, free inside it, mmap'd */
+
+	capf_log(LOG_INFO, "front_load",
+		 "why=%s sessions=%u refusing=%u silent=%u hello_waiting=%u handshakes=%u "
+		 "max_handshakes=%u ssl=%u handshake_addresses=%u addresses=%u peak_handshakes=%u "
+		 "peak_ssl=%u evicted=%llu heap_used_kib=%zu heap_free_kib=%zu mmap_kib=%zu",
+		 why, f->nsessions, f->nrefusing, nsilent, f->nwaiting, f->nhandshakes, f->max_handshakes,
+		 f->nssl, f->hs_addrs, peer_count(), f->peak_handshakes, f->peak_ssl, f->evicted,
+		 mi.uordblks / 1024, mi.fordblks / 1024, mi.hblkhd / 1024);
+}
+
 void session_new(struct front *f, int fd, const char *peer, struct peer *pa, int refuse)
 {
 	struct session *s = calloc(1, sizeof(*s));
@@ -1028,32 +1307,29 @@ void session_new(struct front *f, int fd, const char *peer, struct peer *pa, int
 	s->t_start = front_now_ms();
 	snprintf(s->peer, sizeof(s->peer), "%s", peer);
 	s->rd = capf_reader_new(CAPF_BODY_CAP_DEFAULT);
-	s->ssl = SSL_new(f->ssl);
-	if (s->rd == NULL || s->ssl == NULL || SSL_set_fd(s->ssl, fd) != 1 ||
-	    RAND_bytes((unsigned char *)&s->sid, sizeof(s->sid)) != 1) {
+	if (s->rd == NULL || RAND_bytes((unsigned char *)&s->sid, sizeof(s->sid)) != 1) {
 		capf_reader_free(s->rd);
-		SSL_free(s->ssl);
 		close(fd);
 		free(s);
 		peer_release(pa);
 		return;
 	}
-	SSL_set_accept_state(s->ssl);
-	s->st = S_HANDSHAKE;
+	/* no SSL object before the ClientHello is in (on_first_bytes) */
+	s->st = S_WAIT;
 	s->deadline = s->t_start + (uint64_t)f->conf->front.handshake_timeout * 1000u;
 	if (refuse && s->deadline > s->t_start + REFUSE_HANDSHAKE_MS)
 		s->deadline = s->t_start + REFUSE_HANDSHAKE_MS;
 	s->end_by = s->t_start + (uint64_t)f->conf->front.session_timeout * 1000u;
-	s->events = EPOLLIN;
-	if (front_ev_add(f, &s->ev, EPOLLIN) < 0) {
+	s->events = EPOLLIN | EPOLLET;
+	if (front_ev_add(f, &s->ev, EPOLLIN | EPOLLET) < 0) {
 		capf_reader_free(s->rd);
-		SSL_free(s->ssl);
 		close(fd);
 		free(s);
 		peer_release(pa);
 		return;
 	}
 	s_push(&live, s);
+	nsilent++;
 	s->pa = pa;
 	s->refuse = refuse;
 	if (refuse) {
@@ -1074,7 +1350,7 @@ void session_tick(struct front *f, uint64_t now)
 
 	for (s = live; s != NULL; s = next) {
 		next = s->next;
-		if (s->st != S_CLOSING && s->st != S_HANDSHAKE && now >= s->end_by) {
+		if (s->st != S_CLOSING && s->st != S_HANDSHAKE && s->st != S_WAIT && now >= s->end_by) {
 			capf_log(LOG_NOTICE, "session_deadline", "peer=%s device=%s state=%s seconds=%u",
 				 s->peer, s->name[0] ? s->name : "-", state_names[s->st],
 				 f->conf->front.session_timeout);
@@ -1087,6 +1363,10 @@ void session_tick(struct front *f, uint64_t now)
 		if (s->deadline == 0 || s->deadline > now)
 			continue;
 		switch (s->st) {
+		case S_WAIT:
+			destroy(s,
+				s->hello ? "handshake timeout (waiting for a slot)" : "no ClientHello in time");
+			break;
 		case S_HANDSHAKE:
 			destroy(s, "handshake timeout");
 			break;
@@ -1120,6 +1400,7 @@ void session_tick(struct front *f, uint64_t now)
 			break;
 		}
 	}
+	evict_for_fairness(f, now);
 }
 
 void session_close_all(struct front *f)

@@ -24,6 +24,8 @@
 #   BENCH_BULK_UNIQUE (10000) BENCH_STORE_N (100000)
 #   BENCH_WORKERS (signer.workers, 16: the default) BENCH_SIGNER_CONNS (frontd --signer-connections, 32)
 #   BENCH_PERF (1: profile with perf when it runs here; 0: no)
+#   BENCH_ONLY (unset: everything; else some of "64 512 burst bulk": only those parts,
+#     e.g. BENCH_ONLY=burst for capf-frontd's peak RSS without the rest)
 . tests/lib.sh
 
 CAS=${BENCH_CAS:-rsa:2048 ec:P-256}
@@ -36,6 +38,11 @@ NS=${BENCH_STORE_N:-100000}
 W=${BENCH_WORKERS:-16}
 SC=${BENCH_SIGNER_CONNS:-32}
 PERF=${BENCH_PERF:-1}
+ONLY=${BENCH_ONLY:-}
+for o in $ONLY; do
+  case $o in 64 | 512 | burst | bulk) ;; *) echo "bench_capacity: BENCH_ONLY: $o: expected 64, 512, burst or bulk"; exit 2 ;; esac
+done
+part() { [ -z "$ONLY" ] || [[ " $ONLY " == *" $1 "* ]]; }
 HZ=$(getconf CLK_TCK)
 D=
 rc=0
@@ -198,22 +205,37 @@ for KIND in $CAS; do
   SIGN_MS=$(sed -n 's/.*cpu_ms_per_sign=\([0-9.]*\).*/\1/p' "$T_TMP/sign.out")
   echo "-- CAPF CA $KIND in SoftHSM; signer.workers $W, front->signer connections $SC, $(nproc) cores (shared: figures are noisy)"
   echo "  one raw token signature of the CA key: $SIGN_MS ms of CPU ($(sed -n 's/.*signs_per_second=\([0-9.]*\).*/\1/p' "$T_TMP/sign.out") signatures/s, 1 thread)"
-  load 64 $base "$N64" 64 || rc=1
-  base=$((base + N64))
-  perf_report
-  load 512 $base "$N512" 512 || rc=1
-  base=$((base + N512))
-  nb=$NB
-  [ "$KIND" = "${CAS%% *}" ] || nb=$NBE
-  load "burst of $nb" $base "$nb" "$nb" --retry-later 30 || rc=1
-  base=$((base + nb))
-  echo "    peak RSS (VmHWM) after the burst:"
-  { hwm "$CAPF_FRONTD_PID"; hwm "$CAPF_SIGNERD_PID"; } | awk -v f="$CAPF_FRONTD_PID" -v s="$CAPF_SIGNERD_PID" '{
-      split($1, a, ":"); mb = $2 / 1024
-      t = a[2] == f ? " (target <= 256 MiB: " (mb <= 256 ? "met" : "not met") ")" : a[2] == s ? " (target <= 64 MiB: " (mb <= 64 ? "met" : "not met") ")" : ""
-      printf "      %s %.1f MiB%s\n", $1, mb, t }'
+  if part 64; then
+    load 64 $base "$N64" 64 || rc=1
+    base=$((base + N64))
+    perf_report
+  fi
+  if part 512; then
+    load 512 $base "$N512" 512 || rc=1
+    base=$((base + N512))
+  fi
+  if part burst; then
+    nb=$NB
+    [ "$KIND" = "${CAS%% *}" ] || nb=$NBE
+    load "burst of $nb" $base "$nb" "$nb" --retry-later 30 || rc=1
+    base=$((base + nb))
+    echo "    peak RSS (VmHWM) after the burst:"
+    { hwm "$CAPF_FRONTD_PID"; hwm "$CAPF_SIGNERD_PID"; } | awk -v f="$CAPF_FRONTD_PID" -v s="$CAPF_SIGNERD_PID" '{
+        split($1, a, ":"); mb = $2 / 1024
+        t = a[2] == f ? " (target <= 256 MiB: " (mb <= 256 ? "met" : "not met") ")" : a[2] == s ? " (target <= 64 MiB: " (mb <= 64 ? "met" : "not met") ")" : ""
+        printf "      %s %.1f MiB%s\n", $1, mb, t }'
+    # what capf-frontd held at once: its event=front_load line (logged on SIGUSR1)
+    n0=$(grep -c 'event=front_load' "$D/logs/frontd.log" 2>/dev/null)
+    kill -USR1 "$CAPF_FRONTD_PID" 2>/dev/null
+    for _ in $(seq 50); do
+      [ "$(grep -c 'event=front_load' "$D/logs/frontd.log" 2>/dev/null)" -gt "${n0:-0}" ] && break
+      sleep 0.1
+    done
+    grep 'event=front_load' "$D/logs/frontd.log" 2>/dev/null | tail -n 1 |
+      sed -n 's/.*max_handshakes=\([0-9]*\) .*peak_handshakes=\([0-9]*\) peak_ssl=\([0-9]*\) evicted=\([0-9]*\).*/      capf-frontd held at most \2 TLS handshakes (--max-handshakes \1) and \3 SSL objects at once (\4 handshakes evicted)/p'
+  fi
 
-  if [ "$KIND" = "${CAS%% *}" ]; then
+  if [ "$KIND" = "${CAS%% *}" ] && part bulk; then
     # bulk with unique authentication strings
     { echo "name,operation,auth"
       awk -v b=$base -v n="$NU" 'BEGIN { for (i = 0; i < n; i++) printf "SEP%012X,install,string\n", b + i }'

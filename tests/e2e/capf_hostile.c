@@ -78,6 +78,13 @@ static const char usage[] =
 	"                     \"ready\" once the first --count were opened and at the end a JSON\n"
 	"                     line: attempts, held_max, held_total, retry_later, closed, trickled,\n"
 	"                     open_at_end, held_at_end, seconds; SIGTERM ends it early\n"
+	"  hello-stall        --count connections from --bind ADDR (default 127.0.0.1) that each\n"
+	"                     send a complete TLS ClientHello and then nothing (what the server\n"
+	"                     sends is read and dropped); every one the server closes is opened\n"
+	"                     again (at most --rate/s) for --duration s. Prints \"ready\" once the\n"
+	"                     first --count were opened and at the end a JSON line: attempts,\n"
+	"                     closed, open_at_end, seconds; SIGTERM ends it early\n"
+	"  silent             the same, but the connections send nothing at all (plain TCP)\n"
 	"A compromised capf-frontd on capf-signerd's front.sock (tests/e2e/hostile_ipc.c):\n"
 	"  ipc-raw SOCK VERBHEX [LEN]   a request header padded with junk to LEN bytes: closed=1\n"
 	"  ipc-burst SOCK NAME N        N connections send BEGIN at once: ok=, retry_later=, other=, closed=\n"
@@ -755,24 +762,34 @@ static int case_trickle(const char *host, const char *port)
 	return 0;
 }
 
-static int case_slow_handshake(const char *host, const char *port)
+/* A real ClientHello (from a memory BIO): its length. */
+static int client_hello(uint8_t *hello, int cap)
 {
-	/* a real ClientHello, from a memory BIO, sent one byte at a time */
 	BIO *in = BIO_new(BIO_s_mem()), *out = BIO_new(BIO_s_mem());
 	SSL *s = SSL_new(ctx);
-	uint8_t hello[4096], buf[4096];
-	int hl, fd;
-	long i = 0;
-	double t0, dt;
-	const char *end = NULL;
+	int hl;
 
 	if (in == NULL || out == NULL || s == NULL)
 		fail("out of memory");
 	SSL_set_bio(s, in, out);
 	SSL_set_connect_state(s);
 	SSL_do_handshake(s);
-	if ((hl = BIO_read(out, hello, sizeof(hello))) <= 0)
+	if ((hl = BIO_read(out, hello, cap)) <= 0)
 		fail("no ClientHello");
+	SSL_free(s);
+	ERR_clear_error();
+	return hl;
+}
+
+static int case_slow_handshake(const char *host, const char *port)
+{
+	/* a real ClientHello sent one byte at a time */
+	uint8_t hello[4096], buf[4096];
+	int hl = client_hello(hello, sizeof(hello)), fd;
+	long i = 0;
+	double t0, dt;
+	const char *end = NULL;
+
 	if ((fd = tcp_open(host, port, NULL, 0)) < 0)
 		fail("no connection to %s:%s", host, port);
 	set_timeout(fd, opt.interval);
@@ -794,7 +811,6 @@ static int case_slow_handshake(const char *host, const char *port)
 	}
 	dt = now() - t0;
 	close(fd);
-	SSL_free(s);
 	if (end == NULL || dt > opt.within) {
 		printf("FAIL: slow-handshake: open after %.1fs (%ld bytes sent), limit %.1fs\n", dt, i,
 		       opt.within);
@@ -942,6 +958,17 @@ static void conn_trickle(struct conn *c, double t)
 	c->next = t + opt.interval;
 }
 
+/* --rate connections a second: the budget grows with the time since last, up to a second's worth */
+static void refill(double *budget, double *last)
+{
+	double t = now();
+
+	*budget += (t - *last) * opt.rate;
+	if (*budget > opt.rate)
+		*budget = opt.rate;
+	*last = t;
+}
+
 static int case_flood(const char *host, const char *port)
 {
 	long n = opt.count, open_n = 0;
@@ -957,12 +984,9 @@ static int case_flood(const char *host, const char *port)
 	if ((c = calloc((size_t)n, sizeof(*c))) == NULL || (pf = calloc((size_t)n, sizeof(*pf))) == NULL)
 		fail("out of memory");
 	while (!flood_stop && now() < stop_at) {
-		double t = now();
+		double t;
 
-		budget += (t - last) * opt.rate;
-		if (budget > opt.rate)
-			budget = opt.rate;
-		last = t;
+		refill(&budget, &last);
 		open_n = 0;
 		for (long i = 0; i < n; i++)
 			open_n += c[i].phase != P_FREE;
@@ -1010,6 +1034,85 @@ static int case_flood(const char *host, const char *port)
 		if (c[i].phase != P_FREE)
 			conn_close(&c[i], NULL);
 	free(c);
+	free(pf);
+	return 0;
+}
+
+/* ---- hello-stall, silent ------------------------------------------------------------------ */
+
+static int case_stall(const char *host, const char *port, int hello)
+{
+	uint8_t ch[4096];
+	int chl = hello ? client_hello(ch, sizeof(ch)) : 0, ready = 0;
+	long n = opt.count, attempts = 0, closed = 0, open_n = 0;
+	int *fds;
+	struct pollfd *pf;
+	double t0 = now(), stop_at = t0 + opt.duration, budget = 0, last = t0;
+
+	raise_nofile(&n);
+	signal(SIGTERM, on_term);
+	if ((fds = calloc((size_t)n, sizeof(*fds))) == NULL || (pf = calloc((size_t)n, sizeof(*pf))) == NULL)
+		fail("out of memory");
+	for (long i = 0; i < n; i++)
+		fds[i] = -1;
+	while (!flood_stop && now() < stop_at) {
+		refill(&budget, &last);
+		for (long i = 0; i < n; i++) {
+			int fd;
+
+			if (fds[i] >= 0)
+				continue;
+			if (ready) {
+				if (budget < 1)
+					break;
+				budget -= 1;
+			}
+			if ((fd = tcp_open(host, port, opt.bind ? opt.bind : "127.0.0.1", 0)) < 0)
+				break;
+			attempts++;
+			if (hello && send(fd, ch, (size_t)chl, MSG_NOSIGNAL) != (ssize_t)chl) {
+				close(fd);
+				closed++;
+				continue;
+			}
+			fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK);
+			fds[i] = fd;
+		}
+		if (!ready && attempts >= n) {
+			ready = 1;
+			printf("ready\n");
+			fflush(stdout);
+		}
+		for (long i = 0; i < n; i++) {
+			pf[i].fd = fds[i];
+			pf[i].events = POLLIN;
+			pf[i].revents = 0;
+		}
+		if (poll(pf, (nfds_t)n, 100) < 0 && errno != EINTR)
+			fail("poll: %s", strerror(errno));
+		for (long i = 0; i < n; i++) {
+			uint8_t buf[4096];
+			ssize_t k;
+
+			if (fds[i] < 0 || pf[i].revents == 0)
+				continue;
+			while ((k = recv(fds[i], buf, sizeof(buf), 0)) > 0)
+				; /* the server's flight: dropped, never answered */
+			if (k == 0 || (errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR)) {
+				close(fds[i]);
+				fds[i] = -1;
+				closed++;
+			}
+		}
+	}
+	for (long i = 0; i < n; i++)
+		if (fds[i] >= 0) {
+			open_n++;
+			close(fds[i]);
+		}
+	printf("{\"attempts\": %ld, \"closed\": %ld, \"open_at_end\": %ld, \"seconds\": %.1f}\n", attempts,
+	       closed, open_n, now() - t0);
+	free(fds);
 	free(pf);
 	return 0;
 }
@@ -1182,6 +1285,8 @@ int main(int argc, char **argv)
 		return case_slow_handshake(host, port);
 	if (strcmp(c, "flood") == 0)
 		return case_flood(host, port);
+	if (strcmp(c, "hello-stall") == 0 || strcmp(c, "silent") == 0)
+		return case_stall(host, port, strcmp(c, "hello-stall") == 0);
 	fprintf(stderr, "capf-hostile: unknown case %s (--help)\n", c);
 	return 2;
 }
