@@ -168,6 +168,7 @@ static const struct field fields[] = {
 	UINTF("front", "keygen_timeout", front.keygen_timeout, 10, 3600),
 	UINTF("front", "retry_delay", front.retry_delay, 1, 3600),
 	UINTF("front", "max_per_address", front.max_per_address, 1, 1000000),
+	UINTF("front", "max_handshakes", front.max_handshakes, 1, 1000000),
 	UINTF("front", "session_timeout", front.session_timeout, 30, 7200),
 	UINTF("signer", "workers", signer.workers, 1, 64),
 	UINTF("signer", "sessions", signer.sessions, 1, 256),
@@ -235,6 +236,7 @@ void capf_conf_defaults(struct capf_conf *c)
 	c->front.keygen_timeout = 300;
 	c->front.retry_delay = 60;
 	c->front.max_per_address = 64;
+	c->front.max_handshakes = 1024;
 	c->front.session_timeout = 600;
 	c->signer.workers = 16;
 	c->signer.sessions = 16;

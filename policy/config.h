@@ -128,6 +128,7 @@ struct capf_conf {
 		unsigned handshake_timeout, idle_timeout, keygen_timeout; /* seconds */
 		unsigned retry_delay;                                     /* seconds, RETRY_LATER */
 		unsigned max_per_address;                                 /* connections from one address */
+		unsigned max_handshakes;  /* TLS handshakes in progress at once */
 		unsigned session_timeout; /* seconds: a whole session, absolute */
 	} front;
 	struct {

@@ -45,7 +45,7 @@ struct front_ev {
 
 /*
  * Handshakes in progress (TLS state, OpenSSL's handshake buffers: about 44 KiB
- * each) are bounded by --max-handshakes (DEFAULT_MAX_HANDSHAKES). A connection
+ * each) are bounded by front.max_handshakes (or --max-handshakes). A connection
  * takes no SSL object and no slot until its first TLS record (the ClientHello)
  * is complete in the socket; then it waits for a slot in its address's queue,
  * the addresses served in turn. When every slot is taken, a handshake that has
@@ -53,7 +53,6 @@ struct front_ev {
  * address holding fewer than its fair share (slots / addresses with handshakes
  * or waiting ClientHellos), when its own address holds more than that share.
  */
-#define DEFAULT_MAX_HANDSHAKES 1024
 #define HANDSHAKE_MIN_HOLD_MS 2000
 
 /* ---- main.c: the loop ---- */
@@ -69,7 +68,7 @@ struct front {
 	unsigned peak_per_address; /* most connections served from one address at once */
 	unsigned long long accepted, refused_full, refused_address, dropped;
 	int stopping;
-	/* handshakes (see DEFAULT_MAX_HANDSHAKES) */
+	/* handshakes (see above) */
 	unsigned max_handshakes;
 	unsigned nhandshakes;     /* holding a handshake slot */
 	unsigned nwaiting;        /* ClientHello in, waiting for a slot */

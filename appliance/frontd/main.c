@@ -75,8 +75,9 @@ static void usage(FILE *out)
 		"  --signer-connections N   connections to the signer, one request each (default 32, 1..256)\n"
 		"  --signer-queue N         requests waiting for a free connection before phones are told\n"
 		"                           to retry later (default 1024)\n"
-		"  --max-handshakes N       TLS handshakes in progress at once (default 1024, 1..1000000);\n"
-		"                           the other ClientHellos wait, see Memory below\n"
+		"  --max-handshakes N       TLS handshakes in progress at once (1..1000000; default\n"
+		"                           front.max_handshakes, 1024); the other ClientHellos wait,\n"
+		"                           see Memory below\n"
 		"  --provider-dir DIR       where capfhsm.so is, for a pkcs11: tls.key (default: ../lib\n"
 		"                           beside bin/, else ../lib/capf-appliance); its PKCS#11 module\n"
 		"                           is capf.conf's token.module\n"
@@ -414,7 +415,7 @@ int main(int argc, char **argv)
 	static struct capf_conf conf;
 	const char *config = NULL, *listen_spec = NULL, *user = NULL;
 	char provider_dir[PATH_MAX + 8] = "", sock[CAPF_CONF_STR_MAX + 16], err[512];
-	unsigned nconn = 32, qmax = 1024, max_hs = DEFAULT_MAX_HANDSHAKES;
+	unsigned nconn = 32, qmax = 1024, max_hs = 0; /* 0: front.max_handshakes */
 	int foreground = 0, verbose = 0, no_seccomp = 0, c, rc;
 	struct capf_errlist *errs;
 	struct rlimit rl;
@@ -526,7 +527,7 @@ int main(int argc, char **argv)
 
 	F.max_sessions = conf.front.max_connections;
 	F.max_per_address = conf.front.max_per_address;
-	F.max_handshakes = max_hs;
+	F.max_handshakes = max_hs ? max_hs : conf.front.max_handshakes; /* the option overrides */
 	/* descriptors: the phones, the RETRY_LATER slots, the signer, a few spare */
 	if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur != RLIM_INFINITY &&
 	    rl.rlim_cur < (rlim_t)F.max_sessions + REFUSE_SLOTS + nconn + 32) {

@@ -7,7 +7,7 @@
  * States and what moves them:
  *   WAITING    --first TLS record complete, a handshake slot-->  HANDSHAKE
  *              (no SSL object before: a silent connection costs the descriptor
- *              and this struct; see DEFAULT_MAX_HANDSHAKES in frontd.h)
+ *              and this struct; see front.max_handshakes in frontd.h)
  *   HANDSHAKE  --TLS done-->            SESSID   (the signer chooses the CAPF session id)
  *   SESSID     --session id-->          AUTH     (AUTH_REQUEST sent)
  *   AUTH       --AUTH_RESPONSE-->       BEGIN    (waiting for the signer)

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # capf-frontd's handshake slots (issue #14: memory in a burst, without undoing #11's
 # guarantee that hostile clients cannot starve honest phones), against the whole
-# appliance (real token, real TLS), with --max-handshakes 32:
+# appliance (real token, real TLS), with front.max_handshakes = 32:
 #  - a silent connection holds no SSL object (front_load, logged on SIGUSR1: silent=N ssl=0),
 #    nor one sending its ClientHello a byte at a time (closed at handshake_timeout);
 #  - 100 phones from one address at once, three times the slots: every one enrolls, at
@@ -19,9 +19,10 @@ H=$HOSTILE
 # ClientHello waits behind the stalled ones would fail
 # (max_per_address 128: the burst's 100 phones from one address are all served)
 export CAPF_HANDSHAKE_TIMEOUT=30 CAPF_IDLE_TIMEOUT=20 CAPF_KEYGEN_TIMEOUT=30 CAPF_MAX_CONNECTIONS=2000 \
-  CAPF_MAX_PER_ADDRESS=128 CAPF_FRONTD_ARGS="--max-handshakes 32"
+  CAPF_MAX_PER_ADDRESS=128 CAPF_MAX_HANDSHAKES=32
 check "appliance-local up" app_up
 [ -n "${CAPF_PORT:-}" ] || finish
+check_grep "capf.conf sets front.max_handshakes" "max_handshakes = 32;" "$APP/capf.conf"
 check_grep "capf-frontd started with 32 handshake slots" "event=started .*max_handshakes=32 " "$APP/logs/frontd.log"
 
 check_fails "--max-handshakes 0 is a usage error" "$BIN/capf-frontd" --config "$APP/capf.conf" --max-handshakes 0

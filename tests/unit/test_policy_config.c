@@ -69,6 +69,7 @@ static void test_defaults(void **state)
 	assert_int_equal(conf.front.keygen_timeout, 300);
 	assert_int_equal(conf.front.retry_delay, 60);
 	assert_int_equal(conf.front.max_per_address, 64);
+	assert_int_equal(conf.front.max_handshakes, 1024);
 	assert_int_equal(conf.front.session_timeout, 600);
 	assert_int_equal(conf.signer.workers, 16);
 	assert_int_equal(conf.signer.sessions, 16);
@@ -123,7 +124,7 @@ static void test_example_documents_defaults(void **state)
 		off += (size_t)snprintf(out + off, 64 * 1024 - off, "%s", line);
 	}
 	fclose(fp);
-	assert_int_equal(settings, 55); /* every setting of the table in config.c */
+	assert_int_equal(settings, 56); /* every setting of the table in config.c */
 	if (capf_conf_parse(&conf, out, off, "example-uncommented", e) != 0)
 		dump(e);
 	assert_int_equal(capf_errlist_count(e), 0);
@@ -152,7 +153,7 @@ static const char full_text[] =
 	"deadline = { min_lead_hours = 0; default_days = 5; max_days = 30; };\n"
 	"mic = { ca_dir = \"\"; };\n"
 	"front = { listen = \"[::1]:4804\"; max_connections = 50000; handshake_timeout = 5; idle_timeout = 30; keygen_timeout = 600;\n"
-	"  retry_delay = 30; };\n"
+	"  retry_delay = 30; max_handshakes = 256; };\n"
 	"signer = { workers = 4; sessions = 8; };\n";
 
 /* token.env and token.network as the daemon reads them. */
@@ -217,6 +218,7 @@ static void test_full_file(void **state)
 	assert_int_equal(conf.front.keygen_timeout, 600);
 	/* session_timeout unset: follows handshake + keygen + 2 * idle, + 60 */
 	assert_int_equal(conf.front.session_timeout, 5 + 600 + 60 + 60);
+	assert_int_equal(conf.front.max_handshakes, 256);
 	assert_int_equal(conf.signer.sessions, 8);
 	/* peers */
 	assert_true(capf_conf_peer_allowed(&conf, CAPF_ROLE_FRONT, 998, 5));
@@ -307,6 +309,7 @@ static const struct bad bad_cases[] = {
 	  "front.max_per_address: 0 is out of range (allowed: 1..1000000)" },
 	{ "front = { session_timeout = 29; };",
 	  "front.session_timeout: 29 is out of range (allowed: 30..7200)" },
+	{ "front = { max_handshakes = 0; };", "front.max_handshakes: 0 is out of range (allowed: 1..1000000)" },
 	{ "signer = { workers = 65; };", "signer.workers: 65 is out of range (allowed: 1..64)" },
 	{ "signer = { sessions = 0; };", "signer.sessions: 0 is out of range (allowed: 1..256)" },
 	/* choices */
