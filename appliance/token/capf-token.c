@@ -197,6 +197,45 @@ static int parse_uri(struct common *c, const char *usage)
 	return 0;
 }
 
+/* The options of a command that has only --uri, --json, --module and --help:
+ * -1 when they are good (c filled, --uri parsed), else the exit status. */
+static int parse_common(int argc, char **argv, const char *usage, struct common *c)
+{
+	static const struct option opts[] = {
+		{ "uri", required_argument, NULL, 'u' },
+		{ "json", no_argument, NULL, 'j' },
+		{ "module", required_argument, NULL, 'm' },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 },
+	};
+	int ch, rc;
+
+	while ((ch = getopt_long(argc, argv, "+", opts, NULL)) != -1) {
+		switch (ch) {
+		case 'u':
+			c->uri_s = optarg;
+			break;
+		case 'j':
+			c->json = 1;
+			break;
+		case 'm':
+			c->module = optarg;
+			break;
+		case 'h':
+			fputs(usage, stdout);
+			return 0;
+		default:
+			fputs(usage, stderr);
+			return EXIT_USAGE;
+		}
+	}
+	if (optind < argc)
+		return usage_err(usage, "unexpected argument", argv[optind]);
+	if ((rc = parse_uri(c, usage)) != 0)
+		return rc;
+	return -1;
+}
+
 /* ---- init ------------------------------------------------------------- */
 
 static int cmd_init(int argc, char **argv)
@@ -486,43 +525,15 @@ static const char *flag_word(struct p11_object *o, CK_ATTRIBUTE_TYPE a)
 
 static int cmd_list(int argc, char **argv)
 {
-	static const struct option opts[] = {
-		{ "uri", required_argument, NULL, 'u' },
-		{ "json", no_argument, NULL, 'j' },
-		{ "module", required_argument, NULL, 'm' },
-		{ "help", no_argument, NULL, 'h' },
-		{ NULL, 0, NULL, 0 },
-	};
 	struct common c = { 0 };
 	struct p11_token_opts topts = { .pool_size = 1 };
 	struct p11_token *t = NULL;
 	struct p11_object **objs = NULL;
 	size_t n = 0;
 	char err[ERRLEN];
-	int ch, rc;
+	int rc;
 
-	while ((ch = getopt_long(argc, argv, "+", opts, NULL)) != -1) {
-		switch (ch) {
-		case 'u':
-			c.uri_s = optarg;
-			break;
-		case 'j':
-			c.json = 1;
-			break;
-		case 'm':
-			c.module = optarg;
-			break;
-		case 'h':
-			fputs(usage_list, stdout);
-			return 0;
-		default:
-			fputs(usage_list, stderr);
-			return EXIT_USAGE;
-		}
-	}
-	if (optind < argc)
-		return usage_err(usage_list, "unexpected argument", argv[optind]);
-	if ((rc = parse_uri(&c, usage_list)) != 0)
+	if ((rc = parse_common(argc, argv, usage_list, &c)) >= 0)
 		return rc;
 	topts.module_path = c.module;
 	rc = EXIT_FAILURE;
@@ -695,42 +706,14 @@ static const char *pin_state(CK_FLAGS f)
 
 static int cmd_info(int argc, char **argv)
 {
-	static const struct option opts[] = {
-		{ "uri", required_argument, NULL, 'u' },
-		{ "json", no_argument, NULL, 'j' },
-		{ "module", required_argument, NULL, 'm' },
-		{ "help", no_argument, NULL, 'h' },
-		{ NULL, 0, NULL, 0 },
-	};
 	struct common c = { 0 };
 	struct p11_token_opts topts = { .pool_size = 1, .no_login = 1 };
 	struct p11_token *t = NULL;
 	CK_TOKEN_INFO ti;
 	char err[ERRLEN], label[33], manuf[33], model[17], serial[17];
-	int ch, rc, first = 1;
+	int rc, first = 1;
 
-	while ((ch = getopt_long(argc, argv, "+", opts, NULL)) != -1) {
-		switch (ch) {
-		case 'u':
-			c.uri_s = optarg;
-			break;
-		case 'j':
-			c.json = 1;
-			break;
-		case 'm':
-			c.module = optarg;
-			break;
-		case 'h':
-			fputs(usage_info, stdout);
-			return 0;
-		default:
-			fputs(usage_info, stderr);
-			return EXIT_USAGE;
-		}
-	}
-	if (optind < argc)
-		return usage_err(usage_info, "unexpected argument", argv[optind]);
-	if ((rc = parse_uri(&c, usage_info)) != 0)
+	if ((rc = parse_common(argc, argv, usage_info, &c)) >= 0)
 		return rc;
 	topts.module_path = c.module;
 	rc = EXIT_FAILURE;
