@@ -185,6 +185,29 @@ int capf_lsc_lint_issued(const struct capf_conf *c, const struct capf_ca *ca, X5
 	return r;
 }
 
+/* What the TLS and CA lints check first: cert (NULL: an argument is missing) parsed
+ * back from its encoding, version 3, its serial, a subject. The parsed copy, or
+ * NULL when there is nothing to lint. */
+static X509 *lint_open(X509 *cert, struct capf_errlist *errs)
+{
+	X509 *y;
+
+	if (cert == NULL) {
+		ERR("lint: nothing to check");
+		return NULL;
+	}
+	if ((y = reparse(cert)) == NULL) {
+		ERR("lint: the encoding does not parse back");
+		return NULL;
+	}
+	if (X509_get_version(y) != X509_VERSION_3)
+		ERR("version: not 3");
+	lint_serial(y, errs);
+	if (X509_NAME_entry_count(X509_get_subject_name(y)) == 0)
+		ERR("subject: empty");
+	return y;
+}
+
 static int tls_lint_run(const struct capf_ca *ca, X509 *cert, time_t now, struct capf_errlist *errs)
 {
 	size_t before = capf_errlist_total(errs);
@@ -193,21 +216,10 @@ static int tls_lint_run(const struct capf_ca *ca, X509 *cert, time_t now, struct
 	time_t nb, na;
 	uint32_t ex;
 
-	if (cert == NULL || cacert == NULL) {
-		ERR("lint: nothing to check");
+	if ((y = lint_open(cacert != NULL ? cert : NULL, errs)) == NULL)
 		return -1;
-	}
-	if ((y = reparse(cert)) == NULL) {
-		ERR("lint: the encoding does not parse back");
-		return -1;
-	}
-	if (X509_get_version(y) != X509_VERSION_3)
-		ERR("version: not 3");
-	lint_serial(y, errs);
 	if (!same_name(X509_get_issuer_name(y), X509_get_subject_name(cacert)))
 		ERR("issuer: not the CAPF CA certificate's subject");
-	if (X509_NAME_entry_count(X509_get_subject_name(y)) == 0)
-		ERR("subject: empty");
 	if (lint_times(y, now, &nb, &na, errs) == 0 && na > capf_ca_chain_not_after(ca))
 		ERR("validity: notAfter is after the CAPF CA's notAfter (or its chain's)");
 	ex = X509_get_extension_flags(y);
@@ -230,12 +242,9 @@ static int tls_lint_run(const struct capf_ca *ca, X509 *cert, time_t now, struct
 
 int capf_tls_lint(const struct capf_ca *ca, X509 *cert, time_t now, struct capf_errlist *errs)
 {
-	struct capf_errlist *own = NULL;
-	int r;
+	struct capf_errlist *own, *e = capf_errlist_use(errs, &own);
+	int r = e != NULL ? tls_lint_run(ca, cert, now, e) : -1;
 
-	if (errs == NULL && (errs = own = capf_errlist_new()) == NULL)
-		return -1;
-	r = tls_lint_run(ca, cert, now, errs);
 	capf_errlist_free(own);
 	return r;
 }
@@ -247,21 +256,10 @@ static int cacert_lint_run(X509 *cert, EVP_PKEY *key, time_t now, struct capf_er
 	uint32_t ex;
 	X509 *y;
 
-	if (cert == NULL || key == NULL) {
-		ERR("lint: nothing to check");
+	if ((y = lint_open(key != NULL ? cert : NULL, errs)) == NULL)
 		return -1;
-	}
-	if ((y = reparse(cert)) == NULL) {
-		ERR("lint: the encoding does not parse back");
-		return -1;
-	}
-	if (X509_get_version(y) != X509_VERSION_3)
-		ERR("version: not 3");
-	lint_serial(y, errs);
 	if (!same_name(X509_get_issuer_name(y), X509_get_subject_name(y)))
 		ERR("issuer: a CAPF CA certificate the key signs itself names itself as issuer");
-	if (X509_NAME_entry_count(X509_get_subject_name(y)) == 0)
-		ERR("subject: empty");
 	if (!key_equal(X509_get0_pubkey(y), key))
 		ERR("public key: not the key that signs it");
 	if (lint_times(y, now, &nb, &na, errs) == 0 && na - nb > (time_t)CAPF_CACERT_DAYS_MAX * 86400)
@@ -277,12 +275,9 @@ static int cacert_lint_run(X509 *cert, EVP_PKEY *key, time_t now, struct capf_er
 
 int capf_cacert_lint(X509 *cert, EVP_PKEY *key, time_t now, struct capf_errlist *errs)
 {
-	struct capf_errlist *own = NULL;
-	int r;
+	struct capf_errlist *own, *e = capf_errlist_use(errs, &own);
+	int r = e != NULL ? cacert_lint_run(cert, key, now, e) : -1;
 
-	if (errs == NULL && (errs = own = capf_errlist_new()) == NULL)
-		return -1;
-	r = cacert_lint_run(cert, key, now, errs);
 	capf_errlist_free(own);
 	return r;
 }
@@ -307,12 +302,9 @@ static int csr_lint_run(X509_REQ *req, EVP_PKEY *key, struct capf_errlist *errs)
 
 int capf_csr_lint(X509_REQ *req, EVP_PKEY *key, struct capf_errlist *errs)
 {
-	struct capf_errlist *own = NULL;
-	int r;
+	struct capf_errlist *own, *e = capf_errlist_use(errs, &own);
+	int r = e != NULL ? csr_lint_run(req, key, e) : -1;
 
-	if (errs == NULL && (errs = own = capf_errlist_new()) == NULL)
-		return -1;
-	r = csr_lint_run(req, key, errs);
 	capf_errlist_free(own);
 	return r;
 }

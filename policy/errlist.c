@@ -22,6 +22,12 @@ void capf_errlist_free(struct capf_errlist *l)
 	free(l);
 }
 
+struct capf_errlist *capf_errlist_use(struct capf_errlist *errs, struct capf_errlist **own)
+{
+	*own = errs == NULL ? capf_errlist_new() : NULL;
+	return errs != NULL ? errs : *own;
+}
+
 void capf_errlist_clear(struct capf_errlist *l)
 {
 	if (l != NULL)

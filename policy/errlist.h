@@ -15,6 +15,10 @@ struct capf_errlist;
 
 struct capf_errlist *capf_errlist_new(void); /* NULL when out of memory */
 void capf_errlist_free(struct capf_errlist *l);
+/* errs itself, or when errs is NULL a new list in *own (capf_errlist_free it after),
+ * so that a check can count its findings for a caller who wants none of them.
+ * NULL: out of memory. */
+struct capf_errlist *capf_errlist_use(struct capf_errlist *errs, struct capf_errlist **own);
 void capf_errlist_clear(struct capf_errlist *l);
 /* Appends a message (truncated to CAPF_ERRLIST_LEN - 1 bytes). NULL l: ignored. */
 void capf_errlist_add(struct capf_errlist *l, const char *fmt, ...) __attribute__((format(printf, 2, 3)));

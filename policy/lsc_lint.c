@@ -472,12 +472,9 @@ out:
 int capf_lsc_lint_der(const struct capf_conf *c, const struct capf_ca *ca, const struct capf_lsc_input *in,
 		      const unsigned char *der, size_t len, struct capf_errlist *errs)
 {
-	struct capf_errlist *own = NULL;
-	int r;
+	struct capf_errlist *own, *e = capf_errlist_use(errs, &own);
+	int r = e != NULL ? lint_der(c, ca, in, der, len > INT_MAX ? -1 : (int)len, e) : -1;
 
-	if (errs == NULL && (errs = own = capf_errlist_new()) == NULL)
-		return -1;
-	r = lint_der(c, ca, in, der, len > INT_MAX ? -1 : (int)len, errs);
 	capf_errlist_free(own);
 	return r;
 }
@@ -490,13 +487,8 @@ int capf_lsc_lint(const struct capf_conf *c, const struct capf_ca *ca, const str
 
 	/* the encoding, parsed back by the lint */
 	if (cert == NULL || (len = i2d_X509(cert, &der)) <= 0) {
-		struct capf_errlist *own = NULL;
-
-		if (errs == NULL && (errs = own = capf_errlist_new()) == NULL)
-			return -1;
 		capf_errlist_add(errs, cert == NULL ? "lint: nothing to check" :
 						      "lint: the certificate cannot be encoded");
-		capf_errlist_free(own);
 		return -1;
 	}
 	r = capf_lsc_lint_der(c, ca, in, der, (size_t)len, errs);
