@@ -253,7 +253,7 @@ static int csv_cell(struct bulk *bk, struct bulk_rec *r, enum col k, const char 
 		o->key_order = x;
 		return 0;
 	case COL_RSA_BITS:
-		if (ctl_parse_uint(v, 512, 16384, &ul) != 0)
+		if (capf_parse_uint(v, 512, 16384, &ul) != 0)
 			goto bad;
 		o->rsa_bits = (long)ul;
 		return 0;

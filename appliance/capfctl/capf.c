@@ -99,7 +99,7 @@ static int capf_show(struct ctl *c, int argc, char **argv)
 		if (opt == O_JSON) {
 			json = 1;
 		} else if (opt == O_WARN) {
-			if (ctl_parse_uint(optarg, 0, 36500, &ul) != 0)
+			if (capf_parse_uint(optarg, 0, 36500, &ul) != 0)
 				return ctl_usage_error("capf show", "--warn-days: a number of days");
 			warn = (long)ul;
 		} else {
@@ -164,7 +164,7 @@ static int parse_key_type(const char *s, uint8_t *type, uint32_t *bits, int *cur
 	unsigned long ul;
 
 	if (strncmp(s, "rsa:", 4) == 0) {
-		if (ctl_parse_uint(s + 4, 2048, 8192, &ul) != 0)
+		if (capf_parse_uint(s + 4, 2048, 8192, &ul) != 0)
 			return -1;
 		*type = CAPF_KEY_RSA;
 		*bits = (uint32_t)ul;
@@ -286,7 +286,7 @@ static int capf_regenerate(struct ctl *c, int argc, char **argv)
 			tpath = optarg;
 			break;
 		case O_DAYS:
-			if (ctl_parse_uint(optarg, 1, 36500, &days) != 0)
+			if (capf_parse_uint(optarg, 1, 36500, &days) != 0)
 				return ctl_usage_error("capf regenerate", "--days %s: a number of days",
 						       optarg);
 			break;

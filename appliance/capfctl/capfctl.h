@@ -14,6 +14,7 @@
 #include <stdio.h>
 #include <time.h>
 
+#include "appliance/common/argnum.h"
 #include "appliance/ipc/ipc.h"
 #include "policy/config.h"
 
@@ -75,7 +76,6 @@ void ctl_json_opt(FILE *f, const char *s); /* null for NULL or "" */
 void ctl_csv_str(FILE *f, const char *s);
 /* Hex (colons allowed) into at most max bytes. Returns the byte count or -1. */
 int ctl_unhex(const char *s, uint8_t *out, size_t max);
-int ctl_parse_uint(const char *s, unsigned long min, unsigned long max, unsigned long *out);
 /* Asks for "yes" when stdin is a terminal; returns 1 confirmed, 0 not. */
 int ctl_confirm(bool yes, const char *question);
 bool ctl_want_help(int argc, char **argv);

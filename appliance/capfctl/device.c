@@ -77,7 +77,7 @@ int ctl_devopts_parse(struct ctl_devopts *o, int opt, const char *arg, const cha
 		o->key_order = v;
 		return 0;
 	case DEVOPT_RSA_BITS:
-		if (ctl_parse_uint(arg, 512, 16384, &ul) != 0)
+		if (capf_parse_uint(arg, 512, 16384, &ul) != 0)
 			return ctl_usage_error(cmd, "--rsa-bits %s: expected a number of bits, e.g. 2048", arg);
 		o->rsa_bits = (long)ul;
 		return 0;

@@ -142,7 +142,7 @@ int cmd_report(struct ctl *c, int argc, char **argv)
 			ctl_usage(usage_report);
 			return CTL_OK;
 		case O_EXP:
-			if (ctl_parse_uint(optarg, 0, 100000, &ul) != 0)
+			if (capf_parse_uint(optarg, 0, 100000, &ul) != 0)
 				return ctl_usage_error("report", "--expiring-within %s: a number of days",
 						       optarg);
 			a.expiring = (long)ul;

@@ -137,7 +137,7 @@ static int tls_issue(struct ctl *c, int argc, char **argv)
 			ips[nip++] = optarg;
 			break;
 		case O_DAYS:
-			if (ctl_parse_uint(optarg, 1, 3650, &days) != 0)
+			if (capf_parse_uint(optarg, 1, 3650, &days) != 0)
 				return ctl_usage_error("tls issue", "--days %s: 1..3650", optarg);
 			break;
 		default:

@@ -240,21 +240,6 @@ int ctl_unhex(const char *s, uint8_t *out, size_t max)
 	return hi >= 0 ? -1 : (int)n;
 }
 
-int ctl_parse_uint(const char *s, unsigned long min, unsigned long max, unsigned long *out)
-{
-	char *end;
-	unsigned long v;
-
-	if (s == NULL || *s < '0' || *s > '9')
-		return -1;
-	errno = 0;
-	v = strtoul(s, &end, 10);
-	if (errno || *end || v < min || v > max)
-		return -1;
-	*out = v;
-	return 0;
-}
-
 int ctl_confirm(bool yes, const char *question)
 {
 	char line[64];

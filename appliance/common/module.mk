@@ -2,7 +2,7 @@
 COMMON_SRCS := appliance/common/log.c appliance/common/file.c appliance/common/hsm.c \
 	       appliance/common/x509.c appliance/common/harden.c appliance/common/sdnotify.c \
 	       appliance/common/version.c appliance/common/peercred.c \
-	       appliance/common/conffile.c
+	       appliance/common/conffile.c appliance/common/argnum.c
 LIBRARIES   += $(LIBCOMMON)
 $(LIBCOMMON): $(call objs,$(COMMON_SRCS))
 	@mkdir -p $(dir $@)
@@ -15,6 +15,12 @@ $(BUILD)/tests/test_hsm: $(BUILD)/obj/tests/integ/test_hsm.o $(BUILD)/obj/tests/
 		$(LIBCOMMON) $(LIBPOLICY) $(LIBP11) | $(CAPFHSM)
 	@mkdir -p $(dir $@)
 	$(CC) $(LDFLAGS) -o $@ $^ $(LIBCMOCKA) $(LIBCRYPTO) $(LIBDL) $(LIBPTHREAD)
+
+# Tests: numbers from a command line.
+UNIT_TESTS  += $(BUILD)/tests/test_argnum
+$(BUILD)/tests/test_argnum: $(call objs,tests/unit/test_argnum.c) $(LIBCOMMON)
+	@mkdir -p $(dir $@)
+	$(CC) $(LDFLAGS) -o $@ $^ $(LIBCMOCKA)
 
 # Tests: the sd_notify datagram and journal-aware log lines (real sockets, files).
 UNIT_TESTS  += $(BUILD)/tests/test_sdnotify

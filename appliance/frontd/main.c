@@ -32,6 +32,7 @@
 
 #include "appliance/common/harden.h"
 #include "appliance/common/conffile.h"
+#include "appliance/common/argnum.h"
 #include "appliance/common/log.h"
 #include "appliance/common/sdnotify.h"
 #include "appliance/common/version.h"
@@ -383,14 +384,12 @@ static int harden(void)
 	return 0;
 }
 
+/* An option's number within [lo, hi] (capf_parse_uint). 0 or -1. */
 static int parse_uint(const char *s, unsigned lo, unsigned hi, unsigned *out)
 {
-	char *end;
 	unsigned long v;
 
-	errno = 0;
-	v = strtoul(s, &end, 10);
-	if (errno != 0 || *end != '\0' || s[0] == '\0' || v < lo || v > hi)
+	if (capf_parse_uint(s, lo, hi, &v) != 0)
 		return -1;
 	*out = (unsigned)v;
 	return 0;

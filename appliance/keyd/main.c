@@ -26,6 +26,7 @@
 #include "appliance/common/harden.h"
 #include "appliance/common/hsm.h"
 #include "appliance/common/conffile.h"
+#include "appliance/common/argnum.h"
 #include "appliance/common/log.h"
 #include "appliance/common/sdnotify.h"
 #include "appliance/common/version.h"
@@ -147,6 +148,7 @@ int main(int argc, char **argv)
 		{ NULL, 0, NULL, 0 },
 	};
 	const char *config = NULL, *provdir = NULL, *selftest = NULL;
+	unsigned long ul;
 	int nch = 0, foreground = 0, verbose = 0, seccomp = 1, o;
 	struct capf_errlist *errs;
 	struct rlimit core = { 0, 0 }, cur;
@@ -162,7 +164,10 @@ int main(int argc, char **argv)
 			config = optarg;
 			break;
 		case 'n':
-			nch = atoi(optarg);
+			if (capf_parse_uint(optarg, 1, CAPF_KEYD_CHANNELS_MAX, &ul) != 0)
+				nch = -1; /* refused below, with the usage */
+			else
+				nch = (int)ul;
 			break;
 		case 'k':
 			kd.keygen = 1;
