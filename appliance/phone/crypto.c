@@ -12,6 +12,7 @@
 #include <openssl/rsa.h>
 
 #include "appliance/capf/evidence.h"
+#include "appliance/common/argnum.h"
 #include "appliance/phone/phone.h"
 #include "appliance/phone/phone_int.h"
 
@@ -283,12 +284,10 @@ struct phone_keypool *phone_keypool_new(void)
 
 int phone_key_spec(const char *spec, int *key_type, unsigned *rsa_bits, int *curve)
 {
-	char *end;
 	unsigned long v;
 
 	if (strncmp(spec, "rsa:", 4) == 0) {
-		v = strtoul(spec + 4, &end, 10);
-		if (*end != '\0' || v < 512 || v > 8192)
+		if (capf_parse_uint(spec + 4, 512, 8192, &v) != 0)
 			return -1;
 		*key_type = CAPF_KEY_RSA;
 		*rsa_bits = (unsigned)v;

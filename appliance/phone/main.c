@@ -20,6 +20,7 @@
 #include <openssl/pem.h>
 #include <openssl/x509.h>
 
+#include "appliance/common/argnum.h"
 #include "appliance/common/file.h"
 #include "appliance/common/version.h"
 #include "appliance/common/x509.h"
@@ -98,12 +99,9 @@ static void die_usage(const char *fmt, const char *arg)
 
 static unsigned long num(const char *s, const char *what, unsigned long min, unsigned long max)
 {
-	char *end;
 	unsigned long v;
 
-	errno = 0;
-	v = strtoul(s, &end, 10);
-	if (errno != 0 || *s == '\0' || *end != '\0' || v < min || v > max) {
+	if (capf_parse_uint(s, min, max, &v) != 0) {
 		fprintf(stderr, "capf-phone: %s \"%s\": expected a number from %lu to %lu\n", what, s, min,
 			max);
 		exit(PHONE_EXIT_USAGE);

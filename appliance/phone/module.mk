@@ -8,7 +8,7 @@ $(BUILD)/bin/capf-phone: $(call objs,appliance/phone/main.c $(PHONE_LIB_SRCS)) \
 	$(CC) $(LDFLAGS) -o $@ $^ $(LIBSSL) $(LIBCONFIG) $(LIBPTHREAD)
 
 UNIT_TESTS += $(BUILD)/tests/test_phone
-$(BUILD)/tests/test_phone: $(call objs,tests/unit/test_phone.c $(PHONE_LIB_SRCS)) $(LIBCODEC) $(LIBPOLICY)
+$(BUILD)/tests/test_phone: $(call objs,tests/unit/test_phone.c $(PHONE_LIB_SRCS)) $(LIBCODEC) $(LIBCOMMON) $(LIBPOLICY)
 	@mkdir -p $(dir $@)
 	$(CC) $(LDFLAGS) -o $@ $^ $(LIBCMOCKA) $(LIBSSL) $(LIBCONFIG) $(LIBPTHREAD)
 

@@ -642,6 +642,31 @@ static void test_keypool_threads(void **state)
 	phone_keypool_free(p);
 }
 
+/* --keys: "rsa:BITS" with BITS digits only, 512..8192; "ec:" and a curve name */
+static void test_key_spec(void **state)
+{
+	static const char *const bad[] = { "rsa:",      "rsa:+2048", "rsa: 2048", "rsa:-2048",
+					   "rsa:2048x", "rsa:511",   "rsa:8193",  "rsa:99999999999999999999",
+					   "ec:",       "ec:P-999",  "dsa:1024",  "",
+					   "RSA:2048" };
+	int kt = -1, curve = -1;
+	unsigned bits = 0;
+
+	(void)state;
+	assert_int_equal(phone_key_spec("rsa:2048", &kt, &bits, &curve), 0);
+	assert_int_equal(kt, CAPF_KEY_RSA);
+	assert_int_equal(bits, 2048);
+	assert_int_equal(phone_key_spec("rsa:512", &kt, &bits, &curve), 0);
+	assert_int_equal(phone_key_spec("rsa:8192", &kt, &bits, &curve), 0);
+	assert_int_equal(bits, 8192);
+	assert_int_equal(phone_key_spec("ec:P-384", &kt, &bits, &curve), 0);
+	assert_int_equal(kt, CAPF_KEY_EC);
+	assert_int_equal(curve, CAPF_CURVE_P384);
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
+		if (phone_key_spec(bad[i], &kt, &bits, &curve) != -1)
+			fail_msg("key spec \"%s\" was accepted", bad[i]);
+}
+
 static void test_keypool(void **state)
 {
 	struct phone_keypool *p = phone_keypool_new();
@@ -702,6 +727,7 @@ int main(void)
 		cmocka_unit_test(test_fetch_delete),
 		cmocka_unit_test(test_endings),
 		cmocka_unit_test(test_protocol_errors),
+		cmocka_unit_test(test_key_spec),
 		cmocka_unit_test(test_keypool),
 		cmocka_unit_test(test_keypool_threads),
 	};
