@@ -384,13 +384,16 @@ static int harden(void)
 	return 0;
 }
 
-/* An option's number within [lo, hi] (capf_parse_uint). 0 or -1. */
-static int parse_uint(const char *s, unsigned lo, unsigned hi, unsigned *out)
+/* An option's number within [lo, hi] (capf_parse_uint): 0, or -1 after saying
+ * which option wanted what. */
+static int opt_uint(const char *opt, const char *s, unsigned lo, unsigned hi, unsigned *out)
 {
 	unsigned long v;
 
-	if (capf_parse_uint(s, lo, hi, &v) != 0)
+	if (capf_parse_uint(s, lo, hi, &v) != 0) {
+		fprintf(stderr, "capf-frontd: %s %s: expected %u..%u\n", opt, s, lo, hi);
 		return -1;
+	}
 	*out = (unsigned)v;
 	return 0;
 }
@@ -449,25 +452,16 @@ int main(int argc, char **argv)
 			no_seccomp = 1;
 			break;
 		case 'n':
-			if (parse_uint(optarg, 1, 256, &nconn) < 0) {
-				fprintf(stderr, "capf-frontd: --signer-connections %s: expected 1..256\n",
-					optarg);
+			if (opt_uint("--signer-connections", optarg, 1, 256, &nconn) < 0)
 				return EXIT_USAGE;
-			}
 			break;
 		case 'q':
-			if (parse_uint(optarg, 1, 1000000, &qmax) < 0) {
-				fprintf(stderr, "capf-frontd: --signer-queue %s: expected 1..1000000\n",
-					optarg);
+			if (opt_uint("--signer-queue", optarg, 1, 1000000, &qmax) < 0)
 				return EXIT_USAGE;
-			}
 			break;
 		case 'm':
-			if (parse_uint(optarg, 1, 1000000, &max_hs) < 0) {
-				fprintf(stderr, "capf-frontd: --max-handshakes %s: expected 1..1000000\n",
-					optarg);
+			if (opt_uint("--max-handshakes", optarg, 1, 1000000, &max_hs) < 0)
 				return EXIT_USAGE;
-			}
 			break;
 		case 'h':
 			usage(stdout);
