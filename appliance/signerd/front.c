@@ -845,7 +845,6 @@ static int still_holds(struct signerd *sd, const struct signerd_peer *peer, cons
 	return 0;
 }
 
-/* Whether signed is unsigned with a signature: the same TBSCertificate bytes. */
 static int do_issue(struct signerd *sd, const struct signerd_peer *peer, const struct capf_ipc_msg *req,
 		    struct capf_ipc_builder *resp)
 {

@@ -209,12 +209,7 @@ static void *sign_object(struct signerd *sd, uint32_t slot, enum capf_ipc_sign_k
 	}
 	if (sign(sd, slot, (uint8_t)kind, tag, der, (size_t)n, tag, &out, &outlen, retry, err, errlen) == 0) {
 		p = out;
-		/* an LSC as the signer handles it: the phone's key as bytes, not decoded
-		 * through OpenSSL's decoders (about half the signer's CPU per LSC) */
-		if (kind == CAPF_IPC_SIGN_LSC)
-			signed_obj = capf_der_x509(out, outlen), p = out + outlen;
-		else
-			signed_obj = ASN1_item_d2i(NULL, &p, (long)outlen, it);
+		signed_obj = ASN1_item_d2i(NULL, &p, (long)outlen, it);
 		if (signed_obj == NULL || p != out + outlen) {
 			ASN1_item_free(signed_obj, it);
 			signed_obj = NULL;

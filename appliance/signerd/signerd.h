@@ -115,15 +115,16 @@ void signerd_ca_replace(struct signerd *sd, struct signerd_ca *nca);
 
 /*
  * Has the key process lint, sign (the generation's key) and verify the
- * unsigned certificate tbs as kind (CAPF_IPC_SIGN_LSC, _TLS): the signed
+ * unsigned certificate tbs as kind (CAPF_IPC_SIGN_TLS): the signed
  * certificate, or NULL with a message; *retry (may be NULL) is 1 when the token
  * or the key process is down or busy (answer RETRY_LATER); a failure of the
  * token marks it down (tokstate.c).
  */
 X509 *signerd_ca_sign(struct signerd *sd, const struct signerd_ca *ca, enum capf_ipc_sign_kind kind, X509 *tbs,
 		      int *retry, char *err, size_t errlen);
-/* The same for the DER of the unsigned certificate: 0 and *out (the signed DER,
- * with the same TBSCertificate; free()), or -1. */
+/* The same for the DER of the unsigned certificate (CAPF_IPC_SIGN_LSC: LSCs are
+ * handled as bytes): 0 and *out (the signed DER, with the same TBSCertificate;
+ * free()), or -1. */
 int signerd_ca_sign_der(struct signerd *sd, const struct signerd_ca *ca, enum capf_ipc_sign_kind kind,
 			const uint8_t *der, size_t len, unsigned char **out, size_t *outlen, int *retry,
 			char *err, size_t errlen);
