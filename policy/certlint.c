@@ -98,7 +98,8 @@ static int lint_times(X509 *y, time_t now, time_t *nb, time_t *na, struct capf_e
 	return 0;
 }
 
-/* The LSC lint of der (cert: der parsed), its inputs read back from cert. */
+/* The LSC lint of der (cert: der parsed by capf_der_x509), its inputs read back
+ * from cert. */
 static int lsc_issued(const struct capf_conf *c, const struct capf_ca *ca, X509 *cert, const unsigned char *der,
 		      size_t len, time_t now, struct capf_errlist *errs)
 {
@@ -150,7 +151,7 @@ static int lsc_issued(const struct capf_conf *c, const struct capf_ca *ca, X509 
 		if (t >= now - CAPF_LINT_CLOCK_SLACK && t <= now + CAPF_LINT_CLOCK_SLACK)
 			in.now = t;
 	}
-	r = capf_lsc_lint_der(c, ca, &in, der, len, errs);
+	r = capf_lsc_lint_parsed(c, ca, &in, der, len, cert, errs);
 	OPENSSL_free(spki);
 	return r;
 }
@@ -180,7 +181,8 @@ int capf_lsc_lint_issued(const struct capf_conf *c, const struct capf_ca *ca, X5
 		ERR("lint: nothing to check");
 		return -1;
 	}
-	r = lsc_issued(c, ca, cert, der, (size_t)n, now, errs);
+	/* its encoding, parsed back: the lint reads bytes, not the object */
+	r = capf_lsc_lint_issued_der(c, ca, der, (size_t)n, now, errs);
 	OPENSSL_free(der);
 	return r;
 }

@@ -1,9 +1,10 @@
 /*
  * policy/lsc.h: the Locally Significant Certificate, built unsigned from the policy,
  * the CAPF CA and the phone's key; and a lint, an independent second check that
- * parses the finished certificate back and compares it with the policy. The daemon
- * signs (X509_sign with the token key and the digest returned here) only when the
- * lint of the unsigned certificate passed, and lints the signed one again.
+ * parses the finished certificate back and compares it with the policy. capf-signerd
+ * lints the encoding of the unsigned certificate and sends those bytes to the key
+ * process, which lints them again (capf_lsc_lint_issued_der), signs them with the
+ * digest returned here and verifies the signature.
  *
  * The profile, field by field, and the sequence around the signature:
  * docs/CERTIFICATES.md. All functions are reentrant (no global state).
@@ -46,5 +47,9 @@ int capf_lsc_lint(const struct capf_conf *c, const struct capf_ca *ca, const str
  * re-encoding of an object. */
 int capf_lsc_lint_der(const struct capf_conf *c, const struct capf_ca *ca, const struct capf_lsc_input *in,
 		      const unsigned char *der, size_t len, struct capf_errlist *errs);
+/* The same when the caller parsed der already: y must be capf_der_x509(der, len)
+ * (NULL: it did not parse), so that what is linted is what is signed. */
+int capf_lsc_lint_parsed(const struct capf_conf *c, const struct capf_ca *ca, const struct capf_lsc_input *in,
+			 const unsigned char *der, size_t len, X509 *y, struct capf_errlist *errs);
 
 #endif

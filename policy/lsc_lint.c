@@ -435,22 +435,21 @@ static void lint_signature(const struct capf_conf *c, X509 *ca, X509 *y, const u
 		ERR("signature: does not verify with the CAPF CA's public key");
 }
 
-/* Everything below looks at the bytes (parsed here), not at a builder's object. */
+/* Everything below looks at the bytes: y is der parsed (capf_der_x509), never a
+ * builder's object. */
 static int lint_der(const struct capf_conf *c, const struct capf_ca *ca, const struct capf_lsc_input *in,
-		    const unsigned char *der, int len, struct capf_errlist *errs)
+		    const unsigned char *der, int len, X509 *y, struct capf_errlist *errs)
 {
-	X509 *cacert = capf_ca_cert(ca), *y = NULL;
+	X509 *cacert = capf_ca_cert(ca);
 	size_t before = capf_errlist_total(errs);
-	int fail = 0;
 
 	if (der == NULL || len <= 0 || in == NULL || in->device_name == NULL) {
 		ERR("lint: nothing to check");
 		return -1;
 	}
-	if ((y = capf_der_x509(der, (size_t)len)) == NULL) {
+	if (y == NULL) {
 		ERR("lint: the encoding does not parse back");
-		fail = 1;
-		goto out;
+		return -1;
 	}
 	if (X509_get_version(y) != X509_VERSION_3)
 		ERR("version: not 3");
@@ -464,18 +463,26 @@ static int lint_der(const struct capf_conf *c, const struct capf_ca *ca, const s
 	lint_extensions(cacert, y, in->device_name, errs);
 	if (X509_get0_subject_key_id(cacert) == NULL)
 		ERR("issuer: the CAPF CA certificate has no subjectKeyIdentifier");
-out:
-	X509_free(y);
-	return fail || capf_errlist_total(errs) != before ? -1 : 0;
+	return capf_errlist_total(errs) != before ? -1 : 0;
+}
+
+int capf_lsc_lint_parsed(const struct capf_conf *c, const struct capf_ca *ca, const struct capf_lsc_input *in,
+			 const unsigned char *der, size_t len, X509 *y, struct capf_errlist *errs)
+{
+	struct capf_errlist *own, *e = capf_errlist_use(errs, &own);
+	int r = e != NULL ? lint_der(c, ca, in, der, len > INT_MAX ? -1 : (int)len, y, e) : -1;
+
+	capf_errlist_free(own);
+	return r;
 }
 
 int capf_lsc_lint_der(const struct capf_conf *c, const struct capf_ca *ca, const struct capf_lsc_input *in,
 		      const unsigned char *der, size_t len, struct capf_errlist *errs)
 {
-	struct capf_errlist *own, *e = capf_errlist_use(errs, &own);
-	int r = e != NULL ? lint_der(c, ca, in, der, len > INT_MAX ? -1 : (int)len, e) : -1;
+	X509 *y = der != NULL ? capf_der_x509(der, len) : NULL;
+	int r = capf_lsc_lint_parsed(c, ca, in, der, len, y, errs);
 
-	capf_errlist_free(own);
+	X509_free(y);
 	return r;
 }
 

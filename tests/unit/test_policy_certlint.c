@@ -144,6 +144,70 @@ static void test_lsc(void **state)
 	X509_free(x);
 }
 
+/* The key process's entry point: the bytes, parsed once. Same verdicts as the
+ * object's; anything that is not exactly one certificate refused with a reason. */
+static void test_lsc_der(void **state)
+{
+	X509 *x = lsc(), *y;
+	unsigned char *der = NULL, *bad;
+	struct capf_errlist *errs = capf_errlist_new();
+	char text[512];
+	int n = i2d_X509(x, &der);
+
+	(void)state;
+	assert_true(n > 0);
+	assert_int_equal(capf_lsc_lint_issued_der(&conf, ca, der, (size_t)n, now, errs), 0);
+	assert_int_equal(capf_errlist_total(errs), 0);
+	/* a byte more, a byte less, garbage */
+	assert_non_null(bad = malloc((size_t)n + 1));
+	memcpy(bad, der, (size_t)n);
+	bad[n] = 0;
+	assert_int_equal(capf_lsc_lint_issued_der(&conf, ca, bad, (size_t)n + 1, now, errs), -1);
+	assert_int_equal(capf_lsc_lint_issued_der(&conf, ca, der, (size_t)n - 1, now, errs), -1);
+	memset(bad, 0x30, (size_t)n);
+	assert_int_equal(capf_lsc_lint_issued_der(&conf, ca, bad, (size_t)n, now, errs), -1);
+	assert_string_equal(
+		capf_errlist_join(errs, "; ", text, sizeof(text)),
+		"lint: not a DER certificate; lint: not a DER certificate; lint: not a DER certificate");
+	/* a certificate the policy refuses: the same findings as through the object */
+	{
+		struct capf_errlist *obj = capf_errlist_new();
+		char t2[512];
+		X509 *z;
+
+		y = X509_dup(x);
+		set_ext(y, capf_ca_cert(ca), NID_basic_constraints, "critical,CA:TRUE");
+		z = reencode(y);
+		X509_free(y);
+		y = z;
+		OPENSSL_free(der);
+		der = NULL;
+		assert_true((n = i2d_X509(y, &der)) > 0);
+		capf_errlist_clear(errs);
+		assert_int_equal(capf_lsc_lint_issued_der(&conf, ca, der, (size_t)n, now, errs), -1);
+		assert_int_equal(capf_lsc_lint_issued(&conf, ca, y, now, obj), -1);
+		assert_true(capf_errlist_total(errs) > 0);
+		assert_string_equal(capf_errlist_join(errs, "; ", text, sizeof(text)),
+				    capf_errlist_join(obj, "; ", t2, sizeof(t2)));
+		assert_non_null(strstr(text, "basicConstraints"));
+		capf_errlist_free(obj);
+	}
+	/* and capf_lsc_lint_parsed without a parse: refused, not crashed */
+	{
+		struct capf_lsc_input in = pki_input(DEV, pki_key("RSA:2048"), now);
+
+		capf_errlist_clear(errs);
+		assert_int_equal(capf_lsc_lint_parsed(&conf, ca, &in, der, (size_t)n, NULL, errs), -1);
+		assert_string_equal(capf_errlist_join(errs, "; ", text, sizeof(text)),
+				    "lint: the encoding does not parse back");
+	}
+	free(bad);
+	OPENSSL_free(der);
+	X509_free(y);
+	X509_free(x);
+	capf_errlist_free(errs);
+}
+
 static X509 *tls(int ca_true, const char *eku, int days)
 {
 	X509 *x = X509_new();
@@ -239,10 +303,8 @@ static void test_csr(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_lsc),
-		cmocka_unit_test(test_tls),
-		cmocka_unit_test(test_cacert),
-		cmocka_unit_test(test_csr),
+		cmocka_unit_test(test_lsc),    cmocka_unit_test(test_lsc_der), cmocka_unit_test(test_tls),
+		cmocka_unit_test(test_cacert), cmocka_unit_test(test_csr),
 	};
 
 	return cmocka_run_group_tests(tests, setup, teardown);
